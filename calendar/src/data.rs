@@ -1,0 +1,362 @@
+//! The calendar's source facts: which days each State Council notice made days off or
+//! make-up working days, and the local overrides layered on top.
+//!
+//! The national data ships in `data/cn-holidays.toml`, one entry per annual notice
+//! (国务院办公厅关于X年部分节假日安排的通知) plus the mid-year amendments. Data can also
+//! arrive at runtime in the holiday-cn JSON shape (`{year, papers, days:[{name, date,
+//! isOffDay}]}`), which is what operators download when a new notice is published.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::CalendarError;
+
+/// The national data set bundled with the binary.
+pub const NATIONAL_TOML: &str = include_str!("../data/cn-holidays.toml");
+
+/// A published document that set days off or working days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Full title, e.g. 国务院办公厅关于2026年部分节假日安排的通知.
+    pub notice: String,
+    /// Document number such as 国办发明电〔2019〕3号, when verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<NaiveDate>,
+    /// Where the text is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// An inclusive range of dates, written `2026-10-01..2026-10-07` or as a single date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+impl DateRange {
+    pub fn days(self) -> impl Iterator<Item = NaiveDate> {
+        self.first.iter_days().take_while(move |d| *d <= self.last)
+    }
+}
+
+impl FromStr for DateRange {
+    type Err = CalendarError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parse = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| CalendarError::BadData(format!("日期格式应为 YYYY-MM-DD：{s}")))
+        };
+        let (first, last) = match text.split_once("..") {
+            Some((a, b)) => (parse(a)?, parse(b)?),
+            None => {
+                let d = parse(text)?;
+                (d, d)
+            }
+        };
+        if last < first {
+            return Err(CalendarError::BadData(format!("日期范围颠倒：{text}")));
+        }
+        Ok(DateRange { first, last })
+    }
+}
+
+impl fmt::Display for DateRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}..{}", self.first, self.last)
+        }
+    }
+}
+
+impl Serialize for DateRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DateRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One holiday of a notice: its days off and the weekend days worked in exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holiday {
+    pub name: String,
+    #[serde(default)]
+    pub off: Vec<DateRange>,
+    #[serde(default)]
+    pub work: Vec<NaiveDate>,
+}
+
+/// A later notice that changed a year's arrangement (2019 May Day, 2020 Spring Festival).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amendment {
+    #[serde(flatten)]
+    pub notice: Notice,
+    pub holidays: Vec<Holiday>,
+}
+
+/// Everything one year's notices decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YearArrangement {
+    pub year: i32,
+    #[serde(flatten)]
+    pub notice: Notice,
+    pub holidays: Vec<Holiday>,
+    #[serde(default, rename = "amendment", skip_serializing_if = "Vec::is_empty")]
+    pub amendments: Vec<Amendment>,
+}
+
+/// A jurisdiction's own day off or day on, e.g. a district's day off for a local festival.
+/// It wins over the national arrangement for that date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalOverride {
+    pub date: NaiveDate,
+    pub working: bool,
+    pub name: String,
+}
+
+/// What a special day is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SpecialKind {
+    /// A holiday day off (放假), on a weekday or a weekend.
+    Off,
+    /// A weekend day declared a working day (调休上班).
+    Work,
+}
+
+/// Where a special day comes from, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Origin {
+    National { year: i32, notice: String },
+    Local,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpecialDay {
+    pub date: NaiveDate,
+    pub kind: SpecialKind,
+    pub name: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Deserialize)]
+struct DataFile {
+    year: Vec<YearArrangement>,
+}
+
+/// The facts a [`crate::Calendar`] is built from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CalendarData {
+    years: BTreeMap<i32, YearArrangement>,
+    overrides: Vec<LocalOverride>,
+}
+
+impl CalendarData {
+    /// The national data 2004–2026 bundled with the binary.
+    pub fn national() -> Self {
+        // The bundled file is checked by the crate's tests, so a parse failure here can only
+        // be a build from a corrupted tree; an empty calendar (all provisional) is the
+        // honest fallback rather than a panic in a server.
+        Self::from_toml(NATIONAL_TOML).unwrap_or_default()
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, CalendarError> {
+        let file: DataFile =
+            toml::from_str(text).map_err(|e| CalendarError::BadData(e.to_string()))?;
+        let mut data = CalendarData::default();
+        for year in file.year {
+            data.insert_year(year)?;
+        }
+        Ok(data)
+    }
+
+    /// Adds or replaces one year's arrangement (a newly published notice, or a correction).
+    pub fn insert_year(&mut self, year: YearArrangement) -> Result<(), CalendarError> {
+        validate_year(&year)?;
+        self.years.insert(year.year, year);
+        Ok(())
+    }
+
+    pub fn add_override(&mut self, local: LocalOverride) {
+        self.overrides.retain(|o| o.date != local.date);
+        self.overrides.push(local);
+    }
+
+    pub fn years(&self) -> impl Iterator<Item = &YearArrangement> {
+        self.years.values()
+    }
+
+    pub fn year(&self, year: i32) -> Option<&YearArrangement> {
+        self.years.get(&year)
+    }
+
+    pub fn overrides(&self) -> &[LocalOverride] {
+        &self.overrides
+    }
+
+    /// Every special day after applying notices in order (annual notice, then amendments,
+    /// year by year) and local overrides last: for any date the latest word wins.
+    pub fn special_days(&self) -> BTreeMap<NaiveDate, SpecialDay> {
+        let mut days = BTreeMap::new();
+        for year in self.years.values() {
+            let notices = std::iter::once((&year.notice, &year.holidays))
+                .chain(year.amendments.iter().map(|a| (&a.notice, &a.holidays)));
+            for (notice, holidays) in notices {
+                for holiday in holidays {
+                    let origin = Origin::National {
+                        year: year.year,
+                        notice: notice.notice.clone(),
+                    };
+                    let offs = holiday.off.iter().flat_map(|r| r.days());
+                    for date in offs {
+                        days.insert(
+                            date,
+                            SpecialDay {
+                                date,
+                                kind: SpecialKind::Off,
+                                name: holiday.name.clone(),
+                                origin: origin.clone(),
+                            },
+                        );
+                    }
+                    for &date in &holiday.work {
+                        days.insert(
+                            date,
+                            SpecialDay {
+                                date,
+                                kind: SpecialKind::Work,
+                                name: holiday.name.clone(),
+                                origin: origin.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        for local in &self.overrides {
+            days.insert(
+                local.date,
+                SpecialDay {
+                    date: local.date,
+                    kind: if local.working {
+                        SpecialKind::Work
+                    } else {
+                        SpecialKind::Off
+                    },
+                    name: local.name.clone(),
+                    origin: Origin::Local,
+                },
+            );
+        }
+        days
+    }
+
+    /// Parses one year in the holiday-cn JSON shape and turns it into an arrangement:
+    /// consecutive days of the same name become one range, as a notice words them.
+    pub fn parse_holiday_cn(json: &str) -> Result<YearArrangement, CalendarError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Day {
+            name: String,
+            date: NaiveDate,
+            is_off_day: bool,
+        }
+        #[derive(Deserialize)]
+        struct File {
+            year: i32,
+            #[serde(default)]
+            papers: Vec<String>,
+            days: Vec<Day>,
+        }
+        let file: File = serde_json::from_str(json)
+            .map_err(|e| CalendarError::BadData(format!("holiday-cn 格式有误：{e}")))?;
+        let mut holidays: Vec<Holiday> = Vec::new();
+        let mut days = file.days;
+        days.sort_by_key(|d| d.date);
+        for day in days {
+            let index = match holidays.iter().position(|h| h.name == day.name) {
+                Some(i) => i,
+                None => {
+                    holidays.push(Holiday {
+                        name: day.name.clone(),
+                        off: Vec::new(),
+                        work: Vec::new(),
+                    });
+                    holidays.len() - 1
+                }
+            };
+            let holiday = &mut holidays[index];
+            if day.is_off_day {
+                match holiday.off.last_mut() {
+                    Some(range) if range.last.succ_opt() == Some(day.date) => range.last = day.date,
+                    _ => holiday.off.push(DateRange {
+                        first: day.date,
+                        last: day.date,
+                    }),
+                }
+            } else {
+                holiday.work.push(day.date);
+            }
+        }
+        let year = YearArrangement {
+            year: file.year,
+            notice: Notice {
+                notice: format!("国务院办公厅关于{}年部分节假日安排的通知", file.year),
+                document: None,
+                issued: None,
+                source: file.papers.first().cloned(),
+            },
+            holidays,
+            amendments: Vec::new(),
+        };
+        validate_year(&year)?;
+        Ok(year)
+    }
+}
+
+/// A notice for year Y only ever names days of Y and the last days of Y-1 (元旦 arrangements
+/// such as 2007-12-29..2008-01-01); anything else is a typo in the data.
+fn validate_year(year: &YearArrangement) -> Result<(), CalendarError> {
+    if !(1949..=9999).contains(&year.year) {
+        return Err(CalendarError::BadData(format!(
+            "年份超出范围：{}",
+            year.year
+        )));
+    }
+    let holidays = year
+        .holidays
+        .iter()
+        .chain(year.amendments.iter().flat_map(|a| a.holidays.iter()));
+    for holiday in holidays {
+        let dates = holiday
+            .off
+            .iter()
+            .flat_map(|r| [r.first, r.last])
+            .chain(holiday.work.iter().copied());
+        for date in dates {
+            let in_year = date.year() == year.year;
+            let late_december = date.year() == year.year - 1 && date.month() == 12;
+            if !in_year && !late_december {
+                return Err(CalendarError::BadData(format!(
+                    "{}年安排中的“{}”日期 {} 不属于该年",
+                    year.year, holiday.name, date
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! Deadline rules on top of the working-day engine: "3个工作日内", "10天", "24小时",
+//! "2个月", or a fixed date, turned into a due instant that explains itself.
+//!
+//! Counting follows the Civil Code (Arts. 201–203): the start day is not counted, and a
+//! period that ends on a rest day ends on the next working day. Working-day periods end at
+//! the office cut-off (default 18:00 local time) of their last day; hour periods are wall
+//! clock ([004 Art.71]: 24/48-hour reading limits) and never roll.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::CalendarError;
+use crate::data::{Origin, SpecialKind};
+use crate::engine::Calendar;
+
+/// How long an item has, as the seeds and leaders word it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DeadlineRule {
+    /// N working days after the start day ([000 Art.67]: 批示件 3个工作日内落实并反馈).
+    /// Negative N counts backwards ([000 Art.48]: 会前3个工作日).
+    WorkingDays(i32),
+    /// N calendar days, rolled forward onto a working day.
+    CalendarDays(i32),
+    /// N hours of wall-clock time from the start instant.
+    Hours(i32),
+    /// The same day N months later (clamped to the month's end), rolled forward
+    /// ([002 Art.60]: 1个月内, 特殊情况不得超过2个月).
+    Months(i32),
+    /// A date stated on the item; kept as given ([003 Art.53]: 有明确上报时限的按时限上报).
+    FixedDate(NaiveDate),
+}
+
+impl fmt::Display for DeadlineRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeadlineRule::WorkingDays(n) => write!(f, "{n}个工作日"),
+            DeadlineRule::CalendarDays(n) => write!(f, "{n}天"),
+            DeadlineRule::Hours(n) => write!(f, "{n}小时"),
+            DeadlineRule::Months(n) => write!(f, "{n}个月"),
+            DeadlineRule::FixedDate(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+impl FromStr for DeadlineRule {
+    type Err = CalendarError;
+
+    /// Accepts the canonical forms printed by `Display` and the usual variants:
+    /// `3个工作日`, `3个工作日内`, `3工作日`, `10天`, `10日`, `10个自然日`, `24小时`,
+    /// `2个月`, `2月`, `-3个工作日`, `2026-10-15`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || CalendarError::BadRule(text.to_string());
+        let trimmed = text.trim();
+        if let Ok(date) = NaiveDate::parse_from_str(trimmed, "%Y-%m-%d") {
+            return Ok(DeadlineRule::FixedDate(date));
+        }
+        let body = trimmed.strip_suffix('内').unwrap_or(trimmed);
+        let digits_end = body
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+            .map(|(i, _)| i)
+            .ok_or_else(bad)?;
+        let (number, unit) = body.split_at(digits_end);
+        let n: i32 = number.parse().map_err(|_| bad())?;
+        let unit = unit.trim();
+        let unit = unit.strip_prefix('个').unwrap_or(unit);
+        match unit {
+            "工作日" => Ok(DeadlineRule::WorkingDays(n)),
+            "天" | "日" | "自然日" | "日历日" => Ok(DeadlineRule::CalendarDays(n)),
+            "小时" => Ok(DeadlineRule::Hours(n)),
+            "月" => Ok(DeadlineRule::Months(n)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Where the office's day ends, in which time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePolicy {
+    pub time_zone: Tz,
+    /// Working-day and calendar-day periods end at this local time (default 18:00).
+    pub cutoff: NaiveTime,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        DeadlinePolicy {
+            time_zone: chrono_tz::Asia::Shanghai,
+            cutoff: NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
+}
+
+/// A day the deadline's count passed over that was not an ordinary weekday or weekend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossedDay {
+    pub date: NaiveDate,
+    pub name: String,
+    /// `Off` for a holiday day off, `Work` for a 调休 working weekend.
+    pub kind: SpecialKind,
+    /// True for a jurisdiction's local override, false for the national notice.
+    pub local: bool,
+}
+
+/// Why the due instant is what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    pub rule: DeadlineRule,
+    pub start_date: NaiveDate,
+    /// The date the rule reached before rolling onto a working day, when it rolled.
+    pub rolled_from: Option<NaiveDate>,
+    pub crossed: Vec<CrossedDay>,
+    /// Years on the way without a published notice (counted with weekends only).
+    pub provisional_years: Vec<i32>,
+    /// A sentence in Chinese for people.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    pub due_at: DateTime<Utc>,
+    /// The due date in the policy's time zone.
+    pub due_date: NaiveDate,
+    pub provisional: bool,
+    pub calendar_version: String,
+    pub explanation: Explanation,
+}
+
+impl Calendar {
+    /// The due instant of `rule` for an item whose clock starts at `start`.
+    pub fn deadline(
+        &self,
+        policy: &DeadlinePolicy,
+        start: DateTime<Utc>,
+        rule: DeadlineRule,
+    ) -> Result<Deadline, CalendarError> {
+        let local_start = start.with_timezone(&policy.time_zone);
+        let start_date = local_start.date_naive();
+        let (due_date, rolled_from, due_at, provisional) = match rule {
+            DeadlineRule::WorkingDays(n) => {
+                let due = self.add_working_days(start_date, n)?;
+                let at = at_local(policy, due.value, policy.cutoff)?;
+                (due.value, None, at, due.provisional)
+            }
+            DeadlineRule::CalendarDays(n) => {
+                let reached = start_date
+                    .checked_add_signed(Duration::days(i64::from(n)))
+                    .ok_or(CalendarError::OutOfRange)?;
+                self.rolled(policy, reached)?
+            }
+            DeadlineRule::Months(n) => {
+                let months = Months::new(n.unsigned_abs());
+                let reached = if n >= 0 {
+                    start_date.checked_add_months(months)
+                } else {
+                    start_date.checked_sub_months(months)
+                }
+                .ok_or(CalendarError::OutOfRange)?;
+                self.rolled(policy, reached)?
+            }
+            DeadlineRule::Hours(n) => {
+                let at = start
+                    .checked_add_signed(Duration::hours(i64::from(n)))
+                    .ok_or(CalendarError::OutOfRange)?;
+                let date = at.with_timezone(&policy.time_zone).date_naive();
+                (date, None, at, false)
+            }
+            DeadlineRule::FixedDate(date) => {
+                (date, None, at_local(policy, date, policy.cutoff)?, false)
+            }
+        };
+        let counts_days = !matches!(rule, DeadlineRule::Hours(_) | DeadlineRule::FixedDate(_));
+        let crossed: Vec<CrossedDay> = if counts_days {
+            self.special_days_between(start_date, due_date)
+                .into_iter()
+                .map(|s| CrossedDay {
+                    date: s.date,
+                    name: s.name.clone(),
+                    kind: s.kind,
+                    local: s.origin == Origin::Local,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let provisional_years = if provisional {
+            self.provisional_years(start_date, due_date)
+        } else {
+            Vec::new()
+        };
+        let summary = summarise(
+            rule,
+            start_date,
+            due_at,
+            policy,
+            rolled_from,
+            &crossed,
+            &provisional_years,
+        );
+        Ok(Deadline {
+            due_at,
+            due_date,
+            provisional,
+            calendar_version: self.version().to_string(),
+            explanation: Explanation {
+                rule,
+                start_date,
+                rolled_from,
+                crossed,
+                provisional_years,
+                summary,
+            },
+        })
+    }
+
+    fn rolled(
+        &self,
+        policy: &DeadlinePolicy,
+        reached: NaiveDate,
+    ) -> Result<(NaiveDate, Option<NaiveDate>, DateTime<Utc>, bool), CalendarError> {
+        let rolled = self.roll_forward(reached)?;
+        let at = at_local(policy, rolled.value, policy.cutoff)?;
+        let from = (rolled.value != reached).then_some(reached);
+        Ok((rolled.value, from, at, rolled.provisional))
+    }
+}
+
+fn at_local(
+    policy: &DeadlinePolicy,
+    date: NaiveDate,
+    time: NaiveTime,
+) -> Result<DateTime<Utc>, CalendarError> {
+    // `earliest` resolves a local time skipped or repeated by a DST change; Asia/Shanghai
+    // has none since 1991, but the zone is configurable.
+    policy
+        .time_zone
+        .from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or(CalendarError::OutOfRange)
+}
+
+fn weekday_zh(date: NaiveDate) -> &'static str {
+    match date.weekday() {
+        Weekday::Mon => "星期一",
+        Weekday::Tue => "星期二",
+        Weekday::Wed => "星期三",
+        Weekday::Thu => "星期四",
+        Weekday::Fri => "星期五",
+        Weekday::Sat => "星期六",
+        Weekday::Sun => "星期日",
+    }
+}
+
+fn summarise(
+    rule: DeadlineRule,
+    start_date: NaiveDate,
+    due_at: DateTime<Utc>,
+    policy: &DeadlinePolicy,
+    rolled_from: Option<NaiveDate>,
+    crossed: &[CrossedDay],
+    provisional_years: &[i32],
+) -> String {
+    let due_local = due_at.with_timezone(&policy.time_zone);
+    let mut text = format!(
+        "自{}（{}）起算{}，起算日不计入，截止于{}（{}）{}",
+        start_date,
+        weekday_zh(start_date),
+        rule,
+        due_local.format("%Y-%m-%d %H:%M"),
+        weekday_zh(due_local.date_naive()),
+        "。"
+    );
+    if let Some(from) = rolled_from {
+        text.push_str(&format!(
+            "期限届满日{}（{}）不是工作日，顺延至其后第一个工作日。",
+            from,
+            weekday_zh(from)
+        ));
+    }
+    // Group consecutive crossed days by holiday name so 国庆节 reads as one entry.
+    let mut groups: Vec<(String, Vec<&CrossedDay>, Vec<&CrossedDay>)> = Vec::new();
+    for day in crossed {
+        let index = match groups.iter().position(|(name, _, _)| *name == day.name) {
+            Some(i) => i,
+            None => {
+                groups.push((day.name.clone(), Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        match day.kind {
+            SpecialKind::Off => groups[index].1.push(day),
+            SpecialKind::Work => groups[index].2.push(day),
+        }
+    }
+    for (name, offs, works) in &groups {
+        let prefix = if offs.iter().chain(works.iter()).any(|d| d.local) {
+            "本地安排"
+        } else {
+            "途经"
+        };
+        text.push_str(&format!("{prefix}{name}："));
+        let mut parts = Vec::new();
+        if let (Some(first), Some(last)) = (offs.first(), offs.last()) {
+            let weekday_offs = offs
+                .iter()
+                .filter(|d| !matches!(d.date.weekday(), Weekday::Sat | Weekday::Sun))
+                .count();
+            if first.date == last.date {
+                parts.push(format!("{}放假", first.date));
+            } else {
+                parts.push(format!("{}至{}放假", first.date, last.date));
+            }
+            if weekday_offs > 0 {
+                parts.push(format!("其中{weekday_offs}个周一至周五不计工作日"));
+            }
+        }
+        for work in works {
+            parts.push(format!(
+                "{}（{}）调休上班，计为工作日",
+                work.date,
+                weekday_zh(work.date)
+            ));
+        }
+        text.push_str(&parts.join("，"));
+        text.push('。');
+    }
+    if !provisional_years.is_empty() {
+        let years: Vec<String> = provisional_years.iter().map(|y| format!("{y}年")).collect();
+        text.push_str(&format!(
+            "{}的放假安排尚未公布，暂按周末计算，公布后将重新计算。",
+            years.join("、")
+        ));
+    }
+    text
+}

@@ -1,0 +1,33 @@
+//! China's working-day calendar and deadline rules, as pure code: no I/O, no database types.
+//!
+//! A working day is a Monday to Friday that is not a holiday day off, or a weekend day that
+//! a State Council notice declared a make-up working day (调休上班). The national data covers
+//! every year from 2004 through 2026 (`data/cn-holidays.toml`); a year without a notice is
+//! *provisional* (weekends only) and every answer that depends on one says so.
+//!
+//! ```text
+//! let cal = Calendar::national();
+//! cal.add_working_days(date(2026, 9, 30), 3)   // 2026-10-10, the 调休 Saturday
+//! ```
+
+mod data;
+mod deadline;
+mod engine;
+
+pub use data::{
+    Amendment, CalendarData, DateRange, Holiday, LocalOverride, NATIONAL_TOML, Notice, Origin,
+    SpecialDay, SpecialKind, YearArrangement,
+};
+pub use deadline::{CrossedDay, Deadline, DeadlinePolicy, DeadlineRule, Explanation};
+pub use engine::{Answer, Calendar, DayKind};
+
+/// Everything that can go wrong; the messages are for people (Chinese), the variants for code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("日期超出可计算范围")]
+    OutOfRange,
+    #[error("无法识别的期限规则：“{0}”（示例：3个工作日、10天、24小时、2个月、2026-10-15）")]
+    BadRule(String),
+    #[error("日历数据有误：{0}")]
+    BadData(String),
+}

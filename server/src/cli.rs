@@ -1,0 +1,235 @@
+//! The `ducha` command line: `serve` runs the service; `calendar …` answers working-day
+//! questions for operators and scripts; `schema` prints the GraphQL SDL.
+//!
+//! The calendar commands print exactly one answer a line — `true`/`false`, a date
+//! `YYYY-MM-DD`, or an integer — with ` provisional` appended when the answer depends on a
+//! year without a published notice, so shell scripts can parse them without surprises.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use ducha_calendar::{Answer, Calendar};
+
+use crate::config::Settings;
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ducha",
+    version,
+    about = "督查督办: supervision tracking with a working-day deadline engine"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the GraphQL service (SQLite in ./data by default; see README for settings)
+    Serve,
+    /// Working-day calendar of China (statutory holidays and 调休), 2004–2026
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// Print the GraphQL schema (SDL), as checked in at schema.graphql
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// Print `true` if DATE is a working day, else `false`
+    IsWorkday { date: String },
+    /// Print the N-th working day after DATE (start day not counted; N may be 0 or negative)
+    Add {
+        date: String,
+        #[arg(allow_negative_numbers = true)]
+        days: String,
+    },
+    /// Print the number of working days in (FROM, TO]
+    Between { from: String, to: String },
+    /// Read requests from stdin, one a line (`is-workday D`, `add D N`, `between A B`),
+    /// and print one answer a line, in order
+    Eval,
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve => match serve().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        Command::Calendar { command } => {
+            let calendar = Calendar::national();
+            let request = match command {
+                CalendarCommand::IsWorkday { date } => format!("is-workday {date}"),
+                CalendarCommand::Add { date, days } => format!("add {date} {days}"),
+                CalendarCommand::Between { from, to } => format!("between {from} {to}"),
+                CalendarCommand::Eval => {
+                    let stdin = std::io::stdin();
+                    let stdout = std::io::stdout();
+                    return match eval(&calendar, stdin.lock(), stdout.lock()) {
+                        Ok(true) => ExitCode::SUCCESS,
+                        Ok(false) => ExitCode::FAILURE,
+                        Err(error) => {
+                            eprintln!("error: {error}");
+                            ExitCode::FAILURE
+                        }
+                    };
+                }
+            };
+            match answer(&calendar, &request) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    crate::telemetry::init(&settings.log);
+    let application = Application::build(&settings).await?;
+    let address = application.address();
+    tracing::info!(
+        %address,
+        database = %crate::db::redact(&settings.database_url),
+        calendar_version = application.state().calendar.current().map(|c| c.version().to_string()).unwrap_or_default(),
+        "ducha is listening"
+    );
+    // A line for people (and for tests that start the binary on port 0).
+    println!("ducha listening on http://{address} (GraphiQL: http://{address}/graphql)");
+    application
+        .run_until(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("ducha stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Answers each request line; a bad line prints `error: <why>` and the run goes on.
+/// Returns whether every line succeeded.
+pub fn eval(
+    calendar: &Calendar,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> std::io::Result<bool> {
+    let mut all_ok = true;
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match answer(calendar, &line) {
+            Ok(text) => writeln!(output, "{text}")?,
+            Err(why) => {
+                all_ok = false;
+                writeln!(output, "error: {why}")?;
+            }
+        }
+    }
+    output.flush()?;
+    Ok(all_ok)
+}
+
+/// One request (`is-workday D`, `add D N`, `between A B`) to one answer line.
+pub fn answer(calendar: &Calendar, request: &str) -> Result<String, String> {
+    let words: Vec<&str> = request.split_whitespace().collect();
+    match words.as_slice() {
+        ["is-workday", date] => Ok(render(calendar.is_working_day(parse_date(date)?))),
+        ["add", date, days] => {
+            let date = parse_date(date)?;
+            let days: i32 = days
+                .parse()
+                .map_err(|_| format!("not a whole number of days: {days}"))?;
+            let answer = calendar
+                .add_working_days(date, days)
+                .map_err(|_| "result out of the supported date range".to_string())?;
+            Ok(render(answer))
+        }
+        ["between", from, to] => Ok(render(
+            calendar.working_days_between(parse_date(from)?, parse_date(to)?),
+        )),
+        [] => Err("empty request".to_string()),
+        [verb, ..] if ["is-workday", "add", "between"].contains(verb) => {
+            Err(format!("wrong number of arguments for `{verb}`"))
+        }
+        [verb, ..] => Err(format!(
+            "unknown request `{verb}` (expected is-workday, add or between)"
+        )),
+    }
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("not a date YYYY-MM-DD: {text}"))
+}
+
+fn render<T: std::fmt::Display>(answer: Answer<T>) -> String {
+    if answer.provisional {
+        format!("{} provisional", answer.value)
+    } else {
+        answer.value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_answers_each_line_and_reports_bad_ones_in_place() {
+        let calendar = Calendar::national();
+        let input = "is-workday 2026-10-10\nadd 2026-09-30 3\nbetween 2026-09-30 2026-10-12\nadd 2026-13-01 1\nadd 2026-12-31 3\nfrobnicate\nbetween 2026-01-01\n";
+        let mut out = Vec::new();
+        let ok = eval(&calendar, input.as_bytes(), &mut out).expect("io");
+        let out = String::from_utf8(out).expect("utf8");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[..3], ["true", "2026-10-10", "4"]);
+        assert!(lines[3].starts_with("error: not a date"), "{}", lines[3]);
+        assert_eq!(lines[4], "2027-01-05 provisional");
+        assert!(lines[5].starts_with("error: unknown request"));
+        assert!(lines[6].starts_with("error: wrong number"));
+        assert_eq!(lines.len(), 7);
+        assert!(!ok, "a failed line makes the run fail");
+    }
+}

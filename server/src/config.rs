@@ -1,0 +1,204 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then environment variables.
+//! Everything has a default, so `ducha serve` on a fresh machine needs no configuration.
+//!
+//! Environment variables: `DUCHA_LISTEN`, `DUCHA_DATABASE_URL` (or `DATABASE_URL`),
+//! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`; the file is
+//! `ducha.toml` in the working directory, or the one named by `DUCHA_CONFIG`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use ducha_calendar::DeadlinePolicy;
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// `sqlite://…` (default: a file in the data folder) or `postgres://…`.
+    pub database_url: String,
+    /// Where the SQLite file, uploads and unsent mail live.
+    pub data_dir: PathBuf,
+    /// Deadlines and calendars are in this zone (Asia/Shanghai).
+    pub time_zone: Tz,
+    /// Working-day deadlines end at this local time on their last day.
+    pub office_cutoff: NaiveTime,
+    /// A `tracing` filter such as `info` or `ducha_server=debug,info`.
+    pub log: String,
+}
+
+/// The file and environment layers: every field optional, so each layer only overrides
+/// what it states.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    listen: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    time_zone: Option<String>,
+    office_cutoff: Option<String>,
+    log: Option<String>,
+}
+
+impl Layer {
+    fn apply(self, onto: &mut Layer) {
+        macro_rules! take {
+            ($($field:ident),*) => { $( if self.$field.is_some() { onto.$field = self.$field; } )* };
+        }
+        take!(
+            listen,
+            database_url,
+            data_dir,
+            time_zone,
+            office_cutoff,
+            log
+        );
+    }
+
+    fn from_env(var: impl Fn(&str) -> Option<String>) -> Layer {
+        Layer {
+            listen: var("DUCHA_LISTEN"),
+            database_url: var("DUCHA_DATABASE_URL").or_else(|| var("DATABASE_URL")),
+            data_dir: var("DUCHA_DATA_DIR").map(PathBuf::from),
+            time_zone: var("DUCHA_TIME_ZONE"),
+            office_cutoff: var("DUCHA_OFFICE_CUTOFF"),
+            log: var("DUCHA_LOG"),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the config file (if any), then the process environment.
+    pub fn load() -> anyhow::Result<Settings> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let file = env("DUCHA_CONFIG").map(PathBuf::from);
+        let file = match file {
+            Some(path) => Some(path),
+            None => Some(PathBuf::from("ducha.toml")).filter(|p| p.exists()),
+        };
+        let mut merged = Layer::default();
+        if let Some(path) = file {
+            read_file(&path)?.apply(&mut merged);
+        }
+        Layer::from_env(env).apply(&mut merged);
+        Settings::resolve(merged)
+    }
+
+    fn resolve(layer: Layer) -> anyhow::Result<Settings> {
+        let listen = layer.listen.as_deref().unwrap_or("127.0.0.1:8080");
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("listen address `{listen}` is not host:port"))?;
+        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = match layer.database_url {
+            Some(url) => url,
+            None => sqlite_url_for(&data_dir),
+        };
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            bail!("database URL must start with sqlite: or postgres://");
+        }
+        let zone = layer.time_zone.as_deref().unwrap_or("Asia/Shanghai");
+        let time_zone: Tz = zone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown time zone `{zone}`"))?;
+        let cutoff = layer.office_cutoff.as_deref().unwrap_or("18:00");
+        let office_cutoff = NaiveTime::parse_from_str(cutoff, "%H:%M")
+            .with_context(|| format!("office cut-off `{cutoff}` is not HH:MM"))?;
+        Ok(Settings {
+            listen,
+            database_url,
+            data_dir,
+            time_zone,
+            office_cutoff,
+            log: layer.log.unwrap_or_else(|| "info".to_string()),
+        })
+    }
+
+    /// Loopback on a free port, and a private in-memory SQLite database.
+    pub fn for_tests() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: "sqlite::memory:".to_string(),
+            data_dir: std::env::temp_dir().join("ducha-tests"),
+            time_zone: chrono_tz::Asia::Shanghai,
+            office_cutoff: DeadlinePolicy::default().cutoff,
+            log: "warn".to_string(),
+        }
+    }
+
+    pub fn deadline_policy(&self) -> DeadlinePolicy {
+        DeadlinePolicy {
+            time_zone: self.time_zone,
+            cutoff: self.office_cutoff,
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Layer> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+fn sqlite_url_for(data_dir: &Path) -> String {
+    // `mode=rwc` creates the file on first start.
+    format!("sqlite://{}?mode=rwc", data_dir.join("ducha.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let settings = Settings::resolve(Layer::default()).expect("defaults are valid");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database_url, "sqlite://data/ducha.db?mode=rwc");
+        assert_eq!(settings.time_zone, chrono_tz::Asia::Shanghai);
+        assert_eq!(
+            settings.office_cutoff,
+            NaiveTime::from_hms_opt(18, 0, 0).expect("time")
+        );
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_the_data_dir_moves_the_database() {
+        let mut merged = Layer::default();
+        let file: Layer = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/ducha\"\noffice_cutoff = \"17:30\"",
+        )
+        .expect("valid file");
+        file.apply(&mut merged);
+        Layer::from_env(|name| (name == "DUCHA_LISTEN").then(|| "127.0.0.1:7000".to_string()))
+            .apply(&mut merged);
+        let settings = Settings::resolve(merged).expect("valid");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(
+            settings.database_url,
+            "sqlite:///srv/ducha/ducha.db?mode=rwc"
+        );
+        assert_eq!(
+            settings.office_cutoff,
+            NaiveTime::from_hms_opt(17, 30, 0).expect("time")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        for (field, value) in [
+            ("listen", "nowhere"),
+            ("time_zone", "Mars/Olympus"),
+            ("office_cutoff", "6pm"),
+        ] {
+            let layer: Layer = toml::from_str(&format!("{field} = \"{value}\"")).expect("toml");
+            let error = Settings::resolve(layer).expect_err("must be refused");
+            assert!(error.to_string().contains(value), "{error}");
+        }
+        assert!(
+            toml::from_str::<Layer>("colour = \"red\"").is_err(),
+            "unknown keys are typos"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! One error type for the API. Its `code` is the machine-readable `extensions.code`; its
+//! message is for people and in Chinese. Internal errors are logged here, once, and reach
+//! the client only as "内部错误" — a database error's text never leaves the server (the
+//! `custom-error-conversion` feature of async-graphql makes the compiler enforce that).
+
+use async_graphql::ErrorExtensions;
+use ducha_calendar::CalendarError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("内部错误，请稍后重试")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::InvalidTransition(_) => "INVALID_TRANSITION",
+            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<CalendarError> for AppError {
+    fn from(error: CalendarError) -> Self {
+        AppError::BadUserInput(error.to_string())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        if let AppError::Internal(inner) = &error {
+            tracing::error!(error.cause_chain = ?inner, "internal error");
+        }
+        let code = error.code();
+        async_graphql::Error::new(error.to_string()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

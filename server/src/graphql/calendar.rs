@@ -1,0 +1,329 @@
+//! Calendar queries: is a day a working day, add working days, count them, and turn a
+//! deadline rule into a due instant that explains itself (design.md §3).
+
+use async_graphql::{Context, Enum, Object, OneofObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use ducha_calendar::{self as cal, DeadlineRule};
+
+use super::scalars::Date;
+use crate::error::{AppError, AppResult};
+use crate::startup::AppState;
+
+/// 日期类型
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum DayKind {
+    /// 工作日（周一至周五）
+    Workday,
+    /// 周末休息日
+    Weekend,
+    /// 法定节假日放假
+    Holiday,
+    /// 调休上班的周末
+    MakeupWorkday,
+}
+
+/// 特殊日期的类别
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum SpecialDayKind {
+    /// 放假
+    DayOff,
+    /// 调休上班
+    WorkDay,
+}
+
+impl From<cal::SpecialKind> for SpecialDayKind {
+    fn from(kind: cal::SpecialKind) -> Self {
+        match kind {
+            cal::SpecialKind::Off => SpecialDayKind::DayOff,
+            cal::SpecialKind::Work => SpecialDayKind::WorkDay,
+        }
+    }
+}
+
+/// 某一天是否为工作日及其原因
+#[derive(SimpleObject)]
+pub struct WorkingDay {
+    pub date: Date,
+    /// 是否为工作日
+    pub working: bool,
+    pub kind: DayKind,
+    /// 节假日或调休所属节日名称
+    pub holiday_name: Option<String>,
+    /// 该年尚无国务院办公厅放假通知，暂按周末计算
+    pub provisional: bool,
+}
+
+/// 工作日推算结果
+#[derive(SimpleObject)]
+pub struct WorkingDayResult {
+    pub date: Date,
+    /// 推算跨越了尚无放假通知的年份，结果暂按周末计算
+    pub provisional: bool,
+}
+
+/// 两个日期之间的工作日数
+#[derive(SimpleObject)]
+pub struct WorkingDayCount {
+    /// (from, to] 内的工作日数；to 早于 from 时为负数
+    pub days: i32,
+    pub provisional: bool,
+}
+
+/// 期限规则，只能填写一项
+#[derive(OneofObject)]
+pub enum DeadlineRuleInput {
+    /// N个工作日（起算日不计入，截止于办公截止时间；负数表示向前倒推）
+    WorkingDays(i32),
+    /// N个自然日（届满日非工作日则顺延）
+    CalendarDays(i32),
+    /// N小时（按实际时间计算，不顺延）
+    Hours(i32),
+    /// N个月（月末对齐，届满日非工作日则顺延）
+    Months(i32),
+    /// 指定日期（按原样保留）
+    FixedDate(Date),
+    /// 文字规则，如“3个工作日内”“10天”“24小时”“2个月”“2026-10-15”
+    Text(String),
+}
+
+impl TryFrom<DeadlineRuleInput> for DeadlineRule {
+    type Error = AppError;
+
+    fn try_from(input: DeadlineRuleInput) -> AppResult<Self> {
+        Ok(match input {
+            DeadlineRuleInput::WorkingDays(n) => DeadlineRule::WorkingDays(n),
+            DeadlineRuleInput::CalendarDays(n) => DeadlineRule::CalendarDays(n),
+            DeadlineRuleInput::Hours(n) => DeadlineRule::Hours(n),
+            DeadlineRuleInput::Months(n) => DeadlineRule::Months(n),
+            DeadlineRuleInput::FixedDate(d) => DeadlineRule::FixedDate(d.0),
+            DeadlineRuleInput::Text(text) => text.parse()?,
+        })
+    }
+}
+
+/// 期限推算途经的节假日或调休日
+#[derive(SimpleObject)]
+pub struct CrossedDay {
+    pub date: Date,
+    pub name: String,
+    pub kind: SpecialDayKind,
+    /// 是否为本地调整（而非国务院通知）
+    pub local: bool,
+}
+
+/// 期限的推算说明
+#[derive(SimpleObject)]
+pub struct DeadlineExplanation {
+    /// 规则的规范写法，如“3个工作日”
+    pub rule: String,
+    /// 起算日（本地日期，不计入期限）
+    pub start_date: Date,
+    /// 届满日不是工作日而顺延时，原届满日
+    pub rolled_from: Option<Date>,
+    pub crossed: Vec<CrossedDay>,
+    /// 尚无放假通知、暂按周末计算的年份
+    pub provisional_years: Vec<i32>,
+    /// 中文说明
+    pub summary: String,
+}
+
+/// 推算得到的期限
+#[derive(SimpleObject)]
+pub struct Deadline {
+    /// 截止时刻（UTC）
+    pub due_at: DateTime<Utc>,
+    /// 截止日期（本地）
+    pub due_date: Date,
+    pub provisional: bool,
+    /// 推算所用日历版本
+    pub calendar_version: String,
+    pub explanation: DeadlineExplanation,
+}
+
+impl From<cal::Deadline> for Deadline {
+    fn from(d: cal::Deadline) -> Self {
+        let e = d.explanation;
+        Deadline {
+            due_at: d.due_at,
+            due_date: Date(d.due_date),
+            provisional: d.provisional,
+            calendar_version: d.calendar_version,
+            explanation: DeadlineExplanation {
+                rule: e.rule.to_string(),
+                start_date: Date(e.start_date),
+                rolled_from: e.rolled_from.map(Date),
+                crossed: e
+                    .crossed
+                    .into_iter()
+                    .map(|c| CrossedDay {
+                        date: Date(c.date),
+                        name: c.name,
+                        kind: c.kind.into(),
+                        local: c.local,
+                    })
+                    .collect(),
+                provisional_years: e.provisional_years,
+                summary: e.summary,
+            },
+        }
+    }
+}
+
+/// 发布放假安排的通知
+#[derive(SimpleObject)]
+pub struct HolidayNotice {
+    pub title: String,
+    /// 发文字号，如“国办发明电〔2019〕3号”
+    pub document: Option<String>,
+    pub issued: Option<Date>,
+    pub source: Option<String>,
+}
+
+impl From<&cal::Notice> for HolidayNotice {
+    fn from(n: &cal::Notice) -> Self {
+        HolidayNotice {
+            title: n.notice.clone(),
+            document: n.document.clone(),
+            issued: n.issued.map(Date),
+            source: n.source.clone(),
+        }
+    }
+}
+
+/// 一年的放假安排
+#[derive(SimpleObject)]
+pub struct CalendarYear {
+    pub year: i32,
+    pub notice: HolidayNotice,
+    /// 年中调整通知（如2020年延长春节假期）
+    pub amendments: Vec<HolidayNotice>,
+}
+
+/// 本地调整的日期
+#[derive(SimpleObject)]
+pub struct LocalDay {
+    pub date: Date,
+    pub working: bool,
+    pub name: String,
+}
+
+/// 当前使用的工作日日历
+#[derive(SimpleObject)]
+pub struct CalendarInfo {
+    pub version: String,
+    pub time_zone: String,
+    /// 办公截止时间，如“18:00”
+    pub office_cutoff: String,
+    pub years: Vec<CalendarYear>,
+    pub local_days: Vec<LocalDay>,
+}
+
+#[derive(Default)]
+pub struct CalendarQuery;
+
+fn count(value: i64) -> AppResult<i32> {
+    i32::try_from(value).map_err(|_| AppError::BadUserInput("日期相距过远".into()))
+}
+
+#[Object]
+impl CalendarQuery {
+    /// 某一天是否为工作日（含节假日与调休）
+    async fn is_working_day(
+        &self,
+        ctx: &Context<'_>,
+        date: Date,
+    ) -> async_graphql::Result<WorkingDay> {
+        let calendar = AppState::from(ctx)?.calendar.current()?;
+        let answer = calendar.day_kind(date.0);
+        let (kind, holiday_name) = match answer.value {
+            cal::DayKind::Workday => (DayKind::Workday, None),
+            cal::DayKind::Weekend => (DayKind::Weekend, None),
+            cal::DayKind::Holiday(name) => (DayKind::Holiday, Some(name)),
+            cal::DayKind::MakeupWorkday(name) => (DayKind::MakeupWorkday, Some(name)),
+        };
+        Ok(WorkingDay {
+            date,
+            working: matches!(kind, DayKind::Workday | DayKind::MakeupWorkday),
+            kind,
+            holiday_name,
+            provisional: answer.provisional,
+        })
+    }
+
+    /// 从某日起第 N 个工作日（起算日不计入；N=0 为当日或其后第一个工作日；负数向前）
+    async fn add_working_days(
+        &self,
+        ctx: &Context<'_>,
+        date: Date,
+        days: i32,
+    ) -> async_graphql::Result<WorkingDayResult> {
+        let calendar = AppState::from(ctx)?.calendar.current()?;
+        let answer = calendar
+            .add_working_days(date.0, days)
+            .map_err(AppError::from)?;
+        Ok(WorkingDayResult {
+            date: Date(answer.value),
+            provisional: answer.provisional,
+        })
+    }
+
+    /// (from, to] 内的工作日数
+    async fn working_days_between(
+        &self,
+        ctx: &Context<'_>,
+        from: Date,
+        to: Date,
+    ) -> async_graphql::Result<WorkingDayCount> {
+        let calendar = AppState::from(ctx)?.calendar.current()?;
+        let answer = calendar.working_days_between(from.0, to.0);
+        Ok(WorkingDayCount {
+            days: count(answer.value)?,
+            provisional: answer.provisional,
+        })
+    }
+
+    /// 按期限规则推算截止时刻，并说明途经的节假日与调休
+    async fn deadline(
+        &self,
+        ctx: &Context<'_>,
+        start: DateTime<Utc>,
+        rule: DeadlineRuleInput,
+    ) -> async_graphql::Result<Deadline> {
+        let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
+        let rule = DeadlineRule::try_from(rule)?;
+        let deadline = calendar
+            .deadline(&state.deadline_policy, start, rule)
+            .map_err(AppError::from)?;
+        Ok(deadline.into())
+    }
+
+    /// 当前日历：版本、已收录的放假通知、本地调整
+    async fn calendar(&self, ctx: &Context<'_>) -> async_graphql::Result<CalendarInfo> {
+        let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
+        let data = calendar.data();
+        Ok(CalendarInfo {
+            version: calendar.version().to_string(),
+            time_zone: state.deadline_policy.time_zone.name().to_string(),
+            office_cutoff: state.deadline_policy.cutoff.format("%H:%M").to_string(),
+            years: data
+                .years()
+                .map(|y| CalendarYear {
+                    year: y.year,
+                    notice: (&y.notice).into(),
+                    amendments: y.amendments.iter().map(|a| (&a.notice).into()).collect(),
+                })
+                .collect(),
+            local_days: data
+                .overrides()
+                .iter()
+                .map(|o| LocalDay {
+                    date: Date(o.date),
+                    working: o.working,
+                    name: o.name.clone(),
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! Building and running the HTTP service: GraphQL at `/graphql` (GraphiQL on GET),
+//! `GET /healthz`, and graceful shutdown. `main` and the black-box tests share this code.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_graphql::http::GraphiQLSource;
+use async_graphql_poem::{GraphQLRequest, GraphQLResponse};
+use ducha_calendar::DeadlinePolicy;
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::Tracing;
+use poem::web::{Data, Html, Json, Redirect};
+use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler};
+use sea_orm::DatabaseConnection;
+
+use crate::calendar_store::CalendarStore;
+use crate::config::Settings;
+use crate::db;
+use crate::error::AppError;
+use crate::graphql::{AppSchema, build_schema};
+
+/// What every request handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub calendar: CalendarStore,
+    pub deadline_policy: DeadlinePolicy,
+}
+
+impl AppState {
+    pub fn from<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a AppState, AppError> {
+        ctx.data::<AppState>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
+    }
+}
+
+/// A bound, migrated, ready-to-run service.
+pub struct Application {
+    address: SocketAddr,
+    state: AppState,
+    acceptor: poem::listener::TcpAcceptor,
+}
+
+impl Application {
+    /// Connects and migrates the database, loads the calendar, and binds the listener
+    /// (port 0 picks a free port; [`Application::address`] tells which).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let db = db::connect(settings).await?;
+        let calendar = CalendarStore::load(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading calendar overrides: {e:?}"))?;
+        let state = AppState {
+            db,
+            calendar,
+            deadline_policy: settings.deadline_policy(),
+        };
+        let acceptor = TcpListener::bind(settings.listen)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("listener has no socket address")?;
+        Ok(Application {
+            address,
+            state,
+            acceptor,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to 10 s).
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let app = routes(self.state);
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
+            .await
+    }
+}
+
+pub fn routes(state: AppState) -> impl poem::Endpoint {
+    let schema = build_schema(Some(state.clone()));
+    Route::new()
+        .at("/", get(root))
+        .at("/graphql", get(graphiql).post(graphql))
+        .at("/healthz", get(healthz))
+        .data(schema)
+        .data(state)
+        .with(Tracing)
+}
+
+#[handler]
+fn root() -> Redirect {
+    Redirect::see_other("/graphql")
+}
+
+#[handler]
+fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("ducha 督查督办")
+            .finish(),
+    )
+}
+
+#[handler]
+async fn graphql(schema: Data<&AppSchema>, request: GraphQLRequest) -> GraphQLResponse {
+    let mut response = schema.execute(request.0).await;
+    // Errors raised before any resolver runs (syntax, validation, a malformed `Date`) carry
+    // no code of ours; give them one so clients can always branch on `extensions.code`.
+    for error in &mut response.errors {
+        let bad_value = error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Invalid value for argument")
+            || error.message.starts_with("Invalid value for variable");
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            let code = if bad_value {
+                "BAD_USER_INPUT"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
+            };
+            extensions.set("code", code);
+        }
+    }
+    response.into()
+}
+
+#[handler]
+async fn healthz(state: Data<&AppState>) -> Response {
+    let database = db::ping(&state.db).await;
+    let calendar = state.calendar.current().ok();
+    let body = serde_json::json!({
+        "status": if database { "ok" } else { "degraded" },
+        "database": database,
+        "calendarVersion": calendar.as_ref().map(|c| c.version().to_string()),
+    });
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Json(body).with_status(status).into_response()
+}

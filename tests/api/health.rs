@@ -1,0 +1,40 @@
+use crate::helpers::{Backend, spawn_app_on};
+
+async fn healthz_reports_ok(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], true);
+    assert_eq!(body["calendarVersion"].as_str().map(str::len), Some(16));
+}
+
+#[tokio::test]
+async fn healthz_reports_ok_on_sqlite() {
+    healthz_reports_ok(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn healthz_reports_ok_on_postgres() {
+    healthz_reports_ok(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn graphiql_is_served_in_the_browser() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.expect("text");
+    assert!(html.contains("graphiql"), "GraphiQL page expected");
+}

@@ -1,0 +1,114 @@
+//! `spawn_app()`: the real service on a free loopback port, with a fresh migrated database
+//! per test — a private in-memory SQLite, or a new PostgreSQL database.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ducha_server::config::Settings;
+use ducha_server::startup::{AppState, Application};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Backend::Sqlite).await
+}
+
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    let mut settings = Settings::for_tests();
+    if let Backend::Postgres = backend {
+        settings.database_url = fresh_postgres_database().await;
+    }
+    spawn_with(settings).await
+}
+
+pub async fn spawn_with(settings: Settings) -> TestApp {
+    let app = Application::build(&settings)
+        .await
+        .expect("application builds");
+    let address = app.address();
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        state,
+        client: reqwest::Client::new(),
+        _shutdown: tx,
+    }
+}
+
+/// The server PostgreSQL tests create their databases on (trust auth on loopback here;
+/// `.ci/run` makes sure it is running).
+pub fn postgres_admin_url() -> String {
+    std::env::var("DUCHA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+async fn fresh_postgres_database() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let admin_url = postgres_admin_url();
+    let name = format!(
+        "ducha_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4().simple()
+    );
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("PostgreSQL is reachable (is it running on 127.0.0.1:5432?)");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    match admin_url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("admin URL has no database part: {admin_url}"),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// POSTs a GraphQL request over HTTP and returns the JSON body; asserts HTTP 200,
+    /// since GraphQL errors travel in the body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(
+            response.status(),
+            200,
+            "GraphQL answers 200 even for errors"
+        );
+        response.json().await.expect("JSON body")
+    }
+}
+
+/// The `extensions.code` of the first error, or a panic naming the whole body.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code, got {body}"))
+}

@@ -1,0 +1,6 @@
+//! Black-box tests of the ducha service over real HTTP, on SQLite and PostgreSQL.
+
+mod calendar;
+mod health;
+mod helpers;
+mod schema;

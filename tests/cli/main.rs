@@ -1,0 +1,127 @@
+//! The `ducha` binary itself: the calendar command contract, and `serve` creating and
+//! migrating its SQLite file on first start.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DUCHA: &str = env!("CARGO_BIN_EXE_ducha");
+
+fn ducha(args: &[&str]) -> (String, String, bool) {
+    let output = Command::new(DUCHA).args(args).output().expect("ducha runs");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.success(),
+    )
+}
+
+#[test]
+fn calendar_commands_print_exactly_one_answer() {
+    assert_eq!(ducha(&["calendar", "is-workday", "2026-10-10"]).0, "true\n");
+    assert_eq!(
+        ducha(&["calendar", "is-workday", "2026-10-01"]).0,
+        "false\n"
+    );
+    assert_eq!(
+        ducha(&["calendar", "add", "2026-09-30", "3"]).0,
+        "2026-10-10\n"
+    );
+    assert_eq!(
+        ducha(&["calendar", "add", "2026-10-08", "-1"]).0,
+        "2026-09-30\n"
+    );
+    assert_eq!(
+        ducha(&["calendar", "between", "2026-09-30", "2026-10-12"]).0,
+        "4\n"
+    );
+    assert_eq!(
+        ducha(&["calendar", "add", "2026-12-31", "3"]).0,
+        "2027-01-05 provisional\n"
+    );
+    let (stdout, stderr, ok) = ducha(&["calendar", "add", "2026-02-30", "3"]);
+    assert!(!ok && stdout.is_empty(), "a bad date fails");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+#[test]
+fn eval_answers_line_by_line_and_fails_if_any_line_failed() {
+    let mut child = Command::new(DUCHA)
+        .args(["calendar", "eval"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"is-workday 2026-10-10\nadd 2026-09-30 x\nbetween 2026-09-30 2026-10-12\nis-workday 2027-01-01\n")
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert_eq!(lines[0], "true");
+    assert!(lines[1].starts_with("error: "), "{}", lines[1]);
+    assert_eq!(lines[2], "4");
+    assert_eq!(lines[3], "true provisional");
+    assert!(!output.status.success());
+
+    let clean = Command::new(DUCHA)
+        .args(["calendar", "eval"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(clean.status.success(), "no lines, no failures");
+}
+
+#[test]
+fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
+    let dir = std::env::temp_dir().join(format!("ducha-cli-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut child = Command::new(DUCHA)
+        .arg("serve")
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("DUCHA_DATABASE_URL")
+        .env("DUCHA_LISTEN", "127.0.0.1:0")
+        .env("DUCHA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ducha serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let started = Instant::now();
+    while !line.contains("listening on") && started.elapsed() < Duration::from_secs(30) {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+    }
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let body = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            reqwest::get(format!("http://{address}/healthz"))
+                .await
+                .expect("healthz reachable")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        });
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(body["status"], "ok");
+    assert!(
+        dir.join("data/ducha.db").exists(),
+        "SQLite file created in ./data"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
