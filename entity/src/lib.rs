@@ -1,3 +1,13 @@
-//! sea-orm entities: the tables' shape only. Behaviour and scoping live in `ducha-server`.
+//! sea-orm entities: the tables' shape only. Behaviour, scoping and the rules live in
+//! `ducha-server` and `ducha-domain`.
 
+pub mod assignment;
+pub mod attachment;
+pub mod audit_event;
 pub mod calendar_override;
+pub mod calendar_year;
+pub mod extension_request;
+pub mod item;
+pub mod person;
+pub mod report;
+pub mod unit;

@@ -5,7 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use ducha_calendar::{Calendar, CalendarData, LocalOverride};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
 use crate::error::{AppError, AppResult};
 
@@ -21,13 +21,25 @@ impl CalendarStore {
         }
     }
 
-    /// National data with the overrides stored in the database on top.
-    pub async fn load(db: &DatabaseConnection) -> AppResult<Self> {
+    /// National data, with the years imported at runtime and the local overrides stored in
+    /// the database on top.
+    pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
+        Ok(CalendarStore::new(CalendarStore::build_from(db).await?))
+    }
+
+    pub async fn build_from(db: &impl ConnectionTrait) -> AppResult<Calendar> {
+        let mut data = CalendarData::national();
+        let years = entity::calendar_year::Entity::find()
+            .order_by_asc(entity::calendar_year::Column::Year)
+            .all(db)
+            .await?;
+        for row in &years {
+            data.insert_year(crate::service::calendar::decode(row)?)?;
+        }
         let overrides = entity::calendar_override::Entity::find()
             .order_by_asc(entity::calendar_override::Column::Date)
             .all(db)
             .await?;
-        let mut data = CalendarData::national();
         for row in overrides {
             data.add_override(LocalOverride {
                 date: row.date,
@@ -35,7 +47,7 @@ impl CalendarStore {
                 name: row.name,
             });
         }
-        Ok(CalendarStore::new(Calendar::build(data)))
+        Ok(Calendar::build(data))
     }
 
     pub fn current(&self) -> AppResult<Arc<Calendar>> {

@@ -115,6 +115,12 @@ async fn serve() -> anyhow::Result<()> {
         calendar_version = application.state().calendar.current().map(|c| c.version().to_string()).unwrap_or_default(),
         "ducha is listening"
     );
+    if let Some(token) = application.first_admin_token() {
+        println!("首次启动：已创建系统管理员。访问令牌（仅显示这一次，请妥善保存）：");
+        println!("  {token}");
+        println!("在 GraphiQL 的 Headers 中填写 {{\"Authorization\": \"Bearer {token}\"}}");
+        println!("以后可用 `ducha token --person-id <编号>` 为任何人重新生成令牌。");
+    }
     // A line for people (and for tests that start the binary on port 0).
     println!("ducha listening on http://{address} (GraphiQL: http://{address}/graphql)");
     application

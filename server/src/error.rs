@@ -11,6 +11,8 @@ pub enum AppError {
     #[error("{0}")]
     BadUserInput(String),
     #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
@@ -26,6 +28,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Conflict(_) => "CONFLICT",
@@ -43,7 +46,27 @@ impl From<CalendarError> for AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
+        // Two writers racing for the same unique slot (a serial number, an item × unit pair)
+        // is a conflict the client can retry, not a server fault.
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
+            return AppError::Conflict("数据已被他人修改，请刷新后重试".into());
+        }
         AppError::Internal(error.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(error: sea_orm::TransactionError<AppError>) -> Self {
+        match error {
+            sea_orm::TransactionError::Connection(e) => e.into(),
+            sea_orm::TransactionError::Transaction(e) => e,
+        }
+    }
+}
+
+impl From<ducha_domain::TransitionError> for AppError {
+    fn from(error: ducha_domain::TransitionError) -> Self {
+        AppError::InvalidTransition(error.to_string())
     }
 }
 

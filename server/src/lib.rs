@@ -1,11 +1,14 @@
 //! The ducha service: configuration, database, GraphQL API and command line. The domain
 //! logic it serves lives in pure crates (`ducha-calendar`) with no I/O.
 
+pub mod auth;
 pub mod calendar_store;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -16,10 +16,12 @@ use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler};
 use sea_orm::DatabaseConnection;
 
 use crate::calendar_store::CalendarStore;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
 use crate::error::AppError;
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::{AppSchema, Auth, build_schema};
+use crate::service::org::ensure_first_admin;
 
 /// What every request handler may use.
 #[derive(Clone)]
@@ -27,6 +29,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub calendar: CalendarStore,
     pub deadline_policy: DeadlinePolicy,
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -41,13 +44,25 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     acceptor: poem::listener::TcpAcceptor,
+    first_admin_token: Option<String>,
 }
 
 impl Application {
     /// Connects and migrates the database, loads the calendar, and binds the listener
     /// (port 0 picks a free port; [`Application::address`] tells which).
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], with a clock the caller controls (tests walk time).
+    pub async fn build_with_clock(
+        settings: &Settings,
+        clock: Clock,
+    ) -> anyhow::Result<Application> {
         let db = db::connect(settings).await?;
+        let first_admin_token = ensure_first_admin(&db, clock.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first administrator: {e:?}"))?;
         let calendar = CalendarStore::load(&db)
             .await
             .map_err(|e| anyhow::anyhow!("loading calendar overrides: {e:?}"))?;
@@ -55,6 +70,7 @@ impl Application {
             db,
             calendar,
             deadline_policy: settings.deadline_policy(),
+            clock,
         };
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
@@ -69,6 +85,7 @@ impl Application {
             address,
             state,
             acceptor,
+            first_admin_token,
         })
     }
 
@@ -78,6 +95,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The token of the administrator created on this start, when the database had none.
+    pub fn first_admin_token(&self) -> Option<&str> {
+        self.first_admin_token.as_deref()
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to 10 s).
@@ -119,8 +141,33 @@ fn graphiql() -> Html<String> {
 }
 
 #[handler]
-async fn graphql(schema: Data<&AppSchema>, request: GraphQLRequest) -> GraphQLResponse {
-    let mut response = schema.execute(request.0).await;
+async fn graphql(
+    schema: Data<&AppSchema>,
+    state: Data<&AppState>,
+    headers: &poem::http::HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let header = headers
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let auth = match crate::auth::actor_for_header(&state.db, header).await {
+        Ok(actor) => Auth {
+            actor,
+            refused: None,
+        },
+        Err(AppError::Internal(e)) => {
+            tracing::error!(error.cause_chain = ?e, "authenticating a request");
+            Auth {
+                actor: None,
+                refused: Some("内部错误，请稍后重试".into()),
+            }
+        }
+        Err(refused) => Auth {
+            actor: None,
+            refused: Some(refused.to_string()),
+        },
+    };
+    let mut response = schema.execute(request.0.data(auth)).await;
     // Errors raised before any resolver runs (syntax, validation, a malformed `Date`) carry
     // no code of ours; give them one so clients can always branch on `extensions.code`.
     for error in &mut response.errors {

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use chrono::{DateTime, TimeZone, Utc};
+use ducha_server::clock::Clock;
 use ducha_server::config::Settings;
 use ducha_server::startup::{AppState, Application};
 use sea_orm::{ConnectionTrait, Database};
@@ -13,6 +15,9 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub state: AppState,
     pub client: reqwest::Client,
+    /// Token of the administrator created on first start.
+    pub admin_token: String,
+    pub clock: Clock,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -34,12 +39,24 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
     spawn_with(settings).await
 }
 
+/// An instant in Asia/Shanghai.
+pub fn shanghai(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("valid Shanghai time")
+        .with_timezone(&Utc)
+}
+
 pub async fn spawn_with(settings: Settings) -> TestApp {
-    let app = Application::build(&settings)
+    // Tests start on the eve of National Day 2026 unless they move the clock.
+    let clock = Clock::manual(shanghai(2026, 9, 29, 9, 0));
+    let app = Application::build_with_clock(&settings, clock.clone())
         .await
         .expect("application builds");
     let address = app.address();
     let state = app.state().clone();
+    let admin_token = app.first_admin_token().unwrap_or_default().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -48,6 +65,8 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
         address,
         state,
         client: reqwest::Client::new(),
+        admin_token,
+        clock,
         _shutdown: tx,
     }
 }
@@ -90,9 +109,16 @@ impl TestApp {
     /// POSTs a GraphQL request over HTTP and returns the JSON body; asserts HTTP 200,
     /// since GraphQL errors travel in the body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        let response = self
-            .client
-            .post(self.url("/graphql"))
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// As [`TestApp::graphql`], with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(self.url("/graphql"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await

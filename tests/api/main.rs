@@ -1,6 +1,8 @@
 //! Black-box tests of the ducha service over real HTTP, on SQLite and PostgreSQL.
 
 mod calendar;
+mod district;
 mod health;
 mod helpers;
+mod lifecycle;
 mod schema;

@@ -327,3 +327,48 @@ impl CalendarQuery {
         })
     }
 }
+
+#[derive(async_graphql::InputObject)]
+pub struct ImportCalendarYearInput {
+    /// 一年的放假安排，holiday-cn 格式：{"year", "papers", "days": [{"name", "date", "isOffDay"}]}
+    pub holiday_cn_json: String,
+}
+
+/// 导入结果
+#[derive(SimpleObject)]
+pub struct ImportCalendarYearPayload {
+    pub year: i32,
+    pub calendar_version: String,
+    /// 因此改变期限的在办交办记录数
+    pub recalculated: i32,
+}
+
+#[derive(Default)]
+pub struct CalendarMutation;
+
+#[Object]
+impl CalendarMutation {
+    /// 导入或更正一年的放假安排，并重新计算受影响的在办期限（系统管理员）
+    async fn import_calendar_year(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportCalendarYearInput,
+    ) -> async_graphql::Result<ImportCalendarYearPayload> {
+        let state = AppState::from(ctx)?;
+        let actor = super::actor(ctx)?;
+        let outcome = crate::service::calendar::import_year(
+            &state.db,
+            &state.calendar,
+            &state.deadline_policy,
+            Some(actor),
+            state.clock.now(),
+            &input.holiday_cn_json,
+        )
+        .await?;
+        Ok(ImportCalendarYearPayload {
+            year: outcome.year,
+            calendar_version: outcome.calendar_version,
+            recalculated: i32::try_from(outcome.recalculated).unwrap_or(i32::MAX),
+        })
+    }
+}

@@ -1,29 +1,85 @@
 //! The GraphQL API (design.md §7). Resolvers are thin: they parse input into domain types,
-//! call the domain, and map results into API types that are separate from the entities.
+//! call the services, and map results into API types that are separate from the entities.
 
 mod calendar;
+mod items;
 pub mod scalars;
+pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use ducha_calendar::Calendar;
 
+use crate::auth::Actor;
+use crate::error::AppError;
+use crate::service::items::Deps;
 use crate::startup::AppState;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(calendar::CalendarQuery);
+pub struct Query(calendar::CalendarQuery, items::ItemQuery);
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(items::ItemMutation, calendar::CalendarMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits that keep one request from costing the server more than a dashboard page would.
 const MAX_DEPTH: usize = 12;
-const MAX_COMPLEXITY: usize = 2_000;
+const MAX_COMPLEXITY: usize = 5_000;
+
+/// Who is asking, as resolved from the `Authorization` header for this request.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub actor: Option<Actor>,
+    /// Why a presented token was refused, if it was.
+    pub refused: Option<String>,
+}
+
+/// The authenticated person, or UNAUTHENTICATED.
+pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, AppError> {
+    let auth = ctx.data::<Auth>().ok();
+    match auth {
+        Some(Auth {
+            actor: Some(actor), ..
+        }) => Ok(actor),
+        Some(Auth {
+            refused: Some(why), ..
+        }) => Err(AppError::Unauthenticated(why.clone())),
+        _ => Err(AppError::Unauthenticated(
+            "请先登录：在请求头中提供 Authorization: Bearer <令牌>".into(),
+        )),
+    }
+}
+
+pub fn deps<'a>(state: &'a AppState, calendar: &'a Calendar) -> Deps<'a> {
+    Deps {
+        calendar,
+        policy: &state.deadline_policy,
+    }
+}
 
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     match state {
-        Some(state) => builder.data(state).finish(),
+        Some(state) => builder
+            .data(DataLoader::new(
+                types::UnitLoader(state.db.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                types::PersonLoader(state.db.clone()),
+                tokio::spawn,
+            ))
+            .data(DataLoader::new(
+                types::AssignmentsByItem(state.db.clone()),
+                tokio::spawn,
+            ))
+            .data(state)
+            .finish(),
         None => builder.finish(),
     }
 }

@@ -1,0 +1,39 @@
+use sea_orm::entity::prelude::*;
+
+/// A supervision item (督办事项). `stage` is a projection of the audit trail, written only
+/// in the same transaction as the audit event that changes it.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "item")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub serial: String,
+    pub year: i32,
+    pub seq: i32,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub requirements: String,
+    pub source_kind: String,
+    pub source_reference: String,
+    pub urgency: String,
+    pub responsible_leader_id: Option<i64>,
+    pub deadline_rule: String,
+    pub deadline_explicit: bool,
+    pub report_cycle_days: Option<i32>,
+    pub stage: String,
+    pub assigned_at: Option<DateTimeUtc>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub closed_on_time_original: Option<bool>,
+    pub closed_on_time_extended: Option<bool>,
+    /// Optimistic concurrency: every write bumps it; a stale write is refused.
+    pub version: i32,
+    pub created_by: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,871 @@
+//! Queries and one mutation per lifecycle verb (design.md §7): an `input` object in, a
+//! payload with the changed object out, errors with `extensions.code`.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields, query};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use ducha_domain::Action;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::scalars::Date;
+use super::types::{
+    ExtensionRequest, Item, Person, Report, Role, SourceKind, Stage, Unit, UnitKind, Urgency,
+};
+use super::{actor, deps};
+use crate::error::{AppError, AppResult};
+use crate::service::{WITHDRAWN, items as verbs, org, scope};
+use crate::startup::AppState;
+use entity::{assignment, item, person, unit};
+
+/// 事项筛选条件（均为可选，同时给出时取交集）
+#[derive(InputObject, Default)]
+pub struct ItemFilter {
+    pub stages: Option<Vec<Stage>>,
+    pub unit_id: Option<i64>,
+    pub source_kinds: Option<Vec<SourceKind>>,
+    /// 仅逾期（当前有效期限已过且未办结）
+    pub overdue: Option<bool>,
+    /// 有效期限不早于
+    pub due_from: Option<DateTime<Utc>>,
+    /// 有效期限不晚于
+    pub due_to: Option<DateTime<Utc>>,
+    /// 在标题、办理要求、编号、来源文号中查找
+    pub text: Option<String>,
+}
+
+pub const MAX_PAGE: usize = 100;
+
+#[derive(Default)]
+pub struct ItemQuery;
+
+#[Object]
+impl ItemQuery {
+    /// 当前登录用户
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Person> {
+        let state = AppState::from(ctx)?;
+        let actor = actor(ctx)?;
+        let found = person::Entity::find_by_id(actor.person_id)
+            .one(&state.db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::NotFound("用户不存在".into()))?;
+        Ok(found.into())
+    }
+
+    /// 督办事项列表（游标分页，first 不超过100）
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ItemFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Item, EmptyFields, EmptyFields>> {
+        let state = AppState::from(ctx)?;
+        let actor = actor(ctx)?.clone();
+        let first = first.unwrap_or(20);
+        if !(1..=MAX_PAGE as i32).contains(&first) {
+            return Err(AppError::BadUserInput(format!("first 应在1至{MAX_PAGE}之间")).into());
+        }
+        let filter = filter.unwrap_or_default();
+        let now = state.clock.now();
+        query(
+            after,
+            None,
+            Some(first),
+            None,
+            |after: Option<String>, _: Option<String>, first, _| async move {
+                let after_id = match after {
+                    Some(cursor) => Some(
+                        cursor
+                            .parse::<i64>()
+                            .map_err(|_| AppError::BadUserInput("游标无效".into()))?,
+                    ),
+                    None => None,
+                };
+                let limit = first.unwrap_or(20) as u64;
+                let mut select = scope::items_for(&actor).filter(item_condition(&filter, now)?);
+                if let Some(after_id) = after_id {
+                    select = select.filter(item::Column::Id.lt(after_id));
+                }
+                let rows = select
+                    .order_by_desc(item::Column::Id)
+                    .limit(limit + 1)
+                    .all(&state.db)
+                    .await?;
+                let has_next = rows.len() as u64 > limit;
+                let mut connection = Connection::new(after_id.is_some(), has_next);
+                for row in rows.into_iter().take(limit as usize) {
+                    connection
+                        .edges
+                        .push(Edge::new(row.id.to_string(), Item::try_from(row)?));
+                }
+                Ok::<_, AppError>(connection)
+            },
+        )
+        .await
+    }
+
+    /// 一个事项（承办单位只能查看本单位承办的事项）
+    async fn item(&self, ctx: &Context<'_>, id: i64) -> async_graphql::Result<Item> {
+        let state = AppState::from(ctx)?;
+        let found = scope::visible_item(&state.db, actor(ctx)?, id).await?;
+        Ok(Item::try_from(found)?)
+    }
+
+    /// 单位列表
+    async fn units(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Unit>> {
+        let state = AppState::from(ctx)?;
+        actor(ctx)?;
+        let rows = unit::Entity::find()
+            .order_by_asc(unit::Column::Id)
+            .all(&state.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Unit::from).collect())
+    }
+
+    /// 人员列表（承办单位人员只能看到本单位人员及区领导、督查室）
+    async fn people(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Person>> {
+        let state = AppState::from(ctx)?;
+        let actor = actor(ctx)?;
+        let mut select = person::Entity::find();
+        if let Some(unit_id) = actor.own_unit() {
+            select = select.filter(
+                Condition::any()
+                    .add(person::Column::UnitId.eq(unit_id))
+                    .add(person::Column::UnitId.is_null()),
+            );
+        }
+        let rows = select
+            .order_by_asc(person::Column::Id)
+            .all(&state.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Person::from).collect())
+    }
+
+    /// 各阶段事项数（按当前用户可见范围）
+    async fn item_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StageCount>> {
+        let state = AppState::from(ctx)?;
+        let actor = actor(ctx)?;
+        let mut counts = Vec::new();
+        for stage in ducha_domain::Stage::ALL {
+            let count = scope::items_for(actor)
+                .filter(item::Column::Stage.eq(stage.as_str()))
+                .count(&state.db)
+                .await
+                .map_err(AppError::from)?;
+            counts.push(StageCount {
+                stage: stage.into(),
+                count: i32::try_from(count).unwrap_or(i32::MAX),
+            });
+        }
+        Ok(counts)
+    }
+}
+
+/// 某阶段的事项数
+#[derive(SimpleObject)]
+pub struct StageCount {
+    pub stage: Stage,
+    pub count: i32,
+}
+
+fn item_condition(filter: &ItemFilter, now: DateTime<Utc>) -> AppResult<Condition> {
+    let mut condition = Condition::all();
+    if let Some(stages) = &filter.stages {
+        let names: Vec<&str> = stages
+            .iter()
+            .map(|s| ducha_domain::Stage::from(*s).as_str())
+            .collect();
+        condition = condition.add(item::Column::Stage.is_in(names));
+    }
+    if let Some(kinds) = &filter.source_kinds {
+        let names: Vec<&str> = kinds
+            .iter()
+            .map(|k| ducha_domain::SourceKind::from(*k).as_str())
+            .collect();
+        condition = condition.add(item::Column::SourceKind.is_in(names));
+    }
+    if let Some(unit_id) = filter.unit_id {
+        condition = condition.add(scope::assigned_to(unit_id));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if text.chars().count() > 100 {
+            return Err(AppError::BadUserInput("查找文字不能超过100个字".into()));
+        }
+        condition = condition.add(
+            Condition::any()
+                .add(item::Column::Title.contains(text))
+                .add(item::Column::Requirements.contains(text))
+                .add(item::Column::Serial.contains(text))
+                .add(item::Column::SourceReference.contains(text)),
+        );
+    }
+    // Due filters look at the live assignments' effective due (extended, else original).
+    let due_subquery = |extra: Condition| {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+        item::Column::Id.in_subquery(
+            Query::select()
+                .column(assignment::Column::ItemId)
+                .from(assignment::Entity)
+                .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
+                .cond_where(extra)
+                .to_owned(),
+        )
+    };
+    let effective_due = |op: fn(assignment::Column, DateTime<Utc>) -> Condition,
+                         at: DateTime<Utc>| {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(assignment::Column::ExtendedDueAt.is_not_null())
+                    .add(op(assignment::Column::ExtendedDueAt, at)),
+            )
+            .add(
+                Condition::all()
+                    .add(assignment::Column::ExtendedDueAt.is_null())
+                    .add(op(assignment::Column::DueAt, at)),
+            )
+    };
+    let before = |c: assignment::Column, at| Condition::all().add(c.lt(at));
+    let not_before = |c: assignment::Column, at| Condition::all().add(c.gte(at));
+    let not_after = |c: assignment::Column, at| Condition::all().add(c.lte(at));
+    if let Some(from) = filter.due_from {
+        condition = condition.add(due_subquery(effective_due(not_before, from)));
+    }
+    if let Some(to) = filter.due_to {
+        condition = condition.add(due_subquery(effective_due(not_after, to)));
+    }
+    if let Some(overdue) = filter.overdue {
+        let open: Vec<&str> = [
+            ducha_domain::Stage::Assigned,
+            ducha_domain::Stage::InProgress,
+        ]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+        let is_overdue = Condition::all()
+            .add(item::Column::Stage.is_in(open))
+            .add(due_subquery(
+                effective_due(before, now).add(assignment::Column::Lead.eq(true)),
+            ));
+        condition = condition.add(if overdue {
+            is_overdue
+        } else {
+            is_overdue.not()
+        });
+    }
+    Ok(condition)
+}
+
+// ---------- Mutations ----------
+
+/// 一个可能重复的在办事项
+#[derive(SimpleObject)]
+pub struct DuplicateWarning {
+    pub item_id: i64,
+    pub serial: String,
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(InputObject)]
+pub struct RegisterItemInput {
+    pub title: String,
+    /// 办理要求
+    pub requirements: String,
+    pub source_kind: SourceKind,
+    #[graphql(default)]
+    pub source_reference: String,
+    #[graphql(default_with = "Urgency::Normal")]
+    pub urgency: Urgency,
+    pub responsible_leader_id: Option<i64>,
+    /// 事项明确的期限，如“5个工作日”“2026-12-31”；不填则按来源类别的默认规则
+    pub deadline: Option<String>,
+    pub report_cycle_days: Option<i32>,
+    /// 拟交办的单位（用于重复督查提示）
+    #[graphql(default)]
+    pub unit_ids: Vec<i64>,
+}
+
+#[derive(SimpleObject)]
+pub struct RegisterItemPayload {
+    pub item: Item,
+    /// 可能重复的在办事项（提示，不阻止立项）
+    pub warnings: Vec<DuplicateWarning>,
+}
+
+#[derive(InputObject)]
+pub struct EditItemInput {
+    pub item_id: i64,
+    pub version: i32,
+    pub title: Option<String>,
+    pub requirements: Option<String>,
+    pub deadline: Option<String>,
+    pub urgency: Option<Urgency>,
+}
+
+#[derive(InputObject)]
+pub struct AssignItemInput {
+    pub item_id: i64,
+    pub version: i32,
+    /// 主办（牵头）单位
+    pub lead_unit_id: i64,
+    /// 协办单位
+    #[graphql(default)]
+    pub co_unit_ids: Vec<i64>,
+}
+
+/// 只需事项和版本号的操作
+#[derive(InputObject)]
+pub struct ItemVersionInput {
+    pub item_id: i64,
+    pub version: i32,
+}
+
+/// 需要说明理由的操作
+#[derive(InputObject)]
+pub struct ItemReasonInput {
+    pub item_id: i64,
+    pub version: i32,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ResolveReturnInput {
+    pub item_id: i64,
+    pub version: i32,
+    pub assignment_id: i64,
+    /// 改派给的单位；不填表示维持原交办
+    pub reassign_to_unit_id: Option<i64>,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct RequestExtensionInput {
+    pub item_id: i64,
+    pub version: i32,
+    /// 申请延至的日期
+    pub proposed_due_date: Date,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct DecideExtensionInput {
+    pub extension_request_id: i64,
+    /// 事项的版本号
+    pub version: i32,
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ReportProgressInput {
+    pub item_id: i64,
+    pub body: String,
+}
+
+#[derive(InputObject)]
+pub struct SubmitFeedbackInput {
+    pub item_id: i64,
+    pub version: i32,
+    pub body: String,
+}
+
+#[derive(InputObject)]
+pub struct VerifyItemInput {
+    pub item_id: i64,
+    pub version: i32,
+    /// true 核查通过；false 退回重办（须说明理由）
+    pub accept: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ItemPayload {
+    pub item: Item,
+}
+
+#[derive(SimpleObject)]
+pub struct ExtensionPayload {
+    pub extension_request: ExtensionRequest,
+    pub item: Item,
+}
+
+#[derive(SimpleObject)]
+pub struct ReportPayload {
+    pub report: Report,
+    pub item: Item,
+}
+
+#[derive(InputObject)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateUnitInput {
+    pub name: String,
+    pub kind: UnitKind,
+    pub head_name: Option<String>,
+    #[graphql(default)]
+    pub contacts: Vec<ContactInput>,
+    pub portfolio_leader_id: Option<i64>,
+}
+
+#[derive(SimpleObject)]
+pub struct UnitPayload {
+    pub unit: Unit,
+}
+
+#[derive(InputObject)]
+pub struct CreatePersonInput {
+    pub name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+}
+
+#[derive(SimpleObject)]
+pub struct PersonPayload {
+    pub person: Person,
+    /// 访问令牌，仅此一次显示，请妥善转交本人
+    pub token: String,
+}
+
+#[derive(Default)]
+pub struct ItemMutation;
+
+async fn item_payload(state: &AppState, item_id: i64) -> AppResult<Item> {
+    let found = item::Entity::find_by_id(item_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))?;
+    Item::try_from(found)
+}
+
+#[Object]
+impl ItemMutation {
+    /// 立项（督查室）
+    async fn register_item(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterItemInput,
+    ) -> async_graphql::Result<RegisterItemPayload> {
+        let state = AppState::from(ctx)?;
+        let (created, warnings) = verbs::register(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            &state.deadline_policy,
+            verbs::RegisterInput {
+                title: input.title,
+                requirements: input.requirements,
+                source_kind: input.source_kind.into(),
+                source_reference: input.source_reference,
+                urgency: input.urgency.into(),
+                responsible_leader_id: input.responsible_leader_id,
+                deadline: input.deadline,
+                report_cycle_days: input.report_cycle_days,
+                unit_ids: input.unit_ids,
+            },
+        )
+        .await?;
+        Ok(RegisterItemPayload {
+            item: Item::try_from(created)?,
+            warnings: warnings
+                .into_iter()
+                .map(|w| DuplicateWarning {
+                    item_id: w.item_id,
+                    serial: w.serial,
+                    title: w.title,
+                    message: w.reason,
+                })
+                .collect(),
+        })
+    }
+
+    /// 修改事项（交办前）
+    async fn edit_item(
+        &self,
+        ctx: &Context<'_>,
+        input: EditItemInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let updated = verbs::edit(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            input.version,
+            verbs::EditInput {
+                title: input.title,
+                requirements: input.requirements,
+                deadline: input.deadline,
+                urgency: input.urgency.map(Into::into),
+            },
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 交办：指定主办单位和协办单位，自此起算期限
+    async fn assign_item(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignItemInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
+        let updated = verbs::assign(
+            verbs::Cx {
+                db: &state.db,
+                deps: deps(state, &calendar),
+                actor: actor(ctx)?,
+                now: state.clock.now(),
+            },
+            input.item_id,
+            input.version,
+            input.lead_unit_id,
+            input.co_unit_ids,
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 签收（承办单位主要负责人）
+    async fn sign_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemVersionInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let updated = verbs::sign(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            input.version,
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 申请退回：非本单位职责（须说明理由）
+    async fn return_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let updated = verbs::request_return(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            input.version,
+            input.reason.as_deref().unwrap_or_default(),
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 处理退回申请：改派其他单位，或维持原交办
+    async fn resolve_return(
+        &self,
+        ctx: &Context<'_>,
+        input: ResolveReturnInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
+        let updated = verbs::resolve_return(
+            verbs::Cx {
+                db: &state.db,
+                deps: deps(state, &calendar),
+                actor: actor(ctx)?,
+                now: state.clock.now(),
+            },
+            input.item_id,
+            input.version,
+            input.assignment_id,
+            input.reassign_to_unit_id,
+            &input.reason,
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 申请延期（须在期限届满前）
+    async fn request_extension(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestExtensionInput,
+    ) -> async_graphql::Result<ExtensionPayload> {
+        let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
+        let created = verbs::request_extension(
+            verbs::Cx {
+                db: &state.db,
+                deps: deps(state, &calendar),
+                actor: actor(ctx)?,
+                now: state.clock.now(),
+            },
+            input.item_id,
+            input.version,
+            input.proposed_due_date.0,
+            &input.reason,
+        )
+        .await?;
+        Ok(ExtensionPayload {
+            item: item_payload(state, created.item_id).await?,
+            extension_request: created.into(),
+        })
+    }
+
+    /// 审批延期（督查室；超过原期限10个工作日的由区领导审批）
+    async fn decide_extension(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideExtensionInput,
+    ) -> async_graphql::Result<ExtensionPayload> {
+        let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
+        let decided = verbs::decide_extension(
+            verbs::Cx {
+                db: &state.db,
+                deps: deps(state, &calendar),
+                actor: actor(ctx)?,
+                now: state.clock.now(),
+            },
+            input.extension_request_id,
+            input.version,
+            input.approve,
+            input.reason.as_deref(),
+        )
+        .await?;
+        Ok(ExtensionPayload {
+            item: item_payload(state, decided.item_id).await?,
+            extension_request: decided.into(),
+        })
+    }
+
+    /// 报送进展（承办单位，随时可报）
+    async fn report_progress(
+        &self,
+        ctx: &Context<'_>,
+        input: ReportProgressInput,
+    ) -> async_graphql::Result<ReportPayload> {
+        let state = AppState::from(ctx)?;
+        let created = verbs::report_progress(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            &input.body,
+        )
+        .await?;
+        Ok(ReportPayload {
+            item: item_payload(state, created.item_id).await?,
+            report: created.into(),
+        })
+    }
+
+    /// 办结反馈（主办单位主要负责人）
+    async fn submit_feedback(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitFeedbackInput,
+    ) -> async_graphql::Result<ReportPayload> {
+        let state = AppState::from(ctx)?;
+        let (updated, feedback) = verbs::submit_feedback(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            input.version,
+            &input.body,
+        )
+        .await?;
+        Ok(ReportPayload {
+            item: Item::try_from(updated)?,
+            report: feedback.into(),
+        })
+    }
+
+    /// 核查：通过，或退回重办（期限仍按原期限计算）
+    async fn verify_item(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyItemInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let updated = verbs::verify(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            input.version,
+            input.accept,
+            input.reason.as_deref(),
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 销号：记录按原期限和延期后期限是否按时办结
+    async fn close_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let state = AppState::from(ctx)?;
+        let updated = verbs::close(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            input.item_id,
+            input.version,
+            input.reason.as_deref(),
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 挂起：暂停计时（须说明理由）
+    async fn suspend_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        simple_verb(ctx, Action::Suspend, input).await
+    }
+
+    /// 恢复：从挂起处继续计时，期限顺延挂起期间的工作日
+    async fn resume_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        simple_verb(ctx, Action::Resume, input).await
+    }
+
+    /// 撤销（须说明理由）
+    async fn cancel_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        simple_verb(ctx, Action::Cancel, input).await
+    }
+
+    /// 回头看：已销号事项整改不到位，重新打开（须说明理由）
+    async fn reopen_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        simple_verb(ctx, Action::Reopen, input).await
+    }
+
+    /// 新建单位（系统管理员）
+    async fn create_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUnitInput,
+    ) -> async_graphql::Result<UnitPayload> {
+        let state = AppState::from(ctx)?;
+        let created = org::create_unit(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            org::NewUnit {
+                name: input.name,
+                kind: input.kind.as_str().to_string(),
+                head_name: input.head_name,
+                contacts: input
+                    .contacts
+                    .into_iter()
+                    .map(|c| (c.name, c.email))
+                    .collect(),
+                portfolio_leader_id: input.portfolio_leader_id,
+            },
+        )
+        .await?;
+        Ok(UnitPayload {
+            unit: created.into(),
+        })
+    }
+
+    /// 新建人员并生成访问令牌（系统管理员）
+    async fn create_person(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePersonInput,
+    ) -> async_graphql::Result<PersonPayload> {
+        let state = AppState::from(ctx)?;
+        let (created, token) = org::create_person(
+            &state.db,
+            Some(actor(ctx)?),
+            state.clock.now(),
+            org::NewPerson {
+                name: input.name,
+                email: input.email,
+                role: input.role.into(),
+                unit_id: input.unit_id,
+            },
+        )
+        .await?;
+        Ok(PersonPayload {
+            person: created.into(),
+            token,
+        })
+    }
+}
+
+async fn simple_verb(
+    ctx: &Context<'_>,
+    action: Action,
+    input: ItemReasonInput,
+) -> async_graphql::Result<ItemPayload> {
+    let state = AppState::from(ctx)?;
+    let calendar = state.calendar.current()?;
+    let updated = verbs::suspend_resume_cancel_reopen(
+        verbs::Cx {
+            db: &state.db,
+            deps: deps(state, &calendar),
+            actor: actor(ctx)?,
+            now: state.clock.now(),
+        },
+        action,
+        input.item_id,
+        input.version,
+        input.reason.as_deref(),
+    )
+    .await?;
+    Ok(ItemPayload {
+        item: Item::try_from(updated)?,
+    })
+}

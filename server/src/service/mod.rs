@@ -1,0 +1,190 @@
+//! The supervision lifecycle against the database. Every verb is one transaction that
+//! (1) takes the item's optimistic version (a stale write is a CONFLICT, nothing changes),
+//! (2) asks the pure domain whether the actor may act and where the stage goes,
+//! (3) writes the change and appends the audit trail, and commits — or changes nothing.
+
+pub mod calendar;
+pub mod input;
+pub mod items;
+pub mod org;
+pub mod scope;
+
+use chrono::{DateTime, Utc};
+use ducha_domain::{Action, Stage};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use entity::{assignment, audit_event, item};
+
+/// One row of the audit trail about to be written.
+pub struct Audit<'a> {
+    pub item_id: Option<i64>,
+    pub assignment_id: Option<i64>,
+    pub actor: Option<&'a Actor>,
+    pub at: DateTime<Utc>,
+    pub action: &'a str,
+    pub from: Option<Stage>,
+    pub to: Option<Stage>,
+    pub reason: Option<&'a str>,
+    pub details: Value,
+}
+
+pub async fn audit(db: &impl ConnectionTrait, entry: Audit<'_>) -> AppResult<()> {
+    audit_event::ActiveModel {
+        item_id: Set(entry.item_id),
+        assignment_id: Set(entry.assignment_id),
+        actor_id: Set(entry.actor.map(|a| a.person_id)),
+        at: Set(entry.at),
+        action: Set(entry.action.to_string()),
+        from_stage: Set(entry.from.map(|s| s.as_str().to_string())),
+        to_stage: Set(entry.to.map(|s| s.as_str().to_string())),
+        reason: Set(entry.reason.map(str::to_string)),
+        details: Set(entry.details),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Stable audit names of the verbs (SCREAMING_SNAKE, as the API's enums).
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Register => "REGISTER",
+        Action::Edit => "EDIT",
+        Action::Assign => "ASSIGN",
+        Action::Sign => "SIGN",
+        Action::Return => "RETURN",
+        Action::Reassign => "REASSIGN",
+        Action::Insist => "INSIST",
+        Action::RequestExtension => "REQUEST_EXTENSION",
+        Action::DecideExtension => "DECIDE_EXTENSION",
+        Action::ReportProgress => "REPORT_PROGRESS",
+        Action::SubmitFeedback => "SUBMIT_FEEDBACK",
+        Action::Verify => "VERIFY",
+        Action::Reject => "REJECT",
+        Action::Close => "CLOSE",
+        Action::Suspend => "SUSPEND",
+        Action::Resume => "RESUME",
+        Action::Cancel => "CANCEL",
+        Action::Reopen => "REOPEN",
+    }
+}
+
+pub fn require(actor: &Actor, action: Action) -> AppResult<()> {
+    if action.allowed_for(actor.role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "当前角色不能{}",
+            action.label()
+        )))
+    }
+}
+
+pub fn stage_of(item: &item::Model) -> AppResult<Stage> {
+    Stage::parse(&item.stage).ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "item {} has unknown stage {}",
+            item.id,
+            item.stage
+        ))
+    })
+}
+
+/// Claims the item for this write: bumps its version if it is still `version`. Inside a
+/// transaction this also holds the row until commit (PostgreSQL row lock, SQLite's single
+/// writer), so two writers can never both act on the same version.
+pub async fn claim_item(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    item_id: i64,
+    version: i32,
+    now: DateTime<Utc>,
+) -> AppResult<item::Model> {
+    let existing = scope::visible_item(db, actor, item_id).await?;
+    let updated = item::Entity::update_many()
+        .col_expr(
+            item::Column::Version,
+            Expr::col(item::Column::Version).add(1),
+        )
+        .col_expr(item::Column::UpdatedAt, Expr::value(now))
+        .filter(item::Column::Id.eq(item_id))
+        .filter(item::Column::Version.eq(version))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "事项{}已被他人修改（当前版本 {}，提交的版本 {}），请刷新后重试",
+            existing.serial, existing.version, version
+        )));
+    }
+    item::Entity::find_by_id(item_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("事项不存在".into()))
+}
+
+/// Moves the item to `to` (the projection of the audit trail) and appends the stage change.
+// Each argument is a column of the audit row being written; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_stage(
+    db: &impl ConnectionTrait,
+    item: &item::Model,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: Action,
+    to: Stage,
+    reason: Option<&str>,
+    details: Value,
+) -> AppResult<()> {
+    let from = stage_of(item)?;
+    if from != to {
+        item::Entity::update_many()
+            .col_expr(item::Column::Stage, Expr::value(to.as_str()))
+            .filter(item::Column::Id.eq(item.id))
+            .exec(db)
+            .await?;
+    }
+    audit(
+        db,
+        Audit {
+            item_id: Some(item.id),
+            assignment_id: None,
+            actor: Some(actor),
+            at: now,
+            action: action_name(action),
+            from: Some(from),
+            to: Some(to),
+            reason,
+            details,
+        },
+    )
+    .await
+}
+
+/// Assignment statuses.
+pub const ACTIVE: &str = "ACTIVE";
+pub const RETURN_REQUESTED: &str = "RETURN_REQUESTED";
+pub const WITHDRAWN: &str = "WITHDRAWN";
+
+/// The actor's own live assignment on the item, or FORBIDDEN.
+pub async fn own_assignment(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    item_id: i64,
+) -> AppResult<assignment::Model> {
+    let unit_id = actor
+        .own_unit()
+        .ok_or_else(|| AppError::Forbidden("只有承办单位人员可以办理此操作".into()))?;
+    assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .filter(assignment::Column::UnitId.eq(unit_id))
+        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("本单位未承办该事项".into()))
+}

@@ -1,0 +1,147 @@
+//! A small district for lifecycle tests: a leader, a supervisor, three units with their
+//! heads and a staff member, all created through the API as an administrator would.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+pub struct District {
+    pub admin: String,
+    pub leader: String,
+    pub leader_id: i64,
+    pub supervisor: String,
+    /// 区住建局 (lead in most tests), its head and staff.
+    pub housing: i64,
+    pub housing_head: String,
+    pub housing_staff: String,
+    /// 区城管局 (co-unit).
+    pub urban: i64,
+    pub urban_head: String,
+    /// 东山街道 (not involved; must see nothing).
+    pub street: i64,
+    pub street_head: String,
+}
+
+const CREATE_PERSON: &str =
+    "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id } token } }";
+const CREATE_UNIT: &str =
+    "mutation($input: CreateUnitInput!) { createUnit(input: $input) { unit { id } } }";
+
+async fn person(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    role: &str,
+    unit: Option<i64>,
+) -> (i64, String) {
+    let body = app
+        .graphql_as(
+            Some(admin),
+            CREATE_PERSON,
+            json!({ "input": { "name": name, "role": role, "unitId": unit, "email": null } }),
+        )
+        .await;
+    let created = &body["data"]["createPerson"];
+    assert!(created.is_object(), "createPerson failed: {body}");
+    (
+        created["person"]["id"].as_i64().expect("id"),
+        created["token"].as_str().expect("token").to_string(),
+    )
+}
+
+async fn unit(app: &TestApp, admin: &str, name: &str, kind: &str, leader: i64) -> i64 {
+    let body = app
+        .graphql_as(
+            Some(admin),
+            CREATE_UNIT,
+            json!({ "input": { "name": name, "kind": kind, "headName": "张三", "portfolioLeaderId": leader,
+                               "contacts": [{ "name": "联络员", "email": "liaison@example.gov.cn" }] } }),
+        )
+        .await;
+    body["data"]["createUnit"]["unit"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("createUnit failed: {body}"))
+}
+
+impl District {
+    pub async fn create(app: &TestApp) -> District {
+        let admin = app.admin_token.clone();
+        assert!(!admin.is_empty(), "first start creates an administrator");
+        let (leader_id, leader) = person(app, &admin, "李副区长", "LEADER", None).await;
+        let (_, supervisor) = person(app, &admin, "王督查", "SUPERVISOR", None).await;
+        let housing = unit(app, &admin, "区住房和城乡建设局", "DEPARTMENT", leader_id).await;
+        let urban = unit(app, &admin, "区城市管理局", "DEPARTMENT", leader_id).await;
+        let street = unit(app, &admin, "东山街道办事处", "SUBDISTRICT", leader_id).await;
+        let (_, housing_head) = person(app, &admin, "赵局长", "UNIT_HEAD", Some(housing)).await;
+        let (_, housing_staff) = person(app, &admin, "钱科员", "UNIT_STAFF", Some(housing)).await;
+        let (_, urban_head) = person(app, &admin, "孙局长", "UNIT_HEAD", Some(urban)).await;
+        let (_, street_head) = person(app, &admin, "周主任", "UNIT_HEAD", Some(street)).await;
+        District {
+            admin,
+            leader,
+            leader_id,
+            supervisor,
+            housing,
+            housing_head,
+            housing_staff,
+            urban,
+            urban_head,
+            street,
+            street_head,
+        }
+    }
+}
+
+pub const ITEM_FIELDS: &str = "id serial stage version deadlineRule closedOnTimeOriginal closedOnTimeExtended
+    assignments { id lead status dueAt extendedDueAt provisional signedAt pausedWorkingDays unit { name } }";
+
+/// Runs a mutation and returns its payload, or panics with the whole body.
+pub async fn ok(app: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
+    let body = app
+        .graphql_as(Some(token), mutation, json!({ "input": input }))
+        .await;
+    assert!(body["errors"].is_null(), "expected success, got {body}");
+    body["data"]
+        .as_object()
+        .and_then(|d| d.values().next().cloned())
+        .expect("payload")
+}
+
+/// Runs a mutation that must fail, and returns its error code.
+pub async fn refused(app: &TestApp, token: Option<&str>, mutation: &str, input: Value) -> String {
+    let body = app
+        .graphql_as(token, mutation, json!({ "input": input }))
+        .await;
+    crate::helpers::error_code(&body).to_string()
+}
+
+pub fn m(name: &str, input_type: &str, selection: &str) -> String {
+    format!("mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} }} }}")
+}
+
+pub fn item_mutation(name: &str, input_type: &str) -> String {
+    m(name, input_type, &format!("item {{ {ITEM_FIELDS} }}"))
+}
+
+/// Registers a leader instruction (3 working days, [000 Art.67]) and assigns it to 住建局
+/// with 城管局 as co-unit; returns the item payload after assignment.
+pub async fn assigned_item(app: &TestApp, d: &District, title: &str) -> Value {
+    let registered = ok(
+        app,
+        &d.supervisor,
+        &m("registerItem", "RegisterItemInput", &format!("item {{ {ITEM_FIELDS} }} warnings {{ serial message }}")),
+        json!({ "title": title, "requirements": "3个工作日内落实并反馈", "sourceKind": "LEADER_INSTRUCTION",
+                "sourceReference": format!("区长批示〔2026〕{}号", title.len()), "urgency": "URGENT",
+                "responsibleLeaderId": d.leader_id }),
+    )
+    .await;
+    let item = &registered["item"];
+    ok(
+        app,
+        &d.supervisor,
+        &item_mutation("assignItem", "AssignItemInput"),
+        json!({ "itemId": item["id"], "version": item["version"], "leadUnitId": d.housing, "coUnitIds": [d.urban] }),
+    )
+    .await["item"]
+        .clone()
+}
