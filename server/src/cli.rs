@@ -30,7 +30,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the GraphQL service (SQLite in ./data by default; see README for settings)
-    Serve,
+    Serve {
+        /// Load a demo district (units, people, 60 items) into an empty database and print
+        /// a token for each role
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Issue a new access token for a person (the old one stops working)
+    Token {
+        #[arg(long)]
+        person_id: i64,
+    },
     /// Working-day calendar of China (statutory holidays and 调休), 2004–2026
     Calendar {
         #[command(subcommand)]
@@ -55,60 +65,128 @@ enum CalendarCommand {
     /// Read requests from stdin, one a line (`is-workday D`, `add D N`, `between A B`),
     /// and print one answer a line, in order
     Eval,
+    /// Import a year in holiday-cn JSON into the service's database and recalculate the
+    /// open deadlines it affects
+    Import { file: std::path::PathBuf },
 }
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve => match serve().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Serve { demo } => report(serve(demo).await),
+        Command::Token { person_id } => report(token(person_id).await),
+        Command::Calendar { command } => calendar(command).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             ExitCode::SUCCESS
         }
-        Command::Calendar { command } => {
-            let calendar = Calendar::national();
-            let request = match command {
-                CalendarCommand::IsWorkday { date } => format!("is-workday {date}"),
-                CalendarCommand::Add { date, days } => format!("add {date} {days}"),
-                CalendarCommand::Between { from, to } => format!("between {from} {to}"),
-                CalendarCommand::Eval => {
-                    let stdin = std::io::stdin();
-                    let stdout = std::io::stdout();
-                    return match eval(&calendar, stdin.lock(), stdout.lock()) {
-                        Ok(true) => ExitCode::SUCCESS,
-                        Ok(false) => ExitCode::FAILURE,
-                        Err(error) => {
-                            eprintln!("error: {error}");
-                            ExitCode::FAILURE
-                        }
-                    };
-                }
-            };
-            match answer(&calendar, &request) {
-                Ok(line) => {
-                    println!("{line}");
-                    ExitCode::SUCCESS
-                }
-                Err(why) => {
-                    eprintln!("error: {why}");
+    }
+}
+
+/// The pure commands answer from the bundled national calendar (no database needed, so
+/// scripts can call them anywhere); `import` writes to the service's database.
+async fn calendar(command: CalendarCommand) -> ExitCode {
+    let calendar = Calendar::national();
+    let request = match command {
+        CalendarCommand::IsWorkday { date } => format!("is-workday {date}"),
+        CalendarCommand::Add { date, days } => format!("add {date} {days}"),
+        CalendarCommand::Between { from, to } => format!("between {from} {to}"),
+        CalendarCommand::Import { file } => return report(import(&file).await),
+        CalendarCommand::Eval => {
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            return match eval(&calendar, stdin.lock(), stdout.lock()) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(error) => {
+                    eprintln!("error: {error}");
                     ExitCode::FAILURE
                 }
-            }
+            };
+        }
+    };
+    match answer(&calendar, &request) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
         }
     }
 }
 
-async fn serve() -> anyhow::Result<()> {
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn token(person_id: i64) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    let db = crate::db::connect(&settings).await?;
+    let token = crate::service::org::rotate_token(&db, person_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn import(file: &std::path::Path) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    let json =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let db = crate::db::connect(&settings).await?;
+    let store = crate::calendar_store::CalendarStore::load(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = crate::service::calendar::import_year(
+        &db,
+        &store,
+        &settings.deadline_policy(),
+        None,
+        chrono::Utc::now(),
+        &json,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "imported {} (calendar {}); {} open deadline(s) recalculated",
+        outcome.year, outcome.calendar_version, outcome.recalculated
+    );
+    Ok(())
+}
+
+async fn serve(demo: bool) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     crate::telemetry::init(&settings.log);
     let application = Application::build(&settings).await?;
     let address = application.address();
+    if demo {
+        match crate::demo::load(application.state()).await {
+            Ok(Some(tokens)) => {
+                println!("已载入演示数据（31个单位、60个督办事项）。各角色的演示令牌：");
+                println!("  系统管理员 ADMIN      {}", tokens.admin);
+                println!("  督查室 SUPERVISOR     {}", tokens.supervisor);
+                println!("  区领导 LEADER         {}", tokens.leader);
+                println!(
+                    "  {}主要负责人 UNIT_HEAD  {}",
+                    tokens.unit_name, tokens.unit_head
+                );
+                println!(
+                    "  {}经办人 UNIT_STAFF    {}",
+                    tokens.unit_name, tokens.unit_staff
+                );
+            }
+            Ok(None) => println!("数据库中已有单位，未重复载入演示数据。"),
+            Err(error) => anyhow::bail!("loading demo data: {error:?}"),
+        }
+    }
     tracing::info!(
         %address,
         database = %crate::db::redact(&settings.database_url),

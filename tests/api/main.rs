@@ -1,6 +1,7 @@
 //! Black-box tests of the ducha service over real HTTP, on SQLite and PostgreSQL.
 
 mod calendar;
+mod demo;
 mod district;
 mod health;
 mod helpers;
