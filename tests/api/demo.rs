@@ -52,8 +52,7 @@ async fn the_demo_district_covers_every_stage_and_source_kind_and_loads_once() {
     for item in &items {
         let last = events
             .iter()
-            .filter(|e| e.item_id == Some(item.id) && e.to_stage.is_some())
-            .next_back()
+            .rfind(|e| e.item_id == Some(item.id) && e.to_stage.is_some())
             .and_then(|e| e.to_stage.clone());
         assert_eq!(
             last.as_deref(),
