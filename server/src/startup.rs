@@ -30,6 +30,8 @@ pub struct AppState {
     pub calendar: CalendarStore,
     pub deadline_policy: DeadlinePolicy,
     pub clock: Clock,
+    /// Where attachments (and later unsent mail) are stored.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl Application {
             calendar,
             deadline_policy: settings.deadline_policy(),
             clock,
+            data_dir: settings.data_dir.clone(),
         };
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
@@ -118,7 +121,15 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
     let schema = build_schema(Some(state.clone()));
     Route::new()
         .at("/", get(root))
-        .at("/graphql", get(graphiql).post(graphql))
+        .at(
+            "/graphql",
+            get(graphiql)
+                .post(graphql)
+                // The largest attachment plus room for the rest of a multipart request.
+                .with(poem::middleware::SizeLimit::new(
+                    crate::service::attachments::MAX_ATTACHMENT_BYTES as usize + 1024 * 1024,
+                )),
+        )
         .at("/healthz", get(healthz))
         .data(schema)
         .data(state)

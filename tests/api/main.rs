@@ -1,5 +1,6 @@
 //! Black-box tests of the ducha service over real HTTP, on SQLite and PostgreSQL.
 
+mod attachments;
 mod calendar;
 mod demo;
 mod district;

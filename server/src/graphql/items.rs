@@ -442,6 +442,18 @@ pub struct PersonPayload {
     pub token: String,
 }
 
+#[derive(InputObject)]
+pub struct AttachFileInput {
+    pub report_id: i64,
+    /// 按 GraphQL multipart 请求规范上传的文件（不超过20MB）
+    pub file: async_graphql::Upload,
+}
+
+#[derive(SimpleObject)]
+pub struct AttachmentPayload {
+    pub attachment: super::types::Attachment,
+}
+
 #[derive(Default)]
 pub struct ItemMutation;
 
@@ -788,6 +800,35 @@ impl ItemMutation {
         input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         simple_verb(ctx, Action::Reopen, input).await
+    }
+
+    /// 为本单位的进展报告或办结反馈上传附件
+    async fn attach_file(
+        &self,
+        ctx: &Context<'_>,
+        input: AttachFileInput,
+    ) -> async_graphql::Result<AttachmentPayload> {
+        let state = AppState::from(ctx)?;
+        let upload = input
+            .file
+            .value(ctx)
+            .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
+        let created = crate::service::attachments::attach(
+            &state.db,
+            &state.data_dir,
+            actor(ctx)?,
+            state.clock.now(),
+            input.report_id,
+            crate::service::attachments::Upload {
+                file_name: upload.filename,
+                content_type: upload.content_type,
+                content: upload.content,
+            },
+        )
+        .await?;
+        Ok(AttachmentPayload {
+            attachment: created.into(),
+        })
     }
 
     /// 新建单位（系统管理员）

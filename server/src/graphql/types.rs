@@ -14,7 +14,7 @@ use super::calendar::Deadline;
 use crate::error::{AppError, AppResult};
 use crate::service::scope;
 use crate::startup::AppState;
-use entity::{assignment, audit_event, extension_request, item, person, report, unit};
+use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
 
 macro_rules! api_enum {
     ($(#[$meta:meta])* $name:ident from $domain:path { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
@@ -644,6 +644,43 @@ impl From<report::Model> for Report {
 impl Report {
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
         Ok(load_person(ctx, Some(self.author_id)).await?)
+    }
+
+    /// 附件
+    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
+        let state = AppState::from(ctx)?;
+        let rows = attachment::Entity::find()
+            .filter(attachment::Column::ReportId.eq(self.id))
+            .order_by_asc(attachment::Column::Id)
+            .all(&state.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Attachment::from).collect())
+    }
+}
+
+/// 附件（按内容的 SHA-256 存储）
+#[derive(SimpleObject, Clone)]
+pub struct Attachment {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    /// 字节数
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<attachment::Model> for Attachment {
+    fn from(a: attachment::Model) -> Self {
+        Attachment {
+            id: a.id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size: a.size,
+            sha256: a.sha256,
+            created_at: a.created_at,
+        }
     }
 }
 

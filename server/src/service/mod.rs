@@ -3,6 +3,7 @@
 //! (2) asks the pure domain whether the actor may act and where the stage goes,
 //! (3) writes the change and appends the audit trail, and commits — or changes nothing.
 
+pub mod attachments;
 pub mod calendar;
 pub mod input;
 pub mod items;

@@ -1,0 +1,97 @@
+//! Attachments over the GraphQL multipart request spec, stored by content hash.
+
+use serde_json::{Value, json};
+
+use crate::district::{District, assigned_item, item_mutation, m, ok};
+use crate::helpers::{TestApp, spawn_app};
+
+const ATTACH: &str = "mutation($input: AttachFileInput!) { attachFile(input: $input) { attachment { id fileName contentType size sha256 } } }";
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    report_id: &Value,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Value {
+    let operations = json!({ "query": ATTACH, "variables": { "input": { "reportId": report_id, "file": null } } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.input.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(name.to_string())
+                .mime_str("application/pdf")
+                .expect("mime"),
+        );
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_unit_attaches_evidence_to_its_report_and_nobody_else_can() {
+    let app = spawn_app().await;
+    let d = District::create(&app).await;
+    let assigned = assigned_item(&app, &d, "消防通道堵塞整治").await;
+    let signed = ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
+    )
+    .await;
+    let fed = ok(&app, &d.housing_head, &m("submitFeedback", "SubmitFeedbackInput", "report { id } item { version }"),
+        json!({ "itemId": assigned["id"], "version": signed["item"]["version"], "body": "已清理消防通道12处" })).await;
+    let report_id = &fed["report"]["id"];
+
+    let evidence = "%PDF-1.4 整改前后对比照片".as_bytes().to_vec();
+    let body = upload(
+        &app,
+        &d.housing_staff,
+        report_id,
+        "整改照片.pdf",
+        evidence.clone(),
+    )
+    .await;
+    let attachment = &body["data"]["attachFile"]["attachment"];
+    assert_eq!(attachment["fileName"], "整改照片.pdf", "{body}");
+    assert_eq!(attachment["size"], evidence.len());
+    assert_eq!(attachment["contentType"], "application/pdf");
+    let sha = attachment["sha256"].as_str().expect("sha");
+    let stored = ducha_server::service::attachments::storage_path(&app.state.data_dir, sha);
+    assert_eq!(
+        std::fs::read(&stored).expect("stored under the data folder"),
+        evidence
+    );
+
+    // The co-unit can see the item but not attach to the lead unit's report; an outsider
+    // cannot see it at all.
+    let co = upload(&app, &d.urban_head, report_id, "x.pdf", b"x".to_vec()).await;
+    assert_eq!(co["errors"][0]["extensions"]["code"], "FORBIDDEN", "{co}");
+    let outsider = upload(&app, &d.street_head, report_id, "x.pdf", b"x".to_vec()).await;
+    assert_eq!(
+        outsider["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{outsider}"
+    );
+
+    let listed = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: Int!) { item(id: $id) { reports { kind attachments { fileName sha256 } } } }",
+            json!({ "id": assigned["id"] }),
+        )
+        .await;
+    assert_eq!(
+        listed["data"]["item"]["reports"][0]["attachments"],
+        json!([{ "fileName": "整改照片.pdf", "sha256": sha }])
+    );
+}
