@@ -123,12 +123,12 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .at("/", get(root))
         .at(
             "/graphql",
-            get(graphiql)
-                .post(graphql)
+            get(graphiql).post(
                 // The largest attachment plus room for the rest of a multipart request.
-                .with(poem::middleware::SizeLimit::new(
+                graphql.with(poem::middleware::SizeLimit::new(
                     crate::service::attachments::MAX_ATTACHMENT_BYTES as usize + 1024 * 1024,
                 )),
+            ),
         )
         .at("/healthz", get(healthz))
         .data(schema)
