@@ -178,7 +178,9 @@ async fn graphql(
             refused: Some(refused.to_string()),
         },
     };
-    let mut response = schema.execute(request.0.data(auth)).await;
+    let mut response = schema
+        .execute(crate::graphql::prepare(request.0, &state, auth))
+        .await;
     // Errors raised before any resolver runs (syntax, validation, a malformed `Date`) carry
     // no code of ours; give them one so clients can always branch on `extensions.code`.
     for error in &mut response.errors {

@@ -95,8 +95,10 @@ impl ItemQuery {
                     .all(&state.db)
                     .await?;
                 let has_next = rows.len() as u64 > limit;
+                let rows: Vec<item::Model> = rows.into_iter().take(limit as usize).collect();
+                super::types::prime_page(ctx, &rows).await?;
                 let mut connection = Connection::new(after_id.is_some(), has_next);
-                for row in rows.into_iter().take(limit as usize) {
+                for row in rows {
                     connection
                         .edges
                         .push(Edge::new(row.id.to_string(), Item::try_from(row)?));

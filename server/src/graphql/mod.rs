@@ -6,7 +6,7 @@ mod items;
 pub mod scalars;
 pub mod types;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 use ducha_calendar::Calendar;
 
@@ -65,23 +65,39 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
     match state {
-        Some(state) => builder
-            .data(DataLoader::new(
-                types::UnitLoader(state.db.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                types::PersonLoader(state.db.clone()),
-                tokio::spawn,
-            ))
-            .data(DataLoader::new(
-                types::AssignmentsByItem(state.db.clone()),
-                tokio::spawn,
-            ))
-            .data(state)
-            .finish(),
+        Some(state) => builder.data(state).finish(),
         None => builder.finish(),
     }
+}
+
+/// DataLoaders cache for one request only: a page resolver primes them, and nothing stale
+/// outlives the request.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
+/// Per-request data: who is asking, and the request's DataLoaders.
+pub fn prepare(
+    request: async_graphql::Request,
+    state: &AppState,
+    auth: Auth,
+) -> async_graphql::Request {
+    let db = &state.db;
+    request
+        .data(auth)
+        .data(DataLoader::with_cache(
+            types::UnitLoader(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            types::PersonLoader(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            types::AssignmentsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
 }
 
 /// The SDL checked in as `schema.graphql`; sorted and space-indented for stable diffs.

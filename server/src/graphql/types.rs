@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use async_graphql::{ComplexObject, Context, Enum, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_calendar::DeadlineRule;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use super::Cached;
 use super::calendar::Deadline;
 use crate::error::{AppError, AppResult};
 use crate::service::scope;
@@ -244,13 +245,51 @@ impl Loader<i64> for AssignmentsByItem {
     }
 }
 
+/// Loads, in one query each, the assignments of a page of items, their units and the people
+/// the page names (responsible and portfolio leaders), and primes the request's loaders with
+/// them: a page costs the same number of queries whatever its size, with no timing window.
+pub async fn prime_page(ctx: &Context<'_>, items: &[item::Model]) -> AppResult<()> {
+    let (Ok(assignments), Ok(units), Ok(people)) = (
+        ctx.data::<Cached<AssignmentsByItem>>(),
+        ctx.data::<Cached<UnitLoader>>(),
+        ctx.data::<Cached<PersonLoader>>(),
+    ) else {
+        return Ok(());
+    };
+    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let by_item = assignments
+        .loader()
+        .load(&item_ids)
+        .await
+        .map_err(loader_error)?;
+    let unit_ids: Vec<i64> = by_item.values().flatten().map(|a| a.unit_id).collect();
+    let unit_rows = units.loader().load(&unit_ids).await.map_err(loader_error)?;
+    let person_ids: Vec<i64> = items
+        .iter()
+        .filter_map(|i| i.responsible_leader_id)
+        .chain(unit_rows.values().filter_map(|u| u.portfolio_leader_id))
+        .collect();
+    let person_rows = people
+        .loader()
+        .load(&person_ids)
+        .await
+        .map_err(loader_error)?;
+    let complete = item_ids
+        .iter()
+        .map(|id| (*id, by_item.get(id).cloned().unwrap_or_default()));
+    assignments.feed_many(complete).await;
+    units.feed_many(unit_rows).await;
+    people.feed_many(person_rows).await;
+    Ok(())
+}
+
 fn loader_error(e: Arc<AppError>) -> AppError {
     AppError::Internal(anyhow::anyhow!("loading related rows: {e}"))
 }
 
 async fn load_unit(ctx: &Context<'_>, id: i64) -> AppResult<Option<Unit>> {
     let loader = ctx
-        .data::<DataLoader<UnitLoader>>()
+        .data::<Cached<UnitLoader>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no unit loader")))?;
     Ok(loader
         .load_one(id)
@@ -262,7 +301,7 @@ async fn load_unit(ctx: &Context<'_>, id: i64) -> AppResult<Option<Unit>> {
 async fn load_person(ctx: &Context<'_>, id: Option<i64>) -> AppResult<Option<Person>> {
     let Some(id) = id else { return Ok(None) };
     let loader = ctx
-        .data::<DataLoader<PersonLoader>>()
+        .data::<Cached<PersonLoader>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no person loader")))?;
     Ok(loader
         .load_one(id)
@@ -443,7 +482,7 @@ impl Item {
     async fn assignments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assignment>> {
         let actor = super::actor(ctx)?;
         let loader = ctx
-            .data::<DataLoader<AssignmentsByItem>>()
+            .data::<Cached<AssignmentsByItem>>()
             .map_err(|_| AppError::Internal(anyhow::anyhow!("no assignment loader")))?;
         let rows = loader
             .load_one(self.id)

@@ -1,0 +1,93 @@
+//! A page of items with their assignments, units and leaders costs the same number of
+//! database queries whatever its size: the DataLoaders batch the related rows.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ducha_domain::Role;
+use ducha_server::auth::Actor;
+use ducha_server::calendar_store::CalendarStore;
+use ducha_server::clock::Clock;
+use ducha_server::config::Settings;
+use ducha_server::graphql::{Auth, build_schema, prepare};
+use ducha_server::startup::AppState;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+const PAGE: &str = "query($first: Int!) { items(first: $first) { edges { node {
+    serial responsibleLeader { name }
+    assignments { dueAt unit { name portfolioLeader { name } } } } } } }";
+
+#[tokio::test]
+async fn a_page_of_items_costs_a_constant_number_of_queries() {
+    let settings = Settings::for_tests();
+    let mut db = ducha_server::db::connect(&settings)
+        .await
+        .expect("database");
+    let queries = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&queries);
+    db.set_metric_callback(move |info| {
+        if std::env::var("DEBUG_SQL").is_ok() {
+            eprintln!(
+                "SQL: {}",
+                info.statement.sql.chars().take(120).collect::<String>()
+            );
+        }
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let state = AppState {
+        calendar: CalendarStore::load(&db).await.expect("calendar"),
+        db,
+        deadline_policy: settings.deadline_policy(),
+        clock: Clock::system(),
+        data_dir: settings.data_dir.clone(),
+    };
+    ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
+        .await
+        .expect("admin");
+    ducha_server::demo::load(&state)
+        .await
+        .expect("demo")
+        .expect("loaded");
+    let supervisor = entity::person::Entity::find()
+        .filter(entity::person::Column::Role.eq("SUPERVISOR"))
+        .one(&state.db)
+        .await
+        .expect("query")
+        .expect("a supervisor");
+    let actor = Actor {
+        person_id: supervisor.id,
+        name: supervisor.name,
+        role: Role::Supervisor,
+        unit_id: None,
+    };
+    let schema = build_schema(Some(state.clone()));
+
+    let mut costs = Vec::new();
+    for first in [5, 50] {
+        let request = async_graphql::Request::new(PAGE).variables(
+            async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
+        );
+        let request = prepare(
+            request,
+            &state,
+            Auth {
+                actor: Some(actor.clone()),
+                refused: None,
+            },
+        );
+        queries.store(0, Ordering::SeqCst);
+        if std::env::var("DEBUG_SQL").is_ok() {
+            eprintln!("--- page of {first}");
+        }
+        let response = schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().expect("json");
+        assert_eq!(data["items"]["edges"].as_array().map(Vec::len), Some(first));
+        costs.push(queries.load(Ordering::SeqCst));
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "5 items and 50 items cost the same: {costs:?}"
+    );
+    assert_eq!(costs[1], 4, "items, assignments, units, people: {costs:?}");
+}
