@@ -38,3 +38,23 @@ async fn graphiql_is_served_in_the_browser() {
     let html = response.text().await.expect("text");
     assert!(html.contains("graphiql"), "GraphiQL page expected");
 }
+
+#[tokio::test]
+async fn queries_nested_too_deep_are_refused() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let deep = "{ items(first: 1) { edges { node { assignments { unit { portfolioLeader { unit { portfolioLeader { unit { portfolioLeader { unit { portfolioLeader { name } } } } } } } } } } } } }";
+    let body = app
+        .graphql_as(Some(&app.admin_token), deep, serde_json::json!({}))
+        .await;
+    assert_eq!(
+        crate::helpers::error_code(&body),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nested too deep")
+    );
+}

@@ -125,3 +125,43 @@ fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn calendar_import_writes_the_year_into_the_service_database() {
+    let dir = std::env::temp_dir().join(format!("ducha-cli-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("2027.json");
+    std::fs::write(
+        &file,
+        r#"{"year": 2027, "papers": [], "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}"#,
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        Command::new(DUCHA)
+            .args(args)
+            .env("DUCHA_DATA_DIR", &dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("DUCHA_DATABASE_URL")
+            .env("DUCHA_LOG", "warn")
+            .output()
+            .expect("runs")
+    };
+    let output = run(&["calendar", "import", file.to_str().expect("utf8 path")]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("imported 2027"), "{stdout}");
+    assert!(dir.join("ducha.db").exists());
+    std::fs::write(&file, "{broken").expect("write");
+    let refused = run(&["calendar", "import", file.to_str().expect("utf8 path")]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holiday-cn"));
+    // Nobody exists in this database yet (only `serve` creates the first administrator).
+    let token = run(&["token", "--person-id", "1"]);
+    assert!(!token.status.success());
+    assert!(String::from_utf8_lossy(&token.stderr).contains("不存在"));
+    std::fs::remove_dir_all(&dir).ok();
+}
