@@ -1,0 +1,456 @@
+//! 蓝黄红 three-colour management. [000 Art.68] applies it to units with problems
+//! ("实施“蓝黄红”三色管理，推动问题整改到位", with 通报 and 约谈); practice also colours each
+//! item (design.md §4, domain.md §6 G1). Colours are derived at read time from deadlines,
+//! extensions, suspensions, reports and verification history — never stored.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ducha_calendar::Calendar;
+use serde::{Deserialize, Serialize};
+
+use crate::Stage;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Colour {
+    None,
+    Blue,
+    Yellow,
+    Red,
+}
+
+impl Colour {
+    pub fn label(self) -> &'static str {
+        match self {
+            Colour::None => "正常",
+            Colour::Blue => "蓝色",
+            Colour::Yellow => "黄色",
+            Colour::Red => "红色",
+        }
+    }
+}
+
+/// The thresholds of the colour rules; an administrator can change them (each change is a
+/// new version). Defaults are design.md §4's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ColourPolicy {
+    /// BLUE when the due date is within this many working days.
+    pub blue_within_working_days: i64,
+    /// YELLOW when overdue by up to this many working days; RED beyond.
+    pub red_after_overdue_working_days: i64,
+    /// Feedback rejections that make an item YELLOW, and RED.
+    pub yellow_rejections: i64,
+    pub red_rejections: i64,
+    /// Whether a failed 回头看 (reopen) makes an item RED.
+    pub reopen_is_red: bool,
+    /// Whether progress reports (due, missed) count.
+    pub count_progress_reports: bool,
+    /// Unit bands: on-time rate (percent) below which a unit is BLUE / YELLOW / RED.
+    pub unit_blue_below_percent: f64,
+    pub unit_yellow_below_percent: f64,
+    pub unit_red_below_percent: f64,
+    /// RED items that make a unit RED.
+    pub unit_red_items_for_red: usize,
+    /// Items closed in this many trailing days count towards a unit's on-time rate.
+    pub on_time_window_days: i64,
+}
+
+impl Default for ColourPolicy {
+    fn default() -> Self {
+        ColourPolicy {
+            blue_within_working_days: 1,
+            red_after_overdue_working_days: 3,
+            yellow_rejections: 1,
+            red_rejections: 2,
+            reopen_is_red: true,
+            count_progress_reports: true,
+            unit_blue_below_percent: 95.0,
+            unit_yellow_below_percent: 90.0,
+            unit_red_below_percent: 80.0,
+            unit_red_items_for_red: 2,
+            on_time_window_days: 90,
+        }
+    }
+}
+
+impl ColourPolicy {
+    /// Thresholds must be ordered to mean anything; refuse a policy that is not.
+    pub fn validate(&self) -> Result<(), String> {
+        let counts_ok = self.blue_within_working_days >= 0
+            && self.red_after_overdue_working_days >= 0
+            && self.yellow_rejections >= 1
+            && self.red_rejections >= self.yellow_rejections
+            && self.unit_red_items_for_red >= 1
+            && (1..=366).contains(&self.on_time_window_days);
+        let bands_ok = (0.0..=100.0).contains(&self.unit_red_below_percent)
+            && self.unit_red_below_percent <= self.unit_yellow_below_percent
+            && self.unit_yellow_below_percent <= self.unit_blue_below_percent
+            && self.unit_blue_below_percent <= 100.0;
+        if counts_ok && bands_ok {
+            Ok(())
+        } else {
+            Err("颜色规则的阈值不合理：应满足 红 ≤ 黄 ≤ 蓝 的按时率区间，退回次数红 ≥ 黄 ≥ 1，统计窗口1至366天".into())
+        }
+    }
+}
+
+/// What an assignment's colour depends on.
+#[derive(Debug, Clone)]
+pub struct AssignmentFacts {
+    pub stage: Stage,
+    pub due_at: DateTime<Utc>,
+    pub extended_due_at: Option<DateTime<Utc>>,
+    /// Feedback rejections (退回重办) of the item.
+    pub rejections: i64,
+    /// A 回头看 found the problem back.
+    pub reopened: bool,
+    /// The item's progress-report cycle, and when the clock for the next report started
+    /// (the last report, or the assignment).
+    pub report_cycle_days: Option<i32>,
+    pub last_report_or_assigned_at: DateTime<Utc>,
+}
+
+/// A colour and why, in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub colour: Colour,
+    pub reason: String,
+}
+
+impl Verdict {
+    fn none() -> Verdict {
+        Verdict {
+            colour: Colour::None,
+            reason: "按期推进".into(),
+        }
+    }
+
+    fn worse(self, other: Verdict) -> Verdict {
+        if other.colour > self.colour {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// The colour of one assignment at `now`.
+pub fn assignment_colour(
+    calendar: &Calendar,
+    time_zone: Tz,
+    policy: &ColourPolicy,
+    facts: &AssignmentFacts,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let mut verdict = Verdict::none();
+    if !facts.stage.is_open() || facts.stage == Stage::Suspended || facts.stage == Stage::Registered
+    {
+        return verdict;
+    }
+    if facts.reopened && policy.reopen_is_red {
+        verdict = verdict.worse(Verdict {
+            colour: Colour::Red,
+            reason: "回头看发现问题，事项重新办理".into(),
+        });
+    }
+    if facts.rejections >= policy.red_rejections {
+        verdict = verdict.worse(Verdict {
+            colour: Colour::Red,
+            reason: format!("办结反馈被退回重办{}次", facts.rejections),
+        });
+    } else if facts.rejections >= policy.yellow_rejections {
+        verdict = verdict.worse(Verdict {
+            colour: Colour::Yellow,
+            reason: format!("办结反馈被退回重办{}次", facts.rejections),
+        });
+    }
+    // Once the unit has reported completion, the clock no longer counts against it.
+    if !matches!(facts.stage, Stage::Assigned | Stage::InProgress) {
+        return verdict;
+    }
+    let today = now.with_timezone(&time_zone).date_naive();
+    let due = facts.extended_due_at.unwrap_or(facts.due_at);
+    let due_date = due.with_timezone(&time_zone).date_naive();
+    let extended = if facts.extended_due_at.is_some() {
+        "（已批准延期）"
+    } else {
+        ""
+    };
+    if now > due {
+        let overdue = calendar.working_days_between(due_date, today).value.max(1);
+        let colour = if overdue > policy.red_after_overdue_working_days {
+            Colour::Red
+        } else {
+            Colour::Yellow
+        };
+        verdict = verdict.worse(Verdict {
+            colour,
+            reason: format!("已逾期{overdue}个工作日{extended}（期限{due_date}）"),
+        });
+    } else {
+        let left = calendar.working_days_between(today, due_date).value;
+        if left <= policy.blue_within_working_days {
+            verdict = verdict.worse(Verdict {
+                colour: Colour::Blue,
+                reason: if left <= 0 {
+                    format!("今日到期{extended}（期限{due_date}）")
+                } else {
+                    format!("{left}个工作日内到期{extended}（期限{due_date}）")
+                },
+            });
+        }
+    }
+    if let (true, Some(cycle)) = (policy.count_progress_reports, facts.report_cycle_days) {
+        let report_due =
+            facts.last_report_or_assigned_at + chrono::Duration::days(i64::from(cycle));
+        let report_date = report_due.with_timezone(&time_zone).date_naive();
+        if now > report_due {
+            verdict = verdict.worse(Verdict {
+                colour: Colour::Yellow,
+                reason: format!("未按期报送进展（应于{report_date}前报送）"),
+            });
+        } else if calendar.working_days_between(today, report_date).value
+            <= policy.blue_within_working_days
+        {
+            verdict = verdict.worse(Verdict {
+                colour: Colour::Blue,
+                reason: format!("进展报告将于{report_date}到期"),
+            });
+        }
+    }
+    verdict
+}
+
+/// What a unit's colour depends on.
+#[derive(Debug, Clone, Default)]
+pub struct UnitFacts {
+    /// (serial, colour) of the unit's open items.
+    pub items: Vec<(String, Colour)>,
+    /// Items closed in the window, and how many of them on time (against the extended due).
+    pub closed: usize,
+    pub closed_on_time: usize,
+}
+
+pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
+    let list = |colour: Colour| -> Vec<&str> {
+        facts
+            .items
+            .iter()
+            .filter(|(_, c)| *c == colour)
+            .map(|(s, _)| s.as_str())
+            .collect()
+    };
+    let (red, yellow) = (list(Colour::Red), list(Colour::Yellow));
+    let rate =
+        (facts.closed > 0).then(|| facts.closed_on_time as f64 * 100.0 / facts.closed as f64);
+    let rate_text = |r: f64| {
+        format!(
+            "近{}天按时办结率{:.1}%（{}/{}）",
+            policy.on_time_window_days, r, facts.closed_on_time, facts.closed
+        )
+    };
+    let mut verdict = Verdict::none();
+    if red.len() >= policy.unit_red_items_for_red {
+        verdict = verdict.worse(Verdict {
+            colour: Colour::Red,
+            reason: format!("{}个红色事项：{}", red.len(), red.join("、")),
+        });
+    } else if !red.is_empty() {
+        verdict = verdict.worse(Verdict {
+            colour: Colour::Yellow,
+            reason: format!("{}个红色事项：{}", red.len(), red.join("、")),
+        });
+    }
+    if !yellow.is_empty() {
+        verdict = verdict.worse(Verdict {
+            colour: Colour::Blue,
+            reason: format!("{}个黄色事项：{}", yellow.len(), yellow.join("、")),
+        });
+    }
+    if let Some(r) = rate {
+        let colour = if r < policy.unit_red_below_percent {
+            Colour::Red
+        } else if r < policy.unit_yellow_below_percent {
+            Colour::Yellow
+        } else if r < policy.unit_blue_below_percent {
+            Colour::Blue
+        } else {
+            Colour::None
+        };
+        if colour != Colour::None {
+            verdict = verdict.worse(Verdict {
+                colour,
+                reason: rate_text(r),
+            });
+        }
+    }
+    verdict
+}
+
+/// What each unit colour leads to ([000 Art.68]: 通报、约谈).
+pub fn unit_measure(colour: Colour) -> &'static str {
+    match colour {
+        Colour::None => "",
+        Colour::Blue => "提醒单位主要负责人",
+        Colour::Yellow => "通报",
+        Colour::Red => "约谈，并报分管区领导",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(y, m, d, h, 0, 0)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    fn facts(due: DateTime<Utc>) -> AssignmentFacts {
+        AssignmentFacts {
+            stage: Stage::InProgress,
+            due_at: due,
+            extended_due_at: None,
+            rejections: 0,
+            reopened: false,
+            report_cycle_days: None,
+            last_report_or_assigned_at: at(2026, 9, 29, 9),
+        }
+    }
+
+    fn colour_at(f: &AssignmentFacts, now: DateTime<Utc>) -> Verdict {
+        assignment_colour(
+            &Calendar::national(),
+            chrono_tz::Asia::Shanghai,
+            &ColourPolicy::default(),
+            f,
+            now,
+        )
+    }
+
+    #[test]
+    fn an_item_due_after_national_day_walks_from_none_to_red_on_working_days_only() {
+        let f = facts(at(2026, 10, 9, 18));
+        assert_eq!(
+            colour_at(&f, at(2026, 9, 30, 9)).colour,
+            Colour::None,
+            "3 working days left"
+        );
+        // 10-08 is one working day before 10-09: BLUE, though a week of holiday lies behind.
+        assert_eq!(colour_at(&f, at(2026, 10, 8, 9)).colour, Colour::Blue);
+        assert_eq!(
+            colour_at(&f, at(2026, 10, 9, 19)).colour,
+            Colour::Yellow,
+            "past 18:00 on the day"
+        );
+        // Overdue days are the working days in (due, today]: the 调休 Saturday 10-10 is the
+        // first, 10-12 the second, 10-13 the third; 10-14 is the fourth → RED.
+        let saturday = colour_at(&f, at(2026, 10, 10, 9));
+        assert!(
+            saturday.reason.contains("已逾期1个工作日"),
+            "{}",
+            saturday.reason
+        );
+        assert_eq!(
+            colour_at(&f, at(2026, 10, 11, 9)).reason,
+            saturday.reason,
+            "Sunday adds nothing"
+        );
+        let yellow = colour_at(&f, at(2026, 10, 13, 9));
+        assert_eq!(yellow.colour, Colour::Yellow);
+        assert!(
+            yellow.reason.contains("已逾期3个工作日"),
+            "{}",
+            yellow.reason
+        );
+        assert_eq!(colour_at(&f, at(2026, 10, 14, 9)).colour, Colour::Red);
+    }
+
+    #[test]
+    fn an_approved_extension_moves_the_line_and_says_so() {
+        let mut f = facts(at(2026, 10, 9, 18));
+        f.extended_due_at = Some(at(2026, 11, 13, 18));
+        let verdict = colour_at(&f, at(2026, 10, 20, 9));
+        assert_eq!(verdict.colour, Colour::None);
+        let blue = colour_at(&f, at(2026, 11, 12, 9));
+        assert_eq!(blue.colour, Colour::Blue);
+        assert!(blue.reason.contains("已批准延期"));
+    }
+
+    #[test]
+    fn rejections_reopens_and_missed_reports_raise_the_colour() {
+        let mut f = facts(at(2026, 12, 31, 18));
+        f.rejections = 1;
+        assert_eq!(colour_at(&f, at(2026, 11, 2, 9)).colour, Colour::Yellow);
+        f.rejections = 2;
+        assert_eq!(colour_at(&f, at(2026, 11, 2, 9)).colour, Colour::Red);
+        f.rejections = 0;
+        f.reopened = true;
+        assert_eq!(colour_at(&f, at(2026, 11, 2, 9)).colour, Colour::Red);
+        f.reopened = false;
+        f.report_cycle_days = Some(30);
+        let missed = colour_at(&f, at(2026, 11, 2, 9));
+        assert_eq!(missed.colour, Colour::Yellow);
+        assert!(missed.reason.contains("未按期报送进展"));
+        f.stage = Stage::Suspended;
+        assert_eq!(
+            colour_at(&f, at(2027, 3, 1, 9)).colour,
+            Colour::None,
+            "the clock is paused"
+        );
+    }
+
+    #[test]
+    fn units_are_coloured_by_their_items_and_on_time_rate_with_the_items_named() {
+        let policy = ColourPolicy::default();
+        let mut facts = UnitFacts {
+            items: vec![
+                ("督〔2026〕1号".into(), Colour::Red),
+                ("督〔2026〕2号".into(), Colour::Yellow),
+            ],
+            closed: 10,
+            closed_on_time: 10,
+        };
+        let one_red = unit_colour(&policy, &facts);
+        assert_eq!(one_red.colour, Colour::Yellow);
+        assert_eq!(one_red.reason, "1个红色事项：督〔2026〕1号");
+        facts.items.push(("督〔2026〕3号".into(), Colour::Red));
+        let two_red = unit_colour(&policy, &facts);
+        assert_eq!(two_red.colour, Colour::Red);
+        assert!(two_red.reason.contains("督〔2026〕1号、督〔2026〕3号"));
+        let rate = unit_colour(
+            &policy,
+            &UnitFacts {
+                items: vec![],
+                closed: 10,
+                closed_on_time: 7,
+            },
+        );
+        assert_eq!(rate.colour, Colour::Red);
+        assert!(rate.reason.contains("70.0%"));
+        assert_eq!(
+            unit_colour(&policy, &UnitFacts::default()).colour,
+            Colour::None
+        );
+        assert_eq!(unit_measure(Colour::Yellow), "通报");
+    }
+
+    #[test]
+    fn policies_with_disordered_thresholds_are_refused() {
+        assert!(ColourPolicy::default().validate().is_ok());
+        let bad = ColourPolicy {
+            unit_red_below_percent: 96.0,
+            ..ColourPolicy::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = ColourPolicy {
+            red_rejections: 0,
+            ..ColourPolicy::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}
