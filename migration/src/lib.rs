@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_calendar_override;
 mod m20261123_000002_supervision;
+mod m20261123_000003_colours_and_notices;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_calendar_override::Migration),
             Box::new(m20261123_000002_supervision::Migration),
+            Box::new(m20261123_000003_colours_and_notices::Migration),
         ]
     }
 }

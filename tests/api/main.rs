@@ -2,6 +2,7 @@
 
 mod attachments;
 mod calendar;
+mod colours;
 mod dataloader;
 mod demo;
 mod district;

@@ -2,6 +2,7 @@
 //! call the services, and map results into API types that are separate from the entities.
 
 mod calendar;
+mod colours;
 mod items;
 pub mod scalars;
 pub mod types;
@@ -17,11 +18,19 @@ use crate::startup::AppState;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(calendar::CalendarQuery, items::ItemQuery);
+pub struct Query(
+    calendar::CalendarQuery,
+    items::ItemQuery,
+    colours::ColourQuery,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(items::ItemMutation, calendar::CalendarMutation);
+pub struct Mutation(
+    items::ItemMutation,
+    calendar::CalendarMutation,
+    colours::ColourMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -95,6 +104,16 @@ pub fn prepare(
         ))
         .data(DataLoader::with_cache(
             types::AssignmentsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            types::ColourLoader(state.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            types::UnitColourLoader(state.clone()),
             tokio::spawn,
             HashMapCache::default(),
         ))

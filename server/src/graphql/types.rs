@@ -123,6 +123,100 @@ api_enum! {
     }
 }
 
+api_enum! {
+    /// 蓝黄红三色
+    Colour from ducha_domain::colour::Colour {
+        /// 正常
+        None,
+        /// 蓝色：临期
+        Blue,
+        /// 黄色：逾期或被退回
+        Yellow,
+        /// 红色：严重逾期、多次退回或回头看发现问题
+        Red,
+    }
+}
+
+/// Colours of items, computed for a whole batch at once at the request's instant.
+pub struct ColourLoader(pub AppState);
+
+impl Loader<i64> for ColourLoader {
+    type Value = crate::service::colours::ItemColours;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let run = async {
+            let state = &self.0;
+            let items = item::Entity::find()
+                .filter(item::Column::Id.is_in(keys.iter().copied()))
+                .all(&state.db)
+                .await?;
+            let (_, policy) = crate::service::colours::current_policy(&state.db).await?;
+            let calendar = state.calendar.current()?;
+            let rules = crate::service::colours::Rules {
+                calendar: &calendar,
+                time_zone: state.deadline_policy.time_zone,
+                policy: &policy,
+            };
+            crate::service::colours::colours_for_items(&state.db, &rules, &items, state.clock.now())
+                .await
+        };
+        run.await.map_err(Arc::new)
+    }
+}
+
+/// Unit colours: every unit's standing is computed once per request.
+pub struct UnitColourLoader(pub AppState);
+
+impl Loader<i64> for UnitColourLoader {
+    type Value = (ducha_domain::colour::Verdict, f64);
+    type Error = Arc<AppError>;
+
+    async fn load(&self, _keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let run = async {
+            let state = &self.0;
+            let (_, policy) = crate::service::colours::current_policy(&state.db).await?;
+            let calendar = state.calendar.current()?;
+            let rules = crate::service::colours::Rules {
+                calendar: &calendar,
+                time_zone: state.deadline_policy.time_zone,
+                policy: &policy,
+            };
+            let (standings, _, _) =
+                crate::service::colours::unit_standings(&state.db, &rules, state.clock.now())
+                    .await?;
+            Ok::<_, AppError>(
+                standings
+                    .into_iter()
+                    .map(|s| {
+                        let rate = if s.closed > 0 {
+                            s.closed_on_time as f64 * 100.0 / s.closed as f64
+                        } else {
+                            100.0
+                        };
+                        (s.unit.id, (s.verdict, rate))
+                    })
+                    .collect(),
+            )
+        };
+        run.await.map_err(Arc::new)
+    }
+}
+
+async fn item_colours(
+    ctx: &Context<'_>,
+    item_id: i64,
+) -> AppResult<crate::service::colours::ItemColours> {
+    let loader = ctx
+        .data::<Cached<ColourLoader>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no colour loader")))?;
+    loader
+        .load_one(item_id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
+}
+
 /// 单位类型
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum UnitKind {
@@ -362,6 +456,24 @@ impl From<unit::Model> for Unit {
 
 #[ComplexObject]
 impl Unit {
+    /// 单位当前颜色（按其在办事项颜色和近期按时办结率）
+    async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
+        Ok(unit_verdict(ctx, self.id).await?.0.colour.into())
+    }
+
+    /// 颜色的原因，列出相关事项编号
+    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(unit_verdict(ctx, self.id).await?.0.reason)
+    }
+
+    /// 对应措施：提醒、通报或约谈 [000 Art.68]
+    async fn colour_measure(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(
+            ducha_domain::colour::unit_measure(unit_verdict(ctx, self.id).await?.0.colour)
+                .to_string(),
+        )
+    }
+
     /// 分管区领导
     async fn portfolio_leader(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
         Ok(load_person(ctx, self.portfolio_leader_id).await?)
@@ -471,8 +583,32 @@ impl TryFrom<item::Model> for Item {
     }
 }
 
+async fn unit_verdict(
+    ctx: &Context<'_>,
+    unit_id: i64,
+) -> AppResult<(ducha_domain::colour::Verdict, f64)> {
+    let loader = ctx
+        .data::<Cached<UnitColourLoader>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no unit colour loader")))?;
+    loader
+        .load_one(unit_id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))
+}
+
 #[ComplexObject]
 impl Item {
+    /// 事项当前颜色（蓝黄红），取各承办单位中最严重的
+    async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
+        Ok(item_colours(ctx, self.id).await?.item.colour.into())
+    }
+
+    /// 颜色的原因
+    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(item_colours(ctx, self.id).await?.item.reason)
+    }
+
     /// 责任领导
     async fn responsible_leader(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
         Ok(load_person(ctx, self.responsible_leader_id).await?)
@@ -607,6 +743,8 @@ pub struct Assignment {
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub unit_id: i64,
+    #[graphql(skip)]
+    pub item_id: i64,
 }
 
 impl From<assignment::Model> for Assignment {
@@ -628,12 +766,33 @@ impl From<assignment::Model> for Assignment {
             return_reason: a.return_reason,
             created_at: a.created_at,
             unit_id: a.unit_id,
+            item_id: a.item_id,
         }
     }
 }
 
 #[ComplexObject]
 impl Assignment {
+    /// 该单位承办部分的颜色
+    async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
+        let colours = item_colours(ctx, self.item_id).await?;
+        Ok(colours
+            .by_assignment
+            .get(&self.id)
+            .map(|v| v.colour)
+            .unwrap_or(ducha_domain::colour::Colour::None)
+            .into())
+    }
+
+    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let colours = item_colours(ctx, self.item_id).await?;
+        Ok(colours
+            .by_assignment
+            .get(&self.id)
+            .map(|v| v.reason.clone())
+            .unwrap_or_else(|| "已改派".into()))
+    }
+
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Unit>> {
         Ok(load_unit(ctx, self.unit_id).await?)
     }

@@ -5,6 +5,7 @@
 
 pub mod attachments;
 pub mod calendar;
+pub mod colours;
 pub mod input;
 pub mod items;
 pub mod org;

@@ -1,0 +1,255 @@
+//! The dashboard (counts by colour, stage and source kind, per unit and overall) and the
+//! colour policy an administrator can change (design.md §4).
+
+use std::collections::HashMap;
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use ducha_domain::colour::{Colour as DomainColour, ColourPolicy, unit_measure};
+use sea_orm::EntityTrait;
+
+use super::actor;
+use super::types::{Colour, SourceKind, Stage, Unit};
+use crate::error::{AppError, AppResult};
+use crate::service::colours::{Rules, current_policy, unit_standings, update_policy};
+use crate::startup::AppState;
+
+#[derive(SimpleObject)]
+pub struct ColourCount {
+    pub colour: Colour,
+    pub count: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct StageTotal {
+    pub stage: Stage,
+    pub count: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct SourceKindTotal {
+    pub source_kind: SourceKind,
+    pub count: i32,
+}
+
+/// 一个单位的颜色和统计
+#[derive(SimpleObject)]
+pub struct UnitStanding {
+    pub unit: Unit,
+    pub colour: Colour,
+    /// 颜色的原因，列出相关事项编号
+    pub reason: String,
+    /// 对应措施：提醒、通报、约谈
+    pub measure: String,
+    pub open_items: i32,
+    pub blue: i32,
+    pub yellow: i32,
+    pub red: i32,
+    /// 统计窗口内办结数与按时办结数（按延期后期限）
+    pub closed: i32,
+    pub closed_on_time: i32,
+    /// 按时办结率（%），窗口内无办结事项时为空
+    pub on_time_rate: Option<f64>,
+}
+
+/// 督查工作看板
+#[derive(SimpleObject)]
+pub struct Dashboard {
+    pub at: DateTime<Utc>,
+    pub colour_policy_version: i32,
+    /// 在办事项按颜色统计
+    pub by_colour: Vec<ColourCount>,
+    /// 全部事项按阶段统计（当前阶段）
+    pub by_stage: Vec<StageTotal>,
+    /// 全部事项按来源统计
+    pub by_source_kind: Vec<SourceKindTotal>,
+    pub units: Vec<UnitStanding>,
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+#[derive(Default)]
+pub struct ColourQuery;
+
+#[Object]
+impl ColourQuery {
+    /// 看板：某一时刻的颜色分布、阶段与来源统计、各单位颜色（督查室、领导）
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        at: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Dashboard> {
+        let state = AppState::from(ctx)?;
+        let actor = actor(ctx)?;
+        if !actor.role.sees_everything() {
+            return Err(AppError::Forbidden("看板仅供督查室和区领导查看".into()).into());
+        }
+        let at = at.unwrap_or_else(|| state.clock.now());
+        Ok(dashboard(state, at).await?)
+    }
+
+    /// 当前颜色规则及其版本
+    async fn colour_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<ColourPolicyView> {
+        let state = AppState::from(ctx)?;
+        actor(ctx)?;
+        let (version, policy) = current_policy(&state.db).await?;
+        Ok(ColourPolicyView::from((version, policy)))
+    }
+}
+
+async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> {
+    let calendar = state.calendar.current()?;
+    let (version, policy) = current_policy(&state.db).await?;
+    let rules = Rules {
+        calendar: &calendar,
+        time_zone: state.deadline_policy.time_zone,
+        policy: &policy,
+    };
+    let (standings, colours, _) = unit_standings(&state.db, &rules, at).await?;
+    let mut by_colour: HashMap<DomainColour, usize> = HashMap::new();
+    for c in colours.values() {
+        *by_colour.entry(c.item.colour).or_default() += 1;
+    }
+    let all = entity::item::Entity::find().all(&state.db).await?;
+    let mut by_stage: HashMap<&str, usize> = HashMap::new();
+    let mut by_kind: HashMap<&str, usize> = HashMap::new();
+    for i in &all {
+        *by_stage.entry(i.stage.as_str()).or_default() += 1;
+        *by_kind.entry(i.source_kind.as_str()).or_default() += 1;
+    }
+    Ok(Dashboard {
+        at,
+        colour_policy_version: version,
+        by_colour: [
+            DomainColour::None,
+            DomainColour::Blue,
+            DomainColour::Yellow,
+            DomainColour::Red,
+        ]
+        .into_iter()
+        .map(|c| ColourCount {
+            colour: c.into(),
+            count: count(by_colour.get(&c).copied().unwrap_or(0)),
+        })
+        .collect(),
+        by_stage: ducha_domain::Stage::ALL
+            .into_iter()
+            .map(|s| StageTotal {
+                stage: s.into(),
+                count: count(by_stage.get(s.as_str()).copied().unwrap_or(0)),
+            })
+            .collect(),
+        by_source_kind: ducha_domain::SourceKind::ALL
+            .into_iter()
+            .map(|k| SourceKindTotal {
+                source_kind: k.into(),
+                count: count(by_kind.get(k.as_str()).copied().unwrap_or(0)),
+            })
+            .collect(),
+        units: standings
+            .into_iter()
+            .map(|s| UnitStanding {
+                colour: s.verdict.colour.into(),
+                measure: unit_measure(s.verdict.colour).to_string(),
+                reason: s.verdict.reason,
+                open_items: count(s.open_items),
+                blue: count(s.by_colour.get(&DomainColour::Blue).copied().unwrap_or(0)),
+                yellow: count(s.by_colour.get(&DomainColour::Yellow).copied().unwrap_or(0)),
+                red: count(s.by_colour.get(&DomainColour::Red).copied().unwrap_or(0)),
+                closed: count(s.closed),
+                closed_on_time: count(s.closed_on_time),
+                on_time_rate: (s.closed > 0)
+                    .then(|| s.closed_on_time as f64 * 100.0 / s.closed as f64),
+                unit: s.unit.into(),
+            })
+            .collect(),
+    })
+}
+
+/// 颜色规则（阈值均可由系统管理员调整，每次调整生成新版本，立即生效）
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "ColourPolicyInput")]
+pub struct ColourPolicyFields {
+    /// 到期前多少个工作日内为蓝色
+    pub blue_within_working_days: i32,
+    /// 逾期超过多少个工作日为红色（以内为黄色）
+    pub red_after_overdue_working_days: i32,
+    /// 退回重办几次为黄色、几次为红色
+    pub yellow_rejections: i32,
+    pub red_rejections: i32,
+    /// 回头看重新打开是否为红色
+    pub reopen_is_red: bool,
+    /// 是否计入进展报告的到期与逾期
+    pub count_progress_reports: bool,
+    /// 单位按时办结率低于多少（%）为蓝、黄、红
+    pub unit_blue_below_percent: f64,
+    pub unit_yellow_below_percent: f64,
+    pub unit_red_below_percent: f64,
+    /// 单位有几个红色事项为红色
+    pub unit_red_items_for_red: i32,
+    /// 按时办结率的统计窗口（天）
+    pub on_time_window_days: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct ColourPolicyView {
+    pub version: i32,
+    pub rules: ColourPolicyFields,
+}
+
+impl From<(i32, ColourPolicy)> for ColourPolicyView {
+    fn from((version, p): (i32, ColourPolicy)) -> Self {
+        let small = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+        ColourPolicyView {
+            version,
+            rules: ColourPolicyFields {
+                blue_within_working_days: small(p.blue_within_working_days),
+                red_after_overdue_working_days: small(p.red_after_overdue_working_days),
+                yellow_rejections: small(p.yellow_rejections),
+                red_rejections: small(p.red_rejections),
+                reopen_is_red: p.reopen_is_red,
+                count_progress_reports: p.count_progress_reports,
+                unit_blue_below_percent: p.unit_blue_below_percent,
+                unit_yellow_below_percent: p.unit_yellow_below_percent,
+                unit_red_below_percent: p.unit_red_below_percent,
+                unit_red_items_for_red: small(
+                    i64::try_from(p.unit_red_items_for_red).unwrap_or(i64::MAX),
+                ),
+                on_time_window_days: small(p.on_time_window_days),
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ColourMutation;
+
+#[Object]
+impl ColourMutation {
+    /// 修改颜色规则（系统管理员），生成新版本并立即生效
+    async fn update_colour_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: ColourPolicyFields,
+    ) -> async_graphql::Result<ColourPolicyView> {
+        let state = AppState::from(ctx)?;
+        let policy = ColourPolicy {
+            blue_within_working_days: i64::from(input.blue_within_working_days),
+            red_after_overdue_working_days: i64::from(input.red_after_overdue_working_days),
+            yellow_rejections: i64::from(input.yellow_rejections),
+            red_rejections: i64::from(input.red_rejections),
+            reopen_is_red: input.reopen_is_red,
+            count_progress_reports: input.count_progress_reports,
+            unit_blue_below_percent: input.unit_blue_below_percent,
+            unit_yellow_below_percent: input.unit_yellow_below_percent,
+            unit_red_below_percent: input.unit_red_below_percent,
+            unit_red_items_for_red: usize::try_from(input.unit_red_items_for_red).unwrap_or(0),
+            on_time_window_days: i64::from(input.on_time_window_days),
+        };
+        let version =
+            update_policy(&state.db, actor(ctx)?, state.clock.now(), policy.clone()).await?;
+        Ok(ColourPolicyView::from((version, policy)))
+    }
+}

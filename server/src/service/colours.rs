@@ -1,0 +1,285 @@
+//! Colours at read time: gather each assignment's facts (deadline, extension, stage,
+//! rejections, reopen, progress reports) in a few batched queries, and let the pure rules in
+//! `ducha_domain::colour` decide. Nothing here is stored except the policy's versions.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use ducha_calendar::Calendar;
+use ducha_domain::colour::{
+    AssignmentFacts, Colour, ColourPolicy, UnitFacts, Verdict, assignment_colour, unit_colour,
+};
+use ducha_domain::{Role, Stage};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use super::{Audit, WITHDRAWN, audit};
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use entity::{assignment, audit_event, colour_policy, item, report, unit};
+
+/// The policy in force and its version (0 = the built-in defaults, never changed).
+pub async fn current_policy(db: &impl ConnectionTrait) -> AppResult<(i32, ColourPolicy)> {
+    let latest = colour_policy::Entity::find()
+        .order_by_desc(colour_policy::Column::Version)
+        .one(db)
+        .await?;
+    match latest {
+        Some(row) => {
+            let policy = serde_json::from_str(&row.data).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "colour policy {} unreadable: {e}",
+                    row.version
+                ))
+            })?;
+            Ok((row.version, policy))
+        }
+        None => Ok((0, ColourPolicy::default())),
+    }
+}
+
+/// Stores a new version of the policy; it takes effect at once (colours are computed on read).
+pub async fn update_policy(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    policy: ColourPolicy,
+) -> AppResult<i32> {
+    if actor.role != Role::Admin {
+        return Err(AppError::Forbidden("只有系统管理员可以修改颜色规则".into()));
+    }
+    policy.validate().map_err(AppError::BadUserInput)?;
+    let txn = db.begin().await?;
+    let (version, previous) = current_policy(&txn).await?;
+    let data = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.into()))?;
+    colour_policy::ActiveModel {
+        version: Set(version + 1),
+        data: Set(data),
+        created_by: Set(Some(actor.person_id)),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    audit(
+        &txn,
+        Audit {
+            item_id: None,
+            assignment_id: None,
+            actor: Some(actor),
+            at: now,
+            action: "UPDATE_COLOUR_POLICY",
+            from: None,
+            to: None,
+            reason: None,
+            details: json!({ "fromVersion": version, "toVersion": version + 1, "from": previous, "to": policy }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(version + 1)
+}
+
+/// The colours of one item: its own (the worst of its units') and each live assignment's.
+#[derive(Debug, Clone)]
+pub struct ItemColours {
+    pub item: Verdict,
+    pub by_assignment: HashMap<i64, Verdict>,
+}
+
+pub struct Rules<'a> {
+    pub calendar: &'a Calendar,
+    pub time_zone: Tz,
+    pub policy: &'a ColourPolicy,
+}
+
+/// Colours of `items` as of `at`, in four queries whatever their number.
+pub async fn colours_for_items(
+    db: &impl ConnectionTrait,
+    rules: &Rules<'_>,
+    items: &[item::Model],
+    at: DateTime<Utc>,
+) -> AppResult<HashMap<i64, ItemColours>> {
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let assignments = assignment::Entity::find()
+        .filter(assignment::Column::ItemId.is_in(ids.clone()))
+        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .all(db)
+        .await?;
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::ItemId.is_in(ids.clone()))
+        .filter(audit_event::Column::Action.is_in(["REJECT", "REOPEN"]))
+        .filter(audit_event::Column::At.lte(at))
+        .all(db)
+        .await?;
+    let mut rejections: HashMap<i64, i64> = HashMap::new();
+    let mut reopened: HashMap<i64, bool> = HashMap::new();
+    for event in &events {
+        let Some(item_id) = event.item_id else {
+            continue;
+        };
+        match event.action.as_str() {
+            "REJECT" => *rejections.entry(item_id).or_default() += 1,
+            _ => {
+                reopened.insert(item_id, true);
+            }
+        }
+    }
+    let reports = report::Entity::find()
+        .filter(report::Column::ItemId.is_in(ids))
+        .filter(report::Column::CreatedAt.lte(at))
+        .all(db)
+        .await?;
+    let mut last_report: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    for r in &reports {
+        let slot = last_report.entry(r.assignment_id).or_insert(r.created_at);
+        if r.created_at > *slot {
+            *slot = r.created_at;
+        }
+    }
+    let by_id: HashMap<i64, &item::Model> = items.iter().map(|i| (i.id, i)).collect();
+    let mut result: HashMap<i64, ItemColours> = items
+        .iter()
+        .map(|i| {
+            (
+                i.id,
+                ItemColours {
+                    item: none(),
+                    by_assignment: HashMap::new(),
+                },
+            )
+        })
+        .collect();
+    for a in &assignments {
+        let Some(current) = by_id.get(&a.item_id) else {
+            continue;
+        };
+        let facts = AssignmentFacts {
+            stage: Stage::parse(&current.stage).unwrap_or(Stage::Registered),
+            due_at: a.due_at,
+            extended_due_at: a.extended_due_at,
+            rejections: rejections.get(&a.item_id).copied().unwrap_or(0),
+            reopened: reopened.get(&a.item_id).copied().unwrap_or(false),
+            report_cycle_days: current.report_cycle_days,
+            last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
+        };
+        let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);
+        if let Some(entry) = result.get_mut(&a.item_id) {
+            if verdict.colour > entry.item.colour {
+                entry.item = verdict.clone();
+            }
+            entry.by_assignment.insert(a.id, verdict);
+        }
+    }
+    Ok(result)
+}
+
+fn none() -> Verdict {
+    Verdict {
+        colour: Colour::None,
+        reason: "按期推进".into(),
+    }
+}
+
+/// One unit's colour and the counts behind it.
+#[derive(Debug, Clone)]
+pub struct UnitStanding {
+    pub unit: unit::Model,
+    pub verdict: Verdict,
+    pub open_items: usize,
+    pub by_colour: HashMap<Colour, usize>,
+    pub closed: usize,
+    pub closed_on_time: usize,
+}
+
+/// Every unit's colour as of `at` (its open assignments' colours, and its on-time rate over
+/// the policy's window), and the colours of the open items behind them.
+pub async fn unit_standings(
+    db: &impl ConnectionTrait,
+    rules: &Rules<'_>,
+    at: DateTime<Utc>,
+) -> AppResult<(
+    Vec<UnitStanding>,
+    HashMap<i64, ItemColours>,
+    Vec<item::Model>,
+)> {
+    let units = unit::Entity::find()
+        .order_by_asc(unit::Column::Id)
+        .all(db)
+        .await?;
+    let open: Vec<&str> = Stage::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let open_items = item::Entity::find()
+        .filter(item::Column::Stage.is_in(open))
+        .all(db)
+        .await?;
+    let colours = colours_for_items(db, rules, &open_items, at).await?;
+    let window_start = at - Duration::days(rules.policy.on_time_window_days);
+    let closed_items = item::Entity::find()
+        .filter(item::Column::Stage.eq(Stage::Closed.as_str()))
+        .filter(item::Column::ClosedAt.gte(window_start))
+        .filter(item::Column::ClosedAt.lte(at))
+        .all(db)
+        .await?;
+    let item_ids: Vec<i64> = open_items
+        .iter()
+        .chain(closed_items.iter())
+        .map(|i| i.id)
+        .collect();
+    let assignments = assignment::Entity::find()
+        .filter(assignment::Column::ItemId.is_in(item_ids))
+        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .all(db)
+        .await?;
+    let serials: HashMap<i64, &item::Model> = open_items
+        .iter()
+        .chain(closed_items.iter())
+        .map(|i| (i.id, i))
+        .collect();
+    let mut facts: HashMap<i64, UnitFacts> = HashMap::new();
+    let mut counts: HashMap<i64, (usize, HashMap<Colour, usize>)> = HashMap::new();
+    for a in &assignments {
+        let Some(current) = serials.get(&a.item_id) else {
+            continue;
+        };
+        let entry = facts.entry(a.unit_id).or_default();
+        if current.stage == Stage::Closed.as_str() {
+            if a.lead {
+                entry.closed += 1;
+                entry.closed_on_time += usize::from(current.closed_on_time_extended == Some(true));
+            }
+            continue;
+        }
+        let colour = colours
+            .get(&a.item_id)
+            .and_then(|c| c.by_assignment.get(&a.id))
+            .map(|v| v.colour)
+            .unwrap_or(Colour::None);
+        entry.items.push((current.serial.clone(), colour));
+        let count = counts.entry(a.unit_id).or_default();
+        count.0 += 1;
+        *count.1.entry(colour).or_default() += 1;
+    }
+    let standings = units
+        .into_iter()
+        .map(|u| {
+            let f = facts.remove(&u.id).unwrap_or_default();
+            let (open_items, by_colour) = counts.remove(&u.id).unwrap_or_default();
+            UnitStanding {
+                verdict: unit_colour(rules.policy, &f),
+                unit: u,
+                open_items,
+                by_colour,
+                closed: f.closed,
+                closed_on_time: f.closed_on_time,
+            }
+        })
+        .collect();
+    Ok((standings, colours, open_items))
+}
