@@ -27,6 +27,32 @@ pub struct Settings {
     pub office_cutoff: NaiveTime,
     /// A `tracing` filter such as `info` or `ducha_server=debug,info`.
     pub log: String,
+    /// SMTP relay; without one, email is written as `.eml` files under `<data_dir>/mail`.
+    pub smtp: Option<SmtpSettings>,
+    /// The sender of every email.
+    pub mail_from: String,
+    /// The address people open (links in emails point here).
+    pub public_url: String,
+    /// Local times (Asia/Shanghai) of the reminder sweep on working days (design.md §5).
+    pub sweep_times: Vec<chrono::NaiveTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    StartTls,
+    /// Implicit TLS (SMTPS, usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 /// The file and environment layers: every field optional, so each layer only overrides
@@ -40,6 +66,14 @@ struct Layer {
     time_zone: Option<String>,
     office_cutoff: Option<String>,
     log: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    mail_from: Option<String>,
+    public_url: Option<String>,
+    sweep_times: Option<String>,
 }
 
 impl Layer {
@@ -65,6 +99,14 @@ impl Layer {
             time_zone: var("DUCHA_TIME_ZONE"),
             office_cutoff: var("DUCHA_OFFICE_CUTOFF"),
             log: var("DUCHA_LOG"),
+            smtp_host: var("DUCHA_SMTP_HOST"),
+            smtp_port: var("DUCHA_SMTP_PORT").and_then(|p| p.parse().ok()),
+            smtp_tls: var("DUCHA_SMTP_TLS"),
+            smtp_username: var("DUCHA_SMTP_USERNAME"),
+            smtp_password: var("DUCHA_SMTP_PASSWORD"),
+            mail_from: var("DUCHA_MAIL_FROM"),
+            public_url: var("DUCHA_PUBLIC_URL"),
+            sweep_times: var("DUCHA_SWEEP_TIMES"),
         }
     }
 }
@@ -106,13 +148,56 @@ impl Settings {
         let cutoff = layer.office_cutoff.as_deref().unwrap_or("18:00");
         let office_cutoff = NaiveTime::parse_from_str(cutoff, "%H:%M")
             .with_context(|| format!("office cut-off `{cutoff}` is not HH:MM"))?;
+        let smtp = match layer.smtp_host {
+            Some(host) => {
+                let tls = match layer.smtp_tls.as_deref().unwrap_or("starttls") {
+                    "none" => SmtpTls::None,
+                    "starttls" => SmtpTls::StartTls,
+                    "tls" => SmtpTls::Tls,
+                    other => bail!("smtp_tls `{other}` is not none, starttls or tls"),
+                };
+                let port = layer.smtp_port.unwrap_or(match tls {
+                    SmtpTls::Tls => 465,
+                    SmtpTls::StartTls => 587,
+                    SmtpTls::None => 25,
+                });
+                Some(SmtpSettings {
+                    host,
+                    port,
+                    tls,
+                    username: layer.smtp_username,
+                    password: layer.smtp_password,
+                })
+            }
+            None => None,
+        };
+        let sweep_text = layer.sweep_times.as_deref().unwrap_or("08:30,14:00");
+        let mut sweep_times = Vec::new();
+        for part in sweep_text
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            sweep_times.push(
+                NaiveTime::parse_from_str(part, "%H:%M")
+                    .with_context(|| format!("sweep time `{part}` is not HH:MM"))?,
+            );
+        }
         Ok(Settings {
+            public_url: layer
+                .public_url
+                .unwrap_or_else(|| format!("http://{listen}")),
             listen,
             database_url,
             data_dir,
             time_zone,
             office_cutoff,
             log: layer.log.unwrap_or_else(|| "info".to_string()),
+            smtp,
+            mail_from: layer
+                .mail_from
+                .unwrap_or_else(|| "督查督办系统 <ducha@localhost>".to_string()),
+            sweep_times,
         })
     }
 
@@ -125,6 +210,10 @@ impl Settings {
             time_zone: chrono_tz::Asia::Shanghai,
             office_cutoff: DeadlinePolicy::default().cutoff,
             log: "warn".to_string(),
+            smtp: None,
+            mail_from: "督查督办系统 <ducha@localhost>".to_string(),
+            public_url: "http://127.0.0.1".to_string(),
+            sweep_times: Vec::new(),
         }
     }
 

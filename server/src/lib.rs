@@ -10,6 +10,8 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod graphql;
+pub mod jobs;
+pub mod mail;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

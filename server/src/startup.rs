@@ -30,8 +30,16 @@ pub struct AppState {
     pub calendar: CalendarStore,
     pub deadline_policy: DeadlinePolicy,
     pub clock: Clock,
-    /// Where attachments (and later unsent mail) are stored.
+    /// Where attachments (and unsent mail) are stored.
     pub data_dir: std::path::PathBuf,
+    /// The address people open; links in emails point here.
+    pub public_url: String,
+    pub mailer: std::sync::Arc<crate::mail::Mailer>,
+    pub mail_from: String,
+    /// Names this process in leases (one sweeping instance at a time).
+    pub instance_id: String,
+    /// Local times of the scheduled sweep on working days.
+    pub sweep_times: Vec<chrono::NaiveTime>,
 }
 
 impl AppState {
@@ -74,6 +82,16 @@ impl Application {
             deadline_policy: settings.deadline_policy(),
             clock,
             data_dir: settings.data_dir.clone(),
+            public_url: settings.public_url.clone(),
+            mailer: std::sync::Arc::new(crate::mail::Mailer::from_settings(settings)?),
+            mail_from: settings.mail_from.clone(),
+            instance_id: crate::auth::new_token()
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .chars()
+                .skip(4)
+                .take(16)
+                .collect(),
+            sweep_times: settings.sweep_times.clone(),
         };
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
@@ -110,10 +128,15 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
+        let scheduler = crate::jobs::start(self.state.clone()).await;
         let app = routes(self.state);
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
-            .await
+            .await;
+        if let Some(mut scheduler) = scheduler {
+            let _ = scheduler.shutdown().await;
+        }
+        served
     }
 }
 

@@ -40,6 +40,13 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         deadline_policy: settings.deadline_policy(),
         clock: Clock::system(),
         data_dir: settings.data_dir.clone(),
+        public_url: settings.public_url.clone(),
+        mailer: std::sync::Arc::new(
+            ducha_server::mail::Mailer::from_settings(&settings).expect("mailer"),
+        ),
+        mail_from: settings.mail_from.clone(),
+        instance_id: "test".into(),
+        sweep_times: Vec::new(),
     };
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await

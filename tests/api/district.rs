@@ -34,11 +34,16 @@ async fn person(
     role: &str,
     unit: Option<i64>,
 ) -> (i64, String) {
+    let email = format!(
+        "{}-{}@example.gov.cn",
+        role.to_lowercase(),
+        unit.unwrap_or(0)
+    );
     let body = app
         .graphql_as(
             Some(admin),
             CREATE_PERSON,
-            json!({ "input": { "name": name, "role": role, "unitId": unit, "email": null } }),
+            json!({ "input": { "name": name, "role": role, "unitId": unit, "email": email } }),
         )
         .await;
     let created = &body["data"]["createPerson"];
@@ -49,13 +54,20 @@ async fn person(
     )
 }
 
-async fn unit(app: &TestApp, admin: &str, name: &str, kind: &str, leader: i64) -> i64 {
+async fn unit(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    kind: &str,
+    leader: i64,
+    contact: &str,
+) -> i64 {
     let body = app
         .graphql_as(
             Some(admin),
             CREATE_UNIT,
             json!({ "input": { "name": name, "kind": kind, "headName": "张三", "portfolioLeaderId": leader,
-                               "contacts": [{ "name": "联络员", "email": "liaison@example.gov.cn" }] } }),
+                               "contacts": [{ "name": "联络员", "email": contact }] } }),
         )
         .await;
     body["data"]["createUnit"]["unit"]["id"]
@@ -69,9 +81,33 @@ impl District {
         assert!(!admin.is_empty(), "first start creates an administrator");
         let (leader_id, leader) = person(app, &admin, "李副区长", "LEADER", None).await;
         let (_, supervisor) = person(app, &admin, "王督查", "SUPERVISOR", None).await;
-        let housing = unit(app, &admin, "区住房和城乡建设局", "DEPARTMENT", leader_id).await;
-        let urban = unit(app, &admin, "区城市管理局", "DEPARTMENT", leader_id).await;
-        let street = unit(app, &admin, "东山街道办事处", "SUBDISTRICT", leader_id).await;
+        let housing = unit(
+            app,
+            &admin,
+            "区住房和城乡建设局",
+            "DEPARTMENT",
+            leader_id,
+            "zjj@example.gov.cn",
+        )
+        .await;
+        let urban = unit(
+            app,
+            &admin,
+            "区城市管理局",
+            "DEPARTMENT",
+            leader_id,
+            "cgj@example.gov.cn",
+        )
+        .await;
+        let street = unit(
+            app,
+            &admin,
+            "东山街道办事处",
+            "SUBDISTRICT",
+            leader_id,
+            "dsjd@example.gov.cn",
+        )
+        .await;
         let (_, housing_head) = person(app, &admin, "赵局长", "UNIT_HEAD", Some(housing)).await;
         let (_, housing_staff) = person(app, &admin, "钱科员", "UNIT_STAFF", Some(housing)).await;
         let (_, urban_head) = person(app, &admin, "孙局长", "UNIT_HEAD", Some(urban)).await;

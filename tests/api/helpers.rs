@@ -32,11 +32,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_with(settings_for(backend).await).await
+}
+
+/// Test settings with a fresh database on `backend`, and a data folder of the test's own.
+pub async fn settings_for(backend: Backend) -> Settings {
     let mut settings = Settings::for_tests();
+    settings.data_dir =
+        std::env::temp_dir().join(format!("ducha-test-{}", uuid::Uuid::new_v4().simple()));
     if let Backend::Postgres = backend {
         settings.database_url = fresh_postgres_database().await;
     }
-    spawn_with(settings).await
+    settings
 }
 
 /// An instant in Asia/Shanghai.

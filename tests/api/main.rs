@@ -9,4 +9,6 @@ mod district;
 mod health;
 mod helpers;
 mod lifecycle;
+mod notices;
 mod schema;
+mod smtp;

@@ -253,3 +253,133 @@ impl ColourMutation {
         Ok(ColourPolicyView::from((version, policy)))
     }
 }
+
+/// 一次提醒扫描的结果
+#[derive(SimpleObject)]
+pub struct SweepResult {
+    /// 另一实例正在扫描时为 false
+    pub ran: bool,
+    pub assignments: i32,
+    pub notices: i32,
+    pub emails: i32,
+}
+
+/// 一次发信的结果
+#[derive(SimpleObject)]
+pub struct DeliveryResult {
+    pub sent: i32,
+    pub retried: i32,
+    pub failed: i32,
+}
+
+/// 待发、已发或发送失败的邮件
+#[derive(SimpleObject)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    /// PENDING 待发，SENT 已发，FAILED 失败
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn require_office(actor: &crate::auth::Actor) -> AppResult<()> {
+    if matches!(
+        actor.role,
+        ducha_domain::Role::Admin | ducha_domain::Role::Supervisor
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "只有督查室和系统管理员可以执行此操作".into(),
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct NoticeQuery;
+
+#[Object]
+impl NoticeQuery {
+    /// 邮件发件箱（督查室、系统管理员），最新的在前
+    async fn outbox(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<String>,
+        #[graphql(default = 50)] first: i32,
+    ) -> async_graphql::Result<Vec<OutboxMessage>> {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+        let state = AppState::from(ctx)?;
+        require_office(actor(ctx)?)?;
+        if !(1..=500).contains(&first) {
+            return Err(AppError::BadUserInput("first 应在1至500之间".into()).into());
+        }
+        let mut query = entity::outbox::Entity::find();
+        if let Some(status) = status {
+            query = query.filter(entity::outbox::Column::Status.eq(status));
+        }
+        let rows = query
+            .order_by_desc(entity::outbox::Column::Id)
+            .limit(u64::try_from(first).unwrap_or(50))
+            .all(&state.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxMessage {
+                id: r.id,
+                recipient: r.recipient,
+                subject: r.subject,
+                status: r.status,
+                attempts: r.attempts,
+                next_attempt_at: r.next_attempt_at,
+                last_error: r.last_error,
+                sent_at: r.sent_at,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct NoticeMutation;
+
+#[Object]
+impl NoticeMutation {
+    /// 立即执行一次提醒扫描（督查室、系统管理员）
+    async fn run_sweep(&self, ctx: &Context<'_>) -> async_graphql::Result<SweepResult> {
+        let state = AppState::from(ctx)?;
+        require_office(actor(ctx)?)?;
+        let report =
+            crate::service::sweep::run_sweep(state, &state.instance_id, state.clock.now()).await?;
+        Ok(SweepResult {
+            ran: report.ran,
+            assignments: count(report.assignments),
+            notices: count(report.notices),
+            emails: count(report.emails),
+        })
+    }
+
+    /// 立即投递待发邮件（督查室、系统管理员）
+    async fn deliver_outbox(&self, ctx: &Context<'_>) -> async_graphql::Result<DeliveryResult> {
+        let state = AppState::from(ctx)?;
+        require_office(actor(ctx)?)?;
+        let d = crate::service::outbox::deliver_pending(
+            &state.db,
+            &state.mailer,
+            &state.mail_from,
+            state.clock.now(),
+            500,
+        )
+        .await?;
+        Ok(DeliveryResult {
+            sent: count(d.sent),
+            retried: count(d.retried),
+            failed: count(d.failed),
+        })
+    }
+}

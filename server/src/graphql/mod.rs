@@ -22,6 +22,7 @@ pub struct Query(
     calendar::CalendarQuery,
     items::ItemQuery,
     colours::ColourQuery,
+    colours::NoticeQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -30,6 +31,7 @@ pub struct Mutation(
     items::ItemMutation,
     calendar::CalendarMutation,
     colours::ColourMutation,
+    colours::NoticeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -9,7 +9,9 @@ pub mod colours;
 pub mod input;
 pub mod items;
 pub mod org;
+pub mod outbox;
 pub mod scope;
+pub mod sweep;
 
 use chrono::{DateTime, Utc};
 use ducha_domain::{Action, Stage};
