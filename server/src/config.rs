@@ -35,6 +35,8 @@ pub struct Settings {
     pub public_url: String,
     /// Local times (Asia/Shanghai) of the reminder sweep on working days (design.md §5).
     pub sweep_times: Vec<chrono::NaiveTime>,
+    /// How often live colour changes are recomputed for subscriptions.
+    pub colour_refresh: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +200,7 @@ impl Settings {
                 .mail_from
                 .unwrap_or_else(|| "督查督办系统 <ducha@localhost>".to_string()),
             sweep_times,
+            colour_refresh: std::time::Duration::from_secs(60),
         })
     }
 
@@ -214,6 +217,7 @@ impl Settings {
             mail_from: "督查督办系统 <ducha@localhost>".to_string(),
             public_url: "http://127.0.0.1".to_string(),
             sweep_times: Vec::new(),
+            colour_refresh: std::time::Duration::from_secs(1),
         }
     }
 

@@ -40,6 +40,10 @@ pub struct AppState {
     pub instance_id: String,
     /// Local times of the scheduled sweep on working days.
     pub sweep_times: Vec<chrono::NaiveTime>,
+    /// Live events for subscriptions.
+    pub events: crate::events::EventHub,
+    /// How often live colour changes are recomputed.
+    pub colour_refresh: Duration,
 }
 
 impl AppState {
@@ -92,6 +96,8 @@ impl Application {
                 .take(16)
                 .collect(),
             sweep_times: settings.sweep_times.clone(),
+            events: crate::events::EventHub::default(),
+            colour_refresh: settings.colour_refresh,
         };
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
@@ -129,10 +135,16 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let scheduler = crate::jobs::start(self.state.clone()).await;
+        let events = tokio::spawn(crate::events::run(
+            self.state.clone(),
+            Duration::from_millis(500),
+            self.state.colour_refresh,
+        ));
         let app = routes(self.state);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
             .await;
+        events.abort();
         if let Some(mut scheduler) = scheduler {
             let _ = scheduler.shutdown().await;
         }
@@ -153,6 +165,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
                 )),
             ),
         )
+        .at("/graphql/ws", get(graphql_ws))
         .at("/healthz", get(healthz))
         .data(schema)
         .data(state)
@@ -221,6 +234,47 @@ async fn graphql(
         }
     }
     response.into()
+}
+
+/// Subscriptions over WebSocket (graphql-ws and graphql-transport-ws). The token travels in
+/// the `connection_init` payload as `{"Authorization": "Bearer …"}`, since browsers cannot
+/// set headers on a WebSocket.
+#[handler]
+async fn graphql_ws(
+    schema: Data<&AppSchema>,
+    state: Data<&AppState>,
+    protocol: async_graphql_poem::GraphQLProtocol,
+    websocket: poem::web::websocket::WebSocket,
+) -> impl IntoResponse {
+    let schema = schema.clone();
+    let state = state.clone();
+    websocket
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            async_graphql_poem::GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let header = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    let auth =
+                        match crate::auth::actor_for_header(&state.db, header.as_deref()).await {
+                            Ok(actor) => Auth {
+                                actor,
+                                refused: None,
+                            },
+                            Err(refused) => Auth {
+                                actor: None,
+                                refused: Some(refused.to_string()),
+                            },
+                        };
+                    let mut data = async_graphql::Data::default();
+                    data.insert(auth);
+                    Ok(data)
+                })
+                .serve()
+        })
 }
 
 #[handler]

@@ -47,6 +47,8 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         mail_from: settings.mail_from.clone(),
         instance_id: "test".into(),
         sweep_times: Vec::new(),
+        events: Default::default(),
+        colour_refresh: std::time::Duration::from_secs(60),
     };
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await

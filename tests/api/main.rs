@@ -9,6 +9,7 @@ mod district;
 mod health;
 mod helpers;
 mod lifecycle;
+mod live;
 mod notices;
 mod schema;
 mod smtp;

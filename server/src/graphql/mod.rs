@@ -5,10 +5,11 @@ mod calendar;
 mod colours;
 mod items;
 pub mod scalars;
+mod subscription;
 pub mod types;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{Context, MergedObject, SDLExportOptions, Schema};
 use ducha_calendar::Calendar;
 
 use crate::auth::Actor;
@@ -34,7 +35,7 @@ pub struct Mutation(
     colours::NoticeMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Limits that keep one request from costing the server more than a dashboard page would.
 const MAX_DEPTH: usize = 12;
@@ -72,9 +73,13 @@ pub fn deps<'a>(state: &'a AppState, calendar: &'a Calendar) -> Deps<'a> {
 }
 
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY);
     match state {
         Some(state) => builder.data(state).finish(),
         None => builder.finish(),
