@@ -26,7 +26,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             .max_connections(8)
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| {
+                // WAL with synchronous=NORMAL: durable against crashes of the process, and
+                // one fsync per checkpoint instead of per commit, which the sweep's one
+                // transaction per notice needs; a power cut may lose the last commits.
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
             });
     } else {

@@ -597,6 +597,21 @@ async fn unit_verdict(
         .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))
 }
 
+/// The ids of an item's assignments that `actor` may see (all, or their unit's own).
+async fn visible_assignment_ids(
+    state: &AppState,
+    actor: &crate::auth::Actor,
+    item_id: i64,
+) -> AppResult<Vec<i64>> {
+    Ok(scope::assignments_for(actor)
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect())
+}
+
 #[ComplexObject]
 impl Item {
     /// 事项当前颜色（蓝黄红），取各承办单位中最严重的
@@ -637,14 +652,7 @@ impl Item {
     async fn reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Report>> {
         let state = AppState::from(ctx)?;
         let actor = super::actor(ctx)?;
-        let visible: Vec<i64> = scope::assignments_for(actor)
-            .filter(assignment::Column::ItemId.eq(self.id))
-            .all(&state.db)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|a| a.id)
-            .collect();
+        let visible = visible_assignment_ids(state, actor, self.id).await?;
         let rows = report::Entity::find()
             .filter(report::Column::ItemId.eq(self.id))
             .filter(report::Column::AssignmentId.is_in(visible))
@@ -662,14 +670,7 @@ impl Item {
     ) -> async_graphql::Result<Vec<ExtensionRequest>> {
         let state = AppState::from(ctx)?;
         let actor = super::actor(ctx)?;
-        let visible: Vec<i64> = scope::assignments_for(actor)
-            .filter(assignment::Column::ItemId.eq(self.id))
-            .all(&state.db)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|a| a.id)
-            .collect();
+        let visible = visible_assignment_ids(state, actor, self.id).await?;
         let rows = extension_request::Entity::find()
             .filter(extension_request::Column::ItemId.eq(self.id))
             .filter(extension_request::Column::AssignmentId.is_in(visible))
@@ -686,14 +687,7 @@ impl Item {
         let actor = super::actor(ctx)?;
         let mut query = audit_event::Entity::find().filter(audit_event::Column::ItemId.eq(self.id));
         if !actor.role.sees_everything() {
-            let visible: Vec<i64> = scope::assignments_for(actor)
-                .filter(assignment::Column::ItemId.eq(self.id))
-                .all(&state.db)
-                .await
-                .map_err(AppError::from)?
-                .into_iter()
-                .map(|a| a.id)
-                .collect();
+            let visible = visible_assignment_ids(state, actor, self.id).await?;
             query = query.filter(
                 sea_orm::Condition::any()
                     .add(audit_event::Column::AssignmentId.is_null())

@@ -17,7 +17,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Audit, WITHDRAWN, audit};
+use super::{Audit, WITHDRAWN, audit, in_chunks};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use entity::{assignment, audit_event, colour_policy, item, report, unit};
@@ -104,17 +104,21 @@ pub async fn colours_for_items(
     at: DateTime<Utc>,
 ) -> AppResult<HashMap<i64, ItemColours>> {
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let assignments = assignment::Entity::find()
-        .filter(assignment::Column::ItemId.is_in(ids.clone()))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
-        .all(db)
-        .await?;
-    let events = audit_event::Entity::find()
-        .filter(audit_event::Column::ItemId.is_in(ids.clone()))
-        .filter(audit_event::Column::Action.is_in(["REJECT", "REOPEN"]))
-        .filter(audit_event::Column::At.lte(at))
-        .all(db)
-        .await?;
+    let assignments = in_chunks(&ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.is_in(chunk))
+            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .all(db)
+    })
+    .await?;
+    let events = in_chunks(&ids, |chunk| {
+        audit_event::Entity::find()
+            .filter(audit_event::Column::ItemId.is_in(chunk))
+            .filter(audit_event::Column::Action.is_in(["REJECT", "REOPEN"]))
+            .filter(audit_event::Column::At.lte(at))
+            .all(db)
+    })
+    .await?;
     let mut rejections: HashMap<i64, i64> = HashMap::new();
     let mut reopened: HashMap<i64, bool> = HashMap::new();
     for event in &events {
@@ -128,11 +132,13 @@ pub async fn colours_for_items(
             }
         }
     }
-    let reports = report::Entity::find()
-        .filter(report::Column::ItemId.is_in(ids))
-        .filter(report::Column::CreatedAt.lte(at))
-        .all(db)
-        .await?;
+    let reports = in_chunks(&ids, |chunk| {
+        report::Entity::find()
+            .filter(report::Column::ItemId.is_in(chunk))
+            .filter(report::Column::CreatedAt.lte(at))
+            .all(db)
+    })
+    .await?;
     let mut last_report: HashMap<i64, DateTime<Utc>> = HashMap::new();
     for r in &reports {
         let slot = last_report.entry(r.assignment_id).or_insert(r.created_at);
@@ -232,11 +238,13 @@ pub async fn unit_standings(
         .chain(closed_items.iter())
         .map(|i| i.id)
         .collect();
-    let assignments = assignment::Entity::find()
-        .filter(assignment::Column::ItemId.is_in(item_ids))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
-        .all(db)
-        .await?;
+    let assignments = in_chunks(&item_ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.is_in(chunk))
+            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .all(db)
+    })
+    .await?;
     let serials: HashMap<i64, &item::Model> = open_items
         .iter()
         .chain(closed_items.iter())

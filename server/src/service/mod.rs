@@ -170,6 +170,21 @@ pub async fn change_stage(
     .await
 }
 
+/// Runs `query` over `ids` in chunks, so that a sweep over a million items never builds one
+/// `IN (…)` list beyond the databases' bind-parameter limits (SQLite 32,766; PostgreSQL 65,535).
+pub async fn in_chunks<T, F, Fut>(ids: &[i64], query: F) -> AppResult<Vec<T>>
+where
+    F: Fn(Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, sea_orm::DbErr>>,
+{
+    const CHUNK: usize = 10_000;
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(query(chunk.to_vec()).await?);
+    }
+    Ok(out)
+}
+
 /// Assignment statuses.
 pub const ACTIVE: &str = "ACTIVE";
 pub const RETURN_REQUESTED: &str = "RETURN_REQUESTED";

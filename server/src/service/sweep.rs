@@ -20,7 +20,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::colours::{Rules, colours_for_items, current_policy};
-use super::{Audit, WITHDRAWN, audit};
+use super::{Audit, WITHDRAWN, audit, in_chunks};
 use crate::error::{AppError, AppResult};
 use crate::mail::render_notice;
 use crate::startup::AppState;
@@ -189,19 +189,23 @@ async fn sweep_with_lease(state: &AppState, now: DateTime<Utc>) -> AppResult<Swe
         .await?;
     let colours = colours_for_items(db, &rules, &items, now).await?;
     let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let assignments = assignment::Entity::find()
-        .filter(assignment::Column::ItemId.is_in(item_ids))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
-        .all(db)
-        .await?;
+    let assignments = in_chunks(&item_ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.is_in(chunk))
+            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .all(db)
+    })
+    .await?;
     let assignment_ids: Vec<i64> = assignments.iter().map(|a| a.id).collect();
-    let sent: HashSet<(i64, String, String)> = notice::Entity::find()
-        .filter(notice::Column::AssignmentId.is_in(assignment_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| (n.assignment_id, n.kind, n.level))
-        .collect();
+    let sent: HashSet<(i64, String, String)> = in_chunks(&assignment_ids, |chunk| {
+        notice::Entity::find()
+            .filter(notice::Column::AssignmentId.is_in(chunk))
+            .all(db)
+    })
+    .await?
+    .into_iter()
+    .map(|n| (n.assignment_id, n.kind, n.level))
+    .collect();
     let items_by_id: HashMap<i64, &item::Model> = items.iter().map(|i| (i.id, i)).collect();
     let today = now.with_timezone(&tz).date_naive();
 

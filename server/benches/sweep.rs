@@ -1,0 +1,142 @@
+//! `cargo bench -p ducha-server --bench sweep`: seeds N open items (default 100,000; set
+//! `SWEEP_BENCH_ITEMS`, e.g. 1000000) with one lead assignment each across 300 units, on
+//! SQLite (a file) and on PostgreSQL (`SWEEP_BENCH_POSTGRES`, default the local server),
+//! then times a plain `SELECT` over the items and their assignments beside the reminder
+//! sweep: the first run (writes a 督查通知 per assignment) and a steady-state run (nothing new
+//! to write). Numbers go to BENCHMARKS.md by hand.
+
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use ducha_server::clock::Clock;
+use ducha_server::config::Settings;
+use ducha_server::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+fn seed_sql(backend: DbBackend, n: u64) -> Vec<String> {
+    let series = |limit: u64| match backend {
+        DbBackend::Postgres => format!("SELECT g FROM generate_series(1, {limit}) AS t(g)"),
+        _ => format!(
+            "WITH RECURSIVE t(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM t WHERE g < {limit}) SELECT g FROM t"
+        ),
+    };
+    let concat = |a: &str, b: &str| format!("{a} || {b}");
+    vec![
+        "INSERT INTO person (name, role, created_at) VALUES ('基准测试', 'SUPERVISOR', '2026-09-01T00:00:00+00:00')".into(),
+        format!(
+            "INSERT INTO unit (name, kind, contacts, created_at) SELECT {}, 'DEPARTMENT', '[]', '2026-09-01T00:00:00+00:00' FROM ({}) s",
+            concat("'单位'", "CAST(g AS TEXT)"),
+            series(300)
+        ),
+        format!(
+            "INSERT INTO item (serial, year, seq, title, requirements, source_kind, source_reference, urgency, deadline_rule, \
+             deadline_explicit, stage, assigned_at, version, created_by, created_at, updated_at) \
+             SELECT {}, 2026, g, {}, '按要求办理', 'OTHER', '', 'NORMAL', '3个工作日', {}, 'IN_PROGRESS', \
+             '2026-09-20T01:00:00+00:00', 1, 1, '2026-09-20T01:00:00+00:00', '2026-09-20T01:00:00+00:00' FROM ({}) s",
+            concat("'督〔2026〕'", &concat("CAST(g AS TEXT)", "'号'")),
+            concat("'基准事项'", "CAST(g AS TEXT)"),
+            if backend == DbBackend::Postgres { "false" } else { "0" },
+            series(n)
+        ),
+        format!(
+            "INSERT INTO assignment (item_id, unit_id, lead, status, due_at, calendar_version, provisional, paused_working_days, \
+             signed_at, created_at) SELECT id, 1 + id % 300, {t}, 'ACTIVE', \
+             CASE id % 4 WHEN 0 THEN '2026-09-25T10:00:00+00:00' WHEN 1 THEN '2026-10-09T10:00:00+00:00' \
+             WHEN 2 THEN '2026-10-20T10:00:00+00:00' ELSE '2026-12-31T10:00:00+00:00' END, 'bench', {f}, 0, \
+             '2026-09-20T02:00:00+00:00', '2026-09-20T01:00:00+00:00' FROM item",
+            t = if backend == DbBackend::Postgres { "true" } else { "1" },
+            f = if backend == DbBackend::Postgres { "false" } else { "0" },
+        ),
+    ]
+}
+
+async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
+    settings.log = "error".into();
+    let clock = Clock::manual(
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2026, 10, 12, 8, 30, 0)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default(),
+    );
+    let app = Application::build_with_clock(&settings, clock.clone()).await?;
+    let state = app.state().clone();
+    let backend = state.db.get_database_backend();
+    let seeding = Instant::now();
+    for sql in seed_sql(backend, n) {
+        state
+            .db
+            .execute_raw(Statement::from_string(backend, sql))
+            .await?;
+    }
+    if backend == DbBackend::Postgres {
+        state.db.execute_unprepared("ANALYZE").await?;
+    }
+    println!("[{label}] seeded {n} items in {:.1?}", seeding.elapsed());
+
+    let scan = Instant::now();
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT i.*, a.* FROM item i JOIN assignment a ON a.item_id = i.id WHERE i.stage = 'IN_PROGRESS'",
+        ))
+        .await?;
+    let scan_time = scan.elapsed();
+    println!(
+        "[{label}] plain SELECT of items × assignments: {} rows in {:.2?}",
+        rows.len(),
+        scan_time
+    );
+    drop(rows);
+
+    let first = Instant::now();
+    let report = ducha_server::service::sweep::run_sweep(&state, "bench", clock.now()).await?;
+    println!(
+        "[{label}] first sweep: {} notices written in {:.2?}",
+        report.notices,
+        first.elapsed()
+    );
+    let steady = Instant::now();
+    let again = ducha_server::service::sweep::run_sweep(&state, "bench", clock.now()).await?;
+    let steady_time = steady.elapsed();
+    println!(
+        "[{label}] steady-state sweep: {} notices in {:.2?} ({:.1}× the plain scan)",
+        again.notices,
+        steady_time,
+        steady_time.as_secs_f64() / scan_time.as_secs_f64()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: u64 = std::env::var("SWEEP_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = std::env::temp_dir().join(format!("ducha-sweep-bench-{}", std::process::id()));
+    let mut sqlite = Settings::for_tests();
+    sqlite.data_dir = dir.clone();
+    sqlite.database_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    run("sqlite", sqlite, n).await?;
+    std::fs::remove_dir_all(&dir).ok();
+
+    let admin = std::env::var("SWEEP_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("ducha_bench_{}", std::process::id());
+    let server = Database::connect(&admin).await?;
+    server
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    let mut postgres = Settings::for_tests();
+    postgres.database_url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => anyhow::bail!("bad PostgreSQL URL"),
+    };
+    let outcome = run("postgres", postgres, n).await;
+    server
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    outcome
+}
