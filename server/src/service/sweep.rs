@@ -161,12 +161,22 @@ pub async fn run_sweep(
     if !acquire_lease(db, SWEEP_LEASE, holder, now, now + Duration::minutes(10)).await? {
         return Ok(SweepReport::default());
     }
-    let outcome = sweep_with_lease(state, now).await;
+    let outcome = sweep_with_lease(state, now, true).await;
     release_lease(db, SWEEP_LEASE, holder, now).await?;
     outcome
 }
 
-async fn sweep_with_lease(state: &AppState, now: DateTime<Utc>) -> AppResult<SweepReport> {
+/// What a sweep at `now` would send, without writing anything: the read and decide half of
+/// a sweep, which the benchmark compares with a plain scan.
+pub async fn plan(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    Ok(sweep_with_lease(state, now, false).await?.notices)
+}
+
+async fn sweep_with_lease(
+    state: &AppState,
+    now: DateTime<Utc>,
+    write: bool,
+) -> AppResult<SweepReport> {
     let db = &state.db;
     let calendar = state.calendar.current()?;
     let (_, policy) = current_policy(db).await?;
@@ -247,6 +257,14 @@ async fn sweep_with_lease(state: &AppState, now: DateTime<Utc>) -> AppResult<Swe
     }
     // Most urgent first, then oldest due: a capped sweep never starves the red ones.
     due.sort_by(|(ra, aa), (rb, ab)| rb.cmp(ra).then(aa.due_at.cmp(&ab.due_at)));
+    if !write {
+        return Ok(SweepReport {
+            ran: true,
+            assignments: assignments.len(),
+            notices: due.len(),
+            emails: 0,
+        });
+    }
     let capped = due.len() > MAX_NOTICES_PER_SWEEP;
     if capped {
         tracing::warn!(
