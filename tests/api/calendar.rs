@@ -241,3 +241,38 @@ async fn local_days_off_stored_in_the_database_apply_after_a_restart() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn an_administrator_sets_a_local_day_off_and_open_deadlines_move() {
+    let app = crate::helpers::spawn_app().await;
+    let d = crate::district::District::create(&app).await;
+    app.clock.set(crate::helpers::shanghai(2026, 11, 23, 9, 0));
+    let assigned = crate::district::assigned_item(&app, &d, "区运动会期间交通保障").await;
+    assert_eq!(
+        assigned["assignments"][0]["dueAt"],
+        "2026-11-26T10:00:00+00:00"
+    );
+    const SET: &str = "mutation($input: SetLocalDayInput!) { setLocalDay(input: $input) { calendarVersion recalculated } }";
+    let input = json!({ "input": { "date": "2026-11-25", "working": false, "name": "区运动会" } });
+    let denied = app
+        .graphql_as(Some(&d.supervisor), SET, input.clone())
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+    let set = app.graphql_as(Some(&d.admin), SET, input).await;
+    assert_eq!(set["data"]["setLocalDay"]["recalculated"], 2, "{set}");
+    let item = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: Int!) { item(id: $id) { assignments { dueAt } } isWorkingDay(date: \"2026-11-25\") { working holidayName } }",
+            json!({ "id": assigned["id"] }),
+        )
+        .await;
+    assert_eq!(
+        item["data"]["item"]["assignments"][0]["dueAt"], "2026-11-27T10:00:00+00:00",
+        "one more day"
+    );
+    assert_eq!(
+        item["data"]["isWorkingDay"],
+        json!({ "working": false, "holidayName": "区运动会" })
+    );
+}

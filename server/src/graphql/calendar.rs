@@ -343,11 +343,47 @@ pub struct ImportCalendarYearPayload {
     pub recalculated: i32,
 }
 
+#[derive(async_graphql::InputObject)]
+pub struct SetLocalDayInput {
+    pub date: Date,
+    /// true 为本地调休上班，false 为本地放假
+    pub working: bool,
+    /// 名称，如“区运动会”
+    pub name: String,
+}
+
 #[derive(Default)]
 pub struct CalendarMutation;
 
 #[Object]
 impl CalendarMutation {
+    /// 设置本地放假或上班日（叠加在国家安排之上），并重新计算受影响的在办期限（系统管理员）
+    async fn set_local_day(
+        &self,
+        ctx: &Context<'_>,
+        input: SetLocalDayInput,
+    ) -> async_graphql::Result<ImportCalendarYearPayload> {
+        let state = AppState::from(ctx)?;
+        let outcome = crate::service::calendar::set_local_day(
+            &state.db,
+            &state.calendar,
+            &state.deadline_policy,
+            super::actor(ctx)?,
+            state.clock.now(),
+            ducha_calendar::LocalOverride {
+                date: input.date.0,
+                working: input.working,
+                name: input.name,
+            },
+        )
+        .await?;
+        Ok(ImportCalendarYearPayload {
+            year: outcome.year,
+            calendar_version: outcome.calendar_version,
+            recalculated: i32::try_from(outcome.recalculated).unwrap_or(i32::MAX),
+        })
+    }
+
     /// 导入或更正一年的放假安排，并重新计算受影响的在办期限（系统管理员）
     async fn import_calendar_year(
         &self,

@@ -102,3 +102,73 @@ pub fn decode(row: &calendar_year::Model) -> AppResult<YearArrangement> {
 pub fn build(data: CalendarData) -> Calendar {
     Calendar::build(data)
 }
+
+/// Sets (or replaces) a jurisdiction's own day off or day on, rebuilds the live calendar and
+/// recalculates the open deadlines it affects (design.md §3: local overrides layer on top).
+pub async fn set_local_day(
+    db: &DatabaseConnection,
+    store: &CalendarStore,
+    policy: &DeadlinePolicy,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    day: ducha_calendar::LocalOverride,
+) -> AppResult<ImportOutcome> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let ducha_calendar::LocalOverride {
+        date,
+        working,
+        name,
+    } = day;
+    if actor.role != Role::Admin {
+        return Err(AppError::Forbidden("只有系统管理员可以调整本地日历".into()));
+    }
+    let name = super::input::Text::parse("名称", &name, 50)?;
+    let txn = db.begin().await?;
+    entity::calendar_override::Entity::delete_many()
+        .filter(entity::calendar_override::Column::Date.eq(date))
+        .exec(&txn)
+        .await?;
+    entity::calendar_override::ActiveModel {
+        date: Set(date),
+        working: Set(working),
+        name: Set(name.as_str().to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let calendar = CalendarStore::build_from(&txn).await?;
+    audit(
+        &txn,
+        Audit {
+            item_id: None,
+            assignment_id: None,
+            actor: Some(actor),
+            at: now,
+            action: "SET_LOCAL_DAY",
+            from: None,
+            to: None,
+            reason: None,
+            details: json!({ "date": date, "working": working, "name": name.as_str(), "calendarVersion": calendar.version() }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let version = calendar.version().to_string();
+    let recalculated = recalculate_open_deadlines(
+        db,
+        Deps {
+            calendar: &calendar,
+            policy,
+        },
+        Some(actor),
+        now,
+    )
+    .await?;
+    store.replace(calendar)?;
+    Ok(ImportOutcome {
+        year: chrono::Datelike::year(&date),
+        calendar_version: version,
+        recalculated,
+    })
+}
