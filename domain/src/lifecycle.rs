@@ -210,7 +210,8 @@ impl Action {
             (Action::ReportProgress, Assigned | InProgress | FeedbackSubmitted) => from,
             (Action::SubmitFeedback, InProgress) => FeedbackSubmitted,
             (Action::Verify, FeedbackSubmitted) => Verified,
-            (Action::Reject, FeedbackSubmitted | Verified) => InProgress,
+            // Once accepted, a report is not rejected; a problem found later is 回头看 (Reopen).
+            (Action::Reject, FeedbackSubmitted) => InProgress,
             (Action::Close, Verified) => Closed,
             (Action::Suspend, Assigned | InProgress | FeedbackSubmitted) => Suspended,
             (Action::Resume, Suspended) => match resume_to {

@@ -14,7 +14,7 @@ use ducha_domain::colour::Colour;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 
-use crate::service::colours::{Rules, colours_for_items, current_policy};
+use crate::service::colours::{RuleSet, colours_for_items};
 use crate::startup::AppState;
 
 /// What a dashboard hears.
@@ -136,13 +136,8 @@ async fn colour_changes(
     before: Option<&HashMap<i64, Colour>>,
 ) -> crate::error::AppResult<(HashMap<i64, Colour>, Vec<LiveEvent>)> {
     let now = state.clock.now();
-    let calendar = state.calendar.current()?;
-    let (_, policy) = current_policy(&state.db).await?;
-    let rules = Rules {
-        calendar: &calendar,
-        time_zone: state.deadline_policy.time_zone,
-        policy: &policy,
-    };
+    let rule_set = RuleSet::load(state).await?;
+    let rules = rule_set.rules();
     let open: Vec<&str> = Stage::ALL
         .iter()
         .filter(|s| s.is_open())

@@ -197,23 +197,7 @@ async fn graphql(
     let header = headers
         .get(poem::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let auth = match crate::auth::actor_for_header(&state.db, header).await {
-        Ok(actor) => Auth {
-            actor,
-            refused: None,
-        },
-        Err(AppError::Internal(e)) => {
-            tracing::error!(error.cause_chain = ?e, "authenticating a request");
-            Auth {
-                actor: None,
-                refused: Some("内部错误，请稍后重试".into()),
-            }
-        }
-        Err(refused) => Auth {
-            actor: None,
-            refused: Some(refused.to_string()),
-        },
-    };
+    let auth = Auth::resolve(&state.db, header).await;
     let mut response = schema
         .execute(crate::graphql::prepare(request.0, &state, auth))
         .await;
@@ -258,17 +242,7 @@ async fn graphql_ws(
                         .or_else(|| payload.get("authorization"))
                         .and_then(|v| v.as_str())
                         .map(str::to_string);
-                    let auth =
-                        match crate::auth::actor_for_header(&state.db, header.as_deref()).await {
-                            Ok(actor) => Auth {
-                                actor,
-                                refused: None,
-                            },
-                            Err(refused) => Auth {
-                                actor: None,
-                                refused: Some(refused.to_string()),
-                            },
-                        };
+                    let auth = Auth::resolve(&state.db, header.as_deref()).await;
                     let mut data = async_graphql::Data::default();
                     data.insert(auth);
                     Ok(data)

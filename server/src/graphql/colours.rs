@@ -11,7 +11,7 @@ use sea_orm::EntityTrait;
 use super::actor;
 use super::types::{Colour, SourceKind, Stage, Unit};
 use crate::error::{AppError, AppResult};
-use crate::service::colours::{Rules, current_policy, unit_standings, update_policy};
+use crate::service::colours::{RuleSet, current_policy, unit_standings, update_policy};
 use crate::startup::AppState;
 
 #[derive(SimpleObject)]
@@ -100,13 +100,9 @@ impl ColourQuery {
 }
 
 async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> {
-    let calendar = state.calendar.current()?;
-    let (version, policy) = current_policy(&state.db).await?;
-    let rules = Rules {
-        calendar: &calendar,
-        time_zone: state.deadline_policy.time_zone,
-        policy: &policy,
-    };
+    let rule_set = RuleSet::load(state).await?;
+    let version = rule_set.policy_version;
+    let rules = rule_set.rules();
     let (standings, colours, _) = unit_standings(&state.db, &rules, at).await?;
     let mut by_colour: HashMap<DomainColour, usize> = HashMap::new();
     for c in colours.values() {

@@ -49,6 +49,31 @@ pub struct Auth {
     pub refused: Option<String>,
 }
 
+impl Auth {
+    /// Resolves an `Authorization` value (HTTP header or WebSocket `connection_init`). A
+    /// refused token is kept as the reason and reported when a resolver needs the actor, so
+    /// anonymous calendar queries still work.
+    pub async fn resolve(db: &sea_orm::DatabaseConnection, header: Option<&str>) -> Auth {
+        match crate::auth::actor_for_header(db, header).await {
+            Ok(actor) => Auth {
+                actor,
+                refused: None,
+            },
+            Err(AppError::Internal(e)) => {
+                tracing::error!(error.cause_chain = ?e, "authenticating a request");
+                Auth {
+                    actor: None,
+                    refused: Some("内部错误，请稍后重试".into()),
+                }
+            }
+            Err(refused) => Auth {
+                actor: None,
+                refused: Some(refused.to_string()),
+            },
+        }
+    }
+}
+
 /// The authenticated person, or UNAUTHENTICATED.
 pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, AppError> {
     let auth = ctx.data::<Auth>().ok();

@@ -151,13 +151,8 @@ impl Loader<i64> for ColourLoader {
                 .filter(item::Column::Id.is_in(keys.iter().copied()))
                 .all(&state.db)
                 .await?;
-            let (_, policy) = crate::service::colours::current_policy(&state.db).await?;
-            let calendar = state.calendar.current()?;
-            let rules = crate::service::colours::Rules {
-                calendar: &calendar,
-                time_zone: state.deadline_policy.time_zone,
-                policy: &policy,
-            };
+            let rule_set = crate::service::colours::RuleSet::load(state).await?;
+            let rules = rule_set.rules();
             crate::service::colours::colours_for_items(&state.db, &rules, &items, state.clock.now())
                 .await
         };
@@ -175,13 +170,8 @@ impl Loader<i64> for UnitColourLoader {
     async fn load(&self, _keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         let run = async {
             let state = &self.0;
-            let (_, policy) = crate::service::colours::current_policy(&state.db).await?;
-            let calendar = state.calendar.current()?;
-            let rules = crate::service::colours::Rules {
-                calendar: &calendar,
-                time_zone: state.deadline_policy.time_zone,
-                policy: &policy,
-            };
+            let rule_set = crate::service::colours::RuleSet::load(state).await?;
+            let rules = rule_set.rules();
             let (standings, _, _) =
                 crate::service::colours::unit_standings(&state.db, &rules, state.clock.now())
                     .await?;

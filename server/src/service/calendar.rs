@@ -2,7 +2,7 @@
 //! it, rebuild the live calendar, and recalculate every open deadline it affects.
 
 use chrono::{DateTime, Utc};
-use ducha_calendar::{Calendar, CalendarData, DeadlinePolicy, YearArrangement};
+use ducha_calendar::{CalendarData, DeadlinePolicy, YearArrangement};
 use ducha_domain::Role;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
 use serde_json::json;
@@ -53,7 +53,41 @@ pub async fn import_year(
     } else {
         row.insert(&txn).await?;
     }
+    let replaced = existing.is_some();
+    let (calendar_version, recalculated) = apply(
+        db,
+        txn,
+        store,
+        policy,
+        actor,
+        now,
+        "IMPORT_CALENDAR_YEAR",
+        json!({ "year": year.year, "replaced": replaced }),
+    )
+    .await?;
+    Ok(ImportOutcome {
+        year: year.year,
+        calendar_version,
+        recalculated,
+    })
+}
+
+/// The end of every calendar change, inside `txn` that has written it: rebuild the calendar
+/// from the database, audit the change with the new version, commit, recalculate the open
+/// deadlines on the new calendar, and only then swap it in for readers.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    db: &DatabaseConnection,
+    txn: sea_orm::DatabaseTransaction,
+    store: &CalendarStore,
+    policy: &DeadlinePolicy,
+    actor: Option<&Actor>,
+    now: DateTime<Utc>,
+    action: &str,
+    mut details: serde_json::Value,
+) -> AppResult<(String, usize)> {
     let calendar = CalendarStore::build_from(&txn).await?;
+    details["calendarVersion"] = json!(calendar.version());
     audit(
         &txn,
         Audit {
@@ -61,32 +95,23 @@ pub async fn import_year(
             assignment_id: None,
             actor,
             at: now,
-            action: "IMPORT_CALENDAR_YEAR",
+            action,
             from: None,
             to: None,
             reason: None,
-            details: json!({ "year": year.year, "replaced": existing.is_some(), "calendarVersion": calendar.version() }),
+            details,
         },
     )
     .await?;
     txn.commit().await?;
     let version = calendar.version().to_string();
-    let recalculated = recalculate_open_deadlines(
-        db,
-        Deps {
-            calendar: &calendar,
-            policy,
-        },
-        actor,
-        now,
-    )
-    .await?;
+    let deps = Deps {
+        calendar: &calendar,
+        policy,
+    };
+    let recalculated = recalculate_open_deadlines(db, deps, actor, now).await?;
     store.replace(calendar)?;
-    Ok(ImportOutcome {
-        year: year.year,
-        calendar_version: version,
-        recalculated,
-    })
+    Ok((version, recalculated))
 }
 
 /// Years stored in the database, as arrangements.
@@ -97,10 +122,6 @@ pub fn decode(row: &calendar_year::Model) -> AppResult<YearArrangement> {
             row.year
         ))
     })
-}
-
-pub fn build(data: CalendarData) -> Calendar {
-    Calendar::build(data)
 }
 
 /// Sets (or replaces) a jurisdiction's own day off or day on, rebuilds the live calendar and
@@ -137,38 +158,20 @@ pub async fn set_local_day(
     }
     .insert(&txn)
     .await?;
-    let calendar = CalendarStore::build_from(&txn).await?;
-    audit(
-        &txn,
-        Audit {
-            item_id: None,
-            assignment_id: None,
-            actor: Some(actor),
-            at: now,
-            action: "SET_LOCAL_DAY",
-            from: None,
-            to: None,
-            reason: None,
-            details: json!({ "date": date, "working": working, "name": name.as_str(), "calendarVersion": calendar.version() }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    let version = calendar.version().to_string();
-    let recalculated = recalculate_open_deadlines(
+    let (calendar_version, recalculated) = apply(
         db,
-        Deps {
-            calendar: &calendar,
-            policy,
-        },
+        txn,
+        store,
+        policy,
         Some(actor),
         now,
+        "SET_LOCAL_DAY",
+        json!({ "date": date, "working": working, "name": name.as_str() }),
     )
     .await?;
-    store.replace(calendar)?;
     Ok(ImportOutcome {
         year: chrono::Datelike::year(&date),
-        calendar_version: version,
+        calendar_version,
         recalculated,
     })
 }

@@ -96,6 +96,34 @@ pub struct Rules<'a> {
     pub policy: &'a ColourPolicy,
 }
 
+/// The live calendar and the colour policy in force, loaded together once per use.
+pub struct RuleSet {
+    pub calendar: std::sync::Arc<Calendar>,
+    pub policy: ColourPolicy,
+    pub policy_version: i32,
+    pub time_zone: Tz,
+}
+
+impl RuleSet {
+    pub async fn load(state: &crate::startup::AppState) -> AppResult<RuleSet> {
+        let (policy_version, policy) = current_policy(&state.db).await?;
+        Ok(RuleSet {
+            calendar: state.calendar.current()?,
+            policy,
+            policy_version,
+            time_zone: state.deadline_policy.time_zone,
+        })
+    }
+
+    pub fn rules(&self) -> Rules<'_> {
+        Rules {
+            calendar: &self.calendar,
+            time_zone: self.time_zone,
+            policy: &self.policy,
+        }
+    }
+}
+
 /// Colours of `items` as of `at`, in four queries whatever their number.
 pub async fn colours_for_items(
     db: &impl ConnectionTrait,

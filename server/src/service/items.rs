@@ -890,10 +890,6 @@ pub async fn verify(
     let txn = db.begin().await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let from = stage_of(&current)?;
-    if accept && from != Stage::FeedbackSubmitted || !accept && from == Stage::Verified {
-        // Rejecting after acceptance is a reopen of the verification; keep it explicit.
-        Action::Verify.next_stage(from, None)?;
-    }
     let to = action.next_stage(from, None)?;
     let feedback = latest_feedback(&txn, item_id).await?;
     let mut verdict: report::ActiveModel = feedback.clone().into();
@@ -1139,14 +1135,23 @@ pub async fn recalculate_open_deadlines(
         .filter(item::Column::AssignedAt.is_not_null())
         .all(&txn)
         .await?;
-    let mut moved = 0;
-    for current in items {
-        let live = assignment::Entity::find()
-            .filter(assignment::Column::ItemId.eq(current.id))
+    // All live assignments of the open items in a few chunked queries, not one per item.
+    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let mut by_item: std::collections::HashMap<i64, Vec<assignment::Model>> =
+        std::collections::HashMap::new();
+    let all = super::in_chunks(&item_ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.is_in(chunk))
             .filter(assignment::Column::Status.ne(WITHDRAWN))
             .all(&txn)
-            .await?;
-        for a in live {
+    })
+    .await?;
+    for a in all {
+        by_item.entry(a.item_id).or_default().push(a);
+    }
+    let mut moved = 0;
+    for current in items {
+        for a in by_item.remove(&current.id).unwrap_or_default() {
             let due = recompute_due(deps, &current, &a, a.paused_working_days)?;
             if due.calendar_version == a.calendar_version {
                 continue;

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::colours::{Rules, colours_for_items, current_policy};
+use super::colours::{RuleSet, colours_for_items};
 use super::{Audit, WITHDRAWN, audit, in_chunks};
 use crate::error::{AppError, AppResult};
 use crate::mail::render_notice;
@@ -178,14 +178,10 @@ async fn sweep_with_lease(
     write: bool,
 ) -> AppResult<SweepReport> {
     let db = &state.db;
-    let calendar = state.calendar.current()?;
-    let (_, policy) = current_policy(db).await?;
-    let tz = state.deadline_policy.time_zone;
-    let rules = Rules {
-        calendar: &calendar,
-        time_zone: tz,
-        policy: &policy,
-    };
+    let rule_set = RuleSet::load(state).await?;
+    let rules = rule_set.rules();
+    let calendar = &rule_set.calendar;
+    let tz = rule_set.time_zone;
     let open = [
         Stage::Assigned,
         Stage::InProgress,
