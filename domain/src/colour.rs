@@ -200,25 +200,62 @@ pub fn assignment_colour(
             });
         }
     }
-    if let (true, Some(cycle)) = (policy.count_progress_reports, facts.report_cycle_days) {
-        let report_due =
-            facts.last_report_or_assigned_at + chrono::Duration::days(i64::from(cycle));
-        let report_date = report_due.with_timezone(&time_zone).date_naive();
-        if now > report_due {
-            verdict = verdict.worse(Verdict {
-                colour: Colour::Yellow,
-                reason: format!("未按期报送进展（应于{report_date}前报送）"),
-            });
-        } else if calendar.working_days_between(today, report_date).value
-            <= policy.blue_within_working_days
-        {
-            verdict = verdict.worse(Verdict {
-                colour: Colour::Blue,
-                reason: format!("进展报告将于{report_date}到期"),
-            });
+    if policy.count_progress_reports {
+        match progress_report(calendar, time_zone, policy, facts, now) {
+            Some(ProgressReport::Missed(report_date)) => {
+                verdict = verdict.worse(Verdict {
+                    colour: Colour::Yellow,
+                    reason: format!("未按期报送进展（应于{report_date}前报送）"),
+                });
+            }
+            Some(ProgressReport::DueSoon(report_date)) => {
+                verdict = verdict.worse(Verdict {
+                    colour: Colour::Blue,
+                    reason: format!("进展报告将于{report_date}到期"),
+                });
+            }
+            None => {}
         }
     }
     verdict
+}
+
+/// Where an assignment stands with its periodic progress report (定期报告进展), keyed by the
+/// local date the current report is due — each cycle has its own date, so a reminder per
+/// cycle can be told apart from the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressReport {
+    /// Due within the BLUE window.
+    DueSoon(chrono::NaiveDate),
+    /// The due instant has passed with no report.
+    Missed(chrono::NaiveDate),
+}
+
+/// The progress-report state of an assignment still being worked on, if it has a cycle and
+/// the report is due soon or missed; `None` otherwise.
+pub fn progress_report(
+    calendar: &Calendar,
+    time_zone: Tz,
+    policy: &ColourPolicy,
+    facts: &AssignmentFacts,
+    now: DateTime<Utc>,
+) -> Option<ProgressReport> {
+    if !matches!(facts.stage, Stage::Assigned | Stage::InProgress) {
+        return None;
+    }
+    let cycle = facts.report_cycle_days?;
+    let report_due = facts.last_report_or_assigned_at + chrono::Duration::days(i64::from(cycle));
+    let report_date = report_due.with_timezone(&time_zone).date_naive();
+    let today = now.with_timezone(&time_zone).date_naive();
+    if now > report_due {
+        Some(ProgressReport::Missed(report_date))
+    } else if calendar.working_days_between(today, report_date).value
+        <= policy.blue_within_working_days
+    {
+        Some(ProgressReport::DueSoon(report_date))
+    } else {
+        None
+    }
 }
 
 /// What a unit's colour depends on.
@@ -229,6 +266,12 @@ pub struct UnitFacts {
     /// Items closed in the window, and how many of them on time (against the extended due).
     pub closed: usize,
     pub closed_on_time: usize,
+    /// The unit's colour in the previous period (the last published monthly report), for
+    /// the "two periods running" rules.
+    pub previous_colour: Option<Colour>,
+    /// What the on-time rate covers, as the reason names it ("本月"); by default the
+    /// policy's trailing window ("近90天").
+    pub rate_period: Option<String>,
 }
 
 pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
@@ -244,9 +287,13 @@ pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
     let rate =
         (facts.closed > 0).then(|| facts.closed_on_time as f64 * 100.0 / facts.closed as f64);
     let rate_text = |r: f64| {
+        let period = facts
+            .rate_period
+            .clone()
+            .unwrap_or_else(|| format!("近{}天", policy.on_time_window_days));
         format!(
-            "近{}天按时办结率{:.1}%（{}/{}）",
-            policy.on_time_window_days, r, facts.closed_on_time, facts.closed
+            "{period}按期办结率{:.1}%（{}/{}）",
+            r, facts.closed_on_time, facts.closed
         )
     };
     let mut verdict = Verdict::none();
@@ -283,6 +330,23 @@ pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
                 reason: rate_text(r),
             });
         }
+    }
+    // design.md §4: BLUE two periods running makes YELLOW, YELLOW two running makes RED.
+    // A unit that improved (RED last time, YELLOW now) is not pushed back up.
+    match (facts.previous_colour, verdict.colour) {
+        (Some(Colour::Blue), Colour::Blue) => {
+            verdict = Verdict {
+                colour: Colour::Yellow,
+                reason: format!("连续两期蓝色（{}）", verdict.reason),
+            };
+        }
+        (Some(Colour::Yellow), Colour::Yellow) => {
+            verdict = Verdict {
+                colour: Colour::Red,
+                reason: format!("连续两期黄色（{}）", verdict.reason),
+            };
+        }
+        _ => {}
     }
     verdict
 }
@@ -414,6 +478,7 @@ mod tests {
             ],
             closed: 10,
             closed_on_time: 10,
+            ..UnitFacts::default()
         };
         let one_red = unit_colour(&policy, &facts);
         assert_eq!(one_red.colour, Colour::Yellow);
@@ -428,6 +493,7 @@ mod tests {
                 items: vec![],
                 closed: 10,
                 closed_on_time: 7,
+                ..UnitFacts::default()
             },
         );
         assert_eq!(rate.colour, Colour::Red);
@@ -437,6 +503,57 @@ mod tests {
             Colour::None
         );
         assert_eq!(unit_measure(Colour::Yellow), "通报");
+    }
+
+    #[test]
+    fn two_periods_running_raise_a_unit_by_one_colour_but_improvement_is_not_punished() {
+        let policy = ColourPolicy::default();
+        let blue_now = UnitFacts {
+            items: vec![("督〔2026〕2号".into(), Colour::Yellow)],
+            ..UnitFacts::default()
+        };
+        assert_eq!(unit_colour(&policy, &blue_now).colour, Colour::Blue);
+        let twice_blue = unit_colour(
+            &policy,
+            &UnitFacts {
+                previous_colour: Some(Colour::Blue),
+                ..blue_now.clone()
+            },
+        );
+        assert_eq!(twice_blue.colour, Colour::Yellow);
+        assert!(
+            twice_blue.reason.starts_with("连续两期蓝色"),
+            "{}",
+            twice_blue.reason
+        );
+        let yellow_now = UnitFacts {
+            items: vec![("督〔2026〕1号".into(), Colour::Red)],
+            ..UnitFacts::default()
+        };
+        let twice_yellow = unit_colour(
+            &policy,
+            &UnitFacts {
+                previous_colour: Some(Colour::Yellow),
+                ..yellow_now.clone()
+            },
+        );
+        assert_eq!(twice_yellow.colour, Colour::Red);
+        let improved = unit_colour(
+            &policy,
+            &UnitFacts {
+                previous_colour: Some(Colour::Red),
+                ..yellow_now
+            },
+        );
+        assert_eq!(improved.colour, Colour::Yellow);
+        let recovered = unit_colour(
+            &policy,
+            &UnitFacts {
+                previous_colour: Some(Colour::Blue),
+                ..UnitFacts::default()
+            },
+        );
+        assert_eq!(recovered.colour, Colour::None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod colour_policy;
 pub mod extension_request;
 pub mod item;
 pub mod lease;
+pub mod monthly_report;
 pub mod notice;
 pub mod outbox;
 pub mod person;

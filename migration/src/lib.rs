@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_calendar_override;
 mod m20261123_000002_supervision;
 mod m20261123_000003_colours_and_notices;
+mod m20261124_000004_sweep_indexes;
+mod m20261124_000005_monthly_report;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_calendar_override::Migration),
             Box::new(m20261123_000002_supervision::Migration),
             Box::new(m20261123_000003_colours_and_notices::Migration),
+            Box::new(m20261124_000004_sweep_indexes::Migration),
+            Box::new(m20261124_000005_monthly_report::Migration),
         ]
     }
 }

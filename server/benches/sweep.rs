@@ -110,6 +110,14 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         write_time,
         report.notices as f64 / write_time.as_secs_f64()
     );
+    let again = Instant::now();
+    let due_after = ducha_server::service::sweep::plan(&state, clock.now()).await?;
+    let again_time = again.elapsed();
+    println!(
+        "[{label}] read and decide again after the sweep: {due_after} still due, {:.2?} ({:.1}x the plain scan)",
+        again_time,
+        again_time.as_secs_f64() / scan_time.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The `ducha` command line: `serve` runs the service; `calendar …` answers working-day
-//! questions for operators and scripts; `schema` prints the GraphQL SDL.
+//! questions for operators and scripts; `report` writes a monthly report; `schema` prints
+//! the GraphQL SDL.
 //!
 //! The calendar commands print exactly one answer a line — `true`/`false`, a date
 //! `YYYY-MM-DD`, or an integer — with ` provisional` appended when the answer depends on a
@@ -48,6 +49,29 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as checked in at schema.graphql
     Schema,
+    /// Write a month's supervision report (月度督查通报) from the configured database: the
+    /// latest published version, or — if the month was never published — one computed now
+    /// and not stored
+    Report {
+        /// The month, e.g. 2026-10
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value = "html")]
+        format: ReportFormat,
+        /// Where to write it
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// A published version other than the latest
+        #[arg(long)]
+        version: Option<i32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Html,
+    Xlsx,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +100,12 @@ pub async fn run() -> ExitCode {
         Command::Serve { demo } => report(serve(demo).await),
         Command::Token { person_id } => report(token(person_id).await),
         Command::Calendar { command } => calendar(command).await,
+        Command::Report {
+            month,
+            format,
+            output,
+            version,
+        } => report(write_report(&month, format, &output, version).await),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             ExitCode::SUCCESS
@@ -158,6 +188,52 @@ async fn import(file: &std::path::Path) -> anyhow::Result<()> {
     println!(
         "imported {} (calendar {}); {} open deadline(s) recalculated",
         outcome.year, outcome.calendar_version, outcome.recalculated
+    );
+    Ok(())
+}
+
+async fn write_report(
+    month: &str,
+    format: ReportFormat,
+    output: &std::path::Path,
+    version: Option<i32>,
+) -> anyhow::Result<()> {
+    let month: ducha_report::Month = month.parse()?;
+    let settings = Settings::load()?;
+    let (state, _) =
+        crate::startup::AppState::connect(&settings, crate::clock::Clock::system()).await?;
+    let internal = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    let (report, version, changes) = match crate::service::reports::find(&state.db, month, version)
+        .await
+        .map_err(internal)?
+    {
+        Some(published) => (published.report, published.version, published.changes),
+        None if version.is_some() => anyhow::bail!("{month} 没有第 {version:?} 版通报"),
+        None => {
+            eprintln!("{month} 的通报尚未发布；以下为按当前数据计算的草稿，未保存。");
+            let draft = crate::service::reports::compute(&state, month, chrono::Utc::now())
+                .await
+                .map_err(internal)?;
+            (draft, 0, Vec::new())
+        }
+    };
+    let bytes = match format {
+        ReportFormat::Html => {
+            ducha_report::render::html(&report, version, &changes, crate::service::reports::OFFICE)?
+                .into_bytes()
+        }
+        ReportFormat::Xlsx => ducha_report::render::xlsx(&report)?,
+        ReportFormat::Csv => ducha_report::render::csv(&report)?,
+    };
+    std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "{} → {}",
+        if version > 0 {
+            format!("{}（第{}版）", report.title, version)
+        } else {
+            format!("{}（草稿）", report.title)
+        },
+        output.display()
     );
     Ok(())
 }

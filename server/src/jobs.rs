@@ -8,7 +8,7 @@
 use chrono::{DateTime, Timelike, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::service::{outbox, sweep};
+use crate::service::{outbox, reports, sweep};
 use crate::startup::AppState;
 
 /// Is `now` one of the sweep times (to the minute) on a working day?
@@ -24,6 +24,12 @@ pub fn sweep_due(state: &AppState, now: DateTime<Utc>) -> bool {
             .any(|t| t.hour() == local.hour() && t.minute() == local.minute())
 }
 
+/// Hourly on the hour: a server that was down at the sweep times of the first working day
+/// still publishes the report the same day, or the next time it runs.
+fn report_catch_up_due(state: &AppState, now: DateTime<Utc>) -> bool {
+    now.with_timezone(&state.deadline_policy.time_zone).minute() == 0
+}
+
 /// One scheduler tick: sweep if due, then deliver what is pending.
 pub async fn tick(state: &AppState) {
     let now = state.clock.now();
@@ -32,6 +38,19 @@ pub async fn tick(state: &AppState) {
             Ok(report) if report.ran => tracing::info!(?report, "reminder sweep"),
             Ok(_) => tracing::debug!("another instance holds the sweep lease"),
             Err(error) => tracing::error!(?error, "reminder sweep failed"),
+        }
+    }
+    // The previous month's report, once, from the first working day of the month on
+    // (design.md §6); after a sweep so its colours are today's.
+    if sweep_due(state, now) || report_catch_up_due(state, now) {
+        match reports::publish_due(state, now).await {
+            Ok(Some(published)) => tracing::info!(
+                month = %published.report.month,
+                version = published.version,
+                "monthly report published"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::error!(?error, "monthly report failed"),
         }
     }
     match outbox::deliver_pending(&state.db, &state.mailer, &state.mail_from, now, 200).await {

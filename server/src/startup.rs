@@ -46,13 +46,6 @@ pub struct AppState {
     pub colour_refresh: Duration,
 }
 
-impl AppState {
-    pub fn from<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a AppState, AppError> {
-        ctx.data::<AppState>()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
-    }
-}
-
 /// A bound, migrated, ready-to-run service.
 pub struct Application {
     address: SocketAddr,
@@ -61,18 +54,19 @@ pub struct Application {
     first_admin_token: Option<String>,
 }
 
-impl Application {
-    /// Connects and migrates the database, loads the calendar, and binds the listener
-    /// (port 0 picks a free port; [`Application::address`] tells which).
-    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-        Application::build_with_clock(settings, Clock::system()).await
+impl AppState {
+    pub fn from<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a AppState, AppError> {
+        ctx.data::<AppState>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
     }
 
-    /// As [`Application::build`], with a clock the caller controls (tests walk time).
-    pub async fn build_with_clock(
+    /// Connects and migrates the database, creates the first administrator if there is
+    /// none (returning its token), and loads the calendar: everything but the listener, so
+    /// that commands such as `ducha report` can work beside a running server.
+    pub async fn connect(
         settings: &Settings,
         clock: Clock,
-    ) -> anyhow::Result<Application> {
+    ) -> anyhow::Result<(AppState, Option<String>)> {
         let db = db::connect(settings).await?;
         let first_admin_token = ensure_first_admin(&db, clock.now())
             .await
@@ -99,6 +93,23 @@ impl Application {
             events: crate::events::EventHub::default(),
             colour_refresh: settings.colour_refresh,
         };
+        Ok((state, first_admin_token))
+    }
+}
+
+impl Application {
+    /// Connects and migrates the database, loads the calendar, and binds the listener
+    /// (port 0 picks a free port; [`Application::address`] tells which).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], with a clock the caller controls (tests walk time).
+    pub async fn build_with_clock(
+        settings: &Settings,
+        clock: Clock,
+    ) -> anyhow::Result<Application> {
+        let (state, first_admin_token) = AppState::connect(settings, clock).await?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await

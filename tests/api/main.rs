@@ -11,5 +11,6 @@ mod helpers;
 mod lifecycle;
 mod live;
 mod notices;
+mod reports;
 mod schema;
 mod smtp;

@@ -318,3 +318,127 @@ async fn only_one_instance_holds_the_sweep_lease_and_sweeps_run_on_working_days_
     assert!(!due(shanghai(2026, 10, 12, 8, 31)));
     assert!(due(shanghai(2026, 10, 12, 8, 30)));
 }
+
+async fn recipients_of(app: &TestApp, assignment: i64, kind: &str, level: &str) -> Vec<String> {
+    let Some(sent) = entity::notice::Entity::find()
+        .filter(entity::notice::Column::AssignmentId.eq(assignment))
+        .filter(entity::notice::Column::Kind.eq(kind))
+        .filter(entity::notice::Column::Level.eq(level))
+        .one(&app.state.db)
+        .await
+        .expect("notice")
+    else {
+        return Vec::new();
+    };
+    let mut to: Vec<String> = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::NoticeId.eq(sent.id))
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|m| m.recipient)
+        .collect();
+    to.sort();
+    to
+}
+
+/// design.md §5: "progress report due / missed → handler / unit head", once per cycle; a
+/// report starts the next cycle, which is reminded again. A missed report does not use up
+/// the one-off colour notices that a real overdue needs later.
+async fn progress_reports_are_reminded_once_per_cycle(backend: Backend) {
+    let app = spawn_with(settings_for(backend).await).await;
+    let d = District::create(&app).await;
+    app.clock.set(shanghai(2026, 10, 12, 9, 0));
+    let registered = ok(
+        &app,
+        &d.supervisor,
+        &crate::district::m("registerItem", "RegisterItemInput", "item { id version }"),
+        json!({ "title": "老旧小区加装电梯推进", "requirements": "每周报送进展，30个工作日内办结",
+                "sourceKind": "MEETING_DECISION", "deadline": "30个工作日", "reportCycleDays": 7 }),
+    )
+    .await;
+    let item = &registered["item"];
+    let assigned = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("assignItem", "AssignItemInput"),
+        json!({ "itemId": item["id"], "version": item["version"], "leadUnitId": d.housing, "coUnitIds": [] }),
+    )
+    .await["item"]
+        .clone();
+    let lead = assigned["assignments"][0]["id"].as_i64().expect("id");
+    let signed = ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
+    )
+    .await;
+    assert_eq!(signed["item"]["stage"], "IN_PROGRESS");
+
+    // The first report is due 10-19 09:00 (7 days after assignment); 10-16 is one working day
+    // before it.
+    sweep_at(&app, &d, shanghai(2026, 10, 15, 8, 30)).await;
+    let progress = |rows: Vec<(i64, String, String)>| -> Vec<String> {
+        rows.into_iter()
+            .filter(|(a, k, _)| *a == lead && k == "PROGRESS")
+            .map(|(_, _, l)| l)
+            .collect()
+    };
+    assert!(progress(notices(&app).await).is_empty(), "not yet due");
+    sweep_at(&app, &d, shanghai(2026, 10, 16, 8, 30)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 16, 14, 0)).await;
+    assert_eq!(progress(notices(&app).await), ["DUE 2026-10-19"]);
+    let staff = format!("unit_staff-{}@example.gov.cn", d.housing);
+    let head = format!("unit_head-{}@example.gov.cn", d.housing);
+    let due_to = recipients_of(&app, lead, "PROGRESS", "DUE 2026-10-19").await;
+    assert!(
+        due_to.contains(&staff) && !due_to.contains(&head),
+        "due → the handler: {due_to:?}"
+    );
+
+    sweep_at(&app, &d, shanghai(2026, 10, 20, 8, 30)).await;
+    assert_eq!(
+        progress(notices(&app).await),
+        ["DUE 2026-10-19", "MISSED 2026-10-19"]
+    );
+    let missed_to = recipients_of(&app, lead, "PROGRESS", "MISSED 2026-10-19").await;
+    assert!(
+        missed_to.contains(&head),
+        "missed → the unit head: {missed_to:?}"
+    );
+    let colour_rungs: Vec<_> = notices(&app)
+        .await
+        .into_iter()
+        .filter(|(a, k, _)| *a == lead && k == "COLOUR")
+        .collect();
+    assert!(
+        colour_rungs.is_empty(),
+        "a missed report is not a deadline notice: {colour_rungs:?}"
+    );
+
+    // A report on 10-20 10:00 starts the next cycle: due 10-27 10:00.
+    ok(
+        &app,
+        &d.housing_staff,
+        "mutation($input: ReportProgressInput!) { reportProgress(input: $input) { report { id } } }",
+        json!({ "itemId": item["id"], "body": "已完成12部电梯的方案征询" }),
+    )
+    .await;
+    sweep_at(&app, &d, shanghai(2026, 10, 26, 8, 30)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 26, 14, 0)).await;
+    assert_eq!(
+        progress(notices(&app).await),
+        ["DUE 2026-10-19", "DUE 2026-10-27", "MISSED 2026-10-19"]
+    );
+}
+
+#[tokio::test]
+async fn progress_reports_are_reminded_once_per_cycle_on_sqlite() {
+    progress_reports_are_reminded_once_per_cycle(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn progress_reports_are_reminded_once_per_cycle_on_postgres() {
+    progress_reports_are_reminded_once_per_cycle(Backend::Postgres).await;
+}

@@ -4,6 +4,7 @@
 mod calendar;
 mod colours;
 mod items;
+mod reports;
 pub mod scalars;
 mod subscription;
 pub mod types;
@@ -24,6 +25,7 @@ pub struct Query(
     items::ItemQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
+    reports::ReportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -33,6 +35,7 @@ pub struct Mutation(
     calendar::CalendarMutation,
     colours::ColourMutation,
     colours::NoticeMutation,
+    reports::ReportMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;

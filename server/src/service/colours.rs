@@ -302,10 +302,25 @@ pub async fn unit_standings(
         count.0 += 1;
         *count.1.entry(colour).or_default() += 1;
     }
+    // The previous period is the last month, as its published report froze it.
+    let last_month =
+        ducha_report::Month::of(at.with_timezone(&rules.time_zone).date_naive()).previous();
+    let previous: HashMap<i64, Colour> = super::reports::latest(db, last_month)
+        .await?
+        .map(|p| {
+            p.report
+                .units
+                .into_iter()
+                .filter(|u| u.rank.is_some())
+                .map(|u| (u.unit_id, u.colour))
+                .collect()
+        })
+        .unwrap_or_default();
     let standings = units
         .into_iter()
         .map(|u| {
-            let f = facts.remove(&u.id).unwrap_or_default();
+            let mut f = facts.remove(&u.id).unwrap_or_default();
+            f.previous_colour = previous.get(&u.id).copied();
             let (open_items, by_colour) = counts.remove(&u.id).unwrap_or_default();
             UnitStanding {
                 verdict: unit_colour(rules.policy, &f),

@@ -10,6 +10,7 @@ pub mod input;
 pub mod items;
 pub mod org;
 pub mod outbox;
+pub mod reports;
 pub mod scope;
 pub mod sweep;
 

@@ -7,24 +7,26 @@
 //! update, so two servers on one PostgreSQL never sweep together; the unique key on
 //! `notice` makes a re-run, a restart or a race harmless anyway.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ducha_domain::Stage;
-use ducha_domain::colour::Colour;
+use ducha_domain::colour::{
+    AssignmentFacts, Colour, ColourPolicy, ProgressReport, assignment_colour, progress_report,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    Set, Statement, TransactionTrait,
 };
 use serde_json::json;
 
-use super::colours::{RuleSet, colours_for_items};
-use super::{Audit, WITHDRAWN, audit, in_chunks};
-use crate::error::{AppError, AppResult};
+use super::colours::RuleSet;
+use super::in_chunks;
+use crate::error::AppResult;
 use crate::mail::render_notice;
 use crate::startup::AppState;
-use entity::{assignment, item, lease, notice, outbox, person, unit};
+use entity::{audit_event, item, lease, notice, outbox, person, unit};
 
 /// How many notices one sweep writes at most, most urgent first; the rest wait for the next.
 pub const MAX_NOTICES_PER_SWEEP: usize = 5_000;
@@ -92,24 +94,59 @@ pub async fn release_lease(
     Ok(())
 }
 
-/// One rung of the ladder.
+/// One rung of the ladder, in rising order of urgency (a capped sweep sends the top first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Rung {
     Assigned,
     NotSigned,
+    ProgressDue,
     Blue,
+    ProgressMissed,
     Yellow,
     Red,
 }
 
+/// Bits of the notices already sent for an assignment, as the sweep query sums them; the
+/// progress-report rungs are keyed by cycle instead (see `SENT_BITS_SQL`).
+const SENT_ASSIGNED: i64 = 1;
+const SENT_NOT_SIGNED: i64 = 2;
+const SENT_BLUE: i64 = 4;
+const SENT_YELLOW: i64 = 8;
+const SENT_RED: i64 = 16;
+
 impl Rung {
-    fn key(self) -> (&'static str, &'static str) {
+    fn kind(self) -> &'static str {
         match self {
-            Rung::Assigned => ("ASSIGNMENT", "NOTICE"),
-            Rung::NotSigned => ("NOT_SIGNED", "REMINDER"),
-            Rung::Blue => ("COLOUR", "BLUE"),
-            Rung::Yellow => ("COLOUR", "YELLOW"),
-            Rung::Red => ("COLOUR", "RED"),
+            Rung::Assigned => "ASSIGNMENT",
+            Rung::NotSigned => "NOT_SIGNED",
+            Rung::ProgressDue | Rung::ProgressMissed => "PROGRESS",
+            Rung::Blue | Rung::Yellow | Rung::Red => "COLOUR",
+        }
+    }
+
+    /// The notice's level: fixed for the one-off rungs; for progress reports it carries the
+    /// cycle's due date, so each cycle is reminded once and the next cycle again.
+    fn level(self, report_date: Option<NaiveDate>) -> String {
+        let date = report_date.map(|d| d.to_string()).unwrap_or_default();
+        match self {
+            Rung::Assigned => "NOTICE".into(),
+            Rung::NotSigned => "REMINDER".into(),
+            Rung::Blue => "BLUE".into(),
+            Rung::Yellow => "YELLOW".into(),
+            Rung::Red => "RED".into(),
+            Rung::ProgressDue => format!("DUE {date}"),
+            Rung::ProgressMissed => format!("MISSED {date}"),
+        }
+    }
+
+    fn sent_bit(self) -> i64 {
+        match self {
+            Rung::Assigned => SENT_ASSIGNED,
+            Rung::NotSigned => SENT_NOT_SIGNED,
+            Rung::Blue => SENT_BLUE,
+            Rung::Yellow => SENT_YELLOW,
+            Rung::Red => SENT_RED,
+            Rung::ProgressDue | Rung::ProgressMissed => 0,
         }
     }
 
@@ -117,6 +154,8 @@ impl Rung {
         match self {
             Rung::Assigned => "督查通知",
             Rung::NotSigned => "签收提醒",
+            Rung::ProgressDue => "进展报送提醒",
+            Rung::ProgressMissed => "进展报送催报",
             Rung::Blue => "临期提醒",
             Rung::Yellow => "催办通知",
             Rung::Red => "红色督办",
@@ -128,6 +167,10 @@ impl Rung {
             Rung::Assigned => "请于1个工作日内签收，并按办理要求在期限内落实、反馈办理结果。",
             Rung::NotSigned => {
                 "该事项交办已满1个工作日仍未签收，请尽快签收办理；如不属本单位职责，请说明理由申请退回。"
+            }
+            Rung::ProgressDue => "该事项本期进展报告即将到期，请按时报送阶段性办理进展。",
+            Rung::ProgressMissed => {
+                "该事项本期进展报告已超过报送期限仍未报送，请单位负责人督促经办人立即报送。"
             }
             Rung::Blue => {
                 "该事项即将到期，请抓紧办理并按期反馈；确需延期的，请在期限届满前提出申请。"
@@ -143,8 +186,8 @@ impl Rung {
 
     fn colour_css(self) -> &'static str {
         match self {
-            Rung::Blue => "#1f6feb",
-            Rung::Yellow => "#b08800",
+            Rung::Blue | Rung::ProgressDue => "#1f6feb",
+            Rung::Yellow | Rung::ProgressMissed => "#b08800",
             Rung::Red => "#cf222e",
             _ => "#222",
         }
@@ -172,6 +215,88 @@ pub async fn plan(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
     Ok(sweep_with_lease(state, now, false).await?.notices)
 }
 
+/// One open assignment with every fact its rungs depend on, read in a single pass: the
+/// item's stage and report cycle, its rejections and reopens, the assignment's last report
+/// and the notices already sent. One narrow query instead of a pass per table is what keeps
+/// the sweep near the cost of a plain scan (BENCHMARKS.md).
+#[derive(Debug, FromQueryResult)]
+struct OpenAssignment {
+    id: i64,
+    item_id: i64,
+    unit_id: i64,
+    due_at: DateTime<Utc>,
+    extended_due_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    signed_at: Option<DateTime<Utc>>,
+    status: String,
+    stage: String,
+    report_cycle_days: Option<i32>,
+    last_report_at: Option<DateTime<Utc>>,
+    rejections: Option<i64>,
+    reopens: Option<i64>,
+    sent_bits: Option<i64>,
+    last_progress_due: Option<String>,
+    last_progress_missed: Option<String>,
+}
+
+/// `{at}` is the sweep instant's placeholder. The notice levels for progress reports sort by
+/// date ("DUE 2026-10-15"), so the greatest one sent is the latest cycle reminded.
+const OPEN_ASSIGNMENTS_SQL: &str = "\
+SELECT a.id, a.item_id, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
+       i.stage, i.report_cycle_days, r.last_report_at, e.rejections, e.reopens, \
+       n.sent_bits, n.last_progress_due, n.last_progress_missed \
+FROM assignment a \
+JOIN item i ON i.id = a.item_id \
+LEFT JOIN (SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
+           WHERE created_at <= {at} GROUP BY assignment_id) r ON r.assignment_id = a.id \
+LEFT JOIN (SELECT item_id, \
+                  SUM(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejections, \
+                  SUM(CASE WHEN action = 'REOPEN' THEN 1 ELSE 0 END) AS reopens \
+           FROM audit_event WHERE action IN ('REJECT', 'REOPEN') AND at <= {at} \
+           GROUP BY item_id) e ON e.item_id = a.item_id \
+LEFT JOIN (SELECT assignment_id, \
+                  SUM(CASE WHEN kind = 'ASSIGNMENT' THEN 1 \
+                           WHEN kind = 'NOT_SIGNED' THEN 2 \
+                           WHEN kind = 'COLOUR' AND level = 'BLUE' THEN 4 \
+                           WHEN kind = 'COLOUR' AND level = 'YELLOW' THEN 8 \
+                           WHEN kind = 'COLOUR' AND level = 'RED' THEN 16 \
+                           ELSE 0 END) AS sent_bits, \
+                  MAX(CASE WHEN kind = 'PROGRESS' AND level LIKE 'DUE %' THEN level END) AS last_progress_due, \
+                  MAX(CASE WHEN kind = 'PROGRESS' AND level LIKE 'MISSED %' THEN level END) AS last_progress_missed \
+           FROM notice GROUP BY assignment_id) n ON n.assignment_id = a.id \
+WHERE i.stage IN ('ASSIGNED', 'IN_PROGRESS', 'FEEDBACK_SUBMITTED', 'VERIFIED') \
+  AND a.status <> 'WITHDRAWN'";
+
+async fn open_assignments(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OpenAssignment>> {
+    let backend = db.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?1"
+    };
+    let sql = OPEN_ASSIGNMENTS_SQL.replace("{at}", placeholder);
+    Ok(
+        OpenAssignment::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into()],
+        ))
+        .all(db)
+        .await?,
+    )
+}
+
+/// A notice the sweep decided to send.
+struct Due<'a> {
+    rung: Rung,
+    level: String,
+    assignment: &'a OpenAssignment,
+    reason: String,
+}
+
 async fn sweep_with_lease(
     state: &AppState,
     now: DateTime<Utc>,
@@ -179,97 +304,122 @@ async fn sweep_with_lease(
 ) -> AppResult<SweepReport> {
     let db = &state.db;
     let rule_set = RuleSet::load(state).await?;
-    let rules = rule_set.rules();
     let calendar = &rule_set.calendar;
+    let policy = &rule_set.policy;
+    // The colour rungs follow deadlines, rejections and reopens only: progress reports have
+    // rungs of their own, keyed by cycle. Were a missed report to send the one-off YELLOW
+    // 催办, the real overdue YELLOW later could never be sent.
+    let ladder_policy = ColourPolicy {
+        count_progress_reports: false,
+        ..policy.clone()
+    };
     let tz = rule_set.time_zone;
-    let open = [
-        Stage::Assigned,
-        Stage::InProgress,
-        Stage::FeedbackSubmitted,
-        Stage::Verified,
-    ]
-    .map(|s| s.as_str());
-    let items = item::Entity::find()
-        .filter(item::Column::Stage.is_in(open))
-        .all(db)
-        .await?;
-    let colours = colours_for_items(db, &rules, &items, now).await?;
-    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let assignments = in_chunks(&item_ids, |chunk| {
-        assignment::Entity::find()
-            .filter(assignment::Column::ItemId.is_in(chunk))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
-            .all(db)
-    })
-    .await?;
-    let assignment_ids: Vec<i64> = assignments.iter().map(|a| a.id).collect();
-    let sent: HashSet<(i64, String, String)> = in_chunks(&assignment_ids, |chunk| {
-        notice::Entity::find()
-            .filter(notice::Column::AssignmentId.is_in(chunk))
-            .all(db)
-    })
-    .await?
-    .into_iter()
-    .map(|n| (n.assignment_id, n.kind, n.level))
-    .collect();
-    let items_by_id: HashMap<i64, &item::Model> = items.iter().map(|i| (i.id, i)).collect();
     let today = now.with_timezone(&tz).date_naive();
+    let open = open_assignments(db, now).await?;
 
-    let mut due: Vec<(Rung, &assignment::Model)> = Vec::new();
-    for a in &assignments {
-        let Some(current) = items_by_id.get(&a.item_id) else {
-            continue;
+    let mut due: Vec<Due<'_>> = Vec::new();
+    for a in &open {
+        let stage = Stage::parse(&a.stage).unwrap_or(Stage::Assigned);
+        let sent = a.sent_bits.unwrap_or(0);
+        let mut push = |rung: Rung, reason: &str| {
+            if sent & rung.sent_bit() == 0 {
+                due.push(Due {
+                    rung,
+                    level: rung.level(None),
+                    assignment: a,
+                    reason: reason.to_string(),
+                });
+            }
         };
-        let mut rungs = vec![Rung::Assigned];
-        let stage = Stage::parse(&current.stage).unwrap_or(Stage::Assigned);
-        let assigned_date = a.created_at.with_timezone(&tz).date_naive();
+        push(Rung::Assigned, "");
         let awaiting_signature = a.signed_at.is_none()
             && a.status == super::ACTIVE
             && matches!(stage, Stage::Assigned | Stage::InProgress);
-        if awaiting_signature && calendar.working_days_between(assigned_date, today).value >= 1 {
-            rungs.push(Rung::NotSigned);
-        }
-        let colour = colours
-            .get(&a.item_id)
-            .and_then(|c| c.by_assignment.get(&a.id))
-            .map(|v| v.colour)
-            .unwrap_or(Colour::None);
-        // Every level up to the current one: a unit that jumps to RED still hears of each.
-        if colour >= Colour::Blue {
-            rungs.push(Rung::Blue);
-        }
-        if colour >= Colour::Yellow {
-            rungs.push(Rung::Yellow);
-        }
-        if colour >= Colour::Red {
-            rungs.push(Rung::Red);
-        }
-        for rung in rungs {
-            let (kind, level) = rung.key();
-            if !sent.contains(&(a.id, kind.to_string(), level.to_string())) {
-                due.push((rung, a));
+        if awaiting_signature {
+            let assigned_date = a.created_at.with_timezone(&tz).date_naive();
+            if calendar.working_days_between(assigned_date, today).value >= 1 {
+                push(Rung::NotSigned, "交办满1个工作日未签收");
             }
+        }
+        let facts = AssignmentFacts {
+            stage,
+            due_at: a.due_at,
+            extended_due_at: a.extended_due_at,
+            rejections: a.rejections.unwrap_or(0),
+            reopened: a.reopens.unwrap_or(0) > 0,
+            report_cycle_days: a.report_cycle_days,
+            last_report_or_assigned_at: a.last_report_at.unwrap_or(a.created_at),
+        };
+        let verdict = assignment_colour(calendar, tz, &ladder_policy, &facts, now);
+        // Every level up to the current one: a unit that jumps to RED still hears of each.
+        for (rung, colour) in [
+            (Rung::Blue, Colour::Blue),
+            (Rung::Yellow, Colour::Yellow),
+            (Rung::Red, Colour::Red),
+        ] {
+            if verdict.colour >= colour {
+                push(rung, &verdict.reason);
+            }
+        }
+        let (rung, date, last_sent) = match progress_report(calendar, tz, policy, &facts, now) {
+            Some(ProgressReport::DueSoon(date)) => (Rung::ProgressDue, date, &a.last_progress_due),
+            Some(ProgressReport::Missed(date)) => {
+                (Rung::ProgressMissed, date, &a.last_progress_missed)
+            }
+            None => continue,
+        };
+        let level = rung.level(Some(date));
+        if last_sent.as_deref().is_none_or(|sent| *sent < *level) {
+            due.push(Due {
+                rung,
+                assignment: a,
+                reason: match rung {
+                    Rung::ProgressDue => format!("本期进展报告应于{date}前报送"),
+                    _ => format!("本期进展报告应于{date}前报送，至今未报送"),
+                },
+                level,
+            });
         }
     }
     // Most urgent first, then oldest due: a capped sweep never starves the red ones.
-    due.sort_by(|(ra, aa), (rb, ab)| rb.cmp(ra).then(aa.due_at.cmp(&ab.due_at)));
+    due.sort_by(|x, y| {
+        y.rung
+            .cmp(&x.rung)
+            .then(x.assignment.due_at.cmp(&y.assignment.due_at))
+    });
+    let mut report = SweepReport {
+        ran: true,
+        assignments: open.len(),
+        ..SweepReport::default()
+    };
     if !write {
-        return Ok(SweepReport {
-            ran: true,
-            assignments: assignments.len(),
-            notices: due.len(),
-            emails: 0,
-        });
+        report.notices = due.len();
+        return Ok(report);
     }
-    let capped = due.len() > MAX_NOTICES_PER_SWEEP;
-    if capped {
+    if due.len() > MAX_NOTICES_PER_SWEEP {
         tracing::warn!(
             pending = due.len(),
             cap = MAX_NOTICES_PER_SWEEP,
             "sweep capped; the rest go next time"
         );
     }
+    due.truncate(MAX_NOTICES_PER_SWEEP);
 
+    let item_ids: Vec<i64> = {
+        let mut ids: Vec<i64> = due.iter().map(|d| d.assignment.item_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let items: HashMap<i64, item::Model> = in_chunks(&item_ids, |chunk| {
+        item::Entity::find()
+            .filter(item::Column::Id.is_in(chunk))
+            .all(db)
+    })
+    .await?
+    .into_iter()
+    .map(|i| (i.id, i))
+    .collect();
     let units: HashMap<i64, unit::Model> = unit::Entity::find()
         .all(db)
         .await?
@@ -277,41 +427,43 @@ async fn sweep_with_lease(
         .map(|u| (u.id, u))
         .collect();
     let people = person::Entity::find().all(db).await?;
-    let mut report = SweepReport {
-        ran: true,
-        assignments: assignments.len(),
-        ..SweepReport::default()
-    };
-    for (rung, a) in due.into_iter().take(MAX_NOTICES_PER_SWEEP) {
-        let Some(current) = items_by_id.get(&a.item_id) else {
-            continue;
-        };
-        let Some(target) = units.get(&a.unit_id) else {
-            continue;
-        };
-        let recipients = recipients(rung, target, &people);
-        let reason = colours
-            .get(&a.item_id)
-            .and_then(|c| c.by_assignment.get(&a.id))
-            .map(|v| v.reason.clone())
-            .unwrap_or_default();
-        match write_notice(state, now, rung, current, a, target, &recipients, &reason).await {
-            Ok(emails) => {
-                report.notices += 1;
+    for batch in due.chunks(NOTICES_PER_TRANSACTION) {
+        let notices: Vec<PreparedNotice> = batch
+            .iter()
+            .filter_map(|d| {
+                let current = items.get(&d.assignment.item_id)?;
+                let target = units.get(&d.assignment.unit_id)?;
+                Some(prepare_notice(state, now, d, current, target, &people))
+            })
+            .collect();
+        match write_notices(db, now, &notices).await {
+            Ok((written, emails)) => {
+                report.notices += written;
                 report.emails += emails;
             }
-            // Another instance (or an earlier, interrupted run) wrote it first: fine.
-            Err(AppError::Conflict(_)) => {}
             Err(error) => {
-                tracing::error!(
-                    assignment = a.id,
-                    ?error,
-                    "could not write a notice; continuing"
-                );
+                // The batch rolled back as a whole; the next sweep decides it again.
+                tracing::error!(?error, "could not write a batch of notices; continuing");
             }
         }
     }
     Ok(report)
+}
+
+/// Notices written per transaction: few enough that a failure loses little work and holds
+/// SQLite's writer briefly, many enough that commits stop dominating (BENCHMARKS.md).
+const NOTICES_PER_TRANSACTION: usize = 500;
+
+/// A notice rendered and addressed, ready to be written.
+struct PreparedNotice {
+    item_id: i64,
+    assignment_id: i64,
+    unit_id: i64,
+    kind: &'static str,
+    level: String,
+    subject: &'static str,
+    recipients: Vec<String>,
+    rendered: crate::mail::Rendered,
 }
 
 /// Who hears of each rung (design.md §5).
@@ -344,7 +496,9 @@ fn recipients(rung: Rung, target: &unit::Model, people: &[person::Model]) -> Vec
         .collect();
     let mut to: Vec<String> = match rung {
         Rung::Assigned | Rung::NotSigned => contacts,
-        Rung::Blue => [contacts, of_unit("UNIT_STAFF")].concat(),
+        // design.md §5: progress report due → the handler; missed → the unit head.
+        Rung::Blue | Rung::ProgressDue => [contacts, of_unit("UNIT_STAFF")].concat(),
+        Rung::ProgressMissed => [contacts, of_unit("UNIT_HEAD")].concat(),
         Rung::Yellow => [contacts, of_unit("UNIT_STAFF"), of_unit("UNIT_HEAD")].concat(),
         Rung::Red => [of_unit("UNIT_HEAD"), leader, office].concat(),
     };
@@ -353,32 +507,17 @@ fn recipients(rung: Rung, target: &unit::Model, people: &[person::Model]) -> Vec
     to
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_notice(
+fn prepare_notice(
     state: &AppState,
     now: DateTime<Utc>,
-    rung: Rung,
+    due: &Due<'_>,
     current: &item::Model,
-    a: &assignment::Model,
     target: &unit::Model,
-    recipients: &[String],
-    reason: &str,
-) -> AppResult<usize> {
+    people: &[person::Model],
+) -> PreparedNotice {
     let tz = state.deadline_policy.time_zone;
-    let (kind, level) = rung.key();
-    let txn = state.db.begin().await?;
-    let created = notice::ActiveModel {
-        item_id: Set(current.id),
-        assignment_id: Set(a.id),
-        unit_id: Set(a.unit_id),
-        kind: Set(kind.to_string()),
-        level: Set(level.to_string()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let due = a.extended_due_at.unwrap_or(a.due_at).with_timezone(&tz);
+    let (rung, a) = (due.rung, due.assignment);
+    let due_at = a.extended_due_at.unwrap_or(a.due_at).with_timezone(&tz);
     let subject = format!("【{}】{} {}", rung.subject(), current.serial, current.title);
     let values: HashMap<&str, String> = [
         ("unit", target.name.clone()),
@@ -393,7 +532,7 @@ async fn write_notice(
             "due",
             format!(
                 "{}{}",
-                due.format("%Y年%m月%d日 %H:%M"),
+                due_at.format("%Y年%m月%d日 %H:%M"),
                 if a.extended_due_at.is_some() {
                     "（已批准延期）"
                 } else {
@@ -403,10 +542,10 @@ async fn write_notice(
         ),
         (
             "status",
-            if reason.is_empty() {
+            if due.reason.is_empty() {
                 "已交办".to_string()
             } else {
-                reason.to_string()
+                due.reason.clone()
             },
         ),
         ("expected", rung.expected().to_string()),
@@ -427,40 +566,98 @@ async fn write_notice(
     ]
     .into_iter()
     .collect();
-    let rendered = render_notice(&subject, &values);
-    for to in recipients {
-        outbox::ActiveModel {
-            notice_id: Set(Some(created.id)),
-            recipient: Set(to.clone()),
-            subject: Set(rendered.subject.clone()),
-            body_text: Set(rendered.text.clone()),
-            body_html: Set(rendered.html.clone()),
-            status: Set(super::outbox::PENDING.to_string()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            sent_at: Set(None),
+    PreparedNotice {
+        item_id: current.id,
+        assignment_id: a.id,
+        unit_id: a.unit_id,
+        kind: rung.kind(),
+        level: due.level.clone(),
+        subject: rung.subject(),
+        recipients: recipients(rung, target, people),
+        rendered: render_notice(&subject, &values),
+    }
+}
+
+/// Writes a batch of notices, their outbox rows and audit entries in one transaction. A
+/// notice another instance (or an interrupted run) already wrote is skipped by the unique
+/// key, without its mail: at most once, whoever got there first.
+async fn write_notices(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    notices: &[PreparedNotice],
+) -> AppResult<(usize, usize)> {
+    let txn = db.begin().await?;
+    let mut mails = Vec::new();
+    let mut audits = Vec::new();
+    let mut written = 0;
+    for n in notices {
+        let inserted = notice::Entity::insert(notice::ActiveModel {
+            item_id: Set(n.item_id),
+            assignment_id: Set(n.assignment_id),
+            unit_id: Set(n.unit_id),
+            kind: Set(n.kind.to_string()),
+            level: Set(n.level.clone()),
             created_at: Set(now),
             ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                notice::Column::AssignmentId,
+                notice::Column::Kind,
+                notice::Column::Level,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec(&txn)
+        .await;
+        let notice_id = match inserted {
+            Ok(result) => result.last_insert_id,
+            Err(DbErr::RecordNotInserted) => continue,
+            Err(error) => return Err(error.into()),
+        };
+        written += 1;
+        for to in &n.recipients {
+            mails.push(outbox::ActiveModel {
+                notice_id: Set(Some(notice_id)),
+                recipient: Set(to.clone()),
+                subject: Set(n.rendered.subject.clone()),
+                body_text: Set(n.rendered.text.clone()),
+                body_html: Set(n.rendered.html.clone()),
+                status: Set(super::outbox::PENDING.to_string()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                last_error: Set(None),
+                sent_at: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            });
         }
-        .insert(&txn)
-        .await?;
+        audits.push(audit_event::ActiveModel {
+            item_id: Set(Some(n.item_id)),
+            assignment_id: Set(Some(n.assignment_id)),
+            actor_id: Set(None),
+            at: Set(now),
+            action: Set("NOTICE".into()),
+            from_stage: Set(None),
+            to_stage: Set(None),
+            reason: Set(Some(n.subject.to_string())),
+            details: Set(json!({ "kind": n.kind, "level": n.level, "recipients": n.recipients })),
+            ..Default::default()
+        });
     }
-    audit(
-        &txn,
-        Audit {
-            item_id: Some(current.id),
-            assignment_id: Some(a.id),
-            actor: None,
-            at: now,
-            action: "NOTICE",
-            from: None,
-            to: None,
-            reason: Some(rung.subject()),
-            details: json!({ "kind": kind, "level": level, "recipients": recipients }),
-        },
-    )
-    .await?;
+    let emails = mails.len();
+    // Bounded statements: a multi-row insert binds every column of every row.
+    for chunk in mails.chunks(200) {
+        outbox::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in audits.chunks(200) {
+        audit_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
     txn.commit().await?;
-    Ok(recipients.len())
+    Ok((written, emails))
 }

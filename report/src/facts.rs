@@ -1,0 +1,70 @@
+//! What a report is computed from: every item and assignment as they stood at the end of
+//! the month (the loader rewinds later changes from the audit trail), and the earlier
+//! reports it is compared with.
+
+use chrono::{DateTime, Utc};
+use ducha_domain::{SourceKind, Stage};
+
+use crate::model::{MonthlyReport, TrendPoint};
+
+#[derive(Debug, Clone)]
+pub struct UnitInfo {
+    pub id: i64,
+    pub name: String,
+    /// 部门 / 街道 / 园区…, as shown in the report.
+    pub kind: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemFacts {
+    pub id: i64,
+    pub serial: String,
+    pub title: String,
+    pub source_kind: SourceKind,
+    /// The stage at the end of the month.
+    pub stage_at_end: Stage,
+    pub registered_at: DateTime<Utc>,
+    /// Set when the item was closed (销号) by the end of the month.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_on_time_original: Option<bool>,
+    pub closed_on_time_extended: Option<bool>,
+    /// Set when the item was cancelled by the end of the month.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub report_cycle_days: Option<i32>,
+    /// Feedback rejections (退回重办) up to the end of the month, and within it.
+    pub rejections_by_end: i64,
+    pub rejections_in_month: i64,
+    /// 回头看 found the problem back, up to the end of the month, and within it.
+    pub reopened_by_end: bool,
+    pub reopened_in_month: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AssignmentFacts {
+    pub id: i64,
+    pub item_id: i64,
+    pub unit_id: i64,
+    /// 牵头 (lead) or 协办 (co-unit).
+    pub lead: bool,
+    pub assigned_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// The extended due as approved by the end of the month.
+    pub extended_due_at: Option<DateTime<Utc>>,
+    /// An extension was approved within the month.
+    pub extended_in_month: bool,
+    /// The last progress report by the end of the month, or the assignment.
+    pub last_report_or_assigned_at: DateTime<Utc>,
+}
+
+/// Everything `build` needs besides the calendar and the colour policy.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFacts {
+    pub units: Vec<UnitInfo>,
+    pub items: Vec<ItemFacts>,
+    /// Live (not withdrawn) assignments of those items.
+    pub assignments: Vec<AssignmentFacts>,
+    /// The previous month's published report (its latest version), if any.
+    pub previous: Option<MonthlyReport>,
+    /// Earlier months' totals, oldest first, for the trend chart.
+    pub history: Vec<TrendPoint>,
+}

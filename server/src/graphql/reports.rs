@@ -1,0 +1,425 @@
+//! The monthly report over GraphQL (design.md §6): the published versions, one version
+//! with every figure, and its HTML, CSV and XLSX renderings; the office can publish (or
+//! regenerate) a month's report.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use ducha_report::Month;
+
+use super::actor;
+use super::types::Colour;
+use crate::error::{AppError, AppResult};
+use crate::service::reports::{self, OFFICE, Published};
+use crate::startup::AppState;
+
+fn parse_month(text: &str) -> AppResult<Month> {
+    text.parse::<Month>()
+        .map_err(|e| AppError::BadUserInput(e.to_string()))
+}
+
+fn count(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// 月度督查通报（某一版本）
+pub struct MonthlyReport(Published);
+
+/// 全区合计
+#[derive(SimpleObject)]
+pub struct ReportTotals {
+    /// 本月新立项
+    pub registered: i32,
+    /// 本月交办（牵头）
+    pub assigned: i32,
+    pub closed: i32,
+    /// 按期办结（按批准延期后的期限）
+    pub closed_on_time: i32,
+    /// 按原定期限办结
+    pub closed_on_time_original: i32,
+    /// 按期办结率（%），本月无办结时为空
+    pub on_time_rate: Option<f64>,
+    pub open_at_end: i32,
+    /// 月末逾期未办结
+    pub overdue: i32,
+    pub extended: i32,
+    /// 退回重办次数
+    pub reworked: i32,
+    /// 回头看发现问题反弹
+    pub reopened: i32,
+    pub cancelled: i32,
+    pub red_items: i32,
+    pub yellow_items: i32,
+    pub blue_items: i32,
+}
+
+/// 单位当月情况（按牵头事项统计）
+#[derive(SimpleObject)]
+pub struct ReportUnit {
+    pub unit_id: i64,
+    pub unit: String,
+    pub kind: String,
+    /// 排名（并列同名次）；当月无事项的单位为空
+    pub rank: Option<i32>,
+    pub assigned: i32,
+    /// 本月协办
+    pub co_assigned: i32,
+    pub closed: i32,
+    pub closed_on_time: i32,
+    pub closed_on_time_original: i32,
+    pub closed_late: i32,
+    pub on_time_rate: Option<f64>,
+    pub open_at_end: i32,
+    pub overdue: i32,
+    pub extended: i32,
+    pub reworked: i32,
+    pub reopened: i32,
+    pub colour: Colour,
+    pub colour_reason: String,
+    /// 处置措施：提醒、通报、约谈
+    pub measure: String,
+    pub previous_on_time_rate: Option<f64>,
+    pub previous_colour: Option<Colour>,
+}
+
+/// 月末红色、黄色事项
+#[derive(SimpleObject)]
+pub struct ReportFlaggedItem {
+    pub item_id: i64,
+    pub serial: String,
+    pub title: String,
+    pub unit: String,
+    pub lead: bool,
+    pub due: NaiveDate,
+    pub working_days_overdue: i64,
+    pub reason: String,
+}
+
+/// 被通报或约谈的单位
+#[derive(SimpleObject)]
+pub struct ReportNamedUnit {
+    pub unit: String,
+    pub reason: String,
+}
+
+/// 按来源分类统计
+#[derive(SimpleObject)]
+pub struct ReportSourceKind {
+    pub source_kind: String,
+    pub label: String,
+    pub registered: i32,
+    pub closed: i32,
+    pub closed_on_time: i32,
+    pub open_at_end: i32,
+    pub overdue: i32,
+}
+
+/// 走势（逐月）
+#[derive(SimpleObject)]
+pub struct ReportTrendPoint {
+    pub month: String,
+    pub assigned: i32,
+    pub closed: i32,
+    pub on_time_rate: Option<f64>,
+    pub overdue: i32,
+    pub red_items: i32,
+    pub yellow_items: i32,
+}
+
+/// 落实情况、存在问题、工作建议
+#[derive(SimpleObject)]
+pub struct ReportSections {
+    pub progress: String,
+    pub problems: String,
+    pub suggestions: String,
+}
+
+fn flagged(items: &[ducha_report::FlaggedItem]) -> Vec<ReportFlaggedItem> {
+    items
+        .iter()
+        .map(|i| ReportFlaggedItem {
+            item_id: i.item_id,
+            serial: i.serial.clone(),
+            title: i.title.clone(),
+            unit: i.unit.clone(),
+            lead: i.lead,
+            due: i.due,
+            working_days_overdue: i.working_days_overdue,
+            reason: i.reason.clone(),
+        })
+        .collect()
+}
+
+fn named(units: &[ducha_report::NamedUnit]) -> Vec<ReportNamedUnit> {
+    units
+        .iter()
+        .map(|u| ReportNamedUnit {
+            unit: u.unit.clone(),
+            reason: u.reason.clone(),
+        })
+        .collect()
+}
+
+fn render_failed(error: ducha_report::render::RenderError) -> AppError {
+    AppError::Internal(error.into())
+}
+
+#[Object]
+impl MonthlyReport {
+    /// 月份，如 2026-10
+    async fn month(&self) -> &str {
+        &self.0.report.month
+    }
+    /// 版本号：重新生成的通报为新版本，旧版本不变
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn title(&self) -> &str {
+        &self.0.report.title
+    }
+    async fn period_start(&self) -> DateTime<Utc> {
+        self.0.report.period_start
+    }
+    async fn period_end(&self) -> DateTime<Utc> {
+        self.0.report.period_end
+    }
+    async fn published_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// 生成原因（如“每月第一个工作日自动生成”）
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// 本版较上一版的变化
+    async fn changes(&self) -> &[String] {
+        &self.0.changes
+    }
+    async fn calendar_version(&self) -> &str {
+        &self.0.report.calendar_version
+    }
+    async fn colour_policy_version(&self) -> i32 {
+        self.0.report.policy_version
+    }
+    async fn totals(&self) -> ReportTotals {
+        let t = &self.0.report.totals;
+        ReportTotals {
+            registered: count(t.registered),
+            assigned: count(t.assigned),
+            closed: count(t.closed),
+            closed_on_time: count(t.closed_on_time),
+            closed_on_time_original: count(t.closed_on_time_original),
+            on_time_rate: t.on_time_rate,
+            open_at_end: count(t.open_at_end),
+            overdue: count(t.overdue),
+            extended: count(t.extended),
+            reworked: count(t.reworked),
+            reopened: count(t.reopened),
+            cancelled: count(t.cancelled),
+            red_items: count(t.item_colours.red),
+            yellow_items: count(t.item_colours.yellow),
+            blue_items: count(t.item_colours.blue),
+        }
+    }
+    /// 各单位情况，按排名
+    async fn units(&self) -> Vec<ReportUnit> {
+        self.0
+            .report
+            .units
+            .iter()
+            .map(|u| ReportUnit {
+                unit_id: u.unit_id,
+                unit: u.unit.clone(),
+                kind: u.kind.clone(),
+                rank: u.rank.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
+                assigned: count(u.assigned),
+                co_assigned: count(u.co_assigned),
+                closed: count(u.closed),
+                closed_on_time: count(u.closed_on_time),
+                closed_on_time_original: count(u.closed_on_time_original),
+                closed_late: count(u.closed_late),
+                on_time_rate: u.on_time_rate,
+                open_at_end: count(u.open_at_end),
+                overdue: count(u.overdue),
+                extended: count(u.extended),
+                reworked: count(u.reworked),
+                reopened: count(u.reopened),
+                colour: u.colour.into(),
+                colour_reason: u.colour_reason.clone(),
+                measure: u.measure.clone(),
+                previous_on_time_rate: u.previous_on_time_rate,
+                previous_colour: u.previous_colour.map(Into::into),
+            })
+            .collect()
+    }
+    async fn red_items(&self) -> Vec<ReportFlaggedItem> {
+        flagged(&self.0.report.red_items)
+    }
+    async fn yellow_items(&self) -> Vec<ReportFlaggedItem> {
+        flagged(&self.0.report.yellow_items)
+    }
+    /// 通报表扬的单位
+    async fn praised(&self) -> &[String] {
+        &self.0.report.praised
+    }
+    /// 通报的单位（黄色）
+    async fn named(&self) -> Vec<ReportNamedUnit> {
+        named(&self.0.report.named)
+    }
+    /// 约谈的单位（红色）
+    async fn called_in(&self) -> Vec<ReportNamedUnit> {
+        named(&self.0.report.called_in)
+    }
+    async fn by_source_kind(&self) -> Vec<ReportSourceKind> {
+        self.0
+            .report
+            .by_source_kind
+            .iter()
+            .map(|k| ReportSourceKind {
+                source_kind: k.kind.clone(),
+                label: k.label.clone(),
+                registered: count(k.registered),
+                closed: count(k.closed),
+                closed_on_time: count(k.closed_on_time),
+                open_at_end: count(k.open_at_end),
+                overdue: count(k.overdue),
+            })
+            .collect()
+    }
+    async fn trend(&self) -> Vec<ReportTrendPoint> {
+        self.0
+            .report
+            .trend
+            .iter()
+            .map(|p| ReportTrendPoint {
+                month: p.month.clone(),
+                assigned: count(p.assigned),
+                closed: count(p.closed),
+                on_time_rate: p.on_time_rate,
+                overdue: count(p.overdue),
+                red_items: count(p.red_items),
+                yellow_items: count(p.yellow_items),
+            })
+            .collect()
+    }
+    async fn sections(&self) -> ReportSections {
+        let s = &self.0.report.sections;
+        ReportSections {
+            progress: s.progress.clone(),
+            problems: s.problems.clone(),
+            suggestions: s.suggestions.clone(),
+        }
+    }
+    /// 通报网页（含图表，可按A4打印）
+    async fn html(&self) -> async_graphql::Result<String> {
+        Ok(
+            ducha_report::render::html(&self.0.report, self.0.version, &self.0.changes, OFFICE)
+                .map_err(render_failed)?,
+        )
+    }
+    /// 单位排名表（CSV，UTF-8）
+    async fn csv(&self) -> async_graphql::Result<String> {
+        let bytes = ducha_report::render::csv(&self.0.report).map_err(render_failed)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+    /// XLSX工作簿（Base64编码）
+    async fn xlsx_base64(&self) -> async_graphql::Result<String> {
+        let bytes = ducha_report::render::xlsx(&self.0.report).map_err(render_failed)?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+}
+
+/// 已发布的通报版本
+#[derive(SimpleObject)]
+pub struct MonthlyReportVersion {
+    pub month: String,
+    pub version: i32,
+    pub title: String,
+    pub published_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub changes: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct ReportQuery;
+
+#[Object]
+impl ReportQuery {
+    /// 某月的督查通报；不指定版本时为最新版本，未发布时为空
+    async fn monthly_report(
+        &self,
+        ctx: &Context<'_>,
+        month: String,
+        version: Option<i32>,
+    ) -> async_graphql::Result<Option<MonthlyReport>> {
+        let state = AppState::from(ctx)?;
+        actor(ctx)?;
+        let month = parse_month(&month)?;
+        Ok(reports::find(&state.db, month, version)
+            .await?
+            .map(MonthlyReport))
+    }
+
+    /// 已发布的全部通报版本，新月份在前
+    async fn monthly_reports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<MonthlyReportVersion>> {
+        let state = AppState::from(ctx)?;
+        actor(ctx)?;
+        Ok(reports::list(&state.db)
+            .await?
+            .into_iter()
+            .map(|p| MonthlyReportVersion {
+                month: p.report.month,
+                version: p.version,
+                title: p.report.title,
+                published_at: p.created_at,
+                reason: p.reason,
+                changes: p.changes,
+            })
+            .collect())
+    }
+}
+
+#[derive(InputObject)]
+pub struct PublishMonthlyReportInput {
+    /// 月份，如 2026-10（须已结束）
+    pub month: String,
+    /// 重新生成的原因
+    pub reason: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PublishMonthlyReportPayload {
+    pub report: MonthlyReport,
+    /// 是否生成了新版本（数据无变化时不生成）
+    pub created: bool,
+}
+
+#[derive(Default)]
+pub struct ReportMutation;
+
+#[Object]
+impl ReportMutation {
+    /// 生成并发布某月督查通报（督查室、系统管理员）；已发布的月份生成新版本并说明变化
+    async fn publish_monthly_report(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishMonthlyReportInput,
+    ) -> async_graphql::Result<PublishMonthlyReportPayload> {
+        let state = AppState::from(ctx)?;
+        let actor = actor(ctx)?;
+        let month = parse_month(&input.month)?;
+        let reason = input
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        let publication =
+            reports::publish(state, month, Some(actor), reason, state.clock.now()).await?;
+        Ok(PublishMonthlyReportPayload {
+            report: MonthlyReport(publication.published),
+            created: publication.created,
+        })
+    }
+}

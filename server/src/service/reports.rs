@@ -1,0 +1,562 @@
+//! The monthly report (月度督查通报, design.md §6) against the database: load the facts of a
+//! month as they stood at its end, let `ducha_report::build` compute the figures, and
+//! publish the result as an immutable, versioned snapshot, emailed to leaders and the office
+//! through the outbox in the same transaction.
+//!
+//! "As they stood at its end": the report is built after the month (on the first working
+//! day of the next, or later on request), so whatever happened since is rewound from the
+//! audit trail — a stage changed after the end counts as the stage it left, an item closed
+//! after the end is still open, an extension approved after the end does not count.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use ducha_domain::{Role, SourceKind, Stage};
+use ducha_report::{
+    AssignmentFacts, ItemFacts, Month, MonthlyReport, ReportFacts, ReportRules, TrendPoint,
+    UnitInfo,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, Set, Statement, TransactionTrait, Value,
+};
+use serde_json::json;
+
+use super::colours::RuleSet;
+use super::{Audit, audit};
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::startup::AppState;
+use entity::{monthly_report, outbox, person, unit};
+
+/// How many earlier months the trend chart shows besides the report's own.
+const TREND_MONTHS: usize = 5;
+/// Who the report is from, in its masthead and emails.
+pub const OFFICE: &str = "区政府办公室督查室";
+
+/// A stored version of a month's report.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub id: i64,
+    pub version: i32,
+    pub report: MonthlyReport,
+    pub changes: Vec<String>,
+    pub reason: Option<String>,
+    pub generated_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<monthly_report::Model> for Published {
+    type Error = AppError;
+
+    fn try_from(row: monthly_report::Model) -> AppResult<Published> {
+        let unreadable = |e: serde_json::Error| {
+            AppError::Internal(anyhow::anyhow!(
+                "monthly report {} v{} unreadable: {e}",
+                row.month,
+                row.version
+            ))
+        };
+        Ok(Published {
+            id: row.id,
+            version: row.version,
+            report: serde_json::from_str(&row.data).map_err(unreadable)?,
+            changes: serde_json::from_str(&row.changes).map_err(unreadable)?,
+            reason: row.reason,
+            generated_by: row.generated_by,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// Binds `$1`, `$2`… in PostgreSQL's spelling and SQLite's (`?1`, `?2`…).
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        sql.to_string()
+    } else {
+        sql.replace('$', "?")
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+#[derive(FromQueryResult)]
+struct ItemRow {
+    id: i64,
+    serial: String,
+    title: String,
+    source_kind: String,
+    stage: String,
+    created_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    closed_on_time_original: Option<bool>,
+    closed_on_time_extended: Option<bool>,
+    report_cycle_days: Option<i32>,
+}
+
+#[derive(FromQueryResult)]
+struct StageRewind {
+    item_id: i64,
+    from_stage: Option<String>,
+}
+
+#[derive(FromQueryResult)]
+struct EventRow {
+    item_id: i64,
+    action: String,
+    at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct AssignmentRow {
+    id: i64,
+    item_id: i64,
+    unit_id: i64,
+    lead: bool,
+    created_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct ExtensionRow {
+    assignment_id: i64,
+    proposed_due_at: DateTime<Utc>,
+    decided_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct LastReport {
+    assignment_id: i64,
+    last_report_at: DateTime<Utc>,
+}
+
+/// Items that can figure in the month: registered before its end, and not closed before its
+/// start (items cancelled before the start are dropped once their cancel time is known).
+const ITEMS_SQL: &str = "SELECT id, serial, title, source_kind, stage, created_at, closed_at, \
+    closed_on_time_original, closed_on_time_extended, report_cycle_days FROM item \
+    WHERE created_at < $2 AND NOT (stage = 'CLOSED' AND closed_at < $1) AND stage <> 'REGISTERED'";
+
+fn unit_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "DEPARTMENT" => "部门",
+        "SUBDISTRICT" => "街道",
+        "PARK" => "园区",
+        "TOWN" => "乡镇",
+        _ => "其他",
+    }
+}
+
+/// The facts of `month` as they stood at its end.
+pub async fn load_facts(
+    db: &impl ConnectionTrait,
+    month: Month,
+    time_zone: chrono_tz::Tz,
+) -> AppResult<ReportFacts> {
+    let backend = db.get_database_backend();
+    let (start, end) = month.bounds(time_zone);
+    let bounds = || vec![Value::from(start), Value::from(end)];
+
+    // The stage each item had at the end: the `from` of its first stage change after it.
+    let mut stage_at_end: HashMap<i64, Option<String>> = HashMap::new();
+    for row in StageRewind::find_by_statement(statement(
+        backend,
+        "SELECT item_id, from_stage FROM audit_event \
+         WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at >= $1 ORDER BY at, id",
+        vec![Value::from(end)],
+    ))
+    .all(db)
+    .await?
+    {
+        stage_at_end.entry(row.item_id).or_insert(row.from_stage);
+    }
+
+    let mut rejections: HashMap<i64, (i64, i64)> = HashMap::new();
+    let mut reopened: HashMap<i64, (bool, bool)> = HashMap::new();
+    let mut cancelled_at: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    for event in EventRow::find_by_statement(statement(
+        backend,
+        "SELECT item_id, action, at FROM audit_event \
+         WHERE action IN ('REJECT', 'REOPEN', 'CANCEL') AND item_id IS NOT NULL AND at < $1",
+        vec![Value::from(end)],
+    ))
+    .all(db)
+    .await?
+    {
+        let in_month = event.at >= start;
+        match event.action.as_str() {
+            "REJECT" => {
+                let entry = rejections.entry(event.item_id).or_default();
+                entry.0 += 1;
+                entry.1 += i64::from(in_month);
+            }
+            "REOPEN" => {
+                let entry = reopened.entry(event.item_id).or_default();
+                entry.0 = true;
+                entry.1 |= in_month;
+            }
+            _ => {
+                cancelled_at.insert(event.item_id, event.at);
+            }
+        }
+    }
+
+    let mut items = Vec::new();
+    for row in ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds()))
+        .all(db)
+        .await?
+    {
+        let stage_text = match stage_at_end.get(&row.id) {
+            Some(Some(before)) => before.clone(),
+            // Its first stage change came after the end: it did not exist yet.
+            Some(None) => continue,
+            None => row.stage.clone(),
+        };
+        let Some(stage) = Stage::parse(&stage_text) else {
+            continue;
+        };
+        if stage == Stage::Registered {
+            continue;
+        }
+        let closed_at = row.closed_at.filter(|t| *t < end && stage == Stage::Closed);
+        if stage == Stage::Closed && closed_at.is_none_or(|t| t < start) {
+            continue;
+        }
+        let cancelled = cancelled_at
+            .get(&row.id)
+            .copied()
+            .filter(|_| stage == Stage::Cancelled);
+        if stage == Stage::Cancelled && cancelled.is_none_or(|t| t < start) {
+            continue;
+        }
+        let (rejections_by_end, rejections_in_month) =
+            rejections.get(&row.id).copied().unwrap_or_default();
+        let (reopened_by_end, reopened_in_month) =
+            reopened.get(&row.id).copied().unwrap_or_default();
+        items.push(ItemFacts {
+            id: row.id,
+            serial: row.serial,
+            title: row.title,
+            source_kind: SourceKind::parse(&row.source_kind).unwrap_or(SourceKind::Other),
+            stage_at_end: stage,
+            registered_at: row.created_at,
+            closed_at,
+            closed_on_time_original: closed_at.and(row.closed_on_time_original),
+            closed_on_time_extended: closed_at.and(row.closed_on_time_extended),
+            cancelled_at: cancelled,
+            report_cycle_days: row.report_cycle_days,
+            rejections_by_end,
+            rejections_in_month,
+            reopened_by_end,
+            reopened_in_month,
+        });
+    }
+
+    let mut extended: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    for row in ExtensionRow::find_by_statement(statement(
+        backend,
+        "SELECT assignment_id, proposed_due_at, decided_at FROM extension_request \
+         WHERE decision = 'APPROVED' AND decided_at < $1",
+        vec![Value::from(end)],
+    ))
+    .all(db)
+    .await?
+    {
+        let slot = extended
+            .entry(row.assignment_id)
+            .or_insert((row.decided_at, row.proposed_due_at));
+        if row.decided_at >= slot.0 {
+            *slot = (row.decided_at, row.proposed_due_at);
+        }
+    }
+    let last_reports: HashMap<i64, DateTime<Utc>> = LastReport::find_by_statement(statement(
+        backend,
+        "SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
+         WHERE created_at < $1 GROUP BY assignment_id",
+        vec![Value::from(end)],
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.assignment_id, r.last_report_at))
+    .collect();
+    let assignments: Vec<AssignmentFacts> = AssignmentRow::find_by_statement(statement(
+        backend,
+        "SELECT a.id, a.item_id, a.unit_id, a.lead, a.created_at, a.due_at FROM assignment a \
+         JOIN item i ON i.id = a.item_id \
+         WHERE a.status <> 'WITHDRAWN' AND a.created_at < $2 \
+           AND i.created_at < $2 AND NOT (i.stage = 'CLOSED' AND i.closed_at < $1)",
+        bounds(),
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|a| {
+        let extension = extended.get(&a.id);
+        AssignmentFacts {
+            id: a.id,
+            item_id: a.item_id,
+            unit_id: a.unit_id,
+            lead: a.lead,
+            assigned_at: a.created_at,
+            due_at: a.due_at,
+            extended_due_at: extension.map(|(_, due)| *due),
+            extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
+            last_report_or_assigned_at: last_reports.get(&a.id).copied().unwrap_or(a.created_at),
+        }
+    })
+    .collect();
+
+    let units = unit::Entity::find()
+        .order_by_asc(unit::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| UnitInfo {
+            id: u.id,
+            kind: unit_kind_label(&u.kind).to_string(),
+            name: u.name,
+        })
+        .collect();
+
+    let previous = latest(db, month.previous()).await?.map(|p| p.report);
+    let mut history: Vec<TrendPoint> = Vec::new();
+    let mut earlier = month.previous();
+    for _ in 0..TREND_MONTHS {
+        if let Some(p) = latest(db, earlier).await? {
+            history.push(p.report.trend_point());
+        }
+        earlier = earlier.previous();
+    }
+    history.reverse();
+    Ok(ReportFacts {
+        units,
+        items,
+        assignments,
+        previous,
+        history,
+    })
+}
+
+/// The month's report computed now, from the live database, without storing it.
+pub async fn compute(
+    state: &AppState,
+    month: Month,
+    now: DateTime<Utc>,
+) -> AppResult<MonthlyReport> {
+    let rule_set = RuleSet::load(state).await?;
+    let facts = load_facts(&state.db, month, rule_set.time_zone).await?;
+    Ok(ducha_report::build(
+        month,
+        &facts,
+        &ReportRules {
+            calendar: &rule_set.calendar,
+            calendar_version: rule_set.calendar.version().to_string(),
+            time_zone: rule_set.time_zone,
+            policy: &rule_set.policy,
+            policy_version: rule_set.policy_version,
+        },
+        now,
+    ))
+}
+
+/// The latest published version of `month`'s report.
+pub async fn latest(db: &impl ConnectionTrait, month: Month) -> AppResult<Option<Published>> {
+    monthly_report::Entity::find()
+        .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .order_by_desc(monthly_report::Column::Version)
+        .one(db)
+        .await?
+        .map(Published::try_from)
+        .transpose()
+}
+
+/// One version of `month`'s report, or the latest when `version` is none.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    month: Month,
+    version: Option<i32>,
+) -> AppResult<Option<Published>> {
+    let Some(version) = version else {
+        return latest(db, month).await;
+    };
+    monthly_report::Entity::find()
+        .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .filter(monthly_report::Column::Version.eq(version))
+        .one(db)
+        .await?
+        .map(Published::try_from)
+        .transpose()
+}
+
+/// Every published version, newest month first.
+pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<Published>> {
+    monthly_report::Entity::find()
+        .order_by_desc(monthly_report::Column::Month)
+        .order_by_desc(monthly_report::Column::Version)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Published::try_from)
+        .collect()
+}
+
+/// The outcome of a publication request.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub published: Published,
+    /// False when the figures were unchanged, so no new version was made.
+    pub created: bool,
+}
+
+/// Builds `month`'s report and publishes it as a new version, unless its figures equal the
+/// latest version's. The version row, its emails and the audit entry are one transaction;
+/// two instances publishing together make one version (the other gets CONFLICT).
+pub async fn publish(
+    state: &AppState,
+    month: Month,
+    actor: Option<&Actor>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Publication> {
+    if let Some(actor) = actor
+        && !matches!(actor.role, Role::Supervisor | Role::Admin)
+    {
+        return Err(AppError::Forbidden("只有督查室可以发布月度督查通报".into()));
+    }
+    let tz = state.deadline_policy.time_zone;
+    let (_, end) = month.bounds(tz);
+    if now < end {
+        return Err(AppError::BadUserInput(format!(
+            "{}尚未结束，不能发布该月通报",
+            month.label()
+        )));
+    }
+    let report = compute(state, month, now).await?;
+    let txn = state.db.begin().await?;
+    let previous = latest(&txn, month).await?;
+    let changes = match &previous {
+        Some(before) => {
+            let changes = ducha_report::changes_between(&before.report, &report);
+            if changes.is_empty() {
+                txn.rollback().await?;
+                return Ok(Publication {
+                    published: before.clone(),
+                    created: false,
+                });
+            }
+            changes
+        }
+        None => Vec::new(),
+    };
+    let version = previous.as_ref().map_or(1, |p| p.version + 1);
+    let data = serde_json::to_string(&report).map_err(|e| AppError::Internal(e.into()))?;
+    let changes_json = serde_json::to_string(&changes).map_err(|e| AppError::Internal(e.into()))?;
+    let row = monthly_report::ActiveModel {
+        month: Set(month.to_string()),
+        version: Set(version),
+        data: Set(data),
+        changes: Set(changes_json),
+        reason: Set(reason.map(str::to_string)),
+        generated_by: Set(actor.map(|a| a.person_id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+
+    let html = ducha_report::render::html(&report, version, &changes, OFFICE)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let subject = if version > 1 {
+        format!("【督查通报】{}（第{}版）", report.title, version)
+    } else {
+        format!("【督查通报】{}", report.title)
+    };
+    let mut text = format!(
+        "{}\n\n一、落实情况\n{}\n\n二、存在问题\n{}\n\n三、工作建议\n{}\n",
+        report.title,
+        report.sections.progress,
+        report.sections.problems,
+        report.sections.suggestions
+    );
+    if !changes.is_empty() {
+        text.push_str("\n本版较上一版的变化：\n");
+        for change in &changes {
+            text.push_str(&format!("- {change}\n"));
+        }
+    }
+    text.push_str(&format!("\n{OFFICE}\n"));
+    let readers = person::Entity::find()
+        .filter(person::Column::Role.is_in([Role::Leader.as_str(), Role::Supervisor.as_str()]))
+        .all(&txn)
+        .await?;
+    let mut recipients: Vec<String> = readers.into_iter().filter_map(|p| p.email).collect();
+    recipients.sort();
+    recipients.dedup();
+    for to in &recipients {
+        outbox::ActiveModel {
+            notice_id: Set(None),
+            recipient: Set(to.clone()),
+            subject: Set(subject.clone()),
+            body_text: Set(text.clone()),
+            body_html: Set(html.clone()),
+            status: Set(super::outbox::PENDING.to_string()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            last_error: Set(None),
+            sent_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    audit(
+        &txn,
+        Audit {
+            item_id: None,
+            assignment_id: None,
+            actor,
+            at: now,
+            action: "PUBLISH_REPORT",
+            from: None,
+            to: None,
+            reason,
+            details: json!({ "month": month.to_string(), "version": version, "changes": changes, "recipients": recipients }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Publication {
+        published: Published {
+            id: row.id,
+            version,
+            report,
+            changes,
+            reason: row.reason,
+            generated_by: row.generated_by,
+            created_at: now,
+        },
+        created: true,
+    })
+}
+
+/// The scheduler's part (design.md §6): from the first working day of a month on, publish
+/// the previous month's report once, if nobody has. Safe on every instance: a second
+/// publisher finds the version taken (CONFLICT) or the figures unchanged.
+pub async fn publish_due(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<Published>> {
+    let tz = state.deadline_policy.time_zone;
+    let today = now.with_timezone(&tz).date_naive();
+    let calendar = state.calendar.current()?;
+    let this_month = Month::of(today);
+    if today < this_month.first_working_day(&calendar) {
+        return Ok(None);
+    }
+    let month = this_month.previous();
+    if latest(&state.db, month).await?.is_some() {
+        return Ok(None);
+    }
+    match publish(state, month, None, Some("每月第一个工作日自动生成"), now).await {
+        Ok(publication) => Ok(Some(publication.published)),
+        Err(AppError::Conflict(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
