@@ -609,3 +609,152 @@ pub fn changes_between(before: &MonthlyReport, after: &MonthlyReport) -> Vec<Str
     }
     changes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{AssignmentFacts, UnitInfo};
+    use chrono::TimeZone;
+
+    fn at(m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2026, m, d, h, 0, 0)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    /// One item per call, closed on time (or late) in October, led by `unit`.
+    fn closed(facts: &mut ReportFacts, unit: i64, on_time: bool) {
+        let id = facts.items.len() as i64 + 1;
+        facts.items.push(ItemFacts {
+            id,
+            serial: format!("督〔2026〕{id}号"),
+            title: "事项".into(),
+            source_kind: SourceKind::MeetingDecision,
+            stage_at_end: Stage::Closed,
+            registered_at: at(10, 9, 9),
+            closed_at: Some(at(10, 20, 9)),
+            closed_on_time_original: Some(on_time),
+            closed_on_time_extended: Some(on_time),
+            cancelled_at: None,
+            report_cycle_days: None,
+            rejections_by_end: 0,
+            rejections_in_month: 0,
+            reopened_by_end: false,
+            reopened_in_month: false,
+        });
+        facts.assignments.push(AssignmentFacts {
+            id,
+            item_id: id,
+            unit_id: unit,
+            lead: true,
+            assigned_at: at(10, 9, 9),
+            due_at: at(10, 14, 18),
+            extended_due_at: None,
+            extended_in_month: false,
+            last_report_or_assigned_at: at(10, 9, 9),
+        });
+    }
+
+    fn build_october(facts: &ReportFacts) -> MonthlyReport {
+        let calendar = Calendar::national();
+        let policy = ColourPolicy::default();
+        build(
+            "2026-10".parse().expect("month"),
+            facts,
+            &ReportRules {
+                calendar: &calendar,
+                calendar_version: calendar.version().to_string(),
+                time_zone: chrono_tz::Asia::Shanghai,
+                policy: &policy,
+                policy_version: 0,
+            },
+            at(11, 2, 9),
+        )
+    }
+
+    #[test]
+    fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
+        let mut facts = ReportFacts {
+            units: ["甲局", "乙局", "丙局", "丁街道"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| UnitInfo {
+                    id: i as i64 + 1,
+                    name: name.to_string(),
+                    kind: "部门".into(),
+                })
+                .collect(),
+            ..ReportFacts::default()
+        };
+        closed(&mut facts, 1, true);
+        closed(&mut facts, 2, true);
+        closed(&mut facts, 3, true);
+        closed(&mut facts, 3, false);
+        let report = build_october(&facts);
+        let ranks: Vec<(&str, Option<u32>)> = report
+            .units
+            .iter()
+            .map(|u| (u.unit.as_str(), u.rank))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                ("乙局", Some(1)),
+                ("甲局", Some(1)),
+                ("丙局", Some(3)),
+                ("丁街道", None)
+            ],
+            "ties share 1, the next is 3; names order the ties"
+        );
+        assert_eq!(report.praised, ["乙局", "甲局"]);
+        assert_eq!(report.totals.on_time_rate, Some(75.0));
+        let third = &report.units[2];
+        assert_eq!(third.colour, Colour::Red, "50% is below the 80% band");
+        assert_eq!(third.colour_reason, "本月按期办结率50.0%（1/2）");
+        assert_eq!(report.units[3].colour_reason, "本月无督办事项");
+
+        // The same facts give no changes; one more late closure is named unit by unit.
+        assert!(changes_between(&report, &build_october(&facts)).is_empty());
+        closed(&mut facts, 1, false);
+        let changes = changes_between(&report, &build_october(&facts));
+        assert!(
+            changes.contains(&"甲局：办结 1→2".to_string()),
+            "{changes:?}"
+        );
+        assert!(
+            changes.contains(&"甲局：按期办结率 100.0%→50.0%".to_string()),
+            "{changes:?}"
+        );
+        assert!(
+            changes.contains(&"全区：办结 4→5".to_string()),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_unit_blue_last_month_and_blue_again_is_yellow() {
+        let mut facts = ReportFacts {
+            units: vec![UnitInfo {
+                id: 1,
+                name: "甲局".into(),
+                kind: "部门".into(),
+            }],
+            ..ReportFacts::default()
+        };
+        // 19 of 20 on time: 95% is not below the blue band; 18 of 20 (90%) is BLUE.
+        for i in 0..20 {
+            closed(&mut facts, 1, i >= 2);
+        }
+        let blue = build_october(&facts);
+        assert_eq!(blue.units[0].colour, Colour::Blue);
+        let mut previous = blue.clone();
+        previous.month = "2026-09".into();
+        facts.previous = Some(previous);
+        let twice = build_october(&facts);
+        assert_eq!(twice.units[0].colour, Colour::Yellow);
+        assert!(twice.units[0].colour_reason.starts_with("连续两期蓝色"));
+        assert_eq!(twice.named.len(), 1, "YELLOW is named (通报)");
+    }
+}

@@ -5,6 +5,10 @@
 //! sweep: the first run (writes a 督查通知 per assignment) and a steady-state run (nothing new
 //! to write). Numbers go to BENCHMARKS.md by hand.
 
+// The report benchmark's part of the seeding goes unused here.
+#[allow(dead_code)]
+mod common;
+
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
@@ -12,45 +16,6 @@ use ducha_server::clock::Clock;
 use ducha_server::config::Settings;
 use ducha_server::startup::Application;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-
-fn seed_sql(backend: DbBackend, n: u64) -> Vec<String> {
-    let series = |limit: u64| match backend {
-        DbBackend::Postgres => format!("SELECT g FROM generate_series(1, {limit}) AS t(g)"),
-        _ => format!(
-            "WITH RECURSIVE t(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM t WHERE g < {limit}) SELECT g FROM t"
-        ),
-    };
-    let concat = |a: &str, b: &str| format!("{a} || {b}");
-    vec![
-        "INSERT INTO person (name, role, created_at) VALUES ('基准测试', 'SUPERVISOR', '2026-09-01T00:00:00+00:00')".into(),
-        format!(
-            "INSERT INTO unit (name, kind, contacts, created_at) SELECT {}, 'DEPARTMENT', '[]', '2026-09-01T00:00:00+00:00' FROM ({}) s",
-            concat("'单位'", "CAST(g AS TEXT)"),
-            series(300)
-        ),
-        format!(
-            "INSERT INTO item (serial, year, seq, title, requirements, source_kind, source_reference, urgency, deadline_rule, \
-             deadline_explicit, stage, assigned_at, version, created_by, created_at, updated_at) \
-             SELECT {}, 2026, g, {}, '按要求办理', 'OTHER', '', 'NORMAL', '3个工作日', {}, 'IN_PROGRESS', \
-             '2026-09-20T01:00:00+00:00', 1, 1, '2026-09-20T01:00:00+00:00', '2026-09-20T01:00:00+00:00' FROM ({}) s",
-            concat("'督〔2026〕'", &concat("CAST(g AS TEXT)", "'号'")),
-            concat("'基准事项'", "CAST(g AS TEXT)"),
-            if backend == DbBackend::Postgres { "false" } else { "0" },
-            series(n)
-        ),
-        format!(
-            "INSERT INTO assignment (item_id, unit_id, lead, status, due_at, calendar_version, provisional, paused_working_days, \
-             signed_at, created_at) SELECT id, 1 + id % 300, {t}, 'ACTIVE', \
-             {ts}CASE id % 4 WHEN 0 THEN '2026-09-25T10:00:00+00:00' WHEN 1 THEN '2026-10-09T10:00:00+00:00' \
-             WHEN 2 THEN '2026-10-20T10:00:00+00:00' ELSE '2026-12-31T10:00:00+00:00' END{te}, 'bench', {f}, 0, \
-             '2026-09-20T02:00:00+00:00', '2026-09-20T01:00:00+00:00' FROM item",
-            t = if backend == DbBackend::Postgres { "true" } else { "1" },
-            f = if backend == DbBackend::Postgres { "false" } else { "0" },
-            ts = if backend == DbBackend::Postgres { "CAST(" } else { "" },
-            te = if backend == DbBackend::Postgres { " AS timestamptz)" } else { "" },
-        ),
-    ]
-}
 
 async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
     settings.log = "error".into();
@@ -65,7 +30,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     let state = app.state().clone();
     let backend = state.db.get_database_backend();
     let seeding = Instant::now();
-    for sql in seed_sql(backend, n) {
+    for sql in common::seed_open_items(backend, n) {
         state
             .db
             .execute_raw(Statement::from_string(backend, sql))
