@@ -300,18 +300,18 @@ pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
     if red.len() >= policy.unit_red_items_for_red {
         verdict = verdict.worse(Verdict {
             colour: Colour::Red,
-            reason: format!("{}个红色事项：{}", red.len(), red.join("、")),
+            reason: format!("{}个红色事项：{}", red.len(), named_serials(&red)),
         });
     } else if !red.is_empty() {
         verdict = verdict.worse(Verdict {
             colour: Colour::Yellow,
-            reason: format!("{}个红色事项：{}", red.len(), red.join("、")),
+            reason: format!("{}个红色事项：{}", red.len(), named_serials(&red)),
         });
     }
     if !yellow.is_empty() {
         verdict = verdict.worse(Verdict {
             colour: Colour::Blue,
-            reason: format!("{}个黄色事项：{}", yellow.len(), yellow.join("、")),
+            reason: format!("{}个黄色事项：{}", yellow.len(), named_serials(&yellow)),
         });
     }
     if let Some(r) = rate {
@@ -349,6 +349,18 @@ pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
         _ => {}
     }
     verdict
+}
+
+/// Reasons name the items, but a unit with hundreds of red items gets the first few and
+/// a count: the reason is read in a table cell, and every report repeats it.
+const SERIALS_NAMED: usize = 5;
+
+fn named_serials(serials: &[&str]) -> String {
+    if serials.len() <= SERIALS_NAMED {
+        serials.join("、")
+    } else {
+        format!("{}等", serials[..SERIALS_NAMED].join("、"))
+    }
 }
 
 /// What each unit colour leads to ([000 Art.68]: 通报、约谈).
@@ -487,6 +499,14 @@ mod tests {
         let two_red = unit_colour(&policy, &facts);
         assert_eq!(two_red.colour, Colour::Red);
         assert!(two_red.reason.contains("督〔2026〕1号、督〔2026〕3号"));
+        for n in 4..=9 {
+            facts.items.push((format!("督〔2026〕{n}号"), Colour::Red));
+        }
+        assert_eq!(
+            unit_colour(&policy, &facts).reason,
+            "8个红色事项：督〔2026〕1号、督〔2026〕3号、督〔2026〕4号、督〔2026〕5号、督〔2026〕6号等",
+            "the first five and a count"
+        );
         let rate = unit_colour(
             &policy,
             &UnitFacts {

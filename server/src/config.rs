@@ -37,6 +37,9 @@ pub struct Settings {
     pub sweep_times: Vec<chrono::NaiveTime>,
     /// How often live colour changes are recomputed for subscriptions.
     pub colour_refresh: std::time::Duration,
+    /// A font with Chinese glyphs for laying out report charts; by default the first of
+    /// the usual system fonts found (see `fonts`).
+    pub report_font: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +79,7 @@ struct Layer {
     mail_from: Option<String>,
     public_url: Option<String>,
     sweep_times: Option<String>,
+    report_font: Option<PathBuf>,
 }
 
 impl Layer {
@@ -89,7 +93,16 @@ impl Layer {
             data_dir,
             time_zone,
             office_cutoff,
-            log
+            log,
+            smtp_host,
+            smtp_port,
+            smtp_tls,
+            smtp_username,
+            smtp_password,
+            mail_from,
+            public_url,
+            sweep_times,
+            report_font
         );
     }
 
@@ -109,6 +122,7 @@ impl Layer {
             mail_from: var("DUCHA_MAIL_FROM"),
             public_url: var("DUCHA_PUBLIC_URL"),
             sweep_times: var("DUCHA_SWEEP_TIMES"),
+            report_font: var("DUCHA_REPORT_FONT").map(PathBuf::from),
         }
     }
 }
@@ -201,6 +215,7 @@ impl Settings {
                 .unwrap_or_else(|| "督查督办系统 <ducha@localhost>".to_string()),
             sweep_times,
             colour_refresh: std::time::Duration::from_secs(60),
+            report_font: layer.report_font,
         })
     }
 
@@ -218,6 +233,7 @@ impl Settings {
             public_url: "http://127.0.0.1".to_string(),
             sweep_times: Vec::new(),
             colour_refresh: std::time::Duration::from_secs(1),
+            report_font: None,
         }
     }
 
@@ -276,6 +292,39 @@ mod tests {
             settings.office_cutoff,
             NaiveTime::from_hms_opt(17, 30, 0).expect("time")
         );
+    }
+
+    #[test]
+    fn every_setting_passes_through_the_layers() {
+        // An earlier version merged only the first few fields, so SMTP set in the
+        // environment was silently ignored.
+        let mut merged = Layer::default();
+        let file: Layer = toml::from_str(
+            "smtp_host = \"mail.example.gov.cn\"\nsweep_times = \"09:00\"\nreport_font = \"/fonts/a.ttc\"",
+        )
+        .expect("valid file");
+        file.apply(&mut merged);
+        Layer::from_env(|name| match name {
+            "DUCHA_SMTP_PORT" => Some("2525".into()),
+            "DUCHA_SMTP_TLS" => Some("none".into()),
+            "DUCHA_MAIL_FROM" => Some("督查室 <dc@example.gov.cn>".into()),
+            "DUCHA_PUBLIC_URL" => Some("https://dc.example.gov.cn".into()),
+            _ => None,
+        })
+        .apply(&mut merged);
+        let settings = Settings::resolve(merged).expect("valid");
+        let smtp = settings.smtp.expect("SMTP configured");
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.tls),
+            ("mail.example.gov.cn", 2525, SmtpTls::None)
+        );
+        assert_eq!(settings.mail_from, "督查室 <dc@example.gov.cn>");
+        assert_eq!(settings.public_url, "https://dc.example.gov.cn");
+        assert_eq!(
+            settings.sweep_times,
+            [NaiveTime::from_hms_opt(9, 0, 0).expect("time")]
+        );
+        assert_eq!(settings.report_font, Some(PathBuf::from("/fonts/a.ttc")));
     }
 
     #[test]

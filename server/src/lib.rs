@@ -1,5 +1,6 @@
 //! The ducha service: configuration, database, GraphQL API and command line. The domain
-//! logic it serves lives in pure crates (`ducha-calendar`) with no I/O.
+//! logic it serves lives in pure crates (`ducha-calendar`, `ducha-domain`, `ducha-report`)
+//! with no I/O.
 
 pub mod auth;
 pub mod calendar_store;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod fonts;
 pub mod graphql;
 pub mod jobs;
 pub mod mail;

@@ -71,6 +71,7 @@ impl AppState {
         let first_admin_token = ensure_first_admin(&db, clock.now())
             .await
             .map_err(|e| anyhow::anyhow!("creating the first administrator: {e:?}"))?;
+        crate::fonts::register_chart_font(settings.report_font.as_deref());
         let calendar = CalendarStore::load(&db)
             .await
             .map_err(|e| anyhow::anyhow!("loading calendar overrides: {e:?}"))?;

@@ -1,4 +1,5 @@
 use std::fmt::Write;
+use std::sync::OnceLock;
 
 use charts_rs::{HorizontalBarChart, LineChart, PieChart};
 use ducha_domain::colour::Colour;
@@ -47,6 +48,42 @@ fn chart_error(error: impl std::fmt::Display) -> RenderError {
     RenderError::Chart(error.to_string())
 }
 
+/// The family charts measure their labels with, once a CJK font is registered.
+static CHART_FONT: OnceLock<String> = OnceLock::new();
+
+/// Registers a font with Chinese glyphs (TTF, OTF or a TTC collection) for laying out
+/// chart labels. Without one, the charts' built-in Latin font measures every Chinese
+/// character as empty, and unit names overlap or are cut off; browsers still draw the
+/// text with the page's CJK fonts either way. Returns the family now in use; later calls
+/// keep the first.
+pub fn register_chart_font(data: &[u8]) -> Result<String, RenderError> {
+    if let Some(family) = CHART_FONT.get() {
+        return Ok(family.clone());
+    }
+    let before = charts_rs::get_font_families().map_err(chart_error)?;
+    charts_rs::add_fonts(&[data]).map_err(chart_error)?;
+    let added: Vec<String> = charts_rs::get_font_families()
+        .map_err(chart_error)?
+        .into_iter()
+        .filter(|family| !before.contains(family))
+        .collect();
+    let family = added
+        .iter()
+        .find(|f| f.ends_with(" SC"))
+        .or_else(|| added.first())
+        .cloned()
+        .ok_or_else(|| RenderError::Chart("字体文件中没有可用的字体".into()))?;
+    Ok(CHART_FONT.get_or_init(|| family).clone())
+}
+
+/// Chart options every chart shares: the measuring font, if one is registered.
+fn with_font(mut option: serde_json::Value) -> String {
+    if let (Some(family), Some(fields)) = (CHART_FONT.get(), option.as_object_mut()) {
+        fields.insert("font_family".into(), json!(family));
+    }
+    option.to_string()
+}
+
 /// Colours of the open items at the month's end.
 fn colour_chart(report: &MonthlyReport) -> Result<String, RenderError> {
     let c = &report.totals.item_colours;
@@ -63,15 +100,15 @@ fn colour_chart(report: &MonthlyReport) -> Result<String, RenderError> {
         return Ok(String::new());
     }
     let option = json!({
-        "width": 340, "height": 300,
+        "width": 420, "height": 300,
         "title_text": "月末在办事项颜色分布",
         "title_font_size": 15,
-        "legend_show": true,
-        "inner_radius": 40, "radius": 100,
+        "legend_show": false,
+        "inner_radius": 40, "radius": 90, "rose_type": false,
         "series_colors": slices.iter().map(|(_, _, colour)| colour_css(*colour)).collect::<Vec<_>>(),
         "series_list": slices.iter().map(|(name, n, _)| json!({ "name": name, "data": [n], "label_show": true })).collect::<Vec<_>>(),
     });
-    PieChart::from_json(&option.to_string())
+    PieChart::from_json(&with_font(option))
         .and_then(|chart| chart.svg())
         .map_err(chart_error)
 }
@@ -104,7 +141,7 @@ fn on_time_chart(report: &MonthlyReport) -> Result<String, RenderError> {
         "series_list": [{ "name": "按期办结率", "data": rates, "label_show": true }],
         "x_axis_data": names,
     });
-    HorizontalBarChart::from_json(&option.to_string())
+    HorizontalBarChart::from_json(&with_font(option))
         .and_then(|chart| chart.svg())
         .map_err(chart_error)
 }
@@ -129,7 +166,7 @@ fn trend_chart(report: &MonthlyReport) -> Result<String, RenderError> {
         ],
         "x_axis_data": months,
     });
-    LineChart::from_json(&option.to_string())
+    LineChart::from_json(&with_font(option))
         .and_then(|chart| chart.svg())
         .map_err(chart_error)
 }

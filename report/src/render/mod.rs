@@ -7,7 +7,7 @@ mod html;
 mod xlsx;
 
 pub use csv_table::csv;
-pub use html::html;
+pub use html::{html, register_chart_font};
 pub use xlsx::xlsx;
 
 #[derive(Debug, thiserror::Error)]

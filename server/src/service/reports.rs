@@ -156,31 +156,60 @@ pub async fn load_facts(
     let bounds = || vec![Value::from(start), Value::from(end)];
 
     // The stage each item had at the end: the `from` of its first stage change after it.
+    // One round trip's worth of waiting: the reads are independent, and with a pool (and
+    // SQLite's WAL) they run side by side.
+    let (rewinds, events, item_rows, extension_rows, last_report_rows, assignment_rows, unit_rows) =
+        futures_util::try_join!(
+            StageRewind::find_by_statement(statement(
+                backend,
+                "SELECT item_id, from_stage FROM audit_event \
+                 WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at >= $1 ORDER BY at, id",
+                vec![Value::from(end)],
+            ))
+            .all(db),
+            EventRow::find_by_statement(statement(
+                backend,
+                "SELECT item_id, action, at FROM audit_event \
+                 WHERE action IN ('REJECT', 'REOPEN', 'CANCEL') AND item_id IS NOT NULL AND at < $1",
+                vec![Value::from(end)],
+            ))
+            .all(db),
+            ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds())).all(db),
+            ExtensionRow::find_by_statement(statement(
+                backend,
+                "SELECT assignment_id, proposed_due_at, decided_at FROM extension_request \
+                 WHERE decision = 'APPROVED' AND decided_at < $1",
+                vec![Value::from(end)],
+            ))
+            .all(db),
+            LastReport::find_by_statement(statement(
+                backend,
+                "SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
+                 WHERE created_at < $1 GROUP BY assignment_id",
+                vec![Value::from(end)],
+            ))
+            .all(db),
+            AssignmentRow::find_by_statement(statement(
+                backend,
+                "SELECT a.id, a.item_id, a.unit_id, a.lead, a.created_at, a.due_at FROM assignment a \
+                 JOIN item i ON i.id = a.item_id \
+                 WHERE a.status <> 'WITHDRAWN' AND a.created_at < $2 \
+                   AND i.created_at < $2 AND NOT (i.stage = 'CLOSED' AND i.closed_at < $1)",
+                bounds(),
+            ))
+            .all(db),
+            unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
+        )?;
+
     let mut stage_at_end: HashMap<i64, Option<String>> = HashMap::new();
-    for row in StageRewind::find_by_statement(statement(
-        backend,
-        "SELECT item_id, from_stage FROM audit_event \
-         WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at >= $1 ORDER BY at, id",
-        vec![Value::from(end)],
-    ))
-    .all(db)
-    .await?
-    {
+    for row in rewinds {
         stage_at_end.entry(row.item_id).or_insert(row.from_stage);
     }
 
     let mut rejections: HashMap<i64, (i64, i64)> = HashMap::new();
     let mut reopened: HashMap<i64, (bool, bool)> = HashMap::new();
     let mut cancelled_at: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    for event in EventRow::find_by_statement(statement(
-        backend,
-        "SELECT item_id, action, at FROM audit_event \
-         WHERE action IN ('REJECT', 'REOPEN', 'CANCEL') AND item_id IS NOT NULL AND at < $1",
-        vec![Value::from(end)],
-    ))
-    .all(db)
-    .await?
-    {
+    for event in events {
         let in_month = event.at >= start;
         match event.action.as_str() {
             "REJECT" => {
@@ -200,10 +229,7 @@ pub async fn load_facts(
     }
 
     let mut items = Vec::new();
-    for row in ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds()))
-        .all(db)
-        .await?
-    {
+    for row in item_rows {
         let stage_text = match stage_at_end.get(&row.id) {
             Some(Some(before)) => before.clone(),
             // Its first stage change came after the end: it did not exist yet.
@@ -251,15 +277,7 @@ pub async fn load_facts(
     }
 
     let mut extended: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
-    for row in ExtensionRow::find_by_statement(statement(
-        backend,
-        "SELECT assignment_id, proposed_due_at, decided_at FROM extension_request \
-         WHERE decision = 'APPROVED' AND decided_at < $1",
-        vec![Value::from(end)],
-    ))
-    .all(db)
-    .await?
-    {
+    for row in extension_rows {
         let slot = extended
             .entry(row.assignment_id)
             .or_insert((row.decided_at, row.proposed_due_at));
@@ -267,48 +285,32 @@ pub async fn load_facts(
             *slot = (row.decided_at, row.proposed_due_at);
         }
     }
-    let last_reports: HashMap<i64, DateTime<Utc>> = LastReport::find_by_statement(statement(
-        backend,
-        "SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
-         WHERE created_at < $1 GROUP BY assignment_id",
-        vec![Value::from(end)],
-    ))
-    .all(db)
-    .await?
-    .into_iter()
-    .map(|r| (r.assignment_id, r.last_report_at))
-    .collect();
-    let assignments: Vec<AssignmentFacts> = AssignmentRow::find_by_statement(statement(
-        backend,
-        "SELECT a.id, a.item_id, a.unit_id, a.lead, a.created_at, a.due_at FROM assignment a \
-         JOIN item i ON i.id = a.item_id \
-         WHERE a.status <> 'WITHDRAWN' AND a.created_at < $2 \
-           AND i.created_at < $2 AND NOT (i.stage = 'CLOSED' AND i.closed_at < $1)",
-        bounds(),
-    ))
-    .all(db)
-    .await?
-    .into_iter()
-    .map(|a| {
-        let extension = extended.get(&a.id);
-        AssignmentFacts {
-            id: a.id,
-            item_id: a.item_id,
-            unit_id: a.unit_id,
-            lead: a.lead,
-            assigned_at: a.created_at,
-            due_at: a.due_at,
-            extended_due_at: extension.map(|(_, due)| *due),
-            extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
-            last_report_or_assigned_at: last_reports.get(&a.id).copied().unwrap_or(a.created_at),
-        }
-    })
-    .collect();
+    let last_reports: HashMap<i64, DateTime<Utc>> = last_report_rows
+        .into_iter()
+        .map(|r| (r.assignment_id, r.last_report_at))
+        .collect();
+    let assignments: Vec<AssignmentFacts> = assignment_rows
+        .into_iter()
+        .map(|a| {
+            let extension = extended.get(&a.id);
+            AssignmentFacts {
+                id: a.id,
+                item_id: a.item_id,
+                unit_id: a.unit_id,
+                lead: a.lead,
+                assigned_at: a.created_at,
+                due_at: a.due_at,
+                extended_due_at: extension.map(|(_, due)| *due),
+                extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
+                last_report_or_assigned_at: last_reports
+                    .get(&a.id)
+                    .copied()
+                    .unwrap_or(a.created_at),
+            }
+        })
+        .collect();
 
-    let units = unit::Entity::find()
-        .order_by_asc(unit::Column::Id)
-        .all(db)
-        .await?
+    let units = unit_rows
         .into_iter()
         .map(|u| UnitInfo {
             id: u.id,
