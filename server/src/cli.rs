@@ -200,8 +200,7 @@ async fn write_report(
 ) -> anyhow::Result<()> {
     let month: ducha_report::Month = month.parse()?;
     let settings = Settings::load()?;
-    let (state, _) =
-        crate::startup::AppState::connect(&settings, crate::clock::Clock::system()).await?;
+    let state = crate::startup::AppState::connect(&settings, crate::clock::Clock::system()).await?;
     let internal = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let (report, version, changes) = match crate::service::reports::find(&state.db, month, version)
         .await

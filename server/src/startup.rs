@@ -60,17 +60,11 @@ impl AppState {
             .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
     }
 
-    /// Connects and migrates the database, creates the first administrator if there is
-    /// none (returning its token), and loads the calendar: everything but the listener, so
-    /// that commands such as `ducha report` can work beside a running server.
-    pub async fn connect(
-        settings: &Settings,
-        clock: Clock,
-    ) -> anyhow::Result<(AppState, Option<String>)> {
+    /// Connects and migrates the database and loads the calendar: everything but the
+    /// listener and the first administrator, so that commands such as `ducha report` can
+    /// work beside a running server without side effects.
+    pub async fn connect(settings: &Settings, clock: Clock) -> anyhow::Result<AppState> {
         let db = db::connect(settings).await?;
-        let first_admin_token = ensure_first_admin(&db, clock.now())
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the first administrator: {e:?}"))?;
         crate::fonts::register_chart_font(settings.report_font.as_deref());
         let calendar = CalendarStore::load(&db)
             .await
@@ -94,7 +88,7 @@ impl AppState {
             events: crate::events::EventHub::default(),
             colour_refresh: settings.colour_refresh,
         };
-        Ok((state, first_admin_token))
+        Ok(state)
     }
 }
 
@@ -110,7 +104,10 @@ impl Application {
         settings: &Settings,
         clock: Clock,
     ) -> anyhow::Result<Application> {
-        let (state, first_admin_token) = AppState::connect(settings, clock).await?;
+        let state = AppState::connect(settings, clock).await?;
+        let first_admin_token = ensure_first_admin(&state.db, state.clock.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first administrator: {e:?}"))?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await

@@ -165,3 +165,52 @@ fn calendar_import_writes_the_year_into_the_service_database() {
     assert!(String::from_utf8_lossy(&token.stderr).contains("不存在"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn report_writes_each_format_and_says_when_the_month_was_never_published() {
+    let dir = std::env::temp_dir().join(format!("ducha-cli-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let run = |args: &[&str]| {
+        Command::new(DUCHA)
+            .args(args)
+            .env("DUCHA_DATA_DIR", &dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("DUCHA_DATABASE_URL")
+            .env("DUCHA_LOG", "warn")
+            .output()
+            .expect("runs")
+    };
+    for (format, starts_with) in [
+        ("csv", "\u{feff}排名,单位".as_bytes()),
+        ("xlsx", b"PK".as_slice()),
+        ("html", b"<!doctype html>".as_slice()),
+    ] {
+        let output = dir.join(format!("2026-10.{format}"));
+        let done = run(&[
+            "report",
+            "--month",
+            "2026-10",
+            "--format",
+            format,
+            "--output",
+            output.to_str().expect("utf8 path"),
+        ]);
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{stderr}");
+        assert!(stderr.contains("尚未发布"), "a draft says so: {stderr}");
+        assert!(
+            String::from_utf8_lossy(&done.stdout).contains("2026年10月督查工作通报（草稿）"),
+            "{}",
+            String::from_utf8_lossy(&done.stdout)
+        );
+        let bytes = std::fs::read(&output).expect("written");
+        assert!(bytes.starts_with(starts_with), "{format}");
+    }
+    let refused = run(&["report", "--month", "2026-13", "--output", "x.html"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("YYYY-MM"));
+    // A report has no side effects: no administrator was created.
+    let token = run(&["token", "--person-id", "1"]);
+    assert!(!token.status.success());
+    std::fs::remove_dir_all(&dir).ok();
+}
