@@ -289,12 +289,37 @@ async fn open_assignments(
     )
 }
 
-/// A notice the sweep decided to send.
+/// A notice the sweep decided to send. Deciding touches every open assignment, so a
+/// decision allocates nothing: the level and the reason are spelled out only for the
+/// notices actually written.
 struct Due<'a> {
     rung: Rung,
-    level: String,
+    /// The progress report's due date, for the progress rungs.
+    report_date: Option<NaiveDate>,
     assignment: &'a OpenAssignment,
-    reason: String,
+    /// The colour verdict's reason, for the colour rungs (an index into `reasons`).
+    colour_reason: Option<usize>,
+}
+
+impl Due<'_> {
+    fn level(&self) -> String {
+        self.rung.level(self.report_date)
+    }
+
+    fn reason(&self, reasons: &[String]) -> String {
+        let date = self.report_date.map(|d| d.to_string()).unwrap_or_default();
+        match self.rung {
+            Rung::Assigned => String::new(),
+            Rung::NotSigned => "交办满1个工作日未签收".into(),
+            Rung::ProgressDue => format!("本期进展报告应于{date}前报送"),
+            Rung::ProgressMissed => format!("本期进展报告应于{date}前报送，至今未报送"),
+            Rung::Blue | Rung::Yellow | Rung::Red => self
+                .colour_reason
+                .and_then(|i| reasons.get(i))
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
 }
 
 async fn sweep_with_lease(
@@ -318,27 +343,29 @@ async fn sweep_with_lease(
     let open = open_assignments(db, now).await?;
 
     let mut due: Vec<Due<'_>> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
+    let all_colours_sent = SENT_BLUE | SENT_YELLOW | SENT_RED;
     for a in &open {
         let stage = Stage::parse(&a.stage).unwrap_or(Stage::Assigned);
         let sent = a.sent_bits.unwrap_or(0);
-        let mut push = |rung: Rung, reason: &str| {
+        let mut push = |rung: Rung, colour_reason: Option<usize>| {
             if sent & rung.sent_bit() == 0 {
                 due.push(Due {
                     rung,
-                    level: rung.level(None),
+                    report_date: None,
                     assignment: a,
-                    reason: reason.to_string(),
+                    colour_reason,
                 });
             }
         };
-        push(Rung::Assigned, "");
+        push(Rung::Assigned, None);
         let awaiting_signature = a.signed_at.is_none()
             && a.status == super::ACTIVE
             && matches!(stage, Stage::Assigned | Stage::InProgress);
         if awaiting_signature {
             let assigned_date = a.created_at.with_timezone(&tz).date_naive();
             if calendar.working_days_between(assigned_date, today).value >= 1 {
-                push(Rung::NotSigned, "交办满1个工作日未签收");
+                push(Rung::NotSigned, None);
             }
         }
         let facts = AssignmentFacts {
@@ -350,15 +377,23 @@ async fn sweep_with_lease(
             report_cycle_days: a.report_cycle_days,
             last_report_or_assigned_at: a.last_report_at.unwrap_or(a.created_at),
         };
-        let verdict = assignment_colour(calendar, tz, &ladder_policy, &facts, now);
-        // Every level up to the current one: a unit that jumps to RED still hears of each.
-        for (rung, colour) in [
-            (Rung::Blue, Colour::Blue),
-            (Rung::Yellow, Colour::Yellow),
-            (Rung::Red, Colour::Red),
-        ] {
-            if verdict.colour >= colour {
-                push(rung, &verdict.reason);
+        // Once every colour notice went, the colour cannot add one.
+        if sent & all_colours_sent != all_colours_sent {
+            let verdict = assignment_colour(calendar, tz, &ladder_policy, &facts, now);
+            if verdict.colour > Colour::None {
+                let index = reasons.len();
+                reasons.push(verdict.reason);
+                // Every level up to the current one: a unit that jumps to RED still hears
+                // of each.
+                for (rung, colour) in [
+                    (Rung::Blue, Colour::Blue),
+                    (Rung::Yellow, Colour::Yellow),
+                    (Rung::Red, Colour::Red),
+                ] {
+                    if verdict.colour >= colour {
+                        push(rung, Some(index));
+                    }
+                }
             }
         }
         let (rung, date, last_sent) = match progress_report(calendar, tz, policy, &facts, now) {
@@ -372,12 +407,9 @@ async fn sweep_with_lease(
         if last_sent.as_deref().is_none_or(|sent| *sent < *level) {
             due.push(Due {
                 rung,
+                report_date: Some(date),
                 assignment: a,
-                reason: match rung {
-                    Rung::ProgressDue => format!("本期进展报告应于{date}前报送"),
-                    _ => format!("本期进展报告应于{date}前报送，至今未报送"),
-                },
-                level,
+                colour_reason: None,
             });
         }
     }
@@ -433,7 +465,9 @@ async fn sweep_with_lease(
             .filter_map(|d| {
                 let current = items.get(&d.assignment.item_id)?;
                 let target = units.get(&d.assignment.unit_id)?;
-                Some(prepare_notice(state, now, d, current, target, &people))
+                Some(prepare_notice(
+                    state, now, d, &reasons, current, target, &people,
+                ))
             })
             .collect();
         match write_notices(db, now, &notices).await {
@@ -511,6 +545,7 @@ fn prepare_notice(
     state: &AppState,
     now: DateTime<Utc>,
     due: &Due<'_>,
+    reasons: &[String],
     current: &item::Model,
     target: &unit::Model,
     people: &[person::Model],
@@ -540,14 +575,14 @@ fn prepare_notice(
                 }
             ),
         ),
-        (
-            "status",
-            if due.reason.is_empty() {
+        ("status", {
+            let reason = due.reason(reasons);
+            if reason.is_empty() {
                 "已交办".to_string()
             } else {
-                due.reason.clone()
-            },
-        ),
+                reason
+            }
+        }),
         ("expected", rung.expected().to_string()),
         (
             "link",
@@ -571,7 +606,7 @@ fn prepare_notice(
         assignment_id: a.id,
         unit_id: a.unit_id,
         kind: rung.kind(),
-        level: due.level.clone(),
+        level: due.level(),
         subject: rung.subject(),
         recipients: recipients(rung, target, people),
         rendered: render_notice(&subject, &values),
