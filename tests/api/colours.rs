@@ -158,6 +158,49 @@ async fn colours_walk_across_national_day_and_units_follow(backend: Backend) {
         ),
         "BAD_USER_INPUT"
     );
+    // Stage counts are as of the instant too: feedback now does not change 10-07's stages,
+    // and before the item was registered it is not counted at all.
+    ok(
+        &app,
+        &d.housing_head,
+        &crate::district::m("submitFeedback", "SubmitFeedbackInput", "item { stage }"),
+        json!({ "itemId": id, "version": assigned["version"].as_i64().unwrap_or(0) + 1, "body": "已完成检查" }),
+    )
+    .await;
+    let stages = |at: &'static str| {
+        let app = &app;
+        let leader = d.leader.clone();
+        async move {
+            let body = app
+                .graphql_as(
+                    Some(&leader),
+                    "query($at: DateTime) { dashboard(at: $at) { byStage { stage count } } }",
+                    json!({ "at": at }),
+                )
+                .await;
+            body["data"]["dashboard"]["byStage"]
+                .as_array()
+                .expect("stages")
+                .iter()
+                .filter(|s| s["count"] != 0)
+                .map(|s| {
+                    (
+                        s["stage"].as_str().unwrap_or("").to_string(),
+                        s["count"].as_i64().unwrap_or(0),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        stages("2026-10-07T02:00:00Z").await,
+        [("IN_PROGRESS".to_string(), 1)]
+    );
+    assert_eq!(
+        stages("2026-10-14T03:00:00Z").await,
+        [("FEEDBACK_SUBMITTED".to_string(), 1)]
+    );
+    assert_eq!(stages("2026-09-01T00:00:00Z").await, []);
 }
 
 #[tokio::test]

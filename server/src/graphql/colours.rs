@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_domain::colour::{Colour as DomainColour, ColourPolicy, unit_measure};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QuerySelect};
 
 use super::actor;
 use super::types::{Colour, SourceKind, Stage, Unit};
@@ -59,7 +59,7 @@ pub struct Dashboard {
     pub colour_policy_version: i32,
     /// 在办事项按颜色统计
     pub by_colour: Vec<ColourCount>,
-    /// 全部事项按阶段统计（当前阶段）
+    /// 全部事项按阶段统计（该时刻所处阶段）
     pub by_stage: Vec<StageTotal>,
     /// 全部事项按来源统计
     pub by_source_kind: Vec<SourceKindTotal>,
@@ -108,12 +108,30 @@ async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> 
     for c in colours.values() {
         *by_colour.entry(c.item.colour).or_default() += 1;
     }
-    let all = entity::item::Entity::find().all(&state.db).await?;
+    // Stages as of `at`: the current ones, with later changes rewound from the audit trail.
+    let rewound = crate::service::reports::stages_before(&state.db, at).await?;
+    let all: Vec<(i64, String, String, DateTime<Utc>)> = entity::item::Entity::find()
+        .select_only()
+        .columns([
+            entity::item::Column::Id,
+            entity::item::Column::Stage,
+            entity::item::Column::SourceKind,
+            entity::item::Column::CreatedAt,
+        ])
+        .into_tuple()
+        .all(&state.db)
+        .await?;
     let mut by_stage: HashMap<&str, usize> = HashMap::new();
     let mut by_kind: HashMap<&str, usize> = HashMap::new();
-    for i in &all {
-        *by_stage.entry(i.stage.as_str()).or_default() += 1;
-        *by_kind.entry(i.source_kind.as_str()).or_default() += 1;
+    for (id, stage, kind, created_at) in &all {
+        let stage = match rewound.get(id) {
+            Some(Some(before)) => before.as_str(),
+            Some(None) => continue,
+            None if *created_at > at => continue,
+            None => stage.as_str(),
+        };
+        *by_stage.entry(stage).or_default() += 1;
+        *by_kind.entry(kind.as_str()).or_default() += 1;
     }
     Ok(Dashboard {
         at,

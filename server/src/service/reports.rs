@@ -99,6 +99,29 @@ struct StageRewind {
     from_stage: Option<String>,
 }
 
+/// The stage of every item whose stage changed at or after `at`, as it was just before:
+/// the `from` of its first change since (none for an item registered since). Items not
+/// listed are still in the stage they were in at `at`.
+pub async fn stages_before(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let mut stages: HashMap<i64, Option<String>> = HashMap::new();
+    for row in StageRewind::find_by_statement(statement(
+        backend,
+        "SELECT item_id, from_stage FROM audit_event \
+         WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at >= $1 ORDER BY at, id",
+        vec![Value::from(at)],
+    ))
+    .all(db)
+    .await?
+    {
+        stages.entry(row.item_id).or_insert(row.from_stage);
+    }
+    Ok(stages)
+}
+
 #[derive(FromQueryResult)]
 struct EventRow {
     item_id: i64,
@@ -160,13 +183,7 @@ pub async fn load_facts(
     // SQLite's WAL) they run side by side.
     let (rewinds, events, item_rows, extension_rows, last_report_rows, assignment_rows, unit_rows) =
         futures_util::try_join!(
-            StageRewind::find_by_statement(statement(
-                backend,
-                "SELECT item_id, from_stage FROM audit_event \
-                 WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at >= $1 ORDER BY at, id",
-                vec![Value::from(end)],
-            ))
-            .all(db),
+            stages_before(db, end),
             EventRow::find_by_statement(statement(
                 backend,
                 "SELECT item_id, action, at FROM audit_event \
@@ -201,10 +218,7 @@ pub async fn load_facts(
             unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
         )?;
 
-    let mut stage_at_end: HashMap<i64, Option<String>> = HashMap::new();
-    for row in rewinds {
-        stage_at_end.entry(row.item_id).or_insert(row.from_stage);
-    }
+    let stage_at_end = rewinds;
 
     let mut rejections: HashMap<i64, (i64, i64)> = HashMap::new();
     let mut reopened: HashMap<i64, (bool, bool)> = HashMap::new();
