@@ -14,6 +14,9 @@ pub struct Model {
     pub data: String,
     #[sea_orm(column_type = "Text")]
     pub changes: String,
+    /// `{"<unit id>": "Blue", …}` for the units rated that month.
+    #[sea_orm(column_type = "Text")]
+    pub unit_colours: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub reason: Option<String>,
     /// None when the scheduler published it.

@@ -1,5 +1,7 @@
 //! Published monthly reports (月度督查通报, design.md §6): each row is one immutable version
 //! of one month's report; regenerating adds a version and never changes an earlier one.
+//! `unit_colours` repeats the units' colours apart from the snapshot, because every live
+//! unit colour needs last month's ("two periods running") and should not parse a report.
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +16,7 @@ enum MonthlyReport {
     Version,
     Data,
     Changes,
+    UnitColours,
     Reason,
     GeneratedBy,
     CreatedAt,
@@ -41,6 +44,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(MonthlyReport::Version).integer().not_null())
                     .col(ColumnDef::new(MonthlyReport::Data).text().not_null())
                     .col(ColumnDef::new(MonthlyReport::Changes).text().not_null())
+                    .col(ColumnDef::new(MonthlyReport::UnitColours).text().not_null())
                     .col(ColumnDef::new(MonthlyReport::Reason).text().null())
                     .col(
                         ColumnDef::new(MonthlyReport::GeneratedBy)

@@ -98,7 +98,7 @@ pub fn build(
                 open_at_end: 0,
                 overdue: 0,
             });
-        if in_month(item.registered_at) && item.registered_at < end {
+        if in_month(item.registered_at) {
             totals.registered += 1;
             kind.registered += 1;
         }

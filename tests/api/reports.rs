@@ -252,6 +252,15 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     .await;
     app.clock.set(shanghai(2026, 10, 26, 9, 0));
     let mut i6 = assigned(&app, &d, "菜市场周边交通秩序", d.street, &[d.housing]).await;
+    // I9 is registered (立项) and never assigned: it counts as registered, nothing more.
+    ok(
+        &app,
+        &d.supervisor,
+        &m("registerItem", "RegisterItemInput", "item { id }"),
+        json!({ "title": "学校周边交通安全隐患排查", "requirements": "摸清底数", "sourceKind": "LEADER_INSTRUCTION",
+                "sourceReference": "区长批示〔2026〕99号" }),
+    )
+    .await;
     app.clock.set(shanghai(2026, 10, 28, 9, 0));
     finish(&app, &d, &mut i3, &d.urban_head).await; // late on the original, on time extended
 
@@ -270,7 +279,7 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     assert_eq!(october["title"], "2026年10月督查工作通报");
     assert_eq!(
         october["totals"],
-        json!({ "registered": 7, "assigned": 7, "closed": 4, "closedOnTime": 3, "closedOnTimeOriginal": 2,
+        json!({ "registered": 8, "assigned": 7, "closed": 4, "closedOnTime": 3, "closedOnTimeOriginal": 2,
                 "onTimeRate": 75.0, "openAtEnd": 3, "overdue": 3, "extended": 1, "reworked": 1, "reopened": 1,
                 "cancelled": 1, "redItems": 2, "yellowItems": 1 })
     );
@@ -389,7 +398,7 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     );
     assert_eq!(
         october["bySourceKind"],
-        json!([{ "sourceKind": "LEADER_INSTRUCTION", "registered": 7, "closed": 4, "closedOnTime": 3, "openAtEnd": 3, "overdue": 3 }])
+        json!([{ "sourceKind": "LEADER_INSTRUCTION", "registered": 8, "closed": 4, "closedOnTime": 3, "openAtEnd": 3, "overdue": 3 }])
     );
     assert_eq!(
         october["trend"],

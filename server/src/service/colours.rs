@@ -305,17 +305,7 @@ pub async fn unit_standings(
     // The previous period is the last month, as its published report froze it.
     let last_month =
         ducha_report::Month::of(at.with_timezone(&rules.time_zone).date_naive()).previous();
-    let previous: HashMap<i64, Colour> = super::reports::latest(db, last_month)
-        .await?
-        .map(|p| {
-            p.report
-                .units
-                .into_iter()
-                .filter(|u| u.rank.is_some())
-                .map(|u| (u.unit_id, u.colour))
-                .collect()
-        })
-        .unwrap_or_default();
+    let previous = super::reports::unit_colours(db, last_month).await?;
     let standings = units
         .into_iter()
         .map(|u| {

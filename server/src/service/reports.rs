@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use ducha_domain::colour::Colour;
 use ducha_domain::{Role, SourceKind, Stage};
 use ducha_report::{
     AssignmentFacts, ItemFacts, Month, MonthlyReport, ReportFacts, ReportRules, TrendPoint,
@@ -18,7 +19,7 @@ use ducha_report::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, Set, Statement, TransactionTrait, Value,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait, Value,
 };
 use serde_json::json;
 
@@ -154,9 +155,10 @@ struct LastReport {
 
 /// Items that can figure in the month: registered before its end, and not closed before its
 /// start (items cancelled before the start are dropped once their cancel time is known).
+/// Items still only registered (立项, not yet 交办) count as registered and nothing else.
 const ITEMS_SQL: &str = "SELECT id, serial, title, source_kind, stage, created_at, closed_at, \
     closed_on_time_original, closed_on_time_extended, report_cycle_days FROM item \
-    WHERE created_at < $2 AND NOT (stage = 'CLOSED' AND closed_at < $1) AND stage <> 'REGISTERED'";
+    WHERE created_at < $2 AND NOT (stage = 'CLOSED' AND closed_at < $1)";
 
 fn unit_kind_label(kind: &str) -> &'static str {
     match kind {
@@ -253,9 +255,6 @@ pub async fn load_facts(
         let Some(stage) = Stage::parse(&stage_text) else {
             continue;
         };
-        if stage == Stage::Registered {
-            continue;
-        }
         let closed_at = row.closed_at.filter(|t| *t < end && stage == Stage::Closed);
         if stage == Stage::Closed && closed_at.is_none_or(|t| t < start) {
             continue;
@@ -385,6 +384,32 @@ pub async fn latest(db: &impl ConnectionTrait, month: Month) -> AppResult<Option
         .transpose()
 }
 
+/// The units' colours in `month`'s latest published report (units without items that
+/// month were not rated and are absent).
+pub async fn unit_colours(
+    db: &impl ConnectionTrait,
+    month: Month,
+) -> AppResult<HashMap<i64, Colour>> {
+    let latest: Option<String> = monthly_report::Entity::find()
+        .select_only()
+        .column(monthly_report::Column::UnitColours)
+        .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .order_by_desc(monthly_report::Column::Version)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some(text) = latest else {
+        return Ok(HashMap::new());
+    };
+    let colours: HashMap<String, Colour> = serde_json::from_str(&text).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("unit colours of {month} unreadable: {e}"))
+    })?;
+    Ok(colours
+        .into_iter()
+        .filter_map(|(unit, colour)| Some((unit.parse().ok()?, colour)))
+        .collect())
+}
+
 /// One version of `month`'s report, or the latest when `version` is none.
 pub async fn find(
     db: &impl ConnectionTrait,
@@ -466,11 +491,19 @@ pub async fn publish(
     let version = previous.as_ref().map_or(1, |p| p.version + 1);
     let data = serde_json::to_string(&report).map_err(|e| AppError::Internal(e.into()))?;
     let changes_json = serde_json::to_string(&changes).map_err(|e| AppError::Internal(e.into()))?;
+    let rated: HashMap<String, Colour> = report
+        .units
+        .iter()
+        .filter(|u| u.rank.is_some())
+        .map(|u| (u.unit_id.to_string(), u.colour))
+        .collect();
+    let unit_colours = serde_json::to_string(&rated).map_err(|e| AppError::Internal(e.into()))?;
     let row = monthly_report::ActiveModel {
         month: Set(month.to_string()),
         version: Set(version),
         data: Set(data),
         changes: Set(changes_json),
+        unit_colours: Set(unit_colours),
         reason: Set(reason.map(str::to_string)),
         generated_by: Set(actor.map(|a| a.person_id)),
         created_at: Set(now),
