@@ -406,7 +406,11 @@ fn percent(rate: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn sections(report: &MonthlyReport, previous: Option<&MonthlyReport>, blue: &[String]) -> Sections {
+fn sections(
+    report: &MonthlyReport,
+    previous: Option<&crate::facts::PreviousReport>,
+    blue: &[String],
+) -> Sections {
     let t = &report.totals;
     let mut progress = format!(
         "本月新立项督办事项{}件，交办{}件；办结{}件，其中按期办结{}件（按原定期限{}件），按期办结率{}；截至月末在办{}件，逾期{}件。",
@@ -751,7 +755,7 @@ mod tests {
         assert_eq!(blue.units[0].colour, Colour::Blue);
         let mut previous = blue.clone();
         previous.month = "2026-09".into();
-        facts.previous = Some(previous);
+        facts.previous = Some(previous.into());
         let twice = build_october(&facts);
         assert_eq!(twice.units[0].colour, Colour::Yellow);
         assert!(twice.units[0].colour_reason.starts_with("连续两期蓝色"));

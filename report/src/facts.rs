@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use ducha_domain::{SourceKind, Stage};
 
-use crate::model::{MonthlyReport, TrendPoint};
+use serde::Deserialize;
+
+use crate::model::{MonthlyReport, Totals, TrendPoint, UnitFigures};
 
 #[derive(Debug, Clone)]
 pub struct UnitInfo {
@@ -64,7 +66,47 @@ pub struct ReportFacts {
     /// Live (not withdrawn) assignments of those items.
     pub assignments: Vec<AssignmentFacts>,
     /// The previous month's published report (its latest version), if any.
-    pub previous: Option<MonthlyReport>,
+    pub previous: Option<PreviousReport>,
     /// Earlier months' totals, oldest first, for the trend chart.
     pub history: Vec<TrendPoint>,
+}
+
+/// What a report needs of the month before: its totals and its units. Deserialised from a
+/// stored snapshot, skipping the long item lists.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreviousReport {
+    pub month: String,
+    pub totals: Totals,
+    pub units: Vec<UnitFigures>,
+}
+
+impl From<MonthlyReport> for PreviousReport {
+    fn from(report: MonthlyReport) -> PreviousReport {
+        PreviousReport {
+            month: report.month,
+            totals: report.totals,
+            units: report.units,
+        }
+    }
+}
+
+/// A month's place in the trend, deserialised from a stored snapshot.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PastTotals {
+    pub month: String,
+    pub totals: Totals,
+}
+
+impl From<PastTotals> for TrendPoint {
+    fn from(past: PastTotals) -> TrendPoint {
+        TrendPoint {
+            month: past.month,
+            assigned: past.totals.assigned,
+            closed: past.totals.closed,
+            on_time_rate: past.totals.on_time_rate,
+            overdue: past.totals.overdue,
+            red_items: past.totals.item_colours.red,
+            yellow_items: past.totals.item_colours.yellow,
+        }
+    }
 }

@@ -17,7 +17,10 @@ pub mod sweep;
 use chrono::{DateTime, Utc};
 use ducha_domain::{Action, Stage};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement,
+};
 use serde_json::Value;
 
 use crate::auth::Actor;
@@ -169,6 +172,18 @@ pub async fn change_stage(
         },
     )
     .await
+}
+
+/// A raw statement written with PostgreSQL's numbered parameters (`$1`, `$2`…, each usable
+/// more than once), rewritten to SQLite's `?1`, `?2`… for SQLite. The SQL must not contain
+/// `$` otherwise.
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        sql.to_string()
+    } else {
+        sql.replace('$', "?")
+    };
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// Runs `query` over `ids` in chunks, so that a sweep over a million items never builds one

@@ -14,17 +14,17 @@ use chrono::{DateTime, Utc};
 use ducha_domain::colour::Colour;
 use ducha_domain::{Role, SourceKind, Stage};
 use ducha_report::{
-    AssignmentFacts, ItemFacts, Month, MonthlyReport, ReportFacts, ReportRules, TrendPoint,
-    UnitInfo,
+    AssignmentFacts, ItemFacts, Month, MonthlyReport, PastTotals, PreviousReport, ReportFacts,
+    ReportRules, TrendPoint, UnitInfo,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, Value,
 };
 use serde_json::json;
 
 use super::colours::RuleSet;
-use super::{Audit, audit};
+use super::{Audit, audit, statement};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
@@ -68,16 +68,6 @@ impl TryFrom<monthly_report::Model> for Published {
             created_at: row.created_at,
         })
     }
-}
-
-/// Binds `$1`, `$2`… in PostgreSQL's spelling and SQLite's (`?1`, `?2`…).
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        sql.to_string()
-    } else {
-        sql.replace('$', "?")
-    };
-    Statement::from_sql_and_values(backend, sql, values)
 }
 
 #[derive(FromQueryResult)]
@@ -332,12 +322,15 @@ pub async fn load_facts(
         })
         .collect();
 
-    let previous = latest(db, month.previous()).await?.map(|p| p.report);
+    let previous: Option<PreviousReport> = match latest_data(db, month.previous()).await? {
+        Some(data) => Some(parse_stored(month.previous(), &data)?),
+        None => None,
+    };
     let mut history: Vec<TrendPoint> = Vec::new();
     let mut earlier = month.previous();
     for _ in 0..TREND_MONTHS {
-        if let Some(p) = latest(db, earlier).await? {
-            history.push(p.report.trend_point());
+        if let Some(data) = latest_data(db, earlier).await? {
+            history.push(parse_stored::<PastTotals>(earlier, &data)?.into());
         }
         earlier = earlier.previous();
     }
@@ -371,6 +364,36 @@ pub async fn compute(
         },
         now,
     ))
+}
+
+/// The stored snapshot of `month`'s latest version, unparsed.
+async fn latest_data(db: &impl ConnectionTrait, month: Month) -> AppResult<Option<String>> {
+    Ok(monthly_report::Entity::find()
+        .select_only()
+        .column(monthly_report::Column::Data)
+        .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .order_by_desc(monthly_report::Column::Version)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// Part of a stored snapshot (serde skips the rest, such as the long item lists).
+fn parse_stored<T: serde::de::DeserializeOwned>(month: Month, data: &str) -> AppResult<T> {
+    serde_json::from_str(data)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("monthly report {month} unreadable: {e}")))
+}
+
+/// Whether any version of `month`'s report is published.
+pub async fn is_published(db: &impl ConnectionTrait, month: Month) -> AppResult<bool> {
+    Ok(monthly_report::Entity::find()
+        .select_only()
+        .column(monthly_report::Column::Id)
+        .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// The latest published version of `month`'s report.
@@ -600,7 +623,7 @@ pub async fn publish_due(state: &AppState, now: DateTime<Utc>) -> AppResult<Opti
         return Ok(None);
     }
     let month = this_month.previous();
-    if latest(&state.db, month).await?.is_some() {
+    if is_published(&state.db, month).await? {
         return Ok(None);
     }
     match publish(state, month, None, Some("每月第一个工作日自动生成"), now).await {

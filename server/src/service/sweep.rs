@@ -16,8 +16,8 @@ use ducha_domain::colour::{
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    Set, Statement, TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 
@@ -239,7 +239,7 @@ struct OpenAssignment {
     last_progress_missed: Option<String>,
 }
 
-/// `{at}` is the sweep instant's placeholder. The notice levels for progress reports sort by
+/// `$1` is the sweep instant. The notice levels for progress reports sort by
 /// date ("DUE 2026-10-15"), so the greatest one sent is the latest cycle reminded.
 const OPEN_ASSIGNMENTS_SQL: &str = "\
 SELECT a.id, a.item_id, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
@@ -248,11 +248,11 @@ SELECT a.id, a.item_id, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.
 FROM assignment a \
 JOIN item i ON i.id = a.item_id \
 LEFT JOIN (SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
-           WHERE created_at <= {at} GROUP BY assignment_id) r ON r.assignment_id = a.id \
+           WHERE created_at <= $1 GROUP BY assignment_id) r ON r.assignment_id = a.id \
 LEFT JOIN (SELECT item_id, \
                   SUM(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejections, \
                   SUM(CASE WHEN action = 'REOPEN' THEN 1 ELSE 0 END) AS reopens \
-           FROM audit_event WHERE action IN ('REJECT', 'REOPEN') AND at <= {at} \
+           FROM audit_event WHERE action IN ('REJECT', 'REOPEN') AND at <= $1 \
            GROUP BY item_id) e ON e.item_id = a.item_id \
 LEFT JOIN (SELECT assignment_id, \
                   SUM(CASE WHEN kind = 'ASSIGNMENT' THEN 1 \
@@ -271,22 +271,13 @@ async fn open_assignments(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<OpenAssignment>> {
-    let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?1"
-    };
-    let sql = OPEN_ASSIGNMENTS_SQL.replace("{at}", placeholder);
-    Ok(
-        OpenAssignment::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [now.into()],
-        ))
-        .all(db)
-        .await?,
-    )
+    Ok(OpenAssignment::find_by_statement(super::statement(
+        db.get_database_backend(),
+        OPEN_ASSIGNMENTS_SQL,
+        vec![now.into()],
+    ))
+    .all(db)
+    .await?)
 }
 
 /// A notice the sweep decided to send. Deciding touches every open assignment, so a
