@@ -17,6 +17,10 @@ const PAGE: &str = "query($first: Int!) { items(first: $first) { edges { node {
     serial responsibleLeader { name }
     assignments { dueAt unit { name portfolioLeader { name } } } } } } }";
 
+const PAGE_WITH_HISTORY: &str = "query($first: Int!) { items(first: $first) { edges { node {
+    serial assignments { dueAt }
+    reports { kind body } extensionRequests { decision } auditTrail { action } } } } }";
+
 #[tokio::test]
 async fn a_page_of_items_costs_a_constant_number_of_queries() {
     let settings = Settings::for_tests();
@@ -72,8 +76,8 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
     let schema = build_schema(Some(state.clone()));
 
     let mut costs = Vec::new();
-    for first in [5, 50] {
-        let request = async_graphql::Request::new(PAGE).variables(
+    for (page, first) in [(PAGE, 5), (PAGE, 50), (PAGE_WITH_HISTORY, 5), (PAGE_WITH_HISTORY, 50)] {
+        let request = async_graphql::Request::new(page).variables(
             async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
         );
         let request = prepare(
@@ -99,4 +103,12 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         "5 items and 50 items cost the same: {costs:?}"
     );
     assert_eq!(costs[1], 4, "items, assignments, units, people: {costs:?}");
+    assert_eq!(
+        costs[2], costs[3],
+        "with reports, extensions and audit trails too: {costs:?}"
+    );
+    assert_eq!(
+        costs[3], 7,
+        "and one query for each of those lists: {costs:?}"
+    );
 }

@@ -96,7 +96,8 @@ impl ItemQuery {
                     .await?;
                 let has_next = rows.len() as u64 > limit;
                 let rows: Vec<item::Model> = rows.into_iter().take(limit as usize).collect();
-                super::types::prime_page(ctx, &rows).await?;
+                super::types::prime_page(ctx, &rows, super::types::PageWants::of_connection(ctx))
+                    .await?;
                 let mut connection = Connection::new(after_id.is_some(), has_next);
                 for row in rows {
                     connection

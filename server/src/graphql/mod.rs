@@ -143,6 +143,21 @@ pub fn prepare(
             HashMapCache::default(),
         ))
         .data(DataLoader::with_cache(
+            types::ReportsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            types::ExtensionsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            types::AuditByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
             types::ColourLoader(state.clone()),
             tokio::spawn,
             HashMapCache::default(),

@@ -13,7 +13,6 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::Cached;
 use super::calendar::Deadline;
 use crate::error::{AppError, AppResult};
-use crate::service::scope;
 use crate::startup::AppState;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
 
@@ -329,10 +328,97 @@ impl Loader<i64> for AssignmentsByItem {
     }
 }
 
+/// Rows of one table belonging to many items, one query for all, in id order: the reports,
+/// extension requests and audit trails of a page of items.
+macro_rules! rows_by_item {
+    ($(#[$doc:meta])* $loader:ident, $entity:ident, $item_of:expr) => {
+        $(#[$doc])*
+        pub struct $loader(pub DatabaseConnection);
+
+        impl Loader<i64> for $loader {
+            type Value = Vec<$entity::Model>;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::ItemId.is_in(keys.iter().copied()))
+                    .order_by_asc($entity::Column::Id)
+                    .all(&self.0)
+                    .await
+                    .map_err(|e| Arc::new(AppError::from(e)))?;
+                let mut map: HashMap<i64, Self::Value> =
+                    keys.iter().map(|k| (*k, Vec::new())).collect();
+                let item_of: fn(&$entity::Model) -> Option<i64> = $item_of;
+                for row in rows {
+                    if let Some(item_id) = item_of(&row) {
+                        map.entry(item_id).or_default().push(row);
+                    }
+                }
+                Ok(map)
+            }
+        }
+    };
+}
+
+rows_by_item!(
+    /// Progress reports and feedback of many items.
+    ReportsByItem,
+    report,
+    |r| Some(r.item_id)
+);
+rows_by_item!(
+    /// Extension requests of many items.
+    ExtensionsByItem,
+    extension_request,
+    |r| Some(r.item_id)
+);
+rows_by_item!(
+    /// Audit trails of many items.
+    AuditByItem,
+    audit_event,
+    |r| r.item_id
+);
+
+/// Which per-item lists a page asks for, so that priming loads only those.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageWants {
+    pub reports: bool,
+    pub extension_requests: bool,
+    pub audit_trail: bool,
+}
+
+impl PageWants {
+    /// Reads the selection under `edges { node { … } }` of a connection field.
+    pub fn of_connection(ctx: &Context<'_>) -> PageWants {
+        let node = ctx.look_ahead().field("edges").field("node");
+        PageWants {
+            reports: node.field("reports").exists(),
+            extension_requests: node.field("extensionRequests").exists(),
+            audit_trail: node.field("auditTrail").exists(),
+        }
+    }
+}
+
+async fn prime_rows<L>(loader: Option<&Cached<L>>, item_ids: &[i64]) -> AppResult<()>
+where
+    L: Loader<i64, Error = Arc<AppError>>,
+    L::Value: Clone,
+{
+    if let Some(loader) = loader {
+        let rows = loader.loader().load(item_ids).await.map_err(loader_error)?;
+        loader.feed_many(rows).await;
+    }
+    Ok(())
+}
+
 /// Loads, in one query each, the assignments of a page of items, their units and the people
 /// the page names (responsible and portfolio leaders), and primes the request's loaders with
 /// them: a page costs the same number of queries whatever its size, with no timing window.
-pub async fn prime_page(ctx: &Context<'_>, items: &[item::Model]) -> AppResult<()> {
+pub async fn prime_page(
+    ctx: &Context<'_>,
+    items: &[item::Model],
+    wants: PageWants,
+) -> AppResult<()> {
     let (Ok(assignments), Ok(units), Ok(people)) = (
         ctx.data::<Cached<AssignmentsByItem>>(),
         ctx.data::<Cached<UnitLoader>>(),
@@ -364,6 +450,15 @@ pub async fn prime_page(ctx: &Context<'_>, items: &[item::Model]) -> AppResult<(
     assignments.feed_many(complete).await;
     units.feed_many(unit_rows).await;
     people.feed_many(person_rows).await;
+    if wants.reports {
+        prime_rows(ctx.data::<Cached<ReportsByItem>>().ok(), &item_ids).await?;
+    }
+    if wants.extension_requests {
+        prime_rows(ctx.data::<Cached<ExtensionsByItem>>().ok(), &item_ids).await?;
+    }
+    if wants.audit_trail {
+        prime_rows(ctx.data::<Cached<AuditByItem>>().ok(), &item_ids).await?;
+    }
     Ok(())
 }
 
@@ -588,18 +683,33 @@ async fn unit_verdict(
 }
 
 /// The ids of an item's assignments that `actor` may see (all, or their unit's own).
+/// The ids of the item's assignments the actor may see (scope rules as `scope::assignments_for`),
+/// from the request's assignment loader.
 async fn visible_assignment_ids(
-    state: &AppState,
+    ctx: &Context<'_>,
     actor: &crate::auth::Actor,
     item_id: i64,
 ) -> AppResult<Vec<i64>> {
-    Ok(scope::assignments_for(actor)
-        .filter(assignment::Column::ItemId.eq(item_id))
-        .all(&state.db)
-        .await?
+    let rows = cached::<AssignmentsByItem>(ctx)?
+        .load_one(item_id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default();
+    let own = actor.own_unit();
+    Ok(rows
         .into_iter()
+        .filter(|a| actor.role.sees_everything() || Some(a.unit_id) == own)
         .map(|a| a.id)
         .collect())
+}
+
+fn cached<'a, L: Loader<i64>>(ctx: &Context<'a>) -> AppResult<&'a Cached<L>> {
+    ctx.data::<Cached<L>>().map_err(|_| {
+        AppError::Internal(anyhow::anyhow!(
+            "request prepared without {}",
+            std::any::type_name::<L>()
+        ))
+    })
 }
 
 #[ComplexObject]
@@ -640,17 +750,18 @@ impl Item {
 
     /// 进展报告与办结反馈
     async fn reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Report>> {
-        let state = AppState::from(ctx)?;
         let actor = super::actor(ctx)?;
-        let visible = visible_assignment_ids(state, actor, self.id).await?;
-        let rows = report::Entity::find()
-            .filter(report::Column::ItemId.eq(self.id))
-            .filter(report::Column::AssignmentId.is_in(visible))
-            .order_by_asc(report::Column::Id)
-            .all(&state.db)
+        let visible = visible_assignment_ids(ctx, actor, self.id).await?;
+        let rows = cached::<ReportsByItem>(ctx)?
+            .load_one(self.id)
             .await
-            .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(Report::from).collect())
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|r| visible.contains(&r.assignment_id))
+            .map(Report::from)
+            .collect())
     }
 
     /// 延期申请及审批
@@ -658,38 +769,41 @@ impl Item {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ExtensionRequest>> {
-        let state = AppState::from(ctx)?;
         let actor = super::actor(ctx)?;
-        let visible = visible_assignment_ids(state, actor, self.id).await?;
-        let rows = extension_request::Entity::find()
-            .filter(extension_request::Column::ItemId.eq(self.id))
-            .filter(extension_request::Column::AssignmentId.is_in(visible))
-            .order_by_asc(extension_request::Column::Id)
-            .all(&state.db)
+        let visible = visible_assignment_ids(ctx, actor, self.id).await?;
+        let rows = cached::<ExtensionsByItem>(ctx)?
+            .load_one(self.id)
             .await
-            .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(ExtensionRequest::from).collect())
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|r| visible.contains(&r.assignment_id))
+            .map(ExtensionRequest::from)
+            .collect())
     }
 
     /// 审计记录（只增不改）：谁、何时、从哪个阶段到哪个阶段、为什么
     async fn audit_trail(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AuditEntry>> {
-        let state = AppState::from(ctx)?;
         let actor = super::actor(ctx)?;
-        let mut query = audit_event::Entity::find().filter(audit_event::Column::ItemId.eq(self.id));
-        if !actor.role.sees_everything() {
-            let visible = visible_assignment_ids(state, actor, self.id).await?;
-            query = query.filter(
-                sea_orm::Condition::any()
-                    .add(audit_event::Column::AssignmentId.is_null())
-                    .add(audit_event::Column::AssignmentId.is_in(visible)),
-            );
-        }
-        let rows = query
-            .order_by_asc(audit_event::Column::Id)
-            .all(&state.db)
+        let visible = if actor.role.sees_everything() {
+            None
+        } else {
+            Some(visible_assignment_ids(ctx, actor, self.id).await?)
+        };
+        let rows = cached::<AuditByItem>(ctx)?
+            .load_one(self.id)
             .await
-            .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(AuditEntry::from).collect())
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|e| match (&visible, e.assignment_id) {
+                (None, _) | (_, None) => true,
+                (Some(ids), Some(id)) => ids.contains(&id),
+            })
+            .map(AuditEntry::from)
+            .collect())
     }
 
     /// 按当前日历推算的期限说明（自交办时刻起；未交办时自现在起）
