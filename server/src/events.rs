@@ -9,12 +9,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ducha_domain::Stage;
-use ducha_domain::colour::Colour;
+use ducha_domain::colour::{Colour, Verdict, assignment_colour};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 
-use crate::service::colours::{RuleSet, colours_for_items};
+use crate::service::colours::RuleSet;
 use crate::startup::AppState;
 
 /// What a dashboard hears.
@@ -131,39 +130,45 @@ async fn new_events(state: &AppState, after: i64) -> crate::error::AppResult<Vec
 }
 
 /// The open items' colours now, and the changes against `before` (none on the first run).
+/// Reads the same one narrow query as the reminder sweep, so a refresh costs about a plain
+/// scan of the open assignments (BENCHMARKS.md), not a pass per table.
 async fn colour_changes(
     state: &AppState,
     before: Option<&HashMap<i64, Colour>>,
 ) -> crate::error::AppResult<(HashMap<i64, Colour>, Vec<LiveEvent>)> {
     let now = state.clock.now();
     let rule_set = RuleSet::load(state).await?;
-    let rules = rule_set.rules();
-    let open: Vec<&str> = Stage::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
-    let items = entity::item::Entity::find()
-        .filter(entity::item::Column::Stage.is_in(open))
-        .all(&state.db)
-        .await?;
-    let verdicts = colours_for_items(&state.db, &rules, &items, now).await?;
+    let rows = crate::service::sweep::open_assignments(&state.db, now).await?;
+    // The worst assignment's verdict is the item's, as everywhere else.
+    let mut worst: HashMap<i64, (Verdict, &str)> = HashMap::new();
+    for row in &rows {
+        let verdict = assignment_colour(
+            &rule_set.calendar,
+            rule_set.time_zone,
+            &rule_set.policy,
+            &row.facts(),
+            now,
+        );
+        match worst.get(&row.item_id) {
+            Some((held, _)) if held.colour >= verdict.colour => {}
+            _ => {
+                worst.insert(row.item_id, (verdict, row.serial.as_str()));
+            }
+        }
+    }
     let mut current = HashMap::new();
     let mut changes = Vec::new();
-    for item in &items {
-        let Some(v) = verdicts.get(&item.id) else {
-            continue;
-        };
-        current.insert(item.id, v.item.colour);
+    for (item_id, (verdict, serial)) in worst {
+        current.insert(item_id, verdict.colour);
         if let Some(before) = before {
-            let previous = before.get(&item.id).copied().unwrap_or(Colour::None);
-            if previous != v.item.colour {
+            let previous = before.get(&item_id).copied().unwrap_or(Colour::None);
+            if previous != verdict.colour {
                 changes.push(LiveEvent::Colour {
-                    item_id: item.id,
-                    serial: item.serial.clone(),
+                    item_id,
+                    serial: serial.to_string(),
                     from: previous,
-                    to: v.item.colour,
-                    reason: v.item.reason.clone(),
+                    to: verdict.colour,
+                    reason: verdict.reason,
                     at: now,
                 });
             }

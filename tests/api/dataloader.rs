@@ -76,7 +76,12 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
     let schema = build_schema(Some(state.clone()));
 
     let mut costs = Vec::new();
-    for (page, first) in [(PAGE, 5), (PAGE, 50), (PAGE_WITH_HISTORY, 5), (PAGE_WITH_HISTORY, 50)] {
+    for (page, first) in [
+        (PAGE, 5),
+        (PAGE, 50),
+        (PAGE_WITH_HISTORY, 5),
+        (PAGE_WITH_HISTORY, 50),
+    ] {
         let request = async_graphql::Request::new(page).variables(
             async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
         );

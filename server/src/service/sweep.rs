@@ -220,10 +220,11 @@ pub async fn plan(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
 /// and the notices already sent. One narrow query instead of a pass per table is what keeps
 /// the sweep near the cost of a plain scan (BENCHMARKS.md).
 #[derive(Debug, FromQueryResult)]
-struct OpenAssignment {
-    id: i64,
-    item_id: i64,
-    unit_id: i64,
+pub struct OpenAssignment {
+    pub id: i64,
+    pub item_id: i64,
+    pub serial: String,
+    pub unit_id: i64,
     due_at: DateTime<Utc>,
     extended_due_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -242,7 +243,7 @@ struct OpenAssignment {
 /// `$1` is the sweep instant. The notice levels for progress reports sort by
 /// date ("DUE 2026-10-15"), so the greatest one sent is the latest cycle reminded.
 const OPEN_ASSIGNMENTS_SQL: &str = "\
-SELECT a.id, a.item_id, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
+SELECT a.id, a.item_id, i.serial, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
        i.stage, i.report_cycle_days, r.last_report_at, e.rejections, e.reopens, \
        n.sent_bits, n.last_progress_due, n.last_progress_missed \
 FROM assignment a \
@@ -267,7 +268,24 @@ LEFT JOIN (SELECT assignment_id, \
 WHERE i.stage IN ('ASSIGNED', 'IN_PROGRESS', 'FEEDBACK_SUBMITTED', 'VERIFIED') \
   AND a.status <> 'WITHDRAWN'";
 
-async fn open_assignments(
+impl OpenAssignment {
+    /// What the colour rules need of this assignment.
+    pub fn facts(&self) -> AssignmentFacts {
+        AssignmentFacts {
+            stage: Stage::parse(&self.stage).unwrap_or(Stage::Assigned),
+            due_at: self.due_at,
+            extended_due_at: self.extended_due_at,
+            rejections: self.rejections.unwrap_or(0),
+            reopened: self.reopens.unwrap_or(0) > 0,
+            report_cycle_days: self.report_cycle_days,
+            last_report_or_assigned_at: self.last_report_at.unwrap_or(self.created_at),
+        }
+    }
+}
+
+/// Every open item's live assignments with the facts their colours and notices depend on,
+/// as of `now`, in one query (also what live dashboards recompute colours from).
+pub async fn open_assignments(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<OpenAssignment>> {
@@ -337,7 +355,8 @@ async fn sweep_with_lease(
     let mut reasons: Vec<String> = Vec::new();
     let all_colours_sent = SENT_BLUE | SENT_YELLOW | SENT_RED;
     for a in &open {
-        let stage = Stage::parse(&a.stage).unwrap_or(Stage::Assigned);
+        let facts = a.facts();
+        let stage = facts.stage;
         let sent = a.sent_bits.unwrap_or(0);
         let mut push = |rung: Rung, colour_reason: Option<usize>| {
             if sent & rung.sent_bit() == 0 {
@@ -359,15 +378,6 @@ async fn sweep_with_lease(
                 push(Rung::NotSigned, None);
             }
         }
-        let facts = AssignmentFacts {
-            stage,
-            due_at: a.due_at,
-            extended_due_at: a.extended_due_at,
-            rejections: a.rejections.unwrap_or(0),
-            reopened: a.reopens.unwrap_or(0) > 0,
-            report_cycle_days: a.report_cycle_days,
-            last_report_or_assigned_at: a.last_report_at.unwrap_or(a.created_at),
-        };
         // Once every colour notice went, the colour cannot add one.
         if sent & all_colours_sent != all_colours_sent {
             let verdict = assignment_colour(calendar, tz, &ladder_policy, &facts, now);
