@@ -19,7 +19,8 @@ const PAGE: &str = "query($first: Int!) { items(first: $first) { edges { node {
 
 const PAGE_WITH_HISTORY: &str = "query($first: Int!) { items(first: $first) { edges { node {
     serial assignments { dueAt }
-    reports { kind body } extensionRequests { decision } auditTrail { action } } } } }";
+    reports { kind body } extensionRequests { decision } auditTrail { action }
+    colour colourReason } } } }";
 
 #[tokio::test]
 async fn a_page_of_items_costs_a_constant_number_of_queries() {
@@ -113,7 +114,8 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         "with reports, extensions and audit trails too: {costs:?}"
     );
     assert_eq!(
-        costs[3], 7,
-        "and one query for each of those lists: {costs:?}"
+        costs[3], 11,
+        "one query for each of those lists, and the colours' four (policy, assignments, \
+         rejections and reopens, reports) without reading the items again: {costs:?}"
     );
 }

@@ -385,6 +385,8 @@ pub struct PageWants {
     pub reports: bool,
     pub extension_requests: bool,
     pub audit_trail: bool,
+    /// The item's or its assignments' colour or reason.
+    pub colours: bool,
 }
 
 impl PageWants {
@@ -395,6 +397,10 @@ impl PageWants {
             reports: node.field("reports").exists(),
             extension_requests: node.field("extensionRequests").exists(),
             audit_trail: node.field("auditTrail").exists(),
+            colours: node.field("colour").exists()
+                || node.field("colourReason").exists()
+                || node.field("assignments").field("colour").exists()
+                || node.field("assignments").field("colourReason").exists(),
         }
     }
 }
@@ -458,6 +464,22 @@ pub async fn prime_page(
     }
     if wants.audit_trail {
         prime_rows(ctx.data::<Cached<AuditByItem>>().ok(), &item_ids).await?;
+    }
+    if let (true, Ok(colours), Ok(state)) = (
+        wants.colours,
+        ctx.data::<Cached<ColourLoader>>(),
+        AppState::from(ctx),
+    ) {
+        // The page's items are at hand: the loader need not read them again.
+        let rule_set = crate::service::colours::RuleSet::load(state).await?;
+        let computed = crate::service::colours::colours_for_items(
+            &state.db,
+            &rule_set.rules(),
+            items,
+            state.clock.now(),
+        )
+        .await?;
+        colours.feed_many(computed).await;
     }
     Ok(())
 }
