@@ -70,6 +70,8 @@ impl TryFrom<monthly_report::Model> for Published {
     }
 }
 
+/// An item with one of its live assignments (or none), as `ITEMS_SQL` reads them: one row
+/// per assignment, because one pass decodes faster than two (BENCHMARKS.md).
 #[derive(FromQueryResult)]
 struct ItemRow {
     id: i64,
@@ -82,6 +84,11 @@ struct ItemRow {
     closed_on_time_original: Option<bool>,
     closed_on_time_extended: Option<bool>,
     report_cycle_days: Option<i32>,
+    assignment_id: Option<i64>,
+    unit_id: Option<i64>,
+    lead: Option<bool>,
+    assigned_at: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromQueryResult)]
@@ -121,16 +128,6 @@ struct EventRow {
 }
 
 #[derive(FromQueryResult)]
-struct AssignmentRow {
-    id: i64,
-    item_id: i64,
-    unit_id: i64,
-    lead: bool,
-    created_at: DateTime<Utc>,
-    due_at: DateTime<Utc>,
-}
-
-#[derive(FromQueryResult)]
 struct ExtensionRow {
     assignment_id: i64,
     proposed_due_at: DateTime<Utc>,
@@ -146,9 +143,54 @@ struct LastReport {
 /// Items that can figure in the month: registered before its end, and not closed before its
 /// start (items cancelled before the start are dropped once their cancel time is known).
 /// Items still only registered (立项, not yet 交办) count as registered and nothing else.
-const ITEMS_SQL: &str = "SELECT id, serial, title, source_kind, stage, created_at, closed_at, \
-    closed_on_time_original, closed_on_time_extended, report_cycle_days FROM item \
-    WHERE created_at < $2 AND NOT (stage = 'CLOSED' AND closed_at < $1)";
+/// Withdrawn assignments (returned and reassigned elsewhere) do not count.
+const ITEMS_SQL: &str = "SELECT i.id, i.serial, i.title, i.source_kind, i.stage, i.created_at, \
+    i.closed_at, i.closed_on_time_original, i.closed_on_time_extended, i.report_cycle_days, \
+    a.id AS assignment_id, a.unit_id, a.lead, a.created_at AS assigned_at, a.due_at \
+    FROM item i LEFT JOIN assignment a \
+      ON a.item_id = i.id AND a.status <> 'WITHDRAWN' AND a.created_at < $2 \
+    WHERE i.created_at < $2 AND NOT (i.stage = 'CLOSED' AND i.closed_at < $1) \
+    ORDER BY i.id";
+
+/// An item at the end of the month: its stage, and when it was closed or cancelled by then.
+struct AtEnd {
+    stage: Stage,
+    closed_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// Where an item stood at the end of the month; none when it does not figure in the month
+/// (not yet registered, or closed or cancelled before the month began).
+fn item_at_end(
+    row: &ItemRow,
+    stage_at_end: &HashMap<i64, Option<String>>,
+    cancelled_at: &HashMap<i64, DateTime<Utc>>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Option<AtEnd> {
+    let stage = match stage_at_end.get(&row.id) {
+        Some(Some(before)) => Stage::parse(before)?,
+        // Its first stage change came after the end: it did not exist yet.
+        Some(None) => return None,
+        None => Stage::parse(&row.stage)?,
+    };
+    let closed_at = row.closed_at.filter(|t| *t < end && stage == Stage::Closed);
+    if stage == Stage::Closed && closed_at.is_none_or(|t| t < start) {
+        return None;
+    }
+    let cancelled = cancelled_at
+        .get(&row.id)
+        .copied()
+        .filter(|_| stage == Stage::Cancelled);
+    if stage == Stage::Cancelled && cancelled.is_none_or(|t| t < start) {
+        return None;
+    }
+    Some(AtEnd {
+        stage,
+        closed_at,
+        cancelled_at: cancelled,
+    })
+}
 
 fn unit_kind_label(kind: &str) -> &'static str {
     match kind {
@@ -173,7 +215,7 @@ pub async fn load_facts(
     // The stage each item had at the end: the `from` of its first stage change after it.
     // One round trip's worth of waiting: the reads are independent, and with a pool (and
     // SQLite's WAL) they run side by side.
-    let (rewinds, events, item_rows, extension_rows, last_report_rows, assignment_rows, unit_rows) =
+    let (rewinds, events, item_rows, extension_rows, last_report_rows, unit_rows) =
         futures_util::try_join!(
             stages_before(db, end),
             EventRow::find_by_statement(statement(
@@ -196,15 +238,6 @@ pub async fn load_facts(
                 "SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
                  WHERE created_at < $1 GROUP BY assignment_id",
                 vec![Value::from(end)],
-            ))
-            .all(db),
-            AssignmentRow::find_by_statement(statement(
-                backend,
-                "SELECT a.id, a.item_id, a.unit_id, a.lead, a.created_at, a.due_at FROM assignment a \
-                 JOIN item i ON i.id = a.item_id \
-                 WHERE a.status <> 'WITHDRAWN' AND a.created_at < $2 \
-                   AND i.created_at < $2 AND NOT (i.stage = 'CLOSED' AND i.closed_at < $1)",
-                bounds(),
             ))
             .all(db),
             unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
@@ -234,51 +267,6 @@ pub async fn load_facts(
         }
     }
 
-    let mut items = Vec::new();
-    for row in item_rows {
-        let stage_text = match stage_at_end.get(&row.id) {
-            Some(Some(before)) => before.clone(),
-            // Its first stage change came after the end: it did not exist yet.
-            Some(None) => continue,
-            None => row.stage.clone(),
-        };
-        let Some(stage) = Stage::parse(&stage_text) else {
-            continue;
-        };
-        let closed_at = row.closed_at.filter(|t| *t < end && stage == Stage::Closed);
-        if stage == Stage::Closed && closed_at.is_none_or(|t| t < start) {
-            continue;
-        }
-        let cancelled = cancelled_at
-            .get(&row.id)
-            .copied()
-            .filter(|_| stage == Stage::Cancelled);
-        if stage == Stage::Cancelled && cancelled.is_none_or(|t| t < start) {
-            continue;
-        }
-        let (rejections_by_end, rejections_in_month) =
-            rejections.get(&row.id).copied().unwrap_or_default();
-        let (reopened_by_end, reopened_in_month) =
-            reopened.get(&row.id).copied().unwrap_or_default();
-        items.push(ItemFacts {
-            id: row.id,
-            serial: row.serial,
-            title: row.title,
-            source_kind: SourceKind::parse(&row.source_kind).unwrap_or(SourceKind::Other),
-            stage_at_end: stage,
-            registered_at: row.created_at,
-            closed_at,
-            closed_on_time_original: closed_at.and(row.closed_on_time_original),
-            closed_on_time_extended: closed_at.and(row.closed_on_time_extended),
-            cancelled_at: cancelled,
-            report_cycle_days: row.report_cycle_days,
-            rejections_by_end,
-            rejections_in_month,
-            reopened_by_end,
-            reopened_in_month,
-        });
-    }
-
     let mut extended: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
     for row in extension_rows {
         let slot = extended
@@ -292,26 +280,74 @@ pub async fn load_facts(
         .into_iter()
         .map(|r| (r.assignment_id, r.last_report_at))
         .collect();
-    let assignments: Vec<AssignmentFacts> = assignment_rows
-        .into_iter()
-        .map(|a| {
-            let extension = extended.get(&a.id);
-            AssignmentFacts {
-                id: a.id,
-                item_id: a.item_id,
-                unit_id: a.unit_id,
-                lead: a.lead,
-                assigned_at: a.created_at,
-                due_at: a.due_at,
-                extended_due_at: extension.map(|(_, due)| *due),
-                extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
-                last_report_or_assigned_at: last_reports
-                    .get(&a.id)
-                    .copied()
-                    .unwrap_or(a.created_at),
+
+    let mut items: Vec<ItemFacts> = Vec::new();
+    let mut assignments: Vec<AssignmentFacts> = Vec::new();
+    // Rows come in item order; `kept` says whether the current item figures in the month.
+    let mut current: Option<(i64, bool)> = None;
+    for row in item_rows {
+        let kept = match current {
+            Some((id, kept)) if id == row.id => kept,
+            _ => {
+                let kept = match item_at_end(&row, &stage_at_end, &cancelled_at, start, end) {
+                    Some(AtEnd {
+                        stage,
+                        closed_at,
+                        cancelled_at: cancelled,
+                    }) => {
+                        let (rejections_by_end, rejections_in_month) =
+                            rejections.get(&row.id).copied().unwrap_or_default();
+                        let (reopened_by_end, reopened_in_month) =
+                            reopened.get(&row.id).copied().unwrap_or_default();
+                        items.push(ItemFacts {
+                            id: row.id,
+                            serial: row.serial.clone(),
+                            title: row.title.clone(),
+                            source_kind: SourceKind::parse(&row.source_kind)
+                                .unwrap_or(SourceKind::Other),
+                            stage_at_end: stage,
+                            registered_at: row.created_at,
+                            closed_at,
+                            closed_on_time_original: closed_at.and(row.closed_on_time_original),
+                            closed_on_time_extended: closed_at.and(row.closed_on_time_extended),
+                            cancelled_at: cancelled,
+                            report_cycle_days: row.report_cycle_days,
+                            rejections_by_end,
+                            rejections_in_month,
+                            reopened_by_end,
+                            reopened_in_month,
+                        });
+                        true
+                    }
+                    None => false,
+                };
+                current = Some((row.id, kept));
+                kept
             }
-        })
-        .collect();
+        };
+        let (true, Some(id), Some(unit_id), Some(lead), Some(assigned_at), Some(due_at)) = (
+            kept,
+            row.assignment_id,
+            row.unit_id,
+            row.lead,
+            row.assigned_at,
+            row.due_at,
+        ) else {
+            continue;
+        };
+        let extension = extended.get(&id);
+        assignments.push(AssignmentFacts {
+            id,
+            item_id: row.id,
+            unit_id,
+            lead,
+            assigned_at,
+            due_at,
+            extended_due_at: extension.map(|(_, due)| *due),
+            extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
+            last_report_or_assigned_at: last_reports.get(&id).copied().unwrap_or(assigned_at),
+        });
+    }
 
     let units = unit_rows
         .into_iter()
