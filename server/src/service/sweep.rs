@@ -14,9 +14,10 @@ use ducha_domain::Stage;
 use ducha_domain::colour::{
     AssignmentFacts, Colour, ColourPolicy, ProgressReport, assignment_colour, progress_report,
 };
+use sea_orm::TryInsertResult;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, Set,
     TransactionTrait,
 };
 use serde_json::json;
@@ -623,11 +624,9 @@ async fn write_notices(
     notices: &[PreparedNotice],
 ) -> AppResult<(usize, usize)> {
     let txn = db.begin().await?;
-    let mut mails = Vec::new();
-    let mut audits = Vec::new();
-    let mut written = 0;
-    for n in notices {
-        let inserted = notice::Entity::insert(notice::ActiveModel {
+    let rows: Vec<notice::ActiveModel> = notices
+        .iter()
+        .map(|n| notice::ActiveModel {
             item_id: Set(n.item_id),
             assignment_id: Set(n.assignment_id),
             unit_id: Set(n.unit_id),
@@ -636,21 +635,31 @@ async fn write_notices(
             created_at: Set(now),
             ..Default::default()
         })
-        .on_conflict(
-            OnConflict::columns([
-                notice::Column::AssignmentId,
-                notice::Column::Kind,
-                notice::Column::Level,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec(&txn)
-        .await;
-        let notice_id = match inserted {
-            Ok(result) => result.last_insert_id,
-            Err(DbErr::RecordNotInserted) => continue,
-            Err(error) => return Err(error.into()),
+        .collect();
+    // One statement for the batch; RETURNING gives the ids of the rows actually inserted,
+    // and a notice already on record (the unique key) is skipped, mail and all.
+    let inserted = match notice::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([
+            notice::Column::AssignmentId,
+            notice::Column::Kind,
+            notice::Column::Level,
+        ])
+        .exec_with_returning_many(&txn)
+        .await?
+    {
+        TryInsertResult::Inserted(rows) => rows,
+        TryInsertResult::Empty | TryInsertResult::Conflicted => Vec::new(),
+    };
+    let ids: HashMap<(i64, &str, &str), i64> = inserted
+        .iter()
+        .map(|n| ((n.assignment_id, n.kind.as_str(), n.level.as_str()), n.id))
+        .collect();
+    let mut mails = Vec::new();
+    let mut audits = Vec::new();
+    let mut written = 0;
+    for n in notices {
+        let Some(&notice_id) = ids.get(&(n.assignment_id, n.kind, n.level.as_str())) else {
+            continue;
         };
         written += 1;
         for to in &n.recipients {
