@@ -57,6 +57,17 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     );
     drop(rows);
 
+    let query = Instant::now();
+    let rows = ducha_server::service::sweep::open_assignments(&state.db, clock.now()).await?;
+    let query_time = query.elapsed();
+    println!(
+        "[{label}] the sweep's query alone: {} rows in {:.2?} ({:.1}x the plain scan)",
+        rows.len(),
+        query_time,
+        query_time.as_secs_f64() / scan_time.as_secs_f64()
+    );
+    drop(rows);
+
     let decide = Instant::now();
     let due = ducha_server::service::sweep::plan(&state, clock.now()).await?;
     let decide_time = decide.elapsed();

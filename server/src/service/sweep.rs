@@ -14,6 +14,7 @@ use ducha_domain::Stage;
 use ducha_domain::colour::{
     AssignmentFacts, Colour, ColourPolicy, ProgressReport, assignment_colour, progress_report,
 };
+use futures_util::TryStreamExt;
 use sea_orm::TryInsertResult;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -299,19 +300,30 @@ pub async fn open_assignments(
     .await?)
 }
 
+/// The assignment a notice is about: what writing it needs, copied out of the row so that
+/// rows are decided as they stream in and dropped.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    assignment_id: i64,
+    item_id: i64,
+    unit_id: i64,
+    due_at: DateTime<Utc>,
+    extended_due_at: Option<DateTime<Utc>>,
+}
+
 /// A notice the sweep decided to send. Deciding touches every open assignment, so a
 /// decision allocates nothing: the level and the reason are spelled out only for the
 /// notices actually written.
-struct Due<'a> {
+struct Due {
     rung: Rung,
     /// The progress report's due date, for the progress rungs.
     report_date: Option<NaiveDate>,
-    assignment: &'a OpenAssignment,
+    target: Target,
     /// The colour verdict's reason, for the colour rungs (an index into `reasons`).
     colour_reason: Option<usize>,
 }
 
-impl Due<'_> {
+impl Due {
     fn level(&self) -> String {
         self.rung.level(self.report_date)
     }
@@ -350,12 +362,28 @@ async fn sweep_with_lease(
     };
     let tz = rule_set.time_zone;
     let today = now.with_timezone(&tz).date_naive();
-    let open = open_assignments(db, now).await?;
-
-    let mut due: Vec<Due<'_>> = Vec::new();
+    // Rows are decided as they arrive, so deciding overlaps the transfer.
+    let mut rows = OpenAssignment::find_by_statement(super::statement(
+        db.get_database_backend(),
+        OPEN_ASSIGNMENTS_SQL,
+        vec![now.into()],
+    ))
+    .stream(db)
+    .await?;
+    let mut assignments = 0;
+    let mut due: Vec<Due> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
     let all_colours_sent = SENT_BLUE | SENT_YELLOW | SENT_RED;
-    for a in &open {
+    while let Some(row) = rows.try_next().await? {
+        assignments += 1;
+        let a = &row;
+        let target = Target {
+            assignment_id: a.id,
+            item_id: a.item_id,
+            unit_id: a.unit_id,
+            due_at: a.due_at,
+            extended_due_at: a.extended_due_at,
+        };
         let facts = a.facts();
         let stage = facts.stage;
         let sent = a.sent_bits.unwrap_or(0);
@@ -364,7 +392,7 @@ async fn sweep_with_lease(
                 due.push(Due {
                     rung,
                     report_date: None,
-                    assignment: a,
+                    target,
                     colour_reason,
                 });
             }
@@ -410,7 +438,7 @@ async fn sweep_with_lease(
             due.push(Due {
                 rung,
                 report_date: Some(date),
-                assignment: a,
+                target,
                 colour_reason: None,
             });
         }
@@ -419,11 +447,11 @@ async fn sweep_with_lease(
     due.sort_by(|x, y| {
         y.rung
             .cmp(&x.rung)
-            .then(x.assignment.due_at.cmp(&y.assignment.due_at))
+            .then(x.target.due_at.cmp(&y.target.due_at))
     });
     let mut report = SweepReport {
         ran: true,
-        assignments: open.len(),
+        assignments,
         ..SweepReport::default()
     };
     if !write {
@@ -440,7 +468,7 @@ async fn sweep_with_lease(
     due.truncate(MAX_NOTICES_PER_SWEEP);
 
     let item_ids: Vec<i64> = {
-        let mut ids: Vec<i64> = due.iter().map(|d| d.assignment.item_id).collect();
+        let mut ids: Vec<i64> = due.iter().map(|d| d.target.item_id).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -465,8 +493,8 @@ async fn sweep_with_lease(
         let notices: Vec<PreparedNotice> = batch
             .iter()
             .filter_map(|d| {
-                let current = items.get(&d.assignment.item_id)?;
-                let target = units.get(&d.assignment.unit_id)?;
+                let current = items.get(&d.target.item_id)?;
+                let target = units.get(&d.target.unit_id)?;
                 Some(prepare_notice(
                     state, now, d, &reasons, current, target, &people,
                 ))
@@ -546,14 +574,14 @@ fn recipients(rung: Rung, target: &unit::Model, people: &[person::Model]) -> Vec
 fn prepare_notice(
     state: &AppState,
     now: DateTime<Utc>,
-    due: &Due<'_>,
+    due: &Due,
     reasons: &[String],
     current: &item::Model,
     target: &unit::Model,
     people: &[person::Model],
 ) -> PreparedNotice {
     let tz = state.deadline_policy.time_zone;
-    let (rung, a) = (due.rung, due.assignment);
+    let (rung, a) = (due.rung, due.target);
     let due_at = a.extended_due_at.unwrap_or(a.due_at).with_timezone(&tz);
     let subject = format!("【{}】{} {}", rung.subject(), current.serial, current.title);
     let values: HashMap<&str, String> = [
@@ -605,7 +633,7 @@ fn prepare_notice(
     .collect();
     PreparedNotice {
         item_id: current.id,
-        assignment_id: a.id,
+        assignment_id: a.assignment_id,
         unit_id: a.unit_id,
         kind: rung.kind(),
         level: due.level(),
