@@ -24,6 +24,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::colours::RuleSet;
+use futures_util::TryStreamExt;
+
 use super::{Audit, audit, statement};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
@@ -204,7 +206,7 @@ fn unit_kind_label(kind: &str) -> &'static str {
 
 /// The facts of `month` as they stood at its end.
 pub async fn load_facts(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     month: Month,
     time_zone: chrono_tz::Tz,
 ) -> AppResult<ReportFacts> {
@@ -213,9 +215,9 @@ pub async fn load_facts(
     let bounds = || vec![Value::from(start), Value::from(end)];
 
     // The stage each item had at the end: the `from` of its first stage change after it.
-    // One round trip's worth of waiting: the reads are independent, and with a pool (and
-    // SQLite's WAL) they run side by side.
-    let (rewinds, events, item_rows, extension_rows, last_report_rows, unit_rows) =
+    // The small reads are independent, and with a pool (and SQLite's WAL) they run side by
+    // side.
+    let (rewinds, events, extension_rows, last_report_rows, unit_rows) =
         futures_util::try_join!(
             stages_before(db, end),
             EventRow::find_by_statement(statement(
@@ -225,7 +227,6 @@ pub async fn load_facts(
                 vec![Value::from(end)],
             ))
             .all(db),
-            ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds())).all(db),
             ExtensionRow::find_by_statement(statement(
                 backend,
                 "SELECT assignment_id, proposed_due_at, decided_at FROM extension_request \
@@ -285,7 +286,12 @@ pub async fn load_facts(
     let mut assignments: Vec<AssignmentFacts> = Vec::new();
     // Rows come in item order; `kept` says whether the current item figures in the month.
     let mut current: Option<(i64, bool)> = None;
-    for row in item_rows {
+    // The big read last, streamed: each row is turned into facts as it arrives, which
+    // overlaps decoding with the transfer and keeps no second copy of the rows.
+    let mut item_rows = ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds()))
+        .stream(db)
+        .await?;
+    while let Some(row) = item_rows.try_next().await? {
         let kept = match current {
             Some((id, kept)) if id == row.id => kept,
             _ => {
