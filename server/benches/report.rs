@@ -15,7 +15,7 @@ use ducha_server::clock::Clock;
 use ducha_server::config::Settings;
 use ducha_server::service::reports;
 use ducha_server::startup::Application;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
     settings.log = "error".into();
@@ -84,32 +84,6 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: u64 = std::env::var("REPORT_BENCH_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("ducha-report-bench-{}", std::process::id()));
-    let mut sqlite = Settings::for_tests();
-    sqlite.data_dir = dir.clone();
-    sqlite.database_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    run("sqlite", sqlite, n).await?;
-    std::fs::remove_dir_all(&dir).ok();
-
-    let admin = std::env::var("REPORT_BENCH_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("ducha_report_bench_{}", std::process::id());
-    let server = Database::connect(&admin).await?;
-    server
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-    let mut postgres = Settings::for_tests();
-    postgres.database_url = match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => anyhow::bail!("bad PostgreSQL URL"),
-    };
-    let outcome = run("postgres", postgres, n).await;
-    server
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    outcome
+    let n = common::items("REPORT_BENCH");
+    common::on_both_databases("REPORT_BENCH", |label, settings| run(label, settings, n)).await
 }

@@ -11,11 +11,13 @@ mod common;
 
 use std::time::Instant;
 
+use futures_util::TryStreamExt;
+
 use chrono::{TimeZone, Utc};
 use ducha_server::clock::Clock;
 use ducha_server::config::Settings;
 use ducha_server::startup::Application;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
     settings.log = "error".into();
@@ -58,7 +60,10 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     drop(rows);
 
     let query = Instant::now();
-    let rows = ducha_server::service::sweep::open_assignments(&state.db, clock.now()).await?;
+    let rows: Vec<_> = ducha_server::service::sweep::open_assignments(&state.db, clock.now())
+        .await?
+        .try_collect()
+        .await?;
     let query_time = query.elapsed();
     println!(
         "[{label}] the sweep's query alone: {} rows in {:.2?} ({:.1}x the plain scan)",
@@ -99,32 +104,6 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: u64 = std::env::var("SWEEP_BENCH_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("ducha-sweep-bench-{}", std::process::id()));
-    let mut sqlite = Settings::for_tests();
-    sqlite.data_dir = dir.clone();
-    sqlite.database_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    run("sqlite", sqlite, n).await?;
-    std::fs::remove_dir_all(&dir).ok();
-
-    let admin = std::env::var("SWEEP_BENCH_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("ducha_bench_{}", std::process::id());
-    let server = Database::connect(&admin).await?;
-    server
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-    let mut postgres = Settings::for_tests();
-    postgres.database_url = match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => anyhow::bail!("bad PostgreSQL URL"),
-    };
-    let outcome = run("postgres", postgres, n).await;
-    server
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    outcome
+    let n = common::items("SWEEP_BENCH");
+    common::on_both_databases("SWEEP_BENCH", |label, settings| run(label, settings, n)).await
 }

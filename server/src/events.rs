@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
+
 use chrono::{DateTime, Utc};
 use ducha_domain::colour::{Colour, Verdict, assignment_colour};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -138,10 +140,10 @@ async fn colour_changes(
 ) -> crate::error::AppResult<(HashMap<i64, Colour>, Vec<LiveEvent>)> {
     let now = state.clock.now();
     let rule_set = RuleSet::load(state).await?;
-    let rows = crate::service::sweep::open_assignments(&state.db, now).await?;
+    let mut rows = crate::service::sweep::open_assignments(&state.db, now).await?;
     // The worst assignment's verdict is the item's, as everywhere else.
-    let mut worst: HashMap<i64, (Verdict, &str)> = HashMap::new();
-    for row in &rows {
+    let mut worst: HashMap<i64, (Verdict, String)> = HashMap::new();
+    while let Some(row) = rows.try_next().await? {
         let verdict = assignment_colour(
             &rule_set.calendar,
             rule_set.time_zone,
@@ -152,7 +154,7 @@ async fn colour_changes(
         match worst.get(&row.item_id) {
             Some((held, _)) if held.colour >= verdict.colour => {}
             _ => {
-                worst.insert(row.item_id, (verdict, row.serial.as_str()));
+                worst.insert(row.item_id, (verdict, row.serial));
             }
         }
     }
@@ -165,7 +167,7 @@ async fn colour_changes(
             if previous != verdict.colour {
                 changes.push(LiveEvent::Colour {
                     item_id,
-                    serial: serial.to_string(),
+                    serial,
                     from: previous,
                     to: verdict.colour,
                     reason: verdict.reason,

@@ -1,7 +1,54 @@
-//! Seeding shared by the benchmarks: plain SQL, so a million rows take seconds, not the
-//! minutes the API would.
+//! What the benchmarks share: running on a fresh SQLite file and a fresh PostgreSQL
+//! database, and seeding in plain SQL, so a million rows take seconds, not the minutes the
+//! API would.
 
-use sea_orm::DbBackend;
+use std::future::Future;
+
+use ducha_server::config::Settings;
+use sea_orm::{ConnectionTrait, Database, DbBackend};
+
+/// The item count: `<PREFIX>_ITEMS` from the environment, 100,000 by default.
+pub fn items(prefix: &str) -> u64 {
+    std::env::var(format!("{prefix}_ITEMS"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// Runs `run` on a new SQLite file, then on a new database of the PostgreSQL server at
+/// `<PREFIX>_POSTGRES` (default: the local one), and removes both afterwards.
+pub async fn on_both_databases<F, Fut>(prefix: &str, run: F) -> anyhow::Result<()>
+where
+    F: Fn(&'static str, Settings) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let tag = format!("{}_{}", prefix.to_lowercase(), std::process::id());
+    let dir = std::env::temp_dir().join(format!("ducha-{tag}"));
+    let mut sqlite = Settings::for_tests();
+    sqlite.data_dir = dir.clone();
+    sqlite.database_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let outcome = run("sqlite", sqlite).await;
+    std::fs::remove_dir_all(&dir).ok();
+    outcome?;
+
+    let admin = std::env::var(format!("{prefix}_POSTGRES"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("ducha_{tag}");
+    let server = Database::connect(&admin).await?;
+    server
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    let mut postgres = Settings::for_tests();
+    postgres.database_url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => anyhow::bail!("bad PostgreSQL URL"),
+    };
+    let outcome = run("postgres", postgres).await;
+    server
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    outcome
+}
 
 /// Statements that seed `n` open items (IN_PROGRESS, assigned 2026-09-20) with one lead
 /// assignment each across 300 units, due dates spread over the autumn.

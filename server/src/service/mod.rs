@@ -40,21 +40,26 @@ pub struct Audit<'a> {
     pub details: Value,
 }
 
-pub async fn audit(db: &impl ConnectionTrait, entry: Audit<'_>) -> AppResult<()> {
-    audit_event::ActiveModel {
-        item_id: Set(entry.item_id),
-        assignment_id: Set(entry.assignment_id),
-        actor_id: Set(entry.actor.map(|a| a.person_id)),
-        at: Set(entry.at),
-        action: Set(entry.action.to_string()),
-        from_stage: Set(entry.from.map(|s| s.as_str().to_string())),
-        to_stage: Set(entry.to.map(|s| s.as_str().to_string())),
-        reason: Set(entry.reason.map(str::to_string)),
-        details: Set(entry.details),
-        ..Default::default()
+impl Audit<'_> {
+    /// The row, for callers that write many in one statement.
+    pub fn into_model(self) -> audit_event::ActiveModel {
+        audit_event::ActiveModel {
+            item_id: Set(self.item_id),
+            assignment_id: Set(self.assignment_id),
+            actor_id: Set(self.actor.map(|a| a.person_id)),
+            at: Set(self.at),
+            action: Set(self.action.to_string()),
+            from_stage: Set(self.from.map(|s| s.as_str().to_string())),
+            to_stage: Set(self.to.map(|s| s.as_str().to_string())),
+            reason: Set(self.reason.map(str::to_string)),
+            details: Set(self.details),
+            ..Default::default()
+        }
     }
-    .insert(db)
-    .await?;
+}
+
+pub async fn audit(db: &impl ConnectionTrait, entry: Audit<'_>) -> AppResult<()> {
+    entry.into_model().insert(db).await?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
 
@@ -25,6 +25,30 @@ pub const SENT: &str = "SENT";
 pub const FAILED: &str = "FAILED";
 pub const MAX_ATTEMPTS: i32 = 8;
 const CLAIM: i64 = 5;
+
+/// A message waiting for its first delivery attempt, due at once. Written in the same
+/// transaction as whatever decided to send it.
+pub fn pending(
+    notice_id: Option<i64>,
+    recipient: &str,
+    rendered: &Rendered,
+    now: DateTime<Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        notice_id: Set(notice_id),
+        recipient: Set(recipient.to_string()),
+        subject: Set(rendered.subject.clone()),
+        body_text: Set(rendered.text.clone()),
+        body_html: Set(rendered.html.clone()),
+        status: Set(PENDING.to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
 
 /// Retry delay after the n-th failed attempt: 1, 2, 4 … minutes, capped at 2 hours.
 pub fn backoff(attempts: i32) -> Duration {

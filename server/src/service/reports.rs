@@ -605,22 +605,18 @@ pub async fn publish(
     let mut recipients: Vec<String> = readers.into_iter().filter_map(|p| p.email).collect();
     recipients.sort();
     recipients.dedup();
-    for to in &recipients {
-        outbox::ActiveModel {
-            notice_id: Set(None),
-            recipient: Set(to.clone()),
-            subject: Set(subject.clone()),
-            body_text: Set(text.clone()),
-            body_html: Set(html.clone()),
-            status: Set(super::outbox::PENDING.to_string()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            sent_at: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
+    let mail = crate::mail::Rendered {
+        subject,
+        text,
+        html,
+    };
+    if !recipients.is_empty() {
+        outbox::Entity::insert_many(
+            recipients
+                .iter()
+                .map(|to| super::outbox::pending(None, to, &mail, now)),
+        )
+        .exec_without_returning(&txn)
         .await?;
     }
     audit(

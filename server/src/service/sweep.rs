@@ -14,7 +14,9 @@ use ducha_domain::Stage;
 use ducha_domain::colour::{
     AssignmentFacts, Colour, ColourPolicy, ProgressReport, assignment_colour, progress_report,
 };
-use futures_util::TryStreamExt;
+use std::pin::Pin;
+
+use futures_util::{Stream, TryStreamExt};
 use sea_orm::TryInsertResult;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -24,7 +26,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::colours::RuleSet;
-use super::in_chunks;
+use super::{Audit, in_chunks};
 use crate::error::AppResult;
 use crate::mail::render_notice;
 use crate::startup::AppState;
@@ -285,18 +287,24 @@ impl OpenAssignment {
     }
 }
 
+/// Rows of `open_assignments`, as they arrive.
+pub type OpenAssignments<'a> =
+    Pin<Box<dyn Stream<Item = Result<OpenAssignment, sea_orm::DbErr>> + Send + 'a>>;
+
 /// Every open item's live assignments with the facts their colours and notices depend on,
-/// as of `now`, in one query (also what live dashboards recompute colours from).
+/// as of `now`, in one query, streamed: the sweep decides each row as it arrives (deciding
+/// overlaps the transfer, and rows are not kept), and live dashboards recompute colours
+/// from the same rows.
 pub async fn open_assignments(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-) -> AppResult<Vec<OpenAssignment>> {
+) -> AppResult<OpenAssignments<'_>> {
     Ok(OpenAssignment::find_by_statement(super::statement(
         db.get_database_backend(),
         OPEN_ASSIGNMENTS_SQL,
         vec![now.into()],
     ))
-    .all(db)
+    .stream(db)
     .await?)
 }
 
@@ -362,14 +370,7 @@ async fn sweep_with_lease(
     };
     let tz = rule_set.time_zone;
     let today = now.with_timezone(&tz).date_naive();
-    // Rows are decided as they arrive, so deciding overlaps the transfer.
-    let mut rows = OpenAssignment::find_by_statement(super::statement(
-        db.get_database_backend(),
-        OPEN_ASSIGNMENTS_SQL,
-        vec![now.into()],
-    ))
-    .stream(db)
-    .await?;
+    let mut rows = open_assignments(db, now).await?;
     let mut assignments = 0;
     let mut due: Vec<Due> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
@@ -691,33 +692,27 @@ async fn write_notices(
         };
         written += 1;
         for to in &n.recipients {
-            mails.push(outbox::ActiveModel {
-                notice_id: Set(Some(notice_id)),
-                recipient: Set(to.clone()),
-                subject: Set(n.rendered.subject.clone()),
-                body_text: Set(n.rendered.text.clone()),
-                body_html: Set(n.rendered.html.clone()),
-                status: Set(super::outbox::PENDING.to_string()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                last_error: Set(None),
-                sent_at: Set(None),
-                created_at: Set(now),
-                ..Default::default()
-            });
+            mails.push(super::outbox::pending(
+                Some(notice_id),
+                to,
+                &n.rendered,
+                now,
+            ));
         }
-        audits.push(audit_event::ActiveModel {
-            item_id: Set(Some(n.item_id)),
-            assignment_id: Set(Some(n.assignment_id)),
-            actor_id: Set(None),
-            at: Set(now),
-            action: Set("NOTICE".into()),
-            from_stage: Set(None),
-            to_stage: Set(None),
-            reason: Set(Some(n.subject.to_string())),
-            details: Set(json!({ "kind": n.kind, "level": n.level, "recipients": n.recipients })),
-            ..Default::default()
-        });
+        audits.push(
+            Audit {
+                item_id: Some(n.item_id),
+                assignment_id: Some(n.assignment_id),
+                actor: None,
+                at: now,
+                action: "NOTICE",
+                from: None,
+                to: None,
+                reason: Some(n.subject),
+                details: json!({ "kind": n.kind, "level": n.level, "recipients": n.recipients }),
+            }
+            .into_model(),
+        );
     }
     let emails = mails.len();
     // Bounded statements: a multi-row insert binds every column of every row.
