@@ -107,6 +107,8 @@ pub struct AssignmentFacts {
     /// The item's progress-report cycle, and when the clock for the next report started
     /// (the last report, or the assignment).
     pub report_cycle_days: Option<i32>,
+    /// Whether the cycle counts working days (每N个工作日) rather than calendar days.
+    pub report_cycle_working_days: bool,
     pub last_report_or_assigned_at: DateTime<Utc>,
 }
 
@@ -231,8 +233,35 @@ pub enum ProgressReport {
     Missed(chrono::NaiveDate),
 }
 
+/// The local date the current progress report is due: the cycle counted from the local date
+/// of the last report (or the assignment), in calendar days rolled forward onto a working
+/// day, or in working days. A report never falls due on a day off: a unit must have had a
+/// working day to file it (a 7-day cycle from 2026-09-29 is due on 10-08, not on National
+/// Day's 10-06). `None` without a cycle, or beyond the calendar's range.
+pub fn progress_report_date(
+    calendar: &Calendar,
+    time_zone: Tz,
+    facts: &AssignmentFacts,
+) -> Option<chrono::NaiveDate> {
+    let cycle = facts.report_cycle_days.filter(|days| *days > 0)?;
+    let start = facts
+        .last_report_or_assigned_at
+        .with_timezone(&time_zone)
+        .date_naive();
+    if facts.report_cycle_working_days {
+        calendar
+            .add_working_days(start, cycle)
+            .ok()
+            .map(|d| d.value)
+    } else {
+        let date = start.checked_add_days(chrono::Days::new(u64::try_from(cycle).ok()?))?;
+        calendar.roll_forward(date).ok().map(|d| d.value)
+    }
+}
+
 /// The progress-report state of an assignment still being worked on, if it has a cycle and
-/// the report is due soon or missed; `None` otherwise.
+/// the report is due soon or missed; `None` otherwise. A report is due on its date (the
+/// whole day counts), so it is missed from the next day on.
 pub fn progress_report(
     calendar: &Calendar,
     time_zone: Tz,
@@ -243,11 +272,9 @@ pub fn progress_report(
     if !matches!(facts.stage, Stage::Assigned | Stage::InProgress) {
         return None;
     }
-    let cycle = facts.report_cycle_days?;
-    let report_due = facts.last_report_or_assigned_at + chrono::Duration::days(i64::from(cycle));
-    let report_date = report_due.with_timezone(&time_zone).date_naive();
+    let report_date = progress_report_date(calendar, time_zone, facts)?;
     let today = now.with_timezone(&time_zone).date_naive();
-    if now > report_due {
+    if today > report_date {
         Some(ProgressReport::Missed(report_date))
     } else if calendar.working_days_between(today, report_date).value
         <= policy.blue_within_working_days
@@ -376,7 +403,7 @@ pub fn unit_measure(colour: Colour) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{NaiveDate, TimeZone};
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         chrono_tz::Asia::Shanghai
@@ -394,6 +421,7 @@ mod tests {
             rejections: 0,
             reopened: false,
             report_cycle_days: None,
+            report_cycle_working_days: false,
             last_report_or_assigned_at: at(2026, 9, 29, 9),
         }
     }
@@ -444,6 +472,35 @@ mod tests {
             yellow.reason
         );
         assert_eq!(colour_at(&f, at(2026, 10, 14, 9)).colour, Colour::Red);
+    }
+
+    #[test]
+    fn progress_reports_fall_due_on_working_days_only() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let calendar = Calendar::national();
+        let mut f = facts(at(2026, 12, 31, 18));
+        f.report_cycle_days = Some(7);
+        f.last_report_or_assigned_at = at(2026, 9, 29, 10);
+        // 09-29 + 7 days is 10-06, inside National Day: rolled forward to 10-08.
+        let date = progress_report_date(&calendar, tz, &f);
+        assert_eq!(date, NaiveDate::from_ymd_opt(2026, 10, 8));
+        let policy = ColourPolicy::default();
+        assert_eq!(
+            progress_report(&calendar, tz, &policy, &f, at(2026, 10, 8, 8)),
+            date.map(ProgressReport::DueSoon),
+            "on the first working day after the holiday the report is due, not missed"
+        );
+        assert_eq!(
+            progress_report(&calendar, tz, &policy, &f, at(2026, 10, 9, 8)),
+            date.map(ProgressReport::Missed)
+        );
+        // Seven working days from 09-29: 09-30, 10-08, 10-09, the 调休 Saturday 10-10, 10-12,
+        // 10-13, 10-14.
+        f.report_cycle_working_days = true;
+        assert_eq!(
+            progress_report_date(&calendar, tz, &f),
+            NaiveDate::from_ymd_opt(2026, 10, 14)
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod colour;
 pub mod deadlines;
+pub mod ladder;
 pub mod lifecycle;
 pub mod similarity;
 pub mod source;

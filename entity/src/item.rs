@@ -21,6 +21,8 @@ pub struct Model {
     pub deadline_rule: String,
     pub deadline_explicit: bool,
     pub report_cycle_days: Option<i32>,
+    /// The cycle counts working days (每N个工作日) rather than calendar days.
+    pub report_cycle_working_days: bool,
     pub stage: String,
     pub assigned_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,

@@ -15,4 +15,5 @@ pub mod notice;
 pub mod outbox;
 pub mod person;
 pub mod report;
+pub mod sweep_slot;
 pub mod unit;

@@ -20,6 +20,10 @@ pub struct Model {
     pub last_error: Option<String>,
     pub sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The sender holding this message (a token per claim), and until when; a claim that
+    /// is not renewed lapses, so a dead sender's messages come back.
+    pub claim: Option<String>,
+    pub claimed_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

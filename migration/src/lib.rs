@@ -7,6 +7,7 @@ mod m20261123_000002_supervision;
 mod m20261123_000003_colours_and_notices;
 mod m20261124_000004_sweep_indexes;
 mod m20261124_000005_monthly_report;
+mod m20261124_000006_notice_delivery;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_colours_and_notices::Migration),
             Box::new(m20261124_000004_sweep_indexes::Migration),
             Box::new(m20261124_000005_monthly_report::Migration),
+            Box::new(m20261124_000006_notice_delivery::Migration),
         ]
     }
 }

@@ -33,6 +33,7 @@ pub struct ItemFacts {
     /// Set when the item was cancelled by the end of the month.
     pub cancelled_at: Option<DateTime<Utc>>,
     pub report_cycle_days: Option<i32>,
+    pub report_cycle_working_days: bool,
     /// Feedback rejections (退回重办) up to the end of the month, and within it.
     pub rejections_by_end: i64,
     pub rejections_in_month: i64,

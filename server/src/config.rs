@@ -2,7 +2,8 @@
 //! Everything has a default, so `ducha serve` on a fresh machine needs no configuration.
 //!
 //! Environment variables: `DUCHA_LISTEN`, `DUCHA_DATABASE_URL` (or `DATABASE_URL`),
-//! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`; the file is
+//! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`,
+//! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS` (and the SMTP settings); the file is
 //! `ducha.toml` in the working directory, or the one named by `DUCHA_CONFIG`.
 
 use std::net::SocketAddr;
@@ -40,6 +41,15 @@ pub struct Settings {
     /// A font with Chinese glyphs for laying out report charts; by default the first of
     /// the usual system fonts found (see `fonts`).
     pub report_font: Option<PathBuf>,
+    /// How long a sender's claim on outbox messages lasts unless renewed (a sender that
+    /// dies gives its messages back after this).
+    pub outbox_claim: std::time::Duration,
+    /// How long the relay may take to answer before a try counts as failed (and is retried).
+    pub smtp_timeout: std::time::Duration,
+    /// Whether this process runs the scheduler (sweeps, monthly report) and the outbox
+    /// sender, which delivers within seconds of new mail. Tests that drive sweeps and
+    /// delivery by hand, on a clock they move, turn them off.
+    pub background_jobs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +90,8 @@ struct Layer {
     public_url: Option<String>,
     sweep_times: Option<String>,
     report_font: Option<PathBuf>,
+    outbox_claim_seconds: Option<u64>,
+    smtp_timeout_seconds: Option<u64>,
 }
 
 impl Layer {
@@ -102,7 +114,9 @@ impl Layer {
             mail_from,
             public_url,
             sweep_times,
-            report_font
+            report_font,
+            outbox_claim_seconds,
+            smtp_timeout_seconds
         );
     }
 
@@ -123,6 +137,8 @@ impl Layer {
             public_url: var("DUCHA_PUBLIC_URL"),
             sweep_times: var("DUCHA_SWEEP_TIMES"),
             report_font: var("DUCHA_REPORT_FONT").map(PathBuf::from),
+            outbox_claim_seconds: var("DUCHA_OUTBOX_CLAIM_SECONDS").and_then(|v| v.parse().ok()),
+            smtp_timeout_seconds: var("DUCHA_SMTP_TIMEOUT_SECONDS").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -216,6 +232,13 @@ impl Settings {
             sweep_times,
             colour_refresh: std::time::Duration::from_secs(60),
             report_font: layer.report_font,
+            outbox_claim: std::time::Duration::from_secs(
+                layer.outbox_claim_seconds.unwrap_or(60).clamp(3, 3_600),
+            ),
+            smtp_timeout: std::time::Duration::from_secs(
+                layer.smtp_timeout_seconds.unwrap_or(30).clamp(1, 600),
+            ),
+            background_jobs: true,
         })
     }
 
@@ -234,6 +257,9 @@ impl Settings {
             sweep_times: Vec::new(),
             colour_refresh: std::time::Duration::from_secs(1),
             report_font: None,
+            outbox_claim: std::time::Duration::from_secs(60),
+            smtp_timeout: std::time::Duration::from_secs(30),
+            background_jobs: false,
         }
     }
 

@@ -271,6 +271,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 responsible_leader_id: Some(leaders[index % leaders.len()].0.id),
                 deadline,
                 report_cycle_days: None,
+                report_cycle_working_days: false,
                 unit_ids: vec![],
             },
         )
@@ -288,6 +289,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         };
         let mut item = verbs::assign(
             cx(&office, tick(2)),
+            None,
             item.id,
             item.version,
             lead.id,
@@ -360,17 +362,26 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         if stop == 7 {
             verbs::verify(
                 db,
+                None,
                 &office,
                 tick(4),
                 item.id,
                 item.version,
-                false,
-                Some("反馈材料不完整，请补充佐证材料"),
+                (false, Some("反馈材料不完整，请补充佐证材料")),
             )
             .await?;
             continue;
         }
-        item = verbs::verify(db, &office, tick(4), item.id, item.version, true, None).await?;
+        item = verbs::verify(
+            db,
+            None,
+            &office,
+            tick(4),
+            item.id,
+            item.version,
+            (true, None),
+        )
+        .await?;
         if stop == 8 {
             continue;
         }

@@ -1,27 +1,51 @@
 //! The scheduler. tokio-cron-scheduler fires a UTC tick every minute (its time-zone support
 //! converts to a fixed offset once, so local-time schedules are decided here, in the
-//! domain's time zone); the tick sweeps at the configured local times on working days only
-//! — per the calendar: not on holidays, yes on 调休 Saturdays — and delivers the outbox.
-//! Every instance runs the jobs; the sweep lease and the outbox claims keep them from
-//! doing the same work twice.
+//! domain's time zone). Sweeps are due at the configured local times on working days only —
+//! per the calendar: not on holidays, yes on 调休 Saturdays — and each such slot is recorded
+//! when it runs: a slot missed because of a crash, a held lock or every instance being down
+//! runs once, at the first tick that can. Mail is not the tick's business: each instance's
+//! sender delivers within seconds of new mail (`outbox::run_sender`).
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::service::{outbox, reports, sweep};
+use crate::service::{reports, sweep};
 use crate::startup::AppState;
+
+/// How far back a missed slot is still worth running (a server down for longer sweeps at
+/// its first tick anyway, for the latest slot).
+const SLOT_LOOKBACK_DAYS: i64 = 7;
 
 /// Is `now` one of the sweep times (to the minute) on a working day?
 pub fn sweep_due(state: &AppState, now: DateTime<Utc>) -> bool {
-    let local = now.with_timezone(&state.deadline_policy.time_zone);
-    let Ok(calendar) = state.calendar.current() else {
-        return false;
-    };
-    calendar.is_working_day(local.date_naive()).value
-        && state
-            .sweep_times
-            .iter()
-            .any(|t| t.hour() == local.hour() && t.minute() == local.minute())
+    latest_slot(state, now).is_some_and(|slot| now - slot < Duration::minutes(1))
+}
+
+/// The latest scheduled sweep at or before `now`: a sweep time on a working day, within
+/// the last week.
+pub fn latest_slot(state: &AppState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let tz = state.deadline_policy.time_zone;
+    let calendar = state.calendar.current().ok()?;
+    let today = now.with_timezone(&tz).date_naive();
+    let mut times = state.sweep_times.clone();
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    for back in 0..=SLOT_LOOKBACK_DAYS {
+        let date = today.checked_sub_days(chrono::Days::new(u64::try_from(back).ok()?))?;
+        if !calendar.is_working_day(date).value {
+            continue;
+        }
+        for time in &times {
+            let slot = date
+                .and_time(*time)
+                .and_local_timezone(tz)
+                .earliest()?
+                .with_timezone(&Utc);
+            if slot <= now {
+                return Some(slot);
+            }
+        }
+    }
+    None
 }
 
 /// Hourly on the hour: a server that was down at the sweep times of the first working day
@@ -30,19 +54,14 @@ fn report_catch_up_due(state: &AppState, now: DateTime<Utc>) -> bool {
     now.with_timezone(&state.deadline_policy.time_zone).minute() == 0
 }
 
-/// One scheduler tick: sweep if due, then deliver what is pending.
+/// One scheduler tick: the latest sweep slot if it has not run, leftover digests, and the
+/// monthly report when due.
 pub async fn tick(state: &AppState) {
     let now = state.clock.now();
-    if sweep_due(state, now) {
-        match sweep::run_sweep(state, &state.instance_id, now).await {
-            Ok(report) if report.ran => tracing::info!(?report, "reminder sweep"),
-            Ok(_) => tracing::debug!("another instance holds the sweep lease"),
-            Err(error) => tracing::error!(?error, "reminder sweep failed"),
-        }
-    }
+    let swept = sweep_if_due(state, now).await;
     // The previous month's report, once, from the first working day of the month on
     // (design.md §6); after a sweep so its colours are today's.
-    if sweep_due(state, now) || report_catch_up_due(state, now) {
+    if swept || report_catch_up_due(state, now) {
         match reports::publish_due(state, now).await {
             Ok(Some(published)) => tracing::info!(
                 month = %published.report.month,
@@ -53,11 +72,30 @@ pub async fn tick(state: &AppState) {
             Err(error) => tracing::error!(?error, "monthly report failed"),
         }
     }
-    match outbox::deliver_pending(&state.db, &state.mailer, &state.mail_from, now, 200).await {
-        Ok(d) if d != outbox::Delivery::default() => tracing::info!(?d, "outbox delivery"),
-        Ok(_) => {}
-        Err(error) => tracing::error!(?error, "outbox delivery failed"),
+}
+
+/// Runs the latest sweep slot if it has not run, else digests what a dead sweep left;
+/// true when it swept.
+async fn sweep_if_due(state: &AppState, now: DateTime<Utc>) -> bool {
+    let mut swept = false;
+    if let Some(slot) = latest_slot(state, now) {
+        match sweep::slot_done(&state.db, slot).await {
+            Ok(true) => {}
+            Ok(false) => match sweep::run_slot(state, slot, now).await {
+                Ok(Some(report)) => {
+                    swept = true;
+                    tracing::info!(%slot, ?report, "reminder sweep");
+                }
+                Ok(None) => tracing::debug!(%slot, "the sweep ran elsewhere or is running"),
+                Err(error) => tracing::error!(?error, %slot, "reminder sweep failed"),
+            },
+            Err(error) => tracing::error!(?error, "could not read the sweep slots"),
+        }
     }
+    if !swept && let Err(error) = sweep::digest_leftovers(state, now).await {
+        tracing::error!(?error, "digest of leftover notices failed");
+    }
+    swept
 }
 
 /// Starts the minute tick; `None` (logged) if the scheduler cannot start, so the API still
@@ -70,6 +108,10 @@ pub async fn start(state: AppState) -> Option<JobScheduler> {
             return None;
         }
     };
+    // A first tick at once: a slot missed while every instance was down runs now, not at
+    // the next minute boundary.
+    let first = state.clone();
+    tokio::spawn(async move { sweep_if_due(&first, first.clock.now()).await });
     let job = Job::new_async("0 * * * * *", move |_, _| {
         let state = state.clone();
         Box::pin(async move { tick(&state).await })

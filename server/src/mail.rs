@@ -2,8 +2,6 @@
 //! newcomer sees what would have been sent. Templates are files (`server/templates`),
 //! rendered by substituting `{{name}}` with the (HTML-escaped, for the HTML part) values.
 
-use std::collections::HashMap;
-
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -11,8 +9,25 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 
 use crate::config::{Settings, SmtpTls};
 
-const NOTICE_TEXT: &str = include_str!("../templates/notice.txt");
-const NOTICE_HTML: &str = include_str!("../templates/notice.html");
+const DIGEST_TEXT: &str = include_str!("../templates/digest.txt");
+const DIGEST_HTML: &str = include_str!("../templates/digest.html");
+
+/// Why a message was not accepted. Only a permanent refusal (a 5xx reply, an address that
+/// cannot be written) ends a message; a relay that is down, slow or answers 4xx is retried
+/// for as long as it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    Transient(String),
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn text(&self) -> &str {
+        match self {
+            SendError::Transient(text) | SendError::Permanent(text) => text,
+        }
+    }
+}
 
 pub enum Mailer {
     Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
@@ -37,17 +52,26 @@ impl Mailer {
         if let (Some(user), Some(pass)) = (&smtp.username, &smtp.password) {
             builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
         }
-        let transport = builder
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
+        let transport = builder.timeout(Some(settings.smtp_timeout)).build();
         Ok(Mailer::Smtp(Box::new(transport)))
     }
 
-    /// Sends one message; the error is text for the outbox's `last_error`.
-    pub async fn send(&self, message: Message) -> Result<(), String> {
+    /// Sends one message.
+    pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
-            Mailer::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    SendError::Permanent(e.to_string())
+                } else {
+                    SendError::Transient(e.to_string())
+                }
+            }),
+            // A full or unwritable disk is an outage, not a verdict on the message.
+            Mailer::File(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Transient(e.to_string())),
         }
     }
 }
@@ -60,34 +84,41 @@ pub struct Rendered {
     pub html: String,
 }
 
-fn escape_html(text: &str) -> String {
+pub fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn fill(template: &str, values: &HashMap<&str, String>, html: bool) -> String {
-    let mut out = template.to_string();
-    for (key, value) in values {
-        let value = if html && *key != "colour_css" {
-            escape_html(value)
-        } else {
-            value.clone()
-        };
-        out = out.replace(&format!("{{{{{key}}}}}"), &value);
-    }
-    out
-}
-
-/// Renders the notice templates; `values` names every `{{placeholder}}`.
-pub fn render_notice(subject: &str, values: &HashMap<&str, String>) -> Rendered {
-    let mut values = values.clone();
-    values.insert("subject", subject.to_string());
+/// Fills the digest frame: `sections_text` goes in as is, `sections_html` is already HTML
+/// (its parts escaped by the caller); every other value is escaped for the HTML part.
+pub fn render_digest(
+    subject: &str,
+    salutation: &str,
+    intro: &str,
+    sections_text: &str,
+    sections_html: &str,
+    sent_at: &str,
+) -> Rendered {
+    let office = "区政府办公室督查室";
+    let fill = |template: &str, html: bool| {
+        let value = |v: &str| if html { escape_html(v) } else { v.to_string() };
+        template
+            .replace("{{subject}}", &value(subject))
+            .replace("{{salutation}}", &value(salutation))
+            .replace("{{intro}}", &value(intro))
+            .replace("{{office}}", &value(office))
+            .replace("{{sent_at}}", &value(sent_at))
+            .replace(
+                "{{sections}}",
+                if html { sections_html } else { sections_text },
+            )
+    };
     Rendered {
         subject: subject.to_string(),
-        text: fill(NOTICE_TEXT, &values, false),
-        html: fill(NOTICE_HTML, &values, true),
+        text: fill(DIGEST_TEXT, false),
+        html: fill(DIGEST_HTML, true),
     }
 }
 
@@ -117,31 +148,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn templates_fill_every_placeholder_and_escape_html() {
-        let values: HashMap<&str, String> = [
-            "unit",
-            "greeting",
-            "serial",
-            "title",
-            "requirements",
-            "due",
-            "status",
-            "expected",
-            "link",
-            "office",
-            "sent_at",
-            "colour_css",
-        ]
-        .into_iter()
-        .map(|k| (k, format!("<{k}>")))
-        .collect();
-        let rendered = render_notice("【督办】测试", &values);
+    fn the_frame_fills_every_placeholder_and_escapes_html() {
+        let rendered = render_digest(
+            "【督办】<测试>",
+            "<区住建局>",
+            "请阅知",
+            "· 一项\n",
+            "<ol><li>一项</li></ol>",
+            "2026年11月24日",
+        );
         assert!(
             !rendered.text.contains("{{") && !rendered.html.contains("{{"),
             "all placeholders filled"
         );
-        assert!(rendered.text.contains("<serial>"));
-        assert!(rendered.html.contains("&lt;serial&gt;") && !rendered.html.contains("<serial>"));
+        assert!(rendered.text.starts_with("<区住建局>："));
+        assert!(
+            rendered.html.contains("&lt;区住建局&gt;")
+                && rendered.html.contains("<ol><li>一项</li></ol>")
+        );
         let built = message(
             "督查室 <office@example.gov.cn>",
             "unit@example.gov.cn",

@@ -32,19 +32,30 @@ pub struct AppState {
     pub clock: Clock,
     /// Where attachments (and unsent mail) are stored.
     pub data_dir: std::path::PathBuf,
-    /// The address people open; links in emails point here.
-    pub public_url: String,
+    /// Where mail links point, the time zone mails speak in, and the sender's wake-up.
+    pub notices: crate::service::notify::NoticeContext,
     pub mailer: std::sync::Arc<crate::mail::Mailer>,
     pub mail_from: String,
     /// Names this process in leases (one sweeping instance at a time).
     pub instance_id: String,
     /// Local times of the scheduled sweep on working days.
     pub sweep_times: Vec<chrono::NaiveTime>,
+    /// One sweep at a time in this process (and, on PostgreSQL, an advisory lock across
+    /// instances).
+    pub sweep_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// How long an outbox claim lasts unless renewed.
+    pub outbox_claim_ttl: Duration,
+    /// Whether this process runs the scheduler and the outbox sender.
+    pub background_jobs: bool,
     /// Live events for subscriptions.
     pub events: crate::events::EventHub,
     /// How often live colour changes are recomputed.
     pub colour_refresh: Duration,
 }
+
+/// How often an idle sender looks for mail written by other instances or coming due after
+/// a backoff; mail written by this process wakes it at once.
+const OUTBOX_POLL: Duration = Duration::from_secs(2);
 
 /// A bound, migrated, ready-to-run service.
 pub struct Application {
@@ -75,7 +86,11 @@ impl AppState {
             deadline_policy: settings.deadline_policy(),
             clock,
             data_dir: settings.data_dir.clone(),
-            public_url: settings.public_url.clone(),
+            notices: crate::service::notify::NoticeContext {
+                public_url: settings.public_url.clone(),
+                time_zone: settings.time_zone,
+                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            },
             mailer: std::sync::Arc::new(crate::mail::Mailer::from_settings(settings)?),
             mail_from: settings.mail_from.clone(),
             instance_id: crate::auth::new_token()
@@ -85,6 +100,9 @@ impl AppState {
                 .take(16)
                 .collect(),
             sweep_times: settings.sweep_times.clone(),
+            sweep_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            outbox_claim_ttl: settings.outbox_claim,
+            background_jobs: settings.background_jobs,
             events: crate::events::EventHub::default(),
             colour_refresh: settings.colour_refresh,
         };
@@ -143,17 +161,30 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        let scheduler = crate::jobs::start(self.state.clone()).await;
+        let scheduler = if self.state.background_jobs {
+            crate::jobs::start(self.state.clone()).await
+        } else {
+            None
+        };
         let events = tokio::spawn(crate::events::run(
             self.state.clone(),
             Duration::from_millis(500),
             self.state.colour_refresh,
         ));
+        let sender = self.state.background_jobs.then(|| {
+            tokio::spawn(crate::service::outbox::run_sender(
+                self.state.clone(),
+                OUTBOX_POLL,
+            ))
+        });
         let app = routes(self.state);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
             .await;
         events.abort();
+        if let Some(sender) = sender {
+            sender.abort();
+        }
         if let Some(mut scheduler) = scheduler {
             let _ = scheduler.shutdown().await;
         }
@@ -176,6 +207,7 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         )
         .at("/graphql/ws", get(graphql_ws))
         .at("/healthz", get(healthz))
+        .at("/items/:id", get(crate::item_page::item_page))
         .data(schema)
         .data(state)
         .with(Tracing)
@@ -264,10 +296,15 @@ async fn graphql_ws(
 async fn healthz(state: Data<&AppState>) -> Response {
     let database = db::ping(&state.db).await;
     let calendar = state.calendar.current().ok();
+    // The office must see mail that is stuck: how much waits, since when, and what failed.
+    let outbox = crate::service::outbox::backlog(&state.db, state.clock.now())
+        .await
+        .ok();
     let body = serde_json::json!({
         "status": if database { "ok" } else { "degraded" },
         "database": database,
         "calendarVersion": calendar.as_ref().map(|c| c.version().to_string()),
+        "outbox": outbox,
     });
     let status = if database {
         StatusCode::OK

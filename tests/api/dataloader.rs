@@ -45,13 +45,20 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         deadline_policy: settings.deadline_policy(),
         clock: Clock::system(),
         data_dir: settings.data_dir.clone(),
-        public_url: settings.public_url.clone(),
+        notices: ducha_server::service::notify::NoticeContext {
+            public_url: settings.public_url.clone(),
+            time_zone: settings.time_zone,
+            wake: Default::default(),
+        },
         mailer: std::sync::Arc::new(
             ducha_server::mail::Mailer::from_settings(&settings).expect("mailer"),
         ),
         mail_from: settings.mail_from.clone(),
         instance_id: "test".into(),
         sweep_times: Vec::new(),
+        sweep_lock: Default::default(),
+        outbox_claim_ttl: settings.outbox_claim,
+        background_jobs: false,
         events: Default::default(),
         colour_refresh: std::time::Duration::from_secs(60),
     };

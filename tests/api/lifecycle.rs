@@ -152,6 +152,9 @@ async fn an_instruction_goes_from_registration_to_closing_on_time(backend: Backe
             "ASSIGN_LEAD",
             "ASSIGN_CO_UNIT",
             "ASSIGN",
+            // 督查通知 to each unit, written with the assignment.
+            "NOTICE",
+            "NOTICE",
             "SIGN",
             "SIGN",
             "REPORT_PROGRESS",
@@ -172,7 +175,7 @@ async fn an_instruction_goes_from_registration_to_closing_on_time(backend: Backe
         stages.last().cloned(),
         Some((json!("VERIFIED"), json!("CLOSED")))
     );
-    assert_eq!(full["auditTrail"][4]["actor"]["name"], "赵局长");
+    assert_eq!(full["auditTrail"][6]["actor"]["name"], "赵局长");
 }
 
 async fn illegal_transitions_and_stale_versions_change_nothing(backend: Backend) {
@@ -240,7 +243,8 @@ async fn illegal_transitions_and_stale_versions_change_nothing(backend: Backend)
     assert_eq!(unchanged["stage"], "ASSIGNED");
     assert_eq!(
         actions(&unchanged).len(),
-        4,
+        // REGISTER, ASSIGN_LEAD, ASSIGN_CO_UNIT, ASSIGN and the two 督查通知.
+        6,
         "refused writes leave no audit entry"
     );
 

@@ -1,39 +1,55 @@
-//! The reminder ladder and email delivery: the sweep walks items across National Day 2026
-//! and its 调休 Saturday, each notice goes out once, through lettre's SMTP transport to a
-//! real SMTP server on loopback; a killed delivery is resumed, a refusing relay retried.
+//! The reminder ladder and email delivery (issue 9): the sweep walks items across National
+//! Day 2026 and its 调休 Saturday sending one true rung per assignment, each reader gets one
+//! digest per sweep, verbs mail at once, and delivery through lettre to a real SMTP server
+//! on loopback neither doubles nor loses a message — with a slow relay, one that refuses,
+//! one that is down for hours, and a sender killed mid-delivery.
+
+use std::collections::{BTreeMap, HashMap};
 
 use ducha_server::config::{SmtpSettings, SmtpTls};
 use ducha_server::service::{outbox, sweep};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::district::{District, assigned_item, item_mutation, ok};
+use crate::district::{District, assigned_item, item_mutation, m, ok};
 use crate::helpers::{Backend, TestApp, settings_for, shanghai, spawn_with};
 use crate::smtp::SmtpServer;
 
-async fn spawn_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
-    let mut settings = settings_for(backend).await;
-    settings.smtp = Some(SmtpSettings {
+fn smtp_settings(smtp: &SmtpServer) -> SmtpSettings {
+    SmtpSettings {
         host: "127.0.0.1".into(),
         port: smtp.port(),
         tls: SmtpTls::None,
         username: None,
         password: None,
-    });
-    settings.sweep_times = vec![chrono::NaiveTime::from_hms_opt(8, 30, 0).expect("time")];
+    }
+}
+
+async fn spawn_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
+    let mut settings = settings_for(backend).await;
+    settings.smtp = Some(smtp_settings(smtp));
+    settings.smtp_timeout = std::time::Duration::from_secs(5);
     spawn_with(settings).await
 }
 
-async fn notices(app: &TestApp) -> Vec<(i64, String, String)> {
-    let mut rows: Vec<(i64, String, String)> = entity::notice::Entity::find()
+/// (assignment, kind, level, state) of every notice on record.
+async fn notices(app: &TestApp) -> Vec<(i64, String, String, String)> {
+    let mut rows: Vec<_> = entity::notice::Entity::find()
         .all(&app.state.db)
         .await
         .expect("notices")
         .into_iter()
-        .map(|n| (n.assignment_id, n.kind, n.level))
+        .map(|n| (n.assignment_id, n.kind, n.level, n.state))
         .collect();
     rows.sort();
     rows
+}
+
+async fn outbox_rows(app: &TestApp) -> Vec<entity::outbox::Model> {
+    entity::outbox::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
 }
 
 async fn sweep_at(
@@ -45,22 +61,40 @@ async fn sweep_at(
     let body = app
         .graphql_as(
             Some(&d.supervisor),
-            "mutation { runSweep { ran notices emails } }",
+            "mutation { runSweep { ran notices skipped emails } }",
             json!({}),
         )
         .await;
     body["data"]["runSweep"].clone()
 }
 
-async fn the_ladder_runs_across_national_day_and_each_notice_goes_once(backend: Backend) {
-    let smtp = SmtpServer::start().await;
-    let app = spawn_with_smtp(backend, &smtp).await;
+fn sender(app: &TestApp) -> outbox::Sender<'_> {
+    outbox::Sender {
+        db: &app.state.db,
+        mailer: &app.state.mailer,
+        from: &app.state.mail_from,
+        claim_ttl: app.state.outbox_claim_ttl,
+        clock: &app.state.clock,
+    }
+}
+
+/// Items 1 and 5 of the issue: one true rung per assignment per sweep, across National Day,
+/// and the office hears of a red item once although both its units are red.
+async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
+    let app = spawn_with(settings_for(backend).await).await;
     let d = District::create(&app).await;
     let assigned = assigned_item(&app, &d, "国庆期间景区安全保障").await;
+    let item_id = assigned["id"].as_i64().expect("id");
     let (lead, co) = (
         assigned["assignments"][0]["id"].as_i64().expect("id"),
         assigned["assignments"][1]["id"].as_i64().expect("id"),
     );
+    // Item 3: 督查通知 is written with the assignment, before any sweep.
+    let first_mails = outbox_rows(&app).await;
+    let mut to: Vec<&str> = first_mails.iter().map(|m| m.recipient.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["cgj@example.gov.cn", "zjj@example.gov.cn"]);
+    assert!(first_mails[0].subject.starts_with("【督查通知】"));
     ok(
         &app,
         &d.housing_head,
@@ -69,260 +103,643 @@ async fn the_ladder_runs_across_national_day_and_each_notice_goes_once(backend: 
     )
     .await;
 
-    let first = sweep_at(&app, &d, shanghai(2026, 9, 29, 9, 30)).await;
+    let first = sweep_at(&app, &d, shanghai(2026, 9, 29, 14, 0)).await;
+    assert_eq!(first["notices"], 0, "nothing new the same day: {first}");
+    // 09-30 08:30: the co-unit's due (10-08) is the next working day. Its 签收提醒 is not
+    // due yet (a full working day ends 09-30 09:00), and BLUE outranks it anyway.
+    let blue = sweep_at(&app, &d, shanghai(2026, 9, 30, 8, 30)).await;
+    assert_eq!(blue["notices"], 1, "{blue}");
+    // 10-08: the lead unit's due (10-09) is a working day away; the co-unit's is today.
     assert_eq!(
-        first,
-        json!({ "ran": true, "notices": 2, "emails": 2 }),
-        "督查通知 to each unit"
+        sweep_at(&app, &d, shanghai(2026, 10, 8, 8, 30)).await["notices"],
+        1
     );
-    assert_eq!(
-        sweep_at(&app, &d, shanghai(2026, 9, 29, 14, 0)).await["notices"],
-        0,
-        "a re-run sends nothing"
-    );
-    // 09-30: the co-unit has not signed after a working day, and its due (10-08) is the next
-    // working day.
-    sweep_at(&app, &d, shanghai(2026, 9, 30, 8, 30)).await;
-    // 10-08: the lead unit's due (10-09) is now one working day away.
-    sweep_at(&app, &d, shanghai(2026, 10, 8, 8, 30)).await;
     // 10-10, the 调休 Saturday: both overdue by a working day.
-    sweep_at(&app, &d, shanghai(2026, 10, 10, 8, 30)).await;
+    assert_eq!(
+        sweep_at(&app, &d, shanghai(2026, 10, 10, 8, 30)).await["notices"],
+        2
+    );
     // 10-14: more than three working days overdue.
-    sweep_at(&app, &d, shanghai(2026, 10, 14, 8, 30)).await;
-    sweep_at(&app, &d, shanghai(2026, 10, 14, 14, 0)).await;
-    let expected: Vec<(i64, String, String)> = [
-        (lead, "ASSIGNMENT", "NOTICE"),
-        (lead, "COLOUR", "BLUE"),
-        (lead, "COLOUR", "RED"),
-        (lead, "COLOUR", "YELLOW"),
-        (co, "ASSIGNMENT", "NOTICE"),
-        (co, "COLOUR", "BLUE"),
-        (co, "COLOUR", "RED"),
-        (co, "COLOUR", "YELLOW"),
-        (co, "NOT_SIGNED", "REMINDER"),
+    let red = sweep_at(&app, &d, shanghai(2026, 10, 14, 8, 30)).await;
+    assert_eq!(red["notices"], 2, "{red}");
+    assert_eq!(
+        sweep_at(&app, &d, shanghai(2026, 10, 14, 14, 0)).await["notices"],
+        0
+    );
+
+    let expected: Vec<(i64, String, String, String)> = [
+        (lead, "ASSIGNMENT", "NOTICE", "MAILED"),
+        (lead, "COLOUR", "BLUE", "MAILED"),
+        (lead, "COLOUR", "RED", "MAILED"),
+        (lead, "COLOUR", "YELLOW", "MAILED"),
+        (lead, "NOT_SIGNED", "REMINDER", "SKIPPED"),
+        (co, "ASSIGNMENT", "NOTICE", "MAILED"),
+        (co, "COLOUR", "BLUE", "MAILED"),
+        (co, "COLOUR", "RED", "MAILED"),
+        (co, "COLOUR", "YELLOW", "MAILED"),
+        (co, "NOT_SIGNED", "REMINDER", "SKIPPED"),
     ]
     .into_iter()
-    .map(|(a, k, l)| (a, k.to_string(), l.to_string()))
+    .map(|(a, k, l, s)| (a, k.to_string(), l.to_string(), s.to_string()))
     .collect();
     assert_eq!(notices(&app).await, expected);
 
-    let delivered = app
-        .graphql_as(
-            Some(&d.supervisor),
-            "mutation { deliverOutbox { sent retried failed } }",
-            json!({}),
-        )
-        .await;
-    let sent = delivered["data"]["deliverOutbox"]["sent"]
-        .as_i64()
-        .expect("sent");
-    let received = smtp.received();
-    assert_eq!(received.len() as i64, sent, "{delivered}");
-    if std::env::var("DEBUG_SMTP").is_ok() {
-        eprintln!("{}", received[0].data.chars().take(800).collect::<String>());
-    }
-    let red: Vec<_> = received
+    // Item 2: the red sweep wrote one mail per reader. The office's lists the item once,
+    // naming both units, and asks the office (not the unit) to act.
+    let mails = outbox_rows(&app).await;
+    let red_mails: Vec<_> = mails
         .iter()
-        .filter(|m| m.subject().contains("红色督办"))
+        .filter(|m| m.subject.contains("红色督办"))
         .collect();
-    assert!(
-        !red.is_empty(),
-        "subjects: {:?}",
-        received.iter().map(|m| m.subject()).collect::<Vec<_>>()
-    );
-    let red_recipients: Vec<&str> = red
-        .iter()
-        .flat_map(|m| m.recipients.iter().map(String::as_str))
-        .collect();
-    assert!(
-        red_recipients.contains(&"leader-0@example.gov.cn"),
-        "RED goes to the 分管 leader: {red_recipients:?}"
-    );
-    assert!(
-        red_recipients.contains(&"supervisor-0@example.gov.cn"),
-        "and to the office"
-    );
-    assert!(
-        red_recipients.contains(&format!("unit_head-{}@example.gov.cn", d.housing).as_str()),
-        "and to the unit head"
-    );
-    let serial = assigned["serial"].as_str().expect("serial");
-    assert!(red[0].subject().contains(serial));
-    assert!(
-        red[0].data.contains("multipart/alternative"),
-        "HTML and plain text"
-    );
-    let again = app
-        .graphql_as(
-            Some(&d.supervisor),
-            "mutation { deliverOutbox { sent } }",
-            json!({}),
-        )
-        .await;
+    let mut red_to: Vec<&str> = red_mails.iter().map(|m| m.recipient.as_str()).collect();
+    red_to.sort();
+    let head_housing = format!("unit_head-{}@example.gov.cn", d.housing);
+    let head_urban = format!("unit_head-{}@example.gov.cn", d.urban);
     assert_eq!(
-        again["data"]["deliverOutbox"]["sent"], 0,
-        "nothing is sent twice"
+        red_to,
+        [
+            "leader-0@example.gov.cn",
+            "supervisor-0@example.gov.cn",
+            head_housing.as_str(),
+            head_urban.as_str()
+        ],
+        "one mail each: the unit heads, the 分管 leader (both units are his) and the office"
     );
-    assert_eq!(smtp.received().len(), received.len());
+    let office = red_mails
+        .iter()
+        .find(|m| m.recipient == "supervisor-0@example.gov.cn")
+        .expect("office mail");
+    let serial = assigned["serial"].as_str().expect("serial");
+    assert_eq!(
+        office.body_text.matches(serial).count(),
+        1,
+        "{}",
+        office.body_text
+    );
+    assert!(
+        office.body_text.starts_with("王督查同志："),
+        "{}",
+        office.body_text
+    );
+    assert!(office.body_text.contains("请跟进督办"));
+    assert!(office.body_text.contains("区住房和城乡建设局（主办）"));
+    assert!(office.body_text.contains("区城市管理局（协办）"));
+    let leader = red_mails
+        .iter()
+        .find(|m| m.recipient == "leader-0@example.gov.cn")
+        .expect("leader mail");
+    assert!(leader.body_text.starts_with("李副区长同志："));
+    assert!(leader.body_text.contains("由您分管的单位"));
+    // Item 5: words that are true, and the item's stable address.
+    for mail in &mails {
+        assert!(!mail.body_text.contains("通知通知"), "{}", mail.body_text);
+        assert!(!mail.subject.contains("通知通知"), "{}", mail.subject);
+        assert!(
+            mail.body_text
+                .contains(&format!("http://127.0.0.1/items/{item_id}")),
+            "{}",
+            mail.body_text
+        );
+        assert!(!mail.body_text.contains("/graphql"));
+    }
+    let blue_mail = mails
+        .iter()
+        .find(|m| m.subject.contains("临期提醒") && m.recipient == "cgj@example.gov.cn")
+        .expect("co-unit's 临期提醒");
+    assert!(blue_mail.body_text.starts_with("区城市管理局："));
+    assert!(
+        blue_mail.body_text.contains("尚未签收"),
+        "{}",
+        blue_mail.body_text
+    );
 }
 
 #[tokio::test]
-async fn the_ladder_runs_across_national_day_and_each_notice_goes_once_on_sqlite() {
-    the_ladder_runs_across_national_day_and_each_notice_goes_once(Backend::Sqlite).await;
+async fn the_ladder_climbs_one_true_rung_per_sweep_on_sqlite() {
+    the_ladder_climbs_one_true_rung_per_sweep(Backend::Sqlite).await;
 }
 
 #[tokio::test]
-async fn the_ladder_runs_across_national_day_and_each_notice_goes_once_on_postgres() {
-    the_ladder_runs_across_national_day_and_each_notice_goes_once(Backend::Postgres).await;
+async fn the_ladder_climbs_one_true_rung_per_sweep_on_postgres() {
+    the_ladder_climbs_one_true_rung_per_sweep(Backend::Postgres).await;
 }
 
-async fn a_killed_delivery_resumes_and_a_refusing_relay_is_retried(backend: Backend) {
-    let smtp = SmtpServer::start().await;
-    let app = spawn_with_smtp(backend, &smtp).await;
-    let d = District::create(&app).await;
-    assigned_item(&app, &d, "校园周边交通秩序整治").await;
-    app.clock.set(shanghai(2026, 9, 29, 9, 30));
-    let report = sweep::run_sweep(&app.state, "instance-a", app.clock.now())
+/// Item 1: the demo's first sweep. Every assignment gets at most one notice, a red item
+/// made red by rejections is never told "即将到期", and each person gets one mail.
+async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
+    let app = spawn_with(settings_for(backend).await).await;
+    ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo")
+        .expect("loaded");
+    let now = app.clock.now();
+    // Only the sweep's mail counts (the minute tick may publish a monthly report meanwhile).
+    let before: Vec<i64> = outbox_rows(&app).await.iter().map(|m| m.id).collect();
+    let report = sweep::run_sweep(&app.state, "test", now)
         .await
         .expect("sweep");
-    assert_eq!(report.emails, 2);
+    assert!(report.ran && report.notices > 0, "{report:?}");
+    let rows = entity::notice::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("notices");
+    let mut sent_per_assignment: HashMap<i64, usize> = HashMap::new();
+    for n in rows.iter().filter(|n| n.state != "SKIPPED") {
+        *sent_per_assignment.entry(n.assignment_id).or_default() += 1;
+    }
+    assert!(
+        sent_per_assignment.values().all(|n| *n == 1),
+        "one rung per assignment: {sent_per_assignment:?}"
+    );
+    let mails: Vec<_> = outbox_rows(&app)
+        .await
+        .into_iter()
+        .filter(|m| !before.contains(&m.id) && !m.subject.contains("通报"))
+        .collect();
+    assert_eq!(mails.len(), report.emails);
+    let mut per_person: BTreeMap<&str, usize> = BTreeMap::new();
+    for mail in &mails {
+        *per_person.entry(mail.recipient.as_str()).or_default() += 1;
+    }
+    assert!(
+        per_person.values().all(|n| *n == 1),
+        "one digest per person: {per_person:?}"
+    );
+    // No 临期提醒 for an assignment that is not near its due.
+    let left: Vec<_> = rows.iter().filter(|n| n.state == "DIGEST").collect();
+    assert!(left.is_empty(), "every decided notice was mailed: {left:?}");
+    for n in rows
+        .iter()
+        .filter(|n| n.level == "BLUE" && n.state == "MAILED")
+    {
+        let reason = n.reason.clone().unwrap_or_default();
+        assert!(reason.contains("到期"), "{reason}");
+    }
+    eprintln!(
+        "demo first sweep: {} notices, {} skipped, {} mails, {} red",
+        report.notices,
+        report.skipped,
+        report.emails,
+        rows.iter()
+            .filter(|n| n.level == "RED" && n.state == "MAILED")
+            .count()
+    );
+    let again = sweep::run_sweep(&app.state, "test", now)
+        .await
+        .expect("sweep");
+    assert_eq!((again.notices, again.emails), (0, 0), "at most once");
+}
+
+#[tokio::test]
+async fn the_demo_first_sweep_sends_one_mail_per_person_on_sqlite() {
+    the_demo_first_sweep_sends_one_mail_per_person(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_demo_first_sweep_sends_one_mail_per_person_on_postgres() {
+    the_demo_first_sweep_sends_one_mail_per_person(Backend::Postgres).await;
+}
+
+/// Item 3: assignment, 退回重办 and extension decisions reach the units in seconds, through
+/// the sender that wakes on new mail (no sweep, no minute tick).
+async fn events_reach_units_in_seconds(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let mut settings = settings_for(backend).await;
+    settings.smtp = Some(smtp_settings(&smtp));
+    settings.background_jobs = true;
+    let app = spawn_with(settings).await;
+    let d = District::create(&app).await;
+    let assigned = assigned_item(&app, &d, "校园周边交通秩序整治").await;
+    wait_for(&smtp, 2).await;
+    let subjects: Vec<String> = smtp.received().iter().map(|m| m.subject()).collect();
+    assert!(
+        subjects.iter().all(|s| s.starts_with("【督查通知】")),
+        "{subjects:?}"
+    );
+
+    let signed = ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
+    )
+    .await["item"]
+        .clone();
+    let asked = ok(
+        &app,
+        &d.housing_head,
+        &m("requestExtension", "RequestExtensionInput", "extensionRequest { id } item { version }"),
+        json!({ "itemId": signed["id"], "version": signed["version"], "proposedDueDate": "2026-10-16", "reason": "需协调资金" }),
+    )
+    .await;
+    let decided = ok(
+        &app,
+        &d.supervisor,
+        &m("decideExtension", "DecideExtensionInput", "item { version }"),
+        json!({ "extensionRequestId": asked["extensionRequest"]["id"], "version": asked["item"]["version"], "approve": true }),
+    )
+    .await;
+    wait_for(&smtp, 5).await;
+    let extension: Vec<_> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.subject().contains("延期审批结果"))
+        .collect();
+    assert!(!extension.is_empty(), "延期审批结果 delivered");
+    let fed = ok(
+        &app,
+        &d.housing_head,
+        &m("submitFeedback", "SubmitFeedbackInput", "item { version }"),
+        json!({ "itemId": signed["id"], "version": decided["item"]["version"], "body": "已完成整治" }),
+    )
+    .await;
+    let before = smtp.received().len();
+    ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("verifyItem", "VerifyItemInput"),
+        json!({ "itemId": signed["id"], "version": fed["item"]["version"], "accept": false, "reason": "缺少现场照片" }),
+    )
+    .await;
+    wait_for(&smtp, before + 3).await;
+    let rework: Vec<String> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.subject().contains("退回重办通知"))
+        .flat_map(|m| m.recipients)
+        .collect();
+    assert!(
+        rework.contains(&"zjj@example.gov.cn".to_string())
+            && rework.contains(&format!("unit_head-{}@example.gov.cn", d.housing)),
+        "the lead unit's contacts and head: {rework:?}"
+    );
+}
+
+/// Waits (up to 10 s of real time) until the relay has `n` messages.
+async fn wait_for(smtp: &SmtpServer, n: usize) {
+    for _ in 0..100 {
+        if smtp.received().len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "expected {n} messages within 10 s, got {}: {:?}",
+        smtp.received().len(),
+        smtp.received()
+            .iter()
+            .map(|m| m.subject())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn events_reach_units_in_seconds_on_sqlite() {
+    events_reach_units_in_seconds(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn events_reach_units_in_seconds_on_postgres() {
+    events_reach_units_in_seconds(Backend::Postgres).await;
+}
+
+/// Items 6 and 8: a slow relay and two senders at once, with claims shorter than the whole
+/// delivery: every message arrives exactly once, and the claims are renewed while working.
+async fn a_slow_relay_and_two_senders_deliver_each_message_once(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let mut settings = settings_for(backend).await;
+    settings.smtp = Some(smtp_settings(&smtp));
+    settings.outbox_claim = std::time::Duration::from_secs(1);
+    let app = spawn_with(settings).await;
+    let d = District::create(&app).await;
+    for title in [
+        "河道保洁",
+        "燃气管道排查",
+        "停车秩序整治",
+        "夜市油烟治理",
+        "老旧小区改造",
+        "校园安全排查",
+        "农贸市场整治",
+        "违建拆除",
+        "道路破损修复",
+        "噪声扰民治理",
+    ] {
+        assigned_item(&app, &d, title).await;
+    }
+    let total = outbox_rows(&app).await.len();
+    assert_eq!(total, 20, "two claims' worth");
+    // Each message takes 400 ms: a claim of 10 takes 4 s, four times the claim's life, so
+    // only renewal keeps it. Two
+    // senders keep looking for work until everything arrived.
+    smtp.delay(400);
+    // The claims are judged by the app's clock: let it run with real time.
+    let clock = app.clock.clone();
+    let ticking = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            clock.advance(chrono::Duration::milliseconds(50));
+        }
+    });
+    let keep_sending = || async {
+        let mut sent = 0;
+        for _ in 0..100 {
+            sent += sender(&app).deliver_due(100).await.expect("deliver").sent;
+            if smtp.received().len() >= total {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        sent
+    };
+    let (x, y) = tokio::join!(keep_sending(), keep_sending());
+    ticking.abort();
+    assert_eq!(x + y, total, "{x} + {y}");
+    assert!(x > 0 && y > 0, "both senders worked: {x} + {y}");
+    let received = smtp.received();
+    let mut ids: Vec<String> = received.iter().map(|m| m.message_id()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (received.len(), ids.len()),
+        (total, total),
+        "no message twice"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_relay_and_two_senders_deliver_each_message_once_on_sqlite() {
+    a_slow_relay_and_two_senders_deliver_each_message_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_slow_relay_and_two_senders_deliver_each_message_once_on_postgres() {
+    a_slow_relay_and_two_senders_deliver_each_message_once(Backend::Postgres).await;
+}
+
+/// Items 7 and 8: a sender killed in DATA costs the message nothing; a relay that refuses
+/// (451) or is down for five hours is retried, backoff capped at 30 minutes, and nothing
+/// becomes FAILED; a permanent 550 does, shows in `/healthz`, and can be requeued.
+async fn outages_are_waited_out_and_only_permanent_refusals_fail(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let mut settings = settings_for(backend).await;
+    settings.smtp = Some(smtp_settings(&smtp));
+    settings.outbox_claim = std::time::Duration::from_secs(3);
+    let app = spawn_with(settings).await;
+    let d = District::create(&app).await;
+    assigned_item(&app, &d, "校园周边交通秩序整治").await;
+    assert_eq!(outbox_rows(&app).await.len(), 2);
 
     // The relay hangs in DATA on the first message; the sender is killed there.
     smtp.hang_next(1);
     let state = app.state.clone();
-    let now = app.clock.now();
     let killed = tokio::spawn(async move {
-        outbox::deliver_pending(&state.db, &state.mailer, &state.mail_from, now, 10).await
+        let sender = outbox::Sender {
+            db: &state.db,
+            mailer: &state.mailer,
+            from: &state.mail_from,
+            claim_ttl: state.outbox_claim_ttl,
+            clock: &state.clock,
+        };
+        sender.deliver_due(10).await
     });
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     killed.abort();
     let _ = killed.await;
     assert!(smtp.received().is_empty(), "nothing completed");
-    let pending = entity::outbox::Entity::find()
-        .filter(entity::outbox::Column::Status.eq(outbox::PENDING))
-        .all(&app.state.db)
-        .await
-        .expect("outbox");
-    assert_eq!(pending.len(), 2, "nothing lost");
+    let claimed = outbox_rows(&app).await;
+    assert!(
+        claimed
+            .iter()
+            .all(|m| m.status == "PENDING" && m.attempts == 0)
+    );
+    assert_eq!(
+        sender(&app).deliver_due(10).await.expect("deliver").sent,
+        0,
+        "a live-looking claim is not taken"
+    );
 
-    // Restarted six minutes later (past the claim): the relay now refuses once, then works.
-    app.clock.advance(chrono::Duration::minutes(6));
+    // Once the claim lapses the relay refuses for now (451): a retry, not a failure.
+    app.clock.advance(chrono::Duration::seconds(4));
     smtp.refuse_next(1);
-    let first = outbox::deliver_pending(
-        &app.state.db,
-        &app.state.mailer,
-        &app.state.mail_from,
-        app.clock.now(),
-        10,
-    )
-    .await
-    .expect("deliver");
-    assert_eq!((first.sent, first.retried), (1, 1));
+    let refused = sender(&app).deliver_due(10).await.expect("deliver");
+    assert_eq!((refused.sent, refused.retried, refused.failed), (0, 1, 0));
     let listed = app
         .graphql_as(
             Some(&d.supervisor),
-            "{ outbox(status: \"PENDING\") { attempts lastError nextAttemptAt } }",
+            "{ outbox(status: \"PENDING\") { attempts lastError } }",
             json!({}),
         )
         .await;
-    let waiting = &listed["data"]["outbox"][0];
     assert!(
-        waiting["lastError"]
+        listed.to_string().contains("451"),
+        "the error is kept for the office: {listed}"
+    );
+
+    // Then the relay goes down for five hours, far past the old retry budget.
+    smtp.set_down(true);
+    let mut tries = 0;
+    for _ in 0..(5 * 60) {
+        let delivery = sender(&app).deliver_due(10).await.expect("deliver");
+        tries += delivery.retried;
+        assert_eq!(delivery.failed, 0);
+        app.clock.advance(chrono::Duration::minutes(1));
+    }
+    let waiting = outbox_rows(&app).await;
+    assert!(waiting.iter().all(|m| m.status == "PENDING"), "{waiting:?}");
+    assert!(
+        (12..=40).contains(&tries),
+        "backoff capped at 30 minutes: {tries} tries"
+    );
+    let health: serde_json::Value = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["outbox"]["pending"], 2, "{health}");
+    assert!(health["outbox"]["oldestPendingAgeSeconds"].as_i64() >= Some(5 * 3600));
+
+    // Back up, refusing the first message for good (550) and taking the other.
+    smtp.set_down(false);
+    smtp.reject_next(1);
+    app.clock.advance(chrono::Duration::minutes(31));
+    let back = sender(&app).deliver_due(10).await.expect("deliver");
+    assert_eq!((back.sent, back.failed), (1, 1), "{back:?}");
+    let health: serde_json::Value = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health["outbox"]["failed"], 1, "{health}");
+    let listed = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "{ outbox(status: \"FAILED\") { id lastError } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        listed["data"]["outbox"][0]["lastError"]
             .as_str()
             .unwrap_or_default()
-            .contains("451"),
+            .contains("550"),
         "{listed}"
     );
-    // Not before its backoff…
-    let early = outbox::deliver_pending(
-        &app.state.db,
-        &app.state.mailer,
-        &app.state.mail_from,
-        app.clock.now(),
-        10,
-    )
-    .await
-    .expect("deliver");
-    assert_eq!(early.sent, 0);
-    // …and an hour later it goes.
-    app.clock.advance(chrono::Duration::hours(1));
-    let later = outbox::deliver_pending(
-        &app.state.db,
-        &app.state.mailer,
-        &app.state.mail_from,
-        app.clock.now(),
-        10,
-    )
-    .await
-    .expect("deliver");
-    assert_eq!(later.sent, 1);
+    let requeued = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "mutation { requeueOutbox { requeued } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        requeued["data"]["requeueOutbox"]["requeued"], 1,
+        "{requeued}"
+    );
+    assert_eq!(sender(&app).deliver_due(10).await.expect("deliver").sent, 1);
     let received = smtp.received();
-    assert_eq!(received.len(), 2, "each message exactly once");
     let mut recipients: Vec<String> = received.iter().flat_map(|m| m.recipients.clone()).collect();
     recipients.sort();
-    assert_eq!(recipients, ["cgj@example.gov.cn", "zjj@example.gov.cn"]);
+    assert_eq!(
+        recipients,
+        ["cgj@example.gov.cn", "zjj@example.gov.cn"],
+        "each once"
+    );
 }
 
 #[tokio::test]
-async fn a_killed_delivery_resumes_and_a_refusing_relay_is_retried_on_sqlite() {
-    a_killed_delivery_resumes_and_a_refusing_relay_is_retried(Backend::Sqlite).await;
+async fn outages_are_waited_out_and_only_permanent_refusals_fail_on_sqlite() {
+    outages_are_waited_out_and_only_permanent_refusals_fail(Backend::Sqlite).await;
 }
 
 #[tokio::test]
-async fn a_killed_delivery_resumes_and_a_refusing_relay_is_retried_on_postgres() {
-    a_killed_delivery_resumes_and_a_refusing_relay_is_retried(Backend::Postgres).await;
+async fn outages_are_waited_out_and_only_permanent_refusals_fail_on_postgres() {
+    outages_are_waited_out_and_only_permanent_refusals_fail(Backend::Postgres).await;
 }
 
-#[tokio::test]
-async fn only_one_instance_holds_the_sweep_lease_and_sweeps_run_on_working_days_only() {
+/// Item 9: one sweep at a time — on one instance, and across two on one PostgreSQL — with a
+/// lock that goes with its holder; and a scheduled slot that was missed runs once.
+async fn one_sweep_at_a_time_and_missed_slots_run_once(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let app = spawn_with_smtp(Backend::Postgres, &smtp).await;
-    let now = shanghai(2026, 10, 10, 8, 30);
-    let until = now + chrono::Duration::minutes(10);
-    assert!(
-        sweep::acquire_lease(&app.state.db, "test-lease", "a", now, until)
+    let app = spawn_with_smtp(backend, &smtp).await;
+    let d = District::create(&app).await;
+    assigned_item(&app, &d, "汛期安全隐患排查").await;
+    // The scheduler's minute tick may hold the lock for a moment (leftover digests).
+    let mut held = None;
+    for _ in 0..50 {
+        held = sweep::try_lock(&app.state.db, &app.state.sweep_lock)
             .await
-            .expect("lease")
+            .expect("lock");
+        if held.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let held = held.expect("the lock comes free");
+    assert_eq!(
+        sweep_at(&app, &d, shanghai(2026, 10, 8, 8, 30)).await["ran"],
+        false
     );
-    assert!(
-        !sweep::acquire_lease(&app.state.db, "test-lease", "b", now, until)
+    if let Backend::Postgres = backend {
+        // A second instance on the same database is excluded by the advisory lock.
+        let mut settings = settings_for(Backend::Sqlite).await;
+        settings.database_url = app_database_url(&app).await;
+        let other = spawn_with(settings).await;
+        other.clock.set(shanghai(2026, 10, 8, 8, 30));
+        let report = sweep::run_sweep(&other.state, "other", other.clock.now())
             .await
-            .expect("lease"),
-        "held by a"
-    );
-    assert!(
-        sweep::acquire_lease(&app.state.db, "test-lease", "a", now, until)
+            .expect("sweep");
+        assert!(!report.ran);
+        held.release().await;
+        let report = sweep::run_sweep(&other.state, "other", other.clock.now())
             .await
-            .expect("lease"),
-        "a renews"
-    );
-    let later = until + chrono::Duration::seconds(1);
-    assert!(
-        sweep::acquire_lease(
-            &app.state.db,
-            "test-lease",
-            "b",
-            later,
-            later + chrono::Duration::minutes(10)
-        )
-        .await
-        .expect("lease"),
-        "expired: b takes it"
-    );
+            .expect("sweep");
+        assert!(report.ran, "released with its holder");
+    } else {
+        held.release().await;
+    }
+    // Eight parallel sweeps: each notice once, whatever ran.
+    let runs = futures_util::future::join_all(
+        (0..8).map(|_| sweep::run_sweep(&app.state, "same", shanghai(2026, 10, 10, 8, 30))),
+    )
+    .await;
+    assert!(runs.iter().all(|r| r.is_ok()));
+    let rows = notices(&app).await;
+    let mut keys: Vec<_> = rows.iter().map(|(a, k, l, _)| (a, k, l)).collect();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), before);
 
-    // 08:30 on the 调休 Saturday is a sweep; on a holiday, a Sunday, or at 08:31 it is not.
-    let due = |at| ducha_server::jobs::sweep_due(&app.state, at);
-    assert!(due(shanghai(2026, 10, 10, 8, 30)));
-    assert!(!due(shanghai(2026, 10, 1, 8, 30)), "National Day");
-    assert!(!due(shanghai(2026, 10, 11, 8, 30)), "Sunday");
-    assert!(!due(shanghai(2026, 10, 12, 8, 31)));
-    assert!(due(shanghai(2026, 10, 12, 8, 30)));
+    // Slots: 08:30 on working days. Started at 10:00 on 10-12 with the slot unrecorded, the
+    // tick runs it once; the next ticks do not.
+    let mut state = app.state.clone();
+    state.sweep_times = vec![chrono::NaiveTime::from_hms_opt(8, 30, 0).expect("time")];
+    app.clock.set(shanghai(2026, 10, 12, 10, 0));
+    let slot = ducha_server::jobs::latest_slot(&state, app.clock.now()).expect("a slot");
+    assert_eq!(slot, shanghai(2026, 10, 12, 8, 30));
+    assert_eq!(
+        ducha_server::jobs::latest_slot(&state, shanghai(2026, 10, 12, 8, 0)),
+        Some(shanghai(2026, 10, 10, 8, 30)),
+        "before 08:30 on Monday the latest slot is the 调休 Saturday's"
+    );
+    assert!(!sweep::slot_done(&state.db, slot).await.expect("slot"));
+    ducha_server::jobs::tick(&state).await;
+    assert!(sweep::slot_done(&state.db, slot).await.expect("slot"));
+    let ran = entity::sweep_slot::Entity::find()
+        .all(&state.db)
+        .await
+        .expect("slots");
+    assert_eq!(ran.len(), 1);
+    ducha_server::jobs::tick(&state).await;
+    assert_eq!(
+        entity::sweep_slot::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("slots")
+            .len(),
+        1,
+        "a slot runs once"
+    );
 }
 
-async fn recipients_of(app: &TestApp, assignment: i64, kind: &str, level: &str) -> Vec<String> {
-    let Some(sent) = entity::notice::Entity::find()
+async fn app_database_url(app: &TestApp) -> String {
+    use sea_orm::ConnectionTrait;
+    let row = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_database() AS name",
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    let name: String = row.try_get("", "name").expect("name");
+    let admin = crate::helpers::postgres_admin_url();
+    let (server, _) = admin.rsplit_once('/').expect("url");
+    format!("{server}/{name}")
+}
+
+#[tokio::test]
+async fn one_sweep_at_a_time_and_missed_slots_run_once_on_sqlite() {
+    one_sweep_at_a_time_and_missed_slots_run_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn one_sweep_at_a_time_and_missed_slots_run_once_on_postgres() {
+    one_sweep_at_a_time_and_missed_slots_run_once(Backend::Postgres).await;
+}
+
+async fn recipients_of(app: &TestApp, assignment: i64, level: &str) -> Vec<String> {
+    let Some(n) = entity::notice::Entity::find()
         .filter(entity::notice::Column::AssignmentId.eq(assignment))
-        .filter(entity::notice::Column::Kind.eq(kind))
         .filter(entity::notice::Column::Level.eq(level))
         .one(&app.state.db)
         .await
@@ -330,12 +747,18 @@ async fn recipients_of(app: &TestApp, assignment: i64, kind: &str, level: &str) 
     else {
         return Vec::new();
     };
-    let mut to: Vec<String> = entity::outbox::Entity::find()
-        .filter(entity::outbox::Column::NoticeId.eq(sent.id))
-        .all(&app.state.db)
+    // The audit entry of a notice names who it went to, or the digest does: read the mails
+    // that mention the item written at the notice's instant.
+    let serial = entity::item::Entity::find_by_id(n.item_id)
+        .one(&app.state.db)
         .await
-        .expect("outbox")
+        .expect("item")
+        .expect("item")
+        .serial;
+    let mut to: Vec<String> = outbox_rows(app)
+        .await
         .into_iter()
+        .filter(|m| m.created_at == n.created_at && m.body_text.contains(&serial))
         .map(|m| m.recipient)
         .collect();
     to.sort();
@@ -343,21 +766,25 @@ async fn recipients_of(app: &TestApp, assignment: i64, kind: &str, level: &str) 
 }
 
 /// design.md §5: "progress report due / missed → handler / unit head", once per cycle; a
-/// report starts the next cycle, which is reminded again. A missed report does not use up
-/// the one-off colour notices that a real overdue needs later.
-async fn progress_reports_are_reminded_once_per_cycle(backend: Backend) {
+/// report starts the next cycle, which is reminded again. Item 4: a report never falls due
+/// on a holiday — a 7-day cycle from 09-29 is due on 10-08, not on National Day's 10-06.
+async fn progress_reports_are_reminded_once_per_cycle_on_working_days(backend: Backend) {
     let app = spawn_with(settings_for(backend).await).await;
     let d = District::create(&app).await;
-    app.clock.set(shanghai(2026, 10, 12, 9, 0));
     let registered = ok(
         &app,
         &d.supervisor,
-        &crate::district::m("registerItem", "RegisterItemInput", "item { id version }"),
+        &m(
+            "registerItem",
+            "RegisterItemInput",
+            "item { id version reportCycleUnit }",
+        ),
         json!({ "title": "老旧小区加装电梯推进", "requirements": "每周报送进展，30个工作日内办结",
                 "sourceKind": "MEETING_DECISION", "deadline": "30个工作日", "reportCycleDays": 7 }),
     )
     .await;
     let item = &registered["item"];
+    assert_eq!(item["reportCycleUnit"], "CALENDAR_DAYS");
     let assigned = ok(
         &app,
         &d.supervisor,
@@ -367,57 +794,55 @@ async fn progress_reports_are_reminded_once_per_cycle(backend: Backend) {
     .await["item"]
         .clone();
     let lead = assigned["assignments"][0]["id"].as_i64().expect("id");
-    let signed = ok(
+    ok(
         &app,
         &d.housing_head,
         &item_mutation("signItem", "ItemVersionInput"),
         json!({ "itemId": assigned["id"], "version": assigned["version"] }),
     )
     .await;
-    assert_eq!(signed["item"]["stage"], "IN_PROGRESS");
-
-    // The first report is due 10-19 09:00 (7 days after assignment); 10-16 is one working day
-    // before it.
-    sweep_at(&app, &d, shanghai(2026, 10, 15, 8, 30)).await;
-    let progress = |rows: Vec<(i64, String, String)>| -> Vec<String> {
+    let progress = |rows: Vec<(i64, String, String, String)>| -> Vec<String> {
         rows.into_iter()
-            .filter(|(a, k, _)| *a == lead && k == "PROGRESS")
-            .map(|(_, _, l)| l)
+            .filter(|(a, k, _, _)| *a == lead && k == "PROGRESS")
+            .map(|(_, _, l, _)| l)
             .collect()
     };
+    sweep_at(&app, &d, shanghai(2026, 9, 29, 14, 0)).await;
     assert!(progress(notices(&app).await).is_empty(), "not yet due");
-    sweep_at(&app, &d, shanghai(2026, 10, 16, 8, 30)).await;
-    sweep_at(&app, &d, shanghai(2026, 10, 16, 14, 0)).await;
-    assert_eq!(progress(notices(&app).await), ["DUE 2026-10-19"]);
+    // On 09-30 the report (due 10-08, the first working day after the holiday) is one
+    // working day away.
+    sweep_at(&app, &d, shanghai(2026, 9, 30, 8, 30)).await;
+    assert_eq!(progress(notices(&app).await), ["DUE 2026-10-08"]);
+    // On 10-08 it is due today, not missed.
+    sweep_at(&app, &d, shanghai(2026, 10, 8, 8, 30)).await;
+    assert_eq!(progress(notices(&app).await), ["DUE 2026-10-08"]);
     let staff = format!("unit_staff-{}@example.gov.cn", d.housing);
     let head = format!("unit_head-{}@example.gov.cn", d.housing);
-    let due_to = recipients_of(&app, lead, "PROGRESS", "DUE 2026-10-19").await;
+    let due_to = recipients_of(&app, lead, "DUE 2026-10-08").await;
     assert!(
         due_to.contains(&staff) && !due_to.contains(&head),
         "due → the handler: {due_to:?}"
     );
-
-    sweep_at(&app, &d, shanghai(2026, 10, 20, 8, 30)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 8, 14, 0)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 9, 8, 30)).await;
     assert_eq!(
         progress(notices(&app).await),
-        ["DUE 2026-10-19", "MISSED 2026-10-19"]
+        ["DUE 2026-10-08", "MISSED 2026-10-08"]
     );
-    let missed_to = recipients_of(&app, lead, "PROGRESS", "MISSED 2026-10-19").await;
+    let missed_to = recipients_of(&app, lead, "MISSED 2026-10-08").await;
     assert!(
         missed_to.contains(&head),
         "missed → the unit head: {missed_to:?}"
     );
-    let colour_rungs: Vec<_> = notices(&app)
-        .await
-        .into_iter()
-        .filter(|(a, k, _)| *a == lead && k == "COLOUR")
-        .collect();
     assert!(
-        colour_rungs.is_empty(),
-        "a missed report is not a deadline notice: {colour_rungs:?}"
+        notices(&app)
+            .await
+            .iter()
+            .all(|(a, k, _, _)| *a != lead || k != "COLOUR"),
+        "a missed report is not a deadline notice"
     );
 
-    // A report on 10-20 10:00 starts the next cycle: due 10-27 10:00.
+    // A report on 10-09 10:00 starts the next cycle: 10-16, a Friday.
     ok(
         &app,
         &d.housing_staff,
@@ -425,20 +850,71 @@ async fn progress_reports_are_reminded_once_per_cycle(backend: Backend) {
         json!({ "itemId": item["id"], "body": "已完成12部电梯的方案征询" }),
     )
     .await;
-    sweep_at(&app, &d, shanghai(2026, 10, 26, 8, 30)).await;
-    sweep_at(&app, &d, shanghai(2026, 10, 26, 14, 0)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 15, 8, 30)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 15, 14, 0)).await;
     assert_eq!(
         progress(notices(&app).await),
-        ["DUE 2026-10-19", "DUE 2026-10-27", "MISSED 2026-10-19"]
+        ["DUE 2026-10-08", "DUE 2026-10-16", "MISSED 2026-10-08"]
     );
+
+    // The same cycle in working days.
+    let working = ok(
+        &app,
+        &d.supervisor,
+        &m("registerItem", "RegisterItemInput", "item { reportCycleDays reportCycleUnit }"),
+        json!({ "title": "背街小巷整治", "requirements": "每5个工作日报送进展", "sourceKind": "MEETING_DECISION",
+                "deadline": "30个工作日", "reportCycleDays": 5, "reportCycleUnit": "WORKING_DAYS" }),
+    )
+    .await;
+    assert_eq!(working["item"]["reportCycleUnit"], "WORKING_DAYS");
 }
 
 #[tokio::test]
-async fn progress_reports_are_reminded_once_per_cycle_on_sqlite() {
-    progress_reports_are_reminded_once_per_cycle(Backend::Sqlite).await;
+async fn progress_reports_are_reminded_once_per_cycle_on_working_days_on_sqlite() {
+    progress_reports_are_reminded_once_per_cycle_on_working_days(Backend::Sqlite).await;
 }
 
 #[tokio::test]
-async fn progress_reports_are_reminded_once_per_cycle_on_postgres() {
-    progress_reports_are_reminded_once_per_cycle(Backend::Postgres).await;
+async fn progress_reports_are_reminded_once_per_cycle_on_working_days_on_postgres() {
+    progress_reports_are_reminded_once_per_cycle_on_working_days(Backend::Postgres).await;
+}
+
+/// Item 5: the link in every mail opens the item for its signed-in reader, within their
+/// unit's scope; without a token it asks for one.
+#[tokio::test]
+async fn item_links_show_the_item_to_its_reader() {
+    let app = spawn_with(settings_for(Backend::Sqlite).await).await;
+    let d = District::create(&app).await;
+    let assigned = assigned_item(&app, &d, "燃气安全专项检查").await;
+    let path = format!("/items/{}", assigned["id"]);
+    let anonymous = app.client.get(app.url(&path)).send().await.expect("get");
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.text().await.expect("body").contains("请登录"));
+    let page = app
+        .client
+        .get(app.url(&path))
+        .header("Cookie", format!("ducha_token={}", d.housing_head))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.expect("body");
+    assert!(body.contains(assigned["serial"].as_str().expect("serial")));
+    assert!(body.contains("燃气安全专项检查") && body.contains("区住房和城乡建设局"));
+    let other = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&d.street_head)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(other.status(), 404, "another unit's item is not shown");
+    let garbage = app
+        .client
+        .get(app.url("/items/abc"))
+        .bearer_auth(&d.supervisor)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(garbage.status(), 404);
 }

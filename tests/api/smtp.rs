@@ -1,10 +1,11 @@
 //! A small SMTP server on loopback for the email tests: enough of RFC 5321 for lettre
 //! (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeping what it receives. It can refuse the
-//! next messages (a 451, as a relay under load would) or hang in DATA (a delivery killed
-//! half-way).
+//! next messages (a 451, as a relay under load would, or a permanent 550), hang in DATA (a
+//! delivery killed half-way), take its time over each message (a slow relay), or be down
+//! (connections dropped at once).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -18,6 +19,18 @@ pub struct Received {
 }
 
 impl Received {
+    /// The Message-ID header's value.
+    pub fn message_id(&self) -> String {
+        self.data
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Message-ID:")
+                    .or_else(|| l.strip_prefix("Message-Id:"))
+            })
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    }
+
     /// The Subject header, with RFC 2047 encoded words decoded.
     pub fn subject(&self) -> String {
         let mut header = String::new();
@@ -61,7 +74,10 @@ pub struct SmtpServer {
     pub address: Option<SocketAddr>,
     received: Arc<Mutex<Vec<Received>>>,
     refuse_next: Arc<AtomicUsize>,
+    reject_next: Arc<AtomicUsize>,
     hang_next: Arc<AtomicUsize>,
+    delay_ms: Arc<AtomicU64>,
+    down: Arc<AtomicBool>,
 }
 
 impl SmtpServer {
@@ -74,6 +90,10 @@ impl SmtpServer {
         let shared = server.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
+                if shared.down.load(Ordering::SeqCst) {
+                    drop(socket);
+                    continue;
+                }
                 let session = shared.clone();
                 tokio::spawn(async move { session.serve(socket).await });
             }
@@ -98,12 +118,31 @@ impl SmtpServer {
         self.hang_next.store(n, Ordering::SeqCst);
     }
 
+    /// The next `n` messages get a permanent 550.
+    pub fn reject_next(&self, n: usize) {
+        self.reject_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Each message takes this long to be accepted.
+    pub fn delay(&self, ms: u64) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Down: every connection is dropped at once.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
     async fn serve(self, socket: tokio::net::TcpStream) {
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
         let _ = write.write_all(b"220 ducha-test ESMTP\r\n").await;
         let mut recipients = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
+            if self.down.load(Ordering::SeqCst) {
+                // A relay that went away also drops the connections a client kept open.
+                return;
+            }
             let upper = line.to_ascii_uppercase();
             let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
                 b"250-ducha-test\r\n250 8BITMIME\r\n"
@@ -134,8 +173,14 @@ impl SmtpServer {
                     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
                     return;
                 }
+                let delay = self.delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                }
                 if take_one(&self.refuse_next) {
                     b"451 try again later\r\n"
+                } else if take_one(&self.reject_next) {
+                    b"550 mailbox unavailable\r\n"
                 } else {
                     if let Ok(mut received) = self.received.lock() {
                         received.push(Received {

@@ -271,11 +271,23 @@ impl ColourMutation {
 /// 一次提醒扫描的结果
 #[derive(SimpleObject)]
 pub struct SweepResult {
-    /// 另一实例正在扫描时为 false
+    /// 另一次扫描（本实例或其他实例）正在进行时为 false
     pub ran: bool,
+    /// 扫描的交办记录数
     pub assignments: i32,
+    /// 新发出的提醒数（每个交办记录每次扫描至多一条）
     pub notices: i32,
+    /// 记为跳过、不发邮件的提醒级别数（已越过的较低级别）
+    pub skipped: i32,
+    /// 写入发件箱的汇总邮件数（每人每次扫描一封）
     pub emails: i32,
+}
+
+/// 重新排队的结果
+#[derive(SimpleObject)]
+pub struct RequeueResult {
+    /// 重新排队的邮件数
+    pub requeued: i32,
 }
 
 /// 一次发信的结果
@@ -374,6 +386,7 @@ impl NoticeMutation {
             ran: report.ran,
             assignments: count(report.assignments),
             notices: count(report.notices),
+            skipped: count(report.skipped),
             emails: count(report.emails),
         })
     }
@@ -382,18 +395,54 @@ impl NoticeMutation {
     async fn deliver_outbox(&self, ctx: &Context<'_>) -> async_graphql::Result<DeliveryResult> {
         let state = AppState::from(ctx)?;
         require_office(actor(ctx)?)?;
-        let d = crate::service::outbox::deliver_pending(
-            &state.db,
-            &state.mailer,
-            &state.mail_from,
-            state.clock.now(),
-            500,
-        )
-        .await?;
+        let sender = crate::service::outbox::Sender {
+            db: &state.db,
+            mailer: &state.mailer,
+            from: &state.mail_from,
+            claim_ttl: state.outbox_claim_ttl,
+            clock: &state.clock,
+        };
+        let d = sender.deliver_due(500).await?;
         Ok(DeliveryResult {
             sent: count(d.sent),
             retried: count(d.retried),
             failed: count(d.failed),
+        })
+    }
+
+    /// 将发送失败（被邮件服务器永久拒收）的邮件重新排队（督查室、系统管理员）；不指定 ids 时重排全部失败邮件
+    async fn requeue_outbox(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] ids: Vec<i64>,
+    ) -> async_graphql::Result<RequeueResult> {
+        let state = AppState::from(ctx)?;
+        let who = actor(ctx)?;
+        require_office(who)?;
+        let now = state.clock.now();
+        let txn = sea_orm::TransactionTrait::begin(&state.db)
+            .await
+            .map_err(AppError::from)?;
+        let requeued = crate::service::outbox::requeue(&txn, &ids, now).await?;
+        crate::service::audit(
+            &txn,
+            crate::service::Audit {
+                item_id: None,
+                assignment_id: None,
+                actor: Some(who),
+                at: now,
+                action: "REQUEUE_OUTBOX",
+                from: None,
+                to: None,
+                reason: None,
+                details: serde_json::json!({ "ids": ids, "requeued": requeued }),
+            },
+        )
+        .await?;
+        txn.commit().await.map_err(AppError::from)?;
+        state.notices.wake.notify_one();
+        Ok(RequeueResult {
+            requeued: i32::try_from(requeued).unwrap_or(i32::MAX),
         })
     }
 }

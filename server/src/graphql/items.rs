@@ -11,7 +11,8 @@ use sea_orm::{
 
 use super::scalars::Date;
 use super::types::{
-    ExtensionRequest, Item, Person, Report, Role, SourceKind, Stage, Unit, UnitKind, Urgency,
+    ExtensionRequest, Item, Person, Report, ReportCycleUnit, Role, SourceKind, Stage, Unit,
+    UnitKind, Urgency,
 };
 use super::{actor, deps};
 use crate::error::{AppError, AppResult};
@@ -293,7 +294,11 @@ pub struct RegisterItemInput {
     pub responsible_leader_id: Option<i64>,
     /// 事项明确的期限，如“5个工作日”“2026-12-31”；不填则按来源类别的默认规则
     pub deadline: Option<String>,
+    /// 进展报送周期（1至366），单位见 reportCycleUnit
     pub report_cycle_days: Option<i32>,
+    /// 进展报送周期按日历日还是工作日计算（默认日历日；到期日遇节假日顺延至下一工作日）
+    #[graphql(default_with = "ReportCycleUnit::CalendarDays")]
+    pub report_cycle_unit: ReportCycleUnit,
     /// 拟交办的单位（用于重复督查提示）
     #[graphql(default)]
     pub unit_ids: Vec<i64>,
@@ -491,6 +496,7 @@ impl ItemMutation {
                 responsible_leader_id: input.responsible_leader_id,
                 deadline: input.deadline,
                 report_cycle_days: input.report_cycle_days,
+                report_cycle_working_days: input.report_cycle_unit == ReportCycleUnit::WorkingDays,
                 unit_ids: input.unit_ids,
             },
         )
@@ -550,6 +556,7 @@ impl ItemMutation {
                 actor: actor(ctx)?,
                 now: state.clock.now(),
             },
+            Some(&state.notices),
             input.item_id,
             input.version,
             input.lead_unit_id,
@@ -617,6 +624,7 @@ impl ItemMutation {
                 actor: actor(ctx)?,
                 now: state.clock.now(),
             },
+            Some(&state.notices),
             input.item_id,
             input.version,
             input.assignment_id,
@@ -671,6 +679,7 @@ impl ItemMutation {
                 actor: actor(ctx)?,
                 now: state.clock.now(),
             },
+            Some(&state.notices),
             input.extension_request_id,
             input.version,
             input.approve,
@@ -735,12 +744,12 @@ impl ItemMutation {
         let state = AppState::from(ctx)?;
         let updated = verbs::verify(
             &state.db,
+            Some(&state.notices),
             actor(ctx)?,
             state.clock.now(),
             input.item_id,
             input.version,
-            input.accept,
-            input.reason.as_deref(),
+            (input.accept, input.reason.as_deref()),
         )
         .await?;
         Ok(ItemPayload {

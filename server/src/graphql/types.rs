@@ -254,6 +254,15 @@ pub enum AssignmentStatus {
     Withdrawn,
 }
 
+/// 进展报送周期的计算单位
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ReportCycleUnit {
+    /// 日历日（到期日遇节假日顺延至下一工作日）
+    CalendarDays,
+    /// 工作日
+    WorkingDays,
+}
+
 /// 报告类别
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum ReportKind {
@@ -641,8 +650,10 @@ pub struct Item {
     pub deadline_rule: String,
     /// 期限是否由事项明确规定（否则按来源类别的默认规则）
     pub deadline_explicit: bool,
-    /// 进展报送周期（天）
+    /// 进展报送周期（天数，单位见 reportCycleUnit）
     pub report_cycle_days: Option<i32>,
+    /// 进展报送周期的计算单位
+    pub report_cycle_unit: Option<ReportCycleUnit>,
     pub stage: Stage,
     pub assigned_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -678,6 +689,13 @@ impl TryFrom<item::Model> for Item {
             deadline_rule: i.deadline_rule,
             deadline_explicit: i.deadline_explicit,
             report_cycle_days: i.report_cycle_days,
+            report_cycle_unit: i.report_cycle_days.map(|_| {
+                if i.report_cycle_working_days {
+                    ReportCycleUnit::WorkingDays
+                } else {
+                    ReportCycleUnit::CalendarDays
+                }
+            }),
             assigned_at: i.assigned_at,
             closed_at: i.closed_at,
             closed_on_time_original: i.closed_on_time_original,

@@ -198,6 +198,7 @@ pub async fn colours_for_items(
             rejections: rejections.get(&a.item_id).copied().unwrap_or(0),
             reopened: reopened.get(&a.item_id).copied().unwrap_or(false),
             report_cycle_days: current.report_cycle_days,
+            report_cycle_working_days: current.report_cycle_working_days,
             last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
         };
         let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);

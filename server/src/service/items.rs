@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use ducha_calendar::{Calendar, DeadlinePolicy, DeadlineRule};
 use ducha_domain::deadlines::{DueInputs, assignment_due};
+use ducha_domain::ladder::Rung;
 use ducha_domain::similarity::{SIMILAR_TITLE_THRESHOLD, same_source_reference, title_similarity};
 use ducha_domain::{Action, Role, SourceKind, Stage, StageChange, Urgency, stage_from_history};
 use sea_orm::{
@@ -13,6 +14,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::input::{BODY_MAX, REASON_MAX, TITLE_MAX, Text, reason};
+use super::notify::{EventNotice, NoticeContext, Topic, write_event_notices};
 use super::{
     ACTIVE, Audit, RETURN_REQUESTED, WITHDRAWN, action_name, audit, change_stage, claim_item,
     own_assignment, require, stage_of,
@@ -48,6 +50,8 @@ pub struct RegisterInput {
     /// The item's own deadline ("5个工作日", "2026-12-31"); the source kind's default if none.
     pub deadline: Option<String>,
     pub report_cycle_days: Option<i32>,
+    /// The cycle counts working days rather than calendar days.
+    pub report_cycle_working_days: bool,
     /// Units it will go to, if known, for the duplicate check.
     pub unit_ids: Vec<i64>,
 }
@@ -150,6 +154,7 @@ pub async fn register(
         deadline_rule: Set(rule.to_string()),
         deadline_explicit: Set(explicit),
         report_cycle_days: Set(cycle),
+        report_cycle_working_days: Set(input.report_cycle_working_days && cycle.is_some()),
         stage: Set(Stage::Registered.as_str().to_string()),
         version: Set(1),
         created_by: Set(actor.person_id),
@@ -400,8 +405,12 @@ async fn insert_assignment(
 }
 
 /// 交办: the clock starts now; one lead unit and any co-units, each with its own due.
+///
+/// Each unit's 督查通知 is written in the same transaction (`notices`: `None` only for
+/// seeded history, such as the demo's, which was never mailed).
 pub async fn assign(
     cx: Cx<'_>,
+    notices: Option<&NoticeContext>,
     item_id: i64,
     version: i32,
     lead_unit_id: i64,
@@ -427,9 +436,10 @@ pub async fn assign(
     for unit_id in &co_unit_ids {
         find_unit(&txn, *unit_id).await?;
     }
-    insert_assignment(&txn, deps, actor, now, &current, lead_unit_id, true).await?;
+    let mut created =
+        vec![insert_assignment(&txn, deps, actor, now, &current, lead_unit_id, true).await?];
     for unit_id in &co_unit_ids {
-        insert_assignment(&txn, deps, actor, now, &current, *unit_id, false).await?;
+        created.push(insert_assignment(&txn, deps, actor, now, &current, *unit_id, false).await?);
     }
     let mut active: item::ActiveModel = current.clone().into();
     active.assigned_at = Set(Some(now));
@@ -445,9 +455,35 @@ pub async fn assign(
         json!({ "leadUnitId": lead_unit_id, "coUnitIds": co_unit_ids }),
     )
     .await?;
+    if let Some(cx) = notices {
+        let events = created
+            .iter()
+            .map(|a| assignment_notice(&current, a))
+            .collect();
+        write_event_notices(&txn, cx, now, events).await?;
+    }
     let updated = reload(&txn, item_id).await?;
     txn.commit().await?;
+    wake(notices);
     Ok(updated)
+}
+
+/// The 督查通知 of a new assignment: the first rung of the ladder, so the sweep never sends
+/// it again.
+fn assignment_notice<'a>(current: &'a item::Model, a: &'a assignment::Model) -> EventNotice<'a> {
+    EventNotice {
+        topic: Topic::Rung(Rung::Assigned),
+        level: Rung::Assigned.level(None),
+        item: current,
+        assignment: a,
+        situation: "已交办，待签收".into(),
+    }
+}
+
+fn wake(notices: Option<&NoticeContext>) {
+    if let Some(cx) = notices {
+        cx.wake.notify_one();
+    }
 }
 
 /// 签收: the lead unit's signature moves the item to 承办中; a co-unit's is recorded only.
@@ -541,6 +577,7 @@ pub async fn request_return(
 /// The office answers a return: reassign to another unit, or insist (the unit keeps it).
 pub async fn resolve_return(
     cx: Cx<'_>,
+    notices: Option<&NoticeContext>,
     item_id: i64,
     version: i32,
     assignment_id: i64,
@@ -574,17 +611,43 @@ pub async fn resolve_return(
         ));
     }
     let mut active: assignment::ActiveModel = returned.clone().into();
-    match reassign_to {
+    let reassigned = match reassign_to {
         Some(unit_id) => {
             find_unit(&txn, unit_id).await?;
             active.status = Set(WITHDRAWN.to_string());
             active.update(&txn).await?;
-            insert_assignment(&txn, deps, actor, now, &current, unit_id, returned.lead).await?;
+            Some(insert_assignment(&txn, deps, actor, now, &current, unit_id, returned.lead).await?)
         }
         None => {
             active.status = Set(ACTIVE.to_string());
             active.update(&txn).await?;
+            None
         }
+    };
+    if let Some(cx) = notices {
+        let mut events = vec![EventNotice {
+            topic: Topic::ReturnResolved {
+                reassigned: reassigned.is_some(),
+            },
+            // A unit may return an item again after the office insisted: one notice per
+            // answer, told apart by its instant.
+            level: format!(
+                "{} {}",
+                if reassigned.is_some() {
+                    "REASSIGNED"
+                } else {
+                    "INSISTED"
+                },
+                now.timestamp()
+            ),
+            item: &current,
+            assignment: &returned,
+            situation: format!("督查室意见：{}", why.as_str()),
+        }];
+        if let Some(new) = &reassigned {
+            events.push(assignment_notice(&current, new));
+        }
+        write_event_notices(&txn, cx, now, events).await?;
     }
     change_stage(
         &txn,
@@ -599,6 +662,7 @@ pub async fn resolve_return(
     .await?;
     let updated = reload(&txn, item_id).await?;
     txn.commit().await?;
+    wake(notices);
     Ok(updated)
 }
 
@@ -679,6 +743,7 @@ pub async fn request_extension(
 
 pub async fn decide_extension(
     cx: Cx<'_>,
+    notices: Option<&NoticeContext>,
     extension_id: i64,
     version: i32,
     approve: bool,
@@ -733,10 +798,36 @@ pub async fn decide_extension(
     decided.decided_at = Set(Some(now));
     decided.decision_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
     let decided = decided.update(&txn).await?;
-    if approve {
+    let target = if approve {
         let mut extended: assignment::ActiveModel = target.clone().into();
         extended.extended_due_at = Set(Some(request.proposed_due_at));
-        extended.update(&txn).await?;
+        extended.update(&txn).await?
+    } else {
+        target
+    };
+    if let Some(cx) = notices {
+        let due = request
+            .proposed_due_at
+            .with_timezone(&deps.policy.time_zone)
+            .format("%Y年%m月%d日 %H:%M");
+        let situation = match (approve, &why) {
+            (true, _) => format!("延期申请已批准，新期限为{due}"),
+            (false, Some(why)) => format!("延期申请未获批准：{}", why.as_str()),
+            (false, None) => "延期申请未获批准".to_string(),
+        };
+        write_event_notices(
+            &txn,
+            cx,
+            now,
+            vec![EventNotice {
+                topic: Topic::Extension { approved: approve },
+                level: format!("DECIDED {extension_id}"),
+                item: &current,
+                assignment: &target,
+                situation,
+            }],
+        )
+        .await?;
     }
     change_stage(
         &txn,
@@ -756,6 +847,7 @@ pub async fn decide_extension(
     )
     .await?;
     txn.commit().await?;
+    wake(notices);
     Ok(decided)
 }
 
@@ -869,12 +961,12 @@ async fn latest_feedback(db: &impl ConnectionTrait, item_id: i64) -> AppResult<r
 /// the original due instant).
 pub async fn verify(
     db: &DatabaseConnection,
+    notices: Option<&NoticeContext>,
     actor: &Actor,
     now: DateTime<Utc>,
     item_id: i64,
     version: i32,
-    accept: bool,
-    why: Option<&str>,
+    (accept, why): (bool, Option<&str>),
 ) -> AppResult<item::Model> {
     let action = if accept {
         Action::Verify
@@ -911,8 +1003,37 @@ pub async fn verify(
         json!({ "reportId": feedback.id }),
     )
     .await?;
+    if let (false, Some(cx)) = (accept, notices) {
+        // 退回重办 reaches the lead unit, which filed the feedback, at once.
+        let lead = assignment::Entity::find()
+            .filter(assignment::Column::ItemId.eq(item_id))
+            .filter(assignment::Column::Lead.eq(true))
+            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .one(&txn)
+            .await?;
+        if let Some(lead) = &lead {
+            let situation = format!(
+                "办结反馈经核查未通过，退回重办：{}",
+                why.as_ref().map(Text::as_str).unwrap_or_default()
+            );
+            write_event_notices(
+                &txn,
+                cx,
+                now,
+                vec![EventNotice {
+                    topic: Topic::Rework,
+                    level: format!("REJECT {}", feedback.id),
+                    item: &current,
+                    assignment: lead,
+                    situation,
+                }],
+            )
+            .await?;
+        }
+    }
     let updated = reload(&txn, item_id).await?;
     txn.commit().await?;
+    wake(notices);
     Ok(updated)
 }
 

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod colours;
 pub mod input;
 pub mod items;
+pub mod notify;
 pub mod org;
 pub mod outbox;
 pub mod reports;
@@ -191,6 +192,9 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> 
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// Ids per `IN (…)` list.
+pub const IN_CHUNK: usize = 10_000;
+
 /// Runs `query` over `ids` in chunks, so that a sweep over a million items never builds one
 /// `IN (…)` list beyond the databases' bind-parameter limits (SQLite 32,766; PostgreSQL 65,535).
 pub async fn in_chunks<T, F, Fut>(ids: &[i64], query: F) -> AppResult<Vec<T>>
@@ -198,9 +202,8 @@ where
     F: Fn(Vec<i64>) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<T>, sea_orm::DbErr>>,
 {
-    const CHUNK: usize = 10_000;
     let mut out = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in ids.chunks(IN_CHUNK) {
         out.extend(query(chunk.to_vec()).await?);
     }
     Ok(out)

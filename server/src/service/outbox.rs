@@ -1,30 +1,38 @@
-//! Delivering the outbox: claim a batch (FOR UPDATE SKIP LOCKED on PostgreSQL, so several
-//! instances share the work without sending a message twice), send each through the mailer,
-//! then mark it SENT — or, on failure, schedule a retry with exponential backoff, up to
-//! `MAX_ATTEMPTS`, after which it is FAILED with the error kept for administrators.
+//! Delivering the outbox so that nothing is lost and nothing goes twice.
 //!
-//! A claim is itself a short lease (`next_attempt_at` moves `CLAIM` ahead): if the sender
-//! dies mid-delivery, the message becomes due again after that and is sent by whoever runs
-//! next — nothing is lost. The one window where SMTP accepted the message but the process
-//! died before recording it would resend it; the Message-ID stays the same
-//! (`<outbox-N@ducha>`), so receiving systems that de-duplicate on it show it once.
+//! - **Small claims, renewed.** A sender claims a few due messages at a time (a claim token
+//!   and `claimed_until`) and renews its claims while it works, so a slow relay never lets
+//!   a second sender take a message a live sender holds; a sender that dies stops renewing
+//!   and its messages come back when the claim lapses.
+//! - **Marked one by one.** Each message is marked SENT right after the relay accepts it.
+//!   Only a message whose acceptance and marking straddle a crash can go twice, and it keeps
+//!   its Message-ID (`<outbox-N@ducha>`), so the repeat is recognisable.
+//! - **Outages are waited out.** A relay that is down, refuses with 4xx or times out is
+//!   transient: the message is retried with backoff capped at `MAX_BACKOFF`, for days if need
+//!   be. Only a permanent refusal (5xx) ends a message as FAILED; the office sees it in
+//!   `outbox` and `/healthz`, and can requeue it. A claim is not an attempt: a sender killed
+//!   mid-delivery costs the message nothing.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::error::AppResult;
-use crate::mail::{Mailer, Rendered, message};
+use crate::mail::{Mailer, Rendered, SendError, message};
 use entity::outbox;
 
 pub const PENDING: &str = "PENDING";
 pub const SENT: &str = "SENT";
 pub const FAILED: &str = "FAILED";
-pub const MAX_ATTEMPTS: i32 = 8;
-const CLAIM: i64 = 5;
+
+/// Messages one claim takes: a sender holds little that another could have sent.
+pub const CLAIM_BATCH: u64 = 10;
+
+/// The longest wait between two tries of a message.
+pub const MAX_BACKOFF: Duration = Duration::minutes(30);
 
 /// A message waiting for its first delivery attempt, due at once. Written in the same
 /// transaction as whatever decided to send it.
@@ -46,14 +54,16 @@ pub fn pending(
         last_error: Set(None),
         sent_at: Set(None),
         created_at: Set(now),
+        claim: Set(None),
+        claimed_until: Set(None),
         ..Default::default()
     }
 }
 
-/// Retry delay after the n-th failed attempt: 1, 2, 4 … minutes, capped at 2 hours.
+/// Retry delay after the n-th failed attempt: 1, 2, 4, 8, 16 minutes, then every 30.
 pub fn backoff(attempts: i32) -> Duration {
-    let minutes = 1i64 << attempts.clamp(0, 7);
-    Duration::minutes(Ord::min(minutes, 120))
+    let minutes = 1i64 << attempts.clamp(1, 10).saturating_sub(1);
+    Ord::min(Duration::minutes(minutes), MAX_BACKOFF)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,120 +73,325 @@ pub struct Delivery {
     pub failed: usize,
 }
 
-/// Claims up to `limit` due messages.
-pub async fn claim(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> AppResult<Vec<outbox::Model>> {
-    let txn = db.begin().await?;
-    let rows = outbox::Entity::find()
-        .filter(outbox::Column::Status.eq(PENDING))
-        .filter(outbox::Column::NextAttemptAt.lte(now))
-        .order_by_asc(outbox::Column::Id)
-        .limit(limit)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .all(&txn)
-        .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    if !ids.is_empty() {
+impl Delivery {
+    fn add(&mut self, other: &Delivery) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
+}
+
+/// A sender: who it is in claims, what it sends with, how long a claim lasts.
+pub struct Sender<'a> {
+    pub db: &'a DatabaseConnection,
+    pub mailer: &'a Mailer,
+    pub from: &'a str,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub claim_ttl: std::time::Duration,
+    pub clock: &'a crate::clock::Clock,
+}
+
+fn claim_token() -> String {
+    crate::auth::new_token()
+        .map(|t| t.chars().skip(4).take(24).collect())
+        .unwrap_or_else(|_| format!("claim-{}", Utc::now().timestamp_nanos_opt().unwrap_or(0)))
+}
+
+impl Sender<'_> {
+    fn ttl(&self) -> Duration {
+        Duration::from_std(self.claim_ttl).unwrap_or(Duration::seconds(60))
+    }
+
+    /// Claims up to `limit` due messages that no live claim holds. The conditional update
+    /// is the arbiter: of two senders racing for a row, one updates it and the other
+    /// matches nothing (PostgreSQL re-checks the condition after the row lock; SQLite has
+    /// one writer).
+    pub async fn claim(&self, limit: u64) -> AppResult<(String, Vec<outbox::Model>)> {
+        let now = self.clock.now();
+        let token = claim_token();
+        let claimable = || {
+            sea_orm::Condition::all()
+                .add(outbox::Column::Status.eq(PENDING))
+                .add(outbox::Column::NextAttemptAt.lte(now))
+                .add(
+                    sea_orm::Condition::any()
+                        .add(outbox::Column::ClaimedUntil.is_null())
+                        .add(outbox::Column::ClaimedUntil.lt(now)),
+                )
+        };
+        let ids: Vec<i64> = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::Id)
+            .filter(claimable())
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(self.db)
+            .await?;
+        if ids.is_empty() {
+            return Ok((token, Vec::new()));
+        }
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::Claim, Expr::value(token.clone()))
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + self.ttl()))
+            .filter(outbox::Column::Id.is_in(ids))
+            .filter(claimable())
+            .exec(self.db)
+            .await?;
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::Claim.eq(token.clone()))
+            .filter(outbox::Column::Status.eq(PENDING))
+            .order_by_asc(outbox::Column::Id)
+            .all(self.db)
+            .await?;
+        Ok((token, rows))
+    }
+
+    /// Extends this claim's messages still pending; the heartbeat of a live sender.
+    async fn renew(&self, token: &str) -> AppResult<()> {
         outbox::Entity::update_many()
             .col_expr(
-                outbox::Column::NextAttemptAt,
-                Expr::value(now + Duration::minutes(CLAIM)),
+                outbox::Column::ClaimedUntil,
+                Expr::value(self.clock.now() + self.ttl()),
             )
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .filter(outbox::Column::Id.is_in(ids))
-            .exec(&txn)
+            .filter(outbox::Column::Claim.eq(token))
+            .filter(outbox::Column::Status.eq(PENDING))
+            .exec(self.db)
             .await?;
+        Ok(())
     }
-    txn.commit().await?;
-    Ok(rows)
+
+    /// Sends one claimed message and records the outcome at once.
+    async fn deliver_one(&self, token: &str, row: &outbox::Model) -> AppResult<Outcome> {
+        let rendered = Rendered {
+            subject: row.subject.clone(),
+            text: row.body_text.clone(),
+            html: row.body_html.clone(),
+        };
+        let outcome = match message(
+            self.from,
+            &row.recipient,
+            &rendered,
+            &format!("<outbox-{}@ducha>", row.id),
+        ) {
+            Ok(built) => self.mailer.send(built).await,
+            Err(e) => Err(SendError::Permanent(e)),
+        };
+        let now = self.clock.now();
+        let mine = outbox::Entity::update_many()
+            .filter(outbox::Column::Id.eq(row.id))
+            .filter(outbox::Column::Claim.eq(token))
+            .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            );
+        let attempts = row.attempts + 1;
+        let updated = match &outcome {
+            Ok(()) => {
+                mine.col_expr(outbox::Column::Status, Expr::value(SENT))
+                    .col_expr(outbox::Column::SentAt, Expr::value(now))
+                    .col_expr(
+                        outbox::Column::LastError,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .exec(self.db)
+                    .await?
+            }
+            Err(SendError::Permanent(error)) => {
+                mine.col_expr(outbox::Column::Status, Expr::value(FAILED))
+                    .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+                    .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
+                    .exec(self.db)
+                    .await?
+            }
+            Err(SendError::Transient(error)) => {
+                mine.col_expr(outbox::Column::Attempts, Expr::value(attempts))
+                    .col_expr(
+                        outbox::Column::NextAttemptAt,
+                        Expr::value(now + backoff(attempts)),
+                    )
+                    .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
+                    .exec(self.db)
+                    .await?
+            }
+        };
+        if updated.rows_affected == 0 {
+            // Our claim lapsed and another sender took the message (the heartbeat could not
+            // reach the database in time): it may go twice, with the same Message-ID.
+            tracing::warn!(outbox = row.id, "claim lapsed while sending");
+        }
+        Ok(match outcome {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(error)) => {
+                tracing::error!(outbox = row.id, %error, "relay refused an email for good");
+                Outcome::Failed
+            }
+            Err(SendError::Transient(error)) => {
+                tracing::warn!(outbox = row.id, %error, "email not delivered; will retry");
+                Outcome::Retry(now + backoff(attempts))
+            }
+        })
+    }
+
+    /// Gives back the messages of a claim that were not tried, due at `at` (no attempt
+    /// counted: the relay was not asked).
+    async fn release(&self, token: &str, at: DateTime<Utc>) -> AppResult<()> {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
+            .filter(outbox::Column::Claim.eq(token))
+            .filter(outbox::Column::Status.eq(PENDING))
+            .exec(self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// One claim's worth: claim, send each (renewing the claim meanwhile), record each.
+    /// After a transient failure the rest of the claim waits as long as that message does:
+    /// a relay that is down is not asked again for every message.
+    pub async fn deliver_batch(&self, limit: u64) -> AppResult<(usize, Delivery)> {
+        let (token, rows) = self.claim(limit).await?;
+        let claimed = rows.len();
+        let mut delivery = Delivery::default();
+        if rows.is_empty() {
+            return Ok((0, delivery));
+        }
+        let work = async {
+            for row in &rows {
+                match self.deliver_one(&token, row).await? {
+                    Outcome::Sent => delivery.sent += 1,
+                    Outcome::Failed => delivery.failed += 1,
+                    Outcome::Retry(at) => {
+                        delivery.retried += 1;
+                        self.release(&token, at).await?;
+                        break;
+                    }
+                }
+            }
+            AppResult::Ok(())
+        };
+        let heartbeat = async {
+            let mut every = tokio::time::interval(self.claim_ttl / 3);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(error) = self.renew(&token).await {
+                    tracing::warn!(?error, "could not renew an outbox claim");
+                }
+            }
+        };
+        tokio::select! {
+            done = work => done?,
+            () = heartbeat => {}
+        }
+        Ok((claimed, delivery))
+    }
+
+    /// Delivers until nothing is due (or `max` messages were tried).
+    pub async fn deliver_due(&self, max: usize) -> AppResult<Delivery> {
+        let mut total = Delivery::default();
+        let mut tried = 0;
+        while tried < max {
+            let (claimed, delivery) = self.deliver_batch(CLAIM_BATCH).await?;
+            if claimed == 0 {
+                break;
+            }
+            tried += claimed;
+            total.add(&delivery);
+            if delivery.retried > 0 {
+                // The relay is failing now; what is left waits for its backoff.
+                break;
+            }
+        }
+        Ok(total)
+    }
 }
 
-/// Sends one claimed message and records the outcome.
-pub async fn deliver_one(
-    db: &DatabaseConnection,
-    mailer: &Mailer,
-    from: &str,
-    row: &outbox::Model,
-    now: DateTime<Utc>,
-) -> AppResult<Result<(), String>> {
-    let rendered = Rendered {
-        subject: row.subject.clone(),
-        text: row.body_text.clone(),
-        html: row.body_html.clone(),
-    };
-    let outcome = match message(
-        from,
-        &row.recipient,
-        &rendered,
-        &format!("<outbox-{}@ducha>", row.id),
-    ) {
-        Ok(built) => mailer.send(built).await,
-        Err(e) => Err(e),
-    };
-    let attempts = row.attempts + 1;
-    let update = outbox::Entity::update_many().filter(outbox::Column::Id.eq(row.id));
-    match &outcome {
-        Ok(()) => {
-            update
-                .col_expr(outbox::Column::Status, Expr::value(SENT))
-                .col_expr(outbox::Column::SentAt, Expr::value(now))
-                .col_expr(
-                    outbox::Column::LastError,
-                    Expr::value(Option::<String>::None),
-                )
-                .exec(db)
-                .await?;
-        }
-        Err(error) if attempts >= MAX_ATTEMPTS => {
-            update
-                .col_expr(outbox::Column::Status, Expr::value(FAILED))
-                .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
-                .exec(db)
-                .await?;
-        }
-        Err(error) => {
-            update
-                .col_expr(
-                    outbox::Column::NextAttemptAt,
-                    Expr::value(now + backoff(attempts)),
-                )
-                .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
-                .exec(db)
-                .await?;
-        }
-    }
-    Ok(outcome)
+enum Outcome {
+    Sent,
+    Failed,
+    Retry(DateTime<Utc>),
 }
 
-/// One delivery round: claim, send, record.
-pub async fn deliver_pending(
-    db: &DatabaseConnection,
-    mailer: &Mailer,
-    from: &str,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> AppResult<Delivery> {
-    let mut delivery = Delivery::default();
-    for row in claim(db, now, limit).await? {
-        match deliver_one(db, mailer, from, &row, now).await? {
-            Ok(()) => delivery.sent += 1,
-            Err(error) if row.attempts + 1 >= MAX_ATTEMPTS => {
-                tracing::error!(outbox = row.id, %error, "giving up on an email");
-                delivery.failed += 1;
-            }
-            Err(error) => {
-                tracing::warn!(outbox = row.id, %error, "email failed; will retry");
-                delivery.retried += 1;
-            }
+/// The sender loop of an instance: delivers what is due, then sleeps until woken by new
+/// mail written in this process, or for `poll` (mail written by other instances, retries
+/// coming due).
+pub async fn run_sender(state: crate::startup::AppState, poll: std::time::Duration) {
+    loop {
+        let sender = Sender {
+            db: &state.db,
+            mailer: &state.mailer,
+            from: &state.mail_from,
+            claim_ttl: state.outbox_claim_ttl,
+            clock: &state.clock,
+        };
+        let woken = state.notices.wake.notified();
+        match sender.deliver_due(usize::MAX).await {
+            Ok(d) if d != Delivery::default() => tracing::info!(?d, "outbox delivery"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(?error, "outbox delivery failed"),
         }
+        let _ = tokio::time::timeout(poll, woken).await;
     }
-    Ok(delivery)
+}
+
+/// The outbox as `/healthz` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backlog {
+    pub pending: u64,
+    /// Seconds since the oldest pending message was written.
+    pub oldest_pending_age_seconds: Option<i64>,
+    pub failed: u64,
+}
+
+pub async fn backlog(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<Backlog> {
+    let pending = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(PENDING))
+        .count(db)
+        .await?;
+    let failed = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(FAILED))
+        .count(db)
+        .await?;
+    let oldest: Option<DateTime<Utc>> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .filter(outbox::Column::Status.eq(PENDING))
+        .order_by_asc(outbox::Column::CreatedAt)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(Backlog {
+        pending,
+        oldest_pending_age_seconds: oldest.map(|at| (now - at).num_seconds().max(0)),
+        failed,
+    })
+}
+
+/// Puts FAILED messages back in the queue, due now (all of them when `ids` is empty).
+/// Returns how many.
+pub async fn requeue(db: &impl ConnectionTrait, ids: &[i64], now: DateTime<Utc>) -> AppResult<u64> {
+    let mut update = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(PENDING))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Status.eq(FAILED));
+    if !ids.is_empty() {
+        update = update.filter(outbox::Column::Id.is_in(ids.to_vec()));
+    }
+    Ok(update.exec(db).await?.rows_affected)
 }
 
 #[cfg(test)]
@@ -184,9 +399,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff(1), Duration::minutes(2));
-        assert_eq!(backoff(3), Duration::minutes(8));
-        assert_eq!(backoff(30), Duration::minutes(120));
+    fn backoff_doubles_and_is_capped_at_half_an_hour() {
+        assert_eq!(backoff(1), Duration::minutes(1));
+        assert_eq!(backoff(3), Duration::minutes(4));
+        assert_eq!(backoff(5), Duration::minutes(16));
+        assert_eq!(backoff(6), MAX_BACKOFF);
+        assert_eq!(backoff(10_000), MAX_BACKOFF);
     }
 }

@@ -86,6 +86,7 @@ struct ItemRow {
     closed_on_time_original: Option<bool>,
     closed_on_time_extended: Option<bool>,
     report_cycle_days: Option<i32>,
+    report_cycle_working_days: bool,
     assignment_id: Option<i64>,
     unit_id: Option<i64>,
     lead: Option<bool>,
@@ -147,7 +148,7 @@ struct LastReport {
 /// Items still only registered (立项, not yet 交办) count as registered and nothing else.
 /// Withdrawn assignments (returned and reassigned elsewhere) do not count.
 const ITEMS_SQL: &str = "SELECT i.id, i.serial, i.title, i.source_kind, i.stage, i.created_at, \
-    i.closed_at, i.closed_on_time_original, i.closed_on_time_extended, i.report_cycle_days, \
+    i.closed_at, i.closed_on_time_original, i.closed_on_time_extended, i.report_cycle_days, i.report_cycle_working_days, \
     a.id AS assignment_id, a.unit_id, a.lead, a.created_at AS assigned_at, a.due_at \
     FROM item i LEFT JOIN assignment a \
       ON a.item_id = i.id AND a.status <> 'WITHDRAWN' AND a.created_at < $2 \
@@ -318,6 +319,7 @@ pub async fn load_facts(
                             closed_on_time_extended: closed_at.and(row.closed_on_time_extended),
                             cancelled_at: cancelled,
                             report_cycle_days: row.report_cycle_days,
+                            report_cycle_working_days: row.report_cycle_working_days,
                             rejections_by_end,
                             rejections_in_month,
                             reopened_by_end,

@@ -1,222 +1,195 @@
-//! The reminder sweep (design.md §5): for every open assignment, decide which notices of the
-//! ladder are due — 督查通知 on assignment, a reminder when not signed a working day later,
-//! 临期提醒 (BLUE), 催办 (YELLOW), 红色督办 (RED) — and write each, at most once per
-//! (assignment, kind, level), into the outbox in the same transaction as the decision.
+//! The reminder sweep (design.md §5): every open assignment is read in one narrow query,
+//! the domain's ladder (`ducha_domain::ladder::decide`) decides at most one notice for it,
+//! and the notices are written — the one to send waiting for its digest, the rungs passed
+//! over as SKIPPED — at most once per (assignment, kind, level) by the unique key. Then each
+//! reader gets one digest mail for the sweep (`notify::digest_pending`).
 //!
-//! Only one instance sweeps at a time: a lease row in the database, taken with a conditional
-//! update, so two servers on one PostgreSQL never sweep together; the unique key on
-//! `notice` makes a re-run, a restart or a race harmless anyway.
+//! One sweep at a time, with a lock that dies with its holder: on PostgreSQL a
+//! transaction-scoped advisory lock held by the sweeping connection (a killed process drops
+//! its connection and the lock with it), and a lock inside the process, which is the whole
+//! story on SQLite where one process writes. The unique key on `notice` makes a race
+//! harmless anyway.
+//!
+//! A sweep writes every RED and every first notice it decides; the rest (the rungs that can
+//! wait a few hours) are capped at `MAX_NOTICES_PER_SWEEP`, most urgent first, and the
+//! next sweep decides them again.
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use ducha_domain::Stage;
-use ducha_domain::colour::{
-    AssignmentFacts, Colour, ColourPolicy, ProgressReport, assignment_colour, progress_report,
-};
+use std::collections::BinaryHeap;
 use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
 
+use chrono::{DateTime, Utc};
+use ducha_domain::Stage;
+use ducha_domain::colour::AssignmentFacts;
+use ducha_domain::ladder::{Decision, LadderFacts, OnRecord, Rung, RungSet, decide};
 use futures_util::{Stream, TryStreamExt};
-use sea_orm::TryInsertResult;
-use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, Set,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, Set, TransactionTrait, TryInsertResult,
 };
 use serde_json::json;
 
+use super::Audit;
 use super::colours::RuleSet;
-use super::{Audit, in_chunks};
+use super::notify::{self, DIGEST, SKIPPED};
 use crate::error::AppResult;
-use crate::mail::render_notice;
 use crate::startup::AppState;
-use entity::{audit_event, item, lease, notice, outbox, person, unit};
+use entity::{audit_event, notice, sweep_slot};
 
-/// How many notices one sweep writes at most, most urgent first; the rest wait for the next.
+/// Notices that can wait (not RED, not a first notice) written per sweep at most, most
+/// urgent first; the rest are decided again by the next sweep.
 pub const MAX_NOTICES_PER_SWEEP: usize = 5_000;
-const SWEEP_LEASE: &str = "reminder-sweep";
+
+/// The advisory lock key of the sweep on PostgreSQL ("ducha-sweep").
+const SWEEP_LOCK_KEY: i64 = 0x6475_6368_6173_7765;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// False when another instance holds the lease.
+    /// False when another sweep holds the lock.
     pub ran: bool,
     pub assignments: usize,
+    /// Notices written to be sent (each in one reader's digest).
     pub notices: usize,
+    /// Rungs recorded as skipped: passed over, never mailed.
+    pub skipped: usize,
+    /// Digest mails written.
     pub emails: usize,
 }
 
-/// Takes or renews the named lease until `until`; true when this holder has it.
-pub async fn acquire_lease(
+/// Held while sweeping; released by `release`, or by dying.
+pub struct SweepGuard {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    /// On PostgreSQL, the transaction whose connection holds the advisory lock.
+    held: Option<DatabaseTransaction>,
+}
+
+impl SweepGuard {
+    pub async fn release(self) {
+        if let Some(txn) = self.held {
+            // Ending the transaction releases the transaction-scoped lock.
+            let _ = txn.rollback().await;
+        }
+    }
+}
+
+/// Takes the sweep lock if it is free: `None` while another sweep (of this process, or of
+/// another instance on the same PostgreSQL) holds it.
+pub async fn try_lock(
     db: &DatabaseConnection,
-    name: &str,
-    holder: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> AppResult<bool> {
-    // Create the row if it is missing (no-op when it exists), then take it if it is free.
-    lease::Entity::insert(lease::ActiveModel {
-        name: Set(name.to_string()),
-        holder: Set(String::new()),
-        expires_at: Set(now - Duration::seconds(1)),
-    })
-    .on_conflict(
-        OnConflict::column(lease::Column::Name)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    let taken = lease::Entity::update_many()
-        .col_expr(lease::Column::Holder, Expr::value(holder))
-        .col_expr(lease::Column::ExpiresAt, Expr::value(until))
-        .filter(lease::Column::Name.eq(name))
-        .filter(
-            sea_orm::Condition::any()
-                .add(lease::Column::ExpiresAt.lt(now))
-                .add(lease::Column::Holder.eq(holder)),
-        )
-        .exec(db)
+    local: &Arc<tokio::sync::Mutex<()>>,
+) -> AppResult<Option<SweepGuard>> {
+    let Ok(local) = local.clone().try_lock_owned() else {
+        return Ok(None);
+    };
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Some(SweepGuard {
+            _local: local,
+            held: None,
+        }));
+    }
+    let txn = db.begin().await?;
+    let row = txn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_try_advisory_xact_lock($1) AS locked",
+            [SWEEP_LOCK_KEY.into()],
+        ))
         .await?;
-    Ok(taken.rows_affected == 1)
+    let locked = match row {
+        Some(row) => row.try_get::<bool>("", "locked")?,
+        None => false,
+    };
+    if !locked {
+        let _ = txn.rollback().await;
+        return Ok(None);
+    }
+    Ok(Some(SweepGuard {
+        _local: local,
+        held: Some(txn),
+    }))
 }
 
-pub async fn release_lease(
-    db: &DatabaseConnection,
-    name: &str,
-    holder: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    lease::Entity::update_many()
-        .col_expr(
-            lease::Column::ExpiresAt,
-            Expr::value(now - Duration::seconds(1)),
-        )
-        .filter(lease::Column::Name.eq(name))
-        .filter(lease::Column::Holder.eq(holder))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// One rung of the ladder, in rising order of urgency (a capped sweep sends the top first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Rung {
-    Assigned,
-    NotSigned,
-    ProgressDue,
-    Blue,
-    ProgressMissed,
-    Yellow,
-    Red,
-}
-
-/// Bits of the notices already sent for an assignment, as the sweep query sums them; the
-/// progress-report rungs are keyed by cycle instead (see `SENT_BITS_SQL`).
-const SENT_ASSIGNED: i64 = 1;
-const SENT_NOT_SIGNED: i64 = 2;
-const SENT_BLUE: i64 = 4;
-const SENT_YELLOW: i64 = 8;
-const SENT_RED: i64 = 16;
-
-impl Rung {
-    fn kind(self) -> &'static str {
-        match self {
-            Rung::Assigned => "ASSIGNMENT",
-            Rung::NotSigned => "NOT_SIGNED",
-            Rung::ProgressDue | Rung::ProgressMissed => "PROGRESS",
-            Rung::Blue | Rung::Yellow | Rung::Red => "COLOUR",
-        }
-    }
-
-    /// The notice's level: fixed for the one-off rungs; for progress reports it carries the
-    /// cycle's due date, so each cycle is reminded once and the next cycle again.
-    fn level(self, report_date: Option<NaiveDate>) -> String {
-        let date = report_date.map(|d| d.to_string()).unwrap_or_default();
-        match self {
-            Rung::Assigned => "NOTICE".into(),
-            Rung::NotSigned => "REMINDER".into(),
-            Rung::Blue => "BLUE".into(),
-            Rung::Yellow => "YELLOW".into(),
-            Rung::Red => "RED".into(),
-            Rung::ProgressDue => format!("DUE {date}"),
-            Rung::ProgressMissed => format!("MISSED {date}"),
-        }
-    }
-
-    fn sent_bit(self) -> i64 {
-        match self {
-            Rung::Assigned => SENT_ASSIGNED,
-            Rung::NotSigned => SENT_NOT_SIGNED,
-            Rung::Blue => SENT_BLUE,
-            Rung::Yellow => SENT_YELLOW,
-            Rung::Red => SENT_RED,
-            Rung::ProgressDue | Rung::ProgressMissed => 0,
-        }
-    }
-
-    fn subject(self) -> &'static str {
-        match self {
-            Rung::Assigned => "督查通知",
-            Rung::NotSigned => "签收提醒",
-            Rung::ProgressDue => "进展报送提醒",
-            Rung::ProgressMissed => "进展报送催报",
-            Rung::Blue => "临期提醒",
-            Rung::Yellow => "催办通知",
-            Rung::Red => "红色督办",
-        }
-    }
-
-    fn expected(self) -> &'static str {
-        match self {
-            Rung::Assigned => "请于1个工作日内签收，并按办理要求在期限内落实、反馈办理结果。",
-            Rung::NotSigned => {
-                "该事项交办已满1个工作日仍未签收，请尽快签收办理；如不属本单位职责，请说明理由申请退回。"
-            }
-            Rung::ProgressDue => "该事项本期进展报告即将到期，请按时报送阶段性办理进展。",
-            Rung::ProgressMissed => {
-                "该事项本期进展报告已超过报送期限仍未报送，请单位负责人督促经办人立即报送。"
-            }
-            Rung::Blue => {
-                "该事项即将到期，请抓紧办理并按期反馈；确需延期的，请在期限届满前提出申请。"
-            }
-            Rung::Yellow => {
-                "该事项已逾期或未按要求办理，请单位主要负责人督促落实，尽快反馈办理结果。"
-            }
-            Rung::Red => {
-                "该事项严重逾期或经多次退回仍未办结，列为红色督办。请单位主要负责人亲自抓落实，并向分管区领导报告。"
-            }
-        }
-    }
-
-    fn colour_css(self) -> &'static str {
-        match self {
-            Rung::Blue | Rung::ProgressDue => "#1f6feb",
-            Rung::Yellow | Rung::ProgressMissed => "#b08800",
-            Rung::Red => "#cf222e",
-            _ => "#222",
-        }
-    }
-}
-
-/// Runs one sweep at `now` as `holder`.
+/// Runs one sweep at `now`, then writes the digests; `ran: false` when another sweep holds
+/// the lock.
 pub async fn run_sweep(
     state: &AppState,
     holder: &str,
     now: DateTime<Utc>,
 ) -> AppResult<SweepReport> {
-    let db = &state.db;
-    if !acquire_lease(db, SWEEP_LEASE, holder, now, now + Duration::minutes(10)).await? {
+    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
+        tracing::debug!(holder, "another sweep holds the lock");
         return Ok(SweepReport::default());
+    };
+    let outcome = sweep_and_digest(state, now).await;
+    guard.release().await;
+    outcome
+}
+
+async fn sweep_and_digest(state: &AppState, now: DateTime<Utc>) -> AppResult<SweepReport> {
+    let mut report = sweep_locked(state, now, true).await?;
+    report.emails = notify::digest_pending(&state.db, &state.notices, now).await?;
+    Ok(report)
+}
+
+/// Has the scheduled sweep of `slot` run?
+pub async fn slot_done(db: &DatabaseConnection, slot: DateTime<Utc>) -> AppResult<bool> {
+    Ok(sweep_slot::Entity::find_by_id(slot)
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Runs the scheduled sweep of `slot` unless it ran (checked again under the lock, so two
+/// instances that both saw it missing run it once) and records it. `None` when it ran
+/// already or another sweep holds the lock.
+pub async fn run_slot(
+    state: &AppState,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<Option<SweepReport>> {
+    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
+        return Ok(None);
+    };
+    let outcome = async {
+        if slot_done(&state.db, slot).await? {
+            return Ok(None);
+        }
+        let report = sweep_and_digest(state, now).await?;
+        sweep_slot::Entity::insert(sweep_slot::ActiveModel {
+            slot_at: Set(slot),
+            holder: Set(state.instance_id.clone()),
+            ran_at: Set(now),
+            notices: Set(i64::try_from(report.notices).unwrap_or(i64::MAX)),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(sweep_slot::Column::SlotAt)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&state.db)
+        .await?;
+        Ok(Some(report))
     }
-    let outcome = sweep_with_lease(state, now, true).await;
-    release_lease(db, SWEEP_LEASE, holder, now).await?;
+    .await;
+    guard.release().await;
+    outcome
+}
+
+/// Digests notices a sweep left behind when it died between writing them and mailing them;
+/// under the sweep lock, so two digests never mail the same notices.
+pub async fn digest_leftovers(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
+        return Ok(0);
+    };
+    let outcome = notify::digest_pending(&state.db, &state.notices, now).await;
+    guard.release().await;
     outcome
 }
 
 /// What a sweep at `now` would send, without writing anything: the read and decide half of
 /// a sweep, which the benchmark compares with a plain scan.
 pub async fn plan(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
-    Ok(sweep_with_lease(state, now, false).await?.notices)
+    Ok(sweep_locked(state, now, false).await?.notices)
 }
 
 /// One open assignment with every fact its rungs depend on, read in a single pass: the
@@ -236,6 +209,7 @@ pub struct OpenAssignment {
     status: String,
     stage: String,
     report_cycle_days: Option<i32>,
+    report_cycle_working_days: bool,
     last_report_at: Option<DateTime<Utc>>,
     rejections: Option<i64>,
     reopens: Option<i64>,
@@ -244,11 +218,15 @@ pub struct OpenAssignment {
     last_progress_missed: Option<String>,
 }
 
-/// `$1` is the sweep instant. The notice levels for progress reports sort by
-/// date ("DUE 2026-10-15"), so the greatest one sent is the latest cycle reminded.
-const OPEN_ASSIGNMENTS_SQL: &str = "\
+/// `$1` is the sweep instant. The notices on record (sent or skipped) are summed as the
+/// bits of `RungSet`; the progress levels sort by date ("DUE 2026-10-15"), so the greatest
+/// one on record is the latest cycle.
+static OPEN_ASSIGNMENTS_SQL: LazyLock<String> = LazyLock::new(|| {
+    let bit = |rung: Rung| rung.bit();
+    format!(
+        "\
 SELECT a.id, a.item_id, i.serial, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
-       i.stage, i.report_cycle_days, r.last_report_at, e.rejections, e.reopens, \
+       i.stage, i.report_cycle_days, i.report_cycle_working_days, r.last_report_at, e.rejections, e.reopens, \
        n.sent_bits, n.last_progress_due, n.last_progress_missed \
 FROM assignment a \
 JOIN item i ON i.id = a.item_id \
@@ -260,17 +238,24 @@ LEFT JOIN (SELECT item_id, \
            FROM audit_event WHERE action IN ('REJECT', 'REOPEN') AND at <= $1 \
            GROUP BY item_id) e ON e.item_id = a.item_id \
 LEFT JOIN (SELECT assignment_id, \
-                  SUM(CASE WHEN kind = 'ASSIGNMENT' THEN 1 \
-                           WHEN kind = 'NOT_SIGNED' THEN 2 \
-                           WHEN kind = 'COLOUR' AND level = 'BLUE' THEN 4 \
-                           WHEN kind = 'COLOUR' AND level = 'YELLOW' THEN 8 \
-                           WHEN kind = 'COLOUR' AND level = 'RED' THEN 16 \
+                  SUM(CASE WHEN kind = 'ASSIGNMENT' AND level = 'NOTICE' THEN {assigned} \
+                           WHEN kind = 'NOT_SIGNED' THEN {not_signed} \
+                           WHEN kind = 'COLOUR' AND level = 'BLUE' THEN {blue} \
+                           WHEN kind = 'COLOUR' AND level = 'YELLOW' THEN {yellow} \
+                           WHEN kind = 'COLOUR' AND level = 'RED' THEN {red} \
                            ELSE 0 END) AS sent_bits, \
                   MAX(CASE WHEN kind = 'PROGRESS' AND level LIKE 'DUE %' THEN level END) AS last_progress_due, \
                   MAX(CASE WHEN kind = 'PROGRESS' AND level LIKE 'MISSED %' THEN level END) AS last_progress_missed \
            FROM notice GROUP BY assignment_id) n ON n.assignment_id = a.id \
 WHERE i.stage IN ('ASSIGNED', 'IN_PROGRESS', 'FEEDBACK_SUBMITTED', 'VERIFIED') \
-  AND a.status <> 'WITHDRAWN'";
+  AND a.status <> 'WITHDRAWN'",
+        assigned = bit(Rung::Assigned),
+        not_signed = bit(Rung::NotSigned),
+        blue = bit(Rung::Blue),
+        yellow = bit(Rung::Yellow),
+        red = bit(Rung::Red),
+    )
+});
 
 impl OpenAssignment {
     /// What the colour rules need of this assignment.
@@ -282,7 +267,35 @@ impl OpenAssignment {
             rejections: self.rejections.unwrap_or(0),
             reopened: self.reopens.unwrap_or(0) > 0,
             report_cycle_days: self.report_cycle_days,
+            report_cycle_working_days: self.report_cycle_working_days,
             last_report_or_assigned_at: self.last_report_at.unwrap_or(self.created_at),
+        }
+    }
+
+    /// What the ladder needs of this assignment.
+    pub fn ladder_facts(&self) -> LadderFacts {
+        LadderFacts {
+            colour: self.facts(),
+            assigned_at: self.created_at,
+            live: self.status == super::ACTIVE,
+            signed: self.signed_at.is_some(),
+        }
+    }
+
+    /// The notices on record for this assignment, sent or skipped.
+    pub fn on_record(&self) -> OnRecord {
+        let cycle = |level: &Option<String>| {
+            level
+                .as_deref()
+                .and_then(|l| l.split_once(' '))
+                .and_then(|(_, d)| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        };
+        OnRecord {
+            rungs: RungSet::from_bits(
+                u8::try_from(self.sent_bits.unwrap_or(0) & 0x7f).unwrap_or_default(),
+            ),
+            progress_due: cycle(&self.last_progress_due),
+            progress_missed: cycle(&self.last_progress_missed),
         }
     }
 }
@@ -301,210 +314,125 @@ pub async fn open_assignments(
 ) -> AppResult<OpenAssignments<'_>> {
     Ok(OpenAssignment::find_by_statement(super::statement(
         db.get_database_backend(),
-        OPEN_ASSIGNMENTS_SQL,
+        &OPEN_ASSIGNMENTS_SQL,
         vec![now.into()],
     ))
     .stream(db)
     .await?)
 }
 
-/// The assignment a notice is about: what writing it needs, copied out of the row so that
-/// rows are decided as they stream in and dropped.
+/// An assignment's decision, kept compactly until it is written.
 #[derive(Debug, Clone, Copy)]
-struct Target {
+struct Decided {
     assignment_id: i64,
     item_id: i64,
     unit_id: i64,
     due_at: DateTime<Utc>,
-    extended_due_at: Option<DateTime<Utc>>,
+    decision: Decision,
 }
 
-/// A notice the sweep decided to send. Deciding touches every open assignment, so a
-/// decision allocates nothing: the level and the reason are spelled out only for the
-/// notices actually written.
-struct Due {
-    rung: Rung,
-    /// The progress report's due date, for the progress rungs.
-    report_date: Option<NaiveDate>,
-    target: Target,
-    /// The colour verdict's reason, for the colour rungs (an index into `reasons`).
-    colour_reason: Option<usize>,
-}
-
-impl Due {
-    fn level(&self) -> String {
-        self.rung.level(self.report_date)
+impl Decided {
+    fn rung(&self) -> Option<Rung> {
+        self.decision.send.map(|s| s.rung)
     }
 
-    fn reason(&self, reasons: &[String]) -> String {
-        let date = self.report_date.map(|d| d.to_string()).unwrap_or_default();
-        match self.rung {
-            Rung::Assigned => String::new(),
-            Rung::NotSigned => "交办满1个工作日未签收".into(),
-            Rung::ProgressDue => format!("本期进展报告应于{date}前报送"),
-            Rung::ProgressMissed => format!("本期进展报告应于{date}前报送，至今未报送"),
-            Rung::Blue | Rung::Yellow | Rung::Red => self
-                .colour_reason
-                .and_then(|i| reasons.get(i))
-                .cloned()
-                .unwrap_or_default(),
-        }
+    /// RED and first notices are never held back by the cap.
+    fn cannot_wait(&self) -> bool {
+        matches!(self.rung(), Some(Rung::Red | Rung::Assigned))
+    }
+
+    /// Most urgent first, then the oldest due.
+    fn urgency(&self) -> (Option<Rung>, std::cmp::Reverse<DateTime<Utc>>) {
+        (self.rung(), std::cmp::Reverse(self.due_at))
     }
 }
 
-async fn sweep_with_lease(
-    state: &AppState,
-    now: DateTime<Utc>,
-    write: bool,
-) -> AppResult<SweepReport> {
+/// The capped decisions, least urgent on top so it is the one evicted.
+struct ByUrgency(Decided);
+
+impl PartialEq for ByUrgency {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.urgency() == other.0.urgency()
+    }
+}
+impl Eq for ByUrgency {}
+impl PartialOrd for ByUrgency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByUrgency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.urgency().cmp(&self.0.urgency())
+    }
+}
+
+async fn sweep_locked(state: &AppState, now: DateTime<Utc>, write: bool) -> AppResult<SweepReport> {
     let db = &state.db;
     let rule_set = RuleSet::load(state).await?;
     let calendar = &rule_set.calendar;
     let policy = &rule_set.policy;
-    // The colour rungs follow deadlines, rejections and reopens only: progress reports have
-    // rungs of their own, keyed by cycle. Were a missed report to send the one-off YELLOW
-    // 催办, the real overdue YELLOW later could never be sent.
-    let ladder_policy = ColourPolicy {
-        count_progress_reports: false,
-        ..policy.clone()
-    };
     let tz = rule_set.time_zone;
-    let today = now.with_timezone(&tz).date_naive();
     let mut rows = open_assignments(db, now).await?;
     let mut assignments = 0;
-    let mut due: Vec<Due> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let all_colours_sent = SENT_BLUE | SENT_YELLOW | SENT_RED;
+    let mut urgent: Vec<Decided> = Vec::new();
+    let mut capped: BinaryHeap<ByUrgency> = BinaryHeap::new();
+    let mut decided_total = 0;
     while let Some(row) = rows.try_next().await? {
         assignments += 1;
-        let a = &row;
-        let target = Target {
-            assignment_id: a.id,
-            item_id: a.item_id,
-            unit_id: a.unit_id,
-            due_at: a.due_at,
-            extended_due_at: a.extended_due_at,
-        };
-        let facts = a.facts();
-        let stage = facts.stage;
-        let sent = a.sent_bits.unwrap_or(0);
-        let mut push = |rung: Rung, colour_reason: Option<usize>| {
-            if sent & rung.sent_bit() == 0 {
-                due.push(Due {
-                    rung,
-                    report_date: None,
-                    target,
-                    colour_reason,
-                });
-            }
-        };
-        push(Rung::Assigned, None);
-        let awaiting_signature = a.signed_at.is_none()
-            && a.status == super::ACTIVE
-            && matches!(stage, Stage::Assigned | Stage::InProgress);
-        if awaiting_signature {
-            let assigned_date = a.created_at.with_timezone(&tz).date_naive();
-            if calendar.working_days_between(assigned_date, today).value >= 1 {
-                push(Rung::NotSigned, None);
-            }
+        let decision = decide(
+            calendar,
+            tz,
+            policy,
+            &row.ladder_facts(),
+            &row.on_record(),
+            now,
+        );
+        if decision.send.is_none() {
+            continue;
         }
-        // Once every colour notice went, the colour cannot add one.
-        if sent & all_colours_sent != all_colours_sent {
-            let verdict = assignment_colour(calendar, tz, &ladder_policy, &facts, now);
-            if verdict.colour > Colour::None {
-                let index = reasons.len();
-                reasons.push(verdict.reason);
-                // Every level up to the current one: a unit that jumps to RED still hears
-                // of each.
-                for (rung, colour) in [
-                    (Rung::Blue, Colour::Blue),
-                    (Rung::Yellow, Colour::Yellow),
-                    (Rung::Red, Colour::Red),
-                ] {
-                    if verdict.colour >= colour {
-                        push(rung, Some(index));
-                    }
-                }
-            }
-        }
-        let (rung, date, last_sent) = match progress_report(calendar, tz, policy, &facts, now) {
-            Some(ProgressReport::DueSoon(date)) => (Rung::ProgressDue, date, &a.last_progress_due),
-            Some(ProgressReport::Missed(date)) => {
-                (Rung::ProgressMissed, date, &a.last_progress_missed)
-            }
-            None => continue,
+        decided_total += 1;
+        let decided = Decided {
+            assignment_id: row.id,
+            item_id: row.item_id,
+            unit_id: row.unit_id,
+            due_at: row.extended_due_at.unwrap_or(row.due_at),
+            decision,
         };
-        let level = rung.level(Some(date));
-        if last_sent.as_deref().is_none_or(|sent| *sent < *level) {
-            due.push(Due {
-                rung,
-                report_date: Some(date),
-                target,
-                colour_reason: None,
-            });
+        if decided.cannot_wait() {
+            urgent.push(decided);
+        } else {
+            capped.push(ByUrgency(decided));
+            if capped.len() > MAX_NOTICES_PER_SWEEP {
+                capped.pop();
+            }
         }
     }
-    // Most urgent first, then oldest due: a capped sweep never starves the red ones.
-    due.sort_by(|x, y| {
-        y.rung
-            .cmp(&x.rung)
-            .then(x.target.due_at.cmp(&y.target.due_at))
-    });
+    drop(rows);
     let mut report = SweepReport {
         ran: true,
         assignments,
         ..SweepReport::default()
     };
     if !write {
-        report.notices = due.len();
+        report.notices = decided_total;
         return Ok(report);
     }
-    if due.len() > MAX_NOTICES_PER_SWEEP {
+    let held_back = decided_total - urgent.len() - capped.len();
+    if held_back > 0 {
         tracing::warn!(
-            pending = due.len(),
+            held_back,
             cap = MAX_NOTICES_PER_SWEEP,
-            "sweep capped; the rest go next time"
+            "sweep capped the notices that can wait; the next sweep decides them again"
         );
     }
-    due.truncate(MAX_NOTICES_PER_SWEEP);
-
-    let item_ids: Vec<i64> = {
-        let mut ids: Vec<i64> = due.iter().map(|d| d.target.item_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    };
-    let items: HashMap<i64, item::Model> = in_chunks(&item_ids, |chunk| {
-        item::Entity::find()
-            .filter(item::Column::Id.is_in(chunk))
-            .all(db)
-    })
-    .await?
-    .into_iter()
-    .map(|i| (i.id, i))
-    .collect();
-    let units: HashMap<i64, unit::Model> = unit::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let people = person::Entity::find().all(db).await?;
+    let mut due: Vec<Decided> = urgent;
+    due.extend(capped.into_sorted_vec().into_iter().map(|d| d.0));
     for batch in due.chunks(NOTICES_PER_TRANSACTION) {
-        let notices: Vec<PreparedNotice> = batch
-            .iter()
-            .filter_map(|d| {
-                let current = items.get(&d.target.item_id)?;
-                let target = units.get(&d.target.unit_id)?;
-                Some(prepare_notice(
-                    state, now, d, &reasons, current, target, &people,
-                ))
-            })
-            .collect();
-        match write_notices(db, now, &notices).await {
-            Ok((written, emails)) => {
-                report.notices += written;
-                report.emails += emails;
+        match write_notices(db, tz, now, batch).await {
+            Ok((sent, skipped)) => {
+                report.notices += sent;
+                report.skipped += skipped;
             }
             Err(error) => {
                 // The batch rolled back as a whole; the next sweep decides it again.
@@ -519,186 +447,78 @@ async fn sweep_with_lease(
 /// SQLite's writer briefly, many enough that commits stop dominating (BENCHMARKS.md).
 const NOTICES_PER_TRANSACTION: usize = 500;
 
-/// A notice rendered and addressed, ready to be written.
-struct PreparedNotice {
-    item_id: i64,
-    assignment_id: i64,
-    unit_id: i64,
-    kind: &'static str,
-    level: String,
-    subject: &'static str,
-    recipients: Vec<String>,
-    rendered: crate::mail::Rendered,
-}
-
-/// Who hears of each rung (design.md §5).
-fn recipients(rung: Rung, target: &unit::Model, people: &[person::Model]) -> Vec<String> {
-    let contacts: Vec<String> = target
-        .contacts
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| c.get("email")?.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let of_unit = |role: &str| -> Vec<String> {
-        people
-            .iter()
-            .filter(|p| p.unit_id == Some(target.id) && p.role == role)
-            .filter_map(|p| p.email.clone())
-            .collect()
-    };
-    let leader: Vec<String> = people
-        .iter()
-        .filter(|p| Some(p.id) == target.portfolio_leader_id)
-        .filter_map(|p| p.email.clone())
-        .collect();
-    let office: Vec<String> = people
-        .iter()
-        .filter(|p| p.role == "SUPERVISOR")
-        .filter_map(|p| p.email.clone())
-        .collect();
-    let mut to: Vec<String> = match rung {
-        Rung::Assigned | Rung::NotSigned => contacts,
-        // design.md §5: progress report due → the handler; missed → the unit head.
-        Rung::Blue | Rung::ProgressDue => [contacts, of_unit("UNIT_STAFF")].concat(),
-        Rung::ProgressMissed => [contacts, of_unit("UNIT_HEAD")].concat(),
-        Rung::Yellow => [contacts, of_unit("UNIT_STAFF"), of_unit("UNIT_HEAD")].concat(),
-        Rung::Red => [of_unit("UNIT_HEAD"), leader, office].concat(),
-    };
-    to.sort();
-    to.dedup();
-    to
-}
-
-fn prepare_notice(
-    state: &AppState,
-    now: DateTime<Utc>,
-    due: &Due,
-    reasons: &[String],
-    current: &item::Model,
-    target: &unit::Model,
-    people: &[person::Model],
-) -> PreparedNotice {
-    let tz = state.deadline_policy.time_zone;
-    let (rung, a) = (due.rung, due.target);
-    let due_at = a.extended_due_at.unwrap_or(a.due_at).with_timezone(&tz);
-    let subject = format!("【{}】{} {}", rung.subject(), current.serial, current.title);
-    let values: HashMap<&str, String> = [
-        ("unit", target.name.clone()),
-        (
-            "greeting",
-            format!("现将督办事项{}通知如下。", rung.subject()),
-        ),
-        ("serial", current.serial.clone()),
-        ("title", current.title.clone()),
-        ("requirements", current.requirements.clone()),
-        (
-            "due",
-            format!(
-                "{}{}",
-                due_at.format("%Y年%m月%d日 %H:%M"),
-                if a.extended_due_at.is_some() {
-                    "（已批准延期）"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        ("status", {
-            let reason = due.reason(reasons);
-            if reason.is_empty() {
-                "已交办".to_string()
-            } else {
-                reason
-            }
-        }),
-        ("expected", rung.expected().to_string()),
-        (
-            "link",
-            format!(
-                "{}/graphql?item={}",
-                state.public_url.trim_end_matches('/'),
-                current.id
-            ),
-        ),
-        ("office", "区政府办公室督查室".to_string()),
-        (
-            "sent_at",
-            now.with_timezone(&tz).format("%Y年%m月%d日").to_string(),
-        ),
-        ("colour_css", rung.colour_css().to_string()),
-    ]
-    .into_iter()
-    .collect();
-    PreparedNotice {
-        item_id: current.id,
-        assignment_id: a.assignment_id,
-        unit_id: a.unit_id,
-        kind: rung.kind(),
-        level: due.level(),
-        subject: rung.subject(),
-        recipients: recipients(rung, target, people),
-        rendered: render_notice(&subject, &values),
-    }
-}
-
-/// Writes a batch of notices, their outbox rows and audit entries in one transaction. A
-/// notice another instance (or an interrupted run) already wrote is skipped by the unique
-/// key, without its mail: at most once, whoever got there first.
+/// Writes a batch of decisions in one transaction: each notice to send (waiting for its
+/// digest) and each rung skipped, with an audit entry per notice. A notice already on
+/// record (another instance, an interrupted run) is skipped by the unique key.
 async fn write_notices(
     db: &DatabaseConnection,
+    tz: chrono_tz::Tz,
     now: DateTime<Utc>,
-    notices: &[PreparedNotice],
+    batch: &[Decided],
 ) -> AppResult<(usize, usize)> {
-    let txn = db.begin().await?;
-    let rows: Vec<notice::ActiveModel> = notices
-        .iter()
-        .map(|n| notice::ActiveModel {
-            item_id: Set(n.item_id),
-            assignment_id: Set(n.assignment_id),
-            unit_id: Set(n.unit_id),
-            kind: Set(n.kind.to_string()),
-            level: Set(n.level.clone()),
+    let row = |d: &Decided, rung: Rung, level: String, state: &str, reason: Option<String>| {
+        notice::ActiveModel {
+            item_id: Set(d.item_id),
+            assignment_id: Set(d.assignment_id),
+            unit_id: Set(d.unit_id),
+            kind: Set(rung.kind().to_string()),
+            level: Set(level),
             created_at: Set(now),
+            state: Set(state.to_string()),
+            reason: Set(reason),
             ..Default::default()
-        })
-        .collect();
-    // One statement for the batch; RETURNING gives the ids of the rows actually inserted,
-    // and a notice already on record (the unique key) is skipped, mail and all.
-    let inserted = match notice::Entity::insert_many(rows)
-        .on_conflict_do_nothing_on([
-            notice::Column::AssignmentId,
-            notice::Column::Kind,
-            notice::Column::Level,
-        ])
-        .exec_with_returning_many(&txn)
-        .await?
-    {
-        TryInsertResult::Inserted(rows) => rows,
-        TryInsertResult::Empty | TryInsertResult::Conflicted => Vec::new(),
+        }
     };
-    let ids: HashMap<(i64, &str, &str), i64> = inserted
-        .iter()
-        .map(|n| ((n.assignment_id, n.kind.as_str(), n.level.as_str()), n.id))
-        .collect();
-    let mut mails = Vec::new();
-    let mut audits = Vec::new();
-    let mut written = 0;
-    for n in notices {
-        let Some(&notice_id) = ids.get(&(n.assignment_id, n.kind, n.level.as_str())) else {
+    let mut rows = Vec::new();
+    for d in batch {
+        let Some(step) = d.decision.send else {
             continue;
         };
-        written += 1;
-        for to in &n.recipients {
-            mails.push(super::outbox::pending(
-                Some(notice_id),
-                to,
-                &n.rendered,
-                now,
-            ));
+        rows.push(row(
+            d,
+            step.rung,
+            step.level(),
+            DIGEST,
+            Some(step.why.text(tz)),
+        ));
+        for rung in d.decision.skipped.iter() {
+            rows.push(row(d, rung, rung.level(None), SKIPPED, None));
         }
+        if let Some((rung, cycle)) = d.decision.skipped_progress {
+            rows.push(row(d, rung, rung.level(Some(cycle)), SKIPPED, None));
+        }
+    }
+    let txn = db.begin().await?;
+    let mut inserted = Vec::new();
+    // Bounded statements: a multi-row insert binds every column of every row.
+    for chunk in rows.chunks(1_000) {
+        match notice::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([
+                notice::Column::AssignmentId,
+                notice::Column::Kind,
+                notice::Column::Level,
+            ])
+            .exec_with_returning_many(&txn)
+            .await?
+        {
+            TryInsertResult::Inserted(rows) => inserted.extend(rows),
+            TryInsertResult::Empty | TryInsertResult::Conflicted => {}
+        }
+    }
+    let mut audits = Vec::new();
+    let (mut sent, mut skipped) = (0, 0);
+    for n in &inserted {
+        if n.state == SKIPPED {
+            skipped += 1;
+            continue;
+        }
+        sent += 1;
+        let passed_over: Vec<&str> = inserted
+            .iter()
+            .filter(|s| s.assignment_id == n.assignment_id && s.state == SKIPPED)
+            .filter_map(|s| Rung::parse(&s.kind, &s.level).map(|(r, _)| r.title()))
+            .collect();
+        let title = Rung::parse(&n.kind, &n.level).map(|(r, _)| r.title());
         audits.push(
             Audit {
                 item_id: Some(n.item_id),
@@ -708,18 +528,14 @@ async fn write_notices(
                 action: "NOTICE",
                 from: None,
                 to: None,
-                reason: Some(n.subject),
-                details: json!({ "kind": n.kind, "level": n.level, "recipients": n.recipients }),
+                reason: title,
+                details: json!({
+                    "kind": n.kind, "level": n.level, "situation": n.reason,
+                    "skipped": passed_over,
+                }),
             }
             .into_model(),
         );
-    }
-    let emails = mails.len();
-    // Bounded statements: a multi-row insert binds every column of every row.
-    for chunk in mails.chunks(200) {
-        outbox::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
     }
     for chunk in audits.chunks(200) {
         audit_event::Entity::insert_many(chunk.to_vec())
@@ -727,5 +543,5 @@ async fn write_notices(
             .await?;
     }
     txn.commit().await?;
-    Ok((written, emails))
+    Ok((sent, skipped))
 }
