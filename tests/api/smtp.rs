@@ -16,6 +16,9 @@ use tokio::net::TcpListener;
 pub struct Received {
     pub recipients: Vec<String>,
     pub data: String,
+    /// When the relay accepted it (the fault test places repeats between kills).
+    #[allow(dead_code)]
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -186,6 +189,7 @@ impl SmtpServer {
                         received.push(Received {
                             recipients: recipients.clone(),
                             data,
+                            at: std::time::Instant::now(),
                         });
                     }
                     b"250 queued\r\n"
@@ -212,6 +216,7 @@ fn take_one(counter: &AtomicUsize) -> bool {
 #[test]
 fn subjects_are_decoded_from_encoded_words() {
     let received = Received {
+        at: std::time::Instant::now(),
         recipients: vec![],
         data: "From: x\nSubject: =?utf-8?b?44CQ552j5p+l6YCa55+l44CR552j44CUMjAyNuOAlTHlj7cg5Zu9?=\n =?utf-8?b?5bqG5pyf6Ze05pmv5Yy65a6J5YWo5L+d6Zqc?=\nMessage-ID: <1>\n".into(),
     };

@@ -391,8 +391,12 @@ impl NoticeMutation {
         })
     }
 
-    /// 立即投递待发邮件（督查室、系统管理员）
-    async fn deliver_outbox(&self, ctx: &Context<'_>) -> async_graphql::Result<DeliveryResult> {
+    /// 立即投递到期的待发邮件（督查室、系统管理员）；retryNow 为 true 时，正在等待重试的邮件也立即重试（如邮件服务器已恢复）
+    async fn deliver_outbox(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] retry_now: bool,
+    ) -> async_graphql::Result<DeliveryResult> {
         let state = AppState::from(ctx)?;
         require_office(actor(ctx)?)?;
         let sender = crate::service::outbox::Sender {
@@ -402,6 +406,9 @@ impl NoticeMutation {
             claim_ttl: state.outbox_claim_ttl,
             clock: &state.clock,
         };
+        if retry_now {
+            crate::service::outbox::retry_now(&state.db, state.clock.now()).await?;
+        }
         let d = sender.deliver_due(500).await?;
         Ok(DeliveryResult {
             sent: count(d.sent),

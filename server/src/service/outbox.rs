@@ -375,6 +375,18 @@ pub async fn backlog(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult
     })
 }
 
+/// Makes every pending message waiting out a backoff due now (the relay is known to be back);
+/// messages a sender holds stay with it. Returns how many.
+pub async fn retry_now(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<u64> {
+    Ok(outbox::Entity::update_many()
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+        .filter(outbox::Column::Status.eq(PENDING))
+        .filter(outbox::Column::NextAttemptAt.gt(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Puts FAILED messages back in the queue, due now (all of them when `ids` is empty).
 /// Returns how many.
 pub async fn requeue(db: &impl ConnectionTrait, ids: &[i64], now: DateTime<Utc>) -> AppResult<u64> {

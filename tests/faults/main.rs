@@ -1,0 +1,463 @@
+//! Fault injection against the real `ducha` binary: child processes killed with SIGKILL at
+//! random moments while a real SMTP server on loopback accepts, refuses with 451, stalls or
+//! is down; then, on one PostgreSQL database, two instances killed in turn. At the end every
+//! message of the outbox has reached the relay, and the only repeats are messages whose
+//! acceptance and marking straddled a kill (counted, and never more than the kills).
+//!
+//! A few rounds run under `cargo test`; a soak is the same test with more rounds:
+//! `DUCHA_FAULT_ROUNDS=150 cargo test --release --test faults -- --nocapture`.
+
+#[path = "../api/smtp.rs"]
+#[allow(dead_code)]
+mod smtp;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use smtp::SmtpServer;
+
+const DUCHA: &str = env!("CARGO_BIN_EXE_ducha");
+
+/// Rounds per scenario: few by default, more for a soak.
+fn rounds(default: usize) -> usize {
+    std::env::var("DUCHA_FAULT_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small deterministic generator (a seed per run is printed, so a failure can be replayed).
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("DUCHA_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64 | 1)
+                .unwrap_or(0x9e37_79b9)
+        })
+}
+
+struct Instance {
+    child: Child,
+    address: String,
+    /// Tokens printed by `--demo`, when it loaded.
+    tokens: BTreeMap<String, String>,
+}
+
+fn start(env: &[(&str, String)], demo: bool) -> Instance {
+    let mut command = Command::new(DUCHA);
+    command.arg("serve");
+    if demo {
+        command.arg("--demo");
+    }
+    command
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("DUCHA_LISTEN", "127.0.0.1:0")
+        .env("DUCHA_LOG", "warn")
+        // No ducha.toml of the developer's is picked up.
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut instance = Instance {
+        child: command.spawn().expect("ducha starts"),
+        address: String::new(),
+        tokens: BTreeMap::new(),
+    };
+    let stdout = instance.child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else {
+            break;
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(role), Some(token)) = (words.get(1), words.last())
+            && token.starts_with("dch_")
+        {
+            instance.tokens.insert(role.to_string(), token.to_string());
+        }
+        if let Some(rest) = line.strip_prefix("ducha listening on http://") {
+            instance.address = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            // Keep reading stdout in the background so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return instance;
+        }
+    }
+    panic!("ducha did not start");
+}
+
+impl Instance {
+    /// SIGKILL: no shutdown, no flush, as a crash or an OOM kill.
+    fn kill9(self) {}
+}
+
+impl Drop for Instance {
+    // Also when a test fails half-way: no instance outlives its test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn graphql(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let response = client
+        .post(format!("http://{address}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await;
+    match response {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        // The instance was killed under the request: the caller moves on.
+        Err(_) => Value::Null,
+    }
+}
+
+/// Registers and assigns an item (its 督查通知 go out in the assignment's transaction).
+async fn assign_one(client: &reqwest::Client, address: &str, token: &str, units: &[i64], n: u64) {
+    let registered = graphql(
+        client,
+        address,
+        token,
+        "mutation($input: RegisterItemInput!) { registerItem(input: $input) { item { id version } } }",
+        json!({ "input": { "title": format!("故障演练事项{n}"), "requirements": "3个工作日内落实并反馈",
+                           "sourceKind": "LEADER_INSTRUCTION", "sourceReference": format!("演练〔2026〕{n}号") } }),
+    )
+    .await;
+    let item = &registered["data"]["registerItem"]["item"];
+    if item.is_null() {
+        return;
+    }
+    let lead = units[(n as usize) % units.len()];
+    let co = units[(n as usize + 7) % units.len()];
+    graphql(
+        client,
+        address,
+        token,
+        "mutation($input: AssignItemInput!) { assignItem(input: $input) { item { id } } }",
+        json!({ "input": { "itemId": item["id"], "version": item["version"], "leadUnitId": lead, "coUnitIds": [co] } }),
+    )
+    .await;
+}
+
+/// Relay behaviour for one round.
+fn set_relay(smtp: &SmtpServer, dice: &mut Gen) -> &'static str {
+    smtp.set_down(false);
+    smtp.delay(0);
+    match dice.below(4) {
+        0 => "accepts",
+        1 => {
+            smtp.refuse_next(1 + dice.below(3) as usize);
+            "refuses 451"
+        }
+        2 => {
+            smtp.delay(300);
+            "slow"
+        }
+        _ => {
+            smtp.set_down(true);
+            "down"
+        }
+    }
+}
+
+/// Waits until the outbox is empty, then checks every message reached the relay and counts
+/// the repeats.
+async fn drain_and_check(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    smtp: &SmtpServer,
+    kills: &[Instant],
+) -> (usize, usize) {
+    smtp.set_down(false);
+    smtp.delay(0);
+    smtp.refuse_next(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        // The relay is back: what waits out a backoff goes now (claims of killed senders
+        // lapse on their own, after DUCHA_OUTBOX_CLAIM_SECONDS).
+        graphql(
+            client,
+            address,
+            token,
+            "mutation { deliverOutbox(retryNow: true) { sent } }",
+            json!({}),
+        )
+        .await;
+        let health: Value = match client.get(format!("http://{address}/healthz")).send().await {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        if health["outbox"]["pending"] == 0 {
+            assert_eq!(health["outbox"]["failed"], 0, "{health}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "outbox did not drain: {health}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let listed = graphql(
+        client,
+        address,
+        token,
+        "{ outbox(first: 500) { id status } }",
+        json!({}),
+    )
+    .await;
+    let rows = listed["data"]["outbox"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!rows.is_empty() && rows.len() < 500, "{listed}");
+    let received = smtp.received();
+    let mut copies: BTreeMap<String, usize> = BTreeMap::new();
+    let mut accepted: BTreeMap<String, Vec<Instant>> = BTreeMap::new();
+    for message in &received {
+        *copies.entry(message.message_id()).or_default() += 1;
+        accepted
+            .entry(message.message_id())
+            .or_default()
+            .push(message.at);
+    }
+    // A repeat is a message accepted, then the sender killed before marking it: a kill
+    // falls between its two acceptances.
+    for (id, times) in accepted.iter().filter(|(_, t)| t.len() > 1) {
+        assert!(
+            kills.iter().any(|k| times[0] <= *k && *k <= times[1]),
+            "{id} was sent twice without a kill in between"
+        );
+    }
+    for row in &rows {
+        assert_eq!(row["status"], "SENT", "{row}");
+        let id = format!("<outbox-{}@ducha>", row["id"]);
+        assert!(copies.contains_key(&id), "{id} never reached the relay");
+    }
+    let repeats = copies.values().filter(|n| **n > 1).count();
+    assert!(
+        copies.values().all(|n| *n <= 2),
+        "a message went more than twice: {copies:?}"
+    );
+    assert!(
+        repeats <= kills.len(),
+        "{repeats} repeats for {} kills: only a message straddling a kill may repeat",
+        kills.len()
+    );
+    (rows.len(), repeats)
+}
+
+fn base_env(smtp: &SmtpServer, data_dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("DUCHA_DATA_DIR", data_dir.display().to_string()),
+        ("DUCHA_SMTP_HOST", "127.0.0.1".into()),
+        ("DUCHA_SMTP_PORT", smtp.port().to_string()),
+        ("DUCHA_SMTP_TLS", "none".into()),
+        ("DUCHA_OUTBOX_CLAIM_SECONDS", "3".into()),
+        ("DUCHA_SMTP_TIMEOUT_SECONDS", "3".into()),
+    ]
+}
+
+async fn unit_ids(client: &reqwest::Client, address: &str, token: &str) -> Vec<i64> {
+    let units = graphql(client, address, token, "{ units { id } }", json!({})).await;
+    units["data"]["units"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|u| u["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() {
+    let seed = seed();
+    let mut dice = Gen(seed);
+    let smtp = SmtpServer::start().await;
+    let data_dir = std::env::temp_dir().join(format!("ducha-faults-{seed}"));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let env = base_env(&smtp, &data_dir);
+    let client = reqwest::Client::new();
+    let first = start(&env, true);
+    let token = first
+        .tokens
+        .get("SUPERVISOR")
+        .cloned()
+        .expect("the demo prints the supervisor's token");
+    let units = unit_ids(&client, &first.address, &token).await;
+    assert!(units.len() > 10);
+    let mut instance = Some(first);
+    let mut kills = Vec::new();
+    let mut n = 0;
+    let total_rounds = rounds(4);
+    for round in 0..total_rounds {
+        let running = match instance.take() {
+            Some(i) => i,
+            None => start(&env, false),
+        };
+        let relay = set_relay(&smtp, &mut dice);
+        for _ in 0..3 {
+            n += 1;
+            assign_one(&client, &running.address, &token, &units, n).await;
+        }
+        if round % 2 == 0 {
+            graphql(
+                &client,
+                &running.address,
+                &token,
+                "mutation { runSweep { ran } }",
+                json!({}),
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(dice.below(1_500))).await;
+        eprintln!(
+            "round {round}: relay {relay}, {} received so far; kill -9",
+            smtp.received().len()
+        );
+        running.kill9();
+        kills.push(Instant::now());
+    }
+    let last = start(&env, false);
+    let (rows, repeats) = drain_and_check(&client, &last.address, &token, &smtp, &kills).await;
+    last.kill9();
+    eprintln!(
+        "SQLite, seed {seed}: {total_rounds} kills, {rows} messages, {} received, {repeats} repeated across a kill",
+        smtp.received().len()
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// A fresh database on the machine's PostgreSQL, through `psql` (trust auth on loopback).
+fn fresh_postgres(name: &str) -> Option<String> {
+    let admin = std::env::var("DUCHA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let created = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE \"{name}\""),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .ok()?;
+    if !created.success() {
+        return None;
+    }
+    let (server, _) = admin.rsplit_once('/')?;
+    Some(format!("{server}/{name}"))
+}
+
+fn drop_postgres(name: &str) {
+    let admin = std::env::var("DUCHA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let _ = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        ])
+        .stdout(Stdio::null())
+        .status();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_killed_in_turn_lose_nothing() {
+    let seed = seed();
+    let mut dice = Gen(seed ^ 0x5555);
+    let smtp = SmtpServer::start().await;
+    let name = format!("ducha_faults_{seed}");
+    let url = fresh_postgres(&name).expect("PostgreSQL on 127.0.0.1:5432 (is it running?)");
+    let data_dir = std::env::temp_dir().join(format!("ducha-faults-pg-{seed}"));
+    let mut env = base_env(&smtp, &data_dir);
+    env.push(("DATABASE_URL", url));
+    let client = reqwest::Client::new();
+    let first = start(&env, true);
+    let token = first
+        .tokens
+        .get("SUPERVISOR")
+        .cloned()
+        .expect("supervisor token");
+    let units = unit_ids(&client, &first.address, &token).await;
+    let mut pair = [Some(first), Some(start(&env, false))];
+    let mut kills = Vec::new();
+    let mut n = 0;
+    let total_rounds = rounds(3);
+    for round in 0..total_rounds {
+        for slot in pair.iter_mut() {
+            if slot.is_none() {
+                *slot = Some(start(&env, false));
+            }
+        }
+        let relay = set_relay(&smtp, &mut dice);
+        // Work through both instances, and a sweep on each at once (one runs, one waits).
+        for (i, slot) in pair.iter().enumerate() {
+            if let Some(instance) = slot {
+                n += 1;
+                assign_one(&client, &instance.address, &token, &units, n).await;
+                if round == 0 {
+                    let sweep = graphql(
+                        &client,
+                        &instance.address,
+                        &token,
+                        "mutation { runSweep { ran emails } }",
+                        json!({}),
+                    )
+                    .await;
+                    eprintln!("instance {i} sweep: {sweep}");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(dice.below(1_500))).await;
+        let victim = dice.below(2) as usize;
+        eprintln!("round {round}: relay {relay}; kill -9 instance {victim}");
+        if let Some(instance) = pair[victim].take() {
+            instance.kill9();
+            kills.push(Instant::now());
+        }
+    }
+    let survivor = pair
+        .iter_mut()
+        .find_map(|s| s.take())
+        .unwrap_or_else(|| start(&env, false));
+    let (rows, repeats) = drain_and_check(&client, &survivor.address, &token, &smtp, &kills).await;
+    eprintln!(
+        "PostgreSQL, two instances, seed {seed}: {} kills, {rows} messages, {} received, {repeats} repeated across a kill",
+        kills.len(),
+        smtp.received().len()
+    );
+    survivor.kill9();
+    for instance in pair.into_iter().flatten() {
+        instance.kill9();
+    }
+    drop_postgres(&name);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
