@@ -281,19 +281,26 @@ impl Step {
     }
 }
 
-/// What one sweep writes for one assignment: at most one notice to send, and the rungs to
-/// record as skipped (passed over, or true now but outranked), which are never mailed.
+/// What one sweep writes for one assignment: at most one notice to send, and the rungs
+/// skipped (passed over, or true now but outranked), which are never mailed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Decision {
     pub send: Option<Step>,
+    /// Every deadline rung skipped, for the record of the notice sent.
     pub skipped: RungSet,
+    /// The deadline rung true now that lost to a more urgent progress rung: it must be on
+    /// record, or the next sweep would send it.
+    pub outranked: Option<Rung>,
     /// A progress rung true now that lost to a more urgent deadline rung, with its cycle.
     pub skipped_progress: Option<(Rung, NaiveDate)>,
 }
 
 impl Decision {
     pub fn is_empty(&self) -> bool {
-        self.send.is_none() && self.skipped.is_empty() && self.skipped_progress.is_none()
+        self.send.is_none()
+            && self.skipped.is_empty()
+            && self.outranked.is_none()
+            && self.skipped_progress.is_none()
     }
 }
 
@@ -437,10 +444,16 @@ pub fn decide(
             .is_some_and(|cycle| !on_record.has_progress(s.rung, cycle))
     });
     let mut decision = Decision::default();
-    // Deadline rungs below the top one are passed over: recorded, never mailed.
+    // Deadline rungs below the top one are passed over: recorded, never mailed. The signing
+    // rungs were never true of a signed assignment, so they are not said to be skipped.
     if let Some(top) = deadline {
         for rung in Rung::ALL {
-            if rung.is_deadline() && rung < top.rung && !on_record.rungs.contains(rung) {
+            let signing = matches!(rung, Rung::Assigned | Rung::NotSigned);
+            if rung.is_deadline()
+                && rung < top.rung
+                && !on_record.rungs.contains(rung)
+                && !(signing && facts.signed)
+            {
                 decision.skipped.insert(rung);
             }
         }
@@ -449,6 +462,7 @@ pub fn decide(
         (Some(d), Some(p)) if p.rung > d.rung => {
             decision.send = Some(p);
             decision.skipped.insert(d.rung);
+            decision.outranked = Some(d.rung);
         }
         (Some(d), Some(p)) => {
             decision.send = Some(d);
@@ -459,12 +473,15 @@ pub fn decide(
     decision
 }
 
-/// Applies a decision to the record, as writing it does.
+/// Applies a decision to the record, as writing it does: the notice sent, and the skipped
+/// rungs later decisions depend on. The deadline rungs passed over below the one sent need
+/// no record of their own (the ladder only climbs above the highest on record), which keeps
+/// a sweep that catches up on a large backlog to one row per assignment.
 pub fn apply(on_record: &mut OnRecord, decision: &Decision) {
     if let Some(step) = decision.send {
         on_record.record(step.rung, step.cycle());
     }
-    for rung in decision.skipped.iter() {
+    if let Some(rung) = decision.outranked {
         on_record.record(rung, None);
     }
     if let Some((rung, cycle)) = decision.skipped_progress {

@@ -1,17 +1,19 @@
 //! `cargo bench -p ducha-server --bench sweep`: seeds N open items (default 100,000; set
 //! `SWEEP_BENCH_ITEMS`, e.g. 1000000) with one lead assignment each across 300 units, on
-//! SQLite (a file) and on PostgreSQL (`SWEEP_BENCH_POSTGRES`, default the local server),
-//! then times a plain `SELECT` over the items and their assignments beside the reminder
-//! sweep: the first run (writes a 督查通知 per assignment) and a steady-state run (nothing new
-//! to write). Numbers go to BENCHMARKS.md by hand.
+//! SQLite (a file) and on PostgreSQL (`SWEEP_BENCH_POSTGRES`, default the local server).
+//! The baseline is the database's own command-line client reading the sweep's rows
+//! (`psql \copy (…) TO '/dev/null'`, `sqlite3 … > /dev/null`), timed in the same run; then
+//! the sweep's read-and-decide half, a first sweep (every RED written, the rest capped), and
+//! a steady-state sweep (nothing new), each with the process's peak RSS while it ran. A
+//! quarter of the seeded items are seriously overdue (RED) on the sweep's day, a quarter
+//! slightly overdue (YELLOW, capped), half on track. Numbers go to BENCHMARKS.md by hand.
 
 // The report benchmark's part of the seeding goes unused here.
 #[allow(dead_code)]
 mod common;
 
-use std::time::Instant;
-
-use futures_util::TryStreamExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use ducha_server::clock::Clock;
@@ -19,15 +21,62 @@ use ducha_server::config::Settings;
 use ducha_server::startup::Application;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+/// Resets the peak resident set size, so the next reading is the peak since now.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident set size since the last reset, in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// The database's own client reading the sweep's rows, discarding them.
+fn cli_read(settings: &Settings, sql: &str) -> anyhow::Result<Duration> {
+    let url = &settings.database_url;
+    let started = Instant::now();
+    let status = if url.starts_with("postgres") {
+        Command::new("psql")
+            .args([
+                url.as_str(),
+                "-q",
+                "-c",
+                &format!("\\copy ({sql}) TO '/dev/null'"),
+            ])
+            .stdout(Stdio::null())
+            .status()?
+    } else {
+        let file = url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        Command::new("sqlite3")
+            .args([file, sql])
+            .stdout(Stdio::null())
+            .status()?
+    };
+    anyhow::ensure!(status.success(), "the database client failed");
+    Ok(started.elapsed())
+}
+
 async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
     settings.log = "error".into();
-    let clock = Clock::manual(
-        chrono_tz::Asia::Shanghai
-            .with_ymd_and_hms(2026, 10, 12, 8, 30, 0)
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default(),
-    );
+    let now = chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, 10, 12, 8, 30, 0)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default();
+    let clock = Clock::manual(now);
     let app = Application::build_with_clock(&settings, clock.clone()).await?;
     let state = app.state().clone();
     let backend = state.db.get_database_backend();
@@ -43,61 +92,55 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     }
     println!("[{label}] seeded {n} items in {:.1?}", seeding.elapsed());
 
-    let scan = Instant::now();
-    let rows = state
-        .db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT i.*, a.* FROM item i JOIN assignment a ON a.item_id = i.id WHERE i.stage = 'IN_PROGRESS'",
-        ))
-        .await?;
-    let scan_time = scan.elapsed();
-    println!(
-        "[{label}] plain SELECT of items × assignments: {} rows in {:.2?}",
-        rows.len(),
-        scan_time
-    );
-    drop(rows);
+    let sql = ducha_server::service::sweep::open_assignments_sql()
+        .replace("$1", "'2026-10-12T00:30:00+00:00'");
+    // The client's first read warms the cache for everyone; time the second.
+    cli_read(&settings, &sql)?;
+    let cli = cli_read(&settings, &sql)?;
+    println!("[{label}] database client reads the sweep's rows: {cli:.2?}");
+    let ratio = |d: Duration| d.as_secs_f64() / cli.as_secs_f64();
 
-    let query = Instant::now();
-    let rows: Vec<_> = ducha_server::service::sweep::open_assignments(&state.db, clock.now())
-        .await?
-        .try_collect()
-        .await?;
-    let query_time = query.elapsed();
-    println!(
-        "[{label}] the sweep's query alone: {} rows in {:.2?} ({:.1}x the plain scan)",
-        rows.len(),
-        query_time,
-        query_time.as_secs_f64() / scan_time.as_secs_f64()
-    );
-    drop(rows);
-
+    reset_peak_rss();
     let decide = Instant::now();
     let due = ducha_server::service::sweep::plan(&state, clock.now()).await?;
     let decide_time = decide.elapsed();
     println!(
-        "[{label}] sweep, read and decide: {due} notices due, {:.2?} ({:.1}x the plain scan)",
-        decide_time,
-        decide_time.as_secs_f64() / scan_time.as_secs_f64()
+        "[{label}] read and decide: {due} notices due, {decide_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
+        ratio(decide_time),
+        peak_rss_mb()
     );
-    let write = Instant::now();
+
+    reset_peak_rss();
+    let first = Instant::now();
     let report = ducha_server::service::sweep::run_sweep(&state, "bench", clock.now()).await?;
-    let write_time = write.elapsed();
-    // The full sweep decides again before it writes: compare it with the decision alone.
+    let first_time = first.elapsed();
+    let red: i64 = state
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM notice WHERE kind = 'COLOUR' AND level = 'RED'",
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
     println!(
-        "[{label}] full sweep (decides, then writes at most {} notices): {} written in {:.2?}",
-        ducha_server::service::sweep::MAX_NOTICES_PER_SWEEP,
+        "[{label}] first sweep: {} notices written ({red} RED, every one; the others capped at {}), {:.2?}, peak RSS {:.0} MB",
         report.notices,
-        write_time,
+        ducha_server::service::sweep::MAX_NOTICES_PER_SWEEP,
+        first_time,
+        peak_rss_mb()
     );
-    let again = Instant::now();
-    let due_after = ducha_server::service::sweep::plan(&state, clock.now()).await?;
-    let again_time = again.elapsed();
+
+    reset_peak_rss();
+    let steady = Instant::now();
+    let again = ducha_server::service::sweep::run_sweep(&state, "bench", clock.now()).await?;
+    let steady_time = steady.elapsed();
     println!(
-        "[{label}] read and decide again after the sweep: {due_after} still due, {:.2?} ({:.1}x the plain scan)",
-        again_time,
-        again_time.as_secs_f64() / scan_time.as_secs_f64()
+        "[{label}] next sweep: {} written, {steady_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
+        again.notices,
+        ratio(steady_time),
+        peak_rss_mb()
     );
     Ok(())
 }

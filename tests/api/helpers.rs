@@ -145,3 +145,23 @@ pub fn error_code(body: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("expected an error with a code, got {body}"))
 }
+
+/// A module per scenario with a `sqlite` and a `postgres` test, each running
+/// `scenario(backend)`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$scenario(crate::helpers::Backend::Sqlite).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$scenario(crate::helpers::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}

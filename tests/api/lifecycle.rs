@@ -6,24 +6,6 @@ use serde_json::{Value, json};
 use crate::district::{District, ITEM_FIELDS, assigned_item, item_mutation, m, ok, refused};
 use crate::helpers::{Backend, TestApp, shanghai, spawn_app_on};
 
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$scenario(crate::helpers::Backend::Sqlite).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    super::$scenario(crate::helpers::Backend::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
 on_both_backends!(
     an_instruction_goes_from_registration_to_closing_on_time,
     illegal_transitions_and_stale_versions_change_nothing,

@@ -1,5 +1,9 @@
 //! Black-box tests of the ducha service over real HTTP, on SQLite and PostgreSQL.
 
+// First, so that its macros are in scope for the others.
+#[macro_use]
+mod helpers;
+
 mod attachments;
 mod calendar;
 mod colours;
@@ -7,7 +11,6 @@ mod dataloader;
 mod demo;
 mod district;
 mod health;
-mod helpers;
 mod lifecycle;
 mod live;
 mod notices;

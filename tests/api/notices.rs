@@ -26,9 +26,19 @@ fn smtp_settings(smtp: &SmtpServer) -> SmtpSettings {
 }
 
 async fn spawn_with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
+    spawn_with_smtp_and(backend, smtp, |_| {}).await
+}
+
+/// An app mailing through `smtp`, with settings of the test's own.
+async fn spawn_with_smtp_and(
+    backend: Backend,
+    smtp: &SmtpServer,
+    adjust: impl FnOnce(&mut ducha_server::config::Settings),
+) -> TestApp {
     let mut settings = settings_for(backend).await;
     settings.smtp = Some(smtp_settings(smtp));
     settings.smtp_timeout = std::time::Duration::from_secs(5);
+    adjust(&mut settings);
     spawn_with(settings).await
 }
 
@@ -127,22 +137,45 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
         0
     );
 
+    // 签收提醒 was passed over (BLUE came first): recorded in the audit entry of the 临期提醒,
+    // never mailed.
     let expected: Vec<(i64, String, String, String)> = [
         (lead, "ASSIGNMENT", "NOTICE", "MAILED"),
         (lead, "COLOUR", "BLUE", "MAILED"),
         (lead, "COLOUR", "RED", "MAILED"),
         (lead, "COLOUR", "YELLOW", "MAILED"),
-        (lead, "NOT_SIGNED", "REMINDER", "SKIPPED"),
         (co, "ASSIGNMENT", "NOTICE", "MAILED"),
         (co, "COLOUR", "BLUE", "MAILED"),
         (co, "COLOUR", "RED", "MAILED"),
         (co, "COLOUR", "YELLOW", "MAILED"),
-        (co, "NOT_SIGNED", "REMINDER", "SKIPPED"),
     ]
     .into_iter()
     .map(|(a, k, l, s)| (a, k.to_string(), l.to_string(), s.to_string()))
     .collect();
     assert_eq!(notices(&app).await, expected);
+    let trail = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: Int!) { item(id: $id) { auditTrail { action reason details } } }",
+            json!({ "id": item_id }),
+        )
+        .await;
+    let skipped_with_blue: Vec<&serde_json::Value> = trail["data"]["item"]["auditTrail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .filter(|e| e["action"] == "NOTICE" && e["reason"] == "临期提醒")
+        .collect();
+    assert_eq!(skipped_with_blue.len(), 2);
+    let naming_signing: Vec<_> = skipped_with_blue
+        .iter()
+        .filter(|e| e["details"].to_string().contains("签收提醒"))
+        .collect();
+    assert_eq!(
+        naming_signing.len(),
+        1,
+        "only the unsigned co-unit passed its 签收提醒: {skipped_with_blue:?}"
+    );
 
     // Item 2: the red sweep wrote one mail per reader. The office's lists the item once,
     // naming both units, and asks the office (not the unit) to act.
@@ -214,15 +247,7 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn the_ladder_climbs_one_true_rung_per_sweep_on_sqlite() {
-    the_ladder_climbs_one_true_rung_per_sweep(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn the_ladder_climbs_one_true_rung_per_sweep_on_postgres() {
-    the_ladder_climbs_one_true_rung_per_sweep(Backend::Postgres).await;
-}
+on_both_backends!(the_ladder_climbs_one_true_rung_per_sweep);
 
 /// Item 1: the demo's first sweep. Every assignment gets at most one notice, a red item
 /// made red by rejections is never told "即将到期", and each person gets one mail.
@@ -290,24 +315,13 @@ async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
     assert_eq!((again.notices, again.emails), (0, 0), "at most once");
 }
 
-#[tokio::test]
-async fn the_demo_first_sweep_sends_one_mail_per_person_on_sqlite() {
-    the_demo_first_sweep_sends_one_mail_per_person(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn the_demo_first_sweep_sends_one_mail_per_person_on_postgres() {
-    the_demo_first_sweep_sends_one_mail_per_person(Backend::Postgres).await;
-}
+on_both_backends!(the_demo_first_sweep_sends_one_mail_per_person);
 
 /// Item 3: assignment, 退回重办 and extension decisions reach the units in seconds, through
 /// the sender that wakes on new mail (no sweep, no minute tick).
 async fn events_reach_units_in_seconds(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let mut settings = settings_for(backend).await;
-    settings.smtp = Some(smtp_settings(&smtp));
-    settings.background_jobs = true;
-    let app = spawn_with(settings).await;
+    let app = spawn_with_smtp_and(backend, &smtp, |s| s.background_jobs = true).await;
     let d = District::create(&app).await;
     let assigned = assigned_item(&app, &d, "校园周边交通秩序整治").await;
     wait_for(&smtp, 2).await;
@@ -393,24 +407,16 @@ async fn wait_for(smtp: &SmtpServer, n: usize) {
     );
 }
 
-#[tokio::test]
-async fn events_reach_units_in_seconds_on_sqlite() {
-    events_reach_units_in_seconds(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn events_reach_units_in_seconds_on_postgres() {
-    events_reach_units_in_seconds(Backend::Postgres).await;
-}
+on_both_backends!(events_reach_units_in_seconds);
 
 /// Items 6 and 8: a slow relay and two senders at once, with claims shorter than the whole
 /// delivery: every message arrives exactly once, and the claims are renewed while working.
 async fn a_slow_relay_and_two_senders_deliver_each_message_once(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let mut settings = settings_for(backend).await;
-    settings.smtp = Some(smtp_settings(&smtp));
-    settings.outbox_claim = std::time::Duration::from_secs(1);
-    let app = spawn_with(settings).await;
+    let app = spawn_with_smtp_and(backend, &smtp, |s| {
+        s.outbox_claim = std::time::Duration::from_secs(1);
+    })
+    .await;
     let d = District::create(&app).await;
     for title in [
         "河道保洁",
@@ -466,25 +472,17 @@ async fn a_slow_relay_and_two_senders_deliver_each_message_once(backend: Backend
     );
 }
 
-#[tokio::test]
-async fn a_slow_relay_and_two_senders_deliver_each_message_once_on_sqlite() {
-    a_slow_relay_and_two_senders_deliver_each_message_once(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_slow_relay_and_two_senders_deliver_each_message_once_on_postgres() {
-    a_slow_relay_and_two_senders_deliver_each_message_once(Backend::Postgres).await;
-}
+on_both_backends!(a_slow_relay_and_two_senders_deliver_each_message_once);
 
 /// Items 7 and 8: a sender killed in DATA costs the message nothing; a relay that refuses
 /// (451) or is down for five hours is retried, backoff capped at 30 minutes, and nothing
 /// becomes FAILED; a permanent 550 does, shows in `/healthz`, and can be requeued.
 async fn outages_are_waited_out_and_only_permanent_refusals_fail(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let mut settings = settings_for(backend).await;
-    settings.smtp = Some(smtp_settings(&smtp));
-    settings.outbox_claim = std::time::Duration::from_secs(3);
-    let app = spawn_with(settings).await;
+    let app = spawn_with_smtp_and(backend, &smtp, |s| {
+        s.outbox_claim = std::time::Duration::from_secs(3);
+    })
+    .await;
     let d = District::create(&app).await;
     assigned_item(&app, &d, "校园周边交通秩序整治").await;
     assert_eq!(outbox_rows(&app).await.len(), 2);
@@ -614,15 +612,7 @@ async fn outages_are_waited_out_and_only_permanent_refusals_fail(backend: Backen
     );
 }
 
-#[tokio::test]
-async fn outages_are_waited_out_and_only_permanent_refusals_fail_on_sqlite() {
-    outages_are_waited_out_and_only_permanent_refusals_fail(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn outages_are_waited_out_and_only_permanent_refusals_fail_on_postgres() {
-    outages_are_waited_out_and_only_permanent_refusals_fail(Backend::Postgres).await;
-}
+on_both_backends!(outages_are_waited_out_and_only_permanent_refusals_fail);
 
 /// Item 9: one sweep at a time — on one instance, and across two on one PostgreSQL — with a
 /// lock that goes with its holder; and a scheduled slot that was missed runs once.
@@ -727,15 +717,7 @@ async fn app_database_url(app: &TestApp) -> String {
     format!("{server}/{name}")
 }
 
-#[tokio::test]
-async fn one_sweep_at_a_time_and_missed_slots_run_once_on_sqlite() {
-    one_sweep_at_a_time_and_missed_slots_run_once(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn one_sweep_at_a_time_and_missed_slots_run_once_on_postgres() {
-    one_sweep_at_a_time_and_missed_slots_run_once(Backend::Postgres).await;
-}
+on_both_backends!(one_sweep_at_a_time_and_missed_slots_run_once);
 
 async fn recipients_of(app: &TestApp, assignment: i64, level: &str) -> Vec<String> {
     let Some(n) = entity::notice::Entity::find()
@@ -869,15 +851,7 @@ async fn progress_reports_are_reminded_once_per_cycle_on_working_days(backend: B
     assert_eq!(working["item"]["reportCycleUnit"], "WORKING_DAYS");
 }
 
-#[tokio::test]
-async fn progress_reports_are_reminded_once_per_cycle_on_working_days_on_sqlite() {
-    progress_reports_are_reminded_once_per_cycle_on_working_days(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn progress_reports_are_reminded_once_per_cycle_on_working_days_on_postgres() {
-    progress_reports_are_reminded_once_per_cycle_on_working_days(Backend::Postgres).await;
-}
+on_both_backends!(progress_reports_are_reminded_once_per_cycle_on_working_days);
 
 /// Item 5: the link in every mail opens the item for its signed-in reader, within their
 /// unit's scope; without a token it asks for one.

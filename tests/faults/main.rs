@@ -64,7 +64,17 @@ struct Instance {
     tokens: BTreeMap<String, String>,
 }
 
-fn start(env: &[(&str, String)], demo: bool) -> Instance {
+/// Starts an instance without blocking the runtime: the relay runs on it, and a relay that
+/// stalls while a test waits for a child would make the senders time out on messages it
+/// stored — repeats no kill explains.
+async fn start(env: &[(&'static str, String)], demo: bool) -> Instance {
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || start_blocking(&env, demo))
+        .await
+        .expect("starting ducha")
+}
+
+fn start_blocking(env: &[(&str, String)], demo: bool) -> Instance {
     let mut command = Command::new(DUCHA);
     command.arg("serve");
     if demo {
@@ -112,7 +122,9 @@ fn start(env: &[(&str, String)], demo: bool) -> Instance {
 
 impl Instance {
     /// SIGKILL: no shutdown, no flush, as a crash or an OOM kill.
-    fn kill9(self) {}
+    async fn kill9(self) {
+        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+    }
 }
 
 impl Drop for Instance {
@@ -304,7 +316,7 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
     let _ = std::fs::remove_dir_all(&data_dir);
     let env = base_env(&smtp, &data_dir);
     let client = reqwest::Client::new();
-    let first = start(&env, true);
+    let first = start(&env, true).await;
     let token = first
         .tokens
         .get("SUPERVISOR")
@@ -319,7 +331,7 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
     for round in 0..total_rounds {
         let running = match instance.take() {
             Some(i) => i,
-            None => start(&env, false),
+            None => start(&env, false).await,
         };
         let relay = set_relay(&smtp, &mut dice);
         for _ in 0..3 {
@@ -341,12 +353,12 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
             "round {round}: relay {relay}, {} received so far; kill -9",
             smtp.received().len()
         );
-        running.kill9();
+        running.kill9().await;
         kills.push(Instant::now());
     }
-    let last = start(&env, false);
+    let last = start(&env, false).await;
     let (rows, repeats) = drain_and_check(&client, &last.address, &token, &smtp, &kills).await;
-    last.kill9();
+    last.kill9().await;
     eprintln!(
         "SQLite, seed {seed}: {total_rounds} kills, {rows} messages, {} received, {repeats} repeated across a kill",
         smtp.received().len()
@@ -354,10 +366,14 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+fn postgres_admin() -> String {
+    std::env::var("DUCHA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
 /// A fresh database on the machine's PostgreSQL, through `psql` (trust auth on loopback).
 fn fresh_postgres(name: &str) -> Option<String> {
-    let admin = std::env::var("DUCHA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let admin = postgres_admin();
     let created = Command::new("psql")
         .args([
             admin.as_str(),
@@ -376,8 +392,7 @@ fn fresh_postgres(name: &str) -> Option<String> {
 }
 
 fn drop_postgres(name: &str) {
-    let admin = std::env::var("DUCHA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let admin = postgres_admin();
     let _ = Command::new("psql")
         .args([
             admin.as_str(),
@@ -400,21 +415,21 @@ async fn two_instances_on_postgres_killed_in_turn_lose_nothing() {
     let mut env = base_env(&smtp, &data_dir);
     env.push(("DATABASE_URL", url));
     let client = reqwest::Client::new();
-    let first = start(&env, true);
+    let first = start(&env, true).await;
     let token = first
         .tokens
         .get("SUPERVISOR")
         .cloned()
         .expect("supervisor token");
     let units = unit_ids(&client, &first.address, &token).await;
-    let mut pair = [Some(first), Some(start(&env, false))];
+    let mut pair = [Some(first), Some(start(&env, false).await)];
     let mut kills = Vec::new();
     let mut n = 0;
     let total_rounds = rounds(3);
     for round in 0..total_rounds {
         for slot in pair.iter_mut() {
             if slot.is_none() {
-                *slot = Some(start(&env, false));
+                *slot = Some(start(&env, false).await);
             }
         }
         let relay = set_relay(&smtp, &mut dice);
@@ -440,23 +455,23 @@ async fn two_instances_on_postgres_killed_in_turn_lose_nothing() {
         let victim = dice.below(2) as usize;
         eprintln!("round {round}: relay {relay}; kill -9 instance {victim}");
         if let Some(instance) = pair[victim].take() {
-            instance.kill9();
+            instance.kill9().await;
             kills.push(Instant::now());
         }
     }
-    let survivor = pair
-        .iter_mut()
-        .find_map(|s| s.take())
-        .unwrap_or_else(|| start(&env, false));
+    let survivor = match pair.iter_mut().find_map(|s| s.take()) {
+        Some(instance) => instance,
+        None => start(&env, false).await,
+    };
     let (rows, repeats) = drain_and_check(&client, &survivor.address, &token, &smtp, &kills).await;
     eprintln!(
         "PostgreSQL, two instances, seed {seed}: {} kills, {rows} messages, {} received, {repeats} repeated across a kill",
         kills.len(),
         smtp.received().len()
     );
-    survivor.kill9();
+    survivor.kill9().await;
     for instance in pair.into_iter().flatten() {
-        instance.kill9();
+        instance.kill9().await;
     }
     drop_postgres(&name);
     let _ = std::fs::remove_dir_all(&data_dir);
