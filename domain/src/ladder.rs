@@ -222,10 +222,11 @@ impl Why {
     /// The situation in one line of Chinese, as the notice states it.
     pub fn text(&self, time_zone: Tz) -> String {
         let extended = |e: bool| if e { "（已批准延期）" } else { "" };
+        let day = |d: NaiveDate| d.format("%Y年%m月%d日").to_string();
         match *self {
             Why::Assigned => "已交办，待签收".into(),
             Why::NotSigned { assigned_at } => format!(
-                "{}交办，已满1个工作日仍未签收",
+                "{}交办，超过1个工作日仍未签收",
                 assigned_at
                     .with_timezone(&time_zone)
                     .format("%Y年%m月%d日 %H:%M")
@@ -236,11 +237,12 @@ impl Why {
                 extended: e,
             } => {
                 if working_days_left <= 0 {
-                    format!("今日到期{}（期限{due_date}）", extended(e))
+                    format!("今日到期{}（期限{}）", extended(e), day(due_date))
                 } else {
                     format!(
-                        "{working_days_left}个工作日内到期{}（期限{due_date}）",
-                        extended(e)
+                        "{working_days_left}个工作日内到期{}（期限{}）",
+                        extended(e),
+                        day(due_date)
                     )
                 }
             }
@@ -249,13 +251,16 @@ impl Why {
                 working_days,
                 extended: e,
             } => format!(
-                "已逾期{working_days}个工作日{}（期限{due_date}）",
-                extended(e)
+                "已逾期{working_days}个工作日{}（期限{}）",
+                extended(e),
+                day(due_date)
             ),
             Why::Rejected { times } => format!("办结反馈被退回重办{times}次"),
             Why::Reopened => "回头看发现问题，事项重新办理".into(),
-            Why::ProgressDue { date } => format!("本期进展报告应于{date}报送"),
-            Why::ProgressMissed { date } => format!("本期进展报告应于{date}报送，至今未报送"),
+            Why::ProgressDue { date } => format!("本期进展报告应于{}报送", day(date)),
+            Why::ProgressMissed { date } => {
+                format!("本期进展报告应于{}报送，至今未报送", day(date))
+            }
         }
     }
 }
@@ -410,7 +415,8 @@ pub fn progress_rung(
     facts: &LadderFacts,
     now: DateTime<Utc>,
 ) -> Option<Step> {
-    if !facts.live {
+    // A unit that has not signed is reminded to sign; reports come after.
+    if !facts.live || !facts.signed {
         return None;
     }
     match progress_report(calendar, time_zone, policy, &facts.colour, now)? {
@@ -731,8 +737,8 @@ mod tests {
                             }
                 }
                 Why::Reopened => f.colour.reopened && step.rung == Rung::Red,
-                Why::ProgressDue { date } => today <= date,
-                Why::ProgressMissed { date } => today > date,
+                Why::ProgressDue { date } => f.signed && today <= date,
+                Why::ProgressMissed { date } => f.signed && today > date,
             }
     }
 

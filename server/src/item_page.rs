@@ -78,6 +78,22 @@ fn text(value: &Value) -> String {
     escape_html(value.as_str().unwrap_or_default())
 }
 
+/// The API's English enum values, as a reader says them.
+fn label(value: &Value) -> String {
+    let raw = value.as_str().unwrap_or_default();
+    let said = match raw {
+        "NONE" => "正常",
+        "BLUE" => "蓝色",
+        "YELLOW" => "黄色",
+        "RED" => "红色",
+        "ACTIVE" => "承办中",
+        "RETURN_REQUESTED" => "已申请退回",
+        "WITHDRAWN" => "已改派",
+        other => ducha_domain::Stage::parse(other).map_or(other, |s| s.label()),
+    };
+    escape_html(said)
+}
+
 fn local_time(value: &Value) -> String {
     value
         .as_str()
@@ -101,14 +117,14 @@ fn render_item(item: &Value) -> String {
             } else {
                 "协办"
             },
-            text(&a["status"]),
+            label(&a["status"]),
             local_time(&a["effectiveDueAt"]),
             if a["signedAt"].is_null() {
                 "未签收".to_string()
             } else {
                 local_time(&a["signedAt"])
             },
-            text(&a["colour"]),
+            label(&a["colour"]),
             text(&a["colourReason"]),
         ));
     }
@@ -122,8 +138,8 @@ fn render_item(item: &Value) -> String {
          <h2>承办单位</h2><table><tr><th>单位</th><th>主/协办</th><th>状态</th><th>有效期限</th><th>签收</th><th>颜色</th></tr>{rows}</table>",
         text(&item["serial"]),
         text(&item["title"]),
-        text(&item["stage"]),
-        text(&item["colour"]),
+        label(&item["stage"]),
+        label(&item["colour"]),
         text(&item["colourReason"]),
         text(&item["sourceReference"]),
         text(&item["requirements"]),

@@ -7,7 +7,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{Settings, SmtpTls};
+use crate::config::{Settings, SmtpSettings, SmtpTls};
 
 const DIGEST_TEXT: &str = include_str!("../templates/digest.txt");
 const DIGEST_HTML: &str = include_str!("../templates/digest.html");
@@ -30,8 +30,70 @@ impl SendError {
 }
 
 pub enum Mailer {
-    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    Smtp(Box<SmtpMailer>),
     File(AsyncFileTransport<Tokio1Executor>),
+}
+
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
+/// SMTP through lettre's pooled transport, with a limit on the whole conversation: lettre's
+/// own timeout bounds each read and write, not a relay that answers nothing mid-DATA. A try
+/// cut short leaves its connection mid-conversation, so the pool is replaced then: the next
+/// try must not pick the silent connection up again.
+pub struct SmtpMailer {
+    transport: std::sync::RwLock<std::sync::Arc<Transport>>,
+    settings: SmtpSettings,
+    limit: std::time::Duration,
+}
+
+impl SmtpMailer {
+    fn build(smtp: &SmtpSettings, limit: std::time::Duration) -> anyhow::Result<Transport> {
+        let mut builder = Transport::builder_dangerous(smtp.host.clone()).port(smtp.port);
+        builder = match smtp.tls {
+            SmtpTls::None => builder.tls(Tls::None),
+            SmtpTls::StartTls => builder.tls(Tls::Required(TlsParameters::new(smtp.host.clone())?)),
+            SmtpTls::Tls => builder.tls(Tls::Wrapper(TlsParameters::new(smtp.host.clone())?)),
+        };
+        if let (Some(user), Some(pass)) = (&smtp.username, &smtp.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+        }
+        Ok(builder.timeout(Some(limit)).build())
+    }
+
+    fn current(&self) -> std::sync::Arc<Transport> {
+        match self.transport.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn replace_pool(&self) {
+        match Self::build(&self.settings, self.limit) {
+            Ok(fresh) => match self.transport.write() {
+                Ok(mut t) => *t = std::sync::Arc::new(fresh),
+                Err(poisoned) => *poisoned.into_inner() = std::sync::Arc::new(fresh),
+            },
+            Err(error) => tracing::error!(?error, "could not rebuild the SMTP transport"),
+        }
+    }
+
+    async fn send(&self, message: Message) -> Result<(), SendError> {
+        let transport = self.current();
+        match tokio::time::timeout(self.limit, transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => {
+                Err(SendError::Permanent(format!("邮件服务器拒收：{e}")))
+            }
+            Ok(Err(e)) => Err(SendError::Transient(format!("暂时未能投递：{e}"))),
+            Err(_) => {
+                self.replace_pool();
+                Err(SendError::Transient(format!(
+                    "邮件服务器{}秒内未完成应答",
+                    self.limit.as_secs()
+                )))
+            }
+        }
+    }
 }
 
 impl Mailer {
@@ -41,37 +103,24 @@ impl Mailer {
             std::fs::create_dir_all(&folder)?;
             return Ok(Mailer::File(AsyncFileTransport::new(folder)));
         };
-        let mut builder =
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.clone())
-                .port(smtp.port);
-        builder = match smtp.tls {
-            SmtpTls::None => builder.tls(Tls::None),
-            SmtpTls::StartTls => builder.tls(Tls::Required(TlsParameters::new(smtp.host.clone())?)),
-            SmtpTls::Tls => builder.tls(Tls::Wrapper(TlsParameters::new(smtp.host.clone())?)),
-        };
-        if let (Some(user), Some(pass)) = (&smtp.username, &smtp.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
-        }
-        let transport = builder.timeout(Some(settings.smtp_timeout)).build();
-        Ok(Mailer::Smtp(Box::new(transport)))
+        let transport = SmtpMailer::build(smtp, settings.smtp_timeout)?;
+        Ok(Mailer::Smtp(Box::new(SmtpMailer {
+            transport: std::sync::RwLock::new(std::sync::Arc::new(transport)),
+            settings: smtp.clone(),
+            limit: settings.smtp_timeout,
+        })))
     }
 
     /// Sends one message.
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
-                }
-            }),
+            Mailer::Smtp(smtp) => smtp.send(message).await,
             // A full or unwritable disk is an outage, not a verdict on the message.
             Mailer::File(t) => t
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| SendError::Transient(e.to_string())),
+                .map_err(|e| SendError::Transient(format!("写入邮件文件失败：{e}"))),
         }
     }
 }

@@ -191,12 +191,15 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
     assert_eq!(
         red_to,
         [
+            "cgj@example.gov.cn",
             "leader-0@example.gov.cn",
             "supervisor-0@example.gov.cn",
             head_housing.as_str(),
-            head_urban.as_str()
+            head_urban.as_str(),
+            "zjj@example.gov.cn",
         ],
-        "one mail each: the unit heads, the 分管 leader (both units are his) and the office"
+        "one mail each: the units (their addresses and heads), the 分管 leader (both units \
+         are his) and the office"
     );
     let office = red_mails
         .iter()
@@ -209,8 +212,9 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
         "{}",
         office.body_text
     );
+    // Names on record as titles are not followed by 同志.
     assert!(
-        office.body_text.starts_with("王督查同志："),
+        office.body_text.starts_with("王督查："),
         "{}",
         office.body_text
     );
@@ -221,7 +225,7 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
         .iter()
         .find(|m| m.recipient == "leader-0@example.gov.cn")
         .expect("leader mail");
-    assert!(leader.body_text.starts_with("李副区长同志："));
+    assert!(leader.body_text.starts_with("李副区长："));
     assert!(leader.body_text.contains("由您分管的单位"));
     // Item 5: words that are true, and the item's stable address.
     for mail in &mails {
@@ -891,4 +895,39 @@ async fn item_links_show_the_item_to_its_reader() {
         .await
         .expect("get");
     assert_eq!(garbage.status(), 404);
+}
+
+/// A relay that accepts the connection and then never answers (lettre's own timeout covers
+/// each read, not the whole conversation): the try ends at the configured limit, counts as
+/// transient, and the message goes at the next try.
+#[tokio::test]
+async fn a_relay_that_never_answers_is_timed_out_and_retried() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_with_smtp_and(Backend::Sqlite, &smtp, |s| {
+        s.smtp_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let d = District::create(&app).await;
+    assigned_item(&app, &d, "城中村消防隐患整治").await;
+    smtp.stall_next(1);
+    let started = std::time::Instant::now();
+    let stalled = sender(&app).deliver_due(10).await.expect("deliver");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "bounded by the limit"
+    );
+    assert_eq!((stalled.sent, stalled.retried), (0, 1), "{stalled:?}");
+    let waiting = outbox_rows(&app).await;
+    assert!(waiting.iter().all(|m| m.status == "PENDING"));
+    assert!(
+        waiting.iter().any(|m| m
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("未完成应答")),
+        "{waiting:?}"
+    );
+    app.clock.advance(chrono::Duration::minutes(2));
+    let later = sender(&app).deliver_due(10).await.expect("deliver");
+    assert_eq!(later.sent, 2, "{later:?}");
 }

@@ -79,6 +79,7 @@ pub struct SmtpServer {
     refuse_next: Arc<AtomicUsize>,
     reject_next: Arc<AtomicUsize>,
     hang_next: Arc<AtomicUsize>,
+    stall_next: Arc<AtomicUsize>,
     delay_ms: Arc<AtomicU64>,
     down: Arc<AtomicBool>,
 }
@@ -119,6 +120,11 @@ impl SmtpServer {
 
     pub fn hang_next(&self, n: usize) {
         self.hang_next.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` messages are never answered (the connection stays open, silent).
+    pub fn stall_next(&self, n: usize) {
+        self.stall_next.store(n, Ordering::SeqCst);
     }
 
     /// The next `n` messages get a permanent 550.
@@ -174,6 +180,10 @@ impl SmtpServer {
                     // Do not answer: the sender is stuck here and gets killed; then the
                     // connection drops, as it does when a process dies.
                     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                    return;
+                }
+                if take_one(&self.stall_next) {
+                    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
                     return;
                 }
                 let delay = self.delay_ms.load(Ordering::SeqCst);

@@ -239,19 +239,28 @@ async fn drain_and_check(
         assert!(Instant::now() < deadline, "outbox did not drain: {health}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let listed = graphql(
-        client,
-        address,
-        token,
-        "{ outbox(first: 500) { id status } }",
-        json!({}),
-    )
-    .await;
-    let rows = listed["data"]["outbox"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert!(!rows.is_empty() && rows.len() < 500, "{listed}");
+    // Every row, newest first, a page at a time.
+    let mut rows: Vec<Value> = Vec::new();
+    loop {
+        let before = rows.last().map(|r| r["id"].clone()).unwrap_or(Value::Null);
+        let page = graphql(
+            client,
+            address,
+            token,
+            "query($before: Int) { outbox(first: 500, beforeId: $before) { id status } }",
+            json!({ "before": before }),
+        )
+        .await;
+        let page = page["data"]["outbox"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if page.is_empty() {
+            break;
+        }
+        rows.extend(page);
+    }
+    assert!(!rows.is_empty());
     let received = smtp.received();
     let mut copies: BTreeMap<String, usize> = BTreeMap::new();
     let mut accepted: BTreeMap<String, Vec<Instant>> = BTreeMap::new();

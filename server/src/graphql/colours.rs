@@ -337,6 +337,7 @@ impl NoticeQuery {
         ctx: &Context<'_>,
         status: Option<String>,
         #[graphql(default = 50)] first: i32,
+        #[graphql(desc = "只列出编号小于此值的邮件（向前翻页）")] before_id: Option<i64>,
     ) -> async_graphql::Result<Vec<OutboxMessage>> {
         use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
         let state = AppState::from(ctx)?;
@@ -345,8 +346,23 @@ impl NoticeQuery {
             return Err(AppError::BadUserInput("first 应在1至500之间".into()).into());
         }
         let mut query = entity::outbox::Entity::find();
+        if let Some(status) = &status
+            && ![
+                crate::service::outbox::PENDING,
+                crate::service::outbox::SENT,
+                crate::service::outbox::FAILED,
+            ]
+            .contains(&status.as_str())
+        {
+            return Err(
+                AppError::BadUserInput("status 应为 PENDING、SENT 或 FAILED".into()).into(),
+            );
+        }
         if let Some(status) = status {
             query = query.filter(entity::outbox::Column::Status.eq(status));
+        }
+        if let Some(before) = before_id {
+            query = query.filter(entity::outbox::Column::Id.lt(before));
         }
         let rows = query
             .order_by_desc(entity::outbox::Column::Id)

@@ -104,10 +104,10 @@ impl Topic {
                 "以下事项列为红色督办，请单位主要负责人亲自抓落实，并向分管区领导报告。"
             }
             (Topic::Rung(Rung::Assigned), _) => {
-                "以下事项已交办你单位，请于1个工作日内签收，并按办理要求在期限内落实、反馈办理结果。"
+                "以下事项已交办你单位，请于1个工作日内签收，并按办理要求在期限内落实；主办单位负责汇总、反馈办理结果，协办单位按分工配合。"
             }
             (Topic::Rung(Rung::NotSigned), _) => {
-                "以下事项交办已满1个工作日仍未签收，请尽快签收办理；如不属本单位职责，请说明理由申请退回。"
+                "以下事项交办已超过1个工作日仍未签收，请尽快签收办理；如不属本单位职责，请说明理由申请退回。"
             }
             (Topic::Rung(Rung::ProgressDue), _) => {
                 "以下事项本期进展报告即将到期，请按时报送阶段性办理进展。"
@@ -222,7 +222,7 @@ impl Directory {
         let person = |p: &person::Model, audience| {
             p.email.as_ref().map(|email| Reader {
                 email: email.clone(),
-                salutation: format!("{}同志", p.name),
+                salutation: salutation(&p.name),
                 audience,
             })
         };
@@ -261,7 +261,10 @@ impl Directory {
                     .iter()
                     .filter(|p| p.role == "SUPERVISOR")
                     .filter_map(|p| person(p, Audience::Office));
-                of_unit("UNIT_HEAD")
+                // The unit's own address too: a unit whose head has no address of their
+                // own must still hear that its item is red.
+                [contacts, of_unit("UNIT_HEAD")]
+                    .concat()
                     .into_iter()
                     .chain(leader)
                     .chain(office)
@@ -276,6 +279,19 @@ impl Directory {
         });
         readers.dedup_by(|later, first| later.email == first.email);
         readers
+    }
+}
+
+/// How a mail opens for a person: "张伟同志", but a name on record as a title ("陈常务副区长",
+/// "王督查") stands alone.
+fn salutation(name: &str) -> String {
+    const TITLES: [&str; 9] = [
+        "长", "主任", "书记", "督查", "员", "主席", "委员", "同志", "领导",
+    ];
+    if TITLES.iter().any(|t| name.ends_with(t)) {
+        name.to_string()
+    } else {
+        format!("{name}同志")
     }
 }
 
@@ -361,12 +377,16 @@ pub fn render_for(
     let mut text = String::new();
     let mut html = String::new();
     for (index, (topic, items)) in sections.values().enumerate() {
-        let heading = format!(
-            "{}、{}（{}项）",
-            numerals.get(index).copied().unwrap_or("十"),
-            topic.title(),
-            items.len()
-        );
+        let heading = if sections.len() == 1 {
+            format!("{}（{}项）", topic.title(), items.len())
+        } else {
+            format!(
+                "{}、{}（{}项）",
+                numerals.get(index).copied().unwrap_or("十"),
+                topic.title(),
+                items.len()
+            )
+        };
         let ask = topic.ask(reader.audience);
         text.push_str(&format!("{heading}\n{ask}\n\n"));
         html.push_str(&format!(
@@ -399,7 +419,12 @@ pub fn render_for(
                         ""
                     }
                 );
-                let situation = if e.signed || !matches!(e.topic, Topic::Rung(_)) {
+                // The signing rungs say it themselves.
+                let says_unsigned = matches!(
+                    e.topic,
+                    Topic::Rung(Rung::Assigned | Rung::NotSigned) | Topic::Rework
+                ) || !matches!(e.topic, Topic::Rung(_));
+                let situation = if e.signed || says_unsigned {
                     e.situation.clone()
                 } else {
                     format!("{}；尚未签收", e.situation)

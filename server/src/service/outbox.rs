@@ -235,9 +235,13 @@ impl Sender<'_> {
     }
 
     /// Gives back the messages of a claim that were not tried, due at `at` (no attempt
-    /// counted: the relay was not asked).
+    /// counted: the relay was not asked), saying why they wait.
     async fn release(&self, token: &str, at: DateTime<Utc>) -> AppResult<()> {
         outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value("未尝试：同批前一封邮件暂时未能投递，随之推迟"),
+            )
             .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
             .col_expr(
                 outbox::Column::ClaimedUntil,
@@ -392,7 +396,6 @@ pub async fn retry_now(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResu
 pub async fn requeue(db: &impl ConnectionTrait, ids: &[i64], now: DateTime<Utc>) -> AppResult<u64> {
     let mut update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(PENDING))
-        .col_expr(outbox::Column::Attempts, Expr::value(0))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
         .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
         .col_expr(
