@@ -633,12 +633,12 @@ pub async fn digest_pending(
     cx: &NoticeContext,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    use sea_orm::{QueryOrder, QuerySelect, TransactionTrait};
+    use sea_orm::{QueryOrder, QuerySelect};
     // Bounded: a backlog of more than this goes out as a second digest.
     const DIGEST_BATCH: u64 = 20_000;
     let mut written = 0;
     loop {
-        let txn = db.begin().await?;
+        let txn = super::begin_write(db).await?;
         let pending = notice::Entity::find()
             .filter(notice::Column::State.eq(DIGEST))
             .order_by_asc(notice::Column::Id)

@@ -497,7 +497,7 @@ async fn write_notices(
             rows.push(row(d, rung, rung.level(Some(cycle)), SKIPPED, None));
         }
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut inserted = Vec::new();
     // Bounded statements: a multi-row insert binds every column of every row.
     for chunk in rows.chunks(1_000) {
