@@ -221,7 +221,8 @@ pub enum Why {
 impl Why {
     /// The situation in one line of Chinese, as the notice states it.
     pub fn text(&self, time_zone: Tz) -> String {
-        let extended = |e: bool| if e { "（已批准延期）" } else { "" };
+        // The due is named by its date only: the notice's due line says whether it was
+        // extended.
         let day = |d: NaiveDate| d.format("%Y年%m月%d日").to_string();
         match *self {
             Why::Assigned => "已交办，待签收".into(),
@@ -234,27 +235,19 @@ impl Why {
             Why::DueSoon {
                 due_date,
                 working_days_left,
-                extended: e,
+                ..
             } => {
                 if working_days_left <= 0 {
-                    format!("今日到期{}（期限{}）", extended(e), day(due_date))
+                    format!("今日到期（期限{}）", day(due_date))
                 } else {
-                    format!(
-                        "{working_days_left}个工作日内到期{}（期限{}）",
-                        extended(e),
-                        day(due_date)
-                    )
+                    format!("{working_days_left}个工作日内到期（期限{}）", day(due_date))
                 }
             }
             Why::Overdue {
                 due_date,
                 working_days,
-                extended: e,
-            } => format!(
-                "已逾期{working_days}个工作日{}（期限{}）",
-                extended(e),
-                day(due_date)
-            ),
+                ..
+            } => format!("已逾期{working_days}个工作日（期限{}）", day(due_date)),
             Why::Rejected { times } => format!("办结反馈被退回重办{times}次"),
             Why::Reopened => "回头看发现问题，事项重新办理".into(),
             Why::ProgressDue { date } => format!("本期进展报告应于{}报送", day(date)),

@@ -9,7 +9,6 @@ pub mod calendar_year;
 pub mod colour_policy;
 pub mod extension_request;
 pub mod item;
-pub mod lease;
 pub mod monthly_report;
 pub mod notice;
 pub mod outbox;

@@ -13,7 +13,8 @@ pub struct Model {
     pub kind: String,
     pub level: String,
     pub created_at: DateTimeUtc,
-    /// SKIPPED (passed over, never mailed), DIGEST (waiting for its sweep's digest), MAILED.
+    /// SKIPPED (outranked or no longer true, never mailed), DIGEST (waiting for its sweep's
+    /// digest), MAILED.
     pub state: String,
     /// Why the rung was true when it was decided, in Chinese.
     #[sea_orm(column_type = "Text", nullable)]

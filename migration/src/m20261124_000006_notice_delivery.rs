@@ -1,5 +1,7 @@
 //! Notices that are right, sent once and never lost:
-//! - `notice.state`: SKIPPED (a rung passed over, recorded so it never goes later), DIGEST
+//! - `notice.state`: SKIPPED (a rung true but outranked, or no longer true when its digest
+//!   was written; recorded so it never goes later — rungs merely passed over are listed in
+//!   the audit entry of the notice that passed them), DIGEST
 //!   (decided by a sweep, waiting for the per-person digest) or MAILED; rows from before
 //!   this migration were mailed one by one, so they are MAILED.
 //! - `notice.reason`: why the rung was true when decided, for the digest.

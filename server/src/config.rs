@@ -236,7 +236,9 @@ impl Settings {
                 layer.outbox_claim_seconds.unwrap_or(60).clamp(3, 3_600),
             ),
             smtp_timeout: std::time::Duration::from_secs(
-                layer.smtp_timeout_seconds.unwrap_or(30).clamp(1, 600),
+                // Long enough for a relay that scans content before it answers the end of
+                // DATA (RFC 5321 allows it minutes); a try cut short may have been accepted.
+                layer.smtp_timeout_seconds.unwrap_or(120).clamp(1, 600),
             ),
             background_jobs: true,
         })

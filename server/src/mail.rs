@@ -81,6 +81,11 @@ impl SmtpMailer {
         let transport = self.current();
         match tokio::time::timeout(self.limit, transport.send(message)).await {
             Ok(Ok(_)) => Ok(()),
+            // 530/534/535/538: the relay refuses *us* (login, policy), not the message; a
+            // wrong password must not turn the whole outbox FAILED while it is fixed.
+            Ok(Err(e)) if e.status().is_some_and(|c| c.to_string().starts_with("53")) => Err(
+                SendError::Transient(format!("邮件服务器拒绝登录或发信权限：{e}")),
+            ),
             Ok(Err(e)) if e.is_permanent() => {
                 Err(SendError::Permanent(format!("邮件服务器拒收：{e}")))
             }

@@ -931,3 +931,91 @@ async fn a_relay_that_never_answers_is_timed_out_and_retried() {
     let later = sender(&app).deliver_due(10).await.expect("deliver");
     assert_eq!(later.sent, 2, "{later:?}");
 }
+
+/// A relay that refuses us (530: our login or rights) is an outage, not a verdict on the
+/// message: nothing turns FAILED while the credentials are fixed.
+#[tokio::test]
+async fn a_relay_refusing_our_login_is_retried_not_failed() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_with_smtp(Backend::Sqlite, &smtp).await;
+    let d = District::create(&app).await;
+    assigned_item(&app, &d, "违规占道经营整治").await;
+    smtp.refuse_sender(true);
+    let refused = sender(&app).deliver_due(10).await.expect("deliver");
+    assert_eq!((refused.sent, refused.retried, refused.failed), (0, 1, 0));
+    let rows = outbox_rows(&app).await;
+    assert!(rows.iter().all(|m| m.status == "PENDING"), "{rows:?}");
+    assert!(rows.iter().any(|m| {
+        m.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("拒绝登录或发信权限")
+    }));
+    smtp.refuse_sender(false);
+    app.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(sender(&app).deliver_due(10).await.expect("deliver").sent, 2);
+}
+
+/// Notices a sweep wrote but did not mail (it died in between) are mailed by the next
+/// digest only if they still hold: a 签收提醒 for an assignment signed since is skipped.
+async fn leftover_notices_are_mailed_only_if_still_true(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_with(settings_for(backend).await).await;
+    let d = District::create(&app).await;
+    let assigned = assigned_item(&app, &d, "冬季供暖保障").await;
+    let (lead, co) = (
+        assigned["assignments"][0]["id"].as_i64().expect("id"),
+        assigned["assignments"][1]["id"].as_i64().expect("id"),
+    );
+    let item_id = assigned["id"].as_i64().expect("id");
+    let before = outbox_rows(&app).await.len();
+    for (assignment, unit, kind, level) in [
+        (lead, d.housing, "NOT_SIGNED", "REMINDER"),
+        (co, d.urban, "COLOUR", "BLUE"),
+    ] {
+        entity::notice::ActiveModel {
+            item_id: Set(item_id),
+            assignment_id: Set(assignment),
+            unit_id: Set(unit),
+            kind: Set(kind.into()),
+            level: Set(level.into()),
+            created_at: Set(app.clock.now()),
+            state: Set("DIGEST".into()),
+            reason: Set(Some("交办后超过1个工作日仍未签收".into())),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .expect("notice");
+    }
+    // The lead unit signs before the next digest.
+    ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
+    )
+    .await;
+    let mailed = sweep::digest_leftovers(&app.state, app.clock.now())
+        .await
+        .expect("digest");
+    assert_eq!(mailed, 1, "only the co-unit's 临期提醒 still holds");
+    let new: Vec<_> = outbox_rows(&app).await.into_iter().skip(before).collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].recipient, "cgj@example.gov.cn");
+    let states: Vec<(String, String)> = notices(&app)
+        .await
+        .into_iter()
+        .filter(|(_, k, l, _)| k == "NOT_SIGNED" || l == "BLUE")
+        .map(|(_, _, l, s)| (l, s))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("REMINDER".to_string(), "SKIPPED".to_string()),
+            ("BLUE".to_string(), "MAILED".to_string())
+        ]
+    );
+}
+
+on_both_backends!(leftover_notices_are_mailed_only_if_still_true);

@@ -82,6 +82,7 @@ pub struct SmtpServer {
     stall_next: Arc<AtomicUsize>,
     delay_ms: Arc<AtomicU64>,
     down: Arc<AtomicBool>,
+    refuse_sender: Arc<AtomicBool>,
 }
 
 impl SmtpServer {
@@ -137,6 +138,12 @@ impl SmtpServer {
         self.delay_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Refuses every sender with 530 (authentication required), as a relay whose
+    /// credentials changed does.
+    pub fn refuse_sender(&self, refuse: bool) {
+        self.refuse_sender.store(refuse, Ordering::SeqCst);
+    }
+
     /// Down: every connection is dropped at once.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
@@ -155,6 +162,8 @@ impl SmtpServer {
             let upper = line.to_ascii_uppercase();
             let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
                 b"250-ducha-test\r\n250 8BITMIME\r\n"
+            } else if upper.starts_with("MAIL FROM") && self.refuse_sender.load(Ordering::SeqCst) {
+                b"530 5.7.0 authentication required\r\n"
             } else if upper.starts_with("MAIL FROM") {
                 recipients.clear();
                 b"250 OK\r\n"

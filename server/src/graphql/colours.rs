@@ -415,17 +415,24 @@ impl NoticeMutation {
     ) -> async_graphql::Result<DeliveryResult> {
         let state = AppState::from(ctx)?;
         require_office(actor(ctx)?)?;
-        let sender = crate::service::outbox::Sender {
-            db: &state.db,
-            mailer: &state.mailer,
-            from: &state.mail_from,
-            claim_ttl: state.outbox_claim_ttl,
-            clock: &state.clock,
-        };
         if retry_now {
             crate::service::outbox::retry_now(&state.db, state.clock.now()).await?;
         }
-        let d = sender.deliver_due(500).await?;
+        // In a task of its own: a client that hangs up must not cut a delivery short between
+        // the relay's acceptance and the mark, which would send that message again.
+        let owned = state.clone();
+        let d = tokio::spawn(async move {
+            let sender = crate::service::outbox::Sender {
+                db: &owned.db,
+                mailer: &owned.mailer,
+                from: &owned.mail_from,
+                claim_ttl: owned.outbox_claim_ttl,
+                clock: &owned.clock,
+            };
+            sender.deliver_due(500).await
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("delivery task: {e}")))??;
         Ok(DeliveryResult {
             sent: count(d.sent),
             retried: count(d.retried),

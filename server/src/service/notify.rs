@@ -76,8 +76,9 @@ impl Topic {
     fn rank(self) -> u8 {
         match self {
             Topic::Rung(rung) => 10 + rung as u8,
-            Topic::Rework => 15,
-            Topic::Extension { .. } | Topic::ReturnResolved { .. } => 5,
+            Topic::Rework => 20,
+            Topic::Extension { .. } => 5,
+            Topic::ReturnResolved { .. } => 4,
         }
     }
 
@@ -671,15 +672,37 @@ pub async fn digest_pending(
             .map(|a| (a.id, a))
             .collect();
         let directory = Directory::load(&txn).await?;
-        let entries: Vec<(Entry, i64)> = pending
+        // A notice is mailed only if it still holds: its assignment in force and worked on
+        // (no sign, reassignment or feedback since it was decided — a crashed sweep's notices
+        // may be hours old), and the most urgent one waiting for its assignment.
+        let mut latest: HashMap<i64, Rung> = HashMap::new();
+        let mut mailable: Vec<(&notice::Model, Rung)> = Vec::new();
+        for n in &pending {
+            let Some((rung, _)) = Rung::parse(&n.kind, &n.level) else {
+                continue;
+            };
+            let holds = assignments.get(&n.assignment_id).is_some_and(|a| {
+                a.status == super::ACTIVE
+                    && items
+                        .get(&n.item_id)
+                        .is_some_and(|i| matches!(i.stage.as_str(), "ASSIGNED" | "IN_PROGRESS"))
+                    && !(a.signed_at.is_some() && matches!(rung, Rung::Assigned | Rung::NotSigned))
+            });
+            if holds {
+                let top = latest.entry(n.assignment_id).or_insert(rung);
+                *top = (*top).max(rung);
+                mailable.push((n, rung));
+            }
+        }
+        let entries: Vec<(Entry, i64)> = mailable
             .iter()
-            .filter_map(|n| {
-                let (rung, _) = Rung::parse(&n.kind, &n.level)?;
+            .filter(|(n, rung)| latest.get(&n.assignment_id) == Some(rung))
+            .filter_map(|(n, rung)| {
                 let current = items.get(&n.item_id)?;
                 let a = assignments.get(&n.assignment_id)?;
                 Some((
                     Entry::new(
-                        Topic::Rung(rung),
+                        Topic::Rung(*rung),
                         current,
                         a,
                         directory.unit_name(a.unit_id),
@@ -689,6 +712,17 @@ pub async fn digest_pending(
                 ))
             })
             .collect();
+        let unaddressed = entries
+            .iter()
+            .filter(|(e, unit_id)| directory.readers(e.topic, *unit_id).is_empty())
+            .count();
+        if unaddressed > 0 {
+            // Recorded, but nobody could be told: the unit has no address on record.
+            tracing::warn!(
+                unaddressed,
+                "notices for units with no email address on record"
+            );
+        }
         let mails = mails(cx, &directory, &entries, now);
         written += mails.len();
         for chunk in mails.chunks(200) {
@@ -696,17 +730,37 @@ pub async fn digest_pending(
                 .exec_without_returning(&txn)
                 .await?;
         }
-        let ids: Vec<i64> = pending.iter().map(|n| n.id).collect();
-        for chunk in ids.chunks(super::IN_CHUNK) {
-            notice::Entity::update_many()
-                .col_expr(
-                    notice::Column::State,
-                    sea_orm::sea_query::Expr::value(MAILED),
-                )
-                .filter(notice::Column::Id.is_in(chunk.to_vec()))
-                .filter(notice::Column::State.eq(DIGEST))
-                .exec(&txn)
-                .await?;
+        // Every notice taken is settled: MAILED (with its digest) or SKIPPED (no longer true).
+        let kept: std::collections::HashSet<i64> = mailable
+            .iter()
+            .filter(|(n, rung)| latest.get(&n.assignment_id) == Some(rung))
+            .map(|(n, _)| n.id)
+            .collect();
+        let (to_mail, to_skip): (Vec<i64>, Vec<i64>) = pending
+            .iter()
+            .map(|n| n.id)
+            .partition(|id| kept.contains(id));
+        let mut settled = 0;
+        for (ids, state) in [(to_mail, MAILED), (to_skip, SKIPPED)] {
+            for chunk in ids.chunks(super::IN_CHUNK) {
+                settled += notice::Entity::update_many()
+                    .col_expr(
+                        notice::Column::State,
+                        sea_orm::sea_query::Expr::value(state),
+                    )
+                    .filter(notice::Column::Id.is_in(chunk.to_vec()))
+                    .filter(notice::Column::State.eq(DIGEST))
+                    .exec(&txn)
+                    .await?
+                    .rows_affected;
+            }
+        }
+        if settled != pending.len() as u64 {
+            // Another digest took some of these meanwhile (it should hold the sweep lock, as
+            // this one does): mail nothing twice, let the next run settle what is left.
+            txn.rollback().await?;
+            tracing::error!("a concurrent digest settled these notices; rolled back");
+            return Ok(written - mails.len());
         }
         txn.commit().await?;
         cx.wake.notify_one();

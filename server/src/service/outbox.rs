@@ -4,9 +4,11 @@
 //!   and `claimed_until`) and renews its claims while it works, so a slow relay never lets
 //!   a second sender take a message a live sender holds; a sender that dies stops renewing
 //!   and its messages come back when the claim lapses.
-//! - **Marked one by one.** Each message is marked SENT right after the relay accepts it.
-//!   Only a message whose acceptance and marking straddle a crash can go twice, and it keeps
-//!   its Message-ID (`<outbox-N@ducha>`), so the repeat is recognisable.
+//! - **Marked one by one.** Each message is marked SENT right after the relay accepts it (the
+//!   mark is retried for a few seconds if the database refuses it). A message can go twice
+//!   only when its acceptance and its mark straddle a crash, the relay answers after the
+//!   timeout, or the database stays unreachable past those retries; it keeps its Message-ID
+//!   (`<outbox-N@ducha>`), so the repeat is recognisable.
 //! - **Outages are waited out.** A relay that is down, refuses with 4xx or times out is
 //!   transient: the message is retried with backoff capped at `MAX_BACKOFF`, for days if need
 //!   be. Only a permanent refusal (5xx) ends a message as FAILED; the office sees it in
@@ -187,7 +189,57 @@ impl Sender<'_> {
                 Expr::value(Option::<DateTime<Utc>>::None),
             );
         let attempts = row.attempts + 1;
-        let updated = match &outcome {
+        let updated = self.record(&outcome, mine, now, attempts).await?;
+        if updated.rows_affected == 0 {
+            // Our claim lapsed and another sender took the message (the heartbeat could not
+            // reach the database in time): it may go twice, with the same Message-ID.
+            tracing::warn!(outbox = row.id, "claim lapsed while sending");
+        }
+        Ok(match outcome {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(error)) => {
+                tracing::error!(outbox = row.id, %error, "relay refused an email for good");
+                Outcome::Failed
+            }
+            Err(SendError::Transient(error)) => {
+                tracing::warn!(outbox = row.id, %error, "email not delivered; will retry");
+                Outcome::Retry(now + backoff(attempts))
+            }
+        })
+    }
+
+    /// Records a try's outcome. After the relay accepted a message, failing to say so would
+    /// send it again once the claim lapses: a database that refuses for a moment (SQLite busy,
+    /// a failover) is asked again for a few seconds.
+    async fn record(
+        &self,
+        outcome: &Result<(), SendError>,
+        mine: sea_orm::UpdateMany<outbox::Entity>,
+        now: DateTime<Utc>,
+        attempts: i32,
+    ) -> AppResult<sea_orm::UpdateResult> {
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            match self.record_once(outcome, mine.clone(), now, attempts).await {
+                Ok(updated) => return Ok(updated),
+                Err(error) if delay < std::time::Duration::from_secs(5) => {
+                    tracing::warn!(?error, "could not record a delivery; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn record_once(
+        &self,
+        outcome: &Result<(), SendError>,
+        mine: sea_orm::UpdateMany<outbox::Entity>,
+        now: DateTime<Utc>,
+        attempts: i32,
+    ) -> AppResult<sea_orm::UpdateResult> {
+        Ok(match outcome {
             Ok(()) => {
                 mine.col_expr(outbox::Column::Status, Expr::value(SENT))
                     .col_expr(outbox::Column::SentAt, Expr::value(now))
@@ -214,22 +266,6 @@ impl Sender<'_> {
                     .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
                     .exec(self.db)
                     .await?
-            }
-        };
-        if updated.rows_affected == 0 {
-            // Our claim lapsed and another sender took the message (the heartbeat could not
-            // reach the database in time): it may go twice, with the same Message-ID.
-            tracing::warn!(outbox = row.id, "claim lapsed while sending");
-        }
-        Ok(match outcome {
-            Ok(()) => Outcome::Sent,
-            Err(SendError::Permanent(error)) => {
-                tracing::error!(outbox = row.id, %error, "relay refused an email for good");
-                Outcome::Failed
-            }
-            Err(SendError::Transient(error)) => {
-                tracing::warn!(outbox = row.id, %error, "email not delivered; will retry");
-                Outcome::Retry(now + backoff(attempts))
             }
         })
     }
