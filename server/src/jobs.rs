@@ -6,7 +6,7 @@
 //! runs once, at the first tick that can. Mail is not the tick's business: each instance's
 //! sender delivers within seconds of new mail (`outbox::run_sender`).
 
-use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::service::{reports, sweep};
@@ -15,11 +15,6 @@ use crate::startup::AppState;
 /// How far back a missed slot is still worth running (a server down for longer sweeps at
 /// its first tick anyway, for the latest slot).
 const SLOT_LOOKBACK_DAYS: i64 = 7;
-
-/// Is `now` one of the sweep times (to the minute) on a working day?
-pub fn sweep_due(state: &AppState, now: DateTime<Utc>) -> bool {
-    latest_slot(state, now).is_some_and(|slot| now - slot < Duration::minutes(1))
-}
 
 /// The latest scheduled sweep at or before `now`: a sweep time on a working day, within
 /// the last week.

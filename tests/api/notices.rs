@@ -79,13 +79,7 @@ async fn sweep_at(
 }
 
 fn sender(app: &TestApp) -> outbox::Sender<'_> {
-    outbox::Sender {
-        db: &app.state.db,
-        mailer: &app.state.mailer,
-        from: &app.state.mail_from,
-        claim_ttl: app.state.outbox_claim_ttl,
-        clock: &app.state.clock,
-    }
+    outbox::Sender::for_state(&app.state)
 }
 
 /// Items 1 and 5 of the issue: one true rung per assignment per sweep, across National Day,
@@ -494,16 +488,8 @@ async fn outages_are_waited_out_and_only_permanent_refusals_fail(backend: Backen
     // The relay hangs in DATA on the first message; the sender is killed there.
     smtp.hang_next(1);
     let state = app.state.clone();
-    let killed = tokio::spawn(async move {
-        let sender = outbox::Sender {
-            db: &state.db,
-            mailer: &state.mailer,
-            from: &state.mail_from,
-            claim_ttl: state.outbox_claim_ttl,
-            clock: &state.clock,
-        };
-        sender.deliver_due(10).await
-    });
+    let killed =
+        tokio::spawn(async move { outbox::Sender::for_state(&state).deliver_due(10).await });
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     killed.abort();
     let _ = killed.await;

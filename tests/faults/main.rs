@@ -391,37 +391,27 @@ fn postgres_admin() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
-/// A fresh database on the machine's PostgreSQL, through `psql` (trust auth on loopback).
-fn fresh_postgres(name: &str) -> Option<String> {
-    let admin = postgres_admin();
-    let created = Command::new("psql")
-        .args([
-            admin.as_str(),
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE \"{name}\""),
-        ])
+/// Runs one statement on the PostgreSQL server with `psql` (trust auth on loopback).
+fn psql(sql: &str) -> bool {
+    Command::new("psql")
+        .args([postgres_admin().as_str(), "-q", "-c", sql])
         .stdout(Stdio::null())
         .status()
-        .ok()?;
-    if !created.success() {
+        .is_ok_and(|s| s.success())
+}
+
+/// A fresh database on the machine's PostgreSQL.
+fn fresh_postgres(name: &str) -> Option<String> {
+    if !psql(&format!("CREATE DATABASE \"{name}\"")) {
         return None;
     }
+    let admin = postgres_admin();
     let (server, _) = admin.rsplit_once('/')?;
     Some(format!("{server}/{name}"))
 }
 
 fn drop_postgres(name: &str) {
-    let admin = postgres_admin();
-    let _ = Command::new("psql")
-        .args([
-            admin.as_str(),
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        ])
-        .stdout(Stdio::null())
-        .status();
+    psql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -422,14 +422,9 @@ impl NoticeMutation {
         // the relay's acceptance and the mark, which would send that message again.
         let owned = state.clone();
         let d = tokio::spawn(async move {
-            let sender = crate::service::outbox::Sender {
-                db: &owned.db,
-                mailer: &owned.mailer,
-                from: &owned.mail_from,
-                claim_ttl: owned.outbox_claim_ttl,
-                clock: &owned.clock,
-            };
-            sender.deliver_due(500).await
+            crate::service::outbox::Sender::for_state(&owned)
+                .deliver_due(500)
+                .await
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("delivery task: {e}")))??;

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::Audit;
 use crate::error::AppResult;
-use crate::mail::{Rendered, render_digest};
+use crate::mail::{Rendered, escape_html as escape, render_digest};
 use entity::{assignment, audit_event, item, notice, outbox, person, unit};
 
 /// Notice states (`notice.state`).
@@ -483,10 +483,6 @@ fn colour_css(topic: Topic) -> &'static str {
     }
 }
 
-fn escape(text: &str) -> String {
-    crate::mail::escape_html(text)
-}
-
 /// Groups `entries` by reader and renders one mail each, as outbox rows due now.
 pub fn mails(
     cx: &NoticeContext,
@@ -495,8 +491,11 @@ pub fn mails(
     now: DateTime<Utc>,
 ) -> Vec<outbox::ActiveModel> {
     let mut by_reader: BTreeMap<String, (Reader, Vec<&Entry>)> = BTreeMap::new();
+    let mut unaddressed = 0;
     for (entry, unit_id) in entries {
-        for reader in directory.readers(entry.topic, *unit_id) {
+        let readers = directory.readers(entry.topic, *unit_id);
+        unaddressed += usize::from(readers.is_empty());
+        for reader in readers {
             let slot = by_reader
                 .entry(reader.email.clone())
                 .or_insert_with(|| (reader.clone(), Vec::new()));
@@ -507,6 +506,13 @@ pub fn mails(
             }
             slot.1.push(entry);
         }
+    }
+    if unaddressed > 0 {
+        // Recorded, but nobody could be told: the unit has no address on record.
+        tracing::warn!(
+            unaddressed,
+            "notices for units with no email address on record"
+        );
     }
     by_reader
         .into_values()
@@ -712,17 +718,6 @@ pub async fn digest_pending(
                 ))
             })
             .collect();
-        let unaddressed = entries
-            .iter()
-            .filter(|(e, unit_id)| directory.readers(e.topic, *unit_id).is_empty())
-            .count();
-        if unaddressed > 0 {
-            // Recorded, but nobody could be told: the unit has no address on record.
-            tracing::warn!(
-                unaddressed,
-                "notices for units with no email address on record"
-            );
-        }
         let mails = mails(cx, &directory, &entries, now);
         written += mails.len();
         for chunk in mails.chunks(200) {

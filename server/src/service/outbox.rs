@@ -99,7 +99,18 @@ fn claim_token() -> String {
         .unwrap_or_else(|_| format!("claim-{}", Utc::now().timestamp_nanos_opt().unwrap_or(0)))
 }
 
-impl Sender<'_> {
+impl<'a> Sender<'a> {
+    /// The sender of this instance: its database, mailer, claim length and clock.
+    pub fn for_state(state: &'a crate::startup::AppState) -> Sender<'a> {
+        Sender {
+            db: &state.db,
+            mailer: &state.mailer,
+            from: &state.mail_from,
+            claim_ttl: state.outbox_claim_ttl,
+            clock: &state.clock,
+        }
+    }
+
     fn ttl(&self) -> Duration {
         Duration::from_std(self.claim_ttl).unwrap_or(Duration::seconds(60))
     }
@@ -189,7 +200,9 @@ impl Sender<'_> {
                 Expr::value(Option::<DateTime<Utc>>::None),
             );
         let attempts = row.attempts + 1;
-        let updated = self.record(&outcome, mine, now, attempts).await?;
+        let updated = self
+            .record(outcome_update(&outcome, mine, now, attempts))
+            .await?;
         if updated.rows_affected == 0 {
             // Our claim lapsed and another sender took the message (the heartbeat could not
             // reach the database in time): it may go twice, with the same Message-ID.
@@ -213,61 +226,20 @@ impl Sender<'_> {
     /// a failover) is asked again for a few seconds.
     async fn record(
         &self,
-        outcome: &Result<(), SendError>,
-        mine: sea_orm::UpdateMany<outbox::Entity>,
-        now: DateTime<Utc>,
-        attempts: i32,
+        update: sea_orm::UpdateMany<outbox::Entity>,
     ) -> AppResult<sea_orm::UpdateResult> {
         let mut delay = std::time::Duration::from_millis(100);
         loop {
-            match self.record_once(outcome, mine.clone(), now, attempts).await {
+            match update.clone().exec(self.db).await {
                 Ok(updated) => return Ok(updated),
                 Err(error) if delay < std::time::Duration::from_secs(5) => {
                     tracing::warn!(?error, "could not record a delivery; trying again");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.into()),
             }
         }
-    }
-
-    async fn record_once(
-        &self,
-        outcome: &Result<(), SendError>,
-        mine: sea_orm::UpdateMany<outbox::Entity>,
-        now: DateTime<Utc>,
-        attempts: i32,
-    ) -> AppResult<sea_orm::UpdateResult> {
-        Ok(match outcome {
-            Ok(()) => {
-                mine.col_expr(outbox::Column::Status, Expr::value(SENT))
-                    .col_expr(outbox::Column::SentAt, Expr::value(now))
-                    .col_expr(
-                        outbox::Column::LastError,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .exec(self.db)
-                    .await?
-            }
-            Err(SendError::Permanent(error)) => {
-                mine.col_expr(outbox::Column::Status, Expr::value(FAILED))
-                    .col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                    .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
-                    .exec(self.db)
-                    .await?
-            }
-            Err(SendError::Transient(error)) => {
-                mine.col_expr(outbox::Column::Attempts, Expr::value(attempts))
-                    .col_expr(
-                        outbox::Column::NextAttemptAt,
-                        Expr::value(now + backoff(attempts)),
-                    )
-                    .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
-                    .exec(self.db)
-                    .await?
-            }
-        })
     }
 
     /// Gives back the messages of a claim that were not tried, due at `at` (no attempt
@@ -352,6 +324,35 @@ impl Sender<'_> {
     }
 }
 
+/// The row's update for a try's outcome (on the sender's own claim only).
+fn outcome_update(
+    outcome: &Result<(), SendError>,
+    mine: sea_orm::UpdateMany<outbox::Entity>,
+    now: DateTime<Utc>,
+    attempts: i32,
+) -> sea_orm::UpdateMany<outbox::Entity> {
+    match outcome {
+        Ok(()) => mine
+            .col_expr(outbox::Column::Status, Expr::value(SENT))
+            .col_expr(outbox::Column::SentAt, Expr::value(now))
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            ),
+        Err(SendError::Permanent(error)) => mine
+            .col_expr(outbox::Column::Status, Expr::value(FAILED))
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(outbox::Column::LastError, Expr::value(error.clone())),
+        Err(SendError::Transient(error)) => mine
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(
+                outbox::Column::NextAttemptAt,
+                Expr::value(now + backoff(attempts)),
+            )
+            .col_expr(outbox::Column::LastError, Expr::value(error.clone())),
+    }
+}
+
 enum Outcome {
     Sent,
     Failed,
@@ -363,13 +364,7 @@ enum Outcome {
 /// coming due).
 pub async fn run_sender(state: crate::startup::AppState, poll: std::time::Duration) {
     loop {
-        let sender = Sender {
-            db: &state.db,
-            mailer: &state.mailer,
-            from: &state.mail_from,
-            claim_ttl: state.outbox_claim_ttl,
-            clock: &state.clock,
-        };
+        let sender = Sender::for_state(&state);
         let woken = state.notices.wake.notified();
         match sender.deliver_due(usize::MAX).await {
             Ok(d) if d != Delivery::default() => tracing::info!(?d, "outbox delivery"),

@@ -110,6 +110,20 @@ pub async fn try_lock(
     }))
 }
 
+/// Runs `work` under the sweep lock and releases it whatever the outcome; `None` when the
+/// lock is held elsewhere.
+async fn locked<T>(
+    state: &AppState,
+    work: impl AsyncFnOnce() -> AppResult<T>,
+) -> AppResult<Option<T>> {
+    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
+        return Ok(None);
+    };
+    let outcome = work().await;
+    guard.release().await;
+    outcome.map(Some)
+}
+
 /// Runs one sweep at `now`, then writes the digests; `ran: false` when another sweep holds
 /// the lock.
 pub async fn run_sweep(
@@ -117,13 +131,11 @@ pub async fn run_sweep(
     holder: &str,
     now: DateTime<Utc>,
 ) -> AppResult<SweepReport> {
-    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
+    let report = locked(state, async || sweep_and_digest(state, now).await).await?;
+    if report.is_none() {
         tracing::debug!(holder, "another sweep holds the lock");
-        return Ok(SweepReport::default());
-    };
-    let outcome = sweep_and_digest(state, now).await;
-    guard.release().await;
-    outcome
+    }
+    Ok(report.unwrap_or_default())
 }
 
 async fn sweep_and_digest(state: &AppState, now: DateTime<Utc>) -> AppResult<SweepReport> {
@@ -148,10 +160,7 @@ pub async fn run_slot(
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<SweepReport>> {
-    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
-        return Ok(None);
-    };
-    let outcome = async {
+    let ran = locked(state, async || {
         if slot_done(&state.db, slot).await? {
             return Ok(None);
         }
@@ -170,21 +179,19 @@ pub async fn run_slot(
         .exec_without_returning(&state.db)
         .await?;
         Ok(Some(report))
-    }
-    .await;
-    guard.release().await;
-    outcome
+    })
+    .await?;
+    Ok(ran.flatten())
 }
 
 /// Digests notices a sweep left behind when it died between writing them and mailing them;
 /// under the sweep lock, so two digests never mail the same notices.
 pub async fn digest_leftovers(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
-    let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
-        return Ok(0);
-    };
-    let outcome = notify::digest_pending(&state.db, &state.notices, now).await;
-    guard.release().await;
-    outcome
+    let mailed = locked(state, async || {
+        notify::digest_pending(&state.db, &state.notices, now).await
+    })
+    .await?;
+    Ok(mailed.unwrap_or(0))
 }
 
 /// What a sweep at `now` would send, without writing anything: the read and decide half of
