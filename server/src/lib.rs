@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod fonts;
 pub mod graphql;
+pub mod http_errors;
 pub mod item_page;
 pub mod jobs;
 pub mod mail;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_poem::{GraphQLRequest, GraphQLResponse};
+use async_graphql_poem::GraphQLResponse;
 use ducha_calendar::DeadlinePolicy;
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -198,18 +198,16 @@ pub fn routes(state: AppState) -> impl poem::Endpoint {
         .at("/", get(root))
         .at(
             "/graphql",
-            get(graphiql).post(
-                // The largest attachment plus room for the rest of a multipart request.
-                graphql.with(poem::middleware::SizeLimit::new(
-                    crate::service::attachments::MAX_ATTACHMENT_BYTES as usize + 1024 * 1024,
-                )),
-            ),
+            // Body limits are applied while reading (`http_errors::read_request`), so that
+            // chunked bodies are accepted and refusals are GraphQL-shaped.
+            get(graphiql).post(graphql),
         )
         .at("/graphql/ws", get(graphql_ws))
         .at("/healthz", get(healthz))
         .at("/items/:id", get(crate::item_page::item_page))
         .data(schema)
         .data(state)
+        .catch_all_error(crate::http_errors::poem_error)
         .with(Tracing)
 }
 
@@ -233,14 +231,18 @@ async fn graphql(
     schema: Data<&AppSchema>,
     state: Data<&AppState>,
     headers: &poem::http::HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    body: poem::Body,
+) -> Response {
+    let request = match crate::http_errors::read_request(headers, body).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
     let header = headers
         .get(poem::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let auth = Auth::resolve(&state.db, header).await;
     let mut response = schema
-        .execute(crate::graphql::prepare(request.0, &state, auth))
+        .execute(crate::graphql::prepare(request, &state, auth))
         .await;
     // Errors raised before any resolver runs (syntax, validation, a malformed `Date`) carry
     // no code of ours; give them one so clients can always branch on `extensions.code`.
@@ -258,7 +260,7 @@ async fn graphql(
             extensions.set("code", code);
         }
     }
-    response.into()
+    GraphQLResponse::from(response).into_response()
 }
 
 /// Subscriptions over WebSocket (graphql-ws and graphql-transport-ws). The token travels in

@@ -25,6 +25,9 @@ pub struct TestApp {
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// SQLite in a file, as the service runs by default (WAL, a pool of connections): the
+    /// backend for tests of concurrent writers, which an in-memory database cannot show.
+    SqliteFile,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -40,8 +43,15 @@ pub async fn settings_for(backend: Backend) -> Settings {
     let mut settings = Settings::for_tests();
     settings.data_dir =
         std::env::temp_dir().join(format!("ducha-test-{}", uuid::Uuid::new_v4().simple()));
-    if let Backend::Postgres = backend {
-        settings.database_url = fresh_postgres_database().await;
+    match backend {
+        Backend::Postgres => settings.database_url = fresh_postgres_database().await,
+        Backend::SqliteFile => {
+            settings.database_url = format!(
+                "sqlite://{}?mode=rwc",
+                settings.data_dir.join("ducha.db").display()
+            )
+        }
+        Backend::Sqlite => {}
     }
     settings
 }

@@ -5,8 +5,10 @@
 mod helpers;
 
 mod attachments;
+mod boundary;
 mod calendar;
 mod colours;
+mod concurrency;
 mod dataloader;
 mod demo;
 mod district;

@@ -3,6 +3,7 @@
 
 mod calendar;
 mod colours;
+mod guard;
 mod items;
 mod reports;
 pub mod scalars;
@@ -107,7 +108,8 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         subscription::Subscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY);
+    .limit_complexity(MAX_COMPLEXITY)
+    .extension(guard::RejectNul);
     match state {
         Some(state) => builder.data(state).finish(),
         None => builder.finish(),

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -99,7 +99,7 @@ pub async fn attach<R: Read>(
         ));
     }
     let (sha256, size) = store(data_dir, upload.content)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let created = attachment::ActiveModel {
         report_id: Set(report_id),
         file_name: Set(file_name.into_inner()),

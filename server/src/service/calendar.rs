@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ducha_calendar::{CalendarData, DeadlinePolicy, YearArrangement};
 use ducha_domain::Role;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
 use super::items::{Deps, recalculate_open_deadlines};
@@ -38,7 +38,7 @@ pub async fn import_year(
     let year = CalendarData::parse_holiday_cn(holiday_cn_json)
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
     let stored = serde_json::to_string(&year).map_err(|e| AppError::Internal(e.into()))?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let existing = calendar_year::Entity::find_by_id(year.year)
         .one(&txn)
         .await?;
@@ -144,7 +144,7 @@ pub async fn set_local_day(
         return Err(AppError::Forbidden("只有系统管理员可以调整本地日历".into()));
     }
     let name = super::input::Text::parse("名称", &name, 50)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     entity::calendar_override::Entity::delete_many()
         .filter(entity::calendar_override::Column::Date.eq(date))
         .exec(&txn)

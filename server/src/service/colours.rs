@@ -13,7 +13,7 @@ use ducha_domain::colour::{
 use ducha_domain::{Role, Stage};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -53,7 +53,7 @@ pub async fn update_policy(
         return Err(AppError::Forbidden("只有系统管理员可以修改颜色规则".into()));
     }
     policy.validate().map_err(AppError::BadUserInput)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let (version, previous) = current_policy(&txn).await?;
     let data = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.into()))?;
     colour_policy::ActiveModel {

@@ -9,7 +9,7 @@ use ducha_domain::similarity::{SIMILAR_TITLE_THRESHOLD, same_source_reference, t
 use ducha_domain::{Action, Role, SourceKind, Stage, StageChange, Urgency, stage_from_history};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -107,7 +107,7 @@ pub async fn register(
         Some(days) => Some(days),
         None => input.source_kind.default_report_cycle_days(),
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if let Some(leader_id) = input.responsible_leader_id {
         let leader = entity::person::Entity::find_by_id(leader_id)
             .one(&txn)
@@ -131,6 +131,7 @@ pub async fn register(
     )
     .await?;
     let year = now.with_timezone(&policy.time_zone).year();
+    serialise_numbering(&txn, year).await?;
     let last_seq = item::Entity::find()
         .filter(item::Column::Year.eq(year))
         .select_only()
@@ -186,6 +187,26 @@ pub async fn register(
     txn.commit().await?;
     Ok((created, warnings))
 }
+
+/// Serial numbers are allocated as the year's highest plus one, so two registrations must
+/// not read the same highest: a new item is not a stale edit and must never fail as one.
+/// SQLite's write lock (taken at BEGIN IMMEDIATE) already serialises them; PostgreSQL takes
+/// a transaction-scoped advisory lock per year, released at commit or rollback.
+async fn serialise_numbering(txn: &DatabaseTransaction, year: i32) -> AppResult<()> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_raw(super::statement(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![(SERIAL_LOCK_KEY + i64::from(year)).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Advisory-lock keys of serial numbering: this base plus the year (the sweep's lock lives
+/// far away from it).
+const SERIAL_LOCK_KEY: i64 = 0x6475_6368_6100_0000;
 
 async fn duplicates(
     db: &impl ConnectionTrait,
@@ -271,7 +292,7 @@ pub async fn edit(
         .map(|t| Text::parse("办理要求", t, BODY_MAX))
         .transpose()?;
     let rule = input.deadline.as_deref().map(parse_rule).transpose()?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Edit.next_stage(stage_of(&current)?, None)?;
     let mut changed = serde_json::Map::new();
@@ -429,7 +450,7 @@ pub async fn assign(
             "同一单位不能重复交办，主办单位也不能同时为协办单位".into(),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Assign.next_stage(stage_of(&current)?, None)?;
     find_unit(&txn, lead_unit_id).await?;
@@ -495,7 +516,7 @@ pub async fn sign(
     version: i32,
 ) -> AppResult<item::Model> {
     require(actor, Action::Sign)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     let stage = stage_of(&current)?;
@@ -540,7 +561,7 @@ pub async fn request_return(
 ) -> AppResult<item::Model> {
     require(actor, Action::Return)?;
     let why = reason(why)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     let to = Action::Return.next_stage(stage_of(&current)?, None)?;
@@ -597,7 +618,7 @@ pub async fn resolve_return(
     };
     require(actor, action)?;
     let why = reason(why)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = action.next_stage(stage_of(&current)?, None)?;
     let returned = assignment::Entity::find_by_id(assignment_id)
@@ -686,7 +707,7 @@ pub async fn request_extension(
     } = cx;
     require(actor, Action::RequestExtension)?;
     let why = reason(why)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     let to = Action::RequestExtension.next_stage(stage_of(&current)?, None)?;
@@ -760,7 +781,7 @@ pub async fn decide_extension(
         (false, w) => Some(reason(w.unwrap_or_default())?),
         (true, w) => Text::optional("理由", w, REASON_MAX)?,
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let request = extension_request::Entity::find_by_id(extension_id)
         .one(&txn)
         .await?
@@ -861,7 +882,7 @@ pub async fn report_progress(
 ) -> AppResult<report::Model> {
     require(actor, Action::ReportProgress)?;
     let body = Text::parse("进展情况", body, BODY_MAX)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = super::scope::visible_item(&txn, actor, item_id).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     Action::ReportProgress.next_stage(stage_of(&current)?, None)?;
@@ -921,7 +942,7 @@ pub async fn submit_feedback(
 ) -> AppResult<(item::Model, report::Model)> {
     require(actor, Action::SubmitFeedback)?;
     let body = Text::parse("办结情况", body, BODY_MAX)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     if !mine.lead {
@@ -979,7 +1000,7 @@ pub async fn verify(
     } else {
         Some(reason(why.unwrap_or_default())?)
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let from = stage_of(&current)?;
     let to = action.next_stage(from, None)?;
@@ -1049,7 +1070,7 @@ pub async fn close(
 ) -> AppResult<item::Model> {
     require(actor, Action::Close)?;
     let why = Text::optional("理由", why, REASON_MAX)?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Close.next_stage(stage_of(&current)?, None)?;
     let feedback = latest_feedback(&txn, item_id).await?;
@@ -1109,7 +1130,7 @@ pub async fn suspend_resume_cancel_reopen(
         Action::Resume => Text::optional("理由", why, REASON_MAX)?,
         _ => Some(reason(why.unwrap_or_default())?),
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let history = stage_history(&txn, item_id).await?;
     let (stage, resume_to) = stage_from_history(&history).unwrap_or((stage_of(&current)?, None));
@@ -1245,7 +1266,7 @@ pub async fn recalculate_open_deadlines(
     actor: Option<&Actor>,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let open: Vec<&str> = Stage::ALL
         .iter()
         .filter(|s| s.is_open())

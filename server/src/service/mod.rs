@@ -131,10 +131,20 @@ pub async fn claim_item(
         .exec(db)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
-            "事项{}已被他人修改（当前版本 {}，提交的版本 {}），请刷新后重试",
-            existing.serial, existing.version, version
-        )));
+        // Read again: the version seen before the update may be the one a concurrent writer
+        // has just replaced, and the message must name the version that won.
+        let current = item::Entity::find_by_id(item_id)
+            .one(db)
+            .await?
+            .map_or(existing.version, |i| i.version);
+        return Err(AppError::Conflict(if current == version {
+            format!("事项{}正被他人修改，请刷新后重试", existing.serial)
+        } else {
+            format!(
+                "事项{}已被他人修改（当前版本 {current}，提交的版本 {version}），请刷新后重试",
+                existing.serial
+            )
+        }));
     }
     item::Entity::find_by_id(item_id)
         .one(db)

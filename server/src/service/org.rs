@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use ducha_domain::Role;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use serde_json::json;
 
@@ -55,7 +55,7 @@ pub async fn create_unit(
         let email = Email::parse(&email)?.into_inner();
         contacts.push(json!({ "name": name, "email": email }));
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if let Some(leader_id) = input.portfolio_leader_id {
         let leader = person::Entity::find_by_id(leader_id)
             .one(&txn)
@@ -141,7 +141,7 @@ pub async fn create_person(
         }
         (_, unit_id) => unit_id,
     };
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if let Some(unit_id) = unit_id {
         unit::Entity::find_by_id(unit_id)
             .one(&txn)
@@ -198,7 +198,7 @@ pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let admins = person::Entity::find()
         .filter(person::Column::Role.eq(Role::Admin.as_str()))
         .count(&txn)

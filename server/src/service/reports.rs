@@ -19,7 +19,7 @@ use ducha_report::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, Value,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Value,
 };
 use serde_json::json;
 
@@ -539,7 +539,7 @@ pub async fn publish(
         )));
     }
     let report = compute(state, month, now).await?;
-    let txn = state.db.begin().await?;
+    let txn = super::begin_write(&state.db).await?;
     let previous = latest(&txn, month).await?;
     let changes = match &previous {
         Some(before) => {

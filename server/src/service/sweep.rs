@@ -25,7 +25,7 @@ use ducha_domain::ladder::{Decision, LadderFacts, OnRecord, Rung, RungSet, decid
 use futures_util::{Stream, TryStreamExt};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, Set, TransactionTrait, TryInsertResult,
+    FromQueryResult, Set, TryInsertResult,
 };
 use serde_json::json;
 
@@ -88,7 +88,7 @@ pub async fn try_lock(
             held: None,
         }));
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -1,0 +1,95 @@
+//! One check at the boundary for text no database should be asked to store: U+0000.
+//! PostgreSQL refuses it in `text` columns (and would answer with an internal error deep in a
+//! service), SQLite stores it silently, and no person types it. Every string that enters
+//! through GraphQL — inline in the document or in the variables — is checked once, before
+//! any resolver runs, so the answer is the same BAD_USER_INPUT on both databases.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ErrorExtensions, Positioned, ServerError, ServerResult, Value, Variables};
+
+/// The extension factory to register on the schema.
+pub struct RejectNul;
+
+impl ExtensionFactory for RejectNul {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RejectNulExtension)
+    }
+}
+
+struct RejectNulExtension;
+
+#[async_trait::async_trait]
+impl Extension for RejectNulExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let nul_in_variables = variables.values().any(const_has_nul);
+        let document = next.run(ctx, query, variables).await?;
+        if nul_in_variables || document_has_nul(&document) {
+            return Err(refusal());
+        }
+        Ok(document)
+    }
+}
+
+fn refusal() -> ServerError {
+    let error = async_graphql::Error::new("输入的文字含有不允许的控制字符（U+0000），请删除后重试")
+        .extend_with(|_, ext| ext.set("code", "BAD_USER_INPUT"));
+    error.into_server_error(async_graphql::Pos::default())
+}
+
+fn const_has_nul(value: &Value) -> bool {
+    use async_graphql::Value as ConstValue;
+    match value {
+        ConstValue::String(s) => s.contains('\0'),
+        ConstValue::Enum(name) => name.contains('\0'),
+        ConstValue::List(items) => items.iter().any(const_has_nul),
+        ConstValue::Object(fields) => fields
+            .iter()
+            .any(|(name, v)| name.contains('\0') || const_has_nul(v)),
+        _ => false,
+    }
+}
+
+fn document_has_nul(document: &ExecutableDocument) -> bool {
+    let operations = document.operations.iter().any(|(_, op)| {
+        op.node.variable_definitions.iter().any(|v| {
+            v.node
+                .default_value
+                .as_ref()
+                .is_some_and(|d| const_has_nul(&d.node))
+        }) || selection_has_nul(&op.node.selection_set.node)
+    });
+    operations
+        || document
+            .fragments
+            .values()
+            .any(|f| selection_has_nul(&f.node.selection_set.node))
+}
+
+fn selection_has_nul(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => {
+            argument_has_nul(field) || selection_has_nul(&field.node.selection_set.node)
+        }
+        Selection::InlineFragment(fragment) => selection_has_nul(&fragment.node.selection_set.node),
+        Selection::FragmentSpread(_) => false,
+    })
+}
+
+/// A literal argument, with its variables read as null (they are checked as variables).
+fn argument_has_nul(value: &Positioned<async_graphql::parser::types::Field>) -> bool {
+    value.node.arguments.iter().any(|(_, v)| {
+        v.node
+            .clone()
+            .into_const_with(|_| Ok::<_, std::convert::Infallible>(Value::Null))
+            .is_ok_and(|c| const_has_nul(&c))
+    })
+}

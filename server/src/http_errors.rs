@@ -1,0 +1,114 @@
+//! Reading a GraphQL request off HTTP, and answering every failure at the HTTP layer in the
+//! same shape as a GraphQL error — `{"errors":[{"message", "extensions":{"code"}}]}` — so a
+//! client branches on `extensions.code` whatever went wrong: a batch, a body too large, a
+//! body that is not JSON, an unknown path.
+
+use poem::http::{HeaderMap, StatusCode, header};
+use poem::{Body, IntoResponse, Response};
+
+/// JSON bodies (queries and mutations without files) beyond this are refused: no dashboard
+/// query comes near it, and a larger one would only cost the server to parse.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Multipart requests carry an attachment and the operation beside it.
+pub const MULTIPART_BODY_LIMIT: usize =
+    crate::service::attachments::MAX_ATTACHMENT_BYTES as usize + 1024 * 1024;
+
+/// An HTTP-level refusal as a GraphQL error body.
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    poem::web::Json(body).with_status(status).into_response()
+}
+
+/// The one GraphQL request in `body`, or the error response to send instead. Bodies without
+/// a Content-Length (chunked) are read up to the same limit as those with one.
+pub async fn read_request(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<async_graphql::Request, Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let multipart = content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    let limit = if multipart {
+        MULTIPART_BODY_LIMIT
+    } else {
+        JSON_BODY_LIMIT
+    };
+    let too_large = || {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("请求体过大（不超过{}KB，上传附件除外）", limit / 1024),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let bytes = match body.into_bytes_limit(limit).await {
+        Ok(bytes) => bytes,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large()),
+        Err(_) => {
+            return Err(json_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "请求体读取失败",
+            ));
+        }
+    };
+    let batch = async_graphql::http::receive_batch_body(
+        content_type,
+        futures_util::io::Cursor::new(bytes.to_vec()),
+        async_graphql::http::MultipartOptions::default()
+            .max_file_size(crate::service::attachments::MAX_ATTACHMENT_BYTES as usize),
+    )
+    .await
+    .map_err(|e| {
+        tracing::debug!(error = %e, "unreadable GraphQL request");
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "请求格式不正确：应为 JSON（{\"query\": …, \"variables\": …}）或 multipart 上传",
+        )
+    })?;
+    batch.into_single().map_err(|_| {
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "BATCH_NOT_SUPPORTED",
+            "不支持批量请求，请逐个发送",
+        )
+    })
+}
+
+/// Errors poem raises itself (unknown path, wrong method, a failed extractor) as JSON.
+pub async fn poem_error(error: poem::Error) -> Response {
+    let status = error.status();
+    let code = match status {
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        s if s.is_server_error() => "INTERNAL_SERVER_ERROR",
+        _ => "BAD_REQUEST",
+    };
+    let message = match status {
+        StatusCode::NOT_FOUND => "地址不存在".to_string(),
+        StatusCode::METHOD_NOT_ALLOWED => "不支持该请求方法".to_string(),
+        s if s.is_server_error() => {
+            tracing::error!(error = %error, "HTTP error");
+            "内部错误，请稍后重试".to_string()
+        }
+        _ => format!("请求无效（HTTP {}）", status.as_u16()),
+    };
+    json_error(status, code, &message)
+}

@@ -1,0 +1,165 @@
+//! What arrives from outside is checked once, at the boundary, and every refusal — GraphQL
+//! or HTTP — is JSON with `extensions.code` (issue 10, items 18 and 19).
+
+use serde_json::{Value, json};
+
+use crate::district::{District, assigned_item, m};
+use crate::helpers::{Backend, TestApp, error_code, spawn_app, spawn_app_on};
+
+/// Text with U+0000 is BAD_USER_INPUT in every input that takes text, on both databases,
+/// whether it travels in the variables or inline in the document; nothing is stored.
+async fn nul_characters_are_bad_user_input(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let item = assigned_item(&app, &d, "燃气管道老化更新").await;
+    let nul = "含有\u{0}的文字";
+    let cases: Vec<(&str, String, Value)> = vec![
+        (
+            &d.supervisor,
+            "query($t: String) { items(filter: { text: $t }) { edges { node { id } } } }".into(),
+            json!({ "t": nul }),
+        ),
+        (
+            &d.supervisor,
+            m("registerItem", "RegisterItemInput", "item { id }"),
+            json!({ "input": { "title": nul, "requirements": "落实", "sourceKind": "MEETING_DECISION" } }),
+        ),
+        (
+            &d.supervisor,
+            "query($s: String) { outbox(status: $s) { id } }".into(),
+            json!({ "s": nul }),
+        ),
+        (
+            &d.admin,
+            m("createUnit", "CreateUnitInput", "unit { id }"),
+            json!({ "input": { "name": nul, "kind": "DEPARTMENT" } }),
+        ),
+        (
+            &d.admin,
+            m("createPerson", "CreatePersonInput", "person { id }"),
+            json!({ "input": { "name": nul, "role": "SUPERVISOR" } }),
+        ),
+        (
+            &d.admin,
+            m("setLocalDay", "SetLocalDayInput", "calendarVersion"),
+            json!({ "input": { "date": "2026-12-05", "name": nul, "working": true } }),
+        ),
+        (
+            &d.housing_staff,
+            m("reportProgress", "ReportProgressInput", "report { id }"),
+            json!({ "input": { "itemId": item["id"], "body": nul } }),
+        ),
+        (
+            &d.supervisor,
+            m("publishMonthlyReport", "PublishMonthlyReportInput", "report { month }"),
+            json!({ "input": { "month": "2026-09", "reason": nul } }),
+        ),
+        // Inline in the document, as a GraphQL escape.
+        (
+            &d.supervisor,
+            r#"mutation { registerItem(input: { title: "a\u0000b", requirements: "落实", sourceKind: MEETING_DECISION }) { item { id } } }"#.into(),
+            json!({}),
+        ),
+    ];
+    for (token, query, variables) in &cases {
+        let body = app.graphql_as(Some(token), query, variables.clone()).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}: {body}");
+        assert!(body["data"].is_null(), "nothing ran: {body}");
+    }
+    let items = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "{ items(first: 100) { edges { node { title } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        items["data"]["items"]["edges"].as_array().map(Vec::len),
+        Some(1),
+        "no item with U+0000 was registered: {items}"
+    );
+}
+
+on_both_backends!(nul_characters_are_bad_user_input);
+
+async fn post_raw(app: &TestApp, content_type: &str, body: reqwest::Body) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| {
+        panic!("HTTP {status} answered with something that is not JSON: {text}")
+    });
+    (status, json)
+}
+
+#[tokio::test]
+async fn every_http_refusal_is_json_with_a_code() {
+    let app = spawn_app().await;
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
+    let (status, body) = post_raw(&app, "application/json", batch.into()).await;
+    assert_eq!((status, error_code(&body)), (400, "BATCH_NOT_SUPPORTED"));
+
+    let huge = json!({ "query": "{ __typename }", "variables": { "x": "字".repeat(2_000_000) } })
+        .to_string();
+    let (status, body) = post_raw(&app, "application/json", huge.clone().into()).await;
+    assert_eq!((status, error_code(&body)), (413, "PAYLOAD_TOO_LARGE"));
+
+    // The same body without a Content-Length (chunked) is measured while it is read.
+    let chunks = futures_util::stream::iter(
+        huge.into_bytes()
+            .chunks(64 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let (status, body) =
+        post_raw(&app, "application/json", reqwest::Body::wrap_stream(chunks)).await;
+    assert_eq!((status, error_code(&body)), (413, "PAYLOAD_TOO_LARGE"));
+
+    let (status, body) = post_raw(&app, "application/json", "{not json".into()).await;
+    assert_eq!((status, error_code(&body)), (400, "BAD_REQUEST"));
+
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.expect("JSON 404");
+    assert_eq!(error_code(&body), "NOT_FOUND");
+
+    let response = app
+        .client
+        .delete(app.url("/graphql"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 405);
+    let body: Value = response.json().await.expect("JSON 405");
+    assert_eq!(error_code(&body), "METHOD_NOT_ALLOWED");
+}
+
+#[tokio::test]
+async fn a_chunked_post_is_answered() {
+    let app = spawn_app().await;
+    let query =
+        json!({ "query": "{ isWorkingDay(date: \"2026-10-10\") { working } }" }).to_string();
+    let chunks = futures_util::stream::iter(
+        query
+            .into_bytes()
+            .chunks(7)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let (status, body) =
+        post_raw(&app, "application/json", reqwest::Body::wrap_stream(chunks)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["isWorkingDay"]["working"], true, "{body}");
+}
