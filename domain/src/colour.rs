@@ -110,6 +110,9 @@ pub struct AssignmentFacts {
     /// Whether the cycle counts working days (每N个工作日) rather than calendar days.
     pub report_cycle_working_days: bool,
     pub last_report_or_assigned_at: DateTime<Utc>,
+    /// When this assignment's latest completion report (办结反馈) came in, if it has one:
+    /// it stops the clock, so lateness is judged at that instant from then on.
+    pub feedback_at: Option<DateTime<Utc>>,
 }
 
 /// A colour and why, in Chinese.
@@ -144,11 +147,43 @@ pub fn assignment_colour(
     facts: &AssignmentFacts,
     now: DateTime<Utc>,
 ) -> Verdict {
-    let mut verdict = Verdict::none();
-    if !facts.stage.is_open() || facts.stage == Stage::Suspended || facts.stage == Stage::Registered
-    {
-        return verdict;
+    let due = facts.extended_due_at.unwrap_or(facts.due_at);
+    let due_date = due.with_timezone(&time_zone).date_naive();
+    let extended = if facts.extended_due_at.is_some() {
+        "（已批准延期）"
+    } else {
+        ""
+    };
+    // The working days in (due, at], at least one once the instant has passed.
+    let late_by = |at: DateTime<Utc>| {
+        calendar
+            .working_days_between(due_date, at.with_timezone(&time_zone).date_naive())
+            .value
+            .max(1)
+    };
+    let late_feedback = facts.feedback_at.filter(|at| *at > due);
+    // Stages where the clock does not run say what they are, never "on schedule".
+    let quiet = |reason: String| Verdict {
+        colour: Colour::None,
+        reason,
+    };
+    match facts.stage {
+        Stage::Registered => return quiet("尚未交办".into()),
+        Stage::Suspended => return quiet("已挂起，计时暂停".into()),
+        Stage::Cancelled => return quiet("已撤销".into()),
+        // Closed items keep on-time or late instead of a colour (design.md §4).
+        Stage::Closed => {
+            return quiet(match late_feedback {
+                Some(at) => format!(
+                    "逾期办结：办结反馈晚于期限{}个工作日{extended}（期限{due_date}）",
+                    late_by(at)
+                ),
+                None => "按期办结".into(),
+            });
+        }
+        _ => {}
     }
+    let mut verdict = Verdict::none();
     if facts.reopened && policy.reopen_is_red {
         verdict = verdict.worse(Verdict {
             colour: Colour::Red,
@@ -166,20 +201,32 @@ pub fn assignment_colour(
             reason: format!("办结反馈被退回重办{}次", facts.rejections),
         });
     }
-    // Once the unit has reported completion, the clock no longer counts against it.
+    // Once the unit has reported completion, the clock stops: lateness is what it was when
+    // the report came in, and no longer grows.
     if !matches!(facts.stage, Stage::Assigned | Stage::InProgress) {
+        if let Some(at) = late_feedback {
+            let overdue = late_by(at);
+            let colour = if overdue > policy.red_after_overdue_working_days {
+                Colour::Red
+            } else {
+                Colour::Yellow
+            };
+            verdict = verdict.worse(Verdict {
+                colour,
+                reason: format!("办结反馈逾期{overdue}个工作日{extended}（期限{due_date}）"),
+            });
+        } else if verdict.colour == Colour::None {
+            verdict.reason = match facts.stage {
+                Stage::Verified => "已按期反馈并通过核查，待销号".into(),
+                _ if facts.feedback_at.is_some() => "已按期反馈，待核查".into(),
+                _ => "主办单位已反馈，待核查".into(),
+            };
+        }
         return verdict;
     }
     let today = now.with_timezone(&time_zone).date_naive();
-    let due = facts.extended_due_at.unwrap_or(facts.due_at);
-    let due_date = due.with_timezone(&time_zone).date_naive();
-    let extended = if facts.extended_due_at.is_some() {
-        "（已批准延期）"
-    } else {
-        ""
-    };
     if now > due {
-        let overdue = calendar.working_days_between(due_date, today).value.max(1);
+        let overdue = late_by(now);
         let colour = if overdue > policy.red_after_overdue_working_days {
             Colour::Red
         } else {
@@ -423,6 +470,7 @@ mod tests {
             report_cycle_days: None,
             report_cycle_working_days: false,
             last_report_or_assigned_at: at(2026, 9, 29, 9),
+            feedback_at: None,
         }
     }
 
@@ -434,6 +482,45 @@ mod tests {
             f,
             now,
         )
+    }
+
+    #[test]
+    fn a_late_completion_report_stops_the_clock_but_is_never_called_on_schedule() {
+        let mut f = facts(at(2026, 10, 9, 18));
+        // Feedback on 10-12, two working days late (10-10 is a make-up Saturday).
+        f.feedback_at = Some(at(2026, 10, 12, 10));
+        for stage in [Stage::FeedbackSubmitted, Stage::Verified] {
+            f.stage = stage;
+            let verdict = colour_at(&f, at(2026, 11, 20, 9));
+            assert_eq!(
+                verdict.colour,
+                Colour::Yellow,
+                "{stage:?}: frozen, not grown"
+            );
+            assert!(
+                verdict.reason.contains("办结反馈逾期2个工作日"),
+                "{stage:?}: {}",
+                verdict.reason
+            );
+        }
+        f.stage = Stage::Closed;
+        let closed = colour_at(&f, at(2026, 11, 20, 9));
+        assert_eq!(closed.colour, Colour::None, "closed items carry no colour");
+        assert!(closed.reason.starts_with("逾期办结"), "{}", closed.reason);
+        f.feedback_at = Some(at(2026, 10, 9, 10));
+        assert_eq!(colour_at(&f, at(2026, 11, 20, 9)).reason, "按期办结");
+        f.stage = Stage::Verified;
+        let verified = colour_at(&f, at(2026, 11, 20, 9));
+        assert_eq!(verified.colour, Colour::None);
+        assert_ne!(verified.reason, "按期推进");
+        for (stage, reason) in [
+            (Stage::Suspended, "已挂起，计时暂停"),
+            (Stage::Cancelled, "已撤销"),
+            (Stage::Registered, "尚未交办"),
+        ] {
+            f.stage = stage;
+            assert_eq!(colour_at(&f, at(2026, 11, 20, 9)).reason, reason);
+        }
     }
 
     #[test]

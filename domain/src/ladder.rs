@@ -513,6 +513,7 @@ mod tests {
                 report_cycle_days: None,
                 report_cycle_working_days: false,
                 last_report_or_assigned_at: assigned,
+                feedback_at: None,
             },
             assigned_at: assigned,
             live: true,

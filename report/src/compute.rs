@@ -176,6 +176,7 @@ pub fn build(
                 report_cycle_days: item.report_cycle_days,
                 report_cycle_working_days: item.report_cycle_working_days,
                 last_report_or_assigned_at: a.last_report_or_assigned_at,
+                feedback_at: a.feedback_at,
             },
             at,
         );
@@ -660,6 +661,7 @@ mod tests {
             extended_due_at: None,
             extended_in_month: false,
             last_report_or_assigned_at: at(10, 9, 9),
+            feedback_at: None,
         });
     }
 

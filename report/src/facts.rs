@@ -57,6 +57,8 @@ pub struct AssignmentFacts {
     pub extended_in_month: bool,
     /// The last progress report by the end of the month, or the assignment.
     pub last_report_or_assigned_at: DateTime<Utc>,
+    /// The latest completion report (办结反馈) by the end of the month.
+    pub feedback_at: Option<DateTime<Utc>>,
 }
 
 /// Everything `build` needs besides the calendar and the colour policy.

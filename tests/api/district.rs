@@ -181,3 +181,89 @@ pub async fn assigned_item(app: &TestApp, d: &District, title: &str) -> Value {
     .await["item"]
         .clone()
 }
+
+/// Registers an item with its own `deadline` and assigns it to `lead` (and `co_units`);
+/// returns the item after assignment.
+pub async fn assign_with(
+    app: &TestApp,
+    d: &District,
+    title: &str,
+    deadline: &str,
+    lead: i64,
+    co_units: &[i64],
+) -> Value {
+    let registered = ok(
+        app,
+        &d.supervisor,
+        &m(
+            "registerItem",
+            "RegisterItemInput",
+            &format!("item {{ {ITEM_FIELDS} }}"),
+        ),
+        json!({ "title": title, "requirements": "按期落实并反馈", "sourceKind": "MEETING_DECISION",
+                "deadline": deadline }),
+    )
+    .await;
+    let item = &registered["item"];
+    ok(
+        app,
+        &d.supervisor,
+        &item_mutation("assignItem", "AssignItemInput"),
+        json!({ "itemId": item["id"], "version": item["version"], "leadUnitId": lead, "coUnitIds": co_units }),
+    )
+    .await["item"]
+        .clone()
+}
+
+/// The lead unit (住建局) signs, files its completion report, and the office verifies and
+/// closes: the sequence most lifecycle tests end with. Returns the closed item.
+pub async fn feed_verify_close(app: &TestApp, d: &District, item: &Value) -> Value {
+    let fed = feed(app, d, item).await;
+    let verified = ok(
+        app,
+        &d.supervisor,
+        &item_mutation("verifyItem", "VerifyItemInput"),
+        json!({ "itemId": fed["id"], "version": fed["version"], "accept": true }),
+    )
+    .await["item"]
+        .clone();
+    ok(
+        app,
+        &d.supervisor,
+        &item_mutation("closeItem", "ItemReasonInput"),
+        json!({ "itemId": verified["id"], "version": verified["version"] }),
+    )
+    .await["item"]
+        .clone()
+}
+
+/// The lead unit (住建局) signs if it has not, and files its completion report; returns the
+/// item in FEEDBACK_SUBMITTED.
+pub async fn feed(app: &TestApp, d: &District, item: &Value) -> Value {
+    let mut current = item.clone();
+    if current["stage"] == "ASSIGNED" {
+        current = ok(
+            app,
+            &d.housing_head,
+            &item_mutation("signItem", "ItemVersionInput"),
+            json!({ "itemId": current["id"], "version": current["version"] }),
+        )
+        .await["item"]
+            .clone();
+    }
+    ok(
+        app,
+        &d.housing_head,
+        &m("submitFeedback", "SubmitFeedbackInput", "report { id }"),
+        json!({ "itemId": current["id"], "version": current["version"], "body": "已全部落实" }),
+    )
+    .await;
+    let body = app
+        .graphql_as(
+            Some(&d.supervisor),
+            &format!("query($id: Int!) {{ item(id: $id) {{ {ITEM_FIELDS} }} }}"),
+            json!({ "id": current["id"] }),
+        )
+        .await;
+    body["data"]["item"].clone()
+}

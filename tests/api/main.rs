@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod answers;
 mod attachments;
 mod boundary;
 mod calendar;

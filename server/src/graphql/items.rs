@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::scalars::Date;
 use super::types::{
-    ExtensionRequest, Item, Person, Report, ReportCycleUnit, Role, SourceKind, Stage, Unit,
+    Colour, ExtensionRequest, Item, Person, Report, ReportCycleUnit, Role, SourceKind, Stage, Unit,
     UnitKind, Urgency,
 };
 use super::{actor, deps};
@@ -34,6 +34,8 @@ pub struct ItemFilter {
     pub due_to: Option<DateTime<Utc>>,
     /// 在标题、办理要求、编号、来源文号中查找
     pub text: Option<String>,
+    /// 事项当前颜色（任一即可），如只看红色：[RED]
+    pub colours: Option<Vec<Colour>>,
 }
 
 pub const MAX_PAGE: usize = 100;
@@ -90,11 +92,29 @@ impl ItemQuery {
                 if let Some(after_id) = after_id {
                     select = select.filter(item::Column::Id.lt(after_id));
                 }
-                let rows = select
-                    .order_by_desc(item::Column::Id)
-                    .limit(limit + 1)
-                    .all(&state.db)
-                    .await?;
+                let rows = match &filter.colours {
+                    None => {
+                        select
+                            .order_by_desc(item::Column::Id)
+                            .limit(limit + 1)
+                            .all(&state.db)
+                            .await?
+                    }
+                    Some(colours) => {
+                        let wanted: Vec<ducha_domain::colour::Colour> =
+                            colours.iter().map(|c| (*c).into()).collect();
+                        let rule_set = crate::service::colours::RuleSet::load(state).await?;
+                        crate::service::colours::items_of_colours(
+                            &state.db,
+                            &rule_set.rules(),
+                            select,
+                            &wanted,
+                            now,
+                            limit + 1,
+                        )
+                        .await?
+                    }
+                };
                 let has_next = rows.len() as u64 > limit;
                 let rows: Vec<item::Model> = rows.into_iter().take(limit as usize).collect();
                 super::types::prime_page(ctx, &rows, super::types::PageWants::of_connection(ctx))
@@ -256,11 +276,11 @@ fn item_condition(filter: &ItemFilter, now: DateTime<Utc>) -> AppResult<Conditio
         .iter()
         .map(|s| s.as_str())
         .collect();
+        // Overdue: the clock runs (assigned, in progress) and a live assignment's effective
+        // due (the approved extension, else the due with its paused days) has passed.
         let is_overdue = Condition::all()
             .add(item::Column::Stage.is_in(open))
-            .add(due_subquery(
-                effective_due(before, now).add(assignment::Column::Lead.eq(true)),
-            ));
+            .add(due_subquery(effective_due(before, now)));
         condition = condition.add(if overdue {
             is_overdue
         } else {

@@ -168,7 +168,12 @@ pub async fn colours_for_items(
     })
     .await?;
     let mut last_report: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    let mut feedback: HashMap<i64, DateTime<Utc>> = HashMap::new();
     for r in &reports {
+        if r.kind == "FEEDBACK" {
+            let slot = feedback.entry(r.assignment_id).or_insert(r.created_at);
+            *slot = (*slot).max(r.created_at);
+        }
         let slot = last_report.entry(r.assignment_id).or_insert(r.created_at);
         if r.created_at > *slot {
             *slot = r.created_at;
@@ -181,7 +186,14 @@ pub async fn colours_for_items(
             (
                 i.id,
                 ItemColours {
-                    item: none(),
+                    item: if i.stage == Stage::Registered.as_str() {
+                        Verdict {
+                            colour: Colour::None,
+                            reason: "尚未交办".into(),
+                        }
+                    } else {
+                        none()
+                    },
                     by_assignment: HashMap::new(),
                 },
             )
@@ -200,16 +212,82 @@ pub async fn colours_for_items(
             report_cycle_days: current.report_cycle_days,
             report_cycle_working_days: current.report_cycle_working_days,
             last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
+            feedback_at: feedback.get(&a.id).copied(),
         };
         let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);
         if let Some(entry) = result.get_mut(&a.item_id) {
-            if verdict.colour > entry.item.colour {
+            // The worst assignment's verdict is the item's; the first one replaces the
+            // placeholder, so an uncoloured item says why (按期办结, 已挂起…) too.
+            if entry.by_assignment.is_empty() || verdict.colour > entry.item.colour {
                 entry.item = verdict.clone();
             }
             entry.by_assignment.insert(a.id, verdict);
         }
     }
     Ok(result)
+}
+
+/// Items of `select` (newest first) whose colour at `at` is one of `wanted`, up to
+/// `limit`. Colours are computed, not stored, so candidates are read in batches and judged
+/// until the page is full; stages where the clock does not run are skipped at once when no
+/// uncoloured item is wanted.
+pub async fn items_of_colours(
+    db: &impl ConnectionTrait,
+    rules: &Rules<'_>,
+    select: sea_orm::Select<item::Entity>,
+    wanted: &[Colour],
+    at: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<Vec<item::Model>> {
+    use sea_orm::{QueryOrder as _, QuerySelect};
+    const BATCH: u64 = 500;
+    let select = if wanted.contains(&Colour::None) {
+        select
+    } else {
+        let coloured: Vec<&str> = [
+            Stage::Assigned,
+            Stage::InProgress,
+            Stage::FeedbackSubmitted,
+            Stage::Verified,
+        ]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+        select.filter(item::Column::Stage.is_in(coloured))
+    };
+    let mut found = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let mut batch_select = select.clone();
+        if let Some(id) = before {
+            batch_select = batch_select.filter(item::Column::Id.lt(id));
+        }
+        let batch = batch_select
+            .order_by_desc(item::Column::Id)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = batch.last() else {
+            return Ok(found);
+        };
+        before = Some(last.id);
+        let exhausted = (batch.len() as u64) < BATCH;
+        let colours = colours_for_items(db, rules, &batch, at).await?;
+        for candidate in batch {
+            let colour = colours
+                .get(&candidate.id)
+                .map_or(Colour::None, |c| c.item.colour);
+            if wanted.contains(&colour) {
+                found.push(candidate);
+                if found.len() as u64 >= limit {
+                    return Ok(found);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(found);
+        }
+    }
 }
 
 fn none() -> Verdict {

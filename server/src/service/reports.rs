@@ -141,6 +141,7 @@ struct ExtensionRow {
 struct LastReport {
     assignment_id: i64,
     last_report_at: DateTime<Utc>,
+    feedback_at: Option<DateTime<Utc>>,
 }
 
 /// Items that can figure in the month: registered before its end, and not closed before its
@@ -237,7 +238,8 @@ pub async fn load_facts(
             .all(db),
             LastReport::find_by_statement(statement(
                 backend,
-                "SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
+                "SELECT assignment_id, MAX(created_at) AS last_report_at, \
+                 MAX(CASE WHEN kind = 'FEEDBACK' THEN created_at END) AS feedback_at FROM report \
                  WHERE created_at < $1 GROUP BY assignment_id",
                 vec![Value::from(end)],
             ))
@@ -278,9 +280,9 @@ pub async fn load_facts(
             *slot = (row.decided_at, row.proposed_due_at);
         }
     }
-    let last_reports: HashMap<i64, DateTime<Utc>> = last_report_rows
+    let last_reports: HashMap<i64, LastReport> = last_report_rows
         .into_iter()
-        .map(|r| (r.assignment_id, r.last_report_at))
+        .map(|r| (r.assignment_id, r))
         .collect();
 
     let mut items: Vec<ItemFacts> = Vec::new();
@@ -353,7 +355,10 @@ pub async fn load_facts(
             due_at,
             extended_due_at: extension.map(|(_, due)| *due),
             extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
-            last_report_or_assigned_at: last_reports.get(&id).copied().unwrap_or(assigned_at),
+            last_report_or_assigned_at: last_reports
+                .get(&id)
+                .map_or(assigned_at, |r| r.last_report_at),
+            feedback_at: last_reports.get(&id).and_then(|r| r.feedback_at),
         });
     }
 

@@ -1,0 +1,188 @@
+//! Answers a dashboard, a leader and the monthly report can trust (issue 10, "Wrong
+//! answers"), each on SQLite and PostgreSQL over HTTP.
+
+use serde_json::{Value, json};
+
+use crate::district::{District, assign_with, feed, feed_verify_close, item_mutation, m, ok};
+use crate::helpers::{Backend, TestApp, shanghai, spawn_app_on};
+
+async fn serials(app: &TestApp, token: &str, filter: Value) -> Vec<String> {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "query($f: ItemFilter) { items(filter: $f, first: 100) { edges { node { serial } } } }",
+            json!({ "f": filter }),
+        )
+        .await;
+    let edges = body["data"]["items"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("items failed: {body}"));
+    edges
+        .iter()
+        .map(|e| e["node"]["serial"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn colour_of(app: &TestApp, token: &str, id: &Value) -> (String, String) {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "query($id: Int!) { item(id: $id) { colour colourReason } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let item = &body["data"]["item"];
+    (
+        item["colour"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string(),
+        item["colourReason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// Item 1: `overdue` means past a live assignment's effective due now — not every item in
+/// a working stage — and `colours` lists the items of those colours.
+async fn overdue_and_colour_filters_are_true(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    // Due 10-09 (3 working days from 09-29 across National Day).
+    let late = assign_with(&app, &d, "排水管网清淤", "3个工作日", d.housing, &[]).await;
+    let far = assign_with(&app, &d, "城市更新规划编制", "2027-01-06", d.housing, &[]).await;
+    let extended = assign_with(&app, &d, "农贸市场提升改造", "3个工作日", d.housing, &[]).await;
+    let signed = ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": extended["id"], "version": extended["version"] }),
+    )
+    .await["item"]
+        .clone();
+    let request = ok(
+        &app,
+        &d.housing_head,
+        &m("requestExtension", "RequestExtensionInput", "extensionRequest { id }"),
+        json!({ "itemId": signed["id"], "version": signed["version"], "proposedDueDate": "2026-10-20",
+                "reason": "需协调施工单位" }),
+    )
+    .await;
+    let version = signed["version"].as_i64().expect("version") + 1;
+    ok(
+        &app,
+        &d.supervisor,
+        &m("decideExtension", "DecideExtensionInput", "extensionRequest { id }"),
+        json!({ "extensionRequestId": request["extensionRequest"]["id"], "version": version, "approve": true }),
+    )
+    .await;
+
+    // Before anything is due, nothing is overdue.
+    assert!(
+        serials(&app, &d.supervisor, json!({ "overdue": true }))
+            .await
+            .is_empty()
+    );
+
+    // 10-12: `late` is two working days past its due (10-10 is a make-up Saturday); the
+    // extended one is not, the far one is not.
+    app.clock.set(shanghai(2026, 10, 12, 9, 0));
+    let overdue = serials(&app, &d.supervisor, json!({ "overdue": true })).await;
+    assert_eq!(overdue, vec![late["serial"].as_str().unwrap_or_default()]);
+    let not_overdue = serials(&app, &d.supervisor, json!({ "overdue": false })).await;
+    assert!(not_overdue.contains(&far["serial"].as_str().unwrap_or_default().to_string()));
+    assert!(not_overdue.contains(&extended["serial"].as_str().unwrap_or_default().to_string()));
+    assert!(!not_overdue.contains(&late["serial"].as_str().unwrap_or_default().to_string()));
+    // A unit's filter stays within its scope.
+    assert_eq!(
+        serials(&app, &d.street_head, json!({ "overdue": true })).await,
+        Vec::<String>::new()
+    );
+
+    assert_eq!(
+        serials(&app, &d.supervisor, json!({ "colours": ["YELLOW"] })).await,
+        vec![late["serial"].as_str().unwrap_or_default()]
+    );
+    assert!(
+        serials(&app, &d.supervisor, json!({ "colours": ["RED"] }))
+            .await
+            .is_empty()
+    );
+    // 10-15: five working days late, RED; colours combine with the other filters.
+    app.clock.set(shanghai(2026, 10, 15, 9, 0));
+    assert_eq!(
+        serials(
+            &app,
+            &d.supervisor,
+            json!({ "colours": ["RED"], "overdue": true })
+        )
+        .await,
+        vec![late["serial"].as_str().unwrap_or_default()]
+    );
+    let calm = serials(&app, &d.supervisor, json!({ "colours": ["NONE", "BLUE"] })).await;
+    assert!(
+        calm.contains(&far["serial"].as_str().unwrap_or_default().to_string()),
+        "{calm:?}"
+    );
+    assert!(!calm.contains(&late["serial"].as_str().unwrap_or_default().to_string()));
+}
+
+/// Item 10: a late completion report is never "按期推进": a VERIFIED item that came in late
+/// says so, and a late-closed item says 逾期办结.
+async fn late_items_never_read_on_schedule(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let item = assign_with(&app, &d, "学校周边交通整治", "3个工作日", d.housing, &[]).await;
+    app.clock.set(shanghai(2026, 10, 13, 10, 0));
+    let fed = feed(&app, &d, &item).await;
+    let (colour, reason) = colour_of(&app, &d.supervisor, &fed["id"]).await;
+    assert_eq!(colour, "YELLOW", "{reason}");
+    assert!(reason.contains("办结反馈逾期"), "{reason}");
+    app.clock.set(shanghai(2026, 11, 2, 10, 0));
+    let (colour, reason) = colour_of(&app, &d.supervisor, &fed["id"]).await;
+    assert_eq!(
+        colour, "YELLOW",
+        "the clock stopped at the report: {reason}"
+    );
+    let closed = feed_verify_close_from_fed(&app, &d, &fed).await;
+    assert_eq!(closed["stage"], "CLOSED");
+    let (colour, reason) = colour_of(&app, &d.supervisor, &closed["id"]).await;
+    assert_eq!(colour, "NONE");
+    assert!(reason.starts_with("逾期办结"), "{reason}");
+
+    // One on time reads 按期办结.
+    let on_time = assign_with(&app, &d, "公厕提质改造", "3个工作日", d.housing, &[]).await;
+    let closed = feed_verify_close(&app, &d, &on_time).await;
+    assert_eq!(
+        colour_of(&app, &d.supervisor, &closed["id"]).await.1,
+        "按期办结"
+    );
+}
+
+async fn feed_verify_close_from_fed(app: &TestApp, d: &District, fed: &Value) -> Value {
+    let verified = ok(
+        app,
+        &d.supervisor,
+        &item_mutation("verifyItem", "VerifyItemInput"),
+        json!({ "itemId": fed["id"], "version": fed["version"], "accept": true }),
+    )
+    .await["item"]
+        .clone();
+    let (colour, reason) = colour_of(app, &d.supervisor, &verified["id"]).await;
+    assert_eq!(colour, "YELLOW", "{reason}");
+    assert!(reason.contains("办结反馈逾期"), "VERIFIED: {reason}");
+    ok(
+        app,
+        &d.supervisor,
+        &item_mutation("closeItem", "ItemReasonInput"),
+        json!({ "itemId": verified["id"], "version": verified["version"] }),
+    )
+    .await["item"]
+        .clone()
+}
+
+on_both_backends!(
+    overdue_and_colour_filters_are_true,
+    late_items_never_read_on_schedule
+);
