@@ -23,7 +23,8 @@ pub enum DeadlineRule {
     /// N working days after the start day ([000 Art.67]: 批示件 3个工作日内落实并反馈).
     /// Negative N counts backwards ([000 Art.48]: 会前3个工作日).
     WorkingDays(i32),
-    /// N calendar days, rolled forward onto a working day.
+    /// N calendar days, rolled forward onto a working day; backwards (N < 0), rolled back
+    /// onto the working day before, so that "会前3天" never lands on the meeting's side.
     CalendarDays(i32),
     /// N hours of wall-clock time from the start instant.
     Hours(i32),
@@ -130,6 +131,43 @@ pub struct Deadline {
     pub explanation: Explanation,
 }
 
+/// The widest periods accepted: ten years either way, as no supervision rule comes near.
+const MAX_WORKING_DAYS: i32 = 2_500;
+const MAX_CALENDAR_DAYS: i32 = 3_660;
+const MAX_MONTHS: i32 = 120;
+const MAX_HOURS: i32 = 8_784;
+
+impl DeadlineRule {
+    /// Refuses periods no supervision rule has (more than ten years either way, zero-length
+    /// hour periods), before any date arithmetic runs on them.
+    pub fn check_bounds(self) -> Result<DeadlineRule, CalendarError> {
+        let (amount, max, limit) = match self {
+            DeadlineRule::WorkingDays(n) => (n, MAX_WORKING_DAYS, "工作日数应在±2500以内"),
+            DeadlineRule::CalendarDays(n) => (n, MAX_CALENDAR_DAYS, "天数应在±3660以内"),
+            DeadlineRule::Months(n) => (n, MAX_MONTHS, "月数应在±120以内"),
+            DeadlineRule::Hours(0) => (1, 0, "小时数不能为0"),
+            DeadlineRule::Hours(n) => (n, MAX_HOURS, "小时数应在±8784以内"),
+            DeadlineRule::FixedDate(_) => return Ok(self),
+        };
+        if amount.unsigned_abs() > max.unsigned_abs() {
+            return Err(CalendarError::RuleOutOfBounds {
+                rule: self.to_string(),
+                limit,
+            });
+        }
+        Ok(self)
+    }
+
+    /// Whether the rule counts backwards from its start (材料会前N天报送).
+    fn backwards(self) -> bool {
+        matches!(
+            self,
+            DeadlineRule::WorkingDays(n) | DeadlineRule::CalendarDays(n) | DeadlineRule::Months(n)
+                if n < 0
+        )
+    }
+}
+
 impl Calendar {
     /// The due instant of `rule` for an item whose clock starts at `start`.
     pub fn deadline(
@@ -138,8 +176,11 @@ impl Calendar {
         start: DateTime<Utc>,
         rule: DeadlineRule,
     ) -> Result<Deadline, CalendarError> {
+        let rule = rule.check_bounds()?;
+        let backwards = rule.backwards();
         let local_start = start.with_timezone(&policy.time_zone);
         let start_date = local_start.date_naive();
+        self.check_coverage(start_date)?;
         let (due_date, rolled_from, due_at, provisional) = match rule {
             DeadlineRule::WorkingDays(n) => {
                 let due = self.add_working_days(start_date, n)?;
@@ -150,7 +191,7 @@ impl Calendar {
                 let reached = start_date
                     .checked_add_signed(Duration::days(i64::from(n)))
                     .ok_or(CalendarError::OutOfRange)?;
-                self.rolled(policy, reached)?
+                self.rolled(policy, reached, backwards)?
             }
             DeadlineRule::Months(n) => {
                 let months = Months::new(n.unsigned_abs());
@@ -160,7 +201,7 @@ impl Calendar {
                     start_date.checked_sub_months(months)
                 }
                 .ok_or(CalendarError::OutOfRange)?;
-                self.rolled(policy, reached)?
+                self.rolled(policy, reached, backwards)?
             }
             DeadlineRule::Hours(n) => {
                 let at = start
@@ -173,6 +214,7 @@ impl Calendar {
                 (date, None, at_local(policy, date, policy.cutoff)?, false)
             }
         };
+        self.check_coverage(due_date)?;
         let counts_days = !matches!(rule, DeadlineRule::Hours(_) | DeadlineRule::FixedDate(_));
         let crossed: Vec<CrossedDay> = if counts_days {
             self.special_days_between(start_date, due_date)
@@ -197,7 +239,7 @@ impl Calendar {
             start_date,
             due_at,
             policy,
-            rolled_from,
+            rolled_from.map(|from| (from, backwards)),
             &crossed,
             &provisional_years,
         );
@@ -217,12 +259,19 @@ impl Calendar {
         })
     }
 
+    /// `reached` moved onto a working day: forward for periods that run forward (Civil
+    /// Code Art. 203), back for periods counted backwards from an event.
     fn rolled(
         &self,
         policy: &DeadlinePolicy,
         reached: NaiveDate,
+        backwards: bool,
     ) -> Result<(NaiveDate, Option<NaiveDate>, DateTime<Utc>, bool), CalendarError> {
-        let rolled = self.roll_forward(reached)?;
+        let rolled = if backwards {
+            self.roll_back(reached)?
+        } else {
+            self.roll_forward(reached)?
+        };
         let at = at_local(policy, rolled.value, policy.cutoff)?;
         let from = (rolled.value != reached).then_some(reached);
         Ok((rolled.value, from, at, rolled.provisional))
@@ -261,7 +310,7 @@ fn summarise(
     start_date: NaiveDate,
     due_at: DateTime<Utc>,
     policy: &DeadlinePolicy,
-    rolled_from: Option<NaiveDate>,
+    rolled_from: Option<(NaiveDate, bool)>,
     crossed: &[CrossedDay],
     provisional_years: &[i32],
 ) -> String {
@@ -275,12 +324,18 @@ fn summarise(
         weekday_zh(due_local.date_naive()),
         "。"
     );
-    if let Some(from) = rolled_from {
-        text.push_str(&format!(
+    match rolled_from {
+        Some((from, false)) => text.push_str(&format!(
             "期限届满日{}（{}）不是工作日，顺延至其后第一个工作日。",
             from,
             weekday_zh(from)
-        ));
+        )),
+        Some((from, true)) => text.push_str(&format!(
+            "倒推所得日期{}（{}）不是工作日，提前至其前最后一个工作日。",
+            from,
+            weekday_zh(from)
+        )),
+        None => {}
     }
     // Group consecutive crossed days by holiday name so 国庆节 reads as one entry.
     let mut groups: Vec<(String, Vec<&CrossedDay>, Vec<&CrossedDay>)> = Vec::new();

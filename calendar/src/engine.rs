@@ -299,6 +299,31 @@ impl Calendar {
         self.add_working_days(date, 0)
     }
 
+    /// The last working day on or before `date` (periods counted backwards from an event).
+    pub fn roll_back(&self, date: NaiveDate) -> Result<Answer<NaiveDate>, CalendarError> {
+        let next = date.succ_opt().ok_or(CalendarError::OutOfRange)?;
+        self.add_working_days(next, -1)
+    }
+
+    /// The first day the calendar has data for (1 January of its first year).
+    pub fn first_covered_date(&self) -> Option<NaiveDate> {
+        self.known_years
+            .first()
+            .and_then(|y| NaiveDate::from_ymd_opt(*y, 1, 1))
+    }
+
+    /// Refuses a date before the calendar's data: whether it was a working day cannot be
+    /// known (later years without a notice are counted provisionally instead).
+    pub fn check_coverage(&self, date: NaiveDate) -> Result<(), CalendarError> {
+        match self.first_covered_date() {
+            Some(first) if date < first => Err(CalendarError::BeforeCoverage {
+                date,
+                first_year: first.year(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The special days strictly after `after` and up to `until` inclusive (in either order)
     /// that changed the count: holiday days off that fall on weekdays, and make-up working
     /// days on weekends. Weekend days off inside a holiday are included too, marked as such

@@ -30,4 +30,14 @@ pub enum CalendarError {
     BadRule(String),
     #[error("日历数据有误：{0}")]
     BadData(String),
+    /// A rule beyond the range any supervision period has (see [`DeadlineRule::check_bounds`]).
+    #[error("期限“{rule}”超出允许范围（{limit}）")]
+    RuleOutOfBounds { rule: String, limit: &'static str },
+    /// A date before the first year the calendar has data for: its working days cannot be
+    /// known, which is not the same as a year whose notice is still to be published.
+    #[error("{date}早于日历数据的覆盖范围（{first_year}年起），无法按工作日计算")]
+    BeforeCoverage {
+        date: chrono::NaiveDate,
+        first_year: i32,
+    },
 }

@@ -186,3 +186,92 @@ on_both_backends!(
     overdue_and_colour_filters_are_true,
     late_items_never_read_on_schedule
 );
+
+async fn deadline(app: &TestApp, start: &str, rule: Value) -> Value {
+    app.graphql(
+        "query($s: DateTime!, $r: DeadlineRuleInput!) { deadline(start: $s, rule: $r) { dueDate explanation { summary provisionalYears } } }",
+        json!({ "s": start, "r": rule }),
+    )
+    .await
+}
+
+/// Item 4: a rule counted backwards from a meeting rolls back onto the working day before,
+/// never forward onto the meeting day.
+async fn backward_rules_roll_back(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    // 会前3天 before 10-08: 10-05 is a National Day holiday, so 09-30.
+    let body = deadline(&app, "2026-10-08T01:00:00Z", json!({ "calendarDays": -3 })).await;
+    assert_eq!(body["data"]["deadline"]["dueDate"], "2026-09-30", "{body}");
+    let summary = body["data"]["deadline"]["explanation"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(summary.contains("提前至其前最后一个工作日"), "{summary}");
+    // A month before 11-01 is 10-01 (National Day): also 09-30.
+    let body = deadline(&app, "2026-11-01T01:00:00Z", json!({ "months": -1 })).await;
+    assert_eq!(body["data"]["deadline"]["dueDate"], "2026-09-30", "{body}");
+    // Forward rules still roll forward: 10 days from 09-25 is 10-05, then 10-08.
+    let body = deadline(&app, "2026-09-25T01:00:00Z", json!({ "calendarDays": 10 })).await;
+    assert_eq!(body["data"]["deadline"]["dueDate"], "2026-10-08", "{body}");
+}
+
+/// Item 5: rules have a sane range and dates before the calendar's data are "before
+/// coverage" — BAD_USER_INPUT, nothing computed.
+async fn rules_have_bounds_and_old_dates_are_before_coverage(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    for rule in [
+        json!({ "workingDays": 100000 }),
+        json!({ "workingDays": -100000 }),
+        json!({ "months": 100000 }),
+        json!({ "calendarDays": 5000 }),
+        json!({ "hours": 0 }),
+        json!({ "text": "100000个工作日" }),
+    ] {
+        let body = deadline(&app, "2026-09-29T01:00:00Z", rule.clone()).await;
+        assert_eq!(
+            crate::helpers::error_code(&body),
+            "BAD_USER_INPUT",
+            "{rule}: {body}"
+        );
+        assert!(body["data"].is_null(), "{body}");
+    }
+    // The widest allowed rule is answered, with at most ten provisional years.
+    let body = deadline(&app, "2026-09-29T01:00:00Z", json!({ "workingDays": 2500 })).await;
+    let years = body["data"]["deadline"]["explanation"]["provisionalYears"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(years.len() <= 11, "{body}");
+
+    let body = deadline(&app, "2003-06-02T01:00:00Z", json!({ "workingDays": 3 })).await;
+    assert_eq!(
+        crate::helpers::error_code(&body),
+        "BAD_USER_INPUT",
+        "{body}"
+    );
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("早于日历数据的覆盖范围"), "{message}");
+    assert!(!message.contains("尚未公布"), "{message}");
+    // Backwards out of coverage, and the day queries, answer the same way.
+    let body = deadline(&app, "2004-01-05T01:00:00Z", json!({ "workingDays": -10 })).await;
+    assert_eq!(
+        crate::helpers::error_code(&body),
+        "BAD_USER_INPUT",
+        "{body}"
+    );
+    for query in [
+        r#"{ isWorkingDay(date: "2003-05-01") { working } }"#,
+        r#"{ addWorkingDays(date: "2026-09-29", days: 100000) { date } }"#,
+        r#"{ workingDaysBetween(from: "2003-01-01", to: "2026-01-01") { days } }"#,
+    ] {
+        let body = app.graphql(query, json!({})).await;
+        assert_eq!(
+            crate::helpers::error_code(&body),
+            "BAD_USER_INPUT",
+            "{query}: {body}"
+        );
+    }
+}
+
+on_both_backends!(
+    backward_rules_roll_back,
+    rules_have_bounds_and_old_dates_are_before_coverage
+);

@@ -72,13 +72,13 @@ pub struct WorkingDayCount {
 /// 期限规则，只能填写一项
 #[derive(OneofObject)]
 pub enum DeadlineRuleInput {
-    /// N个工作日（起算日不计入，截止于办公截止时间；负数表示向前倒推）
+    /// N个工作日（起算日不计入，截止于办公截止时间；负数表示向前倒推；绝对值不超过2500）
     WorkingDays(i32),
-    /// N个自然日（届满日非工作日则顺延）
+    /// N个自然日（届满日非工作日则顺延；负数向前倒推，落在非工作日则提前至其前最后一个工作日；绝对值不超过3660）
     CalendarDays(i32),
-    /// N小时（按实际时间计算，不顺延）
+    /// N小时（按实际时间计算，不顺延；不为0，绝对值不超过8784）
     Hours(i32),
-    /// N个月（月末对齐，届满日非工作日则顺延）
+    /// N个月（月末对齐，届满日非工作日则顺延，负数倒推则提前；绝对值不超过120）
     Months(i32),
     /// 指定日期（按原样保留）
     FixedDate(Date),
@@ -234,6 +234,7 @@ impl CalendarQuery {
         date: Date,
     ) -> async_graphql::Result<WorkingDay> {
         let calendar = AppState::from(ctx)?.calendar.current()?;
+        calendar.check_coverage(date.0).map_err(AppError::from)?;
         let answer = calendar.day_kind(date.0);
         let (kind, holiday_name) = match answer.value {
             cal::DayKind::Workday => (DayKind::Workday, None),
@@ -258,8 +259,15 @@ impl CalendarQuery {
         days: i32,
     ) -> async_graphql::Result<WorkingDayResult> {
         let calendar = AppState::from(ctx)?.calendar.current()?;
+        DeadlineRule::WorkingDays(days)
+            .check_bounds()
+            .map_err(AppError::from)?;
+        calendar.check_coverage(date.0).map_err(AppError::from)?;
         let answer = calendar
             .add_working_days(date.0, days)
+            .map_err(AppError::from)?;
+        calendar
+            .check_coverage(answer.value)
             .map_err(AppError::from)?;
         Ok(WorkingDayResult {
             date: Date(answer.value),
@@ -275,6 +283,9 @@ impl CalendarQuery {
         to: Date,
     ) -> async_graphql::Result<WorkingDayCount> {
         let calendar = AppState::from(ctx)?.calendar.current()?;
+        calendar
+            .check_coverage(from.0.min(to.0))
+            .map_err(AppError::from)?;
         let answer = calendar.working_days_between(from.0, to.0);
         Ok(WorkingDayCount {
             days: count(answer.value)?,
