@@ -275,3 +275,70 @@ on_both_backends!(
     backward_rules_roll_back,
     rules_have_bounds_and_old_dates_are_before_coverage
 );
+
+/// Item 9: a co-unit's extension past its lead's due is refused unless the office says so
+/// explicitly; refused, it changes nothing.
+async fn a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let item = crate::district::assigned_item(&app, &d, "夜间施工噪声治理").await;
+    let signed = ok(
+        &app,
+        &d.urban_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": item["id"], "version": item["version"] }),
+    )
+    .await["item"]
+        .clone();
+    let request = ok(
+        &app,
+        &d.urban_head,
+        &m("requestExtension", "RequestExtensionInput", "extensionRequest { id }"),
+        json!({ "itemId": signed["id"], "version": signed["version"], "proposedDueDate": "2026-10-20",
+                "reason": "需协调资金" }),
+    )
+    .await;
+    let request_id = request["extensionRequest"]["id"].clone();
+    let version = signed["version"].as_i64().expect("version") + 1;
+    let decide = m(
+        "decideExtension",
+        "DecideExtensionInput",
+        &format!("item {{ {} }}", crate::district::ITEM_FIELDS),
+    );
+    let refused = app
+        .graphql_as(
+            Some(&d.supervisor),
+            &decide,
+            json!({ "input": { "extensionRequestId": request_id, "version": version, "approve": true } }),
+        )
+        .await;
+    assert_eq!(crate::helpers::error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("晚于主办单位的期限"), "{message}");
+    let unchanged = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: Int!) { item(id: $id) { version extensionRequests { decision } assignments { lead extendedDueAt } } }",
+            json!({ "id": item["id"] }),
+        )
+        .await;
+    assert_eq!(unchanged["data"]["item"]["version"], version, "{unchanged}");
+    assert!(unchanged["data"]["item"]["extensionRequests"][0]["decision"].is_null());
+    let approved = ok(
+        &app,
+        &d.supervisor,
+        &decide,
+        json!({ "extensionRequestId": request_id, "version": version, "approve": true, "beyondLeadDue": true }),
+    )
+    .await;
+    let co = approved["item"]["assignments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["lead"] == false)
+        .cloned()
+        .expect("co-unit");
+    assert!(co["extendedDueAt"].is_string(), "{approved}");
+}
+
+on_both_backends!(a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so);

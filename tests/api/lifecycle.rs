@@ -456,6 +456,30 @@ async fn a_returned_item_is_reassigned_or_insisted_on(backend: Backend) {
         "INVALID_TRANSITION",
         "nothing left to resolve"
     );
+    // Insisting is final for that unit: it cannot return the item again (issue 10, item 8)…
+    let again = app
+        .graphql_as(
+            Some(&d.housing_head),
+            &item_mutation("returnItem", "ItemReasonInput"),
+            json!({ "input": { "itemId": other["id"], "version": ver(&insisted["item"]), "reason": "仍不属于本局" } }),
+        )
+        .await;
+    assert_eq!(crate::helpers::error_code(&again), "INVALID_TRANSITION", "{again}");
+    let message = again["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("已维持交办"), "{message}");
+    // …while another unit on the item still may.
+    let co_unit = ok(
+        &app,
+        &d.urban_head,
+        &item_mutation("returnItem", "ItemReasonInput"),
+        json!({ "itemId": other["id"], "version": ver(&insisted["item"]), "reason": "协办事项不属于本局" }),
+    )
+    .await;
+    assert!(co_unit["item"]["assignments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|a| a["status"] == "RETURN_REQUESTED"));
 }
 
 async fn extensions_are_asked_before_the_due_and_long_ones_need_a_leader(backend: Backend) {

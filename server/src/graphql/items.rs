@@ -393,6 +393,9 @@ pub struct DecideExtensionInput {
     pub version: i32,
     pub approve: bool,
     pub reason: Option<String>,
+    /// 明确同意协办单位的新期限晚于主办单位的期限（默认不允许）
+    #[graphql(default)]
+    pub beyond_lead_due: bool,
 }
 
 #[derive(InputObject)]
@@ -704,6 +707,7 @@ impl ItemMutation {
             input.version,
             input.approve,
             input.reason.as_deref(),
+            input.beyond_lead_due,
         )
         .await?;
         Ok(ExtensionPayload {

@@ -575,6 +575,11 @@ pub async fn request_return(
             "已签收的事项不能申请退回".into(),
         ));
     }
+    if insisted_on(&txn, item_id, mine.id).await? {
+        return Err(AppError::InvalidTransition(
+            "督查室已维持交办，本单位不能再次申请退回，请签收办理".into(),
+        ));
+    }
     let mut active: assignment::ActiveModel = mine.clone().into();
     active.status = Set(RETURN_REQUESTED.to_string());
     active.return_reason = Set(Some(why.as_str().to_string()));
@@ -595,7 +600,25 @@ pub async fn request_return(
     Ok(updated)
 }
 
-/// The office answers a return: reassign to another unit, or insist (the unit keeps it).
+/// Whether the office has already insisted (维持) on this assignment: its answer to a return
+/// is final for that unit, or a unit could return the item forever.
+async fn insisted_on(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+    assignment_id: i64,
+) -> AppResult<bool> {
+    let insists = audit_event::Entity::find()
+        .filter(audit_event::Column::ItemId.eq(item_id))
+        .filter(audit_event::Column::Action.eq(action_name(Action::Insist)))
+        .all(db)
+        .await?;
+    Ok(insists
+        .iter()
+        .any(|e| e.details["assignmentId"].as_i64() == Some(assignment_id)))
+}
+
+/// The office answers a return: reassign to another unit, or insist (the unit keeps it, and
+/// may not return it again).
 pub async fn resolve_return(
     cx: Cx<'_>,
     notices: Option<&NoticeContext>,
@@ -769,6 +792,7 @@ pub async fn decide_extension(
     version: i32,
     approve: bool,
     why: Option<&str>,
+    beyond_lead_due: bool,
 ) -> AppResult<extension_request::Model> {
     let Cx {
         db,
@@ -810,6 +834,30 @@ pub async fn decide_extension(
         return Err(AppError::Forbidden(format!(
             "延期超过原期限{OFFICE_EXTENSION_LIMIT_WORKING_DAYS}个工作日（本次{beyond}个），须由区领导审批"
         )));
+    }
+    // A co-unit supports the lead: it is not due after the lead unless the office says so
+    // in so many words ([001 Art.31]: 牵头部门要发挥主导作用，协办部门要积极配合; domain.md G11).
+    let mut beyond_lead = None;
+    if approve && !target.lead {
+        let lead = assignment::Entity::find()
+            .filter(assignment::Column::ItemId.eq(request.item_id))
+            .filter(assignment::Column::Lead.eq(true))
+            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .one(&txn)
+            .await?;
+        if let Some(lead) = lead {
+            let lead_due = lead.extended_due_at.unwrap_or(lead.due_at);
+            if request.proposed_due_at > lead_due {
+                if !beyond_lead_due {
+                    return Err(AppError::BadUserInput(format!(
+                        "协办单位的新期限（{}）晚于主办单位的期限（{}）；如确需如此，请明确同意协办期限晚于主办期限",
+                        request.proposed_due_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                        lead_due.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    )));
+                }
+                beyond_lead = Some(lead_due);
+            }
+        }
     }
     let mut decided: extension_request::ActiveModel = request.clone().into();
     decided.decision = Set(Some(
@@ -864,6 +912,7 @@ pub async fn decide_extension(
             "originalDueAt": target.due_at,
             "previousExtendedDueAt": target.extended_due_at,
             "extendedDueAt": approve.then_some(request.proposed_due_at),
+            "beyondLeadDueAt": beyond_lead,
         }),
     )
     .await?;
