@@ -18,7 +18,7 @@ use crate::data::{Origin, SpecialKind};
 use crate::engine::Calendar;
 
 /// How long an item has, as the seeds and leaders word it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub enum DeadlineRule {
     /// N working days after the start day ([000 Art.67]: 批示件 3个工作日内落实并反馈).
     /// Negative N counts backwards ([000 Art.48]: 会前3个工作日).
@@ -97,7 +97,7 @@ impl Default for DeadlinePolicy {
 }
 
 /// A day the deadline's count passed over that was not an ordinary weekday or weekend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CrossedDay {
     pub date: NaiveDate,
     pub name: String,
@@ -108,7 +108,7 @@ pub struct CrossedDay {
 }
 
 /// Why the due instant is what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Explanation {
     pub rule: DeadlineRule,
     pub start_date: NaiveDate,
@@ -121,7 +121,7 @@ pub struct Explanation {
     pub summary: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Deadline {
     pub due_at: DateTime<Utc>,
     /// The due date in the policy's time zone.

@@ -91,7 +91,18 @@ enum CalendarCommand {
     Eval,
     /// Import a year in holiday-cn JSON into the service's database and recalculate the
     /// open deadlines it affects
-    Import { file: std::path::PathBuf },
+    Import {
+        file: std::path::PathBuf,
+        /// Amend the year (the file's days win, the rest stay) instead of replacing it
+        #[arg(long)]
+        amend: bool,
+        /// Print the days that would change and the deadlines that would move; store nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace a published year even though the file drops most of its days
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 pub async fn run() -> ExitCode {
@@ -121,7 +132,19 @@ async fn calendar(command: CalendarCommand) -> ExitCode {
         CalendarCommand::IsWorkday { date } => format!("is-workday {date}"),
         CalendarCommand::Add { date, days } => format!("add {date} {days}"),
         CalendarCommand::Between { from, to } => format!("between {from} {to}"),
-        CalendarCommand::Import { file } => return report(import(&file).await),
+        CalendarCommand::Import {
+            file,
+            amend,
+            dry_run,
+            force,
+        } => {
+            let mode = if amend {
+                crate::service::calendar::ImportMode::Amend
+            } else {
+                crate::service::calendar::ImportMode::Replace
+            };
+            return report(import(&file, mode, dry_run, force).await);
+        }
         CalendarCommand::Eval => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
@@ -167,7 +190,12 @@ async fn token(person_id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn import(file: &std::path::Path) -> anyhow::Result<()> {
+async fn import(
+    file: &std::path::Path,
+    mode: crate::service::calendar::ImportMode,
+    dry_run: bool,
+    force: bool,
+) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     let json =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -181,14 +209,50 @@ async fn import(file: &std::path::Path) -> anyhow::Result<()> {
         &settings.deadline_policy(),
         None,
         chrono::Utc::now(),
-        &json,
+        crate::service::calendar::ImportRequest {
+            holiday_cn_json: &json,
+            mode,
+            dry_run,
+            force,
+        },
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "imported {} (calendar {}); {} open deadline(s) recalculated",
-        outcome.year, outcome.calendar_version, outcome.recalculated
+        "{} {} (calendar {}); {} open deadline(s) {}",
+        if outcome.dry_run {
+            "would import"
+        } else {
+            "imported"
+        },
+        outcome.year,
+        outcome.calendar_version,
+        outcome.recalculated,
+        if outcome.dry_run {
+            "would move"
+        } else {
+            "recalculated"
+        },
     );
+    for change in &outcome.changed_days {
+        let says = |m: &Option<(ducha_calendar::SpecialKind, String)>| match m {
+            Some((ducha_calendar::SpecialKind::Off, name)) => format!("{name} off"),
+            Some((ducha_calendar::SpecialKind::Work, name)) => format!("{name} make-up workday"),
+            None => "ordinary".to_string(),
+        };
+        println!(
+            "{}: {} -> {}",
+            change.date,
+            says(&change.before),
+            says(&change.after)
+        );
+    }
+    for moved in &outcome.moved {
+        println!(
+            "{} (assignment {}): {} -> {}",
+            moved.serial, moved.assignment_id, moved.old_due_at, moved.new_due_at
+        );
+    }
     Ok(())
 }
 

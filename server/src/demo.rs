@@ -385,7 +385,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         if stop == 8 {
             continue;
         }
-        item = verbs::close(db, &office, tick(2), item.id, item.version, None).await?;
+        item = verbs::close(cx(&office, tick(2)), item.id, item.version, None).await?;
         if index == 59 {
             verbs::suspend_resume_cancel_reopen(
                 cx(&office, tick(24)),

@@ -312,7 +312,11 @@ async fn a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so(backend: 
             json!({ "input": { "extensionRequestId": request_id, "version": version, "approve": true } }),
         )
         .await;
-    assert_eq!(crate::helpers::error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(
+        crate::helpers::error_code(&refused),
+        "BAD_USER_INPUT",
+        "{refused}"
+    );
     let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("晚于主办单位的期限"), "{message}");
     let unchanged = app
@@ -342,3 +346,154 @@ async fn a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so(backend: 
 }
 
 on_both_backends!(a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so);
+
+const IMPORT: &str =
+    "mutation($input: ImportCalendarYearInput!) { importCalendarYear(input: $input) {
+    year dryRun recalculated changedDays { date before { working name } after { working name } }
+    movedDeadlines { serial oldDueAt newDueAt } } }";
+
+async fn working(app: &TestApp, date: &str) -> bool {
+    let body = app
+        .graphql(
+            "query($d: Date!) { isWorkingDay(date: $d) { working } }",
+            json!({ "d": date }),
+        )
+        .await;
+    body["data"]["isWorkingDay"]["working"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
+async fn lead_due(app: &TestApp, token: &str, id: &Value) -> (Value, Value) {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "query($id: Int!) { item(id: $id) { assignments { lead dueAt } deadlineExplanation { dueAt } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let item = &body["data"]["item"];
+    (
+        item["assignments"][0]["dueAt"].clone(),
+        item["deadlineExplanation"]["dueAt"].clone(),
+    )
+}
+
+/// Items 6 and 7: importing a year asks for a mode, can be tried first, refuses a file that
+/// drops most of a published year unless forced; closed items keep their deadline.
+async fn calendar_imports_are_deliberate_and_closed_items_are_frozen(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let open = assign_with(
+        &app,
+        &d,
+        "国庆期间景区安全检查",
+        "3个工作日",
+        d.housing,
+        &[],
+    )
+    .await;
+    let closed = assign_with(&app, &d, "节前食品安全抽检", "3个工作日", d.housing, &[]).await;
+    let closed = feed_verify_close(&app, &d, &closed).await;
+    let (open_due, _) = lead_due(&app, &d.supervisor, &open["id"]).await;
+    let (closed_due, closed_explained) = lead_due(&app, &d.supervisor, &closed["id"]).await;
+    assert_eq!(closed_due, closed_explained);
+
+    let one_day = json!({ "year": 2026, "papers": [], "days": [
+        { "name": "元旦", "date": "2026-01-01", "isOffDay": true } ] })
+    .to_string();
+    // A file that drops most of a published year is refused, and changes nothing.
+    let refused = app
+        .graphql_as(
+            Some(&d.admin),
+            IMPORT,
+            json!({ "input": { "holidayCnJson": one_day, "mode": "REPLACE" } }),
+        )
+        .await;
+    assert_eq!(
+        crate::helpers::error_code(&refused),
+        "BAD_USER_INPUT",
+        "{refused}"
+    );
+    assert!(!working(&app, "2026-10-05").await);
+    assert!(
+        working(&app, "2026-10-10").await,
+        "the make-up Saturday stays"
+    );
+
+    // A dry run lists the changed days and the deadlines that would move; stores nothing.
+    let tried = app
+        .graphql_as(
+            Some(&d.admin),
+            IMPORT,
+            json!({ "input": { "holidayCnJson": one_day, "mode": "REPLACE", "force": true, "dryRun": true } }),
+        )
+        .await;
+    let payload = &tried["data"]["importCalendarYear"];
+    assert_eq!(payload["dryRun"], true, "{tried}");
+    let changed = payload["changedDays"].as_array().expect("days");
+    assert!(changed.contains(&json!({ "date": "2026-10-05", "before": { "working": false, "name": "国庆节" }, "after": null })), "{tried}");
+    assert!(
+        changed
+            .iter()
+            .any(|c| c["date"] == "2026-10-10" && c["before"]["working"] == true)
+    );
+    let moved: Vec<&Value> = payload["movedDeadlines"]
+        .as_array()
+        .expect("moved")
+        .iter()
+        .collect();
+    assert!(
+        moved.iter().any(|m| m["serial"] == open["serial"]),
+        "{tried}"
+    );
+    assert!(moved.iter().all(|m| m["serial"] != closed["serial"]));
+    assert!(
+        !working(&app, "2026-10-05").await,
+        "a dry run stores nothing"
+    );
+    assert_eq!(lead_due(&app, &d.supervisor, &open["id"]).await.0, open_due);
+
+    // Amending changes only the file's days.
+    let amendment = json!({ "year": 2026, "papers": ["补充通知"], "days": [
+        { "name": "国庆节", "date": "2026-10-09", "isOffDay": true } ] })
+    .to_string();
+    let amended = app
+        .graphql_as(
+            Some(&d.admin),
+            IMPORT,
+            json!({ "input": { "holidayCnJson": amendment, "mode": "AMEND" } }),
+        )
+        .await;
+    let payload = &amended["data"]["importCalendarYear"];
+    assert_eq!(
+        payload["changedDays"].as_array().map(Vec::len),
+        Some(1),
+        "{amended}"
+    );
+    assert!(!working(&app, "2026-10-05").await, "National Day kept");
+    assert!(!working(&app, "2026-10-09").await);
+    assert_ne!(lead_due(&app, &d.supervisor, &open["id"]).await.0, open_due);
+
+    // Forced, the replacement happens; the closed item is frozen in every field.
+    let forced = app
+        .graphql_as(
+            Some(&d.admin),
+            IMPORT,
+            json!({ "input": { "holidayCnJson": one_day, "mode": "REPLACE", "force": true } }),
+        )
+        .await;
+    assert_eq!(
+        forced["data"]["importCalendarYear"]["dryRun"], false,
+        "{forced}"
+    );
+    assert!(working(&app, "2026-10-05").await);
+    let (after_due, after_explained) = lead_due(&app, &d.supervisor, &closed["id"]).await;
+    assert_eq!(after_due, closed_due);
+    assert_eq!(
+        after_explained, closed_due,
+        "the explanation keeps the closed item's due"
+    );
+}
+
+on_both_backends!(calendar_imports_are_deliberate_and_closed_items_are_frozen);

@@ -464,7 +464,11 @@ async fn a_returned_item_is_reassigned_or_insisted_on(backend: Backend) {
             json!({ "input": { "itemId": other["id"], "version": ver(&insisted["item"]), "reason": "仍不属于本局" } }),
         )
         .await;
-    assert_eq!(crate::helpers::error_code(&again), "INVALID_TRANSITION", "{again}");
+    assert_eq!(
+        crate::helpers::error_code(&again),
+        "INVALID_TRANSITION",
+        "{again}"
+    );
     let message = again["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("已维持交办"), "{message}");
     // …while another unit on the item still may.
@@ -475,11 +479,13 @@ async fn a_returned_item_is_reassigned_or_insisted_on(backend: Backend) {
         json!({ "itemId": other["id"], "version": ver(&insisted["item"]), "reason": "协办事项不属于本局" }),
     )
     .await;
-    assert!(co_unit["item"]["assignments"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .any(|a| a["status"] == "RETURN_REQUESTED"));
+    assert!(
+        co_unit["item"]["assignments"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|a| a["status"] == "RETURN_REQUESTED")
+    );
 }
 
 async fn extensions_are_asked_before_the_due_and_long_ones_need_a_leader(backend: Backend) {
@@ -784,7 +790,7 @@ async fn importing_a_calendar_year_recalculates_only_open_deadlines(backend: Bac
         { "name": "元旦", "date": "2027-01-03", "isOffDay": true }
     ] })
     .to_string();
-    let input = json!({ "input": { "holidayCnJson": year_2027 } });
+    let input = json!({ "input": { "holidayCnJson": year_2027, "mode": "REPLACE" } });
     let denied = app
         .graphql_as(Some(&d.supervisor), IMPORT, input.clone())
         .await;
@@ -829,7 +835,7 @@ async fn importing_a_calendar_year_recalculates_only_open_deadlines(backend: Bac
         .graphql_as(
             Some(&d.admin),
             IMPORT,
-            json!({ "input": { "holidayCnJson": "{not json" } }),
+            json!({ "input": { "holidayCnJson": "{not json", "mode": "REPLACE" } }),
         )
         .await;
     assert_eq!(crate::helpers::error_code(&bad), "BAD_USER_INPUT");

@@ -339,10 +339,57 @@ impl CalendarQuery {
     }
 }
 
+/// 导入一年放假安排的方式
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarImportMode {
+    /// 整体替换：文件即该年全部安排，文件未列出的日期恢复为普通工作日或周末
+    Replace,
+    /// 补充更正：文件中的日期以文件为准，其余日期保持不变（如补充通知）
+    Amend,
+}
+
 #[derive(async_graphql::InputObject)]
 pub struct ImportCalendarYearInput {
     /// 一年的放假安排，holiday-cn 格式：{"year", "papers", "days": [{"name", "date", "isOffDay"}]}
     pub holiday_cn_json: String,
+    /// 整体替换或补充更正
+    pub mode: CalendarImportMode,
+    /// 只试算：列出将改变的日期和将移动的期限，不保存
+    #[graphql(default)]
+    pub dry_run: bool,
+    /// 整体替换时，即使文件删去了已公布安排的大部分日期也执行（默认拒绝）
+    #[graphql(default)]
+    pub force: bool,
+}
+
+/// 一个含义改变的日期
+#[derive(SimpleObject)]
+pub struct CalendarDayChange {
+    pub date: Date,
+    /// 原来的类型：放假或调休上班；为空表示普通日期
+    pub before: Option<CalendarDayMeaning>,
+    /// 现在的类型；为空表示普通日期
+    pub after: Option<CalendarDayMeaning>,
+}
+
+/// 特殊日期的含义
+#[derive(SimpleObject)]
+pub struct CalendarDayMeaning {
+    /// true 为调休上班，false 为放假
+    pub working: bool,
+    /// 节日名称
+    pub name: String,
+}
+
+/// 因日历变化而移动（或由暂定变为确定）的在办期限
+#[derive(SimpleObject)]
+pub struct MovedDeadline {
+    pub item_id: i64,
+    pub serial: String,
+    pub assignment_id: i64,
+    pub unit_id: i64,
+    pub old_due_at: DateTime<Utc>,
+    pub new_due_at: DateTime<Utc>,
 }
 
 /// 导入结果
@@ -352,6 +399,50 @@ pub struct ImportCalendarYearPayload {
     pub calendar_version: String,
     /// 因此改变期限的在办交办记录数
     pub recalculated: i32,
+    /// 是否只是试算（未保存）
+    pub dry_run: bool,
+    /// 含义改变的日期
+    pub changed_days: Vec<CalendarDayChange>,
+    /// 移动的（试算时为将移动的）在办期限
+    pub moved_deadlines: Vec<MovedDeadline>,
+}
+
+impl From<crate::service::calendar::ImportOutcome> for ImportCalendarYearPayload {
+    fn from(outcome: crate::service::calendar::ImportOutcome) -> Self {
+        let meaning = |m: Option<(cal::SpecialKind, String)>| {
+            m.map(|(kind, name)| CalendarDayMeaning {
+                working: kind == cal::SpecialKind::Work,
+                name,
+            })
+        };
+        ImportCalendarYearPayload {
+            year: outcome.year,
+            calendar_version: outcome.calendar_version,
+            recalculated: i32::try_from(outcome.recalculated).unwrap_or(i32::MAX),
+            dry_run: outcome.dry_run,
+            changed_days: outcome
+                .changed_days
+                .into_iter()
+                .map(|c| CalendarDayChange {
+                    date: Date(c.date),
+                    before: meaning(c.before),
+                    after: meaning(c.after),
+                })
+                .collect(),
+            moved_deadlines: outcome
+                .moved
+                .into_iter()
+                .map(|m| MovedDeadline {
+                    item_id: m.item_id,
+                    serial: m.serial,
+                    assignment_id: m.assignment_id,
+                    unit_id: m.unit_id,
+                    old_due_at: m.old_due_at,
+                    new_due_at: m.new_due_at,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(async_graphql::InputObject)]
@@ -388,14 +479,10 @@ impl CalendarMutation {
             },
         )
         .await?;
-        Ok(ImportCalendarYearPayload {
-            year: outcome.year,
-            calendar_version: outcome.calendar_version,
-            recalculated: i32::try_from(outcome.recalculated).unwrap_or(i32::MAX),
-        })
+        Ok(outcome.into())
     }
 
-    /// 导入或更正一年的放假安排，并重新计算受影响的在办期限（系统管理员）
+    /// 导入或更正一年的放假安排，并重新计算受影响的在办期限（系统管理员）；可先试算
     async fn import_calendar_year(
         &self,
         ctx: &Context<'_>,
@@ -409,13 +496,17 @@ impl CalendarMutation {
             &state.deadline_policy,
             Some(actor),
             state.clock.now(),
-            &input.holiday_cn_json,
+            crate::service::calendar::ImportRequest {
+                holiday_cn_json: &input.holiday_cn_json,
+                mode: match input.mode {
+                    CalendarImportMode::Replace => crate::service::calendar::ImportMode::Replace,
+                    CalendarImportMode::Amend => crate::service::calendar::ImportMode::Amend,
+                },
+                dry_run: input.dry_run,
+                force: input.force,
+            },
         )
         .await?;
-        Ok(ImportCalendarYearPayload {
-            year: outcome.year,
-            calendar_version: outcome.calendar_version,
-            recalculated: i32::try_from(outcome.recalculated).unwrap_or(i32::MAX),
-        })
+        Ok(outcome.into())
     }
 }

@@ -788,10 +788,14 @@ impl ItemMutation {
         input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         let state = AppState::from(ctx)?;
+        let calendar = state.calendar.current()?;
         let updated = verbs::close(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
+            verbs::Cx {
+                db: &state.db,
+                deps: deps(state, &calendar),
+                actor: actor(ctx)?,
+                now: state.clock.now(),
+            },
             input.item_id,
             input.version,
             input.reason.as_deref(),

@@ -846,9 +846,22 @@ impl Item {
             .collect())
     }
 
-    /// 按当前日历推算的期限说明（自交办时刻起；未交办时自现在起）
+    /// 期限说明：在办事项按当前日历推算（自交办时刻起；未交办时自现在起）；已销号、已撤销的事项
+    /// 保持办结（撤销）时的期限，不随日历更新而改变
     async fn deadline_explanation(&self, ctx: &Context<'_>) -> async_graphql::Result<Deadline> {
         let state = AppState::from(ctx)?;
+        if matches!(self.stage, Stage::Closed | Stage::Cancelled) {
+            let found = item::Entity::find_by_id(self.id)
+                .one(&state.db)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| AppError::NotFound("事项不存在".into()))?;
+            if let Some(frozen) =
+                crate::service::items::frozen_explanation(&state.db, &found).await?
+            {
+                return Ok(frozen.into());
+            }
+        }
         let calendar = state.calendar.current()?;
         let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
         let start = self.assigned_at.unwrap_or_else(|| state.clock.now());

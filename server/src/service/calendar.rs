@@ -1,13 +1,13 @@
 //! Importing a calendar year at runtime (a new State Council notice, or a correction): store
 //! it, rebuild the live calendar, and recalculate every open deadline it affects.
 
-use chrono::{DateTime, Utc};
-use ducha_calendar::{CalendarData, DeadlinePolicy, YearArrangement};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use ducha_calendar::{CalendarData, DeadlinePolicy, SpecialKind, YearArrangement};
 use ducha_domain::Role;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
-use super::items::{Deps, recalculate_open_deadlines};
+use super::items::{Deps, MovedDeadline, recalculate_open_deadlines};
 use super::{Audit, audit};
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
@@ -19,24 +19,93 @@ pub struct ImportOutcome {
     pub calendar_version: String,
     /// Open assignments whose due instant moved.
     pub recalculated: usize,
+    /// Nothing was stored: the outcome says what the import would do.
+    pub dry_run: bool,
+    /// The days whose kind changed (of the year imported, or the local day set).
+    pub changed_days: Vec<DayChange>,
+    /// The open deadlines that moved (or would move).
+    pub moved: Vec<MovedDeadline>,
 }
 
-/// Imports one year in the holiday-cn JSON shape. `actor` is `None` for the CLI.
+/// A day whose meaning changed: what it was and what it is now (`None`: an ordinary day,
+/// working Monday to Friday and resting at weekends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayChange {
+    pub date: NaiveDate,
+    pub before: Option<(SpecialKind, String)>,
+    pub after: Option<(SpecialKind, String)>,
+}
+
+/// How an imported year meets the one already known for that year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// The file is the whole year: days it does not list become ordinary days.
+    Replace,
+    /// The file amends the year: its days win, every other day stays as it was (as a later
+    /// notice amends an earlier one, like 2020's Spring Festival extension).
+    Amend,
+}
+
+/// What to import and how.
+pub struct ImportRequest<'a> {
+    pub holiday_cn_json: &'a str,
+    pub mode: ImportMode,
+    /// Compute and report, store nothing.
+    pub dry_run: bool,
+    /// Replace a published year even though the file drops most of its days.
+    pub force: bool,
+}
+
+/// A replacement that keeps less than this share of a published year's special days is
+/// refused unless forced: it is far more likely a partial file than a correction.
+const MIN_KEPT_SHARE: f64 = 0.5;
+
+/// Imports one year in the holiday-cn JSON shape. `actor` is `None` for the CLI. The year,
+/// its audit row and every deadline it moves are one transaction.
 pub async fn import_year(
     db: &DatabaseConnection,
     store: &CalendarStore,
     policy: &DeadlinePolicy,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
-    holiday_cn_json: &str,
+    request: ImportRequest<'_>,
 ) -> AppResult<ImportOutcome> {
     if let Some(actor) = actor
         && actor.role != Role::Admin
     {
         return Err(AppError::Forbidden("只有系统管理员可以导入日历".into()));
     }
-    let year = CalendarData::parse_holiday_cn(holiday_cn_json)
+    let incoming = CalendarData::parse_holiday_cn(request.holiday_cn_json)
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
+    let current = store.current()?;
+    let known = current.data().year(incoming.year).cloned();
+    let year = match (request.mode, known.clone()) {
+        (ImportMode::Amend, Some(mut known)) => {
+            known.amendments.push(ducha_calendar::Amendment {
+                notice: incoming.notice.clone(),
+                holidays: incoming.holidays.clone(),
+            });
+            known
+        }
+        _ => incoming,
+    };
+    let mut next = current.data().clone();
+    next.insert_year(year.clone())
+        .map_err(|e| AppError::BadUserInput(e.to_string()))?;
+    let changed_days = day_changes(current.data(), &next, |d| d.year() == year.year);
+    if let (ImportMode::Replace, Some(known), false) = (request.mode, &known, request.force) {
+        let before = year_days(known);
+        let after = year_days(&year);
+        let kept = before.iter().filter(|d| after.contains(d)).count();
+        if !before.is_empty() && (kept as f64) < (before.len() as f64) * MIN_KEPT_SHARE {
+            return Err(AppError::BadUserInput(format!(
+                "导入的{}年安排只保留了已公布的{}个放假、调休日中的{}个，看起来不完整；如确需整体替换，请确认强制导入，或改用补充（AMEND）方式",
+                year.year,
+                before.len(),
+                kept
+            )));
+        }
+    }
     let stored = serde_json::to_string(&year).map_err(|e| AppError::Internal(e.into()))?;
     let txn = super::begin_write(db).await?;
     let existing = calendar_year::Entity::find_by_id(year.year)
@@ -53,41 +122,101 @@ pub async fn import_year(
     } else {
         row.insert(&txn).await?;
     }
-    let replaced = existing.is_some();
-    let (calendar_version, recalculated) = apply(
-        db,
+    let details = json!({
+        "year": year.year,
+        "mode": match request.mode { ImportMode::Replace => "REPLACE", ImportMode::Amend => "AMEND" },
+        "forced": request.force,
+        "replacedStored": existing.is_some(),
+        "changedDays": changed_days.iter().map(|c| c.date).collect::<Vec<_>>(),
+    });
+    let (calendar_version, moved) = apply(
         txn,
         store,
         policy,
         actor,
         now,
-        "IMPORT_CALENDAR_YEAR",
-        json!({ "year": year.year, "replaced": replaced }),
+        ("IMPORT_CALENDAR_YEAR", details),
+        request.dry_run,
     )
     .await?;
     Ok(ImportOutcome {
         year: year.year,
         calendar_version,
-        recalculated,
+        recalculated: moved.len(),
+        dry_run: request.dry_run,
+        changed_days,
+        moved,
     })
 }
 
+/// The special days of one arrangement alone, amendments applied.
+fn year_days(year: &YearArrangement) -> std::collections::HashSet<(NaiveDate, SpecialKind)> {
+    let mut alone = CalendarData::default();
+    // An arrangement that is already part of a calendar has been validated.
+    if alone.insert_year(year.clone()).is_err() {
+        return Default::default();
+    }
+    alone
+        .special_days()
+        .into_values()
+        .map(|d| (d.date, d.kind))
+        .collect()
+}
+
+/// The days, among those `within` selects, whose kind or name differs between two calendars.
+fn day_changes(
+    before: &CalendarData,
+    after: &CalendarData,
+    within: impl Fn(NaiveDate) -> bool,
+) -> Vec<DayChange> {
+    let (old, new) = (before.special_days(), after.special_days());
+    let dates: std::collections::BTreeSet<NaiveDate> = old
+        .keys()
+        .chain(new.keys())
+        .copied()
+        .filter(|d| within(*d))
+        .collect();
+    let meaning =
+        |days: &std::collections::BTreeMap<NaiveDate, ducha_calendar::SpecialDay>,
+         date: &NaiveDate| { days.get(date).map(|d| (d.kind, d.name.clone())) };
+    dates
+        .into_iter()
+        .filter_map(|date| {
+            let (b, a) = (meaning(&old, &date), meaning(&new, &date));
+            (b != a).then_some(DayChange {
+                date,
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
 /// The end of every calendar change, inside `txn` that has written it: rebuild the calendar
-/// from the database, audit the change with the new version, commit, recalculate the open
-/// deadlines on the new calendar, and only then swap it in for readers.
-#[allow(clippy::too_many_arguments)]
+/// from the database, recalculate the open deadlines on it, audit the change with the new
+/// version, and commit — then swap the calendar in for readers. A dry run rolls it all back.
 async fn apply(
-    db: &DatabaseConnection,
     txn: sea_orm::DatabaseTransaction,
     store: &CalendarStore,
     policy: &DeadlinePolicy,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
-    action: &str,
-    mut details: serde_json::Value,
-) -> AppResult<(String, usize)> {
+    (action, mut details): (&str, serde_json::Value),
+    dry_run: bool,
+) -> AppResult<(String, Vec<MovedDeadline>)> {
     let calendar = CalendarStore::build_from(&txn).await?;
-    details["calendarVersion"] = json!(calendar.version());
+    let version = calendar.version().to_string();
+    let deps = Deps {
+        calendar: &calendar,
+        policy,
+    };
+    let moved = recalculate_open_deadlines(&txn, deps, actor, now).await?;
+    if dry_run {
+        txn.rollback().await?;
+        return Ok((version, moved));
+    }
+    details["calendarVersion"] = json!(version);
+    details["movedDeadlines"] = json!(moved.len());
     audit(
         &txn,
         Audit {
@@ -104,14 +233,8 @@ async fn apply(
     )
     .await?;
     txn.commit().await?;
-    let version = calendar.version().to_string();
-    let deps = Deps {
-        calendar: &calendar,
-        policy,
-    };
-    let recalculated = recalculate_open_deadlines(db, deps, actor, now).await?;
     store.replace(calendar)?;
-    Ok((version, recalculated))
+    Ok((version, moved))
 }
 
 /// Years stored in the database, as arrangements.
@@ -158,20 +281,33 @@ pub async fn set_local_day(
     }
     .insert(&txn)
     .await?;
-    let (calendar_version, recalculated) = apply(
-        db,
+    let before = store.current()?;
+    let mut next = before.data().clone();
+    next.add_override(ducha_calendar::LocalOverride {
+        date,
+        working,
+        name: name.as_str().to_string(),
+    });
+    let changed_days = day_changes(before.data(), &next, |d| d == date);
+    let (calendar_version, moved) = apply(
         txn,
         store,
         policy,
         Some(actor),
         now,
-        "SET_LOCAL_DAY",
-        json!({ "date": date, "working": working, "name": name.as_str() }),
+        (
+            "SET_LOCAL_DAY",
+            json!({ "date": date, "working": working, "name": name.as_str() }),
+        ),
+        false,
     )
     .await?;
     Ok(ImportOutcome {
-        year: chrono::Datelike::year(&date),
+        year: date.year(),
         calendar_version,
-        recalculated,
+        recalculated: moved.len(),
+        dry_run: false,
+        changed_days,
+        moved,
     })
 }

@@ -851,7 +851,10 @@ pub async fn decide_extension(
                 if !beyond_lead_due {
                     return Err(AppError::BadUserInput(format!(
                         "协办单位的新期限（{}）晚于主办单位的期限（{}）；如确需如此，请明确同意协办期限晚于主办期限",
-                        request.proposed_due_at.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                        request
+                            .proposed_due_at
+                            .with_timezone(&tz)
+                            .format("%Y-%m-%d %H:%M"),
                         lead_due.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
                     )));
                 }
@@ -1110,13 +1113,17 @@ pub async fn verify(
 /// 销号: on time or late is decided by when the accepted report came in, against the
 /// original due instant and against the extended one; both are kept.
 pub async fn close(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    now: DateTime<Utc>,
+    cx: Cx<'_>,
     item_id: i64,
     version: i32,
     why: Option<&str>,
 ) -> AppResult<item::Model> {
+    let Cx {
+        db,
+        deps,
+        actor,
+        now,
+    } = cx;
     require(actor, Action::Close)?;
     let why = Text::optional("理由", why, REASON_MAX)?;
     let txn = super::begin_write(db).await?;
@@ -1151,6 +1158,7 @@ pub async fn close(
             "extendedDueAt": lead.extended_due_at,
             "onTimeOriginal": on_time_original,
             "onTimeExtended": on_time_extended,
+            "deadline": frozen_deadline(deps, &current, &lead)?,
         }),
     )
     .await?;
@@ -1210,6 +1218,17 @@ pub async fn suspend_resume_cancel_reopen(
     if action == Action::Reopen {
         details = json!({ "reinspection": "FAILED" });
     }
+    if action == Action::Cancel {
+        let lead = assignment::Entity::find()
+            .filter(assignment::Column::ItemId.eq(item_id))
+            .filter(assignment::Column::Lead.eq(true))
+            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .one(&txn)
+            .await?;
+        if let Some(lead) = lead {
+            details = json!({ "deadline": frozen_deadline(deps, &current, &lead)? });
+        }
+    }
     change_stage(
         &txn,
         &current,
@@ -1224,6 +1243,38 @@ pub async fn suspend_resume_cancel_reopen(
     let updated = reload(&txn, item_id).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// The lead's deadline as it stands when the item is closed or cancelled, kept in the audit
+/// row: a closed item is frozen, so later calendar corrections (which move only open
+/// deadlines) must not change what it says about its own due either.
+fn frozen_deadline(
+    deps: Deps<'_>,
+    current: &item::Model,
+    lead: &assignment::Model,
+) -> AppResult<serde_json::Value> {
+    let deadline = recompute_due(deps, current, lead, lead.paused_working_days)?;
+    serde_json::to_value(&deadline).map_err(|e| AppError::Internal(e.into()))
+}
+
+/// A closed or cancelled item's deadline as it was frozen when it ended; `None` for open
+/// items (their deadline is live) and for items that ended before deadlines were frozen.
+pub async fn frozen_explanation(
+    db: &impl ConnectionTrait,
+    item: &item::Model,
+) -> AppResult<Option<ducha_calendar::Deadline>> {
+    let ended = match stage_of(item)? {
+        Stage::Closed => Action::Close,
+        Stage::Cancelled => Action::Cancel,
+        _ => return Ok(None),
+    };
+    let event = audit_event::Entity::find()
+        .filter(audit_event::Column::ItemId.eq(item.id))
+        .filter(audit_event::Column::Action.eq(action_name(ended)))
+        .order_by_desc(audit_event::Column::Id)
+        .one(db)
+        .await?;
+    Ok(event.and_then(|e| serde_json::from_value(e.details["deadline"].clone()).ok()))
 }
 
 async fn stage_history(db: &impl ConnectionTrait, item_id: i64) -> AppResult<Vec<StageChange>> {
@@ -1306,16 +1357,27 @@ fn recompute_due(
     )?)
 }
 
-/// After a calendar year is imported or corrected: recomputes every open assignment's due
-/// instant on the new calendar, audits each one that moved (old due, new due, calendar
-/// version), and never touches closed or cancelled items. Returns how many moved.
+/// An open deadline a calendar change moved, or made firm (a provisional year published).
+#[derive(Debug, Clone)]
+pub struct MovedDeadline {
+    pub item_id: i64,
+    pub serial: String,
+    pub assignment_id: i64,
+    pub unit_id: i64,
+    pub old_due_at: DateTime<Utc>,
+    pub new_due_at: DateTime<Utc>,
+}
+
+/// After a calendar year is imported or corrected, inside the transaction that changed it:
+/// recomputes every open assignment's due instant on the new calendar, audits each one that
+/// moved (old due, new due, calendar version), and never touches closed or cancelled items.
+/// Returns the moves.
 pub async fn recalculate_open_deadlines(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     deps: Deps<'_>,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
-) -> AppResult<usize> {
-    let txn = super::begin_write(db).await?;
+) -> AppResult<Vec<MovedDeadline>> {
     let open: Vec<&str> = Stage::ALL
         .iter()
         .filter(|s| s.is_open())
@@ -1324,7 +1386,7 @@ pub async fn recalculate_open_deadlines(
     let items = item::Entity::find()
         .filter(item::Column::Stage.is_in(open))
         .filter(item::Column::AssignedAt.is_not_null())
-        .all(&txn)
+        .all(txn)
         .await?;
     // All live assignments of the open items in a few chunked queries, not one per item.
     let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
@@ -1334,13 +1396,13 @@ pub async fn recalculate_open_deadlines(
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
             .filter(assignment::Column::Status.ne(WITHDRAWN))
-            .all(&txn)
+            .all(txn)
     })
     .await?;
     for a in all {
         by_item.entry(a.item_id).or_default().push(a);
     }
-    let mut moved = 0;
+    let mut moved = Vec::new();
     for current in items {
         for a in by_item.remove(&current.id).unwrap_or_default() {
             let due = recompute_due(deps, &current, &a, a.paused_working_days)?;
@@ -1353,11 +1415,18 @@ pub async fn recalculate_open_deadlines(
             active.due_at = Set(due.due_at);
             active.provisional = Set(due.provisional);
             active.calendar_version = Set(due.calendar_version.clone());
-            active.update(&txn).await?;
+            active.update(txn).await?;
             if changed {
-                moved += 1;
+                moved.push(MovedDeadline {
+                    item_id: current.id,
+                    serial: current.serial.clone(),
+                    assignment_id: a.id,
+                    unit_id: a.unit_id,
+                    old_due_at: old_due,
+                    new_due_at: due.due_at,
+                });
                 audit(
-                    &txn,
+                    txn,
                     Audit {
                         item_id: Some(current.id),
                         assignment_id: Some(a.id),
@@ -1380,6 +1449,5 @@ pub async fn recalculate_open_deadlines(
             }
         }
     }
-    txn.commit().await?;
     Ok(moved)
 }
