@@ -2,8 +2,8 @@
 //! reworked, reopened, cancelled, co-assigned, still overdue — across three units; the
 //! scheduler publishes September on the first working day after National Day and October
 //! on 11-02; every figure and rank is asserted in the snapshot, in the CSV and in the XLSX
-//! read back; later edits leave the published version alone; a policy change makes a second
-//! version that says what changed.
+//! read back; later edits leave the published version alone, and so does a colour policy
+//! changed after the month's end.
 
 use std::io::Cursor;
 
@@ -535,7 +535,8 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
         json!({ "closed": 4, "overdue": 3 })
     );
 
-    // A policy change is a real change: version 2 says what changed; version 1 stays.
+    // A policy changed after October's end does not change October: a republished month is
+    // judged by the rules in force at its end (issue 10, item 11).
     let policy =
         "mutation($input: ColourPolicyInput!) { updateColourPolicy(input: $input) { version } }";
     let body = app
@@ -556,27 +557,24 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
         json!({ "month": "2026-10", "reason": "颜色规则调整后重新生成" }),
     )
     .await;
-    assert_eq!(regenerated["created"], true);
-    assert_eq!(regenerated["report"]["version"], 2);
-    let changes: Vec<String> =
-        serde_json::from_value(regenerated["report"]["changes"].clone()).expect("changes");
-    assert!(
-        changes.contains(&format!("{housing}：颜色 红色→黄色")),
-        "{changes:?}"
-    );
-    assert!(
-        changes.iter().any(|c| c.starts_with("颜色规则版本")),
-        "{changes:?}"
-    );
-    let first = report(&app, &d.leader, "2026-10", Some(1)).await;
-    assert_eq!(
-        unit(&first, housing)["colour"],
-        "RED",
-        "version 1 is unchanged"
-    );
+    assert_eq!(regenerated["created"], false, "{regenerated}");
+    assert_eq!(regenerated["report"]["version"], 1);
     let latest = report(&app, &d.leader, "2026-10", None).await;
-    assert_eq!(latest["version"], 2);
-    assert_eq!(unit(&latest, housing)["colour"], "YELLOW");
+    assert_eq!(latest["version"], 1);
+    assert_eq!(
+        unit(&latest, housing)["colour"],
+        "RED",
+        "October keeps October's rules"
+    );
+    // The live dashboard uses the new rules at once.
+    let live = app
+        .graphql_as(
+            Some(&d.leader),
+            "{ dashboard { colourPolicyVersion } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(live["data"]["dashboard"]["colourPolicyVersion"], 1, "{live}");
 
     let listed = app
         .graphql_as(
@@ -587,7 +585,7 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
         .await;
     assert_eq!(
         listed["data"]["monthlyReports"],
-        json!([{ "month": "2026-10", "version": 2 }, { "month": "2026-10", "version": 1 }, { "month": "2026-09", "version": 1 }])
+        json!([{ "month": "2026-10", "version": 1 }, { "month": "2026-09", "version": 1 }])
     );
     // Only the office publishes; a month not yet over cannot be published; bad months are
     // refused with a clear code.

@@ -24,11 +24,32 @@ use entity::{assignment, audit_event, colour_policy, item, report, unit};
 
 /// The policy in force and its version (0 = the built-in defaults, never changed).
 pub async fn current_policy(db: &impl ConnectionTrait) -> AppResult<(i32, ColourPolicy)> {
-    let latest = colour_policy::Entity::find()
-        .order_by_desc(colour_policy::Column::Version)
-        .one(db)
-        .await?;
-    match latest {
+    decoded(
+        colour_policy::Entity::find()
+            .order_by_desc(colour_policy::Column::Version)
+            .one(db)
+            .await?,
+    )
+}
+
+/// The policy that was in force at `at` (the latest version stored before it), so that a
+/// month's report judges the month by the rules of that month, even when republished later.
+pub async fn policy_at(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> AppResult<(i32, ColourPolicy)> {
+    decoded(
+        colour_policy::Entity::find()
+            .filter(colour_policy::Column::CreatedAt.lt(at))
+            .order_by_desc(colour_policy::Column::Version)
+            .one(db)
+            .await?,
+    )
+}
+
+/// A stored version and its policy; no row is version 0, the built-in defaults.
+fn decoded(row: Option<colour_policy::Model>) -> AppResult<(i32, ColourPolicy)> {
+    match row {
         Some(row) => {
             let policy = serde_json::from_str(&row.data).map_err(|e| {
                 AppError::Internal(anyhow::anyhow!(

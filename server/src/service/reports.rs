@@ -400,6 +400,9 @@ pub async fn compute(
     now: DateTime<Utc>,
 ) -> AppResult<MonthlyReport> {
     let rule_set = RuleSet::load(state).await?;
+    // The month is judged by the colour rules in force at its end, whenever it is published.
+    let (_, end) = month.bounds(rule_set.time_zone);
+    let (policy_version, policy) = super::colours::policy_at(&state.db, end).await?;
     let facts = load_facts(&state.db, month, rule_set.time_zone).await?;
     Ok(ducha_report::build(
         month,
@@ -408,8 +411,8 @@ pub async fn compute(
             calendar: &rule_set.calendar,
             calendar_version: rule_set.calendar.version().to_string(),
             time_zone: rule_set.time_zone,
-            policy: &rule_set.policy,
-            policy_version: rule_set.policy_version,
+            policy: &policy,
+            policy_version,
         },
         now,
     ))
