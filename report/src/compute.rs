@@ -682,6 +682,105 @@ mod tests {
         )
     }
 
+    /// Issue 10, item 12: the rendered report counts items (not unit rows) in its red list,
+    /// keeps the donut's labels inside the picture, and leaves a month without closures as
+    /// a gap in the on-time line instead of a fall to 0 %.
+    #[test]
+    fn the_rendered_report_counts_items_fits_its_labels_and_leaves_gaps() {
+        let mut facts = ReportFacts {
+            units: ["甲局", "乙局"]
+                .iter()
+                .enumerate()
+                .map(|(i, name)| UnitInfo {
+                    id: i as i64 + 1,
+                    name: name.to_string(),
+                    kind: "部门".into(),
+                })
+                .collect(),
+            ..ReportFacts::default()
+        };
+        closed(&mut facts, 1, true);
+        // One item still open at the month's end, far past its due, led by 甲局 with 乙局.
+        closed(&mut facts, 1, true);
+        let red = facts.items.len() - 1;
+        facts.items[red].stage_at_end = Stage::InProgress;
+        facts.items[red].closed_at = None;
+        facts.items[red].closed_on_time_original = None;
+        facts.items[red].closed_on_time_extended = None;
+        let mut co = facts.assignments[red].clone();
+        co.id = 99;
+        co.unit_id = 2;
+        co.lead = false;
+        facts.assignments.push(co);
+        // And one on schedule (due in December), so the donut has two slices.
+        closed(&mut facts, 2, true);
+        let calm = facts.items.len() - 1;
+        facts.items[calm].stage_at_end = Stage::InProgress;
+        facts.items[calm].closed_at = None;
+        let calm_id = facts.items[calm].id;
+        for a in facts
+            .assignments
+            .iter_mut()
+            .filter(|a| a.item_id == calm_id)
+        {
+            a.due_at = at(12, 20, 18);
+        }
+        facts.history = vec![crate::TrendPoint {
+            month: "2026-09".into(),
+            assigned: 2,
+            closed: 0,
+            on_time_rate: None,
+            overdue: 3,
+            red_items: 1,
+            yellow_items: 0,
+        }];
+        let report = build_october(&facts);
+        assert_eq!(report.totals.item_colours.red, 1);
+        assert_eq!(report.red_items.len(), 2, "a row per unit");
+        let page = crate::render::html(&report, 1, &[], "区委督查室").expect("renders");
+        assert!(
+            page.contains("红色督办事项（1件，涉及2个承办单位次）"),
+            "the header counts items as the totals do"
+        );
+        // Every label's text starts inside the picture.
+        let texts: Vec<&str> = page.split("<text").skip(1).collect();
+        for text in &texts {
+            let Some(x) = text
+                .split("x=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .and_then(|x| x.parse::<f32>().ok())
+            else {
+                continue;
+            };
+            let content = text.split('>').nth(1).unwrap_or_default();
+            assert!(
+                x >= 0.0,
+                "label “{content}” starts at x={x}, outside the chart"
+            );
+        }
+        assert!(page.contains("红色 1件"), "the red slice is named in full");
+        assert!(page.contains("正常 1件"));
+        // September had no closures: no 0 is drawn for its rate (overdue counts are 3 and
+        // October's own, never 0).
+        let trend = page
+            .split("近期走势")
+            .nth(1)
+            .and_then(|rest| rest.split("</svg>").next())
+            .expect("trend chart");
+        let value_labels: Vec<&str> = trend
+            .split("<text")
+            .filter(|t| t.contains("dx="))
+            .map(|t| t.split('>').nth(1).unwrap_or_default().trim_start())
+            .map(|t| t.split('<').next().unwrap_or_default().trim())
+            .collect();
+        assert!(
+            !value_labels.contains(&"0"),
+            "a month without closures is a gap, not 0: {value_labels:?}"
+        );
+        assert!(value_labels.contains(&"3"), "{value_labels:?}");
+    }
+
     #[test]
     fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
         let mut facts = ReportFacts {

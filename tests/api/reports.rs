@@ -574,7 +574,10 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
             json!({}),
         )
         .await;
-    assert_eq!(live["data"]["dashboard"]["colourPolicyVersion"], 1, "{live}");
+    assert_eq!(
+        live["data"]["dashboard"]["colourPolicyVersion"], 1,
+        "{live}"
+    );
 
     let listed = app
         .graphql_as(

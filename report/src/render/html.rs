@@ -84,6 +84,8 @@ fn with_font(mut option: serde_json::Value) -> String {
     option.to_string()
 }
 
+const COLOUR_CHART_WIDTH: u32 = 560;
+
 /// Colours of the open items at the month's end.
 fn colour_chart(report: &MonthlyReport) -> Result<String, RenderError> {
     let c = &report.totals.item_colours;
@@ -99,11 +101,14 @@ fn colour_chart(report: &MonthlyReport) -> Result<String, RenderError> {
     if slices.is_empty() {
         return Ok(String::new());
     }
+    // Labels stand outside the ring on leader lines; the width leaves them room on both
+    // sides (a narrower chart cut "红色" to its last glyph).
     let option = json!({
-        "width": 420, "height": 300,
+        "width": COLOUR_CHART_WIDTH, "height": 300,
         "title_text": "月末在办事项颜色分布",
         "title_font_size": 15,
         "legend_show": false,
+        "series_label_formatter": "{a} {c}件",
         "inner_radius": 40, "radius": 90, "rose_type": false,
         "series_colors": slices.iter().map(|(_, _, colour)| colour_css(*colour)).collect::<Vec<_>>(),
         "series_list": slices.iter().map(|(name, n, _)| json!({ "name": name, "data": [n], "label_show": true })).collect::<Vec<_>>(),
@@ -160,7 +165,8 @@ fn trend_chart(report: &MonthlyReport) -> Result<String, RenderError> {
         "series_colors": ["#1f6feb", "#cf222e"],
         "series_list": [
             { "name": "按期办结率（%）", "label_show": true,
-              "data": report.trend.iter().map(|p| (p.on_time_rate.unwrap_or(0.0) * 10.0).round() / 10.0).collect::<Vec<_>>() },
+              // A month without closures has no rate: a gap in the line, not a fall to 0 %.
+              "data": report.trend.iter().map(|p| p.on_time_rate.map(|r| (r * 10.0).round() / 10.0)).collect::<Vec<_>>() },
             { "name": "逾期未办结（件）", "label_show": true,
               "data": report.trend.iter().map(|p| p.overdue).collect::<Vec<_>>() },
         ],
@@ -183,11 +189,19 @@ fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem]) {
     if items.is_empty() {
         return;
     }
+    // The count is of items, as in the totals; an item with several units has a row each.
+    let distinct: std::collections::HashSet<i64> = items.iter().map(|i| i.item_id).collect();
+    let rows = if distinct.len() == items.len() {
+        String::new()
+    } else {
+        format!("，涉及{}个承办单位次", items.len())
+    };
     let _ = write!(
         out,
-        "<h3>{}（{}件）</h3><table><thead><tr><th>督查编号</th><th>事项</th><th>承办单位</th><th>期限</th><th>逾期工作日</th><th>原因</th></tr></thead><tbody>",
+        "<h3>{}（{}件{}）</h3><table><thead><tr><th>督查编号</th><th>事项</th><th>承办单位</th><th>期限</th><th>逾期工作日</th><th>原因</th></tr></thead><tbody>",
         esc(caption),
-        items.len()
+        distinct.len(),
+        rows
     );
     for i in items.iter().take(MAX_LISTED_ITEMS) {
         let _ = write!(
