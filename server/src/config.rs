@@ -3,7 +3,8 @@
 //!
 //! Environment variables: `DUCHA_LISTEN`, `DUCHA_DATABASE_URL` (or `DATABASE_URL`),
 //! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`,
-//! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS` (and the SMTP settings); the file is
+//! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS`, `DUCHA_UNIT_REPORT_ACCESS`
+//! (and the SMTP settings); the file is
 //! `ducha.toml` in the working directory, or the one named by `DUCHA_CONFIG`.
 
 use std::net::SocketAddr;
@@ -50,6 +51,19 @@ pub struct Settings {
     /// sender, which delivers within seconds of new mail. Tests that drive sweeps and
     /// delivery by hand, on a clock they move, turn them off.
     pub background_jobs: bool,
+    /// What people of a unit may read of the monthly report and of other units' colours.
+    pub unit_report_access: UnitReportAccess,
+}
+
+/// How much of the monthly 通报 and of the unit colours people of a unit may read. A 通报 is
+/// circulated to every unit by nature ([000 Art.68]: 通报), so the default is the whole
+/// report; an office that circulates only each unit's own part sets `own`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitReportAccess {
+    /// The whole report, every unit's row, list and colour reason.
+    Whole,
+    /// The district's totals and the unit's own row, items and colour reason only.
+    OwnUnit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +106,7 @@ struct Layer {
     report_font: Option<PathBuf>,
     outbox_claim_seconds: Option<u64>,
     smtp_timeout_seconds: Option<u64>,
+    unit_report_access: Option<String>,
 }
 
 impl Layer {
@@ -116,7 +131,8 @@ impl Layer {
             sweep_times,
             report_font,
             outbox_claim_seconds,
-            smtp_timeout_seconds
+            smtp_timeout_seconds,
+            unit_report_access
         );
     }
 
@@ -139,6 +155,7 @@ impl Layer {
             report_font: var("DUCHA_REPORT_FONT").map(PathBuf::from),
             outbox_claim_seconds: var("DUCHA_OUTBOX_CLAIM_SECONDS").and_then(|v| v.parse().ok()),
             smtp_timeout_seconds: var("DUCHA_SMTP_TIMEOUT_SECONDS").and_then(|v| v.parse().ok()),
+            unit_report_access: var("DUCHA_UNIT_REPORT_ACCESS"),
         }
     }
 }
@@ -203,6 +220,11 @@ impl Settings {
             }
             None => None,
         };
+        let unit_report_access = match layer.unit_report_access.as_deref().unwrap_or("whole") {
+            "whole" => UnitReportAccess::Whole,
+            "own" => UnitReportAccess::OwnUnit,
+            other => bail!("unit_report_access `{other}` is not whole or own"),
+        };
         let sweep_text = layer.sweep_times.as_deref().unwrap_or("08:30,14:00");
         let mut sweep_times = Vec::new();
         for part in sweep_text
@@ -241,6 +263,7 @@ impl Settings {
                 layer.smtp_timeout_seconds.unwrap_or(120).clamp(1, 600),
             ),
             background_jobs: true,
+            unit_report_access,
         })
     }
 
@@ -262,6 +285,7 @@ impl Settings {
             outbox_claim: std::time::Duration::from_secs(60),
             smtp_timeout: std::time::Duration::from_secs(30),
             background_jobs: false,
+            unit_report_access: UnitReportAccess::Whole,
         }
     }
 

@@ -51,6 +51,8 @@ pub struct AppState {
     pub events: crate::events::EventHub,
     /// How often live colour changes are recomputed.
     pub colour_refresh: Duration,
+    /// What people of a unit may read of the monthly report and other units' colours.
+    pub unit_report_access: crate::config::UnitReportAccess,
 }
 
 /// How often an idle sender looks for mail written by other instances or coming due after
@@ -105,6 +107,7 @@ impl AppState {
             background_jobs: settings.background_jobs,
             events: crate::events::EventHub::default(),
             colour_refresh: settings.colour_refresh,
+            unit_report_access: settings.unit_report_access,
         };
         Ok(state)
     }

@@ -61,6 +61,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         background_jobs: false,
         events: Default::default(),
         colour_refresh: std::time::Duration::from_secs(60),
+        unit_report_access: settings.unit_report_access,
     };
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await
@@ -99,6 +100,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
             Auth {
                 actor: Some(actor.clone()),
                 refused: None,
+                token_hash: None,
             },
         );
         queries.store(0, Ordering::SeqCst);

@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::district::{District, assigned_item};
 use crate::helpers::{Backend, TestApp, settings_for, shanghai, spawn_with};
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
+pub async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
     let mut request = format!("ws://{}/graphql/ws", app.address)
         .into_client_request()
         .expect("request");
@@ -38,7 +38,7 @@ async fn subscribe(app: &TestApp, token: &str, query: &str) -> Socket {
     socket
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+pub async fn next_json(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
             .await

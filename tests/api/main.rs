@@ -20,3 +20,4 @@ mod notices;
 mod reports;
 mod schema;
 mod smtp;
+mod visibility;

@@ -51,6 +51,9 @@ pub struct Auth {
     pub actor: Option<Actor>,
     /// Why a presented token was refused, if it was.
     pub refused: Option<String>,
+    /// The hash of the token presented, so that a long-lived subscription can notice the
+    /// token being replaced and end.
+    pub token_hash: Option<String>,
 }
 
 impl Auth {
@@ -58,21 +61,30 @@ impl Auth {
     /// refused token is kept as the reason and reported when a resolver needs the actor, so
     /// anonymous calendar queries still work.
     pub async fn resolve(db: &sea_orm::DatabaseConnection, header: Option<&str>) -> Auth {
+        let token_hash = header
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(crate::auth::hash_token);
         match crate::auth::actor_for_header(db, header).await {
             Ok(actor) => Auth {
                 actor,
                 refused: None,
+                token_hash,
             },
             Err(AppError::Internal(e)) => {
                 tracing::error!(error.cause_chain = ?e, "authenticating a request");
                 Auth {
                     actor: None,
                     refused: Some("内部错误，请稍后重试".into()),
+                    token_hash: None,
                 }
             }
             Err(refused) => Auth {
                 actor: None,
                 refused: Some(refused.to_string()),
+                token_hash: None,
             },
         }
     }

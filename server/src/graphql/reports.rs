@@ -352,10 +352,18 @@ impl ReportQuery {
         version: Option<i32>,
     ) -> async_graphql::Result<Option<MonthlyReport>> {
         let state = AppState::from(ctx)?;
-        actor(ctx)?;
+        let reader = actor(ctx)?;
         let month = parse_month(&month)?;
-        Ok(reports::find(&state.db, month, version)
-            .await?
+        let found = reports::find(&state.db, month, version).await?;
+        // A unit reads the whole 通报 unless the office circulates only each unit's part.
+        let own_only = state.unit_report_access == crate::config::UnitReportAccess::OwnUnit
+            && !reader.role.sees_everything();
+        Ok(found
+            .map(|published| match reader.own_unit() {
+                Some(unit_id) if own_only => reports::own_part(published, unit_id),
+                _ if own_only => reports::own_part(published, -1),
+                _ => published,
+            })
             .map(MonthlyReport))
     }
 

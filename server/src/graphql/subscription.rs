@@ -87,35 +87,98 @@ pub struct Subscription;
 
 #[Subscription]
 impl Subscription {
-    /// 看板实时事件：办理操作与颜色变化（督查室、区领导、系统管理员）
+    /// 看板实时事件：办理操作与颜色变化（督查室、区领导、系统管理员）。令牌被更换后，
+    /// 订阅以一条 UNAUTHENTICATED 错误结束
     async fn dashboard_events(
         &self,
         ctx: &Context<'_>,
         item_id: Option<i64>,
-    ) -> async_graphql::Result<impl Stream<Item = DashboardEvent>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardEvent>>> {
         let state = AppState::from(ctx)?;
         let who = actor(ctx)?;
         if !who.role.sees_everything() {
             return Err(AppError::Forbidden("实时看板仅供督查室和区领导使用".into()).into());
         }
-        let receiver = state.events.subscribe();
+        let token_hash = ctx
+            .data::<super::Auth>()
+            .ok()
+            .and_then(|a| a.token_hash.clone());
+        let watch = Watch {
+            receiver: state.events.subscribe(),
+            recheck: tokio::time::interval(TOKEN_RECHECK),
+            db: state.db.clone(),
+            person_id: who.person_id,
+            token_hash,
+            ended: false,
+        };
         Ok(futures_util::stream::unfold(
-            receiver,
-            move |mut receiver| async move {
+            watch,
+            move |mut watch| async move {
+                if watch.ended {
+                    return None;
+                }
                 loop {
-                    match receiver.recv().await {
-                        Ok(event) => {
-                            let event = DashboardEvent::from(event);
-                            if item_id.is_none() || event.item_id == item_id {
-                                return Some((event, receiver));
+                    tokio::select! {
+                        received = watch.receiver.recv() => match received {
+                            Ok(event) => {
+                                let event = DashboardEvent::from(event);
+                                if item_id.is_none() || event.item_id == item_id {
+                                    return Some((Ok(event), watch));
+                                }
+                            }
+                            // A slow client missed some events; carry on with the next ones.
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                        },
+                        _ = watch.recheck.tick() => {
+                            if !watch.still_valid().await {
+                                watch.ended = true;
+                                let ended: async_graphql::Error = AppError::Unauthenticated(
+                                    "令牌已被更换或撤销，实时订阅已结束，请重新登录".into(),
+                                )
+                                .into();
+                                return Some((Err(ended), watch));
                             }
                         }
-                        // A slow client missed some events; carry on with the next ones.
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                     }
                 }
             },
         ))
+    }
+}
+
+/// How often an open subscription checks that its token still stands: a token replaced by
+/// `ducha token` (possibly in another process) ends the subscriptions opened with it.
+const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One subscriber's stream state.
+struct Watch {
+    receiver: tokio::sync::broadcast::Receiver<LiveEvent>,
+    recheck: tokio::time::Interval,
+    db: sea_orm::DatabaseConnection,
+    person_id: i64,
+    token_hash: Option<String>,
+    ended: bool,
+}
+
+impl Watch {
+    /// Whether the person still holds the token the subscription was opened with. A
+    /// database that does not answer right now is not a revocation.
+    async fn still_valid(&self) -> bool {
+        use sea_orm::EntityTrait;
+        let Some(hash) = &self.token_hash else {
+            return false;
+        };
+        match entity::person::Entity::find_by_id(self.person_id)
+            .one(&self.db)
+            .await
+        {
+            Ok(Some(person)) => person.token_hash.as_deref() == Some(hash.as_str()),
+            Ok(None) => false,
+            Err(error) => {
+                tracing::warn!(?error, "re-checking a subscriber's token");
+                true
+            }
+        }
     }
 }

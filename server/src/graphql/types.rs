@@ -206,6 +206,27 @@ async fn item_colours(
         .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
 }
 
+/// The item's verdict as the reader may see it: the worst of all units for the office and
+/// leaders, the reader's own assignment's for a unit (another unit's reason names its due
+/// and its troubles; see `service::scope::redact_audit_trail` for the rule).
+async fn visible_verdict(
+    ctx: &Context<'_>,
+    item_id: i64,
+) -> AppResult<ducha_domain::colour::Verdict> {
+    let actor = super::actor(ctx)?;
+    let colours = item_colours(ctx, item_id).await?;
+    if actor.role.sees_everything() {
+        return Ok(colours.item);
+    }
+    let own = visible_assignment_ids(ctx, actor, item_id).await?;
+    Ok(own
+        .iter()
+        .filter_map(|id| colours.by_assignment.get(id))
+        .max_by_key(|v| v.colour)
+        .cloned()
+        .unwrap_or(colours.item))
+}
+
 /// 单位类型
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum UnitKind {
@@ -577,8 +598,16 @@ impl Unit {
         Ok(unit_verdict(ctx, self.id).await?.0.colour.into())
     }
 
-    /// 颜色的原因，列出相关事项编号
+    /// 颜色的原因，列出相关事项编号（按系统设置，承办单位人员可能只看到本单位的）
     async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let state = AppState::from(ctx)?;
+        let reader = super::actor(ctx)?;
+        if state.unit_report_access == crate::config::UnitReportAccess::OwnUnit
+            && !reader.role.sees_everything()
+            && reader.own_unit() != Some(self.id)
+        {
+            return Ok("按本系统设置，其他单位的颜色原因不向承办单位公开".into());
+        }
         Ok(unit_verdict(ctx, self.id).await?.0.reason)
     }
 
@@ -754,14 +783,14 @@ fn cached<'a, L: Loader<i64>>(ctx: &Context<'a>) -> AppResult<&'a Cached<L>> {
 
 #[ComplexObject]
 impl Item {
-    /// 事项当前颜色（蓝黄红），取各承办单位中最严重的
+    /// 事项当前颜色（蓝黄红），取各承办单位中最严重的；承办单位人员看到的是本单位的
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
-        Ok(item_colours(ctx, self.id).await?.item.colour.into())
+        Ok(visible_verdict(ctx, self.id).await?.colour.into())
     }
 
-    /// 颜色的原因
+    /// 颜色的原因（承办单位人员只看到本单位的原因）
     async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(item_colours(ctx, self.id).await?.item.reason)
+        Ok(visible_verdict(ctx, self.id).await?.reason)
     }
 
     /// 责任领导
@@ -826,24 +855,15 @@ impl Item {
     /// 审计记录（只增不改）：谁、何时、从哪个阶段到哪个阶段、为什么
     async fn audit_trail(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AuditEntry>> {
         let actor = super::actor(ctx)?;
-        let visible = if actor.role.sees_everything() {
-            None
-        } else {
-            Some(visible_assignment_ids(ctx, actor, self.id).await?)
-        };
         let rows = cached::<AuditByItem>(ctx)?
             .load_one(self.id)
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .filter(|e| match (&visible, e.assignment_id) {
-                (None, _) | (_, None) => true,
-                (Some(ids), Some(id)) => ids.contains(&id),
-            })
-            .map(AuditEntry::from)
-            .collect())
+        let state = AppState::from(ctx)?;
+        let rows =
+            crate::service::scope::redact_audit_trail(&state.db, actor, self.id, rows).await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
     /// 期限说明：在办事项按当前日历推算（自交办时刻起；未交办时自现在起）；已销号、已撤销的事项

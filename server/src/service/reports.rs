@@ -37,6 +37,26 @@ const TREND_MONTHS: usize = 5;
 /// Who the report is from, in its masthead and emails.
 pub const OFFICE: &str = "区政府办公室督查室";
 
+/// The part of a published report people of `unit_id` read when the office circulates only
+/// each unit's own part (`UnitReportAccess::OwnUnit`): the district's totals, the unit's own
+/// row, and the lists cut down to its own items and its own mention.
+pub fn own_part(mut published: Published, unit_id: i64) -> Published {
+    let report = &mut published.report;
+    let name = report
+        .units
+        .iter()
+        .find(|u| u.unit_id == unit_id)
+        .map(|u| u.unit.clone())
+        .unwrap_or_default();
+    report.units.retain(|u| u.unit_id == unit_id);
+    report.red_items.retain(|i| i.unit == name);
+    report.yellow_items.retain(|i| i.unit == name);
+    report.praised.retain(|u| *u == name);
+    report.named.retain(|u| u.unit == name);
+    report.called_in.retain(|u| u.unit == name);
+    published
+}
+
 /// A stored version of a month's report.
 #[derive(Debug, Clone)]
 pub struct Published {

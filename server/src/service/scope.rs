@@ -61,3 +61,72 @@ pub fn assignments_for(actor: &Actor) -> Select<assignment::Entity> {
         _ => query,
     }
 }
+
+/// The one visibility rule for the records of an item, for people of a unit (the office,
+/// leaders and administrators see everything):
+///
+/// - the item itself, its stage and every change of stage are shared by all its units;
+/// - what belongs to one unit's assignment — its extension requests and their decisions,
+///   its reports and their verdicts, its return and the answer to it, the reason for its
+///   colour, the attachments of its reports — is seen by that unit only.
+///
+/// `auditTrail`, `extensionRequests`, `reports`, attachments and colour reasons all apply it;
+/// live dashboard events are for the office and leaders only. An audit row that belongs to
+/// another unit's assignment keeps its action, stages and time, and loses its reason and
+/// details.
+pub async fn redact_audit_trail(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    item_id: i64,
+    events: Vec<entity::audit_event::Model>,
+) -> AppResult<Vec<entity::audit_event::Model>> {
+    if actor.role.sees_everything() {
+        return Ok(events);
+    }
+    let own: std::collections::HashSet<i64> = assignments_for(actor)
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let extensions: std::collections::HashMap<i64, i64> = entity::extension_request::Entity::find()
+        .filter(entity::extension_request::Column::ItemId.eq(item_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.assignment_id))
+        .collect();
+    let reports: std::collections::HashMap<i64, i64> = entity::report::Entity::find()
+        .filter(entity::report::Column::ItemId.eq(item_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.assignment_id))
+        .collect();
+    // Whose assignment an audit row is about: its column, or what its details name.
+    let owner = |e: &entity::audit_event::Model| {
+        e.assignment_id
+            .or_else(|| e.details["assignmentId"].as_i64())
+            .or_else(|| {
+                e.details["extensionId"]
+                    .as_i64()
+                    .and_then(|id| extensions.get(&id).copied())
+            })
+            .or_else(|| {
+                e.details["reportId"]
+                    .as_i64()
+                    .and_then(|id| reports.get(&id).copied())
+            })
+    };
+    Ok(events
+        .into_iter()
+        .map(|mut e| {
+            if owner(&e).is_some_and(|a| !own.contains(&a)) {
+                e.reason = None;
+                e.details = serde_json::json!({});
+            }
+            e
+        })
+        .collect())
+}
