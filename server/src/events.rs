@@ -73,11 +73,24 @@ pub async fn run(state: AppState, poll: Duration, colour_every: Duration) {
     loop {
         match new_events(&state, last_id).await {
             Ok(events) => {
+                let mut touched = std::collections::BTreeSet::new();
                 for event in events {
-                    if let LiveEvent::Lifecycle { audit_id, .. } = &event {
+                    if let LiveEvent::Lifecycle {
+                        audit_id, item_id, ..
+                    } = &event
+                    {
                         last_id = last_id.max(*audit_id);
+                        touched.extend(*item_id);
                     }
                     state.events.publish(event);
+                }
+                // A verb that changes an item's colour (a rejection, a closing) is heard
+                // with its lifecycle event, not at the next full refresh.
+                if let (Some(known), false) = (colours.as_mut(), touched.is_empty()) {
+                    match touched_changes(&state, known, &touched).await {
+                        Ok(changes) => changes.into_iter().for_each(|c| state.events.publish(c)),
+                        Err(error) => tracing::warn!(?error, "recomputing touched colours"),
+                    }
                 }
             }
             Err(error) => tracing::warn!(?error, "tailing the audit trail"),
@@ -131,6 +144,63 @@ async fn new_events(state: &AppState, after: i64) -> crate::error::AppResult<Vec
         .collect())
 }
 
+/// The colours of the items a batch of lifecycle events touched, recomputed now against
+/// `known` (which is updated): the changes to publish.
+async fn touched_changes(
+    state: &AppState,
+    known: &mut HashMap<i64, Colour>,
+    touched: &std::collections::BTreeSet<i64>,
+) -> crate::error::AppResult<Vec<LiveEvent>> {
+    let now = state.clock.now();
+    let ids: Vec<i64> = touched.iter().copied().collect();
+    let items = crate::service::in_chunks(&ids, |chunk| {
+        entity::item::Entity::find()
+            .filter(entity::item::Column::Id.is_in(chunk))
+            .all(&state.db)
+    })
+    .await?;
+    let rule_set = RuleSet::load(state).await?;
+    let colours =
+        crate::service::colours::colours_for_items(&state.db, &rule_set.rules(), &items, now)
+            .await?;
+    let mut changes = Vec::new();
+    for item in items {
+        let verdict = colours
+            .get(&item.id)
+            .map(|c| c.item.clone())
+            .unwrap_or(Verdict {
+                colour: Colour::None,
+                reason: String::new(),
+            });
+        let previous = known.get(&item.id).copied().unwrap_or(Colour::None);
+        if previous != verdict.colour {
+            changes.push(LiveEvent::Colour {
+                item_id: item.id,
+                serial: item.serial.clone(),
+                from: previous,
+                to: verdict.colour,
+                reason: verdict.reason,
+                at: now,
+            });
+        }
+        known.insert(item.id, verdict.colour);
+    }
+    Ok(changes)
+}
+
+async fn serials_of(
+    state: &AppState,
+    ids: &[i64],
+) -> crate::error::AppResult<HashMap<i64, String>> {
+    let rows = crate::service::in_chunks(ids, |chunk| {
+        entity::item::Entity::find()
+            .filter(entity::item::Column::Id.is_in(chunk))
+            .all(&state.db)
+    })
+    .await?;
+    Ok(rows.into_iter().map(|i| (i.id, i.serial)).collect())
+}
+
 /// The open items' colours now, and the changes against `before` (none on the first run).
 /// Reads the same one narrow query as the reminder sweep, so a refresh costs about a plain
 /// scan of the open assignments (BENCHMARKS.md), not a pass per table.
@@ -160,6 +230,25 @@ async fn colour_changes(
     }
     let mut current = HashMap::new();
     let mut changes = Vec::new();
+    // Items that left the open set (closed, cancelled) lose their colour.
+    if let Some(before) = before {
+        let gone: Vec<i64> = before
+            .iter()
+            .filter(|(id, colour)| **colour != Colour::None && !worst.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        let serials = serials_of(state, &gone).await?;
+        for item_id in gone {
+            changes.push(LiveEvent::Colour {
+                item_id,
+                serial: serials.get(&item_id).cloned().unwrap_or_default(),
+                from: before.get(&item_id).copied().unwrap_or(Colour::None),
+                to: Colour::None,
+                reason: "事项已不在办理中".into(),
+                at: now,
+            });
+        }
+    }
     for (item_id, (verdict, serial)) in worst {
         current.insert(item_id, verdict.colour);
         if let Some(before) = before {

@@ -497,3 +497,154 @@ async fn calendar_imports_are_deliberate_and_closed_items_are_frozen(backend: Ba
 }
 
 on_both_backends!(calendar_imports_are_deliberate_and_closed_items_are_frozen);
+
+const DASHBOARD: &str = "query($at: DateTime) { dashboard(at: $at) {
+    byColour { colour count } byStage { stage count } units { unit { name } openItems red } } }";
+
+fn count_of(list: &Value, key: &str, value: &str) -> i64 {
+    list.as_array()
+        .and_then(|l| l.iter().find(|e| e[key] == value))
+        .and_then(|e| e["count"].as_i64())
+        .unwrap_or(-1)
+}
+
+/// Item 2: at any `at`, the dashboard counts the items that existed then, in their stage
+/// then — stages, colours and units alike.
+async fn the_dashboard_at_an_instant_counts_what_existed_then(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let early = crate::district::assigned_item(&app, &d, "早期事项").await;
+    app.clock.set(shanghai(2026, 10, 20, 9, 0));
+    crate::district::assigned_item(&app, &d, "后来的事项").await;
+    feed_verify_close(&app, &d, &early).await;
+
+    let board = |at: Option<&str>| {
+        let app = &app;
+        let token = d.leader.clone();
+        let at = at.map(str::to_string);
+        async move {
+            let body = app
+                .graphql_as(Some(&token), DASHBOARD, json!({ "at": at }))
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+            body["data"]["dashboard"].clone()
+        }
+    };
+    let mid = board(Some("2026-10-15T00:00:00Z")).await;
+    assert_eq!(count_of(&mid["byStage"], "stage", "ASSIGNED"), 1, "{mid}");
+    assert_eq!(count_of(&mid["byStage"], "stage", "CLOSED"), 0, "{mid}");
+    let coloured: i64 = mid["byColour"]
+        .as_array()
+        .expect("colours")
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(coloured, 1, "only the early item existed: {mid}");
+    assert_eq!(
+        count_of(&mid["byColour"], "colour", "RED"),
+        1,
+        "five working days late then"
+    );
+    let housing = mid["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["unit"]["name"] == "区住房和城乡建设局")
+        .cloned()
+        .expect("unit");
+    assert_eq!(housing["openItems"], 1, "{mid}");
+
+    let before = board(Some("2020-01-01T00:00:00Z")).await;
+    assert!(
+        before["byColour"]
+            .as_array()
+            .expect("colours")
+            .iter()
+            .all(|c| c["count"] == 0),
+        "{before}"
+    );
+    assert!(
+        before["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .all(|u| u["openItems"] == 0),
+        "{before}"
+    );
+    assert!(
+        before["byStage"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .all(|s| s["count"] == 0)
+    );
+
+    let now = board(None).await;
+    assert_eq!(count_of(&now["byStage"], "stage", "ASSIGNED"), 1);
+    assert_eq!(count_of(&now["byStage"], "stage", "CLOSED"), 1);
+}
+
+on_both_backends!(the_dashboard_at_an_instant_counts_what_existed_then);
+
+/// Item 3: a colour changed by a verb reaches subscribers with its kind, serial, colour
+/// and previous colour, without waiting for the periodic refresh (set to an hour here).
+async fn a_verb_that_changes_a_colour_is_heard_at_once(backend: Backend) {
+    let mut settings = crate::helpers::settings_for(backend).await;
+    settings.colour_refresh = std::time::Duration::from_secs(3600);
+    let app = crate::helpers::spawn_with(settings).await;
+    let d = District::create(&app).await;
+    let mut socket = crate::live::subscribe(
+        &app,
+        &d.leader,
+        "subscription { dashboardEvents { kind itemId serial colour previousColour reason } }",
+    )
+    .await;
+    let item = assign_with(&app, &d, "违建拆除", "3个工作日", d.housing, &[]).await;
+    app.clock.set(shanghai(2026, 10, 12, 9, 0));
+    let fed = feed(&app, &d, &item).await;
+    let mut version = fed["version"].clone();
+    for round in 0..2 {
+        let rejected = ok(
+            &app,
+            &d.supervisor,
+            &item_mutation("verifyItem", "VerifyItemInput"),
+            json!({ "itemId": item["id"], "version": version, "accept": false, "reason": format!("第{round}次退回") }),
+        )
+        .await;
+        version = rejected["item"]["version"].clone();
+        if round == 0 {
+            let again = ok(
+                &app,
+                &d.housing_head,
+                &m("submitFeedback", "SubmitFeedbackInput", "report { id }"),
+                json!({ "itemId": item["id"], "version": version, "body": "再次报送" }),
+            )
+            .await;
+            assert!(again.is_object());
+            version = json!(version.as_i64().expect("version") + 1);
+        }
+    }
+    loop {
+        let message = crate::live::next_json(&mut socket).await;
+        let event = &message["payload"]["data"]["dashboardEvents"];
+        if event["kind"] == "COLOUR_CHANGE" && event["colour"] == "RED" {
+            assert_eq!(event["serial"], item["serial"]);
+            assert_eq!(event["itemId"], item["id"]);
+            assert!(
+                ["YELLOW", "NONE", "BLUE"]
+                    .contains(&event["previousColour"].as_str().unwrap_or("")),
+                "{event}"
+            );
+            assert!(
+                event["reason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("退回重办2次"),
+                "{event}"
+            );
+            break;
+        }
+    }
+}
+
+on_both_backends!(a_verb_that_changes_a_colour_is_heard_at_once);

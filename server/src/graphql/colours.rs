@@ -109,7 +109,7 @@ async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> 
         *by_colour.entry(c.item.colour).or_default() += 1;
     }
     // Stages as of `at`: the current ones, with later changes rewound from the audit trail.
-    let rewound = crate::service::reports::stages_before(&state.db, at).await?;
+    let rewound = crate::service::reports::stages_at(&state.db, at).await?;
     let all: Vec<(i64, String, String, DateTime<Utc>)> = entity::item::Entity::find()
         .select_only()
         .columns([

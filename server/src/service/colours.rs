@@ -153,13 +153,15 @@ pub async fn colours_for_items(
     at: DateTime<Utc>,
 ) -> AppResult<HashMap<i64, ItemColours>> {
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let assignments = in_chunks(&ids, |chunk| {
+    let mut assignments = in_chunks(&ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
             .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .filter(assignment::Column::CreatedAt.lte(at))
             .all(db)
     })
     .await?;
+    extensions_as_of(db, &mut assignments, at).await?;
     let events = in_chunks(&ids, |chunk| {
         audit_event::Entity::find()
             .filter(audit_event::Column::ItemId.is_in(chunk))
@@ -311,6 +313,108 @@ pub async fn items_of_colours(
     }
 }
 
+/// Sets each assignment's extended due to the one approved by `at` (none if none was yet):
+/// colours asked of a past instant must not know of later extensions.
+async fn extensions_as_of(
+    db: &impl ConnectionTrait,
+    assignments: &mut [assignment::Model],
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let extended: Vec<i64> = assignments
+        .iter()
+        .filter(|a| a.extended_due_at.is_some())
+        .map(|a| a.id)
+        .collect();
+    if extended.is_empty() {
+        return Ok(());
+    }
+    let approved = in_chunks(&extended, |chunk| {
+        entity::extension_request::Entity::find()
+            .filter(entity::extension_request::Column::AssignmentId.is_in(chunk))
+            .filter(entity::extension_request::Column::Decision.eq("APPROVED"))
+            .filter(entity::extension_request::Column::DecidedAt.lte(at))
+            .all(db)
+    })
+    .await?;
+    let mut latest: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    for request in approved {
+        let Some(decided) = request.decided_at else {
+            continue;
+        };
+        let slot = latest
+            .entry(request.assignment_id)
+            .or_insert((decided, request.proposed_due_at));
+        if decided >= slot.0 {
+            *slot = (decided, request.proposed_due_at);
+        }
+    }
+    for a in assignments
+        .iter_mut()
+        .filter(|a| a.extended_due_at.is_some())
+    {
+        // A resumption shifts the stored extended due; keep it when the approval stands.
+        if !latest.contains_key(&a.id) {
+            a.extended_due_at = None;
+        }
+    }
+    Ok(())
+}
+
+/// The items that were open at `at`, or closed since `closed_since`, as they stood at `at`:
+/// registered by then, each in the stage it had then (later changes rewound from the audit
+/// trail), closed only if closed by then. Items closed long before are not read.
+pub async fn items_as_of(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    closed_since: DateTime<Utc>,
+) -> AppResult<Vec<item::Model>> {
+    let rewound = super::reports::stages_at(db, at).await?;
+    let open: Vec<&str> = Stage::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let mut items = item::Entity::find()
+        .filter(item::Column::CreatedAt.lte(at))
+        .filter(
+            sea_orm::Condition::any()
+                .add(item::Column::Stage.is_in(open))
+                .add(item::Column::ClosedAt.gte(closed_since)),
+        )
+        .all(db)
+        .await?;
+    // Items whose stage changed since `at` (closed or cancelled now, open then).
+    let seen: std::collections::HashSet<i64> = items.iter().map(|i| i.id).collect();
+    let changed: Vec<i64> = rewound
+        .iter()
+        .filter(|(id, before)| before.is_some() && !seen.contains(id))
+        .map(|(id, _)| *id)
+        .collect();
+    items.extend(
+        in_chunks(&changed, |chunk| {
+            item::Entity::find()
+                .filter(item::Column::Id.is_in(chunk))
+                .all(db)
+        })
+        .await?,
+    );
+    Ok(items
+        .into_iter()
+        .filter_map(|mut i| {
+            match rewound.get(&i.id) {
+                // The first change at or after `at` created it: it did not exist yet.
+                Some(None) => return None,
+                Some(Some(before)) => i.stage = before.clone(),
+                None => {}
+            }
+            if i.closed_at.is_some_and(|c| c > at) {
+                i.closed_at = None;
+            }
+            Some(i)
+        })
+        .collect())
+}
+
 fn none() -> Verdict {
     Verdict {
         colour: Colour::None,
@@ -349,18 +453,25 @@ pub async fn unit_standings(
         .filter(|s| s.is_open())
         .map(|s| s.as_str())
         .collect();
-    let open_items = item::Entity::find()
-        .filter(item::Column::Stage.is_in(open))
-        .all(db)
-        .await?;
+    // As they stood at `at`: a dashboard asked about the past counts what existed then.
+    let (open_items, closed_items): (Vec<item::Model>, Vec<item::Model>) = {
+        let window_start = at - Duration::days(rules.policy.on_time_window_days);
+        let all = items_as_of(db, at, window_start).await?;
+        let closed = all
+            .iter()
+            .filter(|i| {
+                i.stage == Stage::Closed.as_str()
+                    && i.closed_at.is_some_and(|c| c >= window_start && c <= at)
+            })
+            .cloned()
+            .collect();
+        let open = all
+            .into_iter()
+            .filter(|i| open.contains(&i.stage.as_str()))
+            .collect();
+        (open, closed)
+    };
     let colours = colours_for_items(db, rules, &open_items, at).await?;
-    let window_start = at - Duration::days(rules.policy.on_time_window_days);
-    let closed_items = item::Entity::find()
-        .filter(item::Column::Stage.eq(Stage::Closed.as_str()))
-        .filter(item::Column::ClosedAt.gte(window_start))
-        .filter(item::Column::ClosedAt.lte(at))
-        .all(db)
-        .await?;
     let item_ids: Vec<i64> = open_items
         .iter()
         .chain(closed_items.iter())
@@ -370,6 +481,7 @@ pub async fn unit_standings(
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
             .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .filter(assignment::Column::CreatedAt.lte(at))
             .all(db)
     })
     .await?;

@@ -122,17 +122,37 @@ struct StageRewind {
 
 /// The stage of every item whose stage changed at or after `at`, as it was just before:
 /// the `from` of its first change since (none for an item registered since). Items not
-/// listed are still in the stage they were in at `at`.
+/// listed are still in the stage they were in at `at`. For a period that ends at `at`
+/// (exclusive), as a month does.
 pub async fn stages_before(
     db: &impl ConnectionTrait,
     at: DateTime<Utc>,
+) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
+    rewind(db, at, ">=").await
+}
+
+/// As [`stages_before`], for the state *at* `at`: changes made at that very instant count
+/// as done (a dashboard asked about now sees what was just done now).
+pub async fn stages_at(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
+    rewind(db, at, ">").await
+}
+
+async fn rewind(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    after: &str,
 ) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
     let backend = db.get_database_backend();
     let mut stages: HashMap<i64, Option<String>> = HashMap::new();
     for row in StageRewind::find_by_statement(statement(
         backend,
-        "SELECT item_id, from_stage FROM audit_event \
-         WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at >= $1 ORDER BY at, id",
+        &format!(
+            "SELECT item_id, from_stage FROM audit_event \
+             WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at {after} $1 ORDER BY at, id"
+        ),
         vec![Value::from(at)],
     ))
     .all(db)
