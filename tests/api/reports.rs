@@ -496,6 +496,18 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     assert!(html.contains("<svg"), "charts are inline SVG");
     assert!(html.contains("督查通报") && html.contains(housing));
     assert!(html.contains("@page"), "prints on A4");
+    // The red list's header counts items, as the totals do (issue 10, item 12).
+    let red_items = october["totals"]["redItems"].as_i64().expect("red items");
+    assert!(
+        html.contains(&format!("红色督办事项（{red_items}件")),
+        "{}",
+        html.split("红色督办事项")
+            .nth(1)
+            .unwrap_or_default()
+            .chars()
+            .take(40)
+            .collect::<String>()
+    );
 
     // Emailed to the leader and the office through the outbox.
     let mails = entity::outbox::Entity::find()
