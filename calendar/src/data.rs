@@ -337,11 +337,44 @@ fn validate_year(year: &YearArrangement) -> Result<(), CalendarError> {
             year.year
         )));
     }
+    // Within one notice a date has one meaning; a later amendment may change it.
+    let notices =
+        std::iter::once(&year.holidays).chain(year.amendments.iter().map(|a| &a.holidays));
+    for holidays in notices {
+        let mut meaning: BTreeMap<NaiveDate, (&str, bool)> = BTreeMap::new();
+        for holiday in holidays {
+            let offs = holiday
+                .off
+                .iter()
+                .flat_map(|r| r.days())
+                .map(|d| (d, false));
+            let works = holiday.work.iter().map(|d| (*d, true));
+            for (date, working) in offs.chain(works) {
+                if let Some((name, was_working)) =
+                    meaning.insert(date, (holiday.name.as_str(), working))
+                    && (name != holiday.name || was_working != working)
+                {
+                    return Err(CalendarError::BadData(format!(
+                        "{date}在同一通知中有两种安排（“{name}”与“{}”）",
+                        holiday.name
+                    )));
+                }
+            }
+        }
+    }
     let holidays = year
         .holidays
         .iter()
         .chain(year.amendments.iter().flat_map(|a| a.holidays.iter()));
     for holiday in holidays {
+        let name_ok = !holiday.name.trim().is_empty()
+            && holiday.name.chars().count() <= 30
+            && !holiday.name.chars().any(char::is_control);
+        if !name_ok {
+            return Err(CalendarError::BadData(
+                "节日名称应为1至30个字，且不含控制字符".into(),
+            ));
+        }
         let dates = holiday
             .off
             .iter()

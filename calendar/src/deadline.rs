@@ -305,6 +305,10 @@ fn weekday_zh(date: NaiveDate) -> &'static str {
     }
 }
 
+/// Days of one holiday (its days off and its make-up days) lie within this many days of
+/// each other; farther apart they are the same holiday in another year.
+const HOLIDAY_SPAN_DAYS: i64 = 45;
+
 fn summarise(
     rule: DeadlineRule,
     start_date: NaiveDate,
@@ -315,15 +319,22 @@ fn summarise(
     provisional_years: &[i32],
 ) -> String {
     let due_local = due_at.with_timezone(&policy.time_zone);
-    let mut text = format!(
-        "自{}（{}）起算{}，起算日不计入，截止于{}（{}）{}",
-        start_date,
-        weekday_zh(start_date),
-        rule,
+    let due_text = format!(
+        "{}（{}）",
         due_local.format("%Y-%m-%d %H:%M"),
-        weekday_zh(due_local.date_naive()),
-        "。"
+        weekday_zh(due_local.date_naive())
     );
+    let mut text = match rule {
+        // Hours run on the clock from the start instant; there is no start day to leave out.
+        DeadlineRule::Hours(_) => format!("自起算时刻起{rule}，按实际时间计算，截止于{due_text}。"),
+        DeadlineRule::FixedDate(_) => format!("按指定日期，截止于{due_text}。"),
+        _ => format!(
+            "自{}（{}）起算{}，起算日不计入，截止于{due_text}。",
+            start_date,
+            weekday_zh(start_date),
+            rule
+        ),
+    };
     match rolled_from {
         Some((from, false)) => text.push_str(&format!(
             "期限届满日{}（{}）不是工作日，顺延至其后第一个工作日。",
@@ -337,10 +348,17 @@ fn summarise(
         )),
         None => {}
     }
-    // Group consecutive crossed days by holiday name so 国庆节 reads as one entry.
+    // Group crossed days by holiday so 国庆节 reads as one entry — one per year: a period of
+    // years crosses each holiday many times, and "2018-10-01至2026-10-07" would be false.
     let mut groups: Vec<(String, Vec<&CrossedDay>, Vec<&CrossedDay>)> = Vec::new();
+    let near = |days: &[&CrossedDay], date: NaiveDate| {
+        days.iter()
+            .any(|d| (d.date - date).num_days().abs() <= HOLIDAY_SPAN_DAYS)
+    };
     for day in crossed {
-        let index = match groups.iter().position(|(name, _, _)| *name == day.name) {
+        let index = match groups.iter().position(|(name, offs, works)| {
+            *name == day.name && (near(offs, day.date) || near(works, day.date))
+        }) {
             Some(i) => i,
             None => {
                 groups.push((day.name.clone(), Vec::new(), Vec::new()));

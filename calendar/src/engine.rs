@@ -314,7 +314,12 @@ impl Calendar {
 
     /// Refuses a date before the calendar's data: whether it was a working day cannot be
     /// known (later years without a notice are counted provisionally instead).
+    /// Dates past 2099 are refused too: far beyond any period, and beyond what the API's
+    /// date-time format writes plainly.
     pub fn check_coverage(&self, date: NaiveDate) -> Result<(), CalendarError> {
+        if date.year() > 2099 {
+            return Err(CalendarError::OutOfRange);
+        }
         match self.first_covered_date() {
             Some(first) if date < first => Err(CalendarError::BeforeCoverage {
                 date,

@@ -24,7 +24,7 @@ pub use engine::{Answer, Calendar, DayKind};
 /// Everything that can go wrong; the messages are for people (Chinese), the variants for code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
-    #[error("日期超出可计算范围")]
+    #[error("日期超出可计算范围（2004年至2099年）")]
     OutOfRange,
     #[error("无法识别的期限规则：“{0}”（示例：3个工作日、10天、24小时、2个月、2026-10-15）")]
     BadRule(String),

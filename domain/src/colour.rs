@@ -110,8 +110,9 @@ pub struct AssignmentFacts {
     /// Whether the cycle counts working days (每N个工作日) rather than calendar days.
     pub report_cycle_working_days: bool,
     pub last_report_or_assigned_at: DateTime<Utc>,
-    /// When this assignment's latest completion report (办结反馈) came in, if it has one:
-    /// it stops the clock, so lateness is judged at that instant from then on.
+    /// When the item's latest completion report (办结反馈, filed by the lead unit) came in,
+    /// if it has one: it stops every unit's clock, so lateness is judged at that instant
+    /// from then on.
     pub feedback_at: Option<DateTime<Utc>>,
 }
 

@@ -398,20 +398,27 @@ pub fn eval(
 pub fn answer(calendar: &Calendar, request: &str) -> Result<String, String> {
     let words: Vec<&str> = request.split_whitespace().collect();
     match words.as_slice() {
-        ["is-workday", date] => Ok(render(calendar.is_working_day(parse_date(date)?))),
+        ["is-workday", date] => Ok(render(
+            calendar.is_working_day(covered(calendar, parse_date(date)?)?),
+        )),
         ["add", date, days] => {
-            let date = parse_date(date)?;
+            let date = covered(calendar, parse_date(date)?)?;
             let days: i32 = days
                 .parse()
                 .map_err(|_| format!("not a whole number of days: {days}"))?;
+            ducha_calendar::DeadlineRule::WorkingDays(days)
+                .check_bounds()
+                .map_err(|e| e.to_string())?;
             let answer = calendar
                 .add_working_days(date, days)
-                .map_err(|_| "result out of the supported date range".to_string())?;
+                .map_err(|e| e.to_string())?;
+            covered(calendar, answer.value)?;
             Ok(render(answer))
         }
-        ["between", from, to] => Ok(render(
-            calendar.working_days_between(parse_date(from)?, parse_date(to)?),
-        )),
+        ["between", from, to] => Ok(render(calendar.working_days_between(
+            covered(calendar, parse_date(from)?)?,
+            covered(calendar, parse_date(to)?)?,
+        ))),
         [] => Err("empty request".to_string()),
         [verb, ..] if ["is-workday", "add", "between"].contains(verb) => {
             Err(format!("wrong number of arguments for `{verb}`"))
@@ -420,6 +427,14 @@ pub fn answer(calendar: &Calendar, request: &str) -> Result<String, String> {
             "unknown request `{verb}` (expected is-workday, add or between)"
         )),
     }
+}
+
+/// The date, if the calendar can say anything true about it (the same checks as the API).
+fn covered(calendar: &Calendar, date: NaiveDate) -> Result<NaiveDate, String> {
+    calendar
+        .check_coverage(date)
+        .map(|()| date)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {

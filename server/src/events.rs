@@ -228,6 +228,8 @@ async fn colour_changes(
             }
         }
     }
+    // The stream holds a pooled connection until dropped; the reads below need their own.
+    drop(rows);
     let mut current = HashMap::new();
     let mut changes = Vec::new();
     // Items that left the open set (closed, cancelled) lose their colour.

@@ -44,7 +44,17 @@ pub async fn read_request(
         json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
-            &format!("请求体过大（不超过{}KB，上传附件除外）", limit / 1024),
+            &if multipart {
+                format!(
+                    "请求体过大：附件不超过{}MB",
+                    crate::service::attachments::MAX_ATTACHMENT_BYTES / 1024 / 1024
+                )
+            } else {
+                format!(
+                    "请求体过大：不带附件的请求不超过{}KB",
+                    JSON_BODY_LIMIT / 1024
+                )
+            },
         )
     };
     let declared = headers
@@ -65,6 +75,7 @@ pub async fn read_request(
             ));
         }
     };
+    let size = bytes.len();
     let batch = async_graphql::http::receive_batch_body(
         content_type,
         futures_util::io::Cursor::new(bytes.to_vec()),
@@ -72,21 +83,36 @@ pub async fn read_request(
             .max_file_size(crate::service::attachments::MAX_ATTACHMENT_BYTES as usize),
     )
     .await
-    .map_err(|e| {
-        tracing::debug!(error = %e, "unreadable GraphQL request");
-        json_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "请求格式不正确：应为 JSON（{\"query\": …, \"variables\": …}）或 multipart 上传",
-        )
+    .map_err(|e| match e {
+        async_graphql::ParseRequestError::PayloadTooLarge => too_large(),
+        e => {
+            tracing::debug!(error = %e, "unreadable GraphQL request");
+            json_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "请求格式不正确：应为 JSON（{\"query\": …, \"variables\": …}）或 multipart 上传",
+            )
+        }
     })?;
-    batch.into_single().map_err(|_| {
+    let request = batch.into_single().map_err(|_| {
         json_error(
             StatusCode::BAD_REQUEST,
             "BATCH_NOT_SUPPORTED",
             "不支持批量请求，请逐个发送",
         )
-    })
+    })?;
+    // A multipart body is allowed its size for the file it carries, not without one.
+    if request.uploads.is_empty() && size > JSON_BODY_LIMIT {
+        return Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!(
+                "请求体过大：不带附件的请求不超过{}KB",
+                JSON_BODY_LIMIT / 1024
+            ),
+        ));
+    }
+    Ok(request)
 }
 
 /// Errors poem raises itself (unknown path, wrong method, a failed extractor) as JSON.

@@ -133,23 +133,44 @@ async fn overdue_and_colour_filters_are_true(backend: Backend) {
 async fn late_items_never_read_on_schedule(backend: Backend) {
     let app = spawn_app_on(backend).await;
     let d = District::create(&app).await;
-    let item = assign_with(&app, &d, "学校周边交通整治", "3个工作日", d.housing, &[]).await;
+    let item = assign_with(
+        &app,
+        &d,
+        "学校周边交通整治",
+        "3个工作日",
+        d.housing,
+        &[d.urban],
+    )
+    .await;
     app.clock.set(shanghai(2026, 10, 13, 10, 0));
     let fed = feed(&app, &d, &item).await;
+    // The co-unit's part (due 10-08) is four working days late: RED, as the item.
     let (colour, reason) = colour_of(&app, &d.supervisor, &fed["id"]).await;
-    assert_eq!(colour, "YELLOW", "{reason}");
-    assert!(reason.contains("办结反馈逾期"), "{reason}");
+    assert_eq!(colour, "RED", "{reason}");
+    assert!(reason.contains("办结反馈逾期4个工作日"), "{reason}");
     app.clock.set(shanghai(2026, 11, 2, 10, 0));
-    let (colour, reason) = colour_of(&app, &d.supervisor, &fed["id"]).await;
-    assert_eq!(
-        colour, "YELLOW",
-        "the clock stopped at the report: {reason}"
-    );
+    let later = colour_of(&app, &d.supervisor, &fed["id"]).await;
+    assert_eq!(later, (colour, reason), "the clock stopped at the report");
     let closed = feed_verify_close_from_fed(&app, &d, &fed).await;
     assert_eq!(closed["stage"], "CLOSED");
     let (colour, reason) = colour_of(&app, &d.supervisor, &closed["id"]).await;
     assert_eq!(colour, "NONE");
     assert!(reason.starts_with("逾期办结"), "{reason}");
+    // The lead's late report was late for the co-unit's part too.
+    let assignments = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: Int!) { item(id: $id) { assignments { lead colourReason } } }",
+            json!({ "id": closed["id"] }),
+        )
+        .await;
+    for a in assignments["data"]["item"]["assignments"]
+        .as_array()
+        .expect("list")
+    {
+        let reason = a["colourReason"].as_str().unwrap_or_default();
+        assert!(reason.starts_with("逾期办结"), "{a}");
+    }
 
     // One on time reads 按期办结.
     let on_time = assign_with(&app, &d, "公厕提质改造", "3个工作日", d.housing, &[]).await;
@@ -170,7 +191,7 @@ async fn feed_verify_close_from_fed(app: &TestApp, d: &District, fed: &Value) ->
     .await["item"]
         .clone();
     let (colour, reason) = colour_of(app, &d.supervisor, &verified["id"]).await;
-    assert_eq!(colour, "YELLOW", "{reason}");
+    assert_ne!(colour, "NONE", "{reason}");
     assert!(reason.contains("办结反馈逾期"), "VERIFIED: {reason}");
     ok(
         app,
@@ -234,6 +255,19 @@ async fn rules_have_bounds_and_old_dates_are_before_coverage(backend: Backend) {
         );
         assert!(body["data"].is_null(), "{body}");
     }
+    // Ten years back crosses National Day ten times: each year is its own entry.
+    let body = deadline(&app, "2026-10-08T02:00:00Z", json!({ "months": -120 })).await;
+    let summary = body["data"]["deadline"]["explanation"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!summary.contains("2018-10-01至2026-10-07"), "{summary}");
+    assert!(summary.contains("2025-10-01至2025-10-08"), "{summary}");
+    // Hours run on the clock: no start day is left out.
+    let body = deadline(&app, "2026-09-29T01:00:00Z", json!({ "hours": 24 })).await;
+    let summary = body["data"]["deadline"]["explanation"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!summary.contains("起算日不计入"), "{summary}");
     // The widest allowed rule is answered, with at most ten provisional years.
     let body = deadline(&app, "2026-09-29T01:00:00Z", json!({ "workingDays": 2500 })).await;
     let years = body["data"]["deadline"]["explanation"]["provisionalYears"]

@@ -66,6 +66,17 @@ async fn nul_characters_are_bad_user_input(backend: Backend) {
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}: {body}");
         assert!(body["data"].is_null(), "nothing ran: {body}");
     }
+    // U+0000 escaped inside a JSON document carried as text (a calendar file) is refused
+    // where the document is read.
+    let import = app
+        .graphql_as(
+            Some(&d.admin),
+            "mutation($input: ImportCalendarYearInput!) { importCalendarYear(input: $input) { year } }",
+            json!({ "input": { "mode": "AMEND", "holidayCnJson":
+                r#"{"year": 2026, "papers": [], "days": [{"name": "节\u0000日", "date": "2026-11-27", "isOffDay": true}]}"# } }),
+        )
+        .await;
+    assert_eq!(error_code(&import), "BAD_USER_INPUT", "{import}");
     let items = app
         .graphql_as(
             Some(&d.supervisor),
@@ -144,6 +155,55 @@ async fn every_http_refusal_is_json_with_a_code() {
     assert_eq!(response.status(), 405);
     let body: Value = response.json().await.expect("JSON 405");
     assert_eq!(error_code(&body), "METHOD_NOT_ALLOWED");
+}
+
+/// A multipart body is allowed its size for a file only; a file over the limit is 413.
+#[tokio::test]
+async fn multipart_limits_are_for_files() {
+    let app = spawn_app().await;
+    let padding = "字".repeat(700_000);
+    let operations = json!({ "query": "{ __typename }", "variables": { "pad": padding } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", "{}");
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    let attach =
+        "mutation($input: AttachFileInput!) { attachFile(input: $input) { attachment { id } } }";
+    let operations =
+        json!({ "query": attach, "variables": { "input": { "reportId": 1, "file": null } } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.input.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(vec![b'x'; 20 * 1024 * 1024 + 1]).file_name("big.pdf"),
+        );
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("附件不超过20MB")
+    );
 }
 
 #[tokio::test]

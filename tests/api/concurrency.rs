@@ -221,3 +221,61 @@ async fn a_stale_version_names_both_versions(backend: Backend) {
 }
 
 on_both_backends!(a_stale_version_names_both_versions);
+
+/// Parallel publishers of one month's report each get an answer (one version is made; the
+/// others find it unchanged or taken), and readers beside them are answered too.
+async fn parallel_publishing_never_fails_internally(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    assigned_item(&app, &d, "九月事项").await;
+    app.clock.set(crate::helpers::shanghai(2026, 10, 20, 9, 0));
+    let publish = m(
+        "publishMonthlyReport",
+        "PublishMonthlyReportInput",
+        "created report { version }",
+    );
+    let answers = join_all((0..24).map(|n| {
+        let (app, d, publish) = (&app, &d, &publish);
+        async move {
+            if n % 4 == 3 {
+                app.graphql_as(
+                    Some(&d.supervisor),
+                    "{ items(first: 50) { edges { node { id colour auditTrail { action } } } } }",
+                    json!({}),
+                )
+                .await
+            } else {
+                app.graphql_as(
+                    Some(&d.supervisor),
+                    publish,
+                    json!({ "input": { "month": "2026-09" } }),
+                )
+                .await
+            }
+        }
+    }))
+    .await;
+    let mut created = 0;
+    for answer in &answers {
+        match answer["errors"][0]["extensions"]["code"].as_str() {
+            None => {
+                created += usize::from(answer["data"]["publishMonthlyReport"]["created"] == true)
+            }
+            Some(code) => assert_eq!(code, "CONFLICT", "{answer}"),
+        }
+    }
+    assert_eq!(created, 1, "one version is made");
+}
+
+mod parallel_publishing_never_fails_internally {
+    #[tokio::test]
+    async fn sqlite_file() {
+        super::parallel_publishing_never_fails_internally(crate::helpers::Backend::SqliteFile)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        super::parallel_publishing_never_fails_internally(crate::helpers::Backend::Postgres).await;
+    }
+}

@@ -403,6 +403,18 @@ async fn a_returned_item_is_reassigned_or_insisted_on(backend: Backend) {
         .await,
         "BAD_USER_INPUT"
     );
+    // Reassigning to a unit already on the item is a bad choice, not a conflict.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.supervisor),
+            &item_mutation("resolveReturn", "ResolveReturnInput"),
+            json!({ "itemId": id, "version": ver(&returned["item"]), "assignmentId": lead_assignment["id"],
+                    "reassignToUnitId": d.urban, "reason": "改由城管局牵头" })
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
     let reassigned = ok(
         &app,
         &d.supervisor,

@@ -123,8 +123,8 @@ async fn a_co_unit_never_reads_the_lead_units_records(backend: Backend) {
 
 on_both_backends!(a_co_unit_never_reads_the_lead_units_records);
 
-const MONTH: &str =
-    r#"{ monthlyReport(month: "2026-09") { units { unit colourReason } redItems { unit } } }"#;
+const MONTH: &str = r#"{ monthlyReport(month: "2026-09") { units { unit colourReason } redItems { unit }
+    html csv xlsxBase64 changes sections { problems suggestions } } }"#;
 const UNITS: &str = "{ units { id name colourReason } }";
 
 async fn published_september(
@@ -183,6 +183,26 @@ async fn the_report_access_setting_is_honoured_both_ways(backend: Backend) {
             .all(|i| i["unit"] == "东山街道办事处"),
         "{own}"
     );
+    // No other unit is named anywhere in what the unit reads: not in the page, the table,
+    // the workbook or the sections.
+    let report = &own["data"]["monthlyReport"];
+    let xlsx = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        report["xlsxBase64"].as_str().unwrap_or_default(),
+    )
+    .expect("base64");
+    let workbook = workbook_text(xlsx);
+    let sections = report["sections"].to_string();
+    for other in ["区住房和城乡建设局", "区城市管理局"] {
+        for (what, text) in [
+            ("html", report["html"].as_str().unwrap_or_default()),
+            ("csv", report["csv"].as_str().unwrap_or_default()),
+            ("sections", sections.as_str()),
+            ("xlsx", workbook.as_str()),
+        ] {
+            assert!(!text.contains(other), "{what} names {other}");
+        }
+    }
     let reasons = app.graphql_as(Some(&d.street_head), UNITS, json!({})).await;
     for unit in reasons["data"]["units"].as_array().expect("units") {
         let hidden = unit["colourReason"]
@@ -203,6 +223,23 @@ async fn the_report_access_setting_is_honoured_both_ways(backend: Backend) {
 }
 
 on_both_backends!(the_report_access_setting_is_honoured_both_ways);
+
+/// Every cell of every sheet of an XLSX workbook, as one text to search.
+fn workbook_text(bytes: Vec<u8>) -> String {
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("a workbook");
+    let mut text = String::new();
+    for name in book.sheet_names() {
+        if let Ok(range) = book.worksheet_range(&name) {
+            for cell in range.cells() {
+                text.push_str(&cell.2.to_string());
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
 
 /// Item 15: a subscription ends, with UNAUTHENTICATED, once its person's token is reissued.
 #[tokio::test]

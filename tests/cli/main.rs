@@ -42,6 +42,23 @@ fn calendar_commands_print_exactly_one_answer() {
     let (stdout, stderr, ok) = ducha(&["calendar", "add", "2026-02-30", "3"]);
     assert!(!ok && stdout.is_empty(), "a bad date fails");
     assert!(stderr.starts_with("error: "), "{stderr}");
+    // The API's bounds hold on the command line too: no 2410, no 1642, no "unpublished" 2003.
+    let refused: [&[&str]; 4] = [
+        &["calendar", "add", "2026-10-08", "100000"],
+        &["calendar", "add", "2026-10-08", "-100000"],
+        &["calendar", "add", "2003-01-01", "1"],
+        &["calendar", "is-workday", "2003-05-01"],
+    ];
+    for args in refused {
+        let (stdout, stderr, ok) = ducha(args);
+        assert!(!ok && stdout.is_empty(), "{args:?} answered {stdout}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    }
+    assert!(
+        ducha(&["calendar", "is-workday", "2003-05-01"])
+            .1
+            .contains("覆盖范围")
+    );
 }
 
 #[test]

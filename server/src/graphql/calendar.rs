@@ -283,9 +283,9 @@ impl CalendarQuery {
         to: Date,
     ) -> async_graphql::Result<WorkingDayCount> {
         let calendar = AppState::from(ctx)?.calendar.current()?;
-        calendar
-            .check_coverage(from.0.min(to.0))
-            .map_err(AppError::from)?;
+        for date in [from.0, to.0] {
+            calendar.check_coverage(date).map_err(AppError::from)?;
+        }
         let answer = calendar.working_days_between(from.0, to.0);
         Ok(WorkingDayCount {
             days: count(answer.value)?,

@@ -100,7 +100,13 @@ impl ColourQuery {
 }
 
 async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> {
-    let rule_set = RuleSet::load(state).await?;
+    let mut rule_set = RuleSet::load(state).await?;
+    // The past is judged by the colour policy that was in force then.
+    if at < state.clock.now() {
+        let (version, policy) = crate::service::colours::policy_at(&state.db, at).await?;
+        rule_set.policy = policy;
+        rule_set.policy_version = version;
+    }
     let version = rule_set.policy_version;
     let rules = rule_set.rules();
     let (standings, colours, _) = unit_standings(&state.db, &rules, at).await?;

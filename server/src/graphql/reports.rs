@@ -355,15 +355,8 @@ impl ReportQuery {
         let reader = actor(ctx)?;
         let month = parse_month(&month)?;
         let found = reports::find(&state.db, month, version).await?;
-        // A unit reads the whole 通报 unless the office circulates only each unit's part.
-        let own_only = state.unit_report_access == crate::config::UnitReportAccess::OwnUnit
-            && !reader.role.sees_everything();
         Ok(found
-            .map(|published| match reader.own_unit() {
-                Some(unit_id) if own_only => reports::own_part(published, unit_id),
-                _ if own_only => reports::own_part(published, -1),
-                _ => published,
-            })
+            .map(|published| readable(state, reader, published))
             .map(MonthlyReport))
     }
 
@@ -373,10 +366,11 @@ impl ReportQuery {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<MonthlyReportVersion>> {
         let state = AppState::from(ctx)?;
-        actor(ctx)?;
+        let reader = actor(ctx)?;
         Ok(reports::list(&state.db)
             .await?
             .into_iter()
+            .map(|p| readable(state, reader, p))
             .map(|p| MonthlyReportVersion {
                 month: p.report.month,
                 version: p.version,
@@ -387,6 +381,22 @@ impl ReportQuery {
             })
             .collect())
     }
+}
+
+/// What `reader` may read of a published report: all of it, unless the office circulates
+/// only each unit's own part to units (`unit_report_access = own`).
+fn readable(
+    state: &AppState,
+    reader: &crate::auth::Actor,
+    published: reports::Published,
+) -> reports::Published {
+    if state.unit_report_access == crate::config::UnitReportAccess::Whole
+        || reader.role.sees_everything()
+    {
+        return published;
+    }
+    // A unit role without a unit reads only the district's totals.
+    reports::own_part(published, reader.own_unit().unwrap_or(-1))
 }
 
 #[derive(InputObject)]

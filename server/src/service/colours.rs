@@ -193,8 +193,9 @@ pub async fn colours_for_items(
     let mut last_report: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut feedback: HashMap<i64, DateTime<Utc>> = HashMap::new();
     for r in &reports {
+        // The lead's completion report stops the clock of every unit of the item.
         if r.kind == "FEEDBACK" {
-            let slot = feedback.entry(r.assignment_id).or_insert(r.created_at);
+            let slot = feedback.entry(r.item_id).or_insert(r.created_at);
             *slot = (*slot).max(r.created_at);
         }
         let slot = last_report.entry(r.assignment_id).or_insert(r.created_at);
@@ -235,7 +236,7 @@ pub async fn colours_for_items(
             report_cycle_days: current.report_cycle_days,
             report_cycle_working_days: current.report_cycle_working_days,
             last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
-            feedback_at: feedback.get(&a.id).copied(),
+            feedback_at: feedback.get(&a.item_id).copied(),
         };
         let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);
         if let Some(entry) = result.get_mut(&a.item_id) {

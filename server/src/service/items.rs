@@ -657,7 +657,19 @@ pub async fn resolve_return(
     let mut active: assignment::ActiveModel = returned.clone().into();
     let reassigned = match reassign_to {
         Some(unit_id) => {
-            find_unit(&txn, unit_id).await?;
+            let target = find_unit(&txn, unit_id).await?;
+            let already = assignment::Entity::find()
+                .filter(assignment::Column::ItemId.eq(item_id))
+                .filter(assignment::Column::UnitId.eq(unit_id))
+                .filter(assignment::Column::Status.ne(WITHDRAWN))
+                .one(&txn)
+                .await?;
+            if already.is_some() {
+                return Err(AppError::BadUserInput(format!(
+                    "{}已承办该事项，请改派给其他单位",
+                    target.name
+                )));
+            }
             active.status = Set(WITHDRAWN.to_string());
             active.update(&txn).await?;
             Some(insert_assignment(&txn, deps, actor, now, &current, unit_id, returned.lead).await?)

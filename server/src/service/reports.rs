@@ -54,6 +54,18 @@ pub fn own_part(mut published: Published, unit_id: i64) -> Published {
     report.praised.retain(|u| *u == name);
     report.named.retain(|u| u.unit == name);
     report.called_in.retain(|u| u.unit == name);
+    // The problems and suggestions weigh units against each other by name.
+    let withheld = "本部分涉及其他单位，按本系统设置仅向督查室和区领导提供。".to_string();
+    report.sections.problems = withheld.clone();
+    report.sections.suggestions = withheld;
+    // What changed between versions, as far as it is the district's or the unit's own.
+    let own_prefix = format!("{name}：");
+    published.changes.retain(|c| {
+        c.starts_with(&own_prefix)
+            || c.starts_with("全区")
+            || c.starts_with("颜色规则版本")
+            || c.starts_with("节假日日历更新")
+    });
     published
 }
 
@@ -400,6 +412,21 @@ pub async fn load_facts(
                 .map_or(assigned_at, |r| r.last_report_at),
             feedback_at: last_reports.get(&id).and_then(|r| r.feedback_at),
         });
+    }
+    // The stream holds a pooled connection until dropped; the reads below need their own,
+    // and a pool full of publishers each holding one and waiting for another would never
+    // move (parallel publishes timed out on the pool before this).
+    drop(item_rows);
+    // The lead's completion report stops the clock of every unit of the item.
+    let mut item_feedback: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    for a in &assignments {
+        if let Some(at) = a.feedback_at {
+            let slot = item_feedback.entry(a.item_id).or_insert(at);
+            *slot = (*slot).max(at);
+        }
+    }
+    for a in &mut assignments {
+        a.feedback_at = item_feedback.get(&a.item_id).copied();
     }
 
     let units = unit_rows
