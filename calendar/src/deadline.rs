@@ -52,7 +52,7 @@ impl FromStr for DeadlineRule {
 
     /// Accepts the canonical forms printed by `Display` and the usual variants:
     /// `3个工作日`, `3个工作日内`, `3工作日`, `10天`, `10日`, `10个自然日`, `24小时`,
-    /// `2个月`, `2月`, `-3个工作日`, `2026-10-15`.
+    /// `2个月`, `2月`, `-3个工作日`, `会前3个工作日`, `会前3天`, `2026-10-15`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bad = || CalendarError::BadRule(text.to_string());
         let trimmed = text.trim();
@@ -60,6 +60,12 @@ impl FromStr for DeadlineRule {
             return Ok(DeadlineRule::FixedDate(date));
         }
         let body = trimmed.strip_suffix('内').unwrap_or(trimmed);
+        // 会前N天 / 会前N个工作日 ([000 Art.48]) count back from the meeting.
+        let (body, backwards) = match body.strip_prefix("会前") {
+            Some(rest) if !rest.starts_with(['-', '+']) => (rest, true),
+            Some(_) => return Err(bad()),
+            None => (body, false),
+        };
         let digits_end = body
             .char_indices()
             .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
@@ -67,6 +73,7 @@ impl FromStr for DeadlineRule {
             .ok_or_else(bad)?;
         let (number, unit) = body.split_at(digits_end);
         let n: i32 = number.parse().map_err(|_| bad())?;
+        let n = if backwards { -n } else { n };
         let unit = unit.trim();
         let unit = unit.strip_prefix('个').unwrap_or(unit);
         match unit {

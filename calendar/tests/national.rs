@@ -517,6 +517,8 @@ fn deadline_rules_parse_from_the_way_people_write_them() {
         ("3个工作日内", DeadlineRule::WorkingDays(3)),
         ("5工作日", DeadlineRule::WorkingDays(5)),
         ("-3个工作日", DeadlineRule::WorkingDays(-3)),
+        ("会前3个工作日", DeadlineRule::WorkingDays(-3)),
+        ("会前3天", DeadlineRule::CalendarDays(-3)),
         ("10天", DeadlineRule::CalendarDays(10)),
         ("7个自然日", DeadlineRule::CalendarDays(7)),
         ("48小时", DeadlineRule::Hours(48)),
@@ -531,7 +533,14 @@ fn deadline_rules_parse_from_the_way_people_write_them() {
             "round trip of {rule}"
         );
     }
-    for bad in ["", "三个工作日", "3周", "个工作日", "99999999999个工作日"] {
+    for bad in [
+        "",
+        "三个工作日",
+        "3周",
+        "个工作日",
+        "99999999999个工作日",
+        "会前-3天",
+    ] {
         assert!(
             bad.parse::<DeadlineRule>().is_err(),
             "{bad:?} must be rejected"

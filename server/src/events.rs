@@ -24,6 +24,7 @@ pub enum LiveEvent {
     Lifecycle {
         audit_id: i64,
         item_id: Option<i64>,
+        serial: Option<String>,
         action: String,
         from_stage: Option<String>,
         to_stage: Option<String>,
@@ -130,10 +131,13 @@ async fn new_events(state: &AppState, after: i64) -> crate::error::AppResult<Vec
         .limit(500)
         .all(&state.db)
         .await?;
+    let ids: Vec<i64> = rows.iter().filter_map(|e| e.item_id).collect();
+    let serials = serials_of(state, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|e| LiveEvent::Lifecycle {
             audit_id: e.id,
+            serial: e.item_id.and_then(|id| serials.get(&id).cloned()),
             item_id: e.item_id,
             action: e.action,
             from_stage: e.from_stage,

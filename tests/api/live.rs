@@ -80,6 +80,10 @@ async fn a_dashboard_on_one_instance_hears_changes_made_through_another() {
     assert_eq!(event["kind"], "LIFECYCLE");
     assert_eq!(event["toStage"], "ASSIGNED");
     assert_eq!(event["itemId"], item_id);
+    assert_eq!(
+        event["serial"], assigned["serial"],
+        "lifecycle events name the item"
+    );
 
     // Instance B's clock reaches 09-30, when the co-unit's due (10-08) is the next working
     // day: the item turns BLUE and the dashboard is told.

@@ -41,6 +41,7 @@ impl From<LiveEvent> for DashboardEvent {
         match event {
             LiveEvent::Lifecycle {
                 item_id,
+                serial,
                 action,
                 from_stage,
                 to_stage,
@@ -50,7 +51,7 @@ impl From<LiveEvent> for DashboardEvent {
             } => DashboardEvent {
                 kind: LiveEventKind::Lifecycle,
                 item_id,
-                serial: None,
+                serial,
                 action: Some(action),
                 from_stage,
                 to_stage,
