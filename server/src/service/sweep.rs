@@ -235,14 +235,15 @@ static OPEN_ASSIGNMENTS_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "\
 SELECT a.id, a.item_id, i.serial, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
-       i.stage, i.report_cycle_days, i.report_cycle_working_days, r.last_report_at, f.feedback_at, e.rejections, e.reopens, \
+       i.stage, i.report_cycle_days, i.report_cycle_working_days, r.last_report_at, \
+       CASE WHEN i.stage IN ('FEEDBACK_SUBMITTED', 'VERIFIED') THEN \
+            (SELECT MAX(f.created_at) FROM report f WHERE f.item_id = a.item_id AND f.kind = 'FEEDBACK' AND f.created_at <= $1) \
+       END AS feedback_at, e.rejections, e.reopens, \
        n.sent_bits, n.last_progress_due, n.last_progress_missed \
 FROM assignment a \
 JOIN item i ON i.id = a.item_id \
 LEFT JOIN (SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
            WHERE created_at <= $1 GROUP BY assignment_id) r ON r.assignment_id = a.id \
-LEFT JOIN (SELECT item_id, MAX(created_at) AS feedback_at FROM report \
-           WHERE kind = 'FEEDBACK' AND created_at <= $1 GROUP BY item_id) f ON f.item_id = a.item_id \
 LEFT JOIN (SELECT item_id, \
                   SUM(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejections, \
                   SUM(CASE WHEN action = 'REOPEN' THEN 1 ELSE 0 END) AS reopens \
