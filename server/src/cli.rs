@@ -93,9 +93,9 @@ enum CalendarCommand {
     /// open deadlines it affects
     Import {
         file: std::path::PathBuf,
-        /// Amend the year (the file's days win, the rest stay) instead of replacing it
-        #[arg(long)]
-        amend: bool,
+        /// `replace`: the file is the whole year; `amend`: the file's days win, the rest stay
+        #[arg(long, value_enum)]
+        mode: ImportModeArg,
         /// Print the days that would change and the deadlines that would move; store nothing
         #[arg(long)]
         dry_run: bool,
@@ -103,6 +103,13 @@ enum CalendarCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// How an imported year meets the one already known (see `service::calendar::ImportMode`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ImportModeArg {
+    Replace,
+    Amend,
 }
 
 pub async fn run() -> ExitCode {
@@ -134,14 +141,13 @@ async fn calendar(command: CalendarCommand) -> ExitCode {
         CalendarCommand::Between { from, to } => format!("between {from} {to}"),
         CalendarCommand::Import {
             file,
-            amend,
+            mode,
             dry_run,
             force,
         } => {
-            let mode = if amend {
-                crate::service::calendar::ImportMode::Amend
-            } else {
-                crate::service::calendar::ImportMode::Replace
+            let mode = match mode {
+                ImportModeArg::Replace => crate::service::calendar::ImportMode::Replace,
+                ImportModeArg::Amend => crate::service::calendar::ImportMode::Amend,
             };
             return report(import(&file, mode, dry_run, force).await);
         }

@@ -62,7 +62,8 @@ pub struct Settings {
 pub enum UnitReportAccess {
     /// The whole report, every unit's row, list and colour reason.
     Whole,
-    /// The district's totals and the unit's own row, items and colour reason only.
+    /// The district's totals and the unit's own row, items and colour reason only; other
+    /// units' colours stay visible (the 蓝黄红 board is the district's), their reasons not.
     OwnUnit,
 }
 

@@ -123,6 +123,77 @@ async fn a_co_unit_never_reads_the_lead_units_records(backend: Backend) {
 
 on_both_backends!(a_co_unit_never_reads_the_lead_units_records);
 
+async fn filtered(app: &TestApp, token: &str, filter: Value) -> usize {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "query($f: ItemFilter) { items(filter: $f) { edges { node { id } } } }",
+            json!({ "f": filter }),
+        )
+        .await;
+    body["data"]["items"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .len()
+}
+
+/// People of a unit filter by what they see — their own assignment's due and colour — and
+/// the lead's dates in a CLOSE row are not theirs to read.
+async fn a_units_filters_and_trail_see_its_own_part(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    // Lead 住建局 due 10-09, co-unit 城管局 due 10-08.
+    let item = assigned_item(&app, &d, "夜市油烟整治").await;
+    app.clock.set(shanghai(2026, 10, 9, 12, 0));
+    assert_eq!(
+        filtered(&app, &d.urban_head, json!({ "overdue": true })).await,
+        1
+    );
+    assert_eq!(
+        filtered(&app, &d.housing_head, json!({ "overdue": true })).await,
+        0,
+        "the lead is not late"
+    );
+    assert_eq!(
+        filtered(
+            &app,
+            &d.housing_head,
+            json!({ "colours": ["YELLOW", "RED"] })
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        filtered(&app, &d.housing_head, json!({ "colours": ["BLUE"] })).await,
+        1,
+        "due today"
+    );
+    assert_eq!(
+        filtered(&app, &d.urban_head, json!({ "colours": ["YELLOW"] })).await,
+        1
+    );
+    assert_eq!(
+        filtered(&app, &d.supervisor, json!({ "colours": ["YELLOW"] })).await,
+        1,
+        "the office sees the worst"
+    );
+
+    crate::district::feed_verify_close(&app, &d, &item).await;
+    let trail = view(&app, &d.urban_head, &item["id"]).await;
+    let close = trail["auditTrail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .find(|e| e["action"] == "CLOSE")
+        .cloned()
+        .expect("a CLOSE row");
+    assert_eq!(close["details"], json!({}), "the lead's dates: {close}");
+    let lead_view = view(&app, &d.housing_head, &item["id"]).await;
+    assert!(lead_view["auditTrail"].to_string().contains("feedbackAt"));
+}
+
+on_both_backends!(a_units_filters_and_trail_see_its_own_part);
+
 const MONTH: &str = r#"{ monthlyReport(month: "2026-09") { units { unit colourReason } redItems { unit }
     html csv xlsxBase64 changes sections { problems suggestions } } }"#;
 const UNITS: &str = "{ units { id name colourReason } }";

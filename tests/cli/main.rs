@@ -163,7 +163,17 @@ fn calendar_import_writes_the_year_into_the_service_database() {
             .output()
             .expect("runs")
     };
-    let output = run(&["calendar", "import", file.to_str().expect("utf8 path")]);
+    // The mode is asked for, never assumed.
+    let unasked = run(&["calendar", "import", file.to_str().expect("utf8 path")]);
+    assert!(!unasked.status.success());
+    assert!(String::from_utf8_lossy(&unasked.stderr).contains("--mode"));
+    let output = run(&[
+        "calendar",
+        "import",
+        "--mode",
+        "replace",
+        file.to_str().expect("utf8 path"),
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -173,7 +183,13 @@ fn calendar_import_writes_the_year_into_the_service_database() {
     assert!(stdout.starts_with("imported 2027"), "{stdout}");
     assert!(dir.join("ducha.db").exists());
     std::fs::write(&file, "{broken").expect("write");
-    let refused = run(&["calendar", "import", file.to_str().expect("utf8 path")]);
+    let refused = run(&[
+        "calendar",
+        "import",
+        "--mode",
+        "amend",
+        file.to_str().expect("utf8 path"),
+    ]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("holiday-cn"));
     // Nobody exists in this database yet (only `serve` creates the first administrator).

@@ -88,7 +88,11 @@ impl ItemQuery {
                     None => None,
                 };
                 let limit = first.unwrap_or(20) as u64;
-                let mut select = scope::items_for(&actor).filter(item_condition(&filter, now)?);
+                // People of a unit filter by what they see: their own assignment's due and
+                // colour, never another unit's.
+                let viewer_unit = actor.own_unit().filter(|_| !actor.role.sees_everything());
+                let mut select =
+                    scope::items_for(&actor).filter(item_condition(&filter, now, viewer_unit)?);
                 if let Some(after_id) = after_id {
                     select = select.filter(item::Column::Id.lt(after_id));
                 }
@@ -109,6 +113,7 @@ impl ItemQuery {
                             &rule_set.rules(),
                             select,
                             &wanted,
+                            viewer_unit,
                             now,
                             limit + 1,
                         )
@@ -197,7 +202,11 @@ pub struct StageCount {
     pub count: i32,
 }
 
-fn item_condition(filter: &ItemFilter, now: DateTime<Utc>) -> AppResult<Condition> {
+fn item_condition(
+    filter: &ItemFilter,
+    now: DateTime<Utc>,
+    viewer_unit: Option<i64>,
+) -> AppResult<Condition> {
     let mut condition = Condition::all();
     if let Some(stages) = &filter.stages {
         let names: Vec<&str> = stages
@@ -236,14 +245,16 @@ fn item_condition(filter: &ItemFilter, now: DateTime<Utc>) -> AppResult<Conditio
     // Due filters look at the live assignments' effective due (extended, else original).
     let due_subquery = |extra: Condition| {
         use sea_orm::sea_query::{Expr, ExprTrait, Query};
-        item::Column::Id.in_subquery(
-            Query::select()
-                .column(assignment::Column::ItemId)
-                .from(assignment::Entity)
-                .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
-                .cond_where(extra)
-                .to_owned(),
-        )
+        let mut assignments = Query::select()
+            .column(assignment::Column::ItemId)
+            .from(assignment::Entity)
+            .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
+            .cond_where(extra)
+            .to_owned();
+        if let Some(unit) = viewer_unit {
+            assignments.and_where(Expr::col(assignment::Column::UnitId).eq(unit));
+        }
+        item::Column::Id.in_subquery(assignments)
     };
     let effective_due = |op: fn(assignment::Column, DateTime<Utc>) -> Condition,
                          at: DateTime<Utc>| {

@@ -860,9 +860,33 @@ impl Item {
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
-        let state = AppState::from(ctx)?;
-        let rows =
-            crate::service::scope::redact_audit_trail(&state.db, actor, self.id, rows).await?;
+        if actor.role.sees_everything() {
+            return Ok(rows.into_iter().map(AuditEntry::from).collect());
+        }
+        // The request's loaders (batched over the page) say whose each record is.
+        let own: std::collections::HashSet<i64> = visible_assignment_ids(ctx, actor, self.id)
+            .await?
+            .into_iter()
+            .collect();
+        let owners = crate::service::scope::RecordOwners {
+            extensions: cached::<ExtensionsByItem>(ctx)?
+                .load_one(self.id)
+                .await
+                .map_err(loader_error)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| (e.id, e.assignment_id))
+                .collect(),
+            reports: cached::<ReportsByItem>(ctx)?
+                .load_one(self.id)
+                .await
+                .map_err(loader_error)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.id, r.assignment_id))
+                .collect(),
+        };
+        let rows = crate::service::scope::redact_audit_trail(actor, &own, &owners, rows);
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
@@ -871,14 +895,27 @@ impl Item {
     async fn deadline_explanation(&self, ctx: &Context<'_>) -> async_graphql::Result<Deadline> {
         let state = AppState::from(ctx)?;
         if matches!(self.stage, Stage::Closed | Stage::Cancelled) {
-            let found = item::Entity::find_by_id(self.id)
-                .one(&state.db)
+            let trail = cached::<AuditByItem>(ctx)?
+                .load_one(self.id)
                 .await
-                .map_err(AppError::from)?
-                .ok_or_else(|| AppError::NotFound("事项不存在".into()))?;
-            if let Some(frozen) =
-                crate::service::items::frozen_explanation(&state.db, &found).await?
-            {
+                .map_err(loader_error)?
+                .unwrap_or_default();
+            let assignments = cached::<AssignmentsByItem>(ctx)?
+                .load_one(self.id)
+                .await
+                .map_err(loader_error)?
+                .unwrap_or_default();
+            let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
+            let frozen = crate::service::items::frozen_explanation(
+                self.stage.into(),
+                &trail,
+                assignments
+                    .iter()
+                    .find(|a| a.lead && a.status != crate::service::WITHDRAWN),
+                rule,
+                state.deadline_policy.time_zone,
+            );
+            if let Some(frozen) = frozen {
                 return Ok(frozen.into());
             }
         }

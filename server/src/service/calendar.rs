@@ -77,7 +77,10 @@ pub async fn import_year(
     }
     let incoming = CalendarData::parse_holiday_cn(request.holiday_cn_json)
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
-    let current = store.current()?;
+    // The year as stored now, read inside the transaction that will replace it: two
+    // amendments at once, or an instance whose calendar is behind, must not drop one.
+    let txn = super::begin_write(db).await?;
+    let current = CalendarStore::build_from(&txn).await?;
     let known = current.data().year(incoming.year).cloned();
     let year = match (request.mode, known.clone()) {
         (ImportMode::Amend, Some(mut known)) => {
@@ -107,7 +110,6 @@ pub async fn import_year(
         }
     }
     let stored = serde_json::to_string(&year).map_err(|e| AppError::Internal(e.into()))?;
-    let txn = super::begin_write(db).await?;
     let existing = calendar_year::Entity::find_by_id(year.year)
         .one(&txn)
         .await?;

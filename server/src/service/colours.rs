@@ -109,6 +109,8 @@ pub async fn update_policy(
 pub struct ItemColours {
     pub item: Verdict,
     pub by_assignment: HashMap<i64, Verdict>,
+    /// The worst verdict of each unit's assignments: what people of that unit see.
+    pub by_unit: HashMap<i64, Verdict>,
 }
 
 pub struct Rules<'a> {
@@ -219,6 +221,7 @@ pub async fn colours_for_items(
                         none()
                     },
                     by_assignment: HashMap::new(),
+                    by_unit: HashMap::new(),
                 },
             )
         })
@@ -245,6 +248,12 @@ pub async fn colours_for_items(
             if entry.by_assignment.is_empty() || verdict.colour > entry.item.colour {
                 entry.item = verdict.clone();
             }
+            match entry.by_unit.get(&a.unit_id) {
+                Some(held) if held.colour >= verdict.colour => {}
+                _ => {
+                    entry.by_unit.insert(a.unit_id, verdict.clone());
+                }
+            }
             entry.by_assignment.insert(a.id, verdict);
         }
     }
@@ -260,6 +269,7 @@ pub async fn items_of_colours(
     rules: &Rules<'_>,
     select: sea_orm::Select<item::Entity>,
     wanted: &[Colour],
+    viewer_unit: Option<i64>,
     at: DateTime<Utc>,
     limit: u64,
 ) -> AppResult<Vec<item::Model>> {
@@ -298,9 +308,13 @@ pub async fn items_of_colours(
         let exhausted = (batch.len() as u64) < BATCH;
         let colours = colours_for_items(db, rules, &batch, at).await?;
         for candidate in batch {
+            // People of a unit filter by the colour they see: their own unit's.
             let colour = colours
                 .get(&candidate.id)
-                .map_or(Colour::None, |c| c.item.colour);
+                .map_or(Colour::None, |c| match viewer_unit {
+                    Some(unit) => c.by_unit.get(&unit).map_or(Colour::None, |v| v.colour),
+                    None => c.item.colour,
+                });
             if wanted.contains(&colour) {
                 found.push(candidate);
                 if found.len() as u64 >= limit {
@@ -333,16 +347,21 @@ async fn extensions_as_of(
         entity::extension_request::Entity::find()
             .filter(entity::extension_request::Column::AssignmentId.is_in(chunk))
             .filter(entity::extension_request::Column::Decision.eq("APPROVED"))
-            .filter(entity::extension_request::Column::DecidedAt.lte(at))
             .all(db)
     })
     .await?;
-    let mut latest: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    // Per assignment: the latest approval by `at`, and whether any came after it.
+    let mut by_then: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    let mut later: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for request in approved {
         let Some(decided) = request.decided_at else {
             continue;
         };
-        let slot = latest
+        if decided > at {
+            later.insert(request.assignment_id);
+            continue;
+        }
+        let slot = by_then
             .entry(request.assignment_id)
             .or_insert((decided, request.proposed_due_at));
         if decided >= slot.0 {
@@ -353,10 +372,14 @@ async fn extensions_as_of(
         .iter_mut()
         .filter(|a| a.extended_due_at.is_some())
     {
-        // A resumption shifts the stored extended due; keep it when the approval stands.
-        if !latest.contains_key(&a.id) {
-            a.extended_due_at = None;
-        }
+        a.extended_due_at = match (by_then.get(&a.id), later.contains(&a.id)) {
+            // Nothing approved by then.
+            (None, _) => None,
+            // The approval in force now was in force then (with any resumption's shift).
+            (Some(_), false) => a.extended_due_at,
+            // A later approval replaced it: the due approved then.
+            (Some((_, due)), true) => Some(*due),
+        };
     }
     Ok(())
 }

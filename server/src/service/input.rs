@@ -16,6 +16,16 @@ impl Text {
         if trimmed.chars().count() > max {
             return Err(AppError::BadUserInput(format!("{field}不能超过{max}个字")));
         }
+        // Text that arrives other than through GraphQL's own strings (an upload's file name)
+        // meets the same rule as the boundary's: no control characters but line breaks/tabs.
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(AppError::BadUserInput(format!(
+                "{field}含有不允许的控制字符"
+            )));
+        }
         Ok(Text(trimmed.to_string()))
     }
 

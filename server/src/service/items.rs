@@ -65,17 +65,19 @@ pub struct DuplicateWarning {
     pub reason: String,
 }
 
+/// An item's own deadline: within the calendar's bounds (the same as every computation
+/// checks, so a registered item can always be assigned) and running forward.
 fn parse_rule(text: &str) -> AppResult<DeadlineRule> {
-    let rule: DeadlineRule = text.parse()?;
-    let amount = match rule {
-        DeadlineRule::WorkingDays(n) | DeadlineRule::CalendarDays(n) | DeadlineRule::Months(n) => n,
-        DeadlineRule::Hours(n) => n / 24,
-        DeadlineRule::FixedDate(_) => 1,
+    let rule = text.parse::<DeadlineRule>()?.check_bounds()?;
+    let forward = match rule {
+        DeadlineRule::WorkingDays(n)
+        | DeadlineRule::CalendarDays(n)
+        | DeadlineRule::Months(n)
+        | DeadlineRule::Hours(n) => n > 0,
+        DeadlineRule::FixedDate(_) => true,
     };
-    if !(1..=3660).contains(&amount) && !matches!(rule, DeadlineRule::Hours(1..=23)) {
-        return Err(AppError::BadUserInput(format!(
-            "事项期限“{text}”应为正数且不超过十年"
-        )));
+    if !forward {
+        return Err(AppError::BadUserInput(format!("事项期限“{text}”应为正数")));
     }
     Ok(rule)
 }
@@ -1170,6 +1172,8 @@ pub async fn close(
             "extendedDueAt": lead.extended_due_at,
             "onTimeOriginal": on_time_original,
             "onTimeExtended": on_time_extended,
+            // The lead's facts: co-units see that the item closed, not the lead's dates.
+            "assignmentId": lead.id,
             "deadline": frozen_deadline(deps, &current, &lead)?,
         }),
     )
@@ -1238,7 +1242,10 @@ pub async fn suspend_resume_cancel_reopen(
             .one(&txn)
             .await?;
         if let Some(lead) = lead {
-            details = json!({ "deadline": frozen_deadline(deps, &current, &lead)? });
+            details = json!({
+                "deadline": frozen_deadline(deps, &current, &lead)?,
+                "assignmentId": lead.id,
+            });
         }
     }
     change_stage(
@@ -1265,28 +1272,65 @@ fn frozen_deadline(
     current: &item::Model,
     lead: &assignment::Model,
 ) -> AppResult<serde_json::Value> {
-    let deadline = recompute_due(deps, current, lead, lead.paused_working_days)?;
+    // An item whose rule the calendar can no longer compute still closes; it keeps its due.
+    let Ok(deadline) = recompute_due(deps, current, lead, lead.paused_working_days) else {
+        return Ok(serde_json::Value::Null);
+    };
     serde_json::to_value(&deadline).map_err(|e| AppError::Internal(e.into()))
 }
 
-/// A closed or cancelled item's deadline as it was frozen when it ended; `None` for open
-/// items (their deadline is live) and for items that ended before deadlines were frozen.
-pub async fn frozen_explanation(
-    db: &impl ConnectionTrait,
-    item: &item::Model,
-) -> AppResult<Option<ducha_calendar::Deadline>> {
-    let ended = match stage_of(item)? {
-        Stage::Closed => Action::Close,
-        Stage::Cancelled => Action::Cancel,
-        _ => return Ok(None),
+/// A closed or cancelled item's deadline as it was frozen when it ended (kept in its CLOSE
+/// or CANCEL audit row); for one that ended before deadlines were frozen, its lead's stored
+/// due, as it stood when the item ended. `None` for items still open (their deadline is
+/// live) and items cancelled before they were ever assigned.
+pub fn frozen_explanation(
+    stage: Stage,
+    trail: &[audit_event::Model],
+    lead: Option<&assignment::Model>,
+    rule: DeadlineRule,
+    time_zone: chrono_tz::Tz,
+) -> Option<ducha_calendar::Deadline> {
+    let ended = match stage {
+        Stage::Closed => action_name(Action::Close),
+        Stage::Cancelled => action_name(Action::Cancel),
+        _ => return None,
     };
-    let event = audit_event::Entity::find()
-        .filter(audit_event::Column::ItemId.eq(item.id))
-        .filter(audit_event::Column::Action.eq(action_name(ended)))
-        .order_by_desc(audit_event::Column::Id)
-        .one(db)
-        .await?;
-    Ok(event.and_then(|e| serde_json::from_value(e.details["deadline"].clone()).ok()))
+    let frozen = trail
+        .iter()
+        .rev()
+        .find(|e| e.action == ended)
+        .and_then(|e| serde_json::from_value(e.details["deadline"].clone()).ok());
+    if frozen.is_some() {
+        return frozen;
+    }
+    let lead = lead?;
+    let due_date = lead.due_at.with_timezone(&time_zone).date_naive();
+    let start_date = lead.created_at.with_timezone(&time_zone).date_naive();
+    Some(ducha_calendar::Deadline {
+        due_at: lead.due_at,
+        due_date,
+        provisional: lead.provisional,
+        calendar_version: lead.calendar_version.clone(),
+        explanation: ducha_calendar::Explanation {
+            rule,
+            start_date,
+            rolled_from: None,
+            crossed: Vec::new(),
+            provisional_years: Vec::new(),
+            summary: format!(
+                "本事项已{}，期限以交办时按当时日历（版本{}）确定的为准：自{start_date}起算{rule}，截止于{}。",
+                if stage == Stage::Closed {
+                    "销号"
+                } else {
+                    "撤销"
+                },
+                lead.calendar_version,
+                lead.due_at
+                    .with_timezone(&time_zone)
+                    .format("%Y-%m-%d %H:%M"),
+            ),
+        },
+    })
 }
 
 async fn stage_history(db: &impl ConnectionTrait, item_id: i64) -> AppResult<Vec<StageChange>> {
@@ -1417,7 +1461,15 @@ pub async fn recalculate_open_deadlines(
     let mut moved = Vec::new();
     for current in items {
         for a in by_item.remove(&current.id).unwrap_or_default() {
-            let due = recompute_due(deps, &current, &a, a.paused_working_days)?;
+            // A rule the calendar cannot compute (stored before rules were bounded) keeps
+            // its due; one such item must not block every calendar change.
+            let due = match recompute_due(deps, &current, &a, a.paused_working_days) {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(item = current.id, assignment = a.id, %error, "deadline not recalculated");
+                    continue;
+                }
+            };
             if due.calendar_version == a.calendar_version {
                 continue;
             }

@@ -74,36 +74,15 @@ pub fn assignments_for(actor: &Actor) -> Select<assignment::Entity> {
 /// live dashboard events are for the office and leaders only. An audit row that belongs to
 /// another unit's assignment keeps its action, stages and time, and loses its reason and
 /// details.
-pub async fn redact_audit_trail(
-    db: &impl ConnectionTrait,
+pub fn redact_audit_trail(
     actor: &Actor,
-    item_id: i64,
+    own_assignments: &std::collections::HashSet<i64>,
+    owners: &RecordOwners,
     events: Vec<entity::audit_event::Model>,
-) -> AppResult<Vec<entity::audit_event::Model>> {
+) -> Vec<entity::audit_event::Model> {
     if actor.role.sees_everything() {
-        return Ok(events);
+        return events;
     }
-    let own: std::collections::HashSet<i64> = assignments_for(actor)
-        .filter(assignment::Column::ItemId.eq(item_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-    let extensions: std::collections::HashMap<i64, i64> = entity::extension_request::Entity::find()
-        .filter(entity::extension_request::Column::ItemId.eq(item_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.assignment_id))
-        .collect();
-    let reports: std::collections::HashMap<i64, i64> = entity::report::Entity::find()
-        .filter(entity::report::Column::ItemId.eq(item_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.assignment_id))
-        .collect();
     // Whose assignment an audit row is about: its column, or what its details name.
     let owner = |e: &entity::audit_event::Model| {
         e.assignment_id
@@ -111,22 +90,36 @@ pub async fn redact_audit_trail(
             .or_else(|| {
                 e.details["extensionId"]
                     .as_i64()
-                    .and_then(|id| extensions.get(&id).copied())
+                    .and_then(|id| owners.extensions.get(&id).copied())
             })
             .or_else(|| {
                 e.details["reportId"]
                     .as_i64()
-                    .and_then(|id| reports.get(&id).copied())
+                    .and_then(|id| owners.reports.get(&id).copied())
             })
     };
-    Ok(events
+    events
         .into_iter()
         .map(|mut e| {
-            if owner(&e).is_some_and(|a| !own.contains(&a)) {
+            if owner(&e).is_some_and(|a| !own_assignments.contains(&a)) {
                 e.reason = None;
                 e.details = serde_json::json!({});
+            } else if let Some(moved) = e.details.get_mut("moved").and_then(|m| m.as_array_mut()) {
+                // A resumption lists every unit's new due: each unit reads its own.
+                moved.retain(|m| {
+                    m["assignmentId"]
+                        .as_i64()
+                        .is_some_and(|a| own_assignments.contains(&a))
+                });
             }
             e
         })
-        .collect())
+        .collect()
+}
+
+/// Which assignment each of an item's extension requests and reports belongs to.
+#[derive(Default)]
+pub struct RecordOwners {
+    pub extensions: std::collections::HashMap<i64, i64>,
+    pub reports: std::collections::HashMap<i64, i64>,
 }
