@@ -19,6 +19,72 @@ pub struct TestApp {
     pub admin_token: String,
     pub clock: Clock,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// The PostgreSQL test database this instance uses, dropped with its last user.
+    _database: Option<DatabaseLease>,
+}
+
+/// How many live test instances use each PostgreSQL test database: the last one to go
+/// drops it, so a run leaves no databases behind (two instances may share one).
+static DATABASE_USERS: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
+
+struct DatabaseLease {
+    name: String,
+}
+
+impl DatabaseLease {
+    fn take(url: &str) -> Option<DatabaseLease> {
+        let name = url.rsplit_once('/')?.1.to_string();
+        if !name.starts_with("ducha_test_") {
+            return None;
+        }
+        let mut users = DATABASE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        match users.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => users.push((name.clone(), 1)),
+        }
+        Some(DatabaseLease { name })
+    }
+}
+
+impl Drop for DatabaseLease {
+    fn drop(&mut self) {
+        let last = {
+            let mut users = DATABASE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(index) = users.iter().position(|(n, _)| *n == self.name) else {
+                return;
+            };
+            users[index].1 -= 1;
+            if users[index].1 > 0 {
+                return;
+            }
+            users.remove(index);
+            true
+        };
+        if !last {
+            return;
+        }
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its
+        // own, with a runtime of its own, drops the database (closing what still uses it).
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let admin = Database::connect(&postgres_admin_url()).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -73,6 +139,7 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
         .expect("application builds");
     let address = app.address();
     let state = app.state().clone();
+    let database = DatabaseLease::take(&settings.database_url);
     let admin_token = app.first_admin_token().unwrap_or_default().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
@@ -85,6 +152,7 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
         admin_token,
         clock,
         _shutdown: tx,
+        _database: database,
     }
 }
 
