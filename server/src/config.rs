@@ -67,6 +67,23 @@ pub enum UnitReportAccess {
     OwnUnit,
 }
 
+/// A value that must never reach a log: its `Debug` prints stars. Read it with
+/// [`Secret::expose`] where it is used, and nowhere else.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmtpTls {
     /// Plain SMTP (a relay on the same host or network).
@@ -82,7 +99,7 @@ pub struct SmtpSettings {
     pub port: u16,
     pub tls: SmtpTls,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 }
 
 /// The file and environment layers: every field optional, so each layer only overrides
@@ -216,7 +233,7 @@ impl Settings {
                     port,
                     tls,
                     username: layer.smtp_username,
-                    password: layer.smtp_password,
+                    password: layer.smtp_password.map(Secret),
                 })
             }
             None => None,
@@ -312,6 +329,24 @@ fn sqlite_url_for(data_dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_smtp_password_never_prints() {
+        let env = |name: &str| match name {
+            "DUCHA_SMTP_HOST" => Some("relay.example.gov.cn".to_string()),
+            "DUCHA_SMTP_USERNAME" => Some("ducha".to_string()),
+            "DUCHA_SMTP_PASSWORD" => Some("s3cret-pa55".to_string()),
+            _ => None,
+        };
+        let settings = Settings::resolve(Layer::from_env(env)).expect("settings");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("s3cret-pa55"), "{printed}");
+        let smtp = settings.smtp.expect("smtp");
+        assert_eq!(
+            smtp.password.as_ref().map(Secret::expose),
+            Some("s3cret-pa55")
+        );
+    }
 
     #[test]
     fn defaults_need_no_configuration() {

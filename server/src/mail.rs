@@ -55,7 +55,8 @@ impl SmtpMailer {
             SmtpTls::Tls => builder.tls(Tls::Wrapper(TlsParameters::new(smtp.host.clone())?)),
         };
         if let (Some(user), Some(pass)) = (&smtp.username, &smtp.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
         }
         Ok(builder.timeout(Some(limit)).build())
     }
