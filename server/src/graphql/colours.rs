@@ -457,17 +457,12 @@ impl NoticeMutation {
         let requeued = crate::service::outbox::requeue(&txn, &ids, now).await?;
         crate::service::audit(
             &txn,
-            crate::service::Audit {
-                item_id: None,
-                assignment_id: None,
-                actor: Some(who),
-                at: now,
-                action: "REQUEUE_OUTBOX",
-                from: None,
-                to: None,
-                reason: None,
-                details: serde_json::json!({ "ids": ids, "requeued": requeued }),
-            },
+            crate::service::Audit::admin(
+                Some(who),
+                now,
+                "REQUEUE_OUTBOX",
+                serde_json::json!({ "ids": ids, "requeued": requeued }),
+            ),
         )
         .await?;
         txn.commit().await.map_err(AppError::from)?;

@@ -219,21 +219,7 @@ async fn apply(
     }
     details["calendarVersion"] = json!(version);
     details["movedDeadlines"] = json!(moved.len());
-    audit(
-        &txn,
-        Audit {
-            item_id: None,
-            assignment_id: None,
-            actor,
-            at: now,
-            action,
-            from: None,
-            to: None,
-            reason: None,
-            details,
-        },
-    )
-    .await?;
+    audit(&txn, Audit::admin(actor, now, action, details)).await?;
     txn.commit().await?;
     store.replace(calendar)?;
     Ok((version, moved))

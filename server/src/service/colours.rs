@@ -87,17 +87,7 @@ pub async fn update_policy(
     .await?;
     audit(
         &txn,
-        Audit {
-            item_id: None,
-            assignment_id: None,
-            actor: Some(actor),
-            at: now,
-            action: "UPDATE_COLOUR_POLICY",
-            from: None,
-            to: None,
-            reason: None,
-            details: json!({ "fromVersion": version, "toVersion": version + 1, "from": previous, "to": policy }),
-        },
+        Audit::admin(Some(actor), now, "UPDATE_COLOUR_POLICY", json!({ "fromVersion": version, "toVersion": version + 1, "from": previous, "to": policy })),
     )
     .await?;
     txn.commit().await?;

@@ -41,7 +41,33 @@ pub struct Audit<'a> {
     pub details: Value,
 }
 
-impl Audit<'_> {
+impl<'a> Audit<'a> {
+    /// A change to the system rather than to an item (a unit, a person, the calendar, the
+    /// colour policy, a report, the outbox): no item, no stages.
+    pub fn admin(
+        actor: Option<&'a Actor>,
+        at: DateTime<Utc>,
+        action: &'a str,
+        details: Value,
+    ) -> Audit<'a> {
+        Audit {
+            item_id: None,
+            assignment_id: None,
+            actor,
+            at,
+            action,
+            from: None,
+            to: None,
+            reason: None,
+            details,
+        }
+    }
+
+    /// The same row, with why.
+    pub fn because(self, reason: Option<&'a str>) -> Audit<'a> {
+        Audit { reason, ..self }
+    }
+
     /// The row, for callers that write many in one statement.
     pub fn into_model(self) -> audit_event::ActiveModel {
         audit_event::ActiveModel {

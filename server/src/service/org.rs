@@ -88,17 +88,12 @@ pub async fn create_unit(
     .await?;
     audit(
         &txn,
-        Audit {
-            item_id: None,
-            assignment_id: None,
-            actor: Some(actor),
-            at: now,
-            action: "CREATE_UNIT",
-            from: None,
-            to: None,
-            reason: None,
-            details: json!({ "unitId": created.id, "name": created.name }),
-        },
+        Audit::admin(
+            Some(actor),
+            now,
+            "CREATE_UNIT",
+            json!({ "unitId": created.id, "name": created.name }),
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -162,17 +157,12 @@ pub async fn create_person(
     .await?;
     audit(
         &txn,
-        Audit {
-            item_id: None,
-            assignment_id: None,
+        Audit::admin(
             actor,
-            at: now,
-            action: "CREATE_PERSON",
-            from: None,
-            to: None,
-            reason: None,
-            details: json!({ "personId": created.id, "name": created.name, "role": created.role }),
-        },
+            now,
+            "CREATE_PERSON",
+            json!({ "personId": created.id, "name": created.name, "role": created.role }),
+        ),
     )
     .await?;
     txn.commit().await?;

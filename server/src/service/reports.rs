@@ -698,17 +698,7 @@ pub async fn publish(
     }
     audit(
         &txn,
-        Audit {
-            item_id: None,
-            assignment_id: None,
-            actor,
-            at: now,
-            action: "PUBLISH_REPORT",
-            from: None,
-            to: None,
-            reason,
-            details: json!({ "month": month.to_string(), "version": version, "changes": changes, "recipients": recipients }),
-        },
+        Audit::admin(actor, now, "PUBLISH_REPORT", json!({ "month": month.to_string(), "version": version, "changes": changes, "recipients": recipients })).because(reason),
     )
     .await?;
     txn.commit().await?;
