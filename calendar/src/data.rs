@@ -337,6 +337,21 @@ fn validate_year(year: &YearArrangement) -> Result<(), CalendarError> {
             year.year
         )));
     }
+    let titles = std::iter::once(&year.notice).chain(year.amendments.iter().map(|a| &a.notice));
+    for notice in titles {
+        let texts = [
+            Some(&notice.notice),
+            notice.document.as_ref(),
+            notice.source.as_ref(),
+        ];
+        for text in texts.into_iter().flatten() {
+            if text.chars().count() > 200 || text.chars().any(char::is_control) {
+                return Err(CalendarError::BadData(
+                    "通知标题、文号和出处应不超过200个字，且不含控制字符".into(),
+                ));
+            }
+        }
+    }
     // Within one notice a date has one meaning; a later amendment may change it.
     let notices =
         std::iter::once(&year.holidays).chain(year.amendments.iter().map(|a| &a.holidays));

@@ -44,6 +44,24 @@ pub fn assignment_due(
         deadline.due_at = shifted.due_at;
         deadline.due_date = moved.value;
         deadline.provisional |= moved.provisional;
+        // The rule's own explanation ends at the rule's date; say how this one differs.
+        let mut why = String::new();
+        if offset != inputs.paused_working_days {
+            why.push_str("协办单位的期限为主办单位期限的前一个工作日；");
+        }
+        if inputs.paused_working_days > 0 {
+            why.push_str(&format!(
+                "挂起期间暂停计时{}个工作日，期限相应顺延；",
+                inputs.paused_working_days
+            ));
+        }
+        deadline.explanation.summary.push_str(&format!(
+            "{why}本单位截止于{}。",
+            deadline
+                .due_at
+                .with_timezone(&policy.time_zone)
+                .format("%Y-%m-%d %H:%M")
+        ));
     }
     Ok(deadline)
 }

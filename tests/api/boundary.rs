@@ -77,6 +77,15 @@ async fn nul_characters_are_bad_user_input(backend: Backend) {
         )
         .await;
     assert_eq!(error_code(&import), "BAD_USER_INPUT", "{import}");
+    let import = app
+        .graphql_as(
+            Some(&d.admin),
+            "mutation($input: ImportCalendarYearInput!) { importCalendarYear(input: $input) { year } }",
+            json!({ "input": { "mode": "AMEND", "holidayCnJson":
+                r#"{"year": 2026, "papers": ["通知\u0000"], "days": [{"name": "节日", "date": "2026-11-27", "isOffDay": true}]}"# } }),
+        )
+        .await;
+    assert_eq!(error_code(&import), "BAD_USER_INPUT", "{import}");
     let items = app
         .graphql_as(
             Some(&d.supervisor),
@@ -204,6 +213,40 @@ async fn multipart_limits_are_for_files() {
             .unwrap_or_default()
             .contains("附件不超过20MB")
     );
+}
+
+/// Brackets nested thousands deep would overflow the parser's stack and abort the whole
+/// process; they are refused, and the server goes on answering.
+#[tokio::test]
+async fn deeply_nested_documents_are_refused_and_the_server_lives() {
+    let app = spawn_app().await;
+    let objects = format!(
+        "mutation {{ registerItem(input: {}1{}) {{ __typename }} }}",
+        "{a:".repeat(1200),
+        "}".repeat(1200)
+    );
+    let lists = format!(
+        "{{ items(filter: {{ colours: {}RED{} }}) {{ edges {{ cursor }} }} }}",
+        "[".repeat(3000),
+        "]".repeat(3000)
+    );
+    for query in [objects, lists] {
+        let body = app.graphql(&query, json!({})).await;
+        assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
+    }
+    let alive = app.graphql("{ __typename }", json!({})).await;
+    assert_eq!(alive["data"]["__typename"], "Query");
+    // Out-of-range instants are refused before any arithmetic on them.
+    for at in ["1899-01-01T00:00:00Z", "2100-01-01T00:00:00Z"] {
+        let body = app
+            .graphql_as(
+                Some(&app.admin_token),
+                "query($at: DateTime) { dashboard(at: $at) { at } }",
+                json!({ "at": at }),
+            )
+            .await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    }
 }
 
 #[tokio::test]

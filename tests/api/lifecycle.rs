@@ -449,6 +449,32 @@ async fn a_returned_item_is_reassigned_or_insisted_on(backend: Backend) {
     )
     .await;
     assert_eq!(signed["item"]["stage"], "IN_PROGRESS");
+    // The co-unit returns too; the unit that returned first is not a choice any more.
+    let co_returned = ok(
+        &app,
+        &d.urban_head,
+        &item_mutation("returnItem", "ItemReasonInput"),
+        json!({ "itemId": id, "version": ver(&signed["item"]), "reason": "非本局职责" }),
+    )
+    .await;
+    let co_assignment = co_returned["item"]["assignments"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|a| a["status"] == "RETURN_REQUESTED")
+        .cloned()
+        .expect("co-unit's return");
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.supervisor),
+            &item_mutation("resolveReturn", "ResolveReturnInput"),
+            json!({ "itemId": id, "version": ver(&co_returned["item"]), "assignmentId": co_assignment["id"],
+                    "reassignToUnitId": d.housing, "reason": "改回住建局" })
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
 
     // Insisting: the unit keeps it.
     let other = assigned_item(&app, &d, "供暖管网改造").await;
@@ -731,6 +757,26 @@ async fn suspension_pauses_the_clock_and_cancel_ends_it(backend: Backend) {
     assert_eq!(
         resumed["item"]["assignments"][0]["dueAt"],
         "2026-12-03T10:00:00+00:00"
+    );
+    // The explanation says the same due, and why it moved.
+    let explained = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: Int!) { item(id: $id) { deadlineExplanation { dueAt explanation { summary } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let explanation = &explained["data"]["item"]["deadlineExplanation"];
+    assert_eq!(
+        explanation["dueAt"], "2026-12-03T10:00:00+00:00",
+        "{explained}"
+    );
+    assert!(
+        explanation["explanation"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("暂停计时5个工作日"),
+        "{explained}"
     );
     let cancel = item_mutation("cancelItem", "ItemReasonInput");
     let cancelled = ok(

@@ -303,6 +303,7 @@ impl CalendarQuery {
         let state = AppState::from(ctx)?;
         let calendar = state.calendar.current()?;
         let rule = DeadlineRule::try_from(rule)?;
+        let start = super::sane_instant(start, "start")?;
         let deadline = calendar
             .deadline(&state.deadline_policy, start, rule)
             .map_err(AppError::from)?;

@@ -86,7 +86,7 @@ impl ColourQuery {
         if !actor.role.sees_everything() {
             return Err(AppError::Forbidden("看板仅供督查室和区领导查看".into()).into());
         }
-        let at = at.unwrap_or_else(|| state.clock.now());
+        let at = super::sane_instant(at.unwrap_or_else(|| state.clock.now()), "at")?;
         Ok(dashboard(state, at).await?)
     }
 

@@ -30,6 +30,13 @@ impl Extension for RejectNulExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // The parser descends once per bracket: a few thousand nested brackets overflow the
+        // worker's stack and abort the process, so they are counted before it runs.
+        if nesting(query) > MAX_NESTING {
+            let error = async_graphql::Error::new(format!("查询嵌套过深（不超过{MAX_NESTING}层）"))
+                .extend_with(|_, ext| ext.set("code", "GRAPHQL_PARSE_FAILED"));
+            return Err(error.into_server_error(async_graphql::Pos::default()));
+        }
         let nul_in_variables = variables.values().any(const_has_nul);
         let document = next.run(ctx, query, variables).await?;
         if nul_in_variables || document_has_nul(&document) {
@@ -37,6 +44,45 @@ impl Extension for RejectNulExtension {
         }
         Ok(document)
     }
+}
+
+/// Deeper than any real query or input (the depth limit of selections is 12).
+const MAX_NESTING: usize = 64;
+
+/// The deepest nesting of `{`, `[` and `(` outside strings and comments.
+fn nesting(query: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '[' | '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                // A string (block strings close on their own quotes); escapes skip a char.
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn refusal() -> ServerError {

@@ -274,9 +274,11 @@ fn item_condition(
     let not_before = |c: assignment::Column, at| Condition::all().add(c.gte(at));
     let not_after = |c: assignment::Column, at| Condition::all().add(c.lte(at));
     if let Some(from) = filter.due_from {
+        super::sane_instant(from, "dueFrom")?;
         condition = condition.add(due_subquery(effective_due(not_before, from)));
     }
     if let Some(to) = filter.due_to {
+        super::sane_instant(to, "dueTo")?;
         condition = condition.add(due_subquery(effective_due(not_after, to)));
     }
     if let Some(overdue) = filter.overdue {

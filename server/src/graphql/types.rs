@@ -921,10 +921,33 @@ impl Item {
         }
         let calendar = state.calendar.current()?;
         let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
-        let start = self.assigned_at.unwrap_or_else(|| state.clock.now());
-        let deadline = calendar
-            .deadline(&state.deadline_policy, start, rule)
-            .map_err(AppError::from)?;
+        // An assigned item explains its lead unit's due as stored: from its assignment, with
+        // the working days it spent suspended.
+        let lead = cached::<AssignmentsByItem>(ctx)?
+            .load_one(self.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .find(|a| a.lead && a.status != crate::service::WITHDRAWN);
+        let deadline = match lead {
+            Some(lead) => ducha_domain::deadlines::assignment_due(
+                &calendar,
+                &state.deadline_policy,
+                ducha_domain::deadlines::DueInputs {
+                    assigned_at: lead.created_at,
+                    rule,
+                    lead: true,
+                    paused_working_days: lead.paused_working_days,
+                },
+            ),
+            None => calendar.deadline(
+                &state.deadline_policy,
+                self.assigned_at.unwrap_or_else(|| state.clock.now()),
+                rule,
+            ),
+        }
+        .map_err(AppError::from)?;
         Ok(deadline.into())
     }
 }

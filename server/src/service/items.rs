@@ -663,14 +663,22 @@ pub async fn resolve_return(
             let already = assignment::Entity::find()
                 .filter(assignment::Column::ItemId.eq(item_id))
                 .filter(assignment::Column::UnitId.eq(unit_id))
-                .filter(assignment::Column::Status.ne(WITHDRAWN))
                 .one(&txn)
                 .await?;
-            if already.is_some() {
-                return Err(AppError::BadUserInput(format!(
-                    "{}已承办该事项，请改派给其他单位",
-                    target.name
-                )));
+            match already {
+                Some(a) if a.status == WITHDRAWN => {
+                    return Err(AppError::BadUserInput(format!(
+                        "{}已退回过该事项并被改派，不能再改派给该单位",
+                        target.name
+                    )));
+                }
+                Some(_) => {
+                    return Err(AppError::BadUserInput(format!(
+                        "{}已承办该事项，请改派给其他单位",
+                        target.name
+                    )));
+                }
+                None => {}
             }
             active.status = Set(WITHDRAWN.to_string());
             active.update(&txn).await?;

@@ -34,6 +34,9 @@ use entity::{monthly_report, outbox, person, unit};
 
 /// How many earlier months the trend chart shows besides the report's own.
 const TREND_MONTHS: usize = 5;
+/// Advisory-lock keys of publishing: this base plus the month's number.
+const REPORT_LOCK_KEY: i64 = 0x6475_6368_6200_0000;
+
 /// Who the report is from, in its masthead and emails.
 pub const OFFICE: &str = "区政府办公室督查室";
 
@@ -615,6 +618,18 @@ pub async fn publish(
     }
     let report = compute(state, month, now).await?;
     let txn = super::begin_write(&state.db).await?;
+    // Publishers of one month take turns (SQLite's write lock does this by itself): the
+    // second finds the first's version and answers "unchanged", not a conflict.
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_raw(statement(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![Value::from(
+                REPORT_LOCK_KEY + i64::from(month.year()) * 12 + i64::from(month.month()),
+            )],
+        ))
+        .await?;
+    }
     let previous = latest(&txn, month).await?;
     let changes = match &previous {
         Some(before) => {
