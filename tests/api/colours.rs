@@ -203,12 +203,4 @@ async fn colours_walk_across_national_day_and_units_follow(backend: Backend) {
     assert_eq!(stages("2026-09-01T00:00:00Z").await, []);
 }
 
-#[tokio::test]
-async fn colours_walk_across_national_day_and_units_follow_on_sqlite() {
-    colours_walk_across_national_day_and_units_follow(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn colours_walk_across_national_day_and_units_follow_on_postgres() {
-    colours_walk_across_national_day_and_units_follow(Backend::Postgres).await;
-}
+on_both_backends!(colours_walk_across_national_day_and_units_follow);

@@ -15,15 +15,7 @@ async fn healthz_reports_ok(backend: Backend) {
     assert_eq!(body["calendarVersion"].as_str().map(str::len), Some(16));
 }
 
-#[tokio::test]
-async fn healthz_reports_ok_on_sqlite() {
-    healthz_reports_ok(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn healthz_reports_ok_on_postgres() {
-    healthz_reports_ok(Backend::Postgres).await;
-}
+on_both_backends!(healthz_reports_ok);
 
 #[tokio::test]
 async fn graphiql_is_served_in_the_browser() {

@@ -632,12 +632,4 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     );
 }
 
-#[tokio::test]
-async fn a_month_of_known_events_gives_known_figures_in_every_format_on_sqlite() {
-    a_month_of_known_events_gives_known_figures_in_every_format(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn a_month_of_known_events_gives_known_figures_in_every_format_on_postgres() {
-    a_month_of_known_events_gives_known_figures_in_every_format(Backend::Postgres).await;
-}
+on_both_backends!(a_month_of_known_events_gives_known_figures_in_every_format);
