@@ -1,6 +1,6 @@
 //! 蓝黄红 three-colour management. [000 Art.68] applies it to units with problems
 //! ("实施“蓝黄红”三色管理，推动问题整改到位", with 通报 and 约谈); practice also colours each
-//! item (design.md §4, domain.md §6 G1). Colours are derived at read time from deadlines,
+//! item (docs/rules.md §3). Colours are derived at read time from deadlines,
 //! extensions, suspensions, reports and verification history — never stored.
 
 use chrono::{DateTime, Utc};
@@ -30,7 +30,7 @@ impl Colour {
 }
 
 /// The thresholds of the colour rules; an administrator can change them (each change is a
-/// new version). Defaults are design.md §4's.
+/// new version). Defaults are docs/rules.md §3's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ColourPolicy {
@@ -172,7 +172,7 @@ pub fn assignment_colour(
         Stage::Registered => return quiet("尚未交办".into()),
         Stage::Suspended => return quiet("已挂起，计时暂停".into()),
         Stage::Cancelled => return quiet("已撤销".into()),
-        // Closed items keep on-time or late instead of a colour (design.md §4).
+        // Closed items keep on-time or late instead of a colour (docs/rules.md §3).
         Stage::Closed => {
             return quiet(match late_feedback {
                 Some(at) => format!(
@@ -406,7 +406,7 @@ pub fn unit_colour(policy: &ColourPolicy, facts: &UnitFacts) -> Verdict {
             });
         }
     }
-    // design.md §4: BLUE two periods running makes YELLOW, YELLOW two running makes RED.
+    // docs/rules.md §3: BLUE two periods running makes YELLOW, YELLOW two running makes RED.
     // A unit that improved (RED last time, YELLOW now) is not pushed back up.
     match (facts.previous_colour, verdict.colour) {
         (Some(Colour::Blue), Colour::Blue) => {

@@ -1,6 +1,6 @@
 //! Due instants of assignments: the item's rule from the assignment instant for the lead
 //! unit, one working day earlier for co-units (so the lead can consolidate their input,
-//! domain.md §6 G11), both moved later by the working days an item spent suspended.
+//! docs/rules.md §2), both moved later by the working days an item spent suspended.
 
 use ducha_calendar::{Calendar, CalendarError, Deadline, DeadlinePolicy, DeadlineRule};
 

@@ -1,4 +1,4 @@
-//! The reminder ladder (design.md §5) as a pure decision: given one assignment's facts, the
+//! The reminder ladder (docs/rules.md §4) as a pure decision: given one assignment's facts, the
 //! notices already on record for it, the instant and the calendar, which notice to write.
 //!
 //! The ladder's rungs, in rising urgency: 督查通知 on assignment, 签收提醒 when a full working
@@ -303,7 +303,7 @@ impl Decision {
 }
 
 /// When a full working day has passed since the assignment (签收 is due within one working day
-/// of assignment, design.md §2): the same local time on the next working day; for an
+/// of assignment, docs/rules.md §1): the same local time on the next working day; for an
 /// assignment made on a day off, the end of the first working day after it.
 pub fn sign_due(
     calendar: &Calendar,

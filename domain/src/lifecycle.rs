@@ -1,6 +1,6 @@
 //! The item lifecycle and the permissions on it.
 //!
-//! [000 Art.67] names the chain 立项-交办-承办-反馈-核查-销号; design.md §2 adds 签收,
+//! [000 Art.67] names the chain 立项-交办-承办-反馈-核查-销号; docs/rules.md §1 adds 签收,
 //! 退回, 延期, 挂起/恢复, 撤销 and 回头看 (re-inspection after closing, [001 Art.70],
 //! [002 Art.70]). An item's stage is never stored on its own authority: it is the end of its
 //! history of stage changes ([`stage_from_history`]).
@@ -77,7 +77,7 @@ impl Stage {
     }
 }
 
-/// Who a person is in the supervision work (design.md §1).
+/// Who a person is in the supervision work (docs/rules.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     Admin,
@@ -183,7 +183,7 @@ impl Action {
         match self {
             Register | Edit | Assign | Reassign | Insist | Verify | Reject | Close | Suspend
             | Resume | Cancel | Reopen => office,
-            // The office decides; beyond the office's limit a leader does (design.md §2).
+            // The office decides; beyond the office's limit a leader does (docs/rules.md §1).
             DecideExtension => office || role == Role::Leader,
             // The unit head answers for the unit [001 Art.31]: 主要负责同志是第一负责人.
             Sign | Return | RequestExtension | SubmitFeedback => role == Role::UnitHead,

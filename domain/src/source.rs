@@ -1,4 +1,4 @@
-//! Where supervision items come from (domain.md §3) and the deadline each kind gets when the
+//! Where supervision items come from (docs/rules.md §2) and the deadline each kind gets when the
 //! item states none. An explicit deadline on the item always wins ([003 Art.53]:
 //! 有明确上报时限的按时限上报; [002 Art.60]: 对于未明确办理时限的文件…).
 
@@ -102,7 +102,7 @@ impl SourceKind {
         }
     }
 
-    /// The deadline an item of this kind gets when it states none (domain.md §6 G12, G13).
+    /// The deadline an item of this kind gets when it states none (docs/rules.md §2).
     pub fn default_deadline(self) -> DeadlineRule {
         match self {
             // [000 Art.67]: 批示件…原则上要3个工作日内落实并反馈.

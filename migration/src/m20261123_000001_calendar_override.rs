@@ -1,5 +1,5 @@
 //! Local calendar overrides: a jurisdiction's own day off or day on, layered over the
-//! national calendar (design.md §3).
+//! national calendar (docs/rules.md §2).
 
 use sea_orm_migration::prelude::*;
 

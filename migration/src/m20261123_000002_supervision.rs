@@ -1,4 +1,4 @@
-//! The supervision model (design.md §1–2): units, people, items, assignments (one per item ×
+//! The supervision model (docs/rules.md §5–2): units, people, items, assignments (one per item ×
 //! unit), reports (progress and completion feedback), attachments, extension requests, and
 //! the append-only audit trail.
 

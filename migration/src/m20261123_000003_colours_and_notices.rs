@@ -1,6 +1,6 @@
 //! Colour policy versions, the notices the sweep decided to send (at most once per
 //! assignment × kind × level), the email outbox, and the lease that lets only one instance
-//! sweep at a time (design.md §4–5).
+//! sweep at a time (docs/rules.md §3–5).
 
 use sea_orm_migration::prelude::*;
 

@@ -1,4 +1,4 @@
-//! Published monthly reports (月度督查通报, design.md §6): each row is one immutable version
+//! Published monthly reports (月度督查通报, docs/rules.md §6): each row is one immutable version
 //! of one month's report; regenerating adds a version and never changes an earlier one.
 //! `unit_colours` repeats the units' colours apart from the snapshot, because every live
 //! unit colour needs last month's ("two periods running") and should not parse a report.

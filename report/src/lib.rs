@@ -1,4 +1,4 @@
-//! The monthly supervision report (月度督查通报, design.md §6): the seeds ask for a ledger
+//! The monthly supervision report (月度督查通报, docs/rules.md §6): the seeds ask for a ledger
 //! that is 表格化、可量化、可视化 [000 Art.67], reports on 落实情况、存在问题、工作建议
 //! [000 Art.66], praise for units that deliver [002 Art.71, 004 Art.82], and 通报 and 约谈
 //! for those that do not [000 Art.68].

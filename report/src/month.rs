@@ -89,7 +89,7 @@ impl Month {
     }
 
     /// The first working day of the month, on which the previous month's report is due
-    /// (design.md §6).
+    /// (docs/rules.md §6).
     pub fn first_working_day(self, calendar: &Calendar) -> NaiveDate {
         let first = self.first_day();
         calendar

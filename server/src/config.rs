@@ -35,7 +35,7 @@ pub struct Settings {
     pub mail_from: String,
     /// The address people open (links in emails point here).
     pub public_url: String,
-    /// Local times (Asia/Shanghai) of the reminder sweep on working days (design.md §5).
+    /// Local times (Asia/Shanghai) of the reminder sweep on working days (docs/rules.md §4).
     pub sweep_times: Vec<chrono::NaiveTime>,
     /// How often live colour changes are recomputed for subscriptions.
     pub colour_refresh: std::time::Duration,

@@ -55,7 +55,7 @@ pub async fn tick(state: &AppState) {
     let now = state.clock.now();
     let swept = sweep_if_due(state, now).await;
     // The previous month's report, once, from the first working day of the month on
-    // (design.md §6); after a sweep so its colours are today's.
+    // (docs/rules.md §6); after a sweep so its colours are today's.
     if swept || report_catch_up_due(state, now) {
         match reports::publish_due(state, now).await {
             Ok(Some(published)) => tracing::info!(

@@ -737,7 +737,7 @@ async fn recipients_of(app: &TestApp, assignment: i64, level: &str) -> Vec<Strin
     to
 }
 
-/// design.md §5: "progress report due / missed → handler / unit head", once per cycle; a
+/// docs/rules.md §4: "progress report due / missed → handler / unit head", once per cycle; a
 /// report starts the next cycle, which is reminded again. Item 4: a report never falls due
 /// on a holiday — a 7-day cycle from 09-29 is due on 10-08, not on National Day's 10-06.
 async fn progress_reports_are_reminded_once_per_cycle_on_working_days(backend: Backend) {

@@ -1,5 +1,5 @@
 //! Calendar queries: is a day a working day, add working days, count them, and turn a
-//! deadline rule into a due instant that explains itself (design.md §3).
+//! deadline rule into a due instant that explains itself (docs/rules.md §2).
 
 use async_graphql::{Context, Enum, Object, OneofObject, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
 //! The dashboard (counts by colour, stage and source kind, per unit and overall) and the
-//! colour policy an administrator can change (design.md §4).
+//! colour policy an administrator can change (docs/rules.md §3).
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! Queries and one mutation per lifecycle verb (design.md §7): an `input` object in, a
+//! Queries and one mutation per lifecycle verb (README, Usage): an `input` object in, a
 //! payload with the changed object out, errors with `extensions.code`.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields, query};

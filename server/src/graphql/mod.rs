@@ -1,4 +1,4 @@
-//! The GraphQL API (design.md §7). Resolvers are thin: they parse input into domain types,
+//! The GraphQL API (README, Usage). Resolvers are thin: they parse input into domain types,
 //! call the services, and map results into API types that are separate from the entities.
 
 mod calendar;

@@ -1,4 +1,4 @@
-//! The monthly report over GraphQL (design.md §6): the published versions, one version
+//! The monthly report over GraphQL (docs/rules.md §6): the published versions, one version
 //! with every figure, and its HTML, CSV and XLSX renderings; the office can publish (or
 //! regenerate) a month's report.
 

@@ -1,4 +1,4 @@
-//! Subscriptions for live dashboards (design.md §7): lifecycle events and colour changes,
+//! Subscriptions for live dashboards (README, Usage): lifecycle events and colour changes,
 //! from every instance (see `crate::events`).
 
 use async_graphql::{Context, Enum, SimpleObject, Subscription};

@@ -236,7 +236,7 @@ pub fn decode(row: &calendar_year::Model) -> AppResult<YearArrangement> {
 }
 
 /// Sets (or replaces) a jurisdiction's own day off or day on, rebuilds the live calendar and
-/// recalculates the open deadlines it affects (design.md §3: local overrides layer on top).
+/// recalculates the open deadlines it affects (docs/rules.md §2: local overrides layer on top).
 pub async fn set_local_day(
     db: &DatabaseConnection,
     store: &CalendarStore,

@@ -1,4 +1,4 @@
-//! The verbs of the lifecycle (design.md §2). Each function is one transaction; see the
+//! The verbs of the lifecycle (docs/rules.md §1). Each function is one transaction; see the
 //! module above for the shape they share.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -273,7 +273,7 @@ pub struct EditInput {
     pub urgency: Option<Urgency>,
 }
 
-/// An item is editable until it is assigned (design.md §2).
+/// An item is editable until it is assigned (docs/rules.md §1).
 pub async fn edit(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -733,7 +733,7 @@ pub async fn resolve_return(
 }
 
 /// Beyond this many working days past the original due, only a leader approves an
-/// extension (design.md §2: the office decides, a leader beyond 10 working days).
+/// extension (docs/rules.md §1: the office decides, a leader beyond 10 working days).
 pub const OFFICE_EXTENSION_LIMIT_WORKING_DAYS: i64 = 10;
 
 /// 延期: asked for before the due instant ([004 Art.71]: 应在规定时限内…说明理由).
@@ -858,7 +858,7 @@ pub async fn decide_extension(
         )));
     }
     // A co-unit supports the lead: it is not due after the lead unless the office says so
-    // in so many words ([001 Art.31]: 牵头部门要发挥主导作用，协办部门要积极配合; domain.md G11).
+    // in so many words ([001 Art.31]: 牵头部门要发挥主导作用，协办部门要积极配合; docs/rules.md §2).
     let mut beyond_lead = None;
     if approve && !target.lead {
         let lead = assignment::Entity::find()

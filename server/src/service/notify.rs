@@ -6,7 +6,7 @@
 //! 改派, 延期审批, 退回重办), in the same transaction as the change. Every mail is addressed to
 //! its reader (a unit by its name, a person by theirs) and asks of them only what is theirs
 //! to do: a 红色督办 asks the unit head to act, the 分管 leader to press the unit, the office
-//! to follow up (design.md §5, [000 Art.68]).
+//! to follow up (docs/rules.md §4, [000 Art.68]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -199,7 +199,7 @@ impl Directory {
             .unwrap_or_else(|| format!("单位{unit_id}"))
     }
 
-    /// Who hears of `topic` for an assignment of `unit_id` (design.md §5): contacts for the
+    /// Who hears of `topic` for an assignment of `unit_id` (docs/rules.md §4): contacts for the
     /// first notices, the handler (staff) as the due nears, the unit head once it is late,
     /// and for 红色督办 the unit head, the 分管 leader and the office.
     pub fn readers(&self, topic: Topic, unit_id: i64) -> Vec<Reader> {

@@ -1,4 +1,4 @@
-//! The monthly report (月度督查通报, design.md §6) against the database: load the facts of a
+//! The monthly report (月度督查通报, docs/rules.md §6) against the database: load the facts of a
 //! month as they stood at its end, let `ducha_report::build` compute the figures, and
 //! publish the result as an immutable, versioned snapshot, emailed to leaders and the office
 //! through the outbox in the same transaction.
@@ -731,7 +731,7 @@ pub async fn publish(
     })
 }
 
-/// The scheduler's part (design.md §6): from the first working day of a month on, publish
+/// The scheduler's part (docs/rules.md §6): from the first working day of a month on, publish
 /// the previous month's report once, if nobody has. Safe on every instance: a second
 /// publisher finds the version taken (CONFLICT) or the figures unchanged.
 pub async fn publish_due(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<Published>> {

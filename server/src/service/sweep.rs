@@ -1,4 +1,4 @@
-//! The reminder sweep (design.md §5): every open assignment is read in one narrow query,
+//! The reminder sweep (docs/rules.md §4): every open assignment is read in one narrow query,
 //! the domain's ladder (`ducha_domain::ladder::decide`) decides at most one notice for it,
 //! and the notices are written — the one to send waiting for its digest, the rungs passed
 //! over as SKIPPED — at most once per (assignment, kind, level) by the unique key. Then each
