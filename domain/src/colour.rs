@@ -140,6 +140,15 @@ impl Verdict {
     }
 }
 
+/// The colour of being `overdue` working days late: YELLOW, RED past the policy's threshold.
+fn lateness(policy: &ColourPolicy, overdue: i64) -> Colour {
+    if overdue > policy.red_after_overdue_working_days {
+        Colour::Red
+    } else {
+        Colour::Yellow
+    }
+}
+
 /// The colour of one assignment at `now`.
 pub fn assignment_colour(
     calendar: &Calendar,
@@ -207,13 +216,8 @@ pub fn assignment_colour(
     if !matches!(facts.stage, Stage::Assigned | Stage::InProgress) {
         if let Some(at) = late_feedback {
             let overdue = late_by(at);
-            let colour = if overdue > policy.red_after_overdue_working_days {
-                Colour::Red
-            } else {
-                Colour::Yellow
-            };
             verdict = verdict.worse(Verdict {
-                colour,
+                colour: lateness(policy, overdue),
                 reason: format!("办结反馈逾期{overdue}个工作日{extended}（期限{due_date}）"),
             });
         } else if verdict.colour == Colour::None {
@@ -228,13 +232,8 @@ pub fn assignment_colour(
     let today = now.with_timezone(&time_zone).date_naive();
     if now > due {
         let overdue = late_by(now);
-        let colour = if overdue > policy.red_after_overdue_working_days {
-            Colour::Red
-        } else {
-            Colour::Yellow
-        };
         verdict = verdict.worse(Verdict {
-            colour,
+            colour: lateness(policy, overdue),
             reason: format!("已逾期{overdue}个工作日{extended}（期限{due_date}）"),
         });
     } else {

@@ -182,25 +182,11 @@ async fn late_items_never_read_on_schedule(backend: Backend) {
 }
 
 async fn feed_verify_close_from_fed(app: &TestApp, d: &District, fed: &Value) -> Value {
-    let verified = ok(
-        app,
-        &d.supervisor,
-        &item_mutation("verifyItem", "VerifyItemInput"),
-        json!({ "itemId": fed["id"], "version": fed["version"], "accept": true }),
-    )
-    .await["item"]
-        .clone();
+    let verified = crate::district::verify(app, d, fed).await;
     let (colour, reason) = colour_of(app, &d.supervisor, &verified["id"]).await;
     assert_ne!(colour, "NONE", "{reason}");
     assert!(reason.contains("办结反馈逾期"), "VERIFIED: {reason}");
-    ok(
-        app,
-        &d.supervisor,
-        &item_mutation("closeItem", "ItemReasonInput"),
-        json!({ "itemId": verified["id"], "version": verified["version"] }),
-    )
-    .await["item"]
-        .clone()
+    crate::district::close(app, d, &verified).await
 }
 
 on_both_backends!(

@@ -167,14 +167,8 @@ async fn every_http_refusal_is_json_with_a_code() {
 }
 
 /// A multipart body is allowed its size for a file only; a file over the limit is 413.
-#[tokio::test]
-async fn multipart_limits_are_for_files() {
-    let app = spawn_app().await;
-    let padding = "字".repeat(700_000);
-    let operations = json!({ "query": "{ __typename }", "variables": { "pad": padding } });
-    let form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", "{}");
+/// Posts a multipart form that must be refused as too large; returns the JSON body.
+async fn refused_form(app: &TestApp, form: reqwest::multipart::Form) -> Value {
     let response = app
         .client
         .post(app.url("/graphql"))
@@ -185,6 +179,18 @@ async fn multipart_limits_are_for_files() {
     assert_eq!(response.status(), 413);
     let body: Value = response.json().await.expect("json");
     assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+    body
+}
+
+#[tokio::test]
+async fn multipart_limits_are_for_files() {
+    let app = spawn_app().await;
+    let padding = "字".repeat(700_000);
+    let operations = json!({ "query": "{ __typename }", "variables": { "pad": padding } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", "{}");
+    refused_form(&app, form).await;
 
     let attach =
         "mutation($input: AttachFileInput!) { attachFile(input: $input) { attachment { id } } }";
@@ -197,16 +203,7 @@ async fn multipart_limits_are_for_files() {
             "0",
             reqwest::multipart::Part::bytes(vec![b'x'; 20 * 1024 * 1024 + 1]).file_name("big.pdf"),
         );
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), 413);
-    let body: Value = response.json().await.expect("json");
-    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+    let body = refused_form(&app, form).await;
     assert!(
         body["errors"][0]["message"]
             .as_str()

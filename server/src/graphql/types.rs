@@ -218,12 +218,9 @@ async fn visible_verdict(
     if actor.role.sees_everything() {
         return Ok(colours.item);
     }
-    let own = visible_assignment_ids(ctx, actor, item_id).await?;
-    Ok(own
-        .iter()
-        .filter_map(|id| colours.by_assignment.get(id))
-        .max_by_key(|v| v.colour)
-        .cloned()
+    Ok(actor
+        .own_unit()
+        .and_then(|unit| colours.by_unit.get(&unit).cloned())
         .unwrap_or(colours.item))
 }
 

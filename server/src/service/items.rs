@@ -861,12 +861,7 @@ pub async fn decide_extension(
     // in so many words ([001 Art.31]: 牵头部门要发挥主导作用，协办部门要积极配合; docs/rules.md §2).
     let mut beyond_lead = None;
     if approve && !target.lead {
-        let lead = assignment::Entity::find()
-            .filter(assignment::Column::ItemId.eq(request.item_id))
-            .filter(assignment::Column::Lead.eq(true))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
-            .one(&txn)
-            .await?;
+        let lead = live_lead(&txn, request.item_id).await?;
         if let Some(lead) = lead {
             let lead_due = lead.extended_due_at.unwrap_or(lead.due_at);
             if request.proposed_due_at > lead_due {
@@ -1042,6 +1037,19 @@ pub async fn submit_feedback(
     Ok((updated, feedback))
 }
 
+/// The item's lead unit's live assignment (none before assignment).
+async fn live_lead(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+) -> AppResult<Option<assignment::Model>> {
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .filter(assignment::Column::Lead.eq(true))
+        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .one(db)
+        .await?)
+}
+
 async fn latest_feedback(db: &impl ConnectionTrait, item_id: i64) -> AppResult<report::Model> {
     report::Entity::find()
         .filter(report::Column::ItemId.eq(item_id))
@@ -1100,12 +1108,7 @@ pub async fn verify(
     .await?;
     if let (false, Some(cx)) = (accept, notices) {
         // 退回重办 reaches the lead unit, which filed the feedback, at once.
-        let lead = assignment::Entity::find()
-            .filter(assignment::Column::ItemId.eq(item_id))
-            .filter(assignment::Column::Lead.eq(true))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
-            .one(&txn)
-            .await?;
+        let lead = live_lead(&txn, item_id).await?;
         if let Some(lead) = &lead {
             let situation = format!(
                 "办结反馈经核查未通过，退回重办：{}",
@@ -1152,11 +1155,7 @@ pub async fn close(
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Close.next_stage(stage_of(&current)?, None)?;
     let feedback = latest_feedback(&txn, item_id).await?;
-    let lead = assignment::Entity::find()
-        .filter(assignment::Column::ItemId.eq(item_id))
-        .filter(assignment::Column::Lead.eq(true))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
-        .one(&txn)
+    let lead = live_lead(&txn, item_id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("item {item_id} has no lead unit")))?;
     let on_time_original = feedback.created_at <= lead.due_at;
@@ -1243,12 +1242,7 @@ pub async fn suspend_resume_cancel_reopen(
         details = json!({ "reinspection": "FAILED" });
     }
     if action == Action::Cancel {
-        let lead = assignment::Entity::find()
-            .filter(assignment::Column::ItemId.eq(item_id))
-            .filter(assignment::Column::Lead.eq(true))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
-            .one(&txn)
-            .await?;
+        let lead = live_lead(&txn, item_id).await?;
         if let Some(lead) = lead {
             details = json!({
                 "deadline": frozen_deadline(deps, &current, &lead)?,
