@@ -4,10 +4,15 @@
 
 pub mod colour;
 pub mod deadlines;
+pub mod duty;
 pub mod ladder;
 pub mod lifecycle;
 pub mod similarity;
 pub mod source;
 
-pub use lifecycle::{Action, Role, Stage, StageChange, TransitionError, stage_from_history};
+pub use duty::Duty;
+pub use lifecycle::{
+    Action, AssignmentStanding, Refusal, Role, Stage, StageChange, TransitionError,
+    stage_from_history,
+};
 pub use source::{SourceKind, Urgency};

@@ -152,6 +152,31 @@ pub enum Action {
 }
 
 impl Action {
+    /// The stable name of the verb in the audit trail and the API (SCREAMING_SNAKE, as the
+    /// API's enums): stored, so never renamed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Register => "REGISTER",
+            Action::Edit => "EDIT",
+            Action::Assign => "ASSIGN",
+            Action::Sign => "SIGN",
+            Action::Return => "RETURN",
+            Action::Reassign => "REASSIGN",
+            Action::Insist => "INSIST",
+            Action::RequestExtension => "REQUEST_EXTENSION",
+            Action::DecideExtension => "DECIDE_EXTENSION",
+            Action::ReportProgress => "REPORT_PROGRESS",
+            Action::SubmitFeedback => "SUBMIT_FEEDBACK",
+            Action::Verify => "VERIFY",
+            Action::Reject => "REJECT",
+            Action::Close => "CLOSE",
+            Action::Suspend => "SUSPEND",
+            Action::Resume => "RESUME",
+            Action::Cancel => "CANCEL",
+            Action::Reopen => "REOPEN",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Action::Register => "立项",
@@ -235,6 +260,51 @@ impl Action {
 pub struct TransitionError {
     pub action: Action,
     pub from: Stage,
+}
+
+/// Where a unit's own assignment stands, as far as signing and returning it depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AssignmentStanding {
+    pub signed: bool,
+    /// The unit has asked the office to take the item back, and the office has not answered.
+    pub return_requested: bool,
+    /// The office has answered a return of this assignment by insisting (维持交办).
+    pub insisted_on: bool,
+}
+
+/// Why a unit cannot do what it asked with its assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub &'static str);
+
+impl AssignmentStanding {
+    /// 签收: once, and not while a return waits for the office.
+    pub fn check_sign(self) -> Result<(), Refusal> {
+        if self.signed {
+            return Err(Refusal("本单位已签收该事项"));
+        }
+        if self.return_requested {
+            return Err(Refusal("本单位已申请退回，等待督查室处理"));
+        }
+        Ok(())
+    }
+
+    /// 退回: before signing, once at a time, and never again after the office insisted — its
+    /// answer is final for that unit, or a unit could return the item forever.
+    pub fn check_return(self) -> Result<(), Refusal> {
+        if self.return_requested {
+            return Err(Refusal("已申请退回，等待督查室处理"));
+        }
+        if self.signed {
+            return Err(Refusal("已签收的事项不能申请退回"));
+        }
+        if self.insisted_on {
+            return Err(Refusal(
+                "督查室已维持交办，本单位不能再次申请退回，请签收办理",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One stage change of the audit trail, as the lifecycle needs it.

@@ -47,7 +47,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     let facts = reports::load_facts(&state.db, october, chrono_tz::Asia::Shanghai).await?;
     let load_time = loading.elapsed();
     let computing = Instant::now();
-    let report = reports::compute(&state, october, now).await?;
+    let report = reports::compute(state.publisher(), october, now).await?;
     let compute_time = computing.elapsed();
     println!(
         "[{label}] load facts ({} items, {} assignments): {load_time:.2?}; load + compute: {compute_time:.2?}",
@@ -73,7 +73,8 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         report.yellow_items.len()
     );
     let t = Instant::now();
-    let published = reports::publish(&state, october, None, Some("基准测试"), now).await?;
+    let published =
+        reports::publish(state.publisher(), october, None, Some("基准测试"), now).await?;
     println!(
         "[{label}] publish (load, compute, render the email, store v{}): {:.2?}",
         published.published.version,

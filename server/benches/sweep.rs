@@ -102,7 +102,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 
     reset_peak_rss();
     let decide = Instant::now();
-    let due = ducha_server::service::sweep::plan(&state, clock.now()).await?;
+    let due = ducha_server::service::sweep::plan(&state.sweeper(), clock.now()).await?;
     let decide_time = decide.elapsed();
     println!(
         "[{label}] read and decide: {due} notices due, {decide_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
@@ -112,7 +112,8 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 
     reset_peak_rss();
     let first = Instant::now();
-    let report = ducha_server::service::sweep::run_sweep(&state, "bench", clock.now()).await?;
+    let report =
+        ducha_server::service::sweep::run_sweep(&state.sweeper(), "bench", clock.now()).await?;
     let first_time = first.elapsed();
     let red: i64 = state
         .db
@@ -134,7 +135,8 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 
     reset_peak_rss();
     let steady = Instant::now();
-    let again = ducha_server::service::sweep::run_sweep(&state, "bench", clock.now()).await?;
+    let again =
+        ducha_server::service::sweep::run_sweep(&state.sweeper(), "bench", clock.now()).await?;
     let steady_time = steady.elapsed();
     println!(
         "[{label}] next sweep: {} written, {steady_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",

@@ -71,6 +71,19 @@ pub async fn actor_for_header(
     }))
 }
 
+/// Whether the person still holds the token whose hash is `hash` (a replaced token ends the
+/// subscriptions opened with it).
+pub async fn holds_token(
+    db: &sea_orm::DatabaseConnection,
+    person_id: i64,
+    hash: &str,
+) -> AppResult<bool> {
+    Ok(entity::person::Entity::find_by_id(person_id)
+        .one(db)
+        .await?
+        .is_some_and(|p| p.token_hash.as_deref() == Some(hash)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

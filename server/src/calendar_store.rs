@@ -34,7 +34,7 @@ impl CalendarStore {
             .all(db)
             .await?;
         for row in &years {
-            data.insert_year(crate::service::calendar::decode(row)?)?;
+            data.insert_year(decode_year(row)?)?;
         }
         let overrides = entity::calendar_override::Entity::find()
             .order_by_asc(entity::calendar_override::Column::Date)
@@ -65,4 +65,16 @@ impl CalendarStore {
         *slot = Arc::new(calendar);
         Ok(())
     }
+}
+
+/// Years stored in the database, as arrangements.
+pub fn decode_year(
+    row: &entity::calendar_year::Model,
+) -> AppResult<ducha_calendar::YearArrangement> {
+    serde_json::from_str(&row.data).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "stored calendar year {} is unreadable: {e}",
+            row.year
+        ))
+    })
 }

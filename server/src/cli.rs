@@ -270,7 +270,7 @@ async fn write_report(
 ) -> anyhow::Result<()> {
     let month: ducha_report::Month = month.parse()?;
     let settings = Settings::load()?;
-    let state = crate::startup::AppState::connect(&settings, crate::clock::Clock::system()).await?;
+    let state = crate::state::AppState::connect(&settings, crate::clock::Clock::system()).await?;
     let internal = |e: crate::error::AppError| anyhow::anyhow!("{e}");
     let (report, version, changes) = match crate::service::reports::find(&state.db, month, version)
         .await
@@ -280,9 +280,10 @@ async fn write_report(
         None if version.is_some() => anyhow::bail!("{month} 没有第 {version:?} 版通报"),
         None => {
             eprintln!("{month} 的通报尚未发布；以下为按当前数据计算的草稿，未保存。");
-            let draft = crate::service::reports::compute(&state, month, chrono::Utc::now())
-                .await
-                .map_err(internal)?;
+            let draft =
+                crate::service::reports::compute(state.publisher(), month, chrono::Utc::now())
+                    .await
+                    .map_err(internal)?;
             (draft, 0, Vec::new())
         }
     };

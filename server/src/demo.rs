@@ -9,10 +9,10 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::auth::Actor;
 use crate::error::AppResult;
-use crate::graphql::deps;
+use crate::graphql::context::deps;
 use crate::service::items::{self as verbs, Cx, RegisterInput};
 use crate::service::org::{self, NewPerson, NewUnit};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const DEPARTMENTS: [&str; 22] = [
     "区发展和改革局",

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::graphql::{AppSchema, Auth};
 use crate::mail::escape_html;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The cookie the sign-in form sets.
 const TOKEN_COOKIE: &str = "ducha_token";

@@ -10,7 +10,7 @@ use chrono::{DateTime, Timelike, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::service::{reports, sweep};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How far back a missed slot is still worth running (a server down for longer sweeps at
 /// its first tick anyway, for the latest slot).
@@ -57,7 +57,7 @@ pub async fn tick(state: &AppState) {
     // The previous month's report, once, from the first working day of the month on
     // (docs/rules.md §6); after a sweep so its colours are today's.
     if swept || report_catch_up_due(state, now) {
-        match reports::publish_due(state, now).await {
+        match reports::publish_due(state.publisher(), now).await {
             Ok(Some(published)) => tracing::info!(
                 month = %published.report.month,
                 version = published.version,
@@ -76,7 +76,7 @@ async fn sweep_if_due(state: &AppState, now: DateTime<Utc>) -> bool {
     if let Some(slot) = latest_slot(state, now) {
         match sweep::slot_done(&state.db, slot).await {
             Ok(true) => {}
-            Ok(false) => match sweep::run_slot(state, slot, now).await {
+            Ok(false) => match sweep::run_slot(&state.sweeper(), slot, now).await {
                 Ok(Some(report)) => {
                     swept = true;
                     tracing::info!(%slot, ?report, "reminder sweep");
@@ -87,7 +87,7 @@ async fn sweep_if_due(state: &AppState, now: DateTime<Utc>) -> bool {
             Err(error) => tracing::error!(?error, "could not read the sweep slots"),
         }
     }
-    if !swept && let Err(error) = sweep::digest_leftovers(state, now).await {
+    if !swept && let Err(error) = sweep::digest_leftovers(&state.sweeper(), now).await {
         tracing::error!(?error, "digest of leftover notices failed");
     }
     swept

@@ -19,4 +19,5 @@ pub mod jobs;
 pub mod mail;
 pub mod service;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

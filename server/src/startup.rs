@@ -7,53 +7,18 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_poem::GraphQLResponse;
-use ducha_calendar::DeadlinePolicy;
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::Tracing;
 use poem::web::{Data, Html, Json, Redirect};
 use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler};
-use sea_orm::DatabaseConnection;
 
-use crate::calendar_store::CalendarStore;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
-use crate::error::AppError;
 use crate::graphql::{AppSchema, Auth, build_schema};
 use crate::service::org::ensure_first_admin;
-
-/// What every request handler may use.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub calendar: CalendarStore,
-    pub deadline_policy: DeadlinePolicy,
-    pub clock: Clock,
-    /// Where attachments (and unsent mail) are stored.
-    pub data_dir: std::path::PathBuf,
-    /// Where mail links point, the time zone mails speak in, and the sender's wake-up.
-    pub notices: crate::service::notify::NoticeContext,
-    pub mailer: std::sync::Arc<crate::mail::Mailer>,
-    pub mail_from: String,
-    /// Names this process in leases (one sweeping instance at a time).
-    pub instance_id: String,
-    /// Local times of the scheduled sweep on working days.
-    pub sweep_times: Vec<chrono::NaiveTime>,
-    /// One sweep at a time in this process (and, on PostgreSQL, an advisory lock across
-    /// instances).
-    pub sweep_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// How long an outbox claim lasts unless renewed.
-    pub outbox_claim_ttl: Duration,
-    /// Whether this process runs the scheduler and the outbox sender.
-    pub background_jobs: bool,
-    /// Live events for subscriptions.
-    pub events: crate::events::EventHub,
-    /// How often live colour changes are recomputed.
-    pub colour_refresh: Duration,
-    /// What people of a unit may read of the monthly report and other units' colours.
-    pub unit_report_access: crate::config::UnitReportAccess,
-}
+use crate::state::AppState;
 
 /// How often an idle sender looks for mail written by other instances or coming due after
 /// a backoff; mail written by this process wakes it at once.
@@ -65,52 +30,6 @@ pub struct Application {
     state: AppState,
     acceptor: poem::listener::TcpAcceptor,
     first_admin_token: Option<String>,
-}
-
-impl AppState {
-    pub fn from<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a AppState, AppError> {
-        ctx.data::<AppState>()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
-    }
-
-    /// Connects and migrates the database and loads the calendar: everything but the
-    /// listener and the first administrator, so that commands such as `ducha report` can
-    /// work beside a running server without side effects.
-    pub async fn connect(settings: &Settings, clock: Clock) -> anyhow::Result<AppState> {
-        let db = db::connect(settings).await?;
-        crate::fonts::register_chart_font(settings.report_font.as_deref());
-        let calendar = CalendarStore::load(&db)
-            .await
-            .map_err(|e| anyhow::anyhow!("loading calendar overrides: {e:?}"))?;
-        let state = AppState {
-            db,
-            calendar,
-            deadline_policy: settings.deadline_policy(),
-            clock,
-            data_dir: settings.data_dir.clone(),
-            notices: crate::service::notify::NoticeContext {
-                public_url: settings.public_url.clone(),
-                time_zone: settings.time_zone,
-                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
-            },
-            mailer: std::sync::Arc::new(crate::mail::Mailer::from_settings(settings)?),
-            mail_from: settings.mail_from.clone(),
-            instance_id: crate::auth::new_token()
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .chars()
-                .skip(4)
-                .take(16)
-                .collect(),
-            sweep_times: settings.sweep_times.clone(),
-            sweep_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
-            outbox_claim_ttl: settings.outbox_claim,
-            background_jobs: settings.background_jobs,
-            events: crate::events::EventHub::default(),
-            colour_refresh: settings.colour_refresh,
-            unit_report_access: settings.unit_report_access,
-        };
-        Ok(state)
-    }
 }
 
 impl Application {
@@ -169,16 +88,17 @@ impl Application {
         } else {
             None
         };
-        let events = tokio::spawn(crate::events::run(
-            self.state.clone(),
+        let events = tokio::spawn(crate::service::live::run(
+            self.state.live_tail(),
             Duration::from_millis(500),
             self.state.colour_refresh,
         ));
         let sender = self.state.background_jobs.then(|| {
-            tokio::spawn(crate::service::outbox::run_sender(
-                self.state.clone(),
-                OUTBOX_POLL,
-            ))
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                crate::service::outbox::run_sender(state.sender(), &state.notices.wake, OUTBOX_POLL)
+                    .await
+            })
         });
         let app = routes(self.state);
         let served = Server::new_with_acceptor(self.acceptor)

@@ -10,7 +10,7 @@ use ducha_server::calendar_store::CalendarStore;
 use ducha_server::clock::Clock;
 use ducha_server::config::Settings;
 use ducha_server::graphql::{Auth, build_schema, prepare};
-use ducha_server::startup::AppState;
+use ducha_server::state::{AppState, Inner};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 const PAGE: &str = "query($first: Int!) { items(first: $first) { edges { node {
@@ -39,7 +39,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         }
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let state = AppState {
+    let state = AppState::new(Inner {
         calendar: CalendarStore::load(&db).await.expect("calendar"),
         db,
         deadline_policy: settings.deadline_policy(),
@@ -62,7 +62,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         events: Default::default(),
         colour_refresh: std::time::Duration::from_secs(60),
         unit_report_access: settings.unit_report_access,
-    };
+    });
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await
         .expect("admin");

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use chrono::{DateTime, TimeZone, Utc};
 use ducha_server::clock::Clock;
 use ducha_server::config::Settings;
-use ducha_server::startup::{AppState, Application};
+use ducha_server::startup::Application;
+use ducha_server::state::AppState;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 

@@ -79,7 +79,7 @@ async fn sweep_at(
 }
 
 fn sender(app: &TestApp) -> outbox::Sender<'_> {
-    outbox::Sender::for_state(&app.state)
+    app.state.sender()
 }
 
 /// Items 1 and 5 of the issue: one true rung per assignment per sweep, across National Day,
@@ -258,7 +258,7 @@ async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
     let now = app.clock.now();
     // Only the sweep's mail counts (the minute tick may publish a monthly report meanwhile).
     let before: Vec<i64> = outbox_rows(&app).await.iter().map(|m| m.id).collect();
-    let report = sweep::run_sweep(&app.state, "test", now)
+    let report = sweep::run_sweep(&app.state.sweeper(), "test", now)
         .await
         .expect("sweep");
     assert!(report.ran && report.notices > 0, "{report:?}");
@@ -307,7 +307,7 @@ async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
             .filter(|n| n.level == "RED" && n.state == "MAILED")
             .count()
     );
-    let again = sweep::run_sweep(&app.state, "test", now)
+    let again = sweep::run_sweep(&app.state.sweeper(), "test", now)
         .await
         .expect("sweep");
     assert_eq!((again.notices, again.emails), (0, 0), "at most once");
@@ -488,8 +488,7 @@ async fn outages_are_waited_out_and_only_permanent_refusals_fail(backend: Backen
     // The relay hangs in DATA on the first message; the sender is killed there.
     smtp.hang_next(1);
     let state = app.state.clone();
-    let killed =
-        tokio::spawn(async move { outbox::Sender::for_state(&state).deliver_due(10).await });
+    let killed = tokio::spawn(async move { state.sender().deliver_due(10).await });
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     killed.abort();
     let _ = killed.await;
@@ -633,12 +632,12 @@ async fn one_sweep_at_a_time_and_missed_slots_run_once(backend: Backend) {
         settings.database_url = app_database_url(&app).await;
         let other = spawn_with(settings).await;
         other.clock.set(shanghai(2026, 10, 8, 8, 30));
-        let report = sweep::run_sweep(&other.state, "other", other.clock.now())
+        let report = sweep::run_sweep(&other.state.sweeper(), "other", other.clock.now())
             .await
             .expect("sweep");
         assert!(!report.ran);
         held.release().await;
-        let report = sweep::run_sweep(&other.state, "other", other.clock.now())
+        let report = sweep::run_sweep(&other.state.sweeper(), "other", other.clock.now())
             .await
             .expect("sweep");
         assert!(report.ran, "released with its holder");
@@ -646,8 +645,9 @@ async fn one_sweep_at_a_time_and_missed_slots_run_once(backend: Backend) {
         held.release().await;
     }
     // Eight parallel sweeps: each notice once, whatever ran.
+    let sweeper = app.state.sweeper();
     let runs = futures_util::future::join_all(
-        (0..8).map(|_| sweep::run_sweep(&app.state, "same", shanghai(2026, 10, 10, 8, 30))),
+        (0..8).map(|_| sweep::run_sweep(&sweeper, "same", shanghai(2026, 10, 10, 8, 30))),
     )
     .await;
     assert!(runs.iter().all(|r| r.is_ok()));
@@ -659,8 +659,10 @@ async fn one_sweep_at_a_time_and_missed_slots_run_once(backend: Backend) {
 
     // Slots: 08:30 on working days. Started at 10:00 on 10-12 with the slot unrecorded, the
     // tick runs it once; the next ticks do not.
-    let mut state = app.state.clone();
-    state.sweep_times = vec![chrono::NaiveTime::from_hms_opt(8, 30, 0).expect("time")];
+    let state = ducha_server::state::AppState::new(ducha_server::state::Inner {
+        sweep_times: vec![chrono::NaiveTime::from_hms_opt(8, 30, 0).expect("time")],
+        ..(*app.state).clone()
+    });
     app.clock.set(shanghai(2026, 10, 12, 10, 0));
     let slot = ducha_server::jobs::latest_slot(&state, app.clock.now()).expect("a slot");
     assert_eq!(slot, shanghai(2026, 10, 12, 8, 30));
@@ -982,7 +984,7 @@ async fn leftover_notices_are_mailed_only_if_still_true(backend: Backend) {
         json!({ "itemId": assigned["id"], "version": assigned["version"] }),
     )
     .await;
-    let mailed = sweep::digest_leftovers(&app.state, app.clock.now())
+    let mailed = sweep::digest_leftovers(&app.state.sweeper(), app.clock.now())
         .await
         .expect("digest");
     assert_eq!(mailed, 1, "only the co-unit's 临期提醒 still holds");

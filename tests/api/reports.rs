@@ -153,13 +153,13 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     // The scheduler publishes September on October's first working day, 10-08 (after the
     // National Day holiday), and not before.
     assert!(
-        reports::publish_due(&app.state, shanghai(2026, 10, 7, 9, 0))
+        reports::publish_due(app.state.publisher(), shanghai(2026, 10, 7, 9, 0))
             .await
             .expect("publish_due")
             .is_none(),
         "10-07 is a holiday"
     );
-    let september = reports::publish_due(&app.state, shanghai(2026, 10, 8, 9, 0))
+    let september = reports::publish_due(app.state.publisher(), shanghai(2026, 10, 8, 9, 0))
         .await
         .expect("publish_due")
         .expect("September published on 10-08");
@@ -168,7 +168,7 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
         ("2026-09", 1)
     );
     assert!(
-        reports::publish_due(&app.state, shanghai(2026, 10, 8, 14, 0))
+        reports::publish_due(app.state.publisher(), shanghai(2026, 10, 8, 14, 0))
             .await
             .expect("publish_due")
             .is_none(),
@@ -268,7 +268,7 @@ async fn a_month_of_known_events_gives_known_figures_in_every_format(backend: Ba
     // it as open and overdue at the end of October.
     app.clock.set(shanghai(2026, 11, 2, 8, 0));
     finish(&app, &d, &mut i5, &d.street_head).await;
-    let published = reports::publish_due(&app.state, shanghai(2026, 11, 2, 9, 0))
+    let published = reports::publish_due(app.state.publisher(), shanghai(2026, 11, 2, 9, 0))
         .await
         .expect("publish_due")
         .expect("October published on 11-02");

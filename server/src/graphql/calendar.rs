@@ -5,9 +5,9 @@ use async_graphql::{Context, Enum, Object, OneofObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_calendar::{self as cal, DeadlineRule};
 
+use super::context::app_state;
 use super::scalars::Date;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
 
 /// 日期类型
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -233,7 +233,7 @@ impl CalendarQuery {
         ctx: &Context<'_>,
         date: Date,
     ) -> async_graphql::Result<WorkingDay> {
-        let calendar = AppState::from(ctx)?.calendar.current()?;
+        let calendar = app_state(ctx)?.calendar.current()?;
         calendar.check_coverage(date.0).map_err(AppError::from)?;
         let answer = calendar.day_kind(date.0);
         let (kind, holiday_name) = match answer.value {
@@ -258,7 +258,7 @@ impl CalendarQuery {
         date: Date,
         days: i32,
     ) -> async_graphql::Result<WorkingDayResult> {
-        let calendar = AppState::from(ctx)?.calendar.current()?;
+        let calendar = app_state(ctx)?.calendar.current()?;
         DeadlineRule::WorkingDays(days)
             .check_bounds()
             .map_err(AppError::from)?;
@@ -282,7 +282,7 @@ impl CalendarQuery {
         from: Date,
         to: Date,
     ) -> async_graphql::Result<WorkingDayCount> {
-        let calendar = AppState::from(ctx)?.calendar.current()?;
+        let calendar = app_state(ctx)?.calendar.current()?;
         for date in [from.0, to.0] {
             calendar.check_coverage(date).map_err(AppError::from)?;
         }
@@ -300,10 +300,10 @@ impl CalendarQuery {
         start: DateTime<Utc>,
         rule: DeadlineRuleInput,
     ) -> async_graphql::Result<Deadline> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let rule = DeadlineRule::try_from(rule)?;
-        let start = super::sane_instant(start, "start")?;
+        let start = crate::service::input::sane_instant(start, "start")?;
         let deadline = calendar
             .deadline(&state.deadline_policy, start, rule)
             .map_err(AppError::from)?;
@@ -312,7 +312,7 @@ impl CalendarQuery {
 
     /// 当前日历：版本、已收录的放假通知、本地调整
     async fn calendar(&self, ctx: &Context<'_>) -> async_graphql::Result<CalendarInfo> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let data = calendar.data();
         Ok(CalendarInfo {
@@ -466,12 +466,12 @@ impl CalendarMutation {
         ctx: &Context<'_>,
         input: SetLocalDayInput,
     ) -> async_graphql::Result<ImportCalendarYearPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let outcome = crate::service::calendar::set_local_day(
             &state.db,
             &state.calendar,
             &state.deadline_policy,
-            super::actor(ctx)?,
+            super::context::actor(ctx)?,
             state.clock.now(),
             ducha_calendar::LocalOverride {
                 date: input.date.0,
@@ -489,8 +489,8 @@ impl CalendarMutation {
         ctx: &Context<'_>,
         input: ImportCalendarYearInput,
     ) -> async_graphql::Result<ImportCalendarYearPayload> {
-        let state = AppState::from(ctx)?;
-        let actor = super::actor(ctx)?;
+        let state = app_state(ctx)?;
+        let actor = super::context::actor(ctx)?;
         let outcome = crate::service::calendar::import_year(
             &state.db,
             &state.calendar,

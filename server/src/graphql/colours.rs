@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_domain::colour::{Colour as DomainColour, ColourPolicy, unit_measure};
-use sea_orm::{EntityTrait, QuerySelect};
 
-use super::actor;
-use super::types::{Colour, SourceKind, Stage, Unit};
+use super::context::{actor, app_state};
+use super::enums::{Colour, SourceKind, Stage};
+use super::objects::Unit;
 use crate::error::{AppError, AppResult};
-use crate::service::colours::{RuleSet, current_policy, unit_standings, update_policy};
-use crate::startup::AppState;
+use crate::service::colours::{current_policy, unit_standings, update_policy};
+use crate::state::AppState;
 
 #[derive(SimpleObject)]
 pub struct ColourCount {
@@ -81,18 +81,19 @@ impl ColourQuery {
         ctx: &Context<'_>,
         at: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Dashboard> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let actor = actor(ctx)?;
         if !actor.role.sees_everything() {
             return Err(AppError::Forbidden("看板仅供督查室和区领导查看".into()).into());
         }
-        let at = super::sane_instant(at.unwrap_or_else(|| state.clock.now()), "at")?;
+        let at =
+            crate::service::input::sane_instant(at.unwrap_or_else(|| state.clock.now()), "at")?;
         Ok(dashboard(state, at).await?)
     }
 
     /// 当前颜色规则及其版本
     async fn colour_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<ColourPolicyView> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         actor(ctx)?;
         let (version, policy) = current_policy(&state.db).await?;
         Ok(ColourPolicyView::from((version, policy)))
@@ -100,7 +101,7 @@ impl ColourQuery {
 }
 
 async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> {
-    let mut rule_set = RuleSet::load(state).await?;
+    let mut rule_set = state.rule_set().await?;
     // The past is judged by the colour policy that was in force then.
     if at < state.clock.now() {
         let (version, policy) = crate::service::colours::policy_at(&state.db, at).await?;
@@ -114,31 +115,8 @@ async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> 
     for c in colours.values() {
         *by_colour.entry(c.item.colour).or_default() += 1;
     }
-    // Stages as of `at`: the current ones, with later changes rewound from the audit trail.
-    let rewound = crate::service::reports::stages_at(&state.db, at).await?;
-    let all: Vec<(i64, String, String, DateTime<Utc>)> = entity::item::Entity::find()
-        .select_only()
-        .columns([
-            entity::item::Column::Id,
-            entity::item::Column::Stage,
-            entity::item::Column::SourceKind,
-            entity::item::Column::CreatedAt,
-        ])
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let mut by_stage: HashMap<&str, usize> = HashMap::new();
-    let mut by_kind: HashMap<&str, usize> = HashMap::new();
-    for (id, stage, kind, created_at) in &all {
-        let stage = match rewound.get(id) {
-            Some(Some(before)) => before.as_str(),
-            Some(None) => continue,
-            None if *created_at > at => continue,
-            None => stage.as_str(),
-        };
-        *by_stage.entry(stage).or_default() += 1;
-        *by_kind.entry(kind.as_str()).or_default() += 1;
-    }
+    let (by_stage, by_kind) =
+        crate::service::history::stage_and_kind_counts_at(&state.db, at).await?;
     Ok(Dashboard {
         at,
         colour_policy_version: version,
@@ -158,14 +136,14 @@ async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> 
             .into_iter()
             .map(|s| StageTotal {
                 stage: s.into(),
-                count: count(by_stage.get(s.as_str()).copied().unwrap_or(0)),
+                count: count(by_stage.get(&s).copied().unwrap_or(0)),
             })
             .collect(),
         by_source_kind: ducha_domain::SourceKind::ALL
             .into_iter()
             .map(|k| SourceKindTotal {
                 source_kind: k.into(),
-                count: count(by_kind.get(k.as_str()).copied().unwrap_or(0)),
+                count: count(by_kind.get(&k).copied().unwrap_or(0)),
             })
             .collect(),
         units: standings
@@ -254,7 +232,7 @@ impl ColourMutation {
         ctx: &Context<'_>,
         input: ColourPolicyFields,
     ) -> async_graphql::Result<ColourPolicyView> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let policy = ColourPolicy {
             blue_within_working_days: i64::from(input.blue_within_working_days),
             red_after_overdue_working_days: i64::from(input.red_after_overdue_working_days),
@@ -345,37 +323,18 @@ impl NoticeQuery {
         #[graphql(default = 50)] first: i32,
         #[graphql(desc = "只列出编号小于此值的邮件（向前翻页）")] before_id: Option<i64>,
     ) -> async_graphql::Result<Vec<OutboxMessage>> {
-        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         require_office(actor(ctx)?)?;
         if !(1..=500).contains(&first) {
             return Err(AppError::BadUserInput("first 应在1至500之间".into()).into());
         }
-        let mut query = entity::outbox::Entity::find();
-        if let Some(status) = &status
-            && ![
-                crate::service::outbox::PENDING,
-                crate::service::outbox::SENT,
-                crate::service::outbox::FAILED,
-            ]
-            .contains(&status.as_str())
-        {
-            return Err(
-                AppError::BadUserInput("status 应为 PENDING、SENT 或 FAILED".into()).into(),
-            );
-        }
-        if let Some(status) = status {
-            query = query.filter(entity::outbox::Column::Status.eq(status));
-        }
-        if let Some(before) = before_id {
-            query = query.filter(entity::outbox::Column::Id.lt(before));
-        }
-        let rows = query
-            .order_by_desc(entity::outbox::Column::Id)
-            .limit(u64::try_from(first).unwrap_or(50))
-            .all(&state.db)
-            .await
-            .map_err(AppError::from)?;
+        let rows = crate::service::outbox::list(
+            &state.db,
+            status.as_deref(),
+            u64::try_from(first).unwrap_or(50),
+            before_id,
+        )
+        .await?;
         Ok(rows
             .into_iter()
             .map(|r| OutboxMessage {
@@ -400,10 +359,14 @@ pub struct NoticeMutation;
 impl NoticeMutation {
     /// 立即执行一次提醒扫描（督查室、系统管理员）
     async fn run_sweep(&self, ctx: &Context<'_>) -> async_graphql::Result<SweepResult> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         require_office(actor(ctx)?)?;
-        let report =
-            crate::service::sweep::run_sweep(state, &state.instance_id, state.clock.now()).await?;
+        let report = crate::service::sweep::run_sweep(
+            &state.sweeper(),
+            &state.instance_id,
+            state.clock.now(),
+        )
+        .await?;
         Ok(SweepResult {
             ran: report.ran,
             assignments: count(report.assignments),
@@ -419,7 +382,7 @@ impl NoticeMutation {
         ctx: &Context<'_>,
         #[graphql(default)] retry_now: bool,
     ) -> async_graphql::Result<DeliveryResult> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         require_office(actor(ctx)?)?;
         if retry_now {
             crate::service::outbox::retry_now(&state.db, state.clock.now()).await?;
@@ -427,13 +390,9 @@ impl NoticeMutation {
         // In a task of its own: a client that hangs up must not cut a delivery short between
         // the relay's acceptance and the mark, which would send that message again.
         let owned = state.clone();
-        let d = tokio::spawn(async move {
-            crate::service::outbox::Sender::for_state(&owned)
-                .deliver_due(500)
-                .await
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("delivery task: {e}")))??;
+        let d = tokio::spawn(async move { owned.sender().deliver_due(500).await })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("delivery task: {e}")))??;
         Ok(DeliveryResult {
             sent: count(d.sent),
             retried: count(d.retried),
@@ -447,7 +406,7 @@ impl NoticeMutation {
         ctx: &Context<'_>,
         #[graphql(default)] ids: Vec<i64>,
     ) -> async_graphql::Result<RequeueResult> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let who = actor(ctx)?;
         require_office(who)?;
         let now = state.clock.now();
@@ -455,9 +414,9 @@ impl NoticeMutation {
             .await
             .map_err(AppError::from)?;
         let requeued = crate::service::outbox::requeue(&txn, &ids, now).await?;
-        crate::service::audit(
+        crate::service::audit::audit(
             &txn,
-            crate::service::Audit::admin(
+            crate::service::audit::Audit::admin(
                 Some(who),
                 now,
                 "REQUEUE_OUTBOX",

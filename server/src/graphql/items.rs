@@ -5,20 +5,15 @@ use async_graphql::connection::{Connection, Edge, EmptyFields, query};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_domain::Action;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
 
+use super::context::{actor, app_state, deps};
+use super::enums::{Colour, ReportCycleUnit, Role, SourceKind, Stage, UnitKind, Urgency};
+use super::loaders::{PageWants, prime_page};
+use super::objects::{ExtensionRequest, Item, Person, Report, Unit};
 use super::scalars::Date;
-use super::types::{
-    Colour, ExtensionRequest, Item, Person, Report, ReportCycleUnit, Role, SourceKind, Stage, Unit,
-    UnitKind, Urgency,
-};
-use super::{actor, deps};
 use crate::error::{AppError, AppResult};
-use crate::service::{WITHDRAWN, items as verbs, org, scope};
-use crate::startup::AppState;
-use entity::{assignment, item, person, unit};
+use crate::service::{items as verbs, listing, org, scope};
+use crate::state::AppState;
 
 /// 事项筛选条件（均为可选，同时给出时取交集）
 #[derive(InputObject, Default)]
@@ -38,6 +33,23 @@ pub struct ItemFilter {
     pub colours: Option<Vec<Colour>>,
 }
 
+impl From<ItemFilter> for listing::ItemFilter {
+    fn from(f: ItemFilter) -> Self {
+        listing::ItemFilter {
+            stages: f.stages.map(|s| s.into_iter().map(Into::into).collect()),
+            unit_id: f.unit_id,
+            source_kinds: f
+                .source_kinds
+                .map(|k| k.into_iter().map(Into::into).collect()),
+            overdue: f.overdue,
+            due_from: f.due_from,
+            due_to: f.due_to,
+            text: f.text,
+            colours: f.colours.map(|c| c.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
 pub const MAX_PAGE: usize = 100;
 
 #[derive(Default)]
@@ -47,14 +59,8 @@ pub struct ItemQuery;
 impl ItemQuery {
     /// 当前登录用户
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Person> {
-        let state = AppState::from(ctx)?;
-        let actor = actor(ctx)?;
-        let found = person::Entity::find_by_id(actor.person_id)
-            .one(&state.db)
-            .await
-            .map_err(AppError::from)?
-            .ok_or_else(|| AppError::NotFound("用户不存在".into()))?;
-        Ok(found.into())
+        let state = app_state(ctx)?;
+        Ok(listing::me(&state.db, actor(ctx)?).await?.into())
     }
 
     /// 督办事项列表（游标分页，first 不超过100）
@@ -65,13 +71,13 @@ impl ItemQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Item, EmptyFields, EmptyFields>> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let actor = actor(ctx)?.clone();
         let first = first.unwrap_or(20);
         if !(1..=MAX_PAGE as i32).contains(&first) {
             return Err(AppError::BadUserInput(format!("first 应在1至{MAX_PAGE}之间")).into());
         }
-        let filter = filter.unwrap_or_default();
+        let filter = filter.map(listing::ItemFilter::from).unwrap_or_default();
         let now = state.clock.now();
         query(
             after,
@@ -87,43 +93,18 @@ impl ItemQuery {
                     ),
                     None => None,
                 };
-                let limit = first.unwrap_or(20) as u64;
-                // People of a unit filter by what they see: their own assignment's due and
-                // colour, never another unit's.
-                let viewer_unit = actor.own_unit().filter(|_| !actor.role.sees_everything());
-                let mut select =
-                    scope::items_for(&actor).filter(item_condition(&filter, now, viewer_unit)?);
-                if let Some(after_id) = after_id {
-                    select = select.filter(item::Column::Id.lt(after_id));
-                }
-                let rows = match &filter.colours {
-                    None => {
-                        select
-                            .order_by_desc(item::Column::Id)
-                            .limit(limit + 1)
-                            .all(&state.db)
-                            .await?
-                    }
-                    Some(colours) => {
-                        let wanted: Vec<ducha_domain::colour::Colour> =
-                            colours.iter().map(|c| (*c).into()).collect();
-                        let rule_set = crate::service::colours::RuleSet::load(state).await?;
-                        crate::service::colours::items_of_colours(
-                            &state.db,
-                            &rule_set.rules(),
-                            select,
-                            &wanted,
-                            viewer_unit,
-                            now,
-                            limit + 1,
-                        )
-                        .await?
-                    }
-                };
-                let has_next = rows.len() as u64 > limit;
-                let rows: Vec<item::Model> = rows.into_iter().take(limit as usize).collect();
-                super::types::prime_page(ctx, &rows, super::types::PageWants::of_connection(ctx))
-                    .await?;
+                let page = listing::items_page(
+                    &state.db,
+                    &actor,
+                    &filter,
+                    after_id,
+                    first.unwrap_or(20) as u64,
+                    async || state.rule_set().await,
+                    now,
+                )
+                .await?;
+                prime_page(ctx, &page.rows, PageWants::of_connection(ctx)).await?;
+                let (rows, has_next) = (page.rows, page.has_next);
                 let mut connection = Connection::new(after_id.is_some(), has_next);
                 for row in rows {
                     connection
@@ -138,60 +119,37 @@ impl ItemQuery {
 
     /// 一个事项（承办单位只能查看本单位承办的事项）
     async fn item(&self, ctx: &Context<'_>, id: i64) -> async_graphql::Result<Item> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let found = scope::visible_item(&state.db, actor(ctx)?, id).await?;
         Ok(Item::try_from(found)?)
     }
 
     /// 单位列表
     async fn units(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Unit>> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         actor(ctx)?;
-        let rows = unit::Entity::find()
-            .order_by_asc(unit::Column::Id)
-            .all(&state.db)
-            .await
-            .map_err(AppError::from)?;
+        let rows = listing::units(&state.db).await?;
         Ok(rows.into_iter().map(Unit::from).collect())
     }
 
     /// 人员列表（承办单位人员只能看到本单位人员及区领导、督查室）
     async fn people(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Person>> {
-        let state = AppState::from(ctx)?;
-        let actor = actor(ctx)?;
-        let mut select = person::Entity::find();
-        if let Some(unit_id) = actor.own_unit() {
-            select = select.filter(
-                Condition::any()
-                    .add(person::Column::UnitId.eq(unit_id))
-                    .add(person::Column::UnitId.is_null()),
-            );
-        }
-        let rows = select
-            .order_by_asc(person::Column::Id)
-            .all(&state.db)
-            .await
-            .map_err(AppError::from)?;
+        let state = app_state(ctx)?;
+        let rows = listing::people(&state.db, actor(ctx)?).await?;
         Ok(rows.into_iter().map(Person::from).collect())
     }
 
     /// 各阶段事项数（按当前用户可见范围）
     async fn item_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StageCount>> {
-        let state = AppState::from(ctx)?;
-        let actor = actor(ctx)?;
-        let mut counts = Vec::new();
-        for stage in ducha_domain::Stage::ALL {
-            let count = scope::items_for(actor)
-                .filter(item::Column::Stage.eq(stage.as_str()))
-                .count(&state.db)
-                .await
-                .map_err(AppError::from)?;
-            counts.push(StageCount {
+        let state = app_state(ctx)?;
+        let counts = listing::stage_counts(&state.db, actor(ctx)?).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(stage, count)| StageCount {
                 stage: stage.into(),
                 count: i32::try_from(count).unwrap_or(i32::MAX),
-            });
-        }
-        Ok(counts)
+            })
+            .collect())
     }
 }
 
@@ -200,107 +158,6 @@ impl ItemQuery {
 pub struct StageCount {
     pub stage: Stage,
     pub count: i32,
-}
-
-fn item_condition(
-    filter: &ItemFilter,
-    now: DateTime<Utc>,
-    viewer_unit: Option<i64>,
-) -> AppResult<Condition> {
-    let mut condition = Condition::all();
-    if let Some(stages) = &filter.stages {
-        let names: Vec<&str> = stages
-            .iter()
-            .map(|s| ducha_domain::Stage::from(*s).as_str())
-            .collect();
-        condition = condition.add(item::Column::Stage.is_in(names));
-    }
-    if let Some(kinds) = &filter.source_kinds {
-        let names: Vec<&str> = kinds
-            .iter()
-            .map(|k| ducha_domain::SourceKind::from(*k).as_str())
-            .collect();
-        condition = condition.add(item::Column::SourceKind.is_in(names));
-    }
-    if let Some(unit_id) = filter.unit_id {
-        condition = condition.add(scope::assigned_to(unit_id));
-    }
-    if let Some(text) = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        if text.chars().count() > 100 {
-            return Err(AppError::BadUserInput("查找文字不能超过100个字".into()));
-        }
-        condition = condition.add(
-            Condition::any()
-                .add(item::Column::Title.contains(text))
-                .add(item::Column::Requirements.contains(text))
-                .add(item::Column::Serial.contains(text))
-                .add(item::Column::SourceReference.contains(text)),
-        );
-    }
-    // Due filters look at the live assignments' effective due (extended, else original).
-    let due_subquery = |extra: Condition| {
-        use sea_orm::sea_query::{Expr, ExprTrait, Query};
-        let mut assignments = Query::select()
-            .column(assignment::Column::ItemId)
-            .from(assignment::Entity)
-            .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
-            .cond_where(extra)
-            .to_owned();
-        if let Some(unit) = viewer_unit {
-            assignments.and_where(Expr::col(assignment::Column::UnitId).eq(unit));
-        }
-        item::Column::Id.in_subquery(assignments)
-    };
-    let effective_due = |op: fn(assignment::Column, DateTime<Utc>) -> Condition,
-                         at: DateTime<Utc>| {
-        Condition::any()
-            .add(
-                Condition::all()
-                    .add(assignment::Column::ExtendedDueAt.is_not_null())
-                    .add(op(assignment::Column::ExtendedDueAt, at)),
-            )
-            .add(
-                Condition::all()
-                    .add(assignment::Column::ExtendedDueAt.is_null())
-                    .add(op(assignment::Column::DueAt, at)),
-            )
-    };
-    let before = |c: assignment::Column, at| Condition::all().add(c.lt(at));
-    let not_before = |c: assignment::Column, at| Condition::all().add(c.gte(at));
-    let not_after = |c: assignment::Column, at| Condition::all().add(c.lte(at));
-    if let Some(from) = filter.due_from {
-        super::sane_instant(from, "dueFrom")?;
-        condition = condition.add(due_subquery(effective_due(not_before, from)));
-    }
-    if let Some(to) = filter.due_to {
-        super::sane_instant(to, "dueTo")?;
-        condition = condition.add(due_subquery(effective_due(not_after, to)));
-    }
-    if let Some(overdue) = filter.overdue {
-        let open: Vec<&str> = [
-            ducha_domain::Stage::Assigned,
-            ducha_domain::Stage::InProgress,
-        ]
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
-        // Overdue: the clock runs (assigned, in progress) and a live assignment's effective
-        // due (the approved extension, else the due with its paused days) has passed.
-        let is_overdue = Condition::all()
-            .add(item::Column::Stage.is_in(open))
-            .add(due_subquery(effective_due(before, now)));
-        condition = condition.add(if overdue {
-            is_overdue
-        } else {
-            is_overdue.not()
-        });
-    }
-    Ok(condition)
 }
 
 // ---------- Mutations ----------
@@ -495,18 +352,14 @@ pub struct AttachFileInput {
 
 #[derive(SimpleObject)]
 pub struct AttachmentPayload {
-    pub attachment: super::types::Attachment,
+    pub attachment: super::objects::Attachment,
 }
 
 #[derive(Default)]
 pub struct ItemMutation;
 
 async fn item_payload(state: &AppState, item_id: i64) -> AppResult<Item> {
-    let found = item::Entity::find_by_id(item_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))?;
-    Item::try_from(found)
+    Item::try_from(crate::service::read::item(&state.db, item_id).await?)
 }
 
 #[Object]
@@ -517,7 +370,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: RegisterItemInput,
     ) -> async_graphql::Result<RegisterItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let (created, warnings) = verbs::register(
             &state.db,
             actor(ctx)?,
@@ -557,7 +410,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: EditItemInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let updated = verbs::edit(
             &state.db,
             actor(ctx)?,
@@ -583,7 +436,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: AssignItemInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let updated = verbs::assign(
             verbs::Cx {
@@ -610,7 +463,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ItemVersionInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let updated = verbs::sign(
             &state.db,
             actor(ctx)?,
@@ -630,7 +483,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let updated = verbs::request_return(
             &state.db,
             actor(ctx)?,
@@ -651,7 +504,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ResolveReturnInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let updated = verbs::resolve_return(
             verbs::Cx {
@@ -679,7 +532,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: RequestExtensionInput,
     ) -> async_graphql::Result<ExtensionPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let created = verbs::request_extension(
             verbs::Cx {
@@ -706,7 +559,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: DecideExtensionInput,
     ) -> async_graphql::Result<ExtensionPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let decided = verbs::decide_extension(
             verbs::Cx {
@@ -735,7 +588,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let created = verbs::report_progress(
             &state.db,
             actor(ctx)?,
@@ -756,7 +609,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: SubmitFeedbackInput,
     ) -> async_graphql::Result<ReportPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let (updated, feedback) = verbs::submit_feedback(
             &state.db,
             actor(ctx)?,
@@ -778,7 +631,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: VerifyItemInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let updated = verbs::verify(
             &state.db,
             Some(&state.notices),
@@ -800,7 +653,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let calendar = state.calendar.current()?;
         let updated = verbs::close(
             verbs::Cx {
@@ -861,7 +714,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: AttachFileInput,
     ) -> async_graphql::Result<AttachmentPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let upload = input
             .file
             .value(ctx)
@@ -890,7 +743,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: CreateUnitInput,
     ) -> async_graphql::Result<UnitPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let created = org::create_unit(
             &state.db,
             actor(ctx)?,
@@ -919,7 +772,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: CreatePersonInput,
     ) -> async_graphql::Result<PersonPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let (created, token) = org::create_person(
             &state.db,
             Some(actor(ctx)?),
@@ -944,7 +797,7 @@ async fn simple_verb(
     action: Action,
     input: ItemReasonInput,
 ) -> async_graphql::Result<ItemPayload> {
-    let state = AppState::from(ctx)?;
+    let state = app_state(ctx)?;
     let calendar = state.calendar.current()?;
     let updated = verbs::suspend_resume_cancel_reopen(
         verbs::Cx {

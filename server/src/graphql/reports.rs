@@ -7,11 +7,11 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use ducha_report::Month;
 
-use super::actor;
-use super::types::Colour;
+use super::context::{actor, app_state};
+use super::enums::Colour;
 use crate::error::{AppError, AppResult};
 use crate::service::reports::{self, OFFICE, Published};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn parse_month(text: &str) -> AppResult<Month> {
     text.parse::<Month>()
@@ -351,7 +351,7 @@ impl ReportQuery {
         month: String,
         version: Option<i32>,
     ) -> async_graphql::Result<Option<MonthlyReport>> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let reader = actor(ctx)?;
         let month = parse_month(&month)?;
         let found = reports::find(&state.db, month, version).await?;
@@ -365,7 +365,7 @@ impl ReportQuery {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<MonthlyReportVersion>> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let reader = actor(ctx)?;
         Ok(reports::list(&state.db)
             .await?
@@ -425,7 +425,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: PublishMonthlyReportInput,
     ) -> async_graphql::Result<PublishMonthlyReportPayload> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let actor = actor(ctx)?;
         let month = parse_month(&input.month)?;
         let reason = input
@@ -433,8 +433,14 @@ impl ReportMutation {
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty());
-        let publication =
-            reports::publish(state, month, Some(actor), reason, state.clock.now()).await?;
+        let publication = reports::publish(
+            state.publisher(),
+            month,
+            Some(actor),
+            reason,
+            state.clock.now(),
+        )
+        .await?;
         Ok(PublishMonthlyReportPayload {
             report: MonthlyReport(publication.published),
             created: publication.created,

@@ -5,11 +5,10 @@ use async_graphql::{Context, Enum, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
-use super::actor;
-use super::types::Colour;
+use super::context::{actor, app_state};
+use super::enums::Colour;
 use crate::error::AppError;
 use crate::events::LiveEvent;
-use crate::startup::AppState;
 
 /// 实时事件类别
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -95,13 +94,13 @@ impl Subscription {
         ctx: &Context<'_>,
         item_id: Option<i64>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardEvent>>> {
-        let state = AppState::from(ctx)?;
+        let state = app_state(ctx)?;
         let who = actor(ctx)?;
         if !who.role.sees_everything() {
             return Err(AppError::Forbidden("实时看板仅供督查室和区领导使用".into()).into());
         }
         let token_hash = ctx
-            .data::<super::Auth>()
+            .data::<super::context::Auth>()
             .ok()
             .and_then(|a| a.token_hash.clone());
         let watch = Watch {
@@ -166,16 +165,11 @@ impl Watch {
     /// Whether the person still holds the token the subscription was opened with. A
     /// database that does not answer right now is not a revocation.
     async fn still_valid(&self) -> bool {
-        use sea_orm::EntityTrait;
         let Some(hash) = &self.token_hash else {
             return false;
         };
-        match entity::person::Entity::find_by_id(self.person_id)
-            .one(&self.db)
-            .await
-        {
-            Ok(Some(person)) => person.token_hash.as_deref() == Some(hash.as_str()),
-            Ok(None) => false,
+        match crate::auth::holds_token(&self.db, self.person_id, hash).await {
+            Ok(holds) => holds,
             Err(error) => {
                 tracing::warn!(?error, "re-checking a subscriber's token");
                 true

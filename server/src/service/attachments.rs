@@ -10,8 +10,10 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::audit::{Audit, audit};
 use super::input::Text;
-use super::{Audit, audit, scope, stage_of};
+use super::scope;
+use super::verb::stage_of;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use entity::{assignment, attachment, report};
@@ -99,7 +101,7 @@ pub async fn attach<R: Read>(
         ));
     }
     let (sha256, size) = store(data_dir, upload.content)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let created = attachment::ActiveModel {
         report_id: Set(report_id),
         file_name: Set(file_name.into_inner()),

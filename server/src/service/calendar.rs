@@ -7,8 +7,8 @@ use ducha_domain::Role;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
+use super::audit::{Audit, audit};
 use super::items::{Deps, MovedDeadline, recalculate_open_deadlines};
-use super::{Audit, audit};
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
 use crate::error::{AppError, AppResult};
@@ -79,7 +79,7 @@ pub async fn import_year(
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
     // The year as stored now, read inside the transaction that will replace it: two
     // amendments at once, or an instance whose calendar is behind, must not drop one.
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = CalendarStore::build_from(&txn).await?;
     let known = current.data().year(incoming.year).cloned();
     let year = match (request.mode, known.clone()) {
@@ -225,16 +225,6 @@ async fn apply(
     Ok((version, moved))
 }
 
-/// Years stored in the database, as arrangements.
-pub fn decode(row: &calendar_year::Model) -> AppResult<YearArrangement> {
-    serde_json::from_str(&row.data).map_err(|e| {
-        AppError::Internal(anyhow::anyhow!(
-            "stored calendar year {} is unreadable: {e}",
-            row.year
-        ))
-    })
-}
-
 /// Sets (or replaces) a jurisdiction's own day off or day on, rebuilds the live calendar and
 /// recalculates the open deadlines it affects (docs/rules.md §2: local overrides layer on top).
 pub async fn set_local_day(
@@ -255,7 +245,7 @@ pub async fn set_local_day(
         return Err(AppError::Forbidden("只有系统管理员可以调整本地日历".into()));
     }
     let name = super::input::Text::parse("名称", &name, 50)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     entity::calendar_override::Entity::delete_many()
         .filter(entity::calendar_override::Column::Date.eq(date))
         .exec(&txn)

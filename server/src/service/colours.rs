@@ -17,8 +17,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Audit, WITHDRAWN, audit, in_chunks};
+use super::audit::{Audit, audit};
+use super::scope::WITHDRAWN;
+use super::sql::in_chunks;
 use crate::auth::Actor;
+use crate::calendar_store::CalendarStore;
 use crate::error::{AppError, AppResult};
 use entity::{assignment, audit_event, colour_policy, item, report, unit};
 
@@ -74,7 +77,7 @@ pub async fn update_policy(
         return Err(AppError::Forbidden("只有系统管理员可以修改颜色规则".into()));
     }
     policy.validate().map_err(AppError::BadUserInput)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let (version, previous) = current_policy(&txn).await?;
     let data = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.into()))?;
     colour_policy::ActiveModel {
@@ -118,13 +121,17 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    pub async fn load(state: &crate::startup::AppState) -> AppResult<RuleSet> {
-        let (policy_version, policy) = current_policy(&state.db).await?;
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        calendar: &CalendarStore,
+        time_zone: Tz,
+    ) -> AppResult<RuleSet> {
+        let (policy_version, policy) = current_policy(db).await?;
         Ok(RuleSet {
-            calendar: state.calendar.current()?,
+            calendar: calendar.current()?,
             policy,
             policy_version,
-            time_zone: state.deadline_policy.time_zone,
+            time_zone,
         })
     }
 
@@ -382,7 +389,7 @@ pub async fn items_as_of(
     at: DateTime<Utc>,
     closed_since: DateTime<Utc>,
 ) -> AppResult<Vec<item::Model>> {
-    let rewound = super::reports::stages_at(db, at).await?;
+    let rewound = super::history::stages_at(db, at).await?;
     let open: Vec<&str> = Stage::ALL
         .iter()
         .filter(|s| s.is_open())
@@ -531,7 +538,7 @@ pub async fn unit_standings(
     // The previous period is the last month, as its published report froze it.
     let last_month =
         ducha_report::Month::of(at.with_timezone(&rules.time_zone).date_naive()).previous();
-    let previous = super::reports::unit_colours(db, last_month).await?;
+    let previous = super::history::unit_colours(db, last_month).await?;
     let standings = units
         .into_iter()
         .map(|u| {

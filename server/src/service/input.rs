@@ -80,6 +80,22 @@ impl Email {
     }
 }
 
+/// Refuses instants no supervision record can have (and at which date arithmetic or the
+/// database's timestamp type would overflow): before 2000 or from 2100 on.
+pub fn sane_instant(
+    at: chrono::DateTime<chrono::Utc>,
+    field: &str,
+) -> AppResult<chrono::DateTime<chrono::Utc>> {
+    use chrono::Datelike;
+    if (2000..2100).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(AppError::BadUserInput(format!(
+            "{field}应在2000年至2099年之间"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

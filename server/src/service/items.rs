@@ -13,12 +13,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::audit::{Audit, audit};
 use super::input::{BODY_MAX, REASON_MAX, TITLE_MAX, Text, reason};
 use super::notify::{EventNotice, NoticeContext, Topic, write_event_notices};
-use super::{
-    ACTIVE, Audit, RETURN_REQUESTED, WITHDRAWN, action_name, audit, change_stage, claim_item,
-    own_assignment, require, stage_of,
-};
+use super::scope::{ACTIVE, RETURN_REQUESTED, WITHDRAWN};
+use super::verb::{change_stage, claim_item, own_assignment, require, stage_of};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use entity::{assignment, audit_event, extension_request, item, report, unit};
@@ -109,7 +108,7 @@ pub async fn register(
         Some(days) => Some(days),
         None => input.source_kind.default_report_cycle_days(),
     };
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     if let Some(leader_id) = input.responsible_leader_id {
         let leader = entity::person::Entity::find_by_id(leader_id)
             .one(&txn)
@@ -174,7 +173,7 @@ pub async fn register(
             assignment_id: None,
             actor: Some(actor),
             at: now,
-            action: action_name(Action::Register),
+            action: Action::Register.name(),
             from: None,
             to: Some(Stage::Registered),
             reason: None,
@@ -196,7 +195,7 @@ pub async fn register(
 /// a transaction-scoped advisory lock per year, released at commit or rollback.
 async fn serialise_numbering(txn: &DatabaseTransaction, year: i32) -> AppResult<()> {
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        txn.execute_raw(super::statement(
+        txn.execute_raw(super::sql::statement(
             sea_orm::DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock($1)",
             vec![(SERIAL_LOCK_KEY + i64::from(year)).into()],
@@ -294,7 +293,7 @@ pub async fn edit(
         .map(|t| Text::parse("办理要求", t, BODY_MAX))
         .transpose()?;
     let rule = input.deadline.as_deref().map(parse_rule).transpose()?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Edit.next_stage(stage_of(&current)?, None)?;
     let mut changed = serde_json::Map::new();
@@ -452,7 +451,7 @@ pub async fn assign(
             "同一单位不能重复交办，主办单位也不能同时为协办单位".into(),
         ));
     }
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Assign.next_stage(stage_of(&current)?, None)?;
     find_unit(&txn, lead_unit_id).await?;
@@ -518,7 +517,7 @@ pub async fn sign(
     version: i32,
 ) -> AppResult<item::Model> {
     require(actor, Action::Sign)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     let stage = stage_of(&current)?;
@@ -563,7 +562,7 @@ pub async fn request_return(
 ) -> AppResult<item::Model> {
     require(actor, Action::Return)?;
     let why = reason(why)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     let to = Action::Return.next_stage(stage_of(&current)?, None)?;
@@ -611,7 +610,7 @@ async fn insisted_on(
 ) -> AppResult<bool> {
     let insists = audit_event::Entity::find()
         .filter(audit_event::Column::ItemId.eq(item_id))
-        .filter(audit_event::Column::Action.eq(action_name(Action::Insist)))
+        .filter(audit_event::Column::Action.eq(Action::Insist.name()))
         .all(db)
         .await?;
     Ok(insists
@@ -643,7 +642,7 @@ pub async fn resolve_return(
     };
     require(actor, action)?;
     let why = reason(why)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = action.next_stage(stage_of(&current)?, None)?;
     let returned = assignment::Entity::find_by_id(assignment_id)
@@ -752,7 +751,7 @@ pub async fn request_extension(
     } = cx;
     require(actor, Action::RequestExtension)?;
     let why = reason(why)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     let to = Action::RequestExtension.next_stage(stage_of(&current)?, None)?;
@@ -827,7 +826,7 @@ pub async fn decide_extension(
         (false, w) => Some(reason(w.unwrap_or_default())?),
         (true, w) => Text::optional("理由", w, REASON_MAX)?,
     };
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let request = extension_request::Entity::find_by_id(extension_id)
         .one(&txn)
         .await?
@@ -951,7 +950,7 @@ pub async fn report_progress(
 ) -> AppResult<report::Model> {
     require(actor, Action::ReportProgress)?;
     let body = Text::parse("进展情况", body, BODY_MAX)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = super::scope::visible_item(&txn, actor, item_id).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     Action::ReportProgress.next_stage(stage_of(&current)?, None)?;
@@ -963,7 +962,7 @@ pub async fn report_progress(
             assignment_id: Some(mine.id),
             actor: Some(actor),
             at: now,
-            action: action_name(Action::ReportProgress),
+            action: Action::ReportProgress.name(),
             from: None,
             to: None,
             reason: None,
@@ -1011,7 +1010,7 @@ pub async fn submit_feedback(
 ) -> AppResult<(item::Model, report::Model)> {
     require(actor, Action::SubmitFeedback)?;
     let body = Text::parse("办结情况", body, BODY_MAX)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let mine = own_assignment(&txn, actor, item_id).await?;
     if !mine.lead {
@@ -1082,7 +1081,7 @@ pub async fn verify(
     } else {
         Some(reason(why.unwrap_or_default())?)
     };
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let from = stage_of(&current)?;
     let to = action.next_stage(from, None)?;
@@ -1151,7 +1150,7 @@ pub async fn close(
     } = cx;
     require(actor, Action::Close)?;
     let why = Text::optional("理由", why, REASON_MAX)?;
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let to = Action::Close.next_stage(stage_of(&current)?, None)?;
     let feedback = latest_feedback(&txn, item_id).await?;
@@ -1210,7 +1209,7 @@ pub async fn suspend_resume_cancel_reopen(
         Action::Resume => Text::optional("理由", why, REASON_MAX)?,
         _ => Some(reason(why.unwrap_or_default())?),
     };
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let current = claim_item(&txn, actor, item_id, version, now).await?;
     let history = stage_history(&txn, item_id).await?;
     let (stage, resume_to) = stage_from_history(&history).unwrap_or((stage_of(&current)?, None));
@@ -1293,8 +1292,8 @@ pub fn frozen_explanation(
     time_zone: chrono_tz::Tz,
 ) -> Option<ducha_calendar::Deadline> {
     let ended = match stage {
-        Stage::Closed => action_name(Action::Close),
-        Stage::Cancelled => action_name(Action::Cancel),
+        Stage::Closed => Action::Close.name(),
+        Stage::Cancelled => Action::Cancel.name(),
         _ => return None,
     };
     let frozen = trail
@@ -1450,7 +1449,7 @@ pub async fn recalculate_open_deadlines(
     let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
     let mut by_item: std::collections::HashMap<i64, Vec<assignment::Model>> =
         std::collections::HashMap::new();
-    let all = super::in_chunks(&item_ids, |chunk| {
+    let all = super::sql::in_chunks(&item_ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
             .filter(assignment::Column::Status.ne(WITHDRAWN))

@@ -17,7 +17,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::Audit;
+use super::audit::Audit;
 use crate::error::AppResult;
 use crate::mail::{Rendered, escape_html as escape, render_digest};
 use entity::{assignment, audit_event, item, notice, outbox, person, unit};
@@ -645,7 +645,7 @@ pub async fn digest_pending(
     const DIGEST_BATCH: u64 = 20_000;
     let mut written = 0;
     loop {
-        let txn = super::begin_write(db).await?;
+        let txn = super::sql::begin_write(db).await?;
         let pending = notice::Entity::find()
             .filter(notice::Column::State.eq(DIGEST))
             .order_by_asc(notice::Column::Id)
@@ -658,7 +658,7 @@ pub async fn digest_pending(
         }
         let item_ids: Vec<i64> = dedup(pending.iter().map(|n| n.item_id));
         let assignment_ids: Vec<i64> = dedup(pending.iter().map(|n| n.assignment_id));
-        let items: HashMap<i64, item::Model> = super::in_chunks(&item_ids, |chunk| {
+        let items: HashMap<i64, item::Model> = super::sql::in_chunks(&item_ids, |chunk| {
             item::Entity::find()
                 .filter(item::Column::Id.is_in(chunk))
                 .all(&txn)
@@ -668,7 +668,7 @@ pub async fn digest_pending(
         .map(|i| (i.id, i))
         .collect();
         let assignments: HashMap<i64, assignment::Model> =
-            super::in_chunks(&assignment_ids, |chunk| {
+            super::sql::in_chunks(&assignment_ids, |chunk| {
                 assignment::Entity::find()
                     .filter(assignment::Column::Id.is_in(chunk))
                     .all(&txn)
@@ -688,7 +688,7 @@ pub async fn digest_pending(
                 continue;
             };
             let holds = assignments.get(&n.assignment_id).is_some_and(|a| {
-                a.status == super::ACTIVE
+                a.status == super::scope::ACTIVE
                     && items
                         .get(&n.item_id)
                         .is_some_and(|i| matches!(i.stage.as_str(), "ASSIGNED" | "IN_PROGRESS"))
@@ -737,7 +737,7 @@ pub async fn digest_pending(
             .partition(|id| kept.contains(id));
         let mut settled = 0;
         for (ids, state) in [(to_mail, MAILED), (to_skip, SKIPPED)] {
-            for chunk in ids.chunks(super::IN_CHUNK) {
+            for chunk in ids.chunks(super::sql::IN_CHUNK) {
                 settled += notice::Entity::update_many()
                     .col_expr(
                         notice::Column::State,

@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::audit::{Audit, audit};
 use super::input::{Email, Text};
-use super::{Audit, audit};
 use crate::auth::{Actor, hash_token, new_token};
 use crate::error::{AppError, AppResult};
 use entity::{person, unit};
@@ -55,7 +55,7 @@ pub async fn create_unit(
         let email = Email::parse(&email)?.into_inner();
         contacts.push(json!({ "name": name, "email": email }));
     }
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     if let Some(leader_id) = input.portfolio_leader_id {
         let leader = person::Entity::find_by_id(leader_id)
             .one(&txn)
@@ -136,7 +136,7 @@ pub async fn create_person(
         }
         (_, unit_id) => unit_id,
     };
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     if let Some(unit_id) = unit_id {
         unit::Entity::find_by_id(unit_id)
             .one(&txn)
@@ -188,7 +188,7 @@ pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let admins = person::Entity::find()
         .filter(person::Column::Role.eq(Role::Admin.as_str()))
         .count(&txn)

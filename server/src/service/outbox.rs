@@ -22,7 +22,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::mail::{Mailer, Rendered, SendError, message};
 use entity::outbox;
 
@@ -100,17 +100,6 @@ fn claim_token() -> String {
 }
 
 impl<'a> Sender<'a> {
-    /// The sender of this instance: its database, mailer, claim length and clock.
-    pub fn for_state(state: &'a crate::startup::AppState) -> Sender<'a> {
-        Sender {
-            db: &state.db,
-            mailer: &state.mailer,
-            from: &state.mail_from,
-            claim_ttl: state.outbox_claim_ttl,
-            clock: &state.clock,
-        }
-    }
-
     fn ttl(&self) -> Duration {
         Duration::from_std(self.claim_ttl).unwrap_or(Duration::seconds(60))
     }
@@ -362,10 +351,9 @@ enum Outcome {
 /// The sender loop of an instance: delivers what is due, then sleeps until woken by new
 /// mail written in this process, or for `poll` (mail written by other instances, retries
 /// coming due).
-pub async fn run_sender(state: crate::startup::AppState, poll: std::time::Duration) {
+pub async fn run_sender(sender: Sender<'_>, wake: &tokio::sync::Notify, poll: std::time::Duration) {
     loop {
-        let sender = Sender::for_state(&state);
-        let woken = state.notices.wake.notified();
+        let woken = wake.notified();
         match sender.deliver_due(usize::MAX).await {
             Ok(d) if d != Delivery::default() => tracing::info!(?d, "outbox delivery"),
             Ok(_) => {}
@@ -438,6 +426,32 @@ pub async fn requeue(db: &impl ConnectionTrait, ids: &[i64], now: DateTime<Utc>)
         update = update.filter(outbox::Column::Id.is_in(ids.to_vec()));
     }
     Ok(update.exec(db).await?.rows_affected)
+}
+
+/// The outbox for the office, newest first: optionally of one status, below `before_id`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    status: Option<&str>,
+    first: u64,
+    before_id: Option<i64>,
+) -> AppResult<Vec<outbox::Model>> {
+    let mut query = outbox::Entity::find();
+    if let Some(status) = status {
+        if ![PENDING, SENT, FAILED].contains(&status) {
+            return Err(AppError::BadUserInput(
+                "status 应为 PENDING、SENT 或 FAILED".into(),
+            ));
+        }
+        query = query.filter(outbox::Column::Status.eq(status));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(outbox::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(outbox::Column::Id)
+        .limit(first)
+        .all(db)
+        .await?)
 }
 
 #[cfg(test)]

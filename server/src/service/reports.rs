@@ -26,16 +26,26 @@ use serde_json::json;
 use super::colours::RuleSet;
 use futures_util::TryStreamExt;
 
-use super::{Audit, audit, statement};
+use super::audit::{Audit, audit};
+use super::sql::statement;
 use crate::auth::Actor;
+use crate::calendar_store::CalendarStore;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
 use entity::{monthly_report, outbox, person, unit};
 
 /// How many earlier months the trend chart shows besides the report's own.
 const TREND_MONTHS: usize = 5;
 /// Advisory-lock keys of publishing: this base plus the month's number.
 const REPORT_LOCK_KEY: i64 = 0x6475_6368_6200_0000;
+
+/// What computing and publishing a report read: the database, the live calendar and the
+/// office's time zone.
+#[derive(Clone, Copy)]
+pub struct Publisher<'a> {
+    pub db: &'a DatabaseConnection,
+    pub calendar: &'a CalendarStore,
+    pub time_zone: chrono_tz::Tz,
+}
 
 /// Who the report is from, in its masthead and emails.
 pub const OFFICE: &str = "区政府办公室督查室";
@@ -127,55 +137,6 @@ struct ItemRow {
     lead: Option<bool>,
     assigned_at: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
-}
-
-#[derive(FromQueryResult)]
-struct StageRewind {
-    item_id: i64,
-    from_stage: Option<String>,
-}
-
-/// The stage of every item whose stage changed at or after `at`, as it was just before:
-/// the `from` of its first change since (none for an item registered since). Items not
-/// listed are still in the stage they were in at `at`. For a period that ends at `at`
-/// (exclusive), as a month does.
-pub async fn stages_before(
-    db: &impl ConnectionTrait,
-    at: DateTime<Utc>,
-) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
-    rewind(db, at, ">=").await
-}
-
-/// As [`stages_before`], for the state *at* `at`: changes made at that very instant count
-/// as done (a dashboard asked about now sees what was just done now).
-pub async fn stages_at(
-    db: &impl ConnectionTrait,
-    at: DateTime<Utc>,
-) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
-    rewind(db, at, ">").await
-}
-
-async fn rewind(
-    db: &impl ConnectionTrait,
-    at: DateTime<Utc>,
-    after: &str,
-) -> Result<HashMap<i64, Option<String>>, sea_orm::DbErr> {
-    let backend = db.get_database_backend();
-    let mut stages: HashMap<i64, Option<String>> = HashMap::new();
-    for row in StageRewind::find_by_statement(statement(
-        backend,
-        &format!(
-            "SELECT item_id, from_stage FROM audit_event \
-             WHERE to_stage IS NOT NULL AND item_id IS NOT NULL AND at {after} $1 ORDER BY at, id"
-        ),
-        vec![Value::from(at)],
-    ))
-    .all(db)
-    .await?
-    {
-        stages.entry(row.item_id).or_insert(row.from_stage);
-    }
-    Ok(stages)
 }
 
 #[derive(FromQueryResult)]
@@ -276,7 +237,7 @@ pub async fn load_facts(
     // side.
     let (rewinds, events, extension_rows, last_report_rows, unit_rows) =
         futures_util::try_join!(
-            stages_before(db, end),
+            super::history::stages_before(db, end),
             EventRow::find_by_statement(statement(
                 backend,
                 "SELECT item_id, action, at FROM audit_event \
@@ -465,15 +426,15 @@ pub async fn load_facts(
 
 /// The month's report computed now, from the live database, without storing it.
 pub async fn compute(
-    state: &AppState,
+    state: Publisher<'_>,
     month: Month,
     now: DateTime<Utc>,
 ) -> AppResult<MonthlyReport> {
-    let rule_set = RuleSet::load(state).await?;
+    let rule_set = RuleSet::load(state.db, state.calendar, state.time_zone).await?;
     // The month is judged by the colour rules in force at its end, whenever it is published.
     let (_, end) = month.bounds(rule_set.time_zone);
-    let (policy_version, policy) = super::colours::policy_at(&state.db, end).await?;
-    let facts = load_facts(&state.db, month, rule_set.time_zone).await?;
+    let (policy_version, policy) = super::colours::policy_at(state.db, end).await?;
+    let facts = load_facts(state.db, month, rule_set.time_zone).await?;
     Ok(ducha_report::build(
         month,
         &facts,
@@ -529,32 +490,6 @@ pub async fn latest(db: &impl ConnectionTrait, month: Month) -> AppResult<Option
         .transpose()
 }
 
-/// The units' colours in `month`'s latest published report (units without items that
-/// month were not rated and are absent).
-pub async fn unit_colours(
-    db: &impl ConnectionTrait,
-    month: Month,
-) -> AppResult<HashMap<i64, Colour>> {
-    let latest: Option<String> = monthly_report::Entity::find()
-        .select_only()
-        .column(monthly_report::Column::UnitColours)
-        .filter(monthly_report::Column::Month.eq(month.to_string()))
-        .order_by_desc(monthly_report::Column::Version)
-        .into_tuple()
-        .one(db)
-        .await?;
-    let Some(text) = latest else {
-        return Ok(HashMap::new());
-    };
-    let colours: HashMap<String, Colour> = serde_json::from_str(&text).map_err(|e| {
-        AppError::Internal(anyhow::anyhow!("unit colours of {month} unreadable: {e}"))
-    })?;
-    Ok(colours
-        .into_iter()
-        .filter_map(|(unit, colour)| Some((unit.parse().ok()?, colour)))
-        .collect())
-}
-
 /// One version of `month`'s report, or the latest when `version` is none.
 pub async fn find(
     db: &impl ConnectionTrait,
@@ -597,7 +532,7 @@ pub struct Publication {
 /// latest version's. The version row, its emails and the audit entry are one transaction;
 /// two instances publishing together make one version (the other gets CONFLICT).
 pub async fn publish(
-    state: &AppState,
+    state: Publisher<'_>,
     month: Month,
     actor: Option<&Actor>,
     reason: Option<&str>,
@@ -608,7 +543,7 @@ pub async fn publish(
     {
         return Err(AppError::Forbidden("只有督查室可以发布月度督查通报".into()));
     }
-    let tz = state.deadline_policy.time_zone;
+    let tz = state.time_zone;
     let (_, end) = month.bounds(tz);
     if now < end {
         return Err(AppError::BadUserInput(format!(
@@ -617,7 +552,7 @@ pub async fn publish(
         )));
     }
     let report = compute(state, month, now).await?;
-    let txn = super::begin_write(&state.db).await?;
+    let txn = super::sql::begin_write(state.db).await?;
     // Publishers of one month take turns (SQLite's write lock does this by itself): the
     // second finds the first's version and answers "unchanged", not a conflict.
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -734,8 +669,8 @@ pub async fn publish(
 /// The scheduler's part (docs/rules.md §6): from the first working day of a month on, publish
 /// the previous month's report once, if nobody has. Safe on every instance: a second
 /// publisher finds the version taken (CONFLICT) or the figures unchanged.
-pub async fn publish_due(state: &AppState, now: DateTime<Utc>) -> AppResult<Option<Published>> {
-    let tz = state.deadline_policy.time_zone;
+pub async fn publish_due(state: Publisher<'_>, now: DateTime<Utc>) -> AppResult<Option<Published>> {
+    let tz = state.time_zone;
     let today = now.with_timezone(&tz).date_naive();
     let calendar = state.calendar.current()?;
     let this_month = Month::of(today);
@@ -743,7 +678,7 @@ pub async fn publish_due(state: &AppState, now: DateTime<Utc>) -> AppResult<Opti
         return Ok(None);
     }
     let month = this_month.previous();
-    if is_published(&state.db, month).await? {
+    if is_published(state.db, month).await? {
         return Ok(None);
     }
     match publish(state, month, None, Some("每月第一个工作日自动生成"), now).await {

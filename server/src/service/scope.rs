@@ -5,7 +5,6 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
-use super::WITHDRAWN;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use entity::{assignment, item};
@@ -123,3 +122,8 @@ pub struct RecordOwners {
     pub extensions: std::collections::HashMap<i64, i64>,
     pub reports: std::collections::HashMap<i64, i64>,
 }
+
+/// Assignment statuses.
+pub const ACTIVE: &str = "ACTIVE";
+pub const RETURN_REQUESTED: &str = "RETURN_REQUESTED";
+pub const WITHDRAWN: &str = "WITHDRAWN";

@@ -29,11 +29,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::Audit;
+use super::audit::Audit;
 use super::colours::RuleSet;
-use super::notify::{self, DIGEST, SKIPPED};
+use super::notify::{self, DIGEST, NoticeContext, SKIPPED};
+use crate::calendar_store::CalendarStore;
 use crate::error::AppResult;
-use crate::startup::AppState;
 use entity::{audit_event, notice, sweep_slot};
 
 /// Notices that can wait (not RED, not a first notice) written per sweep at most, most
@@ -88,7 +88,7 @@ pub async fn try_lock(
             held: None,
         }));
     }
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -110,10 +110,25 @@ pub async fn try_lock(
     }))
 }
 
+/// What a sweep runs with: the database, the live calendar, where its notices go, and the
+/// lock that keeps it to one sweep at a time.
+#[derive(Clone)]
+pub struct Sweeper {
+    pub db: DatabaseConnection,
+    pub calendar: CalendarStore,
+    pub time_zone: chrono_tz::Tz,
+    pub notices: NoticeContext,
+    /// One sweep at a time in this process (and, on PostgreSQL, an advisory lock across
+    /// instances).
+    pub sweep_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Names this process in the record of scheduled sweeps.
+    pub instance_id: String,
+}
+
 /// Runs `work` under the sweep lock and releases it whatever the outcome; `None` when the
 /// lock is held elsewhere.
 async fn locked<T>(
-    state: &AppState,
+    state: &Sweeper,
     work: impl AsyncFnOnce() -> AppResult<T>,
 ) -> AppResult<Option<T>> {
     let Some(guard) = try_lock(&state.db, &state.sweep_lock).await? else {
@@ -127,7 +142,7 @@ async fn locked<T>(
 /// Runs one sweep at `now`, then writes the digests; `ran: false` when another sweep holds
 /// the lock.
 pub async fn run_sweep(
-    state: &AppState,
+    state: &Sweeper,
     holder: &str,
     now: DateTime<Utc>,
 ) -> AppResult<SweepReport> {
@@ -138,7 +153,7 @@ pub async fn run_sweep(
     Ok(report.unwrap_or_default())
 }
 
-async fn sweep_and_digest(state: &AppState, now: DateTime<Utc>) -> AppResult<SweepReport> {
+async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<SweepReport> {
     let mut report = sweep_locked(state, now, true).await?;
     report.emails = notify::digest_pending(&state.db, &state.notices, now).await?;
     Ok(report)
@@ -156,7 +171,7 @@ pub async fn slot_done(db: &DatabaseConnection, slot: DateTime<Utc>) -> AppResul
 /// instances that both saw it missing run it once) and records it. `None` when it ran
 /// already or another sweep holds the lock.
 pub async fn run_slot(
-    state: &AppState,
+    state: &Sweeper,
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<SweepReport>> {
@@ -186,7 +201,7 @@ pub async fn run_slot(
 
 /// Digests notices a sweep left behind when it died between writing them and mailing them;
 /// under the sweep lock, so two digests never mail the same notices.
-pub async fn digest_leftovers(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+pub async fn digest_leftovers(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
     let mailed = locked(state, async || {
         notify::digest_pending(&state.db, &state.notices, now).await
     })
@@ -196,7 +211,7 @@ pub async fn digest_leftovers(state: &AppState, now: DateTime<Utc>) -> AppResult
 
 /// What a sweep at `now` would send, without writing anything: the read and decide half of
 /// a sweep, which the benchmark compares with a plain scan.
-pub async fn plan(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+pub async fn plan(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
     Ok(sweep_locked(state, now, false).await?.notices)
 }
 
@@ -290,7 +305,7 @@ impl OpenAssignment {
         LadderFacts {
             colour: self.facts(),
             assigned_at: self.created_at,
-            live: self.status == super::ACTIVE,
+            live: self.status == super::scope::ACTIVE,
             signed: self.signed_at.is_some(),
         }
     }
@@ -331,7 +346,7 @@ pub async fn open_assignments(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<OpenAssignments<'_>> {
-    Ok(OpenAssignment::find_by_statement(super::statement(
+    Ok(OpenAssignment::find_by_statement(super::sql::statement(
         db.get_database_backend(),
         &OPEN_ASSIGNMENTS_SQL,
         vec![now.into()],
@@ -386,9 +401,9 @@ impl Ord for ByUrgency {
     }
 }
 
-async fn sweep_locked(state: &AppState, now: DateTime<Utc>, write: bool) -> AppResult<SweepReport> {
+async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppResult<SweepReport> {
     let db = &state.db;
-    let rule_set = RuleSet::load(state).await?;
+    let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
     let calendar = &rule_set.calendar;
     let policy = &rule_set.policy;
     let tz = rule_set.time_zone;
@@ -509,7 +524,7 @@ async fn write_notices(
             rows.push(row(d, rung, rung.level(Some(cycle)), SKIPPED, None));
         }
     }
-    let txn = super::begin_write(db).await?;
+    let txn = super::sql::begin_write(db).await?;
     let mut inserted = Vec::new();
     // Bounded statements: a multi-row insert binds every column of every row.
     for chunk in rows.chunks(1_000) {

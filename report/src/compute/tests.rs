@@ -1,0 +1,240 @@
+//! Tests of the report's figures through `build`, and of `changes_between`.
+
+use chrono::{DateTime, TimeZone, Utc};
+use ducha_calendar::Calendar;
+use ducha_domain::colour::{Colour, ColourPolicy};
+use ducha_domain::{SourceKind, Stage};
+
+use super::{ReportRules, build, changes_between};
+use crate::facts::{AssignmentFacts, ItemFacts, ReportFacts, UnitInfo};
+use crate::model::MonthlyReport;
+
+fn at(m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, m, d, h, 0, 0)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// Facts with no items yet, for departments (部门) numbered from 1 in the order named.
+fn facts_with_units(names: &[&str]) -> ReportFacts {
+    ReportFacts {
+        units: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| UnitInfo {
+                id: i as i64 + 1,
+                name: name.to_string(),
+                kind: "部门".into(),
+            })
+            .collect(),
+        ..ReportFacts::default()
+    }
+}
+
+/// One item per call, closed on time (or late) in October, led by `unit`.
+fn closed(facts: &mut ReportFacts, unit: i64, on_time: bool) {
+    let id = facts.items.len() as i64 + 1;
+    facts.items.push(ItemFacts {
+        id,
+        serial: format!("督〔2026〕{id}号"),
+        title: "事项".into(),
+        source_kind: SourceKind::MeetingDecision,
+        stage_at_end: Stage::Closed,
+        registered_at: at(10, 9, 9),
+        closed_at: Some(at(10, 20, 9)),
+        closed_on_time_original: Some(on_time),
+        closed_on_time_extended: Some(on_time),
+        cancelled_at: None,
+        report_cycle_days: None,
+        report_cycle_working_days: false,
+        rejections_by_end: 0,
+        rejections_in_month: 0,
+        reopened_by_end: false,
+        reopened_in_month: false,
+    });
+    facts.assignments.push(AssignmentFacts {
+        id,
+        item_id: id,
+        unit_id: unit,
+        lead: true,
+        assigned_at: at(10, 9, 9),
+        due_at: at(10, 14, 18),
+        extended_due_at: None,
+        extended_in_month: false,
+        last_report_or_assigned_at: at(10, 9, 9),
+        feedback_at: None,
+    });
+}
+
+fn build_october(facts: &ReportFacts) -> MonthlyReport {
+    let calendar = Calendar::national();
+    let policy = ColourPolicy::default();
+    build(
+        "2026-10".parse().expect("month"),
+        facts,
+        &ReportRules {
+            calendar: &calendar,
+            calendar_version: calendar.version().to_string(),
+            time_zone: chrono_tz::Asia::Shanghai,
+            policy: &policy,
+            policy_version: 0,
+        },
+        at(11, 2, 9),
+    )
+}
+
+/// Issue 10, item 12: the rendered report counts items (not unit rows) in its red list,
+/// keeps the donut's labels inside the picture, and leaves a month without closures as
+/// a gap in the on-time line instead of a fall to 0 %.
+#[test]
+fn the_rendered_report_counts_items_fits_its_labels_and_leaves_gaps() {
+    let mut facts = facts_with_units(&["甲局", "乙局"]);
+    closed(&mut facts, 1, true);
+    // One item still open at the month's end, far past its due, led by 甲局 with 乙局.
+    closed(&mut facts, 1, true);
+    let red = facts.items.len() - 1;
+    facts.items[red].stage_at_end = Stage::InProgress;
+    facts.items[red].closed_at = None;
+    facts.items[red].closed_on_time_original = None;
+    facts.items[red].closed_on_time_extended = None;
+    let mut co = facts.assignments[red].clone();
+    co.id = 99;
+    co.unit_id = 2;
+    co.lead = false;
+    facts.assignments.push(co);
+    // And one on schedule (due in December), so the donut has two slices.
+    closed(&mut facts, 2, true);
+    let calm = facts.items.len() - 1;
+    facts.items[calm].stage_at_end = Stage::InProgress;
+    facts.items[calm].closed_at = None;
+    let calm_id = facts.items[calm].id;
+    for a in facts
+        .assignments
+        .iter_mut()
+        .filter(|a| a.item_id == calm_id)
+    {
+        a.due_at = at(12, 20, 18);
+    }
+    facts.history = vec![crate::TrendPoint {
+        month: "2026-09".into(),
+        assigned: 2,
+        closed: 0,
+        on_time_rate: None,
+        overdue: 3,
+        red_items: 1,
+        yellow_items: 0,
+    }];
+    let report = build_october(&facts);
+    assert_eq!(report.totals.item_colours.red, 1);
+    assert_eq!(report.red_items.len(), 2, "a row per unit");
+    let page = crate::render::html(&report, 1, &[], "区委督查室").expect("renders");
+    assert!(
+        page.contains("红色督办事项（1件，涉及2个承办单位次）"),
+        "the header counts items as the totals do"
+    );
+    // Every label's text starts inside the picture.
+    let texts: Vec<&str> = page.split("<text").skip(1).collect();
+    for text in &texts {
+        let Some(x) = text
+            .split("x=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|x| x.parse::<f32>().ok())
+        else {
+            continue;
+        };
+        let content = text.split('>').nth(1).unwrap_or_default();
+        assert!(
+            x >= 0.0,
+            "label “{content}” starts at x={x}, outside the chart"
+        );
+    }
+    assert!(page.contains("红色 1件"), "the red slice is named in full");
+    assert!(page.contains("正常 1件"));
+    // September had no closures: no 0 is drawn for its rate (overdue counts are 3 and
+    // October's own, never 0).
+    let trend = page
+        .split("近期走势")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("trend chart");
+    let value_labels: Vec<&str> = trend
+        .split("<text")
+        .filter(|t| t.contains("dx="))
+        .map(|t| t.split('>').nth(1).unwrap_or_default().trim_start())
+        .map(|t| t.split('<').next().unwrap_or_default().trim())
+        .collect();
+    assert!(
+        !value_labels.contains(&"0"),
+        "a month without closures is a gap, not 0: {value_labels:?}"
+    );
+    assert!(value_labels.contains(&"3"), "{value_labels:?}");
+}
+
+#[test]
+fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
+    let mut facts = facts_with_units(&["甲局", "乙局", "丙局", "丁街道"]);
+    closed(&mut facts, 1, true);
+    closed(&mut facts, 2, true);
+    closed(&mut facts, 3, true);
+    closed(&mut facts, 3, false);
+    let report = build_october(&facts);
+    let ranks: Vec<(&str, Option<u32>)> = report
+        .units
+        .iter()
+        .map(|u| (u.unit.as_str(), u.rank))
+        .collect();
+    assert_eq!(
+        ranks,
+        [
+            ("乙局", Some(1)),
+            ("甲局", Some(1)),
+            ("丙局", Some(3)),
+            ("丁街道", None)
+        ],
+        "ties share 1, the next is 3; names order the ties"
+    );
+    assert_eq!(report.praised, ["乙局", "甲局"]);
+    assert_eq!(report.totals.on_time_rate, Some(75.0));
+    let third = &report.units[2];
+    assert_eq!(third.colour, Colour::Red, "50% is below the 80% band");
+    assert_eq!(third.colour_reason, "本月按期办结率50.0%（1/2）");
+    assert_eq!(report.units[3].colour_reason, "本月无督办事项");
+
+    // The same facts give no changes; one more late closure is named unit by unit.
+    assert!(changes_between(&report, &build_october(&facts)).is_empty());
+    closed(&mut facts, 1, false);
+    let changes = changes_between(&report, &build_october(&facts));
+    assert!(
+        changes.contains(&"甲局：办结 1→2".to_string()),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&"甲局：按期办结率 100.0%→50.0%".to_string()),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&"全区：办结 4→5".to_string()),
+        "{changes:?}"
+    );
+}
+
+#[test]
+fn a_unit_blue_last_month_and_blue_again_is_yellow() {
+    let mut facts = facts_with_units(&["甲局"]);
+    // 19 of 20 on time: 95% is not below the blue band; 18 of 20 (90%) is BLUE.
+    for i in 0..20 {
+        closed(&mut facts, 1, i >= 2);
+    }
+    let blue = build_october(&facts);
+    assert_eq!(blue.units[0].colour, Colour::Blue);
+    let mut previous = blue.clone();
+    previous.month = "2026-09".into();
+    facts.previous = Some(previous.into());
+    let twice = build_october(&facts);
+    assert_eq!(twice.units[0].colour, Colour::Yellow);
+    assert!(twice.units[0].colour_reason.starts_with("连续两期蓝色"));
+    assert_eq!(twice.named.len(), 1, "YELLOW is named (通报)");
+}

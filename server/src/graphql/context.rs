@@ -1,0 +1,85 @@
+//! What a resolver reads besides its arguments: the application's state, who is asking, and
+//! the request's DataLoaders.
+
+use async_graphql::Context;
+use ducha_calendar::Calendar;
+
+use crate::auth::Actor;
+use crate::error::AppError;
+use crate::service::items::Deps;
+use crate::state::AppState;
+
+/// The application's state. Every schema that serves requests is built with it
+/// (`build_schema(Some(state))`); only the SDL export builds one without, and runs nothing.
+pub fn app_state<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
+    ctx.data::<AppState>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
+}
+
+/// Who is asking, as resolved from the `Authorization` header for this request.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub actor: Option<Actor>,
+    /// Why a presented token was refused, if it was.
+    pub refused: Option<String>,
+    /// The hash of the token presented, so that a long-lived subscription can notice the
+    /// token being replaced and end.
+    pub token_hash: Option<String>,
+}
+
+impl Auth {
+    /// Resolves an `Authorization` value (HTTP header or WebSocket `connection_init`). A
+    /// refused token is kept as the reason and reported when a resolver needs the actor, so
+    /// anonymous calendar queries still work.
+    pub async fn resolve(db: &sea_orm::DatabaseConnection, header: Option<&str>) -> Auth {
+        let token_hash = header
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(crate::auth::hash_token);
+        match crate::auth::actor_for_header(db, header).await {
+            Ok(actor) => Auth {
+                actor,
+                refused: None,
+                token_hash,
+            },
+            Err(AppError::Internal(e)) => {
+                tracing::error!(error.cause_chain = ?e, "authenticating a request");
+                Auth {
+                    actor: None,
+                    refused: Some("内部错误，请稍后重试".into()),
+                    token_hash: None,
+                }
+            }
+            Err(refused) => Auth {
+                actor: None,
+                refused: Some(refused.to_string()),
+                token_hash: None,
+            },
+        }
+    }
+}
+
+/// The authenticated person, or UNAUTHENTICATED.
+pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, AppError> {
+    let auth = ctx.data::<Auth>().ok();
+    match auth {
+        Some(Auth {
+            actor: Some(actor), ..
+        }) => Ok(actor),
+        Some(Auth {
+            refused: Some(why), ..
+        }) => Err(AppError::Unauthenticated(why.clone())),
+        _ => Err(AppError::Unauthenticated(
+            "请先登录：在请求头中提供 Authorization: Bearer <令牌>".into(),
+        )),
+    }
+}
+
+pub fn deps<'a>(state: &'a AppState, calendar: &'a Calendar) -> Deps<'a> {
+    Deps {
+        calendar,
+        policy: &state.deadline_policy,
+    }
+}

@@ -1,0 +1,374 @@
+//! The request's DataLoaders: rows of many items or units in one query each, cached for one
+//! request only, and the page priming that fills them before the fields are resolved.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::DatabaseConnection;
+
+use super::context::app_state;
+use crate::error::{AppError, AppResult};
+use crate::service::read;
+use crate::state::AppState;
+use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
+
+/// Colours of items, computed for a whole batch at once at the request's instant.
+pub struct ColourLoader(pub AppState);
+
+impl Loader<i64> for ColourLoader {
+    type Value = crate::service::colours::ItemColours;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let run = async {
+            let state = &self.0;
+            let items = read::items(&state.db, keys).await?;
+            let rule_set = state.rule_set().await?;
+            let rules = rule_set.rules();
+            crate::service::colours::colours_for_items(&state.db, &rules, &items, state.clock.now())
+                .await
+        };
+        run.await.map_err(Arc::new)
+    }
+}
+
+/// Unit colours: every unit's standing is computed once per request.
+pub struct UnitColourLoader(pub AppState);
+
+impl Loader<i64> for UnitColourLoader {
+    type Value = (ducha_domain::colour::Verdict, f64);
+    type Error = Arc<AppError>;
+
+    async fn load(&self, _keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let run = async {
+            let state = &self.0;
+            let rule_set = state.rule_set().await?;
+            let rules = rule_set.rules();
+            let (standings, _, _) =
+                crate::service::colours::unit_standings(&state.db, &rules, state.clock.now())
+                    .await?;
+            Ok::<_, AppError>(
+                standings
+                    .into_iter()
+                    .map(|s| {
+                        let rate = if s.closed > 0 {
+                            s.closed_on_time as f64 * 100.0 / s.closed as f64
+                        } else {
+                            100.0
+                        };
+                        (s.unit.id, (s.verdict, rate))
+                    })
+                    .collect(),
+            )
+        };
+        run.await.map_err(Arc::new)
+    }
+}
+
+pub async fn item_colours(
+    ctx: &Context<'_>,
+    item_id: i64,
+) -> AppResult<crate::service::colours::ItemColours> {
+    let loader = ctx
+        .data::<Cached<ColourLoader>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no colour loader")))?;
+    loader
+        .load_one(item_id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
+}
+
+/// The item's verdict as the reader may see it: the worst of all units for the office and
+/// leaders, the reader's own assignment's for a unit (another unit's reason names its due
+/// and its troubles; see `service::scope::redact_audit_trail` for the rule).
+pub async fn visible_verdict(
+    ctx: &Context<'_>,
+    item_id: i64,
+) -> AppResult<ducha_domain::colour::Verdict> {
+    let actor = super::context::actor(ctx)?;
+    let colours = item_colours(ctx, item_id).await?;
+    if actor.role.sees_everything() {
+        return Ok(colours.item);
+    }
+    Ok(actor
+        .own_unit()
+        .and_then(|unit| colours.by_unit.get(&unit).cloned())
+        .unwrap_or(colours.item))
+}
+
+/// A loader over one batched read of `service::read`: many keys, one query.
+macro_rules! batch_loader {
+    ($(#[$doc:meta])* $loader:ident => $value:ty, $read:path) => {
+        $(#[$doc])*
+        pub struct $loader(pub DatabaseConnection);
+
+        impl Loader<i64> for $loader {
+            type Value = $value;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $value>, Self::Error> {
+                $read(&self.0, keys).await.map_err(Arc::new)
+            }
+        }
+    };
+}
+
+batch_loader!(
+    /// Units by id.
+    UnitLoader => unit::Model, read::units
+);
+batch_loader!(
+    /// People by id.
+    PersonLoader => person::Model, read::people
+);
+batch_loader!(
+    /// Live (not withdrawn) and withdrawn assignments of many items at once.
+    AssignmentsByItem => Vec<assignment::Model>, read::assignments_of_items
+);
+batch_loader!(
+    /// Progress reports and feedback of many items.
+    ReportsByItem => Vec<report::Model>, read::reports_of_items
+);
+batch_loader!(
+    /// Extension requests of many items.
+    ExtensionsByItem => Vec<extension_request::Model>, read::extensions_of_items
+);
+batch_loader!(
+    /// Audit trails of many items.
+    AuditByItem => Vec<audit_event::Model>, read::audit_of_items
+);
+batch_loader!(
+    /// Attachments of many reports.
+    AttachmentsByReport => Vec<attachment::Model>, read::attachments_of_reports
+);
+
+/// Which per-item lists a page asks for, so that priming loads only those.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageWants {
+    pub reports: bool,
+    pub extension_requests: bool,
+    pub audit_trail: bool,
+    /// The item's or its assignments' colour or reason.
+    pub colours: bool,
+}
+
+impl PageWants {
+    /// Reads the selection under `edges { node { … } }` of a connection field.
+    pub fn of_connection(ctx: &Context<'_>) -> PageWants {
+        let node = ctx.look_ahead().field("edges").field("node");
+        PageWants {
+            reports: node.field("reports").exists(),
+            extension_requests: node.field("extensionRequests").exists(),
+            audit_trail: node.field("auditTrail").exists(),
+            colours: node.field("colour").exists()
+                || node.field("colourReason").exists()
+                || node.field("assignments").field("colour").exists()
+                || node.field("assignments").field("colourReason").exists(),
+        }
+    }
+}
+
+async fn prime_rows<L>(loader: Option<&Cached<L>>, item_ids: &[i64]) -> AppResult<()>
+where
+    L: Loader<i64, Error = Arc<AppError>>,
+    L::Value: Clone,
+{
+    if let Some(loader) = loader {
+        let rows = loader.loader().load(item_ids).await.map_err(loader_error)?;
+        loader.feed_many(rows).await;
+    }
+    Ok(())
+}
+
+/// Loads, in one query each, the assignments of a page of items, their units and the people
+/// the page names (responsible and portfolio leaders), and primes the request's loaders with
+/// them: a page costs the same number of queries whatever its size, with no timing window.
+pub async fn prime_page(
+    ctx: &Context<'_>,
+    items: &[item::Model],
+    wants: PageWants,
+) -> AppResult<()> {
+    let (Ok(assignments), Ok(units), Ok(people)) = (
+        ctx.data::<Cached<AssignmentsByItem>>(),
+        ctx.data::<Cached<UnitLoader>>(),
+        ctx.data::<Cached<PersonLoader>>(),
+    ) else {
+        return Ok(());
+    };
+    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let by_item = assignments
+        .loader()
+        .load(&item_ids)
+        .await
+        .map_err(loader_error)?;
+    let unit_ids: Vec<i64> = by_item.values().flatten().map(|a| a.unit_id).collect();
+    let unit_rows = units.loader().load(&unit_ids).await.map_err(loader_error)?;
+    let person_ids: Vec<i64> = items
+        .iter()
+        .filter_map(|i| i.responsible_leader_id)
+        .chain(unit_rows.values().filter_map(|u| u.portfolio_leader_id))
+        .collect();
+    let person_rows = people
+        .loader()
+        .load(&person_ids)
+        .await
+        .map_err(loader_error)?;
+    let complete = item_ids
+        .iter()
+        .map(|id| (*id, by_item.get(id).cloned().unwrap_or_default()));
+    assignments.feed_many(complete).await;
+    units.feed_many(unit_rows).await;
+    people.feed_many(person_rows).await;
+    if wants.reports {
+        prime_rows(ctx.data::<Cached<ReportsByItem>>().ok(), &item_ids).await?;
+    }
+    if wants.extension_requests {
+        prime_rows(ctx.data::<Cached<ExtensionsByItem>>().ok(), &item_ids).await?;
+    }
+    if wants.audit_trail {
+        prime_rows(ctx.data::<Cached<AuditByItem>>().ok(), &item_ids).await?;
+    }
+    if let (true, Ok(colours), Ok(state)) = (
+        wants.colours,
+        ctx.data::<Cached<ColourLoader>>(),
+        app_state(ctx),
+    ) {
+        // The page's items are at hand: the loader need not read them again.
+        let rule_set = state.rule_set().await?;
+        let computed = crate::service::colours::colours_for_items(
+            &state.db,
+            &rule_set.rules(),
+            items,
+            state.clock.now(),
+        )
+        .await?;
+        colours.feed_many(computed).await;
+    }
+    Ok(())
+}
+
+pub fn loader_error(e: Arc<AppError>) -> AppError {
+    AppError::Internal(anyhow::anyhow!("loading related rows: {e}"))
+}
+
+pub async fn load_unit(ctx: &Context<'_>, id: i64) -> AppResult<Option<unit::Model>> {
+    let loader = ctx
+        .data::<Cached<UnitLoader>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no unit loader")))?;
+    loader.load_one(id).await.map_err(loader_error)
+}
+
+pub async fn load_person(ctx: &Context<'_>, id: Option<i64>) -> AppResult<Option<person::Model>> {
+    let Some(id) = id else { return Ok(None) };
+    let loader = ctx
+        .data::<Cached<PersonLoader>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no person loader")))?;
+    loader.load_one(id).await.map_err(loader_error)
+}
+
+pub async fn unit_verdict(
+    ctx: &Context<'_>,
+    unit_id: i64,
+) -> AppResult<(ducha_domain::colour::Verdict, f64)> {
+    let loader = ctx
+        .data::<Cached<UnitColourLoader>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no unit colour loader")))?;
+    loader
+        .load_one(unit_id)
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))
+}
+
+/// The ids of an item's assignments that `actor` may see (all, or their unit's own).
+/// The ids of the item's assignments the actor may see (scope rules as `scope::assignments_for`),
+/// from the request's assignment loader.
+pub async fn visible_assignment_ids(
+    ctx: &Context<'_>,
+    actor: &crate::auth::Actor,
+    item_id: i64,
+) -> AppResult<Vec<i64>> {
+    let rows = cached::<AssignmentsByItem>(ctx)?
+        .load_one(item_id)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default();
+    let own = actor.own_unit();
+    Ok(rows
+        .into_iter()
+        .filter(|a| actor.role.sees_everything() || Some(a.unit_id) == own)
+        .map(|a| a.id)
+        .collect())
+}
+
+pub fn cached<'a, L: Loader<i64>>(ctx: &Context<'a>) -> AppResult<&'a Cached<L>> {
+    ctx.data::<Cached<L>>().map_err(|_| {
+        AppError::Internal(anyhow::anyhow!(
+            "request prepared without {}",
+            std::any::type_name::<L>()
+        ))
+    })
+}
+
+/// DataLoaders cache for one request only: a page resolver primes them, and nothing stale
+/// outlives the request.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
+/// Per-request data: who is asking, and the request's DataLoaders.
+pub fn prepare(
+    request: async_graphql::Request,
+    state: &AppState,
+    auth: super::context::Auth,
+) -> async_graphql::Request {
+    let db = &state.db;
+    request
+        .data(auth)
+        .data(DataLoader::with_cache(
+            UnitLoader(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            PersonLoader(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            AssignmentsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            ReportsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            ExtensionsByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            AttachmentsByReport(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            AuditByItem(db.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            ColourLoader(state.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+        .data(DataLoader::with_cache(
+            UnitColourLoader(state.clone()),
+            tokio::spawn,
+            HashMapCache::default(),
+        ))
+}

@@ -1,0 +1,224 @@
+//! Lists of items, people and units as their reader may see them: the filters of the item
+//! list, stage counts, and the people directory, each within `scope`'s rules.
+
+use chrono::{DateTime, Utc};
+use ducha_domain::colour::Colour;
+use ducha_domain::{SourceKind, Stage};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::colours::RuleSet;
+use super::input::sane_instant;
+use super::scope::{self, WITHDRAWN};
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use entity::{assignment, item, person, unit};
+
+/// What the item list is filtered by; every part optional, all given parts must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub stages: Option<Vec<Stage>>,
+    pub unit_id: Option<i64>,
+    pub source_kinds: Option<Vec<SourceKind>>,
+    pub overdue: Option<bool>,
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_to: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+    pub colours: Option<Vec<Colour>>,
+}
+
+/// One page of the item list, newest first.
+pub struct ItemPage {
+    pub rows: Vec<item::Model>,
+    pub has_next: bool,
+}
+
+/// The items `actor` may see that match `filter`, below `after_id`, at most `limit`.
+/// `rule_set` is needed only when the filter asks for colours, which are computed.
+pub async fn items_page(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ItemFilter,
+    after_id: Option<i64>,
+    limit: u64,
+    rule_set: impl AsyncFnOnce() -> AppResult<RuleSet>,
+    now: DateTime<Utc>,
+) -> AppResult<ItemPage> {
+    // People of a unit filter by what they see: their own assignment's due and colour,
+    // never another unit's.
+    let viewer_unit = actor.own_unit().filter(|_| !actor.role.sees_everything());
+    let mut select = scope::items_for(actor).filter(condition(filter, now, viewer_unit)?);
+    if let Some(after_id) = after_id {
+        select = select.filter(item::Column::Id.lt(after_id));
+    }
+    let rows = match &filter.colours {
+        None => {
+            select
+                .order_by_desc(item::Column::Id)
+                .limit(limit + 1)
+                .all(db)
+                .await?
+        }
+        Some(colours) => {
+            let rule_set = rule_set().await?;
+            super::colours::items_of_colours(
+                db,
+                &rule_set.rules(),
+                select,
+                colours,
+                viewer_unit,
+                now,
+                limit + 1,
+            )
+            .await?
+        }
+    };
+    let has_next = rows.len() as u64 > limit;
+    Ok(ItemPage {
+        rows: rows.into_iter().take(limit as usize).collect(),
+        has_next,
+    })
+}
+
+/// How many items `actor` may see in each stage.
+pub async fn stage_counts(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> AppResult<Vec<(Stage, u64)>> {
+    let mut counts = Vec::new();
+    for stage in Stage::ALL {
+        let count = scope::items_for(actor)
+            .filter(item::Column::Stage.eq(stage.as_str()))
+            .count(db)
+            .await?;
+        counts.push((stage, count));
+    }
+    Ok(counts)
+}
+
+/// The people `actor` may see: everyone for the office and leaders; a unit's own people and
+/// the people of no unit (leaders, the office) for people of a unit.
+pub async fn people(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<person::Model>> {
+    let mut select = person::Entity::find();
+    if let Some(unit_id) = actor.own_unit() {
+        select = select.filter(
+            Condition::any()
+                .add(person::Column::UnitId.eq(unit_id))
+                .add(person::Column::UnitId.is_null()),
+        );
+    }
+    Ok(select.order_by_asc(person::Column::Id).all(db).await?)
+}
+
+/// The person signed in.
+pub async fn me(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<person::Model> {
+    person::Entity::find_by_id(actor.person_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("用户不存在".into()))
+}
+
+/// Every unit, in id order (units are public within the district).
+pub async fn units(db: &impl ConnectionTrait) -> AppResult<Vec<unit::Model>> {
+    Ok(unit::Entity::find()
+        .order_by_asc(unit::Column::Id)
+        .all(db)
+        .await?)
+}
+
+fn condition(
+    filter: &ItemFilter,
+    now: DateTime<Utc>,
+    viewer_unit: Option<i64>,
+) -> AppResult<Condition> {
+    let mut condition = Condition::all();
+    if let Some(stages) = &filter.stages {
+        let names: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+        condition = condition.add(item::Column::Stage.is_in(names));
+    }
+    if let Some(kinds) = &filter.source_kinds {
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        condition = condition.add(item::Column::SourceKind.is_in(names));
+    }
+    if let Some(unit_id) = filter.unit_id {
+        condition = condition.add(scope::assigned_to(unit_id));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if text.chars().count() > 100 {
+            return Err(AppError::BadUserInput("查找文字不能超过100个字".into()));
+        }
+        condition = condition.add(
+            Condition::any()
+                .add(item::Column::Title.contains(text))
+                .add(item::Column::Requirements.contains(text))
+                .add(item::Column::Serial.contains(text))
+                .add(item::Column::SourceReference.contains(text)),
+        );
+    }
+    // Due filters look at the live assignments' effective due (extended, else original).
+    let due_subquery = |extra: Condition| {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+        let mut assignments = Query::select()
+            .column(assignment::Column::ItemId)
+            .from(assignment::Entity)
+            .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
+            .cond_where(extra)
+            .to_owned();
+        if let Some(unit) = viewer_unit {
+            assignments.and_where(Expr::col(assignment::Column::UnitId).eq(unit));
+        }
+        item::Column::Id.in_subquery(assignments)
+    };
+    let effective_due = |op: fn(assignment::Column, DateTime<Utc>) -> Condition,
+                         at: DateTime<Utc>| {
+        Condition::any()
+            .add(
+                Condition::all()
+                    .add(assignment::Column::ExtendedDueAt.is_not_null())
+                    .add(op(assignment::Column::ExtendedDueAt, at)),
+            )
+            .add(
+                Condition::all()
+                    .add(assignment::Column::ExtendedDueAt.is_null())
+                    .add(op(assignment::Column::DueAt, at)),
+            )
+    };
+    let before = |c: assignment::Column, at| Condition::all().add(c.lt(at));
+    let not_before = |c: assignment::Column, at| Condition::all().add(c.gte(at));
+    let not_after = |c: assignment::Column, at| Condition::all().add(c.lte(at));
+    if let Some(from) = filter.due_from {
+        sane_instant(from, "dueFrom")?;
+        condition = condition.add(due_subquery(effective_due(not_before, from)));
+    }
+    if let Some(to) = filter.due_to {
+        sane_instant(to, "dueTo")?;
+        condition = condition.add(due_subquery(effective_due(not_after, to)));
+    }
+    if let Some(overdue) = filter.overdue {
+        let open: Vec<&str> = [
+            ducha_domain::Stage::Assigned,
+            ducha_domain::Stage::InProgress,
+        ]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+        // Overdue: the clock runs (assigned, in progress) and a live assignment's effective
+        // due (the approved extension, else the due with its paused days) has passed.
+        let is_overdue = Condition::all()
+            .add(item::Column::Stage.is_in(open))
+            .add(due_subquery(effective_due(before, now)));
+        condition = condition.add(if overdue {
+            is_overdue
+        } else {
+            is_overdue.not()
+        });
+    }
+    Ok(condition)
+}

@@ -1,0 +1,236 @@
+//! The live tail: every instance tails the shared audit trail (rows are append-only with
+//! increasing ids, so "everything after the last id I saw" is exact) and recomputes the open
+//! items' colours periodically, broadcasting the differences to its own subscribers through
+//! the [`EventHub`]. A client connected to any instance therefore sees changes made through
+//! every instance, on PostgreSQL and SQLite alike, without a message broker.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ducha_domain::colour::{Colour, Verdict, assignment_colour};
+use futures_util::TryStreamExt;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::colours::RuleSet;
+use crate::calendar_store::CalendarStore;
+use crate::clock::Clock;
+use crate::events::{EventHub, LiveEvent};
+
+/// What the tail reads and where it broadcasts.
+#[derive(Clone)]
+pub struct LiveTail {
+    pub db: DatabaseConnection,
+    pub calendar: CalendarStore,
+    pub time_zone: chrono_tz::Tz,
+    pub clock: Clock,
+    pub events: EventHub,
+}
+
+/// Tails the audit trail every `poll` and recomputes colours every `colour_every`, until the
+/// task is dropped.
+pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
+    let mut last_id = latest_audit_id(&state).await;
+    let mut colours: Option<HashMap<i64, Colour>> = None;
+    let mut since_colours = colour_every;
+    loop {
+        match new_events(&state, last_id).await {
+            Ok(events) => {
+                let mut touched = std::collections::BTreeSet::new();
+                for event in events {
+                    if let LiveEvent::Lifecycle {
+                        audit_id, item_id, ..
+                    } = &event
+                    {
+                        last_id = last_id.max(*audit_id);
+                        touched.extend(*item_id);
+                    }
+                    state.events.publish(event);
+                }
+                // A verb that changes an item's colour (a rejection, a closing) is heard
+                // with its lifecycle event, not at the next full refresh.
+                if let (Some(known), false) = (colours.as_mut(), touched.is_empty()) {
+                    match touched_changes(&state, known, &touched).await {
+                        Ok(changes) => changes.into_iter().for_each(|c| state.events.publish(c)),
+                        Err(error) => tracing::warn!(?error, "recomputing touched colours"),
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(?error, "tailing the audit trail"),
+        }
+        if since_colours >= colour_every {
+            since_colours = Duration::ZERO;
+            match colour_changes(&state, colours.as_ref()).await {
+                Ok((now_colours, changes)) => {
+                    for change in changes {
+                        state.events.publish(change);
+                    }
+                    colours = Some(now_colours);
+                }
+                Err(error) => tracing::warn!(?error, "recomputing colours"),
+            }
+        }
+        tokio::time::sleep(poll).await;
+        since_colours += poll;
+    }
+}
+
+async fn latest_audit_id(state: &LiveTail) -> i64 {
+    entity::audit_event::Entity::find()
+        .order_by_desc(entity::audit_event::Column::Id)
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .map(|e| e.id)
+        .unwrap_or(0)
+}
+
+async fn new_events(state: &LiveTail, after: i64) -> crate::error::AppResult<Vec<LiveEvent>> {
+    let rows = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Id.gt(after))
+        .order_by_asc(entity::audit_event::Column::Id)
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().filter_map(|e| e.item_id).collect();
+    let serials = serials_of(state, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| LiveEvent::Lifecycle {
+            audit_id: e.id,
+            serial: e.item_id.and_then(|id| serials.get(&id).cloned()),
+            item_id: e.item_id,
+            action: e.action,
+            from_stage: e.from_stage,
+            to_stage: e.to_stage,
+            reason: e.reason,
+            at: e.at,
+        })
+        .collect())
+}
+
+/// The colours of the items a batch of lifecycle events touched, recomputed now against
+/// `known` (which is updated): the changes to publish.
+async fn touched_changes(
+    state: &LiveTail,
+    known: &mut HashMap<i64, Colour>,
+    touched: &std::collections::BTreeSet<i64>,
+) -> crate::error::AppResult<Vec<LiveEvent>> {
+    let now = state.clock.now();
+    let ids: Vec<i64> = touched.iter().copied().collect();
+    let items = crate::service::sql::in_chunks(&ids, |chunk| {
+        entity::item::Entity::find()
+            .filter(entity::item::Column::Id.is_in(chunk))
+            .all(&state.db)
+    })
+    .await?;
+    let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
+    let colours =
+        crate::service::colours::colours_for_items(&state.db, &rule_set.rules(), &items, now)
+            .await?;
+    let mut changes = Vec::new();
+    for item in items {
+        let verdict = colours
+            .get(&item.id)
+            .map(|c| c.item.clone())
+            .unwrap_or(Verdict {
+                colour: Colour::None,
+                reason: String::new(),
+            });
+        let previous = known.get(&item.id).copied().unwrap_or(Colour::None);
+        if previous != verdict.colour {
+            changes.push(LiveEvent::Colour {
+                item_id: item.id,
+                serial: item.serial.clone(),
+                from: previous,
+                to: verdict.colour,
+                reason: verdict.reason,
+                at: now,
+            });
+        }
+        known.insert(item.id, verdict.colour);
+    }
+    Ok(changes)
+}
+
+async fn serials_of(
+    state: &LiveTail,
+    ids: &[i64],
+) -> crate::error::AppResult<HashMap<i64, String>> {
+    let rows = crate::service::sql::in_chunks(ids, |chunk| {
+        entity::item::Entity::find()
+            .filter(entity::item::Column::Id.is_in(chunk))
+            .all(&state.db)
+    })
+    .await?;
+    Ok(rows.into_iter().map(|i| (i.id, i.serial)).collect())
+}
+
+/// The open items' colours now, and the changes against `before` (none on the first run).
+/// Reads the same one narrow query as the reminder sweep, so a refresh costs about a plain
+/// scan of the open assignments (BENCHMARKS.md), not a pass per table.
+async fn colour_changes(
+    state: &LiveTail,
+    before: Option<&HashMap<i64, Colour>>,
+) -> crate::error::AppResult<(HashMap<i64, Colour>, Vec<LiveEvent>)> {
+    let now = state.clock.now();
+    let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
+    let mut rows = crate::service::sweep::open_assignments(&state.db, now).await?;
+    // The worst assignment's verdict is the item's, as everywhere else.
+    let mut worst: HashMap<i64, (Verdict, String)> = HashMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let verdict = assignment_colour(
+            &rule_set.calendar,
+            rule_set.time_zone,
+            &rule_set.policy,
+            &row.facts(),
+            now,
+        );
+        match worst.get(&row.item_id) {
+            Some((held, _)) if held.colour >= verdict.colour => {}
+            _ => {
+                worst.insert(row.item_id, (verdict, row.serial));
+            }
+        }
+    }
+    // The stream holds a pooled connection until dropped; the reads below need their own.
+    drop(rows);
+    let mut current = HashMap::new();
+    let mut changes = Vec::new();
+    // Items that left the open set (closed, cancelled) lose their colour.
+    if let Some(before) = before {
+        let gone: Vec<i64> = before
+            .iter()
+            .filter(|(id, colour)| **colour != Colour::None && !worst.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        let serials = serials_of(state, &gone).await?;
+        for item_id in gone {
+            changes.push(LiveEvent::Colour {
+                item_id,
+                serial: serials.get(&item_id).cloned().unwrap_or_default(),
+                from: before.get(&item_id).copied().unwrap_or(Colour::None),
+                to: Colour::None,
+                reason: "事项已不在办理中".into(),
+                at: now,
+            });
+        }
+    }
+    for (item_id, (verdict, serial)) in worst {
+        current.insert(item_id, verdict.colour);
+        if let Some(before) = before {
+            let previous = before.get(&item_id).copied().unwrap_or(Colour::None);
+            if previous != verdict.colour {
+                changes.push(LiveEvent::Colour {
+                    item_id,
+                    serial,
+                    from: previous,
+                    to: verdict.colour,
+                    reason: verdict.reason,
+                    at: now,
+                });
+            }
+        }
+    }
+    Ok((current, changes))
+}

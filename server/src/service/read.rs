@@ -1,0 +1,117 @@
+//! Batched reads: the rows of many items, reports, units or people in one query each, grouped
+//! by their owner and in id order. The API's loaders are thin wrappers over these, so that no
+//! resolver builds a query.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::sql::in_chunks;
+use crate::error::{AppError, AppResult};
+use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
+
+pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> {
+    item::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("事项 {id} 不存在")))
+}
+
+pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item::Model>> {
+    in_chunks(ids, |chunk| {
+        item::Entity::find()
+            .filter(item::Column::Id.is_in(chunk))
+            .all(db)
+    })
+    .await
+}
+
+pub async fn units(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, unit::Model>> {
+    let rows = in_chunks(ids, |chunk| {
+        unit::Entity::find()
+            .filter(unit::Column::Id.is_in(chunk))
+            .all(db)
+    })
+    .await?;
+    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+}
+
+pub async fn people(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, person::Model>> {
+    let rows = in_chunks(ids, |chunk| {
+        person::Entity::find()
+            .filter(person::Column::Id.is_in(chunk))
+            .all(db)
+    })
+    .await?;
+    Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+}
+
+/// The assignments of many items, live and withdrawn; items without any are absent.
+pub async fn assignments_of_items(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<assignment::Model>>> {
+    let rows = in_chunks(ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.is_in(chunk))
+            .order_by_asc(assignment::Column::Id)
+            .all(db)
+    })
+    .await?;
+    Ok(grouped(&[], rows, |a| Some(a.item_id)))
+}
+
+/// Rows of one table belonging to many owners, one query per chunk of owners, in id order;
+/// every owner asked about is present, with no rows if it has none.
+macro_rules! rows_of {
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $owner:ident, $owner_of:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            db: &impl ConnectionTrait,
+            ids: &[i64],
+        ) -> AppResult<HashMap<i64, Vec<$entity::Model>>> {
+            let rows = in_chunks(ids, |chunk| {
+                $entity::Entity::find()
+                    .filter($entity::Column::$owner.is_in(chunk))
+                    .order_by_asc($entity::Column::Id)
+                    .all(db)
+            })
+            .await?;
+            Ok(grouped(ids, rows, $owner_of))
+        }
+    };
+}
+
+rows_of!(
+    /// Progress reports and feedback of many items.
+    reports_of_items, report, ItemId, |r: &report::Model| Some(r.item_id)
+);
+rows_of!(
+    /// Extension requests of many items.
+    extensions_of_items, extension_request, ItemId, |r: &extension_request::Model| Some(r.item_id)
+);
+rows_of!(
+    /// Audit trails of many items.
+    audit_of_items, audit_event, ItemId, |r: &audit_event::Model| r.item_id
+);
+rows_of!(
+    /// Attachments of many reports.
+    attachments_of_reports, attachment, ReportId, |r: &attachment::Model| Some(r.report_id)
+);
+
+fn grouped<T>(
+    keys: &[i64],
+    rows: Vec<T>,
+    owner_of: impl Fn(&T) -> Option<i64>,
+) -> HashMap<i64, Vec<T>> {
+    let mut map: HashMap<i64, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        if let Some(owner) = owner_of(&row) {
+            map.entry(owner).or_default().push(row);
+        }
+    }
+    map
+}

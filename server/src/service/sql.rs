@@ -1,0 +1,49 @@
+//! Statements and transactions that read the same on SQLite and PostgreSQL.
+
+use sea_orm::{DbBackend, Statement};
+
+use crate::error::AppResult;
+
+/// A raw statement written with PostgreSQL's numbered parameters (`$1`, `$2`…, each usable
+/// more than once), rewritten to SQLite's `?1`, `?2`… for SQLite. The SQL must not contain
+/// `$` otherwise.
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        sql.to_string()
+    } else {
+        sql.replace('$', "?")
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once (BEGIN
+/// IMMEDIATE): a deferred transaction that reads first cannot upgrade once another
+/// connection has committed (SQLITE_BUSY_SNAPSHOT, 517, which no busy timeout waits out).
+/// PostgreSQL ignores the mode.
+pub async fn begin_write(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait;
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Ids per `IN (…)` list.
+pub const IN_CHUNK: usize = 10_000;
+
+/// Runs `query` over `ids` in chunks, so that a sweep over a million items never builds one
+/// `IN (…)` list beyond the databases' bind-parameter limits (SQLite 32,766; PostgreSQL 65,535).
+pub async fn in_chunks<T, F, Fut>(ids: &[i64], query: F) -> AppResult<Vec<T>>
+where
+    F: Fn(Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, sea_orm::DbErr>>,
+{
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(query(chunk.to_vec()).await?);
+    }
+    Ok(out)
+}

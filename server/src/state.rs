@@ -1,0 +1,158 @@
+//! The application's state: what every request handler, job and command shares. Built by
+//! [`AppState::connect`]; the services below it never see it whole, only the parts they
+//! use (see docs/architecture.md).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ducha_calendar::DeadlinePolicy;
+use sea_orm::DatabaseConnection;
+
+use crate::calendar_store::CalendarStore;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db;
+use crate::error::AppResult;
+use crate::service::colours::RuleSet;
+use crate::service::live::LiveTail;
+use crate::service::outbox::Sender;
+use crate::service::reports::Publisher;
+use crate::service::sweep::Sweeper;
+
+/// What every request handler, job and command may use. Cloning is cheap (one `Arc`).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// The parts of the state, built once at start.
+#[derive(Clone)]
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub calendar: CalendarStore,
+    pub deadline_policy: DeadlinePolicy,
+    pub clock: Clock,
+    /// Where attachments (and unsent mail) are stored.
+    pub data_dir: std::path::PathBuf,
+    /// Where mail links point, the time zone mails speak in, and the sender's wake-up.
+    pub notices: crate::service::notify::NoticeContext,
+    pub mailer: std::sync::Arc<crate::mail::Mailer>,
+    pub mail_from: String,
+    /// Names this process in leases (one sweeping instance at a time).
+    pub instance_id: String,
+    /// Local times of the scheduled sweep on working days.
+    pub sweep_times: Vec<chrono::NaiveTime>,
+    /// One sweep at a time in this process (and, on PostgreSQL, an advisory lock across
+    /// instances).
+    pub sweep_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// How long an outbox claim lasts unless renewed.
+    pub outbox_claim_ttl: Duration,
+    /// Whether this process runs the scheduler and the outbox sender.
+    pub background_jobs: bool,
+    /// Live events for subscriptions.
+    pub events: crate::events::EventHub,
+    /// How often live colour changes are recomputed.
+    pub colour_refresh: Duration,
+    /// What people of a unit may read of the monthly report and other units' colours.
+    pub unit_report_access: crate::config::UnitReportAccess,
+}
+
+impl AppState {
+    /// A state from its parts (tests build one over an instrumented connection).
+    pub fn new(inner: Inner) -> AppState {
+        AppState(Arc::new(inner))
+    }
+
+    /// Connects and migrates the database and loads the calendar: everything but the
+    /// listener and the first administrator, so that commands such as `ducha report` can
+    /// work beside a running server without side effects.
+    pub async fn connect(settings: &Settings, clock: Clock) -> anyhow::Result<AppState> {
+        let db = db::connect(settings).await?;
+        crate::fonts::register_chart_font(settings.report_font.as_deref());
+        let calendar = CalendarStore::load(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading calendar overrides: {e:?}"))?;
+        let state = AppState(Arc::new(Inner {
+            db,
+            calendar,
+            deadline_policy: settings.deadline_policy(),
+            clock,
+            data_dir: settings.data_dir.clone(),
+            notices: crate::service::notify::NoticeContext {
+                public_url: settings.public_url.clone(),
+                time_zone: settings.time_zone,
+                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            },
+            mailer: std::sync::Arc::new(crate::mail::Mailer::from_settings(settings)?),
+            mail_from: settings.mail_from.clone(),
+            instance_id: crate::auth::new_token()
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .chars()
+                .skip(4)
+                .take(16)
+                .collect(),
+            sweep_times: settings.sweep_times.clone(),
+            sweep_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            outbox_claim_ttl: settings.outbox_claim,
+            background_jobs: settings.background_jobs,
+            events: crate::events::EventHub::default(),
+            colour_refresh: settings.colour_refresh,
+            unit_report_access: settings.unit_report_access,
+        }));
+        Ok(state)
+    }
+
+    /// The outbox sender of this instance: its database, mailer, claim length and clock.
+    pub fn sender(&self) -> Sender<'_> {
+        Sender {
+            db: &self.db,
+            mailer: &self.mailer,
+            from: &self.mail_from,
+            claim_ttl: self.outbox_claim_ttl,
+            clock: &self.clock,
+        }
+    }
+
+    /// What a sweep of this instance runs with.
+    pub fn sweeper(&self) -> Sweeper {
+        Sweeper {
+            db: self.db.clone(),
+            calendar: self.calendar.clone(),
+            time_zone: self.deadline_policy.time_zone,
+            notices: self.notices.clone(),
+            sweep_lock: Arc::clone(&self.sweep_lock),
+            instance_id: self.instance_id.clone(),
+        }
+    }
+
+    /// What computing and publishing a monthly report read.
+    pub fn publisher(&self) -> Publisher<'_> {
+        Publisher {
+            db: &self.db,
+            calendar: &self.calendar,
+            time_zone: self.deadline_policy.time_zone,
+        }
+    }
+
+    /// What the live tail of the audit trail reads and where it broadcasts.
+    pub fn live_tail(&self) -> LiveTail {
+        LiveTail {
+            db: self.db.clone(),
+            calendar: self.calendar.clone(),
+            time_zone: self.deadline_policy.time_zone,
+            clock: self.clock.clone(),
+            events: self.events.clone(),
+        }
+    }
+
+    /// The calendar and policy the verbs compute deadlines with, on today's calendar.
+    pub fn rule_set(&self) -> impl Future<Output = AppResult<RuleSet>> + '_ {
+        RuleSet::load(&self.db, &self.calendar, self.deadline_policy.time_zone)
+    }
+}
