@@ -9,9 +9,9 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::auth::Actor;
 use crate::error::AppResult;
-use crate::graphql::context::deps;
-use crate::service::items::{self as verbs, Cx, RegisterInput};
+use crate::service::items::{self as verbs, RegisterInput};
 use crate::service::org::{self, NewPerson, NewUnit};
+use crate::service::verb::Cx;
 use crate::state::AppState;
 
 const DEPARTMENTS: [&str; 22] = [
@@ -235,7 +235,6 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
     }
 
     let kinds = SourceKind::ALL;
-    let d = deps(state, &calendar);
     let first_item_at = now;
     for (index, (title, requirements)) in TOPICS.iter().cycle().take(60).enumerate() {
         // Each item has its own timeline, registered 20 hours after the previous one, so the
@@ -257,11 +256,17 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             3 => Some("1个月".to_string()),
             _ => None,
         };
-        let (item, _) = verbs::register(
+        // Seeded history was never mailed: no notices.
+        let cx = |actor, at| Cx {
             db,
-            &office,
-            tick(9),
-            &state.deadline_policy,
+            calendar: std::sync::Arc::clone(&calendar),
+            policy: &state.deadline_policy,
+            actor,
+            now: at,
+            notices: None,
+        };
+        let (item, _) = verbs::register(
+            cx(&office, tick(9)),
             RegisterInput {
                 title: format!("{title}{round}"),
                 requirements: requirements.to_string(),
@@ -281,15 +286,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         if stop == 0 {
             continue;
         }
-        let cx = |actor, at| Cx {
-            db,
-            deps: d,
-            actor,
-            now: at,
-        };
         let mut item = verbs::assign(
             cx(&office, tick(2)),
-            None,
             item.id,
             item.version,
             lead.id,
@@ -299,12 +297,10 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         if stop == 1 {
             continue;
         }
-        item = verbs::sign(db, &head, tick(20), item.id, item.version).await?;
-        item = verbs::sign(db, &co_head, tick(1), item.id, item.version).await?;
+        item = verbs::sign(cx(&head, tick(20)), item.id, item.version).await?;
+        item = verbs::sign(cx(&co_head, tick(1)), item.id, item.version).await?;
         verbs::report_progress(
-            db,
-            &staff,
-            tick(24),
+            cx(&staff, tick(24)),
             item.id,
             "已召开专题会议研究，制定工作方案，正在推进",
         )
@@ -347,9 +343,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             _ => {}
         }
         let (fed, _) = verbs::submit_feedback(
-            db,
-            &head,
-            tick(30),
+            cx(&head, tick(30)),
             item.id,
             item.version,
             "已按要求办结，相关材料已报送",
@@ -361,10 +355,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         }
         if stop == 7 {
             verbs::verify(
-                db,
-                None,
-                &office,
-                tick(4),
+                cx(&office, tick(4)),
                 item.id,
                 item.version,
                 (false, Some("反馈材料不完整，请补充佐证材料")),
@@ -372,16 +363,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             .await?;
             continue;
         }
-        item = verbs::verify(
-            db,
-            None,
-            &office,
-            tick(4),
-            item.id,
-            item.version,
-            (true, None),
-        )
-        .await?;
+        item = verbs::verify(cx(&office, tick(4)), item.id, item.version, (true, None)).await?;
         if stop == 8 {
             continue;
         }

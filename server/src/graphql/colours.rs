@@ -12,7 +12,9 @@ use super::enums::{Colour, SourceKind, Stage};
 use super::objects::Unit;
 use crate::error::{AppError, AppResult};
 use crate::service::colours::{current_policy, unit_standings, update_policy};
+use crate::service::verb::require_duty;
 use crate::state::AppState;
+use ducha_domain::Duty;
 
 #[derive(SimpleObject)]
 pub struct ColourCount {
@@ -83,9 +85,7 @@ impl ColourQuery {
     ) -> async_graphql::Result<Dashboard> {
         let state = app_state(ctx)?;
         let actor = actor(ctx)?;
-        if !actor.role.sees_everything() {
-            return Err(AppError::Forbidden("看板仅供督查室和区领导查看".into()).into());
-        }
+        require_duty(actor, Duty::ViewDashboard, "看板仅供督查室和区领导查看")?;
         let at =
             crate::service::input::sane_instant(at.unwrap_or_else(|| state.clock.now()), "at")?;
         Ok(dashboard(state, at).await?)
@@ -297,17 +297,9 @@ pub struct OutboxMessage {
     pub created_at: DateTime<Utc>,
 }
 
-fn require_office(actor: &crate::auth::Actor) -> AppResult<()> {
-    if matches!(
-        actor.role,
-        ducha_domain::Role::Admin | ducha_domain::Role::Supervisor
-    ) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "只有督查室和系统管理员可以执行此操作".into(),
-        ))
-    }
+/// The office's duties over mail and sweeps (the domain's table of duties).
+fn require_office(actor: &crate::auth::Actor, duty: Duty) -> AppResult<()> {
+    require_duty(actor, duty, "只有督查室和系统管理员可以执行此操作")
 }
 
 #[derive(Default)]
@@ -324,7 +316,7 @@ impl NoticeQuery {
         #[graphql(desc = "只列出编号小于此值的邮件（向前翻页）")] before_id: Option<i64>,
     ) -> async_graphql::Result<Vec<OutboxMessage>> {
         let state = app_state(ctx)?;
-        require_office(actor(ctx)?)?;
+        require_office(actor(ctx)?, Duty::ManageOutbox)?;
         if !(1..=500).contains(&first) {
             return Err(AppError::BadUserInput("first 应在1至500之间".into()).into());
         }
@@ -360,7 +352,7 @@ impl NoticeMutation {
     /// 立即执行一次提醒扫描（督查室、系统管理员）
     async fn run_sweep(&self, ctx: &Context<'_>) -> async_graphql::Result<SweepResult> {
         let state = app_state(ctx)?;
-        require_office(actor(ctx)?)?;
+        require_office(actor(ctx)?, Duty::RunSweep)?;
         let report = crate::service::sweep::run_sweep(
             &state.sweeper(),
             &state.instance_id,
@@ -383,7 +375,7 @@ impl NoticeMutation {
         #[graphql(default)] retry_now: bool,
     ) -> async_graphql::Result<DeliveryResult> {
         let state = app_state(ctx)?;
-        require_office(actor(ctx)?)?;
+        require_office(actor(ctx)?, Duty::ManageOutbox)?;
         if retry_now {
             crate::service::outbox::retry_now(&state.db, state.clock.now()).await?;
         }
@@ -408,7 +400,7 @@ impl NoticeMutation {
     ) -> async_graphql::Result<RequeueResult> {
         let state = app_state(ctx)?;
         let who = actor(ctx)?;
-        require_office(who)?;
+        require_office(who, Duty::ManageOutbox)?;
         let now = state.clock.now();
         let txn = sea_orm::TransactionTrait::begin(&state.db)
             .await

@@ -2,11 +2,10 @@
 //! the request's DataLoaders.
 
 use async_graphql::Context;
-use ducha_calendar::Calendar;
 
 use crate::auth::Actor;
 use crate::error::AppError;
-use crate::service::items::Deps;
+use crate::service::verb::Cx;
 use crate::state::AppState;
 
 /// The application's state. Every schema that serves requests is built with it
@@ -77,9 +76,16 @@ pub fn actor<'a>(ctx: &Context<'a>) -> Result<&'a Actor, AppError> {
     }
 }
 
-pub fn deps<'a>(state: &'a AppState, calendar: &'a Calendar) -> Deps<'a> {
-    Deps {
-        calendar,
+/// What a verb runs with: the state's database, today's calendar and the deadline policy,
+/// the person asking, the clock's now, and the notices the verb may write.
+pub fn verb_context<'a>(ctx: &Context<'a>) -> Result<Cx<'a>, AppError> {
+    let state = app_state(ctx)?;
+    Ok(Cx {
+        db: &state.db,
+        calendar: state.calendar.current()?,
         policy: &state.deadline_policy,
-    }
+        actor: actor(ctx)?,
+        now: state.clock.now(),
+        notices: Some(&state.notices),
+    })
 }

@@ -6,7 +6,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_domain::Action;
 
-use super::context::{actor, app_state, deps};
+use super::context::{actor, app_state, verb_context};
 use super::enums::{Colour, ReportCycleUnit, Role, SourceKind, Stage, UnitKind, Urgency};
 use super::loaders::{PageWants, prime_page};
 use super::objects::{ExtensionRequest, Item, Person, Report, Unit};
@@ -370,12 +370,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: RegisterItemInput,
     ) -> async_graphql::Result<RegisterItemPayload> {
-        let state = app_state(ctx)?;
         let (created, warnings) = verbs::register(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
-            &state.deadline_policy,
+            verb_context(ctx)?,
             verbs::RegisterInput {
                 title: input.title,
                 requirements: input.requirements,
@@ -410,11 +406,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: EditItemInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
         let updated = verbs::edit(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             verbs::EditInput {
@@ -436,16 +429,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: AssignItemInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
-        let calendar = state.calendar.current()?;
         let updated = verbs::assign(
-            verbs::Cx {
-                db: &state.db,
-                deps: deps(state, &calendar),
-                actor: actor(ctx)?,
-                now: state.clock.now(),
-            },
-            Some(&state.notices),
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             input.lead_unit_id,
@@ -463,15 +448,7 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ItemVersionInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
-        let updated = verbs::sign(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
-            input.item_id,
-            input.version,
-        )
-        .await?;
+        let updated = verbs::sign(verb_context(ctx)?, input.item_id, input.version).await?;
         Ok(ItemPayload {
             item: Item::try_from(updated)?,
         })
@@ -483,11 +460,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
         let updated = verbs::request_return(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             input.reason.as_deref().unwrap_or_default(),
@@ -504,16 +478,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ResolveReturnInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
-        let calendar = state.calendar.current()?;
         let updated = verbs::resolve_return(
-            verbs::Cx {
-                db: &state.db,
-                deps: deps(state, &calendar),
-                actor: actor(ctx)?,
-                now: state.clock.now(),
-            },
-            Some(&state.notices),
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             input.assignment_id,
@@ -533,14 +499,8 @@ impl ItemMutation {
         input: RequestExtensionInput,
     ) -> async_graphql::Result<ExtensionPayload> {
         let state = app_state(ctx)?;
-        let calendar = state.calendar.current()?;
         let created = verbs::request_extension(
-            verbs::Cx {
-                db: &state.db,
-                deps: deps(state, &calendar),
-                actor: actor(ctx)?,
-                now: state.clock.now(),
-            },
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             input.proposed_due_date.0,
@@ -560,15 +520,8 @@ impl ItemMutation {
         input: DecideExtensionInput,
     ) -> async_graphql::Result<ExtensionPayload> {
         let state = app_state(ctx)?;
-        let calendar = state.calendar.current()?;
         let decided = verbs::decide_extension(
-            verbs::Cx {
-                db: &state.db,
-                deps: deps(state, &calendar),
-                actor: actor(ctx)?,
-                now: state.clock.now(),
-            },
-            Some(&state.notices),
+            verb_context(ctx)?,
             input.extension_request_id,
             input.version,
             input.approve,
@@ -589,14 +542,8 @@ impl ItemMutation {
         input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
         let state = app_state(ctx)?;
-        let created = verbs::report_progress(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
-            input.item_id,
-            &input.body,
-        )
-        .await?;
+        let created =
+            verbs::report_progress(verb_context(ctx)?, input.item_id, &input.body).await?;
         Ok(ReportPayload {
             item: item_payload(state, created.item_id).await?,
             report: created.into(),
@@ -609,11 +556,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: SubmitFeedbackInput,
     ) -> async_graphql::Result<ReportPayload> {
-        let state = app_state(ctx)?;
         let (updated, feedback) = verbs::submit_feedback(
-            &state.db,
-            actor(ctx)?,
-            state.clock.now(),
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             &input.body,
@@ -631,12 +575,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: VerifyItemInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
         let updated = verbs::verify(
-            &state.db,
-            Some(&state.notices),
-            actor(ctx)?,
-            state.clock.now(),
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             (input.accept, input.reason.as_deref()),
@@ -653,15 +593,8 @@ impl ItemMutation {
         ctx: &Context<'_>,
         input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let state = app_state(ctx)?;
-        let calendar = state.calendar.current()?;
         let updated = verbs::close(
-            verbs::Cx {
-                db: &state.db,
-                deps: deps(state, &calendar),
-                actor: actor(ctx)?,
-                now: state.clock.now(),
-            },
+            verb_context(ctx)?,
             input.item_id,
             input.version,
             input.reason.as_deref(),
@@ -797,15 +730,8 @@ async fn simple_verb(
     action: Action,
     input: ItemReasonInput,
 ) -> async_graphql::Result<ItemPayload> {
-    let state = app_state(ctx)?;
-    let calendar = state.calendar.current()?;
     let updated = verbs::suspend_resume_cancel_reopen(
-        verbs::Cx {
-            db: &state.db,
-            deps: deps(state, &calendar),
-            actor: actor(ctx)?,
-            now: state.clock.now(),
-        },
+        verb_context(ctx)?,
         action,
         input.item_id,
         input.version,

@@ -9,6 +9,8 @@ use super::context::{actor, app_state};
 use super::enums::Colour;
 use crate::error::AppError;
 use crate::events::LiveEvent;
+use crate::service::verb::require_duty;
+use ducha_domain::Duty;
 
 /// 实时事件类别
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -96,9 +98,7 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardEvent>>> {
         let state = app_state(ctx)?;
         let who = actor(ctx)?;
-        if !who.role.sees_everything() {
-            return Err(AppError::Forbidden("实时看板仅供督查室和区领导使用".into()).into());
-        }
+        require_duty(who, Duty::ViewDashboard, "实时看板仅供督查室和区领导使用")?;
         let token_hash = ctx
             .data::<super::context::Auth>()
             .ok()

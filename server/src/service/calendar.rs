@@ -3,15 +3,16 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use ducha_calendar::{CalendarData, DeadlinePolicy, SpecialKind, YearArrangement};
-use ducha_domain::Role;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
 use super::audit::{Audit, audit};
-use super::items::{Deps, MovedDeadline, recalculate_open_deadlines};
+use super::items::{MovedDeadline, recalculate_open_deadlines};
+use super::verb::{Deps, require_duty};
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
 use crate::error::{AppError, AppResult};
+use ducha_domain::Duty;
 use entity::calendar_year;
 
 pub struct ImportOutcome {
@@ -70,10 +71,8 @@ pub async fn import_year(
     now: DateTime<Utc>,
     request: ImportRequest<'_>,
 ) -> AppResult<ImportOutcome> {
-    if let Some(actor) = actor
-        && actor.role != Role::Admin
-    {
-        return Err(AppError::Forbidden("只有系统管理员可以导入日历".into()));
+    if let Some(actor) = actor {
+        require_duty(actor, Duty::ImportCalendar, "只有系统管理员可以导入日历")?;
     }
     let incoming = CalendarData::parse_holiday_cn(request.holiday_cn_json)
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
@@ -241,9 +240,7 @@ pub async fn set_local_day(
         working,
         name,
     } = day;
-    if actor.role != Role::Admin {
-        return Err(AppError::Forbidden("只有系统管理员可以调整本地日历".into()));
-    }
+    require_duty(actor, Duty::SetLocalDay, "只有系统管理员可以调整本地日历")?;
     let name = super::input::Text::parse("名称", &name, 50)?;
     let txn = super::sql::begin_write(db).await?;
     entity::calendar_override::Entity::delete_many()

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use ducha_calendar::Calendar;
+use ducha_domain::Stage;
 use ducha_domain::colour::{
     AssignmentFacts, Colour, ColourPolicy, UnitFacts, Verdict, assignment_colour, unit_colour,
 };
-use ducha_domain::{Role, Stage};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -73,9 +73,11 @@ pub async fn update_policy(
     now: DateTime<Utc>,
     policy: ColourPolicy,
 ) -> AppResult<i32> {
-    if actor.role != Role::Admin {
-        return Err(AppError::Forbidden("只有系统管理员可以修改颜色规则".into()));
-    }
+    super::verb::require_duty(
+        actor,
+        ducha_domain::Duty::SetColourPolicy,
+        "只有系统管理员可以修改颜色规则",
+    )?;
     policy.validate().map_err(AppError::BadUserInput)?;
     let txn = super::sql::begin_write(db).await?;
     let (version, previous) = current_policy(&txn).await?;

@@ -25,13 +25,11 @@ pub struct NewUnit {
 }
 
 fn require_admin(actor: &Actor) -> AppResult<()> {
-    if actor.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "只有系统管理员可以维护单位和人员".into(),
-        ))
-    }
+    super::verb::require_duty(
+        actor,
+        ducha_domain::Duty::ManageOrganisation,
+        "只有系统管理员可以维护单位和人员",
+    )
 }
 
 pub async fn create_unit(

@@ -538,10 +538,12 @@ pub async fn publish(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<Publication> {
-    if let Some(actor) = actor
-        && !matches!(actor.role, Role::Supervisor | Role::Admin)
-    {
-        return Err(AppError::Forbidden("只有督查室可以发布月度督查通报".into()));
+    if let Some(actor) = actor {
+        super::verb::require_duty(
+            actor,
+            ducha_domain::Duty::PublishReport,
+            "只有督查室可以发布月度督查通报",
+        )?;
     }
     let tz = state.time_zone;
     let (_, end) = month.bounds(tz);

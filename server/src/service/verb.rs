@@ -1,20 +1,199 @@
-//! The steps every verb takes, in order: require the permission, begin, claim the item at
-//! its version, check the transition in the domain, change the stage with its audit row,
-//! commit.
+//! The one path every verb takes, in order: require the permission ([`Cx::verb`]), begin and
+//! claim the item at its version, and ask the domain where its stage goes
+//! ([`Verb::claim`]), change what the verb changes, then change the stage with its audit
+//! row, write the verb's notices and commit ([`Write::commit`]). A verb is the middle part
+//! only; nothing is written unless the whole path succeeds.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use ducha_domain::{Action, Stage};
+use ducha_calendar::{Calendar, DeadlinePolicy};
+use ducha_domain::{Action, Duty, Stage, StageChange, stage_from_history};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder,
+};
 use serde_json::Value;
 
 use super::audit::{Audit, audit};
+use super::notify::{EventNotice, NoticeContext, write_event_notices};
 use super::scope;
 use super::scope::WITHDRAWN;
+use super::sql::begin_write;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use entity::{assignment, item};
+use entity::{assignment, audit_event, item};
 
+/// What deadlines are computed with: one calendar for the whole verb, and the office's
+/// deadline policy.
+#[derive(Clone, Copy)]
+pub struct Deps<'a> {
+    pub calendar: &'a Calendar,
+    pub policy: &'a DeadlinePolicy,
+}
+
+/// Everything a verb runs with: where, on which calendar, for whom, when, and where its
+/// notices go (`None` only for seeded history, such as the demo's, which was never mailed).
+#[derive(Clone)]
+pub struct Cx<'a> {
+    pub db: &'a DatabaseConnection,
+    pub calendar: Arc<Calendar>,
+    pub policy: &'a DeadlinePolicy,
+    pub actor: &'a Actor,
+    pub now: DateTime<Utc>,
+    pub notices: Option<&'a NoticeContext>,
+}
+
+impl<'a> Cx<'a> {
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            calendar: &self.calendar,
+            policy: self.policy,
+        }
+    }
+
+    /// Step one: whether the actor's role may do `action` at all (the domain's table).
+    pub fn verb(self, action: Action) -> AppResult<Verb<'a>> {
+        require(self.actor, action)?;
+        Ok(Verb { cx: self, action })
+    }
+}
+
+/// A verb the actor may do, not begun yet: its input is checked between this and the claim.
+pub struct Verb<'a> {
+    pub cx: Cx<'a>,
+    pub action: Action,
+}
+
+impl<'a> Verb<'a> {
+    /// Begins the write, claims the item at `version` (a stale version is a CONFLICT) and
+    /// asks the domain where its stage goes.
+    pub async fn claim(self, item_id: i64, version: i32) -> AppResult<Write<'a>> {
+        let txn = begin_write(self.cx.db).await?;
+        let item = claim_item(&txn, self.cx.actor, item_id, version, self.cx.now).await?;
+        self.checked(txn, item).await
+    }
+
+    /// Begins the write and reads the item without claiming a version: for what adds to an
+    /// item without changing it (a progress report may be filed whatever else happens).
+    pub async fn open(self, item_id: i64) -> AppResult<Write<'a>> {
+        let txn = begin_write(self.cx.db).await?;
+        let item = scope::visible_item(&txn, self.cx.actor, item_id).await?;
+        self.checked(txn, item).await
+    }
+
+    async fn checked(self, txn: DatabaseTransaction, item: item::Model) -> AppResult<Write<'a>> {
+        let from = stage_of(&item)?;
+        // 恢复 returns to where the item was when it was suspended: read from its history.
+        let resume_to = if self.action == Action::Resume {
+            stage_from_history(&stage_history(&txn, item.id).await?).and_then(|(_, to)| to)
+        } else {
+            None
+        };
+        let to = self.action.next_stage(from, resume_to)?;
+        Ok(Write {
+            cx: self.cx,
+            action: self.action,
+            txn,
+            item,
+            from,
+            to,
+        })
+    }
+}
+
+/// A verb's write on one item, begun and claimed: the item as claimed, the stage it was in
+/// and the stage the domain sends it to (a verb may keep it where it is, as a co-unit's
+/// signature does).
+pub struct Write<'a> {
+    pub cx: Cx<'a>,
+    pub action: Action,
+    pub txn: DatabaseTransaction,
+    pub item: item::Model,
+    pub from: Stage,
+    pub to: Stage,
+}
+
+impl Write<'_> {
+    /// Changes the stage with its audit row, writes the verb's notices in the same
+    /// transaction, commits, and wakes the sender; the item as it now is.
+    pub async fn commit(
+        self,
+        reason: Option<&str>,
+        details: Value,
+        notices: Vec<EventNotice<'_>>,
+    ) -> AppResult<item::Model> {
+        let Write {
+            cx,
+            action,
+            txn,
+            item,
+            to,
+            ..
+        } = self;
+        change_stage(&txn, &item, cx.actor, cx.now, action, to, reason, details).await?;
+        let wake = match (cx.notices, notices.is_empty()) {
+            (Some(context), false) => {
+                write_event_notices(&txn, context, cx.now, notices).await?;
+                Some(&context.wake)
+            }
+            _ => None,
+        };
+        let updated = item::Entity::find_by_id(item.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("事项 {} 不存在", item.id)))?;
+        txn.commit().await?;
+        if let Some(wake) = wake {
+            wake.notify_one();
+        }
+        Ok(updated)
+    }
+
+    /// Commits a write that adds to the item without moving it (a progress report): its
+    /// audit row names the assignment it came from and no stages.
+    pub async fn commit_note(self, assignment_id: i64, details: Value) -> AppResult<()> {
+        audit(
+            &self.txn,
+            Audit {
+                item_id: Some(self.item.id),
+                assignment_id: Some(assignment_id),
+                actor: Some(self.cx.actor),
+                at: self.cx.now,
+                action: self.action.name(),
+                from: None,
+                to: None,
+                reason: None,
+                details,
+            },
+        )
+        .await?;
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+/// The item's stage changes in order, as the lifecycle reads them.
+pub async fn stage_history(db: &impl ConnectionTrait, item_id: i64) -> AppResult<Vec<StageChange>> {
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::ItemId.eq(item_id))
+        .filter(audit_event::Column::ToStage.is_not_null())
+        .order_by_asc(audit_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(events
+        .iter()
+        .filter_map(|e| {
+            Some(StageChange {
+                from: e.from_stage.as_deref().and_then(Stage::parse),
+                to: Stage::parse(e.to_stage.as_deref()?)?,
+            })
+        })
+        .collect())
+}
+
+/// Whether the actor's role may take `action` on an item (the domain's action table).
 pub fn require(actor: &Actor, action: Action) -> AppResult<()> {
     if action.allowed_for(actor.role) {
         Ok(())
@@ -23,6 +202,16 @@ pub fn require(actor: &Actor, action: Action) -> AppResult<()> {
             "当前角色不能{}",
             action.label()
         )))
+    }
+}
+
+/// Whether the actor's role may carry out `duty` (the domain's table of duties); `refusal`
+/// is what the person is told when not.
+pub fn require_duty(actor: &Actor, duty: Duty, refusal: &str) -> AppResult<()> {
+    if duty.allowed_for(actor.role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(refusal.to_string()))
     }
 }
 

@@ -1,0 +1,196 @@
+//! 延期: a unit asks before its due instant; the office decides, a leader beyond the
+//! office's limit.
+
+use chrono::NaiveDate;
+use ducha_calendar::DeadlineRule;
+use ducha_domain::{Action, Duty};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+use super::shared::live_lead;
+use crate::error::{AppError, AppResult};
+use crate::service::input::{REASON_MAX, Text, reason};
+use crate::service::notify::{EventNotice, Topic};
+use crate::service::verb::{Cx, own_assignment, require_duty};
+use entity::{assignment, extension_request};
+
+/// Beyond this many working days past the original due, only a leader approves an
+/// extension (docs/rules.md §1: the office decides, a leader beyond 10 working days).
+pub const OFFICE_EXTENSION_LIMIT_WORKING_DAYS: i64 = 10;
+
+/// 延期: asked for before the due instant ([004 Art.71]: 应在规定时限内…说明理由).
+pub async fn request_extension(
+    cx: Cx<'_>,
+    item_id: i64,
+    version: i32,
+    proposed: NaiveDate,
+    why: &str,
+) -> AppResult<extension_request::Model> {
+    let verb = cx.verb(Action::RequestExtension)?;
+    let why = reason(why)?;
+    let write = verb.claim(item_id, version).await?;
+    let (txn, cx) = (&write.txn, &write.cx);
+    let mine = own_assignment(txn, cx.actor, item_id).await?;
+    let due = mine.extended_due_at.unwrap_or(mine.due_at);
+    if cx.now >= due {
+        return Err(AppError::InvalidTransition(
+            "已超过办理期限，不能再申请延期".into(),
+        ));
+    }
+    let proposed_at = cx
+        .calendar
+        .deadline(cx.policy, cx.now, DeadlineRule::FixedDate(proposed))?
+        .due_at;
+    if proposed_at <= due {
+        return Err(AppError::BadUserInput("申请的新期限应晚于当前期限".into()));
+    }
+    let pending = extension_request::Entity::find()
+        .filter(extension_request::Column::AssignmentId.eq(mine.id))
+        .filter(extension_request::Column::Decision.is_null())
+        .one(txn)
+        .await?;
+    if pending.is_some() {
+        return Err(AppError::Conflict("已有待审批的延期申请".into()));
+    }
+    let created = extension_request::ActiveModel {
+        item_id: Set(item_id),
+        assignment_id: Set(mine.id),
+        requested_by: Set(cx.actor.person_id),
+        reason: Set(why.as_str().to_string()),
+        proposed_due_at: Set(proposed_at),
+        decision: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        decision_reason: Set(None),
+        created_at: Set(cx.now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    write
+        .commit(
+            Some(why.as_str()),
+            json!({ "extensionId": created.id, "assignmentId": mine.id, "currentDueAt": due, "proposedDueAt": proposed_at }),
+            Vec::new(),
+        )
+        .await?;
+    Ok(created)
+}
+
+/// The office (or, beyond its limit, a leader) approves or rejects an extension request.
+pub async fn decide_extension(
+    cx: Cx<'_>,
+    extension_id: i64,
+    version: i32,
+    approve: bool,
+    why: Option<&str>,
+    beyond_lead_due: bool,
+) -> AppResult<extension_request::Model> {
+    let verb = cx.verb(Action::DecideExtension)?;
+    let why = match (approve, why) {
+        (false, w) => Some(reason(w.unwrap_or_default())?),
+        (true, w) => Text::optional("理由", w, REASON_MAX)?,
+    };
+    // The request's item never changes: read it to know which item to claim.
+    let item_id = extension_request::Entity::find_by_id(extension_id)
+        .one(verb.cx.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("延期申请 {extension_id} 不存在")))?
+        .item_id;
+    let write = verb.claim(item_id, version).await?;
+    let (txn, cx) = (&write.txn, &write.cx);
+    let request = extension_request::Entity::find_by_id(extension_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("延期申请 {extension_id} 不存在")))?;
+    if request.decision.is_some() {
+        return Err(AppError::InvalidTransition("该延期申请已审批".into()));
+    }
+    let target = assignment::Entity::find_by_id(request.assignment_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("交办记录不存在".into()))?;
+    let tz = cx.policy.time_zone;
+    let beyond = cx
+        .calendar
+        .working_days_between(
+            target.due_at.with_timezone(&tz).date_naive(),
+            request.proposed_due_at.with_timezone(&tz).date_naive(),
+        )
+        .value;
+    if approve && beyond > OFFICE_EXTENSION_LIMIT_WORKING_DAYS {
+        require_duty(
+            cx.actor,
+            Duty::ApproveLongExtension,
+            &format!(
+                "延期超过原期限{OFFICE_EXTENSION_LIMIT_WORKING_DAYS}个工作日（本次{beyond}个），须由区领导审批"
+            ),
+        )?;
+    }
+    // A co-unit supports the lead: it is not due after the lead unless the office says so
+    // in so many words ([001 Art.31]: 牵头部门要发挥主导作用，协办部门要积极配合; docs/rules.md §2).
+    let mut beyond_lead = None;
+    if approve && !target.lead {
+        let lead = live_lead(txn, request.item_id).await?;
+        if let Some(lead) = lead {
+            let lead_due = lead.extended_due_at.unwrap_or(lead.due_at);
+            if request.proposed_due_at > lead_due {
+                if !beyond_lead_due {
+                    return Err(AppError::BadUserInput(format!(
+                        "协办单位的新期限（{}）晚于主办单位的期限（{}）；如确需如此，请明确同意协办期限晚于主办期限",
+                        request
+                            .proposed_due_at
+                            .with_timezone(&tz)
+                            .format("%Y-%m-%d %H:%M"),
+                        lead_due.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    )));
+                }
+                beyond_lead = Some(lead_due);
+            }
+        }
+    }
+    let mut decided: extension_request::ActiveModel = request.clone().into();
+    decided.decision = Set(Some(
+        if approve { "APPROVED" } else { "REJECTED" }.to_string(),
+    ));
+    decided.decided_by = Set(Some(cx.actor.person_id));
+    decided.decided_at = Set(Some(cx.now));
+    decided.decision_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
+    let decided = decided.update(txn).await?;
+    let target = if approve {
+        let mut extended: assignment::ActiveModel = target.clone().into();
+        extended.extended_due_at = Set(Some(request.proposed_due_at));
+        extended.update(txn).await?
+    } else {
+        target
+    };
+    let due = request
+        .proposed_due_at
+        .with_timezone(&tz)
+        .format("%Y年%m月%d日 %H:%M");
+    let situation = match (approve, &why) {
+        (true, _) => format!("延期申请已批准，新期限为{due}"),
+        (false, Some(why)) => format!("延期申请未获批准：{}", why.as_str()),
+        (false, None) => "延期申请未获批准".to_string(),
+    };
+    let details = json!({
+        "extensionId": extension_id,
+        "approved": approve,
+        "originalDueAt": target.due_at,
+        "previousExtendedDueAt": target.extended_due_at,
+        "extendedDueAt": approve.then_some(request.proposed_due_at),
+        "beyondLeadDueAt": beyond_lead,
+    });
+    let current = write.item.clone();
+    let notices = vec![EventNotice {
+        topic: Topic::Extension { approved: approve },
+        level: format!("DECIDED {extension_id}"),
+        item: &current,
+        assignment: &target,
+        situation,
+    }];
+    write
+        .commit(why.as_ref().map(Text::as_str), details, notices)
+        .await?;
+    Ok(decided)
+}

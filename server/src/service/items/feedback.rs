@@ -1,0 +1,198 @@
+//! 进展反馈, 办结反馈, 核查 (verified or sent back for rework) and 销号.
+
+use ducha_domain::Action;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+
+use super::shared::{frozen_deadline, live_lead};
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::service::input::{BODY_MAX, REASON_MAX, Text, reason};
+use crate::service::notify::{EventNotice, Topic};
+use crate::service::verb::{Cx, own_assignment};
+use entity::{assignment, item, report};
+
+/// 进展反馈: any time, from any person of an assigned unit.
+pub async fn report_progress(cx: Cx<'_>, item_id: i64, body: &str) -> AppResult<report::Model> {
+    let verb = cx.verb(Action::ReportProgress)?;
+    let body = Text::parse("进展情况", body, BODY_MAX)?;
+    let write = verb.open(item_id).await?;
+    let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
+    let created = insert_report(
+        &write.txn,
+        write.cx.actor,
+        write.cx.now,
+        &mine,
+        "PROGRESS",
+        body.as_str(),
+    )
+    .await?;
+    write
+        .commit_note(mine.id, json!({ "reportId": created.id }))
+        .await?;
+    Ok(created)
+}
+
+async fn insert_report(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    assignment: &assignment::Model,
+    kind: &str,
+    body: &str,
+) -> AppResult<report::Model> {
+    Ok(report::ActiveModel {
+        item_id: Set(assignment.item_id),
+        assignment_id: Set(assignment.id),
+        kind: Set(kind.to_string()),
+        body: Set(body.to_string()),
+        author_id: Set(actor.person_id),
+        verdict: Set(None),
+        verdict_reason: Set(None),
+        verdict_by: Set(None),
+        verdict_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+async fn latest_feedback(db: &impl ConnectionTrait, item_id: i64) -> AppResult<report::Model> {
+    report::Entity::find()
+        .filter(report::Column::ItemId.eq(item_id))
+        .filter(report::Column::Kind.eq("FEEDBACK"))
+        .order_by_desc(report::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("item {item_id} has no feedback")))
+}
+
+/// 办结反馈: the lead unit reports the item done; co-units report progress instead.
+pub async fn submit_feedback(
+    cx: Cx<'_>,
+    item_id: i64,
+    version: i32,
+    body: &str,
+) -> AppResult<(item::Model, report::Model)> {
+    let verb = cx.verb(Action::SubmitFeedback)?;
+    let body = Text::parse("办结情况", body, BODY_MAX)?;
+    let write = verb.claim(item_id, version).await?;
+    let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
+    if !mine.lead {
+        return Err(AppError::Forbidden(
+            "办结反馈由主办单位报送，协办单位请报送进展".into(),
+        ));
+    }
+    let feedback = insert_report(
+        &write.txn,
+        write.cx.actor,
+        write.cx.now,
+        &mine,
+        "FEEDBACK",
+        body.as_str(),
+    )
+    .await?;
+    let updated = write
+        .commit(None, json!({ "reportId": feedback.id }), Vec::new())
+        .await?;
+    Ok((updated, feedback))
+}
+
+/// 核查: the office accepts the lead unit's feedback, or sends it back for rework (退回重办,
+/// which reaches the lead unit at once).
+pub async fn verify(
+    cx: Cx<'_>,
+    item_id: i64,
+    version: i32,
+    (accept, why): (bool, Option<&str>),
+) -> AppResult<item::Model> {
+    let verb = cx.verb(if accept {
+        Action::Verify
+    } else {
+        Action::Reject
+    })?;
+    let why = if accept {
+        Text::optional("理由", why, REASON_MAX)?
+    } else {
+        Some(reason(why.unwrap_or_default())?)
+    };
+    let write = verb.claim(item_id, version).await?;
+    let (txn, cx) = (&write.txn, &write.cx);
+    let feedback = latest_feedback(txn, item_id).await?;
+    let mut verdict: report::ActiveModel = feedback.clone().into();
+    verdict.verdict = Set(Some(
+        if accept { "ACCEPTED" } else { "REJECTED" }.to_string(),
+    ));
+    verdict.verdict_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
+    verdict.verdict_by = Set(Some(cx.actor.person_id));
+    verdict.verdict_at = Set(Some(cx.now));
+    verdict.update(txn).await?;
+    let lead = if accept {
+        None
+    } else {
+        live_lead(txn, item_id).await?
+    };
+    let current = write.item.clone();
+    let notices = lead
+        .iter()
+        .map(|lead| EventNotice {
+            topic: Topic::Rework,
+            level: format!("REJECT {}", feedback.id),
+            item: &current,
+            assignment: lead,
+            situation: format!(
+                "办结反馈经核查未通过，退回重办：{}",
+                why.as_ref().map(Text::as_str).unwrap_or_default()
+            ),
+        })
+        .collect();
+    write
+        .commit(
+            why.as_ref().map(Text::as_str),
+            json!({ "reportId": feedback.id }),
+            notices,
+        )
+        .await
+}
+
+/// 销号: on time or late is decided by when the accepted report came in, against the
+/// original due instant and against the extended one; both are kept.
+pub async fn close(
+    cx: Cx<'_>,
+    item_id: i64,
+    version: i32,
+    why: Option<&str>,
+) -> AppResult<item::Model> {
+    let verb = cx.verb(Action::Close)?;
+    let why = Text::optional("理由", why, REASON_MAX)?;
+    let write = verb.claim(item_id, version).await?;
+    let (txn, cx, current) = (&write.txn, &write.cx, &write.item);
+    let feedback = latest_feedback(txn, item_id).await?;
+    let lead = live_lead(txn, item_id)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("item {item_id} has no lead unit")))?;
+    let on_time_original = feedback.created_at <= lead.due_at;
+    let on_time_extended = feedback.created_at <= lead.extended_due_at.unwrap_or(lead.due_at);
+    let mut active: item::ActiveModel = current.clone().into();
+    active.closed_at = Set(Some(cx.now));
+    active.closed_on_time_original = Set(Some(on_time_original));
+    active.closed_on_time_extended = Set(Some(on_time_extended));
+    active.update(txn).await?;
+    let details = json!({
+        "feedbackAt": feedback.created_at,
+        "dueAt": lead.due_at,
+        "extendedDueAt": lead.extended_due_at,
+        "onTimeOriginal": on_time_original,
+        "onTimeExtended": on_time_extended,
+        // The lead's facts: co-units see that the item closed, not the lead's dates.
+        "assignmentId": lead.id,
+        "deadline": frozen_deadline(cx.deps(), current, &lead)?,
+    });
+    write
+        .commit(why.as_ref().map(Text::as_str), details, Vec::new())
+        .await
+}

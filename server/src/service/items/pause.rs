@@ -1,0 +1,168 @@
+//! 挂起, 恢复, 撤销 and 回头看 (reopen): the clock paused and resumed, the item ended or
+//! brought back; and what an ended item says about its deadline.
+
+use ducha_calendar::DeadlineRule;
+use ducha_domain::{Action, Stage};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde_json::json;
+
+use super::shared::{frozen_deadline, live_lead, recompute_due};
+use crate::error::AppResult;
+use crate::service::input::{REASON_MAX, Text, reason};
+use crate::service::scope::WITHDRAWN;
+use crate::service::verb::{Cx, Deps};
+use entity::{assignment, audit_event, item};
+
+/// 挂起, 撤销 and 回头看 need a reason; 恢复 moves every open due instant later by the working
+/// days the item spent suspended.
+pub async fn suspend_resume_cancel_reopen(
+    cx: Cx<'_>,
+    action: Action,
+    item_id: i64,
+    version: i32,
+    why: Option<&str>,
+) -> AppResult<item::Model> {
+    let verb = cx.verb(action)?;
+    let why = match action {
+        Action::Resume => Text::optional("理由", why, REASON_MAX)?,
+        _ => Some(reason(why.unwrap_or_default())?),
+    };
+    let write = verb.claim(item_id, version).await?;
+    let (txn, cx, current) = (&write.txn, &write.cx, &write.item);
+    let deps = cx.deps();
+    let details = match action {
+        Action::Resume => {
+            let suspended_at = audit_event::Entity::find()
+                .filter(audit_event::Column::ItemId.eq(item_id))
+                .filter(audit_event::Column::ToStage.eq(Stage::Suspended.as_str()))
+                .order_by_desc(audit_event::Column::Id)
+                .one(txn)
+                .await?
+                .map(|e| e.at)
+                .unwrap_or(cx.now);
+            let tz = cx.policy.time_zone;
+            let paused = cx
+                .calendar
+                .working_days_between(
+                    suspended_at.with_timezone(&tz).date_naive(),
+                    cx.now.with_timezone(&tz).date_naive(),
+                )
+                .value;
+            let paused = i32::try_from(paused.max(0)).unwrap_or(i32::MAX);
+            let moved = shift_open_assignments(txn, deps, current, paused).await?;
+            json!({ "suspendedAt": suspended_at, "pausedWorkingDays": paused, "moved": moved })
+        }
+        Action::Reopen => json!({ "reinspection": "FAILED" }),
+        Action::Cancel => match live_lead(txn, item_id).await? {
+            Some(lead) => json!({
+                "deadline": frozen_deadline(deps, current, &lead)?,
+                "assignmentId": lead.id,
+            }),
+            None => json!({}),
+        },
+        _ => json!({}),
+    };
+    write
+        .commit(why.as_ref().map(Text::as_str), details, Vec::new())
+        .await
+}
+
+async fn shift_open_assignments(
+    txn: &DatabaseTransaction,
+    deps: Deps<'_>,
+    current: &item::Model,
+    paused: i32,
+) -> AppResult<Vec<serde_json::Value>> {
+    let mut moved = Vec::new();
+    if paused == 0 {
+        return Ok(moved);
+    }
+    let live = assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(current.id))
+        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .all(txn)
+        .await?;
+    for a in live {
+        let total = a.paused_working_days + paused;
+        let due = recompute_due(deps, current, &a, total)?;
+        let extended = match a.extended_due_at {
+            Some(at) => {
+                let date = deps.calendar.add_working_days(
+                    at.with_timezone(&deps.policy.time_zone).date_naive(),
+                    paused,
+                )?;
+                Some(
+                    deps.calendar
+                        .deadline(deps.policy, at, DeadlineRule::FixedDate(date.value))?
+                        .due_at,
+                )
+            }
+            None => None,
+        };
+        moved.push(json!({ "assignmentId": a.id, "oldDueAt": a.due_at, "newDueAt": due.due_at, "newExtendedDueAt": extended }));
+        let mut active: assignment::ActiveModel = a.into();
+        active.paused_working_days = Set(total);
+        active.due_at = Set(due.due_at);
+        active.extended_due_at = Set(extended);
+        active.calendar_version = Set(due.calendar_version);
+        active.provisional = Set(due.provisional);
+        active.update(txn).await?;
+    }
+    Ok(moved)
+}
+
+/// A closed or cancelled item's deadline as it was frozen when it ended (kept in its CLOSE
+/// or CANCEL audit row); for one that ended before deadlines were frozen, its lead's stored
+/// due, as it stood when the item ended. `None` for items still open (their deadline is
+/// live) and items cancelled before they were ever assigned.
+pub fn frozen_explanation(
+    stage: Stage,
+    trail: &[audit_event::Model],
+    lead: Option<&assignment::Model>,
+    rule: DeadlineRule,
+    time_zone: chrono_tz::Tz,
+) -> Option<ducha_calendar::Deadline> {
+    let ended = match stage {
+        Stage::Closed => Action::Close.name(),
+        Stage::Cancelled => Action::Cancel.name(),
+        _ => return None,
+    };
+    let frozen = trail
+        .iter()
+        .rev()
+        .find(|e| e.action == ended)
+        .and_then(|e| serde_json::from_value(e.details["deadline"].clone()).ok());
+    if frozen.is_some() {
+        return frozen;
+    }
+    let lead = lead?;
+    let due_date = lead.due_at.with_timezone(&time_zone).date_naive();
+    let start_date = lead.created_at.with_timezone(&time_zone).date_naive();
+    Some(ducha_calendar::Deadline {
+        due_at: lead.due_at,
+        due_date,
+        provisional: lead.provisional,
+        calendar_version: lead.calendar_version.clone(),
+        explanation: ducha_calendar::Explanation {
+            rule,
+            start_date,
+            rolled_from: None,
+            crossed: Vec::new(),
+            provisional_years: Vec::new(),
+            summary: format!(
+                "本事项已{}，期限以交办时按当时日历（版本{}）确定的为准：自{start_date}起算{rule}，截止于{}。",
+                if stage == Stage::Closed {
+                    "销号"
+                } else {
+                    "撤销"
+                },
+                lead.calendar_version,
+                lead.due_at
+                    .with_timezone(&time_zone)
+                    .format("%Y-%m-%d %H:%M"),
+            ),
+        },
+    })
+}

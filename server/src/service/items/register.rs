@@ -1,0 +1,310 @@
+//! 立项 and 修改: registering an item (with the duplicate check against 重复督查、多头督查
+//! [002 Art.69]) and editing it until it is assigned.
+
+use chrono::Datelike;
+use ducha_calendar::DeadlineRule;
+use ducha_domain::similarity::{SIMILAR_TITLE_THRESHOLD, same_source_reference, title_similarity};
+use ducha_domain::{Action, Role, SourceKind, Stage, Urgency};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+
+use super::shared::find_unit;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{Audit, audit};
+use crate::service::input::{BODY_MAX, TITLE_MAX, Text};
+use crate::service::scope;
+use crate::service::sql::{begin_write, statement};
+use crate::service::verb::Cx;
+use entity::item;
+
+pub struct RegisterInput {
+    pub title: String,
+    pub requirements: String,
+    pub source_kind: SourceKind,
+    pub source_reference: String,
+    pub urgency: Urgency,
+    pub responsible_leader_id: Option<i64>,
+    /// The item's own deadline ("5个工作日", "2026-12-31"); the source kind's default if none.
+    pub deadline: Option<String>,
+    pub report_cycle_days: Option<i32>,
+    /// The cycle counts working days rather than calendar days.
+    pub report_cycle_working_days: bool,
+    /// Units it will go to, if known, for the duplicate check.
+    pub unit_ids: Vec<i64>,
+}
+
+/// An open item that looks like the new one ([002 Art.69]: 严禁重复督查、多头督查).
+#[derive(Debug, Clone)]
+pub struct DuplicateWarning {
+    pub item_id: i64,
+    pub serial: String,
+    pub title: String,
+    pub reason: String,
+}
+
+/// An item's own deadline: within the calendar's bounds (the same as every computation
+/// checks, so a registered item can always be assigned) and running forward.
+fn parse_rule(text: &str) -> AppResult<DeadlineRule> {
+    let rule = text.parse::<DeadlineRule>()?.check_bounds()?;
+    let forward = match rule {
+        DeadlineRule::WorkingDays(n)
+        | DeadlineRule::CalendarDays(n)
+        | DeadlineRule::Months(n)
+        | DeadlineRule::Hours(n) => n > 0,
+        DeadlineRule::FixedDate(_) => true,
+    };
+    if !forward {
+        return Err(AppError::BadUserInput(format!("事项期限“{text}”应为正数")));
+    }
+    Ok(rule)
+}
+
+/// Serial numbers are allocated as the year's highest plus one, so two registrations must
+/// not read the same highest: a new item is not a stale edit and must never fail as one.
+/// SQLite's write lock (taken at BEGIN IMMEDIATE) already serialises them; PostgreSQL takes
+/// a transaction-scoped advisory lock per year, released at commit or rollback.
+async fn serialise_numbering(txn: &DatabaseTransaction, year: i32) -> AppResult<()> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_raw(statement(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            vec![(SERIAL_LOCK_KEY + i64::from(year)).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Advisory-lock keys of serial numbering: this base plus the year (the sweep's lock lives
+/// far away from it).
+const SERIAL_LOCK_KEY: i64 = 0x6475_6368_6100_0000;
+
+async fn duplicates(
+    db: &impl ConnectionTrait,
+    title: &str,
+    source_reference: Option<&str>,
+    unit_ids: &[i64],
+) -> AppResult<Vec<DuplicateWarning>> {
+    let open: Vec<&str> = Stage::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let mut query = item::Entity::find().filter(item::Column::Stage.is_in(open));
+    if !unit_ids.is_empty() {
+        let mut any_unit = sea_orm::Condition::any();
+        for unit_id in unit_ids {
+            any_unit = any_unit.add(scope::assigned_to(*unit_id));
+        }
+        // Items not assigned yet may still collide; check them too.
+        any_unit = any_unit.add(item::Column::Stage.eq(Stage::Registered.as_str()));
+        query = query.filter(any_unit);
+    }
+    let candidates = query
+        .order_by_desc(item::Column::Id)
+        .limit(5_000)
+        .all(db)
+        .await?;
+    let mut warnings = Vec::new();
+    for other in candidates {
+        let reason = if source_reference
+            .is_some_and(|r| same_source_reference(r, &other.source_reference))
+        {
+            Some(format!("来源文号相同（{}）", other.source_reference))
+        } else {
+            let similarity = title_similarity(title, &other.title);
+            (similarity >= SIMILAR_TITLE_THRESHOLD)
+                .then(|| format!("标题相似度{:.0}%", similarity * 100.0))
+        };
+        if let Some(reason) = reason {
+            warnings.push(DuplicateWarning {
+                item_id: other.id,
+                serial: other.serial,
+                title: other.title,
+                reason: format!("可能与在办事项重复：{reason}，请核实，避免重复督查、多头督查"),
+            });
+        }
+    }
+    Ok(warnings)
+}
+
+pub struct EditInput {
+    pub title: Option<String>,
+    pub requirements: Option<String>,
+    pub deadline: Option<String>,
+    pub urgency: Option<Urgency>,
+}
+
+/// 立项: a new item with its serial number (督〔年〕N号) and its own deadline rule. It has
+/// no item to claim, so it begins the write itself; the rest of its path is every verb's.
+pub async fn register(
+    cx: Cx<'_>,
+    input: RegisterInput,
+) -> AppResult<(item::Model, Vec<DuplicateWarning>)> {
+    let Cx {
+        db,
+        policy,
+        actor,
+        now,
+        ..
+    } = cx.verb(Action::Register)?.cx;
+    let title = Text::parse("标题", &input.title, TITLE_MAX)?;
+    let requirements = Text::parse("办理要求", &input.requirements, BODY_MAX)?;
+    let source_reference = Text::optional("来源文号", Some(&input.source_reference), TITLE_MAX)?;
+    let (rule, explicit) = match input
+        .deadline
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(text) => (parse_rule(text)?, true),
+        None => (input.source_kind.default_deadline(), false),
+    };
+    let cycle = match input.report_cycle_days {
+        Some(days) if !(1..=366).contains(&days) => {
+            return Err(AppError::BadUserInput("进展报送周期应为1至366天".into()));
+        }
+        Some(days) => Some(days),
+        None => input.source_kind.default_report_cycle_days(),
+    };
+    let txn = begin_write(db).await?;
+    if let Some(leader_id) = input.responsible_leader_id {
+        let leader = entity::person::Entity::find_by_id(leader_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("人员 {leader_id} 不存在")))?;
+        if leader.role != Role::Leader.as_str() {
+            return Err(AppError::BadUserInput(format!(
+                "{}不是区领导，不能作为责任领导",
+                leader.name
+            )));
+        }
+    }
+    for unit_id in &input.unit_ids {
+        find_unit(&txn, *unit_id).await?;
+    }
+    let warnings = duplicates(
+        &txn,
+        title.as_str(),
+        source_reference.as_ref().map(Text::as_str),
+        &input.unit_ids,
+    )
+    .await?;
+    let year = now.with_timezone(&policy.time_zone).year();
+    serialise_numbering(&txn, year).await?;
+    let last_seq = item::Entity::find()
+        .filter(item::Column::Year.eq(year))
+        .select_only()
+        .column_as(item::Column::Seq.max(), "max_seq")
+        .into_tuple::<Option<i32>>()
+        .one(&txn)
+        .await?
+        .flatten()
+        .unwrap_or(0);
+    let seq = last_seq + 1;
+    let created = item::ActiveModel {
+        serial: Set(format!("督〔{year}〕{seq}号")),
+        year: Set(year),
+        seq: Set(seq),
+        title: Set(title.into_inner()),
+        requirements: Set(requirements.into_inner()),
+        source_kind: Set(input.source_kind.as_str().to_string()),
+        source_reference: Set(source_reference.map(Text::into_inner).unwrap_or_default()),
+        urgency: Set(input.urgency.as_str().to_string()),
+        responsible_leader_id: Set(input.responsible_leader_id),
+        deadline_rule: Set(rule.to_string()),
+        deadline_explicit: Set(explicit),
+        report_cycle_days: Set(cycle),
+        report_cycle_working_days: Set(input.report_cycle_working_days && cycle.is_some()),
+        stage: Set(Stage::Registered.as_str().to_string()),
+        version: Set(1),
+        created_by: Set(actor.person_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit(
+        &txn,
+        Audit {
+            item_id: Some(created.id),
+            assignment_id: None,
+            actor: Some(actor),
+            at: now,
+            action: Action::Register.name(),
+            from: None,
+            to: Some(Stage::Registered),
+            reason: None,
+            details: json!({
+                "serial": created.serial,
+                "deadlineRule": created.deadline_rule,
+                "duplicateWarnings": warnings.iter().map(|w| &w.serial).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((created, warnings))
+}
+
+/// 修改: an item is editable until it is assigned (docs/rules.md §1).
+pub async fn edit(
+    cx: Cx<'_>,
+    item_id: i64,
+    version: i32,
+    input: EditInput,
+) -> AppResult<item::Model> {
+    let verb = cx.verb(Action::Edit)?;
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| Text::parse("标题", t, TITLE_MAX))
+        .transpose()?;
+    let requirements = input
+        .requirements
+        .as_deref()
+        .map(|t| Text::parse("办理要求", t, BODY_MAX))
+        .transpose()?;
+    let rule = input.deadline.as_deref().map(parse_rule).transpose()?;
+    let write = verb.claim(item_id, version).await?;
+    let current = &write.item;
+    let mut changed = serde_json::Map::new();
+    let mut active: item::ActiveModel = current.clone().into();
+    if let Some(title) = title {
+        changed.insert(
+            "title".into(),
+            json!({ "from": current.title, "to": title.as_str() }),
+        );
+        active.title = Set(title.into_inner());
+    }
+    if let Some(requirements) = requirements {
+        changed.insert(
+            "requirements".into(),
+            json!({ "from": current.requirements, "to": requirements.as_str() }),
+        );
+        active.requirements = Set(requirements.into_inner());
+    }
+    if let Some(rule) = rule {
+        changed.insert(
+            "deadlineRule".into(),
+            json!({ "from": current.deadline_rule, "to": rule.to_string() }),
+        );
+        active.deadline_rule = Set(rule.to_string());
+        active.deadline_explicit = Set(true);
+    }
+    if let Some(urgency) = input.urgency {
+        changed.insert(
+            "urgency".into(),
+            json!({ "from": current.urgency, "to": urgency.as_str() }),
+        );
+        active.urgency = Set(urgency.as_str().to_string());
+    }
+    active.update(&write.txn).await?;
+    write
+        .commit(None, serde_json::Value::Object(changed), Vec::new())
+        .await
+}

@@ -1,0 +1,163 @@
+//! What several verbs share: finding a unit, an item's rule, making an assignment with its
+//! due, the lead's live assignment, and a deadline recomputed or frozen.
+
+use chrono::{DateTime, Utc};
+use ducha_calendar::DeadlineRule;
+use ducha_domain::deadlines::{DueInputs, assignment_due};
+use ducha_domain::ladder::Rung;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
+use serde_json::json;
+
+use crate::auth::Actor;
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{Audit, audit};
+use crate::service::notify::{EventNotice, Topic};
+use crate::service::scope::{ACTIVE, WITHDRAWN};
+use crate::service::verb::Deps;
+use entity::{assignment, item, unit};
+
+pub async fn find_unit(db: &impl ConnectionTrait, unit_id: i64) -> AppResult<unit::Model> {
+    unit::Entity::find_by_id(unit_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))
+}
+
+pub fn rule_of(item: &item::Model) -> AppResult<DeadlineRule> {
+    item.deadline_rule.parse().map_err(|_| {
+        AppError::Internal(anyhow::anyhow!(
+            "item {} has bad rule {}",
+            item.id,
+            item.deadline_rule
+        ))
+    })
+}
+
+pub async fn insert_assignment(
+    txn: &DatabaseTransaction,
+    deps: Deps<'_>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    current: &item::Model,
+    unit_id: i64,
+    lead: bool,
+) -> AppResult<assignment::Model> {
+    let due = assignment_due(
+        deps.calendar,
+        deps.policy,
+        DueInputs {
+            assigned_at: now,
+            rule: rule_of(current)?,
+            lead,
+            paused_working_days: 0,
+        },
+    )?;
+    let created = assignment::ActiveModel {
+        item_id: Set(current.id),
+        unit_id: Set(unit_id),
+        lead: Set(lead),
+        status: Set(ACTIVE.to_string()),
+        due_at: Set(due.due_at),
+        extended_due_at: Set(None),
+        calendar_version: Set(due.calendar_version.clone()),
+        provisional: Set(due.provisional),
+        paused_working_days: Set(0),
+        signed_at: Set(None),
+        signed_by: Set(None),
+        return_reason: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit(
+        txn,
+        Audit {
+            item_id: Some(current.id),
+            assignment_id: Some(created.id),
+            actor: Some(actor),
+            at: now,
+            action: if lead {
+                "ASSIGN_LEAD"
+            } else {
+                "ASSIGN_CO_UNIT"
+            },
+            from: None,
+            to: None,
+            reason: None,
+            details: json!({
+                "unitId": unit_id,
+                "dueAt": due.due_at,
+                "provisional": due.provisional,
+                "calendarVersion": due.calendar_version,
+                "explanation": due.explanation.summary,
+            }),
+        },
+    )
+    .await?;
+    Ok(created)
+}
+
+/// The 督查通知 of a new assignment: the first rung of the ladder, so the sweep never sends
+/// it again.
+pub fn assignment_notice<'a>(
+    current: &'a item::Model,
+    a: &'a assignment::Model,
+) -> EventNotice<'a> {
+    EventNotice {
+        topic: Topic::Rung(Rung::Assigned),
+        level: Rung::Assigned.level(None),
+        item: current,
+        assignment: a,
+        situation: "已交办，待签收".into(),
+    }
+}
+
+/// The item's lead unit's live assignment (none before assignment).
+pub async fn live_lead(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+) -> AppResult<Option<assignment::Model>> {
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .filter(assignment::Column::Lead.eq(true))
+        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .one(db)
+        .await?)
+}
+
+pub fn recompute_due(
+    deps: Deps<'_>,
+    current: &item::Model,
+    a: &assignment::Model,
+    paused_working_days: i32,
+) -> AppResult<ducha_calendar::Deadline> {
+    Ok(assignment_due(
+        deps.calendar,
+        deps.policy,
+        DueInputs {
+            assigned_at: a.created_at,
+            rule: rule_of(current)?,
+            lead: a.lead,
+            paused_working_days,
+        },
+    )?)
+}
+
+/// The lead's deadline as it stands when the item is closed or cancelled, kept in the audit
+/// row: a closed item is frozen, so later calendar corrections (which move only open
+/// deadlines) must not change what it says about its own due either.
+pub fn frozen_deadline(
+    deps: Deps<'_>,
+    current: &item::Model,
+    lead: &assignment::Model,
+) -> AppResult<serde_json::Value> {
+    // An item whose rule the calendar can no longer compute still closes; it keeps its due.
+    let Ok(deadline) = recompute_due(deps, current, lead, lead.paused_working_days) else {
+        return Ok(serde_json::Value::Null);
+    };
+    serde_json::to_value(&deadline).map_err(|e| AppError::Internal(e.into()))
+}
