@@ -9,8 +9,7 @@ pub struct Model {
     pub item_id: i64,
     pub unit_id: i64,
     pub lead: bool,
-    /// ACTIVE, RETURN_REQUESTED or WITHDRAWN (reassigned elsewhere).
-    pub status: String,
+    pub status: crate::AssignmentStatus,
     pub due_at: DateTimeUtc,
     pub extended_due_at: Option<DateTimeUtc>,
     pub calendar_version: String,

@@ -12,7 +12,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub reason: String,
     pub proposed_due_at: DateTimeUtc,
-    pub decision: Option<String>,
+    pub decision: Option<crate::ExtensionDecision>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text", nullable)]

@@ -23,7 +23,7 @@ pub struct Model {
     pub report_cycle_days: Option<i32>,
     /// The cycle counts working days (每N个工作日) rather than calendar days.
     pub report_cycle_working_days: bool,
-    pub stage: String,
+    pub stage: crate::ItemStage,
     pub assigned_at: Option<DateTimeUtc>,
     pub closed_at: Option<DateTimeUtc>,
     pub closed_on_time_original: Option<bool>,

@@ -7,6 +7,7 @@ pub mod audit_event;
 pub mod calendar_override;
 pub mod calendar_year;
 pub mod colour_policy;
+pub mod enums;
 pub mod extension_request;
 pub mod item;
 pub mod monthly_report;
@@ -16,3 +17,7 @@ pub mod person;
 pub mod report;
 pub mod sweep_slot;
 pub mod unit;
+
+pub use enums::{
+    AssignmentStatus, ExtensionDecision, ItemStage, PersonRole, ReportVerdict, UnitKind,
+};

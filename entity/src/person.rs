@@ -8,7 +8,7 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     pub email: Option<String>,
-    pub role: String,
+    pub role: crate::PersonRole,
     pub unit_id: Option<i64>,
     /// SHA-256 of the bearer token; the token itself is shown once and never stored.
     #[sea_orm(unique)]

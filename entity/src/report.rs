@@ -12,7 +12,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub author_id: i64,
-    pub verdict: Option<String>,
+    pub verdict: Option<crate::ReportVerdict>,
     #[sea_orm(column_type = "Text", nullable)]
     pub verdict_reason: Option<String>,
     pub verdict_by: Option<i64>,

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub name: String,
-    pub kind: String,
+    pub kind: crate::UnitKind,
     pub head_name: Option<String>,
     /// `[{"name": "...", "email": "..."}]`
     pub contacts: Json,

@@ -60,7 +60,7 @@ pub async fn actor_for_header(
         .one(db)
         .await?
         .ok_or_else(|| AppError::Unauthenticated("令牌无效或已被更换".into()))?;
-    let role = Role::parse(&person.role).ok_or_else(|| {
+    let role = Some(Role::from(person.role)).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!("person {} has unknown role", person.id))
     })?;
     Ok(Some(Actor {

@@ -13,6 +13,7 @@ use crate::service::items::{self as verbs, RegisterInput};
 use crate::service::org::{self, NewPerson, NewUnit};
 use crate::service::verb::Cx;
 use crate::state::AppState;
+use entity::UnitKind;
 
 const DEPARTMENTS: [&str; 22] = [
     "区发展和改革局",
@@ -183,9 +184,9 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
     let mut units = Vec::new();
     let all_units = DEPARTMENTS
         .iter()
-        .map(|n| (*n, "DEPARTMENT"))
-        .chain(SUBDISTRICTS.iter().map(|n| (*n, "SUBDISTRICT")))
-        .chain(std::iter::once(("高新技术产业园区管委会", "PARK")));
+        .map(|n| (*n, UnitKind::Department))
+        .chain(SUBDISTRICTS.iter().map(|n| (*n, UnitKind::Subdistrict)))
+        .chain(std::iter::once(("高新技术产业园区管委会", UnitKind::Park)));
     for (index, (name, kind)) in all_units.enumerate() {
         let leader = &leaders[index % leaders.len()].0;
         let unit = org::create_unit(
@@ -194,7 +195,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             tick(1),
             NewUnit {
                 name: name.to_string(),
-                kind: kind.to_string(),
+                kind,
                 head_name: Some(format!(
                     "{}负责人",
                     name.trim_end_matches("办事处").trim_end_matches("管委会")

@@ -40,8 +40,20 @@ async fn the_demo_district_covers_every_stage_and_source_kind_and_loads_once() {
         .all(&app.state.db)
         .await
         .expect("units");
-    assert_eq!(units.iter().filter(|u| u.kind == "DEPARTMENT").count(), 22);
-    assert_eq!(units.iter().filter(|u| u.kind == "SUBDISTRICT").count(), 8);
+    assert_eq!(
+        units
+            .iter()
+            .filter(|u| u.kind == entity::UnitKind::Department)
+            .count(),
+        22
+    );
+    assert_eq!(
+        units
+            .iter()
+            .filter(|u| u.kind == entity::UnitKind::Subdistrict)
+            .count(),
+        8
+    );
 
     // The stage column is a projection of the audit trail: the last stage change of each item.
     let events = entity::audit_event::Entity::find()

@@ -125,52 +125,32 @@ api_enum! {
     }
 }
 
-/// 单位类型
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum UnitKind {
-    /// 部门
-    Department,
-    /// 街道
-    Subdistrict,
-    /// 园区
-    Park,
-    /// 乡镇
-    Town,
-    /// 其他
-    Other,
-}
-
-impl UnitKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitKind::Department => "DEPARTMENT",
-            UnitKind::Subdistrict => "SUBDISTRICT",
-            UnitKind::Park => "PARK",
-            UnitKind::Town => "TOWN",
-            UnitKind::Other => "OTHER",
-        }
-    }
-
-    pub fn parse(text: &str) -> UnitKind {
-        match text {
-            "DEPARTMENT" => UnitKind::Department,
-            "SUBDISTRICT" => UnitKind::Subdistrict,
-            "PARK" => UnitKind::Park,
-            "TOWN" => UnitKind::Town,
-            _ => UnitKind::Other,
-        }
+api_enum! {
+    /// 单位类型
+    UnitKind from entity::UnitKind {
+        /// 部门
+        Department,
+        /// 街道
+        Subdistrict,
+        /// 园区
+        Park,
+        /// 乡镇
+        Town,
+        /// 其他
+        Other,
     }
 }
 
-/// 交办记录状态
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum AssignmentStatus {
-    /// 承办中
-    Active,
-    /// 已申请退回，待督查室处理
-    ReturnRequested,
-    /// 已改派其他单位
-    Withdrawn,
+api_enum! {
+    /// 交办记录状态
+    AssignmentStatus from entity::AssignmentStatus {
+        /// 承办中
+        Active,
+        /// 已申请退回，待督查室处理
+        ReturnRequested,
+        /// 已改派其他单位
+        Withdrawn,
+    }
 }
 
 /// 进展报送周期的计算单位

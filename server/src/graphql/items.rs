@@ -683,7 +683,7 @@ impl ItemMutation {
             state.clock.now(),
             org::NewUnit {
                 name: input.name,
-                kind: input.kind.as_str().to_string(),
+                kind: input.kind.into(),
                 head_name: input.head_name,
                 contacts: input
                     .contacts

@@ -4,6 +4,7 @@
 use async_graphql::{ComplexObject, Context, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_calendar::DeadlineRule;
+use sea_orm::ActiveEnum;
 
 use super::calendar::Deadline;
 use super::context::app_state;
@@ -52,7 +53,7 @@ impl From<unit::Model> for Unit {
         Unit {
             id: u.id,
             name: u.name,
-            kind: UnitKind::parse(&u.kind),
+            kind: u.kind.into(),
             head_name: u.head_name,
             contacts,
             portfolio_leader_id: u.portfolio_leader_id,
@@ -114,9 +115,7 @@ impl From<person::Model> for Person {
             id: p.id,
             name: p.name,
             email: p.email,
-            role: ducha_domain::Role::parse(&p.role)
-                .map(Role::from)
-                .unwrap_or(Role::UnitStaff),
+            role: ducha_domain::Role::from(p.role).into(),
             unit_id: p.unit_id,
         }
     }
@@ -180,7 +179,7 @@ impl TryFrom<item::Model> for Item {
             urgency: ducha_domain::Urgency::parse(&i.urgency)
                 .map(Urgency::from)
                 .ok_or_else(|| internal(&i.urgency))?,
-            stage: stage_of(&i.stage)?,
+            stage: ducha_domain::Stage::from(i.stage).into(),
             id: i.id,
             serial: i.serial,
             title: i.title,
@@ -340,7 +339,7 @@ impl Item {
                 &trail,
                 assignments
                     .iter()
-                    .find(|a| a.lead && a.status != crate::service::scope::WITHDRAWN),
+                    .find(|a| a.lead && a.status != entity::AssignmentStatus::Withdrawn),
                 rule,
                 state.deadline_policy.time_zone,
             );
@@ -358,7 +357,7 @@ impl Item {
             .map_err(loader_error)?
             .unwrap_or_default()
             .into_iter()
-            .find(|a| a.lead && a.status != crate::service::scope::WITHDRAWN);
+            .find(|a| a.lead && a.status != entity::AssignmentStatus::Withdrawn);
         let deadline = match lead {
             Some(lead) => ducha_domain::deadlines::assignment_due(
                 &calendar,
@@ -412,11 +411,7 @@ impl From<assignment::Model> for Assignment {
         Assignment {
             id: a.id,
             lead: a.lead,
-            status: match a.status.as_str() {
-                "RETURN_REQUESTED" => AssignmentStatus::ReturnRequested,
-                "WITHDRAWN" => AssignmentStatus::Withdrawn,
-                _ => AssignmentStatus::Active,
-            },
+            status: a.status.into(),
             due_at: a.due_at,
             extended_due_at: a.extended_due_at,
             calendar_version: a.calendar_version,
@@ -489,7 +484,7 @@ impl From<report::Model> for Report {
                 ReportKind::Progress
             },
             body: r.body,
-            verdict: r.verdict,
+            verdict: r.verdict.map(|v| v.to_value()),
             verdict_reason: r.verdict_reason,
             verdict_at: r.verdict_at,
             created_at: r.created_at,
@@ -563,7 +558,7 @@ impl From<extension_request::Model> for ExtensionRequest {
             assignment_id: e.assignment_id,
             reason: e.reason,
             proposed_due_at: e.proposed_due_at,
-            decision: e.decision,
+            decision: e.decision.map(|d| d.to_value()),
             decision_reason: e.decision_reason,
             decided_at: e.decided_at,
             created_at: e.created_at,

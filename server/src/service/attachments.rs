@@ -95,7 +95,7 @@ pub async fn attach<R: Read>(
     if actor.own_unit() != Some(owner.unit_id) {
         return Err(AppError::Forbidden("只能为本单位的报告上传附件".into()));
     }
-    if !stage_of(&item)?.is_open() {
+    if !stage_of(&item).is_open() {
         return Err(AppError::InvalidTransition(
             "事项已办结或撤销，不能再上传附件".into(),
         ));

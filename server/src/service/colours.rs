@@ -18,11 +18,12 @@ use sea_orm::{
 use serde_json::json;
 
 use super::audit::{Audit, audit};
-use super::scope::WITHDRAWN;
 use super::sql::in_chunks;
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
 use crate::error::{AppError, AppResult};
+use entity::AssignmentStatus;
+use entity::ItemStage;
 use entity::{assignment, audit_event, colour_policy, item, report, unit};
 
 /// The policy in force and its version (0 = the built-in defaults, never changed).
@@ -157,7 +158,7 @@ pub async fn colours_for_items(
     let mut assignments = in_chunks(&ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
             .filter(assignment::Column::CreatedAt.lte(at))
             .all(db)
     })
@@ -211,7 +212,7 @@ pub async fn colours_for_items(
             (
                 i.id,
                 ItemColours {
-                    item: if i.stage == Stage::Registered.as_str() {
+                    item: if i.stage == ItemStage::Registered {
                         Verdict {
                             colour: Colour::None,
                             reason: "尚未交办".into(),
@@ -230,7 +231,7 @@ pub async fn colours_for_items(
             continue;
         };
         let facts = AssignmentFacts {
-            stage: Stage::parse(&current.stage).unwrap_or(Stage::Registered),
+            stage: current.stage.into(),
             due_at: a.due_at,
             extended_due_at: a.extended_due_at,
             rejections: rejections.get(&a.item_id).copied().unwrap_or(0),
@@ -277,15 +278,13 @@ pub async fn items_of_colours(
     let select = if wanted.contains(&Colour::None) {
         select
     } else {
-        let coloured: Vec<&str> = [
+        let coloured = [
             Stage::Assigned,
             Stage::InProgress,
             Stage::FeedbackSubmitted,
             Stage::Verified,
         ]
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+        .map(ItemStage::from);
         select.filter(item::Column::Stage.is_in(coloured))
     };
     let mut found = Vec::new();
@@ -345,7 +344,9 @@ async fn extensions_as_of(
     let approved = in_chunks(&extended, |chunk| {
         entity::extension_request::Entity::find()
             .filter(entity::extension_request::Column::AssignmentId.is_in(chunk))
-            .filter(entity::extension_request::Column::Decision.eq("APPROVED"))
+            .filter(
+                entity::extension_request::Column::Decision.eq(entity::ExtensionDecision::Approved),
+            )
             .all(db)
     })
     .await?;
@@ -392,16 +393,11 @@ pub async fn items_as_of(
     closed_since: DateTime<Utc>,
 ) -> AppResult<Vec<item::Model>> {
     let rewound = super::history::stages_at(db, at).await?;
-    let open: Vec<&str> = Stage::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
     let mut items = item::Entity::find()
         .filter(item::Column::CreatedAt.lte(at))
         .filter(
             sea_orm::Condition::any()
-                .add(item::Column::Stage.is_in(open))
+                .add(item::Column::Stage.is_in(ItemStage::open()))
                 .add(item::Column::ClosedAt.gte(closed_since)),
         )
         .all(db)
@@ -427,7 +423,7 @@ pub async fn items_as_of(
             match rewound.get(&i.id) {
                 // The first change at or after `at` created it: it did not exist yet.
                 Some(None) => return None,
-                Some(Some(before)) => i.stage = before.clone(),
+                Some(Some(before)) => i.stage = ItemStage::parse(before)?,
                 None => {}
             }
             if i.closed_at.is_some_and(|c| c > at) {
@@ -471,11 +467,6 @@ pub async fn unit_standings(
         .order_by_asc(unit::Column::Id)
         .all(db)
         .await?;
-    let open: Vec<&str> = Stage::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
     // As they stood at `at`: a dashboard asked about the past counts what existed then.
     let (open_items, closed_items): (Vec<item::Model>, Vec<item::Model>) = {
         let window_start = at - Duration::days(rules.policy.on_time_window_days);
@@ -483,14 +474,14 @@ pub async fn unit_standings(
         let closed = all
             .iter()
             .filter(|i| {
-                i.stage == Stage::Closed.as_str()
+                i.stage == ItemStage::Closed
                     && i.closed_at.is_some_and(|c| c >= window_start && c <= at)
             })
             .cloned()
             .collect();
         let open = all
             .into_iter()
-            .filter(|i| open.contains(&i.stage.as_str()))
+            .filter(|i| Stage::from(i.stage).is_open())
             .collect();
         (open, closed)
     };
@@ -503,7 +494,7 @@ pub async fn unit_standings(
     let assignments = in_chunks(&item_ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
             .filter(assignment::Column::CreatedAt.lte(at))
             .all(db)
     })
@@ -520,7 +511,7 @@ pub async fn unit_standings(
             continue;
         };
         let entry = facts.entry(a.unit_id).or_default();
-        if current.stage == Stage::Closed.as_str() {
+        if current.stage == ItemStage::Closed {
             if a.lead {
                 entry.closed += 1;
                 entry.closed_on_time += usize::from(current.closed_on_time_extended == Some(true));

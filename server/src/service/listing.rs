@@ -11,9 +11,10 @@ use sea_orm::{
 
 use super::colours::RuleSet;
 use super::input::sane_instant;
-use super::scope::{self, WITHDRAWN};
+use super::scope;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, item, person, unit};
 
 /// What the item list is filtered by; every part optional, all given parts must hold.
@@ -90,7 +91,7 @@ pub async fn stage_counts(
     let mut counts = Vec::new();
     for stage in Stage::ALL {
         let count = scope::items_for(actor)
-            .filter(item::Column::Stage.eq(stage.as_str()))
+            .filter(item::Column::Stage.eq(ItemStage::from(stage)))
             .count(db)
             .await?;
         counts.push((stage, count));
@@ -135,8 +136,8 @@ fn condition(
 ) -> AppResult<Condition> {
     let mut condition = Condition::all();
     if let Some(stages) = &filter.stages {
-        let names: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
-        condition = condition.add(item::Column::Stage.is_in(names));
+        let stages = stages.iter().map(|s| ItemStage::from(*s));
+        condition = condition.add(item::Column::Stage.is_in(stages));
     }
     if let Some(kinds) = &filter.source_kinds {
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
@@ -168,7 +169,7 @@ fn condition(
         let mut assignments = Query::select()
             .column(assignment::Column::ItemId)
             .from(assignment::Entity)
-            .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
+            .and_where(Expr::col(assignment::Column::Status).ne(AssignmentStatus::Withdrawn))
             .cond_where(extra)
             .to_owned();
         if let Some(unit) = viewer_unit {
@@ -202,13 +203,7 @@ fn condition(
         condition = condition.add(due_subquery(effective_due(not_after, to)));
     }
     if let Some(overdue) = filter.overdue {
-        let open: Vec<&str> = [
-            ducha_domain::Stage::Assigned,
-            ducha_domain::Stage::InProgress,
-        ]
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+        let open = [ItemStage::Assigned, ItemStage::InProgress];
         // Overdue: the clock runs (assigned, in progress) and a live assignment's effective
         // due (the approved extension, else the due with its paused days) has passed.
         let is_overdue = Condition::all()

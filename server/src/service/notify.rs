@@ -20,6 +20,7 @@ use serde_json::json;
 use super::audit::Audit;
 use crate::error::AppResult;
 use crate::mail::{Rendered, escape_html as escape, render_digest};
+use entity::{AssignmentStatus, ItemStage, PersonRole};
 use entity::{assignment, audit_event, item, notice, outbox, person, unit};
 
 /// Notice states (`notice.state`).
@@ -227,7 +228,7 @@ impl Directory {
                 audience,
             })
         };
-        let of_unit = |role: &str| -> Vec<Reader> {
+        let of_unit = |role: PersonRole| -> Vec<Reader> {
             self.people
                 .iter()
                 .filter(|p| p.unit_id == Some(unit_id) && p.role == role)
@@ -237,20 +238,27 @@ impl Directory {
         let mut readers: Vec<Reader> = match topic {
             Topic::Rung(Rung::Assigned | Rung::NotSigned) => {
                 if contacts.is_empty() {
-                    [of_unit("UNIT_HEAD"), of_unit("UNIT_STAFF")].concat()
+                    [
+                        of_unit(PersonRole::UnitHead),
+                        of_unit(PersonRole::UnitStaff),
+                    ]
+                    .concat()
                 } else {
                     contacts
                 }
             }
             Topic::Rung(Rung::Blue | Rung::ProgressDue) => {
-                [contacts, of_unit("UNIT_STAFF")].concat()
+                [contacts, of_unit(PersonRole::UnitStaff)].concat()
             }
             Topic::Rung(Rung::ProgressMissed) | Topic::ReturnResolved { .. } => {
-                [contacts, of_unit("UNIT_HEAD")].concat()
+                [contacts, of_unit(PersonRole::UnitHead)].concat()
             }
-            Topic::Rung(Rung::Yellow) | Topic::Rework | Topic::Extension { .. } => {
-                [contacts, of_unit("UNIT_STAFF"), of_unit("UNIT_HEAD")].concat()
-            }
+            Topic::Rung(Rung::Yellow) | Topic::Rework | Topic::Extension { .. } => [
+                contacts,
+                of_unit(PersonRole::UnitStaff),
+                of_unit(PersonRole::UnitHead),
+            ]
+            .concat(),
             Topic::Rung(Rung::Red) => {
                 let leader = self
                     .people
@@ -260,11 +268,11 @@ impl Directory {
                 let office = self
                     .people
                     .iter()
-                    .filter(|p| p.role == "SUPERVISOR")
+                    .filter(|p| p.role == PersonRole::Supervisor)
                     .filter_map(|p| person(p, Audience::Office));
                 // The unit's own address too: a unit whose head has no address of their
                 // own must still hear that its item is red.
-                [contacts, of_unit("UNIT_HEAD")]
+                [contacts, of_unit(PersonRole::UnitHead)]
                     .concat()
                     .into_iter()
                     .chain(leader)
@@ -688,10 +696,10 @@ pub async fn digest_pending(
                 continue;
             };
             let holds = assignments.get(&n.assignment_id).is_some_and(|a| {
-                a.status == super::scope::ACTIVE
-                    && items
-                        .get(&n.item_id)
-                        .is_some_and(|i| matches!(i.stage.as_str(), "ASSIGNED" | "IN_PROGRESS"))
+                a.status == AssignmentStatus::Active
+                    && items.get(&n.item_id).is_some_and(|i| {
+                        matches!(i.stage, ItemStage::Assigned | ItemStage::InProgress)
+                    })
                     && !(a.signed_at.is_some() && matches!(rung, Rung::Assigned | Rung::NotSigned))
             });
             if holds {

@@ -12,13 +12,12 @@ use super::audit::{Audit, audit};
 use super::input::{Email, Text};
 use crate::auth::{Actor, hash_token, new_token};
 use crate::error::{AppError, AppResult};
+use entity::{PersonRole, UnitKind};
 use entity::{person, unit};
-
-pub const UNIT_KINDS: [&str; 5] = ["DEPARTMENT", "SUBDISTRICT", "PARK", "TOWN", "OTHER"];
 
 pub struct NewUnit {
     pub name: String,
-    pub kind: String,
+    pub kind: UnitKind,
     pub head_name: Option<String>,
     pub contacts: Vec<(String, String)>,
     pub portfolio_leader_id: Option<i64>,
@@ -40,12 +39,6 @@ pub async fn create_unit(
 ) -> AppResult<unit::Model> {
     require_admin(actor)?;
     let name = Text::parse("单位名称", &input.name, 100)?;
-    if !UNIT_KINDS.contains(&input.kind.as_str()) {
-        return Err(AppError::BadUserInput(format!(
-            "未知的单位类型：{}",
-            input.kind
-        )));
-    }
     let head = Text::optional("主要负责人", input.head_name.as_deref(), 50)?;
     let mut contacts = Vec::new();
     for (name, email) in input.contacts {
@@ -59,7 +52,7 @@ pub async fn create_unit(
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("人员 {leader_id} 不存在")))?;
-        if leader.role != Role::Leader.as_str() {
+        if leader.role != PersonRole::Leader {
             return Err(AppError::BadUserInput(format!(
                 "{}不是区领导，不能作为分管领导",
                 leader.name
@@ -145,7 +138,7 @@ pub async fn create_person(
     let created = person::ActiveModel {
         name: Set(name.into_inner()),
         email: Set(email),
-        role: Set(input.role.as_str().to_string()),
+        role: Set(input.role.into()),
         unit_id: Set(unit_id),
         token_hash: Set(Some(hash_token(&token))),
         created_at: Set(now),
@@ -188,7 +181,7 @@ pub async fn ensure_first_admin(
 ) -> AppResult<Option<String>> {
     let txn = super::sql::begin_write(db).await?;
     let admins = person::Entity::find()
-        .filter(person::Column::Role.eq(Role::Admin.as_str()))
+        .filter(person::Column::Role.eq(PersonRole::Admin))
         .count(&txn)
         .await?;
     txn.commit().await?;

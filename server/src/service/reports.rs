@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use ducha_domain::colour::Colour;
-use ducha_domain::{Role, SourceKind, Stage};
+use ducha_domain::{SourceKind, Stage};
 use ducha_report::{
     AssignmentFacts, ItemFacts, Month, MonthlyReport, PastTotals, PreviousReport, ReportFacts,
     ReportRules, TrendPoint, UnitInfo,
@@ -31,7 +31,7 @@ use super::sql::statement;
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
 use crate::error::{AppError, AppResult};
-use entity::{monthly_report, outbox, person, unit};
+use entity::{PersonRole, UnitKind, monthly_report, outbox, person, unit};
 
 /// How many earlier months the trend chart shows besides the report's own.
 const TREND_MONTHS: usize = 5;
@@ -212,13 +212,13 @@ fn item_at_end(
     })
 }
 
-fn unit_kind_label(kind: &str) -> &'static str {
+fn unit_kind_label(kind: UnitKind) -> &'static str {
     match kind {
-        "DEPARTMENT" => "部门",
-        "SUBDISTRICT" => "街道",
-        "PARK" => "园区",
-        "TOWN" => "乡镇",
-        _ => "其他",
+        UnitKind::Department => "部门",
+        UnitKind::Subdistrict => "街道",
+        UnitKind::Park => "园区",
+        UnitKind::Town => "乡镇",
+        UnitKind::Other => "其他",
     }
 }
 
@@ -397,7 +397,7 @@ pub async fn load_facts(
         .into_iter()
         .map(|u| UnitInfo {
             id: u.id,
-            kind: unit_kind_label(&u.kind).to_string(),
+            kind: unit_kind_label(u.kind).to_string(),
             name: u.name,
         })
         .collect();
@@ -628,7 +628,7 @@ pub async fn publish(
     }
     text.push_str(&format!("\n{OFFICE}\n"));
     let readers = person::Entity::find()
-        .filter(person::Column::Role.is_in([Role::Leader.as_str(), Role::Supervisor.as_str()]))
+        .filter(person::Column::Role.is_in([PersonRole::Leader, PersonRole::Supervisor]))
         .all(&txn)
         .await?;
     let mut recipients: Vec<String> = readers.into_iter().filter_map(|p| p.email).collect();

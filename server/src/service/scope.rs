@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use entity::AssignmentStatus;
 use entity::{assignment, item};
 
 /// The condition "this item has a live assignment of `unit_id`".
@@ -17,7 +18,7 @@ pub fn assigned_to(unit_id: i64) -> Condition {
                 .column(assignment::Column::ItemId)
                 .from(assignment::Entity)
                 .and_where(Expr::col(assignment::Column::UnitId).eq(unit_id))
-                .and_where(Expr::col(assignment::Column::Status).ne(WITHDRAWN))
+                .and_where(Expr::col(assignment::Column::Status).ne(AssignmentStatus::Withdrawn))
                 .to_owned(),
         ),
     )
@@ -122,8 +123,3 @@ pub struct RecordOwners {
     pub extensions: std::collections::HashMap<i64, i64>,
     pub reports: std::collections::HashMap<i64, i64>,
 }
-
-/// Assignment statuses.
-pub const ACTIVE: &str = "ACTIVE";
-pub const RETURN_REQUESTED: &str = "RETURN_REQUESTED";
-pub const WITHDRAWN: &str = "WITHDRAWN";

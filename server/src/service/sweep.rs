@@ -34,6 +34,7 @@ use super::colours::RuleSet;
 use super::notify::{self, DIGEST, NoticeContext, SKIPPED};
 use crate::calendar_store::CalendarStore;
 use crate::error::AppResult;
+use entity::AssignmentStatus;
 use entity::{audit_event, notice, sweep_slot};
 
 /// Notices that can wait (not RED, not a first notice) written per sweep at most, most
@@ -229,7 +230,7 @@ pub struct OpenAssignment {
     extended_due_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     signed_at: Option<DateTime<Utc>>,
-    status: String,
+    status: AssignmentStatus,
     stage: String,
     report_cycle_days: Option<i32>,
     report_cycle_working_days: bool,
@@ -305,7 +306,7 @@ impl OpenAssignment {
         LadderFacts {
             colour: self.facts(),
             assigned_at: self.created_at,
-            live: self.status == super::scope::ACTIVE,
+            live: self.status == AssignmentStatus::Active,
             signed: self.signed_at.is_some(),
         }
     }

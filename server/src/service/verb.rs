@@ -19,10 +19,10 @@ use serde_json::Value;
 use super::audit::{Audit, audit};
 use super::notify::{EventNotice, NoticeContext, write_event_notices};
 use super::scope;
-use super::scope::WITHDRAWN;
 use super::sql::begin_write;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
 
 /// What deadlines are computed with: one calendar for the whole verb, and the office's
@@ -84,7 +84,7 @@ impl<'a> Verb<'a> {
     }
 
     async fn checked(self, txn: DatabaseTransaction, item: item::Model) -> AppResult<Write<'a>> {
-        let from = stage_of(&item)?;
+        let from = stage_of(&item);
         // 恢复 returns to where the item was when it was suspended: read from its history.
         let resume_to = if self.action == Action::Resume {
             stage_from_history(&stage_history(&txn, item.id).await?).and_then(|(_, to)| to)
@@ -215,14 +215,8 @@ pub fn require_duty(actor: &Actor, duty: Duty, refusal: &str) -> AppResult<()> {
     }
 }
 
-pub fn stage_of(item: &item::Model) -> AppResult<Stage> {
-    Stage::parse(&item.stage).ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
-            "item {} has unknown stage {}",
-            item.id,
-            item.stage
-        ))
-    })
+pub fn stage_of(item: &item::Model) -> Stage {
+    item.stage.into()
 }
 
 /// Claims the item for this write: bumps its version if it is still `version`. Inside a
@@ -281,7 +275,7 @@ pub async fn change_stage(
     reason: Option<&str>,
     details: Value,
 ) -> AppResult<()> {
-    let from = stage_of(item)?;
+    let from = stage_of(item);
     if from != to {
         item::Entity::update_many()
             .col_expr(item::Column::Stage, Expr::value(to.as_str()))
@@ -318,7 +312,7 @@ pub async fn own_assignment(
     assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(item_id))
         .filter(assignment::Column::UnitId.eq(unit_id))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
         .one(db)
         .await?
         .ok_or_else(|| AppError::Forbidden("本单位未承办该事项".into()))

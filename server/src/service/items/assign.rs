@@ -8,8 +8,8 @@ use super::shared::{assignment_notice, find_unit, insert_assignment};
 use crate::error::{AppError, AppResult};
 use crate::service::input::reason;
 use crate::service::notify::{EventNotice, Topic};
-use crate::service::scope::{ACTIVE, RETURN_REQUESTED, WITHDRAWN};
 use crate::service::verb::{Cx, own_assignment};
+use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
 
 /// 交办: the clock starts now; one lead unit and any co-units, each with its own due. Each
@@ -64,7 +64,7 @@ pub async fn sign(cx: Cx<'_>, item_id: i64, version: i32) -> AppResult<item::Mod
     let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
     AssignmentStanding {
         signed: mine.signed_at.is_some(),
-        return_requested: mine.status == RETURN_REQUESTED,
+        return_requested: mine.status == AssignmentStatus::ReturnRequested,
         insisted_on: false,
     }
     .check_sign()
@@ -98,13 +98,13 @@ pub async fn request_return(
     let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
     AssignmentStanding {
         signed: mine.signed_at.is_some(),
-        return_requested: mine.status == RETURN_REQUESTED,
+        return_requested: mine.status == AssignmentStatus::ReturnRequested,
         insisted_on: insisted_on(&write.txn, item_id, mine.id).await?,
     }
     .check_return()
     .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
     let mut active: assignment::ActiveModel = mine.clone().into();
-    active.status = Set(RETURN_REQUESTED.to_string());
+    active.status = Set(AssignmentStatus::ReturnRequested);
     active.return_reason = Set(Some(why.as_str().to_string()));
     active.update(&write.txn).await?;
     write
@@ -157,7 +157,7 @@ pub async fn resolve_return(
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("交办记录 {assignment_id} 不存在")))?;
-    if returned.status != RETURN_REQUESTED {
+    if returned.status != AssignmentStatus::ReturnRequested {
         return Err(AppError::InvalidTransition(
             "该单位没有待处理的退回申请".into(),
         ));
@@ -172,7 +172,7 @@ pub async fn resolve_return(
                 .one(txn)
                 .await?;
             match already {
-                Some(a) if a.status == WITHDRAWN => {
+                Some(a) if a.status == AssignmentStatus::Withdrawn => {
                     return Err(AppError::BadUserInput(format!(
                         "{}已退回过该事项并被改派，不能再改派给该单位",
                         target.name
@@ -186,7 +186,7 @@ pub async fn resolve_return(
                 }
                 None => {}
             }
-            active.status = Set(WITHDRAWN.to_string());
+            active.status = Set(AssignmentStatus::Withdrawn);
             active.update(txn).await?;
             let deps = cx.deps();
             Some(
@@ -203,7 +203,7 @@ pub async fn resolve_return(
             )
         }
         None => {
-            active.status = Set(ACTIVE.to_string());
+            active.status = Set(AssignmentStatus::Active);
             active.update(txn).await?;
             None
         }

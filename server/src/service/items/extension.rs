@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::input::{REASON_MAX, Text, reason};
 use crate::service::notify::{EventNotice, Topic};
 use crate::service::verb::{Cx, own_assignment, require_duty};
+use entity::ExtensionDecision;
 use entity::{assignment, extension_request};
 
 /// Beyond this many working days past the original due, only a leader approves an
@@ -150,9 +151,11 @@ pub async fn decide_extension(
         }
     }
     let mut decided: extension_request::ActiveModel = request.clone().into();
-    decided.decision = Set(Some(
-        if approve { "APPROVED" } else { "REJECTED" }.to_string(),
-    ));
+    decided.decision = Set(Some(if approve {
+        ExtensionDecision::Approved
+    } else {
+        ExtensionDecision::Rejected
+    }));
     decided.decided_by = Set(Some(cx.actor.person_id));
     decided.decided_at = Set(Some(cx.now));
     decided.decision_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));

@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::input::{BODY_MAX, REASON_MAX, Text, reason};
 use crate::service::notify::{EventNotice, Topic};
 use crate::service::verb::{Cx, own_assignment};
+use entity::ReportVerdict;
 use entity::{assignment, item, report};
 
 /// 进展反馈: any time, from any person of an assigned unit.
@@ -124,9 +125,11 @@ pub async fn verify(
     let (txn, cx) = (&write.txn, &write.cx);
     let feedback = latest_feedback(txn, item_id).await?;
     let mut verdict: report::ActiveModel = feedback.clone().into();
-    verdict.verdict = Set(Some(
-        if accept { "ACCEPTED" } else { "REJECTED" }.to_string(),
-    ));
+    verdict.verdict = Set(Some(if accept {
+        ReportVerdict::Accepted
+    } else {
+        ReportVerdict::Rejected
+    }));
     verdict.verdict_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
     verdict.verdict_by = Set(Some(cx.actor.person_id));
     verdict.verdict_at = Set(Some(cx.now));

@@ -11,8 +11,8 @@ use serde_json::json;
 use super::shared::{frozen_deadline, live_lead, recompute_due};
 use crate::error::AppResult;
 use crate::service::input::{REASON_MAX, Text, reason};
-use crate::service::scope::WITHDRAWN;
 use crate::service::verb::{Cx, Deps};
+use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
 
 /// 挂起, 撤销 and 回头看 need a reason; 恢复 moves every open due instant later by the working
@@ -81,7 +81,7 @@ async fn shift_open_assignments(
     }
     let live = assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(current.id))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
         .all(txn)
         .await?;
     for a in live {

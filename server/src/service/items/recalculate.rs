@@ -2,7 +2,6 @@
 //! local day set), inside the transaction that changed it.
 
 use chrono::{DateTime, Utc};
-use ducha_domain::Stage;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
@@ -10,9 +9,8 @@ use super::shared::recompute_due;
 use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::service::audit::{Audit, audit};
-use crate::service::scope::WITHDRAWN;
 use crate::service::verb::Deps;
-use entity::{assignment, item};
+use entity::{AssignmentStatus, ItemStage, assignment, item};
 
 /// An open deadline a calendar change moved, or made firm (a provisional year published).
 #[derive(Debug, Clone)]
@@ -35,13 +33,8 @@ pub async fn recalculate_open_deadlines(
     actor: Option<&Actor>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<MovedDeadline>> {
-    let open: Vec<&str> = Stage::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
     let items = item::Entity::find()
-        .filter(item::Column::Stage.is_in(open))
+        .filter(item::Column::Stage.is_in(ItemStage::open()))
         .filter(item::Column::AssignedAt.is_not_null())
         .all(txn)
         .await?;
@@ -52,7 +45,7 @@ pub async fn recalculate_open_deadlines(
     let all = crate::service::sql::in_chunks(&item_ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
-            .filter(assignment::Column::Status.ne(WITHDRAWN))
+            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
             .all(txn)
     })
     .await?;

@@ -4,7 +4,7 @@
 use chrono::Datelike;
 use ducha_calendar::DeadlineRule;
 use ducha_domain::similarity::{SIMILAR_TITLE_THRESHOLD, same_source_reference, title_similarity};
-use ducha_domain::{Action, Role, SourceKind, Stage, Urgency};
+use ducha_domain::{Action, SourceKind, Stage, Urgency};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -19,6 +19,7 @@ use crate::service::scope;
 use crate::service::sql::{begin_write, statement};
 use crate::service::verb::Cx;
 use entity::item;
+use entity::{ItemStage, PersonRole};
 
 pub struct RegisterInput {
     pub title: String,
@@ -88,19 +89,14 @@ async fn duplicates(
     source_reference: Option<&str>,
     unit_ids: &[i64],
 ) -> AppResult<Vec<DuplicateWarning>> {
-    let open: Vec<&str> = Stage::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
-    let mut query = item::Entity::find().filter(item::Column::Stage.is_in(open));
+    let mut query = item::Entity::find().filter(item::Column::Stage.is_in(ItemStage::open()));
     if !unit_ids.is_empty() {
         let mut any_unit = sea_orm::Condition::any();
         for unit_id in unit_ids {
             any_unit = any_unit.add(scope::assigned_to(*unit_id));
         }
         // Items not assigned yet may still collide; check them too.
-        any_unit = any_unit.add(item::Column::Stage.eq(Stage::Registered.as_str()));
+        any_unit = any_unit.add(item::Column::Stage.eq(ItemStage::Registered));
         query = query.filter(any_unit);
     }
     let candidates = query
@@ -176,7 +172,7 @@ pub async fn register(
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("人员 {leader_id} 不存在")))?;
-        if leader.role != Role::Leader.as_str() {
+        if leader.role != PersonRole::Leader {
             return Err(AppError::BadUserInput(format!(
                 "{}不是区领导，不能作为责任领导",
                 leader.name
@@ -219,7 +215,7 @@ pub async fn register(
         deadline_explicit: Set(explicit),
         report_cycle_days: Set(cycle),
         report_cycle_working_days: Set(input.report_cycle_working_days && cycle.is_some()),
-        stage: Set(Stage::Registered.as_str().to_string()),
+        stage: Set(ItemStage::Registered),
         version: Set(1),
         created_by: Set(actor.person_id),
         created_at: Set(now),

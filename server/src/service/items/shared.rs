@@ -15,8 +15,8 @@ use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{Audit, audit};
 use crate::service::notify::{EventNotice, Topic};
-use crate::service::scope::{ACTIVE, WITHDRAWN};
 use crate::service::verb::Deps;
+use entity::AssignmentStatus;
 use entity::{assignment, item, unit};
 
 pub async fn find_unit(db: &impl ConnectionTrait, unit_id: i64) -> AppResult<unit::Model> {
@@ -59,7 +59,7 @@ pub async fn insert_assignment(
         item_id: Set(current.id),
         unit_id: Set(unit_id),
         lead: Set(lead),
-        status: Set(ACTIVE.to_string()),
+        status: Set(AssignmentStatus::Active),
         due_at: Set(due.due_at),
         extended_due_at: Set(None),
         calendar_version: Set(due.calendar_version.clone()),
@@ -124,7 +124,7 @@ pub async fn live_lead(
     Ok(assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(item_id))
         .filter(assignment::Column::Lead.eq(true))
-        .filter(assignment::Column::Status.ne(WITHDRAWN))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
         .one(db)
         .await?)
 }
