@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use super::context::app_state;
 use crate::error::{AppError, AppResult};
-use crate::service::read;
+use crate::service::{read, scope};
 use crate::state::AppState;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
 
@@ -90,13 +90,11 @@ pub async fn visible_verdict(
 ) -> AppResult<ducha_domain::colour::Verdict> {
     let actor = super::context::actor(ctx)?;
     let colours = item_colours(ctx, item_id).await?;
-    if actor.role.sees_everything() {
-        return Ok(colours.item);
-    }
-    Ok(actor
-        .own_unit()
-        .and_then(|unit| colours.by_unit.get(&unit).cloned())
-        .unwrap_or(colours.item))
+    Ok(scope::visible_verdict(
+        actor,
+        colours.item,
+        &colours.by_unit,
+    ))
 }
 
 /// A loader over one batched read of `service::read`: many keys, one query.
@@ -291,17 +289,25 @@ pub async fn visible_assignment_ids(
     actor: &crate::auth::Actor,
     item_id: i64,
 ) -> AppResult<Vec<i64>> {
-    let rows = cached::<AssignmentsByItem>(ctx)?
-        .load_one(item_id)
-        .await
-        .map_err(loader_error)?
-        .unwrap_or_default();
-    let own = actor.own_unit();
+    let rows = rows_of::<AssignmentsByItem>(ctx, item_id).await?;
     Ok(rows
         .into_iter()
-        .filter(|a| actor.role.sees_everything() || Some(a.unit_id) == own)
+        .filter(|a| scope::sees_unit(actor, a.unit_id))
         .map(|a| a.id)
         .collect())
+}
+
+/// The rows a per-item (or per-report) loader holds for `key`; none if it has none.
+pub async fn rows_of<L>(ctx: &Context<'_>, key: i64) -> AppResult<L::Value>
+where
+    L: Loader<i64, Error = Arc<AppError>>,
+    L::Value: Default + Clone,
+{
+    Ok(cached::<L>(ctx)?
+        .load_one(key)
+        .await
+        .map_err(loader_error)?
+        .unwrap_or_default())
 }
 
 pub fn cached<'a, L: Loader<i64>>(ctx: &Context<'a>) -> AppResult<&'a Cached<L>> {

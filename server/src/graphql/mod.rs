@@ -23,7 +23,7 @@ pub use loaders::prepare;
 #[graphql(name = "Query")]
 pub struct Query(
     calendar::CalendarQuery,
-    items::ItemQuery,
+    items::query::ItemQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
     reports::ReportQuery,
@@ -32,7 +32,12 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
-    items::ItemMutation,
+    items::register::RegisterMutation,
+    items::assign::AssignMutation,
+    items::extension::ExtensionMutation,
+    items::feedback::FeedbackMutation,
+    items::pause::PauseMutation,
+    items::org::OrgMutation,
     calendar::CalendarMutation,
     colours::ColourMutation,
     colours::NoticeMutation,

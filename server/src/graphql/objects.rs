@@ -11,6 +11,7 @@ use super::context::app_state;
 use super::enums::*;
 use super::loaders::*;
 use crate::error::{AppError, AppResult};
+use crate::service::scope;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
 
 /// 联系人
@@ -73,8 +74,7 @@ impl Unit {
         let state = app_state(ctx)?;
         let reader = super::context::actor(ctx)?;
         if state.unit_report_access == crate::config::UnitReportAccess::OwnUnit
-            && !reader.role.sees_everything()
-            && reader.own_unit() != Some(self.id)
+            && !scope::sees_unit(reader, self.id)
         {
             return Ok("按本系统设置，其他单位的颜色原因不向承办单位公开".into());
         }
@@ -229,18 +229,10 @@ impl Item {
     /// 各承办单位的交办记录（承办单位只能看到本单位的）
     async fn assignments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assignment>> {
         let actor = super::context::actor(ctx)?;
-        let loader = ctx
-            .data::<Cached<AssignmentsByItem>>()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("no assignment loader")))?;
-        let rows = loader
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
-        let own = actor.own_unit();
+        let rows = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
         Ok(rows
             .into_iter()
-            .filter(|a| actor.role.sees_everything() || Some(a.unit_id) == own)
+            .filter(|a| scope::sees_unit(actor, a.unit_id))
             .map(Assignment::from)
             .collect())
     }
@@ -249,11 +241,7 @@ impl Item {
     async fn reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Report>> {
         let actor = super::context::actor(ctx)?;
         let visible = visible_assignment_ids(ctx, actor, self.id).await?;
-        let rows = cached::<ReportsByItem>(ctx)?
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = rows_of::<ReportsByItem>(ctx, self.id).await?;
         Ok(rows
             .into_iter()
             .filter(|r| visible.contains(&r.assignment_id))
@@ -268,11 +256,7 @@ impl Item {
     ) -> async_graphql::Result<Vec<ExtensionRequest>> {
         let actor = super::context::actor(ctx)?;
         let visible = visible_assignment_ids(ctx, actor, self.id).await?;
-        let rows = cached::<ExtensionsByItem>(ctx)?
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = rows_of::<ExtensionsByItem>(ctx, self.id).await?;
         Ok(rows
             .into_iter()
             .filter(|r| visible.contains(&r.assignment_id))
@@ -283,11 +267,7 @@ impl Item {
     /// 审计记录（只增不改）：谁、何时、从哪个阶段到哪个阶段、为什么
     async fn audit_trail(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AuditEntry>> {
         let actor = super::context::actor(ctx)?;
-        let rows = cached::<AuditByItem>(ctx)?
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = rows_of::<AuditByItem>(ctx, self.id).await?;
         if actor.role.sees_everything() {
             return Ok(rows.into_iter().map(AuditEntry::from).collect());
         }
@@ -296,25 +276,19 @@ impl Item {
             .await?
             .into_iter()
             .collect();
-        let owners = crate::service::scope::RecordOwners {
-            extensions: cached::<ExtensionsByItem>(ctx)?
-                .load_one(self.id)
-                .await
-                .map_err(loader_error)?
-                .unwrap_or_default()
+        let owners = scope::RecordOwners {
+            extensions: rows_of::<ExtensionsByItem>(ctx, self.id)
+                .await?
                 .into_iter()
                 .map(|e| (e.id, e.assignment_id))
                 .collect(),
-            reports: cached::<ReportsByItem>(ctx)?
-                .load_one(self.id)
-                .await
-                .map_err(loader_error)?
-                .unwrap_or_default()
+            reports: rows_of::<ReportsByItem>(ctx, self.id)
+                .await?
                 .into_iter()
                 .map(|r| (r.id, r.assignment_id))
                 .collect(),
         };
-        let rows = crate::service::scope::redact_audit_trail(actor, &own, &owners, rows);
+        let rows = scope::redact_audit_trail(actor, &own, &owners, rows);
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
@@ -323,16 +297,8 @@ impl Item {
     async fn deadline_explanation(&self, ctx: &Context<'_>) -> async_graphql::Result<Deadline> {
         let state = app_state(ctx)?;
         if matches!(self.stage, Stage::Closed | Stage::Cancelled) {
-            let trail = cached::<AuditByItem>(ctx)?
-                .load_one(self.id)
-                .await
-                .map_err(loader_error)?
-                .unwrap_or_default();
-            let assignments = cached::<AssignmentsByItem>(ctx)?
-                .load_one(self.id)
-                .await
-                .map_err(loader_error)?
-                .unwrap_or_default();
+            let trail = rows_of::<AuditByItem>(ctx, self.id).await?;
+            let assignments = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
             let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
             let frozen = crate::service::items::frozen_explanation(
                 self.stage.into(),
@@ -351,11 +317,8 @@ impl Item {
         let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
         // An assigned item explains its lead unit's due as stored: from its assignment, with
         // the working days it spent suspended.
-        let lead = cached::<AssignmentsByItem>(ctx)?
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default()
+        let lead = rows_of::<AssignmentsByItem>(ctx, self.id)
+            .await?
             .into_iter()
             .find(|a| a.lead && a.status != entity::AssignmentStatus::Withdrawn);
         let deadline = match lead {
@@ -503,11 +466,7 @@ impl Report {
 
     /// 附件
     async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
-        let rows = cached::<AttachmentsByReport>(ctx)?
-            .load_one(self.id)
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
+        let rows = rows_of::<AttachmentsByReport>(ctx, self.id).await?;
         Ok(rows.into_iter().map(Attachment::from).collect())
     }
 }

@@ -57,29 +57,46 @@ pub struct ReportTotals {
 #[derive(SimpleObject)]
 pub struct ReportUnit {
     pub unit_id: i64,
+    /// 单位名称
     pub unit: String,
+    /// 单位类型（部门、街道、园区、乡镇、其他）
     pub kind: String,
     /// 排名（并列同名次）；当月无事项的单位为空
     pub rank: Option<i32>,
-    pub assigned: i32,
-    /// 本月协办
-    pub co_assigned: i32,
-    pub closed: i32,
-    pub closed_on_time: i32,
-    pub closed_on_time_original: i32,
-    pub closed_late: i32,
-    pub on_time_rate: Option<f64>,
-    pub open_at_end: i32,
-    pub overdue: i32,
-    pub extended: i32,
-    pub reworked: i32,
-    pub reopened: i32,
+    /// 本月颜色
     pub colour: Colour,
+    /// 颜色的原因
     pub colour_reason: String,
     /// 处置措施：提醒、通报、约谈
     pub measure: String,
-    pub previous_on_time_rate: Option<f64>,
+    /// 上月颜色
     pub previous_colour: Option<Colour>,
+    /// 按时办结率（%）
+    pub on_time_rate: Option<f64>,
+    /// 上月按时办结率（%）
+    pub previous_on_time_rate: Option<f64>,
+    /// 本月牵头
+    pub assigned: i32,
+    /// 本月协办
+    pub co_assigned: i32,
+    /// 办结
+    pub closed: i32,
+    /// 按期办结（含批准延期）
+    pub closed_on_time: i32,
+    /// 按原期限办结
+    pub closed_on_time_original: i32,
+    /// 逾期办结
+    pub closed_late: i32,
+    /// 月末在办
+    pub open_at_end: i32,
+    /// 月末逾期
+    pub overdue: i32,
+    /// 延期
+    pub extended: i32,
+    /// 退回重办
+    pub reworked: i32,
+    /// 回头看重新打开
+    pub reopened: i32,
 }
 
 /// 月末红色、黄色事项

@@ -63,6 +63,7 @@ const MIN_KEPT_SHARE: f64 = 0.5;
 
 /// Imports one year in the holiday-cn JSON shape. `actor` is `None` for the CLI. The year,
 /// its audit row and every deadline it moves are one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn import_year(
     db: &DatabaseConnection,
     store: &CalendarStore,
@@ -226,6 +227,7 @@ async fn apply(
 
 /// Sets (or replaces) a jurisdiction's own day off or day on, rebuilds the live calendar and
 /// recalculates the open deadlines it affects (docs/rules.md §2: local overrides layer on top).
+#[tracing::instrument(skip_all)]
 pub async fn set_local_day(
     db: &DatabaseConnection,
     store: &CalendarStore,

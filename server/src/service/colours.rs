@@ -68,6 +68,7 @@ fn decoded(row: Option<colour_policy::Model>) -> AppResult<(i32, ColourPolicy)> 
 }
 
 /// Stores a new version of the policy; it takes effect at once (colours are computed on read).
+#[tracing::instrument(skip_all)]
 pub async fn update_policy(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -148,6 +149,7 @@ impl RuleSet {
 }
 
 /// Colours of `items` as of `at`, in four queries whatever their number.
+#[tracing::instrument(skip_all)]
 pub async fn colours_for_items(
     db: &impl ConnectionTrait,
     rules: &Rules<'_>,
@@ -264,6 +266,7 @@ pub async fn colours_for_items(
 /// `limit`. Colours are computed, not stored, so candidates are read in batches and judged
 /// until the page is full; stages where the clock does not run are skipped at once when no
 /// uncoloured item is wanted.
+#[tracing::instrument(skip_all, fields(limit))]
 pub async fn items_of_colours(
     db: &impl ConnectionTrait,
     rules: &Rules<'_>,
@@ -452,17 +455,21 @@ pub struct UnitStanding {
     pub closed_on_time: usize,
 }
 
+/// The units' standings, the colours of the open items behind them, and those items.
+pub type Standings = (
+    Vec<UnitStanding>,
+    HashMap<i64, ItemColours>,
+    Vec<item::Model>,
+);
+
 /// Every unit's colour as of `at` (its open assignments' colours, and its on-time rate over
 /// the policy's window), and the colours of the open items behind them.
+#[tracing::instrument(skip_all)]
 pub async fn unit_standings(
     db: &impl ConnectionTrait,
     rules: &Rules<'_>,
     at: DateTime<Utc>,
-) -> AppResult<(
-    Vec<UnitStanding>,
-    HashMap<i64, ItemColours>,
-    Vec<item::Model>,
-)> {
+) -> AppResult<Standings> {
     let units = unit::Entity::find()
         .order_by_asc(unit::Column::Id)
         .all(db)

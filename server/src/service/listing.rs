@@ -38,6 +38,7 @@ pub struct ItemPage {
 
 /// The items `actor` may see that match `filter`, below `after_id`, at most `limit`.
 /// `rule_set` is needed only when the filter asks for colours, which are computed.
+#[tracing::instrument(skip_all, fields(after_id, limit))]
 pub async fn items_page(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -84,6 +85,7 @@ pub async fn items_page(
 }
 
 /// How many items `actor` may see in each stage.
+#[tracing::instrument(skip_all)]
 pub async fn stage_counts(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -101,6 +103,7 @@ pub async fn stage_counts(
 
 /// The people `actor` may see: everyone for the office and leaders; a unit's own people and
 /// the people of no unit (leaders, the office) for people of a unit.
+#[tracing::instrument(skip_all)]
 pub async fn people(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<person::Model>> {
     let mut select = person::Entity::find();
     if let Some(unit_id) = actor.own_unit() {

@@ -643,6 +643,7 @@ async fn audit_notice(
 /// The notices a sweep decided and left for their digest, written into mail: per reader
 /// one mail listing all of them, in one transaction with marking them MAILED, so a crash
 /// either leaves them for the next try or mails them once. Returns the mails written.
+#[tracing::instrument(skip_all)]
 pub async fn digest_pending(
     db: &sea_orm::DatabaseConnection,
     cx: &NoticeContext,

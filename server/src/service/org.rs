@@ -31,6 +31,7 @@ fn require_admin(actor: &Actor) -> AppResult<()> {
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create_unit(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -99,6 +100,7 @@ pub struct NewPerson {
 }
 
 /// Creates a person and returns them with their first token (shown once).
+#[tracing::instrument(skip_all)]
 pub async fn create_person(
     db: &DatabaseConnection,
     actor: Option<&Actor>,

@@ -223,6 +223,7 @@ fn unit_kind_label(kind: UnitKind) -> &'static str {
 }
 
 /// The facts of `month` as they stood at its end.
+#[tracing::instrument(skip_all, fields(month = ?month))]
 pub async fn load_facts(
     db: &DatabaseConnection,
     month: Month,
@@ -425,6 +426,7 @@ pub async fn load_facts(
 }
 
 /// The month's report computed now, from the live database, without storing it.
+#[tracing::instrument(skip_all, fields(month = ?month))]
 pub async fn compute(
     state: Publisher<'_>,
     month: Month,
@@ -531,6 +533,7 @@ pub struct Publication {
 /// Builds `month`'s report and publishes it as a new version, unless its figures equal the
 /// latest version's. The version row, its emails and the audit entry are one transaction;
 /// two instances publishing together make one version (the other gets CONFLICT).
+#[tracing::instrument(skip_all, fields(month = ?month))]
 pub async fn publish(
     state: Publisher<'_>,
     month: Month,
@@ -671,6 +674,7 @@ pub async fn publish(
 /// The scheduler's part (docs/rules.md §6): from the first working day of a month on, publish
 /// the previous month's report once, if nobody has. Safe on every instance: a second
 /// publisher finds the version taken (CONFLICT) or the figures unchanged.
+#[tracing::instrument(skip_all)]
 pub async fn publish_due(state: Publisher<'_>, now: DateTime<Utc>) -> AppResult<Option<Published>> {
     let tz = state.time_zone;
     let today = now.with_timezone(&tz).date_naive();

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use ducha_domain::colour::Verdict;
 use entity::AssignmentStatus;
 use entity::{assignment, item};
 
@@ -122,4 +123,27 @@ pub fn redact_audit_trail(
 pub struct RecordOwners {
     pub extensions: std::collections::HashMap<i64, i64>,
     pub reports: std::collections::HashMap<i64, i64>,
+}
+
+/// Whether `actor` sees what belongs to `unit_id`: everything for the office and leaders,
+/// their own unit's for people of a unit.
+pub fn sees_unit(actor: &Actor, unit_id: i64) -> bool {
+    actor.role.sees_everything() || actor.own_unit() == Some(unit_id)
+}
+
+/// An item's verdict as `actor` may see it: the worst of all units for the office and
+/// leaders, the reader's own unit's for a unit (another unit's reason names its due and its
+/// troubles; `redact_audit_trail` follows the same rule).
+pub fn visible_verdict(
+    actor: &Actor,
+    item: Verdict,
+    by_unit: &std::collections::HashMap<i64, Verdict>,
+) -> Verdict {
+    if actor.role.sees_everything() {
+        return item;
+    }
+    actor
+        .own_unit()
+        .and_then(|unit| by_unit.get(&unit).cloned())
+        .unwrap_or(item)
 }

@@ -142,6 +142,7 @@ async fn locked<T>(
 
 /// Runs one sweep at `now`, then writes the digests; `ran: false` when another sweep holds
 /// the lock.
+#[tracing::instrument(skip_all)]
 pub async fn run_sweep(
     state: &Sweeper,
     holder: &str,
@@ -171,6 +172,7 @@ pub async fn slot_done(db: &DatabaseConnection, slot: DateTime<Utc>) -> AppResul
 /// Runs the scheduled sweep of `slot` unless it ran (checked again under the lock, so two
 /// instances that both saw it missing run it once) and records it. `None` when it ran
 /// already or another sweep holds the lock.
+#[tracing::instrument(skip_all, fields(slot = ?slot))]
 pub async fn run_slot(
     state: &Sweeper,
     slot: DateTime<Utc>,
@@ -202,6 +204,7 @@ pub async fn run_slot(
 
 /// Digests notices a sweep left behind when it died between writing them and mailing them;
 /// under the sweep lock, so two digests never mail the same notices.
+#[tracing::instrument(skip_all)]
 pub async fn digest_leftovers(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
     let mailed = locked(state, async || {
         notify::digest_pending(&state.db, &state.notices, now).await
@@ -212,6 +215,7 @@ pub async fn digest_leftovers(state: &Sweeper, now: DateTime<Utc>) -> AppResult<
 
 /// What a sweep at `now` would send, without writing anything: the read and decide half of
 /// a sweep, which the benchmark compares with a plain scan.
+#[tracing::instrument(skip_all)]
 pub async fn plan(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
     Ok(sweep_locked(state, now, false).await?.notices)
 }

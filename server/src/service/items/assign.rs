@@ -14,6 +14,7 @@ use entity::{assignment, audit_event, item};
 
 /// 交办: the clock starts now; one lead unit and any co-units, each with its own due. Each
 /// unit's 督查通知 is written in the same transaction.
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn assign(
     cx: Cx<'_>,
     item_id: i64,
@@ -59,6 +60,7 @@ pub async fn assign(
 }
 
 /// 签收: the lead unit's signature moves the item to 承办中; a co-unit's is recorded only.
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn sign(cx: Cx<'_>, item_id: i64, version: i32) -> AppResult<item::Model> {
     let mut write = cx.verb(Action::Sign)?.claim(item_id, version).await?;
     let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
@@ -86,6 +88,7 @@ pub async fn sign(cx: Cx<'_>, item_id: i64, version: i32) -> AppResult<item::Mod
 }
 
 /// 退回: "not ours" — the unit asks the office to take it back, with a reason.
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn request_return(
     cx: Cx<'_>,
     item_id: i64,
@@ -135,6 +138,7 @@ async fn insisted_on(
 
 /// The office answers a return: reassign to another unit, or insist (the unit keeps it, and
 /// may not return it again).
+#[tracing::instrument(skip_all, fields(item_id, version, assignment_id, actor = cx.actor.person_id))]
 pub async fn resolve_return(
     cx: Cx<'_>,
     item_id: i64,

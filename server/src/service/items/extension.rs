@@ -20,6 +20,7 @@ use entity::{assignment, extension_request};
 pub const OFFICE_EXTENSION_LIMIT_WORKING_DAYS: i64 = 10;
 
 /// 延期: asked for before the due instant ([004 Art.71]: 应在规定时限内…说明理由).
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn request_extension(
     cx: Cx<'_>,
     item_id: i64,
@@ -79,6 +80,7 @@ pub async fn request_extension(
 }
 
 /// The office (or, beyond its limit, a leader) approves or rejects an extension request.
+#[tracing::instrument(skip_all, fields(extension_id, version, approve, actor = cx.actor.person_id))]
 pub async fn decide_extension(
     cx: Cx<'_>,
     extension_id: i64,

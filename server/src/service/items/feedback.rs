@@ -17,6 +17,7 @@ use entity::ReportVerdict;
 use entity::{assignment, item, report};
 
 /// 进展反馈: any time, from any person of an assigned unit.
+#[tracing::instrument(skip_all, fields(item_id, actor = cx.actor.person_id))]
 pub async fn report_progress(cx: Cx<'_>, item_id: i64, body: &str) -> AppResult<report::Model> {
     let verb = cx.verb(Action::ReportProgress)?;
     let body = Text::parse("进展情况", body, BODY_MAX)?;
@@ -73,6 +74,7 @@ async fn latest_feedback(db: &impl ConnectionTrait, item_id: i64) -> AppResult<r
 }
 
 /// 办结反馈: the lead unit reports the item done; co-units report progress instead.
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn submit_feedback(
     cx: Cx<'_>,
     item_id: i64,
@@ -105,6 +107,7 @@ pub async fn submit_feedback(
 
 /// 核查: the office accepts the lead unit's feedback, or sends it back for rework (退回重办,
 /// which reaches the lead unit at once).
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn verify(
     cx: Cx<'_>,
     item_id: i64,
@@ -164,6 +167,7 @@ pub async fn verify(
 
 /// 销号: on time or late is decided by when the accepted report came in, against the
 /// original due instant and against the extended one; both are kept.
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn close(
     cx: Cx<'_>,
     item_id: i64,

@@ -17,6 +17,7 @@ use entity::{assignment, audit_event, item};
 
 /// 挂起, 撤销 and 回头看 need a reason; 恢复 moves every open due instant later by the working
 /// days the item spent suspended.
+#[tracing::instrument(skip_all, fields(action = ?action, item_id, version, actor = cx.actor.person_id))]
 pub async fn suspend_resume_cancel_reopen(
     cx: Cx<'_>,
     action: Action,

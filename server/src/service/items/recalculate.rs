@@ -27,6 +27,7 @@ pub struct MovedDeadline {
 /// recomputes every open assignment's due instant on the new calendar, audits each one that
 /// moved (old due, new due, calendar version), and never touches closed or cancelled items.
 /// Returns the moves.
+#[tracing::instrument(skip_all)]
 pub async fn recalculate_open_deadlines(
     txn: &DatabaseTransaction,
     deps: Deps<'_>,

@@ -136,6 +136,7 @@ pub struct EditInput {
 
 /// 立项: a new item with its serial number (督〔年〕N号) and its own deadline rule. It has
 /// no item to claim, so it begins the write itself; the rest of its path is every verb's.
+#[tracing::instrument(skip_all, fields(actor = cx.actor.person_id))]
 pub async fn register(
     cx: Cx<'_>,
     input: RegisterInput,
@@ -248,6 +249,7 @@ pub async fn register(
 }
 
 /// 修改: an item is editable until it is assigned (docs/rules.md §1).
+#[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn edit(
     cx: Cx<'_>,
     item_id: i64,

@@ -1,0 +1,154 @@
+//! 进展, 办结反馈, 核查, 销号 and attachments (`service::items::feedback`).
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+
+use super::shared::{ItemPayload, ItemReasonInput, item_payload};
+use crate::error::AppError;
+use crate::graphql::context::{actor, app_state, verb_context};
+use crate::graphql::objects::{Attachment, Item, Report};
+use crate::service::items as verbs;
+
+#[derive(InputObject)]
+pub struct ReportProgressInput {
+    pub item_id: i64,
+    pub body: String,
+}
+
+#[derive(InputObject)]
+pub struct SubmitFeedbackInput {
+    pub item_id: i64,
+    pub version: i32,
+    pub body: String,
+}
+
+#[derive(InputObject)]
+pub struct VerifyItemInput {
+    pub item_id: i64,
+    pub version: i32,
+    /// true 核查通过；false 退回重办（须说明理由）
+    pub accept: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ReportPayload {
+    pub report: Report,
+    pub item: Item,
+}
+
+#[derive(InputObject)]
+pub struct AttachFileInput {
+    pub report_id: i64,
+    /// 按 GraphQL multipart 请求规范上传的文件（不超过20MB）
+    pub file: async_graphql::Upload,
+}
+
+#[derive(SimpleObject)]
+pub struct AttachmentPayload {
+    pub attachment: Attachment,
+}
+
+#[derive(Default)]
+pub struct FeedbackMutation;
+
+#[Object]
+impl FeedbackMutation {
+    /// 报送进展（承办单位，随时可报）
+    async fn report_progress(
+        &self,
+        ctx: &Context<'_>,
+        input: ReportProgressInput,
+    ) -> async_graphql::Result<ReportPayload> {
+        let state = app_state(ctx)?;
+        let created =
+            verbs::report_progress(verb_context(ctx)?, input.item_id, &input.body).await?;
+        Ok(ReportPayload {
+            item: item_payload(state, created.item_id).await?,
+            report: created.into(),
+        })
+    }
+
+    /// 办结反馈（主办单位主要负责人）
+    async fn submit_feedback(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitFeedbackInput,
+    ) -> async_graphql::Result<ReportPayload> {
+        let (updated, feedback) = verbs::submit_feedback(
+            verb_context(ctx)?,
+            input.item_id,
+            input.version,
+            &input.body,
+        )
+        .await?;
+        Ok(ReportPayload {
+            item: Item::try_from(updated)?,
+            report: feedback.into(),
+        })
+    }
+
+    /// 核查：通过，或退回重办（期限仍按原期限计算）
+    async fn verify_item(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyItemInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let updated = verbs::verify(
+            verb_context(ctx)?,
+            input.item_id,
+            input.version,
+            (input.accept, input.reason.as_deref()),
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 销号：记录按原期限和延期后期限是否按时办结
+    async fn close_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let updated = verbs::close(
+            verb_context(ctx)?,
+            input.item_id,
+            input.version,
+            input.reason.as_deref(),
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
+    /// 为本单位的进展报告或办结反馈上传附件
+    async fn attach_file(
+        &self,
+        ctx: &Context<'_>,
+        input: AttachFileInput,
+    ) -> async_graphql::Result<AttachmentPayload> {
+        let state = app_state(ctx)?;
+        let upload = input
+            .file
+            .value(ctx)
+            .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
+        let created = crate::service::attachments::attach(
+            &state.db,
+            &state.data_dir,
+            actor(ctx)?,
+            state.clock.now(),
+            input.report_id,
+            crate::service::attachments::Upload {
+                file_name: upload.filename,
+                content_type: upload.content_type,
+                content: upload.content,
+            },
+        )
+        .await?;
+        Ok(AttachmentPayload {
+            attachment: created.into(),
+        })
+    }
+}
