@@ -296,16 +296,15 @@ impl Item {
     /// 保持办结（撤销）时的期限，不随日历更新而改变
     async fn deadline_explanation(&self, ctx: &Context<'_>) -> async_graphql::Result<Deadline> {
         let state = app_state(ctx)?;
+        let assignments = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
+        let lead = scope::live_lead_of(&assignments);
         if matches!(self.stage, Stage::Closed | Stage::Cancelled) {
             let trail = rows_of::<AuditByItem>(ctx, self.id).await?;
-            let assignments = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
             let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
             let frozen = crate::service::items::frozen_explanation(
                 self.stage.into(),
                 &trail,
-                assignments
-                    .iter()
-                    .find(|a| a.lead && a.status != entity::AssignmentStatus::Withdrawn),
+                lead,
                 rule,
                 state.deadline_policy.time_zone,
             );
@@ -317,10 +316,6 @@ impl Item {
         let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
         // An assigned item explains its lead unit's due as stored: from its assignment, with
         // the working days it spent suspended.
-        let lead = rows_of::<AssignmentsByItem>(ctx, self.id)
-            .await?
-            .into_iter()
-            .find(|a| a.lead && a.status != entity::AssignmentStatus::Withdrawn);
         let deadline = match lead {
             Some(lead) => ducha_domain::deadlines::assignment_due(
                 &calendar,

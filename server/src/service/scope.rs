@@ -8,8 +8,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use ducha_domain::colour::Verdict;
-use entity::AssignmentStatus;
-use entity::{assignment, item};
+use entity::{AssignmentStatus, assignment, item};
 
 /// The condition "this item has a live assignment of `unit_id`".
 pub fn assigned_to(unit_id: i64) -> Condition {
@@ -146,4 +145,12 @@ pub fn visible_verdict(
         .own_unit()
         .and_then(|unit| by_unit.get(&unit).cloned())
         .unwrap_or(item)
+}
+
+/// The lead unit's live assignment among an item's assignments (a withdrawn lead was
+/// reassigned; none before assignment).
+pub fn live_lead_of(assignments: &[assignment::Model]) -> Option<&assignment::Model> {
+    assignments
+        .iter()
+        .find(|a| a.lead && a.status != AssignmentStatus::Withdrawn)
 }

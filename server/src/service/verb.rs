@@ -22,7 +22,7 @@ use super::scope;
 use super::sql::begin_write;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use entity::AssignmentStatus;
+use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, audit_event, item};
 
 /// What deadlines are computed with: one calendar for the whole verb, and the office's
@@ -140,10 +140,7 @@ impl Write<'_> {
             }
             _ => None,
         };
-        let updated = item::Entity::find_by_id(item.id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("事项 {} 不存在", item.id)))?;
+        let updated = super::read::item(&txn, item.id).await?;
         txn.commit().await?;
         if let Some(wake) = wake {
             wake.notify_one();
@@ -278,7 +275,7 @@ pub async fn change_stage(
     let from = stage_of(item);
     if from != to {
         item::Entity::update_many()
-            .col_expr(item::Column::Stage, Expr::value(to.as_str()))
+            .col_expr(item::Column::Stage, Expr::value(ItemStage::from(to)))
             .filter(item::Column::Id.eq(item.id))
             .exec(db)
             .await?;
