@@ -44,7 +44,12 @@ pub async fn actor_for_header(
     db: &impl ConnectionTrait,
     header: Option<&str>,
 ) -> AppResult<Option<Actor>> {
-    let Some(header) = header else {
+    // An empty value, or `Bearer ` with nothing after it (GraphiQL's header hint before a
+    // token is typed), presents no token: the reader is anonymous, not refused.
+    let Some(header) = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty() && !h.eq_ignore_ascii_case("bearer"))
+    else {
         return Ok(None);
     };
     let Some(token) = header

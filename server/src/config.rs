@@ -3,8 +3,8 @@
 //!
 //! Environment variables: `DUCHA_LISTEN`, `DUCHA_DATABASE_URL` (or `DATABASE_URL`),
 //! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`,
-//! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS`, `DUCHA_UNIT_REPORT_ACCESS`
-//! (and the SMTP settings); the file is
+//! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS`, `DUCHA_UNIT_REPORT_ACCESS`,
+//! `DUCHA_CORS_ORIGINS`, `DUCHA_PUBLIC_SCHEMA`, `DUCHA_PUBLIC_CALENDAR` (and the SMTP settings); the file is
 //! `ducha.toml` in the working directory, or the one named by `DUCHA_CONFIG`.
 
 use std::net::SocketAddr;
@@ -53,6 +53,35 @@ pub struct Settings {
     pub background_jobs: bool,
     /// What people of a unit may read of the monthly report and of other units' colours.
     pub unit_report_access: UnitReportAccess,
+    /// What the HTTP face allows: other origins, anonymous reads, socket timeouts.
+    pub http: HttpSettings,
+}
+
+/// The HTTP face's settings (`cors_origins`, `public_schema`, `public_calendar`).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Origins of dashboards on other hosts that may call the API from a browser, such as
+    /// `https://dp.example.gov.cn`; `*` allows any. The service's own origin always may.
+    pub cors_origins: Vec<String>,
+    /// Whether the schema may be read (introspection) without a token. Off by default: the
+    /// schema names every kind of data the office keeps.
+    pub public_schema: bool,
+    /// Whether the calendar queries (working days, holidays) may be used without a token.
+    pub public_calendar: bool,
+    /// How long a WebSocket may stay open without `connection_init` (graphql-ws closes
+    /// it with 4408 after this).
+    pub ws_init_timeout: std::time::Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            cors_origins: Vec::new(),
+            public_schema: false,
+            public_calendar: false,
+            ws_init_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 /// How much of the monthly 通报 and of the unit colours people of a unit may read. A 通报 is
@@ -125,6 +154,10 @@ struct Layer {
     outbox_claim_seconds: Option<u64>,
     smtp_timeout_seconds: Option<u64>,
     unit_report_access: Option<String>,
+    /// Comma-separated origins.
+    cors_origins: Option<String>,
+    public_schema: Option<bool>,
+    public_calendar: Option<bool>,
 }
 
 impl Layer {
@@ -150,7 +183,10 @@ impl Layer {
             report_font,
             outbox_claim_seconds,
             smtp_timeout_seconds,
-            unit_report_access
+            unit_report_access,
+            cors_origins,
+            public_schema,
+            public_calendar
         );
     }
 
@@ -174,6 +210,9 @@ impl Layer {
             outbox_claim_seconds: var("DUCHA_OUTBOX_CLAIM_SECONDS").and_then(|v| v.parse().ok()),
             smtp_timeout_seconds: var("DUCHA_SMTP_TIMEOUT_SECONDS").and_then(|v| v.parse().ok()),
             unit_report_access: var("DUCHA_UNIT_REPORT_ACCESS"),
+            cors_origins: var("DUCHA_CORS_ORIGINS"),
+            public_schema: var("DUCHA_PUBLIC_SCHEMA").and_then(|v| parse_flag(&v)),
+            public_calendar: var("DUCHA_PUBLIC_CALENDAR").and_then(|v| parse_flag(&v)),
         }
     }
 }
@@ -255,6 +294,22 @@ impl Settings {
                     .with_context(|| format!("sweep time `{part}` is not HH:MM"))?,
             );
         }
+        let mut cors_origins = Vec::new();
+        for origin in layer
+            .cors_origins
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.ends_with('/')
+            {
+                bail!("CORS origin `{origin}` is not `*` or scheme://host[:port] without a path");
+            }
+            cors_origins.push(origin.to_string());
+        }
         Ok(Settings {
             public_url: layer
                 .public_url
@@ -282,6 +337,12 @@ impl Settings {
             ),
             background_jobs: true,
             unit_report_access,
+            http: HttpSettings {
+                cors_origins,
+                public_schema: layer.public_schema.unwrap_or(false),
+                public_calendar: layer.public_calendar.unwrap_or(false),
+                ..HttpSettings::default()
+            },
         })
     }
 
@@ -304,6 +365,7 @@ impl Settings {
             smtp_timeout: std::time::Duration::from_secs(30),
             background_jobs: false,
             unit_report_access: UnitReportAccess::Whole,
+            http: HttpSettings::default(),
         }
     }
 
@@ -312,6 +374,15 @@ impl Settings {
             time_zone: self.time_zone,
             cutoff: self.office_cutoff,
         }
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`) from an environment variable.
+fn parse_flag(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 

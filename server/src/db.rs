@@ -63,3 +63,18 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+/// Open and idle connections of the pool, for `/metrics`.
+pub fn pool_state(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
+}

@@ -9,7 +9,7 @@ use poem::web::{Data, Html, Path};
 use poem::{IntoResponse, Request, Response, handler};
 use serde_json::Value;
 
-use crate::graphql::{AppSchema, Auth};
+use crate::graphql::{Auth, Schemas};
 use crate::mail::escape_html;
 use crate::state::AppState;
 
@@ -43,7 +43,7 @@ fn token_of(request: &Request) -> Option<String> {
 pub async fn item_page(
     request: &Request,
     Path(id): Path<String>,
-    schema: Data<&AppSchema>,
+    schemas: Data<&Schemas>,
     state: Data<&AppState>,
 ) -> Response {
     let Ok(id) = id.parse::<i32>() else {
@@ -59,7 +59,8 @@ pub async fn item_page(
     let graphql = async_graphql::Request::new(ITEM_QUERY).variables(
         async_graphql::Variables::from_json(serde_json::json!({ "id": id })),
     );
-    let response = schema
+    let response = schemas
+        .main
         .execute(crate::graphql::prepare(graphql, &state, auth))
         .await;
     let data = response.data.into_json().unwrap_or(Value::Null);

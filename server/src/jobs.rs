@@ -53,6 +53,7 @@ fn report_catch_up_due(state: &AppState, now: DateTime<Utc>) -> bool {
 /// monthly report when due.
 pub async fn tick(state: &AppState) {
     let now = state.clock.now();
+    state.metrics.record_scheduler_tick(now.timestamp());
     let swept = sweep_if_due(state, now).await;
     // The previous month's report, once, from the first working day of the month on
     // (docs/rules.md §6); after a sweep so its colours are today's.

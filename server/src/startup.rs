@@ -1,22 +1,15 @@
-//! Building and running the HTTP service: GraphQL at `/graphql` (GraphiQL on GET),
-//! `GET /healthz`, and graceful shutdown. `main` and the black-box tests share this code.
+//! Building and running the service: the database, the listener, the background jobs,
+//! the routes of `http`, and graceful shutdown. `main` and the black-box tests share this code.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_graphql::http::GraphiQLSource;
-use async_graphql_poem::GraphQLResponse;
-use poem::http::StatusCode;
+use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::Tracing;
-use poem::web::{Data, Html, Json, Redirect};
-use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db;
-use crate::graphql::{AppSchema, Auth, build_schema};
 use crate::service::org::ensure_first_admin;
 use crate::state::AppState;
 
@@ -100,7 +93,7 @@ impl Application {
                     .await
             })
         });
-        let app = routes(self.state);
+        let app = crate::http::routes(self.state);
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
             .await;
@@ -113,128 +106,4 @@ impl Application {
         }
         served
     }
-}
-
-pub fn routes(state: AppState) -> impl poem::Endpoint {
-    let schema = build_schema(Some(state.clone()));
-    Route::new()
-        .at("/", get(root))
-        .at(
-            "/graphql",
-            // Body limits are applied while reading (`http_errors::read_request`), so that
-            // chunked bodies are accepted and refusals are GraphQL-shaped.
-            get(graphiql).post(graphql),
-        )
-        .at("/graphql/ws", get(graphql_ws))
-        .at("/healthz", get(healthz))
-        .at("/items/:id", get(crate::item_page::item_page))
-        .data(schema)
-        .data(state)
-        .catch_all_error(crate::http_errors::poem_error)
-        .with(Tracing)
-}
-
-#[handler]
-fn root() -> Redirect {
-    Redirect::see_other("/graphql")
-}
-
-#[handler]
-fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("ducha 督查督办")
-            .finish(),
-    )
-}
-
-#[handler]
-async fn graphql(
-    schema: Data<&AppSchema>,
-    state: Data<&AppState>,
-    headers: &poem::http::HeaderMap,
-    body: poem::Body,
-) -> Response {
-    let request = match crate::http_errors::read_request(headers, body).await {
-        Ok(request) => request,
-        Err(refusal) => return refusal,
-    };
-    let header = headers
-        .get(poem::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let auth = Auth::resolve(&state.db, header).await;
-    let mut response = schema
-        .execute(crate::graphql::prepare(request, &state, auth))
-        .await;
-    // Errors raised before any resolver runs (syntax, validation, a malformed `Date`) carry
-    // no code of ours; give them one so clients can always branch on `extensions.code`.
-    for error in &mut response.errors {
-        let bad_value = error.message.starts_with("Failed to parse")
-            || error.message.starts_with("Invalid value for argument")
-            || error.message.starts_with("Invalid value for variable");
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            let code = if bad_value {
-                "BAD_USER_INPUT"
-            } else {
-                "GRAPHQL_VALIDATION_FAILED"
-            };
-            extensions.set("code", code);
-        }
-    }
-    GraphQLResponse::from(response).into_response()
-}
-
-/// Subscriptions over WebSocket (graphql-ws and graphql-transport-ws). The token travels in
-/// the `connection_init` payload as `{"Authorization": "Bearer …"}`, since browsers cannot
-/// set headers on a WebSocket.
-#[handler]
-async fn graphql_ws(
-    schema: Data<&AppSchema>,
-    state: Data<&AppState>,
-    protocol: async_graphql_poem::GraphQLProtocol,
-    websocket: poem::web::websocket::WebSocket,
-) -> impl IntoResponse {
-    let schema = schema.clone();
-    let state = state.clone();
-    websocket
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            async_graphql_poem::GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let header = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let auth = Auth::resolve(&state.db, header.as_deref()).await;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(auth);
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-#[handler]
-async fn healthz(state: Data<&AppState>) -> Response {
-    let database = db::ping(&state.db).await;
-    let calendar = state.calendar.current().ok();
-    // The office must see mail that is stuck: how much waits, since when, and what failed.
-    let outbox = crate::service::outbox::backlog(&state.db, state.clock.now())
-        .await
-        .ok();
-    let body = serde_json::json!({
-        "status": if database { "ok" } else { "degraded" },
-        "database": database,
-        "calendarVersion": calendar.as_ref().map(|c| c.version().to_string()),
-        "outbox": outbox,
-    });
-    let status = if database {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    Json(body).with_status(status).into_response()
 }

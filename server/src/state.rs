@@ -61,6 +61,10 @@ pub struct Inner {
     pub colour_refresh: Duration,
     /// What people of a unit may read of the monthly report and other units' colours.
     pub unit_report_access: crate::config::UnitReportAccess,
+    /// Other origins, anonymous reads and socket limits of the HTTP face.
+    pub http: crate::config::HttpSettings,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -104,6 +108,8 @@ impl AppState {
             events: crate::events::EventHub::default(),
             colour_refresh: settings.colour_refresh,
             unit_report_access: settings.unit_report_access,
+            http: settings.http.clone(),
+            metrics: Arc::default(),
         }));
         Ok(state)
     }
@@ -128,6 +134,7 @@ impl AppState {
             notices: self.notices.clone(),
             sweep_lock: Arc::clone(&self.sweep_lock),
             instance_id: self.instance_id.clone(),
+            metrics: Arc::clone(&self.metrics),
         }
     }
 

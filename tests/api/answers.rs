@@ -195,7 +195,7 @@ on_both_backends!(
 );
 
 async fn deadline(app: &TestApp, start: &str, rule: Value) -> Value {
-    app.graphql(
+    app.graphql_signed_in(
         "query($s: DateTime!, $r: DeadlineRuleInput!) { deadline(start: $s, rule: $r) { dueDate explanation { summary provisionalYears } } }",
         json!({ "s": start, "r": rule }),
     )
@@ -282,7 +282,7 @@ async fn rules_have_bounds_and_old_dates_are_before_coverage(backend: Backend) {
         r#"{ addWorkingDays(date: "2026-09-29", days: 100000) { date } }"#,
         r#"{ workingDaysBetween(from: "2003-01-01", to: "2026-01-01") { days } }"#,
     ] {
-        let body = app.graphql(query, json!({})).await;
+        let body = app.graphql_signed_in(query, json!({})).await;
         assert_eq!(
             crate::helpers::error_code(&body),
             "BAD_USER_INPUT",
@@ -374,7 +374,7 @@ const IMPORT: &str =
 
 async fn working(app: &TestApp, date: &str) -> bool {
     let body = app
-        .graphql(
+        .graphql_signed_in(
             "query($d: Date!) { isWorkingDay(date: $d) { working } }",
             json!({ "d": date }),
         )

@@ -249,8 +249,7 @@ async fn deeply_nested_documents_are_refused_and_the_server_lives() {
 #[tokio::test]
 async fn a_chunked_post_is_answered() {
     let app = spawn_app().await;
-    let query =
-        json!({ "query": "{ isWorkingDay(date: \"2026-10-10\") { working } }" }).to_string();
+    let query = json!({ "query": "{ __typename }" }).to_string();
     let chunks = futures_util::stream::iter(
         query
             .into_bytes()
@@ -261,5 +260,5 @@ async fn a_chunked_post_is_answered() {
     let (status, body) =
         post_raw(&app, "application/json", reqwest::Body::wrap_stream(chunks)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["isWorkingDay"]["working"], true, "{body}");
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
 }

@@ -62,6 +62,8 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         events: Default::default(),
         colour_refresh: std::time::Duration::from_secs(60),
         unit_report_access: settings.unit_report_access,
+        http: settings.http.clone(),
+        metrics: Default::default(),
     });
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await

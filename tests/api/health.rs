@@ -18,17 +18,69 @@ async fn healthz_reports_ok(backend: Backend) {
 on_both_backends!(healthz_reports_ok);
 
 #[tokio::test]
-async fn graphiql_is_served_in_the_browser() {
+async fn graphiql_is_served_in_the_browser_from_the_binary() {
     let app = spawn_app_on(Backend::Sqlite).await;
     let response = app
         .client
         .get(app.url("/graphql"))
+        .header("Accept", "text/html,application/xhtml+xml")
         .send()
         .await
         .expect("sent");
     assert_eq!(response.status(), 200);
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
     let html = response.text().await.expect("text");
-    assert!(html.contains("graphiql"), "GraphiQL page expected");
+    assert!(
+        !html.contains("unpkg") && !html.contains("https://"),
+        "nothing from a CDN: {html}"
+    );
+    // Every script and stylesheet the page names is served here.
+    let mut served = 0;
+    for part in html.split(['"', '\'']) {
+        if part.starts_with("/assets/") {
+            let asset = app.client.get(app.url(part)).send().await.expect("sent");
+            assert_eq!(asset.status(), 200, "{part}");
+            let kind = asset
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                kind.starts_with("text/javascript") || kind.starts_with("text/css"),
+                "{part}: {kind}"
+            );
+            assert!(asset.bytes().await.expect("bytes").len() > 50, "{part}");
+            served += 1;
+        }
+    }
+    assert_eq!(
+        served, 6,
+        "React, ReactDOM, GraphiQL's script and style, and the page's own"
+    );
+    let page_script = app
+        .client
+        .get(app.url("/assets/graphiql-page.js"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page_script.contains("subscriptionUrl"),
+        "subscriptions are set up"
+    );
+    assert!(
+        page_script.contains("Authorization"),
+        "the header editor hints the token"
+    );
 }
 
 #[tokio::test]

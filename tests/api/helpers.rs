@@ -198,6 +198,13 @@ impl TestApp {
         self.graphql_as(None, query, variables).await
     }
 
+    /// As [`TestApp::graphql`], as the first administrator (the calendar queries, for
+    /// one, are not open to anonymous readers unless a setting says so).
+    pub async fn graphql_signed_in(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(Some(&self.admin_token), query, variables)
+            .await
+    }
+
     /// As [`TestApp::graphql`], with `Authorization: Bearer <token>`.
     pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self.client.post(self.url("/graphql"));

@@ -880,7 +880,7 @@ async fn importing_a_calendar_year_recalculates_only_open_deadlines(backend: Bac
     assert_eq!(untouched["assignments"][0]["dueAt"], closed_due);
     assert!(!actions(&untouched).contains(&"RECALCULATE_DUE".to_string()));
     let answer = app
-        .graphql(
+        .graphql_signed_in(
             "{ isWorkingDay(date: \"2027-01-01\") { working provisional } }",
             json!({}),
         )

@@ -143,6 +143,80 @@ fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Every log line of a request names its id, and the response carries it: the id a proxy
+/// sent, or a new one.
+#[test]
+fn every_request_has_an_id_in_its_log_lines_and_response() {
+    let dir = std::env::temp_dir().join(format!("ducha-cli-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut child = Command::new(DUCHA)
+        .arg("serve")
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("DUCHA_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("DUCHA_LISTEN", "127.0.0.1:0")
+        .env("DUCHA_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ducha serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let started = Instant::now();
+    while !line.contains("listening on") && started.elapsed() < Duration::from_secs(30) {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+    }
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let (given, fresh) = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let client = reqwest::Client::new();
+            let given = client
+                .post(format!("http://{address}/graphql"))
+                .header("X-Request-Id", "proxy-7f3a-42")
+                .json(&serde_json::json!({ "query": "{ __typename }" }))
+                .send()
+                .await
+                .expect("sent");
+            let fresh = client
+                .get(format!("http://{address}/healthz"))
+                .send()
+                .await
+                .expect("sent");
+            let id = |r: &reqwest::Response| {
+                r.headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (id(&given), id(&fresh))
+        });
+    child.kill().ok();
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).ok();
+    child.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(given, "proxy-7f3a-42", "a sane id from the caller is kept");
+    assert_eq!(fresh.len(), 16, "a new id otherwise: {fresh:?}");
+    for id in [&given, &fresh] {
+        let lines: Vec<&str> = logs.lines().filter(|l| l.contains(id.as_str())).collect();
+        assert!(
+            lines.iter().any(|l| l.contains("status=200")),
+            "the response's log line names request {id}:\n{logs}"
+        );
+    }
+}
+
 #[test]
 fn calendar_import_writes_the_year_into_the_service_database() {
     let dir = std::env::temp_dir().join(format!("ducha-cli-import-{}", std::process::id()));

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, Object, OneofObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_calendar::{self as cal, DeadlineRule};
 
-use super::context::app_state;
+use super::context::{app_state, calendar_reader};
 use super::scalars::Date;
 use crate::error::{AppError, AppResult};
 
@@ -43,9 +43,11 @@ impl From<cal::SpecialKind> for SpecialDayKind {
 /// 某一天是否为工作日及其原因
 #[derive(SimpleObject)]
 pub struct WorkingDay {
+    /// 查询的日期
     pub date: Date,
     /// 是否为工作日
     pub working: bool,
+    /// 日期类型：工作日、周末、法定节假日或调休上班
     pub kind: DayKind,
     /// 节假日或调休所属节日名称
     pub holiday_name: Option<String>,
@@ -56,6 +58,7 @@ pub struct WorkingDay {
 /// 工作日推算结果
 #[derive(SimpleObject)]
 pub struct WorkingDayResult {
+    /// 推算得到的日期
     pub date: Date,
     /// 推算跨越了尚无放假通知的年份，结果暂按周末计算
     pub provisional: bool,
@@ -66,6 +69,7 @@ pub struct WorkingDayResult {
 pub struct WorkingDayCount {
     /// (from, to] 内的工作日数；to 早于 from 时为负数
     pub days: i32,
+    /// 计算跨越了尚无放假通知的年份，结果暂按周末计算
     pub provisional: bool,
 }
 
@@ -104,8 +108,11 @@ impl TryFrom<DeadlineRuleInput> for DeadlineRule {
 /// 期限推算途经的节假日或调休日
 #[derive(SimpleObject)]
 pub struct CrossedDay {
+    /// 日期
     pub date: Date,
+    /// 节日名称或本地调整的名称
     pub name: String,
+    /// 放假或调休上班
     pub kind: SpecialDayKind,
     /// 是否为本地调整（而非国务院通知）
     pub local: bool,
@@ -120,6 +127,7 @@ pub struct DeadlineExplanation {
     pub start_date: Date,
     /// 届满日不是工作日而顺延时，原届满日
     pub rolled_from: Option<Date>,
+    /// 推算途经的节假日和调休日
     pub crossed: Vec<CrossedDay>,
     /// 尚无放假通知、暂按周末计算的年份
     pub provisional_years: Vec<i32>,
@@ -134,9 +142,11 @@ pub struct Deadline {
     pub due_at: DateTime<Utc>,
     /// 截止日期（本地）
     pub due_date: Date,
+    /// 推算跨越了尚无放假通知的年份，期限暂按周末计算
     pub provisional: bool,
     /// 推算所用日历版本
     pub calendar_version: String,
+    /// 推算说明
     pub explanation: DeadlineExplanation,
 }
 
@@ -172,10 +182,13 @@ impl From<cal::Deadline> for Deadline {
 /// 发布放假安排的通知
 #[derive(SimpleObject)]
 pub struct HolidayNotice {
+    /// 通知标题，如“国务院办公厅关于2026年部分节假日安排的通知”
     pub title: String,
     /// 发文字号，如“国办发明电〔2019〕3号”
     pub document: Option<String>,
+    /// 发布日期
     pub issued: Option<Date>,
+    /// 通知全文的发布出处
     pub source: Option<String>,
 }
 
@@ -193,7 +206,9 @@ impl From<&cal::Notice> for HolidayNotice {
 /// 一年的放假安排
 #[derive(SimpleObject)]
 pub struct CalendarYear {
+    /// 年份
     pub year: i32,
+    /// 国务院办公厅放假通知
     pub notice: HolidayNotice,
     /// 年中调整通知（如2020年延长春节假期）
     pub amendments: Vec<HolidayNotice>,
@@ -202,19 +217,26 @@ pub struct CalendarYear {
 /// 本地调整的日期
 #[derive(SimpleObject)]
 pub struct LocalDay {
+    /// 日期
     pub date: Date,
+    /// true 为本地调休上班，false 为本地放假
     pub working: bool,
+    /// 名称，如“区运动会”
     pub name: String,
 }
 
 /// 当前使用的工作日日历
 #[derive(SimpleObject)]
 pub struct CalendarInfo {
+    /// 日历版本（按日历内容生成，内容相同则版本相同）
     pub version: String,
+    /// 计算期限所用时区，如“Asia/Shanghai”
     pub time_zone: String,
     /// 办公截止时间，如“18:00”
     pub office_cutoff: String,
+    /// 已收录放假通知的各年安排
     pub years: Vec<CalendarYear>,
+    /// 本地调整的日期
     pub local_days: Vec<LocalDay>,
 }
 
@@ -231,9 +253,9 @@ impl CalendarQuery {
     async fn is_working_day(
         &self,
         ctx: &Context<'_>,
-        date: Date,
+        #[graphql(desc = "要查询的日期")] date: Date,
     ) -> async_graphql::Result<WorkingDay> {
-        let calendar = app_state(ctx)?.calendar.current()?;
+        let calendar = calendar_reader(ctx)?.calendar.current()?;
         calendar.check_coverage(date.0).map_err(AppError::from)?;
         let answer = calendar.day_kind(date.0);
         let (kind, holiday_name) = match answer.value {
@@ -255,10 +277,10 @@ impl CalendarQuery {
     async fn add_working_days(
         &self,
         ctx: &Context<'_>,
-        date: Date,
-        days: i32,
+        #[graphql(desc = "起算日期（不计入）")] date: Date,
+        #[graphql(desc = "工作日数；负数表示向前推算")] days: i32,
     ) -> async_graphql::Result<WorkingDayResult> {
-        let calendar = app_state(ctx)?.calendar.current()?;
+        let calendar = calendar_reader(ctx)?.calendar.current()?;
         DeadlineRule::WorkingDays(days)
             .check_bounds()
             .map_err(AppError::from)?;
@@ -279,10 +301,10 @@ impl CalendarQuery {
     async fn working_days_between(
         &self,
         ctx: &Context<'_>,
-        from: Date,
-        to: Date,
+        #[graphql(desc = "开始日期（不计入）")] from: Date,
+        #[graphql(desc = "结束日期（计入）")] to: Date,
     ) -> async_graphql::Result<WorkingDayCount> {
-        let calendar = app_state(ctx)?.calendar.current()?;
+        let calendar = calendar_reader(ctx)?.calendar.current()?;
         for date in [from.0, to.0] {
             calendar.check_coverage(date).map_err(AppError::from)?;
         }
@@ -297,10 +319,10 @@ impl CalendarQuery {
     async fn deadline(
         &self,
         ctx: &Context<'_>,
-        start: DateTime<Utc>,
-        rule: DeadlineRuleInput,
+        #[graphql(desc = "起算时刻（UTC），如交办时刻")] start: DateTime<Utc>,
+        #[graphql(desc = "期限规则")] rule: DeadlineRuleInput,
     ) -> async_graphql::Result<Deadline> {
-        let state = app_state(ctx)?;
+        let state = calendar_reader(ctx)?;
         let calendar = state.calendar.current()?;
         let rule = DeadlineRule::try_from(rule)?;
         let start = crate::service::input::sane_instant(start, "start")?;
@@ -312,7 +334,7 @@ impl CalendarQuery {
 
     /// 当前日历：版本、已收录的放假通知、本地调整
     async fn calendar(&self, ctx: &Context<'_>) -> async_graphql::Result<CalendarInfo> {
-        let state = app_state(ctx)?;
+        let state = calendar_reader(ctx)?;
         let calendar = state.calendar.current()?;
         let data = calendar.data();
         Ok(CalendarInfo {
@@ -349,6 +371,7 @@ pub enum CalendarImportMode {
     Amend,
 }
 
+/// 导入一年放假安排
 #[derive(async_graphql::InputObject)]
 pub struct ImportCalendarYearInput {
     /// 一年的放假安排，holiday-cn 格式：{"year", "papers", "days": [{"name", "date", "isOffDay"}]}
@@ -366,6 +389,7 @@ pub struct ImportCalendarYearInput {
 /// 一个含义改变的日期
 #[derive(SimpleObject)]
 pub struct CalendarDayChange {
+    /// 日期
     pub date: Date,
     /// 原来的类型：放假或调休上班；为空表示普通日期
     pub before: Option<CalendarDayMeaning>,
@@ -385,18 +409,26 @@ pub struct CalendarDayMeaning {
 /// 因日历变化而移动（或由暂定变为确定）的在办期限
 #[derive(SimpleObject)]
 pub struct MovedDeadline {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
+    /// 交办记录编号（数据库主键）
     pub assignment_id: i64,
+    /// 承办单位编号（数据库主键）
     pub unit_id: i64,
+    /// 原截止时刻（UTC）
     pub old_due_at: DateTime<Utc>,
+    /// 新截止时刻（UTC）
     pub new_due_at: DateTime<Utc>,
 }
 
 /// 导入结果
 #[derive(SimpleObject)]
 pub struct ImportCalendarYearPayload {
+    /// 涉及的年份（设置本地日期时为该日期所在年份）
     pub year: i32,
+    /// 变更后的日历版本（试算时为将生效的版本）
     pub calendar_version: String,
     /// 因此改变期限的在办交办记录数
     pub recalculated: i32,
@@ -446,8 +478,10 @@ impl From<crate::service::calendar::ImportOutcome> for ImportCalendarYearPayload
     }
 }
 
+/// 设置一个本地放假或上班日
 #[derive(async_graphql::InputObject)]
 pub struct SetLocalDayInput {
+    /// 日期（同一日期再次设置则替换原设置）
     pub date: Date,
     /// true 为本地调休上班，false 为本地放假
     pub working: bool,
@@ -464,7 +498,7 @@ impl CalendarMutation {
     async fn set_local_day(
         &self,
         ctx: &Context<'_>,
-        input: SetLocalDayInput,
+        #[graphql(desc = "本地日期设置")] input: SetLocalDayInput,
     ) -> async_graphql::Result<ImportCalendarYearPayload> {
         let state = app_state(ctx)?;
         let outcome = crate::service::calendar::set_local_day(
@@ -487,7 +521,7 @@ impl CalendarMutation {
     async fn import_calendar_year(
         &self,
         ctx: &Context<'_>,
-        input: ImportCalendarYearInput,
+        #[graphql(desc = "放假安排文件及导入方式")] input: ImportCalendarYearInput,
     ) -> async_graphql::Result<ImportCalendarYearPayload> {
         let state = app_state(ctx)?;
         let actor = super::context::actor(ctx)?;

@@ -16,39 +16,55 @@ use crate::service::verb::require_duty;
 use crate::state::AppState;
 use ducha_domain::Duty;
 
+/// 某一颜色的在办事项数
 #[derive(SimpleObject)]
 pub struct ColourCount {
+    /// 颜色
     pub colour: Colour,
+    /// 事项数
     pub count: i32,
 }
 
+/// 某一阶段的事项数
 #[derive(SimpleObject)]
 pub struct StageTotal {
+    /// 阶段
     pub stage: Stage,
+    /// 事项数
     pub count: i32,
 }
 
+/// 某一来源的事项数
 #[derive(SimpleObject)]
 pub struct SourceKindTotal {
+    /// 事项来源
     pub source_kind: SourceKind,
+    /// 事项数
     pub count: i32,
 }
 
 /// 一个单位的颜色和统计
 #[derive(SimpleObject)]
 pub struct UnitStanding {
+    /// 承办单位
     pub unit: Unit,
+    /// 单位颜色
     pub colour: Colour,
     /// 颜色的原因，列出相关事项编号
     pub reason: String,
     /// 对应措施：提醒、通报、约谈
     pub measure: String,
+    /// 本单位承办（主办或协办）的在办事项数
     pub open_items: i32,
+    /// 其中本单位部分为蓝色的事项数
     pub blue: i32,
+    /// 其中本单位部分为黄色的事项数
     pub yellow: i32,
+    /// 其中本单位部分为红色的事项数
     pub red: i32,
     /// 统计窗口内办结数与按时办结数（按延期后期限）
     pub closed: i32,
+    /// 统计窗口内按时办结数（按延期后期限）
     pub closed_on_time: i32,
     /// 按时办结率（%），窗口内无办结事项时为空
     pub on_time_rate: Option<f64>,
@@ -57,7 +73,9 @@ pub struct UnitStanding {
 /// 督查工作看板
 #[derive(SimpleObject)]
 pub struct Dashboard {
+    /// 统计时刻（UTC）
     pub at: DateTime<Utc>,
+    /// 所用颜色规则的版本（统计过去时刻时为当时生效的版本）
     pub colour_policy_version: i32,
     /// 在办事项按颜色统计
     pub by_colour: Vec<ColourCount>,
@@ -65,6 +83,7 @@ pub struct Dashboard {
     pub by_stage: Vec<StageTotal>,
     /// 全部事项按来源统计
     pub by_source_kind: Vec<SourceKindTotal>,
+    /// 各单位的颜色和统计
     pub units: Vec<UnitStanding>,
 }
 
@@ -81,7 +100,7 @@ impl ColourQuery {
     async fn dashboard(
         &self,
         ctx: &Context<'_>,
-        at: Option<DateTime<Utc>>,
+        #[graphql(desc = "统计时刻（UTC），不填为现在")] at: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Dashboard> {
         let state = app_state(ctx)?;
         let actor = actor(ctx)?;
@@ -176,6 +195,7 @@ pub struct ColourPolicyFields {
     pub red_after_overdue_working_days: i32,
     /// 退回重办几次为黄色、几次为红色
     pub yellow_rejections: i32,
+    /// 退回重办几次为红色
     pub red_rejections: i32,
     /// 回头看重新打开是否为红色
     pub reopen_is_red: bool,
@@ -183,7 +203,9 @@ pub struct ColourPolicyFields {
     pub count_progress_reports: bool,
     /// 单位按时办结率低于多少（%）为蓝、黄、红
     pub unit_blue_below_percent: f64,
+    /// 单位按时办结率低于多少（%）为黄色
     pub unit_yellow_below_percent: f64,
+    /// 单位按时办结率低于多少（%）为红色
     pub unit_red_below_percent: f64,
     /// 单位有几个红色事项为红色
     pub unit_red_items_for_red: i32,
@@ -191,9 +213,12 @@ pub struct ColourPolicyFields {
     pub on_time_window_days: i32,
 }
 
+/// 颜色规则及其版本
 #[derive(SimpleObject)]
 pub struct ColourPolicyView {
+    /// 规则版本号（每次修改加一）
     pub version: i32,
+    /// 各项阈值
     pub rules: ColourPolicyFields,
 }
 
@@ -230,7 +255,7 @@ impl ColourMutation {
     async fn update_colour_policy(
         &self,
         ctx: &Context<'_>,
-        input: ColourPolicyFields,
+        #[graphql(desc = "新的颜色规则（各项均须填写）")] input: ColourPolicyFields,
     ) -> async_graphql::Result<ColourPolicyView> {
         let state = app_state(ctx)?;
         let policy = ColourPolicy {
@@ -277,23 +302,34 @@ pub struct RequeueResult {
 /// 一次发信的结果
 #[derive(SimpleObject)]
 pub struct DeliveryResult {
+    /// 已发出的邮件数
     pub sent: i32,
+    /// 暂时未能发出、稍后自动重试的邮件数
     pub retried: i32,
+    /// 被邮件服务器永久拒收的邮件数
     pub failed: i32,
 }
 
 /// 待发、已发或发送失败的邮件
 #[derive(SimpleObject)]
 pub struct OutboxMessage {
+    /// 邮件编号（数据库主键）
     pub id: i64,
+    /// 收件人邮箱
     pub recipient: String,
+    /// 邮件主题
     pub subject: String,
     /// PENDING 待发，SENT 已发，FAILED 失败
     pub status: String,
+    /// 已尝试发送的次数
     pub attempts: i32,
+    /// 下次尝试发送的时刻（UTC）
     pub next_attempt_at: DateTime<Utc>,
+    /// 最近一次发送失败的原因
     pub last_error: Option<String>,
+    /// 发出时刻（UTC）
     pub sent_at: Option<DateTime<Utc>>,
+    /// 写入发件箱的时刻（UTC）
     pub created_at: DateTime<Utc>,
 }
 
@@ -311,8 +347,9 @@ impl NoticeQuery {
     async fn outbox(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "只列出该状态的邮件：PENDING 待发，SENT 已发，FAILED 失败；不填为全部")]
         status: Option<String>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default = 50, desc = "最多列出多少封（1至500）")] first: i32,
         #[graphql(desc = "只列出编号小于此值的邮件（向前翻页）")] before_id: Option<i64>,
     ) -> async_graphql::Result<Vec<OutboxMessage>> {
         let state = app_state(ctx)?;
@@ -372,7 +409,7 @@ impl NoticeMutation {
     async fn deliver_outbox(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] retry_now: bool,
+        #[graphql(default, desc = "正在等待重试的邮件是否也立即重试")] retry_now: bool,
     ) -> async_graphql::Result<DeliveryResult> {
         let state = app_state(ctx)?;
         require_office(actor(ctx)?, Duty::ManageOutbox)?;
@@ -396,7 +433,7 @@ impl NoticeMutation {
     async fn requeue_outbox(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] ids: Vec<i64>,
+        #[graphql(default, desc = "要重新排队的失败邮件编号；不填为全部失败邮件")] ids: Vec<i64>,
     ) -> async_graphql::Result<RequeueResult> {
         let state = app_state(ctx)?;
         let who = actor(ctx)?;

@@ -15,6 +15,16 @@ pub fn app_state<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
         .map_err(|_| AppError::Internal(anyhow::anyhow!("schema built without AppState")))
 }
 
+/// The state, for the calendar queries: open to anyone when the office has made them
+/// public (`public_calendar`), else to people signed in.
+pub fn calendar_reader<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
+    let state = app_state(ctx)?;
+    if !state.http.public_calendar {
+        actor(ctx)?;
+    }
+    Ok(state)
+}
+
 /// Who is asking, as resolved from the `Authorization` header for this request.
 #[derive(Debug, Clone, Default)]
 pub struct Auth {

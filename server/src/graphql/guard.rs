@@ -30,13 +30,7 @@ impl Extension for RejectNulExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        // The parser descends once per bracket: a few thousand nested brackets overflow the
-        // worker's stack and abort the process, so they are counted before it runs.
-        if nesting(query) > MAX_NESTING {
-            let error = async_graphql::Error::new(format!("查询嵌套过深（不超过{MAX_NESTING}层）"))
-                .extend_with(|_, ext| ext.set("code", "GRAPHQL_PARSE_FAILED"));
-            return Err(error.into_server_error(async_graphql::Pos::default()));
-        }
+        check_nesting(query)?;
         let nul_in_variables = variables.values().any(const_has_nul);
         let document = next.run(ctx, query, variables).await?;
         if nul_in_variables || document_has_nul(&document) {
@@ -44,6 +38,21 @@ impl Extension for RejectNulExtension {
         }
         Ok(document)
     }
+}
+
+/// Refuses text nested deeper than [`MAX_NESTING`]. The parser descends once per bracket:
+/// a few thousand nested brackets overflow the worker's stack and abort the process, so
+/// they are counted before it runs — here, and by anyone who parses a query ahead of
+/// execution (`http::graphql`, `http::ws`).
+pub fn check_nesting(query: &str) -> ServerResult<()> {
+    if nesting(query) > MAX_NESTING {
+        let error = async_graphql::Error::new(format!("查询嵌套过深（不超过{MAX_NESTING}层）"))
+            .extend_with(|_, ext| ext.set("code", "GRAPHQL_PARSE_FAILED"));
+        let mut error = error.into_server_error(async_graphql::Pos::default());
+        error.locations.clear();
+        return Err(error);
+    }
+    Ok(())
 }
 
 /// Deeper than any real query or input (the depth limit of selections is 12).

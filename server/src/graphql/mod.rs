@@ -5,7 +5,7 @@ mod calendar;
 mod colours;
 pub mod context;
 pub mod enums;
-mod guard;
+pub mod guard;
 mod items;
 pub mod loaders;
 pub mod objects;
@@ -19,6 +19,7 @@ use crate::state::AppState;
 pub use context::Auth;
 pub use loaders::prepare;
 
+/// 查询
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct Query(
@@ -29,6 +30,7 @@ pub struct Query(
     reports::ReportQuery,
 );
 
+/// 办理操作与系统维护
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct Mutation(
@@ -49,6 +51,40 @@ pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 /// Limits that keep one request from costing the server more than a dashboard page would.
 const MAX_DEPTH: usize = 12;
 const MAX_COMPLEXITY: usize = 5_000;
+
+/// The standard introspection query of graphql-js (what GraphiQL, codegen and linters send)
+/// nests `ofType` nine deep, past `MAX_DEPTH`; the introspection schema allows that much,
+/// and answers nothing but introspection.
+const INTROSPECTION_DEPTH: usize = 24;
+const INTROSPECTION_COMPLEXITY: usize = 2_000;
+
+/// The schema that serves requests, and the same schema for introspection only, which
+/// `http::graphql` routes the queries to that ask nothing but `__schema`/`__type`.
+#[derive(Clone)]
+pub struct Schemas {
+    pub main: AppSchema,
+    pub introspection: AppSchema,
+}
+
+impl Schemas {
+    pub fn build(state: AppState) -> Schemas {
+        let introspection = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            subscription::Subscription,
+        )
+        .introspection_only()
+        .limit_depth(INTROSPECTION_DEPTH)
+        .limit_complexity(INTROSPECTION_COMPLEXITY)
+        .extension(guard::RejectNul)
+        .data(state.clone())
+        .finish();
+        Schemas {
+            main: build_schema(Some(state)),
+            introspection,
+        }
+    }
+}
 
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
     let builder = Schema::build(

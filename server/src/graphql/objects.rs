@@ -17,7 +17,9 @@ use entity::{assignment, attachment, audit_event, extension_request, item, perso
 /// 联系人
 #[derive(SimpleObject, Clone)]
 pub struct Contact {
+    /// 姓名
     pub name: String,
+    /// 邮箱
     pub email: String,
 }
 
@@ -25,11 +27,15 @@ pub struct Contact {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Unit {
+    /// 单位编号（数据库主键）
     pub id: i64,
+    /// 单位名称
     pub name: String,
+    /// 单位类型
     pub kind: UnitKind,
     /// 主要负责人
     pub head_name: Option<String>,
+    /// 联系人（接收督办通知和提醒）
     pub contacts: Vec<Contact>,
     #[graphql(skip)]
     pub portfolio_leader_id: Option<i64>,
@@ -101,9 +107,13 @@ impl Unit {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Person {
+    /// 人员编号（数据库主键）
     pub id: i64,
+    /// 姓名
     pub name: String,
+    /// 邮箱（接收督办通知和提醒）
     pub email: Option<String>,
+    /// 角色
     pub role: Role,
     #[graphql(skip)]
     pub unit_id: Option<i64>,
@@ -123,6 +133,7 @@ impl From<person::Model> for Person {
 
 #[ComplexObject]
 impl Person {
+    /// 所属单位（督查室、区领导、系统管理员为空）
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Unit>> {
         match self.unit_id {
             Some(id) => Ok(load_unit(ctx, id).await?.map(Unit::from)),
@@ -135,15 +146,19 @@ impl Person {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Item {
+    /// 事项编号（数据库主键）
     pub id: i64,
     /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
+    /// 事项标题
     pub title: String,
     /// 办理要求
     pub requirements: String,
+    /// 事项来源
     pub source_kind: SourceKind,
     /// 来源文号（批示件号、会议纪要号、文号）
     pub source_reference: String,
+    /// 紧急程度
     pub urgency: Urgency,
     /// 期限规则，如“3个工作日”
     pub deadline_rule: String,
@@ -153,8 +168,11 @@ pub struct Item {
     pub report_cycle_days: Option<i32>,
     /// 进展报送周期的计算单位
     pub report_cycle_unit: Option<ReportCycleUnit>,
+    /// 当前阶段
     pub stage: Stage,
+    /// 交办时刻（UTC）；未交办为空
     pub assigned_at: Option<DateTime<Utc>>,
+    /// 销号时刻（UTC）；未销号为空
     pub closed_at: Option<DateTime<Utc>>,
     /// 按原期限是否按时办结
     pub closed_on_time_original: Option<bool>,
@@ -162,7 +180,9 @@ pub struct Item {
     pub closed_on_time_extended: Option<bool>,
     /// 乐观锁版本号：修改时须提交，过期则返回 CONFLICT
     pub version: i32,
+    /// 立项时刻（UTC）
     pub created_at: DateTime<Utc>,
+    /// 最后修改时刻（UTC）
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
     pub responsible_leader_id: Option<i64>,
@@ -342,21 +362,27 @@ impl Item {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Assignment {
+    /// 交办记录编号（数据库主键）
     pub id: i64,
     /// 是否主办单位
     pub lead: bool,
+    /// 交办记录状态
     pub status: AssignmentStatus,
     /// 原期限
     pub due_at: DateTime<Utc>,
     /// 批准延期后的期限（原期限保留）
     pub extended_due_at: Option<DateTime<Utc>>,
+    /// 计算期限所用的日历版本
     pub calendar_version: String,
     /// 期限依赖尚无放假通知的年份
     pub provisional: bool,
     /// 挂起期间暂停的工作日数
     pub paused_working_days: i32,
+    /// 签收时刻（UTC）；未签收为空
     pub signed_at: Option<DateTime<Utc>>,
+    /// 退回理由（单位申请退回时填写）
     pub return_reason: Option<String>,
+    /// 交办时刻（UTC），期限自此起算
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub unit_id: i64,
@@ -397,6 +423,7 @@ impl Assignment {
             .into())
     }
 
+    /// 该单位承办部分颜色的原因
     async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         let colours = item_colours(ctx, self.item_id).await?;
         Ok(colours
@@ -406,6 +433,7 @@ impl Assignment {
             .unwrap_or_else(|| "已改派".into()))
     }
 
+    /// 承办单位
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Unit>> {
         Ok(load_unit(ctx, self.unit_id).await?.map(Unit::from))
     }
@@ -420,13 +448,19 @@ impl Assignment {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Report {
+    /// 报告编号（数据库主键）
     pub id: i64,
+    /// 报告类别：进展报告或办结反馈
     pub kind: ReportKind,
+    /// 报告内容
     pub body: String,
     /// 核查结论：ACCEPTED 通过，REJECTED 退回重办
     pub verdict: Option<String>,
+    /// 核查意见（退回重办时必填）
     pub verdict_reason: Option<String>,
+    /// 核查时刻（UTC）；未核查为空
     pub verdict_at: Option<DateTime<Utc>>,
+    /// 报送时刻（UTC）
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub author_id: i64,
@@ -453,6 +487,7 @@ impl From<report::Model> for Report {
 
 #[ComplexObject]
 impl Report {
+    /// 报送人
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
         Ok(load_person(ctx, Some(self.author_id))
             .await?
@@ -469,12 +504,17 @@ impl Report {
 /// 附件（按内容的 SHA-256 存储）
 #[derive(SimpleObject, Clone)]
 pub struct Attachment {
+    /// 附件编号（数据库主键）
     pub id: i64,
+    /// 文件名
     pub file_name: String,
+    /// 文件类型（MIME 类型，如 application/pdf）
     pub content_type: String,
     /// 字节数
     pub size: i64,
+    /// 文件内容的 SHA-256 摘要（十六进制）
     pub sha256: String,
+    /// 上传时刻（UTC）
     pub created_at: DateTime<Utc>,
 }
 
@@ -494,14 +534,21 @@ impl From<attachment::Model> for Attachment {
 /// 延期申请
 #[derive(SimpleObject, Clone)]
 pub struct ExtensionRequest {
+    /// 延期申请编号（数据库主键）
     pub id: i64,
+    /// 申请延期的交办记录编号（数据库主键）
     pub assignment_id: i64,
+    /// 申请理由
     pub reason: String,
+    /// 申请延至的截止时刻（UTC）
     pub proposed_due_at: DateTime<Utc>,
     /// APPROVED 批准，REJECTED 不批准，空为待审批
     pub decision: Option<String>,
+    /// 审批意见（不批准时必填）
     pub decision_reason: Option<String>,
+    /// 审批时刻（UTC）；待审批为空
     pub decided_at: Option<DateTime<Utc>>,
+    /// 申请时刻（UTC）
     pub created_at: DateTime<Utc>,
 }
 
@@ -524,14 +571,21 @@ impl From<extension_request::Model> for ExtensionRequest {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct AuditEntry {
+    /// 审计记录编号（数据库主键）
     pub id: i64,
+    /// 操作时刻（UTC）
     pub at: DateTime<Utc>,
     /// 操作，如 ASSIGN、SIGN、REJECT、RECALCULATE_DUE
     pub action: String,
+    /// 操作前的阶段（不涉及阶段的记录为空）
     pub from_stage: Option<Stage>,
+    /// 操作后的阶段（不涉及阶段的记录为空）
     pub to_stage: Option<Stage>,
+    /// 理由（承办单位人员看不到其他单位的）
     pub reason: Option<String>,
+    /// 涉及的交办记录编号（数据库主键）
     pub assignment_id: Option<i64>,
+    /// 操作的详细内容（JSON，随操作而不同；承办单位人员看不到其他单位的）
     pub details: Json<serde_json::Value>,
     #[graphql(skip)]
     pub actor_id: Option<i64>,

@@ -32,6 +32,7 @@ pub struct ReportTotals {
     pub registered: i32,
     /// 本月交办（牵头）
     pub assigned: i32,
+    /// 本月办结
     pub closed: i32,
     /// 按期办结（按批准延期后的期限）
     pub closed_on_time: i32,
@@ -39,23 +40,30 @@ pub struct ReportTotals {
     pub closed_on_time_original: i32,
     /// 按期办结率（%），本月无办结时为空
     pub on_time_rate: Option<f64>,
+    /// 月末在办（已交办、未销号、未撤销）
     pub open_at_end: i32,
     /// 月末逾期未办结
     pub overdue: i32,
+    /// 本月批准延期（牵头单位）
     pub extended: i32,
     /// 退回重办次数
     pub reworked: i32,
     /// 回头看发现问题反弹
     pub reopened: i32,
+    /// 本月撤销
     pub cancelled: i32,
+    /// 月末红色在办事项数
     pub red_items: i32,
+    /// 月末黄色在办事项数
     pub yellow_items: i32,
+    /// 月末蓝色在办事项数
     pub blue_items: i32,
 }
 
 /// 单位当月情况（按牵头事项统计）
 #[derive(SimpleObject)]
 pub struct ReportUnit {
+    /// 单位编号（数据库主键）
     pub unit_id: i64,
     /// 单位名称
     pub unit: String,
@@ -102,52 +110,79 @@ pub struct ReportUnit {
 /// 月末红色、黄色事项
 #[derive(SimpleObject)]
 pub struct ReportFlaggedItem {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
+    /// 事项标题
     pub title: String,
+    /// 承办单位名称
     pub unit: String,
+    /// 是否牵头（主办）单位
     pub lead: bool,
+    /// 月末有效期限（本地日期；批准延期的按延期后期限）
     pub due: NaiveDate,
+    /// 至月末逾期的工作日数；未逾期（因退回重办或未报进展而变色）为0
     pub working_days_overdue: i64,
+    /// 颜色的原因
     pub reason: String,
 }
 
 /// 被通报或约谈的单位
 #[derive(SimpleObject)]
 pub struct ReportNamedUnit {
+    /// 单位名称
     pub unit: String,
+    /// 颜色的原因
     pub reason: String,
 }
 
 /// 按来源分类统计
 #[derive(SimpleObject)]
 pub struct ReportSourceKind {
+    /// 来源类别的枚举值，如 LEADER_INSTRUCTION
     pub source_kind: String,
+    /// 来源类别名称，如“本级领导批示、交办”
     pub label: String,
+    /// 本月新立项
     pub registered: i32,
+    /// 本月办结
     pub closed: i32,
+    /// 按期办结（按批准延期后的期限）
     pub closed_on_time: i32,
+    /// 月末在办
     pub open_at_end: i32,
+    /// 月末逾期未办结
     pub overdue: i32,
 }
 
 /// 走势（逐月）
 #[derive(SimpleObject)]
 pub struct ReportTrendPoint {
+    /// 月份，如 2026-10
     pub month: String,
+    /// 当月交办（牵头）
     pub assigned: i32,
+    /// 当月办结
     pub closed: i32,
+    /// 按期办结率（%），当月无办结时为空
     pub on_time_rate: Option<f64>,
+    /// 月末逾期未办结
     pub overdue: i32,
+    /// 月末红色事项数
     pub red_items: i32,
+    /// 月末黄色事项数
     pub yellow_items: i32,
 }
 
 /// 落实情况、存在问题、工作建议
 #[derive(SimpleObject)]
 pub struct ReportSections {
+    /// 落实情况
     pub progress: String,
+    /// 存在问题
     pub problems: String,
+    /// 工作建议
     pub suggestions: String,
 }
 
@@ -181,6 +216,7 @@ fn render_failed(error: ducha_report::render::RenderError) -> AppError {
     AppError::Internal(error.into())
 }
 
+/// 月度督查通报（某一版本）
 #[Object]
 impl MonthlyReport {
     /// 月份，如 2026-10
@@ -191,15 +227,19 @@ impl MonthlyReport {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// 标题，如“2026年10月督查工作通报”
     async fn title(&self) -> &str {
         &self.0.report.title
     }
+    /// 统计期开始时刻（UTC），即本地时间当月1日0时
     async fn period_start(&self) -> DateTime<Utc> {
         self.0.report.period_start
     }
+    /// 统计期结束时刻（UTC，不含），即本地时间次月1日0时
     async fn period_end(&self) -> DateTime<Utc> {
         self.0.report.period_end
     }
+    /// 本版本发布时刻（UTC）
     async fn published_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -211,12 +251,15 @@ impl MonthlyReport {
     async fn changes(&self) -> &[String] {
         &self.0.changes
     }
+    /// 计算所用日历版本
     async fn calendar_version(&self) -> &str {
         &self.0.report.calendar_version
     }
+    /// 计算所用颜色规则版本
     async fn colour_policy_version(&self) -> i32 {
         self.0.report.policy_version
     }
+    /// 全区合计
     async fn totals(&self) -> ReportTotals {
         let t = &self.0.report.totals;
         ReportTotals {
@@ -268,9 +311,11 @@ impl MonthlyReport {
             })
             .collect()
     }
+    /// 月末红色事项（每个承办单位一行，逾期最久的在前）
     async fn red_items(&self) -> Vec<ReportFlaggedItem> {
         flagged(&self.0.report.red_items)
     }
+    /// 月末黄色事项（每个承办单位一行，逾期最久的在前）
     async fn yellow_items(&self) -> Vec<ReportFlaggedItem> {
         flagged(&self.0.report.yellow_items)
     }
@@ -286,6 +331,7 @@ impl MonthlyReport {
     async fn called_in(&self) -> Vec<ReportNamedUnit> {
         named(&self.0.report.called_in)
     }
+    /// 按来源分类统计
     async fn by_source_kind(&self) -> Vec<ReportSourceKind> {
         self.0
             .report
@@ -302,6 +348,7 @@ impl MonthlyReport {
             })
             .collect()
     }
+    /// 逐月走势（含本月，早的在前）
     async fn trend(&self) -> Vec<ReportTrendPoint> {
         self.0
             .report
@@ -318,6 +365,7 @@ impl MonthlyReport {
             })
             .collect()
     }
+    /// 通报正文：落实情况、存在问题、工作建议
     async fn sections(&self) -> ReportSections {
         let s = &self.0.report.sections;
         ReportSections {
@@ -348,11 +396,17 @@ impl MonthlyReport {
 /// 已发布的通报版本
 #[derive(SimpleObject)]
 pub struct MonthlyReportVersion {
+    /// 月份，如 2026-10
     pub month: String,
+    /// 版本号
     pub version: i32,
+    /// 标题，如“2026年10月督查工作通报”
     pub title: String,
+    /// 发布时刻（UTC）
     pub published_at: DateTime<Utc>,
+    /// 生成原因
     pub reason: Option<String>,
+    /// 本版较上一版的变化
     pub changes: Vec<String>,
 }
 
@@ -365,8 +419,8 @@ impl ReportQuery {
     async fn monthly_report(
         &self,
         ctx: &Context<'_>,
-        month: String,
-        version: Option<i32>,
+        #[graphql(desc = "月份，如 2026-10")] month: String,
+        #[graphql(desc = "版本号；不填为最新版本")] version: Option<i32>,
     ) -> async_graphql::Result<Option<MonthlyReport>> {
         let state = app_state(ctx)?;
         let reader = actor(ctx)?;
@@ -416,6 +470,7 @@ fn readable(
     reports::own_part(published, reader.own_unit().unwrap_or(-1))
 }
 
+/// 生成并发布某月督查通报
 #[derive(InputObject)]
 pub struct PublishMonthlyReportInput {
     /// 月份，如 2026-10（须已结束）
@@ -424,8 +479,10 @@ pub struct PublishMonthlyReportInput {
     pub reason: Option<String>,
 }
 
+/// 发布通报的结果
 #[derive(SimpleObject)]
 pub struct PublishMonthlyReportPayload {
+    /// 新生成的版本；数据无变化时为原有最新版本
     pub report: MonthlyReport,
     /// 是否生成了新版本（数据无变化时不生成）
     pub created: bool,
@@ -440,7 +497,7 @@ impl ReportMutation {
     async fn publish_monthly_report(
         &self,
         ctx: &Context<'_>,
-        input: PublishMonthlyReportInput,
+        #[graphql(desc = "月份及生成原因")] input: PublishMonthlyReportInput,
     ) -> async_graphql::Result<PublishMonthlyReportPayload> {
         let state = app_state(ctx)?;
         let actor = actor(ctx)?;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
-/// A calendar date, `YYYY-MM-DD`, in the office's time zone (Asia/Shanghai).
+/// 日期，格式 YYYY-MM-DD，按本地时区（Asia/Shanghai）
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {

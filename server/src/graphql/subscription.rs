@@ -24,16 +24,25 @@ pub enum LiveEventKind {
 /// 推送给看板的实时事件
 #[derive(SimpleObject, Clone)]
 pub struct DashboardEvent {
+    /// 事件类别：办理操作或颜色变化
     pub kind: LiveEventKind,
+    /// 事项编号（数据库主键）；与具体事项无关的操作为空
     pub item_id: Option<i64>,
+    /// 督办编号，如“督〔2026〕15号”
     pub serial: Option<String>,
     /// 操作，如 ASSIGN、SIGN、CLOSE、NOTICE
     pub action: Option<String>,
+    /// 操作前的阶段，如 ASSIGNED（颜色变化及不涉及阶段的记录为空）
     pub from_stage: Option<String>,
+    /// 操作后的阶段，如 IN_PROGRESS（颜色变化及不涉及阶段的记录为空）
     pub to_stage: Option<String>,
+    /// 原来的颜色（仅颜色变化事件）
     pub previous_colour: Option<Colour>,
+    /// 现在的颜色（仅颜色变化事件）
     pub colour: Option<Colour>,
+    /// 操作的理由，或颜色变化的原因
     pub reason: Option<String>,
+    /// 发生时刻（UTC）
     pub at: DateTime<Utc>,
 }
 
@@ -87,6 +96,7 @@ impl From<LiveEvent> for DashboardEvent {
 #[derive(Default)]
 pub struct Subscription;
 
+/// 实时订阅
 #[Subscription]
 impl Subscription {
     /// 看板实时事件：办理操作与颜色变化（督查室、区领导、系统管理员）。令牌被更换后，
@@ -94,7 +104,7 @@ impl Subscription {
     async fn dashboard_events(
         &self,
         ctx: &Context<'_>,
-        item_id: Option<i64>,
+        #[graphql(desc = "只接收该事项的事件（事项编号）；不填为全部事项")] item_id: Option<i64>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardEvent>>> {
         let state = app_state(ctx)?;
         let who = actor(ctx)?;

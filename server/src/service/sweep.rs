@@ -124,6 +124,8 @@ pub struct Sweeper {
     pub sweep_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Names this process in the record of scheduled sweeps.
     pub instance_id: String,
+    /// Where sweeps that ran are counted.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// Runs `work` under the sweep lock and releases it whatever the outcome; `None` when the
@@ -156,8 +158,12 @@ pub async fn run_sweep(
 }
 
 async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<SweepReport> {
+    let started = std::time::Instant::now();
     let mut report = sweep_locked(state, now, true).await?;
     report.emails = notify::digest_pending(&state.db, &state.notices, now).await?;
+    state
+        .metrics
+        .record_sweep(started.elapsed(), report.notices, report.emails);
     Ok(report)
 }
 

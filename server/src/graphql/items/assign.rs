@@ -7,9 +7,12 @@ use crate::graphql::context::verb_context;
 use crate::graphql::objects::Item;
 use crate::service::items as verbs;
 
+/// 交办事项
 #[derive(InputObject)]
 pub struct AssignItemInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 主办（牵头）单位
     pub lead_unit_id: i64,
@@ -18,13 +21,18 @@ pub struct AssignItemInput {
     pub co_unit_ids: Vec<i64>,
 }
 
+/// 处理单位的退回申请
 #[derive(InputObject)]
 pub struct ResolveReturnInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
+    /// 申请退回的交办记录编号（数据库主键）
     pub assignment_id: i64,
     /// 改派给的单位；不填表示维持原交办
     pub reassign_to_unit_id: Option<i64>,
+    /// 督查室意见（必填，通知承办单位）
     pub reason: String,
 }
 
@@ -37,7 +45,7 @@ impl AssignMutation {
     async fn assign_item(
         &self,
         ctx: &Context<'_>,
-        input: AssignItemInput,
+        #[graphql(desc = "事项、版本号及承办单位")] input: AssignItemInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::assign(
             verb_context(ctx)?,
@@ -56,7 +64,7 @@ impl AssignMutation {
     async fn sign_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemVersionInput,
+        #[graphql(desc = "事项及其版本号")] input: ItemVersionInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::sign(verb_context(ctx)?, input.item_id, input.version).await?;
         Ok(ItemPayload {
@@ -68,7 +76,7 @@ impl AssignMutation {
     async fn return_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemReasonInput,
+        #[graphql(desc = "事项、版本号及退回理由（必填）")] input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::request_return(
             verb_context(ctx)?,
@@ -86,7 +94,7 @@ impl AssignMutation {
     async fn resolve_return(
         &self,
         ctx: &Context<'_>,
-        input: ResolveReturnInput,
+        #[graphql(desc = "处理意见：改派或维持")] input: ResolveReturnInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::resolve_return(
             verb_context(ctx)?,

@@ -8,30 +8,41 @@ use crate::graphql::objects::{ExtensionRequest, Item};
 use crate::graphql::scalars::Date;
 use crate::service::items as verbs;
 
+/// 申请延期
 #[derive(InputObject)]
 pub struct RequestExtensionInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 申请延至的日期
     pub proposed_due_date: Date,
+    /// 申请延期的理由（必填）
     pub reason: String,
 }
 
+/// 审批延期申请
 #[derive(InputObject)]
 pub struct DecideExtensionInput {
+    /// 延期申请编号（数据库主键）
     pub extension_request_id: i64,
     /// 事项的版本号
     pub version: i32,
+    /// true 批准，false 不批准
     pub approve: bool,
+    /// 审批意见；不批准时必填
     pub reason: Option<String>,
     /// 明确同意协办单位的新期限晚于主办单位的期限（默认不允许）
     #[graphql(default)]
     pub beyond_lead_due: bool,
 }
 
+/// 延期申请或审批的结果
 #[derive(SimpleObject)]
 pub struct ExtensionPayload {
+    /// 延期申请（含审批结果）
     pub extension_request: ExtensionRequest,
+    /// 操作后的事项
     pub item: Item,
 }
 
@@ -44,7 +55,7 @@ impl ExtensionMutation {
     async fn request_extension(
         &self,
         ctx: &Context<'_>,
-        input: RequestExtensionInput,
+        #[graphql(desc = "事项、版本号、申请延至的日期及理由")] input: RequestExtensionInput,
     ) -> async_graphql::Result<ExtensionPayload> {
         let state = app_state(ctx)?;
         let created = verbs::request_extension(
@@ -65,7 +76,7 @@ impl ExtensionMutation {
     async fn decide_extension(
         &self,
         ctx: &Context<'_>,
-        input: DecideExtensionInput,
+        #[graphql(desc = "延期申请及审批意见")] input: DecideExtensionInput,
     ) -> async_graphql::Result<ExtensionPayload> {
         let state = app_state(ctx)?;
         let decided = verbs::decide_extension(

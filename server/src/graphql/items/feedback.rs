@@ -8,43 +8,61 @@ use crate::graphql::context::{actor, app_state, verb_context};
 use crate::graphql::objects::{Attachment, Item, Report};
 use crate::service::items as verbs;
 
+/// 报送进展
 #[derive(InputObject)]
 pub struct ReportProgressInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 进展情况（不超过20000字）
     pub body: String,
 }
 
+/// 办结反馈
 #[derive(InputObject)]
 pub struct SubmitFeedbackInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
+    /// 办结情况（不超过20000字）
     pub body: String,
 }
 
+/// 核查办结反馈
 #[derive(InputObject)]
 pub struct VerifyItemInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// true 核查通过；false 退回重办（须说明理由）
     pub accept: bool,
+    /// 核查意见；退回重办时必填
     pub reason: Option<String>,
 }
 
+/// 报送进展或办结反馈的结果
 #[derive(SimpleObject)]
 pub struct ReportPayload {
+    /// 新报送的报告
     pub report: Report,
+    /// 操作后的事项
     pub item: Item,
 }
 
+/// 上传附件
 #[derive(InputObject)]
 pub struct AttachFileInput {
+    /// 进展报告或办结反馈的编号（数据库主键）
     pub report_id: i64,
     /// 按 GraphQL multipart 请求规范上传的文件（不超过20MB）
     pub file: async_graphql::Upload,
 }
 
+/// 上传附件的结果
 #[derive(SimpleObject)]
 pub struct AttachmentPayload {
+    /// 新上传的附件
     pub attachment: Attachment,
 }
 
@@ -57,7 +75,7 @@ impl FeedbackMutation {
     async fn report_progress(
         &self,
         ctx: &Context<'_>,
-        input: ReportProgressInput,
+        #[graphql(desc = "事项及进展情况")] input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
         let state = app_state(ctx)?;
         let created =
@@ -72,7 +90,7 @@ impl FeedbackMutation {
     async fn submit_feedback(
         &self,
         ctx: &Context<'_>,
-        input: SubmitFeedbackInput,
+        #[graphql(desc = "事项、版本号及办结情况")] input: SubmitFeedbackInput,
     ) -> async_graphql::Result<ReportPayload> {
         let (updated, feedback) = verbs::submit_feedback(
             verb_context(ctx)?,
@@ -91,7 +109,7 @@ impl FeedbackMutation {
     async fn verify_item(
         &self,
         ctx: &Context<'_>,
-        input: VerifyItemInput,
+        #[graphql(desc = "事项、版本号及核查结论")] input: VerifyItemInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::verify(
             verb_context(ctx)?,
@@ -109,7 +127,7 @@ impl FeedbackMutation {
     async fn close_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemReasonInput,
+        #[graphql(desc = "事项、版本号及说明（可不填）")] input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::close(
             verb_context(ctx)?,
@@ -127,7 +145,7 @@ impl FeedbackMutation {
     async fn attach_file(
         &self,
         ctx: &Context<'_>,
-        input: AttachFileInput,
+        #[graphql(desc = "所属报告及文件")] input: AttachFileInput,
     ) -> async_graphql::Result<AttachmentPayload> {
         let state = app_state(ctx)?;
         let upload = input

@@ -17,7 +17,7 @@ impl PauseMutation {
     async fn suspend_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemReasonInput,
+        #[graphql(desc = "事项、版本号及挂起理由（必填）")] input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         simple_verb(ctx, Action::Suspend, input).await
     }
@@ -26,7 +26,7 @@ impl PauseMutation {
     async fn resume_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemReasonInput,
+        #[graphql(desc = "事项、版本号及说明（可不填）")] input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         simple_verb(ctx, Action::Resume, input).await
     }
@@ -35,7 +35,7 @@ impl PauseMutation {
     async fn cancel_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemReasonInput,
+        #[graphql(desc = "事项、版本号及撤销理由（必填）")] input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         simple_verb(ctx, Action::Cancel, input).await
     }
@@ -44,7 +44,7 @@ impl PauseMutation {
     async fn reopen_item(
         &self,
         ctx: &Context<'_>,
-        input: ItemReasonInput,
+        #[graphql(desc = "事项、版本号及重新打开的理由（必填）")] input: ItemReasonInput,
     ) -> async_graphql::Result<ItemPayload> {
         simple_verb(ctx, Action::Reopen, input).await
     }

@@ -15,8 +15,11 @@ use crate::service::{listing, scope};
 /// 事项筛选条件（均为可选，同时给出时取交集）
 #[derive(InputObject, Default)]
 pub struct ItemFilter {
+    /// 事项阶段（任一即可）
     pub stages: Option<Vec<Stage>>,
+    /// 承办单位编号：只看交给该单位（主办或协办）的事项
     pub unit_id: Option<i64>,
+    /// 事项来源（任一即可）
     pub source_kinds: Option<Vec<SourceKind>>,
     /// 仅逾期（当前有效期限已过且未办结）
     pub overdue: Option<bool>,
@@ -64,9 +67,9 @@ impl ItemQuery {
     async fn items(
         &self,
         ctx: &Context<'_>,
-        filter: Option<ItemFilter>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "筛选条件；不填为全部可见事项")] filter: Option<ItemFilter>,
+        #[graphql(desc = "每页条数（1至100），默认20")] first: Option<i32>,
+        #[graphql(desc = "上一页的 endCursor；不填从第一条开始")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Item, EmptyFields, EmptyFields>> {
         let state = app_state(ctx)?;
         let actor = actor(ctx)?.clone();
@@ -115,7 +118,11 @@ impl ItemQuery {
     }
 
     /// 一个事项（承办单位只能查看本单位承办的事项）
-    async fn item(&self, ctx: &Context<'_>, id: i64) -> async_graphql::Result<Item> {
+    async fn item(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "事项编号（数据库主键）")] id: i64,
+    ) -> async_graphql::Result<Item> {
         let state = app_state(ctx)?;
         let found = scope::visible_item(&state.db, actor(ctx)?, id).await?;
         Ok(Item::try_from(found)?)
@@ -153,6 +160,8 @@ impl ItemQuery {
 /// 某阶段的事项数
 #[derive(SimpleObject)]
 pub struct StageCount {
+    /// 阶段
     pub stage: Stage,
+    /// 事项数
     pub count: i32,
 }

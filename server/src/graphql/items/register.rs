@@ -11,22 +11,32 @@ use crate::service::items as verbs;
 /// 一个可能重复的在办事项
 #[derive(SimpleObject)]
 pub struct DuplicateWarning {
+    /// 可能重复的事项编号（数据库主键）
     pub item_id: i64,
+    /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
+    /// 事项标题
     pub title: String,
+    /// 提示说明：为何可能重复
     pub message: String,
 }
 
+/// 立项
 #[derive(InputObject)]
 pub struct RegisterItemInput {
+    /// 事项标题（不超过200字）
     pub title: String,
     /// 办理要求
     pub requirements: String,
+    /// 事项来源
     pub source_kind: SourceKind,
+    /// 来源文号（批示件号、会议纪要号、文号），可不填
     #[graphql(default)]
     pub source_reference: String,
+    /// 紧急程度，默认一般
     #[graphql(default_with = "Urgency::Normal")]
     pub urgency: Urgency,
+    /// 责任领导的人员编号
     pub responsible_leader_id: Option<i64>,
     /// 事项明确的期限，如“5个工作日”“2026-12-31”；不填则按来源类别的默认规则
     pub deadline: Option<String>,
@@ -40,20 +50,29 @@ pub struct RegisterItemInput {
     pub unit_ids: Vec<i64>,
 }
 
+/// 立项的结果
 #[derive(SimpleObject)]
 pub struct RegisterItemPayload {
+    /// 新立项的事项
     pub item: Item,
     /// 可能重复的在办事项（提示，不阻止立项）
     pub warnings: Vec<DuplicateWarning>,
 }
 
+/// 修改事项（只改填写的项）
 #[derive(InputObject)]
 pub struct EditItemInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
+    /// 新标题（不超过200字）；不填则不改
     pub title: Option<String>,
+    /// 新的办理要求；不填则不改
     pub requirements: Option<String>,
+    /// 新的期限，如“5个工作日”“2026-12-31”；不填则不改
     pub deadline: Option<String>,
+    /// 新的紧急程度；不填则不改
     pub urgency: Option<Urgency>,
 }
 
@@ -66,7 +85,7 @@ impl RegisterMutation {
     async fn register_item(
         &self,
         ctx: &Context<'_>,
-        input: RegisterItemInput,
+        #[graphql(desc = "事项内容")] input: RegisterItemInput,
     ) -> async_graphql::Result<RegisterItemPayload> {
         let (created, warnings) = verbs::register(
             verb_context(ctx)?,
@@ -102,7 +121,7 @@ impl RegisterMutation {
     async fn edit_item(
         &self,
         ctx: &Context<'_>,
-        input: EditItemInput,
+        #[graphql(desc = "事项、版本号及要修改的内容")] input: EditItemInput,
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::edit(
             verb_context(ctx)?,

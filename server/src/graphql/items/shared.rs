@@ -9,20 +9,27 @@ use crate::state::AppState;
 /// 只需事项和版本号的操作
 #[derive(InputObject)]
 pub struct ItemVersionInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
 }
 
 /// 需要说明理由的操作
 #[derive(InputObject)]
 pub struct ItemReasonInput {
+    /// 事项编号（数据库主键）
     pub item_id: i64,
+    /// 事项的版本号（须与当前版本一致）
     pub version: i32,
+    /// 理由（不超过2000字）；退回、挂起、撤销、回头看须填写，销号、恢复可不填
     pub reason: Option<String>,
 }
 
+/// 事项操作的结果
 #[derive(SimpleObject)]
 pub struct ItemPayload {
+    /// 操作后的事项
     pub item: Item,
 }
 

@@ -7,8 +7,10 @@ use poem::http::{HeaderMap, StatusCode, header};
 use poem::{Body, IntoResponse, Response};
 
 /// JSON bodies (queries and mutations without files) beyond this are refused: no dashboard
-/// query comes near it, and a larger one would only cost the server to parse.
-pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+/// query comes near it (a long feedback text is some tens of KB), and a larger one would
+/// only cost the server to parse. The same bound holds for the operation part of a
+/// multipart upload and for a WebSocket message.
+pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 
 /// Multipart requests carry an attachment and the operation beside it.
 pub const MULTIPART_BODY_LIMIT: usize =
@@ -32,9 +34,16 @@ pub async fn read_request(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let multipart = content_type
-        .as_deref()
-        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    let multipart = match body_kind(content_type.as_deref()) {
+        Ok(kind) => kind == BodyKind::Multipart,
+        Err(why) => {
+            return Err(json_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                &why,
+            ));
+        }
+    };
     let limit = if multipart {
         MULTIPART_BODY_LIMIT
     } else {
@@ -50,10 +59,7 @@ pub async fn read_request(
                     crate::service::attachments::MAX_ATTACHMENT_BYTES / 1024 / 1024
                 )
             } else {
-                format!(
-                    "请求体过大：不带附件的请求不超过{}KB",
-                    JSON_BODY_LIMIT / 1024
-                )
+                json_too_large()
             },
         )
     };
@@ -101,18 +107,65 @@ pub async fn read_request(
             "不支持批量请求，请逐个发送",
         )
     })?;
-    // A multipart body is allowed its size for the file it carries, not without one.
-    if request.uploads.is_empty() && size > JSON_BODY_LIMIT {
+    // A multipart body is allowed its size for the files it carries: the rest (the
+    // operation and its map) is held to the JSON limit.
+    let files: usize = request
+        .uploads
+        .iter()
+        .filter_map(|u| u.content.metadata().ok())
+        .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
+        .sum();
+    if size.saturating_sub(files) > JSON_BODY_LIMIT {
         return Err(json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
-            &format!(
-                "请求体过大：不带附件的请求不超过{}KB",
-                JSON_BODY_LIMIT / 1024
-            ),
+            &json_too_large(),
         ));
     }
     Ok(request)
+}
+
+fn json_too_large() -> String {
+    format!(
+        "请求体过大：不带附件的请求不超过{}KB",
+        JSON_BODY_LIMIT / 1024
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    Multipart,
+}
+
+/// What a POST's `Content-Type` says it carries; why not (a 415) for none, another type,
+/// or a charset other than UTF-8 (JSON has no other).
+fn body_kind(content_type: Option<&str>) -> Result<BodyKind, String> {
+    let refuse = |message: String| Err(message);
+    let Some(content_type) = content_type.filter(|c| !c.trim().is_empty()) else {
+        return refuse(
+            "请求缺少 Content-Type：应为 application/json（或带附件时 multipart/form-data）".into(),
+        );
+    };
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" | "application/graphql+json" => {
+            let charset = parts
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+                .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+            match charset.as_deref() {
+                None | Some("utf-8" | "utf8") => Ok(BodyKind::Json),
+                Some(other) => refuse(format!("不支持的字符集“{other}”：请使用 UTF-8")),
+            }
+        }
+        "multipart/form-data" => Ok(BodyKind::Multipart),
+        _ => refuse(format!(
+            "不支持的 Content-Type“{}”：应为 application/json（或带附件时 multipart/form-data）",
+            essence.chars().take(80).collect::<String>()
+        )),
+    }
 }
 
 /// Errors poem raises itself (unknown path, wrong method, a failed extractor) as JSON.
@@ -122,6 +175,7 @@ pub async fn poem_error(error: poem::Error) -> Response {
         StatusCode::NOT_FOUND => "NOT_FOUND",
         StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
         StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
         StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
         StatusCode::FORBIDDEN => "FORBIDDEN",
         s if s.is_server_error() => "INTERNAL_SERVER_ERROR",

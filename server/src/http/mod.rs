@@ -1,0 +1,349 @@
+//! The HTTP face: routes, and what every response gets on the way out — a request id in
+//! the logs and the `X-Request-Id` header, security headers, CORS for the origins
+//! configured, compression, and a place in `/metrics`.
+//!
+//! - `/graphql` — GraphQL over HTTP (`graphql`); GraphiQL for a browser (`assets`)
+//! - `/graphql/ws` — GraphQL over WebSocket (`ws`)
+//! - `/healthz`, `/metrics` — for operators and Prometheus
+//! - `/items/N` — the item page every mail links to
+
+pub mod assets;
+pub mod errors;
+pub mod graphql;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::middleware::Compression;
+use poem::web::{CompressionAlgo, CompressionLevel};
+use poem::web::{Data, Json, Redirect};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
+use tracing::Instrument;
+
+use crate::db;
+use crate::graphql::Schemas;
+use crate::state::AppState;
+
+/// Every route of the service, wrapped in the layers every response passes through.
+pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
+    let schemas = Schemas::build(state.clone());
+    let persisted = Arc::new(graphql::PersistedQueries::default());
+    let compressed = Route::new()
+        .at("/", get(root))
+        .at("/graphql", get(graphql_endpoint).post(graphql_endpoint))
+        .at("/healthz", get(healthz))
+        .at("/metrics", get(metrics))
+        .at("/items/:id", get(crate::item_page::item_page))
+        .at("/assets/*name", get(assets::asset))
+        .with(
+            Compression::new()
+                .algorithms([CompressionAlgo::BR, CompressionAlgo::GZIP])
+                .with_quality(CompressionLevel::Fastest),
+        );
+    Route::new()
+        // A WebSocket upgrade has no body to compress.
+        .at("/graphql/ws", get(graphql_ws))
+        .nest("/", compressed)
+        .data(schemas)
+        .data(persisted)
+        .data(state.clone())
+        .catch_all_error(errors::poem_error)
+        .around(move |endpoint, request| observe(endpoint, request, state.clone()))
+}
+
+#[handler]
+fn root() -> Redirect {
+    Redirect::see_other("/graphql")
+}
+
+#[handler]
+async fn graphql_endpoint(
+    request: &Request,
+    schemas: Data<&Schemas>,
+    persisted: Data<&Arc<graphql::PersistedQueries>>,
+    state: Data<&AppState>,
+    body: poem::Body,
+) -> Response {
+    if request.method() == Method::GET
+        && graphql::wants_page(request.headers(), request.uri().query())
+    {
+        return assets::graphiql_page();
+    }
+    graphql::serve(
+        &schemas,
+        &state,
+        &persisted,
+        request.method(),
+        request.headers(),
+        request.uri().query(),
+        body,
+    )
+    .await
+}
+
+#[handler]
+async fn graphql_ws(
+    schemas: Data<&Schemas>,
+    state: Data<&AppState>,
+    websocket: poem::web::websocket::WebSocket,
+) -> impl IntoResponse {
+    let schemas = schemas.clone();
+    let state = state.clone();
+    let mut config = poem::web::websocket::WebSocketConfig::default();
+    config.max_message_size = Some(ws::MAX_MESSAGE);
+    config.max_frame_size = Some(ws::MAX_MESSAGE);
+    websocket
+        .protocols([ws::PROTOCOL])
+        .config(config)
+        .on_upgrade(move |socket| ws::serve(socket, schemas, state))
+}
+
+#[handler]
+async fn healthz(state: Data<&AppState>) -> Response {
+    let database = db::ping(&state.db).await;
+    let calendar = state.calendar.current().ok();
+    // The office must see mail that is stuck: how much waits, since when, and what failed.
+    let outbox = crate::service::outbox::backlog(&state.db, state.clock.now())
+        .await
+        .ok();
+    let body = serde_json::json!({
+        "status": if database { "ok" } else { "degraded" },
+        "database": database,
+        "calendarVersion": calendar.as_ref().map(|c| c.version().to_string()),
+        "outbox": outbox,
+    });
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Json(body).with_status(status).into_response()
+}
+
+/// Prometheus's text format. Open like `/healthz`: it holds counts, never people's data.
+#[handler]
+async fn metrics(state: Data<&AppState>) -> Response {
+    use crate::metrics::Gauge;
+    let mut gauges = Vec::new();
+    let gauge = |name, help, value: f64| Gauge {
+        name,
+        help,
+        labels: Vec::new(),
+        value,
+    };
+    match crate::service::outbox::backlog(&state.db, state.clock.now()).await {
+        Ok(backlog) => {
+            gauges.push(gauge(
+                "ducha_outbox_pending",
+                "Mails waiting to be sent.",
+                backlog.pending as f64,
+            ));
+            gauges.push(gauge(
+                "ducha_outbox_oldest_pending_age_seconds",
+                "Age of the oldest mail waiting (0: none).",
+                backlog.oldest_pending_age_seconds.unwrap_or(0) as f64,
+            ));
+            gauges.push(gauge(
+                "ducha_outbox_failed",
+                "Mails a relay refused for good (requeue them with requeueOutbox).",
+                backlog.failed as f64,
+            ));
+            gauges.push(gauge(
+                "ducha_database_up",
+                "Whether the database answers.",
+                1.0,
+            ));
+        }
+        Err(_) => gauges.push(gauge(
+            "ducha_database_up",
+            "Whether the database answers.",
+            0.0,
+        )),
+    }
+    let (size, idle) = db::pool_state(&state.db);
+    gauges.push(gauge(
+        "ducha_db_pool_connections",
+        "Open connections in this process's database pool.",
+        f64::from(size),
+    ));
+    gauges.push(gauge(
+        "ducha_db_pool_idle_connections",
+        "Idle connections in this process's database pool.",
+        idle as f64,
+    ));
+    Response::builder()
+        .header(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(state.metrics.render(&gauges))
+}
+
+/// The id of a request: the caller's `X-Request-Id` when it is a sane token (so one id
+/// follows a request through a proxy), else a new one.
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            (1..=64).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let mut bytes = [0u8; 8];
+            // Without entropy the id is still unique enough within a process's logs.
+            if getrandom::fill(&mut bytes).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                bytes = (nanos as u64).to_be_bytes();
+            }
+            hex::encode(bytes)
+        })
+}
+
+/// The `/metrics` endpoint label of a path (a bounded set, whatever clients ask for).
+fn endpoint_of(path: &str) -> &'static str {
+    match path {
+        "/graphql" => "graphql",
+        "/graphql/ws" => "graphql_ws",
+        "/healthz" => "healthz",
+        "/metrics" => "metrics",
+        "/" => "root",
+        p if p.starts_with("/items/") => "item_page",
+        p if p.starts_with("/assets/") => "assets",
+        _ => "other",
+    }
+}
+
+/// Which browser origins may call the API: the service's own (the Host the request came
+/// to, or the configured public URL), and those configured.
+fn origin_allowed(request: &Request, origin: &str, state: &AppState) -> bool {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let same_host = origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| Some(rest) == host);
+    same_host
+        || origin == state.notices.public_url.trim_end_matches('/')
+        || state
+            .http
+            .cors_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed == origin)
+}
+
+/// Headers a cross-origin caller may send: what GraphQL clients (Apollo, urql,
+/// graphql-request) set.
+const CORS_HEADERS: &str = "authorization, content-type, accept, x-request-id, apollo-require-preflight, \
+     x-apollo-operation-name, apollographql-client-name, apollographql-client-version";
+
+/// Every request passes here: an id and a span that every log line inside carries, CORS,
+/// security headers, the access log line and the metrics.
+async fn observe<E: Endpoint>(
+    endpoint: Arc<E>,
+    request: Request,
+    state: AppState,
+) -> poem::Result<Response> {
+    let started = Instant::now();
+    let id = request_id(&request);
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let span = tracing::info_span!("request", id = %id, %method, path = %path);
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let cors = origin
+        .as_deref()
+        .map(|o| (o.to_string(), origin_allowed(&request, o, &state)));
+    let preflight = method == Method::OPTIONS;
+    let mut response = match (&cors, preflight) {
+        (Some((_, false)), _) => errors::json_error(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "该来源（Origin）未获准访问本接口；请管理员在 cors_origins 中加入",
+        ),
+        (_, true) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, POST, OPTIONS"),
+            );
+            if cors.is_some() {
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, POST"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static(CORS_HEADERS),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static("600"),
+                );
+            }
+            response
+        }
+        _ => {
+            endpoint
+                .get_response(request)
+                .instrument(span.clone())
+                .await
+        }
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert("x-request-id", value);
+    }
+    if let Some((origin, true)) = &cors
+        && let Ok(value) = HeaderValue::from_str(origin)
+    {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-request-id"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+    }
+    let status = response.status();
+    let took = started.elapsed();
+    state
+        .metrics
+        .record_response(endpoint_of(&path), status.as_u16(), took);
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            took_ms = took.as_secs_f64() * 1e3,
+            "response"
+        );
+    });
+    Ok(response)
+}
