@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// The cookie the sign-in form sets.
 const TOKEN_COOKIE: &str = "ducha_token";
 
-const ITEM_QUERY: &str = "query($id: Int!) { item(id: $id) { id serial title requirements \
+const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) { id serial title requirements \
     sourceReference stage deadlineRule colour colourReason \
     deadlineExplanation { explanation { summary } } \
     assignments { lead status dueAt effectiveDueAt signedAt colour colourReason unit { name } } } }";
@@ -46,8 +46,13 @@ pub async fn item_page(
     schemas: Data<&Schemas>,
     state: Data<&AppState>,
 ) -> Response {
-    let Ok(id) = id.parse::<i32>() else {
-        return page(StatusCode::NOT_FOUND, "事项不存在", "<p>事项编号无效。</p>");
+    // The number mails link to, or the item's global id as the API gives it.
+    let id = match id.parse::<i64>() {
+        Ok(number) if number > 0 => number,
+        _ => match crate::graphql::ids::decode(&id) {
+            Some((crate::graphql::ids::NodeKind::Item, number)) => number,
+            _ => return page(StatusCode::NOT_FOUND, "事项不存在", "<p>事项编号无效。</p>"),
+        },
     };
     let Some(token) = token_of(request) else {
         return sign_in(None);

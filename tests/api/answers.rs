@@ -27,7 +27,7 @@ async fn colour_of(app: &TestApp, token: &str, id: &Value) -> (String, String) {
     let body = app
         .graphql_as(
             Some(token),
-            "query($id: Int!) { item(id: $id) { colour colourReason } }",
+            "query($id: ID!) { item(id: $id) { colour colourReason } }",
             json!({ "id": id }),
         )
         .await;
@@ -160,7 +160,7 @@ async fn late_items_never_read_on_schedule(backend: Backend) {
     let assignments = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { assignments { lead colourReason } } }",
+            "query($id: ID!) { item(id: $id) { assignments { lead colourReason } } }",
             json!({ "id": closed["id"] }),
         )
         .await;
@@ -342,7 +342,7 @@ async fn a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so(backend: 
     let unchanged = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { version extensionRequests { decision } assignments { lead extendedDueAt } } }",
+            "query($id: ID!) { item(id: $id) { version extensionRequests { decision } assignments { lead extendedDueAt } } }",
             json!({ "id": item["id"] }),
         )
         .await;
@@ -388,7 +388,7 @@ async fn lead_due(app: &TestApp, token: &str, id: &Value) -> (Value, Value) {
     let body = app
         .graphql_as(
             Some(token),
-            "query($id: Int!) { item(id: $id) { assignments { lead dueAt } deadlineExplanation { dueAt } } }",
+            "query($id: ID!) { item(id: $id) { assignments { lead dueAt } deadlineExplanation { dueAt } } }",
             json!({ "id": id }),
         )
         .await;

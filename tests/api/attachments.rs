@@ -86,7 +86,7 @@ async fn a_unit_attaches_evidence_to_its_report_and_nobody_else_can() {
     let listed = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { reports { kind attachments { fileName sha256 } } } }",
+            "query($id: ID!) { item(id: $id) { reports { kind attachments { fileName sha256 } } } }",
             json!({ "id": assigned["id"] }),
         )
         .await;

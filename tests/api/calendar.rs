@@ -267,7 +267,7 @@ async fn an_administrator_sets_a_local_day_off_and_open_deadlines_move() {
     let item = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { assignments { dueAt } } isWorkingDay(date: \"2026-11-25\") { working holidayName } }",
+            "query($id: ID!) { item(id: $id) { assignments { dueAt } } isWorkingDay(date: \"2026-11-25\") { working holidayName } }",
             json!({ "id": assigned["id"] }),
         )
         .await;

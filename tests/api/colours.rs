@@ -10,7 +10,7 @@ async fn colours(app: &TestApp, token: &str, id: &Value) -> (Value, Value, Value
     let body = app
         .graphql_as(
             Some(token),
-            "query($id: Int!) { item(id: $id) { colour colourReason assignments { lead colour } } }",
+            "query($id: ID!) { item(id: $id) { colour colourReason assignments { lead colour } } }",
             json!({ "id": id }),
         )
         .await;

@@ -49,7 +49,7 @@ async fn person(
     let created = &body["data"]["createPerson"];
     assert!(created.is_object(), "createPerson failed: {body}");
     (
-        created["person"]["id"].as_i64().expect("id"),
+        crate::helpers::row_id(&created["person"]["id"]),
         created["token"].as_str().expect("token").to_string(),
     )
 }
@@ -70,9 +70,11 @@ async fn unit(
                                "contacts": [{ "name": "联络员", "email": contact }] } }),
         )
         .await;
-    body["data"]["createUnit"]["unit"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("createUnit failed: {body}"))
+    assert!(
+        body["data"]["createUnit"]["unit"]["id"].is_string(),
+        "createUnit failed: {body}"
+    );
+    crate::helpers::row_id(&body["data"]["createUnit"]["unit"]["id"])
 }
 
 impl District {
@@ -271,7 +273,7 @@ pub async fn feed(app: &TestApp, d: &District, item: &Value) -> Value {
     let body = app
         .graphql_as(
             Some(&d.supervisor),
-            &format!("query($id: Int!) {{ item(id: $id) {{ {ITEM_FIELDS} }} }}"),
+            &format!("query($id: ID!) {{ item(id: $id) {{ {ITEM_FIELDS} }} }}"),
             json!({ "id": current["id"] }),
         )
         .await;

@@ -225,6 +225,23 @@ impl TestApp {
     }
 }
 
+/// The row number behind an object's global `id` (base64 of `Item:61`), as the database
+/// and the `/items/N` links know it.
+pub fn row_id(id: &Value) -> i64 {
+    use base64::Engine as _;
+    let text = id
+        .as_str()
+        .unwrap_or_else(|| panic!("a global id, got {id}"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_else(|_| panic!("not base64: {text}"));
+    let plain = String::from_utf8(bytes).expect("utf-8");
+    plain
+        .split_once(':')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or_else(|| panic!("not Kind:N: {plain}"))
+}
+
 /// The `extensions.code` of the first error, or a panic naming the whole body.
 pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]

@@ -22,7 +22,7 @@ async fn item(app: &TestApp, token: &str, id: &Value) -> Value {
     let body = app
         .graphql_as(
             Some(token),
-            &format!("query($id: Int!) {{ item(id: $id) {{ {ITEM_FIELDS} auditTrail {{ action fromStage toStage reason actor {{ name }} }} }} }}"),
+            &format!("query($id: ID!) {{ item(id: $id) {{ {ITEM_FIELDS} auditTrail {{ action fromStage toStage reason actor {{ name }} }} }} }}"),
             json!({ "id": id }),
         )
         .await;
@@ -762,7 +762,7 @@ async fn suspension_pauses_the_clock_and_cancel_ends_it(backend: Backend) {
     let explained = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { deadlineExplanation { dueAt explanation { summary } } } }",
+            "query($id: ID!) { item(id: $id) { deadlineExplanation { dueAt explanation { summary } } } }",
             json!({ "id": id }),
         )
         .await;

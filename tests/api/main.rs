@@ -19,6 +19,7 @@ mod lifecycle;
 mod live;
 mod notices;
 mod over_http;
+mod relay;
 mod reports;
 mod schema;
 mod smtp;

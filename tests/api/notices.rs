@@ -88,10 +88,10 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
     let app = spawn_with(settings_for(backend).await).await;
     let d = District::create(&app).await;
     let assigned = assigned_item(&app, &d, "国庆期间景区安全保障").await;
-    let item_id = assigned["id"].as_i64().expect("id");
+    let item_id = crate::helpers::row_id(&assigned["id"]);
     let (lead, co) = (
-        assigned["assignments"][0]["id"].as_i64().expect("id"),
-        assigned["assignments"][1]["id"].as_i64().expect("id"),
+        crate::helpers::row_id(&assigned["assignments"][0]["id"]),
+        crate::helpers::row_id(&assigned["assignments"][1]["id"]),
     );
     // Item 3: 督查通知 is written with the assignment, before any sweep.
     let first_mails = outbox_rows(&app).await;
@@ -150,7 +150,7 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
     let trail = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { auditTrail { action reason details } } }",
+            "query($id: ID!) { item(id: $id) { auditTrail { action reason details } } }",
             json!({ "id": item_id }),
         )
         .await;
@@ -767,7 +767,7 @@ async fn progress_reports_are_reminded_once_per_cycle_on_working_days(backend: B
     )
     .await["item"]
         .clone();
-    let lead = assigned["assignments"][0]["id"].as_i64().expect("id");
+    let lead = crate::helpers::row_id(&assigned["assignments"][0]["id"]);
     ok(
         &app,
         &d.housing_head,
@@ -852,7 +852,7 @@ async fn item_links_show_the_item_to_its_reader() {
     let app = spawn_with(settings_for(Backend::Sqlite).await).await;
     let d = District::create(&app).await;
     let assigned = assigned_item(&app, &d, "燃气安全专项检查").await;
-    let path = format!("/items/{}", assigned["id"]);
+    let path = format!("/items/{}", crate::helpers::row_id(&assigned["id"]));
     let anonymous = app.client.get(app.url(&path)).send().await.expect("get");
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.text().await.expect("body").contains("请登录"));
@@ -952,10 +952,10 @@ async fn leftover_notices_are_mailed_only_if_still_true(backend: Backend) {
     let d = District::create(&app).await;
     let assigned = assigned_item(&app, &d, "冬季供暖保障").await;
     let (lead, co) = (
-        assigned["assignments"][0]["id"].as_i64().expect("id"),
-        assigned["assignments"][1]["id"].as_i64().expect("id"),
+        crate::helpers::row_id(&assigned["assignments"][0]["id"]),
+        crate::helpers::row_id(&assigned["assignments"][1]["id"]),
     );
-    let item_id = assigned["id"].as_i64().expect("id");
+    let item_id = crate::helpers::row_id(&assigned["id"]);
     let before = outbox_rows(&app).await.len();
     for (assignment, unit, kind, level) in [
         (lead, d.housing, "NOT_SIGNED", "REMINDER"),

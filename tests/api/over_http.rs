@@ -67,7 +67,7 @@ async fn the_spec_media_type_gets_status_codes_and_no_data_on_request_errors() {
         &app,
         Some(SPEC),
         token,
-        json!({ "query": "query($id: Int!) { item(id: $id) { title } }", "variables": { "id": "x" } }),
+        json!({ "query": "query($n: Int!) { items(first: $n) { edges { cursor } } }", "variables": { "n": "x" } }),
     )
     .await;
     assert_eq!(

@@ -60,7 +60,7 @@ async fn assigned(app: &TestApp, d: &District, title: &str, lead: i64, co: &[i64
     )
     .await;
     let mut item = Item {
-        id: registered["item"]["id"].as_i64().expect("id"),
+        id: crate::helpers::row_id(&registered["item"]["id"]),
         version: registered["item"]["version"].as_i64().expect("version"),
     };
     item.act(

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::district::{District, assigned_item, item_mutation, m, ok};
 use crate::helpers::{Backend, TestApp, settings_for, shanghai, spawn_app_on, spawn_with};
 
-const VIEW: &str = "query($id: Int!) { item(id: $id) { colourReason
+const VIEW: &str = "query($id: ID!) { item(id: $id) { colourReason
     auditTrail { action reason details } extensionRequests { reason decisionReason }
     reports { body verdictReason } } }";
 
@@ -97,7 +97,7 @@ async fn a_co_unit_never_reads_the_lead_units_records(backend: Backend) {
     let assignments = app
         .graphql_as(
             Some(&d.supervisor),
-            "query($id: Int!) { item(id: $id) { assignments { lead colourReason } } }",
+            "query($id: ID!) { item(id: $id) { assignments { lead colourReason } } }",
             json!({ "id": item["id"] }),
         )
         .await;
@@ -280,7 +280,11 @@ async fn the_report_access_setting_is_honoured_both_ways(backend: Backend) {
             .as_str()
             .unwrap_or_default()
             .contains("不向承办单位公开");
-        assert_eq!(hidden, unit["id"] != d.street, "{unit}");
+        assert_eq!(
+            hidden,
+            crate::helpers::row_id(&unit["id"]) != d.street,
+            "{unit}"
+        );
     }
     // The office still reads everything.
     let office = app.graphql_as(Some(&d.supervisor), MONTH, json!({})).await;

@@ -320,10 +320,21 @@ fn base_env(smtp: &SmtpServer, data_dir: &std::path::Path) -> Vec<(&'static str,
 }
 
 async fn unit_ids(client: &reqwest::Client, address: &str, token: &str) -> Vec<i64> {
-    let units = graphql(client, address, token, "{ units { id } }", json!({})).await;
+    let units = graphql(
+        client,
+        address,
+        token,
+        "{ units { databaseId } }",
+        json!({}),
+    )
+    .await;
     units["data"]["units"]
         .as_array()
-        .map(|list| list.iter().filter_map(|u| u["id"].as_i64()).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|u| u["databaseId"].as_i64())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

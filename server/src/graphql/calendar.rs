@@ -1,6 +1,7 @@
 //! Calendar queries: is a day a working day, add working days, count them, and turn a
 //! deadline rule into a due instant that explains itself (docs/rules.md §2).
 
+use super::ids::{AssignmentId, ItemId, UnitId};
 use async_graphql::{Context, Enum, Object, OneofObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_calendar::{self as cal, DeadlineRule};
@@ -409,14 +410,14 @@ pub struct CalendarDayMeaning {
 /// 因日历变化而移动（或由暂定变为确定）的在办期限
 #[derive(SimpleObject)]
 pub struct MovedDeadline {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识）
+    pub item_id: ItemId,
     /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
-    /// 交办记录编号（数据库主键）
-    pub assignment_id: i64,
-    /// 承办单位编号（数据库主键）
-    pub unit_id: i64,
+    /// 交办记录（全局标识）
+    pub assignment_id: AssignmentId,
+    /// 承办单位（全局标识）
+    pub unit_id: UnitId,
     /// 原截止时刻（UTC）
     pub old_due_at: DateTime<Utc>,
     /// 新截止时刻（UTC）
@@ -466,10 +467,10 @@ impl From<crate::service::calendar::ImportOutcome> for ImportCalendarYearPayload
                 .moved
                 .into_iter()
                 .map(|m| MovedDeadline {
-                    item_id: m.item_id,
+                    item_id: ItemId(m.item_id),
                     serial: m.serial,
-                    assignment_id: m.assignment_id,
-                    unit_id: m.unit_id,
+                    assignment_id: AssignmentId(m.assignment_id),
+                    unit_id: UnitId(m.unit_id),
                     old_due_at: m.old_due_at,
                     new_due_at: m.new_due_at,
                 })

@@ -6,6 +6,7 @@ mod colours;
 pub mod context;
 pub mod enums;
 pub mod guard;
+pub mod ids;
 mod items;
 pub mod loaders;
 pub mod objects;
@@ -68,10 +69,11 @@ pub struct Schemas {
 
 impl Schemas {
     pub fn build(state: AppState) -> Schemas {
-        let introspection = Schema::build(
+        let introspection = Schema::build_with_ignore_name_conflicts(
             Query::default(),
             Mutation::default(),
             subscription::Subscription,
+            ["ID"],
         )
         .introspection_only()
         .limit_depth(INTROSPECTION_DEPTH)
@@ -87,10 +89,11 @@ impl Schemas {
 }
 
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let builder = Schema::build(
+    let builder = Schema::build_with_ignore_name_conflicts(
         Query::default(),
         Mutation::default(),
         subscription::Subscription,
+        ["ID"],
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

@@ -9,6 +9,7 @@ use sea_orm::ActiveEnum;
 use super::calendar::Deadline;
 use super::context::app_state;
 use super::enums::*;
+use super::ids::{AssignmentId, GlobalId, NodeKind};
 use super::loaders::*;
 use crate::error::{AppError, AppResult};
 use crate::service::scope;
@@ -27,7 +28,7 @@ pub struct Contact {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Unit {
-    /// 单位编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
     /// 单位名称
     pub name: String,
@@ -70,6 +71,16 @@ impl From<unit::Model> for Unit {
 
 #[ComplexObject]
 impl Unit {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::Unit, self.id)
+    }
+
+    /// 单位编号（数据库编号）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+
     /// 单位当前颜色（按其在办事项颜色和近期按时办结率）
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
         Ok(unit_verdict(ctx, self.id).await?.0.colour.into())
@@ -107,7 +118,7 @@ impl Unit {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Person {
-    /// 人员编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
     /// 姓名
     pub name: String,
@@ -133,6 +144,16 @@ impl From<person::Model> for Person {
 
 #[ComplexObject]
 impl Person {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::Person, self.id)
+    }
+
+    /// 人员编号（数据库编号）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+
     /// 所属单位（督查室、区领导、系统管理员为空）
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Unit>> {
         match self.unit_id {
@@ -146,7 +167,7 @@ impl Person {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Item {
-    /// 事项编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
     /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
@@ -229,6 +250,16 @@ impl TryFrom<item::Model> for Item {
 
 #[ComplexObject]
 impl Item {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::Item, self.id)
+    }
+
+    /// 事项编号（数据库编号，即事项页面 /items/N 中的 N）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+
     /// 事项当前颜色（蓝黄红），取各承办单位中最严重的；承办单位人员看到的是本单位的
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
         Ok(visible_verdict(ctx, self.id).await?.colour.into())
@@ -247,7 +278,7 @@ impl Item {
     }
 
     /// 各承办单位的交办记录（承办单位只能看到本单位的）
-    async fn assignments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assignment>> {
+    pub async fn assignments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assignment>> {
         let actor = super::context::actor(ctx)?;
         let rows = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
         Ok(rows
@@ -258,7 +289,7 @@ impl Item {
     }
 
     /// 进展报告与办结反馈
-    async fn reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Report>> {
+    pub async fn reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Report>> {
         let actor = super::context::actor(ctx)?;
         let visible = visible_assignment_ids(ctx, actor, self.id).await?;
         let rows = rows_of::<ReportsByItem>(ctx, self.id).await?;
@@ -270,7 +301,7 @@ impl Item {
     }
 
     /// 延期申请及审批
-    async fn extension_requests(
+    pub async fn extension_requests(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ExtensionRequest>> {
@@ -362,7 +393,7 @@ impl Item {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Assignment {
-    /// 交办记录编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
     /// 是否主办单位
     pub lead: bool,
@@ -412,6 +443,16 @@ impl From<assignment::Model> for Assignment {
 
 #[ComplexObject]
 impl Assignment {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::Assignment, self.id)
+    }
+
+    /// 交办记录编号（数据库编号）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+
     /// 该单位承办部分的颜色
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
         let colours = item_colours(ctx, self.item_id).await?;
@@ -448,7 +489,7 @@ impl Assignment {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Report {
-    /// 报告编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
     /// 报告类别：进展报告或办结反馈
     pub kind: ReportKind,
@@ -487,6 +528,16 @@ impl From<report::Model> for Report {
 
 #[ComplexObject]
 impl Report {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::Report, self.id)
+    }
+
+    /// 报告编号（数据库编号）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+
     /// 报送人
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
         Ok(load_person(ctx, Some(self.author_id))
@@ -495,7 +546,7 @@ impl Report {
     }
 
     /// 附件
-    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
+    pub async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Attachment>> {
         let rows = rows_of::<AttachmentsByReport>(ctx, self.id).await?;
         Ok(rows.into_iter().map(Attachment::from).collect())
     }
@@ -503,8 +554,9 @@ impl Report {
 
 /// 附件（按内容的 SHA-256 存储）
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Attachment {
-    /// 附件编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
     /// 文件名
     pub file_name: String,
@@ -533,11 +585,12 @@ impl From<attachment::Model> for Attachment {
 
 /// 延期申请
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct ExtensionRequest {
-    /// 延期申请编号（数据库主键）
+    #[graphql(skip)]
     pub id: i64,
-    /// 申请延期的交办记录编号（数据库主键）
-    pub assignment_id: i64,
+    /// 申请延期的交办记录（全局标识）
+    pub assignment_id: AssignmentId,
     /// 申请理由
     pub reason: String,
     /// 申请延至的截止时刻（UTC）
@@ -556,7 +609,7 @@ impl From<extension_request::Model> for ExtensionRequest {
     fn from(e: extension_request::Model) -> Self {
         ExtensionRequest {
             id: e.id,
-            assignment_id: e.assignment_id,
+            assignment_id: AssignmentId(e.assignment_id),
             reason: e.reason,
             proposed_due_at: e.proposed_due_at,
             decision: e.decision.map(|d| d.to_value()),
@@ -583,8 +636,8 @@ pub struct AuditEntry {
     pub to_stage: Option<Stage>,
     /// 理由（承办单位人员看不到其他单位的）
     pub reason: Option<String>,
-    /// 涉及的交办记录编号（数据库主键）
-    pub assignment_id: Option<i64>,
+    /// 涉及的交办记录（全局标识）
+    pub assignment_id: Option<AssignmentId>,
     /// 操作的详细内容（JSON，随操作而不同；承办单位人员看不到其他单位的）
     pub details: Json<serde_json::Value>,
     #[graphql(skip)]
@@ -600,7 +653,7 @@ impl From<audit_event::Model> for AuditEntry {
             from_stage: e.from_stage.as_deref().and_then(|s| stage_of(s).ok()),
             to_stage: e.to_stage.as_deref().and_then(|s| stage_of(s).ok()),
             reason: e.reason,
-            assignment_id: e.assignment_id,
+            assignment_id: e.assignment_id.map(AssignmentId),
             details: Json(e.details),
             actor_id: e.actor_id,
         }
@@ -613,4 +666,43 @@ impl AuditEntry {
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
         Ok(load_person(ctx, self.actor_id).await?.map(Person::from))
     }
+}
+
+#[ComplexObject]
+impl Attachment {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::Attachment, self.id)
+    }
+
+    /// 附件编号（数据库编号）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+}
+
+#[ComplexObject]
+impl ExtensionRequest {
+    /// 全局标识（不透明，可用于 node(id:) 重新取得）
+    async fn id(&self) -> GlobalId {
+        GlobalId::new(NodeKind::ExtensionRequest, self.id)
+    }
+
+    /// 延期申请编号（数据库编号）
+    async fn database_id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// 可按全局标识取得的对象（Relay 规范的 Node 接口）
+#[derive(async_graphql::Interface)]
+#[graphql(field(name = "id", ty = "GlobalId", desc = "全局标识（不透明）"))]
+pub enum Node {
+    Item(Item),
+    Unit(Unit),
+    Person(Person),
+    Assignment(Assignment),
+    Report(Report),
+    ExtensionRequest(ExtensionRequest),
+    Attachment(Attachment),
 }

@@ -2,6 +2,7 @@
 //! with every figure, and its HTML, CSV and XLSX renderings; the office can publish (or
 //! regenerate) a month's report.
 
+use super::ids::{ItemId, UnitId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -63,8 +64,8 @@ pub struct ReportTotals {
 /// 单位当月情况（按牵头事项统计）
 #[derive(SimpleObject)]
 pub struct ReportUnit {
-    /// 单位编号（数据库主键）
-    pub unit_id: i64,
+    /// 单位（全局标识）
+    pub unit_id: UnitId,
     /// 单位名称
     pub unit: String,
     /// 单位类型（部门、街道、园区、乡镇、其他）
@@ -110,8 +111,8 @@ pub struct ReportUnit {
 /// 月末红色、黄色事项
 #[derive(SimpleObject)]
 pub struct ReportFlaggedItem {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识）
+    pub item_id: ItemId,
     /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
     /// 事项标题
@@ -190,7 +191,7 @@ fn flagged(items: &[ducha_report::FlaggedItem]) -> Vec<ReportFlaggedItem> {
     items
         .iter()
         .map(|i| ReportFlaggedItem {
-            item_id: i.item_id,
+            item_id: ItemId(i.item_id),
             serial: i.serial.clone(),
             title: i.title.clone(),
             unit: i.unit.clone(),
@@ -287,7 +288,7 @@ impl MonthlyReport {
             .units
             .iter()
             .map(|u| ReportUnit {
-                unit_id: u.unit_id,
+                unit_id: UnitId(u.unit_id),
                 unit: u.unit.clone(),
                 kind: u.kind.clone(),
                 rank: u.rank.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),

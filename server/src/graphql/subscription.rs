@@ -1,6 +1,7 @@
 //! Subscriptions for live dashboards (README, Usage): lifecycle events and colour changes,
 //! from every instance (see `crate::events`).
 
+use super::ids::ItemId;
 use async_graphql::{Context, Enum, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -26,8 +27,8 @@ pub enum LiveEventKind {
 pub struct DashboardEvent {
     /// 事件类别：办理操作或颜色变化
     pub kind: LiveEventKind,
-    /// 事项编号（数据库主键）；与具体事项无关的操作为空
-    pub item_id: Option<i64>,
+    /// 事项（全局标识）；与具体事项无关的操作为空
+    pub item_id: Option<ItemId>,
     /// 督办编号，如“督〔2026〕15号”
     pub serial: Option<String>,
     /// 操作，如 ASSIGN、SIGN、CLOSE、NOTICE
@@ -60,7 +61,7 @@ impl From<LiveEvent> for DashboardEvent {
                 ..
             } => DashboardEvent {
                 kind: LiveEventKind::Lifecycle,
-                item_id,
+                item_id: item_id.map(ItemId),
                 serial,
                 action: Some(action),
                 from_stage,
@@ -79,7 +80,7 @@ impl From<LiveEvent> for DashboardEvent {
                 at,
             } => DashboardEvent {
                 kind: LiveEventKind::ColourChange,
-                item_id: Some(item_id),
+                item_id: Some(ItemId(item_id)),
                 serial: Some(serial),
                 action: None,
                 from_stage: None,
@@ -104,7 +105,8 @@ impl Subscription {
     async fn dashboard_events(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "只接收该事项的事件（事项编号）；不填为全部事项")] item_id: Option<i64>,
+        #[graphql(desc = "只接收该事项的事件（事项的全局标识或编号）；不填为全部事项")]
+        item_id: Option<ItemId>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardEvent>>> {
         let state = app_state(ctx)?;
         let who = actor(ctx)?;

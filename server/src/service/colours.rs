@@ -262,8 +262,8 @@ pub async fn colours_for_items(
     Ok(result)
 }
 
-/// Items of `select` (newest first) whose colour at `at` is one of `wanted`, up to
-/// `limit`. Colours are computed, not stored, so candidates are read in batches and judged
+/// Items of `select` whose colour at `at` is one of `wanted`, up to `limit`, newest first
+/// or (for a page read backwards) oldest first. Colours are computed, not stored, so candidates are read in batches and judged
 /// until the page is full; stages where the clock does not run are skipped at once when no
 /// uncoloured item is wanted.
 #[tracing::instrument(skip_all, fields(limit))]
@@ -274,7 +274,7 @@ pub async fn items_of_colours(
     wanted: &[Colour],
     viewer_unit: Option<i64>,
     at: DateTime<Utc>,
-    limit: u64,
+    (limit, newest_first): (u64, bool),
 ) -> AppResult<Vec<item::Model>> {
     use sea_orm::{QueryOrder as _, QuerySelect};
     const BATCH: u64 = 500;
@@ -291,21 +291,30 @@ pub async fn items_of_colours(
         select.filter(item::Column::Stage.is_in(coloured))
     };
     let mut found = Vec::new();
-    let mut before: Option<i64> = None;
+    let mut past: Option<i64> = None;
     loop {
         let mut batch_select = select.clone();
-        if let Some(id) = before {
-            batch_select = batch_select.filter(item::Column::Id.lt(id));
+        if let Some(id) = past {
+            batch_select = batch_select.filter(if newest_first {
+                item::Column::Id.lt(id)
+            } else {
+                item::Column::Id.gt(id)
+            });
         }
+        let order = if newest_first {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
         let batch = batch_select
-            .order_by_desc(item::Column::Id)
+            .order_by(item::Column::Id, order)
             .limit(BATCH)
             .all(db)
             .await?;
         let Some(last) = batch.last() else {
             return Ok(found);
         };
-        before = Some(last.id);
+        past = Some(last.id);
         let exhausted = (batch.len() as u64) < BATCH;
         let colours = colours_for_items(db, rules, &batch, at).await?;
         for candidate in batch {

@@ -30,41 +30,49 @@ pub struct ItemFilter {
     pub colours: Option<Vec<Colour>>,
 }
 
-/// One page of the item list, newest first.
-pub struct ItemPage {
-    pub rows: Vec<item::Model>,
-    pub has_next: bool,
+/// Where a page of the item list starts and which way it reads: the list is newest first,
+/// and a page reads on from a cursor (`Older`, `first`/`after`) or back from one (`Newer`,
+/// `last`/`before`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seek {
+    /// Items older (lower id) than the one given, or from the newest; newest first.
+    Older(Option<i64>),
+    /// Items newer (higher id) than the one given, or from the oldest; oldest first.
+    Newer(Option<i64>),
 }
 
-/// The items `actor` may see that match `filter`, below `after_id`, at most `limit`.
+/// One page of the item list, in the order its `Seek` reads.
+pub struct ItemPage {
+    pub rows: Vec<item::Model>,
+    /// Whether more items lie beyond the page in the direction read.
+    pub has_more: bool,
+}
+
+/// The items `actor` may see that match `filter`, from `seek`, at most `limit`.
 /// `rule_set` is needed only when the filter asks for colours, which are computed.
-#[tracing::instrument(skip_all, fields(after_id, limit))]
+#[tracing::instrument(skip_all, fields(?seek, limit))]
+#[allow(clippy::too_many_arguments)]
 pub async fn items_page(
     db: &impl ConnectionTrait,
     actor: &Actor,
     filter: &ItemFilter,
-    after_id: Option<i64>,
+    seek: Seek,
     limit: u64,
-    rule_set: impl AsyncFnOnce() -> AppResult<RuleSet>,
+    rule_set: Option<&RuleSet>,
     now: DateTime<Utc>,
 ) -> AppResult<ItemPage> {
     // People of a unit filter by what they see: their own assignment's due and colour,
     // never another unit's.
     let viewer_unit = actor.own_unit().filter(|_| !actor.role.sees_everything());
     let mut select = scope::items_for(actor).filter(condition(filter, now, viewer_unit)?);
-    if let Some(after_id) = after_id {
-        select = select.filter(item::Column::Id.lt(after_id));
+    let newest_first = matches!(seek, Seek::Older(_));
+    match seek {
+        Seek::Older(Some(id)) => select = select.filter(item::Column::Id.lt(id)),
+        Seek::Newer(Some(id)) => select = select.filter(item::Column::Id.gt(id)),
+        _ => {}
     }
-    let rows = match &filter.colours {
-        None => {
-            select
-                .order_by_desc(item::Column::Id)
-                .limit(limit + 1)
-                .all(db)
-                .await?
-        }
-        Some(colours) => {
-            let rule_set = rule_set().await?;
+    let rows = match (&filter.colours, rule_set) {
+        (Some(colours), Some(rule_set)) => {
             super::colours::items_of_colours(
                 db,
                 &rule_set.rules(),
@@ -72,15 +80,32 @@ pub async fn items_page(
                 colours,
                 viewer_unit,
                 now,
-                limit + 1,
+                (limit + 1, newest_first),
             )
             .await?
         }
+        (Some(_), None) => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "a colour filter needs the colour rules"
+            )));
+        }
+        (None, _) => {
+            let order = if newest_first {
+                sea_orm::Order::Desc
+            } else {
+                sea_orm::Order::Asc
+            };
+            select
+                .order_by(item::Column::Id, order)
+                .limit(limit + 1)
+                .all(db)
+                .await?
+        }
     };
-    let has_next = rows.len() as u64 > limit;
+    let has_more = rows.len() as u64 > limit;
     Ok(ItemPage {
         rows: rows.into_iter().take(limit as usize).collect(),
-        has_next,
+        has_more,
     })
 }
 

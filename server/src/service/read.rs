@@ -17,6 +17,44 @@ pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> 
         .ok_or_else(|| AppError::NotFound(format!("事项 {id} 不存在")))
 }
 
+/// A kind of row that belongs to an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemPart {
+    Item,
+    Assignment,
+    Report,
+    ExtensionRequest,
+    Attachment,
+}
+
+/// The item a row of `part` belongs to, if the row exists.
+pub async fn item_of(db: &impl ConnectionTrait, part: ItemPart, id: i64) -> AppResult<Option<i64>> {
+    Ok(match part {
+        ItemPart::Item => item::Entity::find_by_id(id).one(db).await?.map(|r| r.id),
+        ItemPart::Assignment => assignment::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|r| r.item_id),
+        ItemPart::Report => report::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|r| r.item_id),
+        ItemPart::ExtensionRequest => extension_request::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|r| r.item_id),
+        ItemPart::Attachment => {
+            let Some(attached) = attachment::Entity::find_by_id(id).one(db).await? else {
+                return Ok(None);
+            };
+            report::Entity::find_by_id(attached.report_id)
+                .one(db)
+                .await?
+                .map(|r| r.item_id)
+        }
+    })
+}
+
 pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item::Model>> {
     in_chunks(ids, |chunk| {
         item::Entity::find()

@@ -1,5 +1,6 @@
 //! 交办, 签收, 退回 and the office's answer (`service::items::assign`).
 
+use crate::graphql::ids::{AssignmentId, ItemId, UnitId};
 use async_graphql::{Context, InputObject, Object};
 
 use super::shared::{ItemPayload, ItemReasonInput, ItemVersionInput};
@@ -10,28 +11,28 @@ use crate::service::items as verbs;
 /// 交办事项
 #[derive(InputObject)]
 pub struct AssignItemInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 主办（牵头）单位
-    pub lead_unit_id: i64,
+    pub lead_unit_id: UnitId,
     /// 协办单位
     #[graphql(default)]
-    pub co_unit_ids: Vec<i64>,
+    pub co_unit_ids: Vec<UnitId>,
 }
 
 /// 处理单位的退回申请
 #[derive(InputObject)]
 pub struct ResolveReturnInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
-    /// 申请退回的交办记录编号（数据库主键）
-    pub assignment_id: i64,
+    /// 申请退回的交办记录（全局标识或数据库编号）
+    pub assignment_id: AssignmentId,
     /// 改派给的单位；不填表示维持原交办
-    pub reassign_to_unit_id: Option<i64>,
+    pub reassign_to_unit_id: Option<UnitId>,
     /// 督查室意见（必填，通知承办单位）
     pub reason: String,
 }
@@ -49,10 +50,10 @@ impl AssignMutation {
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::assign(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
-            input.lead_unit_id,
-            input.co_unit_ids,
+            input.lead_unit_id.0,
+            input.co_unit_ids.into_iter().map(i64::from).collect(),
         )
         .await?;
         Ok(ItemPayload {
@@ -66,7 +67,7 @@ impl AssignMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项及其版本号")] input: ItemVersionInput,
     ) -> async_graphql::Result<ItemPayload> {
-        let updated = verbs::sign(verb_context(ctx)?, input.item_id, input.version).await?;
+        let updated = verbs::sign(verb_context(ctx)?, input.item_id.0, input.version).await?;
         Ok(ItemPayload {
             item: Item::try_from(updated)?,
         })
@@ -80,7 +81,7 @@ impl AssignMutation {
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::request_return(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
             input.reason.as_deref().unwrap_or_default(),
         )
@@ -98,10 +99,10 @@ impl AssignMutation {
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::resolve_return(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
-            input.assignment_id,
-            input.reassign_to_unit_id,
+            input.assignment_id.0,
+            input.reassign_to_unit_id.map(i64::from),
             &input.reason,
         )
         .await?;

@@ -1,5 +1,6 @@
 //! 延期: asked by a unit, decided by the office or a leader (`service::items::extension`).
 
+use crate::graphql::ids::{ExtensionRequestId, ItemId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::shared::item_payload;
@@ -11,8 +12,8 @@ use crate::service::items as verbs;
 /// 申请延期
 #[derive(InputObject)]
 pub struct RequestExtensionInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 申请延至的日期
@@ -24,8 +25,8 @@ pub struct RequestExtensionInput {
 /// 审批延期申请
 #[derive(InputObject)]
 pub struct DecideExtensionInput {
-    /// 延期申请编号（数据库主键）
-    pub extension_request_id: i64,
+    /// 延期申请（全局标识或数据库编号）
+    pub extension_request_id: ExtensionRequestId,
     /// 事项的版本号
     pub version: i32,
     /// true 批准，false 不批准
@@ -60,7 +61,7 @@ impl ExtensionMutation {
         let state = app_state(ctx)?;
         let created = verbs::request_extension(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
             input.proposed_due_date.0,
             &input.reason,
@@ -81,7 +82,7 @@ impl ExtensionMutation {
         let state = app_state(ctx)?;
         let decided = verbs::decide_extension(
             verb_context(ctx)?,
-            input.extension_request_id,
+            input.extension_request_id.0,
             input.version,
             input.approve,
             input.reason.as_deref(),

@@ -1,5 +1,6 @@
 //! 进展, 办结反馈, 核查, 销号 and attachments (`service::items::feedback`).
 
+use crate::graphql::ids::{ItemId, ReportId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::shared::{ItemPayload, ItemReasonInput, item_payload};
@@ -11,8 +12,8 @@ use crate::service::items as verbs;
 /// 报送进展
 #[derive(InputObject)]
 pub struct ReportProgressInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 进展情况（不超过20000字）
     pub body: String,
 }
@@ -20,8 +21,8 @@ pub struct ReportProgressInput {
 /// 办结反馈
 #[derive(InputObject)]
 pub struct SubmitFeedbackInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 办结情况（不超过20000字）
@@ -31,8 +32,8 @@ pub struct SubmitFeedbackInput {
 /// 核查办结反馈
 #[derive(InputObject)]
 pub struct VerifyItemInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// true 核查通过；false 退回重办（须说明理由）
@@ -53,8 +54,8 @@ pub struct ReportPayload {
 /// 上传附件
 #[derive(InputObject)]
 pub struct AttachFileInput {
-    /// 进展报告或办结反馈的编号（数据库主键）
-    pub report_id: i64,
+    /// 进展报告或办结反馈的（全局标识或数据库编号）
+    pub report_id: ReportId,
     /// 按 GraphQL multipart 请求规范上传的文件（不超过20MB）
     pub file: async_graphql::Upload,
 }
@@ -79,7 +80,7 @@ impl FeedbackMutation {
     ) -> async_graphql::Result<ReportPayload> {
         let state = app_state(ctx)?;
         let created =
-            verbs::report_progress(verb_context(ctx)?, input.item_id, &input.body).await?;
+            verbs::report_progress(verb_context(ctx)?, input.item_id.0, &input.body).await?;
         Ok(ReportPayload {
             item: item_payload(state, created.item_id).await?,
             report: created.into(),
@@ -94,7 +95,7 @@ impl FeedbackMutation {
     ) -> async_graphql::Result<ReportPayload> {
         let (updated, feedback) = verbs::submit_feedback(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
             &input.body,
         )
@@ -113,7 +114,7 @@ impl FeedbackMutation {
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::verify(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
             (input.accept, input.reason.as_deref()),
         )
@@ -131,7 +132,7 @@ impl FeedbackMutation {
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::close(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
             input.reason.as_deref(),
         )
@@ -157,7 +158,7 @@ impl FeedbackMutation {
             &state.data_dir,
             actor(ctx)?,
             state.clock.now(),
-            input.report_id,
+            input.report_id.0,
             crate::service::attachments::Upload {
                 file_name: upload.filename,
                 content_type: upload.content_type,

@@ -1,5 +1,6 @@
 //! Units and people (`service::org`).
 
+use crate::graphql::ids::{PersonId, UnitId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use crate::graphql::context::{actor, app_state};
@@ -29,7 +30,7 @@ pub struct CreateUnitInput {
     #[graphql(default)]
     pub contacts: Vec<ContactInput>,
     /// 分管区领导的人员编号（须为区领导）
-    pub portfolio_leader_id: Option<i64>,
+    pub portfolio_leader_id: Option<PersonId>,
 }
 
 /// 新建单位的结果
@@ -49,7 +50,7 @@ pub struct CreatePersonInput {
     /// 角色
     pub role: Role,
     /// 所属单位编号：承办单位人员必填，督查室、区领导和系统管理员不填
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
 }
 
 /// 新建人员的结果
@@ -86,7 +87,7 @@ impl OrgMutation {
                     .into_iter()
                     .map(|c| (c.name, c.email))
                     .collect(),
-                portfolio_leader_id: input.portfolio_leader_id,
+                portfolio_leader_id: input.portfolio_leader_id.map(i64::from),
             },
         )
         .await?;
@@ -110,7 +111,7 @@ impl OrgMutation {
                 name: input.name,
                 email: input.email,
                 role: input.role.into(),
-                unit_id: input.unit_id,
+                unit_id: input.unit_id.map(i64::from),
             },
         )
         .await?;

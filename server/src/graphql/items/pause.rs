@@ -58,7 +58,7 @@ async fn simple_verb(
     let updated = verbs::suspend_resume_cancel_reopen(
         verb_context(ctx)?,
         action,
-        input.item_id,
+        input.item_id.0,
         input.version,
         input.reason.as_deref(),
     )

@@ -1,16 +1,16 @@
 //! The item list, one item, units, people and counts by stage, each within the reader's
 //! scope (`service::listing`, `service::scope`).
 
-use async_graphql::connection::{Connection, Edge, EmptyFields, query};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::graphql::context::{actor, app_state};
 use crate::graphql::enums::{Colour, SourceKind, Stage};
+use crate::graphql::ids::{self, GlobalId, ItemId, NodeKind, UnitId};
 use crate::graphql::loaders::{PageWants, prime_page};
-use crate::graphql::objects::{Item, Person, Unit};
-use crate::service::{listing, scope};
+use crate::graphql::objects::{Item, Node, Person, Unit};
+use crate::service::{listing, read, scope};
 
 /// 事项筛选条件（均为可选，同时给出时取交集）
 #[derive(InputObject, Default)]
@@ -18,7 +18,7 @@ pub struct ItemFilter {
     /// 事项阶段（任一即可）
     pub stages: Option<Vec<Stage>>,
     /// 承办单位编号：只看交给该单位（主办或协办）的事项
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// 事项来源（任一即可）
     pub source_kinds: Option<Vec<SourceKind>>,
     /// 仅逾期（当前有效期限已过且未办结）
@@ -37,7 +37,7 @@ impl From<ItemFilter> for listing::ItemFilter {
     fn from(f: ItemFilter) -> Self {
         listing::ItemFilter {
             stages: f.stages.map(|s| s.into_iter().map(Into::into).collect()),
-            unit_id: f.unit_id,
+            unit_id: f.unit_id.map(i64::from),
             source_kinds: f
                 .source_kinds
                 .map(|k| k.into_iter().map(Into::into).collect()),
@@ -63,69 +63,198 @@ impl ItemQuery {
         Ok(listing::me(&state.db, actor(ctx)?).await?.into())
     }
 
-    /// 督办事项列表（游标分页，first 不超过100）
+    /// 督办事项列表，新登记的在前（Relay 游标分页：first/after 向后翻，last/before 向前翻，每页不超过100条）
     async fn items(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "筛选条件；不填为全部可见事项")] filter: Option<ItemFilter>,
-        #[graphql(desc = "每页条数（1至100），默认20")] first: Option<i32>,
-        #[graphql(desc = "上一页的 endCursor；不填从第一条开始")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Item, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "筛选条件（可选）")] filter: Option<ItemFilter>,
+        #[graphql(desc = "从 after 之后取前 N 条（0至100，默认20）")] first: Option<i32>,
+        #[graphql(desc = "游标：取该条之后（更早登记）的事项")] after: Option<String>,
+        #[graphql(desc = "从 before 之前取最后 N 条（0至100）")] last: Option<i32>,
+        #[graphql(desc = "游标：取该条之前（更晚登记）的事项")] before: Option<String>,
+    ) -> async_graphql::Result<ItemConnection> {
         let state = app_state(ctx)?;
         let actor = actor(ctx)?.clone();
-        let first = first.unwrap_or(20);
-        if !(1..=MAX_PAGE as i32).contains(&first) {
-            return Err(AppError::BadUserInput(format!("first 应在1至{MAX_PAGE}之间")).into());
+        let count = |n: Option<i32>, name: &str| match n {
+            Some(n) if !(0..=MAX_PAGE as i32).contains(&n) => Err(AppError::BadUserInput(format!(
+                "{name} 应在0至{MAX_PAGE}之间"
+            ))),
+            n => Ok(n.map(|n| n as u64)),
+        };
+        let (first, last) = (count(first, "first")?, count(last, "last")?);
+        if first.is_some() && last.is_some() {
+            return Err(AppError::BadUserInput("first 与 last 不能同时给出".into()).into());
+        }
+        let cursor = |c: Option<String>| -> AppResult<Option<i64>> {
+            c.map(|c| {
+                ids::decode(&c)
+                    .filter(|(kind, _)| *kind == NodeKind::Item)
+                    .map(|(_, id)| id)
+                    .ok_or_else(|| AppError::BadUserInput("游标无效".into()))
+            })
+            .transpose()
+        };
+        let (after, before) = (cursor(after)?, cursor(before)?);
+        let backward = last.is_some();
+        if (backward && after.is_some()) || (!backward && before.is_some()) {
+            return Err(AppError::BadUserInput(
+                "向后翻页用 first/after，向前翻页用 last/before".into(),
+            )
+            .into());
         }
         let filter = filter.map(listing::ItemFilter::from).unwrap_or_default();
         let now = state.clock.now();
-        query(
-            after,
-            None,
-            Some(first),
-            None,
-            |after: Option<String>, _: Option<String>, first, _| async move {
-                let after_id = match after {
-                    Some(cursor) => Some(
-                        cursor
-                            .parse::<i64>()
-                            .map_err(|_| AppError::BadUserInput("游标无效".into()))?,
-                    ),
-                    None => None,
-                };
-                let page = listing::items_page(
-                    &state.db,
-                    &actor,
-                    &filter,
-                    after_id,
-                    first.unwrap_or(20) as u64,
-                    async || state.rule_set().await,
-                    now,
-                )
+        let rules = match filter.colours {
+            Some(_) => Some(state.rule_set().await?),
+            None => None,
+        };
+        // The page reads away from its cursor; the other side of the cursor (the cursor's
+        // own item included, if it is still there) tells whether anything precedes.
+        let (seek, other_side, limit) = if backward {
+            (
+                listing::Seek::Newer(before),
+                before.map(|b| listing::Seek::Older(Some(b + 1))),
+                last.unwrap_or(20),
+            )
+        } else {
+            (
+                listing::Seek::Older(after),
+                after.map(|a| listing::Seek::Newer(Some(a - 1))),
+                first.unwrap_or(20),
+            )
+        };
+        let page =
+            listing::items_page(&state.db, &actor, &filter, seek, limit, rules.as_ref(), now)
                 .await?;
-                prime_page(ctx, &page.rows, PageWants::of_connection(ctx)).await?;
-                let (rows, has_next) = (page.rows, page.has_next);
-                let mut connection = Connection::new(after_id.is_some(), has_next);
-                for row in rows {
-                    connection
-                        .edges
-                        .push(Edge::new(row.id.to_string(), Item::try_from(row)?));
-                }
-                Ok::<_, AppError>(connection)
+        let beyond_cursor = match other_side {
+            Some(seek) => {
+                listing::items_page(&state.db, &actor, &filter, seek, 0, rules.as_ref(), now)
+                    .await?
+                    .has_more
+            }
+            None => false,
+        };
+        let mut rows = page.rows;
+        if backward {
+            rows.reverse();
+        }
+        prime_page(ctx, &rows, PageWants::of_connection(ctx)).await?;
+        let (has_next_page, has_previous_page) = if backward {
+            (beyond_cursor, page.has_more)
+        } else {
+            (page.has_more, beyond_cursor)
+        };
+        let mut edges = Vec::with_capacity(rows.len());
+        for row in rows {
+            edges.push(ItemEdge {
+                cursor: ids::encode(NodeKind::Item, row.id),
+                node: Item::try_from(row)?,
+            });
+        }
+        Ok(ItemConnection {
+            page_info: PageInfo {
+                has_previous_page,
+                has_next_page,
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
             },
-        )
-        .await
+            edges,
+        })
     }
 
     /// 一个事项（承办单位只能查看本单位承办的事项）
     async fn item(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "事项编号（数据库主键）")] id: i64,
+        #[graphql(desc = "事项的全局标识，或其数据库编号")] id: ItemId,
     ) -> async_graphql::Result<Item> {
         let state = app_state(ctx)?;
-        let found = scope::visible_item(&state.db, actor(ctx)?, id).await?;
+        let found = scope::visible_item(&state.db, actor(ctx)?, id.0).await?;
         Ok(Item::try_from(found)?)
+    }
+
+    /// 按全局标识取得任一对象（Relay 规范；与各自的查询一样按用户可见范围）
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "对象的全局标识")] id: GlobalId,
+    ) -> async_graphql::Result<Option<Node>> {
+        let state = app_state(ctx)?;
+        let reader = actor(ctx)?;
+        let not_found = || {
+            AppError::NotFound(format!(
+                "对象 {} 不存在或无权查看",
+                ids::encode(id.kind, id.number)
+            ))
+        };
+        let node = match id.kind {
+            NodeKind::Item => Node::Item(Item::try_from(
+                scope::visible_item(&state.db, reader, id.number).await?,
+            )?),
+            NodeKind::Unit => {
+                let unit = listing::units(&state.db)
+                    .await?
+                    .into_iter()
+                    .find(|u| u.id == id.number)
+                    .ok_or_else(not_found)?;
+                Node::Unit(unit.into())
+            }
+            NodeKind::Person => {
+                let person = listing::people(&state.db, reader)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.id == id.number)
+                    .ok_or_else(not_found)?;
+                Node::Person(person.into())
+            }
+            kind => {
+                // An object inside an item is found through the item, by the resolvers
+                // that list it there, so it is seen exactly as the item's reader sees it.
+                let item_id = read::item_of(&state.db, kind.table(), id.number)
+                    .await?
+                    .ok_or_else(not_found)?;
+                let item = scope::visible_item(&state.db, reader, item_id)
+                    .await
+                    .map_err(|_| not_found())?;
+                let item = Item::try_from(item)?;
+                let node = match kind {
+                    NodeKind::Assignment => item
+                        .assignments(ctx)
+                        .await?
+                        .into_iter()
+                        .find(|a| a.id == id.number)
+                        .map(Node::Assignment),
+                    NodeKind::ExtensionRequest => item
+                        .extension_requests(ctx)
+                        .await?
+                        .into_iter()
+                        .find(|e| e.id == id.number)
+                        .map(Node::ExtensionRequest),
+                    NodeKind::Report => item
+                        .reports(ctx)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.id == id.number)
+                        .map(Node::Report),
+                    _ => {
+                        let mut found = None;
+                        for report in item.reports(ctx).await? {
+                            found = report
+                                .attachments(ctx)
+                                .await?
+                                .into_iter()
+                                .find(|a| a.id == id.number);
+                            if found.is_some() {
+                                break;
+                            }
+                        }
+                        found.map(Node::Attachment)
+                    }
+                };
+                node.ok_or_else(not_found)?
+            }
+        };
+        Ok(Some(node))
     }
 
     /// 单位列表
@@ -164,4 +293,35 @@ pub struct StageCount {
     pub stage: Stage,
     /// 事项数
     pub count: i32,
+}
+
+/// 事项列表的一页（Relay 连接）
+#[derive(SimpleObject)]
+pub struct ItemConnection {
+    /// 本页事项及其游标
+    pub edges: Vec<ItemEdge>,
+    /// 翻页信息
+    pub page_info: PageInfo,
+}
+
+/// 列表中的一个事项
+#[derive(SimpleObject)]
+pub struct ItemEdge {
+    /// 该事项的游标，用作 after/before
+    pub cursor: String,
+    /// 事项
+    pub node: Item,
+}
+
+/// 翻页信息（Relay 规范）
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// 本页之前（更晚登记）是否还有事项
+    pub has_previous_page: bool,
+    /// 本页之后（更早登记）是否还有事项
+    pub has_next_page: bool,
+    /// 本页第一条的游标
+    pub start_cursor: Option<String>,
+    /// 本页最后一条的游标
+    pub end_cursor: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! 立项 and 修改 (`service::items::register`).
 
+use crate::graphql::ids::{ItemId, PersonId, UnitId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::shared::ItemPayload;
@@ -11,8 +12,8 @@ use crate::service::items as verbs;
 /// 一个可能重复的在办事项
 #[derive(SimpleObject)]
 pub struct DuplicateWarning {
-    /// 可能重复的事项编号（数据库主键）
-    pub item_id: i64,
+    /// 可能重复的事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 督办编号，如“督〔2026〕15号”
     pub serial: String,
     /// 事项标题
@@ -37,7 +38,7 @@ pub struct RegisterItemInput {
     #[graphql(default_with = "Urgency::Normal")]
     pub urgency: Urgency,
     /// 责任领导的人员编号
-    pub responsible_leader_id: Option<i64>,
+    pub responsible_leader_id: Option<PersonId>,
     /// 事项明确的期限，如“5个工作日”“2026-12-31”；不填则按来源类别的默认规则
     pub deadline: Option<String>,
     /// 进展报送周期（1至366），单位见 reportCycleUnit
@@ -47,7 +48,7 @@ pub struct RegisterItemInput {
     pub report_cycle_unit: ReportCycleUnit,
     /// 拟交办的单位（用于重复督查提示）
     #[graphql(default)]
-    pub unit_ids: Vec<i64>,
+    pub unit_ids: Vec<UnitId>,
 }
 
 /// 立项的结果
@@ -62,8 +63,8 @@ pub struct RegisterItemPayload {
 /// 修改事项（只改填写的项）
 #[derive(InputObject)]
 pub struct EditItemInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 新标题（不超过200字）；不填则不改
@@ -95,11 +96,11 @@ impl RegisterMutation {
                 source_kind: input.source_kind.into(),
                 source_reference: input.source_reference,
                 urgency: input.urgency.into(),
-                responsible_leader_id: input.responsible_leader_id,
+                responsible_leader_id: input.responsible_leader_id.map(i64::from),
                 deadline: input.deadline,
                 report_cycle_days: input.report_cycle_days,
                 report_cycle_working_days: input.report_cycle_unit == ReportCycleUnit::WorkingDays,
-                unit_ids: input.unit_ids,
+                unit_ids: input.unit_ids.into_iter().map(i64::from).collect(),
             },
         )
         .await?;
@@ -108,7 +109,7 @@ impl RegisterMutation {
             warnings: warnings
                 .into_iter()
                 .map(|w| DuplicateWarning {
-                    item_id: w.item_id,
+                    item_id: ItemId(w.item_id),
                     serial: w.serial,
                     title: w.title,
                     message: w.reason,
@@ -125,7 +126,7 @@ impl RegisterMutation {
     ) -> async_graphql::Result<ItemPayload> {
         let updated = verbs::edit(
             verb_context(ctx)?,
-            input.item_id,
+            input.item_id.0,
             input.version,
             verbs::EditInput {
                 title: input.title,

@@ -1,5 +1,6 @@
 //! What the item mutations share: an item and its version in, the changed item out.
 
+use crate::graphql::ids::ItemId;
 use async_graphql::{InputObject, SimpleObject};
 
 use crate::error::AppResult;
@@ -9,8 +10,8 @@ use crate::state::AppState;
 /// 只需事项和版本号的操作
 #[derive(InputObject)]
 pub struct ItemVersionInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
 }
@@ -18,8 +19,8 @@ pub struct ItemVersionInput {
 /// 需要说明理由的操作
 #[derive(InputObject)]
 pub struct ItemReasonInput {
-    /// 事项编号（数据库主键）
-    pub item_id: i64,
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
     /// 事项的版本号（须与当前版本一致）
     pub version: i32,
     /// 理由（不超过2000字）；退回、挂起、撤销、回头看须填写，销号、恢复可不填
