@@ -10,3 +10,82 @@ fn schema_graphql_is_up_to_date() {
         "schema.graphql is out of date: run `cargo run -q -- schema > schema.graphql`"
     );
 }
+
+/// What graphql-schema-linter's `*-have-descriptions` rules ask: every type of ours, field,
+/// argument, input field and enum value describes itself; and one date scalar.
+#[tokio::test]
+async fn everything_in_the_schema_describes_itself() {
+    let app = crate::helpers::spawn_app().await;
+    let body = app
+        .graphql_signed_in(
+            include_str!("../../server/src/http/introspection_query.graphql"),
+            serde_json::json!({}),
+        )
+        .await;
+    let types = body["data"]["__schema"]["types"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    let described = |v: &serde_json::Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
+    let mut missing = Vec::new();
+    for ty in types {
+        let name = ty["name"].as_str().unwrap_or_default();
+        // The spec's own scalars are described by the spec.
+        if name.starts_with("__") || ["String", "Int", "Float", "Boolean", "ID"].contains(&name) {
+            continue;
+        }
+        if !described(ty) {
+            missing.push(format!("type {name}"));
+        }
+        for field in ty["fields"].as_array().into_iter().flatten() {
+            if !described(field) {
+                missing.push(format!("field {name}.{}", field["name"]));
+            }
+            for arg in field["args"].as_array().into_iter().flatten() {
+                if !described(arg) {
+                    missing.push(format!("arg {name}.{}({})", field["name"], arg["name"]));
+                }
+            }
+        }
+        for field in ty["inputFields"].as_array().into_iter().flatten() {
+            if !described(field) {
+                missing.push(format!("input {name}.{}", field["name"]));
+            }
+        }
+        for value in ty["enumValues"].as_array().into_iter().flatten() {
+            if !described(value) {
+                missing.push(format!("enum value {name}.{}", value["name"]));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} without a description:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+    let dates: Vec<&str> = types
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .filter(|n| n.contains("Date") && !n.contains("DateTime"))
+        .filter(|n| {
+            types
+                .iter()
+                .any(|t| t["name"] == *n && t["kind"] == "SCALAR")
+        })
+        .collect();
+    assert_eq!(dates, ["Date"], "one date scalar");
+    let node = types
+        .iter()
+        .find(|t| t["name"] == "Node")
+        .expect("a Node interface");
+    assert_eq!(node["kind"], "INTERFACE");
+    assert!(
+        node["possibleTypes"]
+            .as_array()
+            .is_some_and(|p| p.len() >= 7)
+    );
+}

@@ -5,7 +5,9 @@
 use super::ids::{ItemId, UnitId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use base64::Engine;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+
+use super::scalars::Date;
 use ducha_report::Month;
 
 use super::context::{actor, app_state};
@@ -122,7 +124,7 @@ pub struct ReportFlaggedItem {
     /// 是否牵头（主办）单位
     pub lead: bool,
     /// 月末有效期限（本地日期；批准延期的按延期后期限）
-    pub due: NaiveDate,
+    pub due: Date,
     /// 至月末逾期的工作日数；未逾期（因退回重办或未报进展而变色）为0
     pub working_days_overdue: i64,
     /// 颜色的原因
@@ -196,7 +198,7 @@ fn flagged(items: &[ducha_report::FlaggedItem]) -> Vec<ReportFlaggedItem> {
             title: i.title.clone(),
             unit: i.unit.clone(),
             lead: i.lead,
-            due: i.due,
+            due: Date(i.due),
             working_days_overdue: i.working_days_overdue,
             reason: i.reason.clone(),
         })
