@@ -93,19 +93,19 @@ fn eval_answers_line_by_line_and_fails_if_any_line_failed() {
     assert!(clean.status.success(), "no lines, no failures");
 }
 
-#[test]
-fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
-    let dir = std::env::temp_dir().join(format!("ducha-cli-{}-{}", std::process::id(), line!()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+/// `ducha serve` on a free port in `dir` (its default SQLite file there), logging at `log`
+/// to `stderr`; the child and the address it said it listens on.
+fn serve_in(dir: &std::path::Path, log: &str, stderr: Stdio) -> (std::process::Child, String) {
     let mut child = Command::new(DUCHA)
         .arg("serve")
-        .current_dir(&dir)
+        .current_dir(dir)
         .env_remove("DATABASE_URL")
         .env_remove("DUCHA_DATABASE_URL")
+        .env_remove("RUST_LOG")
         .env("DUCHA_LISTEN", "127.0.0.1:0")
-        .env("DUCHA_LOG", "warn")
+        .env("DUCHA_LOG", log)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn ducha serve");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -123,6 +123,16 @@ fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
+    // Whatever the server prints later still has a reader.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (child, address)
+}
+
+#[test]
+fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
+    let dir = std::env::temp_dir().join(format!("ducha-cli-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (mut child, address) = serve_in(&dir, "warn", Stdio::null());
     let body = tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
@@ -149,33 +159,7 @@ fn serve_creates_and_migrates_its_sqlite_file_on_first_start() {
 fn every_request_has_an_id_in_its_log_lines_and_response() {
     let dir = std::env::temp_dir().join(format!("ducha-cli-{}-{}", std::process::id(), line!()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut child = Command::new(DUCHA)
-        .arg("serve")
-        .current_dir(&dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("DUCHA_DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .env("DUCHA_LISTEN", "127.0.0.1:0")
-        .env("DUCHA_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ducha serve");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    let started = Instant::now();
-    while !line.contains("listening on") && started.elapsed() < Duration::from_secs(30) {
-        line.clear();
-        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-    }
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (mut child, address) = serve_in(&dir, "info", Stdio::piped());
     let (given, fresh) = tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {

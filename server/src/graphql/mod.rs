@@ -69,18 +69,12 @@ pub struct Schemas {
 
 impl Schemas {
     pub fn build(state: AppState) -> Schemas {
-        let introspection = Schema::build_with_ignore_name_conflicts(
-            Query::default(),
-            Mutation::default(),
-            subscription::Subscription,
-            ["ID"],
-        )
-        .introspection_only()
-        .limit_depth(INTROSPECTION_DEPTH)
-        .limit_complexity(INTROSPECTION_COMPLEXITY)
-        .extension(guard::RejectNul)
-        .data(state.clone())
-        .finish();
+        let introspection = builder()
+            .introspection_only()
+            .limit_depth(INTROSPECTION_DEPTH)
+            .limit_complexity(INTROSPECTION_COMPLEXITY)
+            .data(state.clone())
+            .finish();
         Schemas {
             main: build_schema(Some(state)),
             introspection,
@@ -88,16 +82,22 @@ impl Schemas {
     }
 }
 
-pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let builder = Schema::build_with_ignore_name_conflicts(
+/// The schema's types and the checks every request passes, before its limits. Every
+/// typed id is called `ID` (see `ids`).
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    Schema::build_with_ignore_name_conflicts(
         Query::default(),
         Mutation::default(),
         subscription::Subscription,
         ["ID"],
     )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .extension(guard::RejectNul);
+    .extension(guard::RejectNul)
+}
+
+pub fn build_schema(state: Option<AppState>) -> AppSchema {
+    let builder = builder()
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
     match state {
         Some(state) => builder.data(state).finish(),
         None => builder.finish(),

@@ -142,37 +142,49 @@ pub async fn serve(
             .await
             .map_err(|r| r.with_media(media))
     };
-    let mut request = match request {
+    let request = match request {
         Ok(request) => request,
         Err(refusal) => return refusal,
     };
     // The operation's name for the metrics: as the request gives it, or as the document
-    // names its only operation (filled in once parsed).
-    let named = Mutex::new(request.operation_name.clone());
-    let answer = |response: async_graphql::Response| {
-        let code = outcome_code(&response);
-        let name = named.lock().ok().and_then(|n| n.clone());
-        state.metrics.record_operation(name.as_deref(), code);
-        encode(response, media)
-    };
+    // names its only operation.
+    let mut name = request.operation_name.clone();
+    let response = execute(
+        schemas, state, persisted, is_get, headers, request, &mut name,
+    )
+    .await;
+    state
+        .metrics
+        .record_operation(name.as_deref(), outcome_code(&response));
+    encode(response, media)
+}
+
+/// Runs a request read off HTTP: persisted query, parse, the GET rule, the token, and the
+/// schema it belongs to. Every refusal is a GraphQL response; `encode` gives its status.
+async fn execute(
+    schemas: &Schemas,
+    state: &AppState,
+    persisted: &PersistedQueries,
+    is_get: bool,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+    name: &mut Option<String>,
+) -> async_graphql::Response {
     if let Err(error) = persisted.resolve(&mut request) {
-        return answer(async_graphql::Response::from_errors(vec![error]));
+        return async_graphql::Response::from_errors(vec![error]);
     }
     if request.query.trim().is_empty() {
-        return answer(request_error(
-            "请求缺少 query（GraphQL 查询文本）",
-            "BAD_REQUEST",
-        ));
+        return request_error("请求缺少 query（GraphQL 查询文本）", "BAD_REQUEST");
     }
     if let Err(error) = parse(&mut request) {
-        return answer(async_graphql::Response::from_errors(vec![error]));
+        return async_graphql::Response::from_errors(vec![error]);
     }
     let operation_name = request.operation_name.clone();
     let (operation_type, introspection, bounded) = match request.parsed_query() {
         Ok(document) => {
             let selected = selected_operation_named(document, operation_name.as_deref());
-            if let (Some((_, _, Some(name))), Ok(mut named)) = (selected, named.lock()) {
-                *named = Some(name.to_string());
+            if let Some((_, _, Some(named))) = selected {
+                *name = Some(named.to_string());
             }
             let introspection =
                 selected.is_some_and(|(_, set, _)| asks_only_introspection(document, set));
@@ -182,17 +194,13 @@ pub async fn serve(
                 !introspection || introspection_is_bounded(document),
             )
         }
-        Err(error) => return answer(async_graphql::Response::from_errors(vec![error])),
+        Err(error) => return async_graphql::Response::from_errors(vec![error]),
     };
     if is_get && operation_type == Some(OperationType::Mutation) {
-        let mut response = answer(request_error(
+        return request_error(
             "GET 请求只能用于查询，修改请使用 POST",
             "METHOD_NOT_ALLOWED",
-        ));
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        );
     }
     let header = headers
         .get(header::AUTHORIZATION)
@@ -201,19 +209,19 @@ pub async fn serve(
     let anonymous = auth.actor.is_none();
     let schema = if introspection {
         if anonymous && !state.http.public_schema {
-            return answer(request_error(
+            return request_error(
                 &auth.refused.clone().unwrap_or_else(|| {
                     "读取接口结构（introspection）需要登录：在请求头中提供 Authorization: Bearer <令牌>"
                         .into()
                 }),
                 "UNAUTHENTICATED",
-            ));
+            );
         }
         if !bounded {
-            return answer(request_error(
+            return request_error(
                 "接口结构查询展开过多（fields、types 等列表至多嵌套3层）",
                 "GRAPHQL_VALIDATION_FAILED",
-            ));
+            );
         }
         &schemas.introspection
     } else {
@@ -226,7 +234,7 @@ pub async fn serve(
         .execute(crate::graphql::prepare(request, state, auth))
         .await;
     codify(&mut response.errors);
-    answer(response)
+    response
 }
 
 /// Parses the request's document ahead of execution (which then reuses it), after counting
@@ -356,6 +364,10 @@ pub fn encode(response: async_graphql::Response, media: Media) -> Response {
         .body(body);
     for (name, value) in response.http_headers.iter() {
         http.headers_mut().append(name.clone(), value.clone());
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        http.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     http
 }
