@@ -17,6 +17,7 @@ pub mod person;
 pub mod report;
 pub mod sweep_slot;
 pub mod unit;
+pub mod web_session;
 
 pub use enums::{
     AssignmentStatus, ExtensionDecision, ItemStage, PersonRole, ReportVerdict, UnitKind,

@@ -14,6 +14,15 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_hash: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The name the person signs in to the web pages with; none means token only.
+    #[sea_orm(unique)]
+    pub account: Option<String>,
+    /// Argon2id in PHC form.
+    pub password_hash: Option<String>,
+    /// Bad passwords in a row since the last good one.
+    pub sign_in_failures: i32,
+    /// Passwords are refused until then, after too many bad ones.
+    pub sign_in_blocked_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261123_000003_colours_and_notices;
 mod m20261124_000004_sweep_indexes;
 mod m20261124_000005_monthly_report;
 mod m20261124_000006_notice_delivery;
+mod m20261125_000007_web_sign_in;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_sweep_indexes::Migration),
             Box::new(m20261124_000005_monthly_report::Migration),
             Box::new(m20261124_000006_notice_delivery::Migration),
+            Box::new(m20261125_000007_web_sign_in::Migration),
         ]
     }
 }

@@ -316,7 +316,14 @@ async fn serve(demo: bool) -> anyhow::Result<()> {
     if demo {
         match crate::demo::load(application.state()).await {
             Ok(Some(tokens)) => {
-                println!("已载入演示数据（31个单位、60个督办事项）。各角色的演示令牌：");
+                println!(
+                    "已载入演示数据（31个单位、60个督办事项）。网页登录 http://{address}/login ，演示账号的密码均为 {}",
+                    tokens.password
+                );
+                for (account, who) in &tokens.accounts {
+                    println!("  {account:<16} {who}");
+                }
+                println!("各角色的演示令牌（API）：");
                 println!("  系统管理员 ADMIN      {}", tokens.admin);
                 println!("  督查室 SUPERVISOR     {}", tokens.supervisor);
                 println!("  区领导 LEADER         {}", tokens.leader);
@@ -339,14 +346,23 @@ async fn serve(demo: bool) -> anyhow::Result<()> {
         calendar_version = application.state().calendar.current().map(|c| c.version().to_string()).unwrap_or_default(),
         "ducha is listening"
     );
-    if let Some(token) = application.first_admin_token() {
-        println!("首次启动：已创建系统管理员。访问令牌（仅显示这一次，请妥善保存）：");
-        println!("  {token}");
-        println!("在 GraphiQL 的 Headers 中填写 {{\"Authorization\": \"Bearer {token}\"}}");
+    if let Some(first) = application.first_admin() {
+        println!("首次启动：已创建系统管理员（以下仅显示这一次，请妥善保存）：");
+        println!(
+            "  网页登录 http://{address}/login  账号 {}  密码 {}",
+            first.account, first.password
+        );
+        println!("  API 访问令牌 {}", first.token);
+        println!(
+            "在 GraphiQL 的 Headers 中填写 {{\"Authorization\": \"Bearer {}\"}}",
+            first.token
+        );
         println!("以后可用 `ducha token --person-id <编号>` 为任何人重新生成令牌。");
     }
     // A line for people (and for tests that start the binary on port 0).
-    println!("ducha listening on http://{address} (GraphiQL: http://{address}/graphql)");
+    println!(
+        "ducha listening on http://{address} (pages: http://{address}/ , GraphiQL: http://{address}/graphql)"
+    );
     application
         .run_until(shutdown_signal())
         .await

@@ -71,6 +71,10 @@ pub struct HttpSettings {
     /// How long a WebSocket may stay open without `connection_init` (graphql-ws closes
     /// it with 4408 after this).
     pub ws_init_timeout: std::time::Duration,
+    /// How long a signed-in browser may sit unused before it must sign in again.
+    pub session_idle: chrono::Duration,
+    /// How long a sign-in lasts at most, used or not.
+    pub session_lifetime: chrono::Duration,
 }
 
 impl Default for HttpSettings {
@@ -80,6 +84,10 @@ impl Default for HttpSettings {
             public_schema: false,
             public_calendar: false,
             ws_init_timeout: std::time::Duration::from_secs(10),
+            // A working morning or afternoon away from the desk signs a person out; a
+            // sign-in never outlives the working day.
+            session_idle: chrono::Duration::minutes(120),
+            session_lifetime: chrono::Duration::hours(12),
         }
     }
 }
@@ -158,6 +166,8 @@ struct Layer {
     cors_origins: Option<String>,
     public_schema: Option<bool>,
     public_calendar: Option<bool>,
+    session_idle_minutes: Option<u64>,
+    session_hours: Option<u64>,
 }
 
 impl Layer {
@@ -186,7 +196,9 @@ impl Layer {
             unit_report_access,
             cors_origins,
             public_schema,
-            public_calendar
+            public_calendar,
+            session_idle_minutes,
+            session_hours
         );
     }
 
@@ -213,6 +225,8 @@ impl Layer {
             cors_origins: var("DUCHA_CORS_ORIGINS"),
             public_schema: var("DUCHA_PUBLIC_SCHEMA").and_then(|v| parse_flag(&v)),
             public_calendar: var("DUCHA_PUBLIC_CALENDAR").and_then(|v| parse_flag(&v)),
+            session_idle_minutes: var("DUCHA_SESSION_IDLE_MINUTES").and_then(|v| v.parse().ok()),
+            session_hours: var("DUCHA_SESSION_HOURS").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -341,6 +355,12 @@ impl Settings {
                 cors_origins,
                 public_schema: layer.public_schema.unwrap_or(false),
                 public_calendar: layer.public_calendar.unwrap_or(false),
+                session_idle: chrono::Duration::minutes(
+                    layer.session_idle_minutes.unwrap_or(120).clamp(5, 24 * 60) as i64,
+                ),
+                session_lifetime: chrono::Duration::hours(
+                    layer.session_hours.unwrap_or(12).clamp(1, 24 * 30) as i64,
+                ),
                 ..HttpSettings::default()
             },
         })

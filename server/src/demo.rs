@@ -107,6 +107,10 @@ pub struct DemoTokens {
     pub unit_head: String,
     pub unit_staff: String,
     pub unit_name: String,
+    /// The one password of every demo account (each hashed with its own salt).
+    pub password: String,
+    /// Each demo account and who it is, in the order printed.
+    pub accounts: Vec<(String, String)>,
 }
 
 fn actor_of(person: &entity::person::Model, role: Role) -> Actor {
@@ -134,6 +138,9 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         now
     };
 
+    let password = crate::auth::password::Password::generate()?
+        .expose()
+        .to_string();
     let (admin_person, admin) = org::create_person(
         db,
         None,
@@ -143,6 +150,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             email: Some("admin@demo.gov.cn".into()),
             role: Role::Admin,
             unit_id: None,
+            account: Some("demo-admin".into()),
+            password: Some(password.clone()),
         },
     )
     .await?;
@@ -162,6 +171,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 email: Some(format!("{email}@demo.gov.cn")),
                 role: Role::Leader,
                 unit_id: None,
+                account: Some(email.into()),
+                password: Some(password.clone()),
             },
         )
         .await?;
@@ -176,6 +187,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             email: Some("duchashi@demo.gov.cn".into()),
             role: Role::Supervisor,
             unit_id: None,
+            account: Some("duchashi".into()),
+            password: Some(password.clone()),
         },
     )
     .await?;
@@ -217,6 +230,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 email: None,
                 role: Role::UnitHead,
                 unit_id: Some(unit.id),
+                account: Some(format!("unit{:02}", index + 1)),
+                password: Some(password.clone()),
             },
         )
         .await?;
@@ -229,6 +244,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 email: None,
                 role: Role::UnitStaff,
                 unit_id: Some(unit.id),
+                account: Some(format!("unit{:02}-staff", index + 1)),
+                password: Some(password.clone()),
             },
         )
         .await?;
@@ -386,6 +403,22 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         .find(|(u, _, _)| u.name == "区住房和城乡建设局")
         .map(|(u, (_, h), (_, s))| (u.name.clone(), h.clone(), s.clone()))
         .unwrap_or_default();
+    let mut accounts = vec![
+        (admin_person.account.clone(), admin_person.name.clone()),
+        (
+            supervisor_person.account.clone(),
+            format!("{}（督查室）", supervisor_person.name),
+        ),
+    ];
+    accounts.extend(
+        leaders
+            .iter()
+            .map(|(p, _)| (p.account.clone(), format!("{}（区领导）", p.name))),
+    );
+    for (_, (head, _), (staff, _)) in &units {
+        accounts.push((head.account.clone(), head.name.clone()));
+        accounts.push((staff.account.clone(), staff.name.clone()));
+    }
     Ok(Some(DemoTokens {
         admin,
         supervisor,
@@ -393,6 +426,11 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         unit_head: head_token,
         unit_staff: staff_token,
         unit_name,
+        password,
+        accounts: accounts
+            .into_iter()
+            .map(|(account, who)| (account.unwrap_or_default(), who))
+            .collect(),
     }))
 }
 

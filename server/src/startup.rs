@@ -10,7 +10,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::service::org::ensure_first_admin;
+use crate::service::org::{FirstAdmin, ensure_first_admin};
 use crate::state::AppState;
 
 /// How often an idle sender looks for mail written by other instances or coming due after
@@ -22,7 +22,7 @@ pub struct Application {
     address: SocketAddr,
     state: AppState,
     acceptor: poem::listener::TcpAcceptor,
-    first_admin_token: Option<String>,
+    first_admin: Option<FirstAdmin>,
 }
 
 impl Application {
@@ -38,7 +38,7 @@ impl Application {
         clock: Clock,
     ) -> anyhow::Result<Application> {
         let state = AppState::connect(settings, clock).await?;
-        let first_admin_token = ensure_first_admin(&state.db, state.clock.now())
+        let first_admin = ensure_first_admin(&state.db, state.clock.now())
             .await
             .map_err(|e| anyhow::anyhow!("creating the first administrator: {e:?}"))?;
         let acceptor = TcpListener::bind(settings.listen)
@@ -54,7 +54,7 @@ impl Application {
             address,
             state,
             acceptor,
-            first_admin_token,
+            first_admin,
         })
     }
 
@@ -68,7 +68,12 @@ impl Application {
 
     /// The token of the administrator created on this start, when the database had none.
     pub fn first_admin_token(&self) -> Option<&str> {
-        self.first_admin_token.as_deref()
+        self.first_admin.as_ref().map(|a| a.token.as_str())
+    }
+
+    /// How the first administrator gets in, when this start created them.
+    pub fn first_admin(&self) -> Option<&FirstAdmin> {
+        self.first_admin.as_ref()
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to 10 s).

@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 const ATTACH: &str = "mutation($input: AttachFileInput!) { attachFile(input: $input) { attachment { id fileName contentType size sha256 } } }";
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     report_id: &Value,

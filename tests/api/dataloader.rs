@@ -102,7 +102,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
             Auth {
                 actor: Some(actor.clone()),
                 refused: None,
-                token_hash: None,
+                credential: None,
             },
         );
         queries.store(0, Ordering::SeqCst);

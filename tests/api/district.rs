@@ -43,7 +43,9 @@ async fn person(
         .graphql_as(
             Some(admin),
             CREATE_PERSON,
-            json!({ "input": { "name": name, "role": role, "unitId": unit, "email": email } }),
+            // An account (no password: the web tests set one where they sign in).
+            json!({ "input": { "name": name, "role": role, "unitId": unit, "email": email,
+                               "account": format!("{}-{}", role.to_lowercase().replace('_', "-"), unit.unwrap_or(0)) } }),
         )
         .await;
     let created = &body["data"]["createPerson"];

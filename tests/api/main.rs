@@ -24,4 +24,5 @@ mod reports;
 mod schema;
 mod smtp;
 mod visibility;
+mod web;
 mod websocket;

@@ -845,46 +845,6 @@ async fn progress_reports_are_reminded_once_per_cycle_on_working_days(backend: B
 
 on_both_backends!(progress_reports_are_reminded_once_per_cycle_on_working_days);
 
-/// Item 5: the link in every mail opens the item for its signed-in reader, within their
-/// unit's scope; without a token it asks for one.
-#[tokio::test]
-async fn item_links_show_the_item_to_its_reader() {
-    let app = spawn_with(settings_for(Backend::Sqlite).await).await;
-    let d = District::create(&app).await;
-    let assigned = assigned_item(&app, &d, "燃气安全专项检查").await;
-    let path = format!("/items/{}", crate::helpers::row_id(&assigned["id"]));
-    let anonymous = app.client.get(app.url(&path)).send().await.expect("get");
-    assert_eq!(anonymous.status(), 401);
-    assert!(anonymous.text().await.expect("body").contains("请登录"));
-    let page = app
-        .client
-        .get(app.url(&path))
-        .header("Cookie", format!("ducha_token={}", d.housing_head))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(page.status(), 200);
-    let body = page.text().await.expect("body");
-    assert!(body.contains(assigned["serial"].as_str().expect("serial")));
-    assert!(body.contains("燃气安全专项检查") && body.contains("区住房和城乡建设局"));
-    let other = app
-        .client
-        .get(app.url(&path))
-        .bearer_auth(&d.street_head)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(other.status(), 404, "another unit's item is not shown");
-    let garbage = app
-        .client
-        .get(app.url("/items/abc"))
-        .bearer_auth(&d.supervisor)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(garbage.status(), 404);
-}
-
 /// A relay that accepts the connection and then never answers (lettre's own timeout covers
 /// each read, not the whole conversation): the try ends at the configured limit, counts as
 /// transient, and the message goes at the next try.

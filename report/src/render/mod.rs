@@ -4,10 +4,12 @@
 
 mod csv_table;
 mod html;
+mod ledger;
 mod xlsx;
 
 pub use csv_table::csv;
 pub use html::{html, register_chart_font};
+pub use ledger::{LedgerRow, ledger_xlsx};
 pub use xlsx::xlsx;
 
 #[derive(Debug, thiserror::Error)]

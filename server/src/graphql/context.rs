@@ -31,9 +31,40 @@ pub struct Auth {
     pub actor: Option<Actor>,
     /// Why a presented token was refused, if it was.
     pub refused: Option<String>,
-    /// The hash of the token presented, so that a long-lived subscription can notice the
-    /// token being replaced and end.
-    pub token_hash: Option<String>,
+    /// What was presented, so that a long-lived subscription can notice the token being
+    /// replaced, or the session ending, and end too.
+    pub credential: Option<Credential>,
+}
+
+/// The SHA-256 of what a reader presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An API client's bearer token.
+    Token(String),
+    /// A signed-in browser's session cookie.
+    Session(String),
+}
+
+impl Credential {
+    /// Whether `person_id` still holds it. A database that does not answer right now is not
+    /// a revocation.
+    pub async fn stands(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        person_id: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let held = match self {
+            Credential::Token(hash) => crate::auth::holds_token(db, person_id, hash).await,
+            Credential::Session(hash) => {
+                crate::auth::session::session_stands(db, person_id, hash, now).await
+            }
+        };
+        held.unwrap_or_else(|error| {
+            tracing::warn!(?error, "re-checking a subscriber's credential");
+            true
+        })
+    }
 }
 
 impl Auth {
@@ -41,31 +72,40 @@ impl Auth {
     /// refused token is kept as the reason and reported when a resolver needs the actor, so
     /// anonymous calendar queries still work.
     pub async fn resolve(db: &sea_orm::DatabaseConnection, header: Option<&str>) -> Auth {
-        let token_hash = header
+        let credential = header
             .and_then(|h| {
                 h.strip_prefix("Bearer ")
                     .or_else(|| h.strip_prefix("bearer "))
             })
-            .map(crate::auth::hash_token);
+            .map(|token| Credential::Token(crate::auth::hash_token(token)));
         match crate::auth::actor_for_header(db, header).await {
             Ok(actor) => Auth {
                 actor,
                 refused: None,
-                token_hash,
+                credential,
             },
             Err(AppError::Internal(e)) => {
                 tracing::error!(error.cause_chain = ?e, "authenticating a request");
                 Auth {
                     actor: None,
                     refused: Some("内部错误，请稍后重试".into()),
-                    token_hash: None,
+                    credential: None,
                 }
             }
             Err(refused) => Auth {
                 actor: None,
                 refused: Some(refused.to_string()),
-                token_hash: None,
+                credential: None,
             },
+        }
+    }
+
+    /// A reader signed in at the web pages, with the session cookie's value.
+    pub fn of_session(actor: Actor, secret: &str) -> Auth {
+        Auth {
+            actor: Some(actor),
+            refused: None,
+            credential: Some(Credential::Session(crate::auth::hash_token(secret))),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod objects;
 mod reports;
 pub mod scalars;
 mod subscription;
+mod todo;
 
 use async_graphql::{MergedObject, SDLExportOptions, Schema};
 
@@ -29,6 +30,7 @@ pub struct Query(
     colours::ColourQuery,
     colours::NoticeQuery,
     reports::ReportQuery,
+    todo::TodoQuery,
 );
 
 /// 办理操作与系统维护

@@ -128,6 +128,8 @@ pub struct Person {
     pub role: Role,
     #[graphql(skip)]
     pub unit_id: Option<i64>,
+    /// 网页登录账号；为空表示只能用令牌访问
+    pub account: Option<String>,
 }
 
 impl From<person::Model> for Person {
@@ -138,6 +140,7 @@ impl From<person::Model> for Person {
             email: p.email,
             role: ducha_domain::Role::from(p.role).into(),
             unit_id: p.unit_id,
+            account: p.account,
         }
     }
 }

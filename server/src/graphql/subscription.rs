@@ -111,16 +111,17 @@ impl Subscription {
         let state = app_state(ctx)?;
         let who = actor(ctx)?;
         require_duty(who, Duty::ViewDashboard, "实时看板仅供督查室和区领导使用")?;
-        let token_hash = ctx
+        let credential = ctx
             .data::<super::context::Auth>()
             .ok()
-            .and_then(|a| a.token_hash.clone());
+            .and_then(|a| a.credential.clone());
         let watch = Watch {
             receiver: state.events.subscribe(),
             recheck: tokio::time::interval(TOKEN_RECHECK),
             db: state.db.clone(),
             person_id: who.person_id,
-            token_hash,
+            credential,
+            clock: state.clock.clone(),
             ended: false,
         };
         Ok(futures_util::stream::unfold(
@@ -146,7 +147,7 @@ impl Subscription {
                             if !watch.still_valid().await {
                                 watch.ended = true;
                                 let ended: async_graphql::Error = AppError::Unauthenticated(
-                                    "令牌已被更换或撤销，实时订阅已结束，请重新登录".into(),
+                                    "令牌已被更换或登录已失效，实时订阅已结束，请重新登录".into(),
                                 )
                                 .into();
                                 return Some((Err(ended), watch));
@@ -169,23 +170,22 @@ struct Watch {
     recheck: tokio::time::Interval,
     db: sea_orm::DatabaseConnection,
     person_id: i64,
-    token_hash: Option<String>,
+    credential: Option<super::context::Credential>,
+    clock: crate::clock::Clock,
     ended: bool,
 }
 
 impl Watch {
-    /// Whether the person still holds the token the subscription was opened with. A
-    /// database that does not answer right now is not a revocation.
+    /// Whether the person still holds the token or session the subscription was opened
+    /// with.
     async fn still_valid(&self) -> bool {
-        let Some(hash) = &self.token_hash else {
-            return false;
-        };
-        match crate::auth::holds_token(&self.db, self.person_id, hash).await {
-            Ok(holds) => holds,
-            Err(error) => {
-                tracing::warn!(?error, "re-checking a subscriber's token");
-                true
+        match &self.credential {
+            Some(credential) => {
+                credential
+                    .stands(&self.db, self.person_id, self.clock.now())
+                    .await
             }
+            None => false,
         }
     }
 }

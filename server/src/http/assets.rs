@@ -8,7 +8,7 @@ use poem::web::Path;
 use poem::{IntoResponse, Response, handler};
 
 /// Name, media type and bytes of every served asset.
-const ASSETS: [(&str, &str, &[u8]); 6] = [
+const ASSETS: [(&str, &str, &[u8]); 8] = [
     (
         "graphiql/graphiql.min.js",
         "text/javascript; charset=utf-8",
@@ -38,6 +38,16 @@ const ASSETS: [(&str, &str, &[u8]); 6] = [
         "graphiql-page.css",
         "text/css; charset=utf-8",
         include_bytes!("../../assets/graphiql-page.css"),
+    ),
+    (
+        "web/ducha.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/web/ducha.css"),
+    ),
+    (
+        "web/ducha.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/web/ducha.js"),
     ),
 ];
 

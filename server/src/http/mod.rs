@@ -5,7 +5,8 @@
 //! - `/graphql` — GraphQL over HTTP (`graphql`); GraphiQL for a browser (`assets`)
 //! - `/graphql/ws` — GraphQL over WebSocket (`ws`)
 //! - `/healthz`, `/metrics` — for operators and Prometheus
-//! - `/items/N` — the item page every mail links to
+//! - the web pages (`crate::web`): `/`, `/login`, `/board`, `/todo`, `/items`, `/items/N`
+//!   (the page every mail links to), `/reports`, `/attachments/N`
 
 pub mod assets;
 pub mod errors;
@@ -18,7 +19,7 @@ use std::time::Instant;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::middleware::Compression;
 use poem::web::{CompressionAlgo, CompressionLevel};
-use poem::web::{Data, Json, Redirect};
+use poem::web::{Data, Json};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use tracing::Instrument;
 
@@ -31,31 +32,25 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
     let schemas = Schemas::build(state.clone());
     let persisted = Arc::new(graphql::PersistedQueries::default());
     let compressed = Route::new()
-        .at("/", get(root))
         .at("/graphql", get(graphql_endpoint).post(graphql_endpoint))
         .at("/healthz", get(healthz))
         .at("/metrics", get(metrics))
-        .at("/items/:id", get(crate::item_page::item_page))
-        .at("/assets/*name", get(assets::asset))
-        .with(
-            Compression::new()
-                .algorithms([CompressionAlgo::BR, CompressionAlgo::GZIP])
-                .with_quality(CompressionLevel::Fastest),
-        );
+        .at("/assets/*name", get(assets::asset));
+    let compressed = crate::web::mount(compressed).with(
+        Compression::new()
+            .algorithms([CompressionAlgo::BR, CompressionAlgo::GZIP])
+            .with_quality(CompressionLevel::Fastest),
+    );
     Route::new()
         // A WebSocket upgrade has no body to compress.
         .at("/graphql/ws", get(graphql_ws))
         .nest("/", compressed)
         .data(schemas)
         .data(persisted)
+        .data(crate::web::throttle())
         .data(state.clone())
         .catch_all_error(errors::poem_error)
         .around(move |endpoint, request| observe(endpoint, request, state.clone()))
-}
-
-#[handler]
-fn root() -> Redirect {
-    Redirect::see_other("/graphql")
 }
 
 #[handler]
@@ -85,19 +80,41 @@ async fn graphql_endpoint(
 
 #[handler]
 async fn graphql_ws(
+    request: &Request,
     schemas: Data<&Schemas>,
     state: Data<&AppState>,
     websocket: poem::web::websocket::WebSocket,
 ) -> impl IntoResponse {
     let schemas = schemas.clone();
     let state = state.clone();
+    // A browser's session signs the socket in only from this site's own pages: a page of
+    // another site can open a socket here too, and the browser would send the cookie.
+    let session = same_origin(request)
+        .then(|| crate::web::session_secret(request))
+        .flatten();
     let mut config = poem::web::websocket::WebSocketConfig::default();
     config.max_message_size = Some(ws::MAX_MESSAGE);
     config.max_frame_size = Some(ws::MAX_MESSAGE);
     websocket
         .protocols([ws::PROTOCOL])
         .config(config)
-        .on_upgrade(move |socket| ws::serve(socket, schemas, state))
+        .on_upgrade(move |socket| ws::serve(socket, schemas, state, session))
+}
+
+/// Whether the request's `Origin` is this service as the client addressed it.
+fn same_origin(request: &Request) -> bool {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    match (header(header::ORIGIN), header(header::HOST)) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
 }
 
 #[handler]

@@ -92,7 +92,14 @@ impl Closing {
 }
 
 /// Serves one connection until either side closes it.
-pub async fn serve(socket: WebSocketStream, schemas: Schemas, state: AppState) {
+/// `session`: the web session's secret, when a page of this site opened the socket; it
+/// signs the socket in when `connection_init` carries no token.
+pub async fn serve(
+    socket: WebSocketStream,
+    schemas: Schemas,
+    state: AppState,
+    session: Option<String>,
+) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outgoing>(64);
     let mut running: HashMap<String, JoinHandle<()>> = HashMap::new();
@@ -147,7 +154,10 @@ pub async fn serve(socket: WebSocketStream, schemas: Schemas, state: AppState) {
                                 .and_then(|v| v.as_str())
                                 .map(str::to_string)
                         });
-                        let resolved = Auth::resolve(&state.db, token.as_deref()).await;
+                        let resolved = match (token, &session) {
+                            (None, Some(secret)) => signed_in(&state, secret).await,
+                            (token, _) => Auth::resolve(&state.db, token.as_deref()).await,
+                        };
                         // A token that was presented and refused ends the connection; no
                         // token at all is an anonymous reader, refused field by field.
                         if resolved.refused.is_some() {
@@ -277,4 +287,28 @@ async fn run_operation(
     }
     let _ = tx.send(Outgoing::Finished(id.clone())).await;
     send(serde_json::json!({ "id": id, "type": "complete" })).await;
+}
+
+/// The reader of a web session, or a refusal when it has ended.
+async fn signed_in(state: &AppState, secret: &str) -> Auth {
+    let policy = crate::auth::session::SessionPolicy {
+        idle: state.http.session_idle,
+        lifetime: state.http.session_lifetime,
+    };
+    match crate::auth::session::actor_for_session(&state.db, secret, state.clock.now(), policy)
+        .await
+    {
+        Ok(Some(actor)) => Auth::of_session(actor, secret),
+        Ok(None) => Auth {
+            refused: Some("登录已失效，请重新登录".into()),
+            ..Auth::default()
+        },
+        Err(error) => {
+            tracing::error!(?error, "reading a session for a socket");
+            Auth {
+                refused: Some("内部错误，请稍后重试".into()),
+                ..Auth::default()
+            }
+        }
+    }
 }

@@ -148,14 +148,19 @@ impl RuleSet {
     }
 }
 
-/// Colours of `items` as of `at`, in four queries whatever their number.
-#[tracing::instrument(skip_all)]
-pub async fn colours_for_items(
+/// What the colour rules read of one live assignment, as of some instant.
+pub struct FactsOf {
+    pub assignment: assignment::Model,
+    pub facts: AssignmentFacts,
+}
+
+/// The facts of every live assignment of `items` as of `at`, in four queries whatever their
+/// number: what colours are computed from, and what a unit's to-do is made of.
+pub async fn assignment_facts(
     db: &impl ConnectionTrait,
-    rules: &Rules<'_>,
     items: &[item::Model],
     at: DateTime<Utc>,
-) -> AppResult<HashMap<i64, ItemColours>> {
+) -> AppResult<Vec<FactsOf>> {
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
     let mut assignments = in_chunks(&ids, |chunk| {
         assignment::Entity::find()
@@ -208,6 +213,38 @@ pub async fn colours_for_items(
         }
     }
     let by_id: HashMap<i64, &item::Model> = items.iter().map(|i| (i.id, i)).collect();
+    Ok(assignments
+        .into_iter()
+        .filter_map(|a| {
+            let current = by_id.get(&a.item_id)?;
+            let facts = AssignmentFacts {
+                stage: current.stage.into(),
+                due_at: a.due_at,
+                extended_due_at: a.extended_due_at,
+                rejections: rejections.get(&a.item_id).copied().unwrap_or(0),
+                reopened: reopened.get(&a.item_id).copied().unwrap_or(false),
+                report_cycle_days: current.report_cycle_days,
+                report_cycle_working_days: current.report_cycle_working_days,
+                last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
+                feedback_at: feedback.get(&a.item_id).copied(),
+            };
+            Some(FactsOf {
+                assignment: a,
+                facts,
+            })
+        })
+        .collect())
+}
+
+/// Colours of `items` as of `at`, in four queries whatever their number.
+#[tracing::instrument(skip_all)]
+pub async fn colours_for_items(
+    db: &impl ConnectionTrait,
+    rules: &Rules<'_>,
+    items: &[item::Model],
+    at: DateTime<Utc>,
+) -> AppResult<HashMap<i64, ItemColours>> {
+    let assignments = assignment_facts(db, items, at).await?;
     let mut result: HashMap<i64, ItemColours> = items
         .iter()
         .map(|i| {
@@ -228,22 +265,12 @@ pub async fn colours_for_items(
             )
         })
         .collect();
-    for a in &assignments {
-        let Some(current) = by_id.get(&a.item_id) else {
-            continue;
-        };
-        let facts = AssignmentFacts {
-            stage: current.stage.into(),
-            due_at: a.due_at,
-            extended_due_at: a.extended_due_at,
-            rejections: rejections.get(&a.item_id).copied().unwrap_or(0),
-            reopened: reopened.get(&a.item_id).copied().unwrap_or(false),
-            report_cycle_days: current.report_cycle_days,
-            report_cycle_working_days: current.report_cycle_working_days,
-            last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
-            feedback_at: feedback.get(&a.item_id).copied(),
-        };
-        let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);
+    for FactsOf {
+        assignment: a,
+        facts,
+    } in &assignments
+    {
+        let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, facts, at);
         if let Some(entry) = result.get_mut(&a.item_id) {
             // The worst assignment's verdict is the item's; the first one replaces the
             // placeholder, so an uncoloured item says why (按期办结, 已挂起…) too.

@@ -23,4 +23,5 @@ pub mod reports;
 pub mod scope;
 pub mod sql;
 pub mod sweep;
+pub mod todo;
 pub mod verb;

@@ -1,4 +1,4 @@
-//! Units and people (ADMIN work), tokens, and the first administrator.
+//! Units and people (ADMIN work), tokens and passwords, and the first administrator.
 
 use chrono::{DateTime, Utc};
 use ducha_domain::Role;
@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::audit::{Audit, audit};
 use super::input::{Email, Text};
+use crate::auth::password::{self, Password};
 use crate::auth::{Actor, hash_token, new_token};
 use crate::error::{AppError, AppResult};
 use entity::{PersonRole, UnitKind};
@@ -97,6 +98,10 @@ pub struct NewPerson {
     pub email: Option<String>,
     pub role: Role,
     pub unit_id: Option<i64>,
+    /// The name to sign in to the web pages with, if the person uses them.
+    pub account: Option<String>,
+    /// Their first password (with `account`).
+    pub password: Option<String>,
 }
 
 /// Creates a person and returns them with their first token (shown once).
@@ -129,7 +134,18 @@ pub async fn create_person(
         }
         (_, unit_id) => unit_id,
     };
+    let account = input.account.as_deref().map(Account::parse).transpose()?;
+    let password_hash = match (&account, input.password.as_deref()) {
+        (Some(_), Some(raw)) => Some(password::hash(&Password::parse(raw)?).await?),
+        (None, Some(_)) => {
+            return Err(AppError::BadUserInput("设置密码须同时指定登录账号".into()));
+        }
+        (_, None) => None,
+    };
     let txn = super::sql::begin_write(db).await?;
+    if let Some(account) = &account {
+        account_is_free(&txn, account).await?;
+    }
     if let Some(unit_id) = unit_id {
         unit::Entity::find_by_id(unit_id)
             .one(&txn)
@@ -144,6 +160,9 @@ pub async fn create_person(
         unit_id: Set(unit_id),
         token_hash: Set(Some(hash_token(&token))),
         created_at: Set(now),
+        account: Set(account.map(Account::into_inner)),
+        password_hash: Set(password_hash),
+        sign_in_failures: Set(0),
         ..Default::default()
     }
     .insert(&txn)
@@ -154,12 +173,104 @@ pub async fn create_person(
             actor,
             now,
             "CREATE_PERSON",
-            json!({ "personId": created.id, "name": created.name, "role": created.role }),
+            json!({
+                "personId": created.id,
+                "name": created.name,
+                "role": created.role,
+                "account": created.account,
+            }),
         ),
     )
     .await?;
     txn.commit().await?;
     Ok((created, token))
+}
+
+/// A sign-in name: 3 to 32 of a–z, 0–9, `.`, `_`, `-`, kept in lower case (people type
+/// it in either).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account(String);
+
+impl Account {
+    pub fn parse(raw: &str) -> AppResult<Account> {
+        let account = crate::auth::session::normalise_account(raw);
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if !(3..=32).contains(&account.len()) || !account.chars().all(allowed) {
+            return Err(AppError::BadUserInput(
+                "登录账号应为3至32位字母、数字或“._-”".into(),
+            ));
+        }
+        Ok(Account(account))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+async fn account_is_free(db: &impl ConnectionTrait, account: &Account) -> AppResult<()> {
+    let taken = person::Entity::find()
+        .filter(person::Column::Account.eq(account.0.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::Conflict(format!(
+            "登录账号“{}”已被使用",
+            account.0
+        )));
+    }
+    Ok(())
+}
+
+/// Sets a person's password: the administrator for anyone, anyone for themselves with their
+/// current password. Their other sessions end (a password changed because it leaked must
+/// shut out whoever used it).
+#[tracing::instrument(skip_all, fields(person_id))]
+pub async fn set_password(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    person_id: i64,
+    current: Option<&str>,
+    new: &str,
+) -> AppResult<person::Model> {
+    let own = actor.person_id == person_id;
+    if !own {
+        require_admin(actor)?;
+    }
+    let found = person::Entity::find_by_id(person_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("人员 {person_id} 不存在")))?;
+    if found.account.is_none() {
+        return Err(AppError::BadUserInput(
+            "该人员没有登录账号，不能设置密码".into(),
+        ));
+    }
+    let new = Password::parse(new)?;
+    // One's own password needs the current one, the administrator's too: a session left
+    // open must not be enough to take over the account.
+    if own {
+        let current = current.unwrap_or_default();
+        if !password::verify(found.password_hash.clone(), current).await? {
+            return Err(AppError::BadUserInput("当前密码不正确".into()));
+        }
+    }
+    let hash = password::hash(&new).await?;
+    let txn = super::sql::begin_write(db).await?;
+    crate::auth::session::store_password(&txn, person_id, hash).await?;
+    audit(
+        &txn,
+        Audit::admin(
+            Some(actor),
+            now,
+            "SET_PASSWORD",
+            json!({ "personId": person_id }),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(found)
 }
 
 /// Replaces a person's token (the old one stops working) and returns the new one.
@@ -175,12 +286,21 @@ pub async fn rotate_token(db: &impl ConnectionTrait, person_id: i64) -> AppResul
     Ok(token)
 }
 
-/// On a database with no administrator, creates one and returns their token, so the first
-/// start can print how to get in. Later starts return `None`.
+/// How the first administrator gets in, shown once: a token for the API, and the account
+/// `admin` with a password for the web pages.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    pub token: String,
+    pub account: String,
+    pub password: String,
+}
+
+/// On a database with no administrator, creates one and returns how to get in, so the first
+/// start can print it. Later starts return `None`.
 pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<FirstAdmin>> {
     let txn = super::sql::begin_write(db).await?;
     let admins = person::Entity::find()
         .filter(person::Column::Role.eq(PersonRole::Admin))
@@ -190,7 +310,8 @@ pub async fn ensure_first_admin(
     if admins > 0 {
         return Ok(None);
     }
-    let (_, token) = create_person(
+    let password = Password::generate()?;
+    let (created, token) = create_person(
         db,
         None,
         now,
@@ -199,8 +320,14 @@ pub async fn ensure_first_admin(
             email: None,
             role: Role::Admin,
             unit_id: None,
+            account: Some("admin".into()),
+            password: Some(password.expose().to_string()),
         },
     )
     .await?;
-    Ok(Some(token))
+    Ok(Some(FirstAdmin {
+        token,
+        account: created.account.unwrap_or_default(),
+        password: password.expose().to_string(),
+    }))
 }

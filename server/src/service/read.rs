@@ -64,6 +64,18 @@ pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item
     .await
 }
 
+pub async fn assignments(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<Vec<assignment::Model>> {
+    in_chunks(ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::Id.is_in(chunk))
+            .all(db)
+    })
+    .await
+}
+
 pub async fn units(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, unit::Model>> {
     let rows = in_chunks(ids, |chunk| {
         unit::Entity::find()

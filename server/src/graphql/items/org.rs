@@ -51,6 +51,10 @@ pub struct CreatePersonInput {
     pub role: Role,
     /// 所属单位编号：承办单位人员必填，督查室、区领导和系统管理员不填
     pub unit_id: Option<UnitId>,
+    /// 网页登录账号（3至32位字母、数字或“._-”）；不填则只能用令牌访问
+    pub account: Option<String>,
+    /// 初始密码（至少8位，含字母、数字、符号中的两类）；须同时填写登录账号
+    pub password: Option<String>,
 }
 
 /// 新建人员的结果
@@ -60,6 +64,24 @@ pub struct PersonPayload {
     pub person: Person,
     /// 访问令牌，仅此一次显示，请妥善转交本人
     pub token: String,
+}
+
+/// 设置登录密码
+#[derive(InputObject)]
+pub struct SetPasswordInput {
+    /// 人员（全局标识或数据库编号）；本人修改时为自己
+    pub person_id: PersonId,
+    /// 当前密码：本人修改自己的密码时必填；系统管理员为他人设置时不填
+    pub current_password: Option<String>,
+    /// 新密码（至少8位，含字母、数字、符号中的两类）
+    pub new_password: String,
+}
+
+/// 设置密码的结果
+#[derive(SimpleObject)]
+pub struct SetPasswordPayload {
+    /// 被设置密码的人员；其已登录的网页会话全部失效
+    pub person: Person,
 }
 
 #[derive(Default)]
@@ -112,12 +134,36 @@ impl OrgMutation {
                 email: input.email,
                 role: input.role.into(),
                 unit_id: input.unit_id.map(i64::from),
+                account: input.account,
+                password: input.password,
             },
         )
         .await?;
         Ok(PersonPayload {
             person: created.into(),
             token,
+        })
+    }
+
+    /// 设置网页登录密码：系统管理员可为任何有账号的人设置；本人凭当前密码修改自己的。
+    /// 设置后该人员已登录的网页会话全部失效
+    async fn set_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "人员、当前密码和新密码")] input: SetPasswordInput,
+    ) -> async_graphql::Result<SetPasswordPayload> {
+        let state = app_state(ctx)?;
+        let person = org::set_password(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            i64::from(input.person_id),
+            input.current_password.as_deref(),
+            &input.new_password,
+        )
+        .await?;
+        Ok(SetPasswordPayload {
+            person: person.into(),
         })
     }
 }

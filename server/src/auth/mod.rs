@@ -1,5 +1,10 @@
-//! Bearer tokens, one per person. A token is 32 random bytes shown once (hex); only its
-//! SHA-256 is stored, so a leaked database does not leak working credentials.
+//! Who is asking. API clients present a bearer token, one per person: 32 random bytes shown
+//! once (hex), of which only the SHA-256 is stored, so a leaked database does not leak
+//! working credentials. People at the web pages sign in with an account and a password
+//! (`password`) and hold a session (`session`).
+
+pub mod password;
+pub mod session;
 
 use ducha_domain::Role;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -18,6 +23,16 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The permissions of a person as stored.
+    pub fn of(person: entity::person::Model) -> AppResult<Actor> {
+        Ok(Actor {
+            person_id: person.id,
+            name: person.name,
+            role: Role::from(person.role),
+            unit_id: person.unit_id,
+        })
+    }
+
     /// The unit a unit role belongs to; office and leaders have none.
     pub fn own_unit(&self) -> Option<i64> {
         if self.role.is_unit_role() {
@@ -65,15 +80,7 @@ pub async fn actor_for_header(
         .one(db)
         .await?
         .ok_or_else(|| AppError::Unauthenticated("令牌无效或已被更换".into()))?;
-    let role = Some(Role::from(person.role)).ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("person {} has unknown role", person.id))
-    })?;
-    Ok(Some(Actor {
-        person_id: person.id,
-        name: person.name,
-        role,
-        unit_id: person.unit_id,
-    }))
+    Actor::of(person).map(Some)
 }
 
 /// Whether the person still holds the token whose hash is `hash` (a replaced token ends the

@@ -1,0 +1,96 @@
+// ducha's pages work without this script; it adds three things:
+// - the board reloads its part when the dashboardEvents subscription says something changed
+//   (graphql-transport-ws on /graphql/ws, signed in by the session cookie), and each minute,
+//   because colours change with time alone;
+// - a select marked data-autosubmit sends its form when changed;
+// - a form button is disabled while its form is being sent, so a double click acts once.
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-autosubmit") && target.form) {
+      target.form.submit();
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.method && form.method.toLowerCase() === "post") {
+      var buttons = form.querySelectorAll("button");
+      window.setTimeout(function () {
+        for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
+      }, 0);
+    }
+  });
+
+  var live = document.querySelector("[data-live=board]");
+  if (!live) { return; }
+  var status = document.querySelector("[data-live-status]");
+  var pending = null;
+
+  function say(text, on) {
+    if (!status) { return; }
+    status.textContent = text;
+    status.classList.toggle("on", !!on);
+  }
+
+  function reload() {
+    pending = null;
+    var url = new URL(window.location.href);
+    url.searchParams.set("part", "1");
+    fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (response.redirected || !response.ok) { throw new Error("board " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        live.innerHTML = html;
+        live.setAttribute("data-updated", String(Date.now()));
+      })
+      .catch(function () { say("刷新失败，稍后重试", false); });
+  }
+
+  function soon() {
+    if (pending === null) { pending = window.setTimeout(reload, 500); }
+  }
+
+  window.setInterval(reload, 60000);
+
+  var attempts = 0;
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + "/graphql/ws", "graphql-transport-ws");
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: "connection_init", payload: {} }));
+    };
+    socket.onmessage = function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (data.type === "connection_ack") {
+        attempts = 0;
+        say("实时更新中", true);
+        socket.send(JSON.stringify({
+          id: "board", type: "subscribe",
+          payload: { query: "subscription { dashboardEvents { kind } }" }
+        }));
+      } else if (data.type === "next") {
+        soon();
+      } else if (data.type === "ping") {
+        socket.send(JSON.stringify({ type: "pong" }));
+      } else if (data.type === "error" || data.type === "complete") {
+        say("实时更新已停止，请刷新页面", false);
+      }
+    };
+    socket.onclose = function (event) {
+      if (event.code === 4403 || event.code === 4401) {
+        say("登录已失效，请重新登录", false);
+        return;
+      }
+      attempts += 1;
+      say("实时更新已断开，正在重连…", false);
+      window.setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, attempts)));
+    };
+  }
+  connect();
+})();

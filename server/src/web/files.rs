@@ -1,0 +1,93 @@
+//! `/attachments/N`: a file attached to a report, for a reader who may see its item. The
+//! rights are the API's: the attachment is found through `node(id:)`, which reads it through
+//! its item's resolvers in the reader's scope, so a unit never receives another unit's file.
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{IntoResponse, Request, Response, handler};
+use serde_json::json;
+
+use super::view;
+use super::view::viewer;
+use super::viewer::run;
+use crate::graphql::Schemas;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::state::AppState;
+
+const FILE_QUERY: &str =
+    "query($id: ID!) { node(id: $id) { ... on Attachment { fileName contentType sha256 } } }";
+
+#[handler]
+pub async fn download(
+    request: &Request,
+    Path(id): Path<String>,
+    state: Data<&AppState>,
+    schemas: Data<&Schemas>,
+) -> Response {
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
+    };
+    let missing = || {
+        view::problem(
+            Some(&viewer),
+            StatusCode::NOT_FOUND,
+            "附件不存在",
+            "该附件不存在，或您无权查看。",
+        )
+    };
+    let Some(number) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
+        return missing();
+    };
+    let global = encode(NodeKind::Attachment, number);
+    let found = match run(
+        &schemas,
+        &state,
+        &viewer,
+        FILE_QUERY,
+        json!({ "id": global }),
+    )
+    .await
+    {
+        Ok(data) => data,
+        Err(_) => return missing(),
+    };
+    let file = &found["node"];
+    let (Some(name), Some(sha256)) = (file["fileName"].as_str(), file["sha256"].as_str()) else {
+        return missing();
+    };
+    let path = crate::service::attachments::storage_path(&state.data_dir, sha256);
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, path = %path.display(), "reading a stored attachment");
+            return view::problem(
+                Some(&viewer),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "附件无法读取",
+                "附件文件缺失或无法读取，请联系系统管理员。",
+            );
+        }
+    };
+    let encoded = serde_urlencoded::to_string([("f", name)])
+        .unwrap_or_default()
+        .trim_start_matches("f=")
+        .replace('+', "%20");
+    let content_type = file["contentType"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("application/octet-stream");
+    bytes
+        .with_content_type(content_type.to_string())
+        // Always a download: a file someone uploaded never runs as a page of this site.
+        .with_header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"attachment\"; filename*=UTF-8''{encoded}"),
+        )
+        .with_header(
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        )
+        .with_header(header::CACHE_CONTROL, "private, no-store")
+        .into_response()
+}

@@ -1,0 +1,414 @@
+//! 事项台账: the item list with the filters people use — colour, stage, unit, source kind,
+//! overdue, due within N working days, text — paged by the API's cursors, and the same
+//! selection exported to XLSX.
+
+use chrono::{NaiveTime, Utc};
+use maud::{Markup, html};
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Query};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::view::viewer;
+use super::view::{self, Nav, colour_badge, text};
+use super::viewer::{Failure, Viewer, run};
+use crate::graphql::Schemas;
+use crate::state::AppState;
+
+const PAGE_SIZE: i64 = 50;
+/// Most rows one export carries (a district's whole open ledger fits).
+const EXPORT_CAP: usize = 20_000;
+
+const LIST_QUERY: &str =
+    "query($filter: ItemFilter, $first: Int, $after: String, $last: Int, $before: String) {
+  items(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { node { databaseId serial title sourceKind stage colour colourReason requirements
+      assignments { lead status effectiveDueAt unit { name } } } }
+  }
+}";
+
+const UNITS_QUERY: &str = "{ units { databaseId name kind } }";
+
+/// The list's filters as they travel in the address (so a filtered list can be bookmarked
+/// and sent).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Filters {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    colour: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overdue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    within: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(skip_serializing)]
+    after: Option<String>,
+    #[serde(skip_serializing)]
+    before: Option<String>,
+}
+
+fn chosen(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl Filters {
+    fn within_days(&self) -> Option<i32> {
+        chosen(&self.within)
+            .and_then(|w| w.parse::<i32>().ok())
+            .filter(|w| (0..=60).contains(w))
+    }
+
+    /// The API's `ItemFilter`, and what was chosen in words (for the export's title).
+    fn to_api(&self, state: &AppState) -> (Value, Vec<String>) {
+        let mut filter = Map::new();
+        let mut said = Vec::new();
+        if let Some(c) =
+            chosen(&self.colour).filter(|c| ["RED", "YELLOW", "BLUE", "NONE"].contains(c))
+        {
+            filter.insert("colours".into(), json!([c]));
+            said.push(format!("颜色：{}", view::colour_label(c)));
+        }
+        if let Some(s) = chosen(&self.stage).filter(|s| ducha_domain::Stage::parse(s).is_some()) {
+            filter.insert("stages".into(), json!([s]));
+            said.push(format!("阶段：{}", view::stage_label(s)));
+        }
+        if let Some(u) = chosen(&self.unit).and_then(|u| u.parse::<i64>().ok()) {
+            filter.insert("unitId".into(), json!(u));
+            said.push(format!("单位编号：{u}"));
+        }
+        if let Some(s) =
+            chosen(&self.source).filter(|s| ducha_domain::SourceKind::parse(s).is_some())
+        {
+            filter.insert("sourceKinds".into(), json!([s]));
+            said.push(format!("来源：{}", view::source_label(s)));
+        }
+        if chosen(&self.overdue).is_some() {
+            filter.insert("overdue".into(), json!(true));
+            said.push("仅逾期".into());
+        }
+        if let Some(days) = self.within_days() {
+            // The end of the N-th working day from today: what "N个工作日内到期" means here.
+            let tz = state.deadline_policy.time_zone;
+            let today = state.clock.now().with_timezone(&tz).date_naive();
+            if let Ok(calendar) = state.calendar.current()
+                && let Ok(last) = calendar.add_working_days(today, days)
+                && let Some(end) = last
+                    .value
+                    .and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default())
+                    .and_local_timezone(tz)
+                    .single()
+            {
+                filter.insert("dueTo".into(), json!(end.with_timezone(&Utc).to_rfc3339()));
+                if chosen(&self.stage).is_none() {
+                    filter.insert(
+                        "stages".into(),
+                        json!(["ASSIGNED", "IN_PROGRESS", "FEEDBACK_SUBMITTED"]),
+                    );
+                }
+                said.push(format!("{days}个工作日内到期"));
+            }
+        }
+        if let Some(q) = chosen(&self.q) {
+            let q: String = q.chars().take(100).collect();
+            said.push(format!("包含：{q}"));
+            filter.insert("text".into(), json!(q));
+        }
+        (Value::Object(filter), said)
+    }
+
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
+fn lead_of(item: &Value) -> Option<&Value> {
+    item["assignments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["lead"].as_bool() == Some(true) && text(&a["status"]) != "WITHDRAWN")
+}
+
+fn co_units(item: &Value) -> String {
+    item["assignments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["lead"].as_bool() != Some(true) && text(&a["status"]) != "WITHDRAWN")
+        .map(|a| text(&a["unit"]["name"]).to_string())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+#[handler]
+pub async fn list(
+    request: &Request,
+    state: Data<&AppState>,
+    schemas: Data<&Schemas>,
+    Query(filters): Query<Filters>,
+) -> Response {
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
+    };
+    let (filter, _) = filters.to_api(&state);
+    let paging = match (chosen(&filters.after), chosen(&filters.before)) {
+        (_, Some(before)) => json!({ "last": PAGE_SIZE, "before": before }),
+        (Some(after), None) => json!({ "first": PAGE_SIZE, "after": after }),
+        _ => json!({ "first": PAGE_SIZE }),
+    };
+    let mut variables = paging;
+    variables["filter"] = filter;
+    let data = match run(&schemas, &state, &viewer, LIST_QUERY, variables).await {
+        Ok(data) => data,
+        Err(failure) => return super::view::failure_page(&viewer, &failure),
+    };
+    let units = if viewer.actor.role.sees_everything() {
+        run(&schemas, &state, &viewer, UNITS_QUERY, json!({}))
+            .await
+            .unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    let body = html! {
+        h1 { "事项台账" }
+        (filter_form(&viewer, &filters, &units))
+        (table(&data["items"]))
+        (pager(&filters, &data["items"]["pageInfo"]))
+    };
+    view::respond(
+        StatusCode::OK,
+        view::page(Some(&viewer), Nav::Items, "事项台账", body),
+    )
+}
+
+fn filter_form(viewer: &Viewer, filters: &Filters, units: &Value) -> Markup {
+    let is = |value: &Option<String>, wanted: &str| chosen(value) == Some(wanted);
+    html! {
+        form.filters method="get" action="/items" role="search" {
+            div {
+                label for="f-colour" { "颜色" }
+                select id="f-colour" name="colour" {
+                    option value="" { "全部" }
+                    @for c in ["RED", "YELLOW", "BLUE", "NONE"] {
+                        option value=(c) selected[is(&filters.colour, c)] { (view::colour_label(c)) }
+                    }
+                }
+            }
+            div {
+                label for="f-stage" { "阶段" }
+                select id="f-stage" name="stage" {
+                    option value="" { "全部" }
+                    @for s in ducha_domain::Stage::ALL {
+                        option value=(s.as_str()) selected[is(&filters.stage, s.as_str())] { (s.label()) }
+                    }
+                }
+            }
+            @if viewer.actor.role.sees_everything() {
+                div {
+                    label for="f-unit" { "承办单位" }
+                    select id="f-unit" name="unit" {
+                        option value="" { "全部" }
+                        @for u in units["units"].as_array().into_iter().flatten() {
+                            @let id = u["databaseId"].to_string();
+                            option value=(id) selected[is(&filters.unit, &id)] { (text(&u["name"])) }
+                        }
+                    }
+                }
+            }
+            div {
+                label for="f-source" { "来源" }
+                select id="f-source" name="source" {
+                    option value="" { "全部" }
+                    @for k in ducha_domain::SourceKind::ALL {
+                        option value=(k.as_str()) selected[is(&filters.source, k.as_str())] { (k.label()) }
+                    }
+                }
+            }
+            div {
+                label for="f-within" { "N个工作日内到期" }
+                input id="f-within" name="within" type="number" min="0" max="60" inputmode="numeric"
+                    value=(chosen(&filters.within).unwrap_or_default());
+            }
+            div.check {
+                input id="f-overdue" name="overdue" type="checkbox" value="1" checked[chosen(&filters.overdue).is_some()];
+                label for="f-overdue" { "仅看逾期" }
+            }
+            div.grow {
+                label for="f-q" { "关键词" }
+                input id="f-q" name="q" type="search" placeholder="标题、要求、编号、文号"
+                    value=(chosen(&filters.q).unwrap_or_default());
+            }
+            div.buttons {
+                button type="submit" { "查询" }
+                a.button href="/items" { "清除" }
+                a.button href={ "/items/export.xlsx?" (filters.query_string()) } download { "导出台账（XLSX）" }
+            }
+        }
+    }
+}
+
+fn table(items: &Value) -> Markup {
+    let rows: Vec<&Value> = items["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["node"])
+        .collect();
+    html! {
+        @if rows.is_empty() {
+            p.empty { "没有符合条件的事项。" }
+        } @else {
+            table.list {
+                thead { tr { th { "编号" } th { "事项" } th { "来源" } th { "阶段" } th { "颜色" } th { "主办单位" } th { "办理期限" } } }
+                tbody {
+                    @for item in rows {
+                        @let lead = lead_of(item);
+                        tr {
+                            td.serial { (text(&item["serial"])) }
+                            td {
+                                a href={ "/items/" (item["databaseId"]) } { (text(&item["title"])) }
+                                @let co = co_units(item);
+                                @if !co.is_empty() { div.sub { "协办：" (co) } }
+                            }
+                            td { (view::source_label(text(&item["sourceKind"]))) }
+                            td { (view::stage_label(text(&item["stage"]))) }
+                            td { (colour_badge(&item["colour"], &item["colourReason"])) }
+                            td { (lead.map_or("—", |a| text(&a["unit"]["name"]))) }
+                            td { (view::time(lead.map_or(&Value::Null, |a| &a["effectiveDueAt"]))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pager(filters: &Filters, page_info: &Value) -> Markup {
+    let base = filters.query_string();
+    let joined = if base.is_empty() {
+        String::new()
+    } else {
+        format!("{base}&")
+    };
+    html! {
+        nav.pager aria-label="翻页" {
+            @if page_info["hasPreviousPage"].as_bool() == Some(true) {
+                a rel="prev" href={ "/items?" (joined) "before=" (text(&page_info["startCursor"])) } { "‹ 上一页" }
+            }
+            @if page_info["hasNextPage"].as_bool() == Some(true) {
+                a rel="next" href={ "/items?" (joined) "after=" (text(&page_info["endCursor"])) } { "下一页 ›" }
+            }
+        }
+    }
+}
+
+/// The ledger of what the list shows (every page of it), as XLSX.
+#[handler]
+pub async fn export(
+    request: &Request,
+    state: Data<&AppState>,
+    schemas: Data<&Schemas>,
+    Query(filters): Query<Filters>,
+) -> Response {
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
+    };
+    let (filter, said) = filters.to_api(&state);
+    let mut rows = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let variables = json!({ "filter": filter, "first": 100, "after": after });
+        let data = match run(&schemas, &state, &viewer, LIST_QUERY, variables).await {
+            Ok(data) => data,
+            Err(failure) => return super::view::failure_page(&viewer, &failure),
+        };
+        let page = &data["items"];
+        for edge in page["edges"].as_array().into_iter().flatten() {
+            rows.push(ledger_row(&edge["node"]));
+        }
+        let next = page["pageInfo"]["hasNextPage"].as_bool() == Some(true);
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
+        if !next || after.is_none() || rows.len() >= EXPORT_CAP {
+            break;
+        }
+    }
+    let now = state
+        .clock
+        .now()
+        .with_timezone(&state.deadline_policy.time_zone);
+    let mut heading = format!(
+        "导出人：{}　导出时间：{}　共{}条",
+        viewer.actor.name,
+        now.format("%Y-%m-%d %H:%M"),
+        rows.len()
+    );
+    if rows.len() >= EXPORT_CAP {
+        heading.push_str(&format!("（仅导出前{EXPORT_CAP}条，请缩小筛选范围）"));
+    }
+    if !said.is_empty() {
+        heading.push_str(&format!("　筛选：{}", said.join("，")));
+    }
+    match ducha_report::render::ledger_xlsx("督查督办事项台账", &heading, &rows) {
+        Ok(bytes) => {
+            let name = format!("督办台账-{}.xlsx", now.format("%Y%m%d-%H%M"));
+            let encoded: String = serde_urlencoded::to_string([("f", &name)])
+                .unwrap_or_default()
+                .trim_start_matches("f=")
+                .replace('+', "%20");
+            bytes
+                .with_content_type(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                )
+                .with_header(
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{encoded}"),
+                )
+                .with_header(header::CACHE_CONTROL, "no-store")
+                .into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "rendering the ledger");
+            super::view::failure_page(
+                &viewer,
+                &Failure {
+                    code: "INTERNAL_SERVER_ERROR".into(),
+                    message: "台账生成失败，请稍后重试".into(),
+                },
+            )
+        }
+    }
+}
+
+fn ledger_row(item: &Value) -> ducha_report::render::LedgerRow {
+    let lead = lead_of(item);
+    ducha_report::render::LedgerRow {
+        serial: text(&item["serial"]).into(),
+        title: text(&item["title"]).into(),
+        source: view::source_label(text(&item["sourceKind"])).into(),
+        stage: view::stage_label(text(&item["stage"])).into(),
+        colour: view::colour_label(text(&item["colour"])).into(),
+        colour_reason: text(&item["colourReason"]).into(),
+        lead_unit: lead.map_or("", |a| text(&a["unit"]["name"])).into(),
+        co_units: co_units(item),
+        due: lead
+            .and_then(|a| a["effectiveDueAt"].as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| {
+                t.with_timezone(&chrono_tz::Asia::Shanghai)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default(),
+        requirements: text(&item["requirements"]).into(),
+    }
+}

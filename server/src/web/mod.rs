@@ -1,0 +1,54 @@
+//! The web pages, in Chinese, served by the same binary with no front-end build: HTML made
+//! on the server (maud), one stylesheet and one small script from the binary, forms that
+//! work without the script. Every read and every action goes through the GraphQL schema
+//! in-process, as the signed-in reader — the same resolvers, services, scoping and
+//! permission rules as the API — so there is no second path to the data.
+//!
+//! - `/login`, `/logout`, `/account` — sign-in with an account and a password (`account`)
+//! - `/`, `/board` — the 蓝黄红 board, live (`board`)
+//! - `/todo` — 待办 for units, the office and leaders (`todo`)
+//! - `/items`, `/items/export.xlsx`, `/items/N` — the ledger and the item page (`items`, `item`)
+//! - `/reports` — monthly reports and their downloads (`reports`)
+//! - `/attachments/N` — a file, for a reader who may see its item (`files`)
+
+mod account;
+mod board;
+mod files;
+mod item;
+mod items;
+mod reports;
+mod todo;
+mod view;
+mod viewer;
+
+use std::sync::Arc;
+
+use poem::{Route, get, post};
+
+pub use account::SignInThrottle;
+pub use viewer::session_secret;
+
+/// The pages' routes, added to the service's (`http::routes`).
+pub fn mount(route: Route) -> Route {
+    route
+        .at("/", get(board::home))
+        .at("/board", get(board::board))
+        .at("/login", get(account::login_page).post(account::login))
+        .at("/logout", post(account::logout))
+        .at(
+            "/account",
+            get(account::account_page).post(account::change_password),
+        )
+        .at("/todo", get(todo::todo))
+        .at("/items", get(items::list))
+        .at("/items/export.xlsx", get(items::export))
+        .at("/items/:id", get(item::page).post(item::act))
+        .at("/reports", get(reports::index).post(reports::publish))
+        .at("/reports/:month", get(reports::month))
+        .at("/attachments/:id", get(files::download))
+}
+
+/// The sign-in limiter the pages share (`account`).
+pub fn throttle() -> Arc<SignInThrottle> {
+    Arc::new(SignInThrottle::default())
+}

@@ -1,0 +1,88 @@
+//! 待办: the `todo` query as a page, grouped by what is to be done, soonest first in each.
+
+use maud::html;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Request, Response, handler};
+use serde_json::{Value, json};
+
+use super::view::viewer;
+use super::view::{self, Nav, colour_badge, text};
+use super::viewer::run;
+use crate::graphql::Schemas;
+use crate::state::AppState;
+
+const TODO_QUERY: &str = "{ todo { kind kinds dueAt since
+  item { databaseId serial title stage colour colourReason } } }";
+
+/// Headings in the order a person should work through them.
+const ORDER: [&str; 10] = [
+    "OVERDUE",
+    "REWORK",
+    "SIGN",
+    "REPORT_MISSED",
+    "DUE_SOON",
+    "REPORT_DUE",
+    "DECIDE_EXTENSION",
+    "RESOLVE_RETURN",
+    "VERIFY",
+    "CLOSE",
+];
+
+#[handler]
+pub async fn todo(request: &Request, state: Data<&AppState>, schemas: Data<&Schemas>) -> Response {
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
+    };
+    let data = match run(&schemas, &state, &viewer, TODO_QUERY, json!({})).await {
+        Ok(data) => data,
+        Err(failure) => return super::view::failure_page(&viewer, &failure),
+    };
+    let entries: Vec<&Value> = data["todo"].as_array().into_iter().flatten().collect();
+    let body = html! {
+        h1 { "我的待办" }
+        @if entries.is_empty() {
+            p.empty { "目前没有需要办理的事项。" }
+        } @else {
+            p { "共 " strong { (entries.len()) } " 项，按最迟办理时间先后排列。" }
+            nav.jump aria-label="待办分类" {
+                @for kind in ORDER {
+                    @let n = entries.iter().filter(|e| text(&e["kind"]) == kind).count();
+                    @if n > 0 { a href={ "#" (kind.to_lowercase()) } { (view::todo_label(kind)) " " (n) } }
+                }
+            }
+        }
+        @for kind in ORDER {
+            @let group: Vec<&&Value> = entries.iter().filter(|e| text(&e["kind"]) == kind).collect();
+            @if !group.is_empty() {
+                section id=(kind.to_lowercase()) {
+                    h2 { (view::todo_label(kind)) "（" (group.len()) "）" }
+                    table.list {
+                        thead { tr { th { "编号" } th { "事项" } th { "颜色" } th { "阶段" } th { "最迟办理" } th { "另需" } } }
+                        tbody {
+                            @for e in group {
+                                tr {
+                                    td.serial { (text(&e["item"]["serial"])) }
+                                    td { a href={ "/items/" (e["item"]["databaseId"]) } { (text(&e["item"]["title"])) } }
+                                    td { (colour_badge(&e["item"]["colour"], &e["item"]["colourReason"])) }
+                                    td { (view::stage_label(text(&e["item"]["stage"]))) }
+                                    td { (view::time(&e["dueAt"])) }
+                                    td {
+                                        @for k in e["kinds"].as_array().into_iter().flatten().skip(1) {
+                                            span.tag { (view::todo_label(text(k))) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    view::respond(
+        StatusCode::OK,
+        view::page(Some(&viewer), Nav::Todo, "我的待办", body),
+    )
+}

@@ -1,0 +1,315 @@
+//! The pages' frame and the words for the API's values: one layout (navigation, who is
+//! signed in, sign-out), badges for colours, times in Asia/Shanghai.
+
+use maud::{DOCTYPE, Markup, html};
+use poem::http::{StatusCode, header};
+use poem::web::Html;
+use poem::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::viewer::{Failure, Form, Viewer, signed_in_reader};
+use crate::state::AppState;
+use ducha_domain::Role;
+
+/// Pages load only what the binary serves; forms post only here; no page may frame another.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'self'";
+
+/// Where a page sits in the navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Board,
+    Todo,
+    Items,
+    Reports,
+    Account,
+    None,
+}
+
+/// A whole page.
+pub fn page(viewer: Option<&Viewer>, nav: Nav, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " - 督查督办" }
+                link rel="stylesheet" href="/assets/web/ducha.css";
+                script src="/assets/web/ducha.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "跳到正文" }
+                @if let Some(viewer) = viewer {
+                    header.top {
+                        a.brand href="/" { "督查督办" }
+                        nav aria-label="主导航" {
+                            @if viewer.actor.role.sees_everything() {
+                                (nav_link("/board", "看板", nav == Nav::Board))
+                            }
+                            (nav_link("/todo", "待办", nav == Nav::Todo))
+                            (nav_link("/items", "事项台账", nav == Nav::Items))
+                            (nav_link("/reports", "月度通报", nav == Nav::Reports))
+                        }
+                        div.who {
+                            a href="/account" aria-current=[(nav == Nav::Account).then_some("page")] {
+                                (viewer.actor.name) "（" (role_label(viewer.actor.role)) "）"
+                            }
+                            form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(viewer.csrf());
+                                button.link type="submit" { "退出" }
+                            }
+                        }
+                    }
+                }
+                main id="main" tabindex="-1" { (body) }
+            }
+        }
+    }
+}
+
+fn nav_link(href: &str, text: &str, current: bool) -> Markup {
+    html! { a href=(href) aria-current=[current.then_some("page")] { (text) } }
+}
+
+/// A page as a response, with the pages' security policy.
+pub fn respond(status: StatusCode, markup: Markup) -> Response {
+    Html(markup.into_string())
+        .with_status(status)
+        .with_header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
+        .with_header(header::CACHE_CONTROL, "no-store")
+        .into_response()
+}
+
+/// A page that says something went wrong, and what to do.
+pub fn problem(
+    viewer: Option<&Viewer>,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> Response {
+    respond(
+        status,
+        page(
+            viewer,
+            Nav::None,
+            title,
+            html! {
+                h1 { (title) }
+                p role="alert" { (message) }
+                p { a href="/" { "返回首页" } }
+            },
+        ),
+    )
+}
+
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "系统管理员",
+        Role::Supervisor => "督查室",
+        Role::Leader => "区领导",
+        Role::UnitHead => "单位主要负责人",
+        Role::UnitStaff => "单位经办人",
+    }
+}
+
+/// The text of a JSON value ("" when absent).
+pub fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+pub fn colour_label(code: &str) -> &'static str {
+    match code {
+        "RED" => "红色",
+        "YELLOW" => "黄色",
+        "BLUE" => "蓝色",
+        _ => "正常",
+    }
+}
+
+/// A colour as a badge: the word is always there, so print and colour-blind readers lose
+/// nothing.
+pub fn colour_badge(colour: &Value, reason: &Value) -> Markup {
+    let code = text(colour);
+    html! {
+        span class={ "badge " (code.to_lowercase()) } title=(text(reason)) { (colour_label(code)) }
+    }
+}
+
+pub fn stage_label(code: &str) -> &'static str {
+    ducha_domain::Stage::parse(code).map_or("—", |s| s.label())
+}
+
+pub fn source_label(code: &str) -> &'static str {
+    ducha_domain::SourceKind::parse(code).map_or("—", |s| s.label())
+}
+
+pub fn unit_kind_label(code: &str) -> &'static str {
+    match code {
+        "DEPARTMENT" => "部门",
+        "SUBDISTRICT" => "街道",
+        "TOWN" => "乡镇",
+        "PARK" => "园区",
+        _ => "其他",
+    }
+}
+
+pub const UNIT_KINDS: [&str; 5] = ["DEPARTMENT", "SUBDISTRICT", "TOWN", "PARK", "OTHER"];
+
+pub fn assignment_status_label(code: &str) -> &'static str {
+    match code {
+        "ACTIVE" => "承办中",
+        "RETURN_REQUESTED" => "已申请退回",
+        "WITHDRAWN" => "已改派",
+        _ => "—",
+    }
+}
+
+pub fn todo_label(code: &str) -> &'static str {
+    match code {
+        "OVERDUE" => "已逾期",
+        "REWORK" => "退回重办",
+        "SIGN" => "待签收",
+        "REPORT_MISSED" => "进展逾期未报",
+        "DUE_SOON" => "即将到期",
+        "REPORT_DUE" => "进展待报送",
+        "RESOLVE_RETURN" => "退回待处理",
+        "DECIDE_EXTENSION" => "延期待审批",
+        "VERIFY" => "反馈待核查",
+        "CLOSE" => "待销号",
+        _ => "其他",
+    }
+}
+
+/// The words of an audit action name (SCREAMING_SNAKE, as stored).
+pub fn action_label(code: &str) -> String {
+    use ducha_domain::Action::*;
+    let known = [
+        Register,
+        Edit,
+        Assign,
+        Sign,
+        Return,
+        Reassign,
+        Insist,
+        RequestExtension,
+        DecideExtension,
+        ReportProgress,
+        SubmitFeedback,
+        Verify,
+        Reject,
+        Close,
+        Suspend,
+        Resume,
+        Cancel,
+        Reopen,
+    ];
+    match known.into_iter().find(|a| a.name() == code) {
+        Some(action) => action.label().to_string(),
+        None => match code {
+            "ATTACH" | "ATTACH_FILE" => "上传附件".into(),
+            "RECALCULATE" | "RECALCULATE_DEADLINES" => "期限重算".into(),
+            "NOTICE" => "发出提醒".into(),
+            other => other.to_string(),
+        },
+    }
+}
+
+fn shanghai(value: &Value) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    value
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
+}
+
+/// An instant as people here read it: 2026年11月24日 18:00.
+pub fn time(value: &Value) -> Markup {
+    match shanghai(value) {
+        Some(t) => html! {
+            time datetime=(text(value)) { (t.format("%Y-%m-%d %H:%M").to_string()) }
+        },
+        None => html! { "—" },
+    }
+}
+
+/// A notice at the top of a page: done, or refused.
+pub fn notice(ok: Option<&str>, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(ok) = ok { p.notice.ok role="status" { (ok) } }
+        @if let Some(error) = error { p.notice.error role="alert" { (error) } }
+    }
+}
+
+/// The signed-in reader, or the way to the sign-in page (back here afterwards).
+pub async fn viewer(request: &poem::Request, state: &AppState) -> Result<Viewer, Response> {
+    match signed_in_reader(request, state).await {
+        Ok(Some(viewer)) => Ok(viewer),
+        Ok(None) => {
+            let next = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            let next = serde_urlencoded::to_string([("n", next)]).unwrap_or_default();
+            Err(see_other(&format!(
+                "/login?next={}",
+                next.trim_start_matches("n=")
+            )))
+        }
+        Err(error) => {
+            tracing::error!(?error, "reading a session");
+            Err(problem(
+                None,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "暂时无法访问",
+                "服务暂时无法读取登录状态，请稍后刷新重试。",
+            ))
+        }
+    }
+}
+
+/// A 303 to `location`: the answer to a form that did what it asked.
+pub fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .finish()
+}
+
+/// The page for a failure that leaves nothing else to show.
+pub fn failure_page(viewer: &Viewer, failure: &Failure) -> Response {
+    let title = match failure.code.as_str() {
+        "NOT_FOUND" => "未找到",
+        "FORBIDDEN" => "无权访问",
+        "UNAUTHENTICATED" => "请重新登录",
+        "BAD_USER_INPUT" => "输入有误",
+        _ => "出错了",
+    };
+    problem(Some(viewer), failure.status(), title, &failure.message)
+}
+
+/// Refuses a form without the session's CSRF token (a page of another site posting here).
+pub fn forged(viewer: &Viewer, form: &Form) -> Option<Response> {
+    (!viewer.checks(form.get("csrf"))).then(|| {
+        problem(
+            Some(viewer),
+            StatusCode::FORBIDDEN,
+            "请求无效",
+            "表单已过期或来源不明，请返回刷新页面后重试。",
+        )
+    })
+}
+
+/// Reads a form body of at most 64 KB.
+pub async fn read_form(body: poem::Body) -> Result<Form, Response> {
+    let bytes = body.into_bytes_limit(64 * 1024).await.map_err(|_| {
+        problem(
+            None,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "内容过长",
+            "提交的内容过长，请精简后重试。",
+        )
+    })?;
+    Ok(Form::parse(&bytes))
+}

@@ -1,0 +1,149 @@
+//! Who is at the browser, and how a page reads and acts: the session cookie, the CSRF token
+//! every form carries, a form's fields, and the GraphQL schema run in-process as the reader.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Actor;
+use crate::auth::session::{self, SessionPolicy};
+use crate::error::AppResult;
+use crate::graphql::{Auth, Schemas};
+use crate::state::AppState;
+
+/// The cookie a signed-in browser holds.
+pub const SESSION_COOKIE: &str = "ducha_session";
+
+/// The person at the browser, signed in.
+pub struct Viewer {
+    pub actor: Actor,
+    pub secret: String,
+}
+
+impl Viewer {
+    /// The token every form carries: derived from the session's secret, so a page of
+    /// another site cannot know it, and nothing more is stored.
+    pub fn csrf(&self) -> String {
+        let digest = Sha256::digest(format!("csrf:{}", self.secret).as_bytes());
+        hex::encode(digest).chars().take(32).collect()
+    }
+
+    pub fn checks(&self, presented: &str) -> bool {
+        !presented.is_empty() && presented == self.csrf()
+    }
+
+    fn auth(&self) -> Auth {
+        Auth::of_session(self.actor.clone(), &self.secret)
+    }
+
+    pub fn is_office(&self) -> bool {
+        matches!(
+            self.actor.role,
+            ducha_domain::Role::Admin | ducha_domain::Role::Supervisor
+        )
+    }
+}
+
+pub fn policy(state: &AppState) -> SessionPolicy {
+    SessionPolicy {
+        idle: state.http.session_idle,
+        lifetime: state.http.session_lifetime,
+    }
+}
+
+fn cookie(request: &poem::Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all(poem::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name && !value.is_empty()).then(|| value.to_string())
+        })
+}
+
+/// The session's secret, if the browser presents one (also for `http::ws`).
+pub fn session_secret(request: &poem::Request) -> Option<String> {
+    cookie(request, SESSION_COOKIE)
+}
+
+/// The signed-in reader of `request`, if its session stands.
+pub async fn signed_in_reader(
+    request: &poem::Request,
+    state: &AppState,
+) -> AppResult<Option<Viewer>> {
+    let Some(secret) = session_secret(request) else {
+        return Ok(None);
+    };
+    let actor =
+        session::actor_for_session(&state.db, &secret, state.clock.now(), policy(state)).await?;
+    Ok(actor.map(|actor| Viewer { actor, secret }))
+}
+
+/// A GraphQL error as a page shows it.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn status(&self) -> poem::http::StatusCode {
+        use poem::http::StatusCode;
+        match self.code.as_str() {
+            "NOT_FOUND" => StatusCode::NOT_FOUND,
+            "FORBIDDEN" => StatusCode::FORBIDDEN,
+            "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+            "CONFLICT" | "INVALID_TRANSITION" => StatusCode::CONFLICT,
+            "BAD_USER_INPUT" => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Runs `query` as the viewer on the main schema.
+pub async fn run(
+    schemas: &Schemas,
+    state: &AppState,
+    viewer: &Viewer,
+    query: &str,
+    variables: Value,
+) -> Result<Value, Failure> {
+    let request = async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(variables));
+    let response = schemas
+        .main
+        .execute(crate::graphql::prepare(request, state, viewer.auth()))
+        .await;
+    if let Some(error) = response.errors.first() {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .map(|c| c.to_string().trim_matches('"').to_string())
+            .unwrap_or_else(|| "INTERNAL_SERVER_ERROR".into());
+        return Err(Failure {
+            code,
+            message: error.message.clone(),
+        });
+    }
+    Ok(response.data.into_json().unwrap_or(Value::Null))
+}
+
+/// A form's fields, read leniently: a field missing is empty.
+#[derive(Debug, Default)]
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        Form(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
