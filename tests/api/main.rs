@@ -7,6 +7,7 @@ mod helpers;
 mod answers;
 mod attachments;
 mod boundary;
+mod browser;
 mod calendar;
 mod colours;
 mod concurrency;

@@ -138,12 +138,6 @@ fn facts(item: &Value) -> Markup {
             dt { "办理期限" } dd {
                 (text(&item["deadlineRule"])) "，至 " (view::time(&item["deadlineExplanation"]["dueAt"]))
                 div.sub { (text(&explanation["summary"])) }
-                @let crossed: Vec<&Value> = explanation["crossed"].as_array().into_iter().flatten().collect();
-                @if !crossed.is_empty() {
-                    div.sub { "途经：" @for (i, day) in crossed.iter().enumerate() {
-                        @if i > 0 { "、" } (text(&day["date"])) (text(&day["name"]))
-                    } }
-                }
             }
             @if !item["responsibleLeader"].is_null() {
                 dt { "责任领导" } dd { (text(&item["responsibleLeader"]["name"])) }

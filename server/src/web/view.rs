@@ -79,6 +79,10 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
         .with_status(status)
         .with_header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
         .with_header(header::CACHE_CONTROL, "no-store")
+        // Browsers send `Origin: null` on a form post from a `no-referrer` page, which the
+        // service's origin check cannot tell from a foreign page's; `same-origin` sends the
+        // real origin here and still nothing to other sites.
+        .with_header(header::REFERRER_POLICY, "same-origin")
         .into_response()
 }
 
