@@ -1,0 +1,122 @@
+//! `cargo bench -p ducha-server --bench pages`: the web pages' server time for a district of
+//! 300 units and N items (default 100,000; set `PAGES_BENCH_ITEMS`), on SQLite and
+//! PostgreSQL. Seeds the items as the report benchmark does, signs in an office person and a
+//! unit head, then requests each page through the service's own routes (session cookie,
+//! middleware and all, no network) 15 times and prints the median and the slowest.
+//! Target (issue 13): each page under 50 ms.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use ducha_server::auth::password::{self, Password};
+use ducha_server::auth::session::{self, SessionPolicy};
+use ducha_server::clock::Clock;
+use ducha_server::config::Settings;
+use ducha_server::startup::Application;
+use poem::{Endpoint, Request};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+const ROUNDS: usize = 15;
+
+async fn signed_in(
+    state: &ducha_server::state::AppState,
+    person_id: i64,
+    account: &str,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let backend = state.db.get_database_backend();
+    state
+        .db
+        .execute_raw(Statement::from_string(
+            backend,
+            format!("UPDATE person SET account = '{account}' WHERE id = {person_id}"),
+        ))
+        .await?;
+    let secret = Password::parse("bench-pass-1")?;
+    session::store_password(&state.db, person_id, password::hash(&secret).await?).await?;
+    let policy = SessionPolicy {
+        idle: chrono::Duration::hours(2),
+        lifetime: chrono::Duration::hours(12),
+    };
+    match session::sign_in(&state.db, account, secret.expose(), now, policy).await? {
+        Ok(opened) => Ok(format!("ducha_session={}", opened.secret)),
+        Err(refused) => anyhow::bail!("bench sign-in refused: {refused}"),
+    }
+}
+
+async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
+    settings.log = "error".into();
+    let now = chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default();
+    let app = Application::build_with_clock(&settings, Clock::manual(now)).await?;
+    let state = app.state().clone();
+    let backend = state.db.get_database_backend();
+    for sql in common::seed_open_items(backend, n)
+        .into_iter()
+        .chain(common::seed_october_outcomes(backend))
+        .chain([
+            "INSERT INTO person (name, role, unit_id, created_at, sign_in_failures) VALUES ('单位负责人', 'UNIT_HEAD', 7, '2026-09-01T00:00:00+00:00', 0)".to_string(),
+        ])
+    {
+        state
+            .db
+            .execute_raw(Statement::from_string(backend, sql))
+            .await?;
+    }
+    if backend == DbBackend::Postgres {
+        state.db.execute_unprepared("ANALYZE").await?;
+    }
+    // Person 1 is the first administrator, 2 the seeded supervisor, 3 the unit head.
+    let office = signed_in(&state, 2, "bench-office", now).await?;
+    let unit = signed_in(&state, 3, "bench-unit", now).await?;
+    let routes = ducha_server::http::routes(state.clone());
+    let item = n / 2;
+    let pages = [
+        ("board", "/board", &office),
+        ("board, part (live reload)", "/board?part=1", &office),
+        ("to-do, office", "/todo", &office),
+        ("ledger, first page", "/items", &office),
+        ("ledger, red", "/items?colour=RED", &office),
+        ("ledger, due within 3 working days", "/items?within=3", &office),
+        ("ledger, text", "/items?q=%E5%9F%BA%E5%87%86%E4%BA%8B%E9%A1%B9777", &office),
+        ("item page", &format!("/items/{item}"), &office),
+        ("to-do, unit (333 items)", "/todo", &unit),
+        ("ledger, unit", "/items", &unit),
+        ("item page, unit", "/items/6", &unit),
+    ];
+    for (name, path, cookie) in pages {
+        let mut times: Vec<Duration> = Vec::with_capacity(ROUNDS);
+        let mut status = 0;
+        let mut bytes = 0;
+        for _ in 0..ROUNDS {
+            let request = Request::builder()
+                .uri(path.parse()?)
+                .header("Cookie", cookie.as_str())
+                .finish();
+            let started = Instant::now();
+            let response = routes.call(request).await?;
+            status = response.status().as_u16();
+            bytes = response.into_body().into_bytes().await?.len();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "[{label}] {name:<36} {status} {:>4} KB  median {:>8.1?}  slowest {:>8.1?}",
+            bytes / 1024,
+            times[ROUNDS / 2],
+            times[ROUNDS - 1]
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n = common::items("PAGES_BENCH");
+    common::on_both_databases("PAGES_BENCH", |label, settings| run(label, settings, n)).await
+}
