@@ -152,6 +152,32 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 18] = [
+        Action::Register,
+        Action::Edit,
+        Action::Assign,
+        Action::Sign,
+        Action::Return,
+        Action::Reassign,
+        Action::Insist,
+        Action::RequestExtension,
+        Action::DecideExtension,
+        Action::ReportProgress,
+        Action::SubmitFeedback,
+        Action::Verify,
+        Action::Reject,
+        Action::Close,
+        Action::Suspend,
+        Action::Resume,
+        Action::Cancel,
+        Action::Reopen,
+    ];
+
+    /// The action of a stored or posted name ([`Action::name`]).
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// The stable name of the verb in the audit trail and the API (SCREAMING_SNAKE, as the
     /// API's enums): stored, so never renamed.
     pub fn name(self) -> &'static str {

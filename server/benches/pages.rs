@@ -82,8 +82,16 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         ("to-do, office", "/todo", &office),
         ("ledger, first page", "/items", &office),
         ("ledger, red", "/items?colour=RED", &office),
-        ("ledger, due within 3 working days", "/items?within=3", &office),
-        ("ledger, text", "/items?q=%E5%9F%BA%E5%87%86%E4%BA%8B%E9%A1%B9777", &office),
+        (
+            "ledger, due within 3 working days",
+            "/items?within=3",
+            &office,
+        ),
+        (
+            "ledger, text",
+            "/items?q=%E5%9F%BA%E5%87%86%E4%BA%8B%E9%A1%B9777",
+            &office,
+        ),
         ("item page", &format!("/items/{item}"), &office),
         ("to-do, unit (333 items)", "/todo", &unit),
         ("ledger, unit", "/items", &unit),

@@ -69,10 +69,6 @@ pub async fn download(
             );
         }
     };
-    let encoded = serde_urlencoded::to_string([("f", name)])
-        .unwrap_or_default()
-        .trim_start_matches("f=")
-        .replace('+', "%20");
     let content_type = file["contentType"]
         .as_str()
         .filter(|t| !t.is_empty())
@@ -82,7 +78,7 @@ pub async fn download(
         // Always a download: a file someone uploaded never runs as a page of this site.
         .with_header(
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"attachment\"; filename*=UTF-8''{encoded}"),
+            view::download_as(name, "attachment"),
         )
         .with_header(
             header::CONTENT_SECURITY_POLICY,

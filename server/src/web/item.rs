@@ -67,7 +67,8 @@ pub async fn page(
     let said = done
         .done
         .as_deref()
-        .and_then(|d| ACTIONS.iter().find(|a| a.name() == d))
+        .and_then(Action::parse)
+        .filter(|a| ACTIONS.contains(a))
         .map(|a| format!("{}：已完成", a.label()));
     render(
         &schemas,
@@ -471,10 +472,8 @@ fn mutation(item_id: i64, form: &Form) -> Result<(Action, &'static str, Value), 
         .get("version")
         .parse()
         .map_err(|_| "表单缺少版本号，请刷新页面后重试".to_string())?;
-    let action = ACTIONS
-        .iter()
-        .copied()
-        .find(|a| a.name() == form.get("action"))
+    let action = Action::parse(form.get("action"))
+        .filter(|a| ACTIONS.contains(a))
         .ok_or_else(|| "未知的操作".to_string())?;
     let reason = Some(form.get("reason").trim()).filter(|r| !r.is_empty());
     let with_reason =

@@ -361,17 +361,13 @@ pub async fn export(
     match ducha_report::render::ledger_xlsx("督查督办事项台账", &heading, &rows) {
         Ok(bytes) => {
             let name = format!("督办台账-{}.xlsx", now.format("%Y%m%d-%H%M"));
-            let encoded: String = serde_urlencoded::to_string([("f", &name)])
-                .unwrap_or_default()
-                .trim_start_matches("f=")
-                .replace('+', "%20");
             bytes
                 .with_content_type(
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 )
                 .with_header(
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{encoded}"),
+                    view::download_as(&name, "ledger.xlsx"),
                 )
                 .with_header(header::CACHE_CONTROL, "no-store")
                 .into_response()

@@ -141,13 +141,8 @@ pub async fn month(
         text(&report["month"]),
         report["version"].as_i64().unwrap_or(1)
     );
-    let attachment = |ext: &str| {
-        let encoded = serde_urlencoded::to_string([("f", format!("{name}.{ext}"))])
-            .unwrap_or_default()
-            .trim_start_matches("f=")
-            .replace('+', "%20");
-        format!("attachment; filename=\"report.{ext}\"; filename*=UTF-8''{encoded}")
-    };
+    let attachment =
+        |ext: &str| view::download_as(&format!("{name}.{ext}"), &format!("report.{ext}"));
     match format {
         "xlsx" => match base64::engine::general_purpose::STANDARD.decode(text(&report[field])) {
             Ok(bytes) => bytes

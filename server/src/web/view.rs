@@ -188,28 +188,7 @@ pub fn todo_label(code: &str) -> &'static str {
 
 /// The words of an audit action name (SCREAMING_SNAKE, as stored).
 pub fn action_label(code: &str) -> String {
-    use ducha_domain::Action::*;
-    let known = [
-        Register,
-        Edit,
-        Assign,
-        Sign,
-        Return,
-        Reassign,
-        Insist,
-        RequestExtension,
-        DecideExtension,
-        ReportProgress,
-        SubmitFeedback,
-        Verify,
-        Reject,
-        Close,
-        Suspend,
-        Resume,
-        Cancel,
-        Reopen,
-    ];
-    match known.into_iter().find(|a| a.name() == code) {
+    match ducha_domain::Action::parse(code) {
         Some(action) => action.label().to_string(),
         None => match code {
             "ATTACH" | "ATTACH_FILE" => "上传附件".into(),
@@ -218,6 +197,16 @@ pub fn action_label(code: &str) -> String {
             other => other.to_string(),
         },
     }
+}
+
+/// `Content-Disposition` of a download named `name` (RFC 6266: an ASCII stand-in, then the
+/// real name in UTF-8 for every browser that reads `filename*`).
+pub fn download_as(name: &str, ascii_fallback: &str) -> String {
+    let encoded = serde_urlencoded::to_string([("f", name)])
+        .unwrap_or_default()
+        .trim_start_matches("f=")
+        .replace('+', "%20");
+    format!("attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 fn shanghai(value: &Value) -> Option<chrono::DateTime<chrono_tz::Tz>> {
