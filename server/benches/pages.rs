@@ -120,6 +120,126 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
             times[ROUNDS - 1]
         );
     }
+    // A write before each read: the first reader after a change computes the board (unless
+    // the live tail, not running here, got there first). Each write is one audit row, as
+    // every change writes.
+    let mut times: Vec<Duration> = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        state
+            .db
+            .execute_raw(Statement::from_string(
+                backend,
+                format!(
+                    "INSERT INTO audit_event (at, action, details) \
+                     VALUES ('2026-11-02T01:00:00+00:00', 'BENCH_WRITE', '{{\"round\": {round}}}')"
+                ),
+            ))
+            .await?;
+        let request = Request::builder()
+            .uri("/board?part=1".parse()?)
+            .header("Cookie", office.as_str())
+            .finish();
+        let started = Instant::now();
+        routes.call(request).await?.into_body().into_bytes().await?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "[{label}] {:<36}              median {:>8.1?}  slowest {:>8.1?}",
+        "board, part, after a write",
+        times[ROUNDS / 2],
+        times[ROUNDS - 1]
+    );
+    // The two ways of computing it, alone.
+    let rule_set = state.rule_set().await?;
+    for (name, shared) in [
+        ("board computed now (one pass)", true),
+        ("board as of now (rows whole)", false),
+    ] {
+        let mut times: Vec<Duration> = Vec::with_capacity(5);
+        for _ in 0..5 {
+            let started = Instant::now();
+            if shared {
+                ducha_server::service::board::board_now(&state.db, &rule_set, now).await?;
+            } else {
+                ducha_server::service::board::board_as_of(&state.db, &rule_set, now).await?;
+            }
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "[{label}] {name:<36}              median {:>8.1?}  slowest {:>8.1?}",
+            times[2], times[4]
+        );
+    }
+    // A healthy district: red is rare (one item in a thousand). Without a current board the
+    // red ledger judges every open item to find the few; with one, only the candidates.
+    state
+        .db
+        .execute_unprepared(
+            "UPDATE assignment SET due_at = extended_due_at WHERE extended_due_at IS NOT NULL",
+        )
+        .await?;
+    let far = if backend == DbBackend::Postgres {
+        "CAST('2026-12-31T10:00:00+00:00' AS timestamptz)"
+    } else {
+        "'2026-12-31T10:00:00+00:00'"
+    };
+    state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE assignment SET due_at = {far}, extended_due_at = NULL WHERE item_id % 1000 <> 7"
+        ))
+        .await?;
+    state
+        .db
+        .execute_unprepared(
+            "DELETE FROM audit_event WHERE action = 'REJECT' AND item_id % 1000 <> 7",
+        )
+        .await?;
+    for (name, with_board) in [
+        ("ledger, rare red, no board held", false),
+        ("ledger, rare red, board held", true),
+    ] {
+        let mut times: Vec<Duration> = Vec::with_capacity(5);
+        let mut bytes = 0;
+        for round in 0..5 {
+            // A write makes the held board out of date; reading the board makes a new one.
+            state
+                .db
+                .execute_raw(Statement::from_string(
+                    backend,
+                    format!(
+                        "INSERT INTO audit_event (at, action, details) \
+                         VALUES ('2026-11-02T01:00:00+00:00', 'BENCH_WRITE', '{{\"rare\": {round}}}')"
+                    ),
+                ))
+                .await?;
+            if with_board {
+                state.board.now(&state.board_sources()).await?;
+            }
+            let request = Request::builder()
+                .uri("/items?colour=RED".parse()?)
+                .header("Cookie", office.as_str())
+                .finish();
+            let started = Instant::now();
+            bytes = routes
+                .call(request)
+                .await?
+                .into_body()
+                .into_bytes()
+                .await?
+                .len();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "[{label}] {name:<36}      {:>4} KB  median {:>8.1?}  slowest {:>8.1?}",
+            bytes / 1024,
+            times[2],
+            times[4]
+        );
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
 use crate::error::AppResult;
+use crate::service::board::BoardSources;
 use crate::service::colours::RuleSet;
 use crate::service::live::LiveTail;
 use crate::service::outbox::Sender;
@@ -65,6 +66,8 @@ pub struct Inner {
     pub http: crate::config::HttpSettings,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The board of "now" every reader of this instance is served from.
+    pub board: crate::service::board::BoardCache,
 }
 
 impl AppState {
@@ -110,6 +113,7 @@ impl AppState {
             unit_report_access: settings.unit_report_access,
             http: settings.http.clone(),
             metrics: Arc::default(),
+            board: crate::service::board::BoardCache::default(),
         }));
         Ok(state)
     }
@@ -155,6 +159,19 @@ impl AppState {
             time_zone: self.deadline_policy.time_zone,
             clock: self.clock.clone(),
             events: self.events.clone(),
+            board: self.board.clone(),
+            colour_refresh: self.colour_refresh,
+        }
+    }
+
+    /// What the board of "now" is computed from.
+    pub fn board_sources(&self) -> BoardSources<'_> {
+        BoardSources {
+            db: &self.db,
+            calendar: &self.calendar,
+            time_zone: self.deadline_policy.time_zone,
+            clock: &self.clock,
+            fresh_for: self.colour_refresh,
         }
     }
 

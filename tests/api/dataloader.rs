@@ -64,6 +64,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         unit_report_access: settings.unit_report_access,
         http: settings.http.clone(),
         metrics: Default::default(),
+        board: Default::default(),
     });
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await

@@ -6,6 +6,7 @@ mod helpers;
 
 mod answers;
 mod attachments;
+mod board;
 mod boundary;
 mod browser;
 mod calendar;

@@ -1,8 +1,6 @@
 //! The dashboard (counts by colour, stage and source kind, per unit and overall) and the
 //! colour policy an administrator can change (docs/rules.md §3).
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use ducha_domain::colour::{Colour as DomainColour, ColourPolicy, unit_measure};
@@ -11,7 +9,8 @@ use super::context::{actor, app_state};
 use super::enums::{Colour, SourceKind, Stage};
 use super::objects::Unit;
 use crate::error::{AppError, AppResult};
-use crate::service::colours::{current_policy, unit_standings, update_policy};
+use crate::service::board::board_as_of;
+use crate::service::colours::{current_policy, update_policy};
 use crate::service::verb::require_duty;
 use crate::state::AppState;
 use ducha_domain::Duty;
@@ -105,8 +104,9 @@ impl ColourQuery {
         let state = app_state(ctx)?;
         let actor = actor(ctx)?;
         require_duty(actor, Duty::ViewDashboard, "看板仅供督查室和区领导查看")?;
-        let at =
-            crate::service::input::sane_instant(at.unwrap_or_else(|| state.clock.now()), "at")?;
+        let at = at
+            .map(|at| crate::service::input::sane_instant(at, "at"))
+            .transpose()?;
         Ok(dashboard(state, at).await?)
     }
 
@@ -119,26 +119,25 @@ impl ColourQuery {
     }
 }
 
-async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> {
-    let mut rule_set = state.rule_set().await?;
-    // The past is judged by the colour policy that was in force then.
-    if at < state.clock.now() {
-        let (version, policy) = crate::service::colours::policy_at(&state.db, at).await?;
-        rule_set.policy = policy;
-        rule_set.policy_version = version;
-    }
-    let version = rule_set.policy_version;
-    let rules = rule_set.rules();
-    let (standings, colours, _) = unit_standings(&state.db, &rules, at).await?;
-    let mut by_colour: HashMap<DomainColour, usize> = HashMap::new();
-    for c in colours.values() {
-        *by_colour.entry(c.item.colour).or_default() += 1;
-    }
-    let (by_stage, by_kind) =
-        crate::service::history::stage_and_kind_counts_at(&state.db, at).await?;
+/// The board of `at`, or of now (this instance's shared board, see `service::board`).
+async fn dashboard(state: &AppState, at: Option<DateTime<Utc>>) -> AppResult<Dashboard> {
+    let board = match at {
+        None => state.board.now(&state.board_sources()).await?,
+        Some(at) => {
+            let mut rule_set = state.rule_set().await?;
+            // The past is judged by the colour policy that was in force then.
+            if at < state.clock.now() {
+                let (version, policy) = crate::service::colours::policy_at(&state.db, at).await?;
+                rule_set.policy = policy;
+                rule_set.policy_version = version;
+            }
+            std::sync::Arc::new(board_as_of(&state.db, &rule_set, at).await?)
+        }
+    };
+    let by_colour = |c: DomainColour| count(board.by_colour.get(&c).copied().unwrap_or(0));
     Ok(Dashboard {
-        at,
-        colour_policy_version: version,
+        at: board.at,
+        colour_policy_version: board.policy_version,
         by_colour: [
             DomainColour::None,
             DomainColour::Blue,
@@ -148,38 +147,42 @@ async fn dashboard(state: &AppState, at: DateTime<Utc>) -> AppResult<Dashboard> 
         .into_iter()
         .map(|c| ColourCount {
             colour: c.into(),
-            count: count(by_colour.get(&c).copied().unwrap_or(0)),
+            count: by_colour(c),
         })
         .collect(),
         by_stage: ducha_domain::Stage::ALL
             .into_iter()
             .map(|s| StageTotal {
                 stage: s.into(),
-                count: count(by_stage.get(&s).copied().unwrap_or(0)),
+                count: count(board.by_stage.get(&s).copied().unwrap_or(0)),
             })
             .collect(),
         by_source_kind: ducha_domain::SourceKind::ALL
             .into_iter()
             .map(|k| SourceKindTotal {
                 source_kind: k.into(),
-                count: count(by_kind.get(&k).copied().unwrap_or(0)),
+                count: count(board.by_source_kind.get(&k).copied().unwrap_or(0)),
             })
             .collect(),
-        units: standings
-            .into_iter()
-            .map(|s| UnitStanding {
-                colour: s.verdict.colour.into(),
-                measure: unit_measure(s.verdict.colour).to_string(),
-                reason: s.verdict.reason,
-                open_items: count(s.open_items),
-                blue: count(s.by_colour.get(&DomainColour::Blue).copied().unwrap_or(0)),
-                yellow: count(s.by_colour.get(&DomainColour::Yellow).copied().unwrap_or(0)),
-                red: count(s.by_colour.get(&DomainColour::Red).copied().unwrap_or(0)),
-                closed: count(s.closed),
-                closed_on_time: count(s.closed_on_time),
-                on_time_rate: (s.closed > 0)
-                    .then(|| s.closed_on_time as f64 * 100.0 / s.closed as f64),
-                unit: s.unit.into(),
+        units: board
+            .units
+            .iter()
+            .map(|s| {
+                let of = |c: DomainColour| count(s.by_colour.get(&c).copied().unwrap_or(0));
+                UnitStanding {
+                    colour: s.verdict.colour.into(),
+                    measure: unit_measure(s.verdict.colour).to_string(),
+                    reason: s.verdict.reason.clone(),
+                    open_items: count(s.open_items),
+                    blue: of(DomainColour::Blue),
+                    yellow: of(DomainColour::Yellow),
+                    red: of(DomainColour::Red),
+                    closed: count(s.closed),
+                    closed_on_time: count(s.closed_on_time),
+                    on_time_rate: (s.closed > 0)
+                        .then(|| s.closed_on_time as f64 * 100.0 / s.closed as f64),
+                    unit: s.unit.clone().into(),
+                }
             })
             .collect(),
     })

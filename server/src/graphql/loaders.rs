@@ -44,21 +44,18 @@ impl Loader<i64> for UnitColourLoader {
     async fn load(&self, _keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         let run = async {
             let state = &self.0;
-            let rule_set = state.rule_set().await?;
-            let rules = rule_set.rules();
-            let (standings, _, _) =
-                crate::service::colours::unit_standings(&state.db, &rules, state.clock.now())
-                    .await?;
+            let board = state.board.now(&state.board_sources()).await?;
             Ok::<_, AppError>(
-                standings
-                    .into_iter()
+                board
+                    .units
+                    .iter()
                     .map(|s| {
                         let rate = if s.closed > 0 {
                             s.closed_on_time as f64 * 100.0 / s.closed as f64
                         } else {
                             100.0
                         };
-                        (s.unit.id, (s.verdict, rate))
+                        (s.unit.id, (s.verdict.clone(), rate))
                     })
                     .collect(),
             )

@@ -289,15 +289,22 @@ pub async fn colours_for_items(
     Ok(result)
 }
 
-/// Items of `select` whose colour at `at` is one of `wanted`, up to `limit`, newest first
-/// or (for a page read backwards) oldest first. Colours are computed, not stored, so candidates are read in batches and judged
-/// until the page is full; stages where the clock does not run are skipped at once when no
-/// uncoloured item is wanted.
+/// Where the items of a colour filter are looked for: the items of `select`, and among them
+/// only those of `known` (ascending ids) when a current board named the candidates.
+pub struct Candidates {
+    pub select: sea_orm::Select<item::Entity>,
+    pub known: Option<Vec<i64>>,
+}
+
+/// Items of `candidates` whose colour at `at` is one of `wanted`, up to `limit`, newest first
+/// or (for a page read backwards) oldest first. Colours are computed, not stored, so
+/// candidates are read in batches and judged until the page is full; stages where the clock
+/// does not run are skipped at once when no uncoloured item is wanted.
 #[tracing::instrument(skip_all, fields(limit))]
 pub async fn items_of_colours(
     db: &impl ConnectionTrait,
     rules: &Rules<'_>,
-    select: sea_orm::Select<item::Entity>,
+    candidates: Candidates,
     wanted: &[Colour],
     viewer_unit: Option<i64>,
     at: DateTime<Utc>,
@@ -305,6 +312,7 @@ pub async fn items_of_colours(
 ) -> AppResult<Vec<item::Model>> {
     use sea_orm::{QueryOrder as _, QuerySelect};
     const BATCH: u64 = 500;
+    let Candidates { select, known } = candidates;
     let select = if wanted.contains(&Colour::None) {
         select
     } else {
@@ -317,32 +325,62 @@ pub async fn items_of_colours(
         .map(ItemStage::from);
         select.filter(item::Column::Stage.is_in(coloured))
     };
+    let order = if newest_first {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    // The known candidates in reading order, a batch at a time.
+    let mut known = known.map(|mut ids| {
+        if newest_first {
+            ids.reverse();
+        }
+        ids.into_iter()
+    });
     let mut found = Vec::new();
     let mut past: Option<i64> = None;
     loop {
-        let mut batch_select = select.clone();
-        if let Some(id) = past {
-            batch_select = batch_select.filter(if newest_first {
-                item::Column::Id.lt(id)
-            } else {
-                item::Column::Id.gt(id)
-            });
-        }
-        let order = if newest_first {
-            sea_orm::Order::Desc
-        } else {
-            sea_orm::Order::Asc
+        let (batch, exhausted) = match known.as_mut() {
+            Some(ids) => {
+                // A current board's candidates are almost all still of their colour: read
+                // about as many as the page needs, not a whole batch.
+                let wanted_now = (limit - found.len() as u64).div_ceil(4) * 5 + 4;
+                let size = wanted_now.min(BATCH) as usize;
+                let chunk: Vec<i64> = ids.by_ref().take(size).collect();
+                if chunk.is_empty() {
+                    return Ok(found);
+                }
+                let exhausted = chunk.len() < size;
+                let batch = select
+                    .clone()
+                    .filter(item::Column::Id.is_in(chunk))
+                    .order_by(item::Column::Id, order.clone())
+                    .all(db)
+                    .await?;
+                (batch, exhausted)
+            }
+            None => {
+                let mut batch_select = select.clone();
+                if let Some(id) = past {
+                    batch_select = batch_select.filter(if newest_first {
+                        item::Column::Id.lt(id)
+                    } else {
+                        item::Column::Id.gt(id)
+                    });
+                }
+                let batch = batch_select
+                    .order_by(item::Column::Id, order.clone())
+                    .limit(BATCH)
+                    .all(db)
+                    .await?;
+                let Some(last) = batch.last() else {
+                    return Ok(found);
+                };
+                past = Some(last.id);
+                let exhausted = (batch.len() as u64) < BATCH;
+                (batch, exhausted)
+            }
         };
-        let batch = batch_select
-            .order_by(item::Column::Id, order)
-            .limit(BATCH)
-            .all(db)
-            .await?;
-        let Some(last) = batch.last() else {
-            return Ok(found);
-        };
-        past = Some(last.id);
-        let exhausted = (batch.len() as u64) < BATCH;
         let colours = colours_for_items(db, rules, &batch, at).await?;
         for candidate in batch {
             // People of a unit filter by the colour they see: their own unit's.
@@ -498,6 +536,75 @@ pub type Standings = (
     Vec<item::Model>,
 );
 
+/// What each unit's colour is judged from, gathered one assignment at a time.
+#[derive(Default)]
+pub struct UnitTally {
+    facts: HashMap<i64, UnitFacts>,
+    /// Item ids beside `facts.items`, so that a reason lists its items in the order they were
+    /// registered, whatever order the rows came in.
+    item_ids: HashMap<i64, Vec<i64>>,
+    counts: HashMap<i64, (usize, HashMap<Colour, usize>)>,
+}
+
+impl UnitTally {
+    /// A live assignment of an open item, of the colour it has for its unit.
+    pub fn open(&mut self, unit_id: i64, (item_id, serial): (i64, String), colour: Colour) {
+        self.item_ids.entry(unit_id).or_default().push(item_id);
+        self.facts
+            .entry(unit_id)
+            .or_default()
+            .items
+            .push((serial, colour));
+        let count = self.counts.entry(unit_id).or_default();
+        count.0 += 1;
+        *count.1.entry(colour).or_default() += 1;
+    }
+
+    /// An item the unit led that was closed in the on-time window.
+    pub fn closed(&mut self, unit_id: i64, on_time: bool) {
+        let entry = self.facts.entry(unit_id).or_default();
+        entry.closed += 1;
+        entry.closed_on_time += usize::from(on_time);
+    }
+
+    /// Every unit's standing; `previous` holds the colours of the last published period.
+    pub fn standings(
+        mut self,
+        policy: &ColourPolicy,
+        units: Vec<unit::Model>,
+        previous: &HashMap<i64, Colour>,
+    ) -> Vec<UnitStanding> {
+        units
+            .into_iter()
+            .map(|u| {
+                let mut f = self.facts.remove(&u.id).unwrap_or_default();
+                if let Some(ids) = self.item_ids.remove(&u.id) {
+                    let mut items: Vec<(i64, (String, Colour))> =
+                        ids.into_iter().zip(std::mem::take(&mut f.items)).collect();
+                    items.sort_by_key(|(id, _)| *id);
+                    f.items = items.into_iter().map(|(_, item)| item).collect();
+                }
+                f.previous_colour = previous.get(&u.id).copied();
+                let (open_items, by_colour) = self.counts.remove(&u.id).unwrap_or_default();
+                UnitStanding {
+                    verdict: unit_colour(policy, &f),
+                    unit: u,
+                    open_items,
+                    by_colour,
+                    closed: f.closed,
+                    closed_on_time: f.closed_on_time,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The period before the one `at` falls in: the last month, as its published report froze
+/// it, for the "two periods running" rules.
+pub fn previous_month(rules: &Rules<'_>, at: DateTime<Utc>) -> ducha_report::Month {
+    ducha_report::Month::of(at.with_timezone(&rules.time_zone).date_naive()).previous()
+}
+
 /// Every unit's colour as of `at` (its open assignments' colours, and its on-time rate over
 /// the policy's window), and the colours of the open items behind them.
 #[tracing::instrument(skip_all)]
@@ -547,17 +654,14 @@ pub async fn unit_standings(
         .chain(closed_items.iter())
         .map(|i| (i.id, i))
         .collect();
-    let mut facts: HashMap<i64, UnitFacts> = HashMap::new();
-    let mut counts: HashMap<i64, (usize, HashMap<Colour, usize>)> = HashMap::new();
+    let mut tally = UnitTally::default();
     for a in &assignments {
         let Some(current) = serials.get(&a.item_id) else {
             continue;
         };
-        let entry = facts.entry(a.unit_id).or_default();
         if current.stage == ItemStage::Closed {
             if a.lead {
-                entry.closed += 1;
-                entry.closed_on_time += usize::from(current.closed_on_time_extended == Some(true));
+                tally.closed(a.unit_id, current.closed_on_time_extended == Some(true));
             }
             continue;
         }
@@ -566,30 +670,9 @@ pub async fn unit_standings(
             .and_then(|c| c.by_assignment.get(&a.id))
             .map(|v| v.colour)
             .unwrap_or(Colour::None);
-        entry.items.push((current.serial.clone(), colour));
-        let count = counts.entry(a.unit_id).or_default();
-        count.0 += 1;
-        *count.1.entry(colour).or_default() += 1;
+        tally.open(a.unit_id, (a.item_id, current.serial.clone()), colour);
     }
-    // The previous period is the last month, as its published report froze it.
-    let last_month =
-        ducha_report::Month::of(at.with_timezone(&rules.time_zone).date_naive()).previous();
-    let previous = super::history::unit_colours(db, last_month).await?;
-    let standings = units
-        .into_iter()
-        .map(|u| {
-            let mut f = facts.remove(&u.id).unwrap_or_default();
-            f.previous_colour = previous.get(&u.id).copied();
-            let (open_items, by_colour) = counts.remove(&u.id).unwrap_or_default();
-            UnitStanding {
-                verdict: unit_colour(rules.policy, &f),
-                unit: u,
-                open_items,
-                by_colour,
-                closed: f.closed,
-                closed_on_time: f.closed_on_time,
-            }
-        })
-        .collect();
+    let previous = super::history::unit_colours(db, previous_month(rules, at)).await?;
+    let standings = tally.standings(rules.policy, units, &previous);
     Ok((standings, colours, open_items))
 }

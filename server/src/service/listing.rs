@@ -9,6 +9,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::board::Board;
 use super::colours::RuleSet;
 use super::input::sane_instant;
 use super::scope;
@@ -48,17 +49,24 @@ pub struct ItemPage {
     pub has_more: bool,
 }
 
+/// What a colour filter is judged with: the rules, and the instance's current board if it has
+/// one, whose item colours narrow the candidates (a district with a few red items among
+/// 100,000 must not judge all of them to find the few).
+#[derive(Clone, Copy)]
+pub struct ColourLookup<'a> {
+    pub rule_set: &'a RuleSet,
+    pub board: Option<&'a Board>,
+}
+
 /// The items `actor` may see that match `filter`, from `seek`, at most `limit`.
-/// `rule_set` is needed only when the filter asks for colours, which are computed.
+/// `colours` is needed only when the filter asks for colours, which are computed.
 #[tracing::instrument(skip_all, fields(?seek, limit))]
-#[allow(clippy::too_many_arguments)]
 pub async fn items_page(
     db: &impl ConnectionTrait,
     actor: &Actor,
     filter: &ItemFilter,
-    seek: Seek,
-    limit: u64,
-    rule_set: Option<&RuleSet>,
+    (seek, limit): (Seek, u64),
+    colours: Option<ColourLookup<'_>>,
     now: DateTime<Utc>,
 ) -> AppResult<ItemPage> {
     // People of a unit filter by what they see: their own assignment's due and colour,
@@ -71,13 +79,37 @@ pub async fn items_page(
         Seek::Newer(Some(id)) => select = select.filter(item::Column::Id.gt(id)),
         _ => {}
     }
-    let rows = match (&filter.colours, rule_set) {
-        (Some(colours), Some(rule_set)) => {
+    let rows = match (&filter.colours, colours) {
+        (Some(wanted), Some(lookup)) => {
+            // The board judged every open item moments ago; the candidates it names are
+            // judged again now. Only the worst colour is known there, so not for people of
+            // a unit (who see their own), nor for uncoloured items (most of them).
+            let candidates = lookup
+                .board
+                .filter(|_| viewer_unit.is_none() && !wanted.contains(&Colour::None))
+                .map(|board| {
+                    board
+                        .coloured_items
+                        .iter()
+                        .filter(|(id, colour)| {
+                            wanted.contains(colour)
+                                && match seek {
+                                    Seek::Older(Some(before)) => *id < before,
+                                    Seek::Newer(Some(after)) => *id > after,
+                                    _ => true,
+                                }
+                        })
+                        .map(|(id, _)| *id)
+                        .collect::<Vec<i64>>()
+                });
             super::colours::items_of_colours(
                 db,
-                &rule_set.rules(),
-                select,
-                colours,
+                &lookup.rule_set.rules(),
+                super::colours::Candidates {
+                    select,
+                    known: candidates,
+                },
+                wanted,
                 viewer_unit,
                 now,
                 (limit + 1, newest_first),

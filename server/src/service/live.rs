@@ -11,6 +11,7 @@ use ducha_domain::colour::{Colour, Verdict, assignment_colour};
 use futures_util::TryStreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::board::{BoardCache, BoardSources};
 use super::colours::RuleSet;
 use crate::calendar_store::CalendarStore;
 use crate::clock::Clock;
@@ -24,6 +25,38 @@ pub struct LiveTail {
     pub time_zone: chrono_tz::Tz,
     pub clock: Clock,
     pub events: EventHub,
+    /// The instance's board, computed ahead of its readers when something changes.
+    pub board: BoardCache,
+    pub colour_refresh: Duration,
+}
+
+impl LiveTail {
+    fn board_sources(&self) -> BoardSources<'_> {
+        BoardSources {
+            db: &self.db,
+            calendar: &self.calendar,
+            time_zone: self.time_zone,
+            clock: &self.clock,
+            fresh_for: self.colour_refresh,
+        }
+    }
+}
+
+/// Boards unread for this long are not kept ahead (an office closed for the night).
+const BOARD_READ_WITHIN: Duration = Duration::from_secs(15 * 60);
+
+/// Computes the board in the background when it is read and not already being computed, so
+/// that the wall screens reloading after a change find it ready.
+fn keep_board_ahead(state: &LiveTail) {
+    if state.board.busy() || !state.board.read_within(BOARD_READ_WITHIN) {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = state.board.now(&state.board_sources()).await {
+            tracing::warn!(?error, "computing the board ahead");
+        }
+    });
 }
 
 /// Tails the audit trail every `poll` and recomputes colours every `colour_every`, until the
@@ -35,6 +68,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
     loop {
         match new_events(&state, last_id).await {
             Ok(events) => {
+                let heard = !events.is_empty();
                 let mut touched = std::collections::BTreeSet::new();
                 for event in events {
                     if let LiveEvent::Lifecycle {
@@ -45,6 +79,9 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                         touched.extend(*item_id);
                     }
                     state.events.publish(event);
+                }
+                if heard {
+                    keep_board_ahead(&state);
                 }
                 // A verb that changes an item's colour (a rejection, a closing) is heard
                 // with its lifecycle event, not at the next full refresh.
@@ -59,6 +96,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
         }
         if since_colours >= colour_every {
             since_colours = Duration::ZERO;
+            keep_board_ahead(&state);
             match colour_changes(&state, colours.as_ref()).await {
                 Ok((now_colours, changes)) => {
                     for change in changes {
@@ -175,7 +213,7 @@ async fn colour_changes(
 ) -> crate::error::AppResult<(HashMap<i64, Colour>, Vec<LiveEvent>)> {
     let now = state.clock.now();
     let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
-    let mut rows = crate::service::sweep::open_assignments(&state.db, now).await?;
+    let mut rows = crate::service::sweep::open_assignment_facts(&state.db, now).await?;
     // The worst assignment's verdict is the item's, as everywhere else.
     let mut worst: HashMap<i64, (Verdict, String)> = HashMap::new();
     while let Some(row) = rows.try_next().await? {

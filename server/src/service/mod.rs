@@ -8,6 +8,7 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod board;
 pub mod calendar;
 pub mod colours;
 pub mod history;

@@ -256,25 +256,20 @@ pub struct OpenAssignment {
 /// `$1` is the sweep instant. The notices on record (sent or skipped) are summed as the
 /// bits of `RungSet`; the progress levels sort by date ("DUE 2026-10-15"), so the greatest
 /// one on record is the latest cycle.
-static OPEN_ASSIGNMENTS_SQL: LazyLock<String> = LazyLock::new(|| {
+static OPEN_ASSIGNMENTS_SQL: LazyLock<String> = LazyLock::new(|| open_assignments_query(true));
+
+/// The same rows without the notices on record (their columns NULL): what colours need, for
+/// the board and the live colour refresh, which must not pay for the growing notice table.
+static OPEN_ASSIGNMENT_FACTS_SQL: LazyLock<String> =
+    LazyLock::new(|| open_assignments_query(false));
+
+fn open_assignments_query(with_notices: bool) -> String {
     let bit = |rung: Rung| rung.bit();
-    format!(
-        "\
-SELECT a.id, a.item_id, i.serial, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
-       i.stage, i.report_cycle_days, i.report_cycle_working_days, r.last_report_at, \
-       CASE WHEN i.stage IN ('FEEDBACK_SUBMITTED', 'VERIFIED') THEN \
-            (SELECT MAX(f.created_at) FROM report f WHERE f.item_id = a.item_id AND f.kind = 'FEEDBACK' AND f.created_at <= $1) \
-       END AS feedback_at, e.rejections, e.reopens, \
-       n.sent_bits, n.last_progress_due, n.last_progress_missed \
-FROM assignment a \
-JOIN item i ON i.id = a.item_id \
-LEFT JOIN (SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
-           WHERE created_at <= $1 GROUP BY assignment_id) r ON r.assignment_id = a.id \
-LEFT JOIN (SELECT item_id, \
-                  SUM(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejections, \
-                  SUM(CASE WHEN action = 'REOPEN' THEN 1 ELSE 0 END) AS reopens \
-           FROM audit_event WHERE action IN ('REJECT', 'REOPEN') AND at <= $1 \
-           GROUP BY item_id) e ON e.item_id = a.item_id \
+    let (notice_columns, notice_join) = if with_notices {
+        (
+            "n.sent_bits, n.last_progress_due, n.last_progress_missed".to_string(),
+            format!(
+                "\
 LEFT JOIN (SELECT assignment_id, \
                   SUM(CASE WHEN kind = 'ASSIGNMENT' AND level = 'NOTICE' THEN {assigned} \
                            WHEN kind = 'NOT_SIGNED' THEN {not_signed} \
@@ -284,16 +279,44 @@ LEFT JOIN (SELECT assignment_id, \
                            ELSE 0 END) AS sent_bits, \
                   MAX(CASE WHEN kind = 'PROGRESS' AND level LIKE 'DUE %' THEN level END) AS last_progress_due, \
                   MAX(CASE WHEN kind = 'PROGRESS' AND level LIKE 'MISSED %' THEN level END) AS last_progress_missed \
-           FROM notice GROUP BY assignment_id) n ON n.assignment_id = a.id \
+           FROM notice GROUP BY assignment_id) n ON n.assignment_id = a.id ",
+                assigned = bit(Rung::Assigned),
+                not_signed = bit(Rung::NotSigned),
+                blue = bit(Rung::Blue),
+                yellow = bit(Rung::Yellow),
+                red = bit(Rung::Red),
+            ),
+        )
+    } else {
+        (
+            "CAST(NULL AS BIGINT) AS sent_bits, CAST(NULL AS TEXT) AS last_progress_due, \
+             CAST(NULL AS TEXT) AS last_progress_missed"
+                .to_string(),
+            String::new(),
+        )
+    };
+    format!(
+        "\
+SELECT a.id, a.item_id, i.serial, a.unit_id, a.due_at, a.extended_due_at, a.created_at, a.signed_at, a.status, \
+       i.stage, i.report_cycle_days, i.report_cycle_working_days, r.last_report_at, \
+       CASE WHEN i.stage IN ('FEEDBACK_SUBMITTED', 'VERIFIED') THEN \
+            (SELECT MAX(f.created_at) FROM report f WHERE f.item_id = a.item_id AND f.kind = 'FEEDBACK' AND f.created_at <= $1) \
+       END AS feedback_at, e.rejections, e.reopens, \
+       {notice_columns} \
+FROM assignment a \
+JOIN item i ON i.id = a.item_id \
+LEFT JOIN (SELECT assignment_id, MAX(created_at) AS last_report_at FROM report \
+           WHERE created_at <= $1 GROUP BY assignment_id) r ON r.assignment_id = a.id \
+LEFT JOIN (SELECT item_id, \
+                  SUM(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejections, \
+                  SUM(CASE WHEN action = 'REOPEN' THEN 1 ELSE 0 END) AS reopens \
+           FROM audit_event WHERE action IN ('REJECT', 'REOPEN') AND at <= $1 \
+           GROUP BY item_id) e ON e.item_id = a.item_id \
+{notice_join}\
 WHERE i.stage IN ('ASSIGNED', 'IN_PROGRESS', 'FEEDBACK_SUBMITTED', 'VERIFIED') \
-  AND a.status <> 'WITHDRAWN'",
-        assigned = bit(Rung::Assigned),
-        not_signed = bit(Rung::NotSigned),
-        blue = bit(Rung::Blue),
-        yellow = bit(Rung::Yellow),
-        red = bit(Rung::Red),
+  AND a.status <> 'WITHDRAWN'"
     )
-});
+}
 
 impl OpenAssignment {
     /// What the colour rules need of this assignment.
@@ -357,9 +380,26 @@ pub async fn open_assignments(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<OpenAssignments<'_>> {
+    stream_of(db, &OPEN_ASSIGNMENTS_SQL, now).await
+}
+
+/// As [`open_assignments`], without the notices on record (`on_record` is empty): the facts
+/// of the open assignments' colours, for readers that do not send anything.
+pub async fn open_assignment_facts(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> AppResult<OpenAssignments<'_>> {
+    stream_of(db, &OPEN_ASSIGNMENT_FACTS_SQL, now).await
+}
+
+async fn stream_of<'a>(
+    db: &'a DatabaseConnection,
+    sql: &str,
+    now: DateTime<Utc>,
+) -> AppResult<OpenAssignments<'a>> {
     Ok(OpenAssignment::find_by_statement(super::sql::statement(
         db.get_database_backend(),
-        &OPEN_ASSIGNMENTS_SQL,
+        sql,
         vec![now.into()],
     ))
     .stream(db)

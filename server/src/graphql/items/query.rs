@@ -104,10 +104,17 @@ impl ItemQuery {
         }
         let filter = filter.map(listing::ItemFilter::from).unwrap_or_default();
         let now = state.clock.now();
-        let rules = match filter.colours {
-            Some(_) => Some(state.rule_set().await?),
-            None => None,
+        let (rules, board) = match filter.colours {
+            Some(_) => (
+                Some(state.rule_set().await?),
+                state.board.current(&state.board_sources()).await?,
+            ),
+            None => (None, None),
         };
+        let colours = rules.as_ref().map(|rule_set| listing::ColourLookup {
+            rule_set,
+            board: board.as_deref(),
+        });
         // The page reads away from its cursor; the other side of the cursor (the cursor's
         // own item included, if it is still there) tells whether anything precedes.
         let (seek, other_side, limit) = if backward {
@@ -124,11 +131,10 @@ impl ItemQuery {
             )
         };
         let page =
-            listing::items_page(&state.db, &actor, &filter, seek, limit, rules.as_ref(), now)
-                .await?;
+            listing::items_page(&state.db, &actor, &filter, (seek, limit), colours, now).await?;
         let beyond_cursor = match other_side {
             Some(seek) => {
-                listing::items_page(&state.db, &actor, &filter, seek, 0, rules.as_ref(), now)
+                listing::items_page(&state.db, &actor, &filter, (seek, 0), colours, now)
                     .await?
                     .has_more
             }

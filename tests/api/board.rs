@@ -1,0 +1,136 @@
+//! The board of "now" is one computed board per instance, kept while nothing is written
+//! (`service::board`). It must be the board recomputed from the rows, and a change must show
+//! on the next read, never a minute later.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app_on};
+
+on_both_backends!(
+    the_shared_board_is_the_board_recomputed_from_the_rows,
+    a_change_shows_on_the_next_read_of_the_board,
+);
+
+const BOARD: &str = "query($at: DateTime) { dashboard(at: $at) { at colourPolicyVersion
+  byColour { colour count } byStage { stage count } bySourceKind { sourceKind count }
+  units { unit { databaseId } colour reason measure openItems blue yellow red closed
+          closedOnTime onTimeRate } } }";
+
+async fn board(app: &TestApp, token: &str, at: Option<chrono::DateTime<chrono::Utc>>) -> Value {
+    let body = app
+        .graphql_as(Some(token), BOARD, json!({ "at": at }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["dashboard"].clone()
+}
+
+async fn red_and_yellow(app: &TestApp, token: &str) -> Value {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "{ items(first: 100, filter: { colours: [RED, YELLOW] }) { edges { node { databaseId } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["items"]["edges"].clone()
+}
+
+fn without_at(mut board: Value) -> Value {
+    board["at"] = Value::Null;
+    board
+}
+
+/// The shared board (one streamed pass) and the board as of the same instant (rows read
+/// whole, stages rewound from the trail) agree field by field on the demo district, which
+/// has every stage, suspended and closed items, rejections, reopens and reports — now, and
+/// again ten days on when colours have moved.
+async fn the_shared_board_is_the_board_recomputed_from_the_rows(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let tokens = ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo loads")
+        .expect("empty database");
+    // Judged item by item before any board is held, and from the held board's candidates.
+    let judged = red_and_yellow(&app, &tokens.supervisor).await;
+    let mut previous: Option<Value> = None;
+    for days in [0, 10] {
+        app.clock.advance(Duration::days(days));
+        let now = app.clock.now();
+        let shared = board(&app, &tokens.supervisor, None).await;
+        let at: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(shared["at"].clone()).expect("an instant");
+        assert_eq!(at, now, "computed now");
+        let recomputed = board(&app, &tokens.supervisor, Some(now)).await;
+        assert_eq!(without_at(shared.clone()), without_at(recomputed));
+        let reds: i64 = shared["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .map(|u| u["red"].as_i64().unwrap_or(0))
+            .sum();
+        assert!(reds > 0, "the demo has red work: {shared}");
+        if days == 0 {
+            let from_board = red_and_yellow(&app, &tokens.supervisor).await;
+            assert!(judged.as_array().is_some_and(|a| !a.is_empty()));
+            assert_eq!(judged, from_board);
+        }
+        if let Some(previous) = previous.replace(shared.clone()) {
+            assert_ne!(
+                previous["byColour"], shared["byColour"],
+                "ten days on, colours have moved"
+            );
+        }
+    }
+}
+
+/// A registration and a new unit are on the very next board, though the board of a moment
+/// ago is still young; an unchanged board is served as it was (the same instant).
+async fn a_change_shows_on_the_next_read_of_the_board(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let tokens = ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo loads")
+        .expect("empty database");
+    let before = board(&app, &tokens.supervisor, None).await;
+    app.clock.advance(Duration::milliseconds(300));
+    let again = board(&app, &tokens.supervisor, None).await;
+    assert_eq!(before["at"], again["at"], "nothing written: the same board");
+
+    let registered = |b: &Value| {
+        b["byStage"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["stage"] == "REGISTERED"))
+            .and_then(|s| s["count"].as_i64())
+            .unwrap_or(-1)
+    };
+    let answer = app
+        .graphql_as(
+            Some(&tokens.supervisor),
+            "mutation($input: RegisterItemInput!) { registerItem(input: $input) { item { id } } }",
+            json!({ "input": { "title": "看板即时更新测试事项关于路灯维修",
+                               "requirements": "5个工作日内落实", "sourceKind": "MEETING_DECISION" } }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let after = board(&app, &tokens.supervisor, None).await;
+    assert_eq!(registered(&after), registered(&before) + 1);
+
+    let answer = app
+        .graphql_as(
+            Some(&tokens.admin),
+            "mutation($input: CreateUnitInput!) { createUnit(input: $input) { unit { id } } }",
+            json!({ "input": { "name": "区看板测试中心", "kind": "DEPARTMENT" } }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let units = |b: &Value| b["units"].as_array().map(Vec::len).unwrap_or(0);
+    let with_unit = board(&app, &tokens.supervisor, None).await;
+    assert_eq!(units(&with_unit), units(&after) + 1);
+
+    // Time alone ages it: past the colour refresh, a new board of a new instant.
+    app.clock.advance(Duration::seconds(5));
+    let later = board(&app, &tokens.supervisor, None).await;
+    assert_ne!(later["at"], with_unit["at"]);
+}
