@@ -1,0 +1,75 @@
+-- wrk script for scripts/bench-api/run.sh. It sends the same GraphQL POST on every request,
+-- and at the end prints one JSON line with the run's numbers.
+--
+-- Environment:
+--   BODY_FILE  the request body (a JSON file), required
+--   TOKEN      if set, sent as "Authorization: Bearer <TOKEN>" (ducha); unset for PostGraphile
+--   BENCH_SERVER, BENCH_QUERY, BENCH_CONNS, BENCH_REP   labels copied into the JSON line
+--
+-- Every response that is not HTTP 200 is counted as non_200. This needs a response()
+-- callback, which costs wrk a little CPU per response. The cost is the same for both
+-- servers. run.sh has already checked each answer's body once, before the load.
+
+local body_file = os.getenv("BODY_FILE")
+if body_file == nil or body_file == "" then
+  error("set BODY_FILE to the request body")
+end
+local f = assert(io.open(body_file, "rb"))
+local body = f:read("*a")
+f:close()
+
+wrk.method = "POST"
+wrk.body = body
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+local token = os.getenv("TOKEN")
+if token ~= nil and token ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+-- One counter per thread. Each thread has its own Lua state, and done() adds them up.
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  non_200 = 0
+end
+
+function response(status, headers, body)
+  if status ~= 200 then
+    non_200 = non_200 + 1
+  end
+end
+
+local function label(name)
+  local v = os.getenv(name) or ""
+  return (v:gsub('[%c"\\]', ""))
+end
+
+function done(summary, latency, requests)
+  local non200 = 0
+  for _, thread in ipairs(threads) do
+    non200 = non200 + (tonumber(thread:get("non_200")) or 0)
+  end
+  local e = summary.errors
+  local seconds = summary.duration / 1e6
+  local ms = function(us) return us / 1000 end
+  io.write(string.format(
+    '{"kind":"run","server":"%s","query":"%s","conns":%d,"rep":%d,' ..
+    '"duration_s":%.3f,"requests":%d,"bytes":%d,"rps":%.2f,' ..
+    '"mean_ms":%.3f,"stdev_ms":%.3f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f,' ..
+    '"errors":%d,"errors_connect":%d,"errors_read":%d,"errors_write":%d,"errors_timeout":%d,"errors_status":%d,' ..
+    '"non_200":%d}\n',
+    label("BENCH_SERVER"), label("BENCH_QUERY"),
+    tonumber(os.getenv("BENCH_CONNS")) or 0, tonumber(os.getenv("BENCH_REP")) or 0,
+    seconds, summary.requests, summary.bytes, summary.requests / seconds,
+    ms(latency.mean), ms(latency.stdev),
+    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
+    ms(latency:percentile(99.9)), ms(latency.max),
+    e.connect + e.read + e.write + e.timeout + e.status,
+    e.connect, e.read, e.write, e.timeout, e.status,
+    non200))
+end
