@@ -46,6 +46,21 @@ async fn signed_in(
     }
 }
 
+/// One audit row, as every change writes: the held board is out of date after it.
+async fn write_once(state: &ducha_server::state::AppState, round: usize) -> anyhow::Result<()> {
+    state
+        .db
+        .execute_raw(Statement::from_string(
+            state.db.get_database_backend(),
+            format!(
+                "INSERT INTO audit_event (at, action, details) \
+                 VALUES ('2026-11-02T01:00:00+00:00', 'BENCH_WRITE', '{{\"round\": {round}}}')"
+            ),
+        ))
+        .await?;
+    Ok(())
+}
+
 async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
     settings.log = "error".into();
     let now = chrono_tz::Asia::Shanghai
@@ -125,16 +140,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     // every change writes.
     let mut times: Vec<Duration> = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS {
-        state
-            .db
-            .execute_raw(Statement::from_string(
-                backend,
-                format!(
-                    "INSERT INTO audit_event (at, action, details) \
-                     VALUES ('2026-11-02T01:00:00+00:00', 'BENCH_WRITE', '{{\"round\": {round}}}')"
-                ),
-            ))
-            .await?;
+        write_once(&state, round).await?;
         let request = Request::builder()
             .uri("/board?part=1".parse()?)
             .header("Cookie", office.as_str())
@@ -205,16 +211,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         let mut bytes = 0;
         for round in 0..5 {
             // A write makes the held board out of date; reading the board makes a new one.
-            state
-                .db
-                .execute_raw(Statement::from_string(
-                    backend,
-                    format!(
-                        "INSERT INTO audit_event (at, action, details) \
-                         VALUES ('2026-11-02T01:00:00+00:00', 'BENCH_WRITE', '{{\"rare\": {round}}}')"
-                    ),
-                ))
-                .await?;
+            write_once(&state, round).await?;
             if with_board {
                 state.board.now(&state.board_sources()).await?;
             }

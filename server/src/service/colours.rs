@@ -539,32 +539,27 @@ pub type Standings = (
 /// What each unit's colour is judged from, gathered one assignment at a time.
 #[derive(Default)]
 pub struct UnitTally {
-    facts: HashMap<i64, UnitFacts>,
-    /// Item ids beside `facts.items`, so that a reason lists its items in the order they were
-    /// registered, whatever order the rows came in.
-    item_ids: HashMap<i64, Vec<i64>>,
-    counts: HashMap<i64, (usize, HashMap<Colour, usize>)>,
+    /// Each unit's open items: (id, serial, colour). Counts are derived from it, and a
+    /// reason lists the items in the order they were registered, whatever order rows came in.
+    open: HashMap<i64, Vec<(i64, String, Colour)>>,
+    /// Items the unit led that were closed in the window, and how many on time.
+    closed: HashMap<i64, (usize, usize)>,
 }
 
 impl UnitTally {
     /// A live assignment of an open item, of the colour it has for its unit.
     pub fn open(&mut self, unit_id: i64, (item_id, serial): (i64, String), colour: Colour) {
-        self.item_ids.entry(unit_id).or_default().push(item_id);
-        self.facts
+        self.open
             .entry(unit_id)
             .or_default()
-            .items
-            .push((serial, colour));
-        let count = self.counts.entry(unit_id).or_default();
-        count.0 += 1;
-        *count.1.entry(colour).or_default() += 1;
+            .push((item_id, serial, colour));
     }
 
     /// An item the unit led that was closed in the on-time window.
     pub fn closed(&mut self, unit_id: i64, on_time: bool) {
-        let entry = self.facts.entry(unit_id).or_default();
-        entry.closed += 1;
-        entry.closed_on_time += usize::from(on_time);
+        let entry = self.closed.entry(unit_id).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(on_time);
     }
 
     /// Every unit's standing; `previous` holds the colours of the last published period.
@@ -577,22 +572,27 @@ impl UnitTally {
         units
             .into_iter()
             .map(|u| {
-                let mut f = self.facts.remove(&u.id).unwrap_or_default();
-                if let Some(ids) = self.item_ids.remove(&u.id) {
-                    let mut items: Vec<(i64, (String, Colour))> =
-                        ids.into_iter().zip(std::mem::take(&mut f.items)).collect();
-                    items.sort_by_key(|(id, _)| *id);
-                    f.items = items.into_iter().map(|(_, item)| item).collect();
+                let mut open = self.open.remove(&u.id).unwrap_or_default();
+                open.sort_by_key(|(id, _, _)| *id);
+                let mut by_colour: HashMap<Colour, usize> = HashMap::new();
+                for (_, _, colour) in &open {
+                    *by_colour.entry(*colour).or_default() += 1;
                 }
-                f.previous_colour = previous.get(&u.id).copied();
-                let (open_items, by_colour) = self.counts.remove(&u.id).unwrap_or_default();
+                let (closed, closed_on_time) = self.closed.remove(&u.id).unwrap_or_default();
+                let facts = UnitFacts {
+                    items: open.into_iter().map(|(_, serial, c)| (serial, c)).collect(),
+                    closed,
+                    closed_on_time,
+                    previous_colour: previous.get(&u.id).copied(),
+                    ..UnitFacts::default()
+                };
                 UnitStanding {
-                    verdict: unit_colour(policy, &f),
+                    verdict: unit_colour(policy, &facts),
                     unit: u,
-                    open_items,
+                    open_items: facts.items.len(),
                     by_colour,
-                    closed: f.closed,
-                    closed_on_time: f.closed_on_time,
+                    closed,
+                    closed_on_time,
                 }
             })
             .collect()
