@@ -198,7 +198,12 @@ def render(meta, runs, memory, log):
 
     def mem_text(server, name):
         parts = []
-        for when, label in (("idle", "idle after start"), ("after_load", "after the load")):
+        for when, label in (
+            ("idle", "idle after start"),
+            ("report_published", "just after publishing the month's report over every item"),
+            ("report_settled", "after settling"),
+            ("after_load", "after the load"),
+        ):
             m = mem.get((server, when))
             if m:
                 parts.append(f"{label} {fmt_mb(m['rss_kb'])} (peak {fmt_mb(m['hwm_kb'])})")

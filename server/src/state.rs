@@ -68,6 +68,8 @@ pub struct Inner {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The board of "now" every reader of this instance is served from.
     pub board: crate::service::board::BoardCache,
+    /// The colour policy by version, for reads that learn the version with their rows.
+    pub policies: crate::service::colours::PolicyCache,
 }
 
 impl AppState {
@@ -114,6 +116,7 @@ impl AppState {
             http: settings.http.clone(),
             metrics: Arc::default(),
             board: crate::service::board::BoardCache::default(),
+            policies: Default::default(),
         }));
         Ok(state)
     }
@@ -173,6 +176,20 @@ impl AppState {
             clock: &self.clock,
             fresh_for: self.colour_refresh,
         }
+    }
+
+    /// The rules with the colour policy of `version`, read once per version
+    /// (`PolicyCache`).
+    pub fn rule_set_of_version(
+        &self,
+        version: i32,
+    ) -> impl Future<Output = AppResult<RuleSet>> + '_ {
+        self.policies.rule_set(
+            &self.db,
+            &self.calendar,
+            self.deadline_policy.time_zone,
+            version,
+        )
     }
 
     /// The calendar and policy the verbs compute deadlines with, on today's calendar.

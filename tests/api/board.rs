@@ -9,6 +9,7 @@ use crate::helpers::{Backend, TestApp, spawn_app_on};
 
 on_both_backends!(
     the_shared_board_is_the_board_recomputed_from_the_rows,
+    colours_read_with_the_assignments_are_the_colours_computed_from_every_table,
     a_change_shows_on_the_next_read_of_the_board,
 );
 
@@ -133,4 +134,51 @@ async fn a_change_shows_on_the_next_read_of_the_board(backend: Backend) {
     app.clock.advance(Duration::seconds(5));
     let later = board(&app, &tokens.supervisor, None).await;
     assert_ne!(later["at"], with_unit["at"]);
+}
+
+/// A page's colours come with its assignments' own query (`assignments_with_facts`: the
+/// reports, rejections and reopens read beside each row). They must be the colours the long
+/// way computes (`colours_for_items`: each table read on its own), verdict and reason, for
+/// every item of the demo district and every assignment and unit, now and ten days on.
+async fn colours_read_with_the_assignments_are_the_colours_computed_from_every_table(
+    backend: Backend,
+) {
+    use ducha_server::service::colours;
+    use sea_orm::EntityTrait;
+    let app = spawn_app_on(backend).await;
+    ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo loads")
+        .expect("empty database");
+    let db = &app.state.db;
+    let items = entity::item::Entity::find().all(db).await.expect("items");
+    let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for days in [0, 10] {
+        app.clock.advance(Duration::days(days));
+        let now = app.clock.now();
+        let rule_set = app.state.rule_set().await.expect("rules");
+        let long = colours::colours_for_items(db, &rule_set.rules(), &items, now)
+            .await
+            .expect("long way");
+        let read = colours::assignments_with_facts(db, &ids, now)
+            .await
+            .expect("assignments with facts");
+        assert_eq!(read.policy_version, rule_set.policy_version);
+        let short = colours::colours_with_facts(&rule_set.rules(), &items, &read, now);
+        assert_eq!(short.len(), items.len());
+        for item in &items {
+            let (a, b) = (&long[&item.id], &short[&item.id]);
+            assert_eq!(a.item, b.item, "item {} after {days} days", item.serial);
+            assert_eq!(a.by_assignment, b.by_assignment, "item {}", item.serial);
+            assert_eq!(a.by_unit, b.by_unit, "item {}", item.serial);
+            seen.insert(format!("{:?}", b.item.colour));
+        }
+    }
+    assert!(
+        ["Red", "Yellow", "Blue", "None"]
+            .iter()
+            .all(|c| seen.contains(*c)),
+        "every colour was compared: {seen:?}"
+    );
 }

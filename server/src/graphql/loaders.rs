@@ -10,25 +10,31 @@ use sea_orm::DatabaseConnection;
 
 use super::context::app_state;
 use crate::error::{AppError, AppResult};
-use crate::service::{read, scope};
+use crate::service::{colours, read, scope};
 use crate::state::AppState;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
 
-/// Colours of items, computed for a whole batch at once at the request's instant.
+/// Colours of items, computed for a whole batch at once at the request's instant: the items
+/// and their assignments with their facts, two queries (a page primes it with one).
 pub struct ColourLoader(pub AppState);
 
 impl Loader<i64> for ColourLoader {
-    type Value = crate::service::colours::ItemColours;
+    type Value = colours::ItemColours;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         let run = async {
             let state = &self.0;
+            let now = state.clock.now();
             let items = read::items(&state.db, keys).await?;
-            let rule_set = state.rule_set().await?;
-            let rules = rule_set.rules();
-            crate::service::colours::colours_for_items(&state.db, &rules, &items, state.clock.now())
-                .await
+            let read = colours::assignments_with_facts(&state.db, keys, now).await?;
+            let rule_set = state.rule_set_of_version(read.policy_version).await?;
+            Ok(colours::colours_with_facts(
+                &rule_set.rules(),
+                &items,
+                &read,
+                now,
+            ))
         };
         run.await.map_err(Arc::new)
     }
@@ -64,10 +70,7 @@ impl Loader<i64> for UnitColourLoader {
     }
 }
 
-pub async fn item_colours(
-    ctx: &Context<'_>,
-    item_id: i64,
-) -> AppResult<crate::service::colours::ItemColours> {
+pub async fn item_colours(ctx: &Context<'_>, item_id: i64) -> AppResult<colours::ItemColours> {
     let loader = ctx
         .data::<Cached<ColourLoader>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no colour loader")))?;
@@ -140,9 +143,15 @@ batch_loader!(
     AttachmentsByReport => Vec<attachment::Model>, read::attachments_of_reports
 );
 
-/// Which per-item lists a page asks for, so that priming loads only those.
+/// What a page (or one item) asks for beyond the items' own columns, so that priming
+/// reads only that.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageWants {
+    pub assignments: bool,
+    /// The assignments' units.
+    pub units: bool,
+    /// The responsible leaders, and the units' portfolio leaders.
+    pub people: bool,
     pub reports: bool,
     pub extension_requests: bool,
     pub audit_trail: bool,
@@ -153,15 +162,29 @@ pub struct PageWants {
 impl PageWants {
     /// Reads the selection under `edges { node { … } }` of a connection field.
     pub fn of_connection(ctx: &Context<'_>) -> PageWants {
-        let node = ctx.look_ahead().field("edges").field("node");
+        PageWants::of_item(ctx.look_ahead().field("edges").field("node"))
+    }
+
+    /// Reads the selection of an item.
+    pub fn of_item(node: async_graphql::Lookahead<'_>) -> PageWants {
+        let assignments = node.field("assignments");
+        let unit = assignments.field("unit");
+        let reports = node.field("reports").exists();
+        let extension_requests = node.field("extensionRequests").exists();
+        let colours = node.field("colour").exists()
+            || node.field("colourReason").exists()
+            || assignments.field("colour").exists()
+            || assignments.field("colourReason").exists();
         PageWants {
-            reports: node.field("reports").exists(),
-            extension_requests: node.field("extensionRequests").exists(),
+            // Reports and extension requests are shown within the assignments one may see.
+            assignments: assignments.exists() || reports || extension_requests || colours,
+            units: unit.exists(),
+            people: node.field("responsibleLeader").exists()
+                || unit.field("portfolioLeader").exists(),
+            reports,
+            extension_requests,
             audit_trail: node.field("auditTrail").exists(),
-            colours: node.field("colour").exists()
-                || node.field("colourReason").exists()
-                || node.field("assignments").field("colour").exists()
-                || node.field("assignments").field("colourReason").exists(),
+            colours,
         }
     }
 }
@@ -178,45 +201,78 @@ where
     Ok(())
 }
 
-/// Loads, in one query each, the assignments of a page of items, their units and the people
-/// the page names (responsible and portfolio leaders), and primes the request's loaders with
-/// them: a page costs the same number of queries whatever its size, with no timing window.
+/// Loads what the page asks for in one query each (the assignments, their units, the
+/// people it names, reports…) and primes the request's loaders with them: a page costs the
+/// same number of queries whatever its size, with no timing window. Colours come with the
+/// assignments' own query (`colours::assignments_with_facts`). What is not asked for is not
+/// read; a field that needs it anyway finds its loader, which reads it then.
 pub async fn prime_page(
     ctx: &Context<'_>,
     items: &[item::Model],
     wants: PageWants,
 ) -> AppResult<()> {
-    let (Ok(assignments), Ok(units), Ok(people)) = (
+    let (Ok(assignments), Ok(units), Ok(people), Ok(state)) = (
         ctx.data::<Cached<AssignmentsByItem>>(),
         ctx.data::<Cached<UnitLoader>>(),
         ctx.data::<Cached<PersonLoader>>(),
+        app_state(ctx),
     ) else {
         return Ok(());
     };
     let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let by_item = assignments
-        .loader()
-        .load(&item_ids)
-        .await
-        .map_err(loader_error)?;
-    let unit_ids: Vec<i64> = by_item.values().flatten().map(|a| a.unit_id).collect();
-    let unit_rows = units.loader().load(&unit_ids).await.map_err(loader_error)?;
-    let person_ids: Vec<i64> = items
-        .iter()
-        .filter_map(|i| i.responsible_leader_id)
-        .chain(unit_rows.values().filter_map(|u| u.portfolio_leader_id))
-        .collect();
-    let person_rows = people
-        .loader()
-        .load(&person_ids)
-        .await
-        .map_err(loader_error)?;
-    let complete = item_ids
-        .iter()
-        .map(|id| (*id, by_item.get(id).cloned().unwrap_or_default()));
-    assignments.feed_many(complete).await;
-    units.feed_many(unit_rows).await;
-    people.feed_many(person_rows).await;
+    let mut unit_ids = Vec::new();
+    if wants.assignments {
+        let mut by_item: HashMap<i64, Vec<assignment::Model>> =
+            item_ids.iter().map(|id| (*id, Vec::new())).collect();
+        match (wants.colours, ctx.data::<Cached<ColourLoader>>()) {
+            (true, Ok(colour_loader)) => {
+                let now = state.clock.now();
+                let read = colours::assignments_with_facts(&state.db, &item_ids, now).await?;
+                let rule_set = state.rule_set_of_version(read.policy_version).await?;
+                colour_loader
+                    .feed_many(colours::colours_with_facts(
+                        &rule_set.rules(),
+                        items,
+                        &read,
+                        now,
+                    ))
+                    .await;
+                for (assignment, _) in read.rows {
+                    by_item
+                        .entry(assignment.item_id)
+                        .or_default()
+                        .push(assignment);
+                }
+            }
+            _ => {
+                let read = assignments
+                    .loader()
+                    .load(&item_ids)
+                    .await
+                    .map_err(loader_error)?;
+                by_item.extend(read);
+            }
+        }
+        unit_ids = by_item.values().flatten().map(|a| a.unit_id).collect();
+        assignments.feed_many(by_item).await;
+    }
+    let mut person_ids: Vec<i64> = Vec::new();
+    if wants.units && !unit_ids.is_empty() {
+        let unit_rows = units.loader().load(&unit_ids).await.map_err(loader_error)?;
+        person_ids.extend(unit_rows.values().filter_map(|u| u.portfolio_leader_id));
+        units.feed_many(unit_rows).await;
+    }
+    if wants.people {
+        person_ids.extend(items.iter().filter_map(|i| i.responsible_leader_id));
+        if !person_ids.is_empty() {
+            let person_rows = people
+                .loader()
+                .load(&person_ids)
+                .await
+                .map_err(loader_error)?;
+            people.feed_many(person_rows).await;
+        }
+    }
     if wants.reports {
         prime_rows(ctx.data::<Cached<ReportsByItem>>().ok(), &item_ids).await?;
     }
@@ -225,22 +281,6 @@ pub async fn prime_page(
     }
     if wants.audit_trail {
         prime_rows(ctx.data::<Cached<AuditByItem>>().ok(), &item_ids).await?;
-    }
-    if let (true, Ok(colours), Ok(state)) = (
-        wants.colours,
-        ctx.data::<Cached<ColourLoader>>(),
-        app_state(ctx),
-    ) {
-        // The page's items are at hand: the loader need not read them again.
-        let rule_set = state.rule_set().await?;
-        let computed = crate::service::colours::colours_for_items(
-            &state.db,
-            &rule_set.rules(),
-            items,
-            state.clock.now(),
-        )
-        .await?;
-        colours.feed_many(computed).await;
     }
     Ok(())
 }

@@ -84,8 +84,8 @@ impl Schemas {
     }
 }
 
-/// The schema's types and the checks every request passes, before its limits. Every
-/// typed id is called `ID` (see `ids`).
+/// The schema's types. Every typed id is called `ID` (see `ids`). No extension: see
+/// `guard::admit`, which every entry point calls instead.
 fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscription::Subscription> {
     Schema::build_with_ignore_name_conflicts(
         Query::default(),
@@ -93,7 +93,6 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscription::Subs
         subscription::Subscription,
         ["ID"],
     )
-    .extension(guard::RejectNul)
 }
 
 pub fn build_schema(state: Option<AppState>) -> AppSchema {

@@ -237,22 +237,10 @@ async fn execute(
     response
 }
 
-/// Parses the request's document ahead of execution (which then reuses it), after counting
-/// its nesting: the parser recurses once per bracket (see `graphql::guard`). A syntax error
-/// is GRAPHQL_PARSE_FAILED.
+/// Parses the request's document ahead of execution and refuses what no resolver should
+/// see (`graphql::guard::admit`). A syntax error is GRAPHQL_PARSE_FAILED.
 pub fn parse(request: &mut async_graphql::Request) -> Result<(), ServerError> {
-    crate::graphql::guard::check_nesting(&request.query)?;
-    match request.parsed_query() {
-        Ok(_) => Ok(()),
-        Err(mut error) => {
-            error.message = format!("查询语法错误：{}", error.message);
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "GRAPHQL_PARSE_FAILED");
-            Err(error)
-        }
-    }
+    crate::graphql::guard::admit(request)
 }
 
 /// Gives every error raised before a resolver ran (syntax, validation, a malformed

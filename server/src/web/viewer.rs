@@ -110,12 +110,17 @@ pub async fn run(
     query: &str,
     variables: Value,
 ) -> Result<Value, Failure> {
-    let request = async_graphql::Request::new(query)
+    let mut request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
-    let response = schemas
-        .main
-        .execute(crate::graphql::prepare(request, state, viewer.auth()))
-        .await;
+    let response = match crate::graphql::guard::admit(&mut request) {
+        Ok(()) => {
+            schemas
+                .main
+                .execute(crate::graphql::prepare(request, state, viewer.auth()))
+                .await
+        }
+        Err(refused) => async_graphql::Response::from_errors(vec![refused]),
+    };
     if let Some(error) = response.errors.first() {
         let code = error
             .extensions

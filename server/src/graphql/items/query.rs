@@ -176,6 +176,12 @@ impl ItemQuery {
     ) -> async_graphql::Result<Item> {
         let state = app_state(ctx)?;
         let found = scope::visible_item(&state.db, actor(ctx)?, id.0).await?;
+        prime_page(
+            ctx,
+            std::slice::from_ref(&found),
+            PageWants::of_item(ctx.look_ahead()),
+        )
+        .await?;
         Ok(Item::try_from(found)?)
     }
 
