@@ -176,7 +176,7 @@ async fn execute(
     if request.query.trim().is_empty() {
         return request_error("请求缺少 query（GraphQL 查询文本）", "BAD_REQUEST");
     }
-    if let Err(error) = parse(&mut request) {
+    if let Err(error) = crate::graphql::guard::admit(&mut request) {
         return async_graphql::Response::from_errors(vec![error]);
     }
     let operation_name = request.operation_name.clone();
@@ -235,12 +235,6 @@ async fn execute(
         .await;
     codify(&mut response.errors);
     response
-}
-
-/// Parses the request's document ahead of execution and refuses what no resolver should
-/// see (`graphql::guard::admit`). A syntax error is GRAPHQL_PARSE_FAILED.
-pub fn parse(request: &mut async_graphql::Request) -> Result<(), ServerError> {
-    crate::graphql::guard::admit(request)
 }
 
 /// Gives every error raised before a resolver ran (syntax, validation, a malformed

@@ -255,7 +255,7 @@ async fn run_operation(
     }
     // `Finished` goes first each time: the id is free before the client hears the end, so
     // it may reuse the id at once.
-    if let Err(error) = super::graphql::parse(&mut request) {
+    if let Err(error) = crate::graphql::guard::admit(&mut request) {
         let errors = serde_json::to_value(vec![error]).unwrap_or_default();
         let _ = tx.send(Outgoing::Finished(id.clone())).await;
         send(serde_json::json!({ "id": id, "type": "error", "payload": errors })).await;

@@ -130,7 +130,14 @@ impl RuleSet {
         calendar: &CalendarStore,
         time_zone: Tz,
     ) -> AppResult<RuleSet> {
-        let (policy_version, policy) = current_policy(db).await?;
+        RuleSet::with_policy(calendar, time_zone, current_policy(db).await?)
+    }
+
+    fn with_policy(
+        calendar: &CalendarStore,
+        time_zone: Tz,
+        (policy_version, policy): (i32, ColourPolicy),
+    ) -> AppResult<RuleSet> {
         Ok(RuleSet {
             calendar: calendar.current()?,
             policy,
@@ -170,7 +177,7 @@ impl PolicyCache {
             .ok()
             .and_then(|held| held.clone())
             .filter(|(held, _)| *held == version);
-        let (policy_version, policy) = match held {
+        let policy = match held {
             Some(held) => held,
             None => {
                 let loaded = current_policy(db).await?;
@@ -180,12 +187,7 @@ impl PolicyCache {
                 loaded
             }
         };
-        Ok(RuleSet {
-            calendar: calendar.current()?,
-            policy,
-            policy_version,
-            time_zone,
-        })
+        RuleSet::with_policy(calendar, time_zone, policy)
     }
 }
 
