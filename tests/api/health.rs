@@ -102,3 +102,35 @@ async fn queries_nested_too_deep_are_refused() {
             .contains("nested too deep")
     );
 }
+
+/// sqlx 0.9.0 leaves Nagle's algorithm on; with it a statement longer than one TCP segment
+/// waits 40 ms for the server's delayed ACK (every multi-row insert of a sweep did). Each
+/// pooled connection must have TCP_NODELAY: the database names the client port of the
+/// connection that asks, and that socket of this process is looked at.
+#[tokio::test]
+async fn postgres_connections_do_not_wait_for_delayed_acks() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app_on(Backend::Postgres).await;
+    let backend = app.state.db.get_database_backend();
+    // Several at once, so the pool opens more than the one connection migrations used.
+    let ports = futures_util::future::join_all((0..4).map(|_| {
+        app.state.db.query_one_raw(Statement::from_string(
+            backend,
+            "SELECT inet_client_port() AS port, pg_sleep(0.05)::text AS slept",
+        ))
+    }))
+    .await;
+    let mut seen = 0;
+    for row in ports {
+        let port: i32 = row
+            .expect("queried")
+            .expect("a row")
+            .try_get("", "port")
+            .expect("a TCP client port");
+        let port = u16::try_from(port).expect("a port");
+        let nodelay = ducha_server::db::nodelay_of_local_port(port).expect("sockets read");
+        assert_eq!(nodelay, Some(true), "connection from port {port}");
+        seen += 1;
+    }
+    assert_eq!(seen, 4);
+}

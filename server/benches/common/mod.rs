@@ -22,14 +22,21 @@ where
     F: Fn(&'static str, Settings) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    // `<PREFIX>_ONLY=sqlite` or `=postgres` runs one of them, e.g. under a profiler.
+    let only = std::env::var(format!("{prefix}_ONLY")).unwrap_or_default();
     let tag = format!("{}_{}", prefix.to_lowercase(), std::process::id());
     let dir = std::env::temp_dir().join(format!("ducha-{tag}"));
     let mut sqlite = Settings::for_tests();
     sqlite.data_dir = dir.clone();
     sqlite.database_url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let outcome = run("sqlite", sqlite).await;
-    std::fs::remove_dir_all(&dir).ok();
-    outcome?;
+    if only != "postgres" {
+        let outcome = run("sqlite", sqlite).await;
+        std::fs::remove_dir_all(&dir).ok();
+        outcome?;
+    }
+    if only == "sqlite" {
+        return Ok(());
+    }
 
     let admin = std::env::var(format!("{prefix}_POSTGRES"))
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
