@@ -126,12 +126,19 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         .transpose()?
         .unwrap_or(0);
     println!(
-        "[{label}] first sweep: {} notices written ({red} RED, every one; the others capped at {}), {:.2?}, peak RSS {:.0} MB",
+        "[{label}] first sweep: {} notices written ({red} RED, every one; the others capped at {}), {} mails, {:.2?}, peak RSS {:.0} MB",
         report.notices,
         ducha_server::service::sweep::MAX_NOTICES_PER_SWEEP,
+        report.emails,
         first_time,
         peak_rss_mb()
     );
+
+    // The rows now include the notices just written: the client reads them again.
+    cli_read(&settings, &sql)?;
+    let cli_after = cli_read(&settings, &sql)?;
+    println!("[{label}] database client reads the sweep's rows again: {cli_after:.2?}");
+    let ratio = |d: Duration| d.as_secs_f64() / cli_after.as_secs_f64();
 
     reset_peak_rss();
     let steady = Instant::now();
@@ -139,8 +146,9 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         ducha_server::service::sweep::run_sweep(&state.sweeper(), "bench", clock.now()).await?;
     let steady_time = steady.elapsed();
     println!(
-        "[{label}] next sweep: {} written, {steady_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
+        "[{label}] next sweep: {} written, {} mails, {steady_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
         again.notices,
+        again.emails,
         ratio(steady_time),
         peak_rss_mb()
     );

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod service;
+pub mod sqlite_reader;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -182,3 +182,56 @@ async fn colours_read_with_the_assignments_are_the_colours_computed_from_every_t
         "every colour was compared: {seen:?}"
     );
 }
+
+/// On SQLite with a file, the sweep, the board and the live colours read every open
+/// assignment from the file on a blocking thread (`sqlite_reader`), decoding by column
+/// position, rather than through sqlx. Both reads must give the same rows, field by field,
+/// on the demo district with notices on record (after a sweep), now and ten days on.
+#[tokio::test]
+async fn the_sqlite_file_reader_reads_what_the_pool_reads() {
+    use ducha_server::service::sweep;
+    use futures_util::TryStreamExt;
+    let app = spawn_app_on(Backend::SqliteFile).await;
+    ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo loads")
+        .expect("empty database");
+    let db = &app.state.db;
+    assert!(
+        ducha_server::sqlite_reader::database_file(db)
+            .await
+            .expect("pragma read")
+            .is_some(),
+        "the test database is a file"
+    );
+    let swept = sweep::run_sweep(&app.state.sweeper(), "test", app.clock.now())
+        .await
+        .expect("sweep");
+    assert!(swept.notices > 0, "{swept:?}");
+    for at in [app.clock.now(), app.clock.now() + Duration::days(10)] {
+        let from_file: Vec<_> = sweep::open_assignments(db, at)
+            .await
+            .expect("file read")
+            .try_collect()
+            .await
+            .expect("file rows");
+        let from_pool: Vec<_> = sweep::open_assignments_from_pool(db, at)
+            .await
+            .expect("pool read")
+            .try_collect()
+            .await
+            .expect("pool rows");
+        assert!(!from_pool.is_empty());
+        assert!(
+            from_pool
+                .iter()
+                .any(|row| !row.on_record().rungs.is_empty()),
+            "some rows carry notices on record"
+        );
+        let sorted = |mut rows: Vec<sweep::OpenAssignment>| {
+            rows.sort_by_key(|row| row.id);
+            rows
+        };
+        assert_eq!(sorted(from_file), sorted(from_pool), "at {at}");
+    }
+}

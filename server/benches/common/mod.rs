@@ -68,10 +68,19 @@ pub fn seed_open_items(backend: DbBackend, n: u64) -> Vec<String> {
     };
     let concat = |a: &str, b: &str| format!("{a} || {b}");
     vec![
-        "INSERT INTO person (name, role, created_at) VALUES ('基准测试', 'SUPERVISOR', '2026-09-01T00:00:00+00:00')".into(),
+        "INSERT INTO person (name, email, role, created_at) VALUES ('基准测试', 'office@example.gov.cn', 'SUPERVISOR', '2026-09-01T00:00:00+00:00')".into(),
         format!(
-            "INSERT INTO unit (name, kind, contacts, created_at) SELECT {}, 'DEPARTMENT', '[]', '2026-09-01T00:00:00+00:00' FROM ({}) s",
+            "INSERT INTO unit (name, kind, contacts, created_at) SELECT {}, 'DEPARTMENT', {}, '2026-09-01T00:00:00+00:00' FROM ({}) s",
             concat("'单位'", "CAST(g AS TEXT)"),
+            // Every unit has a contact address, so a sweep's digests are written as mail.
+            format!(
+                "CAST({} AS {})",
+                concat(
+                    "'[{\"name\": \"联络员\", \"email\": \"unit'",
+                    &concat("CAST(g AS TEXT)", "'@example.gov.cn\"}]'")
+                ),
+                if backend == DbBackend::Postgres { "JSON" } else { "TEXT" }
+            ),
             series(300)
         ),
         format!(

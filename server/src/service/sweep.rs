@@ -230,7 +230,7 @@ pub async fn plan(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
 /// item's stage and report cycle, its rejections and reopens, the assignment's last report
 /// and the notices already sent. One narrow query instead of a pass per table is what keeps
 /// the sweep near the cost of a plain scan (BENCHMARKS.md).
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, PartialEq, FromQueryResult)]
 pub struct OpenAssignment {
     pub id: i64,
     pub item_id: i64,
@@ -319,6 +319,42 @@ WHERE i.stage IN ('ASSIGNED', 'IN_PROGRESS', 'FEEDBACK_SUBMITTED', 'VERIFIED') \
 }
 
 impl OpenAssignment {
+    /// A row of the query read from the SQLite file, by column position (the query's
+    /// `SELECT` list).
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OpenAssignment> {
+        use crate::sqlite_reader::{optional_timestamp, timestamp};
+        use sea_orm::ActiveEnum;
+        let status: String = row.get(8)?;
+        let status = AssignmentStatus::try_from_value(&status).map_err(|error| {
+            rusqlite::Error::FromSqlConversionFailure(
+                8,
+                rusqlite::types::Type::Text,
+                error.to_string().into(),
+            )
+        })?;
+        Ok(OpenAssignment {
+            id: row.get(0)?,
+            item_id: row.get(1)?,
+            serial: row.get(2)?,
+            unit_id: row.get(3)?,
+            due_at: timestamp(row, 4)?,
+            extended_due_at: optional_timestamp(row, 5)?,
+            created_at: timestamp(row, 6)?,
+            signed_at: optional_timestamp(row, 7)?,
+            status,
+            stage: row.get(9)?,
+            report_cycle_days: row.get(10)?,
+            report_cycle_working_days: row.get(11)?,
+            last_report_at: optional_timestamp(row, 12)?,
+            feedback_at: optional_timestamp(row, 13)?,
+            rejections: row.get(14)?,
+            reopens: row.get(15)?,
+            sent_bits: row.get(16)?,
+            last_progress_due: row.get(17)?,
+            last_progress_missed: row.get(18)?,
+        })
+    }
+
     /// What the colour rules need of this assignment.
     pub fn facts(&self) -> AssignmentFacts {
         AssignmentFacts {
@@ -392,7 +428,35 @@ pub async fn open_assignment_facts(
     stream_of(db, &OPEN_ASSIGNMENT_FACTS_SQL, now).await
 }
 
+/// The sweep's rows through the connection pool, also on SQLite: what a database in
+/// memory is read with, and what the file reader must agree with.
+pub async fn open_assignments_from_pool(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> AppResult<OpenAssignments<'_>> {
+    through_pool(db, &OPEN_ASSIGNMENTS_SQL, now).await
+}
+
+/// On SQLite with a file, the rows come from `sqlite_reader` (a blocking thread, in
+/// batches: within 2× of the `sqlite3` client, where sqlx's row-by-row hand-over took
+/// 3–8×); otherwise through the pool.
 async fn stream_of<'a>(
+    db: &'a DatabaseConnection,
+    sql: &str,
+    now: DateTime<Utc>,
+) -> AppResult<OpenAssignments<'a>> {
+    if let Some(file) = crate::sqlite_reader::database_file(db).await? {
+        return Ok(Box::pin(crate::sqlite_reader::rows(
+            file,
+            sql.replace('$', "?"),
+            vec![crate::sqlite_reader::timestamp_parameter(now)],
+            OpenAssignment::from_sqlite_row,
+        )));
+    }
+    through_pool(db, sql, now).await
+}
+
+async fn through_pool<'a>(
     db: &'a DatabaseConnection,
     sql: &str,
     now: DateTime<Utc>,
