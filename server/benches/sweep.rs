@@ -8,6 +8,9 @@
 //! quarter of the seeded items are seriously overdue (RED) on the sweep's day, a quarter
 //! slightly overdue (YELLOW, capped), half on track. Numbers go to BENCHMARKS.md by hand.
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 // The report benchmark's part of the seeding goes unused here.
 #[allow(dead_code)]
 mod common;

@@ -640,6 +640,43 @@ async fn audit_notice(
     Ok(())
 }
 
+/// A notice waiting for its digest, with what its mail says of the item and assignment.
+/// The item's and assignment's columns are NULL only if those rows are gone; such a notice
+/// no longer holds and is settled as SKIPPED.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct DigestRow {
+    id: i64,
+    item_id: i64,
+    assignment_id: i64,
+    kind: String,
+    level: String,
+    reason: Option<String>,
+    serial: Option<String>,
+    title: Option<String>,
+    requirements: Option<String>,
+    stage: Option<ItemStage>,
+    unit_id: Option<i64>,
+    lead: Option<bool>,
+    due_at: Option<DateTime<Utc>>,
+    extended_due_at: Option<DateTime<Utc>>,
+    signed_at: Option<DateTime<Utc>>,
+    status: Option<AssignmentStatus>,
+}
+
+/// The oldest notices waiting for their digest (`$1` = DIGEST, `$2` the batch), with their
+/// item's and assignment's columns in the same statement: three reads of whole rows took
+/// most of a sweep's digest on SQLite.
+const DIGEST_SQL: &str = "\
+SELECT n.id, n.item_id, n.assignment_id, n.kind, n.level, n.reason, \
+       i.serial, i.title, i.requirements, i.stage, \
+       a.unit_id, a.lead, a.due_at, a.extended_due_at, a.signed_at, a.status \
+FROM notice n \
+LEFT JOIN item i ON i.id = n.item_id \
+LEFT JOIN assignment a ON a.id = n.assignment_id \
+WHERE n.state = $1 \
+ORDER BY n.id \
+LIMIT $2";
+
 /// The notices a sweep decided and left for their digest, written into mail: per reader
 /// one mail listing all of them, in one transaction with marking them MAILED, so a crash
 /// either leaves them for the next try or mails them once. Returns the mails written.
@@ -649,60 +686,42 @@ pub async fn digest_pending(
     cx: &NoticeContext,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    use sea_orm::{QueryOrder, QuerySelect};
+    use futures_util::TryStreamExt;
+    use sea_orm::FromQueryResult;
     // Bounded: a backlog of more than this goes out as a second digest.
     const DIGEST_BATCH: u64 = 20_000;
     let mut written = 0;
     loop {
         let txn = super::sql::begin_write(db).await?;
-        let pending = notice::Entity::find()
-            .filter(notice::Column::State.eq(DIGEST))
-            .order_by_asc(notice::Column::Id)
-            .limit(DIGEST_BATCH)
-            .all(&txn)
-            .await?;
+        let pending = DigestRow::find_by_statement(super::sql::statement(
+            txn.get_database_backend(),
+            DIGEST_SQL,
+            vec![DIGEST.into(), DIGEST_BATCH.into()],
+        ))
+        // Streamed and decoded as they come: collecting the driver's rows first held every
+        // value of the batch twice (a first sweep at 1M peaked 70 MB higher).
+        .stream(&txn)
+        .await?
+        .try_collect::<Vec<_>>()
+        .await?;
         if pending.is_empty() {
             txn.commit().await?;
             return Ok(written);
         }
-        let item_ids: Vec<i64> = dedup(pending.iter().map(|n| n.item_id));
-        let assignment_ids: Vec<i64> = dedup(pending.iter().map(|n| n.assignment_id));
-        let items: HashMap<i64, item::Model> = super::sql::in_chunks(&item_ids, |chunk| {
-            item::Entity::find()
-                .filter(item::Column::Id.is_in(chunk))
-                .all(&txn)
-        })
-        .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
-        let assignments: HashMap<i64, assignment::Model> =
-            super::sql::in_chunks(&assignment_ids, |chunk| {
-                assignment::Entity::find()
-                    .filter(assignment::Column::Id.is_in(chunk))
-                    .all(&txn)
-            })
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
         let directory = Directory::load(&txn).await?;
         // A notice is mailed only if it still holds: its assignment in force and worked on
         // (no sign, reassignment or feedback since it was decided — a crashed sweep's notices
         // may be hours old), and the most urgent one waiting for its assignment.
         let mut latest: HashMap<i64, Rung> = HashMap::new();
-        let mut mailable: Vec<(&notice::Model, Rung)> = Vec::new();
+        let mut mailable: Vec<(&DigestRow, Rung)> = Vec::new();
         for n in &pending {
             let Some((rung, _)) = Rung::parse(&n.kind, &n.level) else {
                 continue;
             };
-            let holds = assignments.get(&n.assignment_id).is_some_and(|a| {
-                a.status == AssignmentStatus::Active
-                    && items.get(&n.item_id).is_some_and(|i| {
-                        matches!(i.stage, ItemStage::Assigned | ItemStage::InProgress)
-                    })
-                    && !(a.signed_at.is_some() && matches!(rung, Rung::Assigned | Rung::NotSigned))
-            });
+            let worked_on = matches!(n.stage, Some(ItemStage::Assigned | ItemStage::InProgress));
+            let holds = n.status == Some(AssignmentStatus::Active)
+                && worked_on
+                && !(n.signed_at.is_some() && matches!(rung, Rung::Assigned | Rung::NotSigned));
             if holds {
                 let top = latest.entry(n.assignment_id).or_insert(rung);
                 *top = (*top).max(rung);
@@ -713,17 +732,23 @@ pub async fn digest_pending(
             .iter()
             .filter(|(n, rung)| latest.get(&n.assignment_id) == Some(rung))
             .filter_map(|(n, rung)| {
-                let current = items.get(&n.item_id)?;
-                let a = assignments.get(&n.assignment_id)?;
+                let unit_id = n.unit_id?;
+                let due_at = n.due_at?;
                 Some((
-                    Entry::new(
-                        Topic::Rung(*rung),
-                        current,
-                        a,
-                        directory.unit_name(a.unit_id),
-                        n.reason.clone().unwrap_or_default(),
-                    ),
-                    a.unit_id,
+                    Entry {
+                        topic: Topic::Rung(*rung),
+                        item_id: n.item_id,
+                        serial: n.serial.clone()?,
+                        title: n.title.clone()?,
+                        requirements: n.requirements.clone()?,
+                        unit_name: directory.unit_name(unit_id),
+                        lead: n.lead?,
+                        due_at: n.extended_due_at.unwrap_or(due_at),
+                        extended: n.extended_due_at.is_some(),
+                        situation: n.reason.clone().unwrap_or_default(),
+                        signed: n.signed_at.is_some(),
+                    },
+                    unit_id,
                 ))
             })
             .collect();
@@ -772,11 +797,4 @@ pub async fn digest_pending(
             return Ok(written);
         }
     }
-}
-
-fn dedup(ids: impl Iterator<Item = i64>) -> Vec<i64> {
-    let mut ids: Vec<i64> = ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
