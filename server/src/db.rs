@@ -98,8 +98,8 @@ fn disable_nagle(_port: u16) {}
 #[cfg(target_os = "linux")]
 fn set_nodelay_towards(port: u16) -> std::io::Result<usize> {
     let mut changed = 0;
-    for socket in tcp_sockets()? {
-        if socket.peer.port() == port && !socket.nodelay()? {
+    for socket in tcp_sockets(|_, peer| peer.port() == port)? {
+        if !socket.nodelay()? {
             rustix::net::sockopt::set_tcp_nodelay(&socket.fd, true)?;
             changed += 1;
         }
@@ -112,10 +112,9 @@ fn set_nodelay_towards(port: u16) -> std::io::Result<usize> {
 /// a given database connection may wait for delayed ACKs.
 #[cfg(target_os = "linux")]
 pub fn nodelay_of_local_port(local_port: u16) -> std::io::Result<Option<bool>> {
-    tcp_sockets()?
-        .into_iter()
-        .find(|socket| socket.local.port() == local_port)
-        .map(|socket| socket.nodelay())
+    tcp_sockets(|local, _| local.port() == local_port)?
+        .first()
+        .map(TcpSocket::nodelay)
         .transpose()
 }
 
@@ -123,8 +122,6 @@ pub fn nodelay_of_local_port(local_port: u16) -> std::io::Result<Option<bool>> {
 #[cfg(target_os = "linux")]
 struct TcpSocket {
     fd: std::os::fd::OwnedFd,
-    local: std::net::SocketAddr,
-    peer: std::net::SocketAddr,
 }
 
 #[cfg(target_os = "linux")]
@@ -134,10 +131,14 @@ impl TcpSocket {
     }
 }
 
-/// The process's connected TCP sockets, each duplicated with `pidfd_getfd` (the pidfd of
-/// our own process), so their options can be read and set in safe code.
+/// The process's connected TCP sockets whose (local, peer) addresses `wanted` accepts, each
+/// duplicated with `pidfd_getfd` (the pidfd of our own process), so their options can be
+/// read and set in safe code. Only the wanted ones are kept open: a busy server has
+/// thousands of client sockets, and holding a duplicate of each could exhaust descriptors.
 #[cfg(target_os = "linux")]
-fn tcp_sockets() -> std::io::Result<Vec<TcpSocket>> {
+fn tcp_sockets(
+    wanted: impl Fn(&std::net::SocketAddr, &std::net::SocketAddr) -> bool,
+) -> std::io::Result<Vec<TcpSocket>> {
     use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
     let pidfd = pidfd_open(getpid(), PidfdFlags::empty())?;
     let address = |a: Option<rustix::net::SocketAddrAny>| {
@@ -168,8 +169,10 @@ fn tcp_sockets() -> std::io::Result<Vec<TcpSocket>> {
         }
         let local = address(rustix::net::getsockname(&fd).ok());
         let peer = address(rustix::net::getpeername(&fd).ok().flatten());
-        if let (Some(local), Some(peer)) = (local, peer) {
-            sockets.push(TcpSocket { fd, local, peer });
+        if let (Some(local), Some(peer)) = (local, peer)
+            && wanted(&local, &peer)
+        {
+            sockets.push(TcpSocket { fd });
         }
     }
     Ok(sockets)
