@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// Rows handed over at a time: enough that the hand-over costs nothing per row, few enough
@@ -48,7 +49,7 @@ pub fn rows<T: Send + 'static>(
     sql: String,
     params: Vec<String>,
     decode: Decode<T>,
-) -> impl Stream<Item = Result<T, DbErr>> + Send + 'static {
+) -> BoxStream<'static, Result<T, DbErr>> {
     let (batches, received) = tokio::sync::mpsc::channel::<Result<Vec<T>, DbErr>>(4);
     tokio::task::spawn_blocking(move || {
         let read = || -> rusqlite::Result<()> {

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app_on};
+use crate::helpers::{Backend, TestApp, spawn_demo_on};
 
 on_both_backends!(
     the_shared_board_is_the_board_recomputed_from_the_rows,
@@ -48,11 +48,7 @@ fn without_at(mut board: Value) -> Value {
 /// has every stage, suspended and closed items, rejections, reopens and reports — now, and
 /// again ten days on when colours have moved.
 async fn the_shared_board_is_the_board_recomputed_from_the_rows(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    let tokens = ducha_server::demo::load(&app.state)
-        .await
-        .expect("demo loads")
-        .expect("empty database");
+    let (app, tokens) = spawn_demo_on(backend).await;
     // Judged item by item before any board is held, and from the held board's candidates.
     let judged = red_and_yellow(&app, &tokens.supervisor).await;
     let mut previous: Option<Value> = None;
@@ -89,11 +85,7 @@ async fn the_shared_board_is_the_board_recomputed_from_the_rows(backend: Backend
 /// A registration and a new unit are on the very next board, though the board of a moment
 /// ago is still young; an unchanged board is served as it was (the same instant).
 async fn a_change_shows_on_the_next_read_of_the_board(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    let tokens = ducha_server::demo::load(&app.state)
-        .await
-        .expect("demo loads")
-        .expect("empty database");
+    let (app, tokens) = spawn_demo_on(backend).await;
     let before = board(&app, &tokens.supervisor, None).await;
     app.clock.advance(Duration::milliseconds(300));
     let again = board(&app, &tokens.supervisor, None).await;
@@ -145,11 +137,7 @@ async fn colours_read_with_the_assignments_are_the_colours_computed_from_every_t
 ) {
     use ducha_server::service::colours;
     use sea_orm::EntityTrait;
-    let app = spawn_app_on(backend).await;
-    ducha_server::demo::load(&app.state)
-        .await
-        .expect("demo loads")
-        .expect("empty database");
+    let (app, _) = spawn_demo_on(backend).await;
     let db = &app.state.db;
     let items = entity::item::Entity::find().all(db).await.expect("items");
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
@@ -191,11 +179,7 @@ async fn colours_read_with_the_assignments_are_the_colours_computed_from_every_t
 async fn the_sqlite_file_reader_reads_what_the_pool_reads() {
     use ducha_server::service::sweep;
     use futures_util::TryStreamExt;
-    let app = spawn_app_on(Backend::SqliteFile).await;
-    ducha_server::demo::load(&app.state)
-        .await
-        .expect("demo loads")
-        .expect("empty database");
+    let (app, _) = spawn_demo_on(Backend::SqliteFile).await;
     let db = &app.state.db;
     assert!(
         ducha_server::sqlite_reader::database_file(db)

@@ -105,6 +105,16 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
     spawn_with(settings_for(backend).await).await
 }
 
+/// A fresh instance on `backend` with the demo district loaded, and the demo's tokens.
+pub async fn spawn_demo_on(backend: Backend) -> (TestApp, ducha_server::demo::DemoTokens) {
+    let app = spawn_app_on(backend).await;
+    let tokens = ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo loads")
+        .expect("empty database");
+    (app, tokens)
+}
+
 /// Test settings with a fresh database on `backend`, and a data folder of the test's own.
 pub async fn settings_for(backend: Backend) -> Settings {
     let mut settings = Settings::for_tests();

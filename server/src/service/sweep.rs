@@ -446,12 +446,12 @@ async fn stream_of<'a>(
     now: DateTime<Utc>,
 ) -> AppResult<OpenAssignments<'a>> {
     if let Some(file) = crate::sqlite_reader::database_file(db).await? {
-        return Ok(Box::pin(crate::sqlite_reader::rows(
+        return Ok(crate::sqlite_reader::rows(
             file,
             sql.replace('$', "?"),
             vec![crate::sqlite_reader::timestamp_parameter(now)],
             OpenAssignment::from_sqlite_row,
-        )));
+        ));
     }
     through_pool(db, sql, now).await
 }
