@@ -24,6 +24,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::item::Entity",
+        from = "Column::ItemId",
+        to = "super::item::Column::Id"
+    )]
+    Item,
+}
+
+impl Related<super::item::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Item.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

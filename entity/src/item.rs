@@ -35,7 +35,17 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+/// Declared so that an item can be read with its assignments in one statement.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::assignment::Entity")]
+    Assignment,
+}
+
+impl Related<super::assignment::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Assignment.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -189,7 +189,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 async fn token(person_id: i64) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     let db = crate::db::connect(&settings).await?;
-    let token = crate::service::org::rotate_token(&db, person_id)
+    let token = crate::service::org::rotate_token(&db, chrono::Utc::now(), person_id)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{token}");

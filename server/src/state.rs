@@ -70,6 +70,8 @@ pub struct Inner {
     pub board: crate::service::board::BoardCache,
     /// The colour policy by version, for reads that learn the version with their rows.
     pub policies: crate::service::colours::PolicyCache,
+    /// Tokens' holders and the units, kept in memory (forgotten by the live tail).
+    pub directory: crate::directory::Directory,
 }
 
 impl AppState {
@@ -117,6 +119,7 @@ impl AppState {
             metrics: Arc::default(),
             board: crate::service::board::BoardCache::default(),
             policies: Default::default(),
+            directory: Default::default(),
         }));
         Ok(state)
     }
@@ -164,6 +167,7 @@ impl AppState {
             events: self.events.clone(),
             board: self.board.clone(),
             colour_refresh: self.colour_refresh,
+            directory: self.directory.clone(),
         }
     }
 

@@ -56,7 +56,7 @@ async fn person(
     )
 }
 
-async fn unit(
+pub async fn unit(
     app: &TestApp,
     admin: &str,
     name: &str,

@@ -15,6 +15,7 @@ mod concurrency;
 mod conformance;
 mod dataloader;
 mod demo;
+mod directory;
 mod district;
 mod health;
 mod lifecycle;

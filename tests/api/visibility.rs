@@ -327,7 +327,7 @@ async fn a_subscription_ends_when_its_token_is_reissued() {
         "subscription { dashboardEvents { kind action } }",
     )
     .await;
-    ducha_server::service::org::rotate_token(&app.state.db, d.leader_id)
+    ducha_server::service::org::rotate_token(&app.state.db, app.state.clock.now(), d.leader_id)
         .await
         .expect("reissued");
     let mut ended_with_error = false;

@@ -54,11 +54,9 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
-/// The person behind `Authorization: Bearer <token>`, if the header is there and valid.
-pub async fn actor_for_header(
-    db: &impl ConnectionTrait,
-    header: Option<&str>,
-) -> AppResult<Option<Actor>> {
+/// The SHA-256 of the token in an `Authorization: Bearer <token>` value: none when no token
+/// is presented, refused when the value is not a bearer token.
+pub fn token_hash_of_header(header: Option<&str>) -> AppResult<Option<String>> {
     // An empty value, or `Bearer ` with nothing after it (GraphiQL's header hint before a
     // token is typed), presents no token: the reader is anonymous, not refused.
     let Some(header) = header
@@ -75,12 +73,26 @@ pub async fn actor_for_header(
             "Authorization 头应为“Bearer <令牌>”".into(),
         ));
     };
-    let person = entity::person::Entity::find()
-        .filter(entity::person::Column::TokenHash.eq(hash_token(token)))
+    Ok(Some(hash_token(token)))
+}
+
+/// The person holding the token whose SHA-256 is `hash`, as stored (`directory::Directory`
+/// keeps what this answers for a few seconds).
+pub async fn actor_of_token_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> AppResult<Option<Actor>> {
+    entity::person::Entity::find()
+        .filter(entity::person::Column::TokenHash.eq(hash))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::Unauthenticated("令牌无效或已被更换".into()))?;
-    Actor::of(person).map(Some)
+        .map(Actor::of)
+        .transpose()
+}
+
+/// The refusal of a token nobody holds.
+pub fn unknown_token() -> AppError {
+    AppError::Unauthenticated("令牌无效或已被更换".into())
 }
 
 /// Whether the person still holds the token whose hash is `hash` (a replaced token ends the

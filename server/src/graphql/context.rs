@@ -70,20 +70,31 @@ impl Credential {
 impl Auth {
     /// Resolves an `Authorization` value (HTTP header or WebSocket `connection_init`). A
     /// refused token is kept as the reason and reported when a resolver needs the actor, so
-    /// anonymous calendar queries still work.
-    pub async fn resolve(db: &sea_orm::DatabaseConnection, header: Option<&str>) -> Auth {
-        let credential = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(|token| Credential::Token(crate::auth::hash_token(token)));
-        match crate::auth::actor_for_header(db, header).await {
-            Ok(actor) => Auth {
-                actor,
-                refused: None,
-                credential,
-            },
+    /// anonymous calendar queries still work. The token's holder comes from the instance's
+    /// directory (`directory::Directory`), read from the database at most every few seconds.
+    pub async fn resolve(state: &AppState, header: Option<&str>) -> Auth {
+        let found = match crate::auth::token_hash_of_header(header) {
+            Ok(Some(hash)) => state
+                .directory
+                .actor_of_token(&state.db, &hash)
+                .await
+                .and_then(|actor| actor.ok_or_else(crate::auth::unknown_token))
+                .map(|actor| Some((actor, hash))),
+            Ok(None) => Ok(None),
+            Err(refused) => Err(refused),
+        };
+        match found {
+            Ok(found) => {
+                let (actor, credential) = match found {
+                    Some((actor, hash)) => (Some(actor), Some(Credential::Token(hash))),
+                    None => (None, None),
+                };
+                Auth {
+                    actor,
+                    refused: None,
+                    credential,
+                }
+            }
             Err(AppError::Internal(e)) => {
                 tracing::error!(error.cause_chain = ?e, "authenticating a request");
                 Auth {

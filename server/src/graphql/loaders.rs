@@ -114,10 +114,24 @@ macro_rules! batch_loader {
     };
 }
 
-batch_loader!(
-    /// Units by id.
-    UnitLoader => unit::Model, read::units
-);
+/// Units by id, from the instance's copy of them (`directory::Directory`): a page names
+/// its units without a statement.
+pub struct UnitLoader(pub AppState);
+
+impl Loader<i64> for UnitLoader {
+    type Value = unit::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, unit::Model>, Self::Error> {
+        let state = &self.0;
+        state
+            .directory
+            .units(&state.db, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 batch_loader!(
     /// People by id.
     PersonLoader => person::Model, read::people
@@ -211,6 +225,17 @@ pub async fn prime_page(
     items: &[item::Model],
     wants: PageWants,
 ) -> AppResult<()> {
+    prime_page_with(ctx, items, wants, None).await
+}
+
+/// [`prime_page`], given the items' assignments when the caller read them with the items
+/// (every assignment of every item, by id, as `read::assignments_of_items` gives them).
+pub async fn prime_page_with(
+    ctx: &Context<'_>,
+    items: &[item::Model],
+    wants: PageWants,
+    assignments_read: Option<HashMap<i64, Vec<assignment::Model>>>,
+) -> AppResult<()> {
     let (Ok(assignments), Ok(units), Ok(people), Ok(state)) = (
         ctx.data::<Cached<AssignmentsByItem>>(),
         ctx.data::<Cached<UnitLoader>>(),
@@ -245,11 +270,14 @@ pub async fn prime_page(
                 }
             }
             _ => {
-                let read = assignments
-                    .loader()
-                    .load(&item_ids)
-                    .await
-                    .map_err(loader_error)?;
+                let read = match assignments_read {
+                    Some(read) => read,
+                    None => assignments
+                        .loader()
+                        .load(&item_ids)
+                        .await
+                        .map_err(loader_error)?,
+                };
                 by_item.extend(read);
             }
         }
@@ -379,7 +407,7 @@ pub fn prepare(
     let db = &state.db;
     request
         .data(auth)
-        .data(loader(UnitLoader(db.clone())))
+        .data(loader(UnitLoader(state.clone())))
         .data(loader(PersonLoader(db.clone())))
         .data(loader(AssignmentsByItem(db.clone())))
         .data(loader(ReportsByItem(db.clone())))

@@ -205,7 +205,7 @@ async fn execute(
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let auth = Auth::resolve(&state.db, header).await;
+    let auth = Auth::resolve(state, header).await;
     let anonymous = auth.actor.is_none();
     let schema = if introspection {
         if anonymous && !state.http.public_schema {

@@ -156,7 +156,7 @@ pub async fn serve(
                         });
                         let resolved = match (token, &session) {
                             (None, Some(secret)) => signed_in(&state, secret).await,
-                            (token, _) => Auth::resolve(&state.db, token.as_deref()).await,
+                            (token, _) => Auth::resolve(&state, token.as_deref()).await,
                         };
                         // A token that was presented and refused ends the connection; no
                         // token at all is an anonymous reader, refused field by field.

@@ -28,6 +28,8 @@ pub struct LiveTail {
     /// The instance's board, computed ahead of its readers when something changes.
     pub board: BoardCache,
     pub colour_refresh: Duration,
+    /// Tokens and units this instance keeps; forgotten when people or units change.
+    pub directory: crate::directory::Directory,
 }
 
 impl LiveTail {
@@ -70,6 +72,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
             Ok(events) => {
                 let heard = !events.is_empty();
                 let mut touched = std::collections::BTreeSet::new();
+                let mut directory_changed = false;
                 for event in events {
                     if let LiveEvent::Lifecycle {
                         audit_id, item_id, ..
@@ -77,8 +80,13 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                     {
                         last_id = last_id.max(*audit_id);
                         touched.extend(*item_id);
+                        // Rows of no item are the administration's: people, units, tokens.
+                        directory_changed |= item_id.is_none();
                     }
                     state.events.publish(event);
+                }
+                if directory_changed {
+                    state.directory.forget_all();
                 }
                 if heard {
                     keep_board_ahead(&state);

@@ -273,16 +273,29 @@ pub async fn set_password(
     Ok(found)
 }
 
-/// Replaces a person's token (the old one stops working) and returns the new one.
-pub async fn rotate_token(db: &impl ConnectionTrait, person_id: i64) -> AppResult<String> {
+/// Replaces a person's token (the old one stops working) and returns the new one. Audited,
+/// so that every instance hears it and forgets the old token (`directory`); the row names
+/// the person, never the token.
+pub async fn rotate_token(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    person_id: i64,
+) -> AppResult<String> {
+    let txn = super::sql::begin_write(db).await?;
     let found = person::Entity::find_by_id(person_id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("人员 {person_id} 不存在")))?;
     let token = new_token()?;
     let mut active: person::ActiveModel = found.into();
     active.token_hash = Set(Some(hash_token(&token)));
-    active.update(db).await?;
+    active.update(&txn).await?;
+    audit(
+        &txn,
+        Audit::admin(None, now, "ROTATE_TOKEN", json!({ "personId": person_id })),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(token)
 }
 

@@ -3,7 +3,9 @@
 //! scoping lives in one place, so no resolver can forget it).
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+};
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
@@ -48,6 +50,24 @@ pub async fn visible_item(
         .filter(item::Column::Id.eq(item_id))
         .one(db)
         .await?
+        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
+}
+
+/// One item with all its assignments (withdrawn ones too, by id), in one statement; or
+/// NOT_FOUND as [`visible_item`].
+pub async fn visible_item_with_assignments(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    item_id: i64,
+) -> AppResult<(item::Model, Vec<assignment::Model>)> {
+    items_for(actor)
+        .filter(item::Column::Id.eq(item_id))
+        .find_with_related(assignment::Entity)
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
 }
 

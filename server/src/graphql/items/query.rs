@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::context::{actor, app_state};
 use crate::graphql::enums::{Colour, SourceKind, Stage};
 use crate::graphql::ids::{self, GlobalId, ItemId, NodeKind, UnitId};
-use crate::graphql::loaders::{PageWants, prime_page};
+use crate::graphql::loaders::{PageWants, prime_page, prime_page_with};
 use crate::graphql::objects::{Item, Node, Person, Unit};
 use crate::service::{listing, read, scope};
 
@@ -175,13 +175,21 @@ impl ItemQuery {
         #[graphql(desc = "事项的全局标识，或其数据库编号")] id: ItemId,
     ) -> async_graphql::Result<Item> {
         let state = app_state(ctx)?;
-        let found = scope::visible_item(&state.db, actor(ctx)?, id.0).await?;
-        prime_page(
-            ctx,
-            std::slice::from_ref(&found),
-            PageWants::of_item(ctx.look_ahead()),
-        )
-        .await?;
+        let wants = PageWants::of_item(ctx.look_ahead());
+        // Colours read the assignments with their facts; anything else that wants them gets
+        // them in the item's own statement.
+        let (found, assignments) = if wants.assignments && !wants.colours {
+            let (found, assignments) =
+                scope::visible_item_with_assignments(&state.db, actor(ctx)?, id.0).await?;
+            (found, Some(assignments))
+        } else {
+            (
+                scope::visible_item(&state.db, actor(ctx)?, id.0).await?,
+                None,
+            )
+        };
+        let read = assignments.map(|rows| std::collections::HashMap::from([(found.id, rows)]));
+        prime_page_with(ctx, std::slice::from_ref(&found), wants, read).await?;
         Ok(Item::try_from(found)?)
     }
 

@@ -1,0 +1,241 @@
+//! What nearly every request reads and almost nothing changes, kept in memory by each
+//! instance: whose a bearer token is, and the units. Reading them from the database cost
+//! every API request one statement for the token and every page one more for its units'
+//! names (issue 14 measured a statement at about 115 µs of a request's wall time on
+//! loopback, a third of `item(id)`'s).
+//!
+//! Several instances share one database, so what one of them changes the others must stop
+//! believing. Three things see to it:
+//! - every change to people and units is audited (`service::org`), and the live tail every
+//!   instance runs (`service::live`, every 0.5 s) forgets both caches when it hears an
+//!   audit row that belongs to no item;
+//! - a token is believed for at most [`TOKEN_TTL`] before it is looked up again, which
+//!   bounds what an audit row the tail skipped could cost (on PostgreSQL, rows of
+//!   concurrent transactions can become visible out of id order);
+//! - units are only ever added, never renamed or removed, so a unit that is not in the copy
+//!   makes the copy be read again: a page never misses a unit created a moment ago.
+//!
+//! A read that began before a change was forgotten must not store what it read after it:
+//! each cache counts what it forgets, and a read stores its rows only if the count has not
+//! moved since it began.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::auth::Actor;
+use crate::error::AppResult;
+
+/// How long a token is believed without asking the database again.
+pub const TOKEN_TTL: Duration = Duration::from_secs(10);
+
+/// How long the units are kept before they are read again, whatever was heard.
+pub const UNITS_TTL: Duration = Duration::from_secs(300);
+
+/// Tokens kept at most; beyond it the cache starts again (a scan of made-up tokens must not
+/// grow the process).
+const MAX_TOKENS: usize = 10_000;
+
+/// Every unit by id.
+type Units = Arc<HashMap<i64, entity::unit::Model>>;
+
+/// The instance's in-memory directory of tokens and units. Cloning shares it.
+#[derive(Clone, Default)]
+pub struct Directory(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    /// Token hash → the person holding it, and when that was read.
+    tokens: Mutex<HashMap<String, (Actor, Instant)>>,
+    /// Every unit by id, and when they were read.
+    units: RwLock<Option<(Units, Instant)>>,
+    /// Held while the units are read, so that the many fields of a page that find the
+    /// copy missing read the table once, not once each.
+    reading_units: tokio::sync::Mutex<()>,
+    /// How many times the caches were told to forget.
+    forgotten: AtomicU64,
+}
+
+impl Directory {
+    /// Forgets every token and unit: something about people or units changed.
+    pub fn forget_all(&self) {
+        self.0.forgotten.fetch_add(1, Ordering::SeqCst);
+        lock(&self.0.tokens).clear();
+        *self.0.units.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The person holding the token whose SHA-256 is `hash`, if anyone does.
+    pub async fn actor_of_token(
+        &self,
+        db: &impl ConnectionTrait,
+        hash: &str,
+    ) -> AppResult<Option<Actor>> {
+        if let Some((actor, read_at)) = lock(&self.0.tokens).get(hash)
+            && read_at.elapsed() < TOKEN_TTL
+        {
+            return Ok(Some(actor.clone()));
+        }
+        let generation = self.0.forgotten.load(Ordering::SeqCst);
+        let found = crate::auth::actor_of_token_hash(db, hash).await?;
+        let mut tokens = lock(&self.0.tokens);
+        match &found {
+            // A refused token is not remembered: it may be issued the next moment.
+            None => {
+                tokens.remove(hash);
+            }
+            Some(actor) if self.0.forgotten.load(Ordering::SeqCst) == generation => {
+                if tokens.len() >= MAX_TOKENS {
+                    tokens.clear();
+                }
+                tokens.insert(hash.to_owned(), (actor.clone(), Instant::now()));
+            }
+            Some(_) => {}
+        }
+        Ok(found)
+    }
+
+    /// The units with these ids (those that exist), from the copy when it has them all.
+    pub async fn units(
+        &self,
+        db: &impl ConnectionTrait,
+        ids: &[i64],
+    ) -> AppResult<HashMap<i64, entity::unit::Model>> {
+        if let Some(all) = self.fresh_units()
+            && ids.iter().all(|id| all.contains_key(id))
+        {
+            return Ok(pick(&all, ids));
+        }
+        let _reading = self.0.reading_units.lock().await;
+        // Another field may have read them while this one waited.
+        if let Some(all) = self.fresh_units()
+            && ids.iter().all(|id| all.contains_key(id))
+        {
+            return Ok(pick(&all, ids));
+        }
+        let generation = self.0.forgotten.load(Ordering::SeqCst);
+        let all: Units = Arc::new(
+            entity::unit::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect(),
+        );
+        if self.0.forgotten.load(Ordering::SeqCst) == generation {
+            *self.0.units.write().unwrap_or_else(|e| e.into_inner()) =
+                Some((Arc::clone(&all), Instant::now()));
+        }
+        Ok(pick(&all, ids))
+    }
+
+    fn fresh_units(&self) -> Option<Units> {
+        let units = self.0.units.read().unwrap_or_else(|e| e.into_inner());
+        units
+            .as_ref()
+            .filter(|(_, read_at)| read_at.elapsed() < UNITS_TTL)
+            .map(|(all, _)| Arc::clone(all))
+    }
+}
+
+fn pick(all: &HashMap<i64, entity::unit::Model>, ids: &[i64]) -> HashMap<i64, entity::unit::Model> {
+    ids.iter()
+        .filter_map(|id| all.get(id).map(|u| (*id, u.clone())))
+        .collect()
+}
+
+/// A poisoned lock still holds a usable map: the cache is only ever a copy.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+    use super::*;
+
+    async fn add_unit(db: &sea_orm::DatabaseConnection, name: &str) -> i64 {
+        entity::unit::ActiveModel {
+            name: Set(name.into()),
+            kind: Set(entity::UnitKind::Department),
+            head_name: Set(None),
+            contacts: Set(serde_json::json!([])),
+            portfolio_leader_id: Set(None),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("unit")
+        .id
+    }
+
+    #[tokio::test]
+    async fn units_are_read_once_and_again_for_a_unit_not_yet_known() {
+        let db = crate::db::connect(&crate::config::Settings::for_tests())
+            .await
+            .expect("database");
+        let directory = Directory::default();
+        let housing = add_unit(&db, "区住房和城乡建设局").await;
+        let found = directory.units(&db, &[housing]).await.expect("read");
+        assert_eq!(found[&housing].name, "区住房和城乡建设局");
+
+        // Written behind the directory's back: the copy does not have it, so it is read.
+        let water = add_unit(&db, "区水务局").await;
+        let found = directory.units(&db, &[housing, water]).await.expect("read");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&water].name, "区水务局");
+
+        // The copy answers while the table is gone; forgetting sends the next read to it.
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("DELETE FROM unit")
+            .await
+            .expect("emptied");
+        assert_eq!(directory.units(&db, &[water]).await.expect("read").len(), 1);
+        directory.forget_all();
+        assert!(
+            directory
+                .units(&db, &[water])
+                .await
+                .expect("read")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_is_kept_and_forgotten_and_a_refused_one_is_not_kept() {
+        let db = crate::db::connect(&crate::config::Settings::for_tests())
+            .await
+            .expect("database");
+        let directory = Directory::default();
+        let admin = crate::service::org::ensure_first_admin(&db, chrono::Utc::now())
+            .await
+            .expect("admin")
+            .expect("first start");
+        let hash = crate::auth::hash_token(&admin.token);
+        let actor = directory.actor_of_token(&db, &hash).await.expect("read");
+        assert!(actor.is_some());
+
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("UPDATE person SET token_hash = NULL")
+            .await
+            .expect("tokens cleared");
+        assert_eq!(
+            directory.actor_of_token(&db, &hash).await.expect("read"),
+            actor,
+            "kept for a while without asking"
+        );
+        directory.forget_all();
+        assert_eq!(
+            directory.actor_of_token(&db, &hash).await.expect("read"),
+            None
+        );
+        assert!(
+            lock(&directory.0.tokens).is_empty(),
+            "a refusal is not kept"
+        );
+    }
+}
