@@ -103,17 +103,13 @@ impl Directory {
         db: &impl ConnectionTrait,
         ids: &[i64],
     ) -> AppResult<HashMap<i64, entity::unit::Model>> {
-        if let Some(all) = self.fresh_units()
-            && ids.iter().all(|id| all.contains_key(id))
-        {
-            return Ok(pick(&all, ids));
+        if let Some(known) = self.known_units(ids) {
+            return Ok(known);
         }
         let _reading = self.0.reading_units.lock().await;
         // Another field may have read them while this one waited.
-        if let Some(all) = self.fresh_units()
-            && ids.iter().all(|id| all.contains_key(id))
-        {
-            return Ok(pick(&all, ids));
+        if let Some(known) = self.known_units(ids) {
+            return Ok(known);
         }
         let generation = self.0.forgotten.load(Ordering::SeqCst);
         let all: Units = Arc::new(
@@ -131,12 +127,12 @@ impl Directory {
         Ok(pick(&all, ids))
     }
 
-    fn fresh_units(&self) -> Option<Units> {
+    /// The units asked for, if the copy is fresh and has every one of them.
+    fn known_units(&self, ids: &[i64]) -> Option<HashMap<i64, entity::unit::Model>> {
         let units = self.0.units.read().unwrap_or_else(|e| e.into_inner());
-        units
-            .as_ref()
-            .filter(|(_, read_at)| read_at.elapsed() < UNITS_TTL)
-            .map(|(all, _)| Arc::clone(all))
+        let (all, read_at) = units.as_ref()?;
+        (read_at.elapsed() < UNITS_TTL && ids.iter().all(|id| all.contains_key(id)))
+            .then(|| pick(all, ids))
     }
 }
 
@@ -173,11 +169,15 @@ mod tests {
         .id
     }
 
+    async fn database() -> sea_orm::DatabaseConnection {
+        crate::db::connect(&crate::config::Settings::for_tests())
+            .await
+            .expect("database")
+    }
+
     #[tokio::test]
     async fn units_are_read_once_and_again_for_a_unit_not_yet_known() {
-        let db = crate::db::connect(&crate::config::Settings::for_tests())
-            .await
-            .expect("database");
+        let db = database().await;
         let directory = Directory::default();
         let housing = add_unit(&db, "区住房和城乡建设局").await;
         let found = directory.units(&db, &[housing]).await.expect("read");
@@ -207,9 +207,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_is_kept_and_forgotten_and_a_refused_one_is_not_kept() {
-        let db = crate::db::connect(&crate::config::Settings::for_tests())
-            .await
-            .expect("database");
+        let db = database().await;
         let directory = Directory::default();
         let admin = crate::service::org::ensure_first_admin(&db, chrono::Utc::now())
             .await

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::district::{District, assigned_item, item_mutation, m};
-use crate::helpers::{Backend, TestApp, settings_for, spawn_app_on, spawn_with};
+use crate::helpers::{Backend, TestApp, spawn_app_on, two_instances_on_postgres};
 
 const REGISTER: &str =
     "mutation($input: RegisterItemInput!) { registerItem(input: $input) { item { id serial } } }";
@@ -74,9 +74,7 @@ mod parallel_registrations_all_succeed {
 
 #[tokio::test]
 async fn parallel_registrations_across_two_instances_on_postgres_all_succeed() {
-    let settings = settings_for(Backend::Postgres).await;
-    let a = spawn_with(settings.clone()).await;
-    let b = spawn_with(settings).await;
+    let (a, b) = two_instances_on_postgres().await;
     let d = District::create(&a).await;
     let answers = register_in_parallel(&[&a, &b], &d.supervisor, 200).await;
     let mut serials = HashSet::new();

@@ -7,15 +7,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::district::{District, assign_with, unit};
-use crate::helpers::{Backend, error_code, settings_for, spawn_with};
+use crate::helpers::{TestApp, error_code, two_instances_on_postgres};
 
 const ME: &str = "{ me { name } }";
 
 #[tokio::test]
 async fn a_token_reissued_through_one_instance_stops_working_on_the_other() {
-    let settings = settings_for(Backend::Postgres).await;
-    let a = spawn_with(settings.clone()).await;
-    let b = spawn_with(settings).await;
+    let (a, b) = two_instances_on_postgres().await;
     let d = District::create(&a).await;
     // B has just looked the leader's token up, and keeps it.
     let before = b.graphql_as(Some(&d.leader), ME, json!({})).await;
@@ -49,23 +47,13 @@ async fn a_token_reissued_through_one_instance_stops_working_on_the_other() {
 
 #[tokio::test]
 async fn a_unit_created_through_one_instance_is_named_by_the_other_at_once() {
-    const UNIT_NAMES: &str = "query($id: ID!) { item(id: $id) { assignments { unit { name } } } }";
-    let settings = settings_for(Backend::Postgres).await;
-    let a = spawn_with(settings.clone()).await;
-    let b = spawn_with(settings).await;
+    let (a, b) = two_instances_on_postgres().await;
     let d = District::create(&a).await;
     let first = assign_with(&a, &d, "排水管网清淤", "3个工作日", d.housing, &[]).await;
     // B reads the units now, and keeps them.
-    let body = b
-        .graphql_as(
-            Some(&d.supervisor),
-            UNIT_NAMES,
-            json!({ "id": first["id"] }),
-        )
-        .await;
     assert_eq!(
-        body["data"]["item"]["assignments"][0]["unit"]["name"], "区住房和城乡建设局",
-        "{body}"
+        lead_unit_name(&b, &d.supervisor, &first).await,
+        "区住房和城乡建设局"
     );
 
     let water = unit(
@@ -79,15 +67,20 @@ async fn a_unit_created_through_one_instance_is_named_by_the_other_at_once() {
     .await;
     let second = assign_with(&a, &d, "河道保洁", "3个工作日", water, &[]).await;
     // No waiting for B's live tail: a unit B does not know sends it to the database.
-    let body = b
+    assert_eq!(lead_unit_name(&b, &d.supervisor, &second).await, "区水务局");
+}
+
+/// The name of the unit of the item's first assignment, as `app` answers.
+async fn lead_unit_name(app: &TestApp, token: &str, item: &serde_json::Value) -> String {
+    let body = app
         .graphql_as(
-            Some(&d.supervisor),
-            UNIT_NAMES,
-            json!({ "id": second["id"] }),
+            Some(token),
+            "query($id: ID!) { item(id: $id) { assignments { unit { name } } } }",
+            json!({ "id": item["id"] }),
         )
         .await;
-    assert_eq!(
-        body["data"]["item"]["assignments"][0]["unit"]["name"], "区水务局",
-        "{body}"
-    );
+    body["data"]["item"]["assignments"][0]["unit"]["name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no unit name in {body}"))
+        .to_string()
 }

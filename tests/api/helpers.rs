@@ -115,6 +115,14 @@ pub async fn spawn_demo_on(backend: Backend) -> (TestApp, ducha_server::demo::De
     (app, tokens)
 }
 
+/// Two instances sharing one fresh PostgreSQL database, as production runs them.
+pub async fn two_instances_on_postgres() -> (TestApp, TestApp) {
+    let settings = settings_for(Backend::Postgres).await;
+    let a = spawn_with(settings.clone()).await;
+    let b = spawn_with(settings).await;
+    (a, b)
+}
+
 /// Test settings with a fresh database on `backend`, and a data folder of the test's own.
 pub async fn settings_for(backend: Backend) -> Settings {
     let mut settings = Settings::for_tests();

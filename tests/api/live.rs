@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::district::{District, assigned_item};
-use crate::helpers::{Backend, TestApp, settings_for, shanghai, spawn_with};
+use crate::helpers::{TestApp, shanghai, two_instances_on_postgres};
 
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -67,9 +67,7 @@ async fn next_event(socket: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Val
 
 #[tokio::test]
 async fn a_dashboard_on_one_instance_hears_changes_made_through_another() {
-    let settings = settings_for(Backend::Postgres).await;
-    let a = spawn_with(settings.clone()).await;
-    let b = spawn_with(settings).await;
+    let (a, b) = two_instances_on_postgres().await;
     let d = District::create(&a).await;
     const EVENTS: &str = "subscription { dashboardEvents { kind action toStage itemId serial colour previousColour reason } }";
     let mut dashboard = subscribe(&b, &d.leader, EVENTS).await;

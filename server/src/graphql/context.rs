@@ -73,22 +73,17 @@ impl Auth {
     /// anonymous calendar queries still work. The token's holder comes from the instance's
     /// directory (`directory::Directory`), read from the database at most every few seconds.
     pub async fn resolve(state: &AppState, header: Option<&str>) -> Auth {
-        let found = match crate::auth::token_hash_of_header(header) {
-            Ok(Some(hash)) => state
-                .directory
-                .actor_of_token(&state.db, &hash)
-                .await
-                .and_then(|actor| actor.ok_or_else(crate::auth::unknown_token))
-                .map(|actor| Some((actor, hash))),
-            Ok(None) => Ok(None),
-            Err(refused) => Err(refused),
+        let found = async {
+            let Some(hash) = crate::auth::token_hash_of_header(header)? else {
+                return Ok(None);
+            };
+            let actor = state.directory.actor_of_token(&state.db, &hash).await?;
+            let actor = actor.ok_or_else(crate::auth::unknown_token)?;
+            Ok::<_, AppError>(Some((actor, Credential::Token(hash))))
         };
-        match found {
+        match found.await {
             Ok(found) => {
-                let (actor, credential) = match found {
-                    Some((actor, hash)) => (Some(actor), Some(Credential::Token(hash))),
-                    None => (None, None),
-                };
+                let (actor, credential) = found.unzip();
                 Auth {
                     actor,
                     refused: None,

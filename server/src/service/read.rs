@@ -1,4 +1,4 @@
-//! Batched reads: the rows of many items, reports, units or people in one query each, grouped
+//! Batched reads: the rows of many items, reports or people in one query each, grouped
 //! by their owner and in id order. The API's loaders are thin wrappers over these, so that no
 //! resolver builds a query.
 
@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::sql::in_chunks;
 use crate::error::{AppError, AppResult};
-use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
+use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
 
 pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> {
     item::Entity::find_by_id(id)
@@ -74,16 +74,6 @@ pub async fn assignments(
             .all(db)
     })
     .await
-}
-
-pub async fn units(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, unit::Model>> {
-    let rows = in_chunks(ids, |chunk| {
-        unit::Entity::find()
-            .filter(unit::Column::Id.is_in(chunk))
-            .all(db)
-    })
-    .await?;
-    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
 }
 
 pub async fn people(
