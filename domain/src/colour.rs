@@ -95,7 +95,7 @@ impl ColourPolicy {
 }
 
 /// What an assignment's colour depends on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignmentFacts {
     pub stage: Stage,
     pub due_at: DateTime<Utc>,

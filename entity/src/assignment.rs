@@ -21,6 +21,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub return_reason: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Its latest progress report or feedback: the report cycle restarts from it (kept on
+    /// the row by the write that files the report, as the item's colour facts are).
+    pub last_report_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,14 @@ pub struct Model {
     pub created_by: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The lead unit's latest completion report (办结反馈), which stops every unit's clock.
+    /// Like the three below, a fact the colour rules read, kept on the row by the write
+    /// that makes it true so that a page's colours need no read of the history.
+    pub feedback_at: Option<DateTimeUtc>,
+    /// How many times the office sent the feedback back (退回重办).
+    pub rejections: i32,
+    /// Whether the item was opened again after it was closed (回头看).
+    pub reopened: bool,
 }
 
 /// Declared so that an item can be read with its assignments in one statement.

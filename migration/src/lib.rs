@@ -9,6 +9,9 @@ mod m20261124_000004_sweep_indexes;
 mod m20261124_000005_monthly_report;
 mod m20261124_000006_notice_delivery;
 mod m20261125_000007_web_sign_in;
+mod m20261126_000008_colour_facts;
+
+pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 
 pub struct Migrator;
 
@@ -23,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_monthly_report::Migration),
             Box::new(m20261124_000006_notice_delivery::Migration),
             Box::new(m20261125_000007_web_sign_in::Migration),
+            Box::new(m20261126_000008_colour_facts::Migration),
         ]
     }
 }

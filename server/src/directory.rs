@@ -39,8 +39,11 @@ pub const UNITS_TTL: Duration = Duration::from_secs(300);
 /// grow the process).
 const MAX_TOKENS: usize = 10_000;
 
+/// A unit's row, shared by every page that names it rather than copied into each.
+pub type UnitRow = Arc<entity::unit::Model>;
+
 /// Every unit by id.
-type Units = Arc<HashMap<i64, entity::unit::Model>>;
+type Units = Arc<HashMap<i64, UnitRow>>;
 
 /// The instance's in-memory directory of tokens and units. Cloning shares it.
 #[derive(Clone, Default)]
@@ -102,7 +105,7 @@ impl Directory {
         &self,
         db: &impl ConnectionTrait,
         ids: &[i64],
-    ) -> AppResult<HashMap<i64, entity::unit::Model>> {
+    ) -> AppResult<HashMap<i64, UnitRow>> {
         if let Some(known) = self.known_units(ids) {
             return Ok(known);
         }
@@ -117,7 +120,7 @@ impl Directory {
                 .all(db)
                 .await?
                 .into_iter()
-                .map(|u| (u.id, u))
+                .map(|u| (u.id, Arc::new(u)))
                 .collect(),
         );
         if self.0.forgotten.load(Ordering::SeqCst) == generation {
@@ -128,7 +131,7 @@ impl Directory {
     }
 
     /// The units asked for, if the copy is fresh and has every one of them.
-    fn known_units(&self, ids: &[i64]) -> Option<HashMap<i64, entity::unit::Model>> {
+    fn known_units(&self, ids: &[i64]) -> Option<HashMap<i64, UnitRow>> {
         let units = self.0.units.read().unwrap_or_else(|e| e.into_inner());
         let (all, read_at) = units.as_ref()?;
         (read_at.elapsed() < UNITS_TTL && ids.iter().all(|id| all.contains_key(id)))
@@ -136,9 +139,9 @@ impl Directory {
     }
 }
 
-fn pick(all: &HashMap<i64, entity::unit::Model>, ids: &[i64]) -> HashMap<i64, entity::unit::Model> {
+fn pick(all: &HashMap<i64, UnitRow>, ids: &[i64]) -> HashMap<i64, UnitRow> {
     ids.iter()
-        .filter_map(|id| all.get(id).map(|u| (*id, u.clone())))
+        .filter_map(|id| all.get(id).map(|u| (*id, Arc::clone(u))))
         .collect()
 }
 

@@ -68,7 +68,7 @@ pub struct Inner {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The board of "now" every reader of this instance is served from.
     pub board: crate::service::board::BoardCache,
-    /// The colour policy by version, for reads that learn the version with their rows.
+    /// The colour policy in force, kept per instance (forgotten by the live tail).
     pub policies: crate::service::colours::PolicyCache,
     /// Tokens' holders and the units, kept in memory (forgotten by the live tail).
     pub directory: crate::directory::Directory,
@@ -168,6 +168,7 @@ impl AppState {
             board: self.board.clone(),
             colour_refresh: self.colour_refresh,
             directory: self.directory.clone(),
+            policies: self.policies.clone(),
         }
     }
 
@@ -182,18 +183,11 @@ impl AppState {
         }
     }
 
-    /// The rules with the colour policy of `version`, read once per version
-    /// (`PolicyCache`).
-    pub fn rule_set_of_version(
-        &self,
-        version: i32,
-    ) -> impl Future<Output = AppResult<RuleSet>> + '_ {
-        self.policies.rule_set(
-            &self.db,
-            &self.calendar,
-            self.deadline_policy.time_zone,
-            version,
-        )
+    /// Today's calendar and the colour policy in force as this instance holds it
+    /// (`PolicyCache`): what a page's colours are computed with.
+    pub fn colour_rules(&self) -> impl Future<Output = AppResult<RuleSet>> + '_ {
+        self.policies
+            .rule_set(&self.db, &self.calendar, self.deadline_policy.time_zone)
     }
 
     /// The calendar and policy the verbs compute deadlines with, on today's calendar.

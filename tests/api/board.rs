@@ -9,7 +9,8 @@ use crate::helpers::{Backend, TestApp, spawn_demo_on};
 
 on_both_backends!(
     the_shared_board_is_the_board_recomputed_from_the_rows,
-    colours_read_with_the_assignments_are_the_colours_computed_from_every_table,
+    colours_from_the_rows_are_the_colours_computed_from_the_history,
+    the_migration_derives_the_kept_facts_from_the_history,
     a_change_shows_on_the_next_read_of_the_board,
 );
 
@@ -128,19 +129,75 @@ async fn a_change_shows_on_the_next_read_of_the_board(backend: Backend) {
     assert_ne!(later["at"], with_unit["at"]);
 }
 
-/// A page's colours come with its assignments' own query (`assignments_with_facts`: the
-/// reports, rejections and reopens read beside each row). They must be the colours the long
-/// way computes (`colours_for_items`: each table read on its own), verdict and reason, for
-/// every item of the demo district and every assignment and unit, now and ten days on.
-async fn colours_read_with_the_assignments_are_the_colours_computed_from_every_table(
-    backend: Backend,
-) {
-    use ducha_server::service::colours;
+/// The colour facts kept on the item and assignment rows (`colours::facts_now`) are the
+/// facts the history gives (`colours::assignment_facts`), for every live assignment of the
+/// demo district, which has rejections and reports among them.
+async fn assert_kept_facts_are_the_history(app: &TestApp) {
+    use ducha_server::service::{colours, read};
+    use sea_orm::EntityTrait;
+    let db = &app.state.db;
+    let items = entity::item::Entity::find().all(db).await.expect("items");
+    let by_id: std::collections::HashMap<i64, &entity::item::Model> =
+        items.iter().map(|i| (i.id, i)).collect();
+    let ids: Vec<i64> = by_id.keys().copied().collect();
+    let rows = read::assignments_of_items(db, &ids)
+        .await
+        .expect("assignments");
+    let history = colours::assignment_facts(db, &items, app.clock.now())
+        .await
+        .expect("facts from the history");
+    let (mut rejected, mut reported) = (0, 0);
+    for from_history in &history {
+        let a = &from_history.assignment;
+        let row = rows[&a.item_id]
+            .iter()
+            .find(|r| r.id == a.id)
+            .expect("the assignment's row");
+        let kept = colours::facts_now(by_id[&a.item_id], row);
+        assert_eq!(kept, from_history.facts, "assignment {}", a.id);
+        rejected += usize::from(kept.rejections > 0);
+        reported += usize::from(row.last_report_at.is_some());
+    }
+    assert!(
+        rejected > 0 && reported > 0,
+        "the demo has rejections ({rejected}) and reports ({reported}) to compare"
+    );
+}
+
+/// Districts that had history before the facts were kept get them from the migration's
+/// backfill: wiped on the demo district and derived again, they are the history's.
+async fn the_migration_derives_the_kept_facts_from_the_history(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let (app, _) = spawn_demo_on(backend).await;
+    let db = &app.state.db;
+    for wipe in [
+        "UPDATE assignment SET last_report_at = NULL",
+        "UPDATE item SET feedback_at = NULL, rejections = 0",
+    ] {
+        db.execute_unprepared(wipe).await.expect("wipe");
+    }
+    for statement in migration::COLOUR_FACTS_BACKFILL {
+        db.execute_unprepared(statement).await.expect("backfill");
+    }
+    assert_kept_facts_are_the_history(&app).await;
+}
+
+/// A page's colours are computed from the rows it reads anyway (`colours_from_rows`: the
+/// reports, rejections and reopens are kept on the item and assignment rows by the writes
+/// that make them). They must be the colours the long way computes (`colours_for_items`:
+/// the history read table by table), verdict and reason, for every item of the demo
+/// district and every assignment and unit, now and ten days on.
+async fn colours_from_the_rows_are_the_colours_computed_from_the_history(backend: Backend) {
+    use ducha_server::service::{colours, read};
     use sea_orm::EntityTrait;
     let (app, _) = spawn_demo_on(backend).await;
+    assert_kept_facts_are_the_history(&app).await;
     let db = &app.state.db;
     let items = entity::item::Entity::find().all(db).await.expect("items");
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let assignments = read::assignments_of_items(db, &ids)
+        .await
+        .expect("assignments");
     let mut seen = std::collections::BTreeSet::new();
     for days in [0, 10] {
         app.clock.advance(Duration::days(days));
@@ -149,11 +206,7 @@ async fn colours_read_with_the_assignments_are_the_colours_computed_from_every_t
         let long = colours::colours_for_items(db, &rule_set.rules(), &items, now)
             .await
             .expect("long way");
-        let read = colours::assignments_with_facts(db, &ids, now)
-            .await
-            .expect("assignments with facts");
-        assert_eq!(read.policy_version, rule_set.policy_version);
-        let short = colours::colours_with_facts(&rule_set.rules(), &items, &read, now);
+        let short = colours::colours_from_rows(&rule_set.rules(), &items, &assignments, now);
         assert_eq!(short.len(), items.len());
         for item in &items {
             let (a, b) = (&long[&item.id], &short[&item.id]);

@@ -90,8 +90,8 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
     let schema = build_schema(Some(state.clone()));
 
     let mut costs = Vec::new();
-    // The first page reads learn the colour policy, which the instance then keeps by
-    // version (`PolicyCache`), and the units, which it keeps in its directory: those reads
+    // The first page reads learn the colour policy in force, which the instance then keeps
+    // (`PolicyCache`), and the units, which it keeps in its directory: those reads
     // are not part of any page's cost.
     for (page, first) in [
         (PAGE_WITH_HISTORY, 1),
@@ -143,7 +143,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
     );
     assert_eq!(
         costs[3], 5,
-        "items, then one query for each of those lists; the colours come with the \
-         assignments' query, not from a second pass over them: {costs:?}"
+        "items, then one query for each of those lists; the colours are computed from the \
+         items and assignments read, with no query of their own: {costs:?}"
     );
 }

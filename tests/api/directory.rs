@@ -1,6 +1,7 @@
 //! The directory each instance keeps in memory (`ducha_server::directory`): whose a token
 //! is, and the units. Two instances share one PostgreSQL database; what changes through one
-//! must not be believed by the other for longer than its live tail takes to hear it.
+//! must not be believed by the other for longer than its live tail takes to hear it. The
+//! colour policy each instance keeps (`service::colours::PolicyCache`) is held to the same.
 
 use std::time::{Duration, Instant};
 
@@ -82,5 +83,62 @@ async fn lead_unit_name(app: &TestApp, token: &str, item: &serde_json::Value) ->
     body["data"]["item"]["assignments"][0]["unit"]["name"]
         .as_str()
         .unwrap_or_else(|| panic!("no unit name in {body}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_colour_policy_changed_through_one_instance_colours_the_other_s_pages() {
+    let (a, b) = two_instances_on_postgres().await;
+    let d = District::create(&a).await;
+    let item = assign_with(&a, &d, "老旧小区改造", "10个工作日", d.housing, &[]).await;
+    // B colours a page now, and keeps the policy it coloured it by.
+    assert_eq!(item_colour(&b, &d.supervisor, &item).await, "NONE");
+
+    // BLUE from 20 working days before the due instead of one: the item turns blue.
+    let rules = json!({ "blueWithinWorkingDays": 20, "redAfterOverdueWorkingDays": 3,
+        "yellowRejections": 1, "redRejections": 2, "reopenIsRed": true,
+        "countProgressReports": true, "unitBlueBelowPercent": 95.0,
+        "unitYellowBelowPercent": 90.0, "unitRedBelowPercent": 80.0, "unitRedItemsForRed": 2,
+        "onTimeWindowDays": 90 });
+    let updated = a
+        .graphql_as(
+            Some(&d.admin),
+            "mutation($input: ColourPolicyInput!) { updateColourPolicy(input: $input) { version } }",
+            json!({ "input": rules }),
+        )
+        .await;
+    assert_eq!(
+        updated["data"]["updateColourPolicy"]["version"], 1,
+        "{updated}"
+    );
+    assert_eq!(item_colour(&a, &d.supervisor, &item).await, "BLUE");
+    // B's live tail polls every 0.5 s; the policy is kept 10 s without it.
+    let started = Instant::now();
+    while item_colour(&b, &d.supervisor, &item).await != "BLUE" {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "B still colours by the old policy {:?} after the change",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The item's colour as a page of `app` shows it.
+async fn item_colour(app: &TestApp, token: &str, item: &serde_json::Value) -> String {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "{ items(first: 5) { edges { node { id colour } } } }",
+            json!({}),
+        )
+        .await;
+    body["data"]["items"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["node"]["id"] == item["id"])
+        .and_then(|e| e["node"]["colour"].as_str())
+        .unwrap_or_else(|| panic!("no colour of {} in {body}", item["id"]))
         .to_string()
 }

@@ -24,6 +24,7 @@ mod notices;
 mod over_http;
 mod relay;
 mod reports;
+mod rows;
 mod schema;
 mod smtp;
 mod visibility;

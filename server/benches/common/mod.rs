@@ -134,6 +134,8 @@ pub fn seed_october_outcomes(backend: DbBackend) -> Vec<String> {
              SELECT id, 1, {}, 'REJECT', 'FEEDBACK_SUBMITTED', 'IN_PROGRESS', '材料不全', '{{}}' FROM item WHERE id % 50 = 1",
             ts("2026-10-12T02:00:00+00:00")
         ),
+        // The rejection's colour fact, which the verb writes beside its audit row.
+        "UPDATE item SET rejections = rejections + 1 WHERE id % 50 = 1".into(),
         format!(
             "INSERT INTO extension_request (item_id, assignment_id, requested_by, reason, proposed_due_at, decision, decided_by, decided_at, created_at) \
              SELECT item_id, id, 1, '需协调', {}, 'APPROVED', 1, {}, {} FROM assignment WHERE id % 40 = 3",

@@ -276,6 +276,8 @@ impl ColourMutation {
         };
         let version =
             update_policy(&state.db, actor(ctx)?, state.clock.now(), policy.clone()).await?;
+        // Pages of this instance colour by it at once; others hear of it from the tail.
+        state.policies.forget();
         Ok(ColourPolicyView::from((version, policy)))
     }
 }

@@ -9,17 +9,19 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use super::context::app_state;
+use crate::directory::UnitRow;
 use crate::error::{AppError, AppResult};
 use crate::service::{colours, read, scope};
 use crate::state::AppState;
-use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
+use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
 
-/// Colours of items, computed for a whole batch at once at the request's instant: the items
-/// and their assignments with their facts, two queries (a page primes it with one).
+/// Colours of items, computed for a whole batch at once at the request's instant from the
+/// items and their assignments (two statements; a page primes it with none of its own).
+/// Shared, not copied, by the many fields that read one item's colours.
 pub struct ColourLoader(pub AppState);
 
 impl Loader<i64> for ColourLoader {
-    type Value = colours::ItemColours;
+    type Value = Arc<colours::ItemColours>;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
@@ -27,17 +29,24 @@ impl Loader<i64> for ColourLoader {
             let state = &self.0;
             let now = state.clock.now();
             let items = read::items(&state.db, keys).await?;
-            let read = colours::assignments_with_facts(&state.db, keys, now).await?;
-            let rule_set = state.rule_set_of_version(read.policy_version).await?;
-            Ok(colours::colours_with_facts(
+            let assignments = read::assignments_of_items(&state.db, keys).await?;
+            let rule_set = state.colour_rules().await?;
+            Ok(shared(colours::colours_from_rows(
                 &rule_set.rules(),
                 &items,
-                &read,
+                &assignments,
                 now,
-            ))
+            )))
         };
         run.await.map_err(Arc::new)
     }
+}
+
+fn shared(colours: HashMap<i64, colours::ItemColours>) -> HashMap<i64, Arc<colours::ItemColours>> {
+    colours
+        .into_iter()
+        .map(|(id, c)| (id, Arc::new(c)))
+        .collect()
 }
 
 /// Unit colours: every unit's standing is computed once per request.
@@ -70,7 +79,7 @@ impl Loader<i64> for UnitColourLoader {
     }
 }
 
-pub async fn item_colours(ctx: &Context<'_>, item_id: i64) -> AppResult<colours::ItemColours> {
+pub async fn item_colours(ctx: &Context<'_>, item_id: i64) -> AppResult<Arc<colours::ItemColours>> {
     let loader = ctx
         .data::<Cached<ColourLoader>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no colour loader")))?;
@@ -92,7 +101,7 @@ pub async fn visible_verdict(
     let colours = item_colours(ctx, item_id).await?;
     Ok(scope::visible_verdict(
         actor,
-        colours.item,
+        colours.item.clone(),
         &colours.by_unit,
     ))
 }
@@ -119,10 +128,10 @@ macro_rules! batch_loader {
 pub struct UnitLoader(pub AppState);
 
 impl Loader<i64> for UnitLoader {
-    type Value = unit::Model;
+    type Value = UnitRow;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, unit::Model>, Self::Error> {
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, UnitRow>, Self::Error> {
         let state = &self.0;
         state
             .directory
@@ -217,9 +226,10 @@ where
 
 /// Loads what the page asks for in one query each (the assignments, their units, the
 /// people it names, reports…) and primes the request's loaders with them: a page costs the
-/// same number of queries whatever its size, with no timing window. Colours come with the
-/// assignments' own query (`colours::assignments_with_facts`). What is not asked for is not
-/// read; a field that needs it anyway finds its loader, which reads it then.
+/// same number of queries whatever its size, with no timing window. Colours are computed
+/// from the items and assignments read (`colours::colours_from_rows`), with no query of
+/// their own. What is not asked for is not read; a field that needs it anyway finds its
+/// loader, which reads it then.
 pub async fn prime_page(
     ctx: &Context<'_>,
     items: &[item::Model],
@@ -249,37 +259,25 @@ pub async fn prime_page_with(
     if wants.assignments {
         let mut by_item: HashMap<i64, Vec<assignment::Model>> =
             item_ids.iter().map(|id| (*id, Vec::new())).collect();
-        match (wants.colours, ctx.data::<Cached<ColourLoader>>()) {
-            (true, Ok(colour_loader)) => {
-                let now = state.clock.now();
-                let read = colours::assignments_with_facts(&state.db, &item_ids, now).await?;
-                let rule_set = state.rule_set_of_version(read.policy_version).await?;
-                colour_loader
-                    .feed_many(colours::colours_with_facts(
-                        &rule_set.rules(),
-                        items,
-                        &read,
-                        now,
-                    ))
-                    .await;
-                for (assignment, _) in read.rows {
-                    by_item
-                        .entry(assignment.item_id)
-                        .or_default()
-                        .push(assignment);
-                }
-            }
-            _ => {
-                let read = match assignments_read {
-                    Some(read) => read,
-                    None => assignments
-                        .loader()
-                        .load(&item_ids)
-                        .await
-                        .map_err(loader_error)?,
-                };
-                by_item.extend(read);
-            }
+        let read = match assignments_read {
+            Some(read) => read,
+            None => assignments
+                .loader()
+                .load(&item_ids)
+                .await
+                .map_err(loader_error)?,
+        };
+        by_item.extend(read);
+        if let (true, Ok(colour_loader)) = (wants.colours, ctx.data::<Cached<ColourLoader>>()) {
+            let rule_set = state.colour_rules().await?;
+            colour_loader
+                .feed_many(shared(colours::colours_from_rows(
+                    &rule_set.rules(),
+                    items,
+                    &by_item,
+                    state.clock.now(),
+                )))
+                .await;
         }
         unit_ids = by_item.values().flatten().map(|a| a.unit_id).collect();
         assignments.feed_many(by_item).await;
@@ -317,7 +315,7 @@ pub fn loader_error(e: Arc<AppError>) -> AppError {
     AppError::Internal(anyhow::anyhow!("loading related rows: {e}"))
 }
 
-pub async fn load_unit(ctx: &Context<'_>, id: i64) -> AppResult<Option<unit::Model>> {
+pub async fn load_unit(ctx: &Context<'_>, id: i64) -> AppResult<Option<UnitRow>> {
     let loader = ctx
         .data::<Cached<UnitLoader>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no unit loader")))?;

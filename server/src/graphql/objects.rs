@@ -11,6 +11,7 @@ use super::context::app_state;
 use super::enums::*;
 use super::ids::{AssignmentId, GlobalId, NodeKind};
 use super::loaders::*;
+use crate::directory::UnitRow;
 use crate::error::{AppError, AppResult};
 use crate::service::scope;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
@@ -24,27 +25,44 @@ pub struct Contact {
     pub email: String,
 }
 
-/// 承办单位（部门、街道、园区、乡镇）
-#[derive(SimpleObject, Clone)]
-#[graphql(complex)]
-pub struct Unit {
-    #[graphql(skip)]
-    pub id: i64,
-    /// 单位名称
-    pub name: String,
-    /// 单位类型
-    pub kind: UnitKind,
-    /// 主要负责人
-    pub head_name: Option<String>,
-    /// 联系人（接收督办通知和提醒）
-    pub contacts: Vec<Contact>,
-    #[graphql(skip)]
-    pub portfolio_leader_id: Option<i64>,
-}
+/// A unit, as the instance's directory holds its row: shared rather than copied, since a
+/// page names the same few units on many of its assignments.
+#[derive(Clone)]
+pub struct Unit(pub UnitRow);
 
 impl From<unit::Model> for Unit {
     fn from(u: unit::Model) -> Self {
-        let contacts = u
+        Unit(std::sync::Arc::new(u))
+    }
+}
+
+impl From<UnitRow> for Unit {
+    fn from(u: UnitRow) -> Self {
+        Unit(u)
+    }
+}
+
+/// 承办单位（部门、街道、园区、乡镇）
+#[async_graphql::Object(name = "Unit")]
+impl Unit {
+    /// 单位名称
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// 单位类型
+    async fn kind(&self) -> UnitKind {
+        self.0.kind.into()
+    }
+
+    /// 主要负责人
+    async fn head_name(&self) -> Option<&str> {
+        self.0.head_name.as_deref()
+    }
+
+    /// 联系人（接收督办通知和提醒）
+    async fn contacts(&self) -> Vec<Contact> {
+        self.0
             .contacts
             .as_array()
             .map(|list| {
@@ -57,33 +75,22 @@ impl From<unit::Model> for Unit {
                     })
                     .collect()
             })
-            .unwrap_or_default();
-        Unit {
-            id: u.id,
-            name: u.name,
-            kind: u.kind.into(),
-            head_name: u.head_name,
-            contacts,
-            portfolio_leader_id: u.portfolio_leader_id,
-        }
+            .unwrap_or_default()
     }
-}
 
-#[ComplexObject]
-impl Unit {
     /// 全局标识（不透明，可用于 node(id:) 重新取得）
     async fn id(&self) -> GlobalId {
-        GlobalId::new(NodeKind::Unit, self.id)
+        GlobalId::new(NodeKind::Unit, self.0.id)
     }
 
     /// 单位编号（数据库编号）
     async fn database_id(&self) -> i64 {
-        self.id
+        self.0.id
     }
 
     /// 单位当前颜色（按其在办事项颜色和近期按时办结率）
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
-        Ok(unit_verdict(ctx, self.id).await?.0.colour.into())
+        Ok(unit_verdict(ctx, self.0.id).await?.0.colour.into())
     }
 
     /// 颜色的原因，列出相关事项编号（按系统设置，承办单位人员可能只看到本单位的）
@@ -91,24 +98,24 @@ impl Unit {
         let state = app_state(ctx)?;
         let reader = super::context::actor(ctx)?;
         if state.unit_report_access == crate::config::UnitReportAccess::OwnUnit
-            && !scope::sees_unit(reader, self.id)
+            && !scope::sees_unit(reader, self.0.id)
         {
             return Ok("按本系统设置，其他单位的颜色原因不向承办单位公开".into());
         }
-        Ok(unit_verdict(ctx, self.id).await?.0.reason)
+        Ok(unit_verdict(ctx, self.0.id).await?.0.reason)
     }
 
     /// 对应措施：提醒、通报或约谈 [000 Art.68]
     async fn colour_measure(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         Ok(
-            ducha_domain::colour::unit_measure(unit_verdict(ctx, self.id).await?.0.colour)
+            ducha_domain::colour::unit_measure(unit_verdict(ctx, self.0.id).await?.0.colour)
                 .to_string(),
         )
     }
 
     /// 分管区领导
     async fn portfolio_leader(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Person>> {
-        Ok(load_person(ctx, self.portfolio_leader_id)
+        Ok(load_person(ctx, self.0.portfolio_leader_id)
             .await?
             .map(Person::from))
     }

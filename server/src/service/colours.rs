@@ -1,6 +1,8 @@
 //! Colours at read time: gather each assignment's facts (deadline, extension, stage,
-//! rejections, reopen, progress reports) in a few batched queries, and let the pure rules in
-//! `ducha_domain::colour` decide. Nothing here is stored except the policy's versions.
+//! rejections, reopen, progress reports) and let the pure rules in `ducha_domain::colour`
+//! decide. Now, the facts are on the item and assignment rows a page reads anyway
+//! (`colours_from_rows`); as of a past instant, they are read from the history in a few
+//! batched queries (`colours_for_items`). No colour is ever stored.
 
 use std::collections::HashMap;
 
@@ -155,34 +157,60 @@ impl RuleSet {
     }
 }
 
-/// The colour policy in force, kept per instance by version: a read that learnt the version
-/// with its rows (`assignments_with_facts`) takes the policy from here instead of reading it
-/// again. Policies change a few times a year; a new version is read once.
+/// How long an instance colours by the policy it holds without reading it again. A change
+/// is forgotten at once where it is made and by the live tail of every other instance
+/// within half a second (`forget`); this bounds an audit row the tail skipped.
+pub const POLICY_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The colour policy in force, kept per instance: a page's colours are computed from rows
+/// it reads anyway and this, with no statement of their own (issue 14). Policies change a
+/// few times a year; each change is audited with no item, which is what the live tail
+/// listens for.
 #[derive(Clone, Default)]
-pub struct PolicyCache(std::sync::Arc<std::sync::Mutex<Option<(i32, ColourPolicy)>>>);
+pub struct PolicyCache(std::sync::Arc<PolicyHeld>);
+
+#[derive(Default)]
+pub struct PolicyHeld {
+    held: std::sync::Mutex<Option<(i32, ColourPolicy, std::time::Instant)>>,
+    /// Counts forgets, so that a read that raced one does not store what it read.
+    forgotten: std::sync::atomic::AtomicU64,
+}
 
 impl PolicyCache {
-    /// The rules with the policy of `version`, or with the one in force now if this
-    /// instance does not hold that version (a newer one may have been stored since).
+    /// Forgets the policy: a new one may have been stored.
+    pub fn forget(&self) {
+        self.0
+            .forgotten
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self.0.held.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The rules with the policy in force: the one held, or read again when none is held
+    /// or it was read more than [`POLICY_TTL`] ago.
     pub async fn rule_set(
         &self,
         db: &impl ConnectionTrait,
         calendar: &CalendarStore,
         time_zone: Tz,
-        version: i32,
     ) -> AppResult<RuleSet> {
+        use std::sync::atomic::Ordering;
         let held = self
             .0
+            .held
             .lock()
-            .ok()
-            .and_then(|held| held.clone())
-            .filter(|(held, _)| *held == version);
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(_, _, read_at)| read_at.elapsed() < POLICY_TTL)
+            .map(|(version, policy, _)| (*version, policy.clone()));
         let policy = match held {
             Some(held) => held,
             None => {
+                let generation = self.0.forgotten.load(Ordering::SeqCst);
+                let read_at = std::time::Instant::now();
                 let loaded = current_policy(db).await?;
-                if let Ok(mut held) = self.0.lock() {
-                    *held = Some(loaded.clone());
+                let mut slot = self.0.held.lock().unwrap_or_else(|e| e.into_inner());
+                if self.0.forgotten.load(Ordering::SeqCst) == generation {
+                    *slot = Some((loaded.0, loaded.1.clone(), read_at));
                 }
                 loaded
             }
@@ -213,7 +241,7 @@ pub async fn assignment_facts(
             .all(db)
     })
     .await?;
-    // In id order whatever the chunks, as `assignments_with_facts` gives them: of two
+    // In id order whatever the chunks, as a page reads them: of two
     // assignments of one colour, the first gives the item its reason.
     assignments.sort_by_key(|a| a.id);
     extensions_as_of(db, &mut assignments, at).await?;
@@ -347,109 +375,46 @@ fn colours_of<'a>(
     result
 }
 
-/// What the colour rules read of an assignment beyond its own row and its item's: read
-/// beside the assignment, in the same query (`assignments_with_facts`).
-#[derive(Debug, Clone, Copy, Default, sea_orm::FromQueryResult)]
-pub struct SideFacts {
-    pub last_report_at: Option<DateTime<Utc>>,
-    pub feedback_at: Option<DateTime<Utc>>,
-    pub rejections: Option<i64>,
-    pub reopens: Option<i64>,
-}
-
-/// Every assignment of some items, withdrawn ones too, in id order (as the API lists them),
-/// each with its side facts, and the version of the colour policy in force.
-pub struct AssignmentsWithFacts {
-    pub rows: Vec<(assignment::Model, SideFacts)>,
-    /// 0 when no policy was ever stored (the built-in defaults).
-    pub policy_version: i32,
-}
-
-/// The correlated reads are by index (report by assignment and by item, the audit trail by
-/// action and item) and touch only the items asked about; `$1` is the instant.
-const ASSIGNMENTS_WITH_FACTS_SQL: &str = "\
-SELECT a.*, \
-       (SELECT MAX(r.created_at) FROM report r \
-         WHERE r.assignment_id = a.id AND r.created_at <= $1) AS last_report_at, \
-       (SELECT MAX(f.created_at) FROM report f \
-         WHERE f.item_id = a.item_id AND f.kind = 'FEEDBACK' AND f.created_at <= $1) AS feedback_at, \
-       (SELECT COUNT(*) FROM audit_event e \
-         WHERE e.action = 'REJECT' AND e.item_id = a.item_id AND e.at <= $1) AS rejections, \
-       (SELECT COUNT(*) FROM audit_event e \
-         WHERE e.action = 'REOPEN' AND e.item_id = a.item_id AND e.at <= $1) AS reopens, \
-       (SELECT MAX(p.version) FROM colour_policy p) AS policy_version \
-FROM assignment a";
-
-/// The assignments of `item_ids` with what their colours depend on as of `at`, in one query
-/// (per 10,000 items): a page that shows colours pays for them with the query it makes for
-/// its assignments anyway, not with four more (`colours_for_items`, which also answers for
-/// past instants).
-pub async fn assignments_with_facts(
-    db: &impl ConnectionTrait,
-    item_ids: &[i64],
-    at: DateTime<Utc>,
-) -> AppResult<AssignmentsWithFacts> {
-    use sea_orm::FromQueryResult;
-    let mut rows = Vec::new();
-    let mut policy_version = 0;
-    for chunk in item_ids.chunks(super::sql::IN_CHUNK) {
-        let list: Vec<String> = (0..chunk.len()).map(|n| format!("${}", n + 2)).collect();
-        let sql = format!(
-            "{ASSIGNMENTS_WITH_FACTS_SQL} WHERE a.item_id IN ({}) ORDER BY a.id",
-            list.join(", ")
-        );
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() + 1);
-        values.push(at.into());
-        values.extend(chunk.iter().map(|id| sea_orm::Value::from(*id)));
-        let statement = super::sql::statement(db.get_database_backend(), &sql, values);
-        for row in db.query_all_raw(statement).await? {
-            let version: Option<i32> = row.try_get("", "policy_version")?;
-            policy_version = version.unwrap_or(0);
-            rows.push((
-                assignment::Model::from_query_result(&row, "")?,
-                SideFacts::from_query_result(&row, "")?,
-            ));
-        }
+/// What the colour rules read of a live assignment now: its own row and its item's. The
+/// facts that come from the history (reports, 退回重办, 回头看) are kept on those rows by the
+/// writes that make them true (`item::Model::feedback_at` and the fields beside it), so they
+/// are the latest ones: right for now and for any later instant, not for a past one (that is
+/// `assignment_facts`, which reads the history as of its instant).
+pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
+    AssignmentFacts {
+        stage: item.stage.into(),
+        due_at: a.due_at,
+        extended_due_at: a.extended_due_at,
+        rejections: i64::from(item.rejections),
+        reopened: item.reopened,
+        report_cycle_days: item.report_cycle_days,
+        report_cycle_working_days: item.report_cycle_working_days,
+        last_report_or_assigned_at: a.last_report_at.unwrap_or(a.created_at),
+        feedback_at: item.feedback_at,
     }
-    if item_ids.len() > super::sql::IN_CHUNK {
-        rows.sort_by_key(|(a, _)| a.id);
-    }
-    Ok(AssignmentsWithFacts {
-        rows,
-        policy_version,
-    })
 }
 
-/// Colours of `items` as of `at`, from their assignments read with their facts at `at`
-/// (`assignments_with_facts`). Agrees with `colours_for_items` at any instant no extension
-/// was decided after (now, for every reader): the rows carry the current extended due.
-pub fn colours_with_facts(
+/// Colours of `items` at `at` (now, or later) from rows a page has read anyway: the items and
+/// every assignment of each (withdrawn ones too, in id order, as `read::assignments_of_items`
+/// gives them). No statement: issue 14 asked that colours cost a page no more than a fifth
+/// of its time, and they are a function of these rows, the calendar and the policy.
+/// Agrees with `colours_for_items` at any instant after the latest write (a test holds them
+/// together on the demo district).
+pub fn colours_from_rows(
     rules: &Rules<'_>,
     items: &[item::Model],
-    read: &AssignmentsWithFacts,
+    assignments: &HashMap<i64, Vec<assignment::Model>>,
     at: DateTime<Utc>,
 ) -> HashMap<i64, ItemColours> {
-    let by_id: HashMap<i64, &item::Model> = items.iter().map(|i| (i.id, i)).collect();
-    let facts: Vec<(&assignment::Model, AssignmentFacts)> = read
-        .rows
+    let facts: Vec<(&assignment::Model, AssignmentFacts)> = items
         .iter()
-        .filter(|(a, _)| a.status != AssignmentStatus::Withdrawn && a.created_at <= at)
-        .filter_map(|(a, side)| {
-            let item = by_id.get(&a.item_id)?;
-            Some((
-                a,
-                AssignmentFacts {
-                    stage: item.stage.into(),
-                    due_at: a.due_at,
-                    extended_due_at: a.extended_due_at,
-                    rejections: side.rejections.unwrap_or(0),
-                    reopened: side.reopens.unwrap_or(0) > 0,
-                    report_cycle_days: item.report_cycle_days,
-                    report_cycle_working_days: item.report_cycle_working_days,
-                    last_report_or_assigned_at: side.last_report_at.unwrap_or(a.created_at),
-                    feedback_at: side.feedback_at,
-                },
-            ))
+        .flat_map(|item| {
+            assignments
+                .get(&item.id)
+                .into_iter()
+                .flatten()
+                .filter(|a| a.status != AssignmentStatus::Withdrawn && a.created_at <= at)
+                .map(move |a| (a, facts_now(item, a)))
         })
         .collect();
     colours_of(rules, items, facts.iter().map(|(a, f)| (*a, f)), at)

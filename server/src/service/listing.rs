@@ -127,11 +127,11 @@ pub async fn items_page(
             } else {
                 sea_orm::Order::Asc
             };
-            select
-                .order_by(item::Column::Id, order)
-                .limit(limit + 1)
-                .all(db)
-                .await?
+            super::rows::all(
+                db,
+                select.order_by(item::Column::Id, order).limit(limit + 1),
+            )
+            .await?
         }
     };
     let has_more = rows.len() as u64 > limit;

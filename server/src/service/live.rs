@@ -30,6 +30,9 @@ pub struct LiveTail {
     pub colour_refresh: Duration,
     /// Tokens and units this instance keeps; forgotten when people or units change.
     pub directory: crate::directory::Directory,
+    /// The colour policy this instance holds; forgotten with the directory (a policy
+    /// change is audited with no item, as changes to people and units are).
+    pub policies: super::colours::PolicyCache,
 }
 
 impl LiveTail {
@@ -87,6 +90,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                 }
                 if directory_changed {
                     state.directory.forget_all();
+                    state.policies.forget();
                 }
                 if heard {
                     keep_board_ahead(&state);

@@ -21,6 +21,7 @@ pub mod org;
 pub mod outbox;
 pub mod read;
 pub mod reports;
+pub mod rows;
 pub mod scope;
 pub mod sql;
 pub mod sweep;

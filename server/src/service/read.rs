@@ -57,9 +57,10 @@ pub async fn item_of(db: &impl ConnectionTrait, part: ItemPart, id: i64) -> AppR
 
 pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item::Model>> {
     in_chunks(ids, |chunk| {
-        item::Entity::find()
-            .filter(item::Column::Id.is_in(chunk))
-            .all(db)
+        super::rows::all(
+            db,
+            item::Entity::find().filter(item::Column::Id.is_in(chunk)),
+        )
     })
     .await
 }
@@ -95,10 +96,12 @@ pub async fn assignments_of_items(
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<assignment::Model>>> {
     let rows = in_chunks(ids, |chunk| {
-        assignment::Entity::find()
-            .filter(assignment::Column::ItemId.is_in(chunk))
-            .order_by_asc(assignment::Column::Id)
-            .all(db)
+        super::rows::all(
+            db,
+            assignment::Entity::find()
+                .filter(assignment::Column::ItemId.is_in(chunk))
+                .order_by_asc(assignment::Column::Id),
+        )
     })
     .await?;
     Ok(grouped(&[], rows, |a| Some(a.item_id)))

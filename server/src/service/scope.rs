@@ -3,9 +3,7 @@
 //! scoping lives in one place, so no resolver can forget it).
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
@@ -60,11 +58,7 @@ pub async fn visible_item_with_assignments(
     actor: &Actor,
     item_id: i64,
 ) -> AppResult<(item::Model, Vec<assignment::Model>)> {
-    items_for(actor)
-        .filter(item::Column::Id.eq(item_id))
-        .find_with_related(assignment::Entity)
-        .order_by_asc(assignment::Column::Id)
-        .all(db)
+    super::rows::items_with_assignments(db, items_for(actor).filter(item::Column::Id.eq(item_id)))
         .await?
         .into_iter()
         .next()

@@ -273,12 +273,29 @@ pub async fn change_stage(
     details: Value,
 ) -> AppResult<()> {
     let from = stage_of(item);
+    let mut update = item::Entity::update_many().filter(item::Column::Id.eq(item.id));
+    let mut changes = false;
     if from != to {
-        item::Entity::update_many()
-            .col_expr(item::Column::Stage, Expr::value(ItemStage::from(to)))
-            .filter(item::Column::Id.eq(item.id))
-            .exec(db)
-            .await?;
+        update = update.col_expr(item::Column::Stage, Expr::value(ItemStage::from(to)));
+        changes = true;
+    }
+    // The colour facts this audit row makes true, beside it (see `item::Model`).
+    match action {
+        Action::Reject => {
+            update = update.col_expr(
+                item::Column::Rejections,
+                Expr::col(item::Column::Rejections).add(1),
+            );
+            changes = true;
+        }
+        Action::Reopen => {
+            update = update.col_expr(item::Column::Reopened, Expr::value(true));
+            changes = true;
+        }
+        _ => {}
+    }
+    if changes {
+        update.exec(db).await?;
     }
     audit(
         db,

@@ -176,9 +176,8 @@ impl ItemQuery {
     ) -> async_graphql::Result<Item> {
         let state = app_state(ctx)?;
         let wants = PageWants::of_item(ctx.look_ahead());
-        // Colours read the assignments with their facts; anything else that wants them gets
-        // them in the item's own statement.
-        let (found, assignments) = if wants.assignments && !wants.colours {
+        // Whatever wants the assignments (colours too) gets them in the item's own statement.
+        let (found, assignments) = if wants.assignments {
             let (found, assignments) =
                 scope::visible_item_with_assignments(&state.db, actor(ctx)?, id.0).await?;
             (found, Some(assignments))

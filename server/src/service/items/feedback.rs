@@ -1,9 +1,10 @@
 //! 进展反馈, 办结反馈, 核查 (verified or sent back for rework) and 销号.
 
 use ducha_domain::Action;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -46,7 +47,7 @@ async fn insert_report(
     kind: &str,
     body: &str,
 ) -> AppResult<report::Model> {
-    Ok(report::ActiveModel {
+    let created = report::ActiveModel {
         item_id: Set(assignment.item_id),
         assignment_id: Set(assignment.id),
         kind: Set(kind.to_string()),
@@ -60,7 +61,33 @@ async fn insert_report(
         ..Default::default()
     }
     .insert(txn)
-    .await?)
+    .await?;
+    // The colour facts a report makes true, in its own transaction: the assignment's report
+    // cycle restarts, and the lead's feedback stops every unit's clock. Only ever later: a
+    // report filed with an earlier instant (seeded history) does not move them back.
+    assignment::Entity::update_many()
+        .col_expr(assignment::Column::LastReportAt, Expr::value(now))
+        .filter(assignment::Column::Id.eq(assignment.id))
+        .filter(
+            Condition::any()
+                .add(assignment::Column::LastReportAt.is_null())
+                .add(assignment::Column::LastReportAt.lt(now)),
+        )
+        .exec(txn)
+        .await?;
+    if kind == "FEEDBACK" {
+        item::Entity::update_many()
+            .col_expr(item::Column::FeedbackAt, Expr::value(now))
+            .filter(item::Column::Id.eq(assignment.item_id))
+            .filter(
+                Condition::any()
+                    .add(item::Column::FeedbackAt.is_null())
+                    .add(item::Column::FeedbackAt.lt(now)),
+            )
+            .exec(txn)
+            .await?;
+    }
+    Ok(created)
 }
 
 async fn latest_feedback(db: &impl ConnectionTrait, item_id: i64) -> AppResult<report::Model> {
