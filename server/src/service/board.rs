@@ -117,7 +117,9 @@ pub async fn board_now(
     let mut worst: HashMap<i64, Colour> = HashMap::new();
     {
         let mut rows = super::sweep::open_assignment_facts(db, now).await?;
+        let mut pacer = super::sql::Pacer::default();
         while let Some(row) = rows.try_next().await? {
+            pacer.row().await;
             let colour = assignment_colour(
                 rules.calendar,
                 rules.time_zone,

@@ -228,7 +228,9 @@ async fn colour_changes(
     let mut rows = crate::service::sweep::open_assignment_facts(&state.db, now).await?;
     // The worst assignment's verdict is the item's, as everywhere else.
     let mut worst: HashMap<i64, (Verdict, String)> = HashMap::new();
+    let mut pacer = crate::service::sql::Pacer::default();
     while let Some(row) = rows.try_next().await? {
+        pacer.row().await;
         let verdict = assignment_colour(
             &rule_set.calendar,
             rule_set.time_zone,

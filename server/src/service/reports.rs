@@ -311,7 +311,9 @@ pub async fn load_facts(
     let mut item_rows = ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds()))
         .stream(db)
         .await?;
+    let mut pacer = super::sql::Pacer::default();
     while let Some(row) = item_rows.try_next().await? {
+        pacer.row().await;
         let kept = match current {
             Some((id, kept)) if id == row.id => kept,
             _ => {

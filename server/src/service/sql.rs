@@ -47,3 +47,24 @@ where
     }
     Ok(out)
 }
+
+/// Rows a long pass handles between yields to the runtime.
+const ROWS_PER_YIELD: u32 = 256;
+
+/// Paces a long pass over streamed rows (the live colour refresh, the board, the sweep, a
+/// monthly report). Rows arrive faster than they are judged, so the stream is always ready
+/// and such a pass would hold its worker thread from its first row to its last; a request
+/// queued behind it waited that long (at one connection, p99 of `items` with colours rose
+/// to 80 ms while the live tail's minute refresh ran). Every few hundred rows it lets the
+/// other tasks run.
+#[derive(Default)]
+pub struct Pacer(u32);
+
+impl Pacer {
+    pub async fn row(&mut self) {
+        self.0 += 1;
+        if self.0.is_multiple_of(ROWS_PER_YIELD) {
+            tokio::task::yield_now().await;
+        }
+    }
+}
