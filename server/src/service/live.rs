@@ -168,16 +168,15 @@ async fn touched_changes(
 ) -> crate::error::AppResult<Vec<LiveEvent>> {
     let now = state.clock.now();
     let ids: Vec<i64> = touched.iter().copied().collect();
-    let items = crate::service::sql::in_chunks(&ids, |chunk| {
-        entity::item::Entity::find()
-            .filter(entity::item::Column::Id.is_in(chunk))
-            .all(&state.db)
-    })
-    .await?;
-    let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
-    let colours =
-        crate::service::colours::colours_for_items(&state.db, &rule_set.rules(), &items, now)
-            .await?;
+    // From the rows, as a page computes them: the items and their assignments carry the
+    // facts, and the policy is the one this instance holds.
+    let items = super::read::items(&state.db, &ids).await?;
+    let assignments = super::read::assignments_of_items(&state.db, &ids).await?;
+    let rule_set = state
+        .policies
+        .rule_set(&state.db, &state.calendar, state.time_zone)
+        .await?;
+    let colours = super::colours::colours_from_rows(&rule_set.rules(), &items, &assignments, now);
     let mut changes = Vec::new();
     for item in items {
         let verdict = colours

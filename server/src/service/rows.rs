@@ -3,9 +3,9 @@
 //! sea-orm's derived decoding finds each column by its name and, for every NULL, formats
 //! that name into an error which it then drops. Issue 14's profile of a page of 50 items
 //! with their 75 assignments found a fifth of the request's CPU there. Here the statement
-//! names its columns in the order they are decoded (`ByPosition::COLUMNS`), so the two
-//! cannot drift apart; a new field fails to compile until it is decoded, and a test holds
-//! the decoding to sea-orm's on every row of the demo district.
+//! names its columns in the order they are decoded: both come from one list per entity
+//! (`by_position!`), a new field fails to compile until it is listed, and a test holds the
+//! decoding to sea-orm's on every row of the demo district.
 
 use sea_orm::{
     ConnectionTrait, DbErr, EntityTrait, JoinType, QueryResult, QuerySelect, QueryTrait,
@@ -100,112 +100,64 @@ pub async fn items_with_assignments(
     Ok(found)
 }
 
-impl ByPosition for item::Model {
-    type Entity = item::Entity;
-    const COLUMNS: &'static [item::Column] = {
-        use item::Column::*;
-        &[
-            Id,
-            Serial,
-            Year,
-            Seq,
-            Title,
-            Requirements,
-            SourceKind,
-            SourceReference,
-            Urgency,
-            ResponsibleLeaderId,
-            DeadlineRule,
-            DeadlineExplicit,
-            ReportCycleDays,
-            ReportCycleWorkingDays,
-            Stage,
-            AssignedAt,
-            ClosedAt,
-            ClosedOnTimeOriginal,
-            ClosedOnTimeExtended,
-            Version,
-            CreatedBy,
-            CreatedAt,
-            UpdatedAt,
-            FeedbackAt,
-            Rejections,
-            Reopened,
-        ]
-    };
+/// Implements [`ByPosition`] for an entity's model from one list of its fields and their
+/// columns, so that the statement's columns and the decoding are written once, in one order.
+macro_rules! by_position {
+    ($module:ident { $($field:ident: $column:ident),* $(,)? }) => {
+        impl ByPosition for $module::Model {
+            type Entity = $module::Entity;
+            const COLUMNS: &'static [$module::Column] = &[$($module::Column::$column),*];
 
-    fn decode(row: &mut Cursor<'_>) -> Result<Self, DbErr> {
-        Ok(item::Model {
-            id: row.next()?,
-            serial: row.next()?,
-            year: row.next()?,
-            seq: row.next()?,
-            title: row.next()?,
-            requirements: row.next()?,
-            source_kind: row.next()?,
-            source_reference: row.next()?,
-            urgency: row.next()?,
-            responsible_leader_id: row.next()?,
-            deadline_rule: row.next()?,
-            deadline_explicit: row.next()?,
-            report_cycle_days: row.next()?,
-            report_cycle_working_days: row.next()?,
-            stage: row.next()?,
-            assigned_at: row.next()?,
-            closed_at: row.next()?,
-            closed_on_time_original: row.next()?,
-            closed_on_time_extended: row.next()?,
-            version: row.next()?,
-            created_by: row.next()?,
-            created_at: row.next()?,
-            updated_at: row.next()?,
-            feedback_at: row.next()?,
-            rejections: row.next()?,
-            reopened: row.next()?,
-        })
-    }
+            fn decode(row: &mut Cursor<'_>) -> Result<Self, DbErr> {
+                Ok($module::Model { $($field: row.next()?),* })
+            }
+        }
+    };
 }
 
-impl ByPosition for assignment::Model {
-    type Entity = assignment::Entity;
-    const COLUMNS: &'static [assignment::Column] = {
-        use assignment::Column::*;
-        &[
-            Id,
-            ItemId,
-            UnitId,
-            Lead,
-            Status,
-            DueAt,
-            ExtendedDueAt,
-            CalendarVersion,
-            Provisional,
-            PausedWorkingDays,
-            SignedAt,
-            SignedBy,
-            ReturnReason,
-            CreatedAt,
-            LastReportAt,
-        ]
-    };
+by_position!(item {
+    id: Id,
+    serial: Serial,
+    year: Year,
+    seq: Seq,
+    title: Title,
+    requirements: Requirements,
+    source_kind: SourceKind,
+    source_reference: SourceReference,
+    urgency: Urgency,
+    responsible_leader_id: ResponsibleLeaderId,
+    deadline_rule: DeadlineRule,
+    deadline_explicit: DeadlineExplicit,
+    report_cycle_days: ReportCycleDays,
+    report_cycle_working_days: ReportCycleWorkingDays,
+    stage: Stage,
+    assigned_at: AssignedAt,
+    closed_at: ClosedAt,
+    closed_on_time_original: ClosedOnTimeOriginal,
+    closed_on_time_extended: ClosedOnTimeExtended,
+    version: Version,
+    created_by: CreatedBy,
+    created_at: CreatedAt,
+    updated_at: UpdatedAt,
+    feedback_at: FeedbackAt,
+    rejections: Rejections,
+    reopened: Reopened,
+});
 
-    fn decode(row: &mut Cursor<'_>) -> Result<Self, DbErr> {
-        Ok(assignment::Model {
-            id: row.next()?,
-            item_id: row.next()?,
-            unit_id: row.next()?,
-            lead: row.next()?,
-            status: row.next()?,
-            due_at: row.next()?,
-            extended_due_at: row.next()?,
-            calendar_version: row.next()?,
-            provisional: row.next()?,
-            paused_working_days: row.next()?,
-            signed_at: row.next()?,
-            signed_by: row.next()?,
-            return_reason: row.next()?,
-            created_at: row.next()?,
-            last_report_at: row.next()?,
-        })
-    }
-}
+by_position!(assignment {
+    id: Id,
+    item_id: ItemId,
+    unit_id: UnitId,
+    lead: Lead,
+    status: Status,
+    due_at: DueAt,
+    extended_due_at: ExtendedDueAt,
+    calendar_version: CalendarVersion,
+    provisional: Provisional,
+    paused_working_days: PausedWorkingDays,
+    signed_at: SignedAt,
+    signed_by: SignedBy,
+    return_reason: ReturnReason,
+    created_at: CreatedAt,
+    last_report_at: LastReportAt,
+});

@@ -68,26 +68,23 @@ async fn insert_report(
     assignment::Entity::update_many()
         .col_expr(assignment::Column::LastReportAt, Expr::value(now))
         .filter(assignment::Column::Id.eq(assignment.id))
-        .filter(
-            Condition::any()
-                .add(assignment::Column::LastReportAt.is_null())
-                .add(assignment::Column::LastReportAt.lt(now)),
-        )
+        .filter(earlier_than(assignment::Column::LastReportAt, now))
         .exec(txn)
         .await?;
     if kind == "FEEDBACK" {
         item::Entity::update_many()
             .col_expr(item::Column::FeedbackAt, Expr::value(now))
             .filter(item::Column::Id.eq(assignment.item_id))
-            .filter(
-                Condition::any()
-                    .add(item::Column::FeedbackAt.is_null())
-                    .add(item::Column::FeedbackAt.lt(now)),
-            )
+            .filter(earlier_than(item::Column::FeedbackAt, now))
             .exec(txn)
             .await?;
     }
     Ok(created)
+}
+
+/// A kept instant that `at` may replace: none yet, or an earlier one.
+fn earlier_than(column: impl ColumnTrait, at: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::any().add(column.is_null()).add(column.lt(at))
 }
 
 async fn latest_feedback(db: &impl ConnectionTrait, item_id: i64) -> AppResult<report::Model> {
