@@ -10,8 +10,10 @@ mod m20261124_000005_monthly_report;
 mod m20261124_000006_notice_delivery;
 mod m20261125_000007_web_sign_in;
 mod m20261126_000008_colour_facts;
+mod m20261127_000009_item_change_notices;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
+pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
 
 pub struct Migrator;
 
@@ -27,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_notice_delivery::Migration),
             Box::new(m20261125_000007_web_sign_in::Migration),
             Box::new(m20261126_000008_colour_facts::Migration),
+            Box::new(m20261127_000009_item_change_notices::Migration),
         ]
     }
 }

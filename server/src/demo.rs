@@ -282,6 +282,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             actor,
             now: at,
             notices: None,
+            item_cache: &state.item_cache,
         };
         let (item, _) = verbs::register(
             cx(&office, tick(9)),

@@ -15,6 +15,7 @@ pub mod events;
 pub mod fonts;
 pub mod graphql;
 pub mod http;
+pub mod item_cache;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
+use sea_orm::DbBackend;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -91,6 +92,15 @@ impl Application {
             Duration::from_millis(500),
             self.state.colour_refresh,
         ));
+        // On PostgreSQL other instances write too: the kept items are used only while
+        // their changes are heard.
+        let item_changes =
+            (self.state.db.get_database_backend() == DbBackend::Postgres).then(|| {
+                tokio::spawn(crate::item_cache::follow_changes(
+                    self.state.item_cache.clone(),
+                    self.state.db.clone(),
+                ))
+            });
         let sender = self.state.background_jobs.then(|| {
             let state = self.state.clone();
             tokio::spawn(async move {
@@ -103,6 +113,9 @@ impl Application {
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
             .await;
         events.abort();
+        if let Some(item_changes) = item_changes {
+            item_changes.abort();
+        }
         if let Some(sender) = sender {
             sender.abort();
         }

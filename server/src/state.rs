@@ -72,6 +72,8 @@ pub struct Inner {
     pub policies: crate::service::colours::PolicyCache,
     /// Tokens' holders and the units, kept in memory (forgotten by the live tail).
     pub directory: crate::directory::Directory,
+    /// Items with their assignments, kept in memory (forgotten when they change).
+    pub item_cache: crate::item_cache::ItemCache,
 }
 
 impl AppState {
@@ -85,6 +87,8 @@ impl AppState {
     /// work beside a running server without side effects.
     pub async fn connect(settings: &Settings, clock: Clock) -> anyhow::Result<AppState> {
         let db = db::connect(settings).await?;
+        let db_is_sqlite =
+            sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DbBackend::Sqlite;
         crate::fonts::register_chart_font(settings.report_font.as_deref());
         let calendar = CalendarStore::load(&db)
             .await
@@ -120,6 +124,9 @@ impl AppState {
             board: crate::service::board::BoardCache::default(),
             policies: Default::default(),
             directory: Default::default(),
+            // On PostgreSQL, only once this instance listens for other instances' changes
+            // (`item_cache::follow_changes`, started with the server).
+            item_cache: crate::item_cache::ItemCache::new(db_is_sqlite),
         }));
         Ok(state)
     }
@@ -169,6 +176,7 @@ impl AppState {
             colour_refresh: self.colour_refresh,
             directory: self.directory.clone(),
             policies: self.policies.clone(),
+            item_cache: self.item_cache.clone(),
         }
     }
 

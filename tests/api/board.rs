@@ -195,9 +195,9 @@ async fn colours_from_the_rows_are_the_colours_computed_from_the_history(backend
     let db = &app.state.db;
     let items = entity::item::Entity::find().all(db).await.expect("items");
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let assignments = read::assignments_of_items(db, &ids)
+    let rows = read::kept_items(db, &app.state.item_cache, &ids)
         .await
-        .expect("assignments");
+        .expect("items with their assignments");
     let mut seen = std::collections::BTreeSet::new();
     for days in [0, 10] {
         app.clock.advance(Duration::days(days));
@@ -206,7 +206,7 @@ async fn colours_from_the_rows_are_the_colours_computed_from_the_history(backend
         let long = colours::colours_for_items(db, &rule_set.rules(), &items, now)
             .await
             .expect("long way");
-        let short = colours::colours_from_rows(&rule_set.rules(), &items, &assignments, now);
+        let short = colours::colours_from_rows(&rule_set.rules(), &rows, now);
         assert_eq!(short.len(), items.len());
         for item in &items {
             let (a, b) = (&long[&item.id], &short[&item.id]);

@@ -67,6 +67,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         board: Default::default(),
         policies: Default::default(),
         directory: Default::default(),
+        item_cache: ducha_server::item_cache::ItemCache::new(true),
     });
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await
@@ -89,7 +90,10 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
     };
     let schema = build_schema(Some(state.clone()));
 
-    let mut costs = Vec::new();
+    // Each page is read twice: once with none of its items kept by the instance
+    // (`item_cache`), once again with all of them kept.
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
     // The first page reads learn the colour policy in force, which the instance then keeps
     // (`PolicyCache`), and the units, which it keeps in its directory: those reads
     // are not part of any page's cost.
@@ -101,49 +105,60 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         (PAGE_WITH_HISTORY, 5),
         (PAGE_WITH_HISTORY, 50),
     ] {
-        let request = async_graphql::Request::new(page).variables(
-            async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
-        );
-        let request = prepare(
-            request,
-            &state,
-            Auth {
-                actor: Some(actor.clone()),
-                refused: None,
-                credential: None,
-            },
-        );
-        queries.store(0, Ordering::SeqCst);
-        if std::env::var("DEBUG_SQL").is_ok() {
-            eprintln!("--- page of {first}");
+        state.item_cache.forget_all();
+        for costs in [&mut cold, &mut warm] {
+            let request = async_graphql::Request::new(page).variables(
+                async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
+            );
+            let request = prepare(
+                request,
+                &state,
+                Auth {
+                    actor: Some(actor.clone()),
+                    refused: None,
+                    credential: None,
+                },
+            );
+            queries.store(0, Ordering::SeqCst);
+            if std::env::var("DEBUG_SQL").is_ok() {
+                eprintln!("--- page of {first}");
+            }
+            let response = schema.execute(request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+            let data = response.data.into_json().expect("json");
+            assert_eq!(data["items"]["edges"].as_array().map(Vec::len), Some(first));
+            costs.push(queries.load(Ordering::SeqCst));
         }
-        let response = schema.execute(request).await;
-        assert!(response.errors.is_empty(), "{:?}", response.errors);
-        let data = response.data.into_json().expect("json");
-        assert_eq!(data["items"]["edges"].as_array().map(Vec::len), Some(first));
-        costs.push(queries.load(Ordering::SeqCst));
     }
-    let learning = costs.remove(1);
-    costs.remove(0);
+    let learning = cold.remove(1);
+    cold.remove(0);
+    warm.drain(..2);
     assert_eq!(
         learning, 4,
-        "items, assignments, the units (all of them, once), people: {costs:?}"
+        "the page's ids, its items with their assignments, the units (all of them, once), \
+         people: {cold:?}"
     );
     assert_eq!(
-        costs[0], costs[1],
-        "5 items and 50 items cost the same: {costs:?}"
+        cold[0], cold[1],
+        "5 items and 50 items cost the same: {cold:?}"
     );
     assert_eq!(
-        costs[1], 3,
-        "items, assignments, people; the units come from the directory: {costs:?}"
+        cold[1], 3,
+        "ids, items with assignments, people; the units come from the directory: {cold:?}"
     );
     assert_eq!(
-        costs[2], costs[3],
-        "with reports, extensions and audit trails too: {costs:?}"
+        cold[2], cold[3],
+        "with reports, extensions and audit trails too: {cold:?}"
     );
     assert_eq!(
-        costs[3], 5,
-        "items, then one query for each of those lists; the colours are computed from the \
-         items and assignments read, with no query of their own: {costs:?}"
+        cold[3], 5,
+        "ids, items with assignments, then one query for each of those lists; the colours \
+         are computed from the items and assignments read, with no query of their own: \
+         {cold:?}"
+    );
+    let kept: Vec<usize> = cold.iter().map(|c| c - 1).collect();
+    assert_eq!(
+        warm, kept,
+        "with its items kept, a page reads only their ids of them: {warm:?} against {cold:?}"
     );
 }

@@ -18,6 +18,7 @@ mod demo;
 mod directory;
 mod district;
 mod health;
+mod item_cache;
 mod lifecycle;
 mod live;
 mod notices;

@@ -514,8 +514,10 @@ impl CalendarMutation {
                 name: input.name,
             },
         )
-        .await?;
-        Ok(outcome.into())
+        .await;
+        // Deadlines of open items moved: whatever this instance keeps of them is old.
+        state.item_cache.forget_all();
+        Ok(outcome?.into())
     }
 
     /// 导入或更正一年的放假安排，并重新计算受影响的在办期限（系统管理员）；可先试算
@@ -542,7 +544,8 @@ impl CalendarMutation {
                 force: input.force,
             },
         )
-        .await?;
-        Ok(outcome.into())
+        .await;
+        state.item_cache.forget_all();
+        Ok(outcome?.into())
     }
 }

@@ -143,5 +143,6 @@ pub fn verb_context<'a>(ctx: &Context<'a>) -> Result<Cx<'a>, AppError> {
         actor: actor(ctx)?,
         now: state.clock.now(),
         notices: Some(&state.notices),
+        item_cache: &state.item_cache,
     })
 }

@@ -11,13 +11,15 @@ use sea_orm::DatabaseConnection;
 use super::context::app_state;
 use crate::directory::UnitRow;
 use crate::error::{AppError, AppResult};
+use crate::item_cache::ItemRows;
 use crate::service::{colours, read, scope};
 use crate::state::AppState;
-use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
+use entity::{assignment, attachment, audit_event, extension_request, person, report};
 
 /// Colours of items, computed for a whole batch at once at the request's instant from the
-/// items and their assignments (two statements; a page primes it with none of its own).
-/// Shared, not copied, by the many fields that read one item's colours.
+/// items and their assignments (as the instance keeps them, else one statement; a page
+/// primes it with none of its own). Shared, not copied, by the many fields that read one
+/// item's colours.
 pub struct ColourLoader(pub AppState);
 
 impl Loader<i64> for ColourLoader {
@@ -28,13 +30,11 @@ impl Loader<i64> for ColourLoader {
         let run = async {
             let state = &self.0;
             let now = state.clock.now();
-            let items = read::items(&state.db, keys).await?;
-            let assignments = read::assignments_of_items(&state.db, keys).await?;
+            let rows = read::kept_items(&state.db, &state.item_cache, keys).await?;
             let rule_set = state.colour_rules().await?;
             Ok(shared(colours::colours_from_rows(
                 &rule_set.rules(),
-                &items,
-                &assignments,
+                &rows,
                 now,
             )))
         };
@@ -224,27 +224,16 @@ where
     Ok(())
 }
 
-/// Loads what the page asks for in one query each (the assignments, their units, the
-/// people it names, reports…) and primes the request's loaders with them: a page costs the
-/// same number of queries whatever its size, with no timing window. Colours are computed
-/// from the items and assignments read (`colours::colours_from_rows`), with no query of
-/// their own. What is not asked for is not read; a field that needs it anyway finds its
-/// loader, which reads it then.
+/// Primes the request's loaders with what the page asks for beyond its items' own columns,
+/// in one query each (their units and people from the instance's directory, reports…): a
+/// page costs the same number of queries whatever its size, with no timing window. The
+/// assignments come with the items (`read::kept_items`), and colours are computed from them
+/// (`colours::colours_from_rows`) with no query of their own. What is not asked for is not
+/// read; a field that needs it anyway finds its loader, which reads it then.
 pub async fn prime_page(
     ctx: &Context<'_>,
-    items: &[item::Model],
+    rows: &[Arc<ItemRows>],
     wants: PageWants,
-) -> AppResult<()> {
-    prime_page_with(ctx, items, wants, None).await
-}
-
-/// [`prime_page`], given the items' assignments when the caller read them with the items
-/// (every assignment of every item, by id, as `read::assignments_of_items` gives them).
-pub async fn prime_page_with(
-    ctx: &Context<'_>,
-    items: &[item::Model],
-    wants: PageWants,
-    assignments_read: Option<HashMap<i64, Vec<assignment::Model>>>,
 ) -> AppResult<()> {
     let (Ok(assignments), Ok(units), Ok(people), Ok(state)) = (
         ctx.data::<Cached<AssignmentsByItem>>(),
@@ -254,33 +243,26 @@ pub async fn prime_page_with(
     ) else {
         return Ok(());
     };
-    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let item_ids: Vec<i64> = rows.iter().map(|r| r.item.id).collect();
     let mut unit_ids = Vec::new();
     if wants.assignments {
-        let mut by_item: HashMap<i64, Vec<assignment::Model>> =
-            item_ids.iter().map(|id| (*id, Vec::new())).collect();
-        let read = match assignments_read {
-            Some(read) => read,
-            None => assignments
-                .loader()
-                .load(&item_ids)
-                .await
-                .map_err(loader_error)?,
-        };
-        by_item.extend(read);
         if let (true, Ok(colour_loader)) = (wants.colours, ctx.data::<Cached<ColourLoader>>()) {
             let rule_set = state.colour_rules().await?;
             colour_loader
                 .feed_many(shared(colours::colours_from_rows(
                     &rule_set.rules(),
-                    items,
-                    &by_item,
+                    rows,
                     state.clock.now(),
                 )))
                 .await;
         }
-        unit_ids = by_item.values().flatten().map(|a| a.unit_id).collect();
-        assignments.feed_many(by_item).await;
+        unit_ids = rows
+            .iter()
+            .flat_map(|r| r.assignments.iter().map(|a| a.unit_id))
+            .collect();
+        assignments
+            .feed_many(rows.iter().map(|r| (r.item.id, r.assignments.clone())))
+            .await;
     }
     let mut person_ids: Vec<i64> = Vec::new();
     if wants.units && !unit_ids.is_empty() {
@@ -289,7 +271,7 @@ pub async fn prime_page_with(
         units.feed_many(unit_rows).await;
     }
     if wants.people {
-        person_ids.extend(items.iter().filter_map(|i| i.responsible_leader_id));
+        person_ids.extend(rows.iter().filter_map(|r| r.item.responsible_leader_id));
         if !person_ids.is_empty() {
             let person_rows = people
                 .loader()

@@ -321,7 +321,7 @@ pub async fn colours_for_items(
     let assignments = assignment_facts(db, items, at).await?;
     Ok(colours_of(
         rules,
-        items,
+        items.iter(),
         assignments.iter().map(|f| (&f.assignment, &f.facts)),
         at,
     ))
@@ -329,14 +329,13 @@ pub async fn colours_for_items(
 
 /// Colours of `items` from their live assignments' facts: the worst assignment's verdict is
 /// the item's, and each unit's worst is what that unit's people see.
-fn colours_of<'a>(
+fn colours_of<'a, 'i>(
     rules: &Rules<'_>,
-    items: &[item::Model],
+    items: impl Iterator<Item = &'i item::Model>,
     facts: impl IntoIterator<Item = (&'a assignment::Model, &'a AssignmentFacts)>,
     at: DateTime<Utc>,
 ) -> HashMap<i64, ItemColours> {
     let mut result: HashMap<i64, ItemColours> = items
-        .iter()
         .map(|i| {
             (
                 i.id,
@@ -394,30 +393,31 @@ pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
     }
 }
 
-/// Colours of `items` at `at` (now, or later) from rows a page has read anyway: the items and
-/// every assignment of each (withdrawn ones too, in id order, as `read::assignments_of_items`
-/// gives them). No statement: issue 14 asked that colours cost a page no more than a fifth
-/// of its time, and they are a function of these rows, the calendar and the policy.
-/// Agrees with `colours_for_items` at any instant after the latest write (a test holds them
-/// together on the demo district).
+/// Colours of items at `at` (now, or later) from rows a page has read anyway: each item with
+/// every one of its assignments (`read::kept_items`). No statement: issue 14 asked that
+/// colours cost a page no more than a fifth of its time, and they are a function of these
+/// rows, the calendar and the policy. Agrees with `colours_for_items` at any instant after
+/// the latest write (a test holds them together on the demo district).
 pub fn colours_from_rows(
     rules: &Rules<'_>,
-    items: &[item::Model],
-    assignments: &HashMap<i64, Vec<assignment::Model>>,
+    rows: &[std::sync::Arc<crate::item_cache::ItemRows>],
     at: DateTime<Utc>,
 ) -> HashMap<i64, ItemColours> {
-    let facts: Vec<(&assignment::Model, AssignmentFacts)> = items
+    let facts: Vec<(&assignment::Model, AssignmentFacts)> = rows
         .iter()
-        .flat_map(|item| {
-            assignments
-                .get(&item.id)
-                .into_iter()
-                .flatten()
+        .flat_map(|rows| {
+            rows.assignments
+                .iter()
                 .filter(|a| a.status != AssignmentStatus::Withdrawn && a.created_at <= at)
-                .map(move |a| (a, facts_now(item, a)))
+                .map(|a| (a, facts_now(&rows.item, a)))
         })
         .collect();
-    colours_of(rules, items, facts.iter().map(|(a, f)| (*a, f)), at)
+    colours_of(
+        rules,
+        rows.iter().map(|rows| &rows.item),
+        facts.iter().map(|(a, f)| (*a, f)),
+        at,
+    )
 }
 
 /// Where the items of a colour filter are looked for: the items of `select`, and among them

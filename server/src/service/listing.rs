@@ -15,8 +15,10 @@ use super::input::sane_instant;
 use super::scope;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::item_cache::{ItemCache, ItemRows};
 use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, item, person, unit};
+use std::sync::Arc;
 
 /// What the item list is filtered by; every part optional, all given parts must hold.
 #[derive(Debug, Clone, Default)]
@@ -42,9 +44,10 @@ pub enum Seek {
     Newer(Option<i64>),
 }
 
-/// One page of the item list, in the order its `Seek` reads.
+/// One page of the item list, in the order its `Seek` reads: each item with all its
+/// assignments.
 pub struct ItemPage {
-    pub rows: Vec<item::Model>,
+    pub rows: Vec<Arc<ItemRows>>,
     /// Whether more items lie beyond the page in the direction read.
     pub has_more: bool,
 }
@@ -63,6 +66,7 @@ pub struct ColourLookup<'a> {
 #[tracing::instrument(skip_all, fields(?seek, limit))]
 pub async fn items_page(
     db: &impl ConnectionTrait,
+    cache: &ItemCache,
     actor: &Actor,
     filter: &ItemFilter,
     (seek, limit): (Seek, u64),
@@ -79,7 +83,7 @@ pub async fn items_page(
         Seek::Newer(Some(id)) => select = select.filter(item::Column::Id.gt(id)),
         _ => {}
     }
-    let rows = match (&filter.colours, colours) {
+    let ids: Vec<i64> = match (&filter.colours, colours) {
         (Some(wanted), Some(lookup)) => {
             // The board judged every open item moments ago; the candidates it names are
             // judged again now. Only the worst colour is known there, so not for people of
@@ -115,6 +119,9 @@ pub async fn items_page(
                 (limit + 1, newest_first),
             )
             .await?
+            .into_iter()
+            .map(|item| item.id)
+            .collect()
         }
         (Some(_), None) => {
             return Err(AppError::Internal(anyhow::anyhow!(
@@ -127,16 +134,21 @@ pub async fn items_page(
             } else {
                 sea_orm::Order::Asc
             };
-            super::rows::all(
-                db,
-                select.order_by(item::Column::Id, order).limit(limit + 1),
-            )
-            .await?
+            // Only the ids: the rows themselves are what the instance keeps, most of them.
+            select
+                .select_only()
+                .column(item::Column::Id)
+                .order_by(item::Column::Id, order)
+                .limit(limit + 1)
+                .into_tuple::<i64>()
+                .all(db)
+                .await?
         }
     };
-    let has_more = rows.len() as u64 > limit;
+    let has_more = ids.len() as u64 > limit;
+    let page = &ids[..ids.len().min(limit as usize)];
     Ok(ItemPage {
-        rows: rows.into_iter().take(limit as usize).collect(),
+        rows: super::read::kept_items(db, cache, page).await?,
         has_more,
     })
 }

@@ -33,6 +33,9 @@ pub struct LiveTail {
     /// The colour policy this instance holds; forgotten with the directory (a policy
     /// change is audited with no item, as changes to people and units are).
     pub policies: super::colours::PolicyCache,
+    /// The items this instance keeps; those the trail names are forgotten (on SQLite the
+    /// only way to hear of another process's writes; on PostgreSQL the notices come first).
+    pub item_cache: crate::item_cache::ItemCache,
 }
 
 impl LiveTail {
@@ -87,6 +90,9 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                         directory_changed |= item_id.is_none();
                     }
                     state.events.publish(event);
+                }
+                if !touched.is_empty() {
+                    state.item_cache.forget(touched.iter().copied());
                 }
                 if directory_changed {
                     state.directory.forget_all();
@@ -170,15 +176,14 @@ async fn touched_changes(
     let ids: Vec<i64> = touched.iter().copied().collect();
     // From the rows, as a page computes them: the items and their assignments carry the
     // facts, and the policy is the one this instance holds.
-    let items = super::read::items(&state.db, &ids).await?;
-    let assignments = super::read::assignments_of_items(&state.db, &ids).await?;
+    let rows = super::read::kept_items(&state.db, &state.item_cache, &ids).await?;
     let rule_set = state
         .policies
         .rule_set(&state.db, &state.calendar, state.time_zone)
         .await?;
-    let colours = super::colours::colours_from_rows(&rule_set.rules(), &items, &assignments, now);
+    let colours = super::colours::colours_from_rows(&rule_set.rules(), &rows, now);
     let mut changes = Vec::new();
-    for item in items {
+    for item in rows.iter().map(|rows| &rows.item) {
         let verdict = colours
             .get(&item.id)
             .map(|c| c.item.clone())

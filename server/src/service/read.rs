@@ -3,11 +3,13 @@
 //! resolver builds a query.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::sql::in_chunks;
 use crate::error::{AppError, AppResult};
+use crate::item_cache::{ItemCache, ItemRows};
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
 
 pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> {
@@ -53,6 +55,49 @@ pub async fn item_of(db: &impl ConnectionTrait, part: ItemPart, id: i64) -> AppR
                 .map(|r| r.item_id)
         }
     })
+}
+
+/// Items with all their assignments, in the order of `ids` (ids of no item are left out):
+/// what the instance keeps (`item_cache`), and the rest in one statement, then kept.
+pub async fn kept_items(
+    db: &impl ConnectionTrait,
+    cache: &ItemCache,
+    ids: &[i64],
+) -> AppResult<Vec<Arc<ItemRows>>> {
+    let ticket = cache.ticket();
+    let mut found = match &ticket {
+        Some(ticket) => cache.get_many(ticket, ids),
+        None => vec![None; ids.len()],
+    };
+    let missing: Vec<i64> = ids
+        .iter()
+        .zip(&found)
+        .filter(|(_, kept)| kept.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    if !missing.is_empty() {
+        let read: Vec<Arc<ItemRows>> = in_chunks(&missing, |chunk| {
+            super::rows::items_with_assignments(
+                db,
+                item::Entity::find().filter(item::Column::Id.is_in(chunk)),
+            )
+        })
+        .await?
+        .into_iter()
+        .map(|(item, assignments)| Arc::new(ItemRows { item, assignments }))
+        .collect();
+        if let Some(ticket) = ticket {
+            cache.store(ticket, &read);
+        }
+        let by_id: HashMap<i64, Arc<ItemRows>> =
+            read.into_iter().map(|rows| (rows.item.id, rows)).collect();
+        for (id, slot) in ids.iter().zip(found.iter_mut()) {
+            if slot.is_none() {
+                *slot = by_id.get(id).cloned();
+            }
+        }
+    }
+    Ok(found.into_iter().flatten().collect())
 }
 
 pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item::Model>> {

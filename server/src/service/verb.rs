@@ -43,6 +43,9 @@ pub struct Cx<'a> {
     pub actor: &'a Actor,
     pub now: DateTime<Utc>,
     pub notices: Option<&'a NoticeContext>,
+    /// The items this instance keeps in memory: a verb forgets its item once committed,
+    /// so that whoever wrote it reads it back as written.
+    pub item_cache: &'a crate::item_cache::ItemCache,
 }
 
 impl<'a> Cx<'a> {
@@ -141,7 +144,10 @@ impl Write<'_> {
             _ => None,
         };
         let updated = super::read::item(&txn, item.id).await?;
-        txn.commit().await?;
+        let committed = txn.commit().await;
+        // Even when the commit's answer was lost: it may have happened.
+        cx.item_cache.forget([item.id]);
+        committed?;
         if let Some(wake) = wake {
             wake.notify_one();
         }
@@ -166,7 +172,9 @@ impl Write<'_> {
             },
         )
         .await?;
-        self.txn.commit().await?;
+        let committed = self.txn.commit().await;
+        self.cx.item_cache.forget([self.item.id]);
+        committed?;
         Ok(())
     }
 }

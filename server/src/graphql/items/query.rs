@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::context::{actor, app_state};
 use crate::graphql::enums::{Colour, SourceKind, Stage};
 use crate::graphql::ids::{self, GlobalId, ItemId, NodeKind, UnitId};
-use crate::graphql::loaders::{PageWants, prime_page, prime_page_with};
+use crate::graphql::loaders::{PageWants, prime_page};
 use crate::graphql::objects::{Item, Node, Person, Unit};
 use crate::service::{listing, read, scope};
 
@@ -130,11 +130,20 @@ impl ItemQuery {
                 first.unwrap_or(20),
             )
         };
-        let page =
-            listing::items_page(&state.db, &actor, &filter, (seek, limit), colours, now).await?;
+        let cache = &state.item_cache;
+        let page = listing::items_page(
+            &state.db,
+            cache,
+            &actor,
+            &filter,
+            (seek, limit),
+            colours,
+            now,
+        )
+        .await?;
         let beyond_cursor = match other_side {
             Some(seek) => {
-                listing::items_page(&state.db, &actor, &filter, (seek, 0), colours, now)
+                listing::items_page(&state.db, cache, &actor, &filter, (seek, 0), colours, now)
                     .await?
                     .has_more
             }
@@ -153,8 +162,8 @@ impl ItemQuery {
         let mut edges = Vec::with_capacity(rows.len());
         for row in rows {
             edges.push(ItemEdge {
-                cursor: ids::encode(NodeKind::Item, row.id),
-                node: Item::try_from(row)?,
+                cursor: ids::encode(NodeKind::Item, row.item.id),
+                node: Item::try_from(row.item.clone())?,
             });
         }
         Ok(ItemConnection {
@@ -176,20 +185,11 @@ impl ItemQuery {
     ) -> async_graphql::Result<Item> {
         let state = app_state(ctx)?;
         let wants = PageWants::of_item(ctx.look_ahead());
-        // Whatever wants the assignments (colours too) gets them in the item's own statement.
-        let (found, assignments) = if wants.assignments {
-            let (found, assignments) =
-                scope::visible_item_with_assignments(&state.db, actor(ctx)?, id.0).await?;
-            (found, Some(assignments))
-        } else {
-            (
-                scope::visible_item(&state.db, actor(ctx)?, id.0).await?,
-                None,
-            )
-        };
-        let read = assignments.map(|rows| std::collections::HashMap::from([(found.id, rows)]));
-        prime_page_with(ctx, std::slice::from_ref(&found), wants, read).await?;
-        Ok(Item::try_from(found)?)
+        // The item comes with its assignments, as the instance keeps it or in one statement.
+        let found =
+            scope::visible_item_rows(&state.db, &state.item_cache, actor(ctx)?, id.0).await?;
+        prime_page(ctx, std::slice::from_ref(&found), wants).await?;
+        Ok(Item::try_from(found.item.clone())?)
     }
 
     /// 按全局标识取得任一对象（Relay 规范；与各自的查询一样按用户可见范围）
@@ -208,7 +208,10 @@ impl ItemQuery {
         };
         let node = match id.kind {
             NodeKind::Item => Node::Item(Item::try_from(
-                scope::visible_item(&state.db, reader, id.number).await?,
+                scope::visible_item_rows(&state.db, &state.item_cache, reader, id.number)
+                    .await?
+                    .item
+                    .clone(),
             )?),
             NodeKind::Unit => {
                 let unit = listing::units(&state.db)

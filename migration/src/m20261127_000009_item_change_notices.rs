@@ -1,0 +1,57 @@
+//! On PostgreSQL, every write to an item or to one of its assignments tells the instances
+//! which item changed: a notice on [`ITEM_CHANGED_CHANNEL`] with the item's id, delivered
+//! when the writing transaction commits (and never if it rolls back; the same id twice in one
+//! transaction is delivered once). Each instance keeps the items it has read in memory
+//! (`ducha_server::item_cache`) and forgets the ones it hears of.
+//!
+//! Triggers rather than a call in each write: a write from any path (a new verb, a
+//! command, a hand-made `UPDATE` by an operator) is heard the same way. SQLite has no
+//! notices and gets no triggers; there one instance serves the file, and it forgets its
+//! own writes itself.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// The channel the notices go on.
+pub const ITEM_CHANGED_CHANNEL: &str = "ducha_item_changed";
+
+const UP: [&str; 4] = [
+    "CREATE OR REPLACE FUNCTION ducha_item_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('{channel}', OLD.id::text); END IF;
+       IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('{channel}', NEW.id::text); END IF;
+       RETURN NULL;
+     END $$",
+    "CREATE OR REPLACE FUNCTION ducha_assignment_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('{channel}', OLD.item_id::text); END IF;
+       IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('{channel}', NEW.item_id::text); END IF;
+       RETURN NULL;
+     END $$",
+    "CREATE TRIGGER item_changed AFTER INSERT OR UPDATE OR DELETE ON item
+     FOR EACH ROW EXECUTE FUNCTION ducha_item_changed()",
+    "CREATE TRIGGER assignment_changed AFTER INSERT OR UPDATE OR DELETE ON assignment
+     FOR EACH ROW EXECUTE FUNCTION ducha_assignment_changed()",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let db = manager.get_connection();
+        for statement in UP {
+            db.execute_unprepared(&statement.replace("{channel}", ITEM_CHANGED_CHANNEL))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration("migrations are forward-only".into()))
+    }
+}

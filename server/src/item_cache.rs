@@ -1,0 +1,336 @@
+//! Items with their assignments, kept in memory by each instance for the reads that every
+//! page and every `item(id)` makes.
+//!
+//! Issue 14 measured what an item read costs when it goes to the database: a round trip of
+//! about 0.13 ms on loopback before ducha does anything, and sqlx's decoding of every
+//! column. `item(id)` at one connection could not come near three times PostGraphile's rate
+//! with a statement in its path at all. Items change a few times a day each and are read all
+//! day, so each instance keeps the rows it has read, as it keeps tokens and units
+//! (`directory`), and forgets an item as soon as it learns that the item changed:
+//! - **its own writes:** a verb forgets its item when its transaction has committed, before
+//!   it answers (`service::verb::Write::commit`); a calendar change that moves deadlines
+//!   forgets everything. A client reads what it has just written.
+//! - **other instances' writes, on PostgreSQL:** triggers on `item` and `assignment`
+//!   (migration 9) send the item's id on [`CHANNEL`] when the writing transaction commits,
+//!   and [`follow_changes`] forgets it. Any write counts, a hand-made `UPDATE` included.
+//!   Another instance sees a change once the notice has crossed, typically well under a
+//!   millisecond after the commit. While the listening connection is down nothing is
+//!   believed, and everything is forgotten once it is back: notices sent meanwhile are lost.
+//! - **other processes' writes to a SQLite file** (a `ducha` command beside the server): the
+//!   live tail forgets the items of the audit rows it hears, every 0.5 s.
+//! - and whatever else: nothing is believed longer than [`KEPT_FOR`].
+//!
+//! A read that began before a change was forgotten must not store what it read: every
+//! forget counts, and a read stores its rows only if the count has not moved since it took
+//! its [`Ticket`] (the check and the store happen under the same lock as the forget).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use entity::{assignment, item};
+
+/// An item's row and all its assignments (withdrawn ones too), in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRows {
+    pub item: item::Model,
+    pub assignments: Vec<assignment::Model>,
+}
+
+/// How long a kept item is believed at most, whatever was heard.
+pub const KEPT_FOR: Duration = Duration::from_secs(60);
+
+/// Items kept at most (in two halves, the older dropped whole): a few thousand items is a
+/// district's open work several times over, at about 2 KB each.
+const CAPACITY: usize = 8_192;
+
+/// The channel migration 9's triggers notify with an item's id.
+pub const CHANNEL: &str = migration::ITEM_CHANGED_CHANNEL;
+
+/// The instance's kept items. Cloning shares them.
+#[derive(Clone)]
+pub struct ItemCache(Arc<Inner>);
+
+struct Inner {
+    held: RwLock<Held>,
+    /// How many times anything was forgotten.
+    forgotten: AtomicU64,
+    /// Whether what is heard of changes can be relied on (false while PostgreSQL's
+    /// listening connection is down, and before it first listens).
+    trusted: AtomicBool,
+}
+
+/// Two halves: new rows go into `current`; when it is full it becomes `previous` and the
+/// old `previous` is dropped, so memory stays bounded with no per-read bookkeeping.
+#[derive(Default)]
+struct Held {
+    current: HashMap<i64, Kept>,
+    previous: HashMap<i64, Kept>,
+}
+
+struct Kept {
+    rows: Arc<ItemRows>,
+    stored: Instant,
+}
+
+/// Taken before a read of the database; its rows are stored only if nothing was forgotten
+/// since.
+#[derive(Debug)]
+pub struct Ticket(u64);
+
+impl ItemCache {
+    /// A cache that is used at once (`trusted`), or only once [`ItemCache::trust`] is called
+    /// (PostgreSQL, when the listener is listening).
+    pub fn new(trusted: bool) -> ItemCache {
+        ItemCache(Arc::new(Inner {
+            held: RwLock::default(),
+            forgotten: AtomicU64::new(0),
+            trusted: AtomicBool::new(trusted),
+        }))
+    }
+
+    /// Starts relying on what is heard: everything read before is forgotten.
+    pub fn trust(&self) {
+        self.forget_all();
+        self.0.trusted.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops relying on what is heard (changes may go unheard): nothing is kept or served.
+    pub fn distrust(&self) {
+        self.0.trusted.store(false, Ordering::SeqCst);
+        self.forget_all();
+    }
+
+    /// A ticket for a read, or `None` when nothing may be served from the cache now.
+    pub fn ticket(&self) -> Option<Ticket> {
+        self.0
+            .trusted
+            .load(Ordering::SeqCst)
+            .then(|| Ticket(self.0.forgotten.load(Ordering::SeqCst)))
+    }
+
+    /// The kept rows of each id, `None` where they are not kept (or kept too long).
+    pub fn get_many(&self, _ticket: &Ticket, ids: &[i64]) -> Vec<Option<Arc<ItemRows>>> {
+        let held = self.0.held.read().unwrap_or_else(|e| e.into_inner());
+        ids.iter()
+            .map(|id| {
+                held.current
+                    .get(id)
+                    .or_else(|| held.previous.get(id))
+                    .filter(|kept| kept.stored.elapsed() < KEPT_FOR)
+                    .map(|kept| Arc::clone(&kept.rows))
+            })
+            .collect()
+    }
+
+    /// Keeps rows read under `ticket`, unless something was forgotten since it was taken.
+    pub fn store(&self, ticket: Ticket, rows: &[Arc<ItemRows>]) {
+        let mut held = self.0.held.write().unwrap_or_else(|e| e.into_inner());
+        if self.0.forgotten.load(Ordering::SeqCst) != ticket.0 {
+            return;
+        }
+        let stored = Instant::now();
+        for rows in rows {
+            if held.current.len() >= CAPACITY / 2 {
+                held.previous = std::mem::take(&mut held.current);
+            }
+            let id = rows.item.id;
+            held.previous.remove(&id);
+            held.current.insert(
+                id,
+                Kept {
+                    rows: Arc::clone(rows),
+                    stored,
+                },
+            );
+        }
+    }
+
+    /// Forgets these items: they changed.
+    pub fn forget(&self, ids: impl IntoIterator<Item = i64>) {
+        let mut held = self.0.held.write().unwrap_or_else(|e| e.into_inner());
+        self.0.forgotten.fetch_add(1, Ordering::SeqCst);
+        for id in ids {
+            held.current.remove(&id);
+            held.previous.remove(&id);
+        }
+    }
+
+    /// Forgets every item.
+    pub fn forget_all(&self) {
+        let mut held = self.0.held.write().unwrap_or_else(|e| e.into_inner());
+        self.0.forgotten.fetch_add(1, Ordering::SeqCst);
+        *held = Held::default();
+    }
+
+    /// How many items are kept (for tests and `/metrics`).
+    pub fn len(&self) -> usize {
+        let held = self.0.held.read().unwrap_or_else(|e| e.into_inner());
+        held.current.len() + held.previous.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Forgets the items PostgreSQL says changed, for as long as the task runs: listens on
+/// [`CHANNEL`] over a connection of its own (not one of the pool's), trusts the cache while
+/// it listens, and on losing the connection distrusts it until listening again.
+pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
+    use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
+    let options = db
+        .get_postgres_connection_pool()
+        .connect_options()
+        .as_ref()
+        .clone();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    let mut failing = false;
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(mut listener) => {
+                if failing {
+                    tracing::info!("listening for item changes again");
+                }
+                cache.trust();
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(notice)) => match notice.payload().parse::<i64>() {
+                            Ok(id) => cache.forget([id]),
+                            Err(_) => cache.forget_all(),
+                        },
+                        // The connection dropped and was made again: what was sent in
+                        // between is lost.
+                        Ok(None) => cache.forget_all(),
+                        Err(error) => {
+                            tracing::warn!(%error, "listening for item changes; items are read from the database until it is back");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "cannot listen for item changes; items are read from the database until it can");
+                }
+            }
+        }
+        failing = true;
+        cache.distrust();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn rows(id: i64, title: &str) -> Arc<ItemRows> {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 2, 1, 0, 0)
+            .single()
+            .expect("an instant");
+        Arc::new(ItemRows {
+            item: item::Model {
+                id,
+                serial: format!("督〔2026〕{id}号"),
+                year: 2026,
+                seq: id as i32,
+                title: title.into(),
+                requirements: String::new(),
+                source_kind: "LEADER_INSTRUCTION".into(),
+                source_reference: String::new(),
+                urgency: "NORMAL".into(),
+                responsible_leader_id: None,
+                deadline_rule: "3个工作日".into(),
+                deadline_explicit: true,
+                report_cycle_days: None,
+                report_cycle_working_days: true,
+                stage: entity::ItemStage::Registered,
+                assigned_at: None,
+                closed_at: None,
+                closed_on_time_original: None,
+                closed_on_time_extended: None,
+                version: 1,
+                created_by: 1,
+                created_at: at,
+                updated_at: at,
+                feedback_at: None,
+                rejections: 0,
+                reopened: false,
+            },
+            assignments: Vec::new(),
+        })
+    }
+
+    fn title(cache: &ItemCache, id: i64) -> Option<String> {
+        let ticket = cache.ticket()?;
+        cache.get_many(&ticket, &[id])[0]
+            .as_ref()
+            .map(|r| r.item.title.clone())
+    }
+
+    #[test]
+    fn rows_stored_are_served_until_forgotten() {
+        let cache = ItemCache::new(true);
+        let ticket = cache.ticket().expect("trusted");
+        cache.store(ticket, &[rows(1, "一"), rows(2, "二")]);
+        assert_eq!(title(&cache, 1).as_deref(), Some("一"));
+        assert_eq!(title(&cache, 2).as_deref(), Some("二"));
+        cache.forget([1]);
+        assert_eq!(title(&cache, 1), None);
+        assert_eq!(title(&cache, 2).as_deref(), Some("二"));
+        cache.forget_all();
+        assert_eq!(title(&cache, 2), None);
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_forget_stores_nothing() {
+        let cache = ItemCache::new(true);
+        let before = cache.ticket().expect("trusted");
+        // The item changes (and is forgotten) while the read is at the database.
+        cache.forget([1]);
+        cache.store(before, &[rows(1, "改前")]);
+        assert_eq!(title(&cache, 1), None);
+        let after = cache.ticket().expect("trusted");
+        cache.store(after, &[rows(1, "改后")]);
+        assert_eq!(title(&cache, 1).as_deref(), Some("改后"));
+    }
+
+    #[test]
+    fn nothing_is_served_or_kept_while_untrusted() {
+        let cache = ItemCache::new(false);
+        assert!(cache.ticket().is_none());
+        cache.trust();
+        let ticket = cache.ticket().expect("trusted");
+        cache.store(ticket, &[rows(1, "一")]);
+        assert_eq!(cache.len(), 1);
+        cache.distrust();
+        assert!(cache.ticket().is_none());
+        assert!(cache.is_empty(), "distrusting forgets what was kept");
+        cache.trust();
+        assert_eq!(title(&cache, 1), None);
+    }
+
+    #[test]
+    fn memory_is_bounded_and_the_newest_are_kept() {
+        let cache = ItemCache::new(true);
+        for id in 0..(CAPACITY as i64 * 3) {
+            let ticket = cache.ticket().expect("trusted");
+            cache.store(ticket, &[rows(id, "x")]);
+        }
+        assert!(cache.len() <= CAPACITY, "{} kept", cache.len());
+        let newest = CAPACITY as i64 * 3 - 1;
+        assert!(title(&cache, newest).is_some());
+        assert_eq!(title(&cache, 0), None);
+    }
+}
