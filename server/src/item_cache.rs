@@ -102,6 +102,11 @@ impl ItemCache {
         self.forget_all();
     }
 
+    /// Whether kept items are served now.
+    pub fn is_trusted(&self) -> bool {
+        self.0.trusted.load(Ordering::SeqCst)
+    }
+
     /// A ticket for a read, or `None` when nothing may be served from the cache now.
     pub fn ticket(&self) -> Option<Ticket> {
         self.0

@@ -526,6 +526,7 @@ async fn metrics_count_operations_and_read_the_backlog() {
         "ducha_scheduler_last_tick_timestamp_seconds",
         "ducha_db_pool_connections",
         "ducha_database_up 1",
+        "ducha_item_cache_trusted 1",
     ] {
         assert!(text.contains(expected), "{expected} missing:\n{text}");
     }

@@ -90,22 +90,6 @@ pub async fn item_colours(ctx: &Context<'_>, item_id: i64) -> AppResult<Arc<colo
         .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
 }
 
-/// The item's verdict as the reader may see it: the worst of all units for the office and
-/// leaders, the reader's own assignment's for a unit (another unit's reason names its due
-/// and its troubles; see `service::scope::redact_audit_trail` for the rule).
-pub async fn visible_verdict(
-    ctx: &Context<'_>,
-    item_id: i64,
-) -> AppResult<ducha_domain::colour::Verdict> {
-    let actor = super::context::actor(ctx)?;
-    let colours = item_colours(ctx, item_id).await?;
-    Ok(scope::visible_verdict(
-        actor,
-        colours.item.clone(),
-        &colours.by_unit,
-    ))
-}
-
 /// A loader over one batched read of `service::read`: many keys, one query.
 macro_rules! batch_loader {
     ($(#[$doc:meta])* $loader:ident => $value:ty, $read:path) => {
@@ -230,45 +214,47 @@ where
 /// assignments come with the items (`read::kept_items`), and colours are computed from them
 /// (`colours::colours_from_rows`) with no query of their own. What is not asked for is not
 /// read; a field that needs it anyway finds its loader, which reads it then.
+///
+/// Returns the items' colours when the page asks for them, for the items to carry
+/// (`objects::Item::of_rows`).
 pub async fn prime_page(
     ctx: &Context<'_>,
     rows: &[Arc<ItemRows>],
     wants: PageWants,
-) -> AppResult<()> {
-    let (Ok(assignments), Ok(units), Ok(people), Ok(state)) = (
+) -> AppResult<HashMap<i64, Arc<colours::ItemColours>>> {
+    let (Ok(assignments), Ok(people), Ok(state)) = (
         ctx.data::<Cached<AssignmentsByItem>>(),
-        ctx.data::<Cached<UnitLoader>>(),
         ctx.data::<Cached<PersonLoader>>(),
         app_state(ctx),
     ) else {
-        return Ok(());
+        return Ok(HashMap::new());
     };
     let item_ids: Vec<i64> = rows.iter().map(|r| r.item.id).collect();
-    let mut unit_ids = Vec::new();
-    if wants.assignments {
-        if let (true, Ok(colour_loader)) = (wants.colours, ctx.data::<Cached<ColourLoader>>()) {
-            let rule_set = state.colour_rules().await?;
-            colour_loader
-                .feed_many(shared(colours::colours_from_rows(
-                    &rule_set.rules(),
-                    rows,
-                    state.clock.now(),
-                )))
-                .await;
-        }
-        unit_ids = rows
-            .iter()
-            .flat_map(|r| r.assignments.iter().map(|a| a.unit_id))
-            .collect();
+    let mut page_colours = HashMap::new();
+    if wants.colours {
+        let rule_set = state.colour_rules().await?;
+        page_colours = shared(colours::colours_from_rows(
+            &rule_set.rules(),
+            rows,
+            state.clock.now(),
+        ));
+    }
+    // The items carry their assignments; reports and extension requests are shown by the
+    // assignments one may see, which they find in the loader.
+    if wants.reports || wants.extension_requests {
         assignments
             .feed_many(rows.iter().map(|r| (r.item.id, r.assignments.clone())))
             .await;
     }
     let mut person_ids: Vec<i64> = Vec::new();
-    if wants.units && !unit_ids.is_empty() {
-        let unit_rows = units.loader().load(&unit_ids).await.map_err(loader_error)?;
+    if wants.units {
+        let unit_ids: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| r.assignments.iter().map(|a| a.unit_id))
+            .collect();
+        // Into the directory, where the units' fields look first.
+        let unit_rows = state.directory.units(&state.db, &unit_ids).await?;
         person_ids.extend(unit_rows.values().filter_map(|u| u.portfolio_leader_id));
-        units.feed_many(unit_rows).await;
     }
     if wants.people {
         person_ids.extend(rows.iter().filter_map(|r| r.item.responsible_leader_id));
@@ -290,7 +276,7 @@ pub async fn prime_page(
     if wants.audit_trail {
         prime_rows(ctx.data::<Cached<AuditByItem>>().ok(), &item_ids).await?;
     }
-    Ok(())
+    Ok(page_colours)
 }
 
 pub fn loader_error(e: Arc<AppError>) -> AppError {
@@ -298,6 +284,12 @@ pub fn loader_error(e: Arc<AppError>) -> AppError {
 }
 
 pub async fn load_unit(ctx: &Context<'_>, id: i64) -> AppResult<Option<UnitRow>> {
+    if let Some(unit) = app_state(ctx)
+        .ok()
+        .and_then(|state| state.directory.known_unit(id))
+    {
+        return Ok(Some(unit));
+    }
     let loader = ctx
         .data::<Cached<UnitLoader>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no unit loader")))?;

@@ -13,8 +13,11 @@ use super::ids::{AssignmentId, GlobalId, NodeKind};
 use super::loaders::*;
 use crate::directory::UnitRow;
 use crate::error::{AppError, AppResult};
+use crate::item_cache::ItemRows;
+use crate::service::colours::ItemColours;
 use crate::service::scope;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
+use std::sync::Arc;
 
 /// 联系人
 #[derive(SimpleObject, Clone)]
@@ -217,6 +220,52 @@ pub struct Item {
     pub updated_at: DateTime<Utc>,
     #[graphql(skip)]
     pub responsible_leader_id: Option<i64>,
+    /// What the page or `item(id)` read with the item: its assignments and, when the
+    /// selection asks for them, its colours. Fields find them here rather than through the
+    /// request's loaders (a page of 50 items looked its colours up 177 times).
+    #[graphql(skip)]
+    pub read_with: ReadWith,
+}
+
+/// What an item's reader already holds of it beyond its own columns.
+#[derive(Clone, Default)]
+pub struct ReadWith {
+    pub assignments: Option<Arc<ItemRows>>,
+    pub colours: Option<Arc<ItemColours>>,
+}
+
+impl Item {
+    /// The item of rows read with its assignments, and its colours if computed.
+    pub fn of_rows(rows: &Arc<ItemRows>, colours: Option<Arc<ItemColours>>) -> AppResult<Item> {
+        let mut item = Item::try_from(rows.item.clone())?;
+        item.read_with = ReadWith {
+            assignments: Some(Arc::clone(rows)),
+            colours,
+        };
+        Ok(item)
+    }
+
+    async fn colours(&self, ctx: &Context<'_>) -> AppResult<Arc<ItemColours>> {
+        match &self.read_with.colours {
+            Some(colours) => Ok(Arc::clone(colours)),
+            None => item_colours(ctx, self.id).await,
+        }
+    }
+
+    /// The reader's verdict of the item, as `pick` takes from it.
+    async fn verdict<T>(
+        &self,
+        ctx: &Context<'_>,
+        pick: impl FnOnce(&ducha_domain::colour::Verdict) -> T,
+    ) -> AppResult<T> {
+        let colours = self.colours(ctx).await?;
+        let actor = super::context::actor(ctx)?;
+        Ok(pick(scope::visible_verdict(
+            actor,
+            &colours.item,
+            &colours.by_unit,
+        )))
+    }
 }
 
 impl TryFrom<item::Model> for Item {
@@ -254,6 +303,7 @@ impl TryFrom<item::Model> for Item {
             created_at: i.created_at,
             updated_at: i.updated_at,
             responsible_leader_id: i.responsible_leader_id,
+            read_with: ReadWith::default(),
         })
     }
 }
@@ -272,12 +322,12 @@ impl Item {
 
     /// 事项当前颜色（蓝黄红），取各承办单位中最严重的；承办单位人员看到的是本单位的
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
-        Ok(visible_verdict(ctx, self.id).await?.colour.into())
+        Ok(self.verdict(ctx, |v| v.colour).await?.into())
     }
 
     /// 颜色的原因（承办单位人员只看到本单位的原因）
     async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(visible_verdict(ctx, self.id).await?.reason)
+        Ok(self.verdict(ctx, |v| v.reason.clone()).await?)
     }
 
     /// 责任领导
@@ -290,12 +340,25 @@ impl Item {
     /// 各承办单位的交办记录（承办单位只能看到本单位的）
     pub async fn assignments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assignment>> {
         let actor = super::context::actor(ctx)?;
-        let rows = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|a| scope::sees_unit(actor, a.unit_id))
-            .map(Assignment::from)
-            .collect())
+        let of_item = |a: &assignment::Model| {
+            let mut assignment = Assignment::from(a.clone());
+            assignment.item_colours = self.read_with.colours.clone();
+            assignment
+        };
+        Ok(match &self.read_with.assignments {
+            Some(rows) => rows
+                .assignments
+                .iter()
+                .filter(|a| scope::sees_unit(actor, a.unit_id))
+                .map(of_item)
+                .collect(),
+            None => rows_of::<AssignmentsByItem>(ctx, self.id)
+                .await?
+                .iter()
+                .filter(|a| scope::sees_unit(actor, a.unit_id))
+                .map(of_item)
+                .collect(),
+        })
     }
 
     /// 进展报告与办结反馈
@@ -429,6 +492,24 @@ pub struct Assignment {
     pub unit_id: i64,
     #[graphql(skip)]
     pub item_id: i64,
+    /// Its item's colours, when the item's reader computed them.
+    #[graphql(skip)]
+    pub item_colours: Option<Arc<ItemColours>>,
+}
+
+impl Assignment {
+    /// Its verdict, as `pick` takes from it (none for a withdrawn assignment).
+    async fn verdict<T>(
+        &self,
+        ctx: &Context<'_>,
+        pick: impl FnOnce(Option<&ducha_domain::colour::Verdict>) -> T,
+    ) -> AppResult<T> {
+        let colours = match &self.item_colours {
+            Some(colours) => Arc::clone(colours),
+            None => item_colours(ctx, self.item_id).await?,
+        };
+        Ok(pick(colours.by_assignment.get(&self.id)))
+    }
 }
 
 impl From<assignment::Model> for Assignment {
@@ -447,6 +528,7 @@ impl From<assignment::Model> for Assignment {
             created_at: a.created_at,
             unit_id: a.unit_id,
             item_id: a.item_id,
+            item_colours: None,
         }
     }
 }
@@ -465,23 +547,21 @@ impl Assignment {
 
     /// 该单位承办部分的颜色
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
-        let colours = item_colours(ctx, self.item_id).await?;
-        Ok(colours
-            .by_assignment
-            .get(&self.id)
-            .map(|v| v.colour)
-            .unwrap_or(ducha_domain::colour::Colour::None)
+        Ok(self
+            .verdict(ctx, |v| {
+                v.map_or(ducha_domain::colour::Colour::None, |v| v.colour)
+            })
+            .await?
             .into())
     }
 
     /// 该单位承办部分颜色的原因
     async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        let colours = item_colours(ctx, self.item_id).await?;
-        Ok(colours
-            .by_assignment
-            .get(&self.id)
-            .map(|v| v.reason.clone())
-            .unwrap_or_else(|| "已改派".into()))
+        Ok(self
+            .verdict(ctx, |v| {
+                v.map_or_else(|| "已改派".into(), |v| v.reason.clone())
+            })
+            .await?)
     }
 
     /// 承办单位

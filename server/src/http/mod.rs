@@ -190,6 +190,20 @@ async fn metrics(state: Data<&AppState>) -> Response {
         "Idle connections in this process's database pool.",
         idle as f64,
     ));
+    gauges.push(gauge(
+        "ducha_item_cache_items",
+        "Items this instance keeps in memory with their assignments.",
+        state.item_cache.len() as f64,
+    ));
+    gauges.push(gauge(
+        "ducha_item_cache_trusted",
+        "Whether kept items are served (0 on PostgreSQL while changes cannot be heard).",
+        if state.item_cache.is_trusted() {
+            1.0
+        } else {
+            0.0
+        },
+    ));
     Response::builder()
         .header(
             header::CONTENT_TYPE,

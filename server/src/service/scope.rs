@@ -164,17 +164,17 @@ pub fn sees_unit(actor: &Actor, unit_id: i64) -> bool {
 /// An item's verdict as `actor` may see it: the worst of all units for the office and
 /// leaders, the reader's own unit's for a unit (another unit's reason names its due and its
 /// troubles; `redact_audit_trail` follows the same rule).
-pub fn visible_verdict(
+pub fn visible_verdict<'a>(
     actor: &Actor,
-    item: Verdict,
-    by_unit: &std::collections::HashMap<i64, Verdict>,
-) -> Verdict {
+    item: &'a Verdict,
+    by_unit: &'a std::collections::HashMap<i64, Verdict>,
+) -> &'a Verdict {
     if actor.role.sees_everything() {
         return item;
     }
     actor
         .own_unit()
-        .and_then(|unit| by_unit.get(&unit).cloned())
+        .and_then(|unit| by_unit.get(&unit))
         .unwrap_or(item)
 }
 

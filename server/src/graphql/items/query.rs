@@ -153,7 +153,7 @@ impl ItemQuery {
         if backward {
             rows.reverse();
         }
-        prime_page(ctx, &rows, PageWants::of_connection(ctx)).await?;
+        let colours = prime_page(ctx, &rows, PageWants::of_connection(ctx)).await?;
         let (has_next_page, has_previous_page) = if backward {
             (beyond_cursor, page.has_more)
         } else {
@@ -163,7 +163,7 @@ impl ItemQuery {
         for row in rows {
             edges.push(ItemEdge {
                 cursor: ids::encode(NodeKind::Item, row.item.id),
-                node: Item::try_from(row.item.clone())?,
+                node: Item::of_rows(&row, colours.get(&row.item.id).cloned())?,
             });
         }
         Ok(ItemConnection {
@@ -188,8 +188,8 @@ impl ItemQuery {
         // The item comes with its assignments, as the instance keeps it or in one statement.
         let found =
             scope::visible_item_rows(&state.db, &state.item_cache, actor(ctx)?, id.0).await?;
-        prime_page(ctx, std::slice::from_ref(&found), wants).await?;
-        Ok(Item::try_from(found.item.clone())?)
+        let colours = prime_page(ctx, std::slice::from_ref(&found), wants).await?;
+        Ok(Item::of_rows(&found, colours.get(&found.item.id).cloned())?)
     }
 
     /// 按全局标识取得任一对象（Relay 规范；与各自的查询一样按用户可见范围）
