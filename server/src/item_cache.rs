@@ -182,7 +182,8 @@ impl ItemCache {
 
 /// Forgets the items PostgreSQL says changed, for as long as the task runs: listens on
 /// [`CHANNEL`] over a connection of its own (not one of the pool's), trusts the cache while
-/// it listens, and on losing the connection distrusts it until listening again.
+/// it listens, and from the moment the connection is lost until it listens again distrusts
+/// it (sqlx's own reconnection is turned off: it would go on trusting while it reconnects).
 pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
     use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
     let options = db
@@ -192,45 +193,45 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
         .clone();
     let pool = PgPoolOptions::new()
         .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(options);
     let mut failing = false;
     loop {
         let listening = async {
             let mut listener = PgListener::connect_with(&pool).await?;
+            listener.eager_reconnect(false);
             listener.listen(CHANNEL).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         match listening.await {
             Ok(mut listener) => {
+                cache.trust();
                 if failing {
                     tracing::info!("listening for item changes again");
                 }
-                cache.trust();
-                loop {
+                let lost = loop {
                     match listener.try_recv().await {
                         Ok(Some(notice)) => match notice.payload().parse::<i64>() {
                             Ok(id) => cache.forget([id]),
                             Err(_) => cache.forget_all(),
                         },
-                        // The connection dropped and was made again: what was sent in
-                        // between is lost.
-                        Ok(None) => cache.forget_all(),
-                        Err(error) => {
-                            tracing::warn!(%error, "listening for item changes; items are read from the database until it is back");
-                            break;
-                        }
+                        Ok(None) => break "the connection was closed".to_string(),
+                        Err(error) => break error.to_string(),
                     }
-                }
+                };
+                cache.distrust();
+                tracing::warn!(error = %lost, "stopped listening for item changes; items are read from the database until it is back");
+                failing = true;
             }
             Err(error) => {
+                cache.distrust();
                 if !failing {
                     tracing::warn!(%error, "cannot listen for item changes; items are read from the database until it can");
                 }
+                failing = true;
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        failing = true;
-        cache.distrust();
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
