@@ -130,7 +130,6 @@ impl Directory {
         Ok(pick(&all, ids))
     }
 
-    /// The units asked for, if the copy is fresh and has every one of them.
     /// The unit with this id if the copy holds it now, without waiting: what a field naming
     /// one unit asks first (a page's units were read into the copy before its fields).
     pub fn known_unit(&self, id: i64) -> Option<UnitRow> {
@@ -141,6 +140,7 @@ impl Directory {
             .flatten()
     }
 
+    /// The units asked for, if the copy is fresh and has every one of them.
     fn known_units(&self, ids: &[i64]) -> Option<HashMap<i64, UnitRow>> {
         let units = self.0.units.read().unwrap_or_else(|e| e.into_inner());
         let (all, read_at) = units.as_ref()?;

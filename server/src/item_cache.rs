@@ -16,6 +16,8 @@
 //!   Another instance sees a change once the notice has crossed, typically well under a
 //!   millisecond after the commit. While the listening connection is down nothing is
 //!   believed, and everything is forgotten once it is back: notices sent meanwhile are lost.
+//!   Each instance sends itself a heartbeat notice every 10 s, so that a connection cut
+//!   without a word is given up after 30 s of silence.
 //! - **other processes' writes to a SQLite file** (a `ducha` command beside the server): the
 //!   live tail forgets the items of the audit rows it hears, every 0.5 s.
 //! - and whatever else: nothing is believed longer than [`KEPT_FOR`].
@@ -109,13 +111,17 @@ impl ItemCache {
 
     /// A ticket for a read, or `None` when nothing may be served from the cache now.
     pub fn ticket(&self) -> Option<Ticket> {
+        // The count first: a distrust that comes between the two reads then makes the
+        // ticket stale (it forgets after it distrusts), so its read stores nothing.
+        let forgotten = self.0.forgotten.load(Ordering::SeqCst);
         self.0
             .trusted
             .load(Ordering::SeqCst)
-            .then(|| Ticket(self.0.forgotten.load(Ordering::SeqCst)))
+            .then_some(Ticket(forgotten))
     }
 
-    /// The kept rows of each id, `None` where they are not kept (or kept too long).
+    /// The kept rows of each id, `None` where they are not kept (or kept too long). The
+    /// ticket shows the cache was trusted when the read began.
     pub fn get_many(&self, _ticket: &Ticket, ids: &[i64]) -> Vec<Option<Arc<ItemRows>>> {
         let held = self.0.held.read().unwrap_or_else(|e| e.into_inner());
         ids.iter()
@@ -180,10 +186,33 @@ impl ItemCache {
     }
 }
 
+/// How often each instance sends itself a notice when nothing else is heard, and how long
+/// a listening connection may stay silent before it is given up for dead (a connection cut
+/// without a reset, which no read would ever report).
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const SILENT_FOR: Duration = Duration::from_secs(30);
+
+/// The payload of the heartbeat's notice: no item.
+const PING: &str = "ping";
+
+/// What one notice on [`CHANNEL`] makes the cache forget.
+fn heard(cache: &ItemCache, payload: &str) {
+    match payload {
+        PING => {}
+        id => match id.parse::<i64>() {
+            Ok(id) => cache.forget([id]),
+            // Not ours to read: whatever it meant, nothing kept is sure any more.
+            Err(_) => cache.forget_all(),
+        },
+    }
+}
+
 /// Forgets the items PostgreSQL says changed, for as long as the task runs: listens on
 /// [`CHANNEL`] over a connection of its own (not one of the pool's), trusts the cache while
 /// it listens, and from the moment the connection is lost until it listens again distrusts
-/// it (sqlx's own reconnection is turned off: it would go on trusting while it reconnects).
+/// it. sqlx's own reconnection is turned off (it would go on trusting while it reconnects),
+/// and a connection that hears nothing, not even the heartbeat this instance sends through
+/// its pool, for [`SILENT_FOR`] is given up.
 pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
     use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
     let options = db
@@ -209,15 +238,43 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
                 if failing {
                     tracing::info!("listening for item changes again");
                 }
-                let lost = loop {
-                    match listener.try_recv().await {
-                        Ok(Some(notice)) => match notice.payload().parse::<i64>() {
-                            Ok(id) => cache.forget([id]),
-                            Err(_) => cache.forget_all(),
-                        },
-                        Ok(None) => break "the connection was closed".to_string(),
-                        Err(error) => break error.to_string(),
+                let last_heard = std::sync::Mutex::new(Instant::now());
+                let mark =
+                    || *last_heard.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                let receiving = async {
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notice)) => {
+                                mark();
+                                heard(&cache, notice.payload());
+                            }
+                            Ok(None) => break "the connection was closed".to_string(),
+                            Err(error) => break error.to_string(),
+                        }
                     }
+                };
+                let heartbeat = async {
+                    loop {
+                        tokio::time::sleep(HEARTBEAT).await;
+                        let silent = last_heard
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .elapsed();
+                        if silent > SILENT_FOR {
+                            break format!("nothing heard for {} s", silent.as_secs());
+                        }
+                        let ping = sea_orm::Statement::from_sql_and_values(
+                            sea_orm::DbBackend::Postgres,
+                            "SELECT pg_notify($1, $2)",
+                            [CHANNEL.into(), PING.into()],
+                        );
+                        // A database that cannot be reached shows as silence.
+                        let _ = sea_orm::ConnectionTrait::execute_raw(&db, ping).await;
+                    }
+                };
+                let lost = tokio::select! {
+                    lost = receiving => lost,
+                    lost = heartbeat => lost,
                 };
                 cache.distrust();
                 tracing::warn!(error = %lost, "stopped listening for item changes; items are read from the database until it is back");
@@ -325,6 +382,22 @@ mod tests {
         assert!(cache.is_empty(), "distrusting forgets what was kept");
         cache.trust();
         assert_eq!(title(&cache, 1), None);
+    }
+
+    #[test]
+    fn a_notice_forgets_its_item_a_ping_nothing_and_anything_else_everything() {
+        let cache = ItemCache::new(true);
+        let keep = |cache: &ItemCache| {
+            let ticket = cache.ticket().expect("trusted");
+            cache.store(ticket, &[rows(1, "一"), rows(2, "二")]);
+        };
+        keep(&cache);
+        heard(&cache, "1");
+        assert_eq!((title(&cache, 1), title(&cache, 2).is_some()), (None, true));
+        heard(&cache, PING);
+        assert!(title(&cache, 2).is_some(), "a heartbeat changes nothing");
+        heard(&cache, "not an id");
+        assert!(cache.is_empty());
     }
 
     #[test]

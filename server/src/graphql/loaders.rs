@@ -154,7 +154,6 @@ batch_loader!(
 /// reads only that.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageWants {
-    pub assignments: bool,
     /// The assignments' units.
     pub units: bool,
     /// The responsible leaders, and the units' portfolio leaders.
@@ -183,8 +182,6 @@ impl PageWants {
             || assignments.field("colour").exists()
             || assignments.field("colourReason").exists();
         PageWants {
-            // Reports and extension requests are shown within the assignments one may see.
-            assignments: assignments.exists() || reports || extension_requests || colours,
             units: unit.exists(),
             people: node.field("responsibleLeader").exists()
                 || unit.field("portfolioLeader").exists(),
@@ -247,7 +244,7 @@ pub async fn prime_page(
             .await;
     }
     let mut person_ids: Vec<i64> = Vec::new();
-    if wants.units {
+    if wants.units && rows.iter().any(|r| !r.assignments.is_empty()) {
         let unit_ids: Vec<i64> = rows
             .iter()
             .flat_map(|r| r.assignments.iter().map(|a| a.unit_id))

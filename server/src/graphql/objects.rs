@@ -227,10 +227,23 @@ pub struct Item {
     pub read_with: ReadWith,
 }
 
+/// An item's colours as its reader computed them, else from the request's loader.
+async fn carried_or_loaded(
+    ctx: &Context<'_>,
+    carried: Option<&Arc<ItemColours>>,
+    item_id: i64,
+) -> AppResult<Arc<ItemColours>> {
+    match carried {
+        Some(colours) => Ok(Arc::clone(colours)),
+        None => item_colours(ctx, item_id).await,
+    }
+}
+
 /// What an item's reader already holds of it beyond its own columns.
 #[derive(Clone, Default)]
 pub struct ReadWith {
-    pub assignments: Option<Arc<ItemRows>>,
+    /// The item's row as read, with all its assignments.
+    pub rows: Option<Arc<ItemRows>>,
     pub colours: Option<Arc<ItemColours>>,
 }
 
@@ -239,17 +252,14 @@ impl Item {
     pub fn of_rows(rows: &Arc<ItemRows>, colours: Option<Arc<ItemColours>>) -> AppResult<Item> {
         let mut item = Item::try_from(rows.item.clone())?;
         item.read_with = ReadWith {
-            assignments: Some(Arc::clone(rows)),
+            rows: Some(Arc::clone(rows)),
             colours,
         };
         Ok(item)
     }
 
     async fn colours(&self, ctx: &Context<'_>) -> AppResult<Arc<ItemColours>> {
-        match &self.read_with.colours {
-            Some(colours) => Ok(Arc::clone(colours)),
-            None => item_colours(ctx, self.id).await,
-        }
+        carried_or_loaded(ctx, self.read_with.colours.as_ref(), self.id).await
     }
 
     /// The reader's verdict of the item, as `pick` takes from it.
@@ -340,25 +350,23 @@ impl Item {
     /// 各承办单位的交办记录（承办单位只能看到本单位的）
     pub async fn assignments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Assignment>> {
         let actor = super::context::actor(ctx)?;
-        let of_item = |a: &assignment::Model| {
-            let mut assignment = Assignment::from(a.clone());
-            assignment.item_colours = self.read_with.colours.clone();
-            assignment
+        let loaded;
+        let rows: &[assignment::Model] = match &self.read_with.rows {
+            Some(rows) => &rows.assignments,
+            None => {
+                loaded = rows_of::<AssignmentsByItem>(ctx, self.id).await?;
+                &loaded
+            }
         };
-        Ok(match &self.read_with.assignments {
-            Some(rows) => rows
-                .assignments
-                .iter()
-                .filter(|a| scope::sees_unit(actor, a.unit_id))
-                .map(of_item)
-                .collect(),
-            None => rows_of::<AssignmentsByItem>(ctx, self.id)
-                .await?
-                .iter()
-                .filter(|a| scope::sees_unit(actor, a.unit_id))
-                .map(of_item)
-                .collect(),
-        })
+        Ok(rows
+            .iter()
+            .filter(|a| scope::sees_unit(actor, a.unit_id))
+            .map(|a| {
+                let mut assignment = Assignment::from(a.clone());
+                assignment.item_colours = self.read_with.colours.clone();
+                assignment
+            })
+            .collect())
     }
 
     /// 进展报告与办结反馈
@@ -504,10 +512,7 @@ impl Assignment {
         ctx: &Context<'_>,
         pick: impl FnOnce(Option<&ducha_domain::colour::Verdict>) -> T,
     ) -> AppResult<T> {
-        let colours = match &self.item_colours {
-            Some(colours) => Arc::clone(colours),
-            None => item_colours(ctx, self.item_id).await?,
-        };
+        let colours = carried_or_loaded(ctx, self.item_colours.as_ref(), self.item_id).await?;
         Ok(pick(colours.by_assignment.get(&self.id)))
     }
 }

@@ -67,8 +67,8 @@ where
         .collect()
 }
 
-/// The items of `select` (at most one is expected: a filter on the id) with all their
-/// assignments in id order, by a LEFT JOIN: one statement for `item(id)`.
+/// The items of `select` with all their assignments in id order, by a LEFT JOIN, in one
+/// statement: what `read::kept_items` reads of the items the instance does not keep.
 pub async fn items_with_assignments(
     db: &impl ConnectionTrait,
     select: Select<item::Entity>,

@@ -207,11 +207,9 @@ impl ItemQuery {
             ))
         };
         let node = match id.kind {
-            NodeKind::Item => Node::Item(Item::try_from(
-                scope::visible_item_rows(&state.db, &state.item_cache, reader, id.number)
-                    .await?
-                    .item
-                    .clone(),
+            NodeKind::Item => Node::Item(Item::of_rows(
+                &scope::visible_item_rows(&state.db, &state.item_cache, reader, id.number).await?,
+                None,
             )?),
             NodeKind::Unit => {
                 let unit = listing::units(&state.db)
