@@ -18,23 +18,19 @@ pub struct Migration;
 /// The channel the notices go on.
 pub const ITEM_CHANGED_CHANNEL: &str = "ducha_item_changed";
 
-const UP: [&str; 4] = [
+/// One function for both tables: the trigger names the column that holds the item's id
+/// (`id` on `item`, `item_id` on `assignment`), read from the row by name.
+const UP: [&str; 3] = [
     "CREATE OR REPLACE FUNCTION ducha_item_changed() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
-       IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('{channel}', OLD.id::text); END IF;
-       IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('{channel}', NEW.id::text); END IF;
-       RETURN NULL;
-     END $$",
-    "CREATE OR REPLACE FUNCTION ducha_assignment_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-     BEGIN
-       IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('{channel}', OLD.item_id::text); END IF;
-       IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('{channel}', NEW.item_id::text); END IF;
+       IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('{channel}', to_jsonb(OLD) ->> TG_ARGV[0]); END IF;
+       IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('{channel}', to_jsonb(NEW) ->> TG_ARGV[0]); END IF;
        RETURN NULL;
      END $$",
     "CREATE TRIGGER item_changed AFTER INSERT OR UPDATE OR DELETE ON item
-     FOR EACH ROW EXECUTE FUNCTION ducha_item_changed()",
+     FOR EACH ROW EXECUTE FUNCTION ducha_item_changed('id')",
     "CREATE TRIGGER assignment_changed AFTER INSERT OR UPDATE OR DELETE ON assignment
-     FOR EACH ROW EXECUTE FUNCTION ducha_assignment_changed()",
+     FOR EACH ROW EXECUTE FUNCTION ducha_item_changed('item_id')",
 ];
 
 #[async_trait::async_trait]

@@ -42,6 +42,15 @@ async fn title_becomes(app: &TestApp, token: &str, id: i64, wanted: &str, within
     }
 }
 
+/// Changes an item's title by SQL, not through ducha: no verb, no audit row.
+async fn retitle_by_hand(db: &impl ConnectionTrait, id: i64, title: &str) {
+    db.execute_unprepared(&format!(
+        "UPDATE item SET title = '{title}' WHERE id = {id}"
+    ))
+    .await
+    .expect("update by hand");
+}
+
 async fn first_item_id(app: &TestApp) -> i64 {
     entity::item::Entity::find()
         .order_by_asc(entity::item::Column::Id)
@@ -97,13 +106,7 @@ async fn a_write_made_by_hand_in_postgresql_is_heard_by_the_instance() {
     assert_eq!(title(&app, &tokens.supervisor, id).await, before);
     // Not through ducha and with no audit row: only the trigger's notice can tell. A kept
     // item is otherwise believed for a minute.
-    app.state
-        .db
-        .execute_unprepared(&format!(
-            "UPDATE item SET title = '手工更正的标题' WHERE id = {id}"
-        ))
-        .await
-        .expect("update by hand");
+    retitle_by_hand(&app.state.db, id, "手工更正的标题").await;
     title_becomes(
         &app,
         &tokens.supervisor,
@@ -122,11 +125,7 @@ async fn notices_lost_while_the_listening_connection_was_down_forget_everything_
     // The listening connection is ended inside the transaction that changes the item, so
     // the change's notice goes out when nobody listens: it is lost.
     let txn = app.state.db.begin().await.expect("begin");
-    txn.execute_unprepared(&format!(
-        "UPDATE item SET title = '断线期间的更正' WHERE id = {id}"
-    ))
-    .await
-    .expect("update");
+    retitle_by_hand(&txn, id, "断线期间的更正").await;
     let ended = txn
         .query_one_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
@@ -150,13 +149,7 @@ async fn notices_lost_while_the_listening_connection_was_down_forget_everything_
     )
     .await;
     // Listening again: the next change is heard as before.
-    app.state
-        .db
-        .execute_unprepared(&format!(
-            "UPDATE item SET title = '恢复后的更正' WHERE id = {id}"
-        ))
-        .await
-        .expect("update");
+    retitle_by_hand(&app.state.db, id, "恢复后的更正").await;
     title_becomes(
         &app,
         &tokens.supervisor,
