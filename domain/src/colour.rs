@@ -3,6 +3,8 @@
 //! item (docs/rules.md §3). Colours are derived at read time from deadlines,
 //! extensions, suspensions, reports and verification history — never stored.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ducha_calendar::Calendar;
@@ -140,6 +142,52 @@ impl Verdict {
     }
 }
 
+/// The colours of one item: its own (the worst of its live assignments') and each live
+/// assignment's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemColours {
+    pub item: Verdict,
+    /// By assignment id. An item has a few (ordered maps of a few keys are searched faster
+    /// than a hash is computed: a page looks these up for every assignment it shows).
+    pub by_assignment: BTreeMap<i64, Verdict>,
+    /// The worst verdict of each unit's assignments, by unit id: what people of that unit
+    /// see ([000 Art.68] names the unit, not the item).
+    pub by_unit: BTreeMap<i64, Verdict>,
+}
+
+impl ItemColours {
+    /// An item's colours before any assignment is judged: an item not yet assigned says so.
+    pub fn placeholder(stage: Stage) -> ItemColours {
+        ItemColours {
+            item: if stage == Stage::Registered {
+                Verdict {
+                    colour: Colour::None,
+                    reason: "尚未交办".into(),
+                }
+            } else {
+                Verdict::none()
+            },
+            by_assignment: BTreeMap::new(),
+            by_unit: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one live assignment's verdict: the worst is the item's, and the first one
+    /// replaces the placeholder, so that an uncoloured item says why (按期办结, 已挂起…).
+    pub fn add(&mut self, assignment_id: i64, unit_id: i64, verdict: Verdict) {
+        if self.by_assignment.is_empty() || verdict.colour > self.item.colour {
+            self.item = verdict.clone();
+        }
+        match self.by_unit.get(&unit_id) {
+            Some(held) if held.colour >= verdict.colour => {}
+            _ => {
+                self.by_unit.insert(unit_id, verdict.clone());
+            }
+        }
+        self.by_assignment.insert(assignment_id, verdict);
+    }
+}
+
 /// The colour of being `overdue` working days late: YELLOW, RED past the policy's threshold.
 fn lateness(policy: &ColourPolicy, overdue: i64) -> Colour {
     if overdue > policy.red_after_overdue_working_days {
@@ -267,6 +315,42 @@ pub fn assignment_colour(
         }
     }
     verdict
+}
+
+/// The end of the stretch of time from `now` over which `assignment_colour` gives the verdict
+/// it gives at `now` (exclusive: the verdict holds at every instant in `[now, until)`).
+///
+/// The verdict reads the clock in two ways only: the local date (days late, days left, the
+/// progress report's date), and whether the due instant has passed. So it holds until the
+/// next local midnight, or until just after the due instant while that is still ahead.
+/// Those who show colours many times over keep a verdict this long rather than judge the
+/// same facts again (issue 14: a page's colours cost no more than a fifth of its time).
+pub fn verdict_holds_until(
+    time_zone: Tz,
+    facts: &AssignmentFacts,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let next_midnight = now
+        .with_timezone(&time_zone)
+        .date_naive()
+        .succ_opt()
+        .and_then(|tomorrow| {
+            tomorrow
+                .and_time(chrono::NaiveTime::MIN)
+                .and_local_timezone(time_zone)
+                .earliest()
+        })
+        .map_or(DateTime::<Utc>::MAX_UTC, |midnight| {
+            midnight.with_timezone(&Utc)
+        });
+    let due = facts.extended_due_at.unwrap_or(facts.due_at);
+    if now <= due {
+        // At the due instant itself the assignment is not yet late.
+        let just_after_due = due + chrono::TimeDelta::nanoseconds(1);
+        next_midnight.min(just_after_due)
+    } else {
+        next_midnight
+    }
 }
 
 /// Where an assignment stands with its periodic progress report (定期报告进展), keyed by the
@@ -718,6 +802,66 @@ mod tests {
             },
         );
         assert_eq!(recovered.colour, Colour::None);
+    }
+
+    /// Walks each case through three weeks around its due instant (every hour, plus each
+    /// midnight and the due instant, a nanosecond either side): wherever the verdict changes
+    /// between two instants, the earlier one's `verdict_holds_until` must have ended by then.
+    #[test]
+    fn a_verdict_is_kept_no_longer_than_it_holds() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let due = at(2026, 10, 9, 18);
+        let one_ns = chrono::TimeDelta::nanoseconds(1);
+        let calendar = Calendar::national();
+        let policy = ColourPolicy::default();
+        let colour_at = |f, now| assignment_colour(&calendar, tz, &policy, f, now);
+        let mut cases = Vec::new();
+        for stage in [Stage::InProgress, Stage::FeedbackSubmitted, Stage::Closed] {
+            let mut f = facts(due);
+            f.stage = stage;
+            cases.push(f.clone());
+            f.extended_due_at = Some(at(2026, 10, 14, 9));
+            f.feedback_at = Some(at(2026, 10, 16, 10));
+            cases.push(f.clone());
+            f.extended_due_at = None;
+            f.feedback_at = None;
+            f.report_cycle_days = Some(5);
+            cases.push(f.clone());
+            f.report_cycle_working_days = true;
+            cases.push(f);
+        }
+        let start = at(2026, 9, 28, 0);
+        let mut instants: Vec<DateTime<Utc>> = (0..24 * 21)
+            .map(|h| start + chrono::TimeDelta::hours(h))
+            .collect();
+        for day in 0..21 {
+            let midnight = start + chrono::TimeDelta::days(day);
+            instants.extend([midnight - one_ns, midnight]);
+        }
+        for f in &cases {
+            let mut these = instants.clone();
+            for d in [Some(f.due_at), f.extended_due_at].into_iter().flatten() {
+                these.extend([d - one_ns, d, d + one_ns]);
+            }
+            these.sort();
+            these.dedup();
+            let mut changes = 0;
+            for pair in these.windows(2) {
+                let (before, after) = (pair[0], pair[1]);
+                if colour_at(f, before) != colour_at(f, after) {
+                    changes += 1;
+                    let until = verdict_holds_until(tz, f, before);
+                    assert!(
+                        until <= after,
+                        "{f:?}: kept from {before} until {until}, but changed by {after}"
+                    );
+                }
+                assert!(verdict_holds_until(tz, f, before) > before);
+            }
+            if f.stage == Stage::InProgress {
+                assert!(changes > 3, "{f:?}: the walk saw the verdict change");
+            }
+        }
     }
 
     #[test]

@@ -28,9 +28,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+use ducha_calendar::Calendar;
+use ducha_domain::colour::ItemColours;
 use entity::{assignment, item};
 
 /// An item's row and all its assignments (withdrawn ones too), in id order.
@@ -38,6 +41,87 @@ use entity::{assignment, item};
 pub struct ItemRows {
     pub item: item::Model,
     pub assignments: Vec<assignment::Model>,
+    /// Their colours, once computed, for as long as they hold.
+    pub kept_colours: KeptColours,
+}
+
+impl ItemRows {
+    pub fn new(item: item::Model, assignments: Vec<assignment::Model>) -> ItemRows {
+        ItemRows {
+            item,
+            assignments,
+            kept_colours: KeptColours::default(),
+        }
+    }
+}
+
+/// Colours computed from an item's rows (`service::colours::colours_from_rows`), kept beside
+/// them with what they were computed by and the stretch of time over which they hold. Rows
+/// are never changed in place (a change is new rows), so what is kept goes with them.
+/// Derived data: not part of the rows' equality, and not copied with them.
+#[derive(Default)]
+pub struct KeptColours(Mutex<Option<ColoursHeld>>);
+
+struct ColoursHeld {
+    calendar: Arc<Calendar>,
+    policy_version: i32,
+    holds: std::ops::Range<DateTime<Utc>>,
+    colours: Arc<ItemColours>,
+}
+
+impl KeptColours {
+    /// The colours kept, if they were computed on this calendar (the very one: a change to
+    /// the calendar builds a new one) with this policy and hold at `at`.
+    pub fn get(
+        &self,
+        calendar: &Arc<Calendar>,
+        policy_version: i32,
+        at: DateTime<Utc>,
+    ) -> Option<Arc<ItemColours>> {
+        let held = self.0.lock().ok()?;
+        held.as_ref()
+            .filter(|held| {
+                Arc::ptr_eq(&held.calendar, calendar)
+                    && held.policy_version == policy_version
+                    && held.holds.contains(&at)
+            })
+            .map(|held| Arc::clone(&held.colours))
+    }
+
+    pub fn keep(
+        &self,
+        calendar: &Arc<Calendar>,
+        policy_version: i32,
+        holds: std::ops::Range<DateTime<Utc>>,
+        colours: &Arc<ItemColours>,
+    ) {
+        if let Ok(mut held) = self.0.lock() {
+            *held = Some(ColoursHeld {
+                calendar: Arc::clone(calendar),
+                policy_version,
+                holds,
+                colours: Arc::clone(colours),
+            });
+        }
+    }
+}
+
+impl Clone for KeptColours {
+    fn clone(&self) -> Self {
+        KeptColours::default()
+    }
+}
+
+impl PartialEq for KeptColours {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for KeptColours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptColours")
+    }
 }
 
 /// How long a kept item is believed at most, whatever was heard.
@@ -295,15 +379,15 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
+    use chrono::TimeZone;
 
     fn rows(id: i64, title: &str) -> Arc<ItemRows> {
         let at = Utc
             .with_ymd_and_hms(2026, 11, 2, 1, 0, 0)
             .single()
             .expect("an instant");
-        Arc::new(ItemRows {
-            item: item::Model {
+        Arc::new(ItemRows::new(
+            item::Model {
                 id,
                 serial: format!("督〔2026〕{id}号"),
                 year: 2026,
@@ -331,8 +415,8 @@ mod tests {
                 rejections: 0,
                 reopened: false,
             },
-            assignments: Vec::new(),
-        })
+            Vec::new(),
+        ))
     }
 
     fn title(cache: &ItemCache, id: i64) -> Option<String> {

@@ -199,23 +199,37 @@ async fn colours_from_the_rows_are_the_colours_computed_from_the_history(backend
         .await
         .expect("items with their assignments");
     let mut seen = std::collections::BTreeSet::new();
-    for days in [0, 10] {
-        app.clock.advance(Duration::days(days));
+    // The same rows all along: the colours kept on them are used while they hold, and must
+    // be what the long way computes at every step, across midnights and due instants.
+    let rule_set = app.state.colour_rules().await.expect("rules");
+    let mut kept = 0;
+    for hours in [0, 1, 5, 18, 24, 24 * 9] {
+        app.clock.advance(Duration::hours(hours));
         let now = app.clock.now();
-        let rule_set = app.state.rule_set().await.expect("rules");
         let long = colours::colours_for_items(db, &rule_set.rules(), &items, now)
             .await
             .expect("long way");
-        let short = colours::colours_from_rows(&rule_set.rules(), &rows, now);
+        let short = colours::colours_from_rows(&rule_set, &rows, now);
+        let again = colours::colours_from_rows(&rule_set, &rows, now);
         assert_eq!(short.len(), items.len());
         for item in &items {
             let (a, b) = (&long[&item.id], &short[&item.id]);
-            assert_eq!(a.item, b.item, "item {} after {days} days", item.serial);
+            assert_eq!(
+                a.item, b.item,
+                "item {} after {hours} more hours",
+                item.serial
+            );
             assert_eq!(a.by_assignment, b.by_assignment, "item {}", item.serial);
             assert_eq!(a.by_unit, b.by_unit, "item {}", item.serial);
+            assert!(std::sync::Arc::ptr_eq(b, &again[&item.id]), "kept at once");
             seen.insert(format!("{:?}", b.item.colour));
         }
+        kept += usize::from(std::sync::Arc::ptr_eq(
+            &short[&items[0].id],
+            &colours::colours_from_rows(&rule_set, &rows, now + Duration::seconds(1))[&items[0].id],
+        ));
     }
+    assert!(kept > 0, "colours were kept over a second at some step");
     assert!(
         ["Red", "Yellow", "Blue", "None"]
             .iter()

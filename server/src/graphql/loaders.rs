@@ -32,21 +32,10 @@ impl Loader<i64> for ColourLoader {
             let now = state.clock.now();
             let rows = read::kept_items(&state.db, &state.item_cache, keys).await?;
             let rule_set = state.colour_rules().await?;
-            Ok(shared(colours::colours_from_rows(
-                &rule_set.rules(),
-                &rows,
-                now,
-            )))
+            Ok(colours::colours_from_rows(&rule_set, &rows, now))
         };
         run.await.map_err(Arc::new)
     }
-}
-
-fn shared(colours: HashMap<i64, colours::ItemColours>) -> HashMap<i64, Arc<colours::ItemColours>> {
-    colours
-        .into_iter()
-        .map(|(id, c)| (id, Arc::new(c)))
-        .collect()
 }
 
 /// Unit colours: every unit's standing is computed once per request.
@@ -230,11 +219,7 @@ pub async fn prime_page(
     let mut page_colours = HashMap::new();
     if wants.colours {
         let rule_set = state.colour_rules().await?;
-        page_colours = shared(colours::colours_from_rows(
-            &rule_set.rules(),
-            rows,
-            state.clock.now(),
-        ));
+        page_colours = colours::colours_from_rows(&rule_set, rows, state.clock.now());
     }
     // The items carry their assignments; reports and extension requests are shown by the
     // assignments one may see, which they find in the loader.

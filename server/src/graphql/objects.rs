@@ -17,6 +17,7 @@ use crate::item_cache::ItemRows;
 use crate::service::colours::ItemColours;
 use crate::service::scope;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// 联系人
@@ -227,18 +228,6 @@ pub struct Item {
     pub read_with: ReadWith,
 }
 
-/// An item's colours as its reader computed them, else from the request's loader.
-async fn carried_or_loaded(
-    ctx: &Context<'_>,
-    carried: Option<&Arc<ItemColours>>,
-    item_id: i64,
-) -> AppResult<Arc<ItemColours>> {
-    match carried {
-        Some(colours) => Ok(Arc::clone(colours)),
-        None => item_colours(ctx, item_id).await,
-    }
-}
-
 /// What an item's reader already holds of it beyond its own columns.
 #[derive(Clone, Default)]
 pub struct ReadWith {
@@ -258,23 +247,25 @@ impl Item {
         Ok(item)
     }
 
-    async fn colours(&self, ctx: &Context<'_>) -> AppResult<Arc<ItemColours>> {
-        carried_or_loaded(ctx, self.read_with.colours.as_ref(), self.id).await
-    }
-
-    /// The reader's verdict of the item, as `pick` takes from it.
+    /// The reader's verdict of the item, as `pick` takes from it: from the colours its reader
+    /// computed, else from the request's loader.
     async fn verdict<T>(
         &self,
         ctx: &Context<'_>,
         pick: impl FnOnce(&ducha_domain::colour::Verdict) -> T,
     ) -> AppResult<T> {
-        let colours = self.colours(ctx).await?;
         let actor = super::context::actor(ctx)?;
-        Ok(pick(scope::visible_verdict(
-            actor,
-            &colours.item,
-            &colours.by_unit,
-        )))
+        let seen = |colours: &ItemColours| {
+            pick(scope::visible_verdict(
+                actor,
+                &colours.item,
+                &colours.by_unit,
+            ))
+        };
+        match &self.read_with.colours {
+            Some(colours) => Ok(seen(colours)),
+            None => Ok(seen(&*item_colours(ctx, self.id).await?)),
+        }
     }
 }
 
@@ -336,8 +327,15 @@ impl Item {
     }
 
     /// 颜色的原因（承办单位人员只看到本单位的原因）
-    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self.verdict(ctx, |v| v.reason.clone()).await?)
+    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
+        let actor = super::context::actor(ctx)?;
+        match &self.read_with.colours {
+            // Borrowed: the text is copied once, into the response.
+            Some(colours) => Ok(Cow::Borrowed(
+                &scope::visible_verdict(actor, &colours.item, &colours.by_unit).reason,
+            )),
+            None => Ok(Cow::Owned(self.verdict(ctx, |v| v.reason.clone()).await?)),
+        }
     }
 
     /// 责任领导
@@ -512,8 +510,15 @@ impl Assignment {
         ctx: &Context<'_>,
         pick: impl FnOnce(Option<&ducha_domain::colour::Verdict>) -> T,
     ) -> AppResult<T> {
-        let colours = carried_or_loaded(ctx, self.item_colours.as_ref(), self.item_id).await?;
-        Ok(pick(colours.by_assignment.get(&self.id)))
+        match &self.item_colours {
+            Some(colours) => Ok(pick(colours.by_assignment.get(&self.id))),
+            None => Ok(pick(
+                item_colours(ctx, self.item_id)
+                    .await?
+                    .by_assignment
+                    .get(&self.id),
+            )),
+        }
     }
 }
 
@@ -561,12 +566,17 @@ impl Assignment {
     }
 
     /// 该单位承办部分颜色的原因
-    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(self
-            .verdict(ctx, |v| {
-                v.map_or_else(|| "已改派".into(), |v| v.reason.clone())
-            })
-            .await?)
+    async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
+        let reason = |v: Option<&ducha_domain::colour::Verdict>| {
+            v.map_or_else(|| "已改派".to_string(), |v| v.reason.clone())
+        };
+        match &self.item_colours {
+            Some(colours) => Ok(match colours.by_assignment.get(&self.id) {
+                Some(verdict) => Cow::Borrowed(verdict.reason.as_str()),
+                None => Cow::Owned(reason(None)),
+            }),
+            None => Ok(Cow::Owned(self.verdict(ctx, reason).await?)),
+        }
     }
 
     /// 承办单位

@@ -10,8 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use ducha_calendar::Calendar;
 use ducha_domain::Stage;
+pub use ducha_domain::colour::ItemColours;
 use ducha_domain::colour::{
     AssignmentFacts, Colour, ColourPolicy, UnitFacts, Verdict, assignment_colour, unit_colour,
+    verdict_holds_until,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -101,15 +103,6 @@ pub async fn update_policy(
     .await?;
     txn.commit().await?;
     Ok(version + 1)
-}
-
-/// The colours of one item: its own (the worst of its units') and each live assignment's.
-#[derive(Debug, Clone)]
-pub struct ItemColours {
-    pub item: Verdict,
-    pub by_assignment: HashMap<i64, Verdict>,
-    /// The worst verdict of each unit's assignments: what people of that unit see.
-    pub by_unit: HashMap<i64, Verdict>,
 }
 
 pub struct Rules<'a> {
@@ -327,8 +320,8 @@ pub async fn colours_for_items(
     ))
 }
 
-/// Colours of `items` from their live assignments' facts: the worst assignment's verdict is
-/// the item's, and each unit's worst is what that unit's people see.
+/// Colours of `items` from their live assignments' facts (`ItemColours::add` says how they
+/// make the item's).
 fn colours_of<'a, 'i>(
     rules: &Rules<'_>,
     items: impl Iterator<Item = &'i item::Model>,
@@ -336,39 +329,13 @@ fn colours_of<'a, 'i>(
     at: DateTime<Utc>,
 ) -> HashMap<i64, ItemColours> {
     let mut result: HashMap<i64, ItemColours> = items
-        .map(|i| {
-            (
-                i.id,
-                ItemColours {
-                    item: if i.stage == ItemStage::Registered {
-                        Verdict {
-                            colour: Colour::None,
-                            reason: "尚未交办".into(),
-                        }
-                    } else {
-                        none()
-                    },
-                    by_assignment: HashMap::new(),
-                    by_unit: HashMap::new(),
-                },
-            )
-        })
+        .map(|i| (i.id, ItemColours::placeholder(i.stage.into())))
         .collect();
     for (a, facts) in facts {
-        let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, facts, at);
         if let Some(entry) = result.get_mut(&a.item_id) {
-            // The worst assignment's verdict is the item's; the first one replaces the
-            // placeholder, so an uncoloured item says why (按期办结, 已挂起…) too.
-            if entry.by_assignment.is_empty() || verdict.colour > entry.item.colour {
-                entry.item = verdict.clone();
-            }
-            match entry.by_unit.get(&a.unit_id) {
-                Some(held) if held.colour >= verdict.colour => {}
-                _ => {
-                    entry.by_unit.insert(a.unit_id, verdict.clone());
-                }
-            }
-            entry.by_assignment.insert(a.id, verdict);
+            let verdict =
+                assignment_colour(rules.calendar, rules.time_zone, rules.policy, facts, at);
+            entry.add(a.id, a.unit_id, verdict);
         }
     }
     result
@@ -398,26 +365,61 @@ pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
 /// colours cost a page no more than a fifth of its time, and they are a function of these
 /// rows, the calendar and the policy. Agrees with `colours_for_items` at any instant after
 /// the latest write (a test holds them together on the demo district).
+///
+/// An item's colours are kept on its rows for as long as they hold
+/// (`verdict_holds_until`: until the next local midnight or a due instant, with this
+/// calendar and this policy), so the same page shown again judges nothing: rows that
+/// change are new rows, with nothing kept.
 pub fn colours_from_rows(
-    rules: &Rules<'_>,
+    rule_set: &RuleSet,
     rows: &[std::sync::Arc<crate::item_cache::ItemRows>],
     at: DateTime<Utc>,
-) -> HashMap<i64, ItemColours> {
-    let facts: Vec<(&assignment::Model, AssignmentFacts)> = rows
-        .iter()
-        .flat_map(|rows| {
-            rows.assignments
-                .iter()
-                .filter(|a| a.status != AssignmentStatus::Withdrawn && a.created_at <= at)
-                .map(|a| (a, facts_now(&rows.item, a)))
+) -> HashMap<i64, std::sync::Arc<ItemColours>> {
+    let rules = rule_set.rules();
+    rows.iter()
+        .map(|rows| {
+            let kept = &rows.kept_colours;
+            let colours = kept
+                .get(&rule_set.calendar, rule_set.policy_version, at)
+                .unwrap_or_else(|| {
+                    let (colours, until) = colours_of_rows(&rules, rows, at);
+                    let colours = std::sync::Arc::new(colours);
+                    kept.keep(
+                        &rule_set.calendar,
+                        rule_set.policy_version,
+                        at..until,
+                        &colours,
+                    );
+                    colours
+                });
+            (rows.item.id, colours)
         })
-        .collect();
-    colours_of(
-        rules,
-        rows.iter().map(|rows| &rows.item),
-        facts.iter().map(|(a, f)| (*a, f)),
-        at,
-    )
+        .collect()
+}
+
+/// One item's colours at `at` from its rows, and the instant until which they hold.
+fn colours_of_rows(
+    rules: &Rules<'_>,
+    rows: &crate::item_cache::ItemRows,
+    at: DateTime<Utc>,
+) -> (ItemColours, DateTime<Utc>) {
+    let mut colours = ItemColours::placeholder(rows.item.stage.into());
+    let mut until = DateTime::<Utc>::MAX_UTC;
+    for a in &rows.assignments {
+        if a.status == AssignmentStatus::Withdrawn {
+            continue;
+        }
+        if a.created_at > at {
+            // Counted from the instant it was made.
+            until = until.min(a.created_at);
+            continue;
+        }
+        let facts = facts_now(&rows.item, a);
+        until = until.min(verdict_holds_until(rules.time_zone, &facts, at));
+        let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);
+        colours.add(a.id, a.unit_id, verdict);
+    }
+    (colours, until)
 }
 
 /// Where the items of a colour filter are looked for: the items of `select`, and among them
@@ -640,13 +642,6 @@ pub async fn items_as_of(
             Some(i)
         })
         .collect())
-}
-
-fn none() -> Verdict {
-    Verdict {
-        colour: Colour::None,
-        reason: "按期推进".into(),
-    }
 }
 
 /// One unit's colour and the counts behind it.

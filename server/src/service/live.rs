@@ -181,7 +181,7 @@ async fn touched_changes(
         .policies
         .rule_set(&state.db, &state.calendar, state.time_zone)
         .await?;
-    let colours = super::colours::colours_from_rows(&rule_set.rules(), &rows, now);
+    let colours = super::colours::colours_from_rows(&rule_set, &rows, now);
     let mut changes = Vec::new();
     for item in rows.iter().map(|rows| &rows.item) {
         let verdict = colours

@@ -84,7 +84,7 @@ pub async fn kept_items(
         })
         .await?
         .into_iter()
-        .map(|(item, assignments)| Arc::new(ItemRows { item, assignments }))
+        .map(|(item, assignments)| Arc::new(ItemRows::new(item, assignments)))
         .collect();
         if let Some(ticket) = ticket {
             cache.store(ticket, &read);

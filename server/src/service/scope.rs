@@ -167,7 +167,7 @@ pub fn sees_unit(actor: &Actor, unit_id: i64) -> bool {
 pub fn visible_verdict<'a>(
     actor: &Actor,
     item: &'a Verdict,
-    by_unit: &'a std::collections::HashMap<i64, Verdict>,
+    by_unit: &'a std::collections::BTreeMap<i64, Verdict>,
 ) -> &'a Verdict {
     if actor.role.sees_everything() {
         return item;
