@@ -71,13 +71,14 @@ struct ColoursHeld {
 
 impl KeptColours {
     /// The colours kept, if they were computed on this calendar (the very one: a change to
-    /// the calendar builds a new one) with this policy and hold at `at`.
+    /// the calendar builds a new one) with this policy and hold at `at`; with the instant
+    /// they hold until.
     pub fn get(
         &self,
         calendar: &Arc<Calendar>,
         policy_version: i32,
         at: DateTime<Utc>,
-    ) -> Option<Arc<ItemColours>> {
+    ) -> Option<(Arc<ItemColours>, DateTime<Utc>)> {
         let held = self.0.lock().ok()?;
         held.as_ref()
             .filter(|held| {
@@ -85,7 +86,7 @@ impl KeptColours {
                     && held.policy_version == policy_version
                     && held.holds.contains(&at)
             })
-            .map(|held| Arc::clone(&held.colours))
+            .map(|held| (Arc::clone(&held.colours), held.holds.end))
     }
 
     pub fn keep(

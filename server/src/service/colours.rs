@@ -375,26 +375,31 @@ pub fn colours_from_rows(
     rows: &[std::sync::Arc<crate::item_cache::ItemRows>],
     at: DateTime<Utc>,
 ) -> HashMap<i64, std::sync::Arc<ItemColours>> {
-    let rules = rule_set.rules();
     rows.iter()
-        .map(|rows| {
-            let kept = &rows.kept_colours;
-            let colours = kept
-                .get(&rule_set.calendar, rule_set.policy_version, at)
-                .unwrap_or_else(|| {
-                    let (colours, until) = colours_of_rows(&rules, rows, at);
-                    let colours = std::sync::Arc::new(colours);
-                    kept.keep(
-                        &rule_set.calendar,
-                        rule_set.policy_version,
-                        at..until,
-                        &colours,
-                    );
-                    colours
-                });
-            (rows.item.id, colours)
-        })
+        .map(|rows| (rows.item.id, colours_until(rule_set, rows, at).0))
         .collect()
+}
+
+/// One item's colours at `at` from its rows (kept ones while they hold), and the instant
+/// until which they hold.
+pub fn colours_until(
+    rule_set: &RuleSet,
+    rows: &crate::item_cache::ItemRows,
+    at: DateTime<Utc>,
+) -> (std::sync::Arc<ItemColours>, DateTime<Utc>) {
+    let kept = &rows.kept_colours;
+    kept.get(&rule_set.calendar, rule_set.policy_version, at)
+        .unwrap_or_else(|| {
+            let (colours, until) = colours_of_rows(&rule_set.rules(), rows, at);
+            let colours = std::sync::Arc::new(colours);
+            kept.keep(
+                &rule_set.calendar,
+                rule_set.policy_version,
+                at..until,
+                &colours,
+            );
+            (colours, until)
+        })
 }
 
 /// One item's colours at `at` from its rows, and the instant until which they hold.

@@ -4,10 +4,11 @@
 //! the [`EventHub`]. A client connected to any instance therefore sees changes made through
 //! every instance, on PostgreSQL and SQLite alike, without a message broker.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use ducha_domain::colour::{Colour, Verdict, assignment_colour};
+use chrono::{DateTime, Utc};
+use ducha_domain::colour::{Colour, Verdict, assignment_colour, verdict_holds_until};
 use futures_util::TryStreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -67,27 +68,85 @@ fn keep_board_ahead(state: &LiveTail) {
     });
 }
 
-/// Tails the audit trail every `poll` and recomputes colours every `colour_every`, until the
+/// The open items' colours as the tail last published them, each with the instant until
+/// which it holds (`ducha_domain::colour::verdict_holds_until`: the next local midnight, or
+/// a due instant).
+#[derive(Default)]
+struct Known {
+    colours: HashMap<i64, (Colour, DateTime<Utc>)>,
+    /// (until, item id), soonest first: the items to judge again, and when.
+    ends: BTreeSet<(DateTime<Utc>, i64)>,
+}
+
+impl Known {
+    fn colour(&self, item_id: i64) -> Colour {
+        self.colours.get(&item_id).map_or(Colour::None, |(c, _)| *c)
+    }
+
+    fn set(&mut self, item_id: i64, colour: Colour, until: DateTime<Utc>) {
+        if let Some((_, before)) = self.colours.insert(item_id, (colour, until)) {
+            self.ends.remove(&(before, item_id));
+        }
+        self.ends.insert((until, item_id));
+    }
+
+    /// The items whose colours no longer hold at `now`.
+    fn ended(&self, now: DateTime<Utc>) -> BTreeSet<i64> {
+        self.ends
+            .iter()
+            .take_while(|(until, _)| *until <= now)
+            .map(|(_, item_id)| *item_id)
+            .collect()
+    }
+}
+
+/// Every this many colour refreshes, the open items are all judged again from the database
+/// rather than only those whose colours have ended: what catches a change no audit row told
+/// of (a hand-made `UPDATE`). The other refreshes cost next to nothing, so a busy instance's
+/// answers are no longer held up once a minute by a pass over every open assignment (issue
+/// 14: the pass was what put one request in a hundred over a millisecond at one
+/// connection).
+const FULL_REFRESH_EVERY: u32 = 15;
+
+/// Whether an audit row of no item may change the colours of items (a policy or calendar
+/// change may; people, units, tokens and reports may not): such a row brings the next
+/// colour refresh forward to a full one.
+fn may_change_colours(action: &str) -> bool {
+    !matches!(
+        action,
+        "ROTATE_TOKEN" | "SET_PASSWORD" | "CREATE_UNIT" | "CREATE_PERSON" | "PUBLISH_REPORT"
+    )
+}
+
+/// Tails the audit trail every `poll` and refreshes colours every `colour_every`, until the
 /// task is dropped.
 pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
     let mut last_id = latest_audit_id(&state).await;
-    let mut colours: Option<HashMap<i64, Colour>> = None;
+    let mut colours: Option<Known> = None;
     let mut since_colours = colour_every;
+    let mut refreshes: u32 = 0;
+    // A change of policy, calendar or the like, heard since the last full refresh.
+    let mut rules_changed = false;
     loop {
         match new_events(&state, last_id).await {
             Ok(events) => {
                 let heard = !events.is_empty();
-                let mut touched = std::collections::BTreeSet::new();
+                let mut touched = BTreeSet::new();
                 let mut directory_changed = false;
                 for event in events {
                     if let LiveEvent::Lifecycle {
-                        audit_id, item_id, ..
+                        audit_id,
+                        item_id,
+                        action,
+                        ..
                     } = &event
                     {
                         last_id = last_id.max(*audit_id);
                         touched.extend(*item_id);
-                        // Rows of no item are the administration's: people, units, tokens.
+                        // Rows of no item are the administration's: people, units, tokens,
+                        // the colour policy, the calendar.
                         directory_changed |= item_id.is_none();
+                        rules_changed |= item_id.is_none() && may_change_colours(action);
                     }
                     state.events.publish(event);
                 }
@@ -115,14 +174,30 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
         if since_colours >= colour_every {
             since_colours = Duration::ZERO;
             keep_board_ahead(&state);
-            match colour_changes(&state, colours.as_ref()).await {
-                Ok((now_colours, changes)) => {
-                    for change in changes {
-                        state.events.publish(change);
+            match colours.as_mut() {
+                Some(known) if !refreshes.is_multiple_of(FULL_REFRESH_EVERY) && !rules_changed => {
+                    let ended = known.ended(state.clock.now());
+                    if !ended.is_empty() {
+                        match touched_changes(&state, known, &ended).await {
+                            Ok(changes) => {
+                                changes.into_iter().for_each(|c| state.events.publish(c))
+                            }
+                            Err(error) => tracing::warn!(?error, "recomputing ended colours"),
+                        }
                     }
-                    colours = Some(now_colours);
+                    refreshes = refreshes.wrapping_add(1);
                 }
-                Err(error) => tracing::warn!(?error, "recomputing colours"),
+                _ => match colour_changes(&state, colours.as_ref()).await {
+                    Ok((now_colours, changes)) => {
+                        for change in changes {
+                            state.events.publish(change);
+                        }
+                        colours = Some(now_colours);
+                        rules_changed = false;
+                        refreshes = 1;
+                    }
+                    Err(error) => tracing::warn!(?error, "recomputing colours"),
+                },
             }
         }
         tokio::time::sleep(poll).await;
@@ -165,12 +240,12 @@ async fn new_events(state: &LiveTail, after: i64) -> crate::error::AppResult<Vec
         .collect())
 }
 
-/// The colours of the items a batch of lifecycle events touched, recomputed now against
-/// `known` (which is updated): the changes to publish.
+/// The colours of the items a batch of lifecycle events touched (or whose colours ended),
+/// recomputed now against `known` (which is updated): the changes to publish.
 async fn touched_changes(
     state: &LiveTail,
-    known: &mut HashMap<i64, Colour>,
-    touched: &std::collections::BTreeSet<i64>,
+    known: &mut Known,
+    touched: &BTreeSet<i64>,
 ) -> crate::error::AppResult<Vec<LiveEvent>> {
     let now = state.clock.now();
     let ids: Vec<i64> = touched.iter().copied().collect();
@@ -181,28 +256,31 @@ async fn touched_changes(
         .policies
         .rule_set(&state.db, &state.calendar, state.time_zone)
         .await?;
-    let colours = super::colours::colours_from_rows(&rule_set, &rows, now);
     let mut changes = Vec::new();
-    for item in rows.iter().map(|rows| &rows.item) {
-        let verdict = colours
-            .get(&item.id)
-            .map(|c| c.item.clone())
-            .unwrap_or(Verdict {
-                colour: Colour::None,
-                reason: String::new(),
-            });
-        let previous = known.get(&item.id).copied().unwrap_or(Colour::None);
+    for rows in &rows {
+        let item = &rows.item;
+        let (colours, until) = super::colours::colours_until(&rule_set, rows, now);
+        let verdict = &colours.item;
+        let previous = known.colour(item.id);
         if previous != verdict.colour {
             changes.push(LiveEvent::Colour {
                 item_id: item.id,
                 serial: item.serial.clone(),
                 from: previous,
                 to: verdict.colour,
-                reason: verdict.reason,
+                reason: verdict.reason.clone(),
                 at: now,
             });
         }
-        known.insert(item.id, verdict.colour);
+        known.set(item.id, verdict.colour, until);
+    }
+    // Gone (deleted by hand): nothing to judge again.
+    for item_id in touched {
+        if !rows.iter().any(|rows| rows.item.id == *item_id)
+            && let Some((_, until)) = known.colours.remove(item_id)
+        {
+            known.ends.remove(&(until, *item_id));
+        }
     }
     Ok(changes)
 }
@@ -225,23 +303,31 @@ async fn serials_of(
 /// scan of the open assignments (BENCHMARKS.md), not a pass per table.
 async fn colour_changes(
     state: &LiveTail,
-    before: Option<&HashMap<i64, Colour>>,
-) -> crate::error::AppResult<(HashMap<i64, Colour>, Vec<LiveEvent>)> {
+    before: Option<&Known>,
+) -> crate::error::AppResult<(Known, Vec<LiveEvent>)> {
     let now = state.clock.now();
     let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
     let mut rows = crate::service::sweep::open_assignment_facts(&state.db, now).await?;
-    // The worst assignment's verdict is the item's, as everywhere else.
+    // The worst assignment's verdict is the item's, as everywhere else; it holds until the
+    // first of its assignments' verdicts ends.
     let mut worst: HashMap<i64, (Verdict, String)> = HashMap::new();
+    let mut until: HashMap<i64, DateTime<Utc>> = HashMap::new();
     let mut pacer = crate::service::sql::Pacer::default();
     while let Some(row) = rows.try_next().await? {
         pacer.row().await;
+        let facts = row.facts();
         let verdict = assignment_colour(
             &rule_set.calendar,
             rule_set.time_zone,
             &rule_set.policy,
-            &row.facts(),
+            &facts,
             now,
         );
+        let ends = verdict_holds_until(rule_set.time_zone, &facts, now);
+        until
+            .entry(row.item_id)
+            .and_modify(|held| *held = (*held).min(ends))
+            .or_insert(ends);
         match worst.get(&row.item_id) {
             Some((held, _)) if held.colour >= verdict.colour => {}
             _ => {
@@ -251,13 +337,14 @@ async fn colour_changes(
     }
     // The stream holds a pooled connection until dropped; the reads below need their own.
     drop(rows);
-    let mut current = HashMap::new();
+    let mut current = Known::default();
     let mut changes = Vec::new();
     // Items that left the open set (closed, cancelled) lose their colour.
     if let Some(before) = before {
         let gone: Vec<i64> = before
+            .colours
             .iter()
-            .filter(|(id, colour)| **colour != Colour::None && !worst.contains_key(id))
+            .filter(|(id, (colour, _))| *colour != Colour::None && !worst.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
         let serials = serials_of(state, &gone).await?;
@@ -265,7 +352,7 @@ async fn colour_changes(
             changes.push(LiveEvent::Colour {
                 item_id,
                 serial: serials.get(&item_id).cloned().unwrap_or_default(),
-                from: before.get(&item_id).copied().unwrap_or(Colour::None),
+                from: before.colour(item_id),
                 to: Colour::None,
                 reason: "事项已不在办理中".into(),
                 at: now,
@@ -273,9 +360,13 @@ async fn colour_changes(
         }
     }
     for (item_id, (verdict, serial)) in worst {
-        current.insert(item_id, verdict.colour);
+        let ends = until
+            .get(&item_id)
+            .copied()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        current.set(item_id, verdict.colour, ends);
         if let Some(before) = before {
-            let previous = before.get(&item_id).copied().unwrap_or(Colour::None);
+            let previous = before.colour(item_id);
             if previous != verdict.colour {
                 changes.push(LiveEvent::Colour {
                     item_id,
@@ -289,4 +380,41 @@ async fn colour_changes(
         }
     }
     Ok((current, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, hour, 0, 0)
+            .single()
+            .expect("an instant")
+    }
+
+    #[test]
+    fn only_the_colours_that_have_ended_are_judged_again() {
+        let mut known = Known::default();
+        known.set(1, Colour::Blue, at(10));
+        known.set(2, Colour::None, at(16));
+        known.set(3, Colour::Red, at(12));
+        assert!(known.ended(at(9)).is_empty());
+        assert_eq!(known.ended(at(12)), BTreeSet::from([1, 3]));
+        // Judged again: item 1 now holds until 16:00, and is no longer due at 10:00.
+        known.set(1, Colour::Yellow, at(16));
+        assert_eq!(known.ended(at(12)), BTreeSet::from([3]));
+        assert_eq!(known.ended(at(16)), BTreeSet::from([1, 2, 3]));
+        assert_eq!(known.colour(1), Colour::Yellow);
+        assert_eq!(known.colour(4), Colour::None);
+        assert_eq!(known.ends.len(), 3, "one end per item");
+    }
+
+    #[test]
+    fn a_policy_or_calendar_change_brings_a_full_refresh_and_a_token_does_not() {
+        assert!(may_change_colours("UPDATE_COLOUR_POLICY"));
+        assert!(may_change_colours("IMPORT_CALENDAR_YEAR"));
+        assert!(!may_change_colours("ROTATE_TOKEN"));
+        assert!(!may_change_colours("CREATE_UNIT"));
+    }
 }
