@@ -330,6 +330,8 @@ pub fn verdict_holds_until(
     facts: &AssignmentFacts,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
+    // Where a clock change skips midnight (America/Santiago), an hour on: a shorter stretch
+    // is always safe, a longer one is not.
     let next_midnight = now
         .with_timezone(&time_zone)
         .date_naive()
@@ -340,7 +342,7 @@ pub fn verdict_holds_until(
                 .and_local_timezone(time_zone)
                 .earliest()
         })
-        .map_or(DateTime::<Utc>::MAX_UTC, |midnight| {
+        .map_or(now + chrono::TimeDelta::hours(1), |midnight| {
             midnight.with_timezone(&Utc)
         });
     let due = facts.extended_due_at.unwrap_or(facts.due_at);
@@ -862,6 +864,22 @@ mod tests {
                 assert!(changes > 3, "{f:?}: the walk saw the verdict change");
             }
         }
+    }
+
+    #[test]
+    fn a_midnight_that_a_clock_change_skips_still_ends_the_stretch() {
+        // Chile's summer time began at 00:00 on 2026-09-06: that midnight never happened.
+        let santiago = chrono_tz::America::Santiago;
+        let now = santiago
+            .with_ymd_and_hms(2026, 9, 5, 23, 30, 0)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .expect("an instant");
+        let until = verdict_holds_until(santiago, &facts(at(2026, 8, 1, 9)), now);
+        assert!(
+            until > now && until <= now + chrono::TimeDelta::hours(1),
+            "{until}"
+        );
     }
 
     #[test]

@@ -280,3 +280,32 @@ async fn an_administrator_sets_a_local_day_off_and_open_deadlines_move() {
         json!({ "working": false, "holidayName": "区运动会" })
     );
 }
+
+/// A local day set through one instance is a day off on the other too, once its live tail
+/// hears the audit row: deadlines and colours there are computed on the same calendar.
+#[tokio::test]
+async fn a_local_day_set_through_one_instance_is_known_to_the_other() {
+    let (a, b) = crate::helpers::two_instances_on_postgres().await;
+    const SET: &str =
+        "mutation($input: SetLocalDayInput!) { setLocalDay(input: $input) { calendarVersion } }";
+    const ASK: &str = "{ isWorkingDay(date: \"2026-11-25\") { working holidayName } }";
+    let admin = Some(a.admin_token.as_str());
+    let before = b.graphql_as(admin, ASK, json!({})).await;
+    assert_eq!(before["data"]["isWorkingDay"]["working"], true, "{before}");
+    let input = json!({ "input": { "date": "2026-11-25", "working": false, "name": "区运动会" } });
+    let set = a.graphql_as(admin, SET, input).await;
+    assert!(set["errors"].is_null(), "{set}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let now = b.graphql_as(admin, ASK, json!({})).await;
+        if now["data"]["isWorkingDay"] == json!({ "working": false, "holidayName": "区运动会" })
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other instance still calls it a working day: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

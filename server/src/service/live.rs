@@ -4,7 +4,7 @@
 //! the [`EventHub`]. A client connected to any instance therefore sees changes made through
 //! every instance, on PostgreSQL and SQLite alike, without a message broker.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -68,35 +68,41 @@ fn keep_board_ahead(state: &LiveTail) {
     });
 }
 
-/// The open items' colours as the tail last published them, each with the instant until
-/// which it holds (`ducha_domain::colour::verdict_holds_until`: the next local midnight, or
-/// a due instant).
+/// Items' colours as the tail last published them (the open items', and those a verb
+/// touched since the last full refresh), each with the instant until which it holds
+/// (`service::colours::colours_until`: the next local midnight, a due instant, or when an
+/// assignment dated later counts).
 #[derive(Default)]
 struct Known {
-    colours: HashMap<i64, (Colour, DateTime<Utc>)>,
-    /// (until, item id), soonest first: the items to judge again, and when.
-    ends: BTreeSet<(DateTime<Utc>, i64)>,
+    colours: HashMap<i64, Colour>,
+    /// The items to judge again, by when: few distinct instants (midnights, due instants),
+    /// so an open district costs a few bytes an item. An item judged again before its end
+    /// stays under the old instant too, and is judged once more then, which is harmless.
+    ends: BTreeMap<DateTime<Utc>, Vec<i64>>,
 }
 
 impl Known {
     fn colour(&self, item_id: i64) -> Colour {
-        self.colours.get(&item_id).map_or(Colour::None, |(c, _)| *c)
+        self.colours.get(&item_id).copied().unwrap_or(Colour::None)
     }
 
     fn set(&mut self, item_id: i64, colour: Colour, until: DateTime<Utc>) {
-        if let Some((_, before)) = self.colours.insert(item_id, (colour, until)) {
-            self.ends.remove(&(before, item_id));
-        }
-        self.ends.insert((until, item_id));
+        self.colours.insert(item_id, colour);
+        self.ends.entry(until).or_default().push(item_id);
     }
 
-    /// The items whose colours no longer hold at `now`.
-    fn ended(&self, now: DateTime<Utc>) -> BTreeSet<i64> {
-        self.ends
-            .iter()
-            .take_while(|(until, _)| *until <= now)
-            .map(|(_, item_id)| *item_id)
-            .collect()
+    /// The items whose colours no longer hold at `now`, taken off the schedule.
+    fn take_ended(&mut self, now: DateTime<Utc>) -> BTreeSet<i64> {
+        let later = self
+            .ends
+            .split_off(&(now + chrono::TimeDelta::nanoseconds(1)));
+        let ended = std::mem::replace(&mut self.ends, later);
+        ended.into_values().flatten().collect()
+    }
+
+    /// How many items the schedule holds (an item judged again may count twice).
+    fn scheduled(&self) -> usize {
+        self.ends.values().map(Vec::len).sum()
     }
 }
 
@@ -114,8 +120,19 @@ const FULL_REFRESH_EVERY: u32 = 15;
 fn may_change_colours(action: &str) -> bool {
     !matches!(
         action,
-        "ROTATE_TOKEN" | "SET_PASSWORD" | "CREATE_UNIT" | "CREATE_PERSON" | "PUBLISH_REPORT"
+        "ROTATE_TOKEN"
+            | "SET_PASSWORD"
+            | "CREATE_UNIT"
+            | "CREATE_PERSON"
+            | "PUBLISH_REPORT"
+            | "REQUEUE_OUTBOX"
     )
+}
+
+/// Whether an audit row of no item records a change of the calendar, which every instance
+/// must then read again.
+fn changes_calendar(action: &str) -> bool {
+    matches!(action, "SET_LOCAL_DAY" | "IMPORT_CALENDAR_YEAR")
 }
 
 /// Tails the audit trail every `poll` and refreshes colours every `colour_every`, until the
@@ -125,14 +142,17 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
     let mut colours: Option<Known> = None;
     let mut since_colours = colour_every;
     let mut refreshes: u32 = 0;
-    // A change of policy, calendar or the like, heard since the last full refresh.
-    let mut rules_changed = false;
+    // A change of policy or calendar heard, or a recomputation failed, since the last full
+    // refresh: the next one is full.
+    let mut full_refresh_due = false;
+    let mut last_refresh_at = state.clock.now();
     loop {
         match new_events(&state, last_id).await {
             Ok(events) => {
                 let heard = !events.is_empty();
                 let mut touched = BTreeSet::new();
                 let mut directory_changed = false;
+                let mut calendar_changed = false;
                 for event in events {
                     if let LiveEvent::Lifecycle {
                         audit_id,
@@ -146,7 +166,8 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                         // Rows of no item are the administration's: people, units, tokens,
                         // the colour policy, the calendar.
                         directory_changed |= item_id.is_none();
-                        rules_changed |= item_id.is_none() && may_change_colours(action);
+                        full_refresh_due |= item_id.is_none() && may_change_colours(action);
+                        calendar_changed |= item_id.is_none() && changes_calendar(action);
                     }
                     state.events.publish(event);
                 }
@@ -157,6 +178,19 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                     state.directory.forget_all();
                     state.policies.forget();
                 }
+                if calendar_changed {
+                    // Made through another instance (or this one, which already has it):
+                    // deadlines and colours are computed on the calendar in the database.
+                    match crate::calendar_store::CalendarStore::build_from(&state.db).await {
+                        Ok(calendar) => {
+                            if let Err(error) = state.calendar.replace(calendar) {
+                                tracing::warn!(?error, "replacing the calendar");
+                            }
+                            state.item_cache.forget_all();
+                        }
+                        Err(error) => tracing::warn!(?error, "reading the changed calendar"),
+                    }
+                }
                 if heard {
                     keep_board_ahead(&state);
                 }
@@ -165,7 +199,10 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                 if let (Some(known), false) = (colours.as_mut(), touched.is_empty()) {
                     match touched_changes(&state, known, &touched).await {
                         Ok(changes) => changes.into_iter().for_each(|c| state.events.publish(c)),
-                        Err(error) => tracing::warn!(?error, "recomputing touched colours"),
+                        Err(error) => {
+                            tracing::warn!(?error, "recomputing touched colours");
+                            full_refresh_due = true;
+                        }
                     }
                 }
             }
@@ -174,16 +211,27 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
         if since_colours >= colour_every {
             since_colours = Duration::ZERO;
             keep_board_ahead(&state);
-            match colours.as_mut() {
-                Some(known) if !refreshes.is_multiple_of(FULL_REFRESH_EVERY) && !rules_changed => {
-                    let ended = known.ended(state.clock.now());
-                    if !ended.is_empty() {
-                        match touched_changes(&state, known, &ended).await {
-                            Ok(changes) => {
+            let now = state.clock.now();
+            // A clock set back (tests do) makes every end held meaningless.
+            full_refresh_due |= now < last_refresh_at;
+            last_refresh_at = now;
+            let ended = colours.as_mut().map(|known| known.take_ended(now));
+            match (colours.as_mut(), ended) {
+                // After midnight nearly every item has ended: one streamed pass reads them
+                // faster than fetching them by id, and keeps the item cache for the pages.
+                (Some(known), Some(ended))
+                    if !full_refresh_due
+                        && !refreshes.is_multiple_of(FULL_REFRESH_EVERY)
+                        && ended.len() <= known.scheduled() =>
+                {
+                    if !ended.is_empty()
+                        && let Err(error) =
+                            touched_changes(&state, known, &ended).await.map(|changes| {
                                 changes.into_iter().for_each(|c| state.events.publish(c))
-                            }
-                            Err(error) => tracing::warn!(?error, "recomputing ended colours"),
-                        }
+                            })
+                    {
+                        tracing::warn!(?error, "recomputing ended colours");
+                        full_refresh_due = true;
                     }
                     refreshes = refreshes.wrapping_add(1);
                 }
@@ -193,7 +241,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                             state.events.publish(change);
                         }
                         colours = Some(now_colours);
-                        rules_changed = false;
+                        full_refresh_due = false;
                         refreshes = 1;
                     }
                     Err(error) => tracing::warn!(?error, "recomputing colours"),
@@ -274,12 +322,20 @@ async fn touched_changes(
         }
         known.set(item.id, verdict.colour, until);
     }
-    // Gone (deleted by hand): nothing to judge again.
+    // Gone (deleted by hand): no colour any more (its end, if any, finds no rows).
     for item_id in touched {
         if !rows.iter().any(|rows| rows.item.id == *item_id)
-            && let Some((_, until)) = known.colours.remove(item_id)
+            && let Some(colour) = known.colours.remove(item_id)
+            && colour != Colour::None
         {
-            known.ends.remove(&(until, *item_id));
+            changes.push(LiveEvent::Colour {
+                item_id: *item_id,
+                serial: String::new(),
+                from: colour,
+                to: Colour::None,
+                reason: "事项已不在办理中".into(),
+                at: now,
+            });
         }
     }
     Ok(changes)
@@ -310,8 +366,7 @@ async fn colour_changes(
     let mut rows = crate::service::sweep::open_assignment_facts(&state.db, now).await?;
     // The worst assignment's verdict is the item's, as everywhere else; it holds until the
     // first of its assignments' verdicts ends.
-    let mut worst: HashMap<i64, (Verdict, String)> = HashMap::new();
-    let mut until: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    let mut worst: HashMap<i64, (Verdict, String, DateTime<Utc>)> = HashMap::new();
     let mut pacer = crate::service::sql::Pacer::default();
     while let Some(row) = rows.try_next().await? {
         pacer.row().await;
@@ -324,14 +379,15 @@ async fn colour_changes(
             now,
         );
         let ends = verdict_holds_until(rule_set.time_zone, &facts, now);
-        until
-            .entry(row.item_id)
-            .and_modify(|held| *held = (*held).min(ends))
-            .or_insert(ends);
-        match worst.get(&row.item_id) {
-            Some((held, _)) if held.colour >= verdict.colour => {}
-            _ => {
-                worst.insert(row.item_id, (verdict, row.serial));
+        match worst.get_mut(&row.item_id) {
+            Some((held, _, until)) => {
+                *until = (*until).min(ends);
+                if verdict.colour > held.colour {
+                    *held = verdict;
+                }
+            }
+            None => {
+                worst.insert(row.item_id, (verdict, row.serial, ends));
             }
         }
     }
@@ -344,7 +400,7 @@ async fn colour_changes(
         let gone: Vec<i64> = before
             .colours
             .iter()
-            .filter(|(id, (colour, _))| *colour != Colour::None && !worst.contains_key(id))
+            .filter(|(id, colour)| **colour != Colour::None && !worst.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
         let serials = serials_of(state, &gone).await?;
@@ -359,11 +415,7 @@ async fn colour_changes(
             });
         }
     }
-    for (item_id, (verdict, serial)) in worst {
-        let ends = until
-            .get(&item_id)
-            .copied()
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    for (item_id, (verdict, serial, ends)) in worst {
         current.set(item_id, verdict.colour, ends);
         if let Some(before) = before {
             let previous = before.colour(item_id);
@@ -399,15 +451,16 @@ mod tests {
         known.set(1, Colour::Blue, at(10));
         known.set(2, Colour::None, at(16));
         known.set(3, Colour::Red, at(12));
-        assert!(known.ended(at(9)).is_empty());
-        assert_eq!(known.ended(at(12)), BTreeSet::from([1, 3]));
-        // Judged again: item 1 now holds until 16:00, and is no longer due at 10:00.
+        assert!(known.take_ended(at(9)).is_empty());
+        assert_eq!(known.take_ended(at(12)), BTreeSet::from([1, 3]));
+        assert_eq!(known.take_ended(at(12)), BTreeSet::new(), "taken once");
+        // Judged again: item 1 now holds until 16:00.
         known.set(1, Colour::Yellow, at(16));
-        assert_eq!(known.ended(at(12)), BTreeSet::from([3]));
-        assert_eq!(known.ended(at(16)), BTreeSet::from([1, 2, 3]));
+        assert_eq!(known.take_ended(at(15)), BTreeSet::new());
+        assert_eq!(known.take_ended(at(16)), BTreeSet::from([1, 2]));
         assert_eq!(known.colour(1), Colour::Yellow);
         assert_eq!(known.colour(4), Colour::None);
-        assert_eq!(known.ends.len(), 3, "one end per item");
+        assert_eq!(known.scheduled(), 0);
     }
 
     #[test]
