@@ -567,15 +567,19 @@ impl Assignment {
 
     /// 该单位承办部分颜色的原因
     async fn colour_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, str>> {
-        let reason = |v: Option<&ducha_domain::colour::Verdict>| {
-            v.map_or_else(|| "已改派".to_string(), |v| v.reason.clone())
-        };
+        // A withdrawn assignment has no verdict: it was reassigned.
+        const REASSIGNED: &str = "已改派";
         match &self.item_colours {
-            Some(colours) => Ok(match colours.by_assignment.get(&self.id) {
-                Some(verdict) => Cow::Borrowed(verdict.reason.as_str()),
-                None => Cow::Owned(reason(None)),
-            }),
-            None => Ok(Cow::Owned(self.verdict(ctx, reason).await?)),
+            Some(colours) => Ok(Cow::Borrowed(
+                colours
+                    .by_assignment
+                    .get(&self.id)
+                    .map_or(REASSIGNED, |v| v.reason.as_str()),
+            )),
+            None => Ok(Cow::Owned(
+                self.verdict(ctx, |v| v.map_or(REASSIGNED, |v| &v.reason).to_string())
+                    .await?,
+            )),
         }
     }
 
