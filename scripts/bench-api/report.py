@@ -64,9 +64,12 @@ def load(out):
 def scan_log(path, window):
     """GraphQL responses in ducha's log (count, statuses, the slowest), WARN/ERROR lines, and
     the background work (sweeps, monthly reports) logged while the load ran (window: the
-    load's start and end as UTC ISO strings, which compare as strings with the log's)."""
+    load's start and end as UTC ISO strings, which compare as strings with the log's).
+    Slow responses are counted only inside the window: before it come the report's
+    publication (one mutation over every item) and the first, cold, comparison requests,
+    which are not the load's; the slowest of those is kept apart."""
     stats = {"responses": 0, "non_200": 0, "slow": 0, "max_ms": 0.0, "slowest": [], "warn": 0,
-             "error": 0, "sweeps": []}
+             "error": 0, "sweeps": [], "outside_max_ms": 0.0}
     if not path.exists():
         return None
     resp = re.compile(r"path=/graphql\}.*\bresponse status=(\d+) took_ms=([\d.]+)")
@@ -77,6 +80,9 @@ def scan_log(path, window):
                 status, took = int(m.group(1)), float(m.group(2))
                 stats["responses"] += 1
                 stats["non_200"] += status != 200
+                if window and not window[0] <= line[:27] <= window[1]:
+                    stats["outside_max_ms"] = max(stats["outside_max_ms"], took)
+                    continue
                 if took > SLOW_MS:
                     stats["slow"] += 1
                     stats["slowest"].append((took, line[:27].strip()))
@@ -217,9 +223,12 @@ def render(meta, runs, memory, log):
         text = (
             f"ducha's log: {log['responses']:,} GraphQL responses, "
             f"{'all 200' if log['non_200'] == 0 else str(log['non_200']) + ' not 200'}; "
-            f"slowest {fmt_ms(log['max_ms'])} ms, {log['slow']:,} over {SLOW_MS:.0f} ms; "
-            f"{log['warn']} WARN and {log['error']} ERROR lines"
+            f"under load the slowest {fmt_ms(log['max_ms'])} ms, {log['slow']:,} over "
+            f"{SLOW_MS:.0f} ms; {log['warn']} WARN and {log['error']} ERROR lines"
         )
+        if log["outside_max_ms"]:
+            text += (f"; before the load (the report's publication, the comparison) the "
+                     f"slowest {fmt_ms(log['outside_max_ms'])} ms")
         if log["sweeps"]:
             text += (f"; background work during the load (sweep or monthly report) at "
                      f"{', '.join(log['sweeps'][:4])}")

@@ -310,7 +310,7 @@ async fn write_report(
 
 async fn serve(demo: bool) -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    crate::telemetry::init(&settings.log);
+    let _log = crate::telemetry::init(&settings.log);
     let application = Application::build(&settings).await?;
     let address = application.address();
     if demo {

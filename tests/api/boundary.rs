@@ -262,3 +262,62 @@ async fn a_chunked_post_is_answered() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["__typename"], "Query", "{body}");
 }
+
+/// A text that passed strict validation once skips most of it afterwards, so its variables
+/// must still be refused exactly as on the text's first sending: for each bad value, the
+/// answer through the remembered text equals the answer through a text never seen before
+/// (the same text with a comment after it, so positions agree). Values of every other
+/// kind than a built-in scalar's are validated strictly again.
+#[tokio::test]
+async fn a_text_validated_before_refuses_bad_variables_as_on_its_first_sending() {
+    let app = spawn_app().await;
+    let d = District::create(&app).await;
+    let item = assigned_item(&app, &d, "老旧小区加装电梯").await;
+    let cases: Vec<(&str, Value, Vec<Value>)> = vec![
+        (
+            "query($id: ID!) { item(id: $id) { id title } }",
+            json!({ "id": item["id"] }),
+            vec![
+                json!({ "id": true }),
+                json!({ "id": 1.5 }),
+                json!({ "id": [item["id"]] }),
+                json!({ "id": { "a": 1 } }),
+                json!({ "id": null }),
+                json!({}),
+                json!({ "id": "不是标识" }),
+            ],
+        ),
+        (
+            "query($n: Int, $t: String) { items(first: $n, filter: { text: $t }) { edges { node { id } } } }",
+            json!({ "n": 2, "t": "电梯" }),
+            vec![
+                json!({ "n": "两", "t": "电梯" }),
+                json!({ "n": 1.5, "t": "电梯" }),
+                json!({ "n": 1_099_511_627_776_i64, "t": "电梯" }),
+                json!({ "n": -1, "t": "电梯" }),
+                json!({ "n": 2, "t": 5 }),
+                json!({ "n": 2, "t": true }),
+                json!({ "n": 2, "t": ["电梯"] }),
+            ],
+        ),
+    ];
+    let mut fresh = 0;
+    for (text, good, bad) in cases {
+        // Unique to this test: other tests share the process's memo of texts.
+        let text = format!("{text}\n# validated before");
+        let first = app.graphql_as(Some(&d.supervisor), &text, good).await;
+        assert!(first.get("errors").is_none(), "{first}");
+        for variables in bad {
+            fresh += 1;
+            let never_seen = format!("{text} {fresh}");
+            let expected = app
+                .graphql_as(Some(&d.supervisor), &never_seen, variables.clone())
+                .await;
+            let again = app
+                .graphql_as(Some(&d.supervisor), &text, variables.clone())
+                .await;
+            assert_eq!(again, expected, "variables {variables}");
+            assert!(expected.get("errors").is_some(), "{variables}: {expected}");
+        }
+    }
+}

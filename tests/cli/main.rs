@@ -185,7 +185,9 @@ fn every_request_has_an_id_in_its_log_lines_and_response() {
             };
             (id(&given), id(&fresh))
         });
-    child.kill().ok();
+    // Stopped as a service manager stops it: lines are written in batches a few
+    // milliseconds apart, and a graceful stop writes what waits.
+    stop_gracefully(&mut child);
     let mut logs = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut logs).ok();
     child.wait().ok();
@@ -199,6 +201,21 @@ fn every_request_has_an_id_in_its_log_lines_and_response() {
             "the response's log line names request {id}:\n{logs}"
         );
     }
+}
+
+/// SIGTERM, then up to ten seconds for the process to end (killed after that).
+fn stop_gracefully(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().ok();
 }
 
 #[test]

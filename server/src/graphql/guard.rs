@@ -4,10 +4,20 @@
 //! through GraphQL — inline in the document or in the variables — is checked once, before
 //! any resolver runs, so the answer is the same BAD_USER_INPUT on both databases.
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    BaseType, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
 use std::sync::Arc;
 
-use async_graphql::{ErrorExtensions, Positioned, ServerError, ServerResult, Value};
+use async_graphql::{ErrorExtensions, Positioned, ServerError, ServerResult, Value, Variables};
+
+/// What [`admit`] knows of a request's text besides its parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    /// The text, with the request's operation name, has passed async-graphql's strict
+    /// validation before (see [`remember_validated`]).
+    pub validated_before: bool,
+}
 
 /// Parses the request's document ahead of execution (which then reuses it) and refuses,
 /// before any resolver runs, text too deeply nested to parse and U+0000 inline in the
@@ -17,15 +27,17 @@ use async_graphql::{ErrorExtensions, Positioned, ServerError, ServerResult, Valu
 /// This was a schema extension once. Any extension at all sends every field of every
 /// query through async-graphql's slow path (a registry lookup, a boxed hook and a
 /// `ResolveInfo` per field), which cost a page of 50 items about a fifth of its time.
-pub fn admit(request: &mut async_graphql::Request) -> ServerResult<()> {
+pub fn admit(request: &mut async_graphql::Request) -> ServerResult<Admitted> {
     let nul_in_variables = request.variables.values().any(const_has_nul);
     // A text admitted before parses to the same document, with no U+0000 in it.
-    if let Some(document) = documents().known(&request.query) {
+    if let Some((document, validated_before)) =
+        documents().known(&request.query, request.operation_name.as_deref())
+    {
         if nul_in_variables {
             return Err(refusal());
         }
         request.set_parsed_query(document);
-        return Ok(());
+        return Ok(Admitted { validated_before });
     }
     check_nesting(&request.query)?;
     let document = match request.parsed_query() {
@@ -47,7 +59,47 @@ pub fn admit(request: &mut async_graphql::Request) -> ServerResult<()> {
     if nul_in_variables {
         return Err(refusal());
     }
-    Ok(())
+    Ok(Admitted {
+        validated_before: false,
+    })
+}
+
+/// Notes that `text`, run as `operation_name`, passed async-graphql's strict validation:
+/// the caller saw it executed. Every strict rule but one is a function of the schema, the
+/// document and the operation alone, so they hold for the text from now on; the one that
+/// reads the variables' values is what [`variables_certainly_valid`] stands in for.
+pub fn remember_validated(text: &str, operation_name: Option<&str>) {
+    documents().remember_validated(text, operation_name);
+}
+
+/// True when every variable `operation` declares is given a value that strict validation
+/// accepts wherever the document may use it: a value of the built-in scalar the variable is
+/// declared as, not null. (Strict validation checks a variable's value against each
+/// argument it is passed to; a document that passed it puts a variable only where its
+/// declared named type is expected, and a non-null value of that type is valid there.)
+/// The values accepted are a subset of what async-graphql's own scalars accept, so `true`
+/// is never wrong. Anything else — a list, an input object, an enum, one of our scalars, a
+/// null, a missing value — answers false, and the request is validated strictly again:
+/// its errors are then the same as on its first sending.
+pub fn variables_certainly_valid(operation: &OperationDefinition, variables: &Variables) -> bool {
+    operation.variable_definitions.iter().all(|definition| {
+        let definition = &definition.node;
+        let BaseType::Named(type_name) = &definition.var_type.node.base else {
+            return false;
+        };
+        let Some(value) = variables.get(&definition.name.node) else {
+            return false;
+        };
+        match (type_name.as_str(), value) {
+            ("ID" | "String", Value::String(_)) | ("Boolean", Value::Boolean(_)) => true,
+            ("ID", Value::Number(number)) => number.is_i64(),
+            ("Int", Value::Number(number)) => number
+                .as_i64()
+                .is_some_and(|number| i32::try_from(number).is_ok()),
+            ("Float", Value::Number(_)) => true,
+            _ => false,
+        }
+    })
 }
 
 /// Documents parsed from query texts, by text, for the whole process. A dashboard sends the
@@ -55,8 +107,18 @@ pub fn admit(request: &mut async_graphql::Request) -> ServerResult<()> {
 /// tenth of an `item(id)` request's CPU; copying the parsed document costs a fraction of
 /// that. Parsing is a function of the text alone, so the memo cannot change an answer.
 struct Documents {
-    by_text: std::sync::Mutex<std::collections::HashMap<String, Arc<ExecutableDocument>>>,
+    by_text: std::sync::Mutex<std::collections::HashMap<String, KnownText>>,
 }
+
+struct KnownText {
+    document: Arc<ExecutableDocument>,
+    /// The operation names (`None`: the request named none) the text passed strict
+    /// validation with.
+    validated: Vec<Option<String>>,
+}
+
+/// Operation names remembered per text at most (a text holds a few operations).
+const MAX_VALIDATED_OPERATIONS: usize = 8;
 
 /// Texts kept at most, and the longest text kept: bounded memory whatever clients send
 /// (a client making up a new text per request only ever empties the memo).
@@ -71,14 +133,35 @@ fn documents() -> &'static Documents {
 }
 
 impl Documents {
-    fn known(&self, text: &str) -> Option<ExecutableDocument> {
-        let found = self
-            .by_text
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(text)
-            .cloned()?;
-        Some(ExecutableDocument::clone(&found))
+    /// The text's document, and whether it passed strict validation as `operation_name`.
+    fn known(
+        &self,
+        text: &str,
+        operation_name: Option<&str>,
+    ) -> Option<(ExecutableDocument, bool)> {
+        let (document, validated) = {
+            let by_text = self.by_text.lock().unwrap_or_else(|e| e.into_inner());
+            let known = by_text.get(text)?;
+            let validated = known
+                .validated
+                .iter()
+                .any(|name| name.as_deref() == operation_name);
+            (Arc::clone(&known.document), validated)
+        };
+        Some((ExecutableDocument::clone(&document), validated))
+    }
+
+    fn remember_validated(&self, text: &str, operation_name: Option<&str>) {
+        let mut by_text = self.by_text.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = by_text.get_mut(text)
+            && known.validated.len() < MAX_VALIDATED_OPERATIONS
+            && !known
+                .validated
+                .iter()
+                .any(|name| name.as_deref() == operation_name)
+        {
+            known.validated.push(operation_name.map(str::to_owned));
+        }
     }
 
     fn remember(&self, text: &str, document: ExecutableDocument) {
@@ -89,7 +172,13 @@ impl Documents {
         if by_text.len() >= MAX_DOCUMENTS {
             by_text.clear();
         }
-        by_text.insert(text.to_owned(), Arc::new(document));
+        by_text.insert(
+            text.to_owned(),
+            KnownText {
+                document: Arc::new(document),
+                validated: Vec::new(),
+            },
+        );
     }
 }
 
@@ -200,4 +289,77 @@ fn argument_has_nul(value: &Positioned<async_graphql::parser::types::Field>) -> 
             .into_const_with(|_| Ok::<_, std::convert::Infallible>(Value::Null))
             .is_ok_and(|c| const_has_nul(&c))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operation(text: &str) -> OperationDefinition {
+        let document = async_graphql::parser::parse_query(text).expect("parses");
+        match document.operations {
+            async_graphql::parser::types::DocumentOperations::Single(operation) => operation.node,
+            async_graphql::parser::types::DocumentOperations::Multiple(_) => {
+                panic!("one operation")
+            }
+        }
+    }
+
+    fn variables(json: serde_json::Value) -> Variables {
+        Variables::from_json(json)
+    }
+
+    #[test]
+    fn only_values_of_built_in_scalars_are_certainly_valid() {
+        let scalars = operation(
+            "query($id: ID!, $n: Int, $t: String, $f: Float, $b: Boolean) { __typename }",
+        );
+        let good =
+            serde_json::json!({ "id": "SXRlbTox", "n": 5, "t": "文字", "f": 1.5, "b": true });
+        assert!(variables_certainly_valid(
+            &scalars,
+            &variables(good.clone())
+        ));
+        let numeric_id = serde_json::json!({ "id": 7, "n": -5, "t": "", "f": 2, "b": false });
+        assert!(variables_certainly_valid(&scalars, &variables(numeric_id)));
+        for (name, bad) in [
+            ("id", serde_json::json!(true)),
+            ("id", serde_json::json!(1.5)),
+            ("id", serde_json::json!(null)),
+            ("n", serde_json::json!("5")),
+            ("n", serde_json::json!(1.5)),
+            ("n", serde_json::json!(i64::from(i32::MAX) + 1)),
+            ("t", serde_json::json!(5)),
+            ("t", serde_json::json!(["a"])),
+            ("f", serde_json::json!("1.5")),
+            ("b", serde_json::json!(1)),
+        ] {
+            let mut values = good.clone();
+            values[name] = bad.clone();
+            assert!(
+                !variables_certainly_valid(&scalars, &variables(values)),
+                "{name} = {bad}"
+            );
+        }
+        let mut missing = good.clone();
+        missing.as_object_mut().expect("an object").remove("n");
+        assert!(!variables_certainly_valid(&scalars, &variables(missing)));
+        // Lists, input objects, enums and our own scalars are left to strict validation.
+        for text in [
+            "query($ids: [ID!]!) { __typename }",
+            "query($filter: ItemFilter) { __typename }",
+            "query($stage: Stage) { __typename }",
+            "query($at: DateTime) { __typename }",
+        ] {
+            let values = serde_json::json!({ "ids": ["a"], "filter": {}, "stage": "ASSIGNED", "at": "2026-11-25T00:00:00Z" });
+            assert!(
+                !variables_certainly_valid(&operation(text), &variables(values)),
+                "{text}"
+            );
+        }
+        assert!(variables_certainly_valid(
+            &operation("{ __typename }"),
+            &variables(serde_json::json!({}))
+        ));
+    }
 }

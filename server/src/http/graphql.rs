@@ -9,7 +9,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
 use async_graphql::{ErrorExtensions, ServerError, Value};
 use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -176,26 +177,36 @@ async fn execute(
     if request.query.trim().is_empty() {
         return request_error("请求缺少 query（GraphQL 查询文本）", "BAD_REQUEST");
     }
-    if let Err(error) = crate::graphql::guard::admit(&mut request) {
-        return async_graphql::Response::from_errors(vec![error]);
-    }
+    let admitted = match crate::graphql::guard::admit(&mut request) {
+        Ok(admitted) => admitted,
+        Err(error) => return async_graphql::Response::from_errors(vec![error]),
+    };
     let operation_name = request.operation_name.clone();
-    let (operation_type, introspection, bounded) = match request.parsed_query() {
+    // Set aside while the parsed document (a mutable borrow of the request) is read.
+    let variables = std::mem::take(&mut request.variables);
+    let (operation_type, introspection, bounded, validated) = match request.parsed_query() {
         Ok(document) => {
             let selected = selected_operation_named(document, operation_name.as_deref());
-            if let Some((_, _, Some(named))) = selected {
+            if let Some((_, Some(named))) = selected {
                 *name = Some(named.to_string());
             }
-            let introspection =
-                selected.is_some_and(|(_, set, _)| asks_only_introspection(document, set));
+            let introspection = selected.is_some_and(|(operation, _)| {
+                asks_only_introspection(document, &operation.selection_set.node)
+            });
+            let validated = admitted.validated_before
+                && selected.is_some_and(|(operation, _)| {
+                    crate::graphql::guard::variables_certainly_valid(operation, &variables)
+                });
             (
-                selected.map(|(ty, _, _)| ty),
+                selected.map(|(operation, _)| operation.ty),
                 introspection,
                 !introspection || introspection_is_bounded(document),
+                validated,
             )
         }
         Err(error) => return async_graphql::Response::from_errors(vec![error]),
     };
+    request.variables = variables;
     if is_get && operation_type == Some(OperationType::Mutation) {
         return request_error(
             "GET 请求只能用于查询，修改请使用 POST",
@@ -224,15 +235,25 @@ async fn execute(
             );
         }
         &schemas.introspection
+    } else if validated {
+        &schemas.validated_before
     } else {
         &schemas.main
     };
     if anonymous && !state.http.public_schema {
         request = request.disable_introspection();
     }
+    // A text validated strictly for the first time is remembered once it has executed.
+    let strictly_validated =
+        (!introspection && !validated).then(|| (request.query.clone(), operation_name.clone()));
     let mut response = schema
         .execute(crate::graphql::prepare(request, state, auth))
         .await;
+    if let Some((text, operation_name)) = strictly_validated
+        && !is_request_error(&response)
+    {
+        crate::graphql::guard::remember_validated(&text, operation_name.as_deref());
+    }
     codify(&mut response.errors);
     response
 }
@@ -373,18 +394,16 @@ impl WithMedia for Response {
 fn selected_operation_named<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
-) -> Option<(OperationType, &'a SelectionSet, Option<&'a str>)> {
+) -> Option<(&'a OperationDefinition, Option<&'a str>)> {
     match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => {
-            Some((op.node.ty, &op.node.selection_set.node, None))
-        }
+        (DocumentOperations::Single(op), _) => Some((&op.node, None)),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .get_key_value(name)
-            .map(|(n, op)| (op.node.ty, &op.node.selection_set.node, Some(n.as_str()))),
+            .map(|(n, op)| (&op.node, Some(n.as_str()))),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
             .iter()
             .next()
-            .map(|(n, op)| (op.node.ty, &op.node.selection_set.node, Some(n.as_str()))),
+            .map(|(n, op)| (&op.node, Some(n.as_str()))),
         _ => None,
     }
 }
@@ -586,7 +605,8 @@ mod tests {
     fn the_standard_introspection_query_is_introspection_and_bounded() {
         let query = include_str!("introspection_query.graphql");
         let document = async_graphql::parser::parse_query(query).expect("parses");
-        let (_, set, _) = selected_operation_named(&document, None).expect("one operation");
+        let (operation, _) = selected_operation_named(&document, None).expect("one operation");
+        let set = &operation.selection_set.node;
         assert!(asks_only_introspection(&document, set));
         assert!(introspection_is_bounded(&document));
 
@@ -597,12 +617,14 @@ mod tests {
 
         let mixed = "{ __schema { queryType { name } } me { name } }";
         let document = async_graphql::parser::parse_query(mixed).expect("parses");
-        let (_, set, _) = selected_operation_named(&document, None).expect("one operation");
+        let (operation, _) = selected_operation_named(&document, None).expect("one operation");
+        let set = &operation.selection_set.node;
         assert!(!asks_only_introspection(&document, set));
 
         let typename = "{ __typename }";
         let document = async_graphql::parser::parse_query(typename).expect("parses");
-        let (_, set, _) = selected_operation_named(&document, None).expect("one operation");
+        let (operation, _) = selected_operation_named(&document, None).expect("one operation");
+        let set = &operation.selection_set.node;
         assert!(!asks_only_introspection(&document, set));
     }
 

@@ -113,7 +113,7 @@ pub async fn run(
     let mut request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
     let response = match crate::graphql::guard::admit(&mut request) {
-        Ok(()) => {
+        Ok(_) => {
             schemas
                 .main
                 .execute(crate::graphql::prepare(request, state, viewer.auth()))
