@@ -205,7 +205,7 @@ def render(meta, runs, memory, log):
     def mem_text(server, name):
         parts = []
         for when, label in (
-            ("idle", "idle after start"),
+            ("idle", "idle (after start-up work has settled)"),
             ("report_published", "just after publishing the month's report over every item"),
             ("report_settled", "after settling"),
             ("after_load", "after the load"),

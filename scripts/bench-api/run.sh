@@ -36,7 +36,7 @@
 # WRITE_BENCHMARKS [0], PGHOST [127.0.0.1], PGPORT [5432], PGUSER [postgres] (trust auth),
 # QUIET_TIMEOUT [600] seconds to wait for idle, REPORT_MONTH [2026-10] the month whose report
 # is published before the load to read the peak memory (empty: none), REPORT_SETTLE [15]
-# seconds after publishing before memory is read again. DUCHA_LOG and the other ducha settings are
+# seconds after start-up work, and after publishing, before memory is read. DUCHA_LOG and the other ducha settings are
 # passed through to ducha; ducha logs every response at its default level, info.
 # This script never builds ducha. Build it first with `cargo build --release`.
 set -euo pipefail
@@ -252,6 +252,9 @@ memory() { # server pid when
   jsonl kind=memory server="$1" when="$3" rss_kb:="$rss" hwm_kb:="$hwm" at="$(date -u +%FT%T.%6NZ)"
   say "memory $1 $3: VmRSS $((rss / 1024)) MB, VmHWM $((hwm / 1024)) MB"
 }
+# Idle is what each process holds once its start-up work has settled: ducha's allocator
+# gives freed pages back after a 10 s decay, so the reading waits REPORT_SETTLE seconds.
+sleep "$REPORT_SETTLE"
 memory ducha "$ducha_pid" idle
 memory pgl "$pgl_pid" idle
 

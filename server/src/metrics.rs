@@ -25,6 +25,7 @@ pub struct Metrics {
     operations: Mutex<BTreeMap<(String, String), u64>>,
     latency: Histogram,
     sweeps: AtomicU64,
+    fast_validations: AtomicU64,
     sweep_notices: AtomicU64,
     sweep_emails: AtomicU64,
     last_sweep_micros: AtomicU64,
@@ -100,6 +101,12 @@ impl Metrics {
         );
     }
 
+    /// A GraphQL request validated fast: its text had passed strict validation before
+    /// (`graphql::guard::remember_validated`).
+    pub fn record_fast_validation(&self) {
+        self.fast_validations.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The scheduler ticked at `unix_seconds`.
     pub fn record_scheduler_tick(&self, unix_seconds: i64) {
         self.scheduler_last_tick
@@ -164,6 +171,11 @@ impl Metrics {
         );
         let _ = writeln!(out, "ducha_http_request_duration_seconds_count {count}");
         let counters = [
+            (
+                "ducha_graphql_fast_validations_total",
+                "GraphQL requests whose text had passed strict validation before, validated fast.",
+                &self.fast_validations,
+            ),
             (
                 "ducha_sweeps_total",
                 "Reminder sweeps run by this process.",

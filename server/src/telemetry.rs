@@ -43,7 +43,7 @@ pub fn init(filter: &str) -> LogGuard {
         .or_else(|_| EnvFilter::try_new(filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = BatchedLog::start(Box::new(std::io::stderr()));
-    // A second init (tests start several apps) is harmless; ignore the error it returns.
+    // With a subscriber already installed, this one is not; lines then go to that one.
     // Logs go to stderr, so stdout carries only what the command itself prints.
     let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -124,6 +124,14 @@ impl BatchedLog {
             .take();
         if let Some(handle) = handle {
             let _ = handle.join();
+        }
+        // What a writer thread that died (or never started) left behind.
+        let mut waiting = self.shared.lock();
+        if !waiting.bytes.is_empty() {
+            let mut sink = self.shared.sink();
+            let _ = sink.write_all(&waiting.bytes);
+            let _ = sink.flush();
+            waiting.bytes.clear();
         }
     }
 

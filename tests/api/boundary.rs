@@ -321,3 +321,97 @@ async fn a_text_validated_before_refuses_bad_variables_as_on_its_first_sending()
         }
     }
 }
+
+/// The fast way is taken (the counter in `/metrics` moves) for a remembered text with good
+/// variables, and not learnt from sendings that leave arguments unchecked: one missing a
+/// variable (strict validation then skips the argument's literal parts as well), or
+/// choosing one of several operations (fragments are checked with every variable sent).
+#[tokio::test]
+async fn only_sendings_that_leave_nothing_unchecked_teach_the_fast_way() {
+    let app = spawn_app().await;
+    let d = District::create(&app).await;
+    let fast_validations = || async {
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|line| line.strip_prefix("ducha_graphql_fast_validations_total "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no fast validation counter in {text}"))
+    };
+    // Other tests share the process's memo of texts, which empties when full: a few tries.
+    let text = "query($n: Int) { items(first: $n) { edges { node { id } } } }\n# fast way";
+    let mut taken = false;
+    for _ in 0..5 {
+        let before = fast_validations().await;
+        for _ in 0..2 {
+            let body = app
+                .graphql_as(Some(&d.supervisor), text, json!({ "n": 1 }))
+                .await;
+            assert!(body.get("errors").is_none(), "{body}");
+        }
+        if fast_validations().await == before + 1 {
+            taken = true;
+            break;
+        }
+    }
+    assert!(
+        taken,
+        "a text sent twice with good variables is validated fast the second time"
+    );
+
+    let cases: Vec<(&str, Option<&str>, Value, Value)> = vec![
+        (
+            "query($t: String = \"电梯\") { items(filter: { text: $t, bogus: 1 }) { edges { node { id } } } }",
+            None,
+            json!({}),
+            json!({ "t": "电梯" }),
+        ),
+        (
+            "query A { __typename } query B($x: ID!) { ...F } fragment F on Query { item(id: $x) { id } }",
+            Some("A"),
+            json!({}),
+            json!({ "x": true }),
+        ),
+    ];
+    for (n, (text, operation, first, then)) in cases.into_iter().enumerate() {
+        let text = format!("{text}\n# unchecked {n}");
+        let send = |text: String, variables: Value| {
+            let token = d.supervisor.clone();
+            let app = &app;
+            async move {
+                let mut body = json!({ "query": text, "variables": variables });
+                if let Some(operation) = operation {
+                    body["operationName"] = json!(operation);
+                }
+                app.client
+                    .post(app.url("/graphql"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("sent")
+                    .json::<Value>()
+                    .await
+                    .expect("JSON")
+            }
+        };
+        let _ = send(text.clone(), first).await;
+        let before = fast_validations().await;
+        let again = send(text.clone(), then.clone()).await;
+        let expected = send(format!("{text} fresh"), then.clone()).await;
+        assert_eq!(again, expected, "{text} with {then}");
+        assert!(expected.get("errors").is_some(), "{text}: {expected}");
+        assert_eq!(
+            fast_validations().await,
+            before,
+            "{text}: not validated fast"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 //! any resolver runs, so the answer is the same BAD_USER_INPUT on both databases.
 
 use async_graphql::parser::types::{
-    BaseType, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    BaseType, DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
 use std::sync::Arc;
 
@@ -65,24 +65,38 @@ pub fn admit(request: &mut async_graphql::Request) -> ServerResult<Admitted> {
 }
 
 /// Notes that `text`, run as `operation_name`, passed async-graphql's strict validation:
-/// the caller saw it executed. Every strict rule but one is a function of the schema, the
-/// document and the operation alone, so they hold for the text from now on; the one that
-/// reads the variables' values is what [`variables_certainly_valid`] stands in for.
+/// the caller saw it executed, with variables [`variables_certainly_valid`] accepted. Every
+/// strict rule but one is a function of the schema, the document and the operation alone,
+/// so they hold for the text from now on. The one that reads the variables
+/// (`ArgumentsOfCorrectType`) checks each argument with its variables put in, and skips an
+/// argument whole when one of them is missing, literal parts included: so a text is
+/// remembered only from a sending that gave every variable a value, and later sendings
+/// pass that rule exactly when their variables do, which the predicate stands in for.
 pub fn remember_validated(text: &str, operation_name: Option<&str>) {
     documents().remember_validated(text, operation_name);
 }
 
-/// True when every variable `operation` declares is given a value that strict validation
-/// accepts wherever the document may use it: a value of the built-in scalar the variable is
-/// declared as, not null. (Strict validation checks a variable's value against each
+/// True when the document has one operation, the request gives every variable it
+/// declares a value and no other variable, and each value is one that strict validation
+/// accepts wherever the document may use it: a value of the built-in scalar the variable
+/// is declared as, not null. (Strict validation checks a variable's value against each
 /// argument it is passed to; a document that passed it puts a variable only where its
 /// declared named type is expected, and a non-null value of that type is valid there.)
 /// The values accepted are a subset of what async-graphql's own scalars accept, so `true`
 /// is never wrong. Anything else — a list, an input object, an enum, one of our scalars, a
-/// null, a missing value — answers false, and the request is validated strictly again:
-/// its errors are then the same as on its first sending.
-pub fn variables_certainly_valid(operation: &OperationDefinition, variables: &Variables) -> bool {
-    operation.variable_definitions.iter().all(|definition| {
+/// null, a missing or undeclared variable, several operations (fragments are checked with
+/// every variable the request sends, whichever operation declares it) — answers false, and
+/// the request is validated strictly again: its errors are then the same as on its first
+/// sending.
+pub fn variables_certainly_valid(document: &ExecutableDocument, variables: &Variables) -> bool {
+    let DocumentOperations::Single(operation) = &document.operations else {
+        return false;
+    };
+    let declared = &operation.node.variable_definitions;
+    if variables.len() != declared.len() {
+        return false;
+    }
+    declared.iter().all(|definition| {
         let definition = &definition.node;
         let BaseType::Named(type_name) = &definition.var_type.node.base else {
             return false;
@@ -295,14 +309,8 @@ fn argument_has_nul(value: &Positioned<async_graphql::parser::types::Field>) -> 
 mod tests {
     use super::*;
 
-    fn operation(text: &str) -> OperationDefinition {
-        let document = async_graphql::parser::parse_query(text).expect("parses");
-        match document.operations {
-            async_graphql::parser::types::DocumentOperations::Single(operation) => operation.node,
-            async_graphql::parser::types::DocumentOperations::Multiple(_) => {
-                panic!("one operation")
-            }
-        }
+    fn operation(text: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(text).expect("parses")
     }
 
     fn variables(json: serde_json::Value) -> Variables {
@@ -345,13 +353,34 @@ mod tests {
         missing.as_object_mut().expect("an object").remove("n");
         assert!(!variables_certainly_valid(&scalars, &variables(missing)));
         // Lists, input objects, enums and our own scalars are left to strict validation.
-        for text in [
-            "query($ids: [ID!]!) { __typename }",
-            "query($filter: ItemFilter) { __typename }",
-            "query($stage: Stage) { __typename }",
-            "query($at: DateTime) { __typename }",
+        for (text, values) in [
+            (
+                "query($ids: [ID!]!) { __typename }",
+                serde_json::json!({ "ids": ["a"] }),
+            ),
+            (
+                "query($filter: ItemFilter) { __typename }",
+                serde_json::json!({ "filter": {} }),
+            ),
+            (
+                "query($stage: Stage) { __typename }",
+                serde_json::json!({ "stage": "ASSIGNED" }),
+            ),
+            (
+                "query($at: DateTime) { __typename }",
+                serde_json::json!({ "at": "2026-11-25T00:00:00Z" }),
+            ),
+            // A variable the operation does not declare (a fragment may use it).
+            (
+                "query($id: ID!) { __typename }",
+                serde_json::json!({ "id": "a", "x": true }),
+            ),
+            // Several operations: fragments see every variable sent.
+            (
+                "query A($id: ID!) { __typename } query B { __typename }",
+                serde_json::json!({ "id": "a" }),
+            ),
         ] {
-            let values = serde_json::json!({ "ids": ["a"], "filter": {}, "stage": "ASSIGNED", "at": "2026-11-25T00:00:00Z" });
             assert!(
                 !variables_certainly_valid(&operation(text), &variables(values)),
                 "{text}"

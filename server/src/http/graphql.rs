@@ -184,7 +184,7 @@ async fn execute(
     let operation_name = request.operation_name.clone();
     // Set aside while the parsed document (a mutable borrow of the request) is read.
     let variables = std::mem::take(&mut request.variables);
-    let (operation_type, introspection, bounded, validated) = match request.parsed_query() {
+    let (operation_type, introspection, bounded, certainly_valid) = match request.parsed_query() {
         Ok(document) => {
             let selected = selected_operation_named(document, operation_name.as_deref());
             if let Some((_, Some(named))) = selected {
@@ -193,15 +193,13 @@ async fn execute(
             let introspection = selected.is_some_and(|(operation, _)| {
                 asks_only_introspection(document, &operation.selection_set.node)
             });
-            let validated = admitted.validated_before
-                && selected.is_some_and(|(operation, _)| {
-                    crate::graphql::guard::variables_certainly_valid(operation, &variables)
-                });
+            let certainly_valid =
+                crate::graphql::guard::variables_certainly_valid(document, &variables);
             (
                 selected.map(|(operation, _)| operation.ty),
                 introspection,
                 !introspection || introspection_is_bounded(document),
-                validated,
+                certainly_valid,
             )
         }
         Err(error) => return async_graphql::Response::from_errors(vec![error]),
@@ -235,7 +233,8 @@ async fn execute(
             );
         }
         &schemas.introspection
-    } else if validated {
+    } else if admitted.validated_before && certainly_valid {
+        state.metrics.record_fast_validation();
         &schemas.validated_before
     } else {
         &schemas.main
@@ -243,9 +242,10 @@ async fn execute(
     if anonymous && !state.http.public_schema {
         request = request.disable_introspection();
     }
-    // A text validated strictly for the first time is remembered once it has executed.
-    let strictly_validated =
-        (!introspection && !validated).then(|| (request.query.clone(), operation_name.clone()));
+    // A text validated strictly for the first time, with variables that leave no argument
+    // unchecked, is remembered once it has executed (`guard::remember_validated`).
+    let strictly_validated = (!introspection && !admitted.validated_before && certainly_valid)
+        .then(|| (request.query.clone(), operation_name.clone()));
     let mut response = schema
         .execute(crate::graphql::prepare(request, state, auth))
         .await;
