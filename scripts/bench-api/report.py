@@ -129,7 +129,7 @@ def render(meta, runs, memory, log):
     lines.append(
         f"- ducha {meta.get('ducha_version', '?')} ({meta.get('ducha_commit', '?')}), release "
         f"binary, run as deployed (background jobs on, log level `{meta.get('ducha_log', 'info')}`), "
-        f"pool 16, token of person {meta.get('person_id', '?')} "
+        f"pool {meta.get('ducha_pool', '?')}, token of person {meta.get('person_id', '?')} "
         + ("(a supervisor, who sees every item)." if meta.get("person_role") == "SUPERVISOR"
            else f"(role {meta.get('person_role', '?')}).")
     )

@@ -31,8 +31,8 @@
 # DURATION [20] seconds per run, REPS [3], CONNS ["1 8 32"], QUERIES ["list item
 # list+colour"], WARMUP [5] seconds per server and query (not counted), DUCHA_BIN
 # [target/release/ducha], DUCHA_PORT [18181], PGL_PORT [18182], POOL [16] (PostGraphile's
-# pool; ducha's is 16), PGL_IDLE_MS [600000] (PostGraphile's pool idle timeout, set to
-# sqlx's default), PERSON_ID [2], SKIP_SEED [0], OUT [scripts/bench-api/out],
+# pool; ducha's is its own setting DUCHA_DB_POOL, 8 by default), PGL_IDLE_MS [600000]
+# (PostGraphile's pool idle timeout, set to sqlx's default), PERSON_ID [2], SKIP_SEED [0], OUT [scripts/bench-api/out],
 # WRITE_BENCHMARKS [0], PGHOST [127.0.0.1], PGPORT [5432], PGUSER [postgres] (trust auth),
 # QUIET_TIMEOUT [600] seconds to wait for idle, REPORT_MONTH [2026-10] the month whose report
 # is published before the load to read the peak memory (empty: none), REPORT_SETTLE [15]
@@ -316,7 +316,7 @@ jsonl kind=meta date="$(date +%F)" nproc:="$(nproc)" \
   pgl_version="$pgl_version" node_version="${node_version#v}" \
   ducha_version="$("$DUCHA_BIN" --version | awk '{ print $2 }')" \
   ducha_commit="binary of $(date -u -r "$DUCHA_BIN" '+%F %H:%M UTC'), HEAD $git_head" \
-  ducha_log="${RUST_LOG:-${DUCHA_LOG:-info}}" command="$command_line"
+  ducha_log="${RUST_LOG:-${DUCHA_LOG:-info}}" ducha_pool="${DUCHA_DB_POOL:-8}" command="$command_line"
 
 mkdir -p "$OUT/wrk"
 rm -f "$OUT/wrk/"*.txt

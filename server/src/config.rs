@@ -21,6 +21,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// `sqlite://…` (default: a file in the data folder) or `postgres://…`.
     pub database_url: String,
+    /// Most connections to PostgreSQL this process opens (SQLite has its own 8).
+    pub db_pool: u32,
     /// Where the SQLite file, uploads and unsent mail live.
     pub data_dir: PathBuf,
     /// Deadlines and calendars are in this zone (Asia/Shanghai).
@@ -139,6 +141,15 @@ pub struct SmtpSettings {
     pub password: Option<Secret>,
 }
 
+/// PostgreSQL connections per process by default: enough for the requests of two runtime
+/// threads beside a sweep, a report, the outbox sender and the live tail; few enough that
+/// several instances fit under PostgreSQL's default 100. Not more: sqlx hands out idle
+/// connections first in, first out, so a pool grown by a burst spreads one client's
+/// statements over every backend in turn, each colder than the last one used. `list` at
+/// one connection after a burst of 32: 1,310–1,337 req/s with 16, 1,371–1,384 with 8,
+/// 1,400–1,445 with 4 (issue 14, BENCHMARKS.md, seventh round).
+const DEFAULT_DB_POOL: u32 = 8;
+
 /// The file and environment layers: every field optional, so each layer only overrides
 /// what it states.
 #[derive(Debug, Default, Deserialize)]
@@ -146,6 +157,7 @@ pub struct SmtpSettings {
 struct Layer {
     listen: Option<String>,
     database_url: Option<String>,
+    db_pool: Option<u32>,
     data_dir: Option<PathBuf>,
     time_zone: Option<String>,
     office_cutoff: Option<String>,
@@ -178,6 +190,7 @@ impl Layer {
         take!(
             listen,
             database_url,
+            db_pool,
             data_dir,
             time_zone,
             office_cutoff,
@@ -206,6 +219,7 @@ impl Layer {
         Layer {
             listen: var("DUCHA_LISTEN"),
             database_url: var("DUCHA_DATABASE_URL").or_else(|| var("DATABASE_URL")),
+            db_pool: var("DUCHA_DB_POOL").and_then(|v| v.parse().ok()),
             data_dir: var("DUCHA_DATA_DIR").map(PathBuf::from),
             time_zone: var("DUCHA_TIME_ZONE"),
             office_cutoff: var("DUCHA_OFFICE_CUTOFF"),
@@ -330,6 +344,7 @@ impl Settings {
                 .unwrap_or_else(|| format!("http://{listen}")),
             listen,
             database_url,
+            db_pool: layer.db_pool.unwrap_or(DEFAULT_DB_POOL).clamp(2, 200),
             data_dir,
             time_zone,
             office_cutoff,
@@ -371,6 +386,7 @@ impl Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: "sqlite::memory:".to_string(),
+            db_pool: DEFAULT_DB_POOL,
             data_dir: std::env::temp_dir().join("ducha-tests"),
             time_zone: chrono_tz::Asia::Shanghai,
             office_cutoff: DeadlinePolicy::default().cutoff,
@@ -488,6 +504,7 @@ mod tests {
             "DUCHA_SMTP_TLS" => Some("none".into()),
             "DUCHA_MAIL_FROM" => Some("督查室 <dc@example.gov.cn>".into()),
             "DUCHA_PUBLIC_URL" => Some("https://dc.example.gov.cn".into()),
+            "DUCHA_DB_POOL" => Some("6".into()),
             _ => None,
         })
         .apply(&mut merged);
@@ -504,6 +521,7 @@ mod tests {
             [NaiveTime::from_hms_opt(9, 0, 0).expect("time")]
         );
         assert_eq!(settings.report_font, Some(PathBuf::from("/fonts/a.ttc")));
+        assert_eq!(settings.db_pool, 6);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                     .busy_timeout(Duration::from_secs(10))
             });
     } else {
-        options.max_connections(16);
+        options.max_connections(settings.db_pool);
         if let Some(port) = postgres_port(url) {
             options.map_sqlx_postgres_pool_opts(move |pool| {
                 pool.after_connect(move |_connection, _meta| {
