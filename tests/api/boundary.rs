@@ -331,15 +331,7 @@ async fn only_sendings_that_leave_nothing_unchecked_teach_the_fast_way() {
     let app = spawn_app().await;
     let d = District::create(&app).await;
     let fast_validations = || async {
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .expect("sent")
-            .text()
-            .await
-            .expect("text");
+        let text = app.get_text("/metrics").await;
         text.lines()
             .find_map(|line| line.strip_prefix("ducha_graphql_fast_validations_total "))
             .and_then(|n| n.parse::<u64>().ok())

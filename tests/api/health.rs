@@ -64,15 +64,7 @@ async fn graphiql_is_served_in_the_browser_from_the_binary() {
         served, 6,
         "React, ReactDOM, GraphiQL's script and style, and the page's own"
     );
-    let page_script = app
-        .client
-        .get(app.url("/assets/graphiql-page.js"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let page_script = app.get_text("/assets/graphiql-page.js").await;
     assert!(
         page_script.contains("subscriptionUrl"),
         "subscriptions are set up"

@@ -210,6 +210,18 @@ impl TestApp {
         format!("http://{}{}", self.address, path)
     }
 
+    /// GETs `path` and returns the body as text (`/metrics`, an asset).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// POSTs a GraphQL request over HTTP and returns the JSON body; asserts HTTP 200,
     /// since GraphQL errors travel in the body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {

@@ -505,15 +505,7 @@ async fn metrics_count_operations_and_read_the_backlog() {
         json!({ "query": "query Units { units { name } }" }),
     )
     .await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let text = app.get_text("/metrics").await;
     for expected in [
         "ducha_graphql_operations_total{operation=\"Units\",code=\"OK\"} 3",
         "ducha_graphql_operations_total{operation=\"Units\",code=\"UNAUTHENTICATED\"} 1",
@@ -535,14 +527,6 @@ async fn metrics_count_operations_and_read_the_backlog() {
         .graphql_signed_in("mutation { runSweep { ran notices } }", json!({}))
         .await;
     assert_eq!(body["data"]["runSweep"]["ran"], true, "{body}");
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let text = app.get_text("/metrics").await;
     assert!(text.contains("ducha_sweeps_total 1"), "{text}");
 }
