@@ -331,8 +331,15 @@ async fn a_unit_signs_in_the_browser_and_the_offices_board_changes_by_itself() {
         .run("document.querySelector('#verify-reason').form.querySelector('button').click();")
         .await;
     board.wait_for_text("核查通过：已完成").await;
-    board.click("form.inline button[type=submit]").await;
+    board.run("[...document.querySelectorAll('summary')].find(s => s.textContent === '销号').click();").await;
+    board.type_into("#reason-close", "经核查已整改到位").await;
+    // 销号 asks once more; the person says yes.
+    board.run("window.confirm = () => true;").await;
+    board
+        .run("document.querySelector('#reason-close').form.querySelector('button').click();")
+        .await;
     board.wait_for_text("销号：已完成").await;
+    assert!(board.text().await.contains("经核查已整改到位"));
     assert!(board.text().await.contains("已销号"));
 
     // Another unit sees neither the item nor its file.

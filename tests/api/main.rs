@@ -30,4 +30,6 @@ mod schema;
 mod smtp;
 mod visibility;
 mod web;
+mod web_admin;
+mod web_office;
 mod websocket;

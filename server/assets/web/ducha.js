@@ -1,4 +1,6 @@
-// ducha's pages work without this script; it adds three things:
+// ducha's pages work without this script; it adds: a source kind's default rule filled in,
+// a search box over long unit lists, files over the limit refused before sending, a second
+// question before an action that cannot be undone, and:
 // - the board reloads its part when the dashboardEvents subscription says something changed
 //   (graphql-transport-ws on /graphql/ws, signed in by the session cookie), and each minute,
 //   because colours change with time alone;
@@ -22,6 +24,58 @@
         for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
       }, 0);
     }
+  });
+
+  // A source kind's default rule fills the deadline field while nobody has typed their own.
+  var kinds = document.querySelector("select[data-default-rule]");
+  if (kinds) {
+    var deadline = document.getElementById(kinds.getAttribute("data-default-rule"));
+    var ruleOf = function () {
+      var option = kinds.options[kinds.selectedIndex];
+      return option ? option.getAttribute("data-rule") || "" : "";
+    };
+    var shown = ruleOf();
+    if (deadline && deadline.value === "") { deadline.value = shown; }
+    kinds.addEventListener("change", function () {
+      if (deadline && (deadline.value === "" || deadline.value === shown)) { deadline.value = ruleOf(); }
+      shown = ruleOf();
+    });
+  }
+
+  // A search box narrows a long list of units by name.
+  var filters = document.querySelectorAll("input[data-filter]");
+  for (var f = 0; f < filters.length; f++) {
+    filters[f].addEventListener("input", function (event) {
+      var box = event.target;
+      var wanted = box.value.trim();
+      var list = document.querySelector("[data-filterable=" + box.getAttribute("data-filter") + "]");
+      if (!list) { return; }
+      var rows = list.querySelectorAll("[data-name]");
+      for (var r = 0; r < rows.length; r++) {
+        rows[r].hidden = wanted !== "" && rows[r].getAttribute("data-name").indexOf(wanted) < 0;
+      }
+    });
+  }
+
+  // Files over the limit are refused before they are sent (the server refuses them too).
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input || input.type !== "file" || !input.hasAttribute("data-max-bytes")) { return; }
+    var max = Number(input.getAttribute("data-max-bytes"));
+    var message = "";
+    for (var i = 0; i < input.files.length; i++) {
+      if (input.files[i].size > max) {
+        message = "附件“" + input.files[i].name + "”超过" + Math.round(max / 1048576) + "MB，请压缩或拆分后上传";
+      }
+    }
+    input.setCustomValidity(message);
+    input.reportValidity();
+  });
+
+  // An action that cannot be taken back asks once more.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("button[data-confirm]") : null;
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
 
   var live = document.querySelector("[data-live=board]");

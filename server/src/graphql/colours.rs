@@ -117,6 +117,24 @@ impl ColourQuery {
         let (version, policy) = current_policy(&state.db).await?;
         Ok(ColourPolicyView::from((version, policy)))
     }
+
+    /// 颜色规则的全部版本，新的在前（最后为系统默认规则）
+    async fn colour_policy_versions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ColourPolicyVersion>> {
+        let state = app_state(ctx)?;
+        actor(ctx)?;
+        let versions = crate::service::colours::policy_versions(&state.db).await?;
+        Ok(versions
+            .into_iter()
+            .map(|(version, policy, created_at)| ColourPolicyVersion {
+                rules: ColourPolicyView::from((version, policy)).rules,
+                version,
+                created_at,
+            })
+            .collect())
+    }
 }
 
 /// The board of `at`, or of now (this instance's shared board, see `service::board`).
@@ -247,6 +265,17 @@ impl From<(i32, ColourPolicy)> for ColourPolicyView {
             },
         }
     }
+}
+
+/// 颜色规则的一个版本
+#[derive(SimpleObject)]
+pub struct ColourPolicyVersion {
+    /// 规则版本号（0 为系统默认规则）
+    pub version: i32,
+    /// 各项阈值
+    pub rules: ColourPolicyFields,
+    /// 生效时刻（UTC）；系统默认规则为空
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]

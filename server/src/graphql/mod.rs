@@ -27,6 +27,7 @@ pub use loaders::prepare;
 pub struct Query(
     calendar::CalendarQuery,
     items::query::ItemQuery,
+    items::register::RegisterQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
     reports::ReportQuery,

@@ -466,6 +466,29 @@ impl Item {
         .map_err(AppError::from)?;
         Ok(deadline.into())
     }
+
+    /// 若现在交办：主办单位（lead 为 true）或协办单位的期限及推算说明（协办单位按规则早于主办单位）
+    async fn due_if_assigned_now(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "主办单位为 true，协办单位为 false")] lead: bool,
+    ) -> async_graphql::Result<Deadline> {
+        let state = app_state(ctx)?;
+        let calendar = state.calendar.current()?;
+        let rule: DeadlineRule = self.deadline_rule.parse().map_err(AppError::from)?;
+        let due = ducha_domain::deadlines::assignment_due(
+            &calendar,
+            &state.deadline_policy,
+            ducha_domain::deadlines::DueInputs {
+                assigned_at: state.clock.now(),
+                rule,
+                lead,
+                paused_working_days: 0,
+            },
+        )
+        .map_err(AppError::from)?;
+        Ok(due.into())
+    }
 }
 
 /// 交办记录：一个事项交给一个单位（主办或协办），各有期限

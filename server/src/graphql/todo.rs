@@ -31,6 +31,8 @@ pub enum TodoKind {
     Verify,
     /// 已核查，待销号
     Close,
+    /// 已立项，待交办
+    Assign,
 }
 
 impl From<todo::TodoKind> for TodoKind {
@@ -47,6 +49,7 @@ impl From<todo::TodoKind> for TodoKind {
             K::DecideExtension => TodoKind::DecideExtension,
             K::Verify => TodoKind::Verify,
             K::Close => TodoKind::Close,
+            K::Assign => TodoKind::Assign,
         }
     }
 }

@@ -50,7 +50,32 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
         .data(crate::web::throttle())
         .data(state.clone())
         .catch_all_error(errors::poem_error)
+        .around(pages_for_browsers)
         .around(move |endpoint, request| observe(endpoint, request, state.clone()))
+}
+
+/// A browser that asks for an address nobody serves gets a page in Chinese with a way home;
+/// a client of the API gets the JSON error it reads (`errors::poem_error`).
+async fn pages_for_browsers<E: Endpoint<Output = Response>>(
+    endpoint: Arc<E>,
+    request: Request,
+) -> poem::Result<Response> {
+    let wants_page = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let response = endpoint.call(request).await?;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if wants_page && json && status == StatusCode::NOT_FOUND {
+        return Ok(crate::web::unknown_address());
+    }
+    Ok(response)
 }
 
 #[handler]

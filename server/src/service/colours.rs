@@ -55,6 +55,25 @@ pub async fn policy_at(
     )
 }
 
+/// Every stored version, newest first, with when it was made (the built-in defaults, version
+/// 0, last): what the administrator's page lists.
+pub async fn policy_versions(
+    db: &impl ConnectionTrait,
+) -> AppResult<Vec<(i32, ColourPolicy, Option<DateTime<Utc>>)>> {
+    let rows = colour_policy::Entity::find()
+        .order_by_desc(colour_policy::Column::Version)
+        .all(db)
+        .await?;
+    let mut versions = Vec::with_capacity(rows.len() + 1);
+    for row in rows {
+        let at = row.created_at;
+        let (version, policy) = decoded(Some(row))?;
+        versions.push((version, policy, Some(at)));
+    }
+    versions.push((0, ColourPolicy::default(), None));
+    Ok(versions)
+}
+
 /// A stored version and its policy; no row is version 0, the built-in defaults.
 fn decoded(row: Option<colour_policy::Model>) -> AppResult<(i32, ColourPolicy)> {
     match row {

@@ -42,12 +42,7 @@ pub async fn create_unit(
     require_admin(actor)?;
     let name = Text::parse("单位名称", &input.name, 100)?;
     let head = Text::optional("主要负责人", input.head_name.as_deref(), 50)?;
-    let mut contacts = Vec::new();
-    for (name, email) in input.contacts {
-        let name = Text::parse("联系人", &name, 50)?.into_inner();
-        let email = Email::parse(&email)?.into_inner();
-        contacts.push(json!({ "name": name, "email": email }));
-    }
+    let contacts = checked_contacts(input.contacts)?;
     let txn = super::sql::begin_write(db).await?;
     if let Some(leader_id) = input.portfolio_leader_id {
         let leader = person::Entity::find_by_id(leader_id)
@@ -91,6 +86,81 @@ pub async fn create_unit(
     .await?;
     txn.commit().await?;
     Ok(created)
+}
+
+/// What an administrator changes of a unit: every field as it should be now.
+pub struct UnitChanges {
+    pub name: String,
+    pub kind: UnitKind,
+    pub head_name: Option<String>,
+    pub contacts: Vec<(String, String)>,
+}
+
+fn checked_contacts(contacts: Vec<(String, String)>) -> AppResult<Vec<serde_json::Value>> {
+    let mut checked = Vec::new();
+    for (name, email) in contacts {
+        let name = Text::parse("联系人", &name, 50)?.into_inner();
+        let email = Email::parse(&email)?.into_inner();
+        checked.push(json!({ "name": name, "email": email }));
+    }
+    Ok(checked)
+}
+
+/// Renames a unit, changes its kind, head or contact addresses; audited with what it was.
+#[tracing::instrument(skip_all, fields(unit_id))]
+pub async fn update_unit(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    unit_id: i64,
+    changes: UnitChanges,
+) -> AppResult<unit::Model> {
+    require_admin(actor)?;
+    let name = Text::parse("单位名称", &changes.name, 100)?;
+    let head = Text::optional("主要负责人", changes.head_name.as_deref(), 50)?;
+    let contacts = checked_contacts(changes.contacts)?;
+    let txn = super::sql::begin_write(db).await?;
+    let found = unit::Entity::find_by_id(unit_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))?;
+    let taken = unit::Entity::find()
+        .filter(unit::Column::Name.eq(name.as_str()))
+        .filter(unit::Column::Id.ne(unit_id))
+        .count(&txn)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::Conflict(format!("单位“{}”已存在", name.as_str())));
+    }
+    let before = json!({
+        "name": found.name, "kind": found.kind, "headName": found.head_name,
+        "contacts": found.contacts,
+    });
+    let mut active: unit::ActiveModel = found.into();
+    active.name = Set(name.into_inner());
+    active.kind = Set(changes.kind);
+    active.head_name = Set(head.map(Text::into_inner));
+    active.contacts = Set(json!(contacts));
+    let updated = active.update(&txn).await?;
+    audit(
+        &txn,
+        Audit::admin(
+            Some(actor),
+            now,
+            "UPDATE_UNIT",
+            json!({
+                "unitId": unit_id,
+                "from": before,
+                "to": {
+                    "name": updated.name, "kind": updated.kind, "headName": updated.head_name,
+                    "contacts": updated.contacts,
+                },
+            }),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 pub struct NewPerson {
@@ -281,6 +351,27 @@ pub async fn rotate_token(
     now: DateTime<Utc>,
     person_id: i64,
 ) -> AppResult<String> {
+    rotate(db, None, now, person_id).await
+}
+
+/// [`rotate_token`] asked for by an administrator in the pages or the API: the row names
+/// who reissued it.
+pub async fn reissue_token(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    person_id: i64,
+) -> AppResult<String> {
+    require_admin(actor)?;
+    rotate(db, Some(actor), now, person_id).await
+}
+
+async fn rotate(
+    db: &DatabaseConnection,
+    actor: Option<&Actor>,
+    now: DateTime<Utc>,
+    person_id: i64,
+) -> AppResult<String> {
     let txn = super::sql::begin_write(db).await?;
     let found = person::Entity::find_by_id(person_id)
         .one(&txn)
@@ -292,7 +383,7 @@ pub async fn rotate_token(
     active.update(&txn).await?;
     audit(
         &txn,
-        Audit::admin(None, now, "ROTATE_TOKEN", json!({ "personId": person_id })),
+        Audit::admin(actor, now, "ROTATE_TOKEN", json!({ "personId": person_id })),
     )
     .await?;
     txn.commit().await?;

@@ -1,6 +1,6 @@
 //! 待办: what the person asking must do now, soonest first. For a unit: items to sign, due
 //! soon or overdue, progress reports due or missed, and work sent back (退回重办, 回头看). For
-//! the office: completion reports to verify, verified items to close, returns to answer and
+//! the office: items registered and not assigned yet (first), completion reports to verify, verified items to close, returns to answer and
 //! extension requests to decide; for a leader, the extensions beyond the office's limit
 //! (docs/rules.md §1). Everything is read in the reader's scope and judged by the same rules
 //! as colours and reminders (`ducha_domain::colour`), so the to-do never disagrees with them.
@@ -44,6 +44,9 @@ pub enum TodoKind {
     Verify,
     /// Verified; waits to be closed (销号).
     Close,
+    /// Registered (立项); waits to be assigned (交办). Listed before everything else: the
+    /// deadline has not started and no unit knows of it yet.
+    Assign,
 }
 
 impl TodoKind {
@@ -59,6 +62,7 @@ impl TodoKind {
             TodoKind::DecideExtension => "延期待审批",
             TodoKind::Verify => "反馈待核查",
             TodoKind::Close => "待销号",
+            TodoKind::Assign => "待交办",
         }
     }
 }
@@ -103,7 +107,14 @@ pub async fn todo(
         entries.extend(extension_todo(db, actor, rules).await?);
     }
     entries.sort_by(|a, b| {
-        let key = |e: &TodoEntry| (e.due_at.is_none(), e.due_at.unwrap_or(e.since), e.item.id);
+        let key = |e: &TodoEntry| {
+            (
+                e.kind() != TodoKind::Assign,
+                e.due_at.is_none(),
+                e.due_at.unwrap_or(e.since),
+                e.item.id,
+            )
+        };
         key(a).cmp(&key(b))
     });
     Ok(entries)
@@ -189,10 +200,11 @@ async fn unit_todo(
     Ok(entries)
 }
 
-/// Reports to verify, items to close, returns to answer.
+/// Items to assign, reports to verify, items to close, returns to answer.
 async fn office_todo(db: &impl ConnectionTrait) -> AppResult<Vec<TodoEntry>> {
     let mut entries = Vec::new();
     for (stage, kind) in [
+        (ItemStage::Registered, TodoKind::Assign),
         (ItemStage::FeedbackSubmitted, TodoKind::Verify),
         (ItemStage::Verified, TodoKind::Close),
     ] {

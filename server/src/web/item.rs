@@ -68,7 +68,7 @@ pub async fn page(
         .done
         .as_deref()
         .and_then(Action::parse)
-        .filter(|a| ACTIONS.contains(a))
+        .filter(|a| ACTIONS.contains(a) || FORM_PAGES.contains(a))
         .map(|a| format!("{}：已完成", a.label()));
     render(
         &schemas,
@@ -135,6 +135,7 @@ fn facts(item: &Value) -> Markup {
             dt { "督办编号" } dd { (text(&item["serial"])) }
             dt { "阶段" } dd { (view::stage_label(text(&item["stage"]))) }
             dt { "颜色" } dd { (colour_badge(&item["colour"], &item["colourReason"])) " " (text(&item["colourReason"])) }
+            dt { "紧急程度" } dd { (super::fields::urgency_label(text(&item["urgency"]))) }
             dt { "来源" } dd { (view::source_label(text(&item["sourceKind"]))) "　" (text(&item["sourceReference"])) }
             dt { "办理期限" } dd {
                 (text(&item["deadlineRule"])) "，至 " (view::time(&item["deadlineExplanation"]["dueAt"]))
@@ -205,6 +206,9 @@ const ACTIONS: [Action; 14] = [
     Action::DecideExtension,
     Action::Reassign,
 ];
+
+/// The actions done on pages of their own (立项, 修改, 交办), which come back here.
+const FORM_PAGES: [Action; 3] = [Action::Register, Action::Edit, Action::Assign];
 
 /// What the reader may do now, by the domain's tables: the action is the reader's role's,
 /// the stage allows it, and for a unit, its own assignment is in the state the action
@@ -277,18 +281,33 @@ fn actions(viewer: &Viewer, item: &Value, units: &Value) -> Markup {
     } else {
         Vec::new()
     };
-    if offered.is_empty() && returns.is_empty() {
+    let id = item["databaseId"].as_i64().unwrap_or_default();
+    let registered = text(&item["stage"]) == "REGISTERED";
+    let assigns = registered && Action::Assign.allowed_for(viewer.actor.role);
+    let edits = registered && Action::Edit.allowed_for(viewer.actor.role);
+    if offered.is_empty() && returns.is_empty() && !assigns && !edits {
         return html! {};
     }
-    let id = item["databaseId"].as_i64().unwrap_or_default();
     let action_url = format!("/items/{id}");
     html! {
         section.actions aria-label="可办理的操作" {
             h2 { "办理" }
+            @if assigns { a.button.primary href={ "/items/" (id) "/assign" } { "交办" } " " }
+            @if edits { a.button href={ "/items/" (id) "/edit" } { "修改" } " " }
             @for action in &offered {
                 @let action = *action;
                 @match action {
-                    Action::Sign | Action::Close | Action::Resume => {
+                    Action::Close => {
+                        details { summary { (action.label()) }
+                            form method="post" action=(action_url) {
+                                (hidden(viewer, item, action))
+                                label for="reason-close" { "销号意见（可不填）" }
+                                textarea id="reason-close" name="reason" rows="2" maxlength="2000" {}
+                                button type="submit" data-confirm="确认销号？销号后事项办结，只能通过“回头看”重新打开。" { "确认销号" }
+                            }
+                        }
+                    }
+                    Action::Sign | Action::Resume => {
                         form.inline method="post" action=(action_url) {
                             (hidden(viewer, item, action))
                             button type="submit" { (action.label()) }
@@ -334,7 +353,12 @@ fn actions(viewer: &Viewer, item: &Value, units: &Value) -> Markup {
                                 (hidden(viewer, item, action))
                                 label for=(field) { (action.label()) "理由" }
                                 textarea id=(field) name="reason" rows="3" required {}
-                                button type="submit" { "确认" (action.label()) }
+                                @let confirm = match action {
+                                    Action::Cancel => Some("确认撤销该事项？撤销后不再督办。"),
+                                    Action::Reopen => Some("确认对该事项“回头看”？事项将重新进入承办。"),
+                                    _ => None,
+                                };
+                                button type="submit" data-confirm=[confirm] { "确认" (action.label()) }
                             }
                         }
                     }

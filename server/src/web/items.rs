@@ -179,7 +179,12 @@ pub async fn list(
         Value::Null
     };
     let body = html! {
-        h1 { "事项台账" }
+        div.heading {
+            h1 { "事项台账" }
+            @if ducha_domain::Action::Register.allowed_for(viewer.actor.role) {
+                a.button.primary href="/items/new" { "立项" }
+            }
+        }
         (filter_form(&viewer, &filters, &units))
         (table(&data["items"]))
         (pager(&filters, &data["items"]["pageInfo"]))

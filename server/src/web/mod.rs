@@ -8,14 +8,20 @@
 //! - `/`, `/board` — the 蓝黄红 board, live (`board`)
 //! - `/todo` — 待办 for units, the office and leaders (`todo`)
 //! - `/items`, `/items/export.xlsx`, `/items/N` — the ledger and the item page (`items`, `item`)
+//! - `/items/new`, `/items/N/edit`, `/items/N/assign` — 立项, 修改, 交办 (`register`, `assign`)
 //! - `/reports` — monthly reports and their downloads (`reports`)
 //! - `/attachments/N` — a file, for a reader who may see its item (`files`)
+//! - `/admin/…` — units, people, colour policy, calendar, mail queue (`admin`)
 
 mod account;
+mod admin;
+mod assign;
 mod board;
+mod fields;
 mod files;
 mod item;
 mod items;
+mod register;
 mod reports;
 mod todo;
 mod view;
@@ -30,7 +36,7 @@ pub use viewer::session_secret;
 
 /// The pages' routes, added to the service's (`http::routes`).
 pub fn mount(route: Route) -> Route {
-    route
+    admin::mount(route)
         .at("/", get(board::home))
         .at("/board", get(board::board))
         .at("/login", get(account::login_page).post(account::login))
@@ -42,10 +48,29 @@ pub fn mount(route: Route) -> Route {
         .at("/todo", get(todo::todo))
         .at("/items", get(items::list))
         .at("/items/export.xlsx", get(items::export))
+        .at(
+            "/items/new",
+            get(register::new_page).post(register::new_post),
+        )
         .at("/items/:id", get(item::page).post(item::act))
+        .at(
+            "/items/:id/edit",
+            get(register::edit_page).post(register::edit_post),
+        )
+        .at("/items/:id/assign", get(assign::page).post(assign::post))
         .at("/reports", get(reports::index).post(reports::publish))
         .at("/reports/:month", get(reports::month))
         .at("/attachments/:id", get(files::download))
+}
+
+/// The page for an address nobody serves (`http` shows it to browsers).
+pub fn unknown_address() -> poem::Response {
+    view::problem(
+        None,
+        poem::http::StatusCode::NOT_FOUND,
+        "页面不存在",
+        "您访问的地址不存在，可能已被移动或输入有误。",
+    )
 }
 
 /// The sign-in limiter the pages share (`account`).

@@ -16,7 +16,8 @@ const TODO_QUERY: &str = "{ todo { kind kinds dueAt since
   item { databaseId serial title stage colour colourReason } } }";
 
 /// Headings in the order a person should work through them.
-const ORDER: [&str; 10] = [
+const ORDER: [&str; 11] = [
+    "ASSIGN",
     "OVERDUE",
     "REWORK",
     "SIGN",

@@ -24,6 +24,7 @@ pub enum Nav {
     Items,
     Reports,
     Account,
+    Admin,
     None,
 }
 
@@ -51,6 +52,11 @@ pub fn page(viewer: Option<&Viewer>, nav: Nav, title: &str, body: Markup) -> Mar
                             (nav_link("/todo", "待办", nav == Nav::Todo))
                             (nav_link("/items", "事项台账", nav == Nav::Items))
                             (nav_link("/reports", "月度通报", nav == Nav::Reports))
+                            @match viewer.actor.role {
+                                Role::Admin => { (nav_link("/admin", "系统管理", nav == Nav::Admin)) }
+                                Role::Supervisor => { (nav_link("/admin/mail", "邮件队列", nav == Nav::Admin)) }
+                                _ => {}
+                            }
                         }
                         div.who {
                             a href="/account" aria-current=[(nav == Nav::Account).then_some("page")] {
@@ -182,6 +188,7 @@ pub fn todo_label(code: &str) -> &'static str {
         "DECIDE_EXTENSION" => "延期待审批",
         "VERIFY" => "反馈待核查",
         "CLOSE" => "待销号",
+        "ASSIGN" => "待交办",
         _ => "其他",
     }
 }

@@ -145,6 +145,20 @@ impl Form {
         Form(serde_urlencoded::from_bytes(body).unwrap_or_default())
     }
 
+    /// A form filled from values already known (an edit form from the record).
+    pub fn from_pairs(fields: Vec<(String, String)>) -> Form {
+        Form(fields)
+    }
+
+    /// Every value `name` was sent with (checkboxes, multiple selects), in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn get(&self, name: &str) -> &str {
         self.0
             .iter()

@@ -40,6 +40,36 @@ pub struct UnitPayload {
     pub unit: Unit,
 }
 
+/// 修改单位：名称、类型、主要负责人和联系人按填写的内容保存
+#[derive(InputObject)]
+pub struct UpdateUnitInput {
+    /// 单位（全局标识或数据库编号）
+    pub unit_id: UnitId,
+    /// 单位名称（不能与其他单位重名）
+    pub name: String,
+    /// 单位类型
+    pub kind: UnitKind,
+    /// 主要负责人姓名
+    pub head_name: Option<String>,
+    /// 联系人（整体替换）
+    #[graphql(default)]
+    pub contacts: Vec<ContactInput>,
+}
+
+/// 重新生成访问令牌
+#[derive(InputObject)]
+pub struct ReissueTokenInput {
+    /// 人员（全局标识或数据库编号）
+    pub person_id: PersonId,
+}
+
+/// 重新生成访问令牌的结果
+#[derive(SimpleObject)]
+pub struct ReissueTokenPayload {
+    /// 新令牌，仅此一次显示；原令牌立即失效
+    pub token: String,
+}
+
 /// 新建人员
 #[derive(InputObject)]
 pub struct CreatePersonInput {
@@ -116,6 +146,56 @@ impl OrgMutation {
         Ok(UnitPayload {
             unit: created.into(),
         })
+    }
+
+    /// 修改单位的名称、类型、主要负责人和联系人（系统管理员）
+    async fn update_unit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "单位及其新的信息")] input: UpdateUnitInput,
+    ) -> async_graphql::Result<UnitPayload> {
+        let state = app_state(ctx)?;
+        let updated = org::update_unit(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            i64::from(input.unit_id),
+            org::UnitChanges {
+                name: input.name,
+                kind: input.kind.into(),
+                head_name: input.head_name,
+                contacts: input
+                    .contacts
+                    .into_iter()
+                    .map(|c| (c.name, c.email))
+                    .collect(),
+            },
+        )
+        .await?;
+        // The directory names units on every page; the one who renamed it reads it anew
+        // at once (other instances hear the audit row through the live tail).
+        state.directory.forget_all();
+        Ok(UnitPayload {
+            unit: updated.into(),
+        })
+    }
+
+    /// 重新生成某人的访问令牌（系统管理员）；原令牌立即失效，新令牌仅此一次显示
+    async fn reissue_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "人员")] input: ReissueTokenInput,
+    ) -> async_graphql::Result<ReissueTokenPayload> {
+        let state = app_state(ctx)?;
+        let token = org::reissue_token(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            i64::from(input.person_id),
+        )
+        .await?;
+        state.directory.forget_all();
+        Ok(ReissueTokenPayload { token })
     }
 
     /// 新建人员并生成访问令牌（系统管理员）

@@ -4,6 +4,7 @@ use crate::graphql::ids::{ItemId, PersonId, UnitId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::shared::ItemPayload;
+use crate::graphql::calendar::Deadline;
 use crate::graphql::context::verb_context;
 use crate::graphql::enums::{ReportCycleUnit, SourceKind, Urgency};
 use crate::graphql::objects::Item;
@@ -77,6 +78,72 @@ pub struct EditItemInput {
     pub urgency: Option<Urgency>,
 }
 
+impl RegisterItemInput {
+    fn into_service(self) -> verbs::RegisterInput {
+        verbs::RegisterInput {
+            title: self.title,
+            requirements: self.requirements,
+            source_kind: self.source_kind.into(),
+            source_reference: self.source_reference,
+            urgency: self.urgency.into(),
+            responsible_leader_id: self.responsible_leader_id.map(i64::from),
+            deadline: self.deadline,
+            report_cycle_days: self.report_cycle_days,
+            report_cycle_working_days: self.report_cycle_unit == ReportCycleUnit::WorkingDays,
+            unit_ids: self.unit_ids.into_iter().map(i64::from).collect(),
+        }
+    }
+}
+
+fn warnings_of(warnings: Vec<verbs::DuplicateWarning>) -> Vec<DuplicateWarning> {
+    warnings
+        .into_iter()
+        .map(|w| DuplicateWarning {
+            item_id: ItemId(w.item_id),
+            serial: w.serial,
+            title: w.title,
+            message: w.reason,
+        })
+        .collect()
+}
+
+/// 立项前的试算：适用的期限规则、若现在交办的期限及其说明、可能重复的在办事项；不保存
+#[derive(SimpleObject)]
+pub struct RegistrationPreview {
+    /// 适用的期限规则（规范写法，如“5个工作日”）
+    pub deadline_rule: String,
+    /// 是否为来源类别的默认规则（未填写期限）
+    pub default_rule: bool,
+    /// 若现在交办，主办单位的期限及推算说明
+    pub deadline: Deadline,
+    /// 进展报送周期（天）；为空则不要求定期报送
+    pub report_cycle_days: Option<i32>,
+    /// 可能重复的在办事项（提示，不阻止立项）
+    pub warnings: Vec<DuplicateWarning>,
+}
+
+#[derive(Default)]
+pub struct RegisterQuery;
+
+#[Object]
+impl RegisterQuery {
+    /// 立项前试算（督查室）：与立项作同样的检查，给出期限和重复督查提示，不保存
+    async fn registration_preview(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "拟立项的事项内容")] input: RegisterItemInput,
+    ) -> async_graphql::Result<RegistrationPreview> {
+        let preview = verbs::preview(verb_context(ctx)?, input.into_service()).await?;
+        Ok(RegistrationPreview {
+            deadline_rule: preview.rule.to_string(),
+            default_rule: !preview.explicit,
+            deadline: preview.deadline.into(),
+            report_cycle_days: preview.report_cycle_days,
+            warnings: warnings_of(preview.warnings),
+        })
+    }
+}
+
 #[derive(Default)]
 pub struct RegisterMutation;
 
@@ -88,33 +155,10 @@ impl RegisterMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项内容")] input: RegisterItemInput,
     ) -> async_graphql::Result<RegisterItemPayload> {
-        let (created, warnings) = verbs::register(
-            verb_context(ctx)?,
-            verbs::RegisterInput {
-                title: input.title,
-                requirements: input.requirements,
-                source_kind: input.source_kind.into(),
-                source_reference: input.source_reference,
-                urgency: input.urgency.into(),
-                responsible_leader_id: input.responsible_leader_id.map(i64::from),
-                deadline: input.deadline,
-                report_cycle_days: input.report_cycle_days,
-                report_cycle_working_days: input.report_cycle_unit == ReportCycleUnit::WorkingDays,
-                unit_ids: input.unit_ids.into_iter().map(i64::from).collect(),
-            },
-        )
-        .await?;
+        let (created, warnings) = verbs::register(verb_context(ctx)?, input.into_service()).await?;
         Ok(RegisterItemPayload {
             item: Item::try_from(created)?,
-            warnings: warnings
-                .into_iter()
-                .map(|w| DuplicateWarning {
-                    item_id: ItemId(w.item_id),
-                    serial: w.serial,
-                    title: w.title,
-                    message: w.reason,
-                })
-                .collect(),
+            warnings: warnings_of(warnings),
         })
     }
 

@@ -17,4 +17,6 @@ pub use extension::{OFFICE_EXTENSION_LIMIT_WORKING_DAYS, decide_extension, reque
 pub use feedback::{close, report_progress, submit_feedback, verify};
 pub use pause::{frozen_explanation, suspend_resume_cancel_reopen};
 pub use recalculate::{MovedDeadline, recalculate_open_deadlines};
-pub use register::{DuplicateWarning, EditInput, RegisterInput, edit, register};
+pub use register::{
+    DuplicateWarning, EditInput, RegisterInput, RegistrationPreview, edit, preview, register,
+};

@@ -127,6 +127,84 @@ async fn duplicates(
     Ok(warnings)
 }
 
+/// A registration's fields as checked: the same for 立项 and for its preview.
+struct Checked {
+    title: Text,
+    requirements: Text,
+    source_reference: Option<Text>,
+    rule: DeadlineRule,
+    /// The item's own rule, not its source kind's default.
+    explicit: bool,
+    cycle: Option<i32>,
+}
+
+impl Checked {
+    fn of(input: &RegisterInput) -> AppResult<Checked> {
+        let title = Text::parse("标题", &input.title, TITLE_MAX)?;
+        let requirements = Text::parse("办理要求", &input.requirements, BODY_MAX)?;
+        let source_reference =
+            Text::optional("来源文号", Some(&input.source_reference), TITLE_MAX)?;
+        let (rule, explicit) = match input
+            .deadline
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(text) => (parse_rule(text)?, true),
+            None => (input.source_kind.default_deadline(), false),
+        };
+        let cycle = match input.report_cycle_days {
+            Some(days) if !(1..=366).contains(&days) => {
+                return Err(AppError::BadUserInput("进展报送周期应为1至366天".into()));
+            }
+            Some(days) => Some(days),
+            None => input.source_kind.default_report_cycle_days(),
+        };
+        Ok(Checked {
+            title,
+            requirements,
+            source_reference,
+            rule,
+            explicit,
+            cycle,
+        })
+    }
+}
+
+/// What 立项 would give, shown before saving: the rule in force, the due it gives if the
+/// item were assigned now (交办 starts the clock), and the open items it may duplicate.
+pub struct RegistrationPreview {
+    pub rule: DeadlineRule,
+    pub explicit: bool,
+    pub report_cycle_days: Option<i32>,
+    pub deadline: ducha_calendar::Deadline,
+    pub warnings: Vec<DuplicateWarning>,
+}
+
+/// 立项's preview: the same checks as [`register`], nothing written.
+pub async fn preview(cx: Cx<'_>, input: RegisterInput) -> AppResult<RegistrationPreview> {
+    let cx = cx.verb(Action::Register)?.cx;
+    let checked = Checked::of(&input)?;
+    for unit_id in &input.unit_ids {
+        find_unit(cx.db, *unit_id).await?;
+    }
+    let deadline = cx.calendar.deadline(cx.policy, cx.now, checked.rule)?;
+    let warnings = duplicates(
+        cx.db,
+        checked.title.as_str(),
+        checked.source_reference.as_ref().map(Text::as_str),
+        &input.unit_ids,
+    )
+    .await?;
+    Ok(RegistrationPreview {
+        rule: checked.rule,
+        explicit: checked.explicit,
+        report_cycle_days: checked.cycle,
+        deadline,
+        warnings,
+    })
+}
+
 pub struct EditInput {
     pub title: Option<String>,
     pub requirements: Option<String>,
@@ -148,25 +226,14 @@ pub async fn register(
         now,
         ..
     } = cx.verb(Action::Register)?.cx;
-    let title = Text::parse("标题", &input.title, TITLE_MAX)?;
-    let requirements = Text::parse("办理要求", &input.requirements, BODY_MAX)?;
-    let source_reference = Text::optional("来源文号", Some(&input.source_reference), TITLE_MAX)?;
-    let (rule, explicit) = match input
-        .deadline
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        Some(text) => (parse_rule(text)?, true),
-        None => (input.source_kind.default_deadline(), false),
-    };
-    let cycle = match input.report_cycle_days {
-        Some(days) if !(1..=366).contains(&days) => {
-            return Err(AppError::BadUserInput("进展报送周期应为1至366天".into()));
-        }
-        Some(days) => Some(days),
-        None => input.source_kind.default_report_cycle_days(),
-    };
+    let Checked {
+        title,
+        requirements,
+        source_reference,
+        rule,
+        explicit,
+        cycle,
+    } = Checked::of(&input)?;
     let txn = begin_write(db).await?;
     if let Some(leader_id) = input.responsible_leader_id {
         let leader = entity::person::Entity::find_by_id(leader_id)

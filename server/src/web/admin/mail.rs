@@ -1,0 +1,217 @@
+//! `/admin/mail`: the mail queue — pending and failed mail with their errors, requeueing the
+//! failed, and delivering what is due now (also what waits to be retried, once the relay is
+//! back). For the administrator and the office.
+
+use maud::html;
+use poem::http::StatusCode;
+use poem::web::{Data, Query};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{frame, only_admin, rows};
+use crate::graphql::Schemas;
+use crate::state::AppState;
+use crate::web::view::{self, forged, read_form, text, viewer};
+use crate::web::viewer::{Viewer, run};
+
+const OUTBOX: &str = "query($status: String) { outbox(status: $status, first: 200) {
+  id recipient subject status attempts lastError createdAt nextAttemptAt sentAt } }";
+const REQUEUE: &str = "mutation($ids: [Int!]!) { requeueOutbox(ids: $ids) { requeued } }";
+const DELIVER: &str =
+    "mutation($retry: Boolean!) { deliverOutbox(retryNow: $retry) { sent failed retried } }";
+
+const STATUSES: [(&str, &str); 4] = [
+    ("", "全部"),
+    ("PENDING", "待发"),
+    ("FAILED", "失败"),
+    ("SENT", "已发"),
+];
+
+#[derive(Deserialize)]
+pub struct Filter {
+    status: Option<String>,
+}
+
+fn status_label(code: &str) -> &'static str {
+    STATUSES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("—", |(_, l)| l)
+}
+
+#[handler]
+pub async fn page(
+    request: &Request,
+    Query(filter): Query<Filter>,
+    state: Data<&AppState>,
+    schemas: Data<&Schemas>,
+) -> Response {
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
+    };
+    if let Some(refused) = only_admin(&viewer, true) {
+        return refused;
+    }
+    let status = filter.status.unwrap_or_default();
+    render(
+        &schemas,
+        &state,
+        &viewer,
+        &status,
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[handler]
+pub async fn post(
+    request: &Request,
+    state: Data<&AppState>,
+    schemas: Data<&Schemas>,
+    body: poem::Body,
+) -> Response {
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
+    };
+    let form = match read_form(body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    if let Some(refused) = forged(&viewer, &form).or_else(|| only_admin(&viewer, true)) {
+        return refused;
+    }
+    let answer = if form.get("action") == "requeue" {
+        let ids: Vec<i64> = form
+            .all("id")
+            .iter()
+            .filter_map(|i| i.parse().ok())
+            .collect();
+        run(&schemas, &state, &viewer, REQUEUE, json!({ "ids": ids }))
+            .await
+            .map(|d| format!("已重新排队 {} 封邮件", d["requeueOutbox"]["requeued"]))
+    } else {
+        run(
+            &schemas,
+            &state,
+            &viewer,
+            DELIVER,
+            json!({ "retry": form.get("retry") == "1" }),
+        )
+        .await
+        .map(|d| {
+            let r = &d["deliverOutbox"];
+            format!(
+                "已投递 {} 封，失败 {} 封，重试 {} 封",
+                r["sent"], r["failed"], r["retried"]
+            )
+        })
+    };
+    let status = form.get("status").to_string();
+    match answer {
+        Ok(done) => {
+            render(
+                &schemas,
+                &state,
+                &viewer,
+                &status,
+                Some(&done),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(failure) => {
+            render(
+                &schemas,
+                &state,
+                &viewer,
+                &status,
+                None,
+                Some(&failure.message),
+                failure.status(),
+            )
+            .await
+        }
+    }
+}
+
+async fn render(
+    schemas: &Schemas,
+    state: &AppState,
+    viewer: &Viewer,
+    status: &str,
+    done: Option<&str>,
+    error: Option<&str>,
+    code: StatusCode,
+) -> Response {
+    let wanted = Some(status).filter(|s| !s.is_empty());
+    let data = match run(schemas, state, viewer, OUTBOX, json!({ "status": wanted })).await {
+        Ok(data) => data,
+        Err(failure) => return view::failure_page(viewer, &failure),
+    };
+    let mail = rows(&data, "outbox");
+    let failed = mail.iter().any(|m| text(&m["status"]) == "FAILED");
+    let body = html! {
+        h1 { "邮件队列" }
+        (view::notice(done, error))
+        nav.jump aria-label="按状态" {
+            @for (code, label) in STATUSES {
+                a href={ "/admin/mail" @if !code.is_empty() { "?status=" (code) } } aria-current=[(code == status).then_some("page")] { (label) }
+            }
+        }
+        form.inline method="post" action="/admin/mail" {
+            input type="hidden" name="csrf" value=(viewer.csrf());
+            input type="hidden" name="status" value=(status);
+            input type="hidden" name="action" value="deliver";
+            div.check {
+                input type="checkbox" id="retry" name="retry" value="1";
+                label for="retry" { "等待重试的邮件也立即重试（邮件服务器已恢复时）" }
+            }
+            button type="submit" { "立即投递" }
+        }
+        @if failed {
+            form.inline method="post" action="/admin/mail" {
+                input type="hidden" name="csrf" value=(viewer.csrf());
+                input type="hidden" name="status" value=(status);
+                input type="hidden" name="action" value="requeue";
+                button.secondary type="submit" { "全部失败邮件重新排队" }
+            }
+        }
+        @if mail.is_empty() { p.empty { "没有邮件。" } }
+        table.list {
+            thead { tr { th { "编号" } th { "收件人" } th { "主题" } th { "状态" } th { "尝试" } th { "错误" } th { "时间" } th { "" } } }
+            tbody {
+                @for m in &mail {
+                    tr {
+                        td data-label="编号" { (m["id"]) }
+                        td data-label="收件人" { (text(&m["recipient"])) }
+                        td data-label="主题" { (text(&m["subject"])) }
+                        td data-label="状态" { (status_label(text(&m["status"]))) }
+                        td data-label="尝试" { (m["attempts"]) }
+                        td data-label="错误" { span.sub { (text(&m["lastError"])) } }
+                        td data-label="时间" {
+                            @if m["sentAt"].is_null() { "下次 " (view::time(&m["nextAttemptAt"])) } @else { "发出 " (view::time(&m["sentAt"])) }
+                        }
+                        td {
+                            @if text(&m["status"]) == "FAILED" {
+                                form method="post" action="/admin/mail" {
+                                    input type="hidden" name="csrf" value=(viewer.csrf());
+                                    input type="hidden" name="status" value=(status);
+                                    input type="hidden" name="action" value="requeue";
+                                    input type="hidden" name="id" value=(m["id"]);
+                                    button.secondary type="submit" { "重新排队" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    frame(viewer, code, "/admin/mail", "邮件队列", body)
+}
