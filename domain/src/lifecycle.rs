@@ -149,10 +149,12 @@ pub enum Action {
     Cancel,
     /// 回头看 found the problem back: reopen a closed item.
     Reopen,
+    /// 批示: a leader's written instruction on an item; its stage stays where it is.
+    Instruct,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::Register,
         Action::Edit,
         Action::Assign,
@@ -171,6 +173,7 @@ impl Action {
         Action::Resume,
         Action::Cancel,
         Action::Reopen,
+        Action::Instruct,
     ];
 
     /// The action of a stored or posted name ([`Action::name`]).
@@ -200,6 +203,7 @@ impl Action {
             Action::Resume => "RESUME",
             Action::Cancel => "CANCEL",
             Action::Reopen => "REOPEN",
+            Action::Instruct => "INSTRUCT",
         }
     }
 
@@ -223,6 +227,7 @@ impl Action {
             Action::Resume => "恢复",
             Action::Cancel => "撤销",
             Action::Reopen => "回头看重新打开",
+            Action::Instruct => "领导批示",
         }
     }
 
@@ -239,6 +244,8 @@ impl Action {
             // The unit head answers for the unit [001 Art.31]: 主要负责同志是第一负责人.
             Sign | Return | RequestExtension | SubmitFeedback => role == Role::UnitHead,
             ReportProgress => role.is_unit_role(),
+            // A leader's instruction: the office passes leaders' words on, it does not write them.
+            Instruct => role == Role::Leader,
         }
     }
 
@@ -274,6 +281,9 @@ impl Action {
                 Registered | Assigned | InProgress | FeedbackSubmitted | Verified | Suspended,
             ) => Cancelled,
             (Action::Reopen, Closed) => InProgress,
+            // A leader may instruct on any item that is not cancelled: before assignment
+            // (how to assign it), while it runs, and after closing (回头看 starts so).
+            (Action::Instruct, _) if from != Cancelled => from,
             _ => return Err(TransitionError { action: self, from }),
         };
         Ok(to)

@@ -9,6 +9,8 @@ pub mod calendar_year;
 pub mod colour_policy;
 pub mod enums;
 pub mod extension_request;
+pub mod follow;
+pub mod instruction;
 pub mod item;
 pub mod monthly_report;
 pub mod notice;

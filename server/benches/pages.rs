@@ -76,6 +76,16 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         .chain(common::seed_october_outcomes(backend))
         .chain([
             "INSERT INTO person (name, role, unit_id, created_at, sign_in_failures) VALUES ('单位负责人', 'UNIT_HEAD', 7, '2026-09-01T00:00:00+00:00', 0)".to_string(),
+            // One item registered and not assigned, for the 交办 form.
+            format!(
+                "INSERT INTO item (id, serial, year, seq, title, requirements, source_kind, source_reference, urgency, \
+                 deadline_rule, deadline_explicit, stage, version, created_by, created_at, updated_at) \
+                 VALUES ({}, '督〔2026〕待交办号', 2026, {}, '待交办事项', '按要求办理', 'OTHER', '', 'NORMAL', '5个工作日', {}, \
+                 'REGISTERED', 1, 1, '2026-11-01T01:00:00+00:00', '2026-11-01T01:00:00+00:00')",
+                n + 1,
+                n + 1,
+                if backend == DbBackend::Postgres { "true" } else { "1" }
+            ),
         ])
     {
         state
@@ -89,6 +99,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     // Person 1 is the first administrator, 2 the seeded supervisor, 3 the unit head.
     let office = signed_in(&state, 2, "bench-office", now).await?;
     let unit = signed_in(&state, 3, "bench-unit", now).await?;
+    let admin = signed_in(&state, 1, "bench-admin", now).await?;
     let routes = ducha_server::http::routes(state.clone());
     let item = n / 2;
     let pages = [
@@ -108,6 +119,17 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
             &office,
         ),
         ("item page", &format!("/items/{item}"), &office),
+        ("立项 form", "/items/new", &office),
+        (
+            "交办 form (300 units)",
+            &format!("/items/{}/assign", n + 1),
+            &office,
+        ),
+        ("units (admin, 300)", "/admin/units", &admin),
+        ("people (admin)", "/admin/people", &admin),
+        ("policy (admin)", "/admin/policy", &admin),
+        ("calendar (admin)", "/admin/calendar", &admin),
+        ("mail queue", "/admin/mail", &office),
         ("to-do, unit (333 items)", "/todo", &unit),
         ("ledger, unit", "/items", &unit),
         ("item page, unit", "/items/6", &unit),

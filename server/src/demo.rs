@@ -322,6 +322,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             cx(&staff, tick(24)),
             item.id,
             "已召开专题会议研究，制定工作方案，正在推进",
+            Vec::new(),
         )
         .await?;
         match stop {
@@ -366,6 +367,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             item.id,
             item.version,
             "已按要求办结，相关材料已报送",
+            Vec::new(),
         )
         .await?;
         item = fed;

@@ -22,13 +22,13 @@ use crate::web::{PASSWORD, give_password};
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// chromedriver, stopped when dropped.
-struct Driver {
+pub struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    fn start() -> Driver {
+    pub fn start() -> Driver {
         let binary =
             std::env::var("DUCHA_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -58,14 +58,14 @@ impl Drop for Driver {
 }
 
 /// One browser window.
-struct Browser {
+pub struct Browser {
     http: reqwest::Client,
     session: String,
     base: String,
 }
 
 impl Browser {
-    async fn open(driver: &Driver, base: &str) -> Browser {
+    pub async fn open(driver: &Driver, base: &str) -> Browser {
         let http = reqwest::Client::new();
         let chromium =
             std::env::var("DUCHA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -104,7 +104,7 @@ impl Browser {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if let Some(body) = body {
             request = request.json(&body);
@@ -119,7 +119,7 @@ impl Browser {
         answer["value"].clone()
     }
 
-    async fn go(&self, path: &str) {
+    pub async fn go(&self, path: &str) {
         self.call(
             reqwest::Method::POST,
             "/url",
@@ -128,7 +128,7 @@ impl Browser {
         .await;
     }
 
-    async fn find(&self, css: &str) -> Option<String> {
+    pub async fn find(&self, css: &str) -> Option<String> {
         let found = self
             .call(
                 reqwest::Method::POST,
@@ -139,13 +139,13 @@ impl Browser {
         found[ELEMENT].as_str().map(str::to_string)
     }
 
-    async fn element(&self, css: &str) -> String {
+    pub async fn element(&self, css: &str) -> String {
         self.find(css)
             .await
             .unwrap_or_else(|| panic!("no element {css}"))
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let id = self.element(css).await;
         self.call(
             reqwest::Method::POST,
@@ -155,7 +155,7 @@ impl Browser {
         .await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css).await;
         self.call(
             reqwest::Method::POST,
@@ -165,7 +165,7 @@ impl Browser {
         .await;
     }
 
-    async fn run(&self, script: &str) -> Value {
+    pub async fn run(&self, script: &str) -> Value {
         self.call(
             reqwest::Method::POST,
             "/execute/sync",
@@ -174,7 +174,7 @@ impl Browser {
         .await
     }
 
-    async fn text(&self) -> String {
+    pub async fn text(&self) -> String {
         self.run("return document.body.innerText;")
             .await
             .as_str()
@@ -182,7 +182,7 @@ impl Browser {
             .to_string()
     }
 
-    async fn path(&self) -> String {
+    pub async fn path(&self) -> String {
         self.run("return location.pathname + location.search;")
             .await
             .as_str()
@@ -191,7 +191,7 @@ impl Browser {
     }
 
     /// Waits until the page's text contains `wanted`, or fails saying what it shows.
-    async fn wait_for_text(&self, wanted: &str) {
+    pub async fn wait_for_text(&self, wanted: &str) {
         let started = Instant::now();
         loop {
             let text = self.text().await;
@@ -207,7 +207,7 @@ impl Browser {
         }
     }
 
-    async fn sign_in(&self, account: &str, password: &str) {
+    pub async fn sign_in(&self, account: &str, password: &str) {
         self.go("/").await;
         self.wait_for_text("督查督办系统").await;
         self.type_into("#account", account).await;
@@ -216,7 +216,7 @@ impl Browser {
         self.wait_for_text("退出").await;
     }
 
-    async fn screenshot(&self, file: &std::path::Path) {
+    pub async fn screenshot(&self, file: &std::path::Path) {
         use base64::Engine;
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -225,12 +225,30 @@ impl Browser {
         std::fs::write(file, bytes).expect("screenshot written");
     }
 
-    async fn close(self) {
+    /// Sizes the window, as a phone (390 wide) or a wall screen (1920×1080) would be.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
+    /// Whether the page is wider than the window (a phone would scroll it sideways).
+    pub async fn scrolls_sideways(&self) -> bool {
+        self.run("return document.documentElement.scrollWidth > window.innerWidth + 1;")
+            .await
+            .as_bool()
+            .unwrap_or(true)
+    }
+
+    pub async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
 }
 
-fn base(app: &TestApp) -> String {
+pub fn base(app: &TestApp) -> String {
     app.url("")
 }
 
@@ -378,6 +396,22 @@ async fn screenshots() {
     office.go(red.as_str().expect("a red item")).await;
     office.wait_for_text("办理过程").await;
     office.screenshot(&docs.join("web-item.png")).await;
+    office.go("/items/new").await;
+    office.wait_for_text("试算期限并查重").await;
+    office
+        .type_into("#title", "关于加快背街小巷改造的批示")
+        .await;
+    office
+        .type_into("#requirements", "两周内拿出改造方案并报区政府")
+        .await;
+    office
+        .run("[...document.querySelectorAll('button')].find(b => b.textContent.includes('试算')).click();")
+        .await;
+    office.wait_for_text("试算结果").await;
+    office.screenshot(&docs.join("web-register.png")).await;
+    office.resize(390, 844).await;
+    office.screenshot(&docs.join("web-phone.png")).await;
+    office.resize(1400, 1000).await;
     let unit = Browser::open(&driver, &base(&app)).await;
     unit.sign_in("unit12", &demo.password).await;
     unit.wait_for_text("我的待办").await;

@@ -89,3 +89,61 @@ async fn everything_in_the_schema_describes_itself() {
             .is_some_and(|p| p.len() >= 7)
     );
 }
+
+/// Mutations meant for integrations only, with why no page runs them. Every other mutation is
+/// something a person does, and the pages must offer it: people do all of their work in them.
+const INTEGRATION_ONLY: [(&str, &str); 1] = [(
+    "attachFile",
+    "the pages send files with their report (reportProgress and submitFeedback take files, \
+     in the report's own transaction); attachFile adds one to an earlier report for systems \
+     that upload separately",
+)];
+
+/// Every mutation in `schema.graphql` that a person performs has a page: some page under
+/// `server/src/web/` runs it by name (the pages run the API's own mutations as the reader).
+#[test]
+fn every_mutation_a_person_performs_has_a_page() {
+    let schema = include_str!("../../schema.graphql");
+    let start = schema.find("type Mutation {").expect("a Mutation type");
+    let body = &schema[start
+        ..schema[start..]
+            .find("\n}")
+            .map_or(schema.len(), |e| start + e)];
+    let mutations: Vec<&str> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|line| !line.starts_with(' ') && !line.starts_with('"'))
+        .filter_map(|line| line.split(['(', ':']).next())
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    assert!(mutations.len() > 20, "read the mutations: {mutations:?}");
+    let mut pages = String::new();
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src/web");
+    let mut folders = vec![web];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("web sources") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                pages.push_str(&std::fs::read_to_string(&path).expect("source"));
+            }
+        }
+    }
+    let missing: Vec<&&str> = mutations
+        .iter()
+        .filter(|m| !INTEGRATION_ONLY.iter().any(|(name, _)| name == *m))
+        // Run with arguments, `name(`, or without, `name {`.
+        .filter(|m| !pages.contains(&format!("{m}(")) && !pages.contains(&format!("{m} {{")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "mutations a person performs with no page: {missing:?} (give each a page, or name it in INTEGRATION_ONLY with why)"
+    );
+    for (name, _) in INTEGRATION_ONLY {
+        assert!(
+            mutations.contains(&name),
+            "{name} is no longer in the schema"
+        );
+    }
+}

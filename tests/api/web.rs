@@ -97,6 +97,21 @@ impl<'a> Browser<'a> {
     }
 }
 
+impl Browser<'_> {
+    /// Posts a form with files (`multipart/form-data`), as a browser sends one.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.app.url(path)).multipart(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.expect("post")
+    }
+}
+
 /// The value of the first hidden input `name` on a page.
 pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");

@@ -483,7 +483,19 @@ async fn the_administrator_keeps_the_policy_the_calendar_and_the_mail_queue() {
     let (office, office_csrf) = signed_in(&app, &d.supervisor).await;
     let (status, queue) = office.page("/admin/mail").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(queue.contains("邮件队列"));
+    assert!(queue.contains("邮件与提醒") && queue.contains("立即扫描"));
+    let swept = office
+        .post(
+            "/admin/mail",
+            &[("csrf", &office_csrf), ("action", "sweep")],
+        )
+        .await;
+    assert_eq!(swept.status(), StatusCode::OK);
+    let swept = swept.text().await.expect("page");
+    assert!(
+        swept.contains("提醒扫描已完成") && swept.contains("写出"),
+        "{swept}"
+    );
     let delivered = office
         .post(
             "/admin/mail",

@@ -101,8 +101,33 @@
       .then(function (html) {
         live.innerHTML = html;
         live.setAttribute("data-updated", String(Date.now()));
+        paginate();
       })
       .catch(function () { say("刷新失败，稍后重试", false); });
+  }
+
+  // The wall screen shows every unit with no hand on the mouse: as many rows as fit, the next
+  // ones every 10 seconds, and which page is showing.
+  var wallPage = 0;
+  function paginate() {
+    if (!document.documentElement.classList.contains("wall")) { return; }
+    var table = document.querySelector("table.units");
+    if (!table || !table.tBodies[0]) { return; }
+    var rows = table.tBodies[0].rows;
+    for (var i = 0; i < rows.length; i++) { rows[i].hidden = false; }
+    if (rows.length === 0) { return; }
+    var room = window.innerHeight - table.tBodies[0].getBoundingClientRect().top - 40;
+    var per = Math.max(1, Math.floor(room / Math.max(1, rows[0].getBoundingClientRect().height)));
+    var pages = Math.ceil(rows.length / per);
+    if (wallPage >= pages) { wallPage = 0; }
+    for (var j = 0; j < rows.length; j++) { rows[j].hidden = Math.floor(j / per) !== wallPage; }
+    var label = document.querySelector("[data-wall-page]");
+    if (label) { label.textContent = pages > 1 ? "第 " + (wallPage + 1) + " / " + pages + " 页，每10秒翻页" : ""; }
+  }
+  if (document.documentElement.classList.contains("wall")) {
+    paginate();
+    window.addEventListener("resize", paginate);
+    window.setInterval(function () { wallPage += 1; paginate(); }, 10000);
   }
 
   function soon() {

@@ -375,8 +375,46 @@ fn require_office(actor: &crate::auth::Actor, duty: Duty) -> AppResult<()> {
 #[derive(Default)]
 pub struct NoticeQuery;
 
+/// 一次按计划执行的提醒扫描
+#[derive(SimpleObject)]
+pub struct SweepRun {
+    /// 计划的扫描时刻（UTC）
+    pub slot_at: DateTime<Utc>,
+    /// 实际执行时刻（UTC）
+    pub ran_at: DateTime<Utc>,
+    /// 执行的实例
+    pub holder: String,
+    /// 写出的提醒数
+    pub notices: i64,
+}
+
 #[Object]
 impl NoticeQuery {
+    /// 最近按计划执行的提醒扫描（督查室、系统管理员），新的在前；错过的计划时刻会在恢复后补做
+    async fn sweep_runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "最多列出多少次（1至200）")] first: i32,
+    ) -> async_graphql::Result<Vec<SweepRun>> {
+        let state = app_state(ctx)?;
+        require_office(actor(ctx)?, Duty::RunSweep)?;
+        if !(1..=200).contains(&first) {
+            return Err(AppError::BadUserInput("first 应在1至200之间".into()).into());
+        }
+        let rows =
+            crate::service::sweep::recent_runs(&state.db, u64::try_from(first).unwrap_or(20))
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SweepRun {
+                slot_at: r.slot_at,
+                ran_at: r.ran_at,
+                holder: r.holder,
+                notices: r.notices,
+            })
+            .collect())
+    }
+
     /// 邮件发件箱（督查室、系统管理员），最新的在前
     async fn outbox(
         &self,

@@ -7,6 +7,7 @@ pub mod context;
 pub mod enums;
 pub mod guard;
 pub mod ids;
+mod instruction;
 mod items;
 pub mod loaders;
 pub mod objects;
@@ -28,6 +29,7 @@ pub struct Query(
     calendar::CalendarQuery,
     items::query::ItemQuery,
     items::register::RegisterQuery,
+    items::instruct::InstructQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
     reports::ReportQuery,
@@ -43,6 +45,7 @@ pub struct Mutation(
     items::extension::ExtensionMutation,
     items::feedback::FeedbackMutation,
     items::pause::PauseMutation,
+    items::instruct::InstructMutation,
     items::org::OrgMutation,
     calendar::CalendarMutation,
     colours::ColourMutation,

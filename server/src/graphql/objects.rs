@@ -379,6 +379,19 @@ impl Item {
             .collect())
     }
 
+    /// 领导批示，早的在前
+    async fn instructions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::instruction::Instruction>> {
+        super::instruction::of_item(ctx, self.id).await
+    }
+
+    /// 当前用户是否关注该事项
+    async fn followed_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        super::instruction::followed_by_reader(ctx, self.id).await
+    }
+
     /// 延期申请及审批
     pub async fn extension_requests(
         &self,
@@ -735,6 +748,8 @@ pub struct ExtensionRequest {
     pub decided_at: Option<DateTime<Utc>>,
     /// 申请时刻（UTC）
     pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub item_id: i64,
 }
 
 impl From<extension_request::Model> for ExtensionRequest {
@@ -748,6 +763,7 @@ impl From<extension_request::Model> for ExtensionRequest {
             decision_reason: e.decision_reason,
             decided_at: e.decided_at,
             created_at: e.created_at,
+            item_id: e.item_id,
         }
     }
 }
@@ -823,6 +839,27 @@ impl ExtensionRequest {
     /// 延期申请编号（数据库编号）
     async fn database_id(&self) -> i64 {
         self.id
+    }
+
+    /// 比原期限延长的工作日数
+    async fn working_days_added(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let state = app_state(ctx)?;
+        let assignments = rows_of::<AssignmentsByItem>(ctx, self.item_id).await?;
+        let Some(target) = assignments.iter().find(|a| a.id == self.assignment_id.0) else {
+            return Err(AppError::NotFound("交办记录不存在".into()).into());
+        };
+        Ok(crate::service::items::extension::working_days_added(
+            &*state.calendar.current()?,
+            state.deadline_policy.time_zone,
+            target.due_at,
+            self.proposed_due_at,
+        ))
+    }
+
+    /// 是否须由区领导批准（延长超过原期限10个工作日；督查室可不批准，不能批准）
+    async fn needs_leader(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.working_days_added(ctx).await?
+            > crate::service::items::OFFICE_EXTENSION_LIMIT_WORKING_DAYS)
     }
 }
 

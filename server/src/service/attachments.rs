@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -73,6 +73,74 @@ pub struct Upload<R> {
     pub content: R,
 }
 
+/// Most files one report carries.
+pub const MAX_FILES_PER_REPORT: usize = 10;
+
+/// A file whose bytes are stored and checked, waiting for its row. The bytes are stored by
+/// their hash, so bytes no row names (a report refused after its files were read) cost
+/// only their space and are stored once whatever happens to them.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Checks a file's name and size and stores its bytes; nothing is written to the database.
+pub fn store_upload<R: Read>(data_dir: &Path, upload: Upload<R>) -> AppResult<StoredFile> {
+    let file_name = Text::parse("文件名", &upload.file_name, 200)?;
+    let (sha256, size) = store(data_dir, upload.content)?;
+    Ok(StoredFile {
+        file_name: file_name.into_inner(),
+        content_type: upload
+            .content_type
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        size,
+        sha256,
+    })
+}
+
+/// The row and audit entry of a stored file on `report`, in the caller's transaction: a
+/// report and its files are one write.
+pub async fn record(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    report: &report::Model,
+    file: StoredFile,
+) -> AppResult<attachment::Model> {
+    let created = attachment::ActiveModel {
+        report_id: Set(report.id),
+        file_name: Set(file.file_name),
+        content_type: Set(file.content_type),
+        size: Set(i64::try_from(file.size).unwrap_or(i64::MAX)),
+        sha256: Set(file.sha256),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit(
+        txn,
+        Audit {
+            item_id: Some(report.item_id),
+            assignment_id: Some(report.assignment_id),
+            actor: Some(actor),
+            at: now,
+            action: "ATTACH_FILE",
+            from: None,
+            to: None,
+            reason: None,
+            details: json!({ "reportId": report.id, "attachmentId": created.id, "fileName": created.file_name,
+                             "size": created.size, "sha256": created.sha256 }),
+        },
+    )
+    .await?;
+    Ok(created)
+}
+
 /// Attaches a file to a report of the actor's own unit, while the item is open.
 pub async fn attach<R: Read>(
     db: &DatabaseConnection,
@@ -82,7 +150,6 @@ pub async fn attach<R: Read>(
     report_id: i64,
     upload: Upload<R>,
 ) -> AppResult<attachment::Model> {
-    let file_name = Text::parse("文件名", &upload.file_name, 200)?;
     let target = report::Entity::find_by_id(report_id)
         .one(db)
         .await?
@@ -100,37 +167,9 @@ pub async fn attach<R: Read>(
             "事项已办结或撤销，不能再上传附件".into(),
         ));
     }
-    let (sha256, size) = store(data_dir, upload.content)?;
+    let stored = store_upload(data_dir, upload)?;
     let txn = super::sql::begin_write(db).await?;
-    let created = attachment::ActiveModel {
-        report_id: Set(report_id),
-        file_name: Set(file_name.into_inner()),
-        content_type: Set(upload
-            .content_type
-            .unwrap_or_else(|| "application/octet-stream".into())),
-        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
-        sha256: Set(sha256),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    audit(
-        &txn,
-        Audit {
-            item_id: Some(item.id),
-            assignment_id: Some(owner.id),
-            actor: Some(actor),
-            at: now,
-            action: "ATTACH_FILE",
-            from: None,
-            to: None,
-            reason: None,
-            details: json!({ "reportId": report_id, "attachmentId": created.id, "fileName": created.file_name,
-                             "size": created.size, "sha256": created.sha256 }),
-        },
-    )
-    .await?;
+    let created = record(&txn, actor, now, &target, stored).await?;
     txn.commit().await?;
     Ok(created)
 }

@@ -61,6 +61,8 @@ pub enum Topic {
     ReturnResolved {
         reassigned: bool,
     },
+    /// 领导批示 on an item the unit holds.
+    Instruction,
 }
 
 impl Topic {
@@ -70,6 +72,7 @@ impl Topic {
             Topic::Rework => "退回重办通知",
             Topic::Extension { .. } => "延期审批结果",
             Topic::ReturnResolved { .. } => "退回申请处理结果",
+            Topic::Instruction => "领导批示",
         }
     }
 
@@ -80,6 +83,7 @@ impl Topic {
             Topic::Rework => 20,
             Topic::Extension { .. } => 5,
             Topic::ReturnResolved { .. } => 4,
+            Topic::Instruction => 6,
         }
     }
 
@@ -90,6 +94,7 @@ impl Topic {
             Topic::Rework => "REWORK",
             Topic::Extension { .. } => "EXTENSION",
             Topic::ReturnResolved { .. } => "RETURN",
+            Topic::Instruction => "INSTRUCTION",
         }
     }
 
@@ -137,6 +142,9 @@ impl Topic {
             }
             (Topic::ReturnResolved { reassigned: false }, _) => {
                 "你单位对以下事项的退回申请未获同意，请继续办理。"
+            }
+            (Topic::Instruction, _) => {
+                "区领导对以下事项作出批示，请认真研究落实，并在进展报告中反映落实情况。"
             }
         }
     }
@@ -253,7 +261,10 @@ impl Directory {
             Topic::Rung(Rung::ProgressMissed) | Topic::ReturnResolved { .. } => {
                 [contacts, of_unit(PersonRole::UnitHead)].concat()
             }
-            Topic::Rung(Rung::Yellow) | Topic::Rework | Topic::Extension { .. } => [
+            Topic::Rung(Rung::Yellow)
+            | Topic::Rework
+            | Topic::Extension { .. }
+            | Topic::Instruction => [
                 contacts,
                 of_unit(PersonRole::UnitStaff),
                 of_unit(PersonRole::UnitHead),

@@ -100,6 +100,19 @@ pub async fn kept_items(
     Ok(found.into_iter().flatten().collect())
 }
 
+/// An item's leader instructions (批示), oldest first.
+pub async fn instructions_of_item(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+) -> AppResult<Vec<entity::instruction::Model>> {
+    use entity::instruction;
+    Ok(instruction::Entity::find()
+        .filter(instruction::Column::ItemId.eq(item_id))
+        .order_by_asc(instruction::Column::Id)
+        .all(db)
+        .await?)
+}
+
 pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item::Model>> {
     in_chunks(ids, |chunk| {
         super::rows::all(

@@ -167,6 +167,16 @@ async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<Swee
     Ok(report)
 }
 
+/// The scheduled sweeps that ran, newest first.
+pub async fn recent_runs(db: &DatabaseConnection, first: u64) -> AppResult<Vec<sweep_slot::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(sweep_slot::Entity::find()
+        .order_by_desc(sweep_slot::Column::SlotAt)
+        .limit(first)
+        .all(db)
+        .await?)
+}
+
 /// Has the scheduled sweep of `slot` run?
 pub async fn slot_done(db: &DatabaseConnection, slot: DateTime<Utc>) -> AppResult<bool> {
     Ok(sweep_slot::Entity::find_by_id(slot)

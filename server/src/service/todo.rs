@@ -11,7 +11,7 @@ use ducha_domain::{Duty, Role, Stage};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::colours::{FactsOf, Rules, assignment_facts};
-use super::items::extension::OFFICE_EXTENSION_LIMIT_WORKING_DAYS;
+use super::items::extension::{OFFICE_EXTENSION_LIMIT_WORKING_DAYS, working_days_added};
 use super::read;
 use crate::auth::Actor;
 use crate::error::AppResult;
@@ -274,15 +274,12 @@ async fn extension_todo(
         ) else {
             continue;
         };
-        let tz = rules.time_zone;
-        let beyond = rules
-            .calendar
-            .working_days_between(
-                target.due_at.with_timezone(&tz).date_naive(),
-                request.proposed_due_at.with_timezone(&tz).date_naive(),
-            )
-            .value
-            > OFFICE_EXTENSION_LIMIT_WORKING_DAYS;
+        let beyond = working_days_added(
+            rules.calendar,
+            rules.time_zone,
+            target.due_at,
+            request.proposed_due_at,
+        ) > OFFICE_EXTENSION_LIMIT_WORKING_DAYS;
         if (beyond && long) || (!beyond && office) {
             entries.push(TodoEntry {
                 kinds: vec![TodoKind::DecideExtension],

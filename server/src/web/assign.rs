@@ -9,7 +9,7 @@ use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
 use super::fields::{Refusal, filled, units_by_kind};
-use super::view::{self, Nav, forged, read_form, see_other, text, viewer};
+use super::view::{self, Nav, posted, see_other, text, viewer};
 use super::viewer::{Form, Viewer, run};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -71,15 +71,11 @@ pub async fn post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
-    let form = match read_form(body).await {
-        Ok(form) => form,
+    let (viewer, form) = match posted(request, &state, body).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = forged(&viewer, &form).or_else(|| office_only(&viewer)) {
+    if let Some(refused) = office_only(&viewer) {
         return refused;
     }
     let Some(lead) = filled(&form, "lead") else {

@@ -1,5 +1,6 @@
 //! 首页 / 大屏: every unit with its colour, reason and measure (提醒/通报/约谈), counts by
-//! colour and stage, and the red and yellow items, for a unit kind or all. The page's script
+//! colour and stage, and the red and yellow items, for a unit kind or all; the items the
+//! reader follows (关注) come first. The page's script
 //! subscribes to `dashboardEvents` and reloads the board's part on each change; it also
 //! reloads each minute, because colours change with time alone (a due passing).
 //! `?wall=1` is the wall-screen layout: large type, dark ground, no navigation.
@@ -22,6 +23,7 @@ const BOARD_QUERY: &str = "query($red: ItemFilter!, $yellow: ItemFilter!) {
     units { unit { databaseId name kind } colour reason measure openItems red yellow blue onTimeRate } }
   red: items(filter: $red, first: 30) { edges { node { ...row } } }
   yellow: items(filter: $yellow, first: 30) { edges { node { ...row } } }
+  followed: followedItems { ...row }
 }
 fragment row on Item { databaseId serial title colour colourReason stage
   assignments { lead effectiveDueAt unit { name kind } } }";
@@ -195,8 +197,25 @@ fn board_part(data: &Value, kind: Option<&str>, wall: bool) -> Markup {
             .then(b["red"].as_i64().cmp(&a["red"].as_i64()))
             .then(b["yellow"].as_i64().cmp(&a["yellow"].as_i64()))
     });
+    let followed: Vec<&Value> = data["followed"].as_array().into_iter().flatten().collect();
     html! {
         p.asof { "统计时刻 " (view::time(&dashboard["at"])) }
+        @if !wall && !followed.is_empty() {
+            section aria-label="我关注的事项" {
+                h2 { "我关注的（" (followed.len()) "）" }
+                ul.followed {
+                    @for item in &followed {
+                        li {
+                            a href={ "/items/" (item["databaseId"]) } {
+                                span.serial { (text(&item["serial"])) } " " (text(&item["title"]))
+                            }
+                            " " (colour_badge(&item["colour"], &item["colourReason"]))
+                            div.sub { (view::stage_label(text(&item["stage"]))) "　" (text(&item["colourReason"])) }
+                        }
+                    }
+                }
+            }
+        }
         section.tiles aria-label="按颜色统计" {
             @for (colour, word) in [("RED", "红色督办"), ("YELLOW", "黄色预警"), ("BLUE", "蓝色提示")] {
                 div class={ "tile " (colour.to_lowercase()) } {
@@ -222,19 +241,19 @@ fn board_part(data: &Value, kind: Option<&str>, wall: bool) -> Markup {
         }
         div.columns {
             section aria-label="各单位颜色" {
-                h2 { "各单位（" (units.len()) "个）" }
-                table.units {
+                h2 { "各单位（" (units.len()) "个）" @if wall { " " span.sub data-wall-page {} } }
+                table.units.list {
                     thead { tr { th { "单位" } th { "颜色" } th { "措施" } th { "在办" } th { "红" } th { "黄" } th { "按时办结率" } th.reason { "原因" } } }
                     tbody {
                         @for u in &ranked {
                             tr {
                                 td { a href={ "/items?unit=" (u["unit"]["databaseId"]) } { (text(&u["unit"]["name"])) } }
-                                td { (colour_badge(&u["colour"], &u["reason"])) }
-                                td { (text(&u["measure"])) }
-                                td.num { (u["openItems"].as_i64().unwrap_or(0)) }
-                                td.num { (u["red"].as_i64().unwrap_or(0)) }
-                                td.num { (u["yellow"].as_i64().unwrap_or(0)) }
-                                td.num { @match u["onTimeRate"].as_f64() { Some(r) => { (format!("{r:.0}%")) }, None => { "—" } } }
+                                td data-label="颜色" { (colour_badge(&u["colour"], &u["reason"])) }
+                                td data-label="措施" { (text(&u["measure"])) }
+                                td.num data-label="在办" { (u["openItems"].as_i64().unwrap_or(0)) }
+                                td.num data-label="红" { (u["red"].as_i64().unwrap_or(0)) }
+                                td.num data-label="黄" { (u["yellow"].as_i64().unwrap_or(0)) }
+                                td.num data-label="按时办结率" { @match u["onTimeRate"].as_f64() { Some(r) => { (format!("{r:.0}%")) }, None => { "—" } } }
                                 td.reason { (text(&u["reason"])) }
                             }
                         }

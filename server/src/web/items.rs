@@ -284,11 +284,11 @@ fn table(items: &Value) -> Markup {
                                 @let co = co_units(item);
                                 @if !co.is_empty() { div.sub { "协办：" (co) } }
                             }
-                            td { (view::source_label(text(&item["sourceKind"]))) }
-                            td { (view::stage_label(text(&item["stage"]))) }
-                            td { (colour_badge(&item["colour"], &item["colourReason"])) }
-                            td { (lead.map_or("—", |a| text(&a["unit"]["name"]))) }
-                            td { (view::time(lead.map_or(&Value::Null, |a| &a["effectiveDueAt"]))) }
+                            td data-label="来源" { (view::source_label(text(&item["sourceKind"]))) }
+                            td data-label="阶段" { (view::stage_label(text(&item["stage"]))) }
+                            td data-label="颜色" { (colour_badge(&item["colour"], &item["colourReason"])) }
+                            td data-label="主办单位" { (lead.map_or("—", |a| text(&a["unit"]["name"]))) }
+                            td data-label="办理期限" { (view::time(lead.map_or(&Value::Null, |a| &a["effectiveDueAt"]))) }
                         }
                     }
                 }

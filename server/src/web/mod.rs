@@ -20,10 +20,13 @@ mod board;
 mod fields;
 mod files;
 mod item;
+mod item_forms;
+mod item_post;
 mod items;
 mod register;
 mod reports;
 mod todo;
+mod upload;
 mod view;
 mod viewer;
 
@@ -52,12 +55,13 @@ pub fn mount(route: Route) -> Route {
             "/items/new",
             get(register::new_page).post(register::new_post),
         )
-        .at("/items/:id", get(item::page).post(item::act))
+        .at("/items/:id", get(item::page).post(item_post::act))
         .at(
             "/items/:id/edit",
             get(register::edit_page).post(register::edit_post),
         )
         .at("/items/:id/assign", get(assign::page).post(assign::post))
+        .at("/items/:id/follow", post(item_post::follow))
         .at("/reports", get(reports::index).post(reports::publish))
         .at("/reports/:month", get(reports::month))
         .at("/attachments/:id", get(files::download))

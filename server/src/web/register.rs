@@ -11,7 +11,7 @@ use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
 use super::fields::{self, Refusal, filled, options};
-use super::view::{self, Nav, forged, read_form, see_other, text, viewer};
+use super::view::{self, Nav, posted, see_other, text, viewer};
 use super::viewer::{Form, Viewer, run};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -111,15 +111,11 @@ pub async fn new_post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
-    let form = match read_form(body).await {
-        Ok(form) => form,
+    let (viewer, form) = match posted(request, &state, body).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = forged(&viewer, &form).or_else(|| office_only(&viewer)) {
+    if let Some(refused) = office_only(&viewer) {
         return refused;
     }
     let input = match register_input(&form) {
@@ -374,15 +370,11 @@ pub async fn edit_post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
-    let form = match read_form(body).await {
-        Ok(form) => form,
+    let (viewer, form) = match posted(request, &state, body).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = forged(&viewer, &form).or_else(|| office_only(&viewer)) {
+    if let Some(refused) = office_only(&viewer) {
         return refused;
     }
     let Ok(version) = form.get("version").parse::<i64>() else {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::view::{self, Nav, text};
-use super::view::{forged, read_form, see_other, viewer};
+use super::view::{posted, see_other, viewer};
 use super::viewer::run;
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -187,17 +187,10 @@ pub async fn publish(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
-    let form = match read_form(body).await {
-        Ok(form) => form,
+    let (viewer, form) = match posted(request, &state, body).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = forged(&viewer, &form) {
-        return refused;
-    }
     let reason = Some(form.get("reason").trim()).filter(|r| !r.is_empty());
     match run(
         &schemas,

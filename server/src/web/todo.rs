@@ -66,9 +66,9 @@ pub async fn todo(request: &Request, state: Data<&AppState>, schemas: Data<&Sche
                                 tr {
                                     td.serial { (text(&e["item"]["serial"])) }
                                     td { a href={ "/items/" (e["item"]["databaseId"]) } { (text(&e["item"]["title"])) } }
-                                    td { (colour_badge(&e["item"]["colour"], &e["item"]["colourReason"])) }
-                                    td { (view::stage_label(text(&e["item"]["stage"]))) }
-                                    td { (view::time(&e["dueAt"])) }
+                                    td data-label="颜色" { (colour_badge(&e["item"]["colour"], &e["item"]["colourReason"])) }
+                                    td data-label="阶段" { (view::stage_label(text(&e["item"]["stage"]))) }
+                                    td data-label="最迟办理" { (view::time(&e["dueAt"])) }
                                     td {
                                         @for k in e["kinds"].as_array().into_iter().flatten().skip(1) {
                                             span.tag { (view::todo_label(text(k))) }

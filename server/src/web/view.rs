@@ -54,7 +54,7 @@ pub fn page(viewer: Option<&Viewer>, nav: Nav, title: &str, body: Markup) -> Mar
                             (nav_link("/reports", "月度通报", nav == Nav::Reports))
                             @match viewer.actor.role {
                                 Role::Admin => { (nav_link("/admin", "系统管理", nav == Nav::Admin)) }
-                                Role::Supervisor => { (nav_link("/admin/mail", "邮件队列", nav == Nav::Admin)) }
+                                Role::Supervisor => { (nav_link("/admin/mail", "邮件与提醒", nav == Nav::Admin)) }
                                 _ => {}
                             }
                         }
@@ -199,9 +199,24 @@ pub fn action_label(code: &str) -> String {
         Some(action) => action.label().to_string(),
         None => match code {
             "ATTACH" | "ATTACH_FILE" => "上传附件".into(),
-            "RECALCULATE" | "RECALCULATE_DEADLINES" => "期限重算".into(),
+            "RECALCULATE" | "RECALCULATE_DEADLINES" | "RECALCULATE_DUE" => "期限重算".into(),
             "NOTICE" => "发出提醒".into(),
-            other => other.to_string(),
+            "ASSIGN_LEAD" => "交办主办单位".into(),
+            "ASSIGN_CO_UNIT" => "交办协办单位".into(),
+            "CREATE_UNIT" => "新建单位".into(),
+            "UPDATE_UNIT" => "修改单位".into(),
+            "CREATE_PERSON" => "新建人员".into(),
+            "SET_PASSWORD" => "设置密码".into(),
+            "ROTATE_TOKEN" => "重新生成令牌".into(),
+            "UPDATE_COLOUR_POLICY" => "修改颜色规则".into(),
+            "IMPORT_CALENDAR_YEAR" => "导入放假安排".into(),
+            "SET_LOCAL_DAY" => "设置本地日期".into(),
+            "REQUEUE_OUTBOX" => "邮件重新排队".into(),
+            "PUBLISH_REPORT" => "发布通报".into(),
+            "FOLLOW" => "关注".into(),
+            "UNFOLLOW" => "取消关注".into(),
+            // A code this page has no words for yet is still shown, not hidden.
+            other => format!("其他操作（{other}）"),
         },
     }
 }
@@ -299,6 +314,21 @@ pub fn forged(viewer: &Viewer, form: &Form) -> Option<Response> {
             "表单已过期或来源不明，请返回刷新页面后重试。",
         )
     })
+}
+
+/// A posted form and its signed-in reader, its CSRF token checked; or the response that
+/// refuses it (to the sign-in page, too large, forged).
+pub async fn posted(
+    request: &poem::Request,
+    state: &AppState,
+    body: poem::Body,
+) -> Result<(Viewer, Form), Response> {
+    let viewer = viewer(request, state).await?;
+    let form = read_form(body).await?;
+    if let Some(refused) = forged(&viewer, &form) {
+        return Err(refused);
+    }
+    Ok((viewer, form))
 }
 
 /// Reads a form body of at most 64 KB.

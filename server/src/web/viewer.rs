@@ -110,8 +110,24 @@ pub async fn run(
     query: &str,
     variables: Value,
 ) -> Result<Value, Failure> {
+    run_with_files(schemas, state, viewer, query, variables, Vec::new()).await
+}
+
+/// [`run`] with files, each put at its variable path (`variables.input.files.0`), as the
+/// GraphQL multipart request spec puts a client's.
+pub async fn run_with_files(
+    schemas: &Schemas,
+    state: &AppState,
+    viewer: &Viewer,
+    query: &str,
+    variables: Value,
+    files: Vec<(String, async_graphql::UploadValue)>,
+) -> Result<Value, Failure> {
     let mut request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
+    for (path, file) in files {
+        request.set_upload(&path, file);
+    }
     let response = match crate::graphql::guard::admit(&mut request) {
         Ok(_) => {
             schemas
@@ -148,6 +164,13 @@ impl Form {
     /// A form filled from values already known (an edit form from the record).
     pub fn from_pairs(fields: Vec<(String, String)>) -> Form {
         Form(fields)
+    }
+
+    /// The form with `name` set to `value` (added, or replacing what was sent).
+    pub fn with(mut self, name: &str, value: &str) -> Form {
+        self.0.retain(|(k, _)| k != name);
+        self.0.push((name.to_string(), value.to_string()));
+        self
     }
 
     /// Every value `name` was sent with (checkboxes, multiple selects), in order.

@@ -16,6 +16,9 @@ pub struct ReportProgressInput {
     pub item_id: ItemId,
     /// 进展情况（不超过20000字）
     pub body: String,
+    /// 随报告上传的附件（按 GraphQL multipart 请求规范，每个不超过20MB，最多10个）；与报告一并保存
+    #[graphql(default)]
+    pub files: Vec<async_graphql::Upload>,
 }
 
 /// 办结反馈
@@ -27,6 +30,9 @@ pub struct SubmitFeedbackInput {
     pub version: i32,
     /// 办结情况（不超过20000字）
     pub body: String,
+    /// 随反馈上传的附件（按 GraphQL multipart 请求规范，每个不超过20MB，最多10个）；与反馈一并保存
+    #[graphql(default)]
+    pub files: Vec<async_graphql::Upload>,
 }
 
 /// 核查办结反馈
@@ -67,6 +73,36 @@ pub struct AttachmentPayload {
     pub attachment: Attachment,
 }
 
+/// A report's files read and stored before its write begins (reading 20 MB inside the write
+/// would hold SQLite's lock for it); their rows come with the report, in its transaction.
+fn stored_files(
+    ctx: &Context<'_>,
+    uploads: &[async_graphql::Upload],
+) -> async_graphql::Result<Vec<crate::service::attachments::StoredFile>> {
+    use crate::service::attachments::{MAX_FILES_PER_REPORT, Upload, store_upload};
+    if uploads.len() > MAX_FILES_PER_REPORT {
+        return Err(
+            AppError::BadUserInput(format!("一次报送最多附{MAX_FILES_PER_REPORT}个文件")).into(),
+        );
+    }
+    let state = app_state(ctx)?;
+    let mut stored = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        let file = upload
+            .value(ctx)
+            .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
+        stored.push(store_upload(
+            &state.data_dir,
+            Upload {
+                file_name: file.filename,
+                content_type: file.content_type,
+                content: file.content,
+            },
+        )?);
+    }
+    Ok(stored)
+}
+
 #[derive(Default)]
 pub struct FeedbackMutation;
 
@@ -79,8 +115,9 @@ impl FeedbackMutation {
         #[graphql(desc = "事项及进展情况")] input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
         let state = app_state(ctx)?;
+        let files = stored_files(ctx, &input.files)?;
         let created =
-            verbs::report_progress(verb_context(ctx)?, input.item_id.0, &input.body).await?;
+            verbs::report_progress(verb_context(ctx)?, input.item_id.0, &input.body, files).await?;
         Ok(ReportPayload {
             item: item_payload(state, created.item_id).await?,
             report: created.into(),
@@ -93,11 +130,13 @@ impl FeedbackMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项、版本号及办结情况")] input: SubmitFeedbackInput,
     ) -> async_graphql::Result<ReportPayload> {
+        let files = stored_files(ctx, &input.files)?;
         let (updated, feedback) = verbs::submit_feedback(
             verb_context(ctx)?,
             input.item_id.0,
             input.version,
             &input.body,
+            files,
         )
         .await?;
         Ok(ReportPayload {

@@ -5,6 +5,7 @@
 pub mod assign;
 pub mod extension;
 pub mod feedback;
+pub mod instruct;
 pub mod org;
 pub mod pause;
 pub mod query;

@@ -19,6 +19,21 @@ use entity::{assignment, extension_request};
 /// extension (docs/rules.md §1: the office decides, a leader beyond 10 working days).
 pub const OFFICE_EXTENSION_LIMIT_WORKING_DAYS: i64 = 10;
 
+/// Working days an extension adds past the original due (local dates, as the limit reads).
+pub fn working_days_added(
+    calendar: &ducha_calendar::Calendar,
+    time_zone: chrono_tz::Tz,
+    original_due: chrono::DateTime<chrono::Utc>,
+    proposed_due: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    calendar
+        .working_days_between(
+            original_due.with_timezone(&time_zone).date_naive(),
+            proposed_due.with_timezone(&time_zone).date_naive(),
+        )
+        .value
+}
+
 /// 延期: asked for before the due instant ([004 Art.71]: 应在规定时限内…说明理由).
 #[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
 pub async fn request_extension(
@@ -114,13 +129,7 @@ pub async fn decide_extension(
         .await?
         .ok_or_else(|| AppError::NotFound("交办记录不存在".into()))?;
     let tz = cx.policy.time_zone;
-    let beyond = cx
-        .calendar
-        .working_days_between(
-            target.due_at.with_timezone(&tz).date_naive(),
-            request.proposed_due_at.with_timezone(&tz).date_naive(),
-        )
-        .value;
+    let beyond = working_days_added(&cx.calendar, tz, target.due_at, request.proposed_due_at);
     if approve && beyond > OFFICE_EXTENSION_LIMIT_WORKING_DAYS {
         require_duty(
             cx.actor,

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::shared::{frozen_deadline, live_lead};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::service::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
 use crate::service::input::{BODY_MAX, REASON_MAX, Text, reason};
 use crate::service::notify::{EventNotice, Topic};
 use crate::service::verb::{Cx, own_assignment};
@@ -19,9 +20,15 @@ use entity::{assignment, item, report};
 
 /// 进展反馈: any time, from any person of an assigned unit.
 #[tracing::instrument(skip_all, fields(item_id, actor = cx.actor.person_id))]
-pub async fn report_progress(cx: Cx<'_>, item_id: i64, body: &str) -> AppResult<report::Model> {
+pub async fn report_progress(
+    cx: Cx<'_>,
+    item_id: i64,
+    body: &str,
+    files: Vec<StoredFile>,
+) -> AppResult<report::Model> {
     let verb = cx.verb(Action::ReportProgress)?;
     let body = Text::parse("进展情况", body, BODY_MAX)?;
+    too_many(&files)?;
     let write = verb.open(item_id).await?;
     let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
     let created = insert_report(
@@ -33,10 +40,22 @@ pub async fn report_progress(cx: Cx<'_>, item_id: i64, body: &str) -> AppResult<
         body.as_str(),
     )
     .await?;
+    for file in files {
+        record(&write.txn, write.cx.actor, write.cx.now, &created, file).await?;
+    }
     write
         .commit_note(mine.id, json!({ "reportId": created.id }))
         .await?;
     Ok(created)
+}
+
+fn too_many(files: &[StoredFile]) -> AppResult<()> {
+    if files.len() > MAX_FILES_PER_REPORT {
+        return Err(AppError::BadUserInput(format!(
+            "一次报送最多附{MAX_FILES_PER_REPORT}个文件"
+        )));
+    }
+    Ok(())
 }
 
 async fn insert_report(
@@ -104,9 +123,11 @@ pub async fn submit_feedback(
     item_id: i64,
     version: i32,
     body: &str,
+    files: Vec<StoredFile>,
 ) -> AppResult<(item::Model, report::Model)> {
     let verb = cx.verb(Action::SubmitFeedback)?;
     let body = Text::parse("办结情况", body, BODY_MAX)?;
+    too_many(&files)?;
     let write = verb.claim(item_id, version).await?;
     let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
     if !mine.lead {
@@ -123,6 +144,9 @@ pub async fn submit_feedback(
         body.as_str(),
     )
     .await?;
+    for file in files {
+        record(&write.txn, write.cx.actor, write.cx.now, &feedback, file).await?;
+    }
     let updated = write
         .commit(None, json!({ "reportId": feedback.id }), Vec::new())
         .await?;

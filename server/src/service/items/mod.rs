@@ -7,6 +7,7 @@
 pub mod assign;
 pub mod extension;
 pub mod feedback;
+pub mod instruct;
 pub mod pause;
 pub mod recalculate;
 pub mod register;
@@ -15,6 +16,7 @@ pub mod shared;
 pub use assign::{assign, request_return, resolve_return, sign};
 pub use extension::{OFFICE_EXTENSION_LIMIT_WORKING_DAYS, decide_extension, request_extension};
 pub use feedback::{close, report_progress, submit_feedback, verify};
+pub use instruct::instruct;
 pub use pause::{frozen_explanation, suspend_resume_cancel_reopen};
 pub use recalculate::{MovedDeadline, recalculate_open_deadlines};
 pub use register::{

@@ -8,11 +8,11 @@ use poem::web::Data;
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
-use super::{frame, only_admin, rows};
+use super::frame::{frame, only_admin, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 use crate::web::fields::{Refusal, options};
-use crate::web::view::{self, forged, read_form, text, viewer};
+use crate::web::view::{self, posted, text, viewer};
 use crate::web::viewer::{Form, Viewer, run};
 
 const CALENDAR_QUERY: &str = "{ calendar { version timeZone officeCutoff
@@ -66,15 +66,11 @@ pub async fn post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
-    let form = match read_form(body).await {
-        Ok(form) => form,
+    let (viewer, form) = match posted(request, &state, body).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = forged(&viewer, &form).or_else(|| only_admin(&viewer, false)) {
+    if let Some(refused) = only_admin(&viewer, false) {
         return refused;
     }
     let outcome = if form.get("action") == "local" {

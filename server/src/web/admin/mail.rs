@@ -1,6 +1,7 @@
 //! `/admin/mail`: the mail queue — pending and failed mail with their errors, requeueing the
 //! failed, and delivering what is due now (also what waits to be retried, once the relay is
-//! back). For the administrator and the office.
+//! back) — and the reminder sweeps: the last scheduled runs, and one run now. For the
+//! administrator and the office.
 
 use maud::html;
 use poem::http::StatusCode;
@@ -9,10 +10,10 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{frame, only_admin, rows};
+use super::frame::{frame, only_admin, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
-use crate::web::view::{self, forged, read_form, text, viewer};
+use crate::web::view::{self, posted, text, viewer};
 use crate::web::viewer::{Viewer, run};
 
 const OUTBOX: &str = "query($status: String) { outbox(status: $status, first: 200) {
@@ -20,6 +21,8 @@ const OUTBOX: &str = "query($status: String) { outbox(status: $status, first: 20
 const REQUEUE: &str = "mutation($ids: [Int!]!) { requeueOutbox(ids: $ids) { requeued } }";
 const DELIVER: &str =
     "mutation($retry: Boolean!) { deliverOutbox(retryNow: $retry) { sent failed retried } }";
+const SWEEP: &str = "mutation { runSweep { ran assignments notices emails } }";
+const SWEEPS: &str = "{ sweepRuns(first: 10) { slotAt ranAt holder notices } }";
 
 const STATUSES: [(&str, &str); 4] = [
     ("", "全部"),
@@ -74,18 +77,28 @@ pub async fn post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
-    let form = match read_form(body).await {
-        Ok(form) => form,
+    let (viewer, form) = match posted(request, &state, body).await {
+        Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = forged(&viewer, &form).or_else(|| only_admin(&viewer, true)) {
+    if let Some(refused) = only_admin(&viewer, true) {
         return refused;
     }
-    let answer = if form.get("action") == "requeue" {
+    let answer = if form.get("action") == "sweep" {
+        run(&schemas, &state, &viewer, SWEEP, json!({}))
+            .await
+            .map(|d| {
+                let r = &d["runSweep"];
+                if r["ran"].as_bool() == Some(true) {
+                    format!(
+                        "提醒扫描已完成：检查 {} 个交办，写出 {} 条提醒、{} 封邮件",
+                        r["assignments"], r["notices"], r["emails"]
+                    )
+                } else {
+                    "另一实例正在扫描，本次未执行；请稍后再试".to_string()
+                }
+            })
+    } else if form.get("action") == "requeue" {
         let ids: Vec<i64> = form
             .all("id")
             .iter()
@@ -155,9 +168,12 @@ async fn render(
         Err(failure) => return view::failure_page(viewer, &failure),
     };
     let mail = rows(&data, "outbox");
+    let sweeps = run(schemas, state, viewer, SWEEPS, json!({}))
+        .await
+        .unwrap_or(serde_json::Value::Null);
     let failed = mail.iter().any(|m| text(&m["status"]) == "FAILED");
     let body = html! {
-        h1 { "邮件队列" }
+        h1 { "邮件与提醒" }
         (view::notice(done, error))
         nav.jump aria-label="按状态" {
             @for (code, label) in STATUSES {
@@ -182,6 +198,22 @@ async fn render(
                 button.secondary type="submit" { "全部失败邮件重新排队" }
             }
         }
+        section aria-label="提醒扫描" {
+            h2 { "提醒扫描" }
+            p.sub { "每个工作日按计划扫描，到期、逾期和进展报送的提醒由此写出；错过的扫描在服务恢复后补做。" }
+            ul.records {
+                @for s in rows(&sweeps, "sweepRuns") {
+                    li { "计划 " (view::time(&s["slotAt"])) "，执行 " (view::time(&s["ranAt"])) "，提醒 " (s["notices"]) " 条" span.sub { "　" (text(&s["holder"])) } }
+                }
+            }
+            form.inline method="post" action="/admin/mail" {
+                input type="hidden" name="csrf" value=(viewer.csrf());
+                input type="hidden" name="status" value=(status);
+                input type="hidden" name="action" value="sweep";
+                button.secondary type="submit" { "立即扫描" }
+            }
+        }
+        h2 { "邮件" }
         @if mail.is_empty() { p.empty { "没有邮件。" } }
         table.list {
             thead { tr { th { "编号" } th { "收件人" } th { "主题" } th { "状态" } th { "尝试" } th { "错误" } th { "时间" } th { "" } } }
@@ -213,5 +245,5 @@ async fn render(
             }
         }
     };
-    frame(viewer, code, "/admin/mail", "邮件队列", body)
+    frame(viewer, code, "/admin/mail", "邮件与提醒", body)
 }

@@ -1,0 +1,59 @@
+//! 领导批示: a leader writes an instruction on an item. It is kept with the item, audited, and
+//! every unit holding a part of the item is told in the same transaction (docs/rules.md §7).
+
+use ducha_domain::Action;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::json;
+
+use crate::error::AppResult;
+use crate::service::input::{BODY_MAX, Text};
+use crate::service::notify::{EventNotice, Topic};
+use crate::service::verb::Cx;
+use entity::AssignmentStatus;
+use entity::{assignment, instruction, item};
+
+#[tracing::instrument(skip_all, fields(item_id, actor = cx.actor.person_id))]
+pub async fn instruct(
+    cx: Cx<'_>,
+    item_id: i64,
+    body: &str,
+) -> AppResult<(item::Model, instruction::Model)> {
+    let verb = cx.verb(Action::Instruct)?;
+    let body = Text::parse("批示内容", body, BODY_MAX)?;
+    let write = verb.open(item_id).await?;
+    let created = instruction::ActiveModel {
+        item_id: Set(item_id),
+        author_id: Set(write.cx.actor.person_id),
+        body: Set(body.as_str().to_string()),
+        created_at: Set(write.cx.now),
+        ..Default::default()
+    }
+    .insert(&write.txn)
+    .await?;
+    let live = assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+        .order_by_asc(assignment::Column::Id)
+        .all(&write.txn)
+        .await?;
+    let current = write.item.clone();
+    let situation = format!("{}批示：{}", write.cx.actor.name, body.as_str());
+    let notices = live
+        .iter()
+        .map(|a| EventNotice {
+            topic: Topic::Instruction,
+            level: created.id.to_string(),
+            item: &current,
+            assignment: a,
+            situation: situation.clone(),
+        })
+        .collect();
+    let updated = write
+        .commit(
+            None,
+            json!({ "instructionId": created.id, "body": created.body }),
+            notices,
+        )
+        .await?;
+    Ok((updated, created))
+}
