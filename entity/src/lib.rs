@@ -12,6 +12,7 @@ pub mod extension_request;
 pub mod follow;
 pub mod instruction;
 pub mod item;
+pub mod item_file;
 pub mod monthly_report;
 pub mod notice;
 pub mod outbox;

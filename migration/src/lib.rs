@@ -12,6 +12,7 @@ mod m20261125_000007_web_sign_in;
 mod m20261126_000008_colour_facts;
 mod m20261127_000009_item_change_notices;
 mod m20261206_000010_instructions_and_follows;
+mod m20261206_000011_item_files;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_colour_facts::Migration),
             Box::new(m20261127_000009_item_change_notices::Migration),
             Box::new(m20261206_000010_instructions_and_follows::Migration),
+            Box::new(m20261206_000011_item_files::Migration),
         ]
     }
 }

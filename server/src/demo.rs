@@ -297,6 +297,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 report_cycle_days: None,
                 report_cycle_working_days: false,
                 unit_ids: vec![],
+                files: Vec::new(),
             },
         )
         .await?;

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, LOCATION};
 use serde_json::{Value, json};
 
-use crate::district::{District, assigned_item};
+use crate::district::{District, assigned_item, ok};
 use crate::helpers::{TestApp, spawn_app};
 use crate::web::{Browser, PASSWORD, give_password, hidden};
 
@@ -377,4 +377,102 @@ async fn a_browser_asking_for_an_unknown_address_gets_a_page_in_chinese() {
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     let json: Value = api.json().await.expect("json for clients");
     assert_eq!(json["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn files_received_with_an_item_are_saved_with_it_and_seen_by_its_units_only() {
+    let app = spawn_app().await;
+    let d = District::create(&app).await;
+    let account = give_password(&app, &d.supervisor).await;
+    let mut office = Browser::new(&app);
+    office.sign_in(&account, PASSWORD).await;
+    let (_, form) = office.page("/items/new").await;
+    assert!(form.contains("enctype=\"multipart/form-data\""));
+    let csrf = hidden(&form, "csrf");
+    let fields = |step: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("title", "河道清淤专项整治")
+            .text("requirements", "汛前完成主要河道清淤")
+            .text("source_kind", "MEETING_DECISION")
+            .text("deadline", "20个工作日")
+            .text("step", step.to_string())
+    };
+    // The preview, sent the same way, offers the file input beside 确认立项.
+    let preview = office.post_multipart("/items/new", fields("preview")).await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let preview = preview.text().await.expect("page");
+    assert!(
+        preview.contains("id=\"files\"") && preview.contains("确认立项"),
+        "{preview}"
+    );
+    let saved = office
+        .post_multipart(
+            "/items/new",
+            fields("save").part(
+                "files",
+                reqwest::multipart::Part::bytes(b"%PDF minutes".to_vec())
+                    .file_name("常务会议纪要.pdf")
+                    .mime_str("application/pdf")
+                    .expect("mime"),
+            ),
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let item = item_by_title(&app, &d.supervisor, "河道清淤专项整治")
+        .await
+        .expect("registered");
+    let id = item["databaseId"].as_i64().expect("id");
+    let (_, page) = office.page(&format!("/items/{id}")).await;
+    assert!(
+        page.contains("立项附件") && page.contains("常务会议纪要.pdf"),
+        "{page}"
+    );
+    let files = app
+        .graphql_as(Some(&d.supervisor), "query($id: ID!) { item(id: $id) { files { databaseId fileName } auditTrail { action } } }", json!({ "id": id }))
+        .await;
+    let file = files["data"]["item"]["files"][0]["databaseId"]
+        .as_i64()
+        .expect("a file");
+    let trail: Vec<&str> = files["data"]["item"]["auditTrail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(trail, ["REGISTER", "ATTACH_FILE"], "one write, 立项 first");
+    let download = office.get(&format!("/items/{id}/files/{file}")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(
+        download.bytes().await.expect("bytes").as_ref(),
+        b"%PDF minutes"
+    );
+
+    // Assigned to 住建局: its head reads the file; 东山街道 does not even see it.
+    ok(
+        &app,
+        &d.supervisor,
+        &crate::district::item_mutation("assignItem", "AssignItemInput"),
+        json!({ "itemId": id, "version": item["version"], "leadUnitId": d.housing }),
+    )
+    .await;
+    let head = give_password(&app, &d.housing_head).await;
+    let mut unit = Browser::new(&app);
+    unit.sign_in(&head, PASSWORD).await;
+    assert_eq!(
+        unit.get(&format!("/items/{id}/files/{file}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let street = give_password(&app, &d.street_head).await;
+    let mut other = Browser::new(&app);
+    other.sign_in(&street, PASSWORD).await;
+    assert_eq!(
+        other
+            .get(&format!("/items/{id}/files/{file}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }

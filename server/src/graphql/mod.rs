@@ -8,6 +8,7 @@ pub mod enums;
 pub mod guard;
 pub mod ids;
 mod instruction;
+mod item_files;
 mod items;
 pub mod loaders;
 pub mod objects;

@@ -387,6 +387,14 @@ impl Item {
         super::instruction::of_item(ctx, self.id).await
     }
 
+    /// 立项时随事项上传的文件
+    async fn files(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::item_files::ItemFile>> {
+        super::item_files::of_item(ctx, self.id).await
+    }
+
     /// 当前用户是否关注该事项
     async fn followed_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         super::instruction::followed_by_reader(ctx, self.id).await

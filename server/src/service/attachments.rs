@@ -1,5 +1,5 @@
-//! Files attached to progress reports and completion feedback: uploaded through the GraphQL
-//! multipart request spec, stored under the data folder by SHA-256 (the same file twice is
+//! Files attached to progress reports and completion feedback, and to items at 立项: uploaded
+//! through the GraphQL multipart request spec, stored under the data folder by SHA-256 (the same file twice is
 //! stored once, and a stored file can be checked against its name), size-limited.
 
 use std::io::{Read, Write};
@@ -16,7 +16,7 @@ use super::scope;
 use super::verb::stage_of;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use entity::{assignment, attachment, report};
+use entity::{assignment, attachment, item_file, report};
 
 /// Largest file accepted, in bytes (also bounds the whole request, see `startup`).
 pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
@@ -134,6 +134,46 @@ pub async fn record(
             to: None,
             reason: None,
             details: json!({ "reportId": report.id, "attachmentId": created.id, "fileName": created.file_name,
+                             "size": created.size, "sha256": created.sha256 }),
+        },
+    )
+    .await?;
+    Ok(created)
+}
+
+/// The row and audit entry of a file attached to an item at 立项, in the caller's
+/// transaction: an item and its files are one write.
+pub async fn record_item_file(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    item_id: i64,
+    file: StoredFile,
+) -> AppResult<item_file::Model> {
+    let created = item_file::ActiveModel {
+        item_id: Set(item_id),
+        file_name: Set(file.file_name),
+        content_type: Set(file.content_type),
+        size: Set(i64::try_from(file.size).unwrap_or(i64::MAX)),
+        sha256: Set(file.sha256),
+        created_by: Set(actor.person_id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit(
+        txn,
+        Audit {
+            item_id: Some(item_id),
+            assignment_id: None,
+            actor: Some(actor),
+            at: now,
+            action: "ATTACH_FILE",
+            from: None,
+            to: None,
+            reason: None,
+            details: json!({ "itemFileId": created.id, "fileName": created.file_name,
                              "size": created.size, "sha256": created.sha256 }),
         },
     )

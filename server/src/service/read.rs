@@ -100,6 +100,19 @@ pub async fn kept_items(
     Ok(found.into_iter().flatten().collect())
 }
 
+/// The files attached to an item at 立项, in the order uploaded.
+pub async fn item_files(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+) -> AppResult<Vec<entity::item_file::Model>> {
+    use entity::item_file;
+    Ok(item_file::Entity::find()
+        .filter(item_file::Column::ItemId.eq(item_id))
+        .order_by_asc(item_file::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// An item's leader instructions (批示), oldest first.
 pub async fn instructions_of_item(
     db: &impl ConnectionTrait,

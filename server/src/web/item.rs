@@ -30,6 +30,7 @@ const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
     attachments { databaseId fileName size } }
   auditTrail { at action actor { name } fromStage toStage reason }
   instructions { body createdAt authorName }
+  files { databaseId fileName size }
   followedByMe
 } }";
 
@@ -173,6 +174,17 @@ fn facts(item: &Value) -> Markup {
                 dt { "进展报送" } dd { "每" (days) "天报送一次" }
             }
             dt { "立项时间" } dd { (view::time(&item["createdAt"])) }
+            @let files: Vec<&Value> = item["files"].as_array().into_iter().flatten().collect();
+            @if !files.is_empty() {
+                dt { "立项附件" }
+                dd {
+                    ul.files {
+                        @for f in files {
+                            li { a href={ "/items/" (item["databaseId"]) "/files/" (f["databaseId"]) } { (text(&f["fileName"])) } " (" (f["size"].as_i64().unwrap_or(0) / 1024 + 1) " KB)" }
+                        }
+                    }
+                }
+            }
             @if !item["assignedAt"].is_null() { dt { "交办时间" } dd { (view::time(&item["assignedAt"])) } }
             @if !item["closedAt"].is_null() { dt { "销号时间" } dd { (view::time(&item["closedAt"])) } }
         }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::item::{item_number, not_found, render};
 use super::item_forms::{Typed, mutation};
-use super::upload::{Posted, is_multipart, read_multipart};
-use super::view::{forged, posted, read_form, see_other, text, viewer};
+use super::upload::{Posted, Unread, read_posted};
+use super::view::{forged, posted, see_other, text, viewer};
 use super::viewer::{Form, Viewer, run_with_files};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -62,37 +62,22 @@ pub async fn act(
     let Some(id) = item_number(&raw) else {
         return not_found(&viewer);
     };
-    let posted = if is_multipart(request) {
-        match read_multipart(request, body).await {
-            Ok(posted) => posted,
-            Err(why) => {
-                // The body was not read whole, so neither its token nor its words are known:
-                // nothing was done, and the page says why.
-                let status = if why.contains("MB") || why.contains("最多") {
-                    StatusCode::PAYLOAD_TOO_LARGE
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                return render(
-                    &schemas,
-                    &state,
-                    &viewer,
-                    id,
-                    None,
-                    Some(&why),
-                    None,
-                    status,
-                )
-                .await;
-            }
-        }
-    } else {
-        match read_form(body).await {
-            Ok(form) => Posted {
-                form,
-                files: Vec::new(),
-            },
-            Err(refused) => return refused,
+    let posted = match read_posted(request, body).await {
+        Ok(posted) => posted,
+        Err(Unread::Refused(refused)) => return refused,
+        Err(Unread::Said(status, why)) => {
+            // Nothing was done, and the page says why.
+            return render(
+                &schemas,
+                &state,
+                &viewer,
+                id,
+                None,
+                Some(&why),
+                None,
+                status,
+            )
+            .await;
         }
     };
     let Posted { mut form, files } = posted;

@@ -62,6 +62,7 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/items/:id/assign", get(assign::page).post(assign::post))
         .at("/items/:id/follow", post(item_post::follow))
+        .at("/items/:item/files/:file", get(files::item_file))
         .at("/reports", get(reports::index).post(reports::publish))
         .at("/reports/:month", get(reports::month))
         .at("/attachments/:id", get(files::download))

@@ -11,8 +11,9 @@ use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
 use super::fields::{self, Refusal, filled, options};
-use super::view::{self, Nav, posted, see_other, text, viewer};
-use super::viewer::{Form, Viewer, run};
+use super::upload::{Posted, Unread, read_posted};
+use super::view::{self, Nav, forged, posted, see_other, text, viewer};
+use super::viewer::{Form, Viewer, run, run_with_files};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 
@@ -66,14 +67,20 @@ fn register_input(form: &Form) -> Result<Value, Refusal> {
             message: "进展报送周期应为1至366之间的整数".into(),
         })?),
     };
+    let kind = filled(form, "source_kind").unwrap_or("LEADER_INSTRUCTION");
+    // The script fills the source kind's rule in; left as it was, it is the default, not the
+    // item's own (立项 records which).
+    let default_rule =
+        ducha_domain::SourceKind::parse(kind).map(|k| k.default_deadline().to_string());
+    let deadline = filled(form, "deadline").filter(|d| Some(d.to_string()) != default_rule);
     Ok(json!({
         "title": form.get("title"),
         "requirements": form.get("requirements"),
-        "sourceKind": filled(form, "source_kind").unwrap_or("LEADER_INSTRUCTION"),
+        "sourceKind": kind,
         "sourceReference": form.get("source_reference").trim(),
         "urgency": filled(form, "urgency").unwrap_or("NORMAL"),
         "responsibleLeaderId": filled(form, "responsible_leader"),
-        "deadline": filled(form, "deadline"),
+        "deadline": deadline,
         "reportCycleDays": cycle,
         "reportCycleUnit": if form.get("report_cycle_unit") == "WORKING_DAYS" { "WORKING_DAYS" } else { "CALENDAR_DAYS" },
     }))
@@ -111,11 +118,28 @@ pub async fn new_post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
-        Ok(posted) => posted,
-        Err(refused) => return refused,
+    let viewer = match viewer(request, &state).await {
+        Ok(viewer) => viewer,
+        Err(to_login) => return to_login,
     };
-    if let Some(refused) = office_only(&viewer) {
+    let Posted { form, files } = match read_posted(request, body).await {
+        Ok(posted) => posted,
+        Err(Unread::Refused(refused)) => return refused,
+        Err(Unread::Said(status, why)) => {
+            let refusal = Refusal::general(why);
+            return new_form(
+                &schemas,
+                &state,
+                &viewer,
+                &Form::default(),
+                None,
+                Some(refusal),
+                status,
+            )
+            .await;
+        }
+    };
+    if let Some(refused) = forged(&viewer, &form).or_else(|| office_only(&viewer)) {
         return refused;
     }
     let input = match register_input(&form) {
@@ -175,12 +199,20 @@ pub async fn new_post(
         )
         .await;
     }
-    match run(
+    let mut input = input;
+    input["files"] = json!(vec![Value::Null; files.len()]);
+    let uploads = files
+        .into_iter()
+        .enumerate()
+        .map(|(n, file)| (format!("variables.input.files.{n}"), file))
+        .collect();
+    match run_with_files(
         &schemas,
         &state,
         &viewer,
         REGISTER,
         json!({ "input": input }),
+        uploads,
     )
     .await
     {
@@ -231,7 +263,7 @@ async fn new_form(
         p.crumbs { a href="/items" { "事项台账" } " › 立项" }
         h1 { "立项" }
         (Refusal::above(refusal))
-        form.wide method="post" action="/items/new" {
+        form.wide method="post" action="/items/new" enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(viewer.csrf());
             label for="title" { "事项标题" }
             input id="title" name="title" required maxlength="200" value=(form.get("title"));
@@ -291,12 +323,24 @@ async fn new_form(
                     @if preview.is_some_and(|p| p["warnings"].as_array().is_some_and(|w| !w.is_empty())) {
                         input type="hidden" name="seen_warnings" value="1";
                     }
+                    div.grow { (item_files_input()) }
                     button.primary type="submit" name="step" value="save" { "确认立项" }
                 }
             }
         }
     };
     view::respond(status, view::page(Some(viewer), Nav::Items, "立项", body))
+}
+
+/// Files received with the item, chosen at the confirmation (a browser cannot keep a chosen
+/// file across the preview's page).
+fn item_files_input() -> Markup {
+    let max = crate::service::attachments::MAX_ATTACHMENT_BYTES;
+    html! {
+        label for="files" { "随立项上传的文件（批示件、纪要等，可多选，每个不超过" (max / 1024 / 1024) "MB，最多"
+            (crate::service::attachments::MAX_FILES_PER_REPORT) "个）" }
+        input id="files" name="files" type="file" multiple data-max-bytes=(max);
+    }
 }
 
 fn preview_block(preview: &Value) -> Markup {

@@ -31,6 +31,35 @@ pub fn is_multipart(request: &poem::Request) -> bool {
         .is_some_and(|t| t.starts_with("multipart/form-data"))
 }
 
+/// Why a posted body was not taken as a form: a response already made (too large, …), or a
+/// multipart body refused with these words and this status, for the page to say.
+pub enum Unread {
+    Refused(poem::Response),
+    Said(poem::http::StatusCode, String),
+}
+
+/// A posted form with its files, whether it came as `multipart/form-data` or urlencoded.
+pub async fn read_posted(request: &poem::Request, body: poem::Body) -> Result<Posted, Unread> {
+    if !is_multipart(request) {
+        return match super::view::read_form(body).await {
+            Ok(form) => Ok(Posted {
+                form,
+                files: Vec::new(),
+            }),
+            Err(refused) => Err(Unread::Refused(refused)),
+        };
+    }
+    read_multipart(request, body).await.map_err(|why| {
+        // The body was not read whole, so neither its token nor its words are known.
+        let status = if why.contains("MB") || why.contains("最多") {
+            poem::http::StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            poem::http::StatusCode::BAD_REQUEST
+        };
+        Unread::Said(status, why)
+    })
+}
+
 /// Reads a `multipart/form-data` body, or says in Chinese why it cannot be taken.
 pub async fn read_multipart(request: &poem::Request, body: poem::Body) -> Result<Posted, String> {
     let boundary = request

@@ -73,36 +73,6 @@ pub struct AttachmentPayload {
     pub attachment: Attachment,
 }
 
-/// A report's files read and stored before its write begins (reading 20 MB inside the write
-/// would hold SQLite's lock for it); their rows come with the report, in its transaction.
-fn stored_files(
-    ctx: &Context<'_>,
-    uploads: &[async_graphql::Upload],
-) -> async_graphql::Result<Vec<crate::service::attachments::StoredFile>> {
-    use crate::service::attachments::{MAX_FILES_PER_REPORT, Upload, store_upload};
-    if uploads.len() > MAX_FILES_PER_REPORT {
-        return Err(
-            AppError::BadUserInput(format!("一次报送最多附{MAX_FILES_PER_REPORT}个文件")).into(),
-        );
-    }
-    let state = app_state(ctx)?;
-    let mut stored = Vec::with_capacity(uploads.len());
-    for upload in uploads {
-        let file = upload
-            .value(ctx)
-            .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
-        stored.push(store_upload(
-            &state.data_dir,
-            Upload {
-                file_name: file.filename,
-                content_type: file.content_type,
-                content: file.content,
-            },
-        )?);
-    }
-    Ok(stored)
-}
-
 #[derive(Default)]
 pub struct FeedbackMutation;
 
@@ -115,7 +85,7 @@ impl FeedbackMutation {
         #[graphql(desc = "事项及进展情况")] input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
         let state = app_state(ctx)?;
-        let files = stored_files(ctx, &input.files)?;
+        let files = super::shared::stored_files(ctx, &input.files)?;
         let created =
             verbs::report_progress(verb_context(ctx)?, input.item_id.0, &input.body, files).await?;
         Ok(ReportPayload {
@@ -130,7 +100,7 @@ impl FeedbackMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项、版本号及办结情况")] input: SubmitFeedbackInput,
     ) -> async_graphql::Result<ReportPayload> {
-        let files = stored_files(ctx, &input.files)?;
+        let files = super::shared::stored_files(ctx, &input.files)?;
         let (updated, feedback) = verbs::submit_feedback(
             verb_context(ctx)?,
             input.item_id.0,

@@ -3,7 +3,7 @@
 use crate::graphql::ids::{ItemId, PersonId, UnitId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
-use super::shared::ItemPayload;
+use super::shared::{ItemPayload, stored_files};
 use crate::graphql::calendar::Deadline;
 use crate::graphql::context::verb_context;
 use crate::graphql::enums::{ReportCycleUnit, SourceKind, Urgency};
@@ -50,6 +50,9 @@ pub struct RegisterItemInput {
     /// 拟交办的单位（用于重复督查提示）
     #[graphql(default)]
     pub unit_ids: Vec<UnitId>,
+    /// 随立项上传的文件（批示件、会议纪要等；按 GraphQL multipart 请求规范，每个不超过20MB，最多10个）；与事项一并保存
+    #[graphql(default)]
+    pub files: Vec<async_graphql::Upload>,
 }
 
 /// 立项的结果
@@ -79,7 +82,10 @@ pub struct EditItemInput {
 }
 
 impl RegisterItemInput {
-    fn into_service(self) -> verbs::RegisterInput {
+    fn into_service(
+        self,
+        files: Vec<crate::service::attachments::StoredFile>,
+    ) -> verbs::RegisterInput {
         verbs::RegisterInput {
             title: self.title,
             requirements: self.requirements,
@@ -91,6 +97,7 @@ impl RegisterItemInput {
             report_cycle_days: self.report_cycle_days,
             report_cycle_working_days: self.report_cycle_unit == ReportCycleUnit::WorkingDays,
             unit_ids: self.unit_ids.into_iter().map(i64::from).collect(),
+            files,
         }
     }
 }
@@ -133,7 +140,8 @@ impl RegisterQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "拟立项的事项内容")] input: RegisterItemInput,
     ) -> async_graphql::Result<RegistrationPreview> {
-        let preview = verbs::preview(verb_context(ctx)?, input.into_service()).await?;
+        // A preview stores no file: what it would give does not depend on them.
+        let preview = verbs::preview(verb_context(ctx)?, input.into_service(Vec::new())).await?;
         Ok(RegistrationPreview {
             deadline_rule: preview.rule.to_string(),
             default_rule: !preview.explicit,
@@ -155,7 +163,9 @@ impl RegisterMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项内容")] input: RegisterItemInput,
     ) -> async_graphql::Result<RegisterItemPayload> {
-        let (created, warnings) = verbs::register(verb_context(ctx)?, input.into_service()).await?;
+        let files = stored_files(ctx, &input.files)?;
+        let (created, warnings) =
+            verbs::register(verb_context(ctx)?, input.into_service(files)).await?;
         Ok(RegisterItemPayload {
             item: Item::try_from(created)?,
             warnings: warnings_of(warnings),

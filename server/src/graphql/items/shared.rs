@@ -1,9 +1,10 @@
 //! What the item mutations share: an item and its version in, the changed item out.
 
 use crate::graphql::ids::ItemId;
-use async_graphql::{InputObject, SimpleObject};
+use async_graphql::{Context, InputObject, SimpleObject};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::app_state;
 use crate::graphql::objects::Item;
 use crate::state::AppState;
 
@@ -36,4 +37,35 @@ pub struct ItemPayload {
 
 pub async fn item_payload(state: &AppState, item_id: i64) -> AppResult<Item> {
     Item::try_from(crate::service::read::item(&state.db, item_id).await?)
+}
+
+/// Uploaded files read and stored before the write begins (reading 20 MB inside the write
+/// would hold SQLite's lock for it); their rows come with the report or item, in its
+/// transaction.
+pub fn stored_files(
+    ctx: &Context<'_>,
+    uploads: &[async_graphql::Upload],
+) -> async_graphql::Result<Vec<crate::service::attachments::StoredFile>> {
+    use crate::service::attachments::{MAX_FILES_PER_REPORT, Upload, store_upload};
+    if uploads.len() > MAX_FILES_PER_REPORT {
+        return Err(
+            AppError::BadUserInput(format!("一次报送最多附{MAX_FILES_PER_REPORT}个文件")).into(),
+        );
+    }
+    let state = app_state(ctx)?;
+    let mut stored = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        let file = upload
+            .value(ctx)
+            .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
+        stored.push(store_upload(
+            &state.data_dir,
+            Upload {
+                file_name: file.filename,
+                content_type: file.content_type,
+                content: file.content,
+            },
+        )?);
+    }
+    Ok(stored)
 }

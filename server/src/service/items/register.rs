@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::shared::find_unit;
 use crate::error::{AppError, AppResult};
+use crate::service::attachments::{MAX_FILES_PER_REPORT, StoredFile, record_item_file};
 use crate::service::audit::{Audit, audit};
 use crate::service::input::{BODY_MAX, TITLE_MAX, Text};
 use crate::service::scope;
@@ -35,6 +36,9 @@ pub struct RegisterInput {
     pub report_cycle_working_days: bool,
     /// Units it will go to, if known, for the duplicate check.
     pub unit_ids: Vec<i64>,
+    /// Files received with it (the instruction, the minutes…), stored; their rows come with
+    /// the item, in its transaction.
+    pub files: Vec<StoredFile>,
 }
 
 /// An open item that looks like the new one ([002 Art.69]: 严禁重复督查、多头督查).
@@ -234,6 +238,11 @@ pub async fn register(
         explicit,
         cycle,
     } = Checked::of(&input)?;
+    if input.files.len() > MAX_FILES_PER_REPORT {
+        return Err(AppError::BadUserInput(format!(
+            "立项最多附{MAX_FILES_PER_REPORT}个文件"
+        )));
+    }
     let txn = begin_write(db).await?;
     if let Some(leader_id) = input.responsible_leader_id {
         let leader = entity::person::Entity::find_by_id(leader_id)
@@ -311,6 +320,9 @@ pub async fn register(
         },
     )
     .await?;
+    for file in input.files {
+        record_item_file(&txn, actor, now, created.id, file).await?;
+    }
     txn.commit().await?;
     Ok((created, warnings))
 }
