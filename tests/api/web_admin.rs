@@ -290,6 +290,89 @@ async fn the_administrator_keeps_units_and_people_in_the_pages() {
         .await;
     assert_eq!(new["data"]["me"]["name"], "周干事");
 
+    // Role and unit changed: a staff member becomes the street's head; a supervisor with a
+    // unit is refused and changes nothing; nobody changes their own role.
+    let promoted = admin
+        .post(
+            "/admin/people",
+            &[
+                ("csrf", &csrf),
+                ("action", "update"),
+                ("person", &zhou_id),
+                ("who_name", "周干事"),
+                ("name", "周主任"),
+                ("email", "zhou@example.gov.cn"),
+                ("role", "UNIT_HEAD"),
+                ("unit", &id),
+            ],
+        )
+        .await;
+    assert_eq!(promoted.status(), StatusCode::OK);
+    assert!(
+        promoted
+            .text()
+            .await
+            .expect("page")
+            .contains("已保存周干事的信息")
+    );
+    let me = app
+        .graphql_as(
+            Some(&new_token),
+            "{ me { name role unit { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(me["data"]["me"]["role"], "UNIT_HEAD", "{me}");
+    assert_eq!(me["data"]["me"]["name"], "周主任");
+    let wrong = admin
+        .post(
+            "/admin/people",
+            &[
+                ("csrf", &csrf),
+                ("action", "update"),
+                ("person", &zhou_id),
+                ("who_name", "周主任"),
+                ("name", "周主任"),
+                ("role", "SUPERVISOR"),
+                ("unit", &id),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text().await.expect("page").contains("不属于承办单位"));
+    let me = app
+        .graphql_as(Some(&new_token), "{ me { role } }", json!({}))
+        .await;
+    assert_eq!(me["data"]["me"]["role"], "UNIT_HEAD", "unchanged");
+    let admin_id = person["data"]["people"]
+        .as_array()
+        .expect("people")
+        .iter()
+        .find(|p| p["name"] == "吴管理员")
+        .expect("the administrator")["databaseId"]
+        .to_string();
+    let own = admin
+        .post(
+            "/admin/people",
+            &[
+                ("csrf", &csrf),
+                ("action", "update"),
+                ("person", &admin_id),
+                ("who_name", "吴管理员"),
+                ("name", "吴管理员"),
+                ("role", "UNIT_STAFF"),
+                ("unit", &id),
+            ],
+        )
+        .await;
+    assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        own.text()
+            .await
+            .expect("page")
+            .contains("不能修改自己的角色")
+    );
+
     // Nobody else keeps the organisation.
     let (unit, unit_csrf) = signed_in(&app, &d.housing_head).await;
     for path in [
@@ -363,6 +446,19 @@ async fn the_administrator_keeps_the_policy_the_calendar_and_the_mail_queue() {
             f.1 = value.to_string();
         }
     };
+    set(&mut fields, "blueWithinWorkingDays", "99999999999");
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let too_big = admin.post("/admin/policy", &pairs).await;
+    assert_eq!(too_big.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let too_big = too_big.text().await.expect("page");
+    assert!(
+        too_big.contains("id=\"blueWithinWorkingDays-error\"")
+            && !too_big.contains("Failed to parse"),
+        "{too_big}"
+    );
     set(&mut fields, "blueWithinWorkingDays", "abc");
     let pairs: Vec<(&str, &str)> = fields
         .iter()

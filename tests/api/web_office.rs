@@ -271,6 +271,8 @@ async fn a_refused_registration_keeps_every_word_and_says_why_by_the_field() {
     let requirements = "<script>alert(1)</script> 全面排查燃气管道";
     for (deadline, cycle, field) in [
         ("明天之前吧", "", "deadline-error"),
+        // A fixed date already past (a typo for 2026): refused before it turns red.
+        ("2025-10-08", "", "deadline-error"),
         ("5个工作日", "abc", "report_cycle_days-error"),
         ("5个工作日", "400", "report_cycle_days-error"),
     ] {
@@ -308,6 +310,22 @@ async fn a_refused_registration_keeps_every_word_and_says_why_by_the_field() {
             .await
             .is_none()
     );
+
+    // A choice the form never offered, sent by hand: a plain refusal, not a server error.
+    let bogus = office
+        .post(
+            "/items/new",
+            &[
+                ("csrf", &csrf),
+                ("title", "燃气管道排查"),
+                ("requirements", "x"),
+                ("source_kind", "NOT_A_KIND"),
+                ("step", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(bogus.status(), StatusCode::BAD_REQUEST);
+    assert!(bogus.text().await.expect("page").contains("不被接受的值"));
 
     // Forged or unauthorised forms change nothing.
     let forged = office

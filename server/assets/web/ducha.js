@@ -36,6 +36,11 @@
     };
     var shown = ruleOf();
     if (deadline && deadline.value === "") { deadline.value = shown; }
+    if (deadline) {
+      deadline.addEventListener("focus", function () {
+        if (deadline.value === shown) { deadline.select(); }
+      });
+    }
     kinds.addEventListener("change", function () {
       if (deadline && (deadline.value === "" || deadline.value === shown)) { deadline.value = ruleOf(); }
       shown = ruleOf();
@@ -53,6 +58,14 @@
       var rows = list.querySelectorAll("[data-name]");
       for (var r = 0; r < rows.length; r++) {
         rows[r].hidden = wanted !== "" && rows[r].getAttribute("data-name").indexOf(wanted) < 0;
+      }
+      // The lead's list too, keeping the one chosen.
+      var lead = document.querySelector("select[data-filtered-by=" + box.getAttribute("data-filter") + "]");
+      if (lead) {
+        for (var o = 0; o < lead.options.length; o++) {
+          var option = lead.options[o];
+          option.hidden = option.value !== "" && !option.selected && wanted !== "" && option.text.indexOf(wanted) < 0;
+        }
       }
     });
   }
@@ -127,6 +140,8 @@
   if (document.documentElement.classList.contains("wall")) {
     paginate();
     window.addEventListener("resize", paginate);
+    // Fonts arriving change the rows' height: count again once everything has loaded.
+    window.addEventListener("load", paginate);
     window.setInterval(function () { wallPage += 1; paginate(); }, 10000);
   }
 

@@ -210,7 +210,7 @@ async fn form_page(
                 fieldset {
                     legend { "主办（牵头）单位" }
                     label for="lead" { "主办单位" }
-                    select id="lead" name="lead" required {
+                    select id="lead" name="lead" required data-filtered-by="units" {
                         option value="" { "请选择" }
                         @for (kind, units) in &groups {
                             optgroup label=(kind) {

@@ -19,7 +19,7 @@ use ducha_domain::{Action, Duty};
 
 const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
   databaseId version serial title requirements sourceKind sourceReference urgency stage
-  colour colourReason deadlineRule createdAt assignedAt closedAt reportCycleDays
+  colour colourReason deadlineRule createdAt assignedAt closedAt reportCycleDays reportCycleUnit
   responsibleLeader { name }
   deadlineExplanation { dueAt explanation { summary crossed { date name } } }
   assignments { databaseId lead status dueAt effectiveDueAt extendedDueAt signedAt colour
@@ -171,7 +171,9 @@ fn facts(item: &Value) -> Markup {
                 dt { "责任领导" } dd { (text(&item["responsibleLeader"]["name"])) }
             }
             @if let Some(days) = item["reportCycleDays"].as_i64() {
-                dt { "进展报送" } dd { "每" (days) "天报送一次" }
+                dt { "进展报送" } dd {
+                    "每" (days) @if text(&item["reportCycleUnit"]) == "WORKING_DAYS" { "个工作日" } @else { "天" } "报送一次"
+                }
             }
             dt { "立项时间" } dd { (view::time(&item["createdAt"])) }
             @let files: Vec<&Value> = item["files"].as_array().into_iter().flatten().collect();
@@ -207,7 +209,10 @@ fn assignments(item: &Value) -> Markup {
                             td data-label="单位" { (text(&a["unit"]["name"])) }
                             td data-label="主/协办" { @if a["lead"].as_bool() == Some(true) { "主办" } @else { "协办" } }
                             td {
-                                (view::assignment_status_label(text(&a["status"])))
+                                @match text(&a["status"]) {
+                                    "ACTIVE" => { (view::stage_label(text(&item["stage"]))) }
+                                    other => { (view::assignment_status_label(other)) }
+                                }
                                 @if !a["returnReason"].is_null() { div.sub { "退回理由：" (text(&a["returnReason"])) } }
                             }
                             td data-label="期限" {

@@ -301,7 +301,7 @@ async fn new_form(
             label for="deadline" { "办理期限" }
             input id="deadline" name="deadline" maxlength="40" value=(form.get("deadline"))
                 placeholder="如“5个工作日内”“2026-12-31”“48小时”；不填按来源默认";
-            p.hint { "自交办时起算；工作日跨越法定节假日和调休按国务院通知计算。" }
+            p.hint { "工作日、日历日、小时自交办时起算，指定日期截止于当日办公时间结束；工作日跨越法定节假日和调休按国务院通知计算。" }
             (Refusal::at(refusal, "deadline"))
             div.row {
                 div {
@@ -316,7 +316,7 @@ async fn new_form(
                     }
                 }
             }
-            @if let Some(preview) = preview { (preview_block(preview)) }
+            @if let Some(preview) = preview { (preview_block(preview, form.get("report_cycle_unit") == "WORKING_DAYS")) }
             div.buttons {
                 button type="submit" name="step" value="preview" { "试算期限并查重" }
                 @if preview.is_some() {
@@ -343,7 +343,7 @@ fn item_files_input() -> Markup {
     }
 }
 
-fn preview_block(preview: &Value) -> Markup {
+fn preview_block(preview: &Value, cycle_in_working_days: bool) -> Markup {
     let deadline = &preview["deadline"];
     let warnings: Vec<&Value> = preview["warnings"]
         .as_array()
@@ -370,7 +370,7 @@ fn preview_block(preview: &Value) -> Markup {
                 p.sub { "含尚未公布放假安排的年份，期限为暂定。" }
             }
             @if let Some(days) = preview["reportCycleDays"].as_i64() {
-                p { "进展报送：每" (days) "天一次" }
+                p { "进展报送：每" (days) @if cycle_in_working_days { "个工作日" } @else { "天" } "一次" }
             }
             @if warnings.is_empty() {
                 p.ok { "未发现可能重复的在办事项。" }

@@ -206,6 +206,7 @@ pub fn action_label(code: &str) -> String {
             "CREATE_UNIT" => "新建单位".into(),
             "UPDATE_UNIT" => "修改单位".into(),
             "CREATE_PERSON" => "新建人员".into(),
+            "UPDATE_PERSON" => "修改人员".into(),
             "SET_PASSWORD" => "设置密码".into(),
             "ROTATE_TOKEN" => "重新生成令牌".into(),
             "UPDATE_COLOUR_POLICY" => "修改颜色规则".into(),

@@ -97,6 +97,8 @@ impl Failure {
             "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
             "CONFLICT" | "INVALID_TRANSITION" => StatusCode::CONFLICT,
             "BAD_USER_INPUT" => StatusCode::UNPROCESSABLE_ENTITY,
+            // A form's value the schema does not take (an unknown choice sent by hand).
+            "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST" => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,12 +144,18 @@ pub async fn run_with_files(
             .extensions
             .as_ref()
             .and_then(|e| e.get("code"))
-            .map(|c| c.to_string().trim_matches('"').to_string())
-            .unwrap_or_else(|| "INTERNAL_SERVER_ERROR".into());
-        return Err(Failure {
-            code,
-            message: error.message.clone(),
-        });
+            .map(|c| c.to_string().trim_matches('"').to_string());
+        let (code, message) = match code {
+            Some(code) => (code, error.message.clone()),
+            // No code and no path: the document itself was refused (a value the schema does
+            // not take, sent by hand past the form's choices); its words are the library's.
+            None if error.path.is_empty() => (
+                "GRAPHQL_VALIDATION_FAILED".to_string(),
+                "表单中有不被接受的值，请刷新页面后重新填写".to_string(),
+            ),
+            None => ("INTERNAL_SERVER_ERROR".to_string(), error.message.clone()),
+        };
+        return Err(Failure { code, message });
     }
     Ok(response.data.into_json().unwrap_or(Value::Null))
 }

@@ -56,6 +56,28 @@ pub struct UpdateUnitInput {
     pub contacts: Vec<ContactInput>,
 }
 
+/// 修改人员：姓名、邮箱、角色和所属单位按填写的内容保存
+#[derive(InputObject)]
+pub struct UpdatePersonInput {
+    /// 人员（全局标识或数据库编号）
+    pub person_id: PersonId,
+    /// 姓名
+    pub name: String,
+    /// 邮箱，接收督办通知和提醒；不填为无
+    pub email: Option<String>,
+    /// 角色（不能修改自己的角色）
+    pub role: Role,
+    /// 所属单位编号：承办单位人员必填，督查室、区领导和系统管理员不填
+    pub unit_id: Option<UnitId>,
+}
+
+/// 修改人员的结果
+#[derive(SimpleObject)]
+pub struct UpdatePersonPayload {
+    /// 修改后的人员
+    pub person: Person,
+}
+
 /// 重新生成访问令牌
 #[derive(InputObject)]
 pub struct ReissueTokenInput {
@@ -177,6 +199,32 @@ impl OrgMutation {
         state.directory.forget_all();
         Ok(UnitPayload {
             unit: updated.into(),
+        })
+    }
+
+    /// 修改人员的姓名、邮箱、角色和所属单位（系统管理员）；新的权限在各实例10秒内生效
+    async fn update_person(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "人员及其新的信息")] input: UpdatePersonInput,
+    ) -> async_graphql::Result<UpdatePersonPayload> {
+        let state = app_state(ctx)?;
+        let updated = org::update_person(
+            &state.db,
+            actor(ctx)?,
+            state.clock.now(),
+            i64::from(input.person_id),
+            org::PersonChanges {
+                name: input.name,
+                email: input.email,
+                role: input.role.into(),
+                unit_id: input.unit_id.map(i64::from),
+            },
+        )
+        .await?;
+        state.directory.forget_all();
+        Ok(UpdatePersonPayload {
+            person: updated.into(),
         })
     }
 

@@ -67,6 +67,17 @@ fn parse_rule(text: &str) -> AppResult<DeadlineRule> {
     Ok(rule)
 }
 
+/// A fixed date already past would make the item overdue the moment it is assigned: refused,
+/// so that a typo (2025 for 2026) is caught at 立项 rather than on the board.
+fn not_past(rule: DeadlineRule, today: chrono::NaiveDate) -> AppResult<()> {
+    match rule {
+        DeadlineRule::FixedDate(date) if date < today => Err(AppError::BadUserInput(format!(
+            "期限日期{date}早于今天（{today}），请核对"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Serial numbers are allocated as the year's highest plus one, so two registrations must
 /// not read the same highest: a new item is not a stale edit and must never fail as one.
 /// SQLite's write lock (taken at BEGIN IMMEDIATE) already serialises them; PostgreSQL takes
@@ -189,6 +200,10 @@ pub struct RegistrationPreview {
 pub async fn preview(cx: Cx<'_>, input: RegisterInput) -> AppResult<RegistrationPreview> {
     let cx = cx.verb(Action::Register)?.cx;
     let checked = Checked::of(&input)?;
+    not_past(
+        checked.rule,
+        cx.now.with_timezone(&cx.policy.time_zone).date_naive(),
+    )?;
     for unit_id in &input.unit_ids {
         find_unit(cx.db, *unit_id).await?;
     }
@@ -238,6 +253,7 @@ pub async fn register(
         explicit,
         cycle,
     } = Checked::of(&input)?;
+    not_past(rule, now.with_timezone(&policy.time_zone).date_naive())?;
     if input.files.len() > MAX_FILES_PER_REPORT {
         return Err(AppError::BadUserInput(format!(
             "立项最多附{MAX_FILES_PER_REPORT}个文件"
@@ -347,6 +363,15 @@ pub async fn edit(
         .map(|t| Text::parse("办理要求", t, BODY_MAX))
         .transpose()?;
     let rule = input.deadline.as_deref().map(parse_rule).transpose()?;
+    if let Some(rule) = rule {
+        not_past(
+            rule,
+            verb.cx
+                .now
+                .with_timezone(&verb.cx.policy.time_zone)
+                .date_naive(),
+        )?;
+    }
     let write = verb.claim(item_id, version).await?;
     let current = &write.item;
     let mut changed = serde_json::Map::new();

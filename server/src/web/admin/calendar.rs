@@ -135,10 +135,15 @@ fn meaning(day: &Value) -> String {
 }
 
 fn moved(result: &Value) -> Markup {
-    let moved = rows(result, "movedDeadlines");
+    let all = rows(result, "movedDeadlines");
+    // A recalculation may give a due the same instant on the new calendar (only the calendar
+    // version it was counted on changes): those are counted apart, not listed as moved.
+    let (moved, same): (Vec<&Value>, Vec<&Value>) = all
+        .into_iter()
+        .partition(|m| m["oldDueAt"] != m["newDueAt"]);
     html! {
         @if moved.is_empty() {
-            p { "没有在办事项的期限因此改变。" }
+            p { "没有在办事项的期限时刻因此改变。" }
         } @else {
             p { strong { (moved.len()) } " 个在办期限将随之改变：" }
             table.list {
@@ -153,6 +158,9 @@ fn moved(result: &Value) -> Markup {
                     }
                 }
             }
+        }
+        @if !same.is_empty() {
+            p.sub { "另有 " (same.len()) " 个在办期限按新日历重算，时刻不变。" }
         }
     }
 }

@@ -200,7 +200,7 @@ async fn render(
         }
         section aria-label="提醒扫描" {
             h2 { "提醒扫描" }
-            p.sub { "每个工作日按计划扫描，到期、逾期和进展报送的提醒由此写出；错过的扫描在服务恢复后补做。" }
+            p.sub { "每个工作日按计划扫描，到期、逾期和进展报送的提醒由此写出；错过的扫描在服务恢复后补做。下列为按计划执行的扫描，“立即扫描”的结果显示在页首。" }
             ul.records {
                 @for s in rows(&sweeps, "sweepRuns") {
                     li { "计划 " (view::time(&s["slotAt"])) "，执行 " (view::time(&s["ranAt"])) "，提醒 " (s["notices"]) " 条" span.sub { "　" (text(&s["holder"])) } }

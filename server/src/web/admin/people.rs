@@ -22,6 +22,8 @@ const CREATE_PERSON: &str = "mutation($input: CreatePersonInput!) { createPerson
   person { databaseId name } token } }";
 const SET_PASSWORD: &str = "mutation($input: SetPasswordInput!) { setPassword(input: $input) {
   person { name } } }";
+const UPDATE_PERSON: &str = "mutation($input: UpdatePersonInput!) { updatePerson(input: $input) {
+  person { name } } }";
 const REISSUE: &str =
     "mutation($input: ReissueTokenInput!) { reissueToken(input: $input) { token } }";
 
@@ -104,8 +106,8 @@ pub async fn people_get(
 enum Said {
     Nothing,
     Done(String),
-    /// A token, shown this once.
-    Token(String, String),
+    /// A token, shown this once; whether it replaced one.
+    Token(String, String, bool),
     Refused(Refusal),
 }
 
@@ -138,11 +140,25 @@ pub async fn people_post(
                 ),
             }
         }
+        "update" => {
+            let input = json!({ "input": {
+                "personId": form.get("person"), "name": form.get("name"),
+                "email": filled(&form, "email"), "role": form.get("role"),
+                "unitId": filled(&form, "unit"),
+            } });
+            match run(&schemas, &state, &viewer, UPDATE_PERSON, input).await {
+                Ok(_) => (Said::Done(format!("已保存{name}的信息")), Form::default()),
+                Err(failure) => (
+                    Said::Refused(Refusal::general(format!("{name}：{}", failure.message))),
+                    Form::default(),
+                ),
+            }
+        }
         "token" => {
             let input = json!({ "input": { "personId": form.get("person") } });
             match run(&schemas, &state, &viewer, REISSUE, input).await {
                 Ok(data) => (
-                    Said::Token(name, text(&data["reissueToken"]["token"]).to_string()),
+                    Said::Token(name, text(&data["reissueToken"]["token"]).to_string(), true),
                     Form::default(),
                 ),
                 Err(failure) => (
@@ -163,6 +179,7 @@ pub async fn people_post(
                     Said::Token(
                         text(&data["createPerson"]["person"]["name"]).to_string(),
                         text(&data["createPerson"]["token"]).to_string(),
+                        false,
                     ),
                     Form::default(),
                 ),
@@ -209,9 +226,13 @@ async fn people_page(
         h1 { "人员" }
         @match &said {
             Said::Done(done) => { (view::notice(Some(done), None)) }
-            Said::Token(name, token) => {
+            Said::Token(name, token, replaced) => {
                 div.notice.ok role="status" {
-                    p { (name) "的访问令牌（仅显示这一次，请复制后妥善转交本人；原令牌已失效）：" }
+                    p {
+                        (name) "的访问令牌（仅显示这一次，请复制后妥善转交本人"
+                        @if *replaced { "；原令牌已失效" }
+                        "。请勿刷新本页）："
+                    }
                     p.secret { (token) }
                 }
             }
@@ -227,7 +248,7 @@ async fn people_page(
                         td data-label="单位" { (text(&p["unit"]["name"])) }
                         td data-label="登录账号" { (text(&p["account"])) }
                         td data-label="邮箱" { (text(&p["email"])) }
-                        td { (person_actions(viewer, p)) }
+                        td { (person_actions(viewer, p, &units)) }
                     }
                 }
             }
@@ -278,10 +299,32 @@ async fn people_page(
     frame(viewer, status, "/admin/people", "人员", body)
 }
 
-fn person_actions(viewer: &Viewer, person: &Value) -> Markup {
+fn person_actions(viewer: &Viewer, person: &Value, units: &[(String, String)]) -> Markup {
     let id = person["databaseId"].to_string();
     let name = text(&person["name"]);
+    let unit = person["unit"]["databaseId"]
+        .as_i64()
+        .map(|u| u.to_string())
+        .unwrap_or_default();
     html! {
+        details {
+            summary { "修改" }
+            form method="post" action="/admin/people" {
+                input type="hidden" name="csrf" value=(viewer.csrf());
+                input type="hidden" name="action" value="update";
+                input type="hidden" name="person" value=(id);
+                input type="hidden" name="who_name" value=(name);
+                label for={ "name-" (id) } { "姓名" }
+                input id={ "name-" (id) } name="name" required maxlength="50" value=(name);
+                label for={ "email-" (id) } { "邮箱" }
+                input id={ "email-" (id) } name="email" type="email" value=(text(&person["email"]));
+                label for={ "role-" (id) } { "角色" }
+                select id={ "role-" (id) } name="role" { (options(&roles(), text(&person["role"]))) }
+                label for={ "unit-" (id) } { "所属单位" }
+                select id={ "unit-" (id) } name="unit" { (options(units, &unit)) }
+                button type="submit" { "保存" }
+            }
+        }
         @if !person["account"].is_null() {
             details {
                 summary { "重设密码" }

@@ -88,9 +88,9 @@ fn input_of(form: &Form) -> Result<Value, Refusal> {
         let raw = form.get(name).trim();
         let value = match kind {
             Kind::Switch => json!(form.all(name).contains(&"1")),
-            Kind::Count => json!(raw.parse::<i64>().map_err(|_| Refusal {
+            Kind::Count => json!(raw.parse::<i32>().map_err(|_| Refusal {
                 field: Some(name),
-                message: format!("“{label}”应为整数"),
+                message: format!("“{label}”应为整数（不超过2147483647）"),
             })?),
             Kind::Percent => json!(raw.parse::<f64>().map_err(|_| Refusal {
                 field: Some(name),
