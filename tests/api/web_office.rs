@@ -96,9 +96,18 @@ async fn the_office_registers_with_a_preview_edits_and_assigns_in_the_pages() {
     );
     assert!(item_by_title(&app, &d.supervisor, title).await.is_none());
 
+    // A save claiming to have seen other warnings than these is shown again, unsaved.
+    let mut stale = fields.to_vec();
+    stale.extend([("step", "save"), ("seen_warnings", "999")]);
+    let shown_again = office.post("/items/new", &stale).await;
+    assert_eq!(shown_again.status(), StatusCode::OK);
+    assert!(item_by_title(&app, &d.supervisor, title).await.is_none());
+
     // Saving after the warning was seen registers it.
+    let seen = hidden(&preview, "seen_warnings");
+    assert!(!seen.is_empty(), "the warned items are named in the form");
     let mut saving = fields.to_vec();
-    saving.extend([("step", "save"), ("seen_warnings", "1")]);
+    saving.extend([("step", "save"), ("seen_warnings", seen.as_str())]);
     let saved = office.post("/items/new", &saving).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let item = item_by_title(&app, &d.supervisor, title)

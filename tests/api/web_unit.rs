@@ -385,3 +385,36 @@ async fn a_leader_writes_an_instruction_the_units_hear_and_follows_the_item_on_t
         "units do not follow"
     );
 }
+
+#[tokio::test]
+async fn an_instruction_on_a_suspended_item_leaves_it_free_to_resume() {
+    let app = spawn_app().await;
+    let d = District::create(&app).await;
+    let item = assigned_item(&app, &d, "汛期排涝设施检修").await;
+    let id = row_id(&item["id"]);
+    let stage = |body: &Value| body["data"]["item"]["stage"].clone();
+    let read = "query($id: ID!) { item(id: $id) { version stage } }";
+    let now = app
+        .graphql_as(Some(&d.supervisor), read, json!({ "id": id }))
+        .await;
+    let suspended = crate::district::ok(&app, &d.supervisor, &crate::district::item_mutation("suspendItem", "ItemReasonInput"),
+        json!({ "itemId": id, "version": now["data"]["item"]["version"], "reason": "等待汛期结束" })).await;
+    assert_eq!(suspended["item"]["stage"], "SUSPENDED");
+    crate::district::ok(&app, &d.leader, "mutation($input: WriteInstructionInput!) { writeInstruction(input: $input) { item { stage } } }",
+        json!({ "itemId": id, "body": "汛期过后立即恢复检修" })).await;
+    let now = app
+        .graphql_as(Some(&d.supervisor), read, json!({ "id": id }))
+        .await;
+    assert_eq!(stage(&now), "SUSPENDED");
+    let resumed = crate::district::ok(
+        &app,
+        &d.supervisor,
+        &crate::district::item_mutation("resumeItem", "ItemReasonInput"),
+        json!({ "itemId": id, "version": now["data"]["item"]["version"] }),
+    )
+    .await;
+    assert_eq!(
+        resumed["item"]["stage"], "ASSIGNED",
+        "resumed to where it was suspended from"
+    );
+}

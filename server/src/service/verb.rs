@@ -127,15 +127,57 @@ impl Write<'_> {
         details: Value,
         notices: Vec<EventNotice<'_>>,
     ) -> AppResult<item::Model> {
-        let Write {
-            cx,
-            action,
-            txn,
-            item,
-            to,
-            ..
-        } = self;
-        change_stage(&txn, &item, cx.actor, cx.now, action, to, reason, details).await?;
+        self.change(reason, details).await?;
+        self.finish(notices, true)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the item read back is missing")))
+    }
+
+    /// The stage change's audit row, in the write: what the verb adds after it (a report's
+    /// files) comes after it in the trail. End with [`Write::finish`].
+    pub async fn change(&self, reason: Option<&str>, details: Value) -> AppResult<()> {
+        change_stage(
+            &self.txn,
+            &self.item,
+            self.cx.actor,
+            self.cx.now,
+            self.action,
+            self.to,
+            reason,
+            details,
+        )
+        .await
+    }
+
+    /// The audit row of a verb that adds to the item without moving it (a progress report, a
+    /// 批示): no stages, so the item's stage history is not touched. End with
+    /// [`Write::finish`].
+    pub async fn note(&self, assignment_id: Option<i64>, details: Value) -> AppResult<()> {
+        audit(
+            &self.txn,
+            Audit {
+                item_id: Some(self.item.id),
+                assignment_id,
+                actor: Some(self.cx.actor),
+                at: self.cx.now,
+                action: self.action.name(),
+                from: None,
+                to: None,
+                reason: None,
+                details,
+            },
+        )
+        .await
+    }
+
+    /// Writes the verb's notices in the same transaction, commits, and wakes the sender;
+    /// with `read_back`, the item as it now is.
+    pub async fn finish(
+        self,
+        notices: Vec<EventNotice<'_>>,
+        read_back: bool,
+    ) -> AppResult<Option<item::Model>> {
+        let Write { cx, txn, item, .. } = self;
         let wake = match (cx.notices, notices.is_empty()) {
             (Some(context), false) => {
                 write_event_notices(&txn, context, cx.now, notices).await?;
@@ -143,7 +185,11 @@ impl Write<'_> {
             }
             _ => None,
         };
-        let updated = super::read::item(&txn, item.id).await?;
+        let updated = if read_back {
+            Some(super::read::item(&txn, item.id).await?)
+        } else {
+            None
+        };
         let committed = txn.commit().await;
         // Even when the commit's answer was lost: it may have happened.
         cx.item_cache.forget([item.id]);
@@ -157,24 +203,8 @@ impl Write<'_> {
     /// Commits a write that adds to the item without moving it (a progress report): its
     /// audit row names the assignment it came from and no stages.
     pub async fn commit_note(self, assignment_id: i64, details: Value) -> AppResult<()> {
-        audit(
-            &self.txn,
-            Audit {
-                item_id: Some(self.item.id),
-                assignment_id: Some(assignment_id),
-                actor: Some(self.cx.actor),
-                at: self.cx.now,
-                action: self.action.name(),
-                from: None,
-                to: None,
-                reason: None,
-                details,
-            },
-        )
-        .await?;
-        let committed = self.txn.commit().await;
-        self.cx.item_cache.forget([self.item.id]);
-        committed?;
+        self.note(Some(assignment_id), details).await?;
+        self.finish(Vec::new(), false).await?;
         Ok(())
     }
 }

@@ -115,6 +115,12 @@ pub async fn post(
         Ok(_) => see_other(&format!("/items/{id}?done=ASSIGN")),
         Err(failure) => {
             let refusal = Refusal::placed(&failure, ASSIGN_FIELDS);
+            // Changed meanwhile: the form comes back on the item as it is now.
+            let form = if failure.code == "CONFLICT" {
+                form.with("version", "")
+            } else {
+                form
+            };
             form_page(
                 &schemas,
                 &state,

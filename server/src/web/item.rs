@@ -22,7 +22,7 @@ const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
   colour colourReason deadlineRule createdAt assignedAt closedAt reportCycleDays reportCycleUnit
   responsibleLeader { name }
   deadlineExplanation { dueAt explanation { summary crossed { date name } } }
-  assignments { databaseId lead status dueAt effectiveDueAt extendedDueAt signedAt colour
+  assignments { id databaseId lead status dueAt effectiveDueAt extendedDueAt signedAt colour
     colourReason returnReason provisional unit { databaseId name } }
   extensionRequests { databaseId assignmentId proposedDueAt reason decision decisionReason decidedAt createdAt
     workingDaysAdded needsLeader }
@@ -208,7 +208,7 @@ fn assignments(item: &Value) -> Markup {
                         tr class=[(text(&a["status"]) == "WITHDRAWN").then_some("withdrawn")] {
                             td data-label="单位" { (text(&a["unit"]["name"])) }
                             td data-label="主/协办" { @if a["lead"].as_bool() == Some(true) { "主办" } @else { "协办" } }
-                            td {
+                            td data-label="状态" {
                                 @match text(&a["status"]) {
                                     "ACTIVE" => { (view::stage_label(text(&item["stage"]))) }
                                     other => { (view::assignment_status_label(other)) }
@@ -221,8 +221,8 @@ fn assignments(item: &Value) -> Markup {
                                 @if a["provisional"].as_bool() == Some(true) { div.sub { "含未公布放假安排的年份，期限为暂定" } }
                             }
                             td data-label="原定期限" { (view::time(&a["dueAt"])) }
-                            td { @if a["signedAt"].is_null() { "未签收" } @else { (view::time(&a["signedAt"])) } }
-                            td { (colour_badge(&a["colour"], &a["colourReason"])) div.sub { (text(&a["colourReason"])) } }
+                            td data-label="签收" { @if a["signedAt"].is_null() { "未签收" } @else { (view::time(&a["signedAt"])) } }
+                            td data-label="颜色" { (colour_badge(&a["colour"], &a["colourReason"])) div.sub { (text(&a["colourReason"])) } }
                         }
                     }
                 }
@@ -249,6 +249,11 @@ fn extensions(viewer: &Viewer, item: &Value) -> Markup {
             ul.records {
                 @for r in requests {
                     li {
+                        @let asker = item["assignments"].as_array().into_iter().flatten()
+                            .find(|a| a["id"] == r["assignmentId"]);
+                        @if let Some(a) = asker {
+                            strong { (text(&a["unit"]["name"])) @if a["lead"].as_bool() == Some(true) { "（主办）" } @else { "（协办）" } } "："
+                        }
                         "申请延至 " (view::time(&r["proposedDueAt"])) "（延长" (r["workingDaysAdded"]) "个工作日），理由：" (text(&r["reason"]))
                         @let long = r["needsLeader"].as_bool() == Some(true);
                         @if long && r["decision"].is_null() { div.sub { "超过督查室权限（10个工作日），须由区领导批准" } }
@@ -268,9 +273,12 @@ fn extensions(viewer: &Viewer, item: &Value) -> Markup {
                                 @let field = format!("decide-{}", r["databaseId"]);
                                 label for=(field) { "审批意见（不批准时必填）" }
                                 textarea id=(field) name="reason" rows="2" {}
-                                div.check {
-                                    input id={ (field) "-beyond" } type="checkbox" name="beyond" value="1";
-                                    label for={ (field) "-beyond" } { "同意协办单位期限晚于主办单位" }
+                                // Only a co-unit's request can run past the lead's due.
+                                @if asker.is_some_and(|a| a["lead"].as_bool() == Some(false)) {
+                                    div.check {
+                                        input id={ (field) "-beyond" } type="checkbox" name="beyond" value="1";
+                                        label for={ (field) "-beyond" } { "同意协办单位期限晚于主办单位" }
+                                    }
                                 }
                                 @if !long || approves_long {
                                     button type="submit" name="approve" value="1" { "批准延期" }

@@ -183,10 +183,9 @@ pub async fn new_post(
     };
     // Saving asks for a preview first; one with warnings the office has not seen yet (the
     // text changed since) is shown again instead of being saved.
-    let warned = preview["warnings"]
-        .as_array()
-        .is_some_and(|w| !w.is_empty());
-    let confirmed = form.get("step") == "save" && (!warned || form.get("seen_warnings") == "1");
+    let warned = warned_items(&preview);
+    let confirmed =
+        form.get("step") == "save" && (warned.is_empty() || form.get("seen_warnings") == warned);
     if !confirmed {
         return new_form(
             &schemas,
@@ -320,8 +319,8 @@ async fn new_form(
             div.buttons {
                 button type="submit" name="step" value="preview" { "试算期限并查重" }
                 @if preview.is_some() {
-                    @if preview.is_some_and(|p| p["warnings"].as_array().is_some_and(|w| !w.is_empty())) {
-                        input type="hidden" name="seen_warnings" value="1";
+                    @if let Some(preview) = preview {
+                        input type="hidden" name="seen_warnings" value=(warned_items(preview));
                     }
                     div.grow { (item_files_input()) }
                     button.primary type="submit" name="step" value="save" { "确认立项" }
@@ -330,6 +329,19 @@ async fn new_form(
         }
     };
     view::respond(status, view::page(Some(viewer), Nav::Items, "立项", body))
+}
+
+/// The items a preview warned of, as one text: a save goes through only when the warnings
+/// it would give are the ones the office saw.
+fn warned_items(preview: &Value) -> String {
+    let mut ids: Vec<&str> = preview["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["itemId"].as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.join(",")
 }
 
 /// Files received with the item, chosen at the confirmation (a browser cannot keep a chosen
@@ -434,16 +446,28 @@ pub async fn edit_post(
         )
         .await;
     };
+    // Only what changed is sent: an unchanged rule stays the source's default, and the
+    // trail records no change that was not made.
+    let changed = |field: &str| {
+        let now = form.get(field);
+        (now != form.get(&format!("original_{field}"))).then_some(now)
+    };
     let input = json!({ "input": {
         "itemId": id, "version": version,
-        "title": form.get("title"), "requirements": form.get("requirements"),
-        "deadline": filled(&form, "deadline"),
-        "urgency": filled(&form, "urgency").unwrap_or("NORMAL"),
+        "title": changed("title"), "requirements": changed("requirements"),
+        "deadline": changed("deadline").map(str::trim).filter(|d| !d.is_empty()),
+        "urgency": changed("urgency").filter(|u| !u.is_empty()),
     } });
     match run(&schemas, &state, &viewer, EDIT, input).await {
         Ok(_) => see_other(&format!("/items/{id}?done=EDIT")),
         Err(failure) => {
             let refusal = Refusal::placed(&failure, REGISTER_FIELDS);
+            // Changed meanwhile: what was typed stays, on the item's version as it is now.
+            let form = if failure.code == "CONFLICT" {
+                form.with("version", "")
+            } else {
+                form
+            };
             edit_form(
                 &schemas,
                 &state,
@@ -495,7 +519,10 @@ async fn edit_form(
         (Refusal::above(refusal))
         form.wide method="post" action={ "/items/" (id) "/edit" } {
             input type="hidden" name="csrf" value=(viewer.csrf());
-            input type="hidden" name="version" value=(typed.map_or_else(|| item["version"].to_string(), |f| f.get("version").to_string()));
+            input type="hidden" name="version" value=(typed.map(|f| f.get("version")).filter(|v| !v.is_empty()).map_or_else(|| item["version"].to_string(), str::to_string));
+            @for (field, from_item) in [("title", "title"), ("requirements", "requirements"), ("urgency", "urgency"), ("deadline", "deadlineRule")] {
+                input type="hidden" name={ "original_" (field) } value=(text(&item[from_item]));
+            }
             label for="title" { "事项标题" }
             input id="title" name="title" required maxlength="200" value=(value("title", "title"));
             (Refusal::at(refusal, "title"))

@@ -2,6 +2,7 @@
 
 use crate::graphql::ids::{ItemId, ReportId};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
+use ducha_domain::Action;
 
 use super::shared::{ItemPayload, ItemReasonInput, item_payload};
 use crate::error::AppError;
@@ -85,7 +86,13 @@ impl FeedbackMutation {
         #[graphql(desc = "事项及进展情况")] input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
         let state = app_state(ctx)?;
-        let files = super::shared::stored_files(ctx, &input.files)?;
+        let files = super::shared::stored_files(
+            ctx,
+            &input.files,
+            Action::ReportProgress,
+            Some(input.item_id.0),
+        )
+        .await?;
         let created =
             verbs::report_progress(verb_context(ctx)?, input.item_id.0, &input.body, files).await?;
         Ok(ReportPayload {
@@ -100,7 +107,13 @@ impl FeedbackMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项、版本号及办结情况")] input: SubmitFeedbackInput,
     ) -> async_graphql::Result<ReportPayload> {
-        let files = super::shared::stored_files(ctx, &input.files)?;
+        let files = super::shared::stored_files(
+            ctx,
+            &input.files,
+            Action::SubmitFeedback,
+            Some(input.item_id.0),
+        )
+        .await?;
         let (updated, feedback) = verbs::submit_feedback(
             verb_context(ctx)?,
             input.item_id.0,

@@ -47,6 +47,11 @@ impl InstructQuery {
     async fn followed_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Item>> {
         let state = app_state(ctx)?;
         let reader = actor(ctx)?;
+        // Follows are for those who see every item: a person moved into a unit keeps rows
+        // that must not show them other units' items.
+        if !reader.role.sees_everything() {
+            return Ok(Vec::new());
+        }
         let ids = follows::followed(&state.db, reader.person_id).await?;
         let rows = crate::service::read::items(&state.db, &ids).await?;
         let mut items = Vec::with_capacity(ids.len());

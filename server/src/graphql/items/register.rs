@@ -163,7 +163,7 @@ impl RegisterMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项内容")] input: RegisterItemInput,
     ) -> async_graphql::Result<RegisterItemPayload> {
-        let files = stored_files(ctx, &input.files)?;
+        let files = stored_files(ctx, &input.files, ducha_domain::Action::Register, None).await?;
         let (created, warnings) =
             verbs::register(verb_context(ctx)?, input.into_service(files)).await?;
         Ok(RegisterItemPayload {

@@ -41,23 +41,52 @@ pub async fn item_payload(state: &AppState, item_id: i64) -> AppResult<Item> {
 
 /// Uploaded files read and stored before the write begins (reading 20 MB inside the write
 /// would hold SQLite's lock for it); their rows come with the report or item, in its
-/// transaction.
-pub fn stored_files(
+/// transaction. Nothing is stored for someone who may not do `action` (on `item_id`, when
+/// the files go to an item's report), nor when any file is over the limit: every file is
+/// measured first, and refused by name.
+pub async fn stored_files(
     ctx: &Context<'_>,
     uploads: &[async_graphql::Upload],
+    action: ducha_domain::Action,
+    item_id: Option<i64>,
 ) -> async_graphql::Result<Vec<crate::service::attachments::StoredFile>> {
-    use crate::service::attachments::{MAX_FILES_PER_REPORT, Upload, store_upload};
+    use crate::service::attachments::{
+        MAX_ATTACHMENT_BYTES, MAX_FILES_PER_REPORT, Upload, store_upload,
+    };
+    if uploads.is_empty() {
+        return Ok(Vec::new());
+    }
     if uploads.len() > MAX_FILES_PER_REPORT {
         return Err(
-            AppError::BadUserInput(format!("一次报送最多附{MAX_FILES_PER_REPORT}个文件")).into(),
+            AppError::BadUserInput(format!("一次最多附{MAX_FILES_PER_REPORT}个文件")).into(),
         );
     }
     let state = app_state(ctx)?;
-    let mut stored = Vec::with_capacity(uploads.len());
+    let reader = crate::graphql::context::actor(ctx)?;
+    if !action.allowed_for(reader.role) {
+        return Err(AppError::Forbidden(format!("无权{}", action.label())).into());
+    }
+    if let Some(item_id) = item_id {
+        crate::service::scope::visible_item(&state.db, reader, item_id).await?;
+    }
+    let mut files = Vec::with_capacity(uploads.len());
     for upload in uploads {
         let file = upload
             .value(ctx)
             .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
+        let size = file.content.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > MAX_ATTACHMENT_BYTES {
+            return Err(AppError::BadUserInput(format!(
+                "附件“{}”超过{}MB",
+                file.filename,
+                MAX_ATTACHMENT_BYTES / 1024 / 1024
+            ))
+            .into());
+        }
+        files.push(file);
+    }
+    let mut stored = Vec::with_capacity(files.len());
+    for file in files {
         stored.push(store_upload(
             &state.data_dir,
             Upload {

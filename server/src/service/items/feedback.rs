@@ -40,12 +40,13 @@ pub async fn report_progress(
         body.as_str(),
     )
     .await?;
+    write
+        .note(Some(mine.id), json!({ "reportId": created.id }))
+        .await?;
     for file in files {
         record(&write.txn, write.cx.actor, write.cx.now, &created, file).await?;
     }
-    write
-        .commit_note(mine.id, json!({ "reportId": created.id }))
-        .await?;
+    write.finish(Vec::new(), false).await?;
     Ok(created)
 }
 
@@ -144,12 +145,16 @@ pub async fn submit_feedback(
         body.as_str(),
     )
     .await?;
+    write
+        .change(None, json!({ "reportId": feedback.id }))
+        .await?;
     for file in files {
         record(&write.txn, write.cx.actor, write.cx.now, &feedback, file).await?;
     }
     let updated = write
-        .commit(None, json!({ "reportId": feedback.id }), Vec::new())
-        .await?;
+        .finish(Vec::new(), true)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the item read back is missing")))?;
     Ok((updated, feedback))
 }
 

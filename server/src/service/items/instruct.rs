@@ -5,7 +5,7 @@ use ducha_domain::Action;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::input::{BODY_MAX, Text};
 use crate::service::notify::{EventNotice, Topic};
 use crate::service::verb::Cx;
@@ -48,12 +48,16 @@ pub async fn instruct(
             situation: situation.clone(),
         })
         .collect();
-    let updated = write
-        .commit(
+    // No stages: a 批示 on a suspended item must not read as where it was suspended from.
+    write
+        .note(
             None,
             json!({ "instructionId": created.id, "body": created.body }),
-            notices,
         )
         .await?;
+    let updated = write
+        .finish(notices, true)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the item read back is missing")))?;
     Ok((updated, created))
 }
