@@ -102,6 +102,7 @@ async fn reports_carry_their_files_in_the_same_post_and_oversized_ones_are_refus
         text.contains("全景视频.mp4") && text.contains("20MB"),
         "{text}"
     );
+    assert!(text.contains("再报一次"), "the words typed are kept");
     assert_eq!(
         reports(&app, &d.housing_staff, id).await.len(),
         1,

@@ -93,9 +93,10 @@ pub fn store_upload<R: Read>(data_dir: &Path, upload: Upload<R>) -> AppResult<St
     let (sha256, size) = store(data_dir, upload.content)?;
     Ok(StoredFile {
         file_name: file_name.into_inner(),
+        // What the sender says the type is, when it is short enough to be one.
         content_type: upload
             .content_type
-            .filter(|t| !t.trim().is_empty())
+            .filter(|t| !t.trim().is_empty() && t.len() <= 100)
             .unwrap_or_else(|| "application/octet-stream".into()),
         size,
         sha256,

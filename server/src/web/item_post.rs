@@ -65,8 +65,13 @@ pub async fn act(
     let posted = match read_posted(request, body).await {
         Ok(posted) => posted,
         Err(Unread::Refused(refused)) => return refused,
-        Err(Unread::Said(status, why)) => {
-            // Nothing was done, and the page says why.
+        Err(Unread::Said(status, why, typed)) => {
+            // Nothing was done: the page says why, with what was typed.
+            let action = Action::parse(typed.get("action"));
+            let typed_action = action.map(|action| Typed {
+                action,
+                form: &typed,
+            });
             return render(
                 &schemas,
                 &state,
@@ -74,7 +79,7 @@ pub async fn act(
                 id,
                 None,
                 Some(&why),
-                None,
+                typed_action,
                 status,
             )
             .await;

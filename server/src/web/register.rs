@@ -125,13 +125,16 @@ pub async fn new_post(
     let Posted { form, files } = match read_posted(request, body).await {
         Ok(posted) => posted,
         Err(Unread::Refused(refused)) => return refused,
-        Err(Unread::Said(status, why)) => {
+        Err(Unread::Said(status, why, typed)) => {
+            if let Some(refused) = office_only(&viewer) {
+                return refused;
+            }
             let refusal = Refusal::general(why);
             return new_form(
                 &schemas,
                 &state,
                 &viewer,
-                &Form::default(),
+                &typed,
                 None,
                 Some(refusal),
                 status,

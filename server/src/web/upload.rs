@@ -23,7 +23,7 @@ pub struct Posted {
 const FIELDS_LIMIT: usize = 64 * 1024;
 
 /// Whether `request` posts a form with files.
-pub fn is_multipart(request: &poem::Request) -> bool {
+fn is_multipart(request: &poem::Request) -> bool {
     request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -31,11 +31,12 @@ pub fn is_multipart(request: &poem::Request) -> bool {
         .is_some_and(|t| t.starts_with("multipart/form-data"))
 }
 
-/// Why a posted body was not taken as a form: a response already made (too large, …), or a
-/// multipart body refused with these words and this status, for the page to say.
+/// Why a posted body was not taken as a form: a response already made (too large, …), or
+/// a multipart body refused with these words and this status, with the text fields it
+/// carried, for the page to show again.
 pub enum Unread {
     Refused(poem::Response),
-    Said(poem::http::StatusCode, String),
+    Said(poem::http::StatusCode, String, Form),
 }
 
 /// A posted form with its files, whether it came as `multipart/form-data` or urlencoded.
@@ -49,67 +50,87 @@ pub async fn read_posted(request: &poem::Request, body: poem::Body) -> Result<Po
             Err(refused) => Err(Unread::Refused(refused)),
         };
     }
-    read_multipart(request, body).await.map_err(|why| {
-        // The body was not read whole, so neither its token nor its words are known.
-        let status = if why.contains("MB") || why.contains("最多") {
-            poem::http::StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            poem::http::StatusCode::BAD_REQUEST
-        };
-        Unread::Said(status, why)
-    })
+    read_multipart(request, body).await
 }
 
-/// Reads a `multipart/form-data` body, or says in Chinese why it cannot be taken.
-pub async fn read_multipart(request: &poem::Request, body: poem::Body) -> Result<Posted, String> {
+/// Most bytes read of one body: every file at its limit, and the fields. Past it the reading
+/// stops, whatever is left.
+const BODY_LIMIT: u64 = MAX_ATTACHMENT_BYTES * (MAX_FILES_PER_REPORT as u64 + 1);
+
+/// Reads a `multipart/form-data` body. A file over the limit, or one too many, refuses the
+/// files but not the words: the rest is still read for its text fields (up to
+/// [`BODY_LIMIT`]), so the page can show them again.
+async fn read_multipart(request: &poem::Request, body: poem::Body) -> Result<Posted, Unread> {
+    use poem::http::StatusCode;
+    let bad = |why: &str| Unread::Said(StatusCode::BAD_REQUEST, why.to_string(), Form::default());
     let boundary = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|t| multer::parse_boundary(t).ok())
-        .ok_or_else(|| "表单格式不正确，请刷新页面后重试".to_string())?;
+        .ok_or_else(|| bad("表单格式不正确，请刷新页面后重试"))?;
     let mut multipart = multer::Multipart::new(body.into_bytes_stream(), boundary);
     let mut posted = Posted::default();
     let mut fields = Vec::new();
     let mut text_bytes = 0usize;
-    let unreadable = |_| "表单读取失败，请重试".to_string();
+    let mut read = 0u64;
+    let mut refused: Option<String> = None;
+    let unreadable = |_| bad("表单读取失败，请重试");
     while let Some(mut part) = multipart.next_field().await.map_err(unreadable)? {
         let name = part.name().unwrap_or_default().to_string();
         match part.file_name().map(str::to_string) {
-            // A file input left empty still sends a part, with no name and no bytes.
-            Some(file_name) if file_name.is_empty() => {
-                while part.chunk().await.map_err(unreadable)?.is_some() {}
-            }
             Some(file_name) => {
-                if posted.files.len() == MAX_FILES_PER_REPORT {
-                    return Err(format!("一次报送最多附{MAX_FILES_PER_REPORT}个文件"));
+                // A file input left empty still sends a part, with no name and no bytes.
+                let wanted = refused.is_none() && !file_name.is_empty();
+                if wanted && posted.files.len() == MAX_FILES_PER_REPORT {
+                    refused = Some(format!("一次最多附{MAX_FILES_PER_REPORT}个文件"));
                 }
+                let mut spooled = match refused {
+                    None if wanted => Some(tempfile::tempfile().map_err(|_| spool_failed())?),
+                    _ => None,
+                };
                 let content_type = part.content_type().map(ToString::to_string);
-                let mut spooled = tempfile::tempfile().map_err(|_| spool_failed())?;
                 let mut size = 0u64;
                 while let Some(chunk) = part.chunk().await.map_err(unreadable)? {
                     size += chunk.len() as u64;
-                    if size > MAX_ATTACHMENT_BYTES {
-                        return Err(format!(
+                    read += chunk.len() as u64;
+                    if read > BODY_LIMIT {
+                        return Err(Unread::Said(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "提交的文件过多或过大，请分批上传".into(),
+                            Form::default(),
+                        ));
+                    }
+                    if size > MAX_ATTACHMENT_BYTES && spooled.is_some() {
+                        refused = Some(format!(
                             "附件“{file_name}”超过{}MB，请压缩或拆分后上传",
                             MAX_ATTACHMENT_BYTES / 1024 / 1024
                         ));
+                        spooled = None;
                     }
-                    spooled.write_all(&chunk).map_err(|_| spool_failed())?;
+                    if let Some(file) = spooled.as_mut() {
+                        file.write_all(&chunk).map_err(|_| spool_failed())?;
+                    }
                 }
-                spooled.rewind().map_err(|_| spool_failed())?;
-                posted.files.push(UploadValue {
-                    filename: file_name,
-                    content_type,
-                    content: spooled,
-                });
+                if let Some(mut file) = spooled {
+                    file.rewind().map_err(|_| spool_failed())?;
+                    posted.files.push(UploadValue {
+                        filename: file_name,
+                        content_type,
+                        content: file,
+                    });
+                }
             }
             None => {
                 let mut value = Vec::new();
                 while let Some(chunk) = part.chunk().await.map_err(unreadable)? {
                     text_bytes += chunk.len();
                     if text_bytes > FIELDS_LIMIT {
-                        return Err("提交的内容过长，请精简后重试".into());
+                        return Err(Unread::Said(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "提交的内容过长，请精简后重试".into(),
+                            Form::default(),
+                        ));
                     }
                     value.extend_from_slice(&chunk);
                 }
@@ -118,9 +139,20 @@ pub async fn read_multipart(request: &poem::Request, body: poem::Body) -> Result
         }
     }
     posted.form = Form::from_pairs(fields);
-    Ok(posted)
+    match refused {
+        Some(why) => Err(Unread::Said(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            why,
+            posted.form,
+        )),
+        None => Ok(posted),
+    }
 }
 
-fn spool_failed() -> String {
-    "服务器暂时无法接收附件（存储空间不足或不可写），请稍后重试".into()
+fn spool_failed() -> Unread {
+    Unread::Said(
+        poem::http::StatusCode::SERVICE_UNAVAILABLE,
+        "服务器暂时无法接收附件（存储空间不足或不可写），请稍后重试".into(),
+        Form::default(),
+    )
 }

@@ -17,7 +17,7 @@ pub struct ReportProgressInput {
     pub item_id: ItemId,
     /// 进展情况（不超过20000字）
     pub body: String,
-    /// 随报告上传的附件（按 GraphQL multipart 请求规范，每个不超过20MB，最多10个）；与报告一并保存
+    /// 随报告上传的附件（按 GraphQL multipart 请求规范，每个不超过20MB，最多10个；经 API 一次请求的文件合计不超过20MB，更多的可用 attachFile 逐个追加）；与报告一并保存
     #[graphql(default)]
     pub files: Vec<async_graphql::Upload>,
 }
@@ -31,7 +31,7 @@ pub struct SubmitFeedbackInput {
     pub version: i32,
     /// 办结情况（不超过20000字）
     pub body: String,
-    /// 随反馈上传的附件（按 GraphQL multipart 请求规范，每个不超过20MB，最多10个）；与反馈一并保存
+    /// 随反馈上传的附件（按 GraphQL multipart 请求规范，每个不超过20MB，最多10个；经 API 一次请求的文件合计不超过20MB，更多的可用 attachFile 逐个追加）；与反馈一并保存
     #[graphql(default)]
     pub files: Vec<async_graphql::Upload>,
 }

@@ -50,7 +50,7 @@ pub struct RegisterItemInput {
     /// 拟交办的单位（用于重复督查提示）
     #[graphql(default)]
     pub unit_ids: Vec<UnitId>,
-    /// 随立项上传的文件（批示件、会议纪要等；按 GraphQL multipart 请求规范，每个不超过20MB，最多10个）；与事项一并保存
+    /// 随立项上传的文件（批示件、会议纪要等；按 GraphQL multipart 请求规范，每个不超过20MB，最多10个；经 API 一次请求的文件合计不超过20MB，更多的可用 attachFile 逐个追加）；与事项一并保存
     #[graphql(default)]
     pub files: Vec<async_graphql::Upload>,
 }
