@@ -8,11 +8,11 @@ use poem::web::Data;
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
-use super::frame::{frame, only_admin, rows};
+use super::frame::{admin_posted, admin_reader, frame, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 use crate::web::fields::{Refusal, options};
-use crate::web::view::{self, posted, text, viewer};
+use crate::web::view::{self, text};
 use crate::web::viewer::{Form, Viewer, run};
 
 const CALENDAR_QUERY: &str = "{ calendar { version timeZone officeCutoff
@@ -33,13 +33,10 @@ const MAX_JSON: usize = 60 * 1024;
 
 #[handler]
 pub async fn page(request: &Request, state: Data<&AppState>, schemas: Data<&Schemas>) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match admin_reader(request, &state, false).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     render(
         &schemas,
         &state,
@@ -66,13 +63,10 @@ pub async fn post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
+    let (viewer, form) = match admin_posted(request, &state, body, false).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     let outcome = if form.get("action") == "local" {
         let input = json!({ "input": {
             "date": form.get("date"), "name": form.get("name"), "working": form.get("working") == "1",

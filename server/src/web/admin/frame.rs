@@ -41,7 +41,7 @@ pub fn frame(
 }
 
 /// Refuses everyone but the administrator (and, where `office_too`, the office).
-pub fn only_admin(viewer: &Viewer, office_too: bool) -> Option<Response> {
+fn only_admin(viewer: &Viewer, office_too: bool) -> Option<Response> {
     let allowed = match viewer.actor.role {
         Role::Admin => true,
         Role::Supervisor => office_too,
@@ -55,6 +55,34 @@ pub fn only_admin(viewer: &Viewer, office_too: bool) -> Option<Response> {
             "系统管理仅供系统管理员使用。",
         )
     })
+}
+
+/// The signed-in reader of an administration page, when they may open it.
+pub async fn admin_reader(
+    request: &poem::Request,
+    state: &crate::state::AppState,
+    office_too: bool,
+) -> Result<Viewer, Response> {
+    let viewer = crate::web::view::viewer(request, state).await?;
+    match only_admin(&viewer, office_too) {
+        Some(refused) => Err(refused),
+        None => Ok(viewer),
+    }
+}
+
+/// A posted administration form and its reader: signed in, the CSRF token checked, the role
+/// allowed.
+pub async fn admin_posted(
+    request: &poem::Request,
+    state: &crate::state::AppState,
+    body: poem::Body,
+    office_too: bool,
+) -> Result<(Viewer, crate::web::viewer::Form), Response> {
+    let (viewer, form) = crate::web::view::posted(request, state, body).await?;
+    match only_admin(&viewer, office_too) {
+        Some(refused) => Err(refused),
+        None => Ok((viewer, form)),
+    }
 }
 
 /// The rows of a list in a GraphQL answer.

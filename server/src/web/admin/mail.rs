@@ -10,10 +10,10 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::frame::{frame, only_admin, rows};
+use super::frame::{admin_posted, admin_reader, frame, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
-use crate::web::view::{self, posted, text, viewer};
+use crate::web::view::{self, text};
 use crate::web::viewer::{Viewer, run};
 
 const OUTBOX: &str = "query($status: String) { outbox(status: $status, first: 200) {
@@ -50,13 +50,10 @@ pub async fn page(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match admin_reader(request, &state, true).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, true) {
-        return refused;
-    }
     let status = filter.status.unwrap_or_default();
     render(
         &schemas,
@@ -77,13 +74,10 @@ pub async fn post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
+    let (viewer, form) = match admin_posted(request, &state, body, true).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, true) {
-        return refused;
-    }
     let answer = if form.get("action") == "sweep" {
         run(&schemas, &state, &viewer, SWEEP, json!({}))
             .await

@@ -7,11 +7,11 @@ use poem::web::Data;
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
-use super::frame::{frame, only_admin, rows};
+use super::frame::{admin_posted, admin_reader, frame, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 use crate::web::fields::{Refusal, filled, options};
-use crate::web::view::{self, posted, text, viewer};
+use crate::web::view::{self, text};
 use crate::web::viewer::{Form, Viewer, run};
 
 const PEOPLE_QUERY: &str =
@@ -84,13 +84,10 @@ pub async fn people_get(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match admin_reader(request, &state, false).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     people_page(
         &schemas,
         &state,
@@ -118,13 +115,10 @@ pub async fn people_post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
+    let (viewer, form) = match admin_posted(request, &state, body, false).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     let name = form.get("who_name").to_string();
     let (said, kept) = match form.get("action") {
         "password" => {

@@ -7,11 +7,11 @@ use poem::web::Data;
 use poem::{Request, Response, handler};
 use serde_json::{Map, Value, json};
 
-use super::frame::{frame, only_admin, rows};
+use super::frame::{admin_posted, admin_reader, frame, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 use crate::web::fields::Refusal;
-use crate::web::view::{self, posted, viewer};
+use crate::web::view;
 use crate::web::viewer::{Form, Viewer, run};
 
 const RULES: &str = "blueWithinWorkingDays redAfterOverdueWorkingDays yellowRejections
@@ -104,13 +104,10 @@ fn input_of(form: &Form) -> Result<Value, Refusal> {
 
 #[handler]
 pub async fn page(request: &Request, state: Data<&AppState>, schemas: Data<&Schemas>) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match admin_reader(request, &state, false).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     render(&schemas, &state, &viewer, None, None, None, StatusCode::OK).await
 }
 
@@ -121,13 +118,10 @@ pub async fn post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
+    let (viewer, form) = match admin_posted(request, &state, body, false).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     let refusal = match input_of(&form) {
         Err(refusal) => refusal,
         Ok(input) => {

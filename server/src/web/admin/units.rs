@@ -7,11 +7,11 @@ use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
-use super::frame::{frame, only_admin, rows};
+use super::frame::{admin_posted, admin_reader, frame, rows};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 use crate::web::fields::{Refusal, filled, options};
-use crate::web::view::{self, posted, see_other, text, viewer};
+use crate::web::view::{self, see_other, text, viewer};
 use crate::web::viewer::{Form, Viewer, run};
 
 const UNITS_QUERY: &str = "{ units { databaseId name kind headName contacts { name email } } }";
@@ -116,13 +116,10 @@ pub async fn units_get(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match admin_reader(request, &state, false).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     units_page(
         &schemas,
         &state,
@@ -142,13 +139,10 @@ pub async fn units_post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
+    let (viewer, form) = match admin_posted(request, &state, body, false).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     let refusal = match unit_input(&form) {
         Err(refusal) => refusal,
         Ok(input) => match run(
@@ -237,13 +231,10 @@ pub async fn unit_get(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match admin_reader(request, &state, false).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     unit_page(&schemas, &state, &viewer, id, None, None, StatusCode::OK).await
 }
 
@@ -255,13 +246,10 @@ pub async fn unit_post(
     schemas: Data<&Schemas>,
     body: poem::Body,
 ) -> Response {
-    let (viewer, form) = match posted(request, &state, body).await {
+    let (viewer, form) = match admin_posted(request, &state, body, false).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    if let Some(refused) = only_admin(&viewer, false) {
-        return refused;
-    }
     let refusal = match unit_input(&form) {
         Err(refusal) => refusal,
         Ok(mut input) => {
