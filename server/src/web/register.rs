@@ -190,13 +190,17 @@ pub async fn new_post(
     let confirmed =
         form.get("step") == "save" && (warned.is_empty() || form.get("seen_warnings") == warned);
     if !confirmed {
+        // A browser cannot send chosen files back: say so rather than drop them unseen.
+        let dropped = (!files.is_empty()).then(|| {
+            Refusal::general("查重结果有变化，请核对提示后重新选择要上传的文件，再确认立项")
+        });
         return new_form(
             &schemas,
             &state,
             &viewer,
             &form,
             Some(&preview),
-            None,
+            dropped,
             StatusCode::OK,
         )
         .await;
