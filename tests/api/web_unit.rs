@@ -165,9 +165,19 @@ async fn reports_carry_their_files_in_the_same_post_and_oversized_ones_are_refus
         .expect("feedback");
     assert_eq!(fed["attachments"][0]["fileName"], "验收单.pdf");
 
-    // The timeline speaks Chinese.
+    // The timeline speaks Chinese and names the unit a row is about.
     let (_, page) = head.page(&format!("/items/{id}")).await;
     assert!(page.contains("交办主办单位") && page.contains("上传附件"));
+    assert!(
+        !page.contains("区城市管理局"),
+        "a unit does not learn of the other units' parts"
+    );
+    let office = signed_in(&app, &d.supervisor).await;
+    let (_, page) = office.page(&format!("/items/{id}")).await;
+    assert!(
+        page.contains("交办协办单位</strong>（区城市管理局）"),
+        "the office reads which co-unit: {page}"
+    );
     for code in ["ASSIGN_LEAD", "ASSIGN_CO_UNIT", "ATTACH_FILE", "其他操作"] {
         assert!(!page.contains(code), "{code} shown as a code");
     }

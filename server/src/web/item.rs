@@ -28,7 +28,7 @@ const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
     workingDaysAdded needsLeader }
   reports { databaseId kind body createdAt author { name } verdict verdictReason
     attachments { databaseId fileName size } }
-  auditTrail { at action actor { name } fromStage toStage reason }
+  auditTrail { at action actor { name } fromStage toStage reason assignmentId }
   instructions { body createdAt authorName }
   files { databaseId fileName size }
   followedByMe
@@ -357,9 +357,14 @@ fn timeline(item: &Value) -> Markup {
             h2 { "办理过程" }
             ol.timeline {
                 @for e in item["auditTrail"].as_array().into_iter().flatten() {
+                    // The unit whose part a row is about (交办, 签收, 报送…), by its assignment.
+                    @let unit = (!e["assignmentId"].is_null())
+                        .then(|| item["assignments"].as_array().into_iter().flatten().find(|a| a["id"] == e["assignmentId"]))
+                        .flatten();
                     li {
                         (view::time(&e["at"])) "　"
                         strong { (view::action_label(text(&e["action"]))) }
+                        @if let Some(a) = unit { "（" (text(&a["unit"]["name"])) "）" }
                         @if !e["actor"].is_null() { "　" (text(&e["actor"]["name"])) }
                         @if !e["toStage"].is_null() && e["toStage"] != e["fromStage"] {
                             "　" (view::stage_label(text(&e["fromStage"]))) " → " (view::stage_label(text(&e["toStage"])))
