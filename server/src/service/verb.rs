@@ -199,14 +199,6 @@ impl Write<'_> {
         }
         Ok(updated)
     }
-
-    /// Commits a write that adds to the item without moving it (a progress report): its
-    /// audit row names the assignment it came from and no stages.
-    pub async fn commit_note(self, assignment_id: i64, details: Value) -> AppResult<()> {
-        self.note(Some(assignment_id), details).await?;
-        self.finish(Vec::new(), false).await?;
-        Ok(())
-    }
 }
 
 /// The item's stage changes in order, as the lifecycle reads them.

@@ -26,14 +26,12 @@ const ASSIGN: &str =
 const ASSIGN_FIELDS: &[(&str, &[&str])] = &[("lead", &["主办"]), ("co", &["协办", "重复交办"])];
 
 fn office_only(viewer: &Viewer) -> Option<Response> {
-    (!ducha_domain::Action::Assign.allowed_for(viewer.actor.role)).then(|| {
-        view::problem(
-            Some(viewer),
-            StatusCode::FORBIDDEN,
-            "无权交办",
-            "只有督查室可以交办事项。",
-        )
-    })
+    view::unless_allowed(
+        viewer,
+        ducha_domain::Action::Assign,
+        "无权交办",
+        "只有督查室可以交办事项。",
+    )
 }
 
 #[handler]

@@ -48,14 +48,12 @@ const REGISTER_FIELDS: &[(&str, &[&str])] = &[
 ];
 
 fn office_only(viewer: &Viewer) -> Option<Response> {
-    (!ducha_domain::Action::Register.allowed_for(viewer.actor.role)).then(|| {
-        view::problem(
-            Some(viewer),
-            StatusCode::FORBIDDEN,
-            "无权立项",
-            "只有督查室可以立项和修改事项。",
-        )
-    })
+    view::unless_allowed(
+        viewer,
+        ducha_domain::Action::Register,
+        "无权立项",
+        "只有督查室可以立项和修改事项。",
+    )
 }
 
 /// The form's fields as `RegisterItemInput`; a field that cannot be read is a refusal.

@@ -92,6 +92,18 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
         .into_response()
 }
 
+/// Refuses a page of `action` to a reader whose role may not do it, in plain words, rather
+/// than showing a form the service would refuse.
+pub fn unless_allowed(
+    viewer: &Viewer,
+    action: ducha_domain::Action,
+    title: &str,
+    message: &str,
+) -> Option<Response> {
+    (!action.allowed_for(viewer.actor.role))
+        .then(|| problem(Some(viewer), StatusCode::FORBIDDEN, title, message))
+}
+
 /// A page that says something went wrong, and what to do.
 pub fn problem(
     viewer: Option<&Viewer>,

@@ -17,6 +17,12 @@ pub struct ContactInput {
     pub email: String,
 }
 
+impl ContactInput {
+    fn pairs(contacts: Vec<ContactInput>) -> Vec<(String, String)> {
+        contacts.into_iter().map(|c| (c.name, c.email)).collect()
+    }
+}
+
 /// 新建单位
 #[derive(InputObject)]
 pub struct CreateUnitInput {
@@ -156,11 +162,7 @@ impl OrgMutation {
                 name: input.name,
                 kind: input.kind.into(),
                 head_name: input.head_name,
-                contacts: input
-                    .contacts
-                    .into_iter()
-                    .map(|c| (c.name, c.email))
-                    .collect(),
+                contacts: ContactInput::pairs(input.contacts),
                 portfolio_leader_id: input.portfolio_leader_id.map(i64::from),
             },
         )
@@ -186,11 +188,7 @@ impl OrgMutation {
                 name: input.name,
                 kind: input.kind.into(),
                 head_name: input.head_name,
-                contacts: input
-                    .contacts
-                    .into_iter()
-                    .map(|c| (c.name, c.email))
-                    .collect(),
+                contacts: ContactInput::pairs(input.contacts),
             },
         )
         .await?;

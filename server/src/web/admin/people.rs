@@ -35,6 +35,7 @@ const PERSON_FIELDS: &[(&str, &[&str])] = &[
     ("unit", &["单位"]),
 ];
 
+/// The roles to choose from, the unit's own first (the most people).
 fn roles() -> Vec<(String, String)> {
     use ducha_domain::Role;
     [
@@ -45,37 +46,8 @@ fn roles() -> Vec<(String, String)> {
         Role::Admin,
     ]
     .into_iter()
-    .map(|r| (role_code(r).to_string(), view::role_label(r).to_string()))
+    .map(|r| (r.as_str().to_string(), view::role_label(r).to_string()))
     .collect()
-}
-
-fn role_code(role: ducha_domain::Role) -> &'static str {
-    use ducha_domain::Role;
-    match role {
-        Role::Admin => "ADMIN",
-        Role::Leader => "LEADER",
-        Role::Supervisor => "SUPERVISOR",
-        Role::UnitHead => "UNIT_HEAD",
-        Role::UnitStaff => "UNIT_STAFF",
-    }
-}
-
-fn role_label_of(code: &str) -> &'static str {
-    roles_all()
-        .into_iter()
-        .find(|r| role_code(*r) == code)
-        .map_or("—", view::role_label)
-}
-
-fn roles_all() -> [ducha_domain::Role; 5] {
-    use ducha_domain::Role;
-    [
-        Role::Admin,
-        Role::Leader,
-        Role::Supervisor,
-        Role::UnitHead,
-        Role::UnitStaff,
-    ]
 }
 
 #[handler]
@@ -238,7 +210,7 @@ async fn people_page(
                 @for p in rows(&data, "people") {
                     tr {
                         td data-label="姓名" { (text(&p["name"])) }
-                        td data-label="角色" { (role_label_of(text(&p["role"]))) }
+                        td data-label="角色" { (ducha_domain::Role::parse(text(&p["role"])).map_or("—", view::role_label)) }
                         td data-label="单位" { (text(&p["unit"]["name"])) }
                         td data-label="登录账号" { (text(&p["account"])) }
                         td data-label="邮箱" { (text(&p["email"])) }
