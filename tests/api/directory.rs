@@ -142,3 +142,52 @@ async fn item_colour(app: &TestApp, token: &str, item: &serde_json::Value) -> St
         .unwrap_or_else(|| panic!("no colour of {} in {body}", item["id"]))
         .to_string()
 }
+
+/// The administration's new writes (`updateUnit`, `updatePerson`) reach the other instance's
+/// kept directory through its live tail, as every other write of no item does.
+#[tokio::test]
+async fn a_unit_renamed_and_a_role_changed_through_one_instance_are_heard_by_the_other() {
+    let (a, b) = two_instances_on_postgres().await;
+    let d = District::create(&a).await;
+    let first = assign_with(&a, &d, "雨污分流改造", "3个工作日", d.housing, &[]).await;
+    // B names the unit and believes the head's role now, and keeps both.
+    assert_eq!(
+        lead_unit_name(&b, &d.supervisor, &first).await,
+        "区住房和城乡建设局"
+    );
+    let me = "{ me { databaseId role unit { databaseId } } }";
+    let head = b.graphql_as(Some(&d.housing_head), me, json!({})).await;
+    assert_eq!(head["data"]["me"]["role"], "UNIT_HEAD", "{head}");
+
+    let renamed = a
+        .graphql_as(
+            Some(&a.admin_token),
+            "mutation($input: UpdateUnitInput!) { updateUnit(input: $input) { unit { name } } }",
+            json!({ "input": { "unitId": d.housing, "name": "区住房和城乡建设管理局", "kind": "DEPARTMENT" } }),
+        )
+        .await;
+    assert!(renamed["errors"].is_null(), "{renamed}");
+    let moved = a
+        .graphql_as(
+            Some(&a.admin_token),
+            "mutation($input: UpdatePersonInput!) { updatePerson(input: $input) { person { role } } }",
+            json!({ "input": { "personId": head["data"]["me"]["databaseId"], "name": "赵局长",
+                "role": "UNIT_STAFF", "unitId": d.housing } }),
+        )
+        .await;
+    assert!(moved["errors"].is_null(), "{moved}");
+    let started = Instant::now();
+    loop {
+        let name = lead_unit_name(&b, &d.supervisor, &first).await;
+        let role =
+            b.graphql_as(Some(&d.housing_head), me, json!({})).await["data"]["me"]["role"].clone();
+        if name == "区住房和城乡建设管理局" && role == "UNIT_STAFF" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "B still reads {name} and {role} after the change through A"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
