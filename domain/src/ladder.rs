@@ -514,6 +514,8 @@ mod tests {
                 report_cycle_working_days: false,
                 last_report_or_assigned_at: assigned,
                 feedback_at: None,
+                lead: true,
+                first_feedback_at: None,
             },
             assigned_at: assigned,
             live: true,

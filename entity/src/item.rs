@@ -41,6 +41,9 @@ pub struct Model {
     pub rejections: i32,
     /// Whether the item was opened again after it was closed (回头看).
     pub reopened: bool,
+    /// When the lead unit first reported the item done (办结反馈): where a co-unit's part
+    /// ends (docs/rules.md §3).
+    pub first_feedback_at: Option<DateTimeUtc>,
 }
 
 /// Declared so that an item can be read with its assignments in one statement.

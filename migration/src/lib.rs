@@ -13,9 +13,11 @@ mod m20261126_000008_colour_facts;
 mod m20261127_000009_item_change_notices;
 mod m20261206_000010_instructions_and_follows;
 mod m20261206_000011_item_files;
+mod m20261207_000012_first_feedback;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
+pub use m20261207_000012_first_feedback::FIRST_FEEDBACK_BACKFILL;
 
 pub struct Migrator;
 
@@ -34,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_item_change_notices::Migration),
             Box::new(m20261206_000010_instructions_and_follows::Migration),
             Box::new(m20261206_000011_item_files::Migration),
+            Box::new(m20261207_000012_first_feedback::Migration),
         ]
     }
 }

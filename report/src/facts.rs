@@ -59,6 +59,23 @@ pub struct AssignmentFacts {
     pub last_report_or_assigned_at: DateTime<Utc>,
     /// The latest completion report (办结反馈) by the end of the month.
     pub feedback_at: Option<DateTime<Utc>>,
+    /// The lead's first completion report by the end of the month: where a co-unit's part
+    /// ends (docs/rules.md §3).
+    pub first_feedback_at: Option<DateTime<Utc>>,
+}
+
+/// A 销号 in the on-time window that ends at the month's end (the policy's
+/// `on_time_window_days`): what a unit's on-time rate is judged by, on the board and in the
+/// report alike. Read from the CLOSE rows of the audit trail, so a later 回头看 does not
+/// take back a closure that happened.
+#[derive(Debug, Clone)]
+pub struct Closure {
+    pub item_id: i64,
+    /// The lead unit when the item closed.
+    pub unit_id: i64,
+    pub at: DateTime<Utc>,
+    /// Whether the accepted report came in by the due in force (the extended one).
+    pub on_time: bool,
 }
 
 /// Everything `build` needs besides the calendar and the colour policy.
@@ -68,6 +85,8 @@ pub struct ReportFacts {
     pub items: Vec<ItemFacts>,
     /// Live (not withdrawn) assignments of those items.
     pub assignments: Vec<AssignmentFacts>,
+    /// Closures in the on-time window ending at the month's end.
+    pub closures: Vec<Closure>,
     /// The previous month's published report (its latest version), if any.
     pub previous: Option<PreviousReport>,
     /// Earlier months' totals, oldest first, for the trend chart.

@@ -14,7 +14,9 @@ mod month;
 pub mod render;
 
 pub use compute::{ReportRules, build, changes_between};
-pub use facts::{AssignmentFacts, ItemFacts, PastTotals, PreviousReport, ReportFacts, UnitInfo};
+pub use facts::{
+    AssignmentFacts, Closure, ItemFacts, PastTotals, PreviousReport, ReportFacts, UnitInfo,
+};
 pub use model::{
     ColourCounts, FlaggedItem, MonthlyReport, NamedUnit, Sections, SourceFigures, Totals,
     TrendPoint, UnitFigures,

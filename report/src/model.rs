@@ -100,6 +100,22 @@ pub struct UnitFigures {
     pub extended: u32,
     pub reworked: u32,
     pub reopened: u32,
+    /// Closures of the items it led in the on-time window ending at the month's end
+    /// (`window_days`), how many on time, and the rate: what the colour is judged by, as
+    /// the board judges it (docs/rules.md §3).
+    #[serde(default)]
+    pub window_days: i64,
+    #[serde(default)]
+    pub window_closed: u32,
+    #[serde(default)]
+    pub window_closed_on_time: u32,
+    #[serde(default)]
+    pub window_on_time_rate: Option<f64>,
+    /// Its open items at the month's end that were RED and YELLOW for it.
+    #[serde(default)]
+    pub red_open: u32,
+    #[serde(default)]
+    pub yellow_open: u32,
     pub colour: Colour,
     pub colour_reason: String,
     /// What the colour leads to (提醒 / 通报 / 约谈).
@@ -117,8 +133,9 @@ pub struct FlaggedItem {
     pub unit: String,
     pub lead: bool,
     pub due: NaiveDate,
-    /// Working days past the due in force at the end of the month (0 when not overdue:
-    /// coloured for rework or a missed progress report).
+    /// Working days late at the end of the month, as the reason states them: to the
+    /// completion report when it came in late (the clock stopped there), else to the month's
+    /// end (0 when not late: coloured for rework or a missed progress report).
     pub working_days_overdue: i64,
     pub reason: String,
 }

@@ -44,7 +44,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     let october: Month = "2026-10".parse()?;
 
     let loading = Instant::now();
-    let facts = reports::load_facts(&state.db, october, chrono_tz::Asia::Shanghai).await?;
+    let facts = reports::load_facts(&state.db, october, chrono_tz::Asia::Shanghai, 90).await?;
     let load_time = loading.elapsed();
     let computing = Instant::now();
     let report = reports::compute(state.publisher(), october, now).await?;

@@ -415,6 +415,7 @@ mod tests {
                 feedback_at: None,
                 rejections: 0,
                 reopened: false,
+                first_feedback_at: None,
             },
             Vec::new(),
         ))

@@ -85,11 +85,13 @@ async fn colours_walk_across_national_day_and_units_follow(backend: Backend) {
         .iter()
         .find(|u| u["unit"]["name"] == "区住房和城乡建设局")
         .expect("housing");
+    // One red item is below the share rules' minimum count (docs/rules.md §3): the unit is
+    // reminded, while the item itself climbs the ladder to 红色督办.
     assert_eq!(
-        housing["colour"], "YELLOW",
-        "one red item makes a unit yellow: {housing}"
+        housing["colour"], "BLUE",
+        "one red item alone makes a unit blue: {housing}"
     );
-    assert_eq!(housing["measure"], "通报");
+    assert_eq!(housing["measure"], "提醒单位主要负责人");
     let serial = assigned["serial"].as_str().expect("serial");
     assert!(
         housing["reason"]
@@ -130,7 +132,7 @@ async fn colours_walk_across_national_day_and_units_follow(backend: Backend) {
         "mutation($input: ColourPolicyInput!) { updateColourPolicy(input: $input) { version } }";
     let mut rules = json!({ "blueWithinWorkingDays": 1, "redAfterOverdueWorkingDays": 10, "yellowRejections": 1,
         "redRejections": 2, "reopenIsRed": true, "countProgressReports": true, "unitBlueBelowPercent": 95.0,
-        "unitYellowBelowPercent": 90.0, "unitRedBelowPercent": 80.0, "unitRedItemsForRed": 2, "onTimeWindowDays": 90 });
+        "unitYellowBelowPercent": 90.0, "unitRedBelowPercent": 80.0, "unitMinClosedForRate": 5, "unitBlueSharePercent": 10.0, "unitYellowSharePercent": 25.0, "unitRedSharePercent": 25.0, "unitShareMinItems": 2, "onTimeWindowDays": 90 });
     assert_eq!(
         error_code(
             &app.graphql_as(

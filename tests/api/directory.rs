@@ -98,7 +98,7 @@ async fn a_colour_policy_changed_through_one_instance_colours_the_other_s_pages(
     let rules = json!({ "blueWithinWorkingDays": 20, "redAfterOverdueWorkingDays": 3,
         "yellowRejections": 1, "redRejections": 2, "reopenIsRed": true,
         "countProgressReports": true, "unitBlueBelowPercent": 95.0,
-        "unitYellowBelowPercent": 90.0, "unitRedBelowPercent": 80.0, "unitRedItemsForRed": 2,
+        "unitYellowBelowPercent": 90.0, "unitRedBelowPercent": 80.0, "unitMinClosedForRate": 5, "unitBlueSharePercent": 10.0, "unitYellowSharePercent": 25.0, "unitRedSharePercent": 25.0, "unitShareMinItems": 2,
         "onTimeWindowDays": 90 });
     let updated = a
         .graphql_as(

@@ -420,7 +420,11 @@ async fn the_administrator_keeps_the_policy_the_calendar_and_the_mail_queue() {
         "unitBlueBelowPercent",
         "unitYellowBelowPercent",
         "unitRedBelowPercent",
-        "unitRedItemsForRed",
+        "unitMinClosedForRate",
+        "unitBlueSharePercent",
+        "unitYellowSharePercent",
+        "unitRedSharePercent",
+        "unitShareMinItems",
         "onTimeWindowDays",
     ]
     .iter()

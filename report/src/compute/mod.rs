@@ -13,7 +13,7 @@ mod tally;
 mod tests;
 mod units;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use ducha_calendar::Calendar;
 use ducha_domain::colour::{Colour, ColourPolicy};
@@ -43,7 +43,7 @@ pub fn build(
     let period = Period::of(month, rules.time_zone);
     let tally = tally::tally(facts, rules, &period);
     let mut totals = tally.totals;
-    let table = units::UnitTable::build(facts, rules.policy, tally.units);
+    let table = units::UnitTable::build(facts, rules.policy, period.at, tally.units);
     totals.unit_colours = table.colour_counts();
     // The measures of [000 Art.68] and the praise of [002 Art.71].
     let praised = table.praised();
@@ -81,20 +81,13 @@ struct Period {
     /// The month's last instant: colours and overdue are those of the month's end, not of
     /// the first moment of the next month.
     at: DateTime<Utc>,
-    /// The local date of `at`, up to which working days overdue are counted.
-    end_date: NaiveDate,
 }
 
 impl Period {
     fn of(month: Month, time_zone: Tz) -> Period {
         let (start, end) = month.bounds(time_zone);
         let at = end - Duration::seconds(1);
-        Period {
-            start,
-            end,
-            at,
-            end_date: at.with_timezone(&time_zone).date_naive(),
-        }
+        Period { start, end, at }
     }
 
     fn contains(&self, t: DateTime<Utc>) -> bool {

@@ -5,8 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use ducha_domain::colour::{self, Colour, Verdict, assignment_colour};
+use ducha_domain::colour::{self, Colour, Verdict, assignment_colour, working_days_late};
 use ducha_domain::{SourceKind, Stage};
 
 use super::{Period, ReportRules, rate};
@@ -129,8 +128,15 @@ impl Counter {
             if !open_at_end(item.stage_at_end) {
                 continue;
             }
-            let overdue = self.count_open(a, item, period);
-            let verdict = assignment_verdict(rules, period, a, item);
+            let facts = colour_facts(a, item);
+            self.count_open(a, item, colour::is_overdue(&facts, period.at));
+            let verdict = assignment_colour(
+                rules.calendar,
+                rules.time_zone,
+                rules.policy,
+                &facts,
+                period.at,
+            );
             self.units
                 .entry(a.unit_id)
                 .or_default()
@@ -141,7 +147,8 @@ impl Counter {
             if verdict.colour >= Colour::Yellow {
                 let unit = unit_names.get(&a.unit_id).copied().unwrap_or("");
                 let red = verdict.colour == Colour::Red;
-                let flagged = flagged_item(rules, period, a, item, unit, overdue, verdict);
+                let late = working_days_late(rules.calendar, rules.time_zone, &facts, period.at);
+                let flagged = flagged_item(rules, a, item, unit, late, verdict);
                 if red {
                     self.red_items.push(flagged);
                 } else {
@@ -178,11 +185,10 @@ impl Counter {
         }
     }
 
-    /// Counts an assignment open at the month's end towards the open and overdue figures,
-    /// and says whether it is overdue. As with the work, only the lead's assignment counts,
-    /// so an item is overdue once in the totals however many units assist.
-    fn count_open(&mut self, a: &AssignmentFacts, item: &ItemFacts, period: &Period) -> bool {
-        let overdue = is_overdue(a, item, period.at);
+    /// Counts an assignment open at the month's end towards the open and overdue figures.
+    /// As with the work, only the lead's assignment counts, so an item is overdue once in
+    /// the totals however many units assist.
+    fn count_open(&mut self, a: &AssignmentFacts, item: &ItemFacts, overdue: bool) {
         if a.lead {
             let tally = self.units.entry(a.unit_id).or_default();
             tally.open_at_end += 1;
@@ -194,7 +200,6 @@ impl Counter {
                 }
             }
         }
-        overdue
     }
 
     /// Completes the totals with what needs the whole pass, and orders the red and yellow
@@ -222,76 +227,46 @@ fn open_at_end(stage: Stage) -> bool {
     stage.is_open() && stage != Stage::Registered
 }
 
-/// The due in force: the extended one once an extension was approved.
-fn due_in_force(a: &AssignmentFacts) -> DateTime<Utc> {
-    a.extended_due_at.unwrap_or(a.due_at)
-}
-
-/// Overdue means work still owed past the due in force at `at`. Only an assigned or
-/// signed item owes work: once the completion report is in the clock stops
-/// (docs/rules.md §3), and a suspended item's clock is paused.
-fn is_overdue(a: &AssignmentFacts, item: &ItemFacts, at: DateTime<Utc>) -> bool {
-    let owes_work = matches!(item.stage_at_end, Stage::Assigned | Stage::InProgress);
-    owes_work && due_in_force(a) <= at
-}
-
-/// The assignment's colour at the month's last instant, by the domain's rules
-/// (docs/rules.md §3) applied to the facts as they stood then.
-fn assignment_verdict(
-    rules: &ReportRules<'_>,
-    period: &Period,
-    a: &AssignmentFacts,
-    item: &ItemFacts,
-) -> Verdict {
-    assignment_colour(
-        rules.calendar,
-        rules.time_zone,
-        rules.policy,
-        &colour::AssignmentFacts {
-            stage: item.stage_at_end,
-            due_at: a.due_at,
-            extended_due_at: a.extended_due_at,
-            rejections: item.rejections_by_end,
-            reopened: item.reopened_by_end,
-            report_cycle_days: item.report_cycle_days,
-            report_cycle_working_days: item.report_cycle_working_days,
-            last_report_or_assigned_at: a.last_report_or_assigned_at,
-            feedback_at: a.feedback_at,
-        },
-        period.at,
-    )
+/// The assignment's facts for the colour rules (docs/rules.md §3) as they stood at the
+/// month's end.
+fn colour_facts(a: &AssignmentFacts, item: &ItemFacts) -> colour::AssignmentFacts {
+    colour::AssignmentFacts {
+        stage: item.stage_at_end,
+        due_at: a.due_at,
+        extended_due_at: a.extended_due_at,
+        rejections: item.rejections_by_end,
+        reopened: item.reopened_by_end,
+        report_cycle_days: item.report_cycle_days,
+        report_cycle_working_days: item.report_cycle_working_days,
+        last_report_or_assigned_at: a.last_report_or_assigned_at,
+        feedback_at: a.feedback_at,
+        lead: a.lead,
+        first_feedback_at: a.first_feedback_at,
+    }
 }
 
 /// A row of the red or yellow list: the item as one unit's assignment, so an item with
-/// several units has a row per unit.
+/// several units has a row per unit. `late` is the lateness its reason states.
 fn flagged_item(
     rules: &ReportRules<'_>,
-    period: &Period,
     a: &AssignmentFacts,
     item: &ItemFacts,
     unit: &str,
-    overdue: bool,
+    late: i64,
     verdict: Verdict,
 ) -> FlaggedItem {
-    let due = due_in_force(a).with_timezone(&rules.time_zone).date_naive();
     FlaggedItem {
         item_id: item.id,
         serial: item.serial.clone(),
         title: item.title.clone(),
         unit: unit.to_string(),
         lead: a.lead,
-        due,
-        // At least one: an overdue item may have no working day between its due and the
-        // month's end (due on the last day, or the month ends on rest days).
-        working_days_overdue: if overdue {
-            rules
-                .calendar
-                .working_days_between(due, period.end_date)
-                .value
-                .max(1)
-        } else {
-            0
-        },
+        due: a
+            .extended_due_at
+            .unwrap_or(a.due_at)
+            .with_timezone(&rules.time_zone)
+            .date_naive(),
+        working_days_overdue: late,
         reason: verdict.reason,
     }
 }

@@ -6,7 +6,7 @@ use ducha_domain::colour::{Colour, ColourPolicy};
 use ducha_domain::{SourceKind, Stage};
 
 use super::{ReportRules, build, changes_between};
-use crate::facts::{AssignmentFacts, ItemFacts, ReportFacts, UnitInfo};
+use crate::facts::{AssignmentFacts, Closure, ItemFacts, ReportFacts, UnitInfo};
 use crate::model::MonthlyReport;
 
 fn at(m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -65,6 +65,13 @@ fn closed(facts: &mut ReportFacts, unit: i64, on_time: bool) {
         extended_in_month: false,
         last_report_or_assigned_at: at(10, 9, 9),
         feedback_at: None,
+        first_feedback_at: None,
+    });
+    facts.closures.push(Closure {
+        item_id: id,
+        unit_id: unit,
+        at: at(10, 20, 9),
+        on_time,
     });
 }
 
@@ -178,8 +185,9 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
     let mut facts = facts_with_units(&["甲局", "乙局", "丙局", "丁街道"]);
     closed(&mut facts, 1, true);
     closed(&mut facts, 2, true);
-    closed(&mut facts, 3, true);
-    closed(&mut facts, 3, false);
+    for on_time in [true, true, true, false, false, false] {
+        closed(&mut facts, 3, on_time);
+    }
     let report = build_october(&facts);
     let ranks: Vec<(&str, Option<u32>)> = report
         .units
@@ -197,10 +205,14 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
         "ties share 1, the next is 3; names order the ties"
     );
     assert_eq!(report.praised, ["乙局", "甲局"]);
-    assert_eq!(report.totals.on_time_rate, Some(75.0));
+    assert_eq!(report.totals.on_time_rate, Some(62.5));
     let third = &report.units[2];
     assert_eq!(third.colour, Colour::Red, "50% is below the 80% band");
-    assert_eq!(third.colour_reason, "本月按期办结率50.0%（1/2）");
+    assert_eq!(third.colour_reason, "近90天按期办结率50.0%（3/6）");
+    assert_eq!(
+        (third.window_closed, third.window_on_time_rate),
+        (6, Some(50.0))
+    );
     assert_eq!(report.units[3].colour_reason, "本月无督办事项");
 
     // The same facts give no changes; one more late closure is named unit by unit.
@@ -216,7 +228,7 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
         "{changes:?}"
     );
     assert!(
-        changes.contains(&"全区：办结 4→5".to_string()),
+        changes.contains(&"全区：办结 8→9".to_string()),
         "{changes:?}"
     );
 }
@@ -237,4 +249,76 @@ fn a_unit_blue_last_month_and_blue_again_is_yellow() {
     assert_eq!(twice.units[0].colour, Colour::Yellow);
     assert!(twice.units[0].colour_reason.starts_with("连续两期蓝色"));
     assert_eq!(twice.named.len(), 1, "YELLOW is named (通报)");
+}
+
+/// Issue 30, item 1: a unit at 25 % over the window is RED on the board, and the report
+/// judged at the month's end says the same, whatever its month looked like: it is neither
+/// ranked first nor praised.
+#[test]
+fn the_report_judges_units_by_the_window_the_board_uses() {
+    let mut facts = facts_with_units(&["甲局", "乙局"]);
+    // 甲局: six late closures in September (inside the 90 days), two on time in October.
+    for _ in 0..6 {
+        closed(&mut facts, 1, false);
+        let last = facts.closures.len() - 1;
+        facts.closures[last].at = at(9, 15, 9);
+        let item = facts.items.len() - 1;
+        // Closed before October: not one of the month's items.
+        facts.items.remove(item);
+        facts.assignments.remove(item);
+    }
+    closed(&mut facts, 1, true);
+    closed(&mut facts, 1, true);
+    // 乙局: one on-time closure in October.
+    closed(&mut facts, 2, true);
+    // A closure long before the window does not count.
+    facts.closures.push(Closure {
+        item_id: 900,
+        unit_id: 2,
+        at: at(3, 1, 9),
+        on_time: false,
+    });
+    let report = build_october(&facts);
+    let first = &report.units[0];
+    assert_eq!(first.unit, "乙局");
+    assert_eq!(first.rank, Some(1));
+    let late = &report.units[1];
+    assert_eq!(late.unit, "甲局");
+    assert_eq!(late.on_time_rate, Some(100.0), "the month's own rate");
+    assert_eq!(late.window_on_time_rate, Some(25.0));
+    assert_eq!(late.colour, Colour::Red);
+    assert_eq!(late.colour_reason, "近90天按期办结率25.0%（2/8）");
+    assert_eq!(report.praised, ["乙局"]);
+    assert_eq!(report.called_in.len(), 1);
+    assert_eq!(report.called_in[0].unit, "甲局");
+}
+
+/// Issue 30, item 2: the lists' lateness is the lateness the reason states, also for an
+/// item whose late report waits on the office.
+#[test]
+fn the_lists_lateness_is_what_the_reason_states() {
+    let mut facts = facts_with_units(&["甲局"]);
+    closed(&mut facts, 1, false);
+    facts.closures.clear();
+    facts.items[0].stage_at_end = Stage::FeedbackSubmitted;
+    facts.items[0].closed_at = None;
+    // Due 10-14, reported 10-21: five working days late, waiting on the office since.
+    facts.assignments[0].feedback_at = Some(at(10, 21, 10));
+    facts.assignments[0].first_feedback_at = Some(at(10, 21, 10));
+    let report = build_october(&facts);
+    let row = report
+        .red_items
+        .iter()
+        .chain(report.yellow_items.iter())
+        .next()
+        .expect("a flagged row");
+    assert!(
+        row.reason
+            .contains(&format!("办结反馈逾期{}个工作日", row.working_days_overdue)),
+        "{} vs {}",
+        row.working_days_overdue,
+        row.reason
+    );
+    assert_eq!(row.working_days_overdue, 5);
+    assert_eq!(report.totals.overdue, 0, "the unit owes nothing more");
 }

@@ -5,6 +5,8 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
+use chrono::{DateTime, Duration, Utc};
+
 use ducha_domain::colour::{Colour, ColourPolicy, UnitFacts, Verdict, unit_colour, unit_measure};
 
 use super::rate;
@@ -16,7 +18,8 @@ use crate::model::{ColourCounts, NamedUnit, UnitFigures};
 pub(super) struct UnitTable {
     /// Ranked units first (by rank), then units without items this month.
     pub(super) units: Vec<UnitFigures>,
-    /// By unit id: whether the unit had items this month (and so a colour that counts).
+    /// By unit id: whether the unit had items this month or closures in the window (and so
+    /// a colour that counts).
     active: HashMap<i64, bool>,
 }
 
@@ -26,8 +29,10 @@ impl UnitTable {
     pub(super) fn build(
         facts: &ReportFacts,
         policy: &ColourPolicy,
+        at: DateTime<Utc>,
         mut tallies: HashMap<i64, UnitTally>,
     ) -> UnitTable {
+        let window = window_closures(facts, policy, at);
         let previous: HashMap<i64, &UnitFigures> = facts
             .previous
             .iter()
@@ -40,8 +45,13 @@ impl UnitTable {
             .map(|info| {
                 let tally = tallies.remove(&info.id).unwrap_or_default();
                 let before = previous.get(&info.id).copied();
-                let verdict = unit_verdict(policy, &tally, before);
-                unit_figures(info, &tally, verdict, before)
+                let closures = window.get(&info.id).copied().unwrap_or_default();
+                let verdict = unit_verdict(policy, &tally, closures, before);
+                let mut row = unit_figures(info, &tally, verdict, before);
+                row.window_days = policy.on_time_window_days;
+                (row.window_closed, row.window_closed_on_time) = closures;
+                row.window_on_time_rate = rate(closures.1, closures.0);
+                row
             })
             .collect();
         let active: HashMap<i64, bool> = units
@@ -49,7 +59,7 @@ impl UnitTable {
             .map(|u| {
                 (
                     u.unit_id,
-                    u.assigned + u.co_assigned + u.closed + u.open_at_end > 0,
+                    u.assigned + u.co_assigned + u.closed + u.open_at_end + u.window_closed > 0,
                 )
             })
             .collect();
@@ -95,18 +105,44 @@ impl UnitTable {
     }
 }
 
+/// Each unit's closures in the on-time window ending at `at` (closed, on time): the same
+/// window the board judges by, so that at a month's end both give every unit one colour.
+fn window_closures(
+    facts: &ReportFacts,
+    policy: &ColourPolicy,
+    at: DateTime<Utc>,
+) -> HashMap<i64, (u32, u32)> {
+    let start = at - Duration::days(policy.on_time_window_days);
+    let mut by_unit: HashMap<i64, (u32, u32)> = HashMap::new();
+    for closure in facts
+        .closures
+        .iter()
+        .filter(|c| c.at >= start && c.at <= at)
+    {
+        let entry = by_unit.entry(closure.unit_id).or_default();
+        entry.0 += 1;
+        entry.1 += u32::from(closure.on_time);
+    }
+    by_unit
+}
+
 /// A unit's colour by the unit rules (docs/rules.md §3) over its open assignments' colours
-/// and its closures of the month. A unit without items is not rated.
-fn unit_verdict(policy: &ColourPolicy, tally: &UnitTally, before: Option<&UnitFigures>) -> Verdict {
-    if tally.has_items() {
+/// at the month's end and its closures in the window ending then: what the board showed at
+/// that instant. A unit without items is not rated.
+fn unit_verdict(
+    policy: &ColourPolicy,
+    tally: &UnitTally,
+    (closed, closed_on_time): (u32, u32),
+    before: Option<&UnitFigures>,
+) -> Verdict {
+    if tally.has_items() || closed > 0 {
         unit_colour(
             policy,
             &UnitFacts {
                 items: tally.open_colours.clone(),
-                closed: tally.closed as usize,
-                closed_on_time: tally.closed_on_time as usize,
+                closed: closed as usize,
+                closed_on_time: closed_on_time as usize,
                 previous_colour: previous_colour(before),
-                rate_period: Some("本月".into()),
             },
         )
     } else {
@@ -141,6 +177,12 @@ fn unit_figures(
         extended: tally.extended,
         reworked: tally.reworked,
         reopened: tally.reopened,
+        window_days: 0,
+        window_closed: 0,
+        window_closed_on_time: 0,
+        window_on_time_rate: None,
+        red_open: count_of(&tally.open_colours, Colour::Red),
+        yellow_open: count_of(&tally.open_colours, Colour::Yellow),
         measure: unit_measure(verdict.colour).to_string(),
         colour: verdict.colour,
         colour_reason: verdict.reason,
@@ -149,19 +191,24 @@ fn unit_figures(
     }
 }
 
+fn count_of(colours: &[(String, Colour)], colour: Colour) -> u32 {
+    u32::try_from(colours.iter().filter(|(_, c)| *c == colour).count()).unwrap_or(u32::MAX)
+}
+
 /// A unit's colour last month, if it had items then (a unit without items was not rated).
 fn previous_colour(before: Option<&UnitFigures>) -> Option<Colour> {
     before.filter(|b| b.rank.is_some()).map(|b| b.colour)
 }
 
-/// Ranks the units with items: better colour first, then higher on-time rate (a unit that
-/// closed nothing this month counts as on time unless it has overdue items), fewer overdue,
-/// more closed. Equal keys share a rank ("1, 2, 2, 4"); units without items are unranked
-/// and listed last, by name.
+/// Ranks the units with items (docs/rules.md §6), from the report's own columns: better
+/// colour first, then the higher on-time rate over the window the colour is judged by (a
+/// unit that closed nothing in it counts as on time unless it has overdue items), then
+/// fewer overdue at the month's end, then more closed in the month. Equal keys share a rank
+/// ("1, 2, 2, 4"); units without items are unranked and listed last, by name.
 fn rank_units(units: &mut [UnitFigures], active: &HashMap<i64, bool>) {
     let key = |u: &UnitFigures| {
         let rate = u
-            .on_time_rate
+            .window_on_time_rate
             .unwrap_or(if u.overdue == 0 { 100.0 } else { 0.0 });
         // Rates are percentages with finite precision; compare them in tenths of a basis
         // point so equal rates tie exactly.

@@ -5,7 +5,7 @@ use super::RenderError;
 /// The per-unit table, one row per unit, with a UTF-8 byte-order mark so that spreadsheet
 /// programs on Chinese Windows read the text as UTF-8. Rates are plain numbers (percent, one
 /// decimal) so the column sorts and sums; an empty cell means nothing closed.
-pub const UNIT_COLUMNS: [&str; 20] = [
+pub const UNIT_COLUMNS: [&str; 26] = [
     "排名",
     "单位",
     "类别",
@@ -26,6 +26,12 @@ pub const UNIT_COLUMNS: [&str; 20] = [
     "处置措施",
     "上月按期办结率(%)",
     "上月颜色",
+    "颜色统计窗口(天)",
+    "窗口内办结",
+    "窗口内按期办结",
+    "窗口内按期办结率(%)",
+    "月末红色在办",
+    "月末黄色在办",
 ];
 
 pub(crate) fn unit_row(u: &UnitFigures) -> Vec<String> {
@@ -53,6 +59,12 @@ pub(crate) fn unit_row(u: &UnitFigures) -> Vec<String> {
         u.previous_colour
             .map(|c| c.label().to_string())
             .unwrap_or_default(),
+        u.window_days.to_string(),
+        u.window_closed.to_string(),
+        u.window_closed_on_time.to_string(),
+        rate(u.window_on_time_rate),
+        u.red_open.to_string(),
+        u.yellow_open.to_string(),
     ]
 }
 

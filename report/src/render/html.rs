@@ -349,22 +349,30 @@ pub fn html(
     }
 
     out.push_str("<h2 class=\"pagebreak\">附表一　各单位督办事项办理情况排名</h2><table><thead><tr>\
-        <th>排名</th><th>单位</th><th>交办</th><th>办结</th><th>按期</th><th>按期办结率</th><th>在办</th><th>逾期</th><th>延期</th><th>退回</th><th>颜色</th><th>上月</th><th>原因</th></tr></thead><tbody>");
+        <th>排名</th><th>单位</th><th>交办</th><th>协办</th><th>办结</th><th>按期</th><th>按期办结率</th><th>近期按期办结率</th><th>在办</th><th>逾期</th><th>红/黄</th><th>延期</th><th>退回</th><th>回头看</th><th>颜色</th><th>措施</th><th>上月</th><th>原因</th></tr></thead><tbody>");
     for u in &report.units {
         let _ = write!(
             out,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}（{}/{}）</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             u.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
             esc(&u.unit),
             u.assigned,
+            u.co_assigned,
             u.closed,
             u.closed_on_time,
             percent(u.on_time_rate),
+            percent(u.window_on_time_rate),
+            u.window_closed_on_time,
+            u.window_closed,
             u.open_at_end,
             u.overdue,
+            u.red_open,
+            u.yellow_open,
             u.extended,
             u.reworked,
+            u.reopened,
             badge(u.colour),
+            esc(&u.measure),
             u.previous_colour.map(badge).unwrap_or_default(),
             esc(&u.colour_reason),
         );

@@ -192,6 +192,12 @@ pub fn xlsx(report: &MonthlyReport) -> Result<Vec<u8>, RenderError> {
                 Cell::Text(&u.measure),
                 Cell::Percent(u.previous_on_time_rate),
                 Cell::Text(u.previous_colour.map(|c| c.label()).unwrap_or("")),
+                Cell::Count(u32::try_from(u.window_days).unwrap_or(0)),
+                Cell::Count(u.window_closed),
+                Cell::Count(u.window_closed_on_time),
+                Cell::Percent(u.window_on_time_rate),
+                Cell::Count(u.red_open),
+                Cell::Count(u.yellow_open),
             ]
         }),
     )?;

@@ -228,9 +228,17 @@ pub struct ColourPolicyFields {
     pub unit_yellow_below_percent: f64,
     /// 单位按时办结率低于多少（%）为红色
     pub unit_red_below_percent: f64,
-    /// 单位有几个红色事项为红色
-    pub unit_red_items_for_red: i32,
-    /// 按时办结率的统计窗口（天）
+    /// 按期办结率至少有几件办结时才计入单位颜色
+    pub unit_min_closed_for_rate: i32,
+    /// 红黄事项占单位在办事项的比例达到多少（%）为蓝色
+    pub unit_blue_share_percent: f64,
+    /// 红黄事项占单位在办事项的比例达到多少（%）为黄色
+    pub unit_yellow_share_percent: f64,
+    /// 红色事项占单位在办事项的比例达到多少（%）为红色
+    pub unit_red_share_percent: f64,
+    /// 按比例判定黄色、红色时，相应事项至少几个
+    pub unit_share_min_items: i32,
+    /// 按期办结率的统计窗口（天），看板与月度通报相同
     pub on_time_window_days: i32,
 }
 
@@ -258,8 +266,14 @@ impl From<(i32, ColourPolicy)> for ColourPolicyView {
                 unit_blue_below_percent: p.unit_blue_below_percent,
                 unit_yellow_below_percent: p.unit_yellow_below_percent,
                 unit_red_below_percent: p.unit_red_below_percent,
-                unit_red_items_for_red: small(
-                    i64::try_from(p.unit_red_items_for_red).unwrap_or(i64::MAX),
+                unit_min_closed_for_rate: small(
+                    i64::try_from(p.unit_min_closed_for_rate).unwrap_or(i64::MAX),
+                ),
+                unit_blue_share_percent: p.unit_blue_share_percent,
+                unit_yellow_share_percent: p.unit_yellow_share_percent,
+                unit_red_share_percent: p.unit_red_share_percent,
+                unit_share_min_items: small(
+                    i64::try_from(p.unit_share_min_items).unwrap_or(i64::MAX),
                 ),
                 on_time_window_days: small(p.on_time_window_days),
             },
@@ -300,7 +314,11 @@ impl ColourMutation {
             unit_blue_below_percent: input.unit_blue_below_percent,
             unit_yellow_below_percent: input.unit_yellow_below_percent,
             unit_red_below_percent: input.unit_red_below_percent,
-            unit_red_items_for_red: usize::try_from(input.unit_red_items_for_red).unwrap_or(0),
+            unit_min_closed_for_rate: usize::try_from(input.unit_min_closed_for_rate).unwrap_or(0),
+            unit_blue_share_percent: input.unit_blue_share_percent,
+            unit_yellow_share_percent: input.unit_yellow_share_percent,
+            unit_red_share_percent: input.unit_red_share_percent,
+            unit_share_min_items: usize::try_from(input.unit_share_min_items).unwrap_or(0),
             on_time_window_days: i64::from(input.on_time_window_days),
         };
         let version =

@@ -82,8 +82,20 @@ pub struct ReportUnit {
     pub measure: String,
     /// 上月颜色
     pub previous_colour: Option<Colour>,
-    /// 按时办结率（%）
+    /// 本月按时办结率（%）
     pub on_time_rate: Option<f64>,
+    /// 统计窗口（天）：单位颜色所依据的按期办结率覆盖月末前多少天，与看板相同
+    pub window_days: i32,
+    /// 窗口内办结（牵头）
+    pub window_closed: i32,
+    /// 窗口内按期办结
+    pub window_closed_on_time: i32,
+    /// 窗口内按期办结率（%），单位颜色与排名所依据
+    pub window_on_time_rate: Option<f64>,
+    /// 月末本单位红色在办事项（含协办）
+    pub red_open: i32,
+    /// 月末本单位黄色在办事项（含协办）
+    pub yellow_open: i32,
     /// 上月按时办结率（%）
     pub previous_on_time_rate: Option<f64>,
     /// 本月牵头
@@ -301,6 +313,12 @@ impl MonthlyReport {
                 closed_on_time_original: count(u.closed_on_time_original),
                 closed_late: count(u.closed_late),
                 on_time_rate: u.on_time_rate,
+                window_days: i32::try_from(u.window_days).unwrap_or(i32::MAX),
+                window_closed: count(u.window_closed),
+                window_closed_on_time: count(u.window_closed_on_time),
+                window_on_time_rate: u.window_on_time_rate,
+                red_open: count(u.red_open),
+                yellow_open: count(u.yellow_open),
                 open_at_end: count(u.open_at_end),
                 overdue: count(u.overdue),
                 extended: count(u.extended),

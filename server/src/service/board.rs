@@ -20,9 +20,7 @@ use chrono_tz::Tz;
 use ducha_domain::colour::{Colour, assignment_colour};
 use ducha_domain::{SourceKind, Stage};
 use futures_util::TryStreamExt;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder};
 
 use super::colours::{RuleSet, UnitStanding, UnitTally, previous_month, unit_standings};
 use super::sql::statement;
@@ -87,12 +85,6 @@ struct QuietAssignment {
 }
 
 #[derive(FromQueryResult)]
-struct ClosedLead {
-    unit_id: i64,
-    closed_on_time_extended: Option<bool>,
-}
-
-#[derive(FromQueryResult)]
 struct StageKindCount {
     stage: String,
     source_kind: String,
@@ -149,22 +141,8 @@ pub async fn board_now(
         tally.open(quiet.unit_id, (quiet.item_id, quiet.serial), Colour::None);
     }
     let window_start = now - chrono::Duration::days(rules.policy.on_time_window_days);
-    for closed in ClosedLead::find_by_statement(statement(
-        backend,
-        "SELECT a.unit_id, i.closed_on_time_extended FROM assignment a \
-         JOIN item i ON i.id = a.item_id \
-         WHERE i.stage = 'CLOSED' AND i.closed_at >= $1 AND i.closed_at <= $2 \
-           AND a.lead = $3 AND a.status <> 'WITHDRAWN'",
-        vec![
-            Value::from(window_start),
-            Value::from(now),
-            Value::from(true),
-        ],
-    ))
-    .all(db)
-    .await?
-    {
-        tally.closed(closed.unit_id, closed.closed_on_time_extended == Some(true));
+    for closure in super::history::closures(db, window_start, now).await? {
+        tally.closed(closure.unit_id, closure.on_time);
     }
     let mut by_stage: HashMap<Stage, usize> = HashMap::new();
     let mut by_source_kind: HashMap<SourceKind, usize> = HashMap::new();

@@ -286,12 +286,15 @@ pub async fn assignment_facts(
     })
     .await?;
     let mut last_report: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    let mut feedback: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    // The lead's latest completion report (its clock) and its first (the co-units' part).
+    let mut feedback: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
     for r in &reports {
-        // The lead's completion report stops the clock of every unit of the item.
         if r.kind == "FEEDBACK" {
-            let slot = feedback.entry(r.item_id).or_insert(r.created_at);
-            *slot = (*slot).max(r.created_at);
+            let slot = feedback
+                .entry(r.item_id)
+                .or_insert((r.created_at, r.created_at));
+            slot.0 = slot.0.max(r.created_at);
+            slot.1 = slot.1.min(r.created_at);
         }
         let slot = last_report.entry(r.assignment_id).or_insert(r.created_at);
         if r.created_at > *slot {
@@ -312,7 +315,9 @@ pub async fn assignment_facts(
                 report_cycle_days: current.report_cycle_days,
                 report_cycle_working_days: current.report_cycle_working_days,
                 last_report_or_assigned_at: last_report.get(&a.id).copied().unwrap_or(a.created_at),
-                feedback_at: feedback.get(&a.item_id).copied(),
+                feedback_at: feedback.get(&a.item_id).map(|f| f.0),
+                lead: a.lead,
+                first_feedback_at: feedback.get(&a.item_id).map(|f| f.1),
             };
             Some(FactsOf {
                 assignment: a,
@@ -376,6 +381,8 @@ pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
         report_cycle_working_days: item.report_cycle_working_days,
         last_report_or_assigned_at: a.last_report_at.unwrap_or(a.created_at),
         feedback_at: item.feedback_at,
+        lead: a.lead,
+        first_feedback_at: item.first_feedback_at,
     }
 }
 
@@ -734,7 +741,6 @@ impl UnitTally {
                     closed,
                     closed_on_time,
                     previous_colour: previous.get(&u.id).copied(),
-                    ..UnitFacts::default()
                 };
                 UnitStanding {
                     verdict: unit_colour(policy, &facts),
@@ -768,29 +774,14 @@ pub async fn unit_standings(
         .all(db)
         .await?;
     // As they stood at `at`: a dashboard asked about the past counts what existed then.
-    let (open_items, closed_items): (Vec<item::Model>, Vec<item::Model>) = {
-        let window_start = at - Duration::days(rules.policy.on_time_window_days);
-        let all = items_as_of(db, at, window_start).await?;
-        let closed = all
-            .iter()
-            .filter(|i| {
-                i.stage == ItemStage::Closed
-                    && i.closed_at.is_some_and(|c| c >= window_start && c <= at)
-            })
-            .cloned()
-            .collect();
-        let open = all
-            .into_iter()
-            .filter(|i| Stage::from(i.stage).is_open())
-            .collect();
-        (open, closed)
-    };
-    let colours = colours_for_items(db, rules, &open_items, at).await?;
-    let item_ids: Vec<i64> = open_items
-        .iter()
-        .chain(closed_items.iter())
-        .map(|i| i.id)
+    // Items closed by then are not read: closures come from the audit trail.
+    let open_items: Vec<item::Model> = items_as_of(db, at, at)
+        .await?
+        .into_iter()
+        .filter(|i| Stage::from(i.stage).is_open())
         .collect();
+    let colours = colours_for_items(db, rules, &open_items, at).await?;
+    let item_ids: Vec<i64> = open_items.iter().map(|i| i.id).collect();
     let assignments = in_chunks(&item_ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
@@ -799,28 +790,22 @@ pub async fn unit_standings(
             .all(db)
     })
     .await?;
-    let serials: HashMap<i64, &item::Model> = open_items
-        .iter()
-        .chain(closed_items.iter())
-        .map(|i| (i.id, i))
-        .collect();
+    let serials: HashMap<i64, &item::Model> = open_items.iter().map(|i| (i.id, i)).collect();
     let mut tally = UnitTally::default();
     for a in &assignments {
         let Some(current) = serials.get(&a.item_id) else {
             continue;
         };
-        if current.stage == ItemStage::Closed {
-            if a.lead {
-                tally.closed(a.unit_id, current.closed_on_time_extended == Some(true));
-            }
-            continue;
-        }
         let colour = colours
             .get(&a.item_id)
             .and_then(|c| c.by_assignment.get(&a.id))
             .map(|v| v.colour)
             .unwrap_or(Colour::None);
         tally.open(a.unit_id, (a.item_id, current.serial.clone()), colour);
+    }
+    let window_start = at - Duration::days(rules.policy.on_time_window_days);
+    for closure in super::history::closures(db, window_start, at).await? {
+        tally.closed(closure.unit_id, closure.on_time);
     }
     let previous = super::history::unit_colours(db, previous_month(rules, at)).await?;
     let standings = tally.standings(rules.policy, units, &previous);

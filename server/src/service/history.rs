@@ -66,6 +66,61 @@ async fn rewind(
     Ok(stages)
 }
 
+#[derive(FromQueryResult)]
+struct ClosureRow {
+    item_id: i64,
+    unit_id: i64,
+    at: DateTime<Utc>,
+    on_time: i64,
+}
+
+/// Every 销号 in `[from, to]`, from the CLOSE rows of the audit trail: the lead unit then
+/// and whether the accepted report was on time against the due in force (the facts the
+/// CLOSE row froze). A later 回头看 does not take a closure back (docs/rules.md §3: the
+/// on-time window), and the board and the monthly report read the same rows.
+pub async fn closures(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ducha_report::Closure>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let (lead_id, on_time) = match backend {
+        sea_orm::DatabaseBackend::Postgres => (
+            "CAST(e.details->>'assignmentId' AS BIGINT)",
+            "CAST(CASE WHEN e.details->>'onTimeExtended' = 'true' THEN 1 ELSE 0 END AS BIGINT)",
+        ),
+        _ => (
+            // `->>` (SQLite 3.38) rather than json_extract, whose `$` path the placeholder
+            // rewriting would take for a parameter.
+            "(e.details->>'assignmentId')",
+            "CAST(CASE WHEN e.details->>'onTimeExtended' THEN 1 ELSE 0 END AS BIGINT)",
+        ),
+    };
+    // A CLOSE row names the lead's assignment; one written before it did is matched to the
+    // item's live lead.
+    let sql = format!(
+        "SELECT e.item_id, a.unit_id, e.at, {on_time} AS on_time FROM audit_event e \
+         JOIN assignment a ON a.item_id = e.item_id AND a.lead = $3 \
+          AND (a.id = {lead_id} OR ({lead_id} IS NULL AND a.status <> 'WITHDRAWN')) \
+         WHERE e.action = 'CLOSE' AND e.at >= $1 AND e.at <= $2"
+    );
+    Ok(ClosureRow::find_by_statement(statement(
+        backend,
+        &sql,
+        vec![Value::from(from), Value::from(to), Value::from(true)],
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|row| ducha_report::Closure {
+        item_id: row.item_id,
+        unit_id: row.unit_id,
+        at: row.at,
+        on_time: row.on_time == 1,
+    })
+    .collect())
+}
+
 /// The units' colours in `month`'s latest published report (units without items that
 /// month were not rated and are absent).
 pub async fn unit_colours(

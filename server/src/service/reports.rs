@@ -158,6 +158,7 @@ struct LastReport {
     assignment_id: i64,
     last_report_at: DateTime<Utc>,
     feedback_at: Option<DateTime<Utc>>,
+    first_feedback_at: Option<DateTime<Utc>>,
 }
 
 /// Items that can figure in the month: registered before its end, and not closed before its
@@ -228,6 +229,7 @@ pub async fn load_facts(
     db: &DatabaseConnection,
     month: Month,
     time_zone: chrono_tz::Tz,
+    window_days: i64,
 ) -> AppResult<ReportFacts> {
     let backend = db.get_database_backend();
     let (start, end) = month.bounds(time_zone);
@@ -236,7 +238,8 @@ pub async fn load_facts(
     // The stage each item had at the end: the `from` of its first stage change after it.
     // The small reads are independent, and with a pool (and SQLite's WAL) they run side by
     // side.
-    let (rewinds, events, extension_rows, last_report_rows, unit_rows) =
+    let window_start = end - chrono::Duration::seconds(1) - chrono::Duration::days(window_days);
+    let (rewinds, events, extension_rows, last_report_rows, unit_rows, closures) =
         futures_util::try_join!(
             super::history::stages_before(db, end),
             EventRow::find_by_statement(statement(
@@ -256,12 +259,14 @@ pub async fn load_facts(
             LastReport::find_by_statement(statement(
                 backend,
                 "SELECT assignment_id, MAX(created_at) AS last_report_at, \
-                 MAX(CASE WHEN kind = 'FEEDBACK' THEN created_at END) AS feedback_at FROM report \
+                 MAX(CASE WHEN kind = 'FEEDBACK' THEN created_at END) AS feedback_at, \
+                 MIN(CASE WHEN kind = 'FEEDBACK' THEN created_at END) AS first_feedback_at FROM report \
                  WHERE created_at < $1 GROUP BY assignment_id",
                 vec![Value::from(end)],
             ))
             .all(db),
             unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
+            super::history::closures(db, window_start, end - chrono::Duration::seconds(1)),
         )?;
 
     let stage_at_end = rewinds;
@@ -378,22 +383,27 @@ pub async fn load_facts(
                 .get(&id)
                 .map_or(assigned_at, |r| r.last_report_at),
             feedback_at: last_reports.get(&id).and_then(|r| r.feedback_at),
+            first_feedback_at: last_reports.get(&id).and_then(|r| r.first_feedback_at),
         });
     }
     // The stream holds a pooled connection until dropped; the reads below need their own,
     // and a pool full of publishers each holding one and waiting for another would never
     // move (parallel publishes timed out on the pool before this).
     drop(item_rows);
-    // The lead's completion report stops the clock of every unit of the item.
-    let mut item_feedback: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    // The lead's completion reports are the item's: its latest stops the lead's clock,
+    // its first ends the co-units' parts (docs/rules.md §3).
+    let mut item_feedback: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
     for a in &assignments {
-        if let Some(at) = a.feedback_at {
-            let slot = item_feedback.entry(a.item_id).or_insert(at);
-            *slot = (*slot).max(at);
+        if let (Some(latest), Some(first)) = (a.feedback_at, a.first_feedback_at) {
+            let slot = item_feedback.entry(a.item_id).or_insert((latest, first));
+            slot.0 = slot.0.max(latest);
+            slot.1 = slot.1.min(first);
         }
     }
     for a in &mut assignments {
-        a.feedback_at = item_feedback.get(&a.item_id).copied();
+        let feedback = item_feedback.get(&a.item_id);
+        a.feedback_at = feedback.map(|f| f.0);
+        a.first_feedback_at = feedback.map(|f| f.1);
     }
 
     let units = unit_rows
@@ -422,6 +432,7 @@ pub async fn load_facts(
         units,
         items,
         assignments,
+        closures,
         previous,
         history,
     })
@@ -438,7 +449,13 @@ pub async fn compute(
     // The month is judged by the colour rules in force at its end, whenever it is published.
     let (_, end) = month.bounds(rule_set.time_zone);
     let (policy_version, policy) = super::colours::policy_at(state.db, end).await?;
-    let facts = load_facts(state.db, month, rule_set.time_zone).await?;
+    let facts = load_facts(
+        state.db,
+        month,
+        rule_set.time_zone,
+        policy.on_time_window_days,
+    )
+    .await?;
     Ok(ducha_report::build(
         month,
         &facts,

@@ -142,6 +142,7 @@ by_position!(item {
     feedback_at: FeedbackAt,
     rejections: Rejections,
     reopened: Reopened,
+    first_feedback_at: FirstFeedbackAt,
 });
 
 by_position!(assignment {

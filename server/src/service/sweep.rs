@@ -261,6 +261,8 @@ pub struct OpenAssignment {
     sent_bits: Option<i64>,
     last_progress_due: Option<String>,
     last_progress_missed: Option<String>,
+    lead: bool,
+    first_feedback_at: Option<DateTime<Utc>>,
 }
 
 /// `$1` is the sweep instant: now, or later (a test's clock moved on). The facts from the
@@ -314,7 +316,7 @@ SELECT a.id, a.item_id, i.serial, a.unit_id, a.due_at, a.extended_due_at, a.crea
        CASE WHEN i.stage IN ('FEEDBACK_SUBMITTED', 'VERIFIED') THEN i.feedback_at END AS feedback_at, \
        CAST(i.rejections AS BIGINT) AS rejections, \
        CASE WHEN i.reopened THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS reopens, \
-       {notice_columns} \
+       {notice_columns}, a.lead, i.first_feedback_at \
 FROM assignment a \
 JOIN item i ON i.id = a.item_id \
 {notice_join}\
@@ -357,6 +359,8 @@ impl OpenAssignment {
             sent_bits: row.get(16)?,
             last_progress_due: row.get(17)?,
             last_progress_missed: row.get(18)?,
+            lead: row.get(19)?,
+            first_feedback_at: optional_timestamp(row, 20)?,
         })
     }
 
@@ -372,6 +376,8 @@ impl OpenAssignment {
             report_cycle_working_days: self.report_cycle_working_days,
             last_report_or_assigned_at: self.last_report_at.unwrap_or(self.created_at),
             feedback_at: self.feedback_at,
+            lead: self.lead,
+            first_feedback_at: self.first_feedback_at,
         }
     }
 

@@ -98,6 +98,18 @@ async fn insert_report(
             .filter(earlier_than(item::Column::FeedbackAt, now))
             .exec(txn)
             .await?;
+        // The first report ends the co-units' parts for good; a seeded report filed with an
+        // earlier instant is the first one.
+        item::Entity::update_many()
+            .col_expr(item::Column::FirstFeedbackAt, Expr::value(now))
+            .filter(item::Column::Id.eq(assignment.item_id))
+            .filter(
+                Condition::any()
+                    .add(item::Column::FirstFeedbackAt.is_null())
+                    .add(item::Column::FirstFeedbackAt.gt(now)),
+            )
+            .exec(txn)
+            .await?;
     }
     Ok(created)
 }

@@ -16,7 +16,8 @@ use crate::web::viewer::{Form, Viewer, run};
 
 const RULES: &str = "blueWithinWorkingDays redAfterOverdueWorkingDays yellowRejections
   redRejections reopenIsRed countProgressReports unitBlueBelowPercent unitYellowBelowPercent
-  unitRedBelowPercent unitRedItemsForRed onTimeWindowDays";
+  unitRedBelowPercent unitMinClosedForRate unitBlueSharePercent unitYellowSharePercent
+  unitRedSharePercent unitShareMinItems onTimeWindowDays";
 
 /// Each threshold: its API name, its words, and what kind of value it takes.
 enum Kind {
@@ -25,7 +26,7 @@ enum Kind {
     Switch,
 }
 
-const FIELDS: [(&str, &str, Kind); 11] = [
+const FIELDS: [(&str, &str, Kind); 15] = [
     (
         "blueWithinWorkingDays",
         "到期前多少个工作日内为蓝色",
@@ -60,13 +61,33 @@ const FIELDS: [(&str, &str, Kind); 11] = [
         Kind::Percent,
     ),
     (
-        "unitRedItemsForRed",
-        "单位有几个红色事项为红色",
+        "unitMinClosedForRate",
+        "按时办结率至少有几件办结才计入单位颜色",
+        Kind::Count,
+    ),
+    (
+        "unitBlueSharePercent",
+        "红黄事项占在办事项达到（%）为蓝色",
+        Kind::Percent,
+    ),
+    (
+        "unitYellowSharePercent",
+        "红黄事项占在办事项达到（%）为黄色",
+        Kind::Percent,
+    ),
+    (
+        "unitRedSharePercent",
+        "红色事项占在办事项达到（%）为红色",
+        Kind::Percent,
+    ),
+    (
+        "unitShareMinItems",
+        "按比例判定黄色、红色时相应事项至少几个",
         Kind::Count,
     ),
     (
         "onTimeWindowDays",
-        "按时办结率的统计窗口（天）",
+        "按时办结率的统计窗口（天，看板与月度通报相同）",
         Kind::Count,
     ),
 ];
