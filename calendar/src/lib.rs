@@ -13,6 +13,7 @@
 mod data;
 mod deadline;
 mod engine;
+pub mod statutory;
 
 pub use data::{
     Amendment, CalendarData, DateRange, Holiday, LocalOverride, NATIONAL_TOML, Notice, Origin,
