@@ -14,6 +14,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::CalendarError;
+use crate::statutory;
 
 /// The national data set bundled with the binary.
 pub const NATIONAL_TOML: &str = include_str!("../data/cn-holidays.toml");
@@ -141,8 +142,17 @@ pub enum SpecialKind {
 /// Where a special day comes from, for explanations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Origin {
-    National { year: i32, notice: String },
+    National {
+        year: i32,
+        notice: String,
+    },
     Local,
+    /// A statutory holiday (or its assumed 补假) of a year whose notice is not out yet,
+    /// computed from the law (see [`crate::statutory`]); the notice's 调休 is still unknown.
+    Assumed {
+        year: i32,
+        law: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,6 +162,17 @@ pub struct SpecialDay {
     pub name: String,
     pub origin: Origin,
 }
+
+impl SpecialDay {
+    /// True for a day assumed from the law in a year without a notice.
+    pub fn is_assumed(&self) -> bool {
+        matches!(self.origin, Origin::Assumed { .. })
+    }
+}
+
+/// How many years after the last notice get the law's holidays assumed: as far as any
+/// deadline rule reaches (ten years, see [`crate::DeadlineRule::check_bounds`]).
+pub const ASSUMED_YEARS: i32 = 10;
 
 #[derive(Debug, Deserialize)]
 struct DataFile {
@@ -208,9 +229,62 @@ impl CalendarData {
         &self.overrides
     }
 
-    /// Every special day after applying notices in order (annual notice, then amendments,
-    /// year by year) and local overrides last: for any date the latest word wins.
+    /// Every special day that was published or set: notices in order (annual notice, then
+    /// amendments, year by year) and local overrides last, so for any date the latest word
+    /// wins. The days assumed for years without a notice are not among them: see
+    /// [`Self::effective_days`] for everything a calendar counts.
     pub fn special_days(&self) -> BTreeMap<NaiveDate, SpecialDay> {
+        let mut days = self.notice_days();
+        self.apply_overrides(&mut days);
+        days
+    }
+
+    /// The years that get the law's holidays assumed: the [`ASSUMED_YEARS`] after the last
+    /// year with a notice (never before the first notice, never a year with one), as far
+    /// as the holidays can be computed (2100). `None` without any notice.
+    pub fn assumed_years(&self) -> Option<std::ops::RangeInclusive<i32>> {
+        let last = *self.years.keys().next_back()?;
+        let first = last.checked_add(1)?;
+        let end = last.saturating_add(ASSUMED_YEARS).min(statutory::LAST_YEAR);
+        (first <= end).then_some(first..=end)
+    }
+
+    /// The statutory days off of the [`Self::assumed_years`], by the 《全国年节及纪念日放假办法》
+    /// in force each year, with a holiday that falls on a weekend made up on the following
+    /// weekdays (补假) — the law's holidays without the notice's 调休.
+    pub fn assumed_days(&self) -> BTreeMap<NaiveDate, SpecialDay> {
+        let mut days = BTreeMap::new();
+        for year in self.assumed_years().into_iter().flatten() {
+            for day in statutory::statutory_days_off(year) {
+                days.insert(
+                    day.date,
+                    SpecialDay {
+                        date: day.date,
+                        kind: SpecialKind::Off,
+                        name: day.name,
+                        origin: Origin::Assumed {
+                            year,
+                            law: statutory::LAW.to_string(),
+                        },
+                    },
+                );
+            }
+        }
+        days
+    }
+
+    /// Every special day a calendar counts: the notices, then the assumed days of years
+    /// without one (which no notice names), then local overrides, which win over both.
+    pub fn effective_days(&self) -> BTreeMap<NaiveDate, SpecialDay> {
+        let mut days = self.notice_days();
+        for (date, day) in self.assumed_days() {
+            days.entry(date).or_insert(day);
+        }
+        self.apply_overrides(&mut days);
+        days
+    }
+
+    fn notice_days(&self) -> BTreeMap<NaiveDate, SpecialDay> {
         let mut days = BTreeMap::new();
         for year in self.years.values() {
             let notices = std::iter::once((&year.notice, &year.holidays))
@@ -247,6 +321,10 @@ impl CalendarData {
                 }
             }
         }
+        days
+    }
+
+    fn apply_overrides(&self, days: &mut BTreeMap<NaiveDate, SpecialDay>) {
         for local in &self.overrides {
             days.insert(
                 local.date,
@@ -262,7 +340,6 @@ impl CalendarData {
                 },
             );
         }
-        days
     }
 
     /// Parses one year in the holiday-cn JSON shape and turns it into an arrangement:

@@ -7,6 +7,7 @@
 //! clock ([004 Art.71]: 24/48-hour reading limits) and never roll.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::CalendarError;
 use crate::data::{Origin, SpecialKind};
 use crate::engine::Calendar;
+use crate::statutory;
 
 /// How long an item has, as the seeds and leaders word it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -112,6 +114,10 @@ pub struct CrossedDay {
     pub kind: SpecialKind,
     /// True for a jurisdiction's local override, false for the national notice.
     pub local: bool,
+    /// True for a statutory holiday (or 补假) assumed from the law in a year whose notice is
+    /// not out yet. Absent in explanations stored before assumed days existed.
+    #[serde(default)]
+    pub assumed: bool,
 }
 
 /// Why the due instant is what it is.
@@ -122,7 +128,9 @@ pub struct Explanation {
     /// The date the rule reached before rolling onto a working day, when it rolled.
     pub rolled_from: Option<NaiveDate>,
     pub crossed: Vec<CrossedDay>,
-    /// Years on the way without a published notice (counted with weekends only).
+    /// Years on the way without a published notice: counted with the law's holidays and
+    /// no 调休 (the `assumed` days of `crossed`), or with weekends only past the years the
+    /// calendar assumes holidays for.
     pub provisional_years: Vec<i32>,
     /// A sentence in Chinese for people.
     pub summary: String,
@@ -231,6 +239,7 @@ impl Calendar {
                     name: s.name.clone(),
                     kind: s.kind,
                     local: s.origin == Origin::Local,
+                    assumed: s.is_assumed(),
                 })
                 .collect()
         } else {
@@ -241,15 +250,19 @@ impl Calendar {
         } else {
             Vec::new()
         };
-        let summary = summarise(
+        let mut summary = summarise(
             rule,
             start_date,
             due_at,
             policy,
             rolled_from.map(|from| (from, backwards)),
             &crossed,
-            &provisional_years,
         );
+        summary.push_str(&provisional_text(
+            &crossed,
+            &provisional_years,
+            self.assumed_years(),
+        ));
         Ok(Deadline {
             due_at,
             due_date,
@@ -323,7 +336,6 @@ fn summarise(
     policy: &DeadlinePolicy,
     rolled_from: Option<(NaiveDate, bool)>,
     crossed: &[CrossedDay],
-    provisional_years: &[i32],
 ) -> String {
     let due_local = due_at.with_timezone(&policy.time_zone);
     let due_text = format!(
@@ -409,12 +421,80 @@ fn summarise(
         text.push_str(&parts.join("，"));
         text.push('。');
     }
-    if !provisional_years.is_empty() {
-        let years: Vec<String> = provisional_years.iter().map(|y| format!("{y}年")).collect();
+    text
+}
+
+/// What the answer assumed about years without a notice: the law's holidays (named, as far
+/// as the count crossed them) and no 调休 in the assumed years; weekends only beyond them.
+fn provisional_text(
+    crossed: &[CrossedDay],
+    provisional_years: &[i32],
+    assumed_years: Option<RangeInclusive<i32>>,
+) -> String {
+    let mut text = String::new();
+    let (assumed, weekends_only): (Vec<i32>, Vec<i32>) = provisional_years
+        .iter()
+        .partition(|y| assumed_years.as_ref().is_some_and(|r| r.contains(*y)));
+    if !assumed.is_empty() {
+        text.push_str(&format!(
+            "{}的放假安排尚未公布：{}调休暂未计入，公布后将重新计算。",
+            years_text(&assumed),
+            assumed_holidays_text(crossed)
+        ));
+    }
+    if !weekends_only.is_empty() {
         text.push_str(&format!(
             "{}的放假安排尚未公布，暂按周末计算，公布后将重新计算。",
-            years.join("、")
+            years_text(&weekends_only)
         ));
     }
     text
+}
+
+fn years_text(years: &[i32]) -> String {
+    let years: Vec<String> = years.iter().map(|y| format!("{y}年")).collect();
+    years.join("、")
+}
+
+/// At most this many runs of assumed days are named in a summary; a period of years would
+/// otherwise list every holiday of every year.
+const ASSUMED_RUNS_NAMED: usize = 6;
+
+/// Which assumed days the count passed over, as runs of one holiday:
+/// "已按《全国年节及纪念日放假办法》计入2027-01-01（元旦）等法定假日，".
+fn assumed_holidays_text(crossed: &[CrossedDay]) -> String {
+    let mut runs: Vec<(&str, NaiveDate, NaiveDate)> = Vec::new();
+    for day in crossed.iter().filter(|d| d.assumed) {
+        match runs.last_mut() {
+            Some((name, _, last)) if *name == day.name && last.succ_opt() == Some(day.date) => {
+                *last = day.date;
+            }
+            _ => runs.push((&day.name, day.date, day.date)),
+        }
+    }
+    if runs.is_empty() {
+        return format!("法定假日已按《{}》计入（期间未遇），", statutory::LAW);
+    }
+    let named: Vec<String> = runs
+        .iter()
+        .take(ASSUMED_RUNS_NAMED)
+        .map(|(name, first, last)| {
+            if first == last {
+                format!("{first}（{name}）")
+            } else {
+                format!("{first}至{last}（{name}）")
+            }
+        })
+        .collect();
+    let make_up = runs.iter().any(|(name, _, _)| name.ends_with("补假"));
+    format!(
+        "已按《{}》计入{}等法定假日{}，",
+        statutory::LAW,
+        named.join("、"),
+        if make_up {
+            "（适逢周末的假日推定在其后的工作日补假）"
+        } else {
+            ""
+        }
+    )
 }

@@ -2,12 +2,14 @@
 //! `working_days_between` after a one-off build.
 //!
 //! Days are numbered from 1970-01-01 (day 0). Inside the table span (every year with a
-//! notice, plus any local override) the engine keeps a prefix count of working days and
-//! the list of working days by rank; outside it, only weekends rest, and counts come from
-//! closed-form week arithmetic. Every operation is therefore a handful of array reads and
+//! notice, the years after it whose statutory holidays are assumed, and any local
+//! override) the engine keeps a prefix count of working days and the list of working days
+//! by rank; outside it, only weekends rest, and counts come from closed-form week
+//! arithmetic. Every operation is therefore a handful of array reads and
 //! integer divisions, with no loop over days.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
@@ -25,7 +27,9 @@ const MONDAY_ANCHOR: i64 = 4;
 pub struct Answer<T> {
     pub value: T,
     /// True when some day the answer depends on lies in a year without a published
-    /// notice: it was computed with weekends only and may change when the notice appears.
+    /// notice: it was computed with the law's holidays but no 调休 (in the years after
+    /// the last notice, see [`crate::ASSUMED_YEARS`]) or with weekends only (beyond them),
+    /// and may change when the notice appears.
     pub provisional: bool,
 }
 
@@ -91,6 +95,7 @@ pub struct Calendar {
     uncovered: Vec<i32>,
     special: BTreeMap<NaiveDate, SpecialDay>,
     known_years: BTreeSet<i32>,
+    assumed_years: Option<RangeInclusive<i32>>,
     version: String,
 }
 
@@ -101,10 +106,15 @@ impl Calendar {
     }
 
     pub fn build(data: CalendarData) -> Calendar {
-        let special = data.special_days();
+        let special = data.effective_days();
         let known_years: BTreeSet<i32> = data.years().map(|y| y.year).collect();
+        let assumed_years = data.assumed_years();
         let first_year = known_years.first().copied();
-        let last_year = known_years.last().copied();
+        // The assumed years are inside the span: their holidays are table entries.
+        let last_year = assumed_years
+            .as_ref()
+            .map(|years| *years.end())
+            .or(known_years.last().copied());
         let span_dates = [
             first_year.and_then(|y| NaiveDate::from_ymd_opt(y, 1, 1)),
             last_year.and_then(|y| NaiveDate::from_ymd_opt(y, 12, 31)),
@@ -157,6 +167,7 @@ impl Calendar {
             uncovered,
             special,
             known_years,
+            assumed_years,
             version,
         }
     }
@@ -174,6 +185,23 @@ impl Calendar {
     /// Years with a published notice.
     pub fn known_years(&self) -> impl Iterator<Item = i32> + '_ {
         self.known_years.iter().copied()
+    }
+
+    /// Years without a notice whose statutory holidays are counted, assumed from the law
+    /// (see [`CalendarData::assumed_years`]).
+    pub fn assumed_years(&self) -> Option<RangeInclusive<i32>> {
+        self.assumed_years.clone()
+    }
+
+    /// The days from `first` to `last` inclusive (in either order) that are days off only
+    /// by assumption: statutory holidays and 补假 of years without a notice, in date order.
+    pub fn assumed_days(&self, first: NaiveDate, last: NaiveDate) -> Vec<&SpecialDay> {
+        let (first, last) = (first.min(last), first.max(last));
+        self.special
+            .range(first..=last)
+            .map(|(_, s)| s)
+            .filter(|s| s.is_assumed())
+            .collect()
     }
 
     fn hi(&self) -> i64 {

@@ -3,7 +3,11 @@
 //! A working day is a Monday to Friday that is not a holiday day off, or a weekend day that
 //! a State Council notice declared a make-up working day (调休上班). The national data covers
 //! every year from 2004 through 2026 (`data/cn-holidays.toml`); a year without a notice is
-//! *provisional* (weekends only) and every answer that depends on one says so.
+//! *provisional* and every answer that depends on one says so. In the ten years after the
+//! last notice the statutory holidays themselves are still known — 《全国年节及纪念日放假办法》
+//! fixes them, and [`statutory`] computes their lunar and solar-term dates — so those years
+//! count the law's days off (with 补假 for a holiday on a weekend) and only the notice's
+//! 调休 is missing; beyond them, and before the first notice, only weekends rest.
 //!
 //! ```text
 //! let cal = Calendar::national();
@@ -13,10 +17,11 @@
 mod data;
 mod deadline;
 mod engine;
+pub mod statutory;
 
 pub use data::{
-    Amendment, CalendarData, DateRange, Holiday, LocalOverride, NATIONAL_TOML, Notice, Origin,
-    SpecialDay, SpecialKind, YearArrangement,
+    ASSUMED_YEARS, Amendment, CalendarData, DateRange, Holiday, LocalOverride, NATIONAL_TOML,
+    Notice, Origin, SpecialDay, SpecialKind, YearArrangement,
 };
 pub use deadline::{CrossedDay, Deadline, DeadlinePolicy, DeadlineRule, Explanation};
 pub use engine::{Answer, Calendar, DayKind};

@@ -346,14 +346,20 @@ fn counting_follows_civil_code_semantics() {
 }
 
 #[test]
-fn years_without_a_notice_are_provisional_weekends_only() {
+fn years_without_a_notice_count_the_laws_holidays_and_are_provisional() {
     let cal = Calendar::national();
     let answer = cal
         .add_working_days(date(2026, 12, 31), 3)
         .expect("in range");
-    // 2027-01-01 is a Friday with no notice yet: counted as a working day, and said so.
-    assert_eq!(answer.value, date(2027, 1, 5));
+    // 2027-01-01 is a Friday with no notice yet: 元旦 by law, so a day off, and the answer
+    // says it may change (the notice may add 调休).
+    assert_eq!(answer.value, date(2027, 1, 6));
     assert!(answer.provisional);
+    // Past the ten assumed years (2027–2036) only weekends rest: 2037-01-01 is a Thursday.
+    let far = cal
+        .add_working_days(date(2036, 12, 31), 1)
+        .expect("in range");
+    assert_eq!((far.value, far.provisional), (date(2037, 1, 1), true));
     assert!(
         !cal.add_working_days(date(2026, 12, 28), 3)
             .expect("in range")
@@ -410,7 +416,7 @@ fn an_override_in_a_provisional_year_stays_provisional() {
     let answer = cal.is_working_day(date(2027, 3, 1));
     assert!(!answer.value);
     assert!(answer.provisional);
-    // Past the table, weekends-only counting resumes seamlessly.
+    // Around it the assumed year counts as before: no holiday near 2027-03-01.
     assert_eq!(
         cal.add_working_days(date(2027, 2, 26), 1)
             .expect("ok")
@@ -569,6 +575,10 @@ fn holiday_cn_json_imports_as_a_year() {
         cal.is_working_day(date(2027, 2, 20)).value,
         "the Saturday is worked"
     );
+    // The notice replaces the law's assumed days for its year: this one names no 春节 days
+    // off, so the 春节 assumed before (02-05..02-10) is gone.
+    assert!(cal.is_working_day(date(2027, 2, 9)).value);
+    assert!(cal.special_day(date(2027, 2, 9)).is_none());
     let stray =
         r#"{"year": 2027, "days": [{"name": "x", "date": "2031-05-01", "isOffDay": true}]}"#;
     assert!(CalendarData::parse_holiday_cn(stray).is_err());
@@ -601,8 +611,9 @@ fn naive_add(cal: &Calendar, start: NaiveDate, n: i32) -> NaiveDate {
 }
 
 fn any_date() -> impl Strategy<Value = NaiveDate> {
-    // 2000..2031 straddles the bundled data on both sides.
-    (0i64..(31 * 366)).prop_map(|offset| date(2000, 1, 1) + chrono::Duration::days(offset))
+    // 2000..2040 straddles the bundled data on both sides: before it, weekends only; after
+    // it, the years with the law's holidays assumed (2027–2036), then weekends only again.
+    (0i64..(41 * 366)).prop_map(|offset| date(2000, 1, 1) + chrono::Duration::days(offset))
 }
 
 proptest! {
