@@ -487,7 +487,10 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[..3], ["true", "2026-10-10", "4"]);
         assert!(lines[3].starts_with("error: not a date"), "{}", lines[3]);
-        assert_eq!(lines[4], "2027-01-05 provisional");
+        assert_eq!(
+            lines[4], "2027-01-06 provisional",
+            "元旦 2027 is a day off by law"
+        );
         assert!(lines[5].starts_with("error: unknown request"));
         assert!(lines[6].starts_with("error: wrong number"));
         assert_eq!(lines.len(), 7);

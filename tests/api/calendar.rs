@@ -53,7 +53,7 @@ async fn add_and_between_agree_with_the_cli_contract() {
     assert_eq!(data["reverse"]["days"], -4);
     assert_eq!(
         data["next"],
-        json!({ "date": "2027-01-05", "provisional": true })
+        json!({ "date": "2027-01-06", "provisional": true })
     );
 }
 

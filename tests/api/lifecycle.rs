@@ -805,9 +805,10 @@ async fn importing_a_calendar_year_recalculates_only_open_deadlines(backend: Bac
     let app = spawn_app_on(backend).await;
     let d = District::create(&app).await;
     app.clock.set(shanghai(2026, 12, 29, 9, 0));
-    // Due on the third working day: provisional 2027-01-01 (a Friday without a notice yet).
+    // Due on the third working day: provisional 2027-01-04 (元旦 is a day off by law though
+    // 2027 has no notice yet).
     let open = assigned_item(&app, &d, "元旦期间安全检查").await;
-    assert_eq!(open["assignments"][0]["dueAt"], "2027-01-01T10:00:00+00:00");
+    assert_eq!(open["assignments"][0]["dueAt"], "2027-01-04T10:00:00+00:00");
     assert_eq!(open["assignments"][0]["provisional"], true);
     // A closed item with a due in 2027 must never change.
     let closing = assigned_item(&app, &d, "年终考核材料报送").await;
@@ -866,7 +867,7 @@ async fn importing_a_calendar_year_recalculates_only_open_deadlines(backend: Bac
     let after = item(&app, &d.supervisor, &open["id"]).await;
     assert_eq!(
         after["assignments"][0]["dueAt"], "2027-01-04T10:00:00+00:00",
-        "moved past the new holiday"
+        "the notice confirms the holiday the law gave: the due stays, no longer provisional"
     );
     assert_eq!(after["assignments"][0]["provisional"], false);
     let recalculated = after["auditTrail"]

@@ -37,7 +37,7 @@ fn calendar_commands_print_exactly_one_answer() {
     );
     assert_eq!(
         ducha(&["calendar", "add", "2026-12-31", "3"]).0,
-        "2027-01-05 provisional\n"
+        "2027-01-06 provisional\n"
     );
     let (stdout, stderr, ok) = ducha(&["calendar", "add", "2026-02-30", "3"]);
     assert!(!ok && stdout.is_empty(), "a bad date fails");
@@ -82,7 +82,10 @@ fn eval_answers_line_by_line_and_fails_if_any_line_failed() {
     assert_eq!(lines[0], "true");
     assert!(lines[1].starts_with("error: "), "{}", lines[1]);
     assert_eq!(lines[2], "4");
-    assert_eq!(lines[3], "true provisional");
+    assert_eq!(
+        lines[3], "false provisional",
+        "元旦 2027 is a day off by law"
+    );
     assert!(!output.status.success());
 
     let clean = Command::new(DUCHA)

@@ -52,7 +52,7 @@ pub struct WorkingDay {
     pub kind: DayKind,
     /// 节假日或调休所属节日名称
     pub holiday_name: Option<String>,
-    /// 该年尚无国务院办公厅放假通知，暂按周末计算
+    /// 该年尚无国务院办公厅放假通知：已按《全国年节及纪念日放假办法》计入法定假日（逢周末顺延补假），调休尚未计入
     pub provisional: bool,
 }
 
@@ -61,7 +61,7 @@ pub struct WorkingDay {
 pub struct WorkingDayResult {
     /// 推算得到的日期
     pub date: Date,
-    /// 推算跨越了尚无放假通知的年份，结果暂按周末计算
+    /// 推算跨越了尚无放假通知的年份（已计入法定假日，调休尚未计入）
     pub provisional: bool,
 }
 
@@ -70,7 +70,7 @@ pub struct WorkingDayResult {
 pub struct WorkingDayCount {
     /// (from, to] 内的工作日数；to 早于 from 时为负数
     pub days: i32,
-    /// 计算跨越了尚无放假通知的年份，结果暂按周末计算
+    /// 计算跨越了尚无放假通知的年份（已计入法定假日，调休尚未计入）
     pub provisional: bool,
 }
 
@@ -117,6 +117,8 @@ pub struct CrossedDay {
     pub kind: SpecialDayKind,
     /// 是否为本地调整（而非国务院通知）
     pub local: bool,
+    /// 是否为按《全国年节及纪念日放假办法》推定的假日（该年尚无放假通知）
+    pub assumed: bool,
 }
 
 /// 期限的推算说明
@@ -130,7 +132,7 @@ pub struct DeadlineExplanation {
     pub rolled_from: Option<Date>,
     /// 推算途经的节假日和调休日
     pub crossed: Vec<CrossedDay>,
-    /// 尚无放假通知、暂按周末计算的年份
+    /// 尚无放假通知的年份（已按法定假日推算，调休尚未计入）
     pub provisional_years: Vec<i32>,
     /// 中文说明
     pub summary: String,
@@ -143,7 +145,7 @@ pub struct Deadline {
     pub due_at: DateTime<Utc>,
     /// 截止日期（本地）
     pub due_date: Date,
-    /// 推算跨越了尚无放假通知的年份，期限暂按周末计算
+    /// 推算跨越了尚无放假通知的年份，期限已计入法定假日，调休尚未计入
     pub provisional: bool,
     /// 推算所用日历版本
     pub calendar_version: String,
@@ -171,6 +173,7 @@ impl From<cal::Deadline> for Deadline {
                         name: c.name,
                         kind: c.kind.into(),
                         local: c.local,
+                        assumed: c.assumed,
                     })
                     .collect(),
                 provisional_years: e.provisional_years,

@@ -171,7 +171,9 @@ fn day_changes(
     after: &CalendarData,
     within: impl Fn(NaiveDate) -> bool,
 ) -> Vec<DayChange> {
-    let (old, new) = (before.special_days(), after.special_days());
+    // The days in force, assumed holidays of years without a notice included: a notice
+    // that arrives shows the assumed days it confirms or changes.
+    let (old, new) = (before.effective_days(), after.effective_days());
     let dates: std::collections::BTreeSet<NaiveDate> = old
         .keys()
         .chain(new.keys())
