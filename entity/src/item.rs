@@ -44,6 +44,11 @@ pub struct Model {
     /// When the lead unit first reported the item done (办结反馈): where a co-unit's part
     /// ends (docs/rules.md §3).
     pub first_feedback_at: Option<DateTimeUtc>,
+    /// The rectification due a 回头看 set, as a rule counted from `rectification_from`: the
+    /// lead's due from then on.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rectification_rule: Option<String>,
+    pub rectification_from: Option<DateTimeUtc>,
 }
 
 /// Declared so that an item can be read with its assignments in one statement.

@@ -1,8 +1,16 @@
-//! `item.first_feedback_at`: when the lead unit first reported the item done (办结反馈). A
-//! co-unit answers for its own part (issue 30, docs/rules.md §3): its part ends there, and
-//! the lead's rework and 回头看 that follow are the lead's. Written by the transaction that
-//! writes the first completion report (`service::items::feedback`), derived here once from
-//! the reports already stored.
+//! Two facts of issue 30 kept on the item:
+//! - `item.first_feedback_at`: when the lead unit first reported the item done (办结反馈). A
+//!   co-unit answers for its own part (docs/rules.md §3): its part ends there, and the
+//!   lead's rework and 回头看 that follow are the lead's. Written by the transaction that
+//!   writes the first completion report (`service::items::feedback`), derived here once
+//!   from the reports already stored.
+//! - `item.rectification_rule` and `item.rectification_from`: the new due a 回头看 sets (a
+//!   rule, counted from the reopening), which the lead's due is computed from from then on,
+//!   also when a calendar change recalculates it (docs/rules.md §1).
+//!
+//! And an index on the audit trail by action and instant: the board and the report read the
+//! closures of a window (CLOSE rows), and a past instant's dues and live assignments (the
+//! rows that moved dues or withdrew a unit after it), by those two columns.
 
 use sea_orm_migration::prelude::*;
 
@@ -10,9 +18,18 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 #[derive(DeriveIden)]
+enum AuditEvent {
+    Table,
+    Action,
+    At,
+}
+
+#[derive(DeriveIden)]
 enum Item {
     Table,
     FirstFeedbackAt,
+    RectificationRule,
+    RectificationFrom,
 }
 
 /// Derives the column from the stored reports; public so that a test can run it again on a
@@ -32,6 +49,36 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .null(),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        // SQLite adds one column per ALTER TABLE.
+        for mut column in [
+            ColumnDef::new(Item::RectificationRule)
+                .text()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Item::RectificationFrom)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Item::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_audit_action_at")
+                    .table(AuditEvent::Table)
+                    .col(AuditEvent::Action)
+                    .col(AuditEvent::At)
                     .to_owned(),
             )
             .await?;

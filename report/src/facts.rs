@@ -74,8 +74,10 @@ pub struct Closure {
     /// The lead unit when the item closed.
     pub unit_id: i64,
     pub at: DateTime<Utc>,
-    /// Whether the accepted report came in by the due in force (the extended one).
+    /// Whether the accepted report came in by the due in force (the extended one), and by
+    /// the original due.
     pub on_time: bool,
+    pub on_time_original: bool,
 }
 
 /// Everything `build` needs besides the calendar and the colour policy.

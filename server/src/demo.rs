@@ -347,6 +347,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                     item.id,
                     item.version,
                     Some("等待上级政策明确"),
+                    None,
                 )
                 .await?;
                 if index % 20 == 5 {
@@ -356,6 +357,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                         item.id,
                         item.version,
                         Some("事项已由上级统一部署，撤销本级督办"),
+                        None,
                     )
                     .await?;
                 }
@@ -397,6 +399,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 item.id,
                 item.version,
                 Some("回头看发现问题反弹，重新督办"),
+                Some("10个工作日"),
             )
             .await?;
         }

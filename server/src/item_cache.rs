@@ -416,6 +416,8 @@ mod tests {
                 rejections: 0,
                 reopened: false,
                 first_feedback_at: None,
+                rectification_rule: None,
+                rectification_from: None,
             },
             Vec::new(),
         ))

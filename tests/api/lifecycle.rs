@@ -677,18 +677,51 @@ async fn rejected_feedback_keeps_the_original_due_and_reopen_follows_a_failed_re
         json!({ "itemId": id, "version": ver(&verified["item"]) }),
     )
     .await;
-    let reopen = item_mutation("reopenItem", "ItemReasonInput");
-    assert_eq!(
-        refused(
-            &app,
-            Some(&d.supervisor),
-            &reopen,
-            json!({ "itemId": id, "version": ver(&closed["item"]) })
-        )
-        .await,
-        "BAD_USER_INPUT"
+    let reopen = item_mutation("reopenItem", "ReopenItemInput");
+    let version = ver(&closed["item"]);
+    // A reason and a rectification due are both required, and the due must be readable and
+    // ahead (docs/rules.md §1: 回头看 sets a new rectification due).
+    for (reason, due) in [
+        ("", "10个工作日"),
+        ("回头看发现电梯未通过验收", ""),
+        ("回头看发现电梯未通过验收", "尽快"),
+        ("回头看发现电梯未通过验收", "2020-01-06"),
+    ] {
+        assert_eq!(
+            refused(
+                &app,
+                Some(&d.supervisor),
+                &reopen,
+                json!({ "itemId": id, "version": version, "reason": reason, "rectificationDue": due })
+            )
+            .await,
+            "BAD_USER_INPUT",
+            "{reason:?} {due:?}"
+        );
+    }
+    let reopened = ok(&app, &d.supervisor, &reopen, json!({ "itemId": id, "version": version, "reason": "回头看发现电梯未通过验收", "rectificationDue": "10个工作日" })).await;
+    let after = item(&app, &d.supervisor, id).await;
+    let lead = after["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|a| a["lead"] == true)
+        .expect("lead");
+    let reopened_at = after["auditTrail"]
+        .as_array()
+        .and_then(|a| a.last())
+        .map(|e| e["at"].clone())
+        .expect("reopen row");
+    assert_ne!(
+        lead["dueAt"], due,
+        "the lead runs on the rectification due, not the first one"
     );
-    let reopened = ok(&app, &d.supervisor, &reopen, json!({ "itemId": id, "version": ver(&closed["item"]), "reason": "回头看发现电梯未通过验收" })).await;
+    assert!(
+        lead["dueAt"].as_str() > reopened_at.as_str(),
+        "{} after {}",
+        lead["dueAt"],
+        reopened_at
+    );
     assert_eq!(reopened["item"]["stage"], "IN_PROGRESS");
     let trail = item(&app, &d.supervisor, id).await;
     assert_eq!(actions(&trail).iter().filter(|a| *a == "REJECT").count(), 1);

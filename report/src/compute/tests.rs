@@ -72,6 +72,7 @@ fn closed(facts: &mut ReportFacts, unit: i64, on_time: bool) {
         unit_id: unit,
         at: at(10, 20, 9),
         on_time,
+        on_time_original: on_time,
     });
 }
 
@@ -277,6 +278,7 @@ fn the_report_judges_units_by_the_window_the_board_uses() {
         unit_id: 2,
         at: at(3, 1, 9),
         on_time: false,
+        on_time_original: false,
     });
     let report = build_october(&facts);
     let first = &report.units[0];

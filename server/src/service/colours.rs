@@ -245,18 +245,10 @@ pub async fn assignment_facts(
     at: DateTime<Utc>,
 ) -> AppResult<Vec<FactsOf>> {
     let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let mut assignments = in_chunks(&ids, |chunk| {
-        assignment::Entity::find()
-            .filter(assignment::Column::ItemId.is_in(chunk))
-            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-            .filter(assignment::Column::CreatedAt.lte(at))
-            .all(db)
-    })
-    .await?;
+    let mut assignments = live_assignments_at(db, &ids, at).await?;
     // In id order whatever the chunks, as a page reads them: of two
     // assignments of one colour, the first gives the item its reason.
     assignments.sort_by_key(|a| a.id);
-    extensions_as_of(db, &mut assignments, at).await?;
     let events = in_chunks(&ids, |chunk| {
         audit_event::Entity::find()
             .filter(audit_event::Column::ItemId.is_in(chunk))
@@ -567,6 +559,37 @@ pub async fn items_of_colours(
     }
 }
 
+/// The assignments of `item_ids` live at `at`, with the dues they had then: those created by
+/// then and not yet withdrawn (a later 改派 leaves the past as it was), their extended dues
+/// as approved by then, and their dues before any later change moved them (a resumption, a
+/// calendar change, a lead's extension, a 回头看), so that an earlier instant is judged as
+/// the live board judged it (docs/rules.md §3).
+pub async fn live_assignments_at(
+    db: &impl ConnectionTrait,
+    item_ids: &[i64],
+    at: DateTime<Utc>,
+) -> AppResult<Vec<assignment::Model>> {
+    let withdrawn_since = super::history::withdrawn_after(db, at).await?;
+    let mut assignments: Vec<assignment::Model> = in_chunks(item_ids, |chunk| {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.is_in(chunk))
+            .filter(assignment::Column::CreatedAt.lte(at))
+            .all(db)
+    })
+    .await?
+    .into_iter()
+    .filter(|a| a.status != AssignmentStatus::Withdrawn || withdrawn_since.contains(&a.id))
+    .collect();
+    extensions_as_of(db, &mut assignments, at).await?;
+    let dues = super::history::dues_at(db, at).await?;
+    for a in &mut assignments {
+        if let Some(then) = dues.get(&a.id) {
+            then.apply(&mut a.due_at, &mut a.extended_due_at);
+        }
+    }
+    Ok(assignments)
+}
+
 /// Sets each assignment's extended due to the one approved by `at` (none if none was yet):
 /// colours asked of a past instant must not know of later extensions.
 async fn extensions_as_of(
@@ -782,14 +805,7 @@ pub async fn unit_standings(
         .collect();
     let colours = colours_for_items(db, rules, &open_items, at).await?;
     let item_ids: Vec<i64> = open_items.iter().map(|i| i.id).collect();
-    let assignments = in_chunks(&item_ids, |chunk| {
-        assignment::Entity::find()
-            .filter(assignment::Column::ItemId.is_in(chunk))
-            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-            .filter(assignment::Column::CreatedAt.lte(at))
-            .all(db)
-    })
-    .await?;
+    let assignments = live_assignments_at(db, &item_ids, at).await?;
     let serials: HashMap<i64, &item::Model> = open_items.iter().map(|i| (i.id, i)).collect();
     let mut tally = UnitTally::default();
     for a in &assignments {

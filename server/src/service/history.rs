@@ -72,6 +72,7 @@ struct ClosureRow {
     unit_id: i64,
     at: DateTime<Utc>,
     on_time: i64,
+    on_time_original: i64,
 }
 
 /// Every 销号 in `[from, to]`, from the CLOSE rows of the audit trail: the lead unit then
@@ -84,22 +85,24 @@ pub async fn closures(
     to: DateTime<Utc>,
 ) -> Result<Vec<ducha_report::Closure>, sea_orm::DbErr> {
     let backend = db.get_database_backend();
-    let (lead_id, on_time) = match backend {
-        sea_orm::DatabaseBackend::Postgres => (
-            "CAST(e.details->>'assignmentId' AS BIGINT)",
-            "CAST(CASE WHEN e.details->>'onTimeExtended' = 'true' THEN 1 ELSE 0 END AS BIGINT)",
-        ),
-        _ => (
-            // `->>` (SQLite 3.38) rather than json_extract, whose `$` path the placeholder
-            // rewriting would take for a parameter.
-            "(e.details->>'assignmentId')",
-            "CAST(CASE WHEN e.details->>'onTimeExtended' THEN 1 ELSE 0 END AS BIGINT)",
-        ),
+    let flag = |key: &str| match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            format!("CAST(CASE WHEN e.details->>'{key}' = 'true' THEN 1 ELSE 0 END AS BIGINT)")
+        }
+        // `->>` (SQLite 3.38) rather than json_extract, whose `$` path the placeholder
+        // rewriting would take for a parameter.
+        _ => format!("CAST(CASE WHEN e.details->>'{key}' THEN 1 ELSE 0 END AS BIGINT)"),
     };
+    let lead_id = match backend {
+        sea_orm::DatabaseBackend::Postgres => "CAST(e.details->>'assignmentId' AS BIGINT)",
+        _ => "(e.details->>'assignmentId')",
+    };
+    let (on_time, on_time_original) = (flag("onTimeExtended"), flag("onTimeOriginal"));
     // A CLOSE row names the lead's assignment; one written before it did is matched to the
     // item's live lead.
     let sql = format!(
-        "SELECT e.item_id, a.unit_id, e.at, {on_time} AS on_time FROM audit_event e \
+        "SELECT e.item_id, a.unit_id, e.at, {on_time} AS on_time, \
+         {on_time_original} AS on_time_original FROM audit_event e \
          JOIN assignment a ON a.item_id = e.item_id AND a.lead = $3 \
           AND (a.id = {lead_id} OR ({lead_id} IS NULL AND a.status <> 'WITHDRAWN')) \
          WHERE e.action = 'CLOSE' AND e.at >= $1 AND e.at <= $2"
@@ -117,7 +120,117 @@ pub async fn closures(
         unit_id: row.unit_id,
         at: row.at,
         on_time: row.on_time == 1,
+        on_time_original: row.on_time_original == 1,
     })
+    .collect())
+}
+
+#[derive(FromQueryResult)]
+struct DueRow {
+    assignment_id: Option<i64>,
+    action: String,
+    details: serde_json::Value,
+}
+
+/// The dues of every assignment whose dues changed after `at`, as they stood at `at`: the
+/// "before" of the first change after it (`super::dues`). Assignments not listed had the
+/// dues they have now. Rows written before changes recorded their "before" (a resumption's
+/// `moved`, a recalculation's `oldDueAt`) give the due and leave the extended due as the
+/// approvals say (`extensions_as_of`).
+pub async fn dues_at(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, DuesThen>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let rows = DueRow::find_by_statement(statement(
+        backend,
+        "SELECT assignment_id, action, details FROM audit_event \
+         WHERE at > $1 AND action IN ('RESUME', 'RECALCULATE_DUE', 'DECIDE_EXTENSION', 'REOPEN') \
+         ORDER BY at, id",
+        vec![Value::from(at)],
+    ))
+    .all(db)
+    .await?;
+    let mut then: HashMap<i64, DuesThen> = HashMap::new();
+    for row in rows {
+        let changes = super::dues::changes_in(&row.details);
+        if !changes.is_empty() {
+            for change in changes {
+                then.entry(change.assignment_id).or_insert(DuesThen {
+                    due_at: change.before.due_at,
+                    extended_due_at: Some(change.before.extended_due_at),
+                });
+            }
+            continue;
+        }
+        // Rows from before the dues were recorded in one shape.
+        let legacy: Vec<(i64, DateTime<Utc>)> = match row.action.as_str() {
+            "RESUME" => row.details["moved"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| {
+                    Some((
+                        m["assignmentId"].as_i64()?,
+                        serde_json::from_value(m["oldDueAt"].clone()).ok()?,
+                    ))
+                })
+                .collect(),
+            "RECALCULATE_DUE" => row
+                .assignment_id
+                .zip(serde_json::from_value(row.details["oldDueAt"].clone()).ok())
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (assignment_id, due_at) in legacy {
+            then.entry(assignment_id).or_insert(DuesThen {
+                due_at,
+                extended_due_at: None,
+            });
+        }
+    }
+    Ok(then)
+}
+
+/// An assignment's dues at an earlier instant; `extended_due_at` is `None` where the row
+/// that says so did not record it.
+#[derive(Debug, Clone, Copy)]
+pub struct DuesThen {
+    pub due_at: DateTime<Utc>,
+    pub extended_due_at: Option<Option<DateTime<Utc>>>,
+}
+
+impl DuesThen {
+    /// Sets an assignment's dues to those it had then.
+    pub fn apply(&self, due_at: &mut DateTime<Utc>, extended_due_at: &mut Option<DateTime<Utc>>) {
+        *due_at = self.due_at;
+        if let Some(extended) = self.extended_due_at {
+            *extended_due_at = extended;
+        }
+    }
+}
+
+#[derive(FromQueryResult)]
+struct WithdrawnRow {
+    details: serde_json::Value,
+}
+
+/// The assignments withdrawn (改派 away) after `at`: live at `at`, whatever their status now.
+pub async fn withdrawn_after(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+) -> Result<std::collections::HashSet<i64>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    Ok(WithdrawnRow::find_by_statement(statement(
+        backend,
+        "SELECT details FROM audit_event WHERE action = 'REASSIGN' AND at > $1",
+        vec![Value::from(at)],
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .filter_map(|row| row.details["assignmentId"].as_i64())
     .collect())
 }
 

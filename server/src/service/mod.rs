@@ -11,6 +11,7 @@ pub mod audit;
 pub mod board;
 pub mod calendar;
 pub mod colours;
+pub mod dues;
 pub mod follows;
 pub mod history;
 pub mod input;

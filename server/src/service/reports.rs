@@ -137,6 +137,8 @@ struct ItemRow {
     lead: Option<bool>,
     assigned_at: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
+    extended_due_at: Option<DateTime<Utc>>,
+    withdrawn: Option<i64>,
 }
 
 #[derive(FromQueryResult)]
@@ -164,12 +166,14 @@ struct LastReport {
 /// Items that can figure in the month: registered before its end, and not closed before its
 /// start (items cancelled before the start are dropped once their cancel time is known).
 /// Items still only registered (立项, not yet 交办) count as registered and nothing else.
-/// Withdrawn assignments (returned and reassigned elsewhere) do not count.
+/// Assignments withdrawn by the month's end (returned and reassigned elsewhere) do not count;
+/// those withdrawn since were live then and do.
 const ITEMS_SQL: &str = "SELECT i.id, i.serial, i.title, i.source_kind, i.stage, i.created_at, \
     i.closed_at, i.closed_on_time_original, i.closed_on_time_extended, i.report_cycle_days, i.report_cycle_working_days, \
-    a.id AS assignment_id, a.unit_id, a.lead, a.created_at AS assigned_at, a.due_at \
+    a.id AS assignment_id, a.unit_id, a.lead, a.created_at AS assigned_at, a.due_at, a.extended_due_at, \
+    CAST(CASE WHEN a.status = 'WITHDRAWN' THEN 1 ELSE 0 END AS BIGINT) AS withdrawn \
     FROM item i LEFT JOIN assignment a \
-      ON a.item_id = i.id AND a.status <> 'WITHDRAWN' AND a.created_at < $2 \
+      ON a.item_id = i.id AND a.created_at < $2 \
     WHERE i.created_at < $2 AND NOT (i.stage = 'CLOSED' AND i.closed_at < $1) \
     ORDER BY i.id";
 
@@ -186,8 +190,8 @@ fn item_at_end(
     row: &ItemRow,
     stage_at_end: &HashMap<i64, Option<String>>,
     cancelled_at: &HashMap<i64, DateTime<Utc>>,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    last_close: &HashMap<i64, &ducha_report::Closure>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
 ) -> Option<AtEnd> {
     let stage = match stage_at_end.get(&row.id) {
         Some(Some(before)) => Stage::parse(before)?,
@@ -195,7 +199,13 @@ fn item_at_end(
         Some(None) => return None,
         None => Stage::parse(&row.stage)?,
     };
-    let closed_at = row.closed_at.filter(|t| *t < end && stage == Stage::Closed);
+    // When it closed by then: its last CLOSE row before the end (the row's own column is
+    // the latest close, which a 回头看 and a second close may have moved past the end).
+    let closed_at = last_close
+        .get(&row.id)
+        .map(|c| c.at)
+        .or(row.closed_at)
+        .filter(|t| *t < end && stage == Stage::Closed);
     if stage == Stage::Closed && closed_at.is_none_or(|t| t < start) {
         return None;
     }
@@ -238,7 +248,10 @@ pub async fn load_facts(
     // The stage each item had at the end: the `from` of its first stage change after it.
     // The small reads are independent, and with a pool (and SQLite's WAL) they run side by
     // side.
-    let window_start = end - chrono::Duration::seconds(1) - chrono::Duration::days(window_days);
+    // The month's last instant, which its figures are judged at (`ducha_report::build`).
+    let last_instant = end - chrono::Duration::seconds(1);
+    // Closures of the on-time window, and of the month itself should the window be shorter.
+    let window_start = (last_instant - chrono::Duration::days(window_days)).min(start);
     let (rewinds, events, extension_rows, last_report_rows, unit_rows, closures) =
         futures_util::try_join!(
             super::history::stages_before(db, end),
@@ -266,8 +279,19 @@ pub async fn load_facts(
             ))
             .all(db),
             unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
-            super::history::closures(db, window_start, end - chrono::Duration::seconds(1)),
+            super::history::closures(db, window_start, last_instant),
         )?;
+    let (dues_then, withdrawn_since) = futures_util::try_join!(
+        super::history::dues_at(db, last_instant),
+        super::history::withdrawn_after(db, last_instant),
+    )?;
+    let mut last_close: HashMap<i64, &ducha_report::Closure> = HashMap::new();
+    for closure in &closures {
+        let slot = last_close.entry(closure.item_id).or_insert(closure);
+        if closure.at > slot.at {
+            *slot = closure;
+        }
+    }
 
     let stage_at_end = rewinds;
 
@@ -322,7 +346,13 @@ pub async fn load_facts(
         let kept = match current {
             Some((id, kept)) if id == row.id => kept,
             _ => {
-                let kept = match item_at_end(&row, &stage_at_end, &cancelled_at, start, end) {
+                let kept = match item_at_end(
+                    &row,
+                    &stage_at_end,
+                    &cancelled_at,
+                    &last_close,
+                    (start, end),
+                ) {
                     Some(AtEnd {
                         stage,
                         closed_at,
@@ -341,8 +371,18 @@ pub async fn load_facts(
                             stage_at_end: stage,
                             registered_at: row.created_at,
                             closed_at,
-                            closed_on_time_original: closed_at.and(row.closed_on_time_original),
-                            closed_on_time_extended: closed_at.and(row.closed_on_time_extended),
+                            closed_on_time_original: closed_at.and_then(|_| {
+                                last_close
+                                    .get(&row.id)
+                                    .map(|c| c.on_time_original)
+                                    .or(row.closed_on_time_original)
+                            }),
+                            closed_on_time_extended: closed_at.and_then(|_| {
+                                last_close
+                                    .get(&row.id)
+                                    .map(|c| c.on_time)
+                                    .or(row.closed_on_time_extended)
+                            }),
                             cancelled_at: cancelled,
                             report_cycle_days: row.report_cycle_days,
                             report_cycle_working_days: row.report_cycle_working_days,
@@ -359,7 +399,7 @@ pub async fn load_facts(
                 kept
             }
         };
-        let (true, Some(id), Some(unit_id), Some(lead), Some(assigned_at), Some(due_at)) = (
+        let (true, Some(id), Some(unit_id), Some(lead), Some(assigned_at), Some(mut due_at)) = (
             kept,
             row.assignment_id,
             row.unit_id,
@@ -369,7 +409,18 @@ pub async fn load_facts(
         ) else {
             continue;
         };
+        if row.withdrawn == Some(1) && !withdrawn_since.contains(&id) {
+            continue;
+        }
         let extension = extended.get(&id);
+        let mut extended_due_at = extension.map(|(_, due)| *due);
+        if let Some(then) = dues_then.get(&id) {
+            then.apply(&mut due_at, &mut extended_due_at);
+        } else if extension.is_some() {
+            // The extended due in force now, as a resumption may have moved it since the
+            // approval (the approval's own date is what `extended` holds).
+            extended_due_at = row.extended_due_at.or(extended_due_at);
+        }
         assignments.push(AssignmentFacts {
             id,
             item_id: row.id,
@@ -377,7 +428,7 @@ pub async fn load_facts(
             lead,
             assigned_at,
             due_at,
-            extended_due_at: extension.map(|(_, due)| *due),
+            extended_due_at,
             extended_in_month: extension.is_some_and(|(decided, _)| *decided >= start),
             last_report_or_assigned_at: last_reports
                 .get(&id)

@@ -143,6 +143,8 @@ by_position!(item {
     rejections: Rejections,
     reopened: Reopened,
     first_feedback_at: FirstFeedbackAt,
+    rectification_rule: RectificationRule,
+    rectification_from: RectificationFrom,
 });
 
 by_position!(assignment {

@@ -135,13 +135,18 @@ pub fn redact_audit_trail(
             if owner(&e).is_some_and(|a| !own_assignments.contains(&a)) {
                 e.reason = None;
                 e.details = serde_json::json!({});
-            } else if let Some(moved) = e.details.get_mut("moved").and_then(|m| m.as_array_mut()) {
-                // A resumption lists every unit's new due: each unit reads its own.
-                moved.retain(|m| {
-                    m["assignmentId"]
-                        .as_i64()
-                        .is_some_and(|a| own_assignments.contains(&a))
-                });
+            } else {
+                // A resumption or a calendar change lists every unit's new due: each unit
+                // reads its own.
+                for key in ["moved", "dues"] {
+                    if let Some(list) = e.details.get_mut(key).and_then(|m| m.as_array_mut()) {
+                        list.retain(|m| {
+                            m["assignmentId"]
+                                .as_i64()
+                                .is_some_and(|a| own_assignments.contains(&a))
+                        });
+                    }
+                }
             }
             e
         })

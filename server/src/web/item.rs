@@ -243,6 +243,11 @@ fn extensions(viewer: &Viewer, item: &Value) -> Markup {
     let decides = Action::DecideExtension.allowed_for(viewer.actor.role);
     let approves_long = Duty::ApproveLongExtension.allowed_for(viewer.actor.role);
     let id = item["databaseId"].as_i64().unwrap_or_default();
+    let has_co_units = item["assignments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|a| a["lead"].as_bool() == Some(false));
     html! {
         section {
             h2 { "延期申请" }
@@ -278,6 +283,14 @@ fn extensions(viewer: &Viewer, item: &Value) -> Markup {
                                     div.check {
                                         input id={ (field) "-beyond" } type="checkbox" name="beyond" value="1";
                                         label for={ (field) "-beyond" } { "同意协办单位期限晚于主办单位" }
+                                    }
+                                }
+                                // The lead's extension carries the co-units along unless the
+                                // office keeps their dues (docs/rules.md §2).
+                                @if asker.is_some_and(|a| a["lead"].as_bool() == Some(true)) && has_co_units {
+                                    div.check {
+                                        input id={ (field) "-keep" } type="checkbox" name="keep_co" value="1";
+                                        label for={ (field) "-keep" } { "协办单位期限不随之顺延（默认按相同工作日数顺延）" }
                                     }
                                 }
                                 @if !long || approves_long {

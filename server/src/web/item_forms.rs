@@ -228,6 +228,11 @@ pub(super) fn actions(
                                 (hidden(viewer, item, action))
                                 label for=(field) { (action.label()) "理由" }
                                 textarea id=(field) name="reason" rows="3" required { (kept(action, "reason")) }
+                                // A 回头看 sets the new rectification due (docs/rules.md §1).
+                                @if action == Action::Reopen {
+                                    label for="reopen-due" { "整改期限（自现在起算，如“10个工作日”“15天”，或日期“2026-12-31”）" }
+                                    input id="reopen-due" name="rectification" required value=(kept(action, "rectification"));
+                                }
                                 @let confirm = match action {
                                     Action::Cancel => Some("确认撤销该事项？撤销后不再督办。"),
                                     Action::Reopen => Some("确认对该事项“回头看”？事项将重新进入承办。"),
@@ -300,8 +305,9 @@ pub(super) fn mutation(item_id: i64, form: &Form) -> Result<(Action, &'static st
             with_reason,
         ),
         Action::Reopen => (
-            "mutation($input: ItemReasonInput!) { reopenItem(input: $input) { item { version } } }",
-            with_reason,
+            "mutation($input: ReopenItemInput!) { reopenItem(input: $input) { item { version } } }",
+            json!({ "input": { "itemId": item_id, "version": version, "reason": form.get("reason"),
+                "rectificationDue": form.get("rectification") } }),
         ),
         Action::Verify | Action::Reject => (
             "mutation($input: VerifyItemInput!) { verifyItem(input: $input) { item { version } } }",
@@ -325,7 +331,8 @@ pub(super) fn mutation(item_id: i64, form: &Form) -> Result<(Action, &'static st
             "mutation($input: DecideExtensionInput!) { decideExtension(input: $input) { item { version } } }",
             json!({ "input": { "extensionRequestId": form.get("request"), "version": version,
                 "approve": form.get("approve") == "1", "reason": reason,
-                "beyondLeadDue": form.get("beyond") == "1" } }),
+                "beyondLeadDue": form.get("beyond") == "1",
+                "keepCoUnitDues": form.get("keep_co") == "1" } }),
         ),
         Action::Instruct => (
             "mutation($input: WriteInstructionInput!) { writeInstruction(input: $input) { item { version } } }",

@@ -36,6 +36,9 @@ pub struct DecideExtensionInput {
     /// 明确同意协办单位的新期限晚于主办单位的期限（默认不允许）
     #[graphql(default)]
     pub beyond_lead_due: bool,
+    /// 批准主办单位延期时，协办单位的期限不随之顺延（默认按相同工作日数顺延）
+    #[graphql(default)]
+    pub keep_co_unit_dues: bool,
 }
 
 /// 延期申请或审批的结果
@@ -87,6 +90,7 @@ impl ExtensionMutation {
             input.approve,
             input.reason.as_deref(),
             input.beyond_lead_due,
+            input.keep_co_unit_dues,
         )
         .await?;
         Ok(ExtensionPayload {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::shared::live_lead;
 use crate::error::{AppError, AppResult};
+use crate::service::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::input::{REASON_MAX, Text, reason};
 use crate::service::notify::{EventNotice, Topic};
 use crate::service::verb::{Cx, own_assignment, require_duty};
@@ -103,6 +104,7 @@ pub async fn decide_extension(
     approve: bool,
     why: Option<&str>,
     beyond_lead_due: bool,
+    keep_co_units: bool,
 ) -> AppResult<extension_request::Model> {
     let verb = cx.verb(Action::DecideExtension)?;
     let why = match (approve, why) {
@@ -171,7 +173,22 @@ pub async fn decide_extension(
     decided.decided_at = Set(Some(cx.now));
     decided.decision_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
     let decided = decided.update(txn).await?;
+    let mut dues = Vec::new();
     let target = if approve {
+        dues.push(DueChange::of(
+            &target,
+            Dues {
+                due_at: target.due_at,
+                extended_due_at: Some(request.proposed_due_at),
+            },
+        ));
+        // The lead's extension carries the co-units by the same working days unless the
+        // decision says otherwise (docs/rules.md §2): their part feeds the lead's.
+        if target.lead && !keep_co_units {
+            let before = target.extended_due_at.unwrap_or(target.due_at);
+            let added = working_days_added(&cx.calendar, tz, before, request.proposed_due_at);
+            dues.extend(move_co_units(txn, cx, &target, added).await?);
+        }
         let mut extended: assignment::ActiveModel = target.clone().into();
         extended.extended_due_at = Set(Some(request.proposed_due_at));
         extended.update(txn).await?
@@ -189,11 +206,13 @@ pub async fn decide_extension(
     };
     let details = json!({
         "extensionId": extension_id,
+        "assignmentId": target.id,
         "approved": approve,
         "originalDueAt": target.due_at,
-        "previousExtendedDueAt": target.extended_due_at,
+        "previousExtendedDueAt": dues.first().and_then(|d| d.before.extended_due_at),
         "extendedDueAt": approve.then_some(request.proposed_due_at),
         "beyondLeadDueAt": beyond_lead,
+        DUES_KEY: dues_value(&dues),
     });
     let current = write.item.clone();
     let notices = vec![EventNotice {
@@ -207,4 +226,49 @@ pub async fn decide_extension(
         .commit(why.as_ref().map(Text::as_str), details, notices)
         .await?;
     Ok(decided)
+}
+
+/// Moves every live co-unit of the lead's item `added` working days later (their extended
+/// due, kept beside the original as an approved extension is), and says what moved.
+async fn move_co_units(
+    txn: &sea_orm::DatabaseTransaction,
+    cx: &Cx<'_>,
+    lead: &assignment::Model,
+    added: i64,
+) -> AppResult<Vec<DueChange>> {
+    let Ok(added) = i32::try_from(added) else {
+        return Ok(Vec::new());
+    };
+    if added <= 0 {
+        return Ok(Vec::new());
+    }
+    let co_units = assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(lead.item_id))
+        .filter(assignment::Column::Lead.eq(false))
+        .filter(assignment::Column::Status.ne(entity::AssignmentStatus::Withdrawn))
+        .all(txn)
+        .await?;
+    let tz = cx.policy.time_zone;
+    let mut moved = Vec::new();
+    for co in co_units {
+        let from = co.extended_due_at.unwrap_or(co.due_at);
+        let date = cx
+            .calendar
+            .add_working_days(from.with_timezone(&tz).date_naive(), added)?;
+        let due = cx
+            .calendar
+            .deadline(&cx.policy, from, DeadlineRule::FixedDate(date.value))?
+            .due_at;
+        moved.push(DueChange::of(
+            &co,
+            Dues {
+                due_at: co.due_at,
+                extended_due_at: Some(due),
+            },
+        ));
+        let mut active: assignment::ActiveModel = co.into();
+        active.extended_due_at = Set(Some(due));
+        active.update(txn).await?;
+    }
+    Ok(moved)
 }

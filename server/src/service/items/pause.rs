@@ -9,7 +9,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::shared::{frozen_deadline, live_lead, recompute_due};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::service::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::input::{REASON_MAX, Text, reason};
 use crate::service::verb::{Cx, Deps};
 use entity::AssignmentStatus;
@@ -24,11 +25,17 @@ pub async fn suspend_resume_cancel_reopen(
     item_id: i64,
     version: i32,
     why: Option<&str>,
+    rectification: Option<&str>,
 ) -> AppResult<item::Model> {
     let verb = cx.verb(action)?;
     let why = match action {
         Action::Resume => Text::optional("理由", why, REASON_MAX)?,
         _ => Some(reason(why.unwrap_or_default())?),
+    };
+    // A 回头看 sets the new rectification due the item runs on (docs/rules.md §1).
+    let rectification = match action {
+        Action::Reopen => Some(rectification_rule(rectification)?),
+        _ => None,
     };
     let write = verb.claim(item_id, version).await?;
     let (txn, cx, current) = (&write.txn, &write.cx, &write.item);
@@ -52,10 +59,16 @@ pub async fn suspend_resume_cancel_reopen(
                 )
                 .value;
             let paused = i32::try_from(paused.max(0)).unwrap_or(i32::MAX);
-            let moved = shift_open_assignments(txn, deps, current, paused).await?;
-            json!({ "suspendedAt": suspended_at, "pausedWorkingDays": paused, "moved": moved })
+            let (moved, dues) = shift_open_assignments(txn, deps, current, paused).await?;
+            json!({ "suspendedAt": suspended_at, "pausedWorkingDays": paused, "moved": moved,
+                    DUES_KEY: dues_value(&dues) })
         }
-        Action::Reopen => json!({ "reinspection": "FAILED" }),
+        Action::Reopen => {
+            let (rule, text) = rectification.ok_or_else(|| {
+                crate::error::AppError::BadUserInput("回头看须填写整改期限".into())
+            })?;
+            reopen_lead(txn, cx, current, rule, &text).await?
+        }
         Action::Cancel => match live_lead(txn, item_id).await? {
             Some(lead) => json!({
                 "deadline": frozen_deadline(deps, current, &lead)?,
@@ -70,15 +83,81 @@ pub async fn suspend_resume_cancel_reopen(
         .await
 }
 
+/// The rectification due's rule, refused with a clear message when missing or unreadable.
+fn rectification_rule(text: Option<&str>) -> AppResult<(DeadlineRule, String)> {
+    let text = text.map(str::trim).unwrap_or_default();
+    if text.is_empty() {
+        return Err(AppError::BadUserInput(
+            "回头看须填写整改期限，如“10个工作日”或“2026-12-31”".into(),
+        ));
+    }
+    let rule: DeadlineRule = text.parse().map_err(|_| {
+        AppError::BadUserInput(format!(
+            "整改期限“{text}”无法识别，请填写如“10个工作日”“15天”“2026-12-31”"
+        ))
+    })?;
+    let rule = rule
+        .check_bounds()
+        .map_err(|e| AppError::BadUserInput(format!("整改期限不合理：{e}")))?;
+    Ok((rule, rule.to_string()))
+}
+
+/// Reopens the lead's part on the rectification due counted from now: the item runs on it,
+/// and later calendar changes recompute it from the same rule and instant
+/// (`shared::recompute_due`). Co-units' parts ended at the lead's first report and stay so.
+async fn reopen_lead(
+    txn: &DatabaseTransaction,
+    cx: &Cx<'_>,
+    current: &item::Model,
+    rule: DeadlineRule,
+    text: &str,
+) -> AppResult<serde_json::Value> {
+    let deadline = cx.calendar.deadline(&cx.policy, cx.now, rule)?;
+    if deadline.due_at <= cx.now {
+        return Err(AppError::BadUserInput(format!(
+            "整改期限（{}）须晚于现在",
+            deadline.due_date
+        )));
+    }
+    let mut item: item::ActiveModel = current.clone().into();
+    item.rectification_rule = Set(Some(text.to_string()));
+    item.rectification_from = Set(Some(cx.now));
+    item.update(txn).await?;
+    let mut dues = Vec::new();
+    if let Some(lead) = live_lead(txn, current.id).await? {
+        dues.push(DueChange::of(
+            &lead,
+            Dues {
+                due_at: deadline.due_at,
+                extended_due_at: None,
+            },
+        ));
+        let mut active: assignment::ActiveModel = lead.into();
+        active.due_at = Set(deadline.due_at);
+        active.extended_due_at = Set(None);
+        active.paused_working_days = Set(0);
+        active.calendar_version = Set(deadline.calendar_version.clone());
+        active.provisional = Set(deadline.provisional);
+        active.update(txn).await?;
+    }
+    Ok(json!({
+        "reinspection": "FAILED",
+        "rectificationRule": text,
+        "rectificationDueAt": deadline.due_at,
+        "explanation": deadline.explanation.summary,
+        DUES_KEY: dues_value(&dues),
+    }))
+}
+
 async fn shift_open_assignments(
     txn: &DatabaseTransaction,
     deps: Deps<'_>,
     current: &item::Model,
     paused: i32,
-) -> AppResult<Vec<serde_json::Value>> {
-    let mut moved = Vec::new();
+) -> AppResult<(Vec<serde_json::Value>, Vec<DueChange>)> {
+    let (mut moved, mut dues) = (Vec::new(), Vec::new());
     if paused == 0 {
-        return Ok(moved);
+        return Ok((moved, dues));
     }
     let live = assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(current.id))
@@ -103,6 +182,13 @@ async fn shift_open_assignments(
             None => None,
         };
         moved.push(json!({ "assignmentId": a.id, "oldDueAt": a.due_at, "newDueAt": due.due_at, "newExtendedDueAt": extended }));
+        dues.push(DueChange::of(
+            &a,
+            Dues {
+                due_at: due.due_at,
+                extended_due_at: extended,
+            },
+        ));
         let mut active: assignment::ActiveModel = a.into();
         active.paused_working_days = Set(total);
         active.due_at = Set(due.due_at);
@@ -111,7 +197,7 @@ async fn shift_open_assignments(
         active.provisional = Set(due.provisional);
         active.update(txn).await?;
     }
-    Ok(moved)
+    Ok((moved, dues))
 }
 
 /// A closed or cancelled item's deadline as it was frozen when it ended (kept in its CLOSE

@@ -9,6 +9,7 @@ use super::shared::recompute_due;
 use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::service::audit::{Audit, audit};
+use crate::service::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::verb::Deps;
 use entity::{AssignmentStatus, ItemStage, assignment, item};
 
@@ -101,6 +102,13 @@ pub async fn recalculate_open_deadlines(
                             "oldCalendarVersion": old_version,
                             "calendarVersion": due.calendar_version,
                             "provisional": due.provisional,
+                            DUES_KEY: dues_value(&[DueChange::of(
+                                &a,
+                                Dues {
+                                    due_at: due.due_at,
+                                    extended_due_at: a.extended_due_at,
+                                },
+                            )]),
                         }),
                     },
                 )

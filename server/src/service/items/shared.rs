@@ -129,18 +129,29 @@ pub async fn live_lead(
         .await?)
 }
 
+/// An assignment's due from its rule on the current calendar: the item's rule counted from
+/// the assignment, or, for the lead of an item a 回头看 reopened, the rectification rule
+/// counted from the reopening (docs/rules.md §1).
 pub fn recompute_due(
     deps: Deps<'_>,
     current: &item::Model,
     a: &assignment::Model,
     paused_working_days: i32,
 ) -> AppResult<ducha_calendar::Deadline> {
+    let rectification = match (&current.rectification_rule, current.rectification_from) {
+        (Some(rule), Some(from)) if a.lead => Some((rule.parse::<DeadlineRule>()?, from)),
+        _ => None,
+    };
+    let (rule, from) = match rectification {
+        Some(found) => found,
+        None => (rule_of(current)?, a.created_at),
+    };
     Ok(assignment_due(
         deps.calendar,
         deps.policy,
         DueInputs {
-            assigned_at: a.created_at,
-            rule: rule_of(current)?,
+            assigned_at: from,
+            rule,
             lead: a.lead,
             paused_working_days,
         },
