@@ -26,6 +26,7 @@ mod notices;
 mod over_http;
 mod relay;
 mod reports;
+mod rewind;
 mod rows;
 mod schema;
 mod smtp;

@@ -179,7 +179,7 @@ pub async fn board_now(
         .map(|(_, n)| n)
         .sum();
     by_colour.insert(Colour::None, open.saturating_sub(coloured));
-    let previous = super::history::unit_colours(db, previous_month(&rules, now)).await?;
+    let previous = super::history::unit_colours(db, previous_month(&rules, now), now).await?;
     Ok(Board {
         at: now,
         policy_version: rule_set.policy_version,

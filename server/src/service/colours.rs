@@ -637,8 +637,11 @@ async fn extensions_as_of(
         .filter(|a| a.extended_due_at.is_some())
     {
         a.extended_due_at = match (by_then.get(&a.id), later.contains(&a.id)) {
+            // No request of its own: a co-unit carried by the lead's extension, whose
+            // earlier dues the audit trail gives (`history::dues_at`).
+            (None, false) => a.extended_due_at,
             // Nothing approved by then.
-            (None, _) => None,
+            (None, true) => None,
             // The approval in force now was in force then (with any resumption's shift).
             (Some(_), false) => a.extended_due_at,
             // A later approval replaced it: the due approved then.
@@ -823,7 +826,7 @@ pub async fn unit_standings(
     for closure in super::history::closures(db, window_start, at).await? {
         tally.closed(closure.unit_id, closure.on_time);
     }
-    let previous = super::history::unit_colours(db, previous_month(rules, at)).await?;
+    let previous = super::history::unit_colours(db, previous_month(rules, at), at).await?;
     let standings = tally.standings(rules.policy, units, &previous);
     Ok((standings, colours, open_items))
 }

@@ -236,14 +236,18 @@ pub async fn withdrawn_after(
 
 /// The units' colours in `month`'s latest published report (units without items that
 /// month were not rated and are absent).
+/// Only versions published by `as_of` count: a board asked about an instant before the
+/// report came out shows what it showed then.
 pub async fn unit_colours(
     db: &impl ConnectionTrait,
     month: Month,
+    as_of: DateTime<Utc>,
 ) -> AppResult<HashMap<i64, Colour>> {
     let latest: Option<String> = monthly_report::Entity::find()
         .select_only()
         .column(monthly_report::Column::UnitColours)
         .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .filter(monthly_report::Column::CreatedAt.lte(as_of))
         .order_by_desc(monthly_report::Column::Version)
         .into_tuple()
         .one(db)

@@ -265,8 +265,8 @@ pub async fn load_facts(
             ExtensionRow::find_by_statement(statement(
                 backend,
                 "SELECT assignment_id, proposed_due_at, decided_at FROM extension_request \
-                 WHERE decision = 'APPROVED' AND decided_at < $1",
-                vec![Value::from(end)],
+                 WHERE decision = 'APPROVED' AND decided_at IS NOT NULL",
+                Vec::new(),
             ))
             .all(db),
             LastReport::find_by_statement(statement(
@@ -317,8 +317,14 @@ pub async fn load_facts(
         }
     }
 
+    // Approvals by the end, latest per assignment; and the assignments approved again since.
     let mut extended: HashMap<i64, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    let mut approved_since: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for row in extension_rows {
+        if row.decided_at >= end {
+            approved_since.insert(row.assignment_id);
+            continue;
+        }
         let slot = extended
             .entry(row.assignment_id)
             .or_insert((row.decided_at, row.proposed_due_at));
@@ -416,10 +422,10 @@ pub async fn load_facts(
         let mut extended_due_at = extension.map(|(_, due)| *due);
         if let Some(then) = dues_then.get(&id) {
             then.apply(&mut due_at, &mut extended_due_at);
-        } else if extension.is_some() {
-            // The extended due in force now, as a resumption may have moved it since the
-            // approval (the approval's own date is what `extended` holds).
-            extended_due_at = row.extended_due_at.or(extended_due_at);
+        } else if !approved_since.contains(&id) {
+            // Nothing moved its dues since the end: those in force now were in force then
+            // (a co-unit carried by its lead's extension has no approval of its own).
+            extended_due_at = row.extended_due_at;
         }
         assignments.push(AssignmentFacts {
             id,
