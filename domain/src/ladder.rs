@@ -516,6 +516,7 @@ mod tests {
                 feedback_at: None,
                 lead: true,
                 first_feedback_at: None,
+                own_report_at: None,
             },
             assigned_at: assigned,
             live: true,

@@ -8,6 +8,9 @@
 //!   rule, counted from the reopening), which the lead's due is computed from from then on,
 //!   also when a calendar change recalculates it (docs/rules.md §1).
 //!
+//! And `calendar_state`, one row naming the calendar the stored dues rest on: calendar
+//! changes and verbs that write dues take it in turn (`service::calendar_state`).
+//!
 //! And an index on the audit trail by action and instant: the board and the report read the
 //! closures of a window (CLOSE rows), and a past instant's dues and live assignments (the
 //! rows that moved dues or withdrew a unit after it), by those two columns.
@@ -16,6 +19,14 @@ use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
+
+#[derive(DeriveIden)]
+enum CalendarState {
+    Table,
+    Id,
+    Version,
+    ChangedAt,
+}
 
 #[derive(DeriveIden)]
 enum AuditEvent {
@@ -72,6 +83,25 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .create_table(
+                Table::create()
+                    .table(CalendarState::Table)
+                    .col(
+                        ColumnDef::new(CalendarState::Id)
+                            .integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(CalendarState::Version).text().not_null())
+                    .col(
+                        ColumnDef::new(CalendarState::ChangedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()

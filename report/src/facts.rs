@@ -62,6 +62,8 @@ pub struct AssignmentFacts {
     /// The lead's first completion report by the end of the month: where a co-unit's part
     /// ends (docs/rules.md §3).
     pub first_feedback_at: Option<DateTime<Utc>>,
+    /// This assignment's own latest report by the end of the month.
+    pub own_report_at: Option<DateTime<Utc>>,
 }
 
 /// A 销号 in the on-time window that ends at the month's end (the policy's

@@ -42,6 +42,16 @@ impl Application {
         let first_admin = ensure_first_admin(&state.db, state.clock.now())
             .await
             .map_err(|e| anyhow::anyhow!("creating the first administrator: {e:?}"))?;
+        // No due may rest on a calendar this binary supersedes (a new year's holidays, an
+        // upgrade's bundled notices): recalculated before the first request.
+        crate::service::calendar::settle_on_start(
+            &state.db,
+            &state.calendar,
+            &state.deadline_policy,
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("settling the calendar in force: {e:?}"))?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await

@@ -77,14 +77,14 @@ impl Default for ColourPolicy {
             red_rejections: 2,
             reopen_is_red: true,
             count_progress_reports: true,
-            unit_blue_below_percent: 95.0,
-            unit_yellow_below_percent: 90.0,
-            unit_red_below_percent: 80.0,
-            unit_min_closed_for_rate: 5,
-            unit_blue_share_percent: 10.0,
-            unit_yellow_share_percent: 25.0,
-            unit_red_share_percent: 25.0,
-            unit_share_min_items: 2,
+            unit_blue_below_percent: 70.0,
+            unit_yellow_below_percent: 60.0,
+            unit_red_below_percent: 50.0,
+            unit_min_closed_for_rate: 10,
+            unit_blue_share_percent: 20.0,
+            unit_yellow_share_percent: 30.0,
+            unit_red_share_percent: 30.0,
+            unit_share_min_items: 3,
             on_time_window_days: 90,
         }
     }
@@ -139,9 +139,12 @@ pub struct AssignmentFacts {
     /// Whether this is the lead unit's assignment (牵头) or a co-unit's (协办).
     pub lead: bool,
     /// When the lead's first completion report came in. A co-unit answers for its own part
-    /// (docs/rules.md §3): its part is done when the lead first reports the whole done, and
-    /// the lead's rework and 回头看 are the lead's.
+    /// (docs/rules.md §3): its part is done when it reports it, or when the lead first
+    /// reports the whole done, and the lead's rework and 回头看 are the lead's.
     pub first_feedback_at: Option<DateTime<Utc>>,
+    /// This assignment's own latest report, if it filed one: a co-unit delivers its part by
+    /// reporting it.
+    pub own_report_at: Option<DateTime<Utc>>,
 }
 
 impl AssignmentFacts {
@@ -152,7 +155,8 @@ impl AssignmentFacts {
 
     /// The instant the assignment's clock stopped for good, if it has: the lead's at its
     /// latest completion report while that report stands (handed in, verified or closed); a
-    /// co-unit's at the lead's first completion report.
+    /// co-unit's at its own latest report, or at the lead's first completion report when
+    /// that came first (a co-unit that never reported has its part judged then).
     pub fn clock_stopped_at(&self) -> Option<DateTime<Utc>> {
         if self.lead {
             let handed_in = matches!(
@@ -161,12 +165,16 @@ impl AssignmentFacts {
             );
             self.feedback_at.filter(|_| handed_in)
         } else {
-            self.first_feedback_at.or(self.feedback_at.filter(|_| {
+            let lead_done = self.first_feedback_at.or(self.feedback_at.filter(|_| {
                 matches!(
                     self.stage,
                     Stage::FeedbackSubmitted | Stage::Verified | Stage::Closed
                 )
-            }))
+            }));
+            match (self.own_report_at, lead_done) {
+                (Some(own), Some(lead)) => Some(own.min(lead)),
+                (own, lead) => own.or(lead),
+            }
         }
     }
 }
@@ -339,11 +347,9 @@ pub fn assignment_colour(
             return match late_at_stop {
                 Some(late) => Verdict {
                     colour: lateness(policy, late),
-                    reason: format!(
-                        "协办部分逾期{late}个工作日：主办单位办结反馈晚于本单位期限{extended}（期限{due_date}）"
-                    ),
+                    reason: format!("协办部分逾期{late}个工作日报送{extended}（期限{due_date}）"),
                 },
-                None => quiet("协办部分已按期完成（主办单位已办结反馈）".into()),
+                None => quiet("协办部分已按期报送".into()),
             };
         }
         return running_clock(calendar, time_zone, policy, facts, now, Verdict::none());

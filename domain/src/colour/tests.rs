@@ -22,6 +22,7 @@ fn facts(due: DateTime<Utc>) -> AssignmentFacts {
         feedback_at: None,
         lead: true,
         first_feedback_at: None,
+        own_report_at: None,
     }
 }
 
@@ -197,20 +198,21 @@ fn units_are_coloured_by_shares_of_their_open_items_not_by_volume() {
             },
         )
     };
-    // A big unit with 3 red items among 60 open ones: 5 % flagged, below every share.
-    assert_eq!(colour(3, 0, 57).colour, Colour::None);
-    // A small unit with 2 red among 4: 50 % red.
-    let small = colour(2, 0, 2);
+    // A big unit with 5 red items among 60 open ones: 8 % flagged, below every share.
+    assert_eq!(colour(5, 0, 55).colour, Colour::None);
+    // A small unit with 3 red among 6: 50 % red.
+    let small = colour(3, 0, 3);
     assert_eq!(small.colour, Colour::Red);
     assert_eq!(
         small.reason,
-        "红色事项2个，占在办事项50%（2/4）：督〔2026〕1号、督〔2026〕2号"
+        "红色事项3个，占在办事项50%（3/6）：督〔2026〕1号、督〔2026〕2号、督〔2026〕3号"
     );
-    // One red item alone is below the minimum count for a share: a reminder, not 约谈.
-    assert_eq!(colour(1, 0, 0).colour, Colour::Blue);
-    // Red and yellow at 30 % of 10: YELLOW (通报); at 10 % of 20: BLUE.
+    // Two red items are below the minimum count for a share: a reminder, not 约谈.
+    assert_eq!(colour(2, 0, 0).colour, Colour::Blue);
+    // Red and yellow at 30 % of 10: YELLOW (通报); at 20 % of 20: BLUE; at 10 %: nothing.
     assert_eq!(colour(1, 2, 7).colour, Colour::Yellow);
-    assert_eq!(colour(0, 2, 18).colour, Colour::Blue);
+    assert_eq!(colour(0, 4, 16).colour, Colour::Blue);
+    assert_eq!(colour(0, 2, 18).colour, Colour::None);
     assert_eq!(colour(0, 0, 0).colour, Colour::None);
     // The reason names five items and a count.
     let many = colour(8, 0, 2);
@@ -235,15 +237,16 @@ fn the_on_time_rate_judges_a_unit_only_over_enough_closures() {
             },
         )
     };
-    let seventy = rated(10, 7);
-    assert_eq!(seventy.colour, Colour::Red);
-    assert_eq!(seventy.reason, "近90天按期办结率70.0%（7/10）");
-    assert_eq!(rated(20, 18).colour, Colour::Blue, "90 % is below 95 %");
-    assert_eq!(rated(20, 17).colour, Colour::Yellow, "85 %");
-    // One closure, late: 0 %, but one closure is not a rate.
+    let forty = rated(10, 4);
+    assert_eq!(forty.colour, Colour::Red);
+    assert_eq!(forty.reason, "近90天按期办结率40.0%（4/10）");
+    assert_eq!(rated(20, 13).colour, Colour::Blue, "65 % is below 70 %");
+    assert_eq!(rated(20, 11).colour, Colour::Yellow, "55 %");
+    assert_eq!(rated(20, 14).colour, Colour::None, "70 %");
+    // One closure, late: 0 %, but one closure is not a rate; nor are nine.
     assert_eq!(rated(1, 0).colour, Colour::None);
-    assert_eq!(rated(4, 0).colour, Colour::None);
-    assert_eq!(rated(5, 0).colour, Colour::Red);
+    assert_eq!(rated(9, 0).colour, Colour::None);
+    assert_eq!(rated(10, 0).colour, Colour::Red);
 }
 
 #[test]
@@ -251,9 +254,10 @@ fn a_co_unit_answers_for_its_own_part_only() {
     // The co-unit is due 10-08, the lead 10-09.
     let mut co = facts(at(2026, 10, 8, 18));
     co.lead = false;
-    // Before the lead reports, the co-unit's clock runs on its own due.
+    // Before it reports, the co-unit's clock runs on its own due.
     assert_eq!(colour_at(&co, at(2026, 10, 8, 9)).colour, Colour::Blue);
-    // The lead reports on 10-09: the co-unit's part ends one working day late, for good.
+    // It never reports; the lead reports on 10-09: the co-unit's part ends one working day
+    // late, for good.
     co.first_feedback_at = Some(at(2026, 10, 9, 10));
     co.feedback_at = co.first_feedback_at;
     co.stage = Stage::FeedbackSubmitted;
@@ -281,14 +285,22 @@ fn a_co_unit_answers_for_its_own_part_only() {
         ),
         1
     );
-    // On time: no colour, and no progress report owed any more.
-    co.first_feedback_at = Some(at(2026, 10, 8, 10));
+    // Had it reported its part on 10-08, it was on time whenever the lead reported, and owes
+    // no progress report any more.
+    co.own_report_at = Some(at(2026, 10, 8, 10));
     co.report_cycle_days = Some(7);
     let on_time = colour_at(&co, at(2026, 11, 20, 9));
     assert_eq!(on_time.colour, Colour::None);
-    assert!(on_time.reason.contains("已按期完成"), "{}", on_time.reason);
-    // The lead itself is red for the same facts.
+    assert_eq!(on_time.reason, "协办部分已按期报送");
+    // Its own report ends its part before the lead reports at all.
+    co.first_feedback_at = None;
+    co.stage = Stage::InProgress;
+    co.rejections = 0;
+    co.reopened = false;
+    assert_eq!(colour_at(&co, at(2026, 10, 20, 9)).colour, Colour::None);
+    // The lead itself is red for the lead's facts.
     co.lead = true;
+    co.rejections = 2;
     assert_eq!(colour_at(&co, at(2026, 11, 20, 9)).colour, Colour::Red);
 }
 
@@ -357,7 +369,7 @@ fn two_periods_running_raise_a_unit_by_one_colour_but_improvement_is_not_punishe
         twice_blue.reason
     );
     let yellow_now = UnitFacts {
-        items: open_items(1, 1, 4),
+        items: open_items(1, 2, 4),
         ..UnitFacts::default()
     };
     let twice_yellow = unit_colour(

@@ -242,6 +242,7 @@ fn colour_facts(a: &AssignmentFacts, item: &ItemFacts) -> colour::AssignmentFact
         feedback_at: a.feedback_at,
         lead: a.lead,
         first_feedback_at: a.first_feedback_at,
+        own_report_at: a.own_report_at,
     }
 }
 

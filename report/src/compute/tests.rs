@@ -66,6 +66,7 @@ fn closed(facts: &mut ReportFacts, unit: i64, on_time: bool) {
         last_report_or_assigned_at: at(10, 9, 9),
         feedback_at: None,
         first_feedback_at: None,
+        own_report_at: None,
     });
     facts.closures.push(Closure {
         item_id: id,
@@ -186,8 +187,8 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
     let mut facts = facts_with_units(&["甲局", "乙局", "丙局", "丁街道"]);
     closed(&mut facts, 1, true);
     closed(&mut facts, 2, true);
-    for on_time in [true, true, true, false, false, false] {
-        closed(&mut facts, 3, on_time);
+    for n in 0..10 {
+        closed(&mut facts, 3, n < 4);
     }
     let report = build_october(&facts);
     let ranks: Vec<(&str, Option<u32>)> = report
@@ -206,13 +207,13 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
         "ties share 1, the next is 3; names order the ties"
     );
     assert_eq!(report.praised, ["乙局", "甲局"]);
-    assert_eq!(report.totals.on_time_rate, Some(62.5));
+    assert_eq!(report.totals.on_time_rate, Some(50.0));
     let third = &report.units[2];
-    assert_eq!(third.colour, Colour::Red, "50% is below the 80% band");
-    assert_eq!(third.colour_reason, "近90天按期办结率50.0%（3/6）");
+    assert_eq!(third.colour, Colour::Red, "40% is below the 50% band");
+    assert_eq!(third.colour_reason, "近90天按期办结率40.0%（4/10）");
     assert_eq!(
         (third.window_closed, third.window_on_time_rate),
-        (6, Some(50.0))
+        (10, Some(40.0))
     );
     assert_eq!(report.units[3].colour_reason, "本月无督办事项");
 
@@ -229,7 +230,7 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
         "{changes:?}"
     );
     assert!(
-        changes.contains(&"全区：办结 8→9".to_string()),
+        changes.contains(&"全区：办结 12→13".to_string()),
         "{changes:?}"
     );
 }
@@ -237,9 +238,9 @@ fn equal_units_share_a_rank_and_units_without_items_are_unranked() {
 #[test]
 fn a_unit_blue_last_month_and_blue_again_is_yellow() {
     let mut facts = facts_with_units(&["甲局"]);
-    // 19 of 20 on time: 95% is not below the blue band; 18 of 20 (90%) is BLUE.
+    // 13 of 20 on time: 65 % is below the blue band (70 %), not the yellow one (60 %).
     for i in 0..20 {
-        closed(&mut facts, 1, i >= 2);
+        closed(&mut facts, 1, i >= 7);
     }
     let blue = build_october(&facts);
     assert_eq!(blue.units[0].colour, Colour::Blue);
@@ -252,14 +253,14 @@ fn a_unit_blue_last_month_and_blue_again_is_yellow() {
     assert_eq!(twice.named.len(), 1, "YELLOW is named (通报)");
 }
 
-/// Issue 30, item 1: a unit at 25 % over the window is RED on the board, and the report
+/// Issue 30, item 1: a unit at 20 % over the window is RED on the board, and the report
 /// judged at the month's end says the same, whatever its month looked like: it is neither
 /// ranked first nor praised.
 #[test]
 fn the_report_judges_units_by_the_window_the_board_uses() {
     let mut facts = facts_with_units(&["甲局", "乙局"]);
-    // 甲局: six late closures in September (inside the 90 days), two on time in October.
-    for _ in 0..6 {
+    // 甲局: eight late closures in September (inside the 90 days), two on time in October.
+    for _ in 0..8 {
         closed(&mut facts, 1, false);
         let last = facts.closures.len() - 1;
         facts.closures[last].at = at(9, 15, 9);
@@ -287,9 +288,9 @@ fn the_report_judges_units_by_the_window_the_board_uses() {
     let late = &report.units[1];
     assert_eq!(late.unit, "甲局");
     assert_eq!(late.on_time_rate, Some(100.0), "the month's own rate");
-    assert_eq!(late.window_on_time_rate, Some(25.0));
+    assert_eq!(late.window_on_time_rate, Some(20.0));
     assert_eq!(late.colour, Colour::Red);
-    assert_eq!(late.colour_reason, "近90天按期办结率25.0%（2/8）");
+    assert_eq!(late.colour_reason, "近90天按期办结率20.0%（2/10）");
     assert_eq!(report.praised, ["乙局"]);
     assert_eq!(report.called_in.len(), 1);
     assert_eq!(report.called_in[0].unit, "甲局");

@@ -80,6 +80,7 @@ pub async fn import_year(
     // The year as stored now, read inside the transaction that will replace it: two
     // amendments at once, or an instance whose calendar is behind, must not drop one.
     let txn = super::sql::begin_write(db).await?;
+    super::calendar_state::lock_for_change(&txn, now).await?;
     let current = CalendarStore::build_from(&txn).await?;
     let known = current.data().year(incoming.year).cloned();
     let year = match (request.mode, known.clone()) {
@@ -221,10 +222,48 @@ async fn apply(
     }
     details["calendarVersion"] = json!(version);
     details["movedDeadlines"] = json!(moved.len());
+    super::calendar_state::record(&txn, &version).await?;
     audit(&txn, Audit::admin(actor, now, action, details)).await?;
     txn.commit().await?;
     store.replace(calendar)?;
     Ok((version, moved))
+}
+
+/// At start-up: when the calendar this binary builds (its bundled notices, the law's
+/// holidays of years without one, the database's years and local days) is not the one the
+/// stored dues rest on, recalculates the open deadlines on it, audited as
+/// CALENDAR_UPGRADE, so that no due rests on a superseded calendar after an upgrade.
+/// Instances starting together take turns on the state row; the later finds nothing to do.
+pub async fn settle_on_start(
+    db: &DatabaseConnection,
+    store: &CalendarStore,
+    policy: &DeadlinePolicy,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let txn = super::sql::begin_write(db).await?;
+    super::calendar_state::lock_for_change(&txn, now).await?;
+    let calendar = CalendarStore::build_from(&txn).await?;
+    let stored = super::calendar_state::version_in_force(&txn).await?;
+    if stored.as_deref() == Some(calendar.version()) {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    let first = stored.as_deref().is_none_or(str::is_empty);
+    let (version, moved) = apply(
+        txn,
+        store,
+        policy,
+        None,
+        now,
+        (
+            "CALENDAR_UPGRADE",
+            json!({ "previousVersion": stored, "firstStart": first }),
+        ),
+        false,
+    )
+    .await?;
+    tracing::info!(%version, moved = moved.len(), "calendar in force recorded");
+    Ok(moved.len())
 }
 
 /// Sets (or replaces) a jurisdiction's own day off or day on, rebuilds the live calendar and
@@ -247,6 +286,7 @@ pub async fn set_local_day(
     require_duty(actor, Duty::SetLocalDay, "只有系统管理员可以调整本地日历")?;
     let name = super::input::Text::parse("名称", &name, 50)?;
     let txn = super::sql::begin_write(db).await?;
+    super::calendar_state::lock_for_change(&txn, now).await?;
     entity::calendar_override::Entity::delete_many()
         .filter(entity::calendar_override::Column::Date.eq(date))
         .exec(&txn)

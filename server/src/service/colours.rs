@@ -310,6 +310,7 @@ pub async fn assignment_facts(
                 feedback_at: feedback.get(&a.item_id).map(|f| f.0),
                 lead: a.lead,
                 first_feedback_at: feedback.get(&a.item_id).map(|f| f.1),
+                own_report_at: last_report.get(&a.id).copied(),
             };
             Some(FactsOf {
                 assignment: a,
@@ -375,6 +376,7 @@ pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
         feedback_at: item.feedback_at,
         lead: a.lead,
         first_feedback_at: item.first_feedback_at,
+        own_report_at: a.last_report_at,
     }
 }
 

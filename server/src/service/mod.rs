@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod audit;
 pub mod board;
 pub mod calendar;
+pub mod calendar_state;
 pub mod colours;
 pub mod dues;
 pub mod follows;

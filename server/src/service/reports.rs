@@ -441,6 +441,7 @@ pub async fn load_facts(
                 .map_or(assigned_at, |r| r.last_report_at),
             feedback_at: last_reports.get(&id).and_then(|r| r.feedback_at),
             first_feedback_at: last_reports.get(&id).and_then(|r| r.first_feedback_at),
+            own_report_at: last_reports.get(&id).map(|r| r.last_report_at),
         });
     }
     // The stream holds a pooled connection until dropped; the reads below need their own,

@@ -378,6 +378,7 @@ impl OpenAssignment {
             feedback_at: self.feedback_at,
             lead: self.lead,
             first_feedback_at: self.first_feedback_at,
+            own_report_at: self.last_report_at,
         }
     }
 

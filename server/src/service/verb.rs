@@ -72,16 +72,30 @@ pub struct Verb<'a> {
 impl<'a> Verb<'a> {
     /// Begins the write, claims the item at `version` (a stale version is a CONFLICT) and
     /// asks the domain where its stage goes.
-    pub async fn claim(self, item_id: i64, version: i32) -> AppResult<Write<'a>> {
+    pub async fn claim(mut self, item_id: i64, version: i32) -> AppResult<Write<'a>> {
         let txn = begin_write(self.cx.db).await?;
+        self.settle_calendar(&txn).await?;
         let item = claim_item(&txn, self.cx.actor, item_id, version, self.cx.now).await?;
         self.checked(txn, item).await
     }
 
+    /// Counts on the calendar in force, waiting for a change in flight
+    /// (`calendar_state`): before the item is claimed, so that a change and a verb always
+    /// take the two in the same order.
+    async fn settle_calendar(&mut self, txn: &DatabaseTransaction) -> AppResult<()> {
+        if let Some(fresh) =
+            super::calendar_state::calendar_for_verb(txn, &self.cx.calendar).await?
+        {
+            self.cx.calendar = Arc::new(fresh);
+        }
+        Ok(())
+    }
+
     /// Begins the write and reads the item without claiming a version: for what adds to an
     /// item without changing it (a progress report may be filed whatever else happens).
-    pub async fn open(self, item_id: i64) -> AppResult<Write<'a>> {
+    pub async fn open(mut self, item_id: i64) -> AppResult<Write<'a>> {
         let txn = begin_write(self.cx.db).await?;
+        self.settle_calendar(&txn).await?;
         let item = scope::visible_item(&txn, self.cx.actor, item_id).await?;
         self.checked(txn, item).await
     }
