@@ -11,6 +11,7 @@ mod boundary;
 mod browser;
 mod browser_office;
 mod calendar;
+mod calendar_race;
 mod colours;
 mod concurrency;
 mod conformance;
