@@ -11,6 +11,9 @@
 //! And `calendar_state`, one row naming the calendar the stored dues rest on: calendar
 //! changes and verbs that write dues take it in turn (`service::calendar_state`).
 //!
+//! And `health_probe`, one row `/healthz` rewrites to learn whether writes commit (a full
+//! disk fails them while reads still answer).
+//!
 //! And an index on the audit trail by action and instant: the board and the report read the
 //! closures of a window (CLOSE rows), and a past instant's dues and live assignments (the
 //! rows that moved dues or withdrew a unit after it), by those two columns.
@@ -26,6 +29,13 @@ enum CalendarState {
     Id,
     Version,
     ChangedAt,
+}
+
+#[derive(DeriveIden)]
+enum HealthProbe {
+    Table,
+    Id,
+    At,
 }
 
 #[derive(DeriveIden)]
@@ -96,6 +106,24 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CalendarState::Version).text().not_null())
                     .col(
                         ColumnDef::new(CalendarState::ChangedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(HealthProbe::Table)
+                    .col(
+                        ColumnDef::new(HealthProbe::Id)
+                            .integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(HealthProbe::At)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )

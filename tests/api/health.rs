@@ -13,9 +13,45 @@ async fn healthz_reports_ok(backend: Backend) {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], true);
     assert_eq!(body["calendarVersion"].as_str().map(str::len), Some(16));
+    assert_eq!(body["writes"], true, "a write was tried and committed");
 }
 
-on_both_backends!(healthz_reports_ok);
+/// Issue 30, item 10: mail waiting more than an hour makes the instance say degraded (it
+/// still answers, so it stays in service).
+async fn healthz_says_degraded_when_mail_waits_over_an_hour(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = crate::district::District::create(&app).await;
+    crate::district::assigned_item(&app, &d, "背街小巷整治").await;
+    let health = |app: &crate::helpers::TestApp| {
+        let request = app.client.get(app.url("/healthz")).send();
+        async move {
+            let response = request.await.expect("sent");
+            let status = response.status();
+            (
+                status,
+                response.json::<serde_json::Value>().await.expect("json"),
+            )
+        }
+    };
+    let (status, fresh) = health(&app).await;
+    assert_eq!(status, 200);
+    assert!(
+        fresh["outbox"]["pending"].as_u64().unwrap_or(0) > 0,
+        "{fresh}"
+    );
+    assert_eq!(fresh["status"], "ok", "{fresh}");
+    app.clock
+        .set(app.clock.now() + chrono::Duration::minutes(61));
+    let (status, stuck) = health(&app).await;
+    assert_eq!(status, 200, "still in service");
+    assert_eq!(stuck["status"], "degraded", "{stuck}");
+    assert_eq!(stuck["mailStuck"], true);
+}
+
+on_both_backends!(
+    healthz_reports_ok,
+    healthz_says_degraded_when_mail_waits_over_an_hour
+);
 
 #[tokio::test]
 async fn graphiql_is_served_in_the_browser_from_the_binary() {

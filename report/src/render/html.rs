@@ -9,8 +9,6 @@ use crate::model::{FlaggedItem, MonthlyReport};
 
 use super::{RenderError, percent};
 
-/// Lists on the page stop here; the workbook has them whole.
-const MAX_LISTED_ITEMS: usize = 60;
 /// Units in the on-time chart: the ranked ones, best first.
 const MAX_CHARTED_UNITS: usize = 30;
 
@@ -203,7 +201,8 @@ fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem]) {
         distinct.len(),
         rows
     );
-    for i in items.iter().take(MAX_LISTED_ITEMS) {
+    // Every row: the printed 通报 is the record, and its header repeats on each page.
+    for i in items {
         let _ = write!(
             out,
             "<tr><td class=\"nowrap\">{}</td><td>{}</td><td>{}{}</td><td class=\"nowrap\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
@@ -217,12 +216,6 @@ fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem]) {
         );
     }
     out.push_str("</tbody></table>");
-    if items.len() > MAX_LISTED_ITEMS {
-        let _ = write!(
-            out,
-            "<p class=\"note\">仅列出前{MAX_LISTED_ITEMS}件，完整清单见XLSX附表。</p>"
-        );
-    }
 }
 
 const STYLE: &str = r#"

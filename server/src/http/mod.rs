@@ -142,21 +142,37 @@ fn same_origin(request: &Request) -> bool {
     }
 }
 
+/// Mail older than this still waiting to go makes `/healthz` say degraded.
+const STUCK_MAIL_SECONDS: i64 = 3600;
+
 #[handler]
 async fn healthz(state: Data<&AppState>) -> Response {
     let database = db::ping(&state.db).await;
+    // Reads can answer while writes fail (a full disk): a write is tried, and committed.
+    let writes = crate::service::sql::write_probe(&state.db, state.clock.now())
+        .await
+        .is_ok();
     let calendar = state.calendar.current().ok();
     // The office must see mail that is stuck: how much waits, since when, and what failed.
     let outbox = crate::service::outbox::backlog(&state.db, state.clock.now())
         .await
         .ok();
+    let mail_stuck = outbox
+        .as_ref()
+        .and_then(|o| o.oldest_pending_age_seconds)
+        .is_some_and(|age| age > STUCK_MAIL_SECONDS);
+    let healthy = database && writes && !mail_stuck;
     let body = serde_json::json!({
-        "status": if database { "ok" } else { "degraded" },
+        "status": if healthy { "ok" } else { "degraded" },
         "database": database,
+        "writes": writes,
+        "mailStuck": mail_stuck,
         "calendarVersion": calendar.as_ref().map(|c| c.version().to_string()),
         "outbox": outbox,
     });
-    let status = if database {
+    // Mail waiting on a relay is reported, not a reason to take the instance out of
+    // service: it still answers every request.
+    let status = if database && writes {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -60,10 +60,16 @@ pub async fn board_as_of(
     rule_set: &RuleSet,
     at: DateTime<Utc>,
 ) -> AppResult<Board> {
-    let (units, colours, _) = unit_standings(db, &rule_set.rules(), at).await?;
+    let (units, colours, open_items) = unit_standings(db, &rule_set.rules(), at).await?;
     let mut by_colour: HashMap<Colour, usize> = HashMap::new();
-    for c in colours.values() {
-        *by_colour.entry(c.item.colour).or_default() += 1;
+    // Items not yet assigned have no colour to count, as on the live board.
+    for item in open_items
+        .iter()
+        .filter(|i| i.stage != entity::ItemStage::Registered)
+    {
+        if let Some(c) = colours.get(&item.id) {
+            *by_colour.entry(c.item.colour).or_default() += 1;
+        }
     }
     let (by_stage, by_source_kind) = super::history::stage_and_kind_counts_at(db, at).await?;
     Ok(Board {
@@ -166,11 +172,12 @@ pub async fn board_now(
     for colour in worst.values() {
         *by_colour.entry(*colour).or_default() += 1;
     }
-    // Open items with no colour: those the pass did not colour (registered, suspended, none
-    // of their units live) and those it found on schedule.
+    // Open items with no colour: those the pass did not colour (suspended, none of their
+    // units live) and those it found on schedule. Items not yet assigned are owed by no
+    // unit and have no colour to count (docs/rules.md §3).
     let open: usize = by_stage
         .iter()
-        .filter(|(stage, _)| stage.is_open())
+        .filter(|(stage, _)| stage.is_open() && **stage != Stage::Registered)
         .map(|(_, n)| n)
         .sum();
     let coloured: usize = by_colour
