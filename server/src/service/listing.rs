@@ -276,11 +276,23 @@ fn condition(
     }
     if let Some(overdue) = filter.overdue {
         let open = [ItemStage::Assigned, ItemStage::InProgress];
-        // Overdue: the clock runs (assigned, in progress) and a live assignment's effective
-        // due (the approved extension, else the due with its paused days) has passed.
+        // Overdue (docs/rules.md §3, `colour::is_overdue`): the clock runs (assigned, in
+        // progress) and the effective due (the approved extension, else the due) has passed
+        // — the lead's for whoever sees the whole item, a unit's own for its people; a
+        // co-unit's clock has stopped once it reported its part or the lead first reported.
+        let owes = match viewer_unit {
+            None => Condition::all().add(assignment::Column::Lead.eq(true)),
+            Some(_) => Condition::any().add(assignment::Column::Lead.eq(true)).add(
+                Condition::all()
+                    .add(assignment::Column::LastReportAt.is_null())
+                    .add(item::Column::FirstFeedbackAt.is_null()),
+            ),
+        };
         let is_overdue = Condition::all()
             .add(item::Column::Stage.is_in(open))
-            .add(due_subquery(effective_due(before, now)));
+            .add(due_subquery(
+                Condition::all().add(effective_due(before, now)).add(owes),
+            ));
         condition = condition.add(if overdue {
             is_overdue
         } else {
