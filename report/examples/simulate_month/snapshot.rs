@@ -39,6 +39,7 @@ pub fn facts_at(
                 unit_id: lead_unit,
                 at: close.at,
                 on_time: close.on_time_extended,
+                on_time_original: close.on_time_extended,
             });
         }
         let stage = item
@@ -92,6 +93,7 @@ pub fn facts_at(
             } else {
                 own_reports.max()
             };
+            let own_latest = a.progress.iter().copied().filter(before_end).max();
             facts.assignments.push(AssignmentFacts {
                 id: item.id * 10 + k as i64,
                 item_id: item.id,
@@ -105,6 +107,7 @@ pub fn facts_at(
                 last_report_or_assigned_at: latest.unwrap_or(item.assigned_at),
                 feedback_at: feedbacks.last().copied(),
                 first_feedback_at: feedbacks.first().copied(),
+                own_report_at: if a.lead { latest } else { own_latest },
             });
         }
     }

@@ -378,6 +378,26 @@ fn life(district: &District<'_>, day: NaiveDate, lead: usize, id: i64, rng: &mut
             a.progress = progress_reports(clock, cycle, assigned_at, first_feedback, missed_p, rng);
         }
     }
+    // Each co-unit reports its part (docs/rules.md §3: a co-unit's clock stops at its own
+    // report): on time somewhere before its due, or late by a drawn number of days, at its
+    // unit's own late rate. A part reported after the lead's first report is not waited for.
+    for a in assignments.iter_mut().filter(|a| !a.lead) {
+        let due = clock.date(a.extended_due_at.unwrap_or(a.due_at));
+        let span = clock.working_days_between(assign_date, due).max(1);
+        let late_p = (scenario.late * units[a.unit].diligence).clamp(0.0, 0.95);
+        let day = if rng.unit() < late_p {
+            clock.add_working_days(due, days_late(scenario, rng))
+        } else {
+            clock.add_working_days(assign_date, rng.between(1, span))
+        };
+        let part = clock
+            .office_time(day, rng)
+            .max(assigned_at + Duration::hours(1));
+        if part < first_feedback {
+            a.progress.push(part);
+            a.progress.sort();
+        }
+    }
 
     SimItem {
         id,
