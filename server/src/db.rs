@@ -37,7 +37,8 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
-            });
+            })
+            .map_sqlx_sqlite_pool_opts(|pool| pool.after_release(close_if_left_in_transaction));
     } else {
         options.max_connections(settings.db_pool);
         if let Some(port) = postgres_port(url) {
@@ -58,6 +59,35 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .await
         .context("running migrations")?;
     Ok(db)
+}
+
+/// Whether a SQLite connection may go back to the pool: not when it is still counted inside
+/// a transaction. A COMMIT that fails (a full disk) is rolled back by SQLite, but sqlx lowers
+/// its count of open transactions only when COMMIT succeeds, and the ROLLBACK queued when
+/// the transaction is dropped fails ("no transaction is active") without a word. Returned to
+/// the pool, the connection's next BEGIN IMMEDIATE would be issued as a SAVEPOINT: a
+/// deferred transaction whose "commit" is a RELEASE, and after one more failure an outer
+/// transaction nothing ever commits — writes answered OK and lost at the next start, the
+/// write lock held, every other connection "database is locked" until a restart (issue 30,
+/// item 10). Closing it lets SQLite roll back whatever it holds and the pool open a new one.
+fn close_if_left_in_transaction(
+    connection: &mut sea_orm::sqlx::SqliteConnection,
+    _meta: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sea_orm::sqlx::Error>> {
+    use sea_orm::sqlx::Connection as _;
+    Box::pin(async move {
+        if !connection.is_in_transaction() {
+            return Ok(true);
+        }
+        // A transaction dropped without COMMIT queued its ROLLBACK on the connection's
+        // worker, which runs commands in order: the ping answers after it.
+        connection.ping().await?;
+        let stuck = connection.is_in_transaction();
+        if stuck {
+            tracing::warn!("closing a SQLite connection left inside a transaction");
+        }
+        Ok(!stuck)
+    })
 }
 
 /// The TCP port of a PostgreSQL URL; `None` for a Unix socket (`?host=/run/postgresql`),

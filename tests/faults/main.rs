@@ -7,6 +7,8 @@
 //! A few rounds run under `cargo test`; a soak is the same test with more rounds:
 //! `DUCHA_FAULT_ROUNDS=150 cargo test --release --test faults -- --nocapture`.
 
+mod full_disk;
+
 #[path = "../api/smtp.rs"]
 #[allow(dead_code)]
 mod smtp;
@@ -75,11 +77,21 @@ async fn start(env: &[(&'static str, String)], demo: bool) -> Instance {
 }
 
 fn start_blocking(env: &[(&str, String)], demo: bool) -> Instance {
+    start_blocking_with(env, demo, |command| command)
+}
+
+/// As [`start_blocking`], the command first passed through `wrap` (run under a limit, say).
+fn start_blocking_with(
+    env: &[(&str, String)],
+    demo: bool,
+    wrap: impl FnOnce(Command) -> Command,
+) -> Instance {
     let mut command = Command::new(DUCHA);
     command.arg("serve");
     if demo {
         command.arg("--demo");
     }
+    let mut command = wrap(command);
     command
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("DUCHA_LISTEN", "127.0.0.1:0")

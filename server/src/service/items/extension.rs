@@ -257,7 +257,7 @@ async fn move_co_units(
             .add_working_days(from.with_timezone(&tz).date_naive(), added)?;
         let due = cx
             .calendar
-            .deadline(&cx.policy, from, DeadlineRule::FixedDate(date.value))?
+            .deadline(cx.policy, from, DeadlineRule::FixedDate(date.value))?
             .due_at;
         moved.push(DueChange::of(
             &co,

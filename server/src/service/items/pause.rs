@@ -112,7 +112,7 @@ async fn reopen_lead(
     rule: DeadlineRule,
     text: &str,
 ) -> AppResult<serde_json::Value> {
-    let deadline = cx.calendar.deadline(&cx.policy, cx.now, rule)?;
+    let deadline = cx.calendar.deadline(cx.policy, cx.now, rule)?;
     if deadline.due_at <= cx.now {
         return Err(AppError::BadUserInput(format!(
             "整改期限（{}）须晚于现在",
