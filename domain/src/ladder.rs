@@ -336,6 +336,16 @@ pub fn deadline_rung(
     if !facts.live || !matches!(f.stage, Stage::Assigned | Stage::InProgress) {
         return None;
     }
+    // A co-unit whose part has ended (it reported it, or the lead first reported the whole)
+    // is reminded of nothing more; the lead's rework and 回头看 are the lead's (rules.md §3).
+    if !f.lead && f.clock_stopped_at().is_some() {
+        return None;
+    }
+    let (rejections, reopened) = if f.lead {
+        (f.rejections, f.reopened)
+    } else {
+        (0, false)
+    };
     let step = |rung, why| Some(Step { rung, why });
     let today = now.with_timezone(&time_zone).date_naive();
     let extended = f.extended_due_at.is_some();
@@ -353,27 +363,17 @@ pub fn deadline_rung(
         }
         _ => {}
     }
-    if f.rejections >= policy.red_rejections {
-        return step(
-            Rung::Red,
-            Why::Rejected {
-                times: f.rejections,
-            },
-        );
+    if rejections >= policy.red_rejections {
+        return step(Rung::Red, Why::Rejected { times: rejections });
     }
-    if f.reopened && policy.reopen_is_red {
+    if reopened && policy.reopen_is_red {
         return step(Rung::Red, Why::Reopened);
     }
     if let Some(days) = overdue {
         return step(Rung::Yellow, overdue_why(days));
     }
-    if f.rejections >= policy.yellow_rejections {
-        return step(
-            Rung::Yellow,
-            Why::Rejected {
-                times: f.rejections,
-            },
-        );
+    if rejections >= policy.yellow_rejections {
+        return step(Rung::Yellow, Why::Rejected { times: rejections });
     }
     let left = calendar.working_days_between(today, due_date).value;
     if left <= policy.blue_within_working_days {

@@ -70,7 +70,7 @@ pub struct AssignmentFacts {
 /// `on_time_window_days`): what a unit's on-time rate is judged by, on the board and in the
 /// report alike. Read from the CLOSE rows of the audit trail, so a later 回头看 does not
 /// take back a closure that happened.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Closure {
     pub item_id: i64,
     /// The lead unit when the item closed.

@@ -22,6 +22,11 @@ pub enum AppError {
     InvalidTransition(String),
     #[error("内部错误，请稍后重试")]
     Internal(#[source] anyhow::Error),
+    /// The database could not write: its disk is full or refuses writes. Nothing was saved.
+    #[error(
+        "服务器存储暂时无法写入（如磁盘已满），本次操作未保存；请稍后重试，并请系统管理员检查磁盘"
+    )]
+    StorageFull(#[source] anyhow::Error),
 }
 
 impl AppError {
@@ -34,6 +39,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::InvalidTransition(_) => "INVALID_TRANSITION",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            AppError::StorageFull(_) => "SERVICE_UNAVAILABLE",
         }
     }
 }
@@ -50,6 +56,20 @@ impl From<sea_orm::DbErr> for AppError {
         // is a conflict the client can retry, not a server fault.
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
             return AppError::Conflict("数据已被他人修改，请刷新后重试".into());
+        }
+        // SQLite's SQLITE_FULL ("database or disk is full") and a write refused by the file
+        // system (SQLITE_IOERR_WRITE, "disk I/O error"); PostgreSQL's disk_full (53100).
+        let text = error.to_string();
+        if [
+            "database or disk is full",
+            "disk I/O error",
+            "No space left on device",
+            "53100",
+        ]
+        .iter()
+        .any(|sign| text.contains(sign))
+        {
+            return AppError::StorageFull(error.into());
         }
         AppError::Internal(error.into())
     }
@@ -72,7 +92,7 @@ impl From<ducha_domain::TransitionError> for AppError {
 
 impl From<AppError> for async_graphql::Error {
     fn from(error: AppError) -> Self {
-        if let AppError::Internal(inner) = &error {
+        if let AppError::Internal(inner) | AppError::StorageFull(inner) = &error {
             tracing::error!(error.cause_chain = ?inner, "internal error");
         }
         let code = error.code();

@@ -109,6 +109,7 @@ async fn a_full_disk_on_sqlite_loses_no_write_answered_ok_and_writes_resume() {
     let mut failures = 0;
     let mut n = 0;
     let mut saw_write_failure_in_health = false;
+    let mut saw_storage_full = false;
     while failures < 12 && n < 2_000 {
         n += 1;
         let body = register(&client, &limited, &token, n).await;
@@ -116,6 +117,15 @@ async fn a_full_disk_on_sqlite_loses_no_write_answered_ok_and_writes_resume() {
             Some(id) => answered_ok.push(id),
             None => {
                 failures += 1;
+                // A full disk is said in words the office understands, nothing saved.
+                let code = body["errors"][0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(
+                    matches!(code, "SERVICE_UNAVAILABLE" | "INTERNAL_SERVER_ERROR"),
+                    "{body}"
+                );
+                saw_storage_full |= code == "SERVICE_UNAVAILABLE";
                 let health = healthz(&client, &limited).await;
                 saw_write_failure_in_health |= health["writes"] == false;
             }
@@ -126,6 +136,7 @@ async fn a_full_disk_on_sqlite_loses_no_write_answered_ok_and_writes_resume() {
         saw_write_failure_in_health,
         "/healthz never said writes fail while they did"
     );
+    assert!(saw_storage_full, "no refusal said the disk was full");
     // Space returns: lift the limit on the live process.
     let pid = limited.child.id().to_string();
     let lifted = Command::new("prlimit")

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use ducha_calendar::Calendar;
 use serde::{Deserialize, Serialize};
@@ -302,6 +302,17 @@ pub fn is_overdue(facts: &AssignmentFacts, at: DateTime<Utc>) -> bool {
         && facts.due_in_force() < at
 }
 
+/// The due in force, its local date, and the words a reason adds when it was extended.
+fn due_words(facts: &AssignmentFacts, time_zone: Tz) -> (DateTime<Utc>, NaiveDate, &'static str) {
+    let due = facts.due_in_force();
+    let extended = if facts.extended_due_at.is_some() {
+        "（已批准延期）"
+    } else {
+        ""
+    };
+    (due, due.with_timezone(&time_zone).date_naive(), extended)
+}
+
 /// The colour of one assignment at `now`.
 pub fn assignment_colour(
     calendar: &Calendar,
@@ -310,13 +321,7 @@ pub fn assignment_colour(
     facts: &AssignmentFacts,
     now: DateTime<Utc>,
 ) -> Verdict {
-    let due = facts.due_in_force();
-    let due_date = due.with_timezone(&time_zone).date_naive();
-    let extended = if facts.extended_due_at.is_some() {
-        "（已批准延期）"
-    } else {
-        ""
-    };
+    let (due, due_date, extended) = due_words(facts, time_zone);
     let stopped = facts.clock_stopped_at();
     let late_at_stop = stopped
         .map(|at| late_by(calendar, time_zone, due, at))
@@ -332,16 +337,20 @@ pub fn assignment_colour(
         Stage::Cancelled => return quiet("已撤销".into()),
         // Closed items keep on-time or late instead of a colour (docs/rules.md §3).
         Stage::Closed => {
-            return quiet(match late_at_stop {
-                Some(late) => {
+            return quiet(match (late_at_stop, facts.lead) {
+                (Some(late), true) => {
                     format!("逾期办结：办结反馈晚于期限{late}个工作日{extended}（期限{due_date}）")
                 }
-                None => "按期办结".into(),
+                (Some(late), false) => format!(
+                    "逾期办结：协办部分晚于期限{late}个工作日报送{extended}（期限{due_date}）"
+                ),
+                (None, _) => "按期办结".into(),
             });
         }
         _ => {}
     }
-    // A co-unit's part ends at the lead's first completion report: judged then, for good.
+    // A co-unit's part ends at its own report, or at the lead's first completion report if
+    // that comes first: judged then, for good.
     if !facts.lead {
         if stopped.is_some() {
             return match late_at_stop {
@@ -402,13 +411,7 @@ fn running_clock(
     now: DateTime<Utc>,
     mut verdict: Verdict,
 ) -> Verdict {
-    let due = facts.due_in_force();
-    let due_date = due.with_timezone(&time_zone).date_naive();
-    let extended = if facts.extended_due_at.is_some() {
-        "（已批准延期）"
-    } else {
-        ""
-    };
+    let (due, due_date, extended) = due_words(facts, time_zone);
     let today = now.with_timezone(&time_zone).date_naive();
     if now > due {
         let overdue = late_by(calendar, time_zone, due, now);

@@ -86,7 +86,8 @@ struct Period {
 impl Period {
     fn of(month: Month, time_zone: Tz) -> Period {
         let (start, end) = month.bounds(time_zone);
-        let at = end - Duration::seconds(1);
+        // A microsecond before the next month: every event of the month counts, none after.
+        let at = end - Duration::microseconds(1);
         Period { start, end, at }
     }
 

@@ -9,7 +9,7 @@ use ducha_domain::colour::{self, Colour, Verdict, assignment_colour, working_day
 use ducha_domain::{SourceKind, Stage};
 
 use super::{Period, ReportRules, rate};
-use crate::facts::{AssignmentFacts, ItemFacts, ReportFacts};
+use crate::facts::{AssignmentFacts, Closure, ItemFacts, ReportFacts};
 use crate::model::{FlaggedItem, SourceFigures, Totals};
 
 /// One unit's counts, before its colour and rank are known.
@@ -33,6 +33,7 @@ impl UnitTally {
     /// Whether the unit had anything to do this month; a unit without items is not rated.
     pub(super) fn has_items(&self) -> bool {
         self.assigned + self.co_assigned + self.closed + self.open_at_end > 0
+            || !self.open_colours.is_empty()
     }
 }
 
@@ -51,6 +52,17 @@ pub(super) struct Tally {
 /// Counts the month: every item, then every assignment of an item among the facts.
 pub(super) fn tally(facts: &ReportFacts, rules: &ReportRules<'_>, period: &Period) -> Tally {
     let mut counter = Counter::default();
+    // Each item's last 销号 of the month, from the audit trail: an item closed and then
+    // reopened by 回头看 within the month still counts as closed in it (docs/rules.md §1).
+    for closure in facts.closures.iter().filter(|c| period.contains(c.at)) {
+        let slot = counter
+            .month_closure
+            .entry(closure.item_id)
+            .or_insert(*closure);
+        if closure.at > slot.at {
+            *slot = *closure;
+        }
+    }
     for item in &facts.items {
         counter.count_item(item, period);
     }
@@ -69,6 +81,8 @@ struct Counter {
     item_colour: HashMap<i64, Colour>,
     red_items: Vec<FlaggedItem>,
     yellow_items: Vec<FlaggedItem>,
+    /// Each item's last closure of the month, by item id.
+    month_closure: HashMap<i64, Closure>,
 }
 
 impl Counter {
@@ -95,13 +109,12 @@ impl Counter {
         if item.cancelled_at.is_some_and(|t| period.contains(t)) {
             totals.cancelled += 1;
         }
-        if item.closed_at.is_some_and(|t| period.contains(t)) {
+        if let Some(closure) = self.month_closure.get(&item.id) {
             totals.closed += 1;
             kind.closed += 1;
-            totals.closed_on_time_original += u32::from(item.closed_on_time_original == Some(true));
-            let on_time = item.closed_on_time_extended == Some(true);
-            totals.closed_on_time += u32::from(on_time);
-            kind.closed_on_time += u32::from(on_time);
+            totals.closed_on_time_original += u32::from(closure.on_time_original);
+            totals.closed_on_time += u32::from(closure.on_time);
+            kind.closed_on_time += u32::from(closure.on_time);
         }
         totals.reworked += u32::try_from(item.rejections_in_month).unwrap_or(0);
         totals.reopened += u32::from(item.reopened_in_month);
@@ -172,11 +185,14 @@ impl Counter {
             }
         }
         if a.lead {
-            if item.closed_at.is_some_and(|t| period.contains(t)) {
+            if let Some(closure) = self
+                .month_closure
+                .get(&item.id)
+                .filter(|c| c.unit_id == a.unit_id)
+            {
                 tally.closed += 1;
-                tally.closed_on_time_original +=
-                    u32::from(item.closed_on_time_original == Some(true));
-                tally.closed_on_time += u32::from(item.closed_on_time_extended == Some(true));
+                tally.closed_on_time_original += u32::from(closure.on_time_original);
+                tally.closed_on_time += u32::from(closure.on_time);
             }
             tally.extended += u32::from(a.extended_in_month);
             self.totals.extended += u32::from(a.extended_in_month);

@@ -54,12 +54,21 @@ impl UnitTable {
                 row
             })
             .collect();
+        // Open co-unit parts count too: the board colours a unit by them.
         let active: HashMap<i64, bool> = units
             .iter()
             .map(|u| {
                 (
                     u.unit_id,
-                    u.assigned + u.co_assigned + u.closed + u.open_at_end + u.window_closed > 0,
+                    u.assigned
+                        + u.co_assigned
+                        + u.closed
+                        + u.open_at_end
+                        + u.window_closed
+                        + u.red_open
+                        + u.yellow_open
+                        > 0
+                        || u.colour != Colour::None,
                 )
             })
             .collect();

@@ -129,6 +129,19 @@ pub fn seed_october_outcomes(backend: DbBackend) -> Vec<String> {
              closed_on_time_extended = CASE WHEN id % 10 = 0 THEN {t} ELSE {f} END WHERE id % 5 = 0",
             ts("2026-10-15T02:00:00+00:00")
         ),
+        // Each close's audit row, as the verb writes it: what the on-time window reads.
+        format!(
+            "INSERT INTO audit_event (item_id, actor_id, at, action, from_stage, to_stage, reason, details) \
+             SELECT i.id, 1, {}, 'CLOSE', 'VERIFIED', 'CLOSED', NULL, {} \
+             FROM item i JOIN assignment a ON a.item_id = i.id AND a.lead = {t} WHERE i.id % 5 = 0",
+            ts("2026-10-15T02:00:00+00:00"),
+            if backend == DbBackend::Postgres {
+                "json_build_object('assignmentId', a.id, 'onTimeExtended', i.id % 10 = 0, 'onTimeOriginal', i.id % 10 = 0)"
+            } else {
+                "json_object('assignmentId', a.id, 'onTimeExtended', json(CASE WHEN i.id % 10 = 0 THEN 'true' ELSE 'false' END), \
+                 'onTimeOriginal', json(CASE WHEN i.id % 10 = 0 THEN 'true' ELSE 'false' END))"
+            }
+        ),
         format!(
             "INSERT INTO audit_event (item_id, actor_id, at, action, from_stage, to_stage, reason, details) \
              SELECT id, 1, {}, 'REJECT', 'FEEDBACK_SUBMITTED', 'IN_PROGRESS', '材料不全', '{{}}' FROM item WHERE id % 50 = 1",

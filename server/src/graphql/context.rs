@@ -90,7 +90,7 @@ impl Auth {
                     credential,
                 }
             }
-            Err(AppError::Internal(e)) => {
+            Err(AppError::Internal(e) | AppError::StorageFull(e)) => {
                 tracing::error!(error.cause_chain = ?e, "authenticating a request");
                 Auth {
                     actor: None,

@@ -319,6 +319,7 @@ fn request_error_status(response: &async_graphql::Response) -> StatusCode {
         // Apollo's clients retry with the full query on this; it is not a failure.
         "PERSISTED_QUERY_NOT_FOUND" => StatusCode::OK,
         "INTERNAL_SERVER_ERROR" => StatusCode::INTERNAL_SERVER_ERROR,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -237,8 +237,10 @@ pub struct FactsOf {
     pub facts: AssignmentFacts,
 }
 
-/// The facts of every live assignment of `items` as of `at`, in four queries whatever their
-/// number: what colours are computed from, and what a unit's to-do is made of.
+/// The facts of every live assignment of `items` as of `at`, in a few queries whatever their
+/// number (the assignments, their approvals, the dues and withdrawals recorded since, the
+/// rejections and reopens, the reports): what colours are computed from, and what a unit's
+/// to-do is made of.
 pub async fn assignment_facts(
     db: &impl ConnectionTrait,
     items: &[item::Model],
@@ -320,7 +322,7 @@ pub async fn assignment_facts(
         .collect())
 }
 
-/// Colours of `items` as of `at`, in four queries whatever their number.
+/// Colours of `items` as of `at`, in a few queries whatever their number.
 #[tracing::instrument(skip_all)]
 pub async fn colours_for_items(
     db: &impl ConnectionTrait,
@@ -808,12 +810,17 @@ pub async fn unit_standings(
         .into_iter()
         .filter(|i| Stage::from(i.stage).is_open())
         .collect();
-    let colours = colours_for_items(db, rules, &open_items, at).await?;
-    let item_ids: Vec<i64> = open_items.iter().map(|i| i.id).collect();
-    let assignments = live_assignments_at(db, &item_ids, at).await?;
+    // The assignments as they stood at `at`, read once for the colours and the tally.
+    let facts = assignment_facts(db, &open_items, at).await?;
+    let colours = colours_of(
+        rules,
+        open_items.iter(),
+        facts.iter().map(|f| (&f.assignment, &f.facts)),
+        at,
+    );
     let serials: HashMap<i64, &item::Model> = open_items.iter().map(|i| (i.id, i)).collect();
     let mut tally = UnitTally::default();
-    for a in &assignments {
+    for a in facts.iter().map(|f| &f.assignment) {
         let Some(current) = serials.get(&a.item_id) else {
             continue;
         };

@@ -248,8 +248,10 @@ pub async fn load_facts(
     // The stage each item had at the end: the `from` of its first stage change after it.
     // The small reads are independent, and with a pool (and SQLite's WAL) they run side by
     // side.
-    // The month's last instant, which its figures are judged at (`ducha_report::build`).
-    let last_instant = end - chrono::Duration::seconds(1);
+    // The month's last instant, which its figures are judged at (`ducha_report::build`): a
+    // microsecond before the end, so that "after it" is "at or after the end", the bound the
+    // stages and reports are read by.
+    let last_instant = end - chrono::Duration::microseconds(1);
     // Closures of the on-time window, and of the month itself should the window be shorter.
     let window_start = (last_instant - chrono::Duration::days(window_days)).min(start);
     let (rewinds, events, extension_rows, last_report_rows, unit_rows, closures) =
@@ -473,10 +475,13 @@ pub async fn load_facts(
         })
         .collect();
 
-    let previous: Option<PreviousReport> = match latest_data(db, month.previous()).await? {
-        Some(data) => Some(parse_stored(month.previous(), &data)?),
-        None => None,
-    };
+    // Last month as its report stood at this month's end: a version published since does
+    // not change what the board said then ("two periods running", docs/rules.md §3).
+    let previous: Option<PreviousReport> =
+        match latest_data_by(db, month.previous(), last_instant).await? {
+            Some(data) => Some(parse_stored(month.previous(), &data)?),
+            None => None,
+        };
     let mut history: Vec<TrendPoint> = Vec::new();
     let mut earlier = month.previous();
     for _ in 0..TREND_MONTHS {
@@ -529,6 +534,23 @@ pub async fn compute(
 }
 
 /// The stored snapshot of `month`'s latest version, unparsed.
+/// As [`latest_data`], among the versions published by `as_of`.
+async fn latest_data_by(
+    db: &impl ConnectionTrait,
+    month: Month,
+    as_of: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    Ok(monthly_report::Entity::find()
+        .select_only()
+        .column(monthly_report::Column::Data)
+        .filter(monthly_report::Column::Month.eq(month.to_string()))
+        .filter(monthly_report::Column::CreatedAt.lte(as_of))
+        .order_by_desc(monthly_report::Column::Version)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
 async fn latest_data(db: &impl ConnectionTrait, month: Month) -> AppResult<Option<String>> {
     Ok(monthly_report::Entity::find()
         .select_only()

@@ -149,12 +149,15 @@ async fn unit_todo(
         let Some(current) = items.iter().find(|i| i.id == assignment.item_id) else {
             continue;
         };
-        let due = facts.extended_due_at.unwrap_or(facts.due_at);
+        let due = facts.due_in_force();
         let mut kinds = Vec::new();
         let mut wanted_by = Some(due);
-        if due <= now {
+        // Overdue as everywhere else (docs/rules.md §3): a co-unit whose part has ended owes
+        // nothing more.
+        if ducha_domain::colour::is_overdue(&facts, now) {
             kinds.push(TodoKind::Overdue);
         }
+        let part_ended = facts.clock_stopped_at().is_some();
         if assignment.lead
             && facts.stage == Stage::InProgress
             && (facts.rejections > 0 || facts.reopened)
@@ -179,6 +182,7 @@ async fn unit_todo(
         }
         let due_day = due.with_timezone(&rules.time_zone).date_naive();
         if due > now
+            && !part_ended
             && rules.calendar.working_days_between(today, due_day).value
                 <= rules.policy.blue_within_working_days
         {

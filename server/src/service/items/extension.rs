@@ -174,6 +174,7 @@ pub async fn decide_extension(
     decided.decision_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
     let decided = decided.update(txn).await?;
     let mut dues = Vec::new();
+    let previous_extended = target.extended_due_at;
     let target = if approve {
         dues.push(DueChange::of(
             &target,
@@ -187,7 +188,7 @@ pub async fn decide_extension(
         if target.lead && !keep_co_units {
             let before = target.extended_due_at.unwrap_or(target.due_at);
             let added = working_days_added(&cx.calendar, tz, before, request.proposed_due_at);
-            dues.extend(move_co_units(txn, cx, &target, added).await?);
+            dues.extend(move_co_units(txn, cx, &write.item, &target, added).await?);
         }
         let mut extended: assignment::ActiveModel = target.clone().into();
         extended.extended_due_at = Set(Some(request.proposed_due_at));
@@ -209,7 +210,7 @@ pub async fn decide_extension(
         "assignmentId": target.id,
         "approved": approve,
         "originalDueAt": target.due_at,
-        "previousExtendedDueAt": dues.first().and_then(|d| d.before.extended_due_at),
+        "previousExtendedDueAt": previous_extended,
         "extendedDueAt": approve.then_some(request.proposed_due_at),
         "beyondLeadDueAt": beyond_lead,
         DUES_KEY: dues_value(&dues),
@@ -228,24 +229,28 @@ pub async fn decide_extension(
     Ok(decided)
 }
 
-/// Moves every live co-unit of the lead's item `added` working days later (their extended
-/// due, kept beside the original as an approved extension is), and says what moved.
+/// Moves every live co-unit of the lead's item whose part is still open `added` working days
+/// later (their extended due, kept beside the original as an approved extension is), and
+/// says what moved. A part that has ended (the co-unit reported it, or the lead first
+/// reported the whole) stays as it was judged (docs/rules.md §3).
 async fn move_co_units(
     txn: &sea_orm::DatabaseTransaction,
     cx: &Cx<'_>,
+    item: &entity::item::Model,
     lead: &assignment::Model,
     added: i64,
 ) -> AppResult<Vec<DueChange>> {
     let Ok(added) = i32::try_from(added) else {
         return Ok(Vec::new());
     };
-    if added <= 0 {
+    if added <= 0 || item.first_feedback_at.is_some() {
         return Ok(Vec::new());
     }
     let co_units = assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(lead.item_id))
         .filter(assignment::Column::Lead.eq(false))
         .filter(assignment::Column::Status.ne(entity::AssignmentStatus::Withdrawn))
+        .filter(assignment::Column::LastReportAt.is_null())
         .all(txn)
         .await?;
     let tz = cx.policy.time_zone;

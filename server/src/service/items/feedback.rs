@@ -83,7 +83,8 @@ async fn insert_report(
     .insert(txn)
     .await?;
     // The colour facts a report makes true, in its own transaction: the assignment's report
-    // cycle restarts, and the lead's feedback stops every unit's clock. Only ever later: a
+    // cycle restarts, and the lead's feedback stops its own clock (and ends the co-units'
+    // parts the first time, docs/rules.md §3). Only ever later: a
     // report filed with an earlier instant (seeded history) does not move them back.
     assignment::Entity::update_many()
         .col_expr(assignment::Column::LastReportAt, Expr::value(now))
