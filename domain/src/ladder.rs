@@ -696,6 +696,14 @@ mod tests {
     }
 
     /// The rung's condition, checked from the facts directly.
+    fn report_cutoff(date: NaiveDate, due: DateTime<Utc>) -> DateTime<Utc> {
+        date.and_time(due.with_timezone(&TZ).time())
+            .and_local_timezone(TZ)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .expect("a local instant")
+    }
+
     fn holds(f: &LadderFacts, step: &Step, now: DateTime<Utc>) -> bool {
         let calendar = national();
         let policy = ColourPolicy::default();
@@ -734,8 +742,9 @@ mod tests {
                             }
                 }
                 Why::Reopened => f.colour.reopened && step.rung == Rung::Red,
-                Why::ProgressDue { date } => f.signed && today <= date,
-                Why::ProgressMissed { date } => f.signed && today > date,
+                // Due on its date at the item's own time of day (the office cut-off).
+                Why::ProgressDue { date } => f.signed && now <= report_cutoff(date, due),
+                Why::ProgressMissed { date } => f.signed && now > report_cutoff(date, due),
             }
     }
 

@@ -36,6 +36,7 @@ enum HealthProbe {
     Table,
     Id,
     At,
+    Pad,
 }
 
 #[derive(DeriveIden)]
@@ -127,6 +128,7 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
+                    .col(ColumnDef::new(HealthProbe::Pad).text().null())
                     .to_owned(),
             )
             .await?;

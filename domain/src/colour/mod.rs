@@ -481,6 +481,15 @@ pub fn verdict_holds_until(
             midnight.with_timezone(&Utc)
         });
     let due = facts.due_in_force();
+    // A progress report due today is missed just after today's cut-off.
+    let today = now.with_timezone(&time_zone).date_naive();
+    let after_cutoff =
+        progress_report_due(time_zone, facts, today) + chrono::TimeDelta::nanoseconds(1);
+    let next_midnight = if facts.report_cycle_days.is_some() && now < after_cutoff {
+        next_midnight.min(after_cutoff)
+    } else {
+        next_midnight
+    };
     if now <= due {
         // At the due instant itself the assignment is not yet late.
         let just_after_due = due + chrono::TimeDelta::nanoseconds(1);
@@ -527,9 +536,37 @@ pub fn progress_report_date(
     }
 }
 
+/// The instant a progress report falls due on `report_date`: at the time of day the item's
+/// own due falls, which for every rule counted in days is the office cut-off (18:00 by
+/// default, docs/rules.md §2) — one cut-off for everything a unit owes.
+pub fn progress_report_due(
+    time_zone: Tz,
+    facts: &AssignmentFacts,
+    report_date: NaiveDate,
+) -> DateTime<Utc> {
+    let cutoff = facts.due_in_force().with_timezone(&time_zone).time();
+    report_date
+        .and_time(cutoff)
+        .and_local_timezone(time_zone)
+        .earliest()
+        .map_or_else(
+            || {
+                report_date
+                    .succ_opt()
+                    .and_then(|d| {
+                        d.and_time(chrono::NaiveTime::MIN)
+                            .and_local_timezone(time_zone)
+                            .earliest()
+                    })
+                    .map_or(facts.due_in_force(), |t| t.with_timezone(&Utc))
+            },
+            |t| t.with_timezone(&Utc),
+        )
+}
+
 /// The progress-report state of an assignment still being worked on, if it has a cycle and
-/// the report is due soon or missed; `None` otherwise. A report is due on its date (the
-/// whole day counts), so it is missed from the next day on.
+/// the report is due soon or missed; `None` otherwise. A report is due on its date at the
+/// cut-off (`progress_report_due`), and missed after it.
 pub fn progress_report(
     calendar: &Calendar,
     time_zone: Tz,
@@ -544,7 +581,7 @@ pub fn progress_report(
     }
     let report_date = progress_report_date(calendar, time_zone, facts)?;
     let today = now.with_timezone(&time_zone).date_naive();
-    if today > report_date {
+    if now > progress_report_due(time_zone, facts, report_date) {
         Some(ProgressReport::Missed(report_date))
     } else if calendar.working_days_between(today, report_date).value
         <= policy.blue_within_working_days

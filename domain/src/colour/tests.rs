@@ -129,9 +129,24 @@ fn progress_reports_fall_due_on_working_days_only() {
         date.map(ProgressReport::DueSoon),
         "on the first working day after the holiday the report is due, not missed"
     );
+    // Due at the cut-off of its day, as everything else a unit owes (the item is due at
+    // 18:00): still due at 17:00, missed at 19:00 the same day.
+    assert_eq!(
+        progress_report(&calendar, tz, &policy, &f, at(2026, 10, 8, 17)),
+        date.map(ProgressReport::DueSoon)
+    );
+    assert_eq!(
+        progress_report(&calendar, tz, &policy, &f, at(2026, 10, 8, 19)),
+        date.map(ProgressReport::Missed)
+    );
     assert_eq!(
         progress_report(&calendar, tz, &policy, &f, at(2026, 10, 9, 8)),
         date.map(ProgressReport::Missed)
+    );
+    // A kept verdict ends at that cut-off, not at midnight.
+    assert_eq!(
+        verdict_holds_until(tz, &f, at(2026, 10, 8, 17)),
+        at(2026, 10, 8, 18) + chrono::TimeDelta::nanoseconds(1)
     );
     // Seven working days from 09-29: 09-30, 10-08, 10-09, the 调休 Saturday 10-10, 10-12,
     // 10-13, 10-14.

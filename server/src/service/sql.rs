@@ -70,21 +70,26 @@ impl Pacer {
 }
 
 /// A committed write of one probe row, for `/healthz`: on a full disk the commit fails while
-/// reads still answer. Its own row, so that it never waits on a verb or a calendar change.
+/// reads still answer. Its own row, so that it never waits on a verb or a calendar change;
+/// as large as a typical verb's write (a few pages), so that a disk with room for a tiny
+/// write but not for real work still says so.
 pub async fn write_probe(
     db: &sea_orm::DatabaseConnection,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sea_orm::DbErr> {
     use sea_orm::TransactionTrait;
+    const PROBE_BYTES: usize = 16 * 1024;
     let txn = db.begin().await?;
     let backend = sea_orm::ConnectionTrait::get_database_backend(&txn);
+    // Different text each time, so that the pages are written, not found unchanged.
+    let pad = now.timestamp_micros().to_string().repeat(PROBE_BYTES / 16);
     sea_orm::ConnectionTrait::execute_raw(
         &txn,
         statement(
             backend,
-            "INSERT INTO health_probe (id, at) VALUES (1, $1) \
-         ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-            vec![sea_orm::Value::from(now)],
+            "INSERT INTO health_probe (id, at, pad) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad",
+            vec![sea_orm::Value::from(now), sea_orm::Value::from(pad)],
         ),
     )
     .await?;

@@ -171,12 +171,10 @@ async fn unit_todo(
             Some(ProgressReport::Missed(_)) => kinds.push(TodoKind::ReportMissed),
             Some(ProgressReport::DueSoon(date)) => {
                 kinds.push(TodoKind::ReportDue);
-                // The report's day, if sooner than the due: that is what is wanted first.
-                let day_end = date
-                    .and_hms_opt(23, 59, 59)
-                    .and_then(|t| t.and_local_timezone(rules.time_zone).single())
-                    .map(|t| t.with_timezone(&Utc));
-                wanted_by = wanted_by.min(day_end).or(day_end);
+                // The report's cut-off, if sooner than the due: that is what is wanted first.
+                let report_due =
+                    ducha_domain::colour::progress_report_due(rules.time_zone, &facts, date);
+                wanted_by = wanted_by.map(|w| w.min(report_due)).or(Some(report_due));
             }
             None => {}
         }
