@@ -35,5 +35,6 @@ mod visibility;
 mod web;
 mod web_admin;
 mod web_office;
+mod web_reopen;
 mod web_unit;
 mod websocket;
