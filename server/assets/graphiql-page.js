@@ -1,16 +1,23 @@
 // Starts GraphiQL against this server: queries over HTTP, subscriptions over
 // graphql-transport-ws at /graphql/ws. The token typed into the Headers pane is kept by
-// GraphiQL (shouldPersistHeaders) and sent on both.
+// GraphiQL (shouldPersistHeaders) for this tab only (sessionStorage: it is gone when the tab
+// closes, never left on a shared machine) and sent on both.
 (function () {
   'use strict';
   var HEADERS_KEY = 'graphiql:headers';
+  // What earlier versions kept in localStorage for ever goes.
+  try {
+    window.localStorage.removeItem(HEADERS_KEY);
+  } catch (e) {
+    // Storage refused (a private window): nothing was kept there either.
+  }
   var endpoint = new URL('/graphql', window.location.href);
   var socket = new URL('/graphql/ws', window.location.href);
   socket.protocol = endpoint.protocol === 'https:' ? 'wss:' : 'ws:';
 
   function storedHeaders() {
     try {
-      var text = window.localStorage.getItem(HEADERS_KEY);
+      var text = window.sessionStorage.getItem(HEADERS_KEY);
       var parsed = text ? JSON.parse(text) : {};
       return typeof parsed === 'object' && parsed !== null ? parsed : {};
     } catch (e) {
@@ -55,6 +62,7 @@
       defaultHeaders: JSON.stringify({ Authorization: 'Bearer ' }, null, 2),
       defaultEditorToolsVisibility: 'headers',
       shouldPersistHeaders: true,
+      storage: window.sessionStorage,
       isHeadersEditorEnabled: true,
     })
   );

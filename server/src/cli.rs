@@ -189,7 +189,9 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 async fn token(person_id: i64) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     let db = crate::db::connect(&settings).await?;
-    let token = crate::service::org::rotate_token(&db, chrono::Utc::now(), person_id)
+    // This process keeps no copies; running servers hear the audit row through their tail.
+    let changes = crate::changes::ChangeFeed::default();
+    let token = crate::service::org::rotate_token(&db, &changes, chrono::Utc::now(), person_id)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{token}");
@@ -209,9 +211,12 @@ async fn import(
     let store = crate::calendar_store::CalendarStore::load(&db)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // This process keeps no copies; running servers hear the audit row through their tail.
+    let changes = crate::changes::ChangeFeed::default();
     let outcome = crate::service::calendar::import_year(
         &db,
         &store,
+        &changes,
         &settings.deadline_policy(),
         None,
         chrono::Utc::now(),

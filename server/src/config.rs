@@ -4,7 +4,8 @@
 //! Environment variables: `DUCHA_LISTEN`, `DUCHA_DATABASE_URL` (or `DATABASE_URL`),
 //! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`,
 //! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS`, `DUCHA_UNIT_REPORT_ACCESS`,
-//! `DUCHA_CORS_ORIGINS`, `DUCHA_PUBLIC_SCHEMA`, `DUCHA_PUBLIC_CALENDAR` (and the SMTP settings); the file is
+//! `DUCHA_CORS_ORIGINS`, `DUCHA_PUBLIC_SCHEMA`, `DUCHA_PUBLIC_CALENDAR`, `DUCHA_CACHES`,
+//! `DUCHA_TRUSTED_PROXIES` (and the SMTP settings); the file is
 //! `ducha.toml` in the working directory, or the one named by `DUCHA_CONFIG`.
 
 use std::net::SocketAddr;
@@ -57,6 +58,9 @@ pub struct Settings {
     pub unit_report_access: UnitReportAccess,
     /// What the HTTP face allows: other origins, anonymous reads, socket timeouts.
     pub http: HttpSettings,
+    /// `caches = "off"` keeps no in-memory copy: every answer is read from the database
+    /// (to tell a stale copy from a wrong rule; slower, never different).
+    pub caches: crate::changes::Caches,
 }
 
 /// The HTTP face's settings (`cors_origins`, `public_schema`, `public_calendar`).
@@ -77,6 +81,9 @@ pub struct HttpSettings {
     pub session_idle: chrono::Duration,
     /// How long a sign-in lasts at most, used or not.
     pub session_lifetime: chrono::Duration,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client
+    /// (`trusted_proxies = "127.0.0.1, 10.0.0.0/8"`); believed from no one else.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
 }
 
 impl Default for HttpSettings {
@@ -90,6 +97,7 @@ impl Default for HttpSettings {
             // sign-in never outlives the working day.
             session_idle: chrono::Duration::minutes(120),
             session_lifetime: chrono::Duration::hours(12),
+            trusted_proxies: crate::proxies::TrustedProxies::default(),
         }
     }
 }
@@ -180,6 +188,8 @@ struct Layer {
     public_calendar: Option<bool>,
     session_idle_minutes: Option<u64>,
     session_hours: Option<u64>,
+    caches: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 impl Layer {
@@ -211,7 +221,9 @@ impl Layer {
             public_schema,
             public_calendar,
             session_idle_minutes,
-            session_hours
+            session_hours,
+            caches,
+            trusted_proxies
         );
     }
 
@@ -241,6 +253,8 @@ impl Layer {
             public_calendar: var("DUCHA_PUBLIC_CALENDAR").and_then(|v| parse_flag(&v)),
             session_idle_minutes: var("DUCHA_SESSION_IDLE_MINUTES").and_then(|v| v.parse().ok()),
             session_hours: var("DUCHA_SESSION_HOURS").and_then(|v| v.parse().ok()),
+            caches: var("DUCHA_CACHES"),
+            trusted_proxies: var("DUCHA_TRUSTED_PROXIES"),
         }
     }
 }
@@ -338,7 +352,16 @@ impl Settings {
             }
             cors_origins.push(origin.to_string());
         }
+        let trusted_proxies =
+            crate::proxies::TrustedProxies::parse(layer.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!(e))?;
+        let caches = match layer.caches.as_deref() {
+            None => crate::changes::Caches::On,
+            Some(text) => crate::changes::Caches::parse(text)
+                .with_context(|| format!("caches `{text}` is not on or off"))?,
+        };
         Ok(Settings {
+            caches,
             public_url: layer
                 .public_url
                 .unwrap_or_else(|| format!("http://{listen}")),
@@ -376,6 +399,7 @@ impl Settings {
                 session_lifetime: chrono::Duration::hours(
                     layer.session_hours.unwrap_or(12).clamp(1, 24 * 30) as i64,
                 ),
+                trusted_proxies,
                 ..HttpSettings::default()
             },
         })
@@ -402,6 +426,11 @@ impl Settings {
             background_jobs: false,
             unit_report_access: UnitReportAccess::Whole,
             http: HttpSettings::default(),
+            // CI runs the black-box tests once more with DUCHA_CACHES=off.
+            caches: std::env::var("DUCHA_CACHES")
+                .ok()
+                .and_then(|v| crate::changes::Caches::parse(&v))
+                .unwrap_or_default(),
         }
     }
 

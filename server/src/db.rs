@@ -40,17 +40,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             })
             .map_sqlx_sqlite_pool_opts(|pool| pool.after_release(close_if_left_in_transaction));
     } else {
+        // sqlx sets TCP_NODELAY on its sockets again since 0.9.1 (launchbadge/sqlx#4336);
+        // 0.9.0 did not, and every multi-row statement waited for a delayed ACK (40 ms).
+        // tests/api/health.rs holds every pooled connection to it.
         options.max_connections(settings.db_pool);
-        if let Some(port) = postgres_port(url) {
-            options.map_sqlx_postgres_pool_opts(move |pool| {
-                pool.after_connect(move |_connection, _meta| {
-                    Box::pin(async move {
-                        disable_nagle(port);
-                        Ok(())
-                    })
-                })
-            });
-        }
     }
     let db = Database::connect(options)
         .await
@@ -88,124 +81,6 @@ fn close_if_left_in_transaction(
         }
         Ok(!stuck)
     })
-}
-
-/// The TCP port of a PostgreSQL URL; `None` for a Unix socket (`?host=/run/postgresql`),
-/// which has no Nagle delay to turn off.
-fn postgres_port(url: &str) -> Option<u16> {
-    use std::str::FromStr;
-    let options = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url).ok()?;
-    (!options.get_host().starts_with('/')).then(|| options.get_port())
-}
-
-/// Turns Nagle's algorithm off on this process's TCP connections to `port`.
-///
-/// sqlx 0.9.0 no longer sets TCP_NODELAY on its sockets (launchbadge/sqlx#4335; the fix,
-/// #4336, is not in a release yet). A statement whose message is longer than one segment
-/// then holds its last bytes back until the server's delayed ACK comes, 40 ms on Linux,
-/// and the server cannot answer before it has them: every multi-row insert of a sweep
-/// waited 44 ms (a first sweep writing 30,000 notices at 100k items took 13.6 s, of which
-/// 1.5 s was the database's work; BENCHMARKS.md). sqlx does not hand out its socket, so on
-/// each new connection the process's sockets are looked at through a pidfd
-/// (`pidfd_getfd` duplicates our own descriptor, in safe code) and those whose peer is the
-/// database's port get TCP_NODELAY. Remove this once sqlx sets it again.
-#[cfg(target_os = "linux")]
-fn disable_nagle(port: u16) {
-    if let Err(error) = set_nodelay_towards(port) {
-        // Slower statements, not wrong ones: say so once and go on.
-        static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| {
-            tracing::warn!(%error, "could not set TCP_NODELAY on the database connections; large statements may wait 40 ms each");
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn disable_nagle(_port: u16) {}
-
-/// Sets TCP_NODELAY on every socket of this process connected to `port` that lacks it;
-/// returns how many it changed.
-#[cfg(target_os = "linux")]
-fn set_nodelay_towards(port: u16) -> std::io::Result<usize> {
-    let mut changed = 0;
-    for socket in tcp_sockets(|_, peer| peer.port() == port)? {
-        if !socket.nodelay()? {
-            rustix::net::sockopt::set_tcp_nodelay(&socket.fd, true)?;
-            changed += 1;
-        }
-    }
-    Ok(changed)
-}
-
-/// Is Nagle's algorithm off on the socket whose local port is `local_port`? `None` when
-/// this process has no such TCP socket. With `SELECT inet_client_port()` it tells whether
-/// a given database connection may wait for delayed ACKs.
-#[cfg(target_os = "linux")]
-pub fn nodelay_of_local_port(local_port: u16) -> std::io::Result<Option<bool>> {
-    tcp_sockets(|local, _| local.port() == local_port)?
-        .first()
-        .map(TcpSocket::nodelay)
-        .transpose()
-}
-
-/// One of this process's connected TCP sockets, through a descriptor of our own.
-#[cfg(target_os = "linux")]
-struct TcpSocket {
-    fd: std::os::fd::OwnedFd,
-}
-
-#[cfg(target_os = "linux")]
-impl TcpSocket {
-    fn nodelay(&self) -> std::io::Result<bool> {
-        Ok(rustix::net::sockopt::tcp_nodelay(&self.fd)?)
-    }
-}
-
-/// The process's connected TCP sockets whose (local, peer) addresses `wanted` accepts, each
-/// duplicated with `pidfd_getfd` (the pidfd of our own process), so their options can be
-/// read and set in safe code. Only the wanted ones are kept open: a busy server has
-/// thousands of client sockets, and holding a duplicate of each could exhaust descriptors.
-#[cfg(target_os = "linux")]
-fn tcp_sockets(
-    wanted: impl Fn(&std::net::SocketAddr, &std::net::SocketAddr) -> bool,
-) -> std::io::Result<Vec<TcpSocket>> {
-    use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
-    let pidfd = pidfd_open(getpid(), PidfdFlags::empty())?;
-    let address = |a: Option<rustix::net::SocketAddrAny>| {
-        a.and_then(|a| std::net::SocketAddr::try_from(a).ok())
-    };
-    let mut sockets = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/fd")?.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
-        let is_socket = std::fs::read_link(entry.path()).is_ok_and(|target| {
-            target
-                .as_os_str()
-                .as_encoded_bytes()
-                .starts_with(b"socket:")
-        });
-        if !is_socket {
-            continue;
-        }
-        // Closed since the listing: nothing to do.
-        let Ok(fd) = pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()) else {
-            continue;
-        };
-        let stream = rustix::net::sockopt::socket_type(&fd)
-            .is_ok_and(|kind| kind == rustix::net::SocketType::STREAM);
-        if !stream {
-            continue;
-        }
-        let local = address(rustix::net::getsockname(&fd).ok());
-        let peer = address(rustix::net::getpeername(&fd).ok().flatten());
-        if let (Some(local), Some(peer)) = (local, peer)
-            && wanted(&local, &peer)
-        {
-            sockets.push(TcpSocket { fd });
-        }
-    }
-    Ok(sockets)
 }
 
 /// Is the database answering? For `GET /healthz`.

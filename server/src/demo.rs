@@ -143,6 +143,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         .to_string();
     let (admin_person, admin) = org::create_person(
         db,
+        &state.changes,
         None,
         tick(1),
         NewPerson {
@@ -164,6 +165,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
     ] {
         let (person, token) = org::create_person(
             db,
+            &state.changes,
             Some(&admin_actor),
             tick(1),
             NewPerson {
@@ -180,6 +182,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
     }
     let (supervisor_person, supervisor) = org::create_person(
         db,
+        &state.changes,
         Some(&admin_actor),
         tick(1),
         NewPerson {
@@ -204,6 +207,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         let leader = &leaders[index % leaders.len()].0;
         let unit = org::create_unit(
             db,
+            &state.changes,
             &admin_actor,
             tick(1),
             NewUnit {
@@ -223,6 +227,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         .await?;
         let (head, head_token) = org::create_person(
             db,
+            &state.changes,
             Some(&admin_actor),
             tick(1),
             NewPerson {
@@ -237,6 +242,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         .await?;
         let (staff, staff_token) = org::create_person(
             db,
+            &state.changes,
             Some(&admin_actor),
             tick(1),
             NewPerson {
@@ -282,7 +288,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
             actor,
             now: at,
             notices: None,
-            item_cache: &state.item_cache,
+            changes: &state.changes,
         };
         let (item, _) = verbs::register(
             cx(&office, tick(9)),

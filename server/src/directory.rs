@@ -6,9 +6,10 @@
 //!
 //! Several instances share one database, so what one of them changes the others must stop
 //! believing. Three things see to it:
-//! - every change to people and units is audited (`service::org`), and the live tail every
-//!   instance runs (`service::live`, every 0.5 s) forgets both caches when it hears an
-//!   audit row that belongs to no item;
+//! - every change to people and units publishes [`Change::Directory`] where it is made
+//!   (`service::org`) and is audited, and the live tail every instance runs
+//!   (`service::live`, every 0.5 s) publishes the same change when it hears an audit row of
+//!   the directory from another process; the copy forgets both caches on it;
 //! - a token is believed for at most [`TOKEN_TTL`] before it is looked up again, which
 //!   bounds what an audit row the tail skipped could cost (on PostgreSQL, rows of
 //!   concurrent transactions can become visible out of id order);
@@ -24,9 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::Actor;
+use crate::changes::{Caches, Change, KeptCopy};
 use crate::error::AppResult;
 
 /// How long a token is believed without asking the database again.
@@ -60,11 +62,28 @@ struct Inner {
     reading_units: tokio::sync::Mutex<()>,
     /// How many times the caches were told to forget.
     forgotten: AtomicU64,
+    /// `caches = off`: every token and unit is read from the database.
+    switched_off: bool,
+}
+
+impl KeptCopy for Directory {
+    fn changed(&self, change: &Change) {
+        if *change == Change::Directory {
+            self.forget_all();
+        }
+    }
 }
 
 impl Directory {
+    pub fn new(caches: Caches) -> Directory {
+        Directory(Arc::new(Inner {
+            switched_off: !caches.on(),
+            ..Inner::default()
+        }))
+    }
+
     /// Forgets every token and unit: something about people or units changed.
-    pub fn forget_all(&self) {
+    fn forget_all(&self) {
         self.0.forgotten.fetch_add(1, Ordering::SeqCst);
         lock(&self.0.tokens).clear();
         *self.0.units.write().unwrap_or_else(|e| e.into_inner()) = None;
@@ -76,6 +95,9 @@ impl Directory {
         db: &impl ConnectionTrait,
         hash: &str,
     ) -> AppResult<Option<Actor>> {
+        if self.0.switched_off {
+            return crate::auth::actor_of_token_hash(db, hash).await;
+        }
         if let Some((actor, read_at)) = lock(&self.0.tokens).get(hash)
             && read_at.elapsed() < TOKEN_TTL
         {
@@ -109,6 +131,13 @@ impl Directory {
         if let Some(known) = self.known_units(ids) {
             return Ok(known);
         }
+        if self.0.switched_off {
+            let found = entity::unit::Entity::find()
+                .filter(entity::unit::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await?;
+            return Ok(found.into_iter().map(|u| (u.id, Arc::new(u))).collect());
+        }
         let _reading = self.0.reading_units.lock().await;
         // Another field may have read them while this one waited.
         if let Some(known) = self.known_units(ids) {
@@ -123,7 +152,7 @@ impl Directory {
                 .map(|u| (u.id, Arc::new(u)))
                 .collect(),
         );
-        if self.0.forgotten.load(Ordering::SeqCst) == generation {
+        if self.0.forgotten.load(Ordering::SeqCst) == generation && !self.0.switched_off {
             *self.0.units.write().unwrap_or_else(|e| e.into_inner()) =
                 Some((Arc::clone(&all), Instant::now()));
         }
@@ -208,7 +237,9 @@ mod tests {
             .await
             .expect("emptied");
         assert_eq!(directory.units(&db, &[water]).await.expect("read").len(), 1);
-        directory.forget_all();
+        directory.changed(&Change::Policy);
+        assert_eq!(directory.units(&db, &[water]).await.expect("read").len(), 1);
+        directory.changed(&Change::Directory);
         assert!(
             directory
                 .units(&db, &[water])
@@ -216,6 +247,29 @@ mod tests {
                 .expect("read")
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn switched_off_it_reads_every_unit_and_token_from_the_database() {
+        let db = database().await;
+        let directory = Directory::new(Caches::Off);
+        let housing = add_unit(&db, "区住房和城乡建设局").await;
+        assert_eq!(
+            directory.units(&db, &[housing]).await.expect("read").len(),
+            1
+        );
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("DELETE FROM unit")
+            .await
+            .expect("emptied");
+        assert!(
+            directory
+                .units(&db, &[housing])
+                .await
+                .expect("read")
+                .is_empty()
+        );
+        assert!(directory.known_unit(housing).is_none());
     }
 
     #[tokio::test]

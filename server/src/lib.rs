@@ -3,7 +3,9 @@
 //! with no I/O.
 
 pub mod auth;
+pub mod body;
 pub mod calendar_store;
+pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,10 +17,10 @@ pub mod events;
 pub mod fonts;
 pub mod graphql;
 pub mod http;
-pub mod item_cache;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod proxies;
 pub mod service;
 pub mod sqlite_reader;
 pub mod startup;

@@ -1,6 +1,7 @@
 //! Email: lettre over SMTP when configured, else `.eml` files in `<data_dir>/mail` so a
-//! newcomer sees what would have been sent. Templates are files (`server/templates`),
-//! rendered by substituting `{{name}}` with the (HTML-escaped, for the HTML part) values.
+//! newcomer sees what would have been sent. A mail is written as a [`Digest`] (what it says)
+//! and rendered twice: plain text, and HTML through maud like the pages, which escapes every
+//! value it is given.
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -8,9 +9,6 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Settings, SmtpSettings, SmtpTls};
-
-const DIGEST_TEXT: &str = include_str!("../templates/digest.txt");
-const DIGEST_HTML: &str = include_str!("../templates/digest.html");
 
 /// Why a message was not accepted. Only a permanent refusal (a 5xx reply, an address that
 /// cannot be written) ends a message; a relay that is down, slow or answers 4xx is retried
@@ -139,41 +137,125 @@ pub struct Rendered {
     pub html: String,
 }
 
-pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// What a digest mail says: to whom, why, and the items by topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub subject: String,
+    pub salutation: String,
+    pub intro: String,
+    pub sections: Vec<DigestSection>,
+    /// The date it was written, in words (2026年11月24日).
+    pub sent_at: String,
 }
 
-/// Fills the digest frame: `sections_text` goes in as is, `sections_html` is already HTML
-/// (its parts escaped by the caller); every other value is escaped for the HTML part.
-pub fn render_digest(
-    subject: &str,
-    salutation: &str,
-    intro: &str,
-    sections_text: &str,
-    sections_html: &str,
-    sent_at: &str,
-) -> Rendered {
-    let office = "区政府办公室督查室";
-    let fill = |template: &str, html: bool| {
-        let value = |v: &str| if html { escape_html(v) } else { v.to_string() };
-        template
-            .replace("{{subject}}", &value(subject))
-            .replace("{{salutation}}", &value(salutation))
-            .replace("{{intro}}", &value(intro))
-            .replace("{{office}}", &value(office))
-            .replace("{{sent_at}}", &value(sent_at))
-            .replace(
-                "{{sections}}",
-                if html { sections_html } else { sections_text },
-            )
-    };
-    Rendered {
-        subject: subject.to_string(),
-        text: fill(DIGEST_TEXT, false),
-        html: fill(DIGEST_HTML, true),
+/// One topic of a digest (a rung of the ladder, a rework…) and its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestSection {
+    pub heading: String,
+    /// What the reader is asked to do.
+    pub ask: String,
+    /// The heading's colour (CSS), as the board shows the rung.
+    pub colour: &'static str,
+    pub items: Vec<DigestItem>,
+    /// Said when some items are not listed.
+    pub more: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestItem {
+    pub serial: String,
+    pub title: String,
+    pub requirements: String,
+    pub link: String,
+    pub units: Vec<DigestUnit>,
+}
+
+/// A unit's part of an item, as a digest states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestUnit {
+    pub name: String,
+    /// 主办 or 协办.
+    pub role: &'static str,
+    pub due: String,
+    pub situation: String,
+}
+
+/// Who signs every mail.
+const OFFICE: &str = "区政府办公室督查室";
+const FOOTER: &str = "本邮件由督查督办系统自动发送，请勿直接回复。";
+
+impl Digest {
+    pub fn render(&self) -> Rendered {
+        Rendered {
+            subject: self.subject.clone(),
+            text: self.text(),
+            html: self.html().into_string(),
+        }
+    }
+
+    fn text(&self) -> String {
+        use std::fmt::Write;
+        let mut text = format!("{}：\n\n{}\n\n", self.salutation, self.intro);
+        for section in &self.sections {
+            let _ = write!(text, "{}\n{}\n\n", section.heading, section.ask);
+            for item in &section.items {
+                let _ = writeln!(text, "· {} {}", item.serial, item.title);
+                let _ = writeln!(text, "  办理要求：{}", item.requirements);
+                for unit in &item.units {
+                    let _ = writeln!(
+                        text,
+                        "  承办单位：{}（{}），办理期限：{}",
+                        unit.name, unit.role, unit.due
+                    );
+                    let _ = writeln!(text, "  当前情况：{}", unit.situation);
+                }
+                let _ = write!(text, "  查看详情：{}\n\n", item.link);
+            }
+            if let Some(more) = &section.more {
+                let _ = write!(text, "{more}\n\n");
+            }
+        }
+        let _ = write!(text, "\n{OFFICE}\n{}\n（{FOOTER}）\n", self.sent_at);
+        text
+    }
+
+    fn html(&self) -> maud::Markup {
+        maud::html! {
+            (maud::DOCTYPE)
+            html lang="zh-CN" {
+                head { meta charset="utf-8"; title { (self.subject) } }
+                body style="font-family: 'PingFang SC', 'Microsoft YaHei', sans-serif; color: #222; line-height: 1.7;" {
+                    p { (self.salutation) "：" }
+                    p { (self.intro) }
+                    @for section in &self.sections {
+                        h3 style={ "color:" (section.colour) ";" } { (section.heading) }
+                        p { (section.ask) }
+                        ol {
+                            @for item in &section.items {
+                                li {
+                                    strong { (item.serial) " " (item.title) }
+                                    br;
+                                    "办理要求：" (item.requirements)
+                                    br;
+                                    @for unit in &item.units {
+                                        "承办单位：" (unit.name) "（" (unit.role) "），办理期限：" (unit.due)
+                                        br;
+                                        "当前情况：" (unit.situation)
+                                        br;
+                                    }
+                                    a href=(item.link) { "查看事项详情" }
+                                }
+                            }
+                        }
+                        @if let Some(more) = &section.more {
+                            p { (more) }
+                        }
+                    }
+                    p { (OFFICE) br; (self.sent_at) }
+                    p style="color:#999; font-size: 12px;" { (FOOTER) }
+                }
+            }
+        }
     }
 }
 
@@ -203,23 +285,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_frame_fills_every_placeholder_and_escapes_html() {
-        let rendered = render_digest(
-            "【督办】<测试>",
-            "<区住建局>",
-            "请阅知",
-            "· 一项\n",
-            "<ol><li>一项</li></ol>",
-            "2026年11月24日",
-        );
+    fn a_digest_renders_every_value_and_escapes_it_in_html() {
+        let digest = Digest {
+            subject: "【督办】<测试>".into(),
+            salutation: "<区住建局>".into(),
+            intro: "请阅知".into(),
+            sections: vec![DigestSection {
+                heading: "红色预警（1项）".into(),
+                ask: "请立即办理".into(),
+                colour: "#cf222e",
+                items: vec![DigestItem {
+                    serial: "督〔2026〕1号".into(),
+                    title: "消防通道<整治>".into(),
+                    requirements: "3个工作日内 & 反馈".into(),
+                    link: "https://ducha.example.gov.cn/items/1?a=1&b=2".into(),
+                    units: vec![DigestUnit {
+                        name: "区住建局".into(),
+                        role: "主办",
+                        due: "2026年11月24日 18:00".into(),
+                        situation: "已逾期1个工作日".into(),
+                    }],
+                }],
+                more: Some("另有3项未列出".into()),
+            }],
+            sent_at: "2026年11月24日".into(),
+        };
+        let rendered = digest.render();
         assert!(
-            !rendered.text.contains("{{") && !rendered.html.contains("{{"),
-            "all placeholders filled"
+            rendered.text.starts_with("<区住建局>："),
+            "{}",
+            rendered.text
         );
-        assert!(rendered.text.starts_with("<区住建局>："));
+        for said in [
+            "消防通道<整治>",
+            "3个工作日内 & 反馈",
+            "区住建局（主办）",
+            "另有3项未列出",
+        ] {
+            assert!(rendered.text.contains(said), "{said} in {}", rendered.text);
+        }
         assert!(
             rendered.html.contains("&lt;区住建局&gt;")
-                && rendered.html.contains("<ol><li>一项</li></ol>")
+                && rendered.html.contains("消防通道&lt;整治&gt;")
+                && rendered.html.contains("3个工作日内 &amp; 反馈")
+                && rendered
+                    .html
+                    .contains("href=\"https://ducha.example.gov.cn/items/1?a=1&amp;b=2\"")
+                && !rendered.html.contains("<整治>"),
+            "{}",
+            rendered.html
         );
         let built = message(
             "督查室 <office@example.gov.cn>",

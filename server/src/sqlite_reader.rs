@@ -125,3 +125,67 @@ pub fn optional_timestamp(
 pub fn timestamp_parameter(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
+
+/// A row read by column position, whichever reader holds it: rusqlite's (the SQLite file,
+/// above) or the pool's (sqlx, on either database). A row shape has one decoder, written
+/// against this, so the two readers cannot drift apart; a value that does not decode is an
+/// error naming its column, never a default.
+pub trait Columns {
+    /// An integer column of any width (SQLite's INTEGER, PostgreSQL's INT4 and INT8).
+    fn int(&self, at: usize) -> Result<Option<i64>, String>;
+    fn text(&self, at: usize) -> Result<Option<String>, String>;
+    fn flag(&self, at: usize) -> Result<Option<bool>, String>;
+    fn time(&self, at: usize) -> Result<Option<DateTime<Utc>>, String>;
+
+    /// A column that may not be NULL.
+    fn required<T>(
+        &self,
+        at: usize,
+        read: impl Fn(&Self, usize) -> Result<Option<T>, String>,
+    ) -> Result<T, String> {
+        read(self, at)?.ok_or_else(|| format!("column {at} is NULL"))
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, at: usize) -> Result<Option<i64>, String> {
+        self.get(at).map_err(|e| format!("column {at}: {e}"))
+    }
+
+    fn text(&self, at: usize) -> Result<Option<String>, String> {
+        self.get(at).map_err(|e| format!("column {at}: {e}"))
+    }
+
+    fn flag(&self, at: usize) -> Result<Option<bool>, String> {
+        self.get(at).map_err(|e| format!("column {at}: {e}"))
+    }
+
+    fn time(&self, at: usize) -> Result<Option<DateTime<Utc>>, String> {
+        optional_timestamp(self, at).map_err(|e| format!("column {at}: {e}"))
+    }
+}
+
+impl Columns for sea_orm::QueryResult {
+    fn int(&self, at: usize) -> Result<Option<i64>, String> {
+        self.try_get_by_index::<Option<i64>>(at).or_else(|_| {
+            self.try_get_by_index::<Option<i32>>(at)
+                .map(|n| n.map(i64::from))
+                .map_err(|e| format!("column {at}: {e}"))
+        })
+    }
+
+    fn text(&self, at: usize) -> Result<Option<String>, String> {
+        self.try_get_by_index(at)
+            .map_err(|e| format!("column {at}: {e}"))
+    }
+
+    fn flag(&self, at: usize) -> Result<Option<bool>, String> {
+        self.try_get_by_index(at)
+            .map_err(|e| format!("column {at}: {e}"))
+    }
+
+    fn time(&self, at: usize) -> Result<Option<DateTime<Utc>>, String> {
+        self.try_get_by_index(at)
+            .map_err(|e| format!("column {at}: {e}"))
+    }
+}

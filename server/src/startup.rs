@@ -47,6 +47,7 @@ impl Application {
         crate::service::calendar::settle_on_start(
             &state.db,
             &state.calendar,
+            &state.changes,
             &state.deadline_policy,
             state.clock.now(),
         )
@@ -103,14 +104,15 @@ impl Application {
             self.state.colour_refresh,
         ));
         // On PostgreSQL other instances write too: the kept items are used only while
-        // their changes are heard.
-        let item_changes =
-            (self.state.db.get_database_backend() == DbBackend::Postgres).then(|| {
-                tokio::spawn(crate::item_cache::follow_changes(
-                    self.state.item_cache.clone(),
-                    self.state.db.clone(),
-                ))
-            });
+        // their changes are heard (with `caches = off` nothing is kept to hear them for).
+        let item_changes = (self.state.db.get_database_backend() == DbBackend::Postgres
+            && self.state.caches.on())
+        .then(|| {
+            tokio::spawn(crate::service::item_cache::follow_changes(
+                self.state.changes.clone(),
+                self.state.db.clone(),
+            ))
+        });
         let sender = self.state.background_jobs.then(|| {
             let state = self.state.clone();
             tokio::spawn(async move {

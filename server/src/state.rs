@@ -9,6 +9,7 @@ use ducha_calendar::DeadlinePolicy;
 use sea_orm::DatabaseConnection;
 
 use crate::calendar_store::CalendarStore;
+use crate::changes::{Caches, ChangeFeed};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
@@ -19,6 +20,39 @@ use crate::service::live::LiveTail;
 use crate::service::outbox::Sender;
 use crate::service::reports::Publisher;
 use crate::service::sweep::Sweeper;
+
+/// The instance's in-memory copies of what the database holds, each subscribed to the one
+/// feed that tells it of changes (`changes`; docs/architecture.md lists them).
+pub struct KeptCopies {
+    pub board: crate::service::board::BoardCache,
+    pub policies: crate::service::colours::PolicyCache,
+    pub directory: crate::directory::Directory,
+    pub item_cache: crate::service::item_cache::ItemCache,
+    pub changes: ChangeFeed,
+}
+
+impl KeptCopies {
+    /// Every copy, subscribed. `items_trusted`: whether kept items may be served before
+    /// anything is heard (SQLite: one writer process; PostgreSQL waits for its listener).
+    pub fn new(caches: Caches, items_trusted: bool) -> KeptCopies {
+        let changes = ChangeFeed::default();
+        let board = crate::service::board::BoardCache::new(caches);
+        let item_cache = crate::service::item_cache::ItemCache::new(items_trusted, caches);
+        let policies = crate::service::colours::PolicyCache::new(caches);
+        let directory = crate::directory::Directory::new(caches);
+        changes.subscribe(Arc::new(board.clone()));
+        changes.subscribe(Arc::new(item_cache.clone()));
+        changes.subscribe(Arc::new(policies.clone()));
+        changes.subscribe(Arc::new(directory.clone()));
+        KeptCopies {
+            board,
+            policies,
+            directory,
+            item_cache,
+            changes,
+        }
+    }
+}
 
 /// What every request handler, job and command may use. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
@@ -73,7 +107,11 @@ pub struct Inner {
     /// Tokens' holders and the units, kept in memory (forgotten by the live tail).
     pub directory: crate::directory::Directory,
     /// Items with their assignments, kept in memory (forgotten when they change).
-    pub item_cache: crate::item_cache::ItemCache,
+    pub item_cache: crate::service::item_cache::ItemCache,
+    /// Where every kept copy above hears of changes (`changes`).
+    pub changes: ChangeFeed,
+    /// Whether copies are kept at all (`caches = off` reads everything from the database).
+    pub caches: Caches,
 }
 
 impl AppState {
@@ -93,6 +131,15 @@ impl AppState {
         let calendar = CalendarStore::load(&db)
             .await
             .map_err(|e| anyhow::anyhow!("loading calendar overrides: {e:?}"))?;
+        // On PostgreSQL, items are kept only once this instance listens for other instances'
+        // changes (`item_cache::follow_changes`, started with the server).
+        let KeptCopies {
+            board,
+            policies,
+            directory,
+            item_cache,
+            changes,
+        } = KeptCopies::new(settings.caches, db_is_sqlite);
         let state = AppState(Arc::new(Inner {
             db,
             calendar,
@@ -121,12 +168,12 @@ impl AppState {
             unit_report_access: settings.unit_report_access,
             http: settings.http.clone(),
             metrics: Arc::default(),
-            board: crate::service::board::BoardCache::default(),
-            policies: Default::default(),
-            directory: Default::default(),
-            // On PostgreSQL, only once this instance listens for other instances' changes
-            // (`item_cache::follow_changes`, started with the server).
-            item_cache: crate::item_cache::ItemCache::new(db_is_sqlite),
+            board,
+            policies,
+            directory,
+            item_cache,
+            changes,
+            caches: settings.caches,
         }));
         Ok(state)
     }
@@ -174,9 +221,9 @@ impl AppState {
             events: self.events.clone(),
             board: self.board.clone(),
             colour_refresh: self.colour_refresh,
-            directory: self.directory.clone(),
             policies: self.policies.clone(),
             item_cache: self.item_cache.clone(),
+            changes: self.changes.clone(),
         }
     }
 

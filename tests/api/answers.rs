@@ -672,3 +672,42 @@ async fn a_verb_that_changes_a_colour_is_heard_at_once(backend: Backend) {
 }
 
 on_both_backends!(a_verb_that_changes_a_colour_is_heard_at_once);
+
+/// A field that fails is `null` in `data`, its key present, with its error beside it; the
+/// request's other fields keep their answers (GraphQL spec, "Handling Field Errors").
+#[tokio::test]
+async fn a_field_that_fails_is_null_with_its_key_present() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let d = District::create(&app).await;
+    let body = app
+        .graphql_as(
+            Some(&d.supervisor),
+            r#"{ me { name } item(id: "999999") { id } other: item(id: "999998") { id } }"#,
+            json!({}),
+        )
+        .await;
+    let data = body["data"].as_object().expect("data is an object");
+    assert!(body["data"]["me"]["name"].is_string(), "{body}");
+    for key in ["item", "other"] {
+        assert!(data.contains_key(key), "{key} missing from {body}");
+        assert!(data[key].is_null(), "{body}");
+    }
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{body}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["extensions"]["code"] == "NOT_FOUND"),
+        "{body}"
+    );
+
+    // Every top-level field failing still answers an object of nulls.
+    let alone = app
+        .graphql_as(
+            Some(&d.supervisor),
+            r#"{ item(id: "999999") { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(alone["data"], json!({ "item": null }), "{alone}");
+}

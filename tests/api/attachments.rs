@@ -94,4 +94,42 @@ async fn a_unit_attaches_evidence_to_its_report_and_nobody_else_can() {
         listed["data"]["item"]["reports"][0]["attachments"],
         json!([{ "fileName": "整改照片.pdf", "sha256": sha }])
     );
+
+    // A program downloads it with its API token, at the address the API gives; the token
+    // opens exactly what the API would show its holder.
+    let listed = app
+        .graphql_as(
+            Some(&d.housing_staff),
+            "query($id: ID!) { item(id: $id) { reports { attachments { databaseId downloadUrl } } } }",
+            json!({ "id": assigned["id"] }),
+        )
+        .await;
+    let file = &listed["data"]["item"]["reports"][0]["attachments"][0];
+    let url = file["downloadUrl"].as_str().expect("a download address");
+    let path = format!("/attachments/{}", file["databaseId"]);
+    assert_eq!(url, format!("{}{path}", app.state.notices.public_url));
+    let fetch = |token: Option<&str>| {
+        let mut request = app.client.get(app.url(&path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let by_token = fetch(Some(&d.housing_staff)).await.expect("sent");
+    assert_eq!(by_token.status(), 200);
+    assert_eq!(by_token.bytes().await.expect("bytes").to_vec(), evidence);
+    assert_eq!(
+        fetch(Some(&d.supervisor)).await.expect("sent").status(),
+        200
+    );
+    let outsider = fetch(Some(&d.street_head)).await.expect("sent");
+    assert_eq!(outsider.status(), 404, "another unit's file is not found");
+    let forged = fetch(Some("dch_not-a-token")).await.expect("sent");
+    assert_eq!(forged.status(), 401);
+    assert_eq!(forged.headers()["www-authenticate"], "Bearer");
+    let refusal: Value = forged.json().await.expect("json");
+    assert_eq!(
+        refusal["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
 }

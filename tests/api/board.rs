@@ -5,7 +5,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_demo_on};
+use crate::helpers::{Backend, TestApp, spawn_demo_on, spawn_kept_demo_on};
 
 on_both_backends!(
     the_shared_board_is_the_board_recomputed_from_the_rows,
@@ -86,7 +86,7 @@ async fn the_shared_board_is_the_board_recomputed_from_the_rows(backend: Backend
 /// A registration and a new unit are on the very next board, though the board of a moment
 /// ago is still young; an unchanged board is served as it was (the same instant).
 async fn a_change_shows_on_the_next_read_of_the_board(backend: Backend) {
-    let (app, tokens) = spawn_demo_on(backend).await;
+    let (app, tokens) = spawn_kept_demo_on(backend).await;
     let before = board(&app, &tokens.supervisor, None).await;
     app.clock.advance(Duration::milliseconds(300));
     let again = board(&app, &tokens.supervisor, None).await;

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::district::{District, assigned_item, m};
-use crate::helpers::{Backend, TestApp, error_code, spawn_app, spawn_app_on};
+use crate::helpers::{Backend, TestApp, error_code, spawn_app, spawn_app_on, spawn_kept_on};
 
 /// Text with U+0000 is BAD_USER_INPUT in every input that takes text, on both databases,
 /// whether it travels in the variables or inline in the document; nothing is stored.
@@ -328,7 +328,7 @@ async fn a_text_validated_before_refuses_bad_variables_as_on_its_first_sending()
 /// choosing one of several operations (fragments are checked with every variable sent).
 #[tokio::test]
 async fn only_sendings_that_leave_nothing_unchecked_teach_the_fast_way() {
-    let app = spawn_app().await;
+    let app = spawn_kept_on(Backend::Sqlite).await;
     let d = District::create(&app).await;
     let fast_validations = || async {
         let text = app.get_text("/metrics").await;
@@ -406,4 +406,40 @@ async fn only_sendings_that_leave_nothing_unchecked_teach_the_fast_way() {
             "{text}: not validated fast"
         );
     }
+}
+
+/// A request is counted with the sizes its lists can reach and refused, before it runs,
+/// when that is over the limit: the error says the cost and the limit. A dashboard's page
+/// of 100 items with their assignments runs.
+#[tokio::test]
+async fn requests_that_could_answer_too_much_are_refused_before_they_run() {
+    let app = spawn_app().await;
+    let d = crate::district::District::create(&app).await;
+    let page = "a: items(first: 100) { edges { node { serial title colour \
+                assignments { dueAt colour unit { name } } } } }";
+    let many = format!(
+        "{{ {} }}",
+        (0..95)
+            .map(|i| page.replace("a:", &format!("a{i}:")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let refused = app.graphql_as(Some(&d.supervisor), &many, json!({})).await;
+    assert_eq!(error_code(&refused), "QUERY_TOO_COSTLY", "{refused}");
+    let extensions = &refused["errors"][0]["extensions"];
+    assert!(
+        extensions["cost"].as_u64() > extensions["limit"].as_u64(),
+        "{refused}"
+    );
+    assert!(refused["data"].is_null(), "nothing ran: {refused}");
+
+    let one = format!("{{ {page} }}");
+    let body = app.graphql_as(Some(&d.supervisor), &one, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // The same page asked through a variable is counted with the variable's value.
+    let by_variable = "query($n: Int) { items(first: $n) { edges { node { serial } } } }";
+    let body = app
+        .graphql_as(Some(&d.supervisor), by_variable, json!({ "n": 100 }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
 }

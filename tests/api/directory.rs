@@ -20,10 +20,14 @@ async fn a_token_reissued_through_one_instance_stops_working_on_the_other() {
     let before = b.graphql_as(Some(&d.leader), ME, json!({})).await;
     assert_eq!(before["data"]["me"]["name"], "李副区长", "{before}");
 
-    let reissued =
-        ducha_server::service::org::rotate_token(&a.state.db, a.state.clock.now(), d.leader_id)
-            .await
-            .expect("reissued");
+    let reissued = ducha_server::service::org::rotate_token(
+        &a.state.db,
+        &a.state.changes,
+        a.state.clock.now(),
+        d.leader_id,
+    )
+    .await
+    .expect("reissued");
     // B's live tail polls every 0.5 s; a token is believed for 10 s without it. Refused
     // within 3 s means B heard the reissue, not that it forgot on its own.
     let started = Instant::now();

@@ -131,10 +131,12 @@ async fn queries_nested_too_deep_are_refused() {
     );
 }
 
-/// sqlx 0.9.0 leaves Nagle's algorithm on; with it a statement longer than one TCP segment
-/// waits 40 ms for the server's delayed ACK (every multi-row insert of a sweep did). Each
-/// pooled connection must have TCP_NODELAY: the database names the client port of the
-/// connection that asks, and that socket of this process is looked at.
+/// sqlx 0.9.0 left Nagle's algorithm on; with it a statement longer than one TCP segment
+/// waits 40 ms for the server's delayed ACK (every multi-row insert of a sweep did). 0.9.1
+/// sets TCP_NODELAY again, and ducha's own workaround (a scan of the process's sockets) is
+/// gone: this holds every pooled connection to it, so a release that loses it again fails
+/// here. The database names the client port of the connection that asks, and that socket of
+/// this process is looked at.
 #[tokio::test]
 async fn postgres_connections_do_not_wait_for_delayed_acks() {
     use sea_orm::{ConnectionTrait, Statement};
@@ -156,9 +158,76 @@ async fn postgres_connections_do_not_wait_for_delayed_acks() {
             .try_get("", "port")
             .expect("a TCP client port");
         let port = u16::try_from(port).expect("a port");
-        let nodelay = ducha_server::db::nodelay_of_local_port(port).expect("sockets read");
+        let nodelay = nodelay_of_local_port(port).expect("sockets read");
         assert_eq!(nodelay, Some(true), "connection from port {port}");
         seen += 1;
     }
     assert_eq!(seen, 4);
+}
+
+/// Is Nagle's algorithm off on the socket whose local port is `local_port`? `None` when
+/// this process has no such TCP socket. With `SELECT inet_client_port()` it tells whether
+/// a given database connection may wait for delayed ACKs.
+fn nodelay_of_local_port(local_port: u16) -> std::io::Result<Option<bool>> {
+    tcp_sockets(|local, _| local.port() == local_port)?
+        .first()
+        .map(TcpSocket::nodelay)
+        .transpose()
+}
+
+/// One of this process's connected TCP sockets, through a descriptor of our own.
+struct TcpSocket {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl TcpSocket {
+    fn nodelay(&self) -> std::io::Result<bool> {
+        Ok(rustix::net::sockopt::tcp_nodelay(&self.fd)?)
+    }
+}
+
+/// The process's connected TCP sockets whose (local, peer) addresses `wanted` accepts, each
+/// duplicated with `pidfd_getfd` (the pidfd of our own process), so their options can be
+/// read and set in safe code. Only the wanted ones are kept open: a busy server has
+/// thousands of client sockets, and holding a duplicate of each could exhaust descriptors.
+fn tcp_sockets(
+    wanted: impl Fn(&std::net::SocketAddr, &std::net::SocketAddr) -> bool,
+) -> std::io::Result<Vec<TcpSocket>> {
+    use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
+    let pidfd = pidfd_open(getpid(), PidfdFlags::empty())?;
+    let address = |a: Option<rustix::net::SocketAddrAny>| {
+        a.and_then(|a| std::net::SocketAddr::try_from(a).ok())
+    };
+    let mut sockets = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd")?.flatten() {
+        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let is_socket = std::fs::read_link(entry.path()).is_ok_and(|target| {
+            target
+                .as_os_str()
+                .as_encoded_bytes()
+                .starts_with(b"socket:")
+        });
+        if !is_socket {
+            continue;
+        }
+        // Closed since the listing: nothing to do.
+        let Ok(fd) = pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()) else {
+            continue;
+        };
+        let stream = rustix::net::sockopt::socket_type(&fd)
+            .is_ok_and(|kind| kind == rustix::net::SocketType::STREAM);
+        if !stream {
+            continue;
+        }
+        let local = address(rustix::net::getsockname(&fd).ok());
+        let peer = address(rustix::net::getpeername(&fd).ok().flatten());
+        if let (Some(local), Some(peer)) = (local, peer)
+            && wanted(&local, &peer)
+        {
+            sockets.push(TcpSocket { fd });
+        }
+    }
+    Ok(sockets)
 }

@@ -115,6 +115,24 @@ pub async fn spawn_demo_on(backend: Backend) -> (TestApp, ducha_server::demo::De
     (app, tokens)
 }
 
+/// [`spawn_demo_on`] with the in-memory copies kept whatever `DUCHA_CACHES` says: for the
+/// tests of the copies themselves (CI runs every other test once with them off).
+pub async fn spawn_kept_demo_on(backend: Backend) -> (TestApp, ducha_server::demo::DemoTokens) {
+    let app = spawn_kept_on(backend).await;
+    let tokens = ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo loads")
+        .expect("empty database");
+    (app, tokens)
+}
+
+/// [`spawn_app_on`] with the in-memory copies kept whatever `DUCHA_CACHES` says.
+pub async fn spawn_kept_on(backend: Backend) -> TestApp {
+    let mut settings = settings_for(backend).await;
+    settings.caches = ducha_server::changes::Caches::On;
+    spawn_with(settings).await
+}
+
 /// Two instances sharing one fresh PostgreSQL database, as production runs them.
 pub async fn two_instances_on_postgres() -> (TestApp, TestApp) {
     let settings = settings_for(Backend::Postgres).await;

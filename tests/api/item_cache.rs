@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, TransactionTrait};
 use serde_json::json;
 
 use crate::district::{District, assigned_item, item_mutation, ok};
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_demo_on};
+use crate::helpers::{Backend, TestApp, spawn_kept_demo_on, spawn_kept_on};
 
 const TITLE: &str = "query($id: ID!) { item(id: $id) { title } }";
 
@@ -63,7 +63,7 @@ async fn first_item_id(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn whoever_writes_an_item_reads_it_back_as_written_at_once() {
-    let app = spawn_app().await;
+    let app = spawn_kept_on(Backend::Sqlite).await;
     let d = District::create(&app).await;
     let item = assigned_item(&app, &d, "老旧小区加装电梯").await;
     let id = crate::helpers::row_id(&item["id"]);
@@ -100,7 +100,7 @@ async fn whoever_writes_an_item_reads_it_back_as_written_at_once() {
 
 #[tokio::test]
 async fn a_write_made_by_hand_in_postgresql_is_heard_by_the_instance() {
-    let (app, tokens) = spawn_demo_on(Backend::Postgres).await;
+    let (app, tokens) = spawn_kept_demo_on(Backend::Postgres).await;
     let id = first_item_id(&app).await;
     let before = title(&app, &tokens.supervisor, id).await;
     assert_eq!(title(&app, &tokens.supervisor, id).await, before);
@@ -119,7 +119,7 @@ async fn a_write_made_by_hand_in_postgresql_is_heard_by_the_instance() {
 
 #[tokio::test]
 async fn notices_lost_while_the_listening_connection_was_down_forget_everything_kept() {
-    let (app, tokens) = spawn_demo_on(Backend::Postgres).await;
+    let (app, tokens) = spawn_kept_demo_on(Backend::Postgres).await;
     let id = first_item_id(&app).await;
     title(&app, &tokens.supervisor, id).await;
     // The listening connection is ended inside the transaction that changes the item, so
@@ -164,7 +164,7 @@ async fn notices_lost_while_the_listening_connection_was_down_forget_everything_
 /// items for every person of the demo district, through the API as well.
 #[tokio::test]
 async fn a_kept_item_is_shown_to_exactly_the_people_who_may_see_it() {
-    let (app, tokens) = spawn_demo_on(Backend::Sqlite).await;
+    let (app, tokens) = spawn_kept_demo_on(Backend::Sqlite).await;
     let db = &app.state.db;
     let ids: Vec<i64> = entity::item::Entity::find()
         .all(db)
@@ -238,4 +238,52 @@ async fn a_kept_item_is_shown_to_exactly_the_people_who_may_see_it() {
         "{answered} of {}",
         ids.len()
     );
+}
+
+/// `caches = off`: nothing is kept, so what is changed behind the instance's back (no verb,
+/// no audit row, no notice heard) is what the very next read answers: the item, the name of
+/// a unit, whether a token still opens the door.
+#[tokio::test]
+async fn switched_off_every_answer_comes_from_the_database() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let mut settings = crate::helpers::settings_for(backend).await;
+        settings.caches = ducha_server::changes::Caches::Off;
+        let app = crate::helpers::spawn_with(settings).await;
+        let tokens = ducha_server::demo::load(&app.state)
+            .await
+            .expect("demo loads")
+            .expect("empty database");
+        let id = first_item_id(&app).await;
+        title(&app, &tokens.supervisor, id).await;
+        retitle_by_hand(&app.state.db, id, "手工改过的标题").await;
+        assert_eq!(title(&app, &tokens.supervisor, id).await, "手工改过的标题");
+        assert!(app.state.item_cache.is_empty(), "nothing kept");
+
+        let units = "{ units { id name } }";
+        let before = app
+            .graphql_as(Some(&tokens.supervisor), units, json!({}))
+            .await;
+        let unit_id = crate::helpers::row_id(&before["data"]["units"][0]["id"]);
+        app.state
+            .db
+            .execute_unprepared(&format!(
+                "UPDATE unit SET name = '改名后的单位' WHERE id = {unit_id}"
+            ))
+            .await
+            .expect("update by hand");
+        let after = app
+            .graphql_as(Some(&tokens.supervisor), units, json!({}))
+            .await;
+        assert_eq!(after["data"]["units"][0]["name"], "改名后的单位", "{after}");
+
+        app.state
+            .db
+            .execute_unprepared("UPDATE person SET token_hash = NULL")
+            .await
+            .expect("tokens cleared by hand");
+        let refused = app
+            .graphql_as(Some(&tokens.supervisor), units, json!({}))
+            .await;
+        assert!(refused["data"]["units"].is_null(), "{refused}");
+    }
 }

@@ -30,6 +30,7 @@ mod reports;
 mod rewind;
 mod rows;
 mod schema;
+mod signin;
 mod smtp;
 mod visibility;
 mod web;

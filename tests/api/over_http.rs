@@ -6,7 +6,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, error_code, settings_for, spawn_app, spawn_with};
+use crate::helpers::{
+    Backend, TestApp, error_code, settings_for, spawn_app, spawn_kept_on, spawn_with,
+};
 
 const SPEC: &str = "application/graphql-response+json";
 const INTROSPECTION: &str = include_str!("../../server/src/http/introspection_query.graphql");
@@ -488,7 +490,7 @@ async fn responses_are_compressed_and_carry_security_headers() {
 
 #[tokio::test]
 async fn metrics_count_operations_and_read_the_backlog() {
-    let app = spawn_app().await;
+    let app = spawn_kept_on(Backend::Sqlite).await;
     for _ in 0..3 {
         post(
             &app,
@@ -529,4 +531,48 @@ async fn metrics_count_operations_and_read_the_backlog() {
     assert_eq!(body["data"]["runSweep"]["ran"], true, "{body}");
     let text = app.get_text("/metrics").await;
     assert!(text.contains("ducha_sweeps_total 1"), "{text}");
+}
+
+/// Oversized requests get their status and a reason, not a closed connection: a 100 KB
+/// header 431, a 60 KB address 414, a 30 MB form 413 — the last one read to its end first,
+/// so a client still sending hears the answer rather than a reset.
+#[tokio::test]
+async fn oversized_requests_are_answered_with_their_status() {
+    let app = spawn_app().await;
+    let header = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-padding", "a".repeat(100 * 1024))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(header.status(), 431);
+    let body: Value = header.json().await.expect("json");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    );
+
+    let address = app
+        .client
+        .get(app.url(&format!("/graphql?query={}", "a".repeat(60 * 1024))))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(address.status(), 414);
+
+    for (path, content_type) in [
+        ("/login", "application/x-www-form-urlencoded"),
+        ("/graphql", "application/json"),
+    ] {
+        let form = app
+            .client
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .body(vec![b'a'; 30 * 1024 * 1024])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: the client heard no answer: {e}"));
+        assert_eq!(form.status(), 413, "{path}");
+    }
 }

@@ -327,9 +327,14 @@ async fn a_subscription_ends_when_its_token_is_reissued() {
         "subscription { dashboardEvents { kind action } }",
     )
     .await;
-    ducha_server::service::org::rotate_token(&app.state.db, app.state.clock.now(), d.leader_id)
-        .await
-        .expect("reissued");
+    ducha_server::service::org::rotate_token(
+        &app.state.db,
+        &app.state.changes,
+        app.state.clock.now(),
+        d.leader_id,
+    )
+    .await
+    .expect("reissued");
     let mut ended_with_error = false;
     loop {
         let message = crate::live::next_json(&mut socket).await;

@@ -194,3 +194,86 @@ async fn operations_answer_next_complete_error_and_pong() {
         .await
         .ok();
 }
+
+/// A client of the legacy `graphql-ws` subprotocol (subscriptions-transport-ws: Python gql's
+/// default transport, older Apollo clients), answered in its own words with the same
+/// authentication as the current one.
+async fn connect_legacy(app: &TestApp, offered: &str) -> Socket {
+    let mut request = format!("ws://{}/graphql/ws", app.address)
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", offered.parse().expect("header"));
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("graphql-ws"),
+        "the legacy subprotocol is chosen when it is the one offered first"
+    );
+    socket
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_subprotocol_is_spoken_too() {
+    let app = app().await;
+    let mut socket = connect_legacy(&app, "graphql-ws").await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", app.admin_token) } }),
+    )
+    .await;
+    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    assert_eq!(next_json(&mut socket).await["type"], "ka");
+    send(
+        &mut socket,
+        json!({ "type": "start", "id": "1", "payload": { "query": "{ me { name } }" } }),
+    )
+    .await;
+    let data = next_json(&mut socket).await;
+    assert_eq!(data["type"], "data", "{data}");
+    assert_eq!(data["id"], "1");
+    assert!(data["payload"]["data"]["me"]["name"].is_string(), "{data}");
+    let complete = next_json(&mut socket).await;
+    assert_eq!(
+        (complete["type"].as_str(), complete["id"].as_str()),
+        (Some("complete"), Some("1"))
+    );
+    // A subscription runs until `stop`; `connection_terminate` ends the connection.
+    send(
+        &mut socket,
+        json!({ "type": "start", "id": "2", "payload": { "query": "subscription { dashboardEvents { __typename } }" } }),
+    )
+    .await;
+    send(&mut socket, json!({ "type": "stop", "id": "2" })).await;
+    send(&mut socket, json!({ "type": "connection_terminate" })).await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(_) = message {
+                return true;
+            }
+        }
+        true
+    })
+    .await
+    .expect("ends within 5 s");
+    assert!(ended);
+
+    // A refused token: `connection_error`, then the close.
+    let mut socket = connect_legacy(&app, "graphql-ws, graphql-transport-ws").await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "Authorization": "Bearer dch_nope" } }),
+    )
+    .await;
+    let refused = next_json(&mut socket).await;
+    assert_eq!(refused["type"], "connection_error", "{refused}");
+    assert!(refused["payload"]["message"].is_string());
+    let (code, _) = closed(&mut socket).await;
+    assert_eq!(code, 4403);
+}

@@ -56,8 +56,8 @@ fn local_clock(at: DateTime<Utc>) -> String {
 }
 
 /// Checks `password` for `account` and opens a session. The password is checked even for
-/// an account that does not exist, so the time taken does not tell; a blocked account is
-/// refused without looking at the password at all.
+/// an account that does not exist, so the time taken does not tell; a blocked account, or
+/// one whose tries are all being checked, is refused without looking at the password.
 pub async fn sign_in(
     db: &impl ConnectionTrait,
     account: &str,
@@ -79,21 +79,40 @@ pub async fn sign_in(
     {
         return Ok(Err(Refused::Blocked(local_clock(until))));
     }
-    let stored = found.as_ref().and_then(|p| p.password_hash.clone());
-    let good = password::verify(stored, password).await?;
     let Some(person) = found else {
+        // Checked all the same, so the time taken does not tell the account is unknown.
+        password::verify(None, password).await?;
         return Ok(Err(Refused::BadCredentials));
     };
+    // The try is counted before its password is checked, in one statement that refuses
+    // once the account has had its tries: parallel tries (on any instance) cannot all be
+    // checked while the first ones still hash. A good password gives its try back below.
+    let counted = person::Entity::update_many()
+        .col_expr(
+            person::Column::SignInFailures,
+            Expr::col(person::Column::SignInFailures).add(1),
+        )
+        .filter(person::Column::Id.eq(person.id))
+        .filter(person::Column::SignInFailures.lt(MAX_FAILURES))
+        .filter(
+            sea_orm::Condition::any()
+                .add(person::Column::SignInBlockedUntil.is_null())
+                .add(person::Column::SignInBlockedUntil.lte(now)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    if counted == 0 {
+        let until = person::Entity::find_by_id(person.id)
+            .one(db)
+            .await?
+            .and_then(|p| p.sign_in_blocked_until)
+            .filter(|until| *until > now)
+            .unwrap_or(now + BLOCKED_FOR);
+        return Ok(Err(Refused::Blocked(local_clock(until))));
+    }
+    let good = password::verify(person.password_hash.clone(), password).await?;
     if !good {
-        // One statement, so two instances counting at once both count.
-        person::Entity::update_many()
-            .col_expr(
-                person::Column::SignInFailures,
-                Expr::col(person::Column::SignInFailures).add(1),
-            )
-            .filter(person::Column::Id.eq(person.id))
-            .exec(db)
-            .await?;
         let failures = person::Entity::find_by_id(person.id)
             .one(db)
             .await?
@@ -111,17 +130,16 @@ pub async fn sign_in(
         }
         return Ok(Err(Refused::BadCredentials));
     }
-    if person.sign_in_failures != 0 || person.sign_in_blocked_until.is_some() {
-        person::Entity::update_many()
-            .col_expr(person::Column::SignInFailures, Expr::value(0))
-            .col_expr(
-                person::Column::SignInBlockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(person::Column::Id.eq(person.id))
-            .exec(db)
-            .await?;
-    }
+    // The right password: the count starts again (this try's own count included).
+    person::Entity::update_many()
+        .col_expr(person::Column::SignInFailures, Expr::value(0))
+        .col_expr(
+            person::Column::SignInBlockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(person::Column::Id.eq(person.id))
+        .exec(db)
+        .await?;
     // Sessions that ended are swept here rather than by a job: sign-ins are rare enough.
     web_session::Entity::delete_many()
         .filter(

@@ -508,6 +508,7 @@ impl CalendarMutation {
         let outcome = crate::service::calendar::set_local_day(
             &state.db,
             &state.calendar,
+            &state.changes,
             &state.deadline_policy,
             super::context::actor(ctx)?,
             state.clock.now(),
@@ -518,8 +519,6 @@ impl CalendarMutation {
             },
         )
         .await;
-        // Deadlines of open items moved: whatever this instance keeps of them is old.
-        state.item_cache.forget_all();
         Ok(outcome?.into())
     }
 
@@ -534,6 +533,7 @@ impl CalendarMutation {
         let outcome = crate::service::calendar::import_year(
             &state.db,
             &state.calendar,
+            &state.changes,
             &state.deadline_policy,
             Some(actor),
             state.clock.now(),
@@ -548,7 +548,6 @@ impl CalendarMutation {
             },
         )
         .await;
-        state.item_cache.forget_all();
         Ok(outcome?.into())
     }
 }

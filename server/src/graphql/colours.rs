@@ -321,10 +321,14 @@ impl ColourMutation {
             unit_share_min_items: usize::try_from(input.unit_share_min_items).unwrap_or(0),
             on_time_window_days: i64::from(input.on_time_window_days),
         };
-        let version =
-            update_policy(&state.db, actor(ctx)?, state.clock.now(), policy.clone()).await?;
-        // Pages of this instance colour by it at once; others hear of it from the tail.
-        state.policies.forget();
+        let version = update_policy(
+            &state.db,
+            &state.changes,
+            actor(ctx)?,
+            state.clock.now(),
+            policy.clone(),
+        )
+        .await?;
         Ok(ColourPolicyView::from((version, policy)))
     }
 }

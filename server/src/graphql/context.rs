@@ -106,6 +106,15 @@ impl Auth {
         }
     }
 
+    /// A reader with an API token already resolved to its holder (a download by token).
+    pub fn of_token(actor: Actor, hash: String) -> Auth {
+        Auth {
+            actor: Some(actor),
+            refused: None,
+            credential: Some(Credential::Token(hash)),
+        }
+    }
+
     /// A reader signed in at the web pages, with the session cookie's value.
     pub fn of_session(actor: Actor, secret: &str) -> Auth {
         Auth {
@@ -143,6 +152,6 @@ pub fn verb_context<'a>(ctx: &Context<'a>) -> Result<Cx<'a>, AppError> {
         actor: actor(ctx)?,
         now: state.clock.now(),
         notices: Some(&state.notices),
-        item_cache: &state.item_cache,
+        changes: &state.changes,
     })
 }

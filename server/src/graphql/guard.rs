@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use async_graphql::{ErrorExtensions, Positioned, ServerError, ServerResult, Value, Variables};
 
+use crate::changes::Caches;
+
 /// What [`admit`] knows of a request's text besides its parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admitted {
@@ -27,11 +29,15 @@ pub struct Admitted {
 /// This was a schema extension once. Any extension at all sends every field of every
 /// query through async-graphql's slow path (a registry lookup, a boxed hook and a
 /// `ResolveInfo` per field), which cost a page of 50 items about a fifth of its time.
-pub fn admit(request: &mut async_graphql::Request) -> ServerResult<Admitted> {
+///
+/// With `caches = off` no parsed document is kept (and so nothing runs on fast validation).
+pub fn admit(request: &mut async_graphql::Request, caches: Caches) -> ServerResult<Admitted> {
     let nul_in_variables = request.variables.values().any(const_has_nul);
     // A text admitted before parses to the same document, with no U+0000 in it.
-    if let Some((document, validated_before)) =
-        documents().known(&request.query, request.operation_name.as_deref())
+    if let Some((document, validated_before)) = caches
+        .on()
+        .then(|| documents().known(&request.query, request.operation_name.as_deref()))
+        .flatten()
     {
         if nul_in_variables {
             return Err(refusal());
@@ -54,8 +60,10 @@ pub fn admit(request: &mut async_graphql::Request) -> ServerResult<Admitted> {
     if document_has_nul(document) {
         return Err(refusal());
     }
-    let document = document.clone();
-    documents().remember(&request.query, document);
+    if caches.on() {
+        let document = document.clone();
+        documents().remember(&request.query, document);
+    }
     if nul_in_variables {
         return Err(refusal());
     }
@@ -308,6 +316,21 @@ fn argument_has_nul(value: &Positioned<async_graphql::parser::types::Field>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `variables_certainly_valid` and `remember_validated` rest on async-graphql 7.2.1's
+    /// strict rules: only `ArgumentsOfCorrectType` reads the variables, and it skips an
+    /// argument whole when one of its variables is missing. Another version may differ:
+    /// read its `validation/rules` again (and `tests/api/boundary.rs`'s two tests), then
+    /// move this pin and the workspace's `=7.2.1` together.
+    #[test]
+    fn the_fast_path_rests_on_the_async_graphql_it_was_verified_against() {
+        let lock = include_str!("../../../Cargo.lock");
+        assert!(
+            lock.contains("name = \"async-graphql\"\nversion = \"7.2.1\"\n"),
+            "async-graphql is no longer 7.2.1: verify the strict rules the fast validation \
+             relies on (graphql::guard) before moving this pin"
+        );
+    }
 
     fn operation(text: &str) -> ExecutableDocument {
         async_graphql::parser::parse_query(text).expect("parses")

@@ -21,11 +21,19 @@ pub struct ItemFile {
     pub sha256: String,
     /// 上传时刻（UTC）
     pub created_at: DateTime<Utc>,
+    /// 下载地址：浏览器凭登录状态，程序凭请求头 Authorization: Bearer <令牌>；只有能查看该事项的人可以下载
+    pub download_url: String,
 }
 
-impl From<item_file::Model> for ItemFile {
-    fn from(f: item_file::Model) -> Self {
+impl ItemFile {
+    fn of_row(f: item_file::Model, public_url: &str) -> Self {
         ItemFile {
+            download_url: format!(
+                "{}/items/{}/files/{}",
+                public_url.trim_end_matches('/'),
+                f.item_id,
+                f.id
+            ),
             database_id: f.id,
             file_name: f.file_name,
             content_type: f.content_type,
@@ -40,5 +48,9 @@ impl From<item_file::Model> for ItemFile {
 pub async fn of_item(ctx: &Context<'_>, item_id: i64) -> async_graphql::Result<Vec<ItemFile>> {
     let state = app_state(ctx)?;
     let rows = crate::service::read::item_files(&state.db, item_id).await?;
-    Ok(rows.into_iter().map(ItemFile::from).collect())
+    let public_url = &state.notices.public_url;
+    Ok(rows
+        .into_iter()
+        .map(|row| ItemFile::of_row(row, public_url))
+        .collect())
 }

@@ -9,12 +9,14 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use super::context::app_state;
-use crate::directory::UnitRow;
 use crate::error::{AppError, AppResult};
-use crate::item_cache::ItemRows;
+use crate::service::rows::ItemRows;
 use crate::service::{colours, read, scope};
 use crate::state::AppState;
 use entity::{assignment, attachment, audit_event, extension_request, person, report};
+
+/// A unit's row as the instance shares it between the fields that name it.
+pub type UnitRow = Arc<entity::unit::Model>;
 
 /// Colours of items, computed for a whole batch at once at the request's instant from the
 /// items and their assignments (as the instance keeps them, else one statement; a page

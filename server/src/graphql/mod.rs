@@ -4,6 +4,7 @@
 mod calendar;
 mod colours;
 pub mod context;
+pub mod cost;
 pub mod enums;
 pub mod guard;
 pub mod ids;
@@ -11,6 +12,7 @@ mod instruction;
 mod item_files;
 mod items;
 pub mod loaders;
+pub mod nulls;
 pub mod objects;
 mod reports;
 pub mod scalars;
@@ -78,6 +80,8 @@ pub struct Schemas {
     /// `item(id)` request's instructions; its outcome for a text is known after the first.
     pub validated_before: AppSchema,
     pub introspection: AppSchema,
+    /// Every field's type, read from the schema's SDL: where a failed field's `null` goes.
+    pub field_types: std::sync::Arc<nulls::FieldTypes>,
 }
 
 impl Schemas {
@@ -88,8 +92,10 @@ impl Schemas {
             .limit_complexity(INTROSPECTION_COMPLEXITY)
             .data(state.clone())
             .finish();
+        let main = build_schema(Some(state.clone()));
         Schemas {
-            main: build_schema(Some(state.clone())),
+            field_types: std::sync::Arc::new(nulls::FieldTypes::from_sdl(&main.sdl())),
+            main,
             validated_before: main_builder()
                 .validation_mode(async_graphql::ValidationMode::Fast)
                 .data(state)

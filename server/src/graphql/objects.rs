@@ -11,10 +11,9 @@ use super::context::app_state;
 use super::enums::*;
 use super::ids::{AssignmentId, GlobalId, NodeKind};
 use super::loaders::*;
-use crate::directory::UnitRow;
 use crate::error::{AppError, AppResult};
-use crate::item_cache::ItemRows;
 use crate::service::colours::ItemColours;
+use crate::service::rows::ItemRows;
 use crate::service::scope;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report, unit};
 use std::borrow::Cow;
@@ -834,6 +833,16 @@ impl Attachment {
     /// 附件编号（数据库编号）
     async fn database_id(&self) -> i64 {
         self.id
+    }
+
+    /// 下载地址：浏览器凭登录状态，程序凭请求头 Authorization: Bearer <令牌>；只有能查看该事项的人可以下载
+    async fn download_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let public_url = &app_state(ctx)?.notices.public_url;
+        Ok(format!(
+            "{}/attachments/{}",
+            public_url.trim_end_matches('/'),
+            self.id
+        ))
     }
 }
 

@@ -67,13 +67,10 @@ pub async fn read_request(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let bytes = match body.into_bytes_limit(limit).await {
+    let bytes = match crate::body::read_within(body, declared, limit).await {
         Ok(bytes) => bytes,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large()),
-        Err(_) => {
+        Err(crate::body::Refusal::TooLarge) => return Err(too_large()),
+        Err(crate::body::Refusal::Unreadable) => {
             return Err(json_error(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
@@ -84,7 +81,7 @@ pub async fn read_request(
     let size = bytes.len();
     let batch = async_graphql::http::receive_batch_body(
         content_type,
-        futures_util::io::Cursor::new(bytes.to_vec()),
+        futures_util::io::Cursor::new(bytes),
         async_graphql::http::MultipartOptions::default()
             .max_file_size(crate::service::attachments::MAX_ATTACHMENT_BYTES as usize),
     )
@@ -170,6 +167,10 @@ fn body_kind(content_type: Option<&str>) -> Result<BodyKind, String> {
 
 /// Errors poem raises itself (unknown path, wrong method, a failed extractor) as JSON.
 pub async fn poem_error(error: poem::Error) -> Response {
+    // A refusal that is already an answer (a page extractor's way to the sign-in form).
+    if error.is_from_response() {
+        return error.into_response();
+    }
     let status = error.status();
     let code = match status {
         StatusCode::NOT_FOUND => "NOT_FOUND",

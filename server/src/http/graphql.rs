@@ -177,7 +177,7 @@ async fn execute(
     if request.query.trim().is_empty() {
         return request_error("请求缺少 query（GraphQL 查询文本）", "BAD_REQUEST");
     }
-    let admitted = match crate::graphql::guard::admit(&mut request) {
+    let admitted = match crate::graphql::guard::admit(&mut request, state.caches) {
         Ok(admitted) => admitted,
         Err(error) => return async_graphql::Response::from_errors(vec![error]),
     };
@@ -195,6 +195,17 @@ async fn execute(
             });
             let certainly_valid =
                 crate::graphql::guard::variables_certainly_valid(document, &variables);
+            // Refused before it runs when its lists could answer too much.
+            if !introspection
+                && let Err(refused) = crate::graphql::cost::check(
+                    document,
+                    operation_name.as_deref(),
+                    &variables,
+                    &schemas.field_types,
+                )
+            {
+                return async_graphql::Response::from_errors(vec![refused]);
+            }
             (
                 selected.map(|(operation, _)| operation.ty),
                 introspection,
@@ -246,6 +257,8 @@ async fn execute(
     // unchecked, is remembered once it has executed (`guard::remember_validated`).
     let strictly_validated = (!introspection && !admitted.validated_before && certainly_valid)
         .then(|| (request.query.clone(), operation_name.clone()));
+    // Read again only if a field fails, to place its null (`graphql::nulls`).
+    let text_sent = request.query.clone();
     let mut response = schema
         .execute(crate::graphql::prepare(request, state, auth))
         .await;
@@ -254,6 +267,12 @@ async fn execute(
     {
         crate::graphql::guard::remember_validated(&text, operation_name.as_deref());
     }
+    crate::graphql::nulls::fill(
+        &mut response,
+        &schemas.field_types,
+        &text_sent,
+        operation_name.as_deref(),
+    );
     codify(&mut response.errors);
     response
 }

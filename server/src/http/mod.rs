@@ -51,7 +51,23 @@ pub fn routes(state: AppState) -> impl Endpoint<Output = Response> {
         .data(state.clone())
         .catch_all_error(errors::poem_error)
         .around(pages_for_browsers)
+        .around(edge_limits)
         .around(move |endpoint, request| observe(endpoint, request, state.clone()))
+}
+
+/// A request target or headers too large get their 414 or 431 with a reason, before any
+/// handler reads them (hyper alone would accept them up to its buffer, then close).
+async fn edge_limits<E: Endpoint<Output = Response>>(
+    endpoint: Arc<E>,
+    request: Request,
+) -> poem::Result<Response> {
+    if let Some((status, code, message)) =
+        crate::body::refused_at_the_edge(request.uri(), request.headers())
+    {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        return Ok(errors::json_error(status, code, message));
+    }
+    endpoint.call(request).await
 }
 
 /// A browser that asks for an address nobody serves gets a page in Chinese with a way home;
@@ -120,10 +136,16 @@ async fn graphql_ws(
     let mut config = poem::web::websocket::WebSocketConfig::default();
     config.max_message_size = Some(ws::MAX_MESSAGE);
     config.max_frame_size = Some(ws::MAX_MESSAGE);
+    let dialect = ws::Dialect::chosen(
+        request
+            .headers()
+            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|v| v.to_str().ok()),
+    );
     websocket
-        .protocols([ws::PROTOCOL])
+        .protocols([ws::PROTOCOL, ws::LEGACY_PROTOCOL])
         .config(config)
-        .on_upgrade(move |socket| ws::serve(socket, schemas, state, session))
+        .on_upgrade(move |socket| ws::serve(socket, schemas, state, session, dialect))
 }
 
 /// Whether the request's `Origin` is this service as the client addressed it.

@@ -7,6 +7,11 @@
 //!
 //! The token travels in the `connection_init` payload as `{"Authorization": "Bearer …"}`,
 //! since browsers cannot set headers on a WebSocket.
+//!
+//! The legacy `graphql-ws` subprotocol (subscriptions-transport-ws, what Python gql's and
+//! Apollo's older clients speak) is spoken too, with the same authentication and limits:
+//! `start`/`stop` for `subscribe`/`complete`, `data` for `next`, `ka` (with a WebSocket ping)
+//! for the keep-alive, `connection_error` before a refused token's close.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,8 +26,54 @@ use tokio::task::JoinHandle;
 use crate::graphql::{Auth, Schemas};
 use crate::state::AppState;
 
-/// The subprotocol spoken; the legacy `graphql-ws` (subscriptions-transport-ws) is not.
+/// The subprotocol of the `graphql-ws` library.
 pub const PROTOCOL: &str = "graphql-transport-ws";
+/// The legacy subprotocol of subscriptions-transport-ws (its name is the other library's).
+pub const LEGACY_PROTOCOL: &str = "graphql-ws";
+
+/// Which of the two subprotocols a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    TransportWs,
+    Legacy,
+}
+
+impl Dialect {
+    /// The subprotocol the handshake chose: the first the client offers that is spoken
+    /// here (as poem picks it). A client that offers none gets the current one.
+    pub fn chosen(offered: Option<&str>) -> Dialect {
+        offered
+            .into_iter()
+            .flat_map(|list| list.split(','))
+            .map(str::trim)
+            .find_map(|p| match p {
+                PROTOCOL => Some(Dialect::TransportWs),
+                LEGACY_PROTOCOL => Some(Dialect::Legacy),
+                _ => None,
+            })
+            .unwrap_or(Dialect::TransportWs)
+    }
+
+    /// A message type of graphql-transport-ws as this dialect names it.
+    fn outgoing(self, kind: &'static str) -> &'static str {
+        match (self, kind) {
+            (Dialect::Legacy, "next") => "data",
+            (Dialect::Legacy, "ping") => "ka",
+            _ => kind,
+        }
+    }
+
+    /// A client's message type as graphql-transport-ws names it.
+    fn incoming(self, kind: &str) -> &str {
+        match (self, kind) {
+            (Dialect::Legacy, "start") => "subscribe",
+            (Dialect::Legacy, "stop") => "complete",
+            (Dialect::Legacy, "connection_terminate") => "terminate",
+            (Dialect::TransportWs, "start" | "stop" | "connection_terminate") => "unknown",
+            _ => kind,
+        }
+    }
+}
 
 /// Largest message read; a subscription document is small (see `errors::JSON_BODY_LIMIT`).
 pub const MAX_MESSAGE: usize = super::errors::JSON_BODY_LIMIT;
@@ -99,6 +150,7 @@ pub async fn serve(
     schemas: Schemas,
     state: AppState,
     session: Option<String>,
+    dialect: Dialect,
 ) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outgoing>(64);
@@ -116,8 +168,12 @@ pub async fn serve(
                     break None;
                 }
                 awaiting_pong = true;
-                let ping = serde_json::json!({ "type": "ping" });
+                let ping = serde_json::json!({ "type": dialect.outgoing("ping") });
                 if sink.send(Message::text(ping.to_string())).await.is_err() {
+                    break None;
+                }
+                // A legacy client does not answer `ka`: its WebSocket answers this.
+                if dialect == Dialect::Legacy && sink.send(Message::Ping(Vec::new())).await.is_err() {
                     break None;
                 }
             }
@@ -143,7 +199,7 @@ pub async fn serve(
                 let Ok(message) = serde_json::from_str::<Incoming>(&text) else {
                     break Some(Closing::InvalidMessage);
                 };
-                match message.kind.as_str() {
+                match dialect.incoming(message.kind.as_str()) {
                     "connection_init" => {
                         if auth.is_some() {
                             break Some(Closing::TooManyInits);
@@ -160,13 +216,27 @@ pub async fn serve(
                         };
                         // A token that was presented and refused ends the connection; no
                         // token at all is an anonymous reader, refused field by field.
-                        if resolved.refused.is_some() {
+                        if let Some(refused) = &resolved.refused {
+                            if dialect == Dialect::Legacy {
+                                let error = serde_json::json!({
+                                    "type": "connection_error",
+                                    "payload": { "message": refused },
+                                });
+                                let _ = sink.send(Message::text(error.to_string())).await;
+                            }
                             break Some(Closing::Forbidden);
                         }
                         auth = Some(resolved);
                         let ack = serde_json::json!({ "type": "connection_ack" });
                         if sink.send(Message::text(ack.to_string())).await.is_err() {
                             break None;
+                        }
+                        // The legacy protocol's clients wait for a first keep-alive.
+                        if dialect == Dialect::Legacy {
+                            let ka = serde_json::json!({ "type": "ka" });
+                            if sink.send(Message::text(ka.to_string())).await.is_err() {
+                                break None;
+                            }
                         }
                     }
                     "ping" => {
@@ -198,9 +268,9 @@ pub async fn serve(
                             id.clone(),
                             payload,
                             auth,
-                            schemas.clone(),
-                            state.clone(),
+                            (schemas.clone(), state.clone()),
                             tx.clone(),
+                            dialect,
                         ));
                         running.insert(id, task);
                     }
@@ -212,6 +282,7 @@ pub async fn serve(
                             task.abort();
                         }
                     }
+                    "terminate" => break None,
                     _ => break Some(Closing::InvalidMessage),
                 }
             }
@@ -238,11 +309,14 @@ async fn run_operation(
     id: String,
     payload: SubscribePayload,
     auth: Auth,
-    schemas: Schemas,
-    state: AppState,
+    (schemas, state): (Schemas, AppState),
     tx: mpsc::Sender<Outgoing>,
+    dialect: Dialect,
 ) {
     let send = async |message: serde_json::Value| tx.send(Outgoing::Message(message)).await.is_ok();
+    // Read again only if a field fails, to place its null (`graphql::nulls`).
+    let text_sent = payload.query.clone();
+    let operation_name = payload.operation_name.clone();
     let mut request = async_graphql::Request::new(payload.query);
     if let Some(name) = payload.operation_name {
         request = request.operation_name(name);
@@ -255,7 +329,20 @@ async fn run_operation(
     }
     // `Finished` goes first each time: the id is free before the client hears the end, so
     // it may reuse the id at once.
-    if let Err(error) = crate::graphql::guard::admit(&mut request) {
+    let admitted = crate::graphql::guard::admit(&mut request, state.caches).and_then(|_| {
+        let variables = std::mem::take(&mut request.variables);
+        let costed = request.parsed_query().and_then(|document| {
+            crate::graphql::cost::check(
+                document,
+                operation_name.as_deref(),
+                &variables,
+                &schemas.field_types,
+            )
+        });
+        request.variables = variables;
+        costed
+    });
+    if let Err(error) = admitted {
         let errors = serde_json::to_value(vec![error]).unwrap_or_default();
         let _ = tx.send(Outgoing::Finished(id.clone())).await;
         send(serde_json::json!({ "id": id, "type": "error", "payload": errors })).await;
@@ -268,6 +355,12 @@ async fn run_operation(
     let mut responses = std::pin::pin!(schemas.main.execute_stream(request));
     let mut first = true;
     while let Some(mut response) = responses.next().await {
+        crate::graphql::nulls::fill(
+            &mut response,
+            &schemas.field_types,
+            &text_sent,
+            operation_name.as_deref(),
+        );
         super::graphql::codify(&mut response.errors);
         // A first answer with errors and no data never executed: the protocol's `error`,
         // which also ends the operation (no `complete` follows).
@@ -281,7 +374,11 @@ async fn run_operation(
         let Ok(payload) = serde_json::to_value(&response) else {
             continue;
         };
-        if !send(serde_json::json!({ "id": id, "type": "next", "payload": payload })).await {
+        if !send(
+            serde_json::json!({ "id": id, "type": dialect.outgoing("next"), "payload": payload }),
+        )
+        .await
+        {
             return;
         }
     }

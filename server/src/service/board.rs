@@ -25,6 +25,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
 use super::colours::{RuleSet, UnitStanding, UnitTally, previous_month, unit_standings};
 use super::sql::statement;
 use crate::calendar_store::CalendarStore;
+use crate::changes::{Caches, Change, KeptCopy};
 use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use entity::unit;
@@ -234,6 +235,20 @@ struct Held {
 #[derive(Clone, Default)]
 pub struct BoardCache(Arc<CacheInner>);
 
+/// Any change drops the held board at once. The audit trail's last id, checked on every
+/// read, would find it out of date anyway; the feed makes the instance that wrote stop
+/// believing it before its verb answers, without waiting for that statement.
+impl KeptCopy for BoardCache {
+    fn changed(&self, change: &Change) {
+        if matches!(change, Change::Unheard | Change::Heard) {
+            return;
+        }
+        if let Ok(mut held) = self.held() {
+            *held = None;
+        }
+    }
+}
+
 #[derive(Default)]
 struct CacheInner {
     held: std::sync::Mutex<Option<Held>>,
@@ -242,6 +257,8 @@ struct CacheInner {
     flight: tokio::sync::Mutex<()>,
     /// When a reader last asked: the live tail keeps the board ahead only while it is read.
     last_read: std::sync::Mutex<Option<std::time::Instant>>,
+    /// `caches = off`: every reader computes the board.
+    switched_off: bool,
 }
 
 #[derive(FromQueryResult)]
@@ -250,8 +267,21 @@ struct LastId {
 }
 
 impl BoardCache {
+    pub fn new(caches: Caches) -> BoardCache {
+        BoardCache(Arc::new(CacheInner {
+            switched_off: !caches.on(),
+            ..CacheInner::default()
+        }))
+    }
+
     /// The board now: the held one while it is current, else a new one.
     pub async fn now(&self, sources: &BoardSources<'_>) -> AppResult<Arc<Board>> {
+        if self.0.switched_off {
+            let rule_set = RuleSet::load(sources.db, sources.calendar, sources.time_zone).await?;
+            return Ok(Arc::new(
+                board_now(sources.db, &rule_set, sources.clock.now()).await?,
+            ));
+        }
         self.mark_read();
         let version = version_of(sources).await?;
         if let Some(board) = self.current_for(&version, sources) {
@@ -277,6 +307,9 @@ impl BoardCache {
     /// The held board if it is current, without computing one: for readers that can do
     /// without it.
     pub async fn current(&self, sources: &BoardSources<'_>) -> AppResult<Option<Arc<Board>>> {
+        if self.0.switched_off {
+            return Ok(None);
+        }
         // Counts as a read: the tail keeps ahead a board that such readers would use.
         self.mark_read();
         let version = version_of(sources).await?;

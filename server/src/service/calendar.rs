@@ -11,6 +11,7 @@ use super::items::{MovedDeadline, recalculate_open_deadlines};
 use super::verb::{Deps, require_duty};
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
+use crate::changes::{Change, ChangeFeed};
 use crate::error::{AppError, AppResult};
 use ducha_domain::Duty;
 use entity::calendar_year;
@@ -67,6 +68,7 @@ const MIN_KEPT_SHARE: f64 = 0.5;
 pub async fn import_year(
     db: &DatabaseConnection,
     store: &CalendarStore,
+    changes: &ChangeFeed,
     policy: &DeadlinePolicy,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
@@ -134,7 +136,7 @@ pub async fn import_year(
     });
     let (calendar_version, moved) = apply(
         txn,
-        store,
+        (store, changes),
         policy,
         actor,
         now,
@@ -202,7 +204,8 @@ fn day_changes(
 /// version, and commit — then swap the calendar in for readers. A dry run rolls it all back.
 async fn apply(
     txn: sea_orm::DatabaseTransaction,
-    store: &CalendarStore,
+    // The calendar readers use, and where its replacement is published.
+    (store, changes): (&CalendarStore, &ChangeFeed),
     policy: &DeadlinePolicy,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
@@ -224,8 +227,13 @@ async fn apply(
     details["movedDeadlines"] = json!(moved.len());
     super::calendar_state::record(&txn, &version).await?;
     audit(&txn, Audit::admin(actor, now, action, details)).await?;
-    txn.commit().await?;
-    store.replace(calendar)?;
+    let committed = txn.commit().await;
+    // Even when the commit's answer was lost: it may have happened, and deadlines moved.
+    if committed.is_ok() {
+        store.replace(calendar)?;
+    }
+    changes.publish(Change::Calendar);
+    committed?;
     Ok((version, moved))
 }
 
@@ -237,6 +245,7 @@ async fn apply(
 pub async fn settle_on_start(
     db: &DatabaseConnection,
     store: &CalendarStore,
+    changes: &ChangeFeed,
     policy: &DeadlinePolicy,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
@@ -251,7 +260,7 @@ pub async fn settle_on_start(
     let first = stored.as_deref().is_none_or(str::is_empty);
     let (version, moved) = apply(
         txn,
-        store,
+        (store, changes),
         policy,
         None,
         now,
@@ -272,6 +281,7 @@ pub async fn settle_on_start(
 pub async fn set_local_day(
     db: &DatabaseConnection,
     store: &CalendarStore,
+    changes: &ChangeFeed,
     policy: &DeadlinePolicy,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -310,7 +320,7 @@ pub async fn set_local_day(
     let changed_days = day_changes(before.data(), &next, |d| d == date);
     let (calendar_version, moved) = apply(
         txn,
-        store,
+        (store, changes),
         policy,
         Some(actor),
         now,

@@ -25,6 +25,7 @@ use super::audit::{Audit, audit};
 use super::sql::in_chunks;
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
+use crate::changes::{Caches, Change, ChangeFeed, KeptCopy};
 use crate::error::{AppError, AppResult};
 use entity::AssignmentStatus;
 use entity::ItemStage;
@@ -94,6 +95,7 @@ fn decoded(row: Option<colour_policy::Model>) -> AppResult<(i32, ColourPolicy)> 
 #[tracing::instrument(skip_all)]
 pub async fn update_policy(
     db: &DatabaseConnection,
+    changes: &ChangeFeed,
     actor: &Actor,
     now: DateTime<Utc>,
     policy: ColourPolicy,
@@ -120,7 +122,10 @@ pub async fn update_policy(
         Audit::admin(Some(actor), now, "UPDATE_COLOUR_POLICY", json!({ "fromVersion": version, "toVersion": version + 1, "from": previous, "to": policy })),
     )
     .await?;
-    txn.commit().await?;
+    let committed = txn.commit().await;
+    // Even when the commit's answer was lost: it may have happened.
+    changes.publish(Change::Policy);
+    committed?;
     Ok(version + 1)
 }
 
@@ -170,8 +175,8 @@ impl RuleSet {
 }
 
 /// How long an instance colours by the policy it holds without reading it again. A change
-/// is forgotten at once where it is made and by the live tail of every other instance
-/// within half a second (`forget`); this bounds an audit row the tail skipped.
+/// is published at once where it is made and by the live tail of every other instance
+/// within half a second ([`Change::Policy`]); this bounds an audit row the tail skipped.
 pub const POLICY_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The colour policy in force, kept per instance: a page's colours are computed from rows
@@ -186,11 +191,28 @@ pub struct PolicyHeld {
     held: std::sync::Mutex<Option<(i32, ColourPolicy, std::time::Instant)>>,
     /// Counts forgets, so that a read that raced one does not store what it read.
     forgotten: std::sync::atomic::AtomicU64,
+    /// `caches = off`: the policy is read for every use.
+    switched_off: bool,
+}
+
+impl KeptCopy for PolicyCache {
+    fn changed(&self, change: &Change) {
+        if *change == Change::Policy {
+            self.forget();
+        }
+    }
 }
 
 impl PolicyCache {
+    pub fn new(caches: Caches) -> PolicyCache {
+        PolicyCache(std::sync::Arc::new(PolicyHeld {
+            switched_off: !caches.on(),
+            ..PolicyHeld::default()
+        }))
+    }
+
     /// Forgets the policy: a new one may have been stored.
-    pub fn forget(&self) {
+    fn forget(&self) {
         self.0
             .forgotten
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -221,7 +243,7 @@ impl PolicyCache {
                 let read_at = std::time::Instant::now();
                 let loaded = current_policy(db).await?;
                 let mut slot = self.0.held.lock().unwrap_or_else(|e| e.into_inner());
-                if self.0.forgotten.load(Ordering::SeqCst) == generation {
+                if self.0.forgotten.load(Ordering::SeqCst) == generation && !self.0.switched_off {
                     *slot = Some((loaded.0, loaded.1.clone(), read_at));
                 }
                 loaded
@@ -394,7 +416,7 @@ pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
 /// change are new rows, with nothing kept.
 pub fn colours_from_rows(
     rule_set: &RuleSet,
-    rows: &[std::sync::Arc<crate::item_cache::ItemRows>],
+    rows: &[std::sync::Arc<super::rows::ItemRows>],
     at: DateTime<Utc>,
 ) -> HashMap<i64, std::sync::Arc<ItemColours>> {
     rows.iter()
@@ -406,7 +428,7 @@ pub fn colours_from_rows(
 /// until which they hold.
 pub fn colours_until(
     rule_set: &RuleSet,
-    rows: &crate::item_cache::ItemRows,
+    rows: &super::rows::ItemRows,
     at: DateTime<Utc>,
 ) -> (std::sync::Arc<ItemColours>, DateTime<Utc>) {
     let kept = &rows.kept_colours;
@@ -427,7 +449,7 @@ pub fn colours_until(
 /// One item's colours at `at` from its rows, and the instant until which they hold.
 fn colours_of_rows(
     rules: &Rules<'_>,
-    rows: &crate::item_cache::ItemRows,
+    rows: &super::rows::ItemRows,
     at: DateTime<Utc>,
 ) -> (ItemColours, DateTime<Utc>) {
     let mut colours = ItemColours::placeholder(rows.item.stage.into());

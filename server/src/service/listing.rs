@@ -12,10 +12,11 @@ use sea_orm::{
 use super::board::Board;
 use super::colours::RuleSet;
 use super::input::sane_instant;
+use super::item_cache::ItemCache;
+use super::rows::ItemRows;
 use super::scope;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::item_cache::{ItemCache, ItemRows};
 use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, item, person, unit};
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::board::{BoardCache, BoardSources};
 use super::colours::RuleSet;
 use crate::calendar_store::CalendarStore;
+use crate::changes::Change;
 use crate::clock::Clock;
 use crate::events::{EventHub, LiveEvent};
 
@@ -29,14 +30,14 @@ pub struct LiveTail {
     /// The instance's board, computed ahead of its readers when something changes.
     pub board: BoardCache,
     pub colour_refresh: Duration,
-    /// Tokens and units this instance keeps; forgotten when people or units change.
-    pub directory: crate::directory::Directory,
-    /// The colour policy this instance holds; forgotten with the directory (a policy
-    /// change is audited with no item, as changes to people and units are).
+    /// The colour policy this instance holds, which touched colours are computed by.
     pub policies: super::colours::PolicyCache,
-    /// The items this instance keeps; those the trail names are forgotten (on SQLite the
-    /// only way to hear of another process's writes; on PostgreSQL the notices come first).
-    pub item_cache: crate::item_cache::ItemCache,
+    /// The items this instance keeps, which touched colours are computed from.
+    pub item_cache: super::item_cache::ItemCache,
+    /// Where what the trail says changed is published, for every kept copy: on SQLite the
+    /// only way to hear of another process's writes; on PostgreSQL the item notices come
+    /// first, and people, units, the policy and the calendar are heard only here.
+    pub changes: crate::changes::ChangeFeed,
 }
 
 impl LiveTail {
@@ -129,6 +130,20 @@ fn may_change_colours(action: &str) -> bool {
     )
 }
 
+/// Whether an audit row of no item may record a change of people, units or tokens: all but
+/// those known to be about something else (an action added later counts, to be safe).
+fn changes_directory(action: &str) -> bool {
+    !matches!(
+        action,
+        "UPDATE_COLOUR_POLICY"
+            | "SET_LOCAL_DAY"
+            | "IMPORT_CALENDAR_YEAR"
+            | "CALENDAR_UPGRADE"
+            | "PUBLISH_REPORT"
+            | "REQUEUE_OUTBOX"
+    )
+}
+
 /// Whether an audit row of no item records a change of the calendar, which every instance
 /// must then read again.
 fn changes_calendar(action: &str) -> bool {
@@ -152,6 +167,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                 let heard = !events.is_empty();
                 let mut touched = BTreeSet::new();
                 let mut directory_changed = false;
+                let mut policy_changed = false;
                 let mut calendar_changed = false;
                 for event in events {
                     if let LiveEvent::Lifecycle {
@@ -165,18 +181,23 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                         touched.extend(*item_id);
                         // Rows of no item are the administration's: people, units, tokens,
                         // the colour policy, the calendar.
-                        directory_changed |= item_id.is_none();
+                        directory_changed |= item_id.is_none() && changes_directory(action);
+                        policy_changed |= item_id.is_none() && action == "UPDATE_COLOUR_POLICY";
                         full_refresh_due |= item_id.is_none() && may_change_colours(action);
                         calendar_changed |= item_id.is_none() && changes_calendar(action);
                     }
                     state.events.publish(event);
                 }
                 if !touched.is_empty() {
-                    state.item_cache.forget(touched.iter().copied());
+                    state
+                        .changes
+                        .publish(Change::Items(touched.iter().copied().collect()));
                 }
                 if directory_changed {
-                    state.directory.forget_all();
-                    state.policies.forget();
+                    state.changes.publish(Change::Directory);
+                }
+                if policy_changed {
+                    state.changes.publish(Change::Policy);
                 }
                 if calendar_changed {
                     // Made through another instance (or this one, which already has it):
@@ -186,7 +207,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                             if let Err(error) = state.calendar.replace(calendar) {
                                 tracing::warn!(?error, "replacing the calendar");
                             }
-                            state.item_cache.forget_all();
+                            state.changes.publish(Change::Calendar);
                         }
                         Err(error) => tracing::warn!(?error, "reading the changed calendar"),
                     }

@@ -16,6 +16,7 @@ pub mod dues;
 pub mod follows;
 pub mod history;
 pub mod input;
+pub mod item_cache;
 pub mod items;
 pub mod listing;
 pub mod live;

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::audit::Audit;
 use crate::error::AppResult;
-use crate::mail::{Rendered, escape_html as escape, render_digest};
+use crate::mail::{Digest, DigestItem, DigestSection, DigestUnit, Rendered};
 use entity::{AssignmentStatus, ItemStage, PersonRole};
 use entity::{assignment, audit_event, item, notice, outbox, person, unit};
 
@@ -394,42 +394,64 @@ pub fn render_for(
     };
     let tz = cx.time_zone;
     let numerals = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"];
-    let mut text = String::new();
-    let mut html = String::new();
-    for (index, (topic, items)) in sections.values().enumerate() {
-        let heading = if sections.len() == 1 {
-            format!("{}（{}项）", topic.title(), items.len())
-        } else {
-            format!(
-                "{}、{}（{}项）",
-                numerals.get(index).copied().unwrap_or("十"),
-                topic.title(),
-                items.len()
-            )
-        };
-        let ask = topic.ask(reader.audience);
-        text.push_str(&format!("{heading}\n{ask}\n\n"));
-        html.push_str(&format!(
-            "<h3 style=\"color:{};\">{}</h3>\n<p>{}</p>\n<ol>\n",
-            colour_css(*topic),
-            escape(&heading),
-            escape(ask)
-        ));
-        for group in items.iter().take(ITEMS_LISTED) {
-            let first = group[0];
-            let link = cx.item_link(first.item_id);
-            let requirements: String = first.requirements.chars().take(200).collect();
-            text.push_str(&format!(
-                "· {} {}\n  办理要求：{}\n",
-                first.serial, first.title, requirements
-            ));
-            html.push_str(&format!(
-                "<li><strong>{} {}</strong><br>办理要求：{}<br>",
-                escape(&first.serial),
-                escape(&first.title),
-                escape(&requirements)
-            ));
-            for e in group {
+    let listed = sections
+        .values()
+        .enumerate()
+        .map(|(index, (topic, items))| {
+            let heading = if sections.len() == 1 {
+                format!("{}（{}项）", topic.title(), items.len())
+            } else {
+                format!(
+                    "{}、{}（{}项）",
+                    numerals.get(index).copied().unwrap_or("十"),
+                    topic.title(),
+                    items.len()
+                )
+            };
+            DigestSection {
+                heading,
+                ask: topic.ask(reader.audience).to_string(),
+                colour: colour_css(*topic),
+                items: items
+                    .iter()
+                    .take(ITEMS_LISTED)
+                    .map(|group| digest_item(cx, tz, group))
+                    .collect(),
+                more: (items.len() > ITEMS_LISTED).then(|| {
+                    format!(
+                        "另有{}项未列出，请登录督查督办系统查看。",
+                        items.len() - ITEMS_LISTED
+                    )
+                }),
+            }
+        })
+        .collect();
+    let intro = if total == 1 {
+        "请阅知以下督办事项：".to_string()
+    } else {
+        format!("请阅知以下督办事项，共{total}项：")
+    };
+    Digest {
+        subject,
+        salutation: reader.salutation.clone(),
+        intro,
+        sections: listed,
+        sent_at: now.with_timezone(&tz).format("%Y年%m月%d日").to_string(),
+    }
+    .render()
+}
+
+/// One item of a digest with the reader's units' parts in it.
+fn digest_item(cx: &NoticeContext, tz: chrono_tz::Tz, group: &[&Entry]) -> DigestItem {
+    let first = group[0];
+    DigestItem {
+        serial: first.serial.clone(),
+        title: first.title.clone(),
+        requirements: first.requirements.chars().take(200).collect(),
+        link: cx.item_link(first.item_id),
+        units: group
+            .iter()
+            .map(|e| {
                 let due = format!(
                     "{}{}",
                     e.due_at.with_timezone(&tz).format("%Y年%m月%d日 %H:%M"),
@@ -449,48 +471,15 @@ pub fn render_for(
                 } else {
                     format!("{}；尚未签收", e.situation)
                 };
-                let role = if e.lead { "主办" } else { "协办" };
-                text.push_str(&format!(
-                    "  承办单位：{}（{role}），办理期限：{due}\n  当前情况：{situation}\n",
-                    e.unit_name
-                ));
-                html.push_str(&format!(
-                    "承办单位：{}（{role}），办理期限：{}<br>当前情况：{}<br>",
-                    escape(&e.unit_name),
-                    escape(&due),
-                    escape(&situation)
-                ));
-            }
-            text.push_str(&format!("  查看详情：{link}\n\n"));
-            html.push_str(&format!(
-                "<a href=\"{}\">查看事项详情</a></li>\n",
-                escape(&link)
-            ));
-        }
-        if items.len() > ITEMS_LISTED {
-            let more = format!(
-                "另有{}项未列出，请登录督查督办系统查看。",
-                items.len() - ITEMS_LISTED
-            );
-            text.push_str(&format!("{more}\n\n"));
-            html.push_str(&format!("</ol>\n<p>{}</p>\n", escape(&more)));
-        } else {
-            html.push_str("</ol>\n");
-        }
+                DigestUnit {
+                    name: e.unit_name.clone(),
+                    role: if e.lead { "主办" } else { "协办" },
+                    due,
+                    situation,
+                }
+            })
+            .collect(),
     }
-    let intro = if total == 1 {
-        "请阅知以下督办事项：".to_string()
-    } else {
-        format!("请阅知以下督办事项，共{total}项：")
-    };
-    render_digest(
-        &subject,
-        &reader.salutation,
-        &intro,
-        &text,
-        &html,
-        &now.with_timezone(&tz).format("%Y年%m月%d日").to_string(),
-    )
 }
 
 fn colour_css(topic: Topic) -> &'static str {

@@ -12,6 +12,7 @@ use super::audit::{Audit, audit};
 use super::input::{Email, Text};
 use crate::auth::password::{self, Password};
 use crate::auth::{Actor, hash_token, new_token};
+use crate::changes::{Change, ChangeFeed};
 use crate::error::{AppError, AppResult};
 use entity::{PersonRole, UnitKind};
 use entity::{person, unit};
@@ -32,9 +33,19 @@ fn require_admin(actor: &Actor) -> AppResult<()> {
     )
 }
 
+/// Commits a change to people, units or tokens and tells this instance's copies at once
+/// (other instances hear its audit row through their live tail).
+async fn commit_directory(txn: sea_orm::DatabaseTransaction, feed: &ChangeFeed) -> AppResult<()> {
+    let committed = txn.commit().await;
+    // Even when the commit's answer was lost: it may have happened.
+    feed.publish(Change::Directory);
+    Ok(committed?)
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn create_unit(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     actor: &Actor,
     now: DateTime<Utc>,
     input: NewUnit,
@@ -84,7 +95,7 @@ pub async fn create_unit(
         ),
     )
     .await?;
-    txn.commit().await?;
+    commit_directory(txn, feed).await?;
     Ok(created)
 }
 
@@ -110,6 +121,7 @@ fn checked_contacts(contacts: Vec<(String, String)>) -> AppResult<Vec<serde_json
 #[tracing::instrument(skip_all, fields(unit_id))]
 pub async fn update_unit(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     actor: &Actor,
     now: DateTime<Utc>,
     unit_id: i64,
@@ -159,7 +171,7 @@ pub async fn update_unit(
         ),
     )
     .await?;
-    txn.commit().await?;
+    commit_directory(txn, feed).await?;
     Ok(updated)
 }
 
@@ -194,6 +206,7 @@ pub struct PersonChanges {
 #[tracing::instrument(skip_all, fields(person_id))]
 pub async fn update_person(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     actor: &Actor,
     now: DateTime<Utc>,
     person_id: i64,
@@ -246,7 +259,7 @@ pub async fn update_person(
         ),
     )
     .await?;
-    txn.commit().await?;
+    commit_directory(txn, feed).await?;
     Ok(updated)
 }
 
@@ -265,6 +278,7 @@ pub struct NewPerson {
 #[tracing::instrument(skip_all)]
 pub async fn create_person(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
     input: NewPerson,
@@ -323,7 +337,7 @@ pub async fn create_person(
         ),
     )
     .await?;
-    txn.commit().await?;
+    commit_directory(txn, feed).await?;
     Ok((created, token))
 }
 
@@ -419,26 +433,29 @@ pub async fn set_password(
 /// the person, never the token.
 pub async fn rotate_token(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     now: DateTime<Utc>,
     person_id: i64,
 ) -> AppResult<String> {
-    rotate(db, None, now, person_id).await
+    rotate(db, feed, None, now, person_id).await
 }
 
 /// [`rotate_token`] asked for by an administrator in the pages or the API: the row names
 /// who reissued it.
 pub async fn reissue_token(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     actor: &Actor,
     now: DateTime<Utc>,
     person_id: i64,
 ) -> AppResult<String> {
     require_admin(actor)?;
-    rotate(db, Some(actor), now, person_id).await
+    rotate(db, feed, Some(actor), now, person_id).await
 }
 
 async fn rotate(
     db: &DatabaseConnection,
+    feed: &ChangeFeed,
     actor: Option<&Actor>,
     now: DateTime<Utc>,
     person_id: i64,
@@ -457,7 +474,7 @@ async fn rotate(
         Audit::admin(actor, now, "ROTATE_TOKEN", json!({ "personId": person_id })),
     )
     .await?;
-    txn.commit().await?;
+    commit_directory(txn, feed).await?;
     Ok(token)
 }
 
@@ -486,8 +503,10 @@ pub async fn ensure_first_admin(
         return Ok(None);
     }
     let password = Password::generate()?;
+    // Before the first request: no copy holds anything the administrator could change.
     let (created, token) = create_person(
         db,
+        &ChangeFeed::default(),
         None,
         now,
         NewPerson {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::item_cache::ItemCache;
+use super::rows::ItemRows;
 use super::sql::in_chunks;
 use crate::error::{AppError, AppResult};
-use crate::item_cache::{ItemCache, ItemRows};
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
 
 pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> {

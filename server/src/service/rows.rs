@@ -12,6 +12,11 @@ use sea_orm::{
     RelationTrait, Select, TryGetable,
 };
 
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use ducha_calendar::Calendar;
+use ducha_domain::colour::ItemColours;
 use entity::{assignment, item};
 
 /// A model that can be decoded from consecutive columns of a row.
@@ -164,3 +169,92 @@ by_position!(assignment {
     created_at: CreatedAt,
     last_report_at: LastReportAt,
 });
+
+/// An item's row and all its assignments (withdrawn ones too), in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRows {
+    pub item: item::Model,
+    pub assignments: Vec<assignment::Model>,
+    /// Their colours, once computed, for as long as they hold.
+    pub kept_colours: KeptColours,
+}
+
+impl ItemRows {
+    pub fn new(item: item::Model, assignments: Vec<assignment::Model>) -> ItemRows {
+        ItemRows {
+            item,
+            assignments,
+            kept_colours: KeptColours::default(),
+        }
+    }
+}
+
+/// Colours computed from an item's rows (`service::colours::colours_from_rows`), kept beside
+/// them with what they were computed by and the stretch of time over which they hold. Rows
+/// are never changed in place (a change is new rows), so what is kept goes with them.
+/// Derived data: not part of the rows' equality, and not copied with them.
+#[derive(Default)]
+pub struct KeptColours(Mutex<Option<ColoursHeld>>);
+
+struct ColoursHeld {
+    calendar: Arc<Calendar>,
+    policy_version: i32,
+    holds: std::ops::Range<DateTime<Utc>>,
+    colours: Arc<ItemColours>,
+}
+
+impl KeptColours {
+    /// The colours kept, if they were computed on this calendar (the very one: a change to
+    /// the calendar builds a new one) with this policy and hold at `at`; with the instant
+    /// they hold until.
+    pub fn get(
+        &self,
+        calendar: &Arc<Calendar>,
+        policy_version: i32,
+        at: DateTime<Utc>,
+    ) -> Option<(Arc<ItemColours>, DateTime<Utc>)> {
+        let held = self.0.lock().ok()?;
+        held.as_ref()
+            .filter(|held| {
+                Arc::ptr_eq(&held.calendar, calendar)
+                    && held.policy_version == policy_version
+                    && held.holds.contains(&at)
+            })
+            .map(|held| (Arc::clone(&held.colours), held.holds.end))
+    }
+
+    pub fn keep(
+        &self,
+        calendar: &Arc<Calendar>,
+        policy_version: i32,
+        holds: std::ops::Range<DateTime<Utc>>,
+        colours: &Arc<ItemColours>,
+    ) {
+        if let Ok(mut held) = self.0.lock() {
+            *held = Some(ColoursHeld {
+                calendar: Arc::clone(calendar),
+                policy_version,
+                holds,
+                colours: Arc::clone(colours),
+            });
+        }
+    }
+}
+
+impl Clone for KeptColours {
+    fn clone(&self) -> Self {
+        KeptColours::default()
+    }
+}
+
+impl PartialEq for KeptColours {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for KeptColours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptColours")
+    }
+}

@@ -5,9 +5,10 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
+use super::item_cache::ItemCache;
+use super::rows::ItemRows;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::item_cache::{ItemCache, ItemRows};
 use ducha_domain::colour::Verdict;
 use entity::{AssignmentStatus, assignment, item};
 use std::sync::Arc;

@@ -24,7 +24,7 @@ use ducha_domain::colour::AssignmentFacts;
 use ducha_domain::ladder::{Decision, LadderFacts, OnRecord, Rung, RungSet, decide};
 use futures_util::{Stream, TryStreamExt};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     FromQueryResult, Set, TryInsertResult,
 };
 use serde_json::json;
@@ -34,6 +34,7 @@ use super::colours::RuleSet;
 use super::notify::{self, DIGEST, NoticeContext, SKIPPED};
 use crate::calendar_store::CalendarStore;
 use crate::error::AppResult;
+use crate::sqlite_reader::Columns;
 use entity::AssignmentStatus;
 use entity::{audit_event, notice, sweep_slot};
 
@@ -240,7 +241,7 @@ pub async fn plan(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
 /// item's stage and report cycle, its rejections and reopens, the assignment's last report
 /// and the notices already sent. One narrow query instead of a pass per table is what keeps
 /// the sweep near the cost of a plain scan (BENCHMARKS.md).
-#[derive(Debug, PartialEq, FromQueryResult)]
+#[derive(Debug, PartialEq)]
 pub struct OpenAssignment {
     pub id: i64,
     pub item_id: i64,
@@ -251,7 +252,7 @@ pub struct OpenAssignment {
     created_at: DateTime<Utc>,
     signed_at: Option<DateTime<Utc>>,
     status: AssignmentStatus,
-    stage: String,
+    stage: Stage,
     report_cycle_days: Option<i32>,
     report_cycle_working_days: bool,
     last_report_at: Option<DateTime<Utc>>,
@@ -263,6 +264,12 @@ pub struct OpenAssignment {
     last_progress_missed: Option<String>,
     lead: bool,
     first_feedback_at: Option<DateTime<Utc>>,
+}
+
+impl FromQueryResult for OpenAssignment {
+    fn from_query_result(row: &sea_orm::QueryResult, _prefix: &str) -> Result<Self, DbErr> {
+        OpenAssignment::decode(row).map_err(DbErr::Type)
+    }
 }
 
 /// `$1` is the sweep instant: now, or later (a test's clock moved on). The facts from the
@@ -326,48 +333,57 @@ WHERE i.stage IN ('ASSIGNED', 'IN_PROGRESS', 'FEEDBACK_SUBMITTED', 'VERIFIED') \
 }
 
 impl OpenAssignment {
-    /// A row of the query read from the SQLite file, by column position (the query's
-    /// `SELECT` list).
-    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OpenAssignment> {
-        use crate::sqlite_reader::{optional_timestamp, timestamp};
+    /// A row of the query by column position (its `SELECT` list), from either reader: the
+    /// SQLite file's (`sqlite_reader`) or the pool's. An unknown stage or status is an
+    /// error naming its column, not a guess.
+    fn decode(row: &impl Columns) -> Result<OpenAssignment, String> {
         use sea_orm::ActiveEnum;
-        let status: String = row.get(8)?;
-        let status = AssignmentStatus::try_from_value(&status).map_err(|error| {
-            rusqlite::Error::FromSqlConversionFailure(
-                8,
-                rusqlite::types::Type::Text,
-                error.to_string().into(),
-            )
-        })?;
+        let status = row.required(8, Columns::text)?;
+        let status = AssignmentStatus::try_from_value(&status)
+            .map_err(|_| format!("column 8: unknown assignment status {status:?}"))?;
+        let stage = row.required(9, Columns::text)?;
+        let stage =
+            Stage::parse(&stage).ok_or_else(|| format!("column 9: unknown stage {stage:?}"))?;
+        let int32 = |at: usize| -> Result<Option<i32>, String> {
+            row.int(at)?
+                .map(|n| i32::try_from(n).map_err(|_| format!("column {at}: {n} out of range")))
+                .transpose()
+        };
         Ok(OpenAssignment {
-            id: row.get(0)?,
-            item_id: row.get(1)?,
-            serial: row.get(2)?,
-            unit_id: row.get(3)?,
-            due_at: timestamp(row, 4)?,
-            extended_due_at: optional_timestamp(row, 5)?,
-            created_at: timestamp(row, 6)?,
-            signed_at: optional_timestamp(row, 7)?,
+            id: row.required(0, Columns::int)?,
+            item_id: row.required(1, Columns::int)?,
+            serial: row.required(2, Columns::text)?,
+            unit_id: row.required(3, Columns::int)?,
+            due_at: row.required(4, Columns::time)?,
+            extended_due_at: row.time(5)?,
+            created_at: row.required(6, Columns::time)?,
+            signed_at: row.time(7)?,
             status,
-            stage: row.get(9)?,
-            report_cycle_days: row.get(10)?,
-            report_cycle_working_days: row.get(11)?,
-            last_report_at: optional_timestamp(row, 12)?,
-            feedback_at: optional_timestamp(row, 13)?,
-            rejections: row.get(14)?,
-            reopens: row.get(15)?,
-            sent_bits: row.get(16)?,
-            last_progress_due: row.get(17)?,
-            last_progress_missed: row.get(18)?,
-            lead: row.get(19)?,
-            first_feedback_at: optional_timestamp(row, 20)?,
+            stage,
+            report_cycle_days: int32(10)?,
+            report_cycle_working_days: row.required(11, Columns::flag)?,
+            last_report_at: row.time(12)?,
+            feedback_at: row.time(13)?,
+            rejections: row.int(14)?,
+            reopens: row.int(15)?,
+            sent_bits: row.int(16)?,
+            last_progress_due: row.text(17)?,
+            last_progress_missed: row.text(18)?,
+            lead: row.required(19, Columns::flag)?,
+            first_feedback_at: row.time(20)?,
+        })
+    }
+
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OpenAssignment> {
+        OpenAssignment::decode(row).map_err(|why| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, why.into())
         })
     }
 
     /// What the colour rules need of this assignment.
     pub fn facts(&self) -> AssignmentFacts {
         AssignmentFacts {
-            stage: Stage::parse(&self.stage).unwrap_or(Stage::Assigned),
+            stage: self.stage,
             due_at: self.due_at,
             extended_due_at: self.extended_due_at,
             rejections: self.rejections.unwrap_or(0),

@@ -43,9 +43,9 @@ pub struct Cx<'a> {
     pub actor: &'a Actor,
     pub now: DateTime<Utc>,
     pub notices: Option<&'a NoticeContext>,
-    /// The items this instance keeps in memory: a verb forgets its item once committed,
-    /// so that whoever wrote it reads it back as written.
-    pub item_cache: &'a crate::item_cache::ItemCache,
+    /// Where the instance's kept copies hear of changes: a verb publishes its item once
+    /// committed, so that whoever wrote it reads it back as written.
+    pub changes: &'a crate::changes::ChangeFeed,
 }
 
 impl<'a> Cx<'a> {
@@ -206,7 +206,8 @@ impl Write<'_> {
         };
         let committed = txn.commit().await;
         // Even when the commit's answer was lost: it may have happened.
-        cx.item_cache.forget([item.id]);
+        cx.changes
+            .publish(crate::changes::Change::Items(vec![item.id]));
         committed?;
         if let Some(wake) = wake {
             wake.notify_one();

@@ -3,7 +3,9 @@
 //! Bad passwords are limited twice: per account in the database (`auth::session`: five in a
 //! row block the account for 15 minutes, on every instance) and per address here (thirty
 //! bad tries in 15 minutes from one address are refused before any hashing, so one machine
-//! cannot walk through many accounts).
+//! cannot walk through many accounts). Both count a try before its password is checked, so
+//! tries sent in parallel are held to the same limits. Behind a reverse proxy the address
+//! is the one the proxy forwards (`trusted_proxies`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,7 +20,7 @@ use serde_json::json;
 
 use super::view::{self, Nav};
 use super::view::{forged, read_form, see_other, viewer};
-use super::viewer::{Form, SESSION_COOKIE, policy, run};
+use super::viewer::{Form, SESSION_COOKIE, Viewer, policy, run};
 use crate::auth::session::{self, Refused};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -33,29 +35,50 @@ pub struct SignInThrottle {
 }
 
 impl SignInThrottle {
-    fn blocked(&self, address: Option<IpAddr>) -> bool {
-        let Some(address) = address else {
-            return false;
-        };
-        let Ok(mut map) = self.failures.lock() else {
-            return false;
+    /// Counts a try from `address` before its password is checked, or refuses it when the
+    /// address has had its tries: parallel tries cannot all be checked while the first
+    /// ones still hash. A good password gives its try back ([`SignInThrottle::forgive`]).
+    fn take_try(&self, address: Option<IpAddr>) -> bool {
+        let (Some(address), Ok(mut map)) = (address, self.failures.lock()) else {
+            return true;
         };
         map.retain(|_, (since, _)| since.elapsed() < ADDRESS_WINDOW);
-        map.get(&address)
-            .is_some_and(|(_, count)| *count >= ADDRESS_MAX_FAILURES)
+        let entry = map.entry(address).or_insert((std::time::Instant::now(), 0));
+        if entry.1 >= ADDRESS_MAX_FAILURES {
+            return false;
+        }
+        entry.1 += 1;
+        true
     }
 
-    fn failed(&self, address: Option<IpAddr>) {
+    /// Gives back the try of a sign-in whose password was right.
+    fn forgive(&self, address: Option<IpAddr>) {
         let (Some(address), Ok(mut map)) = (address, self.failures.lock()) else {
             return;
         };
-        let entry = map.entry(address).or_insert((std::time::Instant::now(), 0));
-        entry.1 += 1;
+        if let Some(entry) = map.get_mut(&address) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
     }
 }
 
-fn client_address(request: &Request) -> Option<IpAddr> {
-    request.remote_addr().as_socket_addr().map(|a| a.ip())
+/// The address a sign-in comes from: the peer's, or, when the peer is a trusted proxy, the
+/// nearest address its `X-Forwarded-For` (or `Forwarded`) names that is not itself a trusted
+/// proxy. Those headers are believed only from trusted proxies: anyone else could write them.
+fn client_address(request: &Request, state: &AppState) -> Option<IpAddr> {
+    let peer = request.remote_addr().as_socket_addr().map(|a| a.ip())?;
+    let proxies = &state.http.trusted_proxies;
+    if !proxies.trusts(peer) {
+        return Some(peer);
+    }
+    let forwarded = crate::proxies::forwarded_chain(request.headers());
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|hop| !proxies.trusts(*hop))
+            .unwrap_or(peer),
+    )
 }
 
 /// Only a path of this site: `next=//evil.example` or `next=https://…` would send a person
@@ -65,6 +88,16 @@ fn safe_next(next: &str) -> &str {
         next
     } else {
         "/"
+    }
+}
+
+/// `; Secure` when people open the site over https (its public address says so): the
+/// browser then never sends the session over plain http.
+fn secure_attribute(state: &AppState) -> &'static str {
+    if state.notices.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
     }
 }
 
@@ -118,8 +151,8 @@ pub async fn login(
     };
     let next = safe_next(form.get("next")).to_string();
     let account = form.get("account").trim().to_string();
-    let address = client_address(request);
-    if throttle.blocked(address) {
+    let address = client_address(request, &state);
+    if !throttle.take_try(address) {
         return view::respond(
             StatusCode::TOO_MANY_REQUESTS,
             login_form(&next, &account, Some("登录失败次数过多，请15分钟后再试")),
@@ -135,6 +168,7 @@ pub async fn login(
     .await;
     match opened {
         Ok(Ok(opened)) => {
+            throttle.forgive(address);
             tracing::info!(person_id = opened.actor.person_id, "signed in");
             let max_age = state.http.session_lifetime.num_seconds();
             Response::builder()
@@ -145,14 +179,14 @@ pub async fn login(
                     // Lax, not Strict: a link in a mail is a top-level visit from elsewhere
                     // and must arrive signed in; cross-site POSTs still carry no cookie.
                     format!(
-                        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
-                        opened.secret
+                        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+                        opened.secret,
+                        secure_attribute(&state)
                     ),
                 )
                 .finish()
         }
         Ok(Err(refused)) => {
-            throttle.failed(address);
             let status = match refused {
                 Refused::Blocked(_) => StatusCode::TOO_MANY_REQUESTS,
                 Refused::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -191,7 +225,10 @@ pub async fn logout(request: &Request, state: Data<&AppState>, body: poem::Body)
         .header(header::LOCATION, "/login")
         .header(
             header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+            format!(
+                "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+                secure_attribute(&state)
+            ),
         )
         .finish()
 }
@@ -233,15 +270,11 @@ pub async fn account_page(request: &Request, state: Data<&AppState>) -> Response
 
 #[handler]
 pub async fn change_password(
-    request: &Request,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     body: poem::Body,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let form: Form = match read_form(body).await {
         Ok(form) => form,
         Err(refused) => return refused,

@@ -9,7 +9,7 @@ use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
 use super::fields::{Refusal, filled, units_by_kind};
-use super::view::{self, Nav, posted, see_other, text, viewer};
+use super::view::{self, Nav, posted, see_other, text};
 use super::viewer::{Form, Viewer, run};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -36,15 +36,11 @@ fn office_only(viewer: &Viewer) -> Option<Response> {
 
 #[handler]
 pub async fn page(
-    request: &Request,
     Path(id): Path<i64>,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     if let Some(refused) = office_only(&viewer) {
         return refused;
     }

@@ -50,15 +50,11 @@ pub async fn home(request: &Request, state: Data<&AppState>) -> Response {
 
 #[handler]
 pub async fn board(
-    request: &Request,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     Query(query): Query<BoardQuery>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     if !viewer.actor.role.sees_everything() {
         return see_other("/todo");
     }

@@ -1,5 +1,6 @@
 //! `/attachments/N`: a file attached to a report, for a reader who may see its item; and
-//! `/items/N/files/M`, a file attached to the item at 立项. The
+//! `/items/N/files/M`, a file attached to the item at 立项 — for a browser's session or a
+//! program's API token (`Authorization: Bearer`, the `downloadUrl` the API gives). The
 //! rights are the API's: the attachment is found through `node(id:)`, which reads it through
 //! its item's resolvers in the reader's scope, so a unit never receives another unit's file.
 
@@ -25,9 +26,9 @@ pub async fn download(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match reader(request, &state).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
     let missing = || {
         view::problem(
@@ -73,9 +74,9 @@ pub async fn item_file(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
+    let viewer = match reader(request, &state).await {
         Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
+        Err(refused) => return refused,
     };
     let found = run(
         &schemas,
@@ -107,6 +108,24 @@ pub async fn item_file(
         );
     };
     serve(&viewer, &state, name, content_type, sha256).await
+}
+
+/// Who asks for a file: a program with an API token (refused with 401 when the token opens
+/// nothing, as the API refuses it), else the browser's session (sent to sign in without one).
+async fn reader(request: &Request, state: &AppState) -> Result<super::viewer::Viewer, Response> {
+    match super::viewer::token_reader(request, state).await {
+        Some(Ok(viewer)) => Ok(viewer),
+        Some(Err(refused)) => Err(poem::web::Json(json!({
+            "errors": [{
+                "message": refused.to_string(),
+                "extensions": { "code": "UNAUTHENTICATED" },
+            }]
+        }))
+        .with_status(StatusCode::UNAUTHORIZED)
+        .with_header(header::WWW_AUTHENTICATE, "Bearer")
+        .into_response()),
+        None => viewer(request, state).await,
+    }
 }
 
 /// A stored file as a download (never shown as a page of this site).

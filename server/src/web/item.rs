@@ -6,12 +6,12 @@
 use maud::{Markup, html};
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
-use poem::{Request, Response, handler};
+use poem::{Response, handler};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::item_forms::{ACTIONS, FORM_PAGES, Typed, actions, follow_button, hidden};
-use super::view::{self, Nav, colour_badge, text, viewer};
+use super::item_forms::{FORM_PAGES, Typed, actions, follow_button, hidden, posted_here};
+use super::view::{self, Nav, colour_badge, text};
 use super::viewer::{Viewer, run};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -54,16 +54,12 @@ pub struct Done {
 
 #[handler]
 pub async fn page(
-    request: &Request,
     Path(raw): Path<String>,
     Query(done): Query<Done>,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let Some(id) = item_number(&raw) else {
         return not_found(&viewer);
     };
@@ -71,7 +67,7 @@ pub async fn page(
         .done
         .as_deref()
         .and_then(Action::parse)
-        .filter(|a| ACTIONS.contains(a) || FORM_PAGES.contains(a))
+        .filter(|a| posted_here(*a) || FORM_PAGES.contains(a))
         .map(|a| format!("{}：已完成", a.label()));
     render(
         &schemas,

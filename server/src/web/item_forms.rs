@@ -7,27 +7,15 @@ use serde_json::{Value, json};
 use super::view::text;
 use super::viewer::{Form, Viewer};
 use ducha_domain::{Action, Stage};
-/// Every action a page can post, by the API's name.
-pub(super) const ACTIONS: [Action; 15] = [
-    Action::Sign,
-    Action::Return,
-    Action::RequestExtension,
-    Action::ReportProgress,
-    Action::SubmitFeedback,
-    Action::Verify,
-    Action::Reject,
-    Action::Close,
-    Action::Suspend,
-    Action::Resume,
-    Action::Cancel,
-    Action::Reopen,
-    Action::DecideExtension,
-    Action::Reassign,
-    Action::Instruct,
-];
-
 /// The actions done on pages of their own (立项, 修改, 交办), which come back here.
 pub(super) const FORM_PAGES: [Action; 3] = [Action::Register, Action::Edit, Action::Assign];
+
+/// Whether an item page's forms post `action`: every action of the domain's table
+/// (`Action::ALL`) but those with pages of their own, and 坚持交办, which is the other
+/// answer of the 退回 form posted as 重新交办.
+pub(super) fn posted_here(action: Action) -> bool {
+    !FORM_PAGES.contains(&action) && action != Action::Insist
+}
 
 /// What the reader may do now, by the domain's tables: the action is the reader's role's,
 /// the stage allows it, and for a unit, its own assignment is in the state the action
@@ -54,31 +42,19 @@ fn offered(viewer: &Viewer, item: &Value) -> Vec<Action> {
     let possible = |action: Action| {
         action.allowed_for(role) && action.next_stage(stage, Some(Stage::InProgress)).is_ok()
     };
-    [
-        Action::Sign,
-        Action::Return,
-        Action::RequestExtension,
-        Action::ReportProgress,
-        Action::SubmitFeedback,
-        Action::Verify,
-        Action::Reject,
-        Action::Close,
-        Action::Suspend,
-        Action::Resume,
-        Action::Reopen,
-        Action::Cancel,
-        Action::Instruct,
-    ]
-    .into_iter()
-    .filter(|a| possible(*a))
-    .filter(|a| match a {
-        Action::Sign | Action::Return => active && !signed,
-        Action::RequestExtension => active,
-        Action::ReportProgress => own.is_some(),
-        Action::SubmitFeedback => lead && signed && active,
-        _ => true,
-    })
-    .collect()
+    // 延期审批 and 重新交办 are offered beside the request and the return they answer.
+    Action::ALL
+        .into_iter()
+        .filter(|a| posted_here(*a) && !matches!(a, Action::DecideExtension | Action::Reassign))
+        .filter(|a| possible(*a))
+        .filter(|a| match a {
+            Action::Sign | Action::Return => active && !signed,
+            Action::RequestExtension => active,
+            Action::ReportProgress => own.is_some(),
+            Action::SubmitFeedback => lead && signed && active,
+            _ => true,
+        })
+        .collect()
 }
 
 pub(super) fn hidden(viewer: &Viewer, item: &Value, action: Action) -> Markup {
@@ -274,7 +250,7 @@ pub(super) fn mutation(item_id: i64, form: &Form) -> Result<(Action, &'static st
         .parse()
         .map_err(|_| "表单缺少版本号，请刷新页面后重试".to_string())?;
     let action = Action::parse(form.get("action"))
-        .filter(|a| ACTIONS.contains(a))
+        .filter(|a| posted_here(*a))
         .ok_or_else(|| "未知的操作".to_string())?;
     let reason = Some(form.get("reason").trim()).filter(|r| !r.is_empty());
     let with_reason =

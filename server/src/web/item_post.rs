@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::item::{item_number, not_found, render};
 use super::item_forms::{Typed, mutation};
 use super::upload::{Posted, Unread, read_posted};
-use super::view::{forged, posted, see_other, text, viewer};
+use super::view::{forged, posted, see_other, text};
 use super::viewer::{Form, Viewer, run_with_files};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -54,11 +54,8 @@ pub async fn act(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     body: poem::Body,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let Some(id) = item_number(&raw) else {
         return not_found(&viewer);
     };

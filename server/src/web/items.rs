@@ -6,11 +6,10 @@ use chrono::{NaiveTime, Utc};
 use maud::{Markup, html};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Query};
-use poem::{IntoResponse, Request, Response, handler};
+use poem::{IntoResponse, Response, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::view::viewer;
 use super::view::{self, Nav, colour_badge, text};
 use super::viewer::{Failure, Viewer, run};
 use crate::graphql::Schemas;
@@ -150,15 +149,11 @@ fn co_units(item: &Value) -> String {
 
 #[handler]
 pub async fn list(
-    request: &Request,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     Query(filters): Query<Filters>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let (filter, _) = filters.to_api(&state);
     let paging = match (chosen(&filters.after), chosen(&filters.before)) {
         (_, Some(before)) => json!({ "last": PAGE_SIZE, "before": before }),
@@ -319,15 +314,11 @@ fn pager(filters: &Filters, page_info: &Value) -> Markup {
 /// The ledger of what the list shows (every page of it), as XLSX.
 #[handler]
 pub async fn export(
-    request: &Request,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     Query(filters): Query<Filters>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let (filter, said) = filters.to_api(&state);
     let mut rows = Vec::new();
     let mut after: Option<String> = None;

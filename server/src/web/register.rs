@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::fields::{self, Refusal, filled, options};
 use super::upload::{Posted, Unread, read_posted};
-use super::view::{self, Nav, forged, posted, see_other, text, viewer};
+use super::view::{self, Nav, forged, posted, see_other, text};
 use super::viewer::{Form, Viewer, run, run_with_files};
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -85,15 +85,7 @@ fn register_input(form: &Form) -> Result<Value, Refusal> {
 }
 
 #[handler]
-pub async fn new_page(
-    request: &Request,
-    state: Data<&AppState>,
-    schemas: Data<&Schemas>,
-) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
+pub async fn new_page(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewer) -> Response {
     if let Some(refused) = office_only(&viewer) {
         return refused;
     }
@@ -115,11 +107,8 @@ pub async fn new_post(
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     body: poem::Body,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let Posted { form, files } = match read_posted(request, body).await {
         Ok(posted) => posted,
         Err(Unread::Refused(refused)) => return refused,
@@ -408,15 +397,11 @@ fn preview_block(preview: &Value, cycle_in_working_days: bool) -> Markup {
 
 #[handler]
 pub async fn edit_page(
-    request: &Request,
     Path(id): Path<i64>,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     if let Some(refused) = office_only(&viewer) {
         return refused;
     }

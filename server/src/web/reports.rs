@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::view::{self, Nav, text};
-use super::view::{posted, see_other, viewer};
+use super::view::{posted, see_other};
+use super::viewer::Viewer;
 use super::viewer::run;
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -21,11 +22,7 @@ use crate::state::AppState;
 const INDEX_QUERY: &str = "{ monthlyReports { month version title publishedAt reason changes } }";
 
 #[handler]
-pub async fn index(request: &Request, state: Data<&AppState>, schemas: Data<&Schemas>) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
+pub async fn index(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewer) -> Response {
     let data = match run(&schemas, &state, &viewer, INDEX_QUERY, json!({})).await {
         Ok(data) => data,
         Err(failure) => return super::view::failure_page(&viewer, &failure),
@@ -96,16 +93,12 @@ pub struct MonthQuery {
 /// A month's report: its own printable page, or a download.
 #[handler]
 pub async fn month(
-    request: &Request,
     Path(month): Path<String>,
     Query(query): Query<MonthQuery>,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
+    viewer: Viewer,
 ) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
     let format = query.format.as_deref().unwrap_or("page");
     let field = match format {
         "xlsx" => "xlsxBase64",

@@ -3,11 +3,11 @@
 use maud::html;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem::{Request, Response, handler};
+use poem::{Response, handler};
 use serde_json::{Value, json};
 
-use super::view::viewer;
 use super::view::{self, Nav, colour_badge, text};
+use super::viewer::Viewer;
 use super::viewer::run;
 use crate::graphql::Schemas;
 use crate::state::AppState;
@@ -31,11 +31,7 @@ const ORDER: [&str; 11] = [
 ];
 
 #[handler]
-pub async fn todo(request: &Request, state: Data<&AppState>, schemas: Data<&Schemas>) -> Response {
-    let viewer = match viewer(request, &state).await {
-        Ok(viewer) => viewer,
-        Err(to_login) => return to_login,
-    };
+pub async fn todo(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewer) -> Response {
     let data = match run(&schemas, &state, &viewer, TODO_QUERY, json!({})).await {
         Ok(data) => data,
         Err(failure) => return super::view::failure_page(&viewer, &failure),

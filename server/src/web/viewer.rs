@@ -13,10 +13,13 @@ use crate::state::AppState;
 /// The cookie a signed-in browser holds.
 pub const SESSION_COOKIE: &str = "ducha_session";
 
-/// The person at the browser, signed in.
+/// The person at the browser, signed in (or a program with an API token, for downloads).
 pub struct Viewer {
     pub actor: Actor,
     pub secret: String,
+    /// Set when the reader came with `Authorization: Bearer` rather than a session: such a
+    /// reader may download, never post a form.
+    pub token_hash: Option<String>,
 }
 
 impl Viewer {
@@ -28,11 +31,14 @@ impl Viewer {
     }
 
     pub fn checks(&self, presented: &str) -> bool {
-        !presented.is_empty() && presented == self.csrf()
+        self.token_hash.is_none() && !presented.is_empty() && presented == self.csrf()
     }
 
     fn auth(&self) -> Auth {
-        Auth::of_session(self.actor.clone(), &self.secret)
+        match &self.token_hash {
+            Some(hash) => Auth::of_token(self.actor.clone(), hash.clone()),
+            None => Auth::of_session(self.actor.clone(), &self.secret),
+        }
     }
 
     pub fn is_office(&self) -> bool {
@@ -78,7 +84,41 @@ pub async fn signed_in_reader(
     };
     let actor =
         session::actor_for_session(&state.db, &secret, state.clock.now(), policy(state)).await?;
-    Ok(actor.map(|actor| Viewer { actor, secret }))
+    Ok(actor.map(|actor| Viewer {
+        actor,
+        secret,
+        token_hash: None,
+    }))
+}
+
+/// The reader of a request that presents `Authorization: Bearer <token>` (a program fetching
+/// a file it found through the API): `None` without the header, an error for a token that
+/// opens nothing.
+pub async fn token_reader(
+    request: &poem::Request,
+    state: &AppState,
+) -> Option<Result<Viewer, crate::error::AppError>> {
+    let header = request
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok();
+    let found = async {
+        let hash = crate::auth::token_hash_of_header(header)?.ok_or_else(|| {
+            crate::error::AppError::Unauthenticated("Authorization 头中没有令牌".into())
+        })?;
+        let actor = state
+            .directory
+            .actor_of_token(&state.db, &hash)
+            .await?
+            .ok_or_else(crate::auth::unknown_token)?;
+        Ok(Viewer {
+            actor,
+            secret: String::new(),
+            token_hash: Some(hash),
+        })
+    };
+    Some(found.await)
 }
 
 /// A GraphQL error as a page shows it.
@@ -130,7 +170,7 @@ pub async fn run_with_files(
     for (path, file) in files {
         request.set_upload(&path, file);
     }
-    let response = match crate::graphql::guard::admit(&mut request) {
+    let response = match crate::graphql::guard::admit(&mut request, state.caches) {
         Ok(_) => {
             schemas
                 .main

@@ -156,6 +156,7 @@ impl OrgMutation {
         let state = app_state(ctx)?;
         let created = org::create_unit(
             &state.db,
+            &state.changes,
             actor(ctx)?,
             state.clock.now(),
             org::NewUnit {
@@ -181,6 +182,7 @@ impl OrgMutation {
         let state = app_state(ctx)?;
         let updated = org::update_unit(
             &state.db,
+            &state.changes,
             actor(ctx)?,
             state.clock.now(),
             i64::from(input.unit_id),
@@ -192,9 +194,6 @@ impl OrgMutation {
             },
         )
         .await?;
-        // The directory names units on every page; the one who renamed it reads it anew
-        // at once (other instances hear the audit row through the live tail).
-        state.directory.forget_all();
         Ok(UnitPayload {
             unit: updated.into(),
         })
@@ -209,6 +208,7 @@ impl OrgMutation {
         let state = app_state(ctx)?;
         let updated = org::update_person(
             &state.db,
+            &state.changes,
             actor(ctx)?,
             state.clock.now(),
             i64::from(input.person_id),
@@ -220,7 +220,6 @@ impl OrgMutation {
             },
         )
         .await?;
-        state.directory.forget_all();
         Ok(UpdatePersonPayload {
             person: updated.into(),
         })
@@ -235,12 +234,12 @@ impl OrgMutation {
         let state = app_state(ctx)?;
         let token = org::reissue_token(
             &state.db,
+            &state.changes,
             actor(ctx)?,
             state.clock.now(),
             i64::from(input.person_id),
         )
         .await?;
-        state.directory.forget_all();
         Ok(ReissueTokenPayload { token })
     }
 
@@ -253,6 +252,7 @@ impl OrgMutation {
         let state = app_state(ctx)?;
         let (created, token) = org::create_person(
             &state.db,
+            &state.changes,
             Some(actor(ctx)?),
             state.clock.now(),
             org::NewPerson {

@@ -177,19 +177,24 @@ impl ItemQuery {
         })
     }
 
-    /// 一个事项（承办单位只能查看本单位承办的事项）
+    /// 一个事项（承办单位只能查看本单位承办的事项）；不存在或无权查看时为 null，并附 NOT_FOUND 错误
     async fn item(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "事项的全局标识，或其数据库编号")] id: ItemId,
-    ) -> async_graphql::Result<Item> {
+    ) -> async_graphql::Result<Option<Item>> {
+        // Nullable, so that an item not found (or not visible) is `null` beside its
+        // NOT_FOUND error and the request's other fields keep their answers.
         let state = app_state(ctx)?;
         let wants = PageWants::of_item(ctx.look_ahead());
         // The item comes with its assignments, as the instance keeps it or in one statement.
         let found =
             scope::visible_item_rows(&state.db, &state.item_cache, actor(ctx)?, id.0).await?;
         let colours = prime_page(ctx, std::slice::from_ref(&found), wants).await?;
-        Ok(Item::of_rows(&found, colours.get(&found.item.id).cloned())?)
+        Ok(Some(Item::of_rows(
+            &found,
+            colours.get(&found.item.id).cloned(),
+        )?))
     }
 
     /// 按全局标识取得任一对象（Relay 规范；与各自的查询一样按用户可见范围）

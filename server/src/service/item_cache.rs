@@ -6,20 +6,20 @@
 //! column. `item(id)` at one connection could not come near three times PostGraphile's rate
 //! with a statement in its path at all. Items change a few times a day each and are read all
 //! day, so each instance keeps the rows it has read, as it keeps tokens and units
-//! (`directory`), and forgets an item as soon as it learns that the item changed:
-//! - **its own writes:** a verb forgets its item when its transaction has committed, before
-//!   it answers (`service::verb::Write::commit`); a calendar change that moves deadlines
-//!   forgets everything. A client reads what it has just written.
+//! (`directory`), and forgets an item as soon as the change feed (`changes`) says it changed:
+//! - **its own writes:** a verb publishes its item when its transaction has committed, before
+//!   it answers (`service::verb::Write::finish`); a calendar change that moves deadlines
+//!   publishes the calendar, which forgets everything. A client reads what it has just written.
 //! - **other instances' writes, on PostgreSQL:** triggers on `item` and `assignment`
 //!   (migration 9) send the item's id on [`CHANNEL`] when the writing transaction commits,
-//!   and [`follow_changes`] forgets it. Any write counts, a hand-made `UPDATE` included.
+//!   and [`follow_changes`] publishes it. Any write counts, a hand-made `UPDATE` included.
 //!   Another instance sees a change once the notice has crossed, typically well under a
 //!   millisecond after the commit. While the listening connection is down nothing is
 //!   believed, and everything is forgotten once it is back: notices sent meanwhile are lost.
 //!   Each instance sends itself a heartbeat notice every 10 s, so that a connection cut
 //!   without a word is given up after 30 s of silence.
 //! - **other processes' writes to a SQLite file** (a `ducha` command beside the server): the
-//!   live tail forgets the items of the audit rows it hears, every 0.5 s.
+//!   live tail publishes the items of the audit rows it hears, every 0.5 s.
 //! - and whatever else: nothing is believed longer than [`KEPT_FOR`].
 //!
 //! A read that began before a change was forgotten must not store what it read: every
@@ -28,102 +28,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use ducha_calendar::Calendar;
-use ducha_domain::colour::ItemColours;
-use entity::{assignment, item};
-
-/// An item's row and all its assignments (withdrawn ones too), in id order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemRows {
-    pub item: item::Model,
-    pub assignments: Vec<assignment::Model>,
-    /// Their colours, once computed, for as long as they hold.
-    pub kept_colours: KeptColours,
-}
-
-impl ItemRows {
-    pub fn new(item: item::Model, assignments: Vec<assignment::Model>) -> ItemRows {
-        ItemRows {
-            item,
-            assignments,
-            kept_colours: KeptColours::default(),
-        }
-    }
-}
-
-/// Colours computed from an item's rows (`service::colours::colours_from_rows`), kept beside
-/// them with what they were computed by and the stretch of time over which they hold. Rows
-/// are never changed in place (a change is new rows), so what is kept goes with them.
-/// Derived data: not part of the rows' equality, and not copied with them.
-#[derive(Default)]
-pub struct KeptColours(Mutex<Option<ColoursHeld>>);
-
-struct ColoursHeld {
-    calendar: Arc<Calendar>,
-    policy_version: i32,
-    holds: std::ops::Range<DateTime<Utc>>,
-    colours: Arc<ItemColours>,
-}
-
-impl KeptColours {
-    /// The colours kept, if they were computed on this calendar (the very one: a change to
-    /// the calendar builds a new one) with this policy and hold at `at`; with the instant
-    /// they hold until.
-    pub fn get(
-        &self,
-        calendar: &Arc<Calendar>,
-        policy_version: i32,
-        at: DateTime<Utc>,
-    ) -> Option<(Arc<ItemColours>, DateTime<Utc>)> {
-        let held = self.0.lock().ok()?;
-        held.as_ref()
-            .filter(|held| {
-                Arc::ptr_eq(&held.calendar, calendar)
-                    && held.policy_version == policy_version
-                    && held.holds.contains(&at)
-            })
-            .map(|held| (Arc::clone(&held.colours), held.holds.end))
-    }
-
-    pub fn keep(
-        &self,
-        calendar: &Arc<Calendar>,
-        policy_version: i32,
-        holds: std::ops::Range<DateTime<Utc>>,
-        colours: &Arc<ItemColours>,
-    ) {
-        if let Ok(mut held) = self.0.lock() {
-            *held = Some(ColoursHeld {
-                calendar: Arc::clone(calendar),
-                policy_version,
-                holds,
-                colours: Arc::clone(colours),
-            });
-        }
-    }
-}
-
-impl Clone for KeptColours {
-    fn clone(&self) -> Self {
-        KeptColours::default()
-    }
-}
-
-impl PartialEq for KeptColours {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for KeptColours {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeptColours")
-    }
-}
+use super::rows::ItemRows;
+use crate::changes::{Caches, Change, ChangeFeed, KeptCopy};
 
 /// How long a kept item is believed at most, whatever was heard.
 pub const KEPT_FOR: Duration = Duration::from_secs(60);
@@ -146,6 +55,8 @@ struct Inner {
     /// Whether what is heard of changes can be relied on (false while PostgreSQL's
     /// listening connection is down, and before it first listens).
     trusted: AtomicBool,
+    /// `caches = off`: nothing is ever kept or served.
+    switched_off: bool,
 }
 
 /// Two halves: new rows go into `current`; when it is full it becomes `previous` and the
@@ -167,24 +78,27 @@ struct Kept {
 pub struct Ticket(u64);
 
 impl ItemCache {
-    /// A cache that is used at once (`trusted`), or only once [`ItemCache::trust`] is called
-    /// (PostgreSQL, when the listener is listening).
-    pub fn new(trusted: bool) -> ItemCache {
+    /// A cache that is used at once (`trusted`), or only once it hears [`Change::Heard`]
+    /// (PostgreSQL, when the listener is listening); never with [`Caches::Off`].
+    pub fn new(trusted: bool, caches: Caches) -> ItemCache {
         ItemCache(Arc::new(Inner {
             held: RwLock::default(),
             forgotten: AtomicU64::new(0),
-            trusted: AtomicBool::new(trusted),
+            trusted: AtomicBool::new(trusted && caches.on()),
+            switched_off: !caches.on(),
         }))
     }
 
     /// Starts relying on what is heard: everything read before is forgotten.
-    pub fn trust(&self) {
+    fn trust(&self) {
         self.forget_all();
-        self.0.trusted.store(true, Ordering::SeqCst);
+        if !self.0.switched_off {
+            self.0.trusted.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Stops relying on what is heard (changes may go unheard): nothing is kept or served.
-    pub fn distrust(&self) {
+    fn distrust(&self) {
         self.0.trusted.store(false, Ordering::SeqCst);
         self.forget_all();
     }
@@ -244,7 +158,7 @@ impl ItemCache {
     }
 
     /// Forgets these items: they changed.
-    pub fn forget(&self, ids: impl IntoIterator<Item = i64>) {
+    fn forget(&self, ids: impl IntoIterator<Item = i64>) {
         let mut held = self.0.held.write().unwrap_or_else(|e| e.into_inner());
         self.0.forgotten.fetch_add(1, Ordering::SeqCst);
         for id in ids {
@@ -254,7 +168,7 @@ impl ItemCache {
     }
 
     /// Forgets every item.
-    pub fn forget_all(&self) {
+    fn forget_all(&self) {
         let mut held = self.0.held.write().unwrap_or_else(|e| e.into_inner());
         self.0.forgotten.fetch_add(1, Ordering::SeqCst);
         *held = Held::default();
@@ -271,6 +185,19 @@ impl ItemCache {
     }
 }
 
+impl KeptCopy for ItemCache {
+    fn changed(&self, change: &Change) {
+        match change {
+            Change::Items(ids) => self.forget(ids.iter().copied()),
+            // Deadlines recomputed on a new calendar are new rows.
+            Change::AllItems | Change::Calendar => self.forget_all(),
+            Change::Unheard => self.distrust(),
+            Change::Heard => self.trust(),
+            Change::Directory | Change::Policy => {}
+        }
+    }
+}
+
 /// How often each instance sends itself a notice when nothing else is heard, and how long
 /// a listening connection may stay silent before it is given up for dead (a connection cut
 /// without a reset, which no read would ever report).
@@ -280,25 +207,25 @@ const SILENT_FOR: Duration = Duration::from_secs(30);
 /// The payload of the heartbeat's notice: no item.
 const PING: &str = "ping";
 
-/// What one notice on [`CHANNEL`] makes the cache forget.
-fn heard(cache: &ItemCache, payload: &str) {
+/// What one notice on [`CHANNEL`] says changed.
+fn heard(payload: &str) -> Option<Change> {
     match payload {
-        PING => {}
-        id => match id.parse::<i64>() {
-            Ok(id) => cache.forget([id]),
+        PING => None,
+        id => Some(match id.parse::<i64>() {
+            Ok(id) => Change::Items(vec![id]),
             // Not ours to read: whatever it meant, nothing kept is sure any more.
-            Err(_) => cache.forget_all(),
-        },
+            Err(_) => Change::AllItems,
+        }),
     }
 }
 
-/// Forgets the items PostgreSQL says changed, for as long as the task runs: listens on
-/// [`CHANNEL`] over a connection of its own (not one of the pool's), trusts the cache while
-/// it listens, and from the moment the connection is lost until it listens again distrusts
-/// it. sqlx's own reconnection is turned off (it would go on trusting while it reconnects),
+/// Publishes the items PostgreSQL says changed, for as long as the task runs: listens on
+/// [`CHANNEL`] over a connection of its own (not one of the pool's), says [`Change::Heard`]
+/// once it listens, and [`Change::Unheard`] from the moment the connection is lost until it
+/// listens again. sqlx's own reconnection is turned off (it would go on trusting while it reconnects),
 /// and a connection that hears nothing, not even the heartbeat this instance sends through
 /// its pool, for [`SILENT_FOR`] is given up.
-pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
+pub async fn follow_changes(changes: ChangeFeed, db: sea_orm::DatabaseConnection) {
     use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
     let options = db
         .get_postgres_connection_pool()
@@ -319,7 +246,7 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
         };
         match listening.await {
             Ok(mut listener) => {
-                cache.trust();
+                changes.publish(Change::Heard);
                 if failing {
                     tracing::info!("listening for item changes again");
                 }
@@ -331,7 +258,9 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
                         match listener.try_recv().await {
                             Ok(Some(notice)) => {
                                 mark();
-                                heard(&cache, notice.payload());
+                                if let Some(change) = heard(notice.payload()) {
+                                    changes.publish(change);
+                                }
                             }
                             Ok(None) => break "the connection was closed".to_string(),
                             Err(error) => break error.to_string(),
@@ -361,12 +290,12 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
                     lost = receiving => lost,
                     lost = heartbeat => lost,
                 };
-                cache.distrust();
+                changes.publish(Change::Unheard);
                 tracing::warn!(error = %lost, "stopped listening for item changes; items are read from the database until it is back");
                 failing = true;
             }
             Err(error) => {
-                cache.distrust();
+                changes.publish(Change::Unheard);
                 if !failing {
                     tracing::warn!(%error, "cannot listen for item changes; items are read from the database until it can");
                 }
@@ -380,7 +309,8 @@ pub async fn follow_changes(cache: ItemCache, db: sea_orm::DatabaseConnection) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
+    use entity::item;
 
     fn rows(id: i64, title: &str) -> Arc<ItemRows> {
         let at = Utc
@@ -432,7 +362,7 @@ mod tests {
 
     #[test]
     fn rows_stored_are_served_until_forgotten() {
-        let cache = ItemCache::new(true);
+        let cache = ItemCache::new(true, Caches::On);
         let ticket = cache.ticket().expect("trusted");
         cache.store(ticket, &[rows(1, "一"), rows(2, "二")]);
         assert_eq!(title(&cache, 1).as_deref(), Some("一"));
@@ -446,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_read_that_began_before_a_forget_stores_nothing() {
-        let cache = ItemCache::new(true);
+        let cache = ItemCache::new(true, Caches::On);
         let before = cache.ticket().expect("trusted");
         // The item changes (and is forgotten) while the read is at the database.
         cache.forget([1]);
@@ -459,38 +389,50 @@ mod tests {
 
     #[test]
     fn nothing_is_served_or_kept_while_untrusted() {
-        let cache = ItemCache::new(false);
+        let cache = ItemCache::new(false, Caches::On);
         assert!(cache.ticket().is_none());
-        cache.trust();
+        cache.changed(&Change::Heard);
         let ticket = cache.ticket().expect("trusted");
         cache.store(ticket, &[rows(1, "一")]);
         assert_eq!(cache.len(), 1);
-        cache.distrust();
+        cache.changed(&Change::Unheard);
         assert!(cache.ticket().is_none());
         assert!(cache.is_empty(), "distrusting forgets what was kept");
-        cache.trust();
+        cache.changed(&Change::Heard);
         assert_eq!(title(&cache, 1), None);
     }
 
     #[test]
     fn a_notice_forgets_its_item_a_ping_nothing_and_anything_else_everything() {
-        let cache = ItemCache::new(true);
+        let cache = ItemCache::new(true, Caches::On);
         let keep = |cache: &ItemCache| {
             let ticket = cache.ticket().expect("trusted");
             cache.store(ticket, &[rows(1, "一"), rows(2, "二")]);
         };
         keep(&cache);
-        heard(&cache, "1");
+        assert_eq!(heard("1"), Some(Change::Items(vec![1])));
+        cache.changed(&Change::Items(vec![1]));
         assert_eq!((title(&cache, 1), title(&cache, 2).is_some()), (None, true));
-        heard(&cache, PING);
-        assert!(title(&cache, 2).is_some(), "a heartbeat changes nothing");
-        heard(&cache, "not an id");
+        assert_eq!(heard(PING), None, "a heartbeat changes nothing");
+        assert_eq!(heard("not an id"), Some(Change::AllItems));
+        cache.changed(&Change::AllItems);
         assert!(cache.is_empty());
     }
 
     #[test]
+    fn switched_off_it_keeps_nothing_whatever_it_hears() {
+        let cache = ItemCache::new(true, Caches::Off);
+        assert!(cache.ticket().is_none());
+        cache.changed(&Change::Heard);
+        assert!(
+            cache.ticket().is_none(),
+            "hearing again does not switch it on"
+        );
+    }
+
+    #[test]
     fn memory_is_bounded_and_the_newest_are_kept() {
-        let cache = ItemCache::new(true);
+        let cache = ItemCache::new(true, Caches::On);
         for id in 0..(CAPACITY as i64 * 3) {
             let ticket = cache.ticket().expect("trusted");
             cache.store(ticket, &[rows(id, "x")]);
