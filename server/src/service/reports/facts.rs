@@ -1,121 +1,23 @@
-//! The monthly report (月度督查通报, docs/rules.md §6) against the database: load the facts of a
-//! month as they stood at its end, let `ducha_report::build` compute the figures, and
-//! publish the result as an immutable, versioned snapshot, emailed to leaders and the office
-//! through the outbox in the same transaction.
-//!
-//! "As they stood at its end": the report is built after the month (on the first working
-//! day of the next, or later on request), so whatever happened since is rewound from the
-//! audit trail — a stage changed after the end counts as the stage it left, an item closed
-//! after the end is still open, an extension approved after the end does not count.
+//! A month's facts as they stood at its end, and the report computed from them.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use ducha_domain::colour::Colour;
 use ducha_domain::{SourceKind, Stage};
 use ducha_report::{
     AssignmentFacts, ItemFacts, Month, MonthlyReport, PastTotals, PreviousReport, ReportFacts,
     ReportRules, TrendPoint, UnitInfo,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Value,
-};
-use serde_json::json;
+use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder, Value};
 
-use super::colours::RuleSet;
+use super::published::{Publisher, TREND_MONTHS};
+use super::stored::{latest_data, latest_data_by, parse_stored};
+use crate::service::colours::RuleSet;
 use futures_util::TryStreamExt;
 
-use super::audit::{Audit, audit};
-use super::sql::statement;
-use crate::auth::Actor;
-use crate::calendar_store::CalendarStore;
-use crate::error::{AppError, AppResult};
-use entity::{PersonRole, UnitKind, monthly_report, outbox, person, unit};
-
-/// How many earlier months the trend chart shows besides the report's own.
-const TREND_MONTHS: usize = 5;
-/// Advisory-lock keys of publishing: this base plus the month's number.
-const REPORT_LOCK_KEY: i64 = 0x6475_6368_6200_0000;
-
-/// What computing and publishing a report read: the database, the live calendar and the
-/// office's time zone.
-#[derive(Clone, Copy)]
-pub struct Publisher<'a> {
-    pub db: &'a DatabaseConnection,
-    pub calendar: &'a CalendarStore,
-    pub time_zone: chrono_tz::Tz,
-}
-
-/// Who the report is from, in its masthead and emails.
-pub const OFFICE: &str = "区政府办公室督查室";
-
-/// The part of a published report people of `unit_id` read when the office circulates only
-/// each unit's own part (`UnitReportAccess::OwnUnit`): the district's totals, the unit's own
-/// row, and the lists cut down to its own items and its own mention.
-pub fn own_part(mut published: Published, unit_id: i64) -> Published {
-    let report = &mut published.report;
-    let name = report
-        .units
-        .iter()
-        .find(|u| u.unit_id == unit_id)
-        .map(|u| u.unit.clone())
-        .unwrap_or_default();
-    report.units.retain(|u| u.unit_id == unit_id);
-    report.red_items.retain(|i| i.unit == name);
-    report.yellow_items.retain(|i| i.unit == name);
-    report.praised.retain(|u| *u == name);
-    report.named.retain(|u| u.unit == name);
-    report.called_in.retain(|u| u.unit == name);
-    // The problems and suggestions weigh units against each other by name.
-    let withheld = "本部分涉及其他单位，按本系统设置仅向督查室和区领导提供。".to_string();
-    report.sections.problems = withheld.clone();
-    report.sections.suggestions = withheld;
-    // What changed between versions, as far as it is the district's or the unit's own.
-    let own_prefix = format!("{name}：");
-    published.changes.retain(|c| {
-        c.starts_with(&own_prefix)
-            || c.starts_with("全区")
-            || c.starts_with("颜色规则版本")
-            || c.starts_with("节假日日历更新")
-    });
-    published
-}
-
-/// A stored version of a month's report.
-#[derive(Debug, Clone)]
-pub struct Published {
-    pub id: i64,
-    pub version: i32,
-    pub report: MonthlyReport,
-    pub changes: Vec<String>,
-    pub reason: Option<String>,
-    pub generated_by: Option<i64>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl TryFrom<monthly_report::Model> for Published {
-    type Error = AppError;
-
-    fn try_from(row: monthly_report::Model) -> AppResult<Published> {
-        let unreadable = |e: serde_json::Error| {
-            AppError::Internal(anyhow::anyhow!(
-                "monthly report {} v{} unreadable: {e}",
-                row.month,
-                row.version
-            ))
-        };
-        Ok(Published {
-            id: row.id,
-            version: row.version,
-            report: serde_json::from_str(&row.data).map_err(unreadable)?,
-            changes: serde_json::from_str(&row.changes).map_err(unreadable)?,
-            reason: row.reason,
-            generated_by: row.generated_by,
-            created_at: row.created_at,
-        })
-    }
-}
+use crate::error::AppResult;
+use crate::service::sql::statement;
+use entity::{UnitKind, unit};
 
 /// An item with one of its live assignments (or none), as `ITEMS_SQL` reads them: one row
 /// per assignment, because one pass decodes faster than two (BENCHMARKS.md).
@@ -256,7 +158,7 @@ pub async fn load_facts(
     let window_start = (last_instant - chrono::Duration::days(window_days)).min(start);
     let (rewinds, events, extension_rows, last_report_rows, unit_rows, closures) =
         futures_util::try_join!(
-            super::history::stages_before(db, end),
+            crate::service::history::stages_before(db, end),
             EventRow::find_by_statement(statement(
                 backend,
                 "SELECT item_id, action, at FROM audit_event \
@@ -281,11 +183,11 @@ pub async fn load_facts(
             ))
             .all(db),
             unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
-            super::history::closures(db, window_start, last_instant),
+            crate::service::history::closures(db, window_start, last_instant),
         )?;
     let (dues_then, withdrawn_since) = futures_util::try_join!(
-        super::history::dues_at(db, last_instant),
-        super::history::withdrawn_after(db, last_instant),
+        crate::service::history::dues_at(db, last_instant),
+        crate::service::history::withdrawn_after(db, last_instant),
     )?;
     let mut last_close: HashMap<i64, &ducha_report::Closure> = HashMap::new();
     for closure in &closures {
@@ -348,7 +250,7 @@ pub async fn load_facts(
     let mut item_rows = ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds()))
         .stream(db)
         .await?;
-    let mut pacer = super::sql::Pacer::default();
+    let mut pacer = crate::service::sql::Pacer::default();
     while let Some(row) = item_rows.try_next().await? {
         pacer.row().await;
         let kept = match current {
@@ -511,7 +413,7 @@ pub async fn compute(
     let rule_set = RuleSet::load(state.db, state.calendar, state.time_zone).await?;
     // The month is judged by the colour rules in force at its end, whenever it is published.
     let (_, end) = month.bounds(rule_set.time_zone);
-    let (policy_version, policy) = super::colours::policy_at(state.db, end).await?;
+    let (policy_version, policy) = crate::service::colours::policy_at(state.db, end).await?;
     let facts = load_facts(
         state.db,
         month,
@@ -531,264 +433,4 @@ pub async fn compute(
         },
         now,
     ))
-}
-
-/// The stored snapshot of `month`'s latest version, unparsed.
-/// As [`latest_data`], among the versions published by `as_of`.
-async fn latest_data_by(
-    db: &impl ConnectionTrait,
-    month: Month,
-    as_of: DateTime<Utc>,
-) -> AppResult<Option<String>> {
-    Ok(monthly_report::Entity::find()
-        .select_only()
-        .column(monthly_report::Column::Data)
-        .filter(monthly_report::Column::Month.eq(month.to_string()))
-        .filter(monthly_report::Column::CreatedAt.lte(as_of))
-        .order_by_desc(monthly_report::Column::Version)
-        .into_tuple()
-        .one(db)
-        .await?)
-}
-
-async fn latest_data(db: &impl ConnectionTrait, month: Month) -> AppResult<Option<String>> {
-    Ok(monthly_report::Entity::find()
-        .select_only()
-        .column(monthly_report::Column::Data)
-        .filter(monthly_report::Column::Month.eq(month.to_string()))
-        .order_by_desc(monthly_report::Column::Version)
-        .into_tuple()
-        .one(db)
-        .await?)
-}
-
-/// Part of a stored snapshot (serde skips the rest, such as the long item lists).
-fn parse_stored<T: serde::de::DeserializeOwned>(month: Month, data: &str) -> AppResult<T> {
-    serde_json::from_str(data)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("monthly report {month} unreadable: {e}")))
-}
-
-/// Whether any version of `month`'s report is published.
-pub async fn is_published(db: &impl ConnectionTrait, month: Month) -> AppResult<bool> {
-    Ok(monthly_report::Entity::find()
-        .select_only()
-        .column(monthly_report::Column::Id)
-        .filter(monthly_report::Column::Month.eq(month.to_string()))
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-        .is_some())
-}
-
-/// The latest published version of `month`'s report.
-pub async fn latest(db: &impl ConnectionTrait, month: Month) -> AppResult<Option<Published>> {
-    monthly_report::Entity::find()
-        .filter(monthly_report::Column::Month.eq(month.to_string()))
-        .order_by_desc(monthly_report::Column::Version)
-        .one(db)
-        .await?
-        .map(Published::try_from)
-        .transpose()
-}
-
-/// One version of `month`'s report, or the latest when `version` is none.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    month: Month,
-    version: Option<i32>,
-) -> AppResult<Option<Published>> {
-    let Some(version) = version else {
-        return latest(db, month).await;
-    };
-    monthly_report::Entity::find()
-        .filter(monthly_report::Column::Month.eq(month.to_string()))
-        .filter(monthly_report::Column::Version.eq(version))
-        .one(db)
-        .await?
-        .map(Published::try_from)
-        .transpose()
-}
-
-/// Every published version, newest month first.
-pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<Published>> {
-    monthly_report::Entity::find()
-        .order_by_desc(monthly_report::Column::Month)
-        .order_by_desc(monthly_report::Column::Version)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Published::try_from)
-        .collect()
-}
-
-/// The outcome of a publication request.
-#[derive(Debug, Clone)]
-pub struct Publication {
-    pub published: Published,
-    /// False when the figures were unchanged, so no new version was made.
-    pub created: bool,
-}
-
-/// Builds `month`'s report and publishes it as a new version, unless its figures equal the
-/// latest version's. The version row, its emails and the audit entry are one transaction;
-/// two instances publishing together make one version (the other gets CONFLICT).
-#[tracing::instrument(skip_all, fields(month = ?month))]
-pub async fn publish(
-    state: Publisher<'_>,
-    month: Month,
-    actor: Option<&Actor>,
-    reason: Option<&str>,
-    now: DateTime<Utc>,
-) -> AppResult<Publication> {
-    if let Some(actor) = actor {
-        super::verb::require_duty(
-            actor,
-            ducha_domain::Duty::PublishReport,
-            "只有督查室可以发布月度督查通报",
-        )?;
-    }
-    let tz = state.time_zone;
-    let (_, end) = month.bounds(tz);
-    if now < end {
-        return Err(AppError::BadUserInput(format!(
-            "{}尚未结束，不能发布该月通报",
-            month.label()
-        )));
-    }
-    let report = compute(state, month, now).await?;
-    let txn = super::sql::begin_write(state.db).await?;
-    // Publishers of one month take turns (SQLite's write lock does this by itself): the
-    // second finds the first's version and answers "unchanged", not a conflict.
-    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        txn.execute_raw(statement(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            vec![Value::from(
-                REPORT_LOCK_KEY + i64::from(month.year()) * 12 + i64::from(month.month()),
-            )],
-        ))
-        .await?;
-    }
-    let previous = latest(&txn, month).await?;
-    let changes = match &previous {
-        Some(before) => {
-            let changes = ducha_report::changes_between(&before.report, &report);
-            if changes.is_empty() {
-                txn.rollback().await?;
-                return Ok(Publication {
-                    published: before.clone(),
-                    created: false,
-                });
-            }
-            changes
-        }
-        None => Vec::new(),
-    };
-    let version = previous.as_ref().map_or(1, |p| p.version + 1);
-    let data = serde_json::to_string(&report).map_err(|e| AppError::Internal(e.into()))?;
-    let changes_json = serde_json::to_string(&changes).map_err(|e| AppError::Internal(e.into()))?;
-    let rated: HashMap<String, Colour> = report
-        .units
-        .iter()
-        .filter(|u| u.rank.is_some())
-        .map(|u| (u.unit_id.to_string(), u.colour))
-        .collect();
-    let unit_colours = serde_json::to_string(&rated).map_err(|e| AppError::Internal(e.into()))?;
-    let row = monthly_report::ActiveModel {
-        month: Set(month.to_string()),
-        version: Set(version),
-        data: Set(data),
-        changes: Set(changes_json),
-        unit_colours: Set(unit_colours),
-        reason: Set(reason.map(str::to_string)),
-        generated_by: Set(actor.map(|a| a.person_id)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-
-    let html = ducha_report::render::html(&report, version, &changes, OFFICE)
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let subject = if version > 1 {
-        format!("【督查通报】{}（第{}版）", report.title, version)
-    } else {
-        format!("【督查通报】{}", report.title)
-    };
-    let mut text = format!(
-        "{}\n\n一、落实情况\n{}\n\n二、存在问题\n{}\n\n三、工作建议\n{}\n",
-        report.title,
-        report.sections.progress,
-        report.sections.problems,
-        report.sections.suggestions
-    );
-    if !changes.is_empty() {
-        text.push_str("\n本版较上一版的变化：\n");
-        for change in &changes {
-            text.push_str(&format!("- {change}\n"));
-        }
-    }
-    text.push_str(&format!("\n{OFFICE}\n"));
-    let readers = person::Entity::find()
-        .filter(person::Column::Role.is_in([PersonRole::Leader, PersonRole::Supervisor]))
-        .all(&txn)
-        .await?;
-    let mut recipients: Vec<String> = readers.into_iter().filter_map(|p| p.email).collect();
-    recipients.sort();
-    recipients.dedup();
-    let mail = crate::mail::Rendered {
-        subject,
-        text,
-        html,
-    };
-    if !recipients.is_empty() {
-        outbox::Entity::insert_many(
-            recipients
-                .iter()
-                .map(|to| super::outbox::pending(None, to, &mail, now)),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    audit(
-        &txn,
-        Audit::admin(actor, now, "PUBLISH_REPORT", json!({ "month": month.to_string(), "version": version, "changes": changes, "recipients": recipients })).because(reason),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Publication {
-        published: Published {
-            id: row.id,
-            version,
-            report,
-            changes,
-            reason: row.reason,
-            generated_by: row.generated_by,
-            created_at: now,
-        },
-        created: true,
-    })
-}
-
-/// The scheduler's part (docs/rules.md §6): from the first working day of a month on, publish
-/// the previous month's report once, if nobody has. Safe on every instance: a second
-/// publisher finds the version taken (CONFLICT) or the figures unchanged.
-#[tracing::instrument(skip_all)]
-pub async fn publish_due(state: Publisher<'_>, now: DateTime<Utc>) -> AppResult<Option<Published>> {
-    let tz = state.time_zone;
-    let today = now.with_timezone(&tz).date_naive();
-    let calendar = state.calendar.current()?;
-    let this_month = Month::of(today);
-    if today < this_month.first_working_day(&calendar) {
-        return Ok(None);
-    }
-    let month = this_month.previous();
-    if is_published(state.db, month).await? {
-        return Ok(None);
-    }
-    match publish(state, month, None, Some("每月第一个工作日自动生成"), now).await {
-        Ok(publication) => Ok(Some(publication.published)),
-        Err(AppError::Conflict(_)) => Ok(None),
-        Err(error) => Err(error),
-    }
 }

@@ -1,0 +1,122 @@
+//! The notices a verb writes, in its own transaction, and their mails.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{DatabaseTransaction, EntityTrait, Set};
+use serde_json::json;
+
+use super::digest::{Entry, mails};
+use super::readers::Directory;
+use super::topics::{MAILED, NoticeContext, Reader, Topic};
+use crate::error::AppResult;
+use crate::service::audit::Audit;
+use entity::{assignment, audit_event, item, notice, outbox};
+
+/// A notice a verb writes about one assignment, mailed at once.
+pub struct EventNotice<'a> {
+    pub topic: Topic,
+    /// Unique per event for the assignment (the unique key is assignment × kind × level).
+    pub level: String,
+    pub item: &'a item::Model,
+    pub assignment: &'a assignment::Model,
+    pub situation: String,
+}
+
+/// Writes the notices of one verb and their mails inside the verb's transaction, so the
+/// change and its notice commit together or not at all. Call `cx.wake` after the commit.
+pub async fn write_event_notices(
+    txn: &DatabaseTransaction,
+    cx: &NoticeContext,
+    now: DateTime<Utc>,
+    events: Vec<EventNotice<'_>>,
+) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let unit_ids: Vec<i64> = events.iter().map(|e| e.assignment.unit_id).collect();
+    let directory = Directory::load_units(txn, &unit_ids).await?;
+    let mut entries = Vec::new();
+    for event in &events {
+        let inserted = notice::Entity::insert(notice::ActiveModel {
+            item_id: Set(event.item.id),
+            assignment_id: Set(event.assignment.id),
+            unit_id: Set(event.assignment.unit_id),
+            kind: Set(event.topic.kind().to_string()),
+            level: Set(event.level.clone()),
+            created_at: Set(now),
+            state: Set(MAILED.to_string()),
+            reason: Set(Some(event.situation.clone())),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                notice::Column::AssignmentId,
+                notice::Column::Kind,
+                notice::Column::Level,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        if inserted == 0 {
+            continue;
+        }
+        let readers = directory.readers(event.topic, event.assignment.unit_id);
+        audit_notice(
+            txn,
+            event.item.id,
+            event.assignment.id,
+            now,
+            event.topic,
+            &event.level,
+            &readers,
+        )
+        .await?;
+        entries.push((
+            Entry::new(
+                event.topic,
+                event.item,
+                event.assignment,
+                directory.unit_name(event.assignment.unit_id),
+                event.situation.clone(),
+            ),
+            event.assignment.unit_id,
+        ));
+    }
+    for mail in mails(cx, &directory, &entries, now) {
+        outbox::Entity::insert(mail)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn audit_notice(
+    txn: &DatabaseTransaction,
+    item_id: i64,
+    assignment_id: i64,
+    now: DateTime<Utc>,
+    topic: Topic,
+    level: &str,
+    readers: &[Reader],
+) -> AppResult<()> {
+    let recipients: Vec<&str> = readers.iter().map(|r| r.email.as_str()).collect();
+    audit_event::Entity::insert(
+        Audit {
+            item_id: Some(item_id),
+            assignment_id: Some(assignment_id),
+            actor: None,
+            at: now,
+            action: "NOTICE",
+            from: None,
+            to: None,
+            reason: Some(topic.title()),
+            details: json!({ "kind": topic.kind(), "level": level, "recipients": recipients }),
+        }
+        .into_model(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Who hears of a notice: the people and addresses of each unit and person, and how each is addressed.
+
+use std::collections::HashMap;
+
+use ducha_domain::ladder::Rung;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::topics::{Audience, Reader, Topic};
+use crate::error::AppResult;
+use entity::PersonRole;
+use entity::{person, unit};
+
+/// The units and people notices are addressed from.
+pub struct Directory {
+    units: HashMap<i64, unit::Model>,
+    people: Vec<person::Model>,
+}
+
+impl Directory {
+    /// Every unit and person: a sweep may reach any of them.
+    pub async fn load(db: &impl ConnectionTrait) -> AppResult<Directory> {
+        let units = unit::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let people = person::Entity::find().all(db).await?;
+        Ok(Directory { units, people })
+    }
+
+    /// The units given and their people: enough for the notices of one verb.
+    pub async fn load_units(db: &impl ConnectionTrait, unit_ids: &[i64]) -> AppResult<Directory> {
+        let units = unit::Entity::find()
+            .filter(unit::Column::Id.is_in(unit_ids.to_vec()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let people = person::Entity::find()
+            .filter(person::Column::UnitId.is_in(unit_ids.to_vec()))
+            .all(db)
+            .await?;
+        Ok(Directory { units, people })
+    }
+
+    pub fn unit_name(&self, unit_id: i64) -> String {
+        self.units
+            .get(&unit_id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("单位{unit_id}"))
+    }
+
+    /// Who hears of `topic` for an assignment of `unit_id` (docs/rules.md §4): contacts for the
+    /// first notices, the handler (staff) as the due nears, the unit head once it is late,
+    /// and for 红色督办 the unit head, the 分管 leader and the office.
+    pub fn readers(&self, topic: Topic, unit_id: i64) -> Vec<Reader> {
+        let Some(target) = self.units.get(&unit_id) else {
+            return Vec::new();
+        };
+        let contacts: Vec<Reader> = target
+            .contacts
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|c| c.get("email")?.as_str())
+                    .map(|email| Reader {
+                        email: email.to_string(),
+                        salutation: target.name.clone(),
+                        audience: Audience::Unit,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let person = |p: &person::Model, audience| {
+            p.email.as_ref().map(|email| Reader {
+                email: email.clone(),
+                salutation: salutation(&p.name),
+                audience,
+            })
+        };
+        let of_unit = |role: PersonRole| -> Vec<Reader> {
+            self.people
+                .iter()
+                .filter(|p| p.unit_id == Some(unit_id) && p.role == role)
+                .filter_map(|p| person(p, Audience::Unit))
+                .collect()
+        };
+        let mut readers: Vec<Reader> = match topic {
+            Topic::Rung(Rung::Assigned | Rung::NotSigned) => {
+                if contacts.is_empty() {
+                    [
+                        of_unit(PersonRole::UnitHead),
+                        of_unit(PersonRole::UnitStaff),
+                    ]
+                    .concat()
+                } else {
+                    contacts
+                }
+            }
+            Topic::Rung(Rung::Blue | Rung::ProgressDue) => {
+                [contacts, of_unit(PersonRole::UnitStaff)].concat()
+            }
+            Topic::Rung(Rung::ProgressMissed) | Topic::ReturnResolved { .. } => {
+                [contacts, of_unit(PersonRole::UnitHead)].concat()
+            }
+            Topic::Rung(Rung::Yellow)
+            | Topic::Rework
+            | Topic::Extension { .. }
+            | Topic::Instruction => [
+                contacts,
+                of_unit(PersonRole::UnitStaff),
+                of_unit(PersonRole::UnitHead),
+            ]
+            .concat(),
+            Topic::Rung(Rung::Red) => {
+                let leader = self
+                    .people
+                    .iter()
+                    .filter(|p| Some(p.id) == target.portfolio_leader_id)
+                    .filter_map(|p| person(p, Audience::Leader));
+                let office = self
+                    .people
+                    .iter()
+                    .filter(|p| p.role == PersonRole::Supervisor)
+                    .filter_map(|p| person(p, Audience::Office));
+                // The unit's own address too: a unit whose head has no address of their
+                // own must still hear that its item is red.
+                [contacts, of_unit(PersonRole::UnitHead)]
+                    .concat()
+                    .into_iter()
+                    .chain(leader)
+                    .chain(office)
+                    .collect()
+            }
+        };
+        // One address, one reader: a person's own salutation over a unit's.
+        readers.sort_by(|a, b| {
+            a.email
+                .cmp(&b.email)
+                .then((a.salutation == target.name).cmp(&(b.salutation == target.name)))
+        });
+        readers.dedup_by(|later, first| later.email == first.email);
+        readers
+    }
+}
+
+/// How a mail opens for a person: "张伟同志", but a name on record as a title ("陈常务副区长",
+/// "王督查") stands alone.
+fn salutation(name: &str) -> String {
+    const TITLES: [&str; 9] = [
+        "长", "主任", "书记", "督查", "员", "主席", "委员", "同志", "领导",
+    ];
+    if TITLES.iter().any(|t| name.ends_with(t)) {
+        name.to_string()
+    } else {
+        format!("{name}同志")
+    }
+}

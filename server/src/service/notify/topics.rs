@@ -1,0 +1,147 @@
+//! What a notice is about and who reads it: topics, audiences, the context mails are written in.
+
+use chrono_tz::Tz;
+use ducha_domain::ladder::Rung;
+
+/// Notice states (`notice.state`).
+pub const SKIPPED: &str = "SKIPPED";
+pub const DIGEST: &str = "DIGEST";
+pub const MAILED: &str = "MAILED";
+
+/// Items listed per section of one mail; a reader with more is told how many more.
+pub(super) const ITEMS_LISTED: usize = 50;
+
+/// What mails need besides the data: where links point and which clock face dates use.
+#[derive(Clone)]
+pub struct NoticeContext {
+    pub public_url: String,
+    pub time_zone: Tz,
+    /// Woken after a commit that wrote mail, so the sender delivers within seconds.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl NoticeContext {
+    /// The item's stable address, the target of every mail link.
+    pub fn item_link(&self, item_id: i64) -> String {
+        format!("{}/items/{item_id}", self.public_url.trim_end_matches('/'))
+    }
+}
+
+/// What a notice is about: a rung of the ladder, or the outcome of a verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Rung(Rung),
+    /// 退回重办: the office rejected the completion report.
+    Rework,
+    /// 延期审批结果.
+    Extension {
+        approved: bool,
+    },
+    /// The office's answer to a unit's 退回: reassigned elsewhere, or kept with the unit.
+    ReturnResolved {
+        reassigned: bool,
+    },
+    /// 领导批示 on an item the unit holds.
+    Instruction,
+}
+
+impl Topic {
+    pub fn title(self) -> &'static str {
+        match self {
+            Topic::Rung(rung) => rung.title(),
+            Topic::Rework => "退回重办通知",
+            Topic::Extension { .. } => "延期审批结果",
+            Topic::ReturnResolved { .. } => "退回申请处理结果",
+            Topic::Instruction => "领导批示",
+        }
+    }
+
+    /// Sections run most urgent first.
+    pub(super) fn rank(self) -> u8 {
+        match self {
+            Topic::Rung(rung) => 10 + rung as u8,
+            Topic::Rework => 20,
+            Topic::Extension { .. } => 5,
+            Topic::ReturnResolved { .. } => 4,
+            Topic::Instruction => 6,
+        }
+    }
+
+    /// The stored kind of an event notice (rungs have their own).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Topic::Rung(rung) => rung.kind(),
+            Topic::Rework => "REWORK",
+            Topic::Extension { .. } => "EXTENSION",
+            Topic::ReturnResolved { .. } => "RETURN",
+            Topic::Instruction => "INSTRUCTION",
+        }
+    }
+
+    /// What the reader is asked to do, as their role allows.
+    pub(super) fn ask(self, audience: Audience) -> &'static str {
+        match (self, audience) {
+            (Topic::Rung(Rung::Red), Audience::Leader) => {
+                "以下事项由您分管的单位承办，已列为红色督办，请督促承办单位主要负责人抓好落实。"
+            }
+            (Topic::Rung(Rung::Red), Audience::Office) => {
+                "以下事项已列为红色督办，请跟进督办，必要时约谈承办单位主要负责人。"
+            }
+            (Topic::Rung(Rung::Red), Audience::Unit) => {
+                "以下事项列为红色督办，请单位主要负责人亲自抓落实，并向分管区领导报告。"
+            }
+            (Topic::Rung(Rung::Assigned), _) => {
+                "以下事项已交办你单位，请于1个工作日内签收，并按办理要求在期限内落实；主办单位负责汇总、反馈办理结果，协办单位按分工配合。"
+            }
+            (Topic::Rung(Rung::NotSigned), _) => {
+                "以下事项交办已超过1个工作日仍未签收，请尽快签收办理；如不属本单位职责，请说明理由申请退回。"
+            }
+            (Topic::Rung(Rung::ProgressDue), _) => {
+                "以下事项本期进展报告即将到期，请按时报送阶段性办理进展。"
+            }
+            (Topic::Rung(Rung::ProgressMissed), _) => {
+                "以下事项本期进展报告已超过报送期限仍未报送，请单位负责人督促经办人立即报送。"
+            }
+            (Topic::Rung(Rung::Blue), _) => {
+                "以下事项即将到期，请抓紧办理并按期反馈；确需延期的，请在期限届满前提出申请。"
+            }
+            (Topic::Rung(Rung::Yellow), _) => {
+                "以下事项已逾期或办结反馈被退回，请单位主要负责人督促落实，尽快反馈办理结果。"
+            }
+            (Topic::Rework, _) => {
+                "以下事项的办结反馈经核查未通过，已退回重办，请按核查意见继续办理，办结后重新反馈。"
+            }
+            (Topic::Extension { approved: true }, _) => {
+                "以下事项的延期申请已获批准，请按新的期限办理。"
+            }
+            (Topic::Extension { approved: false }, _) => {
+                "以下事项的延期申请未获批准，请按原期限抓紧办理。"
+            }
+            (Topic::ReturnResolved { reassigned: true }, _) => {
+                "你单位对以下事项的退回申请已同意，事项已改派其他单位办理。"
+            }
+            (Topic::ReturnResolved { reassigned: false }, _) => {
+                "你单位对以下事项的退回申请未获同意，请继续办理。"
+            }
+            (Topic::Instruction, _) => {
+                "区领导对以下事项作出批示，请认真研究落实，并在进展报告中反映落实情况。"
+            }
+        }
+    }
+}
+
+/// Whose eyes a mail is for, which decides what it asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Audience {
+    Unit,
+    Leader,
+    Office,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    pub email: String,
+    /// How the mail opens: a unit's contact address by the unit's name, a person by theirs.
+    pub salutation: String,
+    pub audience: Audience,
+}
