@@ -8,7 +8,7 @@
 //! - `item.reopened`: whether a closed item was opened again (回头看).
 //!
 //! Each is written in the transaction that writes the report or the audit row it stands
-//! for (`service::items::feedback`, `service::verb::change_stage`), and derived here once
+//! for (`service::items::feedback`, `service::items::verb::change_stage`), and derived here once
 //! from the rows already stored. The history itself stays where it was: a colour as of a
 //! past instant is still computed from it.
 

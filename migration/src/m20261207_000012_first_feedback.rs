@@ -9,7 +9,7 @@
 //!   also when a calendar change recalculates it (docs/rules.md §1).
 //!
 //! And `calendar_state`, one row naming the calendar the stored dues rest on: calendar
-//! changes and verbs that write dues take it in turn (`service::calendar_state`).
+//! changes and verbs that write dues take it in turn (`service::store::calendar_state`).
 //!
 //! And `health_probe`, one row `/healthz` rewrites to learn whether writes commit (a full
 //! disk fails them while reads still answer).

@@ -188,9 +188,9 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         for _ in 0..5 {
             let started = Instant::now();
             if shared {
-                ducha_server::service::board::board_now(&state.db, &rule_set, now).await?;
+                ducha_server::service::watch::board::board_now(&state.db, &rule_set, now).await?;
             } else {
-                ducha_server::service::board::board_as_of(&state.db, &rule_set, now).await?;
+                ducha_server::service::watch::board::board_as_of(&state.db, &rule_set, now).await?;
             }
             times.push(started.elapsed());
         }

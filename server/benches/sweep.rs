@@ -95,7 +95,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     }
     println!("[{label}] seeded {n} items in {:.1?}", seeding.elapsed());
 
-    let sql = ducha_server::service::sweep::open_assignments_sql()
+    let sql = ducha_server::service::watch::sweep::open_assignments_sql()
         .replace("$1", "'2026-10-12T00:30:00+00:00'");
     // The client's first read warms the cache for everyone; time the second.
     cli_read(&settings, &sql)?;
@@ -105,7 +105,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 
     reset_peak_rss();
     let decide = Instant::now();
-    let due = ducha_server::service::sweep::plan(&state.sweeper(), clock.now()).await?;
+    let due = ducha_server::service::watch::sweep::plan(&state.sweeper(), clock.now()).await?;
     let decide_time = decide.elapsed();
     println!(
         "[{label}] read and decide: {due} notices due, {decide_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
@@ -116,7 +116,8 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     reset_peak_rss();
     let first = Instant::now();
     let report =
-        ducha_server::service::sweep::run_sweep(&state.sweeper(), "bench", clock.now()).await?;
+        ducha_server::service::watch::sweep::run_sweep(&state.sweeper(), "bench", clock.now())
+            .await?;
     let first_time = first.elapsed();
     let red: i64 = state
         .db
@@ -131,7 +132,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     println!(
         "[{label}] first sweep: {} notices written ({red} RED, every one; the others capped at {}), {} mails, {:.2?}, peak RSS {:.0} MB",
         report.notices,
-        ducha_server::service::sweep::MAX_NOTICES_PER_SWEEP,
+        ducha_server::service::watch::sweep::MAX_NOTICES_PER_SWEEP,
         report.emails,
         first_time,
         peak_rss_mb()
@@ -146,7 +147,8 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     reset_peak_rss();
     let steady = Instant::now();
     let again =
-        ducha_server::service::sweep::run_sweep(&state.sweeper(), "bench", clock.now()).await?;
+        ducha_server::service::watch::sweep::run_sweep(&state.sweeper(), "bench", clock.now())
+            .await?;
     let steady_time = steady.elapsed();
     println!(
         "[{label}] next sweep: {} written, {} mails, {steady_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",

@@ -3,14 +3,14 @@
 //! Each instance keeps a few copies of what the database holds, because reading them per
 //! request cost more than everything else a request does (issue 14): items with their
 //! assignments (`item_cache`), tokens and units (`directory`), the colour policy
-//! (`service::colours::PolicyCache`) and the board of now (`service::board::BoardCache`).
+//! (`service::watch::colours::PolicyCache`) and the board of now (`service::watch::board::BoardCache`).
 //! Every one of them subscribes here where the state is built (`state::AppState::connect`)
 //! and forgets what a [`Change`] says may have changed. Nothing else makes a copy forget.
 //!
 //! Changes are published at the few places that write shared data:
-//! - a verb's commit (`service::verb::Write::finish`): the item;
+//! - a verb's commit (`service::items::verb::Write::finish`): the item;
 //! - the services that change people and units, the colour policy or the calendar;
-//! - the live tail (`service::live`), for what other processes wrote, read from the audit
+//! - the live tail (`service::watch::live`), for what other processes wrote, read from the audit
 //!   trail every half second;
 //! - on PostgreSQL, the notices other instances' triggers send (`item_cache::follow_changes`),
 //!   which also say when they can no longer be heard.

@@ -9,9 +9,9 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::auth::Actor;
 use crate::error::AppResult;
+use crate::service::items::verb::Cx;
 use crate::service::items::{self as verbs, RegisterInput};
 use crate::service::org::{self, NewPerson, NewUnit};
-use crate::service::verb::Cx;
 use crate::state::AppState;
 use entity::UnitKind;
 

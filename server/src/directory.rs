@@ -8,7 +8,7 @@
 //! believing. Three things see to it:
 //! - every change to people and units publishes [`Change::Directory`] where it is made
 //!   (`service::org`) and is audited, and the live tail every instance runs
-//!   (`service::live`, every 0.5 s) publishes the same change when it hears an audit row of
+//!   (`service::watch::live`, every 0.5 s) publishes the same change when it hears an audit row of
 //!   the directory from another process; the copy forgets both caches on it;
 //! - a token is believed for at most [`TOKEN_TTL`] before it is looked up again, which
 //!   bounds what an audit row the tail skipped could cost (on PostgreSQL, rows of

@@ -1,5 +1,5 @@
 //! Live events for dashboards: lifecycle changes and colour changes, broadcast within this
-//! process to the GraphQL subscriptions. `service::live` fills the hub from the shared
+//! process to the GraphQL subscriptions. `service::watch::live` fills the hub from the shared
 //! audit trail, so a client of any instance hears changes made through every instance.
 
 use chrono::{DateTime, Utc};

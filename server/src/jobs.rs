@@ -9,7 +9,8 @@
 use chrono::{DateTime, Timelike, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::service::{reports, sweep};
+use crate::service::reports;
+use crate::service::watch::sweep;
 use crate::state::AppState;
 
 /// How far back a missed slot is still worth running (a server down for longer sweeps at

@@ -98,7 +98,7 @@ impl Application {
         } else {
             None
         };
-        let events = tokio::spawn(crate::service::live::run(
+        let events = tokio::spawn(crate::service::watch::live::run(
             self.state.live_tail(),
             Duration::from_millis(500),
             self.state.colour_refresh,
@@ -108,7 +108,7 @@ impl Application {
         let item_changes = (self.state.db.get_database_backend() == DbBackend::Postgres
             && self.state.caches.on())
         .then(|| {
-            tokio::spawn(crate::service::item_cache::follow_changes(
+            tokio::spawn(crate::service::store::item_cache::follow_changes(
                 self.state.changes.clone(),
                 self.state.db.clone(),
             ))
@@ -116,8 +116,12 @@ impl Application {
         let sender = self.state.background_jobs.then(|| {
             let state = self.state.clone();
             tokio::spawn(async move {
-                crate::service::outbox::run_sender(state.sender(), &state.notices.wake, OUTBOX_POLL)
-                    .await
+                crate::service::notices::outbox::run_sender(
+                    state.sender(),
+                    &state.notices.wake,
+                    OUTBOX_POLL,
+                )
+                .await
             })
         });
         let app = crate::http::routes(self.state);

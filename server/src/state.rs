@@ -14,20 +14,20 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
 use crate::error::AppResult;
-use crate::service::board::BoardSources;
-use crate::service::colours::RuleSet;
-use crate::service::live::LiveTail;
-use crate::service::outbox::Sender;
+use crate::service::notices::outbox::Sender;
 use crate::service::reports::Publisher;
-use crate::service::sweep::Sweeper;
+use crate::service::watch::board::BoardSources;
+use crate::service::watch::colours::RuleSet;
+use crate::service::watch::live::LiveTail;
+use crate::service::watch::sweep::Sweeper;
 
 /// The instance's in-memory copies of what the database holds, each subscribed to the one
 /// feed that tells it of changes (`changes`; docs/architecture.md lists them).
 pub struct KeptCopies {
-    pub board: crate::service::board::BoardCache,
-    pub policies: crate::service::colours::PolicyCache,
+    pub board: crate::service::watch::board::BoardCache,
+    pub policies: crate::service::watch::colours::PolicyCache,
     pub directory: crate::directory::Directory,
-    pub item_cache: crate::service::item_cache::ItemCache,
+    pub item_cache: crate::service::store::item_cache::ItemCache,
     pub changes: ChangeFeed,
 }
 
@@ -36,9 +36,9 @@ impl KeptCopies {
     /// anything is heard (SQLite: one writer process; PostgreSQL waits for its listener).
     pub fn new(caches: Caches, items_trusted: bool) -> KeptCopies {
         let changes = ChangeFeed::default();
-        let board = crate::service::board::BoardCache::new(caches);
-        let item_cache = crate::service::item_cache::ItemCache::new(items_trusted, caches);
-        let policies = crate::service::colours::PolicyCache::new(caches);
+        let board = crate::service::watch::board::BoardCache::new(caches);
+        let item_cache = crate::service::store::item_cache::ItemCache::new(items_trusted, caches);
+        let policies = crate::service::watch::colours::PolicyCache::new(caches);
         let directory = crate::directory::Directory::new(caches);
         changes.subscribe(Arc::new(board.clone()));
         changes.subscribe(Arc::new(item_cache.clone()));
@@ -76,7 +76,7 @@ pub struct Inner {
     /// Where attachments (and unsent mail) are stored.
     pub data_dir: std::path::PathBuf,
     /// Where mail links point, the time zone mails speak in, and the sender's wake-up.
-    pub notices: crate::service::notify::NoticeContext,
+    pub notices: crate::service::notices::notify::NoticeContext,
     pub mailer: std::sync::Arc<crate::mail::Mailer>,
     pub mail_from: String,
     /// Names this process in leases (one sweeping instance at a time).
@@ -101,13 +101,13 @@ pub struct Inner {
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The board of "now" every reader of this instance is served from.
-    pub board: crate::service::board::BoardCache,
+    pub board: crate::service::watch::board::BoardCache,
     /// The colour policy in force, kept per instance (forgotten by the live tail).
-    pub policies: crate::service::colours::PolicyCache,
+    pub policies: crate::service::watch::colours::PolicyCache,
     /// Tokens' holders and the units, kept in memory (forgotten by the live tail).
     pub directory: crate::directory::Directory,
     /// Items with their assignments, kept in memory (forgotten when they change).
-    pub item_cache: crate::service::item_cache::ItemCache,
+    pub item_cache: crate::service::store::item_cache::ItemCache,
     /// Where every kept copy above hears of changes (`changes`).
     pub changes: ChangeFeed,
     /// Whether copies are kept at all (`caches = off` reads everything from the database).
@@ -146,7 +146,7 @@ impl AppState {
             deadline_policy: settings.deadline_policy(),
             clock,
             data_dir: settings.data_dir.clone(),
-            notices: crate::service::notify::NoticeContext {
+            notices: crate::service::notices::notify::NoticeContext {
                 public_url: settings.public_url.clone(),
                 time_zone: settings.time_zone,
                 wake: std::sync::Arc::new(tokio::sync::Notify::new()),

@@ -67,7 +67,7 @@ async fn a_unit_attaches_evidence_to_its_report_and_nobody_else_can() {
     assert_eq!(attachment["size"], evidence.len());
     assert_eq!(attachment["contentType"], "application/pdf");
     let sha = attachment["sha256"].as_str().expect("sha");
-    let stored = ducha_server::service::attachments::storage_path(&app.state.data_dir, sha);
+    let stored = ducha_server::service::items::attachments::storage_path(&app.state.data_dir, sha);
     assert_eq!(
         std::fs::read(&stored).expect("stored under the data folder"),
         evidence

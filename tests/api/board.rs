@@ -1,5 +1,5 @@
 //! The board of "now" is one computed board per instance, kept while nothing is written
-//! (`service::board`). It must be the board recomputed from the rows, and a change must show
+//! (`service::watch::board`). It must be the board recomputed from the rows, and a change must show
 //! on the next read, never a minute later.
 
 use chrono::Duration;
@@ -133,7 +133,7 @@ async fn a_change_shows_on_the_next_read_of_the_board(backend: Backend) {
 /// facts the history gives (`colours::assignment_facts`), for every live assignment of the
 /// demo district, which has rejections and reports among them.
 async fn assert_kept_facts_are_the_history(app: &TestApp) {
-    use ducha_server::service::{colours, read};
+    use ducha_server::service::{store::read, watch::colours};
     use sea_orm::EntityTrait;
     let db = &app.state.db;
     let items = entity::item::Entity::find().all(db).await.expect("items");
@@ -188,7 +188,7 @@ async fn the_migration_derives_the_kept_facts_from_the_history(backend: Backend)
 /// the history read table by table), verdict and reason, for every item of the demo
 /// district and every assignment and unit, now and ten days on.
 async fn colours_from_the_rows_are_the_colours_computed_from_the_history(backend: Backend) {
-    use ducha_server::service::{colours, read};
+    use ducha_server::service::{store::read, watch::colours};
     use sea_orm::EntityTrait;
     let (app, _) = spawn_demo_on(backend).await;
     assert_kept_facts_are_the_history(&app).await;
@@ -244,7 +244,7 @@ async fn colours_from_the_rows_are_the_colours_computed_from_the_history(backend
 /// on the demo district with notices on record (after a sweep), now and ten days on.
 #[tokio::test]
 async fn the_sqlite_file_reader_reads_what_the_pool_reads() {
-    use ducha_server::service::sweep;
+    use ducha_server::service::watch::sweep;
     use futures_util::TryStreamExt;
     let (app, _) = spawn_demo_on(Backend::SqliteFile).await;
     let db = &app.state.db;

@@ -48,7 +48,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         deadline_policy: settings.deadline_policy(),
         clock: Clock::system(),
         data_dir: settings.data_dir.clone(),
-        notices: ducha_server::service::notify::NoticeContext {
+        notices: ducha_server::service::notices::notify::NoticeContext {
             public_url: settings.public_url.clone(),
             time_zone: settings.time_zone,
             wake: Default::default(),

@@ -1,7 +1,7 @@
 //! The directory each instance keeps in memory (`ducha_server::directory`): whose a token
 //! is, and the units. Two instances share one PostgreSQL database; what changes through one
 //! must not be believed by the other for longer than its live tail takes to hear it. The
-//! colour policy each instance keeps (`service::colours::PolicyCache`) is held to the same.
+//! colour policy each instance keeps (`service::watch::colours::PolicyCache`) is held to the same.
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ducha_server::auth::Actor;
-use ducha_server::service::{read, scope};
+use ducha_server::service::store::{read, scope};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, TransactionTrait};
 use serde_json::json;
 

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ducha_server::config::{SmtpSettings, SmtpTls};
-use ducha_server::service::{outbox, sweep};
+use ducha_server::service::notices::outbox;
+use ducha_server::service::watch::sweep;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 

@@ -1,7 +1,7 @@
-//! Items and assignments decoded by column position (`service::rows`) are the rows sea-orm
+//! Items and assignments decoded by column position (`service::store::rows`) are the rows sea-orm
 //! decodes by name, field by field, on every row of the demo district.
 
-use ducha_server::service::rows::{self, ByPosition};
+use ducha_server::service::store::rows::{self, ByPosition};
 use entity::{assignment, item};
 use sea_orm::{ColumnTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
 

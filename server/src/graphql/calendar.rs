@@ -329,7 +329,7 @@ impl CalendarQuery {
         let state = calendar_reader(ctx)?;
         let calendar = state.calendar.current()?;
         let rule = DeadlineRule::try_from(rule)?;
-        let start = crate::service::input::sane_instant(start, "start")?;
+        let start = crate::service::store::input::sane_instant(start, "start")?;
         let deadline = calendar
             .deadline(&state.deadline_policy, start, rule)
             .map_err(AppError::from)?;

@@ -9,9 +9,9 @@ use super::context::{actor, app_state};
 use super::enums::{Colour, SourceKind, Stage};
 use super::objects::Unit;
 use crate::error::{AppError, AppResult};
-use crate::service::board::board_as_of;
-use crate::service::colours::{current_policy, update_policy};
-use crate::service::verb::require_duty;
+use crate::service::items::verb::require_duty;
+use crate::service::watch::board::board_as_of;
+use crate::service::watch::colours::{current_policy, update_policy};
 use crate::state::AppState;
 use ducha_domain::Duty;
 
@@ -105,7 +105,7 @@ impl ColourQuery {
         let actor = actor(ctx)?;
         require_duty(actor, Duty::ViewDashboard, "看板仅供督查室和区领导查看")?;
         let at = at
-            .map(|at| crate::service::input::sane_instant(at, "at"))
+            .map(|at| crate::service::store::input::sane_instant(at, "at"))
             .transpose()?;
         Ok(dashboard(state, at).await?)
     }
@@ -125,7 +125,7 @@ impl ColourQuery {
     ) -> async_graphql::Result<Vec<ColourPolicyVersion>> {
         let state = app_state(ctx)?;
         actor(ctx)?;
-        let versions = crate::service::colours::policy_versions(&state.db).await?;
+        let versions = crate::service::watch::colours::policy_versions(&state.db).await?;
         Ok(versions
             .into_iter()
             .map(|(version, policy, created_at)| ColourPolicyVersion {
@@ -137,7 +137,7 @@ impl ColourQuery {
     }
 }
 
-/// The board of `at`, or of now (this instance's shared board, see `service::board`).
+/// The board of `at`, or of now (this instance's shared board, see `service::watch::board`).
 async fn dashboard(state: &AppState, at: Option<DateTime<Utc>>) -> AppResult<Dashboard> {
     let board = match at {
         None => state.board.now(&state.board_sources()).await?,
@@ -145,7 +145,8 @@ async fn dashboard(state: &AppState, at: Option<DateTime<Utc>>) -> AppResult<Das
             let mut rule_set = state.rule_set().await?;
             // The past is judged by the colour policy that was in force then.
             if at < state.clock.now() {
-                let (version, policy) = crate::service::colours::policy_at(&state.db, at).await?;
+                let (version, policy) =
+                    crate::service::watch::colours::policy_at(&state.db, at).await?;
                 rule_set.policy = policy;
                 rule_set.policy_version = version;
             }
@@ -423,9 +424,11 @@ impl NoticeQuery {
         if !(1..=200).contains(&first) {
             return Err(AppError::BadUserInput("first 应在1至200之间".into()).into());
         }
-        let rows =
-            crate::service::sweep::recent_runs(&state.db, u64::try_from(first).unwrap_or(20))
-                .await?;
+        let rows = crate::service::watch::sweep::recent_runs(
+            &state.db,
+            u64::try_from(first).unwrap_or(20),
+        )
+        .await?;
         Ok(rows
             .into_iter()
             .map(|r| SweepRun {
@@ -451,7 +454,7 @@ impl NoticeQuery {
         if !(1..=500).contains(&first) {
             return Err(AppError::BadUserInput("first 应在1至500之间".into()).into());
         }
-        let rows = crate::service::outbox::list(
+        let rows = crate::service::notices::outbox::list(
             &state.db,
             status.as_deref(),
             u64::try_from(first).unwrap_or(50),
@@ -484,7 +487,7 @@ impl NoticeMutation {
     async fn run_sweep(&self, ctx: &Context<'_>) -> async_graphql::Result<SweepResult> {
         let state = app_state(ctx)?;
         require_office(actor(ctx)?, Duty::RunSweep)?;
-        let report = crate::service::sweep::run_sweep(
+        let report = crate::service::watch::sweep::run_sweep(
             &state.sweeper(),
             &state.instance_id,
             state.clock.now(),
@@ -508,7 +511,7 @@ impl NoticeMutation {
         let state = app_state(ctx)?;
         require_office(actor(ctx)?, Duty::ManageOutbox)?;
         if retry_now {
-            crate::service::outbox::retry_now(&state.db, state.clock.now()).await?;
+            crate::service::notices::outbox::retry_now(&state.db, state.clock.now()).await?;
         }
         // In a task of its own: a client that hangs up must not cut a delivery short between
         // the relay's acceptance and the mark, which would send that message again.
@@ -536,10 +539,10 @@ impl NoticeMutation {
         let txn = sea_orm::TransactionTrait::begin(&state.db)
             .await
             .map_err(AppError::from)?;
-        let requeued = crate::service::outbox::requeue(&txn, &ids, now).await?;
-        crate::service::audit::audit(
+        let requeued = crate::service::notices::outbox::requeue(&txn, &ids, now).await?;
+        crate::service::store::audit::audit(
             &txn,
-            crate::service::audit::Audit::admin(
+            crate::service::store::audit::Audit::admin(
                 Some(who),
                 now,
                 "REQUEUE_OUTBOX",

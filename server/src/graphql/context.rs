@@ -5,7 +5,7 @@ use async_graphql::Context;
 
 use crate::auth::Actor;
 use crate::error::AppError;
-use crate::service::verb::Cx;
+use crate::service::items::verb::Cx;
 use crate::state::AppState;
 
 /// The application's state. Every schema that serves requests is built with it

@@ -11,7 +11,7 @@ use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::service::read;
+use crate::service::store::read;
 
 /// The kinds of object `node(id:)` finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl NodeKind {
         }
     }
 
-    /// The table of a kind found through its item (`service::read::item_of`).
+    /// The table of a kind found through its item (`service::store::read::item_of`).
     pub fn table(self) -> read::ItemPart {
         match self {
             NodeKind::Assignment => read::ItemPart::Assignment,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::context::{actor, app_state};
 use super::loaders::load_person;
-use crate::service::follows;
+use crate::service::items::follows;
 use entity::instruction;
 
 /// 领导批示
@@ -37,7 +37,7 @@ impl Instruction {
 /// The instructions on an item, oldest first.
 pub async fn of_item(ctx: &Context<'_>, item_id: i64) -> async_graphql::Result<Vec<Instruction>> {
     let state = app_state(ctx)?;
-    let rows = crate::service::read::instructions_of_item(&state.db, item_id).await?;
+    let rows = crate::service::store::read::instructions_of_item(&state.db, item_id).await?;
     // Awaited together, so the person loader reads every author in one batch.
     futures_util::future::try_join_all(rows.into_iter().map(|row| Instruction::of(ctx, row))).await
 }

@@ -47,7 +47,7 @@ impl ItemFile {
 /// The files of an item, in the order uploaded.
 pub async fn of_item(ctx: &Context<'_>, item_id: i64) -> async_graphql::Result<Vec<ItemFile>> {
     let state = app_state(ctx)?;
-    let rows = crate::service::read::item_files(&state.db, item_id).await?;
+    let rows = crate::service::store::read::item_files(&state.db, item_id).await?;
     let public_url = &state.notices.public_url;
     Ok(rows
         .into_iter()

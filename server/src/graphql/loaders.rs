@@ -10,8 +10,9 @@ use sea_orm::DatabaseConnection;
 
 use super::context::app_state;
 use crate::error::{AppError, AppResult};
-use crate::service::rows::ItemRows;
-use crate::service::{colours, read, scope};
+use crate::service::store::rows::ItemRows;
+use crate::service::store::{read, scope};
+use crate::service::watch::colours;
 use crate::state::AppState;
 use entity::{assignment, attachment, audit_event, extension_request, person, report};
 
@@ -81,7 +82,7 @@ pub async fn item_colours(ctx: &Context<'_>, item_id: i64) -> AppResult<Arc<colo
         .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
 }
 
-/// A loader over one batched read of `service::read`: many keys, one query.
+/// A loader over one batched read of `service::store::read`: many keys, one query.
 macro_rules! batch_loader {
     ($(#[$doc:meta])* $loader:ident => $value:ty, $read:path) => {
         $(#[$doc])*

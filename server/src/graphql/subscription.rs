@@ -10,7 +10,7 @@ use super::context::{actor, app_state};
 use super::enums::Colour;
 use crate::error::AppError;
 use crate::events::LiveEvent;
-use crate::service::verb::require_duty;
+use crate::service::items::verb::require_duty;
 use ducha_domain::Duty;
 
 /// 实时事件类别

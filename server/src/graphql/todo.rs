@@ -1,4 +1,4 @@
-//! 待办 (`service::todo`): what the reader must do now, soonest first.
+//! 待办 (`service::items::todo`): what the reader must do now, soonest first.
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::context::{actor, app_state};
 use super::ids::{AssignmentId, ExtensionRequestId};
 use super::objects::Item;
-use crate::service::todo;
+use crate::service::items::todo;
 
 /// 待办事由
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

@@ -14,7 +14,7 @@ pub const JSON_BODY_LIMIT: usize = 256 * 1024;
 
 /// Multipart requests carry an attachment and the operation beside it.
 pub const MULTIPART_BODY_LIMIT: usize =
-    crate::service::attachments::MAX_ATTACHMENT_BYTES as usize + 1024 * 1024;
+    crate::service::items::attachments::MAX_ATTACHMENT_BYTES as usize + 1024 * 1024;
 
 /// An HTTP-level refusal as a GraphQL error body.
 pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -56,7 +56,7 @@ pub async fn read_request(
             &if multipart {
                 format!(
                     "请求体过大：附件不超过{}MB",
-                    crate::service::attachments::MAX_ATTACHMENT_BYTES / 1024 / 1024
+                    crate::service::items::attachments::MAX_ATTACHMENT_BYTES / 1024 / 1024
                 )
             } else {
                 json_too_large()
@@ -83,7 +83,7 @@ pub async fn read_request(
         content_type,
         futures_util::io::Cursor::new(bytes),
         async_graphql::http::MultipartOptions::default()
-            .max_file_size(crate::service::attachments::MAX_ATTACHMENT_BYTES as usize),
+            .max_file_size(crate::service::items::attachments::MAX_ATTACHMENT_BYTES as usize),
     )
     .await
     .map_err(|e| match e {

@@ -171,12 +171,12 @@ const STUCK_MAIL_SECONDS: i64 = 3600;
 async fn healthz(state: Data<&AppState>) -> Response {
     let database = db::ping(&state.db).await;
     // Reads can answer while writes fail (a full disk): a write is tried, and committed.
-    let writes = crate::service::sql::write_probe(&state.db, state.clock.now())
+    let writes = crate::service::store::sql::write_probe(&state.db, state.clock.now())
         .await
         .is_ok();
     let calendar = state.calendar.current().ok();
     // The office must see mail that is stuck: how much waits, since when, and what failed.
-    let outbox = crate::service::outbox::backlog(&state.db, state.clock.now())
+    let outbox = crate::service::notices::outbox::backlog(&state.db, state.clock.now())
         .await
         .ok();
     let mail_stuck = outbox
@@ -213,7 +213,7 @@ async fn metrics(state: Data<&AppState>) -> Response {
         labels: Vec::new(),
         value,
     };
-    match crate::service::outbox::backlog(&state.db, state.clock.now()).await {
+    match crate::service::notices::outbox::backlog(&state.db, state.clock.now()).await {
         Ok(backlog) => {
             gauges.push(gauge(
                 "ducha_outbox_pending",

@@ -3,31 +3,22 @@
 //! (2) asks the pure domain whether the actor may act and where the stage goes,
 //! (3) writes the change and appends the audit trail, and commits — or changes nothing.
 //!
-//! This file only names the modules; docs/architecture.md draws how they depend on each
-//! other (always downwards: `sql`, `audit`, `scope` at the bottom, the verbs above them).
+//! Grouped by capability, one room each, every room using only rooms below it
+//! (docs/architecture.md draws them):
+//! - `store` — rows and how they are read and written: decoding, SQL, the audit trail, who
+//!   sees which rows, kept items, the history rewound, dues, the calendar in force;
+//! - `notices` — who hears of what, the digests, and the outbox that delivers them;
+//! - `watch` — what time passing does: colours, the board, the reminder sweep, the live tail;
+//! - `items` — items and their verbs (the one path of `items::verb`), attachments, follows,
+//!   the ledger's list, a unit's to-do;
+//! - `org` — units, people, tokens, passwords;
+//! - `calendar` — the calendar's changes and the deadlines they move;
+//! - `reports` — the monthly 通报.
 
-pub mod attachments;
-pub mod audit;
-pub mod board;
 pub mod calendar;
-pub mod calendar_state;
-pub mod colours;
-pub mod dues;
-pub mod follows;
-pub mod history;
-pub mod input;
-pub mod item_cache;
 pub mod items;
-pub mod listing;
-pub mod live;
-pub mod notify;
+pub mod notices;
 pub mod org;
-pub mod outbox;
-pub mod read;
 pub mod reports;
-pub mod rows;
-pub mod scope;
-pub mod sql;
-pub mod sweep;
-pub mod todo;
-pub mod verb;
+pub mod store;
+pub mod watch;

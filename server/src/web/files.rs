@@ -136,7 +136,7 @@ async fn serve(
     content_type: &str,
     sha256: &str,
 ) -> Response {
-    let path = crate::service::attachments::storage_path(&state.data_dir, sha256);
+    let path = crate::service::items::attachments::storage_path(&state.data_dir, sha256);
     let bytes = match tokio::fs::read(&path).await {
         Ok(bytes) => bytes,
         Err(error) => {

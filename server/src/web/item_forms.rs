@@ -87,10 +87,10 @@ impl Typed<'_> {
 
 /// A file input for a report's attachments: the limit told, and checked by the script.
 fn files_input(id: &str) -> Markup {
-    let max = crate::service::attachments::MAX_ATTACHMENT_BYTES;
+    let max = crate::service::items::attachments::MAX_ATTACHMENT_BYTES;
     html! {
         label for=(id) { "附件（可多选，每个不超过" (max / 1024 / 1024) "MB，最多"
-            (crate::service::attachments::MAX_FILES_PER_REPORT) "个）" }
+            (crate::service::items::attachments::MAX_FILES_PER_REPORT) "个）" }
         input id=(id) name="files" type="file" multiple data-max-bytes=(max);
     }
 }

@@ -341,10 +341,10 @@ fn warned_items(preview: &Value) -> String {
 /// Files received with the item, chosen at the confirmation (a browser cannot keep a chosen
 /// file across the preview's page).
 fn item_files_input() -> Markup {
-    let max = crate::service::attachments::MAX_ATTACHMENT_BYTES;
+    let max = crate::service::items::attachments::MAX_ATTACHMENT_BYTES;
     html! {
         label for="files" { "随立项上传的文件（批示件、纪要等，可多选，每个不超过" (max / 1024 / 1024) "MB，最多"
-            (crate::service::attachments::MAX_FILES_PER_REPORT) "个）" }
+            (crate::service::items::attachments::MAX_FILES_PER_REPORT) "个）" }
         input id="files" name="files" type="file" multiple data-max-bytes=(max);
     }
 }

@@ -10,7 +10,7 @@ use async_graphql::UploadValue;
 use poem::http::header;
 
 use super::viewer::Form;
-use crate::service::attachments::{MAX_ATTACHMENT_BYTES, MAX_FILES_PER_REPORT};
+use crate::service::items::attachments::{MAX_ATTACHMENT_BYTES, MAX_FILES_PER_REPORT};
 
 /// A posted form: its fields, and the files chosen in it.
 #[derive(Default)]

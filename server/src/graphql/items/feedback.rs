@@ -175,13 +175,13 @@ impl FeedbackMutation {
             .file
             .value(ctx)
             .map_err(|e| AppError::BadUserInput(format!("附件读取失败：{e}")))?;
-        let created = crate::service::attachments::attach(
+        let created = crate::service::items::attachments::attach(
             &state.db,
             &state.data_dir,
             actor(ctx)?,
             state.clock.now(),
             input.report_id.0,
-            crate::service::attachments::Upload {
+            crate::service::items::attachments::Upload {
                 file_name: upload.filename,
                 content_type: upload.content_type,
                 content: upload.content,

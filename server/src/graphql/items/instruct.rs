@@ -1,4 +1,4 @@
-//! 领导批示 and 关注 (`service::items::instruct`, `service::follows`).
+//! 领导批示 and 关注 (`service::items::instruct`, `service::items::follows`).
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
@@ -8,7 +8,7 @@ use crate::graphql::context::{actor, app_state, verb_context};
 use crate::graphql::ids::ItemId;
 use crate::graphql::instruction::Instruction;
 use crate::graphql::objects::Item;
-use crate::service::{follows, items as verbs};
+use crate::service::items::{self as verbs, follows};
 
 /// 领导批示
 #[derive(InputObject)]
@@ -53,7 +53,7 @@ impl InstructQuery {
             return Ok(Vec::new());
         }
         let ids = follows::followed(&state.db, reader.person_id).await?;
-        let rows = crate::service::read::items(&state.db, &ids).await?;
+        let rows = crate::service::store::read::items(&state.db, &ids).await?;
         let mut items = Vec::with_capacity(ids.len());
         // In the order followed, whatever order the read gave.
         for id in ids {
@@ -99,7 +99,7 @@ impl InstructMutation {
             input.follow,
         )
         .await?;
-        let rows = crate::service::read::items(&state.db, &[input.item_id.0]).await?;
+        let rows = crate::service::store::read::items(&state.db, &[input.item_id.0]).await?;
         let item = rows
             .into_iter()
             .next()

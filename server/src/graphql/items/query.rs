@@ -1,5 +1,5 @@
 //! The item list, one item, units, people and counts by stage, each within the reader's
-//! scope (`service::listing`, `service::scope`).
+//! scope (`service::items::listing`, `service::store::scope`).
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,8 @@ use crate::graphql::enums::{Colour, SourceKind, Stage};
 use crate::graphql::ids::{self, GlobalId, ItemId, NodeKind, UnitId};
 use crate::graphql::loaders::{PageWants, prime_page};
 use crate::graphql::objects::{Item, Node, Person, Unit};
-use crate::service::{listing, read, scope};
+use crate::service::items::listing;
+use crate::service::store::{read, scope};
 
 /// 事项筛选条件（均为可选，同时给出时取交集）
 #[derive(InputObject, Default)]

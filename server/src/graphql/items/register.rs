@@ -84,7 +84,7 @@ pub struct EditItemInput {
 impl RegisterItemInput {
     fn into_service(
         self,
-        files: Vec<crate::service::attachments::StoredFile>,
+        files: Vec<crate::service::items::attachments::StoredFile>,
     ) -> verbs::RegisterInput {
         verbs::RegisterInput {
             title: self.title,

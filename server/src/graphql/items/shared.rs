@@ -36,7 +36,7 @@ pub struct ItemPayload {
 }
 
 pub async fn item_payload(state: &AppState, item_id: i64) -> AppResult<Item> {
-    Item::try_from(crate::service::read::item(&state.db, item_id).await?)
+    Item::try_from(crate::service::store::read::item(&state.db, item_id).await?)
 }
 
 /// Uploaded files read and stored before the write begins (reading 20 MB inside the write
@@ -49,8 +49,8 @@ pub async fn stored_files(
     uploads: &[async_graphql::Upload],
     action: ducha_domain::Action,
     item_id: Option<i64>,
-) -> async_graphql::Result<Vec<crate::service::attachments::StoredFile>> {
-    use crate::service::attachments::{
+) -> async_graphql::Result<Vec<crate::service::items::attachments::StoredFile>> {
+    use crate::service::items::attachments::{
         MAX_ATTACHMENT_BYTES, MAX_FILES_PER_REPORT, Upload, store_upload,
     };
     if uploads.is_empty() {
@@ -67,7 +67,7 @@ pub async fn stored_files(
         return Err(AppError::Forbidden(format!("无权{}", action.label())).into());
     }
     if let Some(item_id) = item_id {
-        crate::service::scope::visible_item(&state.db, reader, item_id).await?;
+        crate::service::store::scope::visible_item(&state.db, reader, item_id).await?;
     }
     let mut files = Vec::with_capacity(uploads.len());
     for upload in uploads {

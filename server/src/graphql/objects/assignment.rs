@@ -8,7 +8,7 @@ use crate::error::AppResult;
 use crate::graphql::enums::*;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::*;
-use crate::service::colours::ItemColours;
+use crate::service::watch::colours::ItemColours;
 use entity::assignment;
 use std::borrow::Cow;
 use std::sync::Arc;

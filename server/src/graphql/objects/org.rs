@@ -6,7 +6,7 @@ use crate::graphql::context::app_state;
 use crate::graphql::enums::*;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::*;
-use crate::service::scope;
+use crate::service::store::scope;
 use entity::{person, unit};
 
 /// 联系人

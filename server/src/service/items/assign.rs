@@ -4,11 +4,11 @@ use ducha_domain::{Action, AssignmentStanding};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::shared::{assignment_notice, find_unit, insert_assignment};
 use crate::error::{AppError, AppResult};
-use crate::service::input::reason;
-use crate::service::notify::{EventNotice, Topic};
-use crate::service::verb::{Cx, own_assignment};
+use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment};
+use crate::service::items::verb::{Cx, own_assignment};
+use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::store::input::reason;
 use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
 

@@ -7,12 +7,12 @@ use ducha_domain::{Action, Duty};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::shared::live_lead;
 use crate::error::{AppError, AppResult};
-use crate::service::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
-use crate::service::input::{REASON_MAX, Text, reason};
-use crate::service::notify::{EventNotice, Topic};
-use crate::service::verb::{Cx, own_assignment, require_duty};
+use crate::service::items::shared::live_lead;
+use crate::service::items::verb::{Cx, own_assignment, require_duty};
+use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
+use crate::service::store::input::{REASON_MAX, Text, reason};
 use entity::ExtensionDecision;
 use entity::{assignment, extension_request};
 

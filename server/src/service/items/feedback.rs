@@ -8,13 +8,13 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::shared::{frozen_deadline, live_lead};
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::service::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
-use crate::service::input::{BODY_MAX, REASON_MAX, Text, reason};
-use crate::service::notify::{EventNotice, Topic};
-use crate::service::verb::{Cx, own_assignment};
+use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
+use crate::service::items::shared::{frozen_deadline, live_lead};
+use crate::service::items::verb::{Cx, own_assignment};
+use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::store::input::{BODY_MAX, REASON_MAX, Text, reason};
 use entity::ReportVerdict;
 use entity::{assignment, item, report};
 

@@ -6,9 +6,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
-use crate::service::input::{BODY_MAX, Text};
-use crate::service::notify::{EventNotice, Topic};
-use crate::service::verb::Cx;
+use crate::service::items::verb::Cx;
+use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::store::input::{BODY_MAX, Text};
 use entity::AssignmentStatus;
 use entity::{assignment, instruction, item};
 

@@ -1,17 +1,22 @@
 //! The verbs of the lifecycle (docs/rules.md §1), grouped as the office works: register and
 //! edit, assign and its answers (sign, return, reassign or insist), extensions, feedback to
 //! closing, pausing and ending, and the recalculation a calendar change asks for. Every verb
-//! takes the one path of `service::verb`: permission, claim, domain transition, change,
+//! takes the one path of `service::items::verb`: permission, claim, domain transition, change,
 //! stage and audit, commit.
 
 pub mod assign;
+pub mod attachments;
 pub mod extension;
 pub mod feedback;
+pub mod follows;
 pub mod instruct;
+pub mod listing;
 pub mod pause;
 pub mod recalculate;
 pub mod register;
 pub mod shared;
+pub mod todo;
+pub mod verb;
 
 pub use assign::{assign, request_return, resolve_return, sign};
 pub use extension::{OFFICE_EXTENSION_LIMIT_WORKING_DAYS, decide_extension, request_extension};

@@ -8,11 +8,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::shared::{frozen_deadline, live_lead, recompute_due};
 use crate::error::{AppError, AppResult};
-use crate::service::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
-use crate::service::input::{REASON_MAX, Text, reason};
-use crate::service::verb::{Cx, Deps};
+use crate::service::items::shared::{frozen_deadline, live_lead, recompute_due};
+use crate::service::items::verb::{Cx, Deps};
+use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
+use crate::service::store::input::{REASON_MAX, Text, reason};
 use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
 

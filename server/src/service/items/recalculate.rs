@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::shared::recompute_due;
 use crate::auth::Actor;
 use crate::error::AppResult;
-use crate::service::audit::{Audit, audit};
-use crate::service::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
-use crate::service::verb::Deps;
+use crate::service::items::shared::recompute_due;
+use crate::service::items::verb::Deps;
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use entity::{AssignmentStatus, ItemStage, assignment, item};
 
 /// An open deadline a calendar change moved, or made firm (a provisional year published).
@@ -44,7 +44,7 @@ pub async fn recalculate_open_deadlines(
     let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
     let mut by_item: std::collections::HashMap<i64, Vec<assignment::Model>> =
         std::collections::HashMap::new();
-    let all = crate::service::sql::in_chunks(&item_ids, |chunk| {
+    let all = crate::service::store::sql::in_chunks(&item_ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
             .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))

@@ -11,14 +11,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::shared::find_unit;
 use crate::error::{AppError, AppResult};
-use crate::service::attachments::{MAX_FILES_PER_REPORT, StoredFile, record_item_file};
-use crate::service::audit::{Audit, audit};
-use crate::service::input::{BODY_MAX, TITLE_MAX, Text};
-use crate::service::scope;
-use crate::service::sql::{begin_write, statement};
-use crate::service::verb::Cx;
+use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record_item_file};
+use crate::service::items::shared::find_unit;
+use crate::service::items::verb::Cx;
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::input::{BODY_MAX, TITLE_MAX, Text};
+use crate::service::store::scope;
+use crate::service::store::sql::{begin_write, statement};
 use entity::item;
 use entity::{ItemStage, PersonRole};
 

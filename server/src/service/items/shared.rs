@@ -13,9 +13,9 @@ use serde_json::json;
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{Audit, audit};
-use crate::service::notify::{EventNotice, Topic};
-use crate::service::verb::Deps;
+use crate::service::items::verb::Deps;
+use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::store::audit::{Audit, audit};
 use entity::AssignmentStatus;
 use entity::{assignment, item, unit};
 

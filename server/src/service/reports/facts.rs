@@ -10,13 +10,13 @@ use ducha_report::{
 };
 use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder, Value};
 
-use super::published::{Publisher, TREND_MONTHS};
-use super::stored::{latest_data, latest_data_by, parse_stored};
-use crate::service::colours::RuleSet;
+use crate::service::reports::published::{Publisher, TREND_MONTHS};
+use crate::service::reports::stored::{latest_data, latest_data_by, parse_stored};
+use crate::service::watch::colours::RuleSet;
 use futures_util::TryStreamExt;
 
 use crate::error::AppResult;
-use crate::service::sql::statement;
+use crate::service::store::sql::statement;
 use entity::{UnitKind, unit};
 
 /// An item with one of its live assignments (or none), as `ITEMS_SQL` reads them: one row
@@ -158,7 +158,7 @@ pub async fn load_facts(
     let window_start = (last_instant - chrono::Duration::days(window_days)).min(start);
     let (rewinds, events, extension_rows, last_report_rows, unit_rows, closures) =
         futures_util::try_join!(
-            crate::service::history::stages_before(db, end),
+            crate::service::store::history::stages_before(db, end),
             EventRow::find_by_statement(statement(
                 backend,
                 "SELECT item_id, action, at FROM audit_event \
@@ -183,11 +183,11 @@ pub async fn load_facts(
             ))
             .all(db),
             unit::Entity::find().order_by_asc(unit::Column::Id).all(db),
-            crate::service::history::closures(db, window_start, last_instant),
+            crate::service::store::history::closures(db, window_start, last_instant),
         )?;
     let (dues_then, withdrawn_since) = futures_util::try_join!(
-        crate::service::history::dues_at(db, last_instant),
-        crate::service::history::withdrawn_after(db, last_instant),
+        crate::service::store::history::dues_at(db, last_instant),
+        crate::service::store::history::withdrawn_after(db, last_instant),
     )?;
     let mut last_close: HashMap<i64, &ducha_report::Closure> = HashMap::new();
     for closure in &closures {
@@ -250,7 +250,7 @@ pub async fn load_facts(
     let mut item_rows = ItemRow::find_by_statement(statement(backend, ITEMS_SQL, bounds()))
         .stream(db)
         .await?;
-    let mut pacer = crate::service::sql::Pacer::default();
+    let mut pacer = crate::service::store::sql::Pacer::default();
     while let Some(row) = item_rows.try_next().await? {
         pacer.row().await;
         let kept = match current {
@@ -413,7 +413,7 @@ pub async fn compute(
     let rule_set = RuleSet::load(state.db, state.calendar, state.time_zone).await?;
     // The month is judged by the colour rules in force at its end, whenever it is published.
     let (_, end) = month.bounds(rule_set.time_zone);
-    let (policy_version, policy) = crate::service::colours::policy_at(state.db, end).await?;
+    let (policy_version, policy) = crate::service::watch::colours::policy_at(state.db, end).await?;
     let facts = load_facts(
         state.db,
         month,

@@ -10,14 +10,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::facts::compute;
-use super::published::{OFFICE, Published, Publisher, REPORT_LOCK_KEY};
-use super::stored::{is_published, latest};
+use crate::service::reports::facts::compute;
+use crate::service::reports::published::{OFFICE, Published, Publisher, REPORT_LOCK_KEY};
+use crate::service::reports::stored::{is_published, latest};
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{Audit, audit};
-use crate::service::sql::statement;
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::sql::statement;
 use entity::{PersonRole, monthly_report, outbox, person};
 
 /// The outcome of a publication request.
@@ -40,7 +40,7 @@ pub async fn publish(
     now: DateTime<Utc>,
 ) -> AppResult<Publication> {
     if let Some(actor) = actor {
-        crate::service::verb::require_duty(
+        crate::service::items::verb::require_duty(
             actor,
             ducha_domain::Duty::PublishReport,
             "只有督查室可以发布月度督查通报",
@@ -55,7 +55,7 @@ pub async fn publish(
         )));
     }
     let report = compute(state, month, now).await?;
-    let txn = crate::service::sql::begin_write(state.db).await?;
+    let txn = crate::service::store::sql::begin_write(state.db).await?;
     // Publishers of one month take turns (SQLite's write lock does this by itself): the
     // second finds the first's version and answers "unchanged", not a conflict.
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -144,7 +144,7 @@ pub async fn publish(
         outbox::Entity::insert_many(
             recipients
                 .iter()
-                .map(|to| crate::service::outbox::pending(None, to, &mail, now)),
+                .map(|to| crate::service::notices::outbox::pending(None, to, &mail, now)),
         )
         .exec_without_returning(&txn)
         .await?;

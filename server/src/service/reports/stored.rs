@@ -7,7 +7,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::published::Published;
+use crate::service::reports::published::Published;
 
 use crate::error::{AppError, AppResult};
 use entity::monthly_report;

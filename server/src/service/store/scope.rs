@@ -5,10 +5,10 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
-use super::item_cache::ItemCache;
-use super::rows::ItemRows;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::service::store::item_cache::ItemCache;
+use crate::service::store::rows::ItemRows;
 use ducha_domain::colour::Verdict;
 use entity::{AssignmentStatus, assignment, item};
 use std::sync::Arc;
@@ -76,7 +76,7 @@ pub async fn visible_item_rows(
     actor: &Actor,
     item_id: i64,
 ) -> AppResult<Arc<ItemRows>> {
-    super::read::kept_items(db, cache, &[item_id])
+    crate::service::store::read::kept_items(db, cache, &[item_id])
         .await?
         .into_iter()
         .find(|rows| sees_item(actor, &rows.assignments))
@@ -190,4 +190,14 @@ pub fn live_lead_of(assignments: &[assignment::Model]) -> Option<&assignment::Mo
     assignments
         .iter()
         .find(|a| a.lead && a.status != AssignmentStatus::Withdrawn)
+}
+
+/// Whether the actor's role may carry out `duty` (the domain's table of duties); `refusal`
+/// is what the person is told when not.
+pub fn require_duty(actor: &Actor, duty: ducha_domain::Duty, refusal: &str) -> AppResult<()> {
+    if duty.allowed_for(actor.role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(refusal.to_string()))
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ducha_calendar::{Calendar, DeadlinePolicy};
-use ducha_domain::{Action, Duty, Stage, StageChange, stage_from_history};
+use ducha_domain::{Action, Stage, StageChange, stage_from_history};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -16,12 +16,12 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::audit::{Audit, audit};
-use super::notify::{EventNotice, NoticeContext, write_event_notices};
-use super::scope;
-use super::sql::begin_write;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::service::notices::notify::{EventNotice, NoticeContext, write_event_notices};
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::scope;
+use crate::service::store::sql::begin_write;
 use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, audit_event, item};
 
@@ -84,7 +84,7 @@ impl<'a> Verb<'a> {
     /// take the two in the same order.
     async fn settle_calendar(&mut self, txn: &DatabaseTransaction) -> AppResult<()> {
         if let Some(fresh) =
-            super::calendar_state::calendar_for_verb(txn, &self.cx.calendar).await?
+            crate::service::store::calendar_state::calendar_for_verb(txn, &self.cx.calendar).await?
         {
             self.cx.calendar = Arc::new(fresh);
         }
@@ -200,7 +200,7 @@ impl Write<'_> {
             _ => None,
         };
         let updated = if read_back {
-            Some(super::read::item(&txn, item.id).await?)
+            Some(crate::service::store::read::item(&txn, item.id).await?)
         } else {
             None
         };
@@ -247,15 +247,8 @@ pub fn require(actor: &Actor, action: Action) -> AppResult<()> {
     }
 }
 
-/// Whether the actor's role may carry out `duty` (the domain's table of duties); `refusal`
-/// is what the person is told when not.
-pub fn require_duty(actor: &Actor, duty: Duty, refusal: &str) -> AppResult<()> {
-    if duty.allowed_for(actor.role) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(refusal.to_string()))
-    }
-}
+/// Duties are checked where rows are scoped (`store::scope`), below every room that checks one.
+pub use crate::service::store::scope::require_duty;
 
 pub fn stage_of(item: &item::Model) -> Stage {
     item.stage.into()

@@ -189,7 +189,7 @@ impl ItemRows {
     }
 }
 
-/// Colours computed from an item's rows (`service::colours::colours_from_rows`), kept beside
+/// Colours computed from an item's rows (`service::watch::colours::colours_from_rows`), kept beside
 /// them with what they were computed by and the stretch of time over which they hold. Rows
 /// are never changed in place (a change is new rows), so what is kept goes with them.
 /// Derived data: not part of the rows' equality, and not copied with them.

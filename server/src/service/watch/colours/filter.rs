@@ -5,9 +5,9 @@ use ducha_domain::Stage;
 use ducha_domain::colour::Colour;
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
 
-use super::facts::colours_for_items;
-use super::policy::Rules;
 use crate::error::AppResult;
+use crate::service::watch::colours::facts::colours_for_items;
+use crate::service::watch::colours::policy::Rules;
 use entity::ItemStage;
 use entity::item;
 

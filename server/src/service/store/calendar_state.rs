@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use ducha_calendar::Calendar;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
 
-use super::sql::statement;
 use crate::calendar_store::CalendarStore;
 use crate::error::AppResult;
+use crate::service::store::sql::statement;
 
 #[derive(FromQueryResult)]
 struct StateRow {

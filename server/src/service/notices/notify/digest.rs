@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ducha_domain::ladder::Rung;
 
-use super::readers::Directory;
-use super::topics::{ITEMS_LISTED, NoticeContext, Reader, Topic};
 use crate::mail::{Digest, DigestItem, DigestSection, DigestUnit, Rendered};
+use crate::service::notices::notify::readers::Directory;
+use crate::service::notices::notify::topics::{ITEMS_LISTED, NoticeContext, Reader, Topic};
 use entity::{assignment, item, outbox};
 
 /// One notice as a mail lists it.
@@ -221,7 +221,7 @@ pub fn mails(
         .into_values()
         .map(|(reader, list)| {
             let rendered = render_for(cx, &reader, &list, now);
-            crate::service::outbox::pending(None, &reader.email, &rendered, now)
+            crate::service::notices::outbox::pending(None, &reader.email, &rendered, now)
         })
         .collect()
 }

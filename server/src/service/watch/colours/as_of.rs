@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppResult;
-use crate::service::sql::in_chunks;
+use crate::service::store::sql::in_chunks;
 use entity::AssignmentStatus;
 use entity::ItemStage;
 use entity::{assignment, item};
@@ -21,7 +21,7 @@ pub async fn live_assignments_at(
     item_ids: &[i64],
     at: DateTime<Utc>,
 ) -> AppResult<Vec<assignment::Model>> {
-    let withdrawn_since = crate::service::history::withdrawn_after(db, at).await?;
+    let withdrawn_since = crate::service::store::history::withdrawn_after(db, at).await?;
     let mut assignments: Vec<assignment::Model> = in_chunks(item_ids, |chunk| {
         assignment::Entity::find()
             .filter(assignment::Column::ItemId.is_in(chunk))
@@ -33,7 +33,7 @@ pub async fn live_assignments_at(
     .filter(|a| a.status != AssignmentStatus::Withdrawn || withdrawn_since.contains(&a.id))
     .collect();
     extensions_as_of(db, &mut assignments, at).await?;
-    let dues = crate::service::history::dues_at(db, at).await?;
+    let dues = crate::service::store::history::dues_at(db, at).await?;
     for a in &mut assignments {
         if let Some(then) = dues.get(&a.id) {
             then.apply(&mut a.due_at, &mut a.extended_due_at);
@@ -111,7 +111,7 @@ pub async fn items_as_of(
     at: DateTime<Utc>,
     closed_since: DateTime<Utc>,
 ) -> AppResult<Vec<item::Model>> {
-    let rewound = crate::service::history::stages_at(db, at).await?;
+    let rewound = crate::service::store::history::stages_at(db, at).await?;
     let mut items = item::Entity::find()
         .filter(item::Column::CreatedAt.lte(at))
         .filter(

@@ -5,11 +5,11 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{DatabaseTransaction, EntityTrait, Set};
 use serde_json::json;
 
-use super::digest::{Entry, mails};
-use super::readers::Directory;
-use super::topics::{MAILED, NoticeContext, Reader, Topic};
 use crate::error::AppResult;
-use crate::service::audit::Audit;
+use crate::service::notices::notify::digest::{Entry, mails};
+use crate::service::notices::notify::readers::Directory;
+use crate::service::notices::notify::topics::{MAILED, NoticeContext, Reader, Topic};
+use crate::service::store::audit::Audit;
 use entity::{assignment, audit_event, item, notice, outbox};
 
 /// A notice a verb writes about one assignment, mailed at once.

@@ -29,11 +29,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::Audit;
-use super::colours::RuleSet;
-use super::notify::{self, DIGEST, NoticeContext, SKIPPED};
 use crate::calendar_store::CalendarStore;
 use crate::error::AppResult;
+use crate::service::notices::notify::{self, DIGEST, NoticeContext, SKIPPED};
+use crate::service::store::audit::Audit;
+use crate::service::watch::colours::RuleSet;
 use crate::sqlite_reader::Columns;
 use entity::AssignmentStatus;
 use entity::{audit_event, notice, sweep_slot};
@@ -90,7 +90,7 @@ pub async fn try_lock(
             held: None,
         }));
     }
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -489,13 +489,15 @@ async fn through_pool<'a>(
     sql: &str,
     now: DateTime<Utc>,
 ) -> AppResult<OpenAssignments<'a>> {
-    Ok(OpenAssignment::find_by_statement(super::sql::statement(
-        db.get_database_backend(),
-        sql,
-        vec![now.into()],
-    ))
-    .stream(db)
-    .await?)
+    Ok(
+        OpenAssignment::find_by_statement(crate::service::store::sql::statement(
+            db.get_database_backend(),
+            sql,
+            vec![now.into()],
+        ))
+        .stream(db)
+        .await?,
+    )
 }
 
 /// An assignment's decision, kept compactly until it is written.
@@ -555,7 +557,7 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
     let mut urgent: Vec<Decided> = Vec::new();
     let mut capped: BinaryHeap<ByUrgency> = BinaryHeap::new();
     let mut decided_total = 0;
-    let mut pacer = super::sql::Pacer::default();
+    let mut pacer = crate::service::store::sql::Pacer::default();
     while let Some(row) = rows.try_next().await? {
         pacer.row().await;
         assignments += 1;
@@ -669,7 +671,7 @@ async fn write_notices(
             rows.push(row(d, rung, rung.level(Some(cycle)), SKIPPED, None));
         }
     }
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let mut inserted = Vec::new();
     // Bounded statements: a multi-row insert binds every column of every row.
     for chunk in rows.chunks(1_000) {

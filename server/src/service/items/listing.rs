@@ -9,14 +9,14 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::board::Board;
-use super::colours::RuleSet;
-use super::input::sane_instant;
-use super::item_cache::ItemCache;
-use super::rows::ItemRows;
-use super::scope;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::service::store::input::sane_instant;
+use crate::service::store::item_cache::ItemCache;
+use crate::service::store::rows::ItemRows;
+use crate::service::store::scope;
+use crate::service::watch::board::Board;
+use crate::service::watch::colours::RuleSet;
 use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, item, person, unit};
 use std::sync::Arc;
@@ -107,10 +107,10 @@ pub async fn items_page(
                         .map(|(id, _)| *id)
                         .collect::<Vec<i64>>()
                 });
-            super::colours::items_of_colours(
+            crate::service::watch::colours::items_of_colours(
                 db,
                 &lookup.rule_set.rules(),
-                super::colours::Candidates {
+                crate::service::watch::colours::Candidates {
                     select,
                     known: candidates,
                 },
@@ -149,7 +149,7 @@ pub async fn items_page(
     let has_more = ids.len() as u64 > limit;
     let page = &ids[..ids.len().min(limit as usize)];
     Ok(ItemPage {
-        rows: super::read::kept_items(db, cache, page).await?,
+        rows: crate::service::store::read::kept_items(db, cache, page).await?,
         has_more,
     })
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::item_cache::ItemCache;
-use super::rows::ItemRows;
-use super::sql::in_chunks;
 use crate::error::{AppError, AppResult};
+use crate::service::store::item_cache::ItemCache;
+use crate::service::store::rows::ItemRows;
+use crate::service::store::sql::in_chunks;
 use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
 
 pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> {
@@ -78,7 +78,7 @@ pub async fn kept_items(
         .collect();
     if !missing.is_empty() {
         let read: Vec<Arc<ItemRows>> = in_chunks(&missing, |chunk| {
-            super::rows::items_with_assignments(
+            crate::service::store::rows::items_with_assignments(
                 db,
                 item::Entity::find().filter(item::Column::Id.is_in(chunk)),
             )
@@ -129,7 +129,7 @@ pub async fn instructions_of_item(
 
 pub async fn items(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<item::Model>> {
     in_chunks(ids, |chunk| {
-        super::rows::all(
+        crate::service::store::rows::all(
             db,
             item::Entity::find().filter(item::Column::Id.is_in(chunk)),
         )
@@ -168,7 +168,7 @@ pub async fn assignments_of_items(
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<assignment::Model>>> {
     let rows = in_chunks(ids, |chunk| {
-        super::rows::all(
+        crate::service::store::rows::all(
             db,
             assignment::Entity::find()
                 .filter(assignment::Column::ItemId.is_in(chunk))

@@ -12,12 +12,12 @@ use ducha_domain::colour::{Colour, Verdict, assignment_colour, verdict_holds_unt
 use futures_util::TryStreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::board::{BoardCache, BoardSources};
-use super::colours::RuleSet;
 use crate::calendar_store::CalendarStore;
 use crate::changes::Change;
 use crate::clock::Clock;
 use crate::events::{EventHub, LiveEvent};
+use crate::service::watch::board::{BoardCache, BoardSources};
+use crate::service::watch::colours::RuleSet;
 
 /// What the tail reads and where it broadcasts.
 #[derive(Clone)]
@@ -31,9 +31,9 @@ pub struct LiveTail {
     pub board: BoardCache,
     pub colour_refresh: Duration,
     /// The colour policy this instance holds, which touched colours are computed by.
-    pub policies: super::colours::PolicyCache,
+    pub policies: crate::service::watch::colours::PolicyCache,
     /// The items this instance keeps, which touched colours are computed from.
-    pub item_cache: super::item_cache::ItemCache,
+    pub item_cache: crate::service::store::item_cache::ItemCache,
     /// Where what the trail says changed is published, for every kept copy: on SQLite the
     /// only way to hear of another process's writes; on PostgreSQL the item notices come
     /// first, and people, units, the policy and the calendar are heard only here.
@@ -71,7 +71,7 @@ fn keep_board_ahead(state: &LiveTail) {
 
 /// Items' colours as the tail last published them (the open items', and those a verb
 /// touched since the last full refresh), each with the instant until which it holds
-/// (`service::colours::colours_until`: the next local midnight, a due instant, or when an
+/// (`service::watch::colours::colours_until`: the next local midnight, a due instant, or when an
 /// assignment dated later counts).
 #[derive(Default)]
 struct Known {
@@ -320,7 +320,7 @@ async fn touched_changes(
     let ids: Vec<i64> = touched.iter().copied().collect();
     // From the rows, as a page computes them: the items and their assignments carry the
     // facts, and the policy is the one this instance holds.
-    let rows = super::read::kept_items(&state.db, &state.item_cache, &ids).await?;
+    let rows = crate::service::store::read::kept_items(&state.db, &state.item_cache, &ids).await?;
     let rule_set = state
         .policies
         .rule_set(&state.db, &state.calendar, state.time_zone)
@@ -328,7 +328,7 @@ async fn touched_changes(
     let mut changes = Vec::new();
     for rows in &rows {
         let item = &rows.item;
-        let (colours, until) = super::colours::colours_until(&rule_set, rows, now);
+        let (colours, until) = crate::service::watch::colours::colours_until(&rule_set, rows, now);
         let verdict = &colours.item;
         let previous = known.colour(item.id);
         if previous != verdict.colour {
@@ -366,7 +366,7 @@ async fn serials_of(
     state: &LiveTail,
     ids: &[i64],
 ) -> crate::error::AppResult<HashMap<i64, String>> {
-    let rows = crate::service::sql::in_chunks(ids, |chunk| {
+    let rows = crate::service::store::sql::in_chunks(ids, |chunk| {
         entity::item::Entity::find()
             .filter(entity::item::Column::Id.is_in(chunk))
             .all(&state.db)
@@ -384,11 +384,11 @@ async fn colour_changes(
 ) -> crate::error::AppResult<(Known, Vec<LiveEvent>)> {
     let now = state.clock.now();
     let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
-    let mut rows = crate::service::sweep::open_assignment_facts(&state.db, now).await?;
+    let mut rows = crate::service::watch::sweep::open_assignment_facts(&state.db, now).await?;
     // The worst assignment's verdict is the item's, as everywhere else; it holds until the
     // first of its assignments' verdicts ends.
     let mut worst: HashMap<i64, (Verdict, String, DateTime<Utc>)> = HashMap::new();
-    let mut pacer = crate::service::sql::Pacer::default();
+    let mut pacer = crate::service::store::sql::Pacer::default();
     while let Some(row) = rows.try_next().await? {
         pacer.row().await;
         let facts = row.facts();

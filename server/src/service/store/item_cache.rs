@@ -8,7 +8,7 @@
 //! day, so each instance keeps the rows it has read, as it keeps tokens and units
 //! (`directory`), and forgets an item as soon as the change feed (`changes`) says it changed:
 //! - **its own writes:** a verb publishes its item when its transaction has committed, before
-//!   it answers (`service::verb::Write::finish`); a calendar change that moves deadlines
+//!   it answers (`service::items::verb::Write::finish`); a calendar change that moves deadlines
 //!   publishes the calendar, which forgets everything. A client reads what it has just written.
 //! - **other instances' writes, on PostgreSQL:** triggers on `item` and `assignment`
 //!   (migration 9) send the item's id on [`CHANNEL`] when the writing transaction commits,
@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use super::rows::ItemRows;
 use crate::changes::{Caches, Change, ChangeFeed, KeptCopy};
+use crate::service::store::rows::ItemRows;
 
 /// How long a kept item is believed at most, whatever was heard.
 pub const KEPT_FOR: Duration = Duration::from_secs(60);

@@ -10,12 +10,12 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityT
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::audit::{Audit, audit};
-use super::input::Text;
-use super::scope;
-use super::verb::stage_of;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::service::items::verb::stage_of;
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::input::Text;
+use crate::service::store::scope;
 use entity::{assignment, attachment, item_file, report};
 
 /// Largest file accepted, in bytes (also bounds the whole request, see `startup`).
@@ -209,7 +209,7 @@ pub async fn attach<R: Read>(
         ));
     }
     let stored = store_upload(data_dir, upload)?;
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let created = record(&txn, actor, now, &target, stored).await?;
     txn.commit().await?;
     Ok(created)

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use ducha_domain::ladder::Rung;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::topics::{Audience, Reader, Topic};
 use crate::error::AppResult;
+use crate::service::notices::notify::topics::{Audience, Reader, Topic};
 use entity::PersonRole;
 use entity::{person, unit};
 

@@ -8,12 +8,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{Audit, audit};
-use super::input::{Email, Text};
 use crate::auth::password::{self, Password};
 use crate::auth::{Actor, hash_token, new_token};
 use crate::changes::{Change, ChangeFeed};
 use crate::error::{AppError, AppResult};
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::input::{Email, Text};
 use entity::{PersonRole, UnitKind};
 use entity::{person, unit};
 
@@ -26,7 +26,7 @@ pub struct NewUnit {
 }
 
 fn require_admin(actor: &Actor) -> AppResult<()> {
-    super::verb::require_duty(
+    crate::service::items::verb::require_duty(
         actor,
         ducha_domain::Duty::ManageOrganisation,
         "只有系统管理员可以维护单位和人员",
@@ -54,7 +54,7 @@ pub async fn create_unit(
     let name = Text::parse("单位名称", &input.name, 100)?;
     let head = Text::optional("主要负责人", input.head_name.as_deref(), 50)?;
     let contacts = checked_contacts(input.contacts)?;
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     if let Some(leader_id) = input.portfolio_leader_id {
         let leader = person::Entity::find_by_id(leader_id)
             .one(&txn)
@@ -131,7 +131,7 @@ pub async fn update_unit(
     let name = Text::parse("单位名称", &changes.name, 100)?;
     let head = Text::optional("主要负责人", changes.head_name.as_deref(), 50)?;
     let contacts = checked_contacts(changes.contacts)?;
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let found = unit::Entity::find_by_id(unit_id)
         .one(&txn)
         .await?
@@ -216,7 +216,7 @@ pub async fn update_person(
     let name = Text::parse("姓名", &changes.name, 50)?;
     let email = optional_email(changes.email.as_deref())?;
     let unit_id = unit_of_role(changes.role, changes.unit_id)?;
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let found = person::Entity::find_by_id(person_id)
         .one(&txn)
         .await?
@@ -297,7 +297,7 @@ pub async fn create_person(
         }
         (_, None) => None,
     };
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     if let Some(account) = &account {
         account_is_free(&txn, account).await?;
     }
@@ -412,7 +412,7 @@ pub async fn set_password(
         }
     }
     let hash = password::hash(&new).await?;
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     crate::auth::session::store_password(&txn, person_id, hash).await?;
     audit(
         &txn,
@@ -460,7 +460,7 @@ async fn rotate(
     now: DateTime<Utc>,
     person_id: i64,
 ) -> AppResult<String> {
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let found = person::Entity::find_by_id(person_id)
         .one(&txn)
         .await?
@@ -493,7 +493,7 @@ pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<Option<FirstAdmin>> {
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let admins = person::Entity::find()
         .filter(person::Column::Role.eq(PersonRole::Admin))
         .count(&txn)

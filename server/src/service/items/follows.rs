@@ -9,10 +9,10 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{Audit, audit};
-use super::scope;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::scope;
 use entity::follow;
 
 /// Follows `item_id` (or stops), as `actor`; answers whether it is followed now.
@@ -26,7 +26,7 @@ pub async fn set_following(
     if !actor.role.sees_everything() {
         return Err(AppError::Forbidden("关注事项供区领导和督查室使用".into()));
     }
-    let txn = super::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     scope::visible_item(&txn, actor, item_id).await?;
     let changed = if following {
         follow::Entity::insert(follow::ActiveModel {

@@ -7,10 +7,10 @@ pub use ducha_domain::colour::ItemColours;
 use ducha_domain::colour::{AssignmentFacts, assignment_colour, verdict_holds_until};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::as_of::live_assignments_at;
-use super::policy::{RuleSet, Rules};
 use crate::error::AppResult;
-use crate::service::sql::in_chunks;
+use crate::service::store::sql::in_chunks;
+use crate::service::watch::colours::as_of::live_assignments_at;
+use crate::service::watch::colours::policy::{RuleSet, Rules};
 use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item, report};
 
@@ -177,7 +177,7 @@ pub fn facts_now(item: &item::Model, a: &assignment::Model) -> AssignmentFacts {
 /// change are new rows, with nothing kept.
 pub fn colours_from_rows(
     rule_set: &RuleSet,
-    rows: &[std::sync::Arc<crate::service::rows::ItemRows>],
+    rows: &[std::sync::Arc<crate::service::store::rows::ItemRows>],
     at: DateTime<Utc>,
 ) -> HashMap<i64, std::sync::Arc<ItemColours>> {
     rows.iter()
@@ -189,7 +189,7 @@ pub fn colours_from_rows(
 /// until which they hold.
 pub fn colours_until(
     rule_set: &RuleSet,
-    rows: &crate::service::rows::ItemRows,
+    rows: &crate::service::store::rows::ItemRows,
     at: DateTime<Utc>,
 ) -> (std::sync::Arc<ItemColours>, DateTime<Utc>) {
     let kept = &rows.kept_colours;
@@ -210,7 +210,7 @@ pub fn colours_until(
 /// One item's colours at `at` from its rows, and the instant until which they hold.
 fn colours_of_rows(
     rules: &Rules<'_>,
-    rows: &crate::service::rows::ItemRows,
+    rows: &crate::service::store::rows::ItemRows,
     at: DateTime<Utc>,
 ) -> (ItemColours, DateTime<Utc>) {
     let mut colours = ItemColours::placeholder(rows.item.stage.into());

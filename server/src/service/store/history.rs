@@ -13,8 +13,8 @@ use sea_orm::{
     QuerySelect, Value,
 };
 
-use super::sql::statement;
 use crate::error::{AppError, AppResult};
+use crate::service::store::sql::statement;
 use entity::{item, monthly_report};
 
 #[derive(FromQueryResult)]
@@ -133,7 +133,7 @@ struct DueRow {
 }
 
 /// The dues of every assignment whose dues changed after `at`, as they stood at `at`: the
-/// "before" of the first change after it (`super::dues`). Assignments not listed had the
+/// "before" of the first change after it (`crate::service::store::dues`). Assignments not listed had the
 /// dues they have now. Rows written before changes recorded their "before" (a resumption's
 /// `moved`, a recalculation's `oldDueAt`) give the due and leave the extended due as the
 /// approvals say (`extensions_as_of`).
@@ -153,7 +153,7 @@ pub async fn dues_at(
     .await?;
     let mut then: HashMap<i64, DuesThen> = HashMap::new();
     for row in rows {
-        let changes = super::dues::changes_in(&row.details);
+        let changes = crate::service::store::dues::changes_in(&row.details);
         if !changes.is_empty() {
             for change in changes {
                 then.entry(change.assignment_id).or_insert(DuesThen {

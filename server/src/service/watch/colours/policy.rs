@@ -14,7 +14,7 @@ use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
 use crate::changes::{Caches, Change, ChangeFeed, KeptCopy};
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{Audit, audit};
+use crate::service::store::audit::{Audit, audit};
 use entity::colour_policy;
 
 /// The policy in force and its version (0 = the built-in defaults, never changed).
@@ -86,13 +86,13 @@ pub async fn update_policy(
     now: DateTime<Utc>,
     policy: ColourPolicy,
 ) -> AppResult<i32> {
-    crate::service::verb::require_duty(
+    crate::service::store::scope::require_duty(
         actor,
         ducha_domain::Duty::SetColourPolicy,
         "只有系统管理员可以修改颜色规则",
     )?;
     policy.validate().map_err(AppError::BadUserInput)?;
-    let txn = crate::service::sql::begin_write(db).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
     let (version, previous) = current_policy(&txn).await?;
     let data = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.into()))?;
     colour_policy::ActiveModel {

@@ -6,13 +6,13 @@ use ducha_calendar::{CalendarData, DeadlinePolicy, SpecialKind, YearArrangement}
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
-use super::audit::{Audit, audit};
-use super::items::{MovedDeadline, recalculate_open_deadlines};
-use super::verb::{Deps, require_duty};
 use crate::auth::Actor;
 use crate::calendar_store::CalendarStore;
 use crate::changes::{Change, ChangeFeed};
 use crate::error::{AppError, AppResult};
+use crate::service::items::verb::{Deps, require_duty};
+use crate::service::items::{MovedDeadline, recalculate_open_deadlines};
+use crate::service::store::audit::{Audit, audit};
 use ducha_domain::Duty;
 use entity::calendar_year;
 
@@ -81,8 +81,8 @@ pub async fn import_year(
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
     // The year as stored now, read inside the transaction that will replace it: two
     // amendments at once, or an instance whose calendar is behind, must not drop one.
-    let txn = super::sql::begin_write(db).await?;
-    super::calendar_state::lock_for_change(&txn, now).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
+    crate::service::store::calendar_state::lock_for_change(&txn, now).await?;
     let current = CalendarStore::build_from(&txn).await?;
     let known = current.data().year(incoming.year).cloned();
     let year = match (request.mode, known.clone()) {
@@ -225,7 +225,7 @@ async fn apply(
     }
     details["calendarVersion"] = json!(version);
     details["movedDeadlines"] = json!(moved.len());
-    super::calendar_state::record(&txn, &version).await?;
+    crate::service::store::calendar_state::record(&txn, &version).await?;
     audit(&txn, Audit::admin(actor, now, action, details)).await?;
     let committed = txn.commit().await;
     // Even when the commit's answer was lost: it may have happened, and deadlines moved.
@@ -249,10 +249,10 @@ pub async fn settle_on_start(
     policy: &DeadlinePolicy,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    let txn = super::sql::begin_write(db).await?;
-    super::calendar_state::lock_for_change(&txn, now).await?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
+    crate::service::store::calendar_state::lock_for_change(&txn, now).await?;
     let calendar = CalendarStore::build_from(&txn).await?;
-    let stored = super::calendar_state::version_in_force(&txn).await?;
+    let stored = crate::service::store::calendar_state::version_in_force(&txn).await?;
     if stored.as_deref() == Some(calendar.version()) {
         txn.rollback().await?;
         return Ok(0);
@@ -294,9 +294,9 @@ pub async fn set_local_day(
         name,
     } = day;
     require_duty(actor, Duty::SetLocalDay, "只有系统管理员可以调整本地日历")?;
-    let name = super::input::Text::parse("名称", &name, 50)?;
-    let txn = super::sql::begin_write(db).await?;
-    super::calendar_state::lock_for_change(&txn, now).await?;
+    let name = crate::service::store::input::Text::parse("名称", &name, 50)?;
+    let txn = crate::service::store::sql::begin_write(db).await?;
+    crate::service::store::calendar_state::lock_for_change(&txn, now).await?;
     entity::calendar_override::Entity::delete_many()
         .filter(entity::calendar_override::Column::Date.eq(date))
         .exec(&txn)

@@ -8,10 +8,10 @@ pub use ducha_domain::colour::ItemColours;
 use ducha_domain::colour::{Colour, ColourPolicy, UnitFacts, Verdict, unit_colour};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
-use super::as_of::items_as_of;
-use super::facts::{assignment_facts, colours_of};
-use super::policy::Rules;
 use crate::error::AppResult;
+use crate::service::watch::colours::as_of::items_as_of;
+use crate::service::watch::colours::facts::{assignment_facts, colours_of};
+use crate::service::watch::colours::policy::Rules;
 use entity::{item, unit};
 
 /// One unit's colour and the counts behind it.
@@ -141,10 +141,11 @@ pub async fn unit_standings(
         tally.open(a.unit_id, (a.item_id, current.serial.clone()), colour);
     }
     let window_start = at - Duration::days(rules.policy.on_time_window_days);
-    for closure in crate::service::history::closures(db, window_start, at).await? {
+    for closure in crate::service::store::history::closures(db, window_start, at).await? {
         tally.closed(closure.unit_id, closure.on_time);
     }
-    let previous = crate::service::history::unit_colours(db, previous_month(rules, at), at).await?;
+    let previous =
+        crate::service::store::history::unit_colours(db, previous_month(rules, at), at).await?;
     let standings = tally.standings(rules.policy, units, &previous);
     Ok((standings, colours, open_items))
 }

@@ -22,12 +22,14 @@ use ducha_domain::{SourceKind, Stage};
 use futures_util::TryStreamExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder};
 
-use super::colours::{RuleSet, UnitStanding, UnitTally, previous_month, unit_standings};
-use super::sql::statement;
 use crate::calendar_store::CalendarStore;
 use crate::changes::{Caches, Change, KeptCopy};
 use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
+use crate::service::store::sql::statement;
+use crate::service::watch::colours::{
+    RuleSet, UnitStanding, UnitTally, previous_month, unit_standings,
+};
 use entity::unit;
 
 /// The board at one instant.
@@ -72,7 +74,8 @@ pub async fn board_as_of(
             *by_colour.entry(c.item.colour).or_default() += 1;
         }
     }
-    let (by_stage, by_source_kind) = super::history::stage_and_kind_counts_at(db, at).await?;
+    let (by_stage, by_source_kind) =
+        crate::service::store::history::stage_and_kind_counts_at(db, at).await?;
     Ok(Board {
         at,
         policy_version: rule_set.policy_version,
@@ -115,8 +118,8 @@ pub async fn board_now(
     let mut tally = UnitTally::default();
     let mut worst: HashMap<i64, Colour> = HashMap::new();
     {
-        let mut rows = super::sweep::open_assignment_facts(db, now).await?;
-        let mut pacer = super::sql::Pacer::default();
+        let mut rows = crate::service::watch::sweep::open_assignment_facts(db, now).await?;
+        let mut pacer = crate::service::store::sql::Pacer::default();
         while let Some(row) = rows.try_next().await? {
             pacer.row().await;
             let colour = assignment_colour(
@@ -148,7 +151,7 @@ pub async fn board_now(
         tally.open(quiet.unit_id, (quiet.item_id, quiet.serial), Colour::None);
     }
     let window_start = now - chrono::Duration::days(rules.policy.on_time_window_days);
-    for closure in super::history::closures(db, window_start, now).await? {
+    for closure in crate::service::store::history::closures(db, window_start, now).await? {
         tally.closed(closure.unit_id, closure.on_time);
     }
     let mut by_stage: HashMap<Stage, usize> = HashMap::new();
@@ -187,7 +190,8 @@ pub async fn board_now(
         .map(|(_, n)| n)
         .sum();
     by_colour.insert(Colour::None, open.saturating_sub(coloured));
-    let previous = super::history::unit_colours(db, previous_month(&rules, now), now).await?;
+    let previous =
+        crate::service::store::history::unit_colours(db, previous_month(&rules, now), now).await?;
     Ok(Board {
         at: now,
         policy_version: rule_set.policy_version,

@@ -10,11 +10,11 @@ use ducha_domain::colour::{ProgressReport, progress_report};
 use ducha_domain::{Duty, Role, Stage};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::colours::{FactsOf, Rules, assignment_facts};
-use super::items::extension::{OFFICE_EXTENSION_LIMIT_WORKING_DAYS, working_days_added};
-use super::read;
 use crate::auth::Actor;
 use crate::error::AppResult;
+use crate::service::items::extension::{OFFICE_EXTENSION_LIMIT_WORKING_DAYS, working_days_added};
+use crate::service::store::read;
+use crate::service::watch::colours::{FactsOf, Rules, assignment_facts};
 use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, extension_request, item};
 

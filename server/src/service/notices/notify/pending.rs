@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use ducha_domain::ladder::Rung;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::digest::{Entry, mails};
-use super::readers::Directory;
-use super::topics::{DIGEST, MAILED, NoticeContext, SKIPPED, Topic};
 use crate::error::AppResult;
+use crate::service::notices::notify::digest::{Entry, mails};
+use crate::service::notices::notify::readers::Directory;
+use crate::service::notices::notify::topics::{DIGEST, MAILED, NoticeContext, SKIPPED, Topic};
 use entity::{AssignmentStatus, ItemStage};
 use entity::{notice, outbox};
 
@@ -65,8 +65,8 @@ pub async fn digest_pending(
     const DIGEST_BATCH: u64 = 20_000;
     let mut written = 0;
     loop {
-        let txn = crate::service::sql::begin_write(db).await?;
-        let pending = DigestRow::find_by_statement(crate::service::sql::statement(
+        let txn = crate::service::store::sql::begin_write(db).await?;
+        let pending = DigestRow::find_by_statement(crate::service::store::sql::statement(
             txn.get_database_backend(),
             DIGEST_SQL,
             vec![DIGEST.into(), DIGEST_BATCH.into()],
@@ -144,7 +144,7 @@ pub async fn digest_pending(
             .partition(|id| kept.contains(id));
         let mut settled = 0;
         for (ids, state) in [(to_mail, MAILED), (to_skip, SKIPPED)] {
-            for chunk in ids.chunks(crate::service::sql::IN_CHUNK) {
+            for chunk in ids.chunks(crate::service::store::sql::IN_CHUNK) {
                 settled += notice::Entity::update_many()
                     .col_expr(
                         notice::Column::State,

@@ -1,0 +1,5 @@
+//! Who hears of what (`notify`: the readers, the digests, a verb's notices) and the outbox
+//! that delivers every mail once, retried through outages (`outbox`).
+
+pub mod notify;
+pub mod outbox;
