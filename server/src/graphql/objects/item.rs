@@ -79,6 +79,16 @@ pub struct ReadWith {
     pub colours: Option<Arc<ItemColours>>,
 }
 
+/// A verb's committed item: shown from the rows the verb read back in its transaction, so
+/// its payload's assignments cost no further read.
+impl TryFrom<crate::service::items::verb::Committed> for Item {
+    type Error = AppError;
+
+    fn try_from(committed: crate::service::items::verb::Committed) -> AppResult<Item> {
+        Item::of_rows(committed.rows(), None)
+    }
+}
+
 impl Item {
     /// The item of rows read with its assignments, and its colours if computed.
     pub fn of_rows(rows: &Arc<ItemRows>, colours: Option<Arc<ItemColours>>) -> AppResult<Item> {

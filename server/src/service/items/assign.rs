@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment};
-use crate::service::items::verb::{Cx, own_assignment};
+use crate::service::items::verb::{Committed, Cx, own_assignment};
 use crate::service::notices::notify::{EventNotice, Topic};
 use crate::service::store::input::reason;
 use entity::AssignmentStatus;
@@ -21,7 +21,7 @@ pub async fn assign(
     version: i32,
     lead_unit_id: i64,
     co_unit_ids: Vec<i64>,
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let verb = cx.verb(Action::Assign)?;
     let mut seen = std::collections::HashSet::from([lead_unit_id]);
     if co_unit_ids.iter().any(|u| !seen.insert(*u)) {
@@ -61,7 +61,7 @@ pub async fn assign(
 
 /// 签收: the lead unit's signature moves the item to 承办中; a co-unit's is recorded only.
 #[tracing::instrument(skip_all, fields(item_id, version, actor = cx.actor.person_id))]
-pub async fn sign(cx: Cx<'_>, item_id: i64, version: i32) -> AppResult<item::Model> {
+pub async fn sign(cx: Cx<'_>, item_id: i64, version: i32) -> AppResult<Committed> {
     let mut write = cx.verb(Action::Sign)?.claim(item_id, version).await?;
     let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
     AssignmentStanding {
@@ -94,7 +94,7 @@ pub async fn request_return(
     item_id: i64,
     version: i32,
     why: &str,
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let verb = cx.verb(Action::Return)?;
     let why = reason(why)?;
     let write = verb.claim(item_id, version).await?;
@@ -146,7 +146,7 @@ pub async fn resolve_return(
     assignment_id: i64,
     reassign_to: Option<i64>,
     why: &str,
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let action = if reassign_to.is_some() {
         Action::Reassign
     } else {

@@ -12,7 +12,7 @@ use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
 use crate::service::items::shared::{frozen_deadline, live_lead};
-use crate::service::items::verb::{Cx, own_assignment};
+use crate::service::items::verb::{Committed, Cx, own_assignment};
 use crate::service::notices::notify::{EventNotice, Topic};
 use crate::service::store::input::{BODY_MAX, REASON_MAX, Text, reason};
 use entity::ReportVerdict;
@@ -138,7 +138,7 @@ pub async fn submit_feedback(
     version: i32,
     body: &str,
     files: Vec<StoredFile>,
-) -> AppResult<(item::Model, report::Model)> {
+) -> AppResult<(Committed, report::Model)> {
     let verb = cx.verb(Action::SubmitFeedback)?;
     let body = Text::parse("办结情况", body, BODY_MAX)?;
     too_many(&files)?;
@@ -179,7 +179,7 @@ pub async fn verify(
     item_id: i64,
     version: i32,
     (accept, why): (bool, Option<&str>),
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let verb = cx.verb(if accept {
         Action::Verify
     } else {
@@ -239,7 +239,7 @@ pub async fn close(
     item_id: i64,
     version: i32,
     why: Option<&str>,
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let verb = cx.verb(Action::Close)?;
     let why = Text::optional("理由", why, REASON_MAX)?;
     let write = verb.claim(item_id, version).await?;

@@ -6,18 +6,19 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
+use crate::service::items::verb::Committed;
 use crate::service::items::verb::Cx;
 use crate::service::notices::notify::{EventNotice, Topic};
 use crate::service::store::input::{BODY_MAX, Text};
 use entity::AssignmentStatus;
-use entity::{assignment, instruction, item};
+use entity::{assignment, instruction};
 
 #[tracing::instrument(skip_all, fields(item_id, actor = cx.actor.person_id))]
 pub async fn instruct(
     cx: Cx<'_>,
     item_id: i64,
     body: &str,
-) -> AppResult<(item::Model, instruction::Model)> {
+) -> AppResult<(Committed, instruction::Model)> {
     let verb = cx.verb(Action::Instruct)?;
     let body = Text::parse("批示内容", body, BODY_MAX)?;
     let write = verb.open(item_id).await?;

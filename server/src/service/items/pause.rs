@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::{frozen_deadline, live_lead, recompute_due};
-use crate::service::items::verb::{Cx, Deps};
+use crate::service::items::verb::{Committed, Cx, Deps};
 use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::store::input::{REASON_MAX, Text, reason};
 use entity::AssignmentStatus;
@@ -26,7 +26,7 @@ pub async fn suspend_resume_cancel_reopen(
     version: i32,
     why: Option<&str>,
     rectification: Option<&str>,
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let verb = cx.verb(action)?;
     let why = match action {
         Action::Resume => Text::optional("理由", why, REASON_MAX)?,

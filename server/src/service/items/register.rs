@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record_item_file};
 use crate::service::items::shared::find_unit;
+use crate::service::items::verb::Committed;
 use crate::service::items::verb::Cx;
 use crate::service::store::audit::{Audit, audit};
 use crate::service::store::input::{BODY_MAX, TITLE_MAX, Text};
@@ -350,7 +351,7 @@ pub async fn edit(
     item_id: i64,
     version: i32,
     input: EditInput,
-) -> AppResult<item::Model> {
+) -> AppResult<Committed> {
     let verb = cx.verb(Action::Edit)?;
     let title = input
         .title

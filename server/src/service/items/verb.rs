@@ -20,6 +20,7 @@ use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::service::notices::notify::{EventNotice, NoticeContext, write_event_notices};
 use crate::service::store::audit::{Audit, audit};
+use crate::service::store::rows::ItemRows;
 use crate::service::store::scope;
 use crate::service::store::sql::begin_write;
 use entity::{AssignmentStatus, ItemStage};
@@ -140,7 +141,7 @@ impl Write<'_> {
         reason: Option<&str>,
         details: Value,
         notices: Vec<EventNotice<'_>>,
-    ) -> AppResult<item::Model> {
+    ) -> AppResult<Committed> {
         self.change(reason, details).await?;
         self.finish(notices, true)
             .await?
@@ -185,12 +186,14 @@ impl Write<'_> {
     }
 
     /// Writes the verb's notices in the same transaction, commits, and wakes the sender;
-    /// with `read_back`, the item as it now is.
+    /// with `read_back`, the item as committed, with its assignments (read in the
+    /// transaction, so the answer is exactly what was committed, and the resolver shows it
+    /// without reading it again).
     pub async fn finish(
         self,
         notices: Vec<EventNotice<'_>>,
         read_back: bool,
-    ) -> AppResult<Option<item::Model>> {
+    ) -> AppResult<Option<Committed>> {
         let Write { cx, txn, item, .. } = self;
         let wake = match (cx.notices, notices.is_empty()) {
             (Some(context), false) => {
@@ -200,7 +203,15 @@ impl Write<'_> {
             _ => None,
         };
         let updated = if read_back {
-            Some(crate::service::store::read::item(&txn, item.id).await?)
+            let mut rows = crate::service::store::rows::items_with_assignments(
+                &txn,
+                item::Entity::find_by_id(item.id),
+            )
+            .await?;
+            let (item, assignments) = rows.pop().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the item read back is missing"))
+            })?;
+            Some(Committed(Arc::new(ItemRows::new(item, assignments))))
         } else {
             None
         };
@@ -213,6 +224,25 @@ impl Write<'_> {
             wake.notify_one();
         }
         Ok(updated)
+    }
+}
+
+/// A verb's item as it committed it, with all its assignments: what its resolver answers
+/// from. Reads as the item's row.
+#[derive(Debug, Clone)]
+pub struct Committed(pub Arc<ItemRows>);
+
+impl Committed {
+    pub fn rows(&self) -> &Arc<ItemRows> {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Committed {
+    type Target = item::Model;
+
+    fn deref(&self) -> &item::Model {
+        &self.0.item
     }
 }
 
