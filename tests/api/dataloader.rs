@@ -94,6 +94,17 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         unit_id: None,
     };
     let schema = build_schema(Some(state.clone()));
+    let as_supervisor = |request: async_graphql::Request| {
+        prepare(
+            request,
+            &state,
+            Auth {
+                actor: Some(actor.clone()),
+                refused: None,
+                credential: None,
+            },
+        )
+    };
 
     // Each page is read twice: once with none of its items kept by the instance
     // (`item_cache`), once again with all of them kept.
@@ -117,15 +128,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
             let request = async_graphql::Request::new(page).variables(
                 async_graphql::Variables::from_json(serde_json::json!({ "first": first })),
             );
-            let request = prepare(
-                request,
-                &state,
-                Auth {
-                    actor: Some(actor.clone()),
-                    refused: None,
-                    credential: None,
-                },
-            );
+            let request = as_supervisor(request);
             queries.store(0, Ordering::SeqCst);
             if std::env::var("DEBUG_SQL").is_ok() {
                 eprintln!("--- page of {first}");
@@ -190,15 +193,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
                 "itemId": item.id.to_string(), "version": item.version, "reason": "等待上级政策明确"
             } })),
         );
-        let request = prepare(
-            request,
-            &state,
-            Auth {
-                actor: Some(actor.clone()),
-                refused: None,
-                credential: None,
-            },
-        );
+        let request = as_supervisor(request);
         queries.store(0, Ordering::SeqCst);
         let response = schema.execute(request).await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);

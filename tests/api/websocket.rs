@@ -16,13 +16,17 @@ async fn app() -> TestApp {
 }
 
 async fn connect(app: &TestApp) -> Socket {
+    connect_offering(app, "graphql-transport-ws", "graphql-transport-ws").await
+}
+
+/// A socket offering the subprotocols `offered`, holding the server to choosing `chosen`.
+async fn connect_offering(app: &TestApp, offered: &str, chosen: &str) -> Socket {
     let mut request = format!("ws://{}/graphql/ws", app.address)
         .into_client_request()
         .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", offered.parse().expect("header"));
     let (socket, response) = tokio_tungstenite::connect_async(request)
         .await
         .expect("websocket connects");
@@ -31,7 +35,8 @@ async fn connect(app: &TestApp) -> Socket {
             .headers()
             .get("sec-websocket-protocol")
             .and_then(|v| v.to_str().ok()),
-        Some("graphql-transport-ws")
+        Some(chosen),
+        "offered {offered}"
     );
     socket
 }
@@ -197,26 +202,9 @@ async fn operations_answer_next_complete_error_and_pong() {
 
 /// A client of the legacy `graphql-ws` subprotocol (subscriptions-transport-ws: Python gql's
 /// default transport, older Apollo clients), answered in its own words with the same
-/// authentication as the current one.
+/// authentication as the current one; the first subprotocol the client offers is chosen.
 async fn connect_legacy(app: &TestApp, offered: &str) -> Socket {
-    let mut request = format!("ws://{}/graphql/ws", app.address)
-        .into_client_request()
-        .expect("request");
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", offered.parse().expect("header"));
-    let (socket, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket connects");
-    assert_eq!(
-        response
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some("graphql-ws"),
-        "the legacy subprotocol is chosen when it is the one offered first"
-    );
-    socket
+    connect_offering(app, offered, "graphql-ws").await
 }
 
 #[tokio::test]
