@@ -5,7 +5,7 @@
 //! `DUCHA_DATA_DIR`, `DUCHA_TIME_ZONE`, `DUCHA_OFFICE_CUTOFF`, `DUCHA_LOG`,
 //! `DUCHA_OUTBOX_CLAIM_SECONDS`, `DUCHA_SMTP_TIMEOUT_SECONDS`, `DUCHA_UNIT_REPORT_ACCESS`,
 //! `DUCHA_CORS_ORIGINS`, `DUCHA_PUBLIC_SCHEMA`, `DUCHA_PUBLIC_CALENDAR`, `DUCHA_CACHES`,
-//! `DUCHA_TRUSTED_PROXIES` (and the SMTP settings); the file is
+//! `DUCHA_TRUSTED_PROXIES`, `DUCHA_TRUSTED_PROXY_HEADER` (and the SMTP settings); the file is
 //! `ducha.toml` in the working directory, or the one named by `DUCHA_CONFIG`.
 
 use std::net::SocketAddr;
@@ -190,6 +190,7 @@ struct Layer {
     session_hours: Option<u64>,
     caches: Option<String>,
     trusted_proxies: Option<String>,
+    trusted_proxy_header: Option<String>,
 }
 
 impl Layer {
@@ -223,7 +224,8 @@ impl Layer {
             session_idle_minutes,
             session_hours,
             caches,
-            trusted_proxies
+            trusted_proxies,
+            trusted_proxy_header
         );
     }
 
@@ -255,6 +257,7 @@ impl Layer {
             session_hours: var("DUCHA_SESSION_HOURS").and_then(|v| v.parse().ok()),
             caches: var("DUCHA_CACHES"),
             trusted_proxies: var("DUCHA_TRUSTED_PROXIES"),
+            trusted_proxy_header: var("DUCHA_TRUSTED_PROXY_HEADER"),
         }
     }
 }
@@ -352,9 +355,17 @@ impl Settings {
             }
             cors_origins.push(origin.to_string());
         }
-        let trusted_proxies =
-            crate::proxies::TrustedProxies::parse(layer.trusted_proxies.as_deref().unwrap_or(""))
-                .map_err(|e| anyhow::anyhow!(e))?;
+        let proxy_header = match layer.trusted_proxy_header.as_deref() {
+            None => crate::proxies::ForwardedHeader::default(),
+            Some(text) => crate::proxies::ForwardedHeader::parse(text).with_context(|| {
+                format!("trusted_proxy_header `{text}` is not x-forwarded-for or forwarded")
+            })?,
+        };
+        let trusted_proxies = crate::proxies::TrustedProxies::parse_with(
+            layer.trusted_proxies.as_deref().unwrap_or(""),
+            proxy_header,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let caches = match layer.caches.as_deref() {
             None => crate::changes::Caches::On,
             Some(text) => crate::changes::Caches::parse(text)

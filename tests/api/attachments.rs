@@ -124,6 +124,16 @@ async fn a_unit_attaches_evidence_to_its_report_and_nobody_else_can() {
     );
     let outsider = fetch(Some(&d.street_head)).await.expect("sent");
     assert_eq!(outsider.status(), 404, "another unit's file is not found");
+    // Another scheme (an intranet proxy's Basic) is not a token: the reader is sent to
+    // sign in, as without the header.
+    let basic = app
+        .client
+        .get(app.url(&path))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .expect("sent");
+    assert!(basic.url().path().starts_with("/login"), "{}", basic.url());
     let forged = fetch(Some("dch_not-a-token")).await.expect("sent");
     assert_eq!(forged.status(), 401);
     assert_eq!(forged.headers()["www-authenticate"], "Bearer");

@@ -103,6 +103,25 @@ pub async fn sign_in(
         .await?
         .rows_affected;
     if counted == 0 {
+        // The tries are used up. When no pause is in force they were counted by tries that
+        // never finished (a client that hung up while its password hashed): the pause
+        // starts now, in one statement, rather than the count standing at the limit with
+        // nothing to ever reset it.
+        person::Entity::update_many()
+            .col_expr(person::Column::SignInFailures, Expr::value(0))
+            .col_expr(
+                person::Column::SignInBlockedUntil,
+                Expr::value(now + BLOCKED_FOR),
+            )
+            .filter(person::Column::Id.eq(person.id))
+            .filter(person::Column::SignInFailures.gte(MAX_FAILURES))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(person::Column::SignInBlockedUntil.is_null())
+                    .add(person::Column::SignInBlockedUntil.lte(now)),
+            )
+            .exec(db)
+            .await?;
         let until = person::Entity::find_by_id(person.id)
             .one(db)
             .await?

@@ -8,10 +8,14 @@
 //! for, 20 when not given), [`LIST_SIZE`] for any other list, 1 otherwise; nested lists
 //! multiply through. The connection's own `edges`/`nodes` are not counted twice.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet,
+    BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection,
+    SelectionSet,
 };
-use async_graphql::{ErrorExtensions, ServerError, Value, Variables};
+use async_graphql::{ErrorExtensions, Name, ServerError, Value, Variables};
 
 use super::nulls::FieldTypes;
 
@@ -58,17 +62,25 @@ pub fn cost(
     variables: &Variables,
     types: &FieldTypes,
 ) -> u64 {
-    let counter = Counter {
-        document,
-        variables,
-        types,
-    };
-    let count = |operation: &async_graphql::parser::types::OperationDefinition| {
+    let count = |operation: &OperationDefinition| {
+        let counter = Counter {
+            document,
+            variables,
+            defaults: operation
+                .variable_definitions
+                .iter()
+                .filter_map(|d| {
+                    let d = &d.node;
+                    Some((d.name.node.clone(), d.default_value.as_ref()?.node.clone()))
+                })
+                .collect(),
+            types,
+            fragments: RefCell::default(),
+        };
         counter.selection(
             types.root_of(operation.ty),
             &operation.selection_set.node,
             false,
-            0,
         )
     };
     match &document.operations {
@@ -88,68 +100,80 @@ pub fn cost(
 struct Counter<'a> {
     document: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// The operation's variables' defaults, for those the request does not give.
+    defaults: HashMap<Name, Value>,
     types: &'a FieldTypes,
+    /// Each fragment's cost, worked out once however often it is spread (a document that
+    /// spreads two fragments in each of thirty would otherwise be walked 2³⁰ times), and
+    /// `None` while it is being worked out: a fragment that spreads itself costs everything.
+    fragments: RefCell<HashMap<(Name, bool), Option<u64>>>,
 }
 
-/// Fragments nested deeper than this are not followed (validation refuses cycles; this only
-/// bounds the walk of a document that has not been validated yet).
-const MAX_FRAGMENT_DEPTH: usize = 32;
-
 impl Counter<'_> {
-    fn selection(&self, on: &str, set: &SelectionSet, paged: bool, depth: usize) -> u64 {
-        if depth > MAX_FRAGMENT_DEPTH {
-            return 0;
-        }
+    fn selection(&self, on: &str, set: &SelectionSet, paged: bool) -> u64 {
         set.items
             .iter()
             .map(|selection| match &selection.node {
-                Selection::Field(field) => self.field(on, &field.node, paged, depth),
+                Selection::Field(field) => self.field(on, &field.node, paged),
                 Selection::InlineFragment(fragment) => {
                     let fragment = &fragment.node;
                     let on = fragment
                         .type_condition
                         .as_ref()
                         .map_or(on, |c| c.node.on.node.as_str());
-                    self.selection(on, &fragment.selection_set.node, paged, depth + 1)
+                    self.selection(on, &fragment.selection_set.node, paged)
                 }
-                Selection::FragmentSpread(spread) => self
-                    .document
-                    .fragments
-                    .get(&spread.node.fragment_name.node)
-                    .map_or(0, |fragment| {
-                        self.selection(
-                            fragment.node.type_condition.node.on.node.as_str(),
-                            &fragment.node.selection_set.node,
-                            paged,
-                            depth + 1,
-                        )
-                    }),
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(&spread.node.fragment_name.node, paged)
+                }
             })
             .fold(0, u64::saturating_add)
     }
 
-    /// `paged`: the field is directly inside a connection whose `first`/`last` was counted.
-    fn field(&self, on: &str, field: &Field, paged: bool, depth: usize) -> u64 {
+    fn fragment(&self, name: &Name, paged: bool) -> u64 {
+        let key = (name.clone(), paged);
+        if let Some(known) = self.fragments.borrow().get(&key) {
+            return known.unwrap_or(u64::MAX);
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return 0;
+        };
+        self.fragments.borrow_mut().insert(key.clone(), None);
+        let cost = self.selection(
+            fragment.node.type_condition.node.on.node.as_str(),
+            &fragment.node.selection_set.node,
+            paged,
+        );
+        self.fragments.borrow_mut().insert(key, Some(cost));
+        cost
+    }
+
+    /// `paged`: the field is directly inside a connection whose page size was counted.
+    fn field(&self, on: &str, field: &Field, paged: bool) -> u64 {
         let name = field.name.node.as_str();
         let ty = self.types.field_type(on, name);
         let is_list = ty.is_some_and(|ty| matches!(ty.base, BaseType::List(_)));
-        let page = self.page_size(field);
+        let inner = ty.map_or("", named);
+        // A connection without `first`/`last` answers the API's default page.
+        let page = self
+            .page_size(field)
+            .or_else(|| inner.ends_with("Connection").then_some(DEFAULT_PAGE));
         let times = match (page, is_list) {
             (Some(size), _) => size,
             (None, true) if paged && (name == "edges" || name == "nodes") => 1,
-            (None, true) => LIST_SIZE,
+            (None, true) => list_size(name),
             (None, false) => 1,
         };
         let below = if field.selection_set.node.items.is_empty() {
             0
         } else {
-            let inner = ty.map_or("", named);
-            self.selection(inner, &field.selection_set.node, page.is_some(), depth)
+            self.selection(inner, &field.selection_set.node, page.is_some())
         };
         1u64.saturating_add(times.saturating_mul(below))
     }
 
-    /// `first` or `last` (the larger), from the text or the request's variables.
+    /// `first` or `last` (the larger), from the text, the request's variables or their
+    /// defaults.
     fn page_size(&self, field: &Field) -> Option<u64> {
         field
             .arguments
@@ -160,6 +184,7 @@ impl Counter<'_> {
                     Ok::<_, std::convert::Infallible>(
                         self.variables
                             .get(&variable)
+                            .or_else(|| self.defaults.get(&variable))
                             .cloned()
                             .unwrap_or(Value::Null),
                     )
@@ -170,6 +195,18 @@ impl Counter<'_> {
                 }
             })
             .max()
+    }
+}
+
+/// How many rows a list without `first`/`last` is counted as: the whole-district lists at
+/// what a district holds, everything else (an item's assignments, reports…) at [`LIST_SIZE`].
+fn list_size(field: &str) -> u64 {
+    match field {
+        "units" => 200,
+        "people" => 1_000,
+        "todo" | "followedItems" => 200,
+        "auditTrail" => 50,
+        _ => LIST_SIZE,
     }
 }
 
@@ -223,6 +260,38 @@ mod tests {
             1 + 100 * (1 + 23)
         );
         assert_eq!(cost_of(nested, serde_json::json!({})), 1 + 20 * (1 + 23));
+    }
+
+    #[test]
+    fn a_fragment_spread_twice_at_every_level_is_counted_once_per_fragment_and_a_cycle_is_refused()
+    {
+        // F0 spreads F1 twice, F1 spreads F2 twice… 2^40 visits if walked naively.
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..40 {
+            query.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{} ...F{} }}",
+                i + 1,
+                i + 1
+            ));
+        }
+        query.push_str(" fragment F40 on Query { items(first: 100) { edges { node { title } } } }");
+        let cost = cost_of(&query, serde_json::json!({}));
+        assert_eq!(cost, u64::MAX.min(301u64.saturating_mul(1 << 40)), "{cost}");
+        let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+        assert_eq!(cost_of(cycle, serde_json::json!({})), u64::MAX);
+    }
+
+    #[test]
+    fn defaults_and_unpaged_connections_count_what_they_answer() {
+        let by_default = "query($n: Int = 100) { items(first: $n) { edges { node { title } } } }";
+        assert_eq!(cost_of(by_default, serde_json::json!({})), 301);
+        assert_eq!(
+            cost_of(
+                "{ items { edges { node { title } } } }",
+                serde_json::json!({})
+            ),
+            61
+        );
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn fill(
     query: &str,
     operation_name: Option<&str>,
 ) {
-    let failed: Vec<Vec<PathSegment>> = response
+    let mut failed: Vec<Vec<PathSegment>> = response
         .errors
         .iter()
         .filter(|e| !e.path.is_empty())
@@ -126,6 +126,14 @@ pub fn fill(
     if response.data == Value::Null {
         response.data = Value::Object(Default::default());
     }
+    // async-graphql answers an object all of whose selected fields failed as `null` itself:
+    // each such object along an error's path is an object again, for its nulls to go in.
+    for path in &failed {
+        reopen(&mut response.data, path);
+    }
+    // Deepest first, so that a null placed higher (a failed field's nearest nullable
+    // ancestor) is not filled in again by an error below it.
+    failed.sort_by_key(|path| std::cmp::Reverse(path.len()));
     for path in failed {
         // Where the null goes: the deepest point of the path that may be null.
         let nullable = walk.nullable_points(root, selection, &path);
@@ -267,6 +275,23 @@ fn named(ty: &Type) -> &str {
     }
 }
 
+/// Turns each `null` met before the end of `path` into an empty object.
+fn reopen(data: &mut Value, path: &[PathSegment]) {
+    let mut at = data;
+    for segment in &path[..path.len().saturating_sub(1)] {
+        let next = match (segment, at) {
+            (PathSegment::Field(name), Value::Object(map)) => map.get_mut(name.as_str()),
+            (PathSegment::Index(index), Value::List(list)) => list.get_mut(*index),
+            _ => return,
+        };
+        let Some(next) = next else { return };
+        if *next == Value::Null {
+            *next = Value::Object(Default::default());
+        }
+        at = next;
+    }
+}
+
 /// `data` with `null` at `path` (its parents present; nothing changes if they are not).
 fn set_null(mut data: Value, path: &[PathSegment]) -> Value {
     let Some((last, parents)) = path.split_last() else {
@@ -355,6 +380,18 @@ mod tests {
             &[&[field("node"), field("colour")]],
         );
         assert_eq!(data, serde_json::json!({ "node": { "colour": null } }));
+    }
+
+    #[test]
+    fn an_object_whose_every_field_failed_gets_its_nulls_inside() {
+        // As async-graphql answers it: `me` (Person!) whose one selected field, `unit`
+        // (nullable), failed comes back as `null` itself.
+        let data = filled(
+            "{ me { unit { name } } }",
+            serde_json::json!({ "me": null }),
+            &[&[field("me"), field("unit")]],
+        );
+        assert_eq!(data, serde_json::json!({ "me": { "unit": null } }));
     }
 
     #[test]

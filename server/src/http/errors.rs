@@ -67,6 +67,15 @@ pub async fn read_request(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    // A client that waits for `100 Continue` before sending hears the refusal instead: its
+    // body is neither invited nor read.
+    let waits_to_send = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if waits_to_send && declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
     let bytes = match crate::body::read_within(body, declared, limit).await {
         Ok(bytes) => bytes,
         Err(crate::body::Refusal::TooLarge) => return Err(too_large()),

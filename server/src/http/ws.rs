@@ -83,6 +83,9 @@ pub const MAX_MESSAGE: usize = super::errors::JSON_BODY_LIMIT;
 /// keeps its socket, and a vanished one frees its subscriptions.
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
+/// How often a legacy (`graphql-ws`) client hears `ka`, whatever else it hears.
+const LEGACY_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
 #[derive(Deserialize)]
 struct Incoming {
     #[serde(rename = "type")]
@@ -159,10 +162,20 @@ pub async fn serve(
     let init_deadline = tokio::time::sleep(state.http.ws_init_timeout);
     tokio::pin!(init_deadline);
     let mut awaiting_pong = false;
+    // The legacy protocol's clients (Apollo's subscriptions-transport-ws) close a socket that
+    // sends no `ka` within their own timeout, whatever else it sends: a fixed beat for them.
+    let mut legacy_beat = tokio::time::interval(LEGACY_KEEP_ALIVE);
+    legacy_beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let closing = loop {
         let keep_alive = tokio::time::sleep(KEEP_ALIVE);
         tokio::select! {
             () = &mut init_deadline, if auth.is_none() => break Some(Closing::InitTimeout),
+            _ = legacy_beat.tick(), if dialect == Dialect::Legacy && auth.is_some() => {
+                let ka = serde_json::json!({ "type": "ka" });
+                if sink.send(Message::text(ka.to_string())).await.is_err() {
+                    break None;
+                }
+            }
             () = keep_alive => {
                 if awaiting_pong {
                     break None;
@@ -231,13 +244,8 @@ pub async fn serve(
                         if sink.send(Message::text(ack.to_string())).await.is_err() {
                             break None;
                         }
-                        // The legacy protocol's clients wait for a first keep-alive.
-                        if dialect == Dialect::Legacy {
-                            let ka = serde_json::json!({ "type": "ka" });
-                            if sink.send(Message::text(ka.to_string())).await.is_err() {
-                                break None;
-                            }
-                        }
+                        // A legacy client hears its first `ka` at once: the beat's first
+                        // tick, waiting since the socket opened, fires on the next turn.
                     }
                     "ping" => {
                         let mut pong = serde_json::json!({ "type": "pong" });

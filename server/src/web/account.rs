@@ -71,7 +71,7 @@ fn client_address(request: &Request, state: &AppState) -> Option<IpAddr> {
     if !proxies.trusts(peer) {
         return Some(peer);
     }
-    let forwarded = crate::proxies::forwarded_chain(request.headers());
+    let forwarded = crate::proxies::forwarded_chain(request.headers(), proxies.header());
     Some(
         forwarded
             .into_iter()

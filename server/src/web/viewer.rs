@@ -92,17 +92,25 @@ pub async fn signed_in_reader(
 }
 
 /// The reader of a request that presents `Authorization: Bearer <token>` (a program fetching
-/// a file it found through the API): `None` without the header, an error for a token that
-/// opens nothing.
+/// a file it found through the API): `None` without a Bearer token, an error for a token
+/// that opens nothing.
 pub async fn token_reader(
     request: &poem::Request,
     state: &AppState,
 ) -> Option<Result<Viewer, crate::error::AppError>> {
+    // Only a Bearer token is ours: another scheme (an intranet proxy's Basic) or a bare
+    // `Bearer` leaves the reader to the session, as if no header were sent.
     let header = request
         .headers()
         .get(poem::http::header::AUTHORIZATION)?
         .to_str()
-        .ok();
+        .ok()
+        .filter(|h| {
+            h.get(..7)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                && !h[7..].trim().is_empty()
+        })?;
+    let header = Some(header);
     let found = async {
         let hash = crate::auth::token_hash_of_header(header)?.ok_or_else(|| {
             crate::error::AppError::Unauthenticated("Authorization 头中没有令牌".into())

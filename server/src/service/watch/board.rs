@@ -248,6 +248,9 @@ impl KeptCopy for BoardCache {
             return;
         }
         if let Ok(mut held) = self.held() {
+            self.0
+                .forgotten
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             *held = None;
         }
     }
@@ -263,6 +266,9 @@ struct CacheInner {
     last_read: std::sync::Mutex<Option<std::time::Instant>>,
     /// `caches = off`: every reader computes the board.
     switched_off: bool,
+    /// How many times the held board was dropped: a board computed across a drop is not
+    /// kept (it may miss the change, whose audit id need not be the last on PostgreSQL).
+    forgotten: std::sync::atomic::AtomicU64,
 }
 
 #[derive(FromQueryResult)]
@@ -297,14 +303,18 @@ impl BoardCache {
         if let Some(board) = self.current_for(&version, sources) {
             return Ok(board);
         }
+        let generation = self.0.forgotten.load(std::sync::atomic::Ordering::SeqCst);
         let rule_set = RuleSet::load(sources.db, sources.calendar, sources.time_zone).await?;
         let board = Arc::new(board_now(sources.db, &rule_set, sources.clock.now()).await?);
         // Kept under the version read before computing: a write that lands meanwhile makes
-        // the next reader compute again rather than be missed.
-        *self.held()? = Some(Held {
-            version,
-            board: Arc::clone(&board),
-        });
+        // the next reader compute again rather than be missed; one heard meanwhile, too.
+        let mut held = self.held()?;
+        if self.0.forgotten.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            *held = Some(Held {
+                version,
+                board: Arc::clone(&board),
+            });
+        }
         Ok(board)
     }
 
