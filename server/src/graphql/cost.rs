@@ -276,7 +276,7 @@ mod tests {
         }
         query.push_str(" fragment F40 on Query { items(first: 100) { edges { node { title } } } }");
         let cost = cost_of(&query, serde_json::json!({}));
-        assert_eq!(cost, u64::MAX.min(301u64.saturating_mul(1 << 40)), "{cost}");
+        assert_eq!(cost, 301u64 << 40, "{cost}");
         let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
         assert_eq!(cost_of(cycle, serde_json::json!({})), u64::MAX);
     }
