@@ -239,12 +239,13 @@ struct Held {
 #[derive(Clone, Default)]
 pub struct BoardCache(Arc<CacheInner>);
 
-/// Any change drops the held board at once. The audit trail's last id, checked on every
-/// read, would find it out of date anyway; the feed makes the instance that wrote stop
-/// believing it before its verb answers, without waiting for that statement.
+/// A change of what every colour rests on (the policy, the calendar, units, all items) drops
+/// the held board at once. An item's change does not: every write moves the audit trail's
+/// last id, which each read compares (on any instance), and dropping the board again when
+/// the live tail hears the same write half a second later would compute it twice per write.
 impl KeptCopy for BoardCache {
     fn changed(&self, change: &Change) {
-        if matches!(change, Change::Unheard | Change::Heard) {
+        if matches!(change, Change::Unheard | Change::Heard | Change::Items(_)) {
             return;
         }
         if let Ok(mut held) = self.held() {
