@@ -1,8 +1,10 @@
--- wrk script for scripts/bench-api/run.sh. It sends the same GraphQL POST on every request,
--- and at the end prints one JSON line with the run's numbers.
+-- wrk script for scripts/bench-api/run.sh. It sends the same GraphQL POST on every request
+-- (with ID_MIN and ID_MAX set, the body's __RANDOM_ID__ becomes a random id of that range on
+-- each request), and at the end prints one JSON line with the run's numbers.
 --
 -- Environment:
 --   BODY_FILE  the request body (a JSON file), required
+--   ID_MIN, ID_MAX   if set, each request's __RANDOM_ID__ is a random id in [ID_MIN, ID_MAX]
 --   TOKEN      if set, sent as "Authorization: Bearer <TOKEN>" (ducha); unset for PostGraphile
 --   BENCH_SERVER, BENCH_QUERY, BENCH_CONNS, BENCH_REP   labels copied into the JSON line
 --
@@ -34,8 +36,30 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- Set from the environment in each thread: the body around the random id, and its range.
+local id_min = tonumber(os.getenv("ID_MIN") or "")
+local id_max = tonumber(os.getenv("ID_MAX") or "")
+local before_id, after_id = nil, nil
+if id_min ~= nil and id_max ~= nil then
+  local at = body:find("__RANDOM_ID__", 1, true)
+  if at == nil then
+    error("ID_MIN/ID_MAX set but the body has no __RANDOM_ID__")
+  end
+  before_id = body:sub(1, at - 1)
+  after_id = body:sub(at + #"__RANDOM_ID__")
+end
+
 function init(args)
   non_200 = 0
+  -- Each thread its own sequence.
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+end
+
+if before_id ~= nil then
+  function request()
+    local id = math.random(id_min, id_max)
+    return wrk.format(nil, nil, nil, before_id .. id .. after_id)
+  end
 end
 
 function response(status, headers, body)

@@ -27,9 +27,15 @@ COLOUR_ITEM_FIELDS = (
 )
 
 
+# Stands for the item's id in item-random's bodies: post.lua puts a random id there for
+# every request, so each one reads an item the server has most likely not read before.
+RANDOM_ID = "__RANDOM_ID__"
+
+
 def bodies(item_id):
     """{query name: {server: request body}}"""
     variables = {"id": str(item_id)}  # both take the id as a string (ID!, BigInt!)
+    random = {"id": RANDOM_ID}
     return {
         "list": {
             "ducha": {"query": "{ items(first: 50) { edges { node { %s } } } }" % ITEM_FIELDS},
@@ -46,6 +52,16 @@ def bodies(item_id):
             "pgl": {
                 "query": "query($id: BigInt!) { item(rowId: $id) { %s } }" % PGL_ITEM_FIELDS,
                 "variables": variables,
+            },
+        },
+        "item-random": {
+            "ducha": {
+                "query": "query($id: ID!) { item(id: $id) { %s } }" % ITEM_FIELDS,
+                "variables": random,
+            },
+            "pgl": {
+                "query": "query($id: BigInt!) { item(rowId: $id) { %s } }" % PGL_ITEM_FIELDS,
+                "variables": random,
             },
         },
         "list+colour": {

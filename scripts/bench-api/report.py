@@ -19,7 +19,7 @@ from pathlib import Path
 
 START, END = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
 SLOW_MS = 100.0  # a ducha response slower than this counts as a stall in the log summary
-PAIRED = ["list", "item"]  # queries both servers answer
+PAIRED = ["list", "item", "item-random"]  # queries both servers answer
 DUCHA_ONLY = {"list+colour": "list"}  # ducha-only query -> the query its cost is measured against
 
 
@@ -143,7 +143,10 @@ def render(meta, runs, memory, log):
         f"(ducha then PostGraphile in each rep), threads = min(conns, 2), `--timeout 10s`; "
         f"a {meta.get('warmup', '?')} s warm-up per server and query is not counted. "
         f"`list` = `items(first: 50)` with each item's assignments and their units; "
-        f"`item` = `item(id:)` of item {meta.get('item_id', '?')} (the middle of the table); "
+        f"`item` = `item(id:)` of item {meta.get('item_id', '?')} (the middle of the table) on every "
+        f"request: after the first, ducha's kept copy answers it (`caches = off` would not); "
+        f"`item-random` = the same query for a random item of the whole table on each request, "
+        f"as a dashboard or a search page sends them; "
         f"`list+colour` = `list` plus the colours (ducha only). Before the load, both servers' "
         f"answers were compared field by field and found identical."
     )

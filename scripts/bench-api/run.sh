@@ -29,7 +29,7 @@
 #
 # Settings (environment, defaults in brackets): DB [ducha_api_bench], ITEMS [100000],
 # DURATION [20] seconds per run, REPS [3], CONNS ["1 8 32"], QUERIES ["list item
-# list+colour"], WARMUP [5] seconds per server and query (not counted), DUCHA_BIN
+# item-random list+colour"], WARMUP [5] seconds per server and query (not counted), DUCHA_BIN
 # [target/release/ducha], DUCHA_PORT [18181], PGL_PORT [18182], POOL [16] (PostGraphile's
 # pool; ducha's is its own setting DUCHA_DB_POOL, 8 by default), PGL_IDLE_MS [600000]
 # (PostGraphile's pool idle timeout, set to sqlx's default), PERSON_ID [2], SKIP_SEED [0], OUT [scripts/bench-api/out],
@@ -61,7 +61,7 @@ ITEMS="${ITEMS:-100000}"
 DURATION="${DURATION:-20}"
 REPS="${REPS:-3}"
 CONNS="${CONNS:-1 8 32}"
-QUERIES="${QUERIES:-list item list+colour}"
+QUERIES="${QUERIES:-list item item-random list+colour}"
 WARMUP="${WARMUP:-5}"
 DUCHA_BIN="${DUCHA_BIN:-target/release/ducha}"
 DUCHA_PORT="${DUCHA_PORT:-18181}"
@@ -281,6 +281,9 @@ fi
 item_id="$(q 'SELECT id FROM item ORDER BY id OFFSET (SELECT count(*) / 2 FROM item) LIMIT 1')"
 [[ -n "$item_id" ]] || die "no item in $DB"
 python3 "$here/queries.py" "$OUT/bodies" "$item_id"
+# item-random asks for a random item of the whole table on every request (post.lua).
+id_min="$(q 'SELECT min(id) FROM item')"
+id_max="$(q 'SELECT max(id) FROM item')"
 mkdir -p "$OUT/answers"
 
 port_of() { if [[ "$1" == ducha ]]; then echo "$DUCHA_PORT"; else echo "$PGL_PORT"; fi; }
@@ -326,9 +329,11 @@ bench() {
   local threads=$((conns < 2 ? conns : 2))
   local file="$OUT/wrk/$query.$server.c$conns.r$rep.txt"
   [[ "$server" == ducha ]] && tok="$token"
+  local range=()
+  [[ "$query" == item-random ]] && range=(ID_MIN="$id_min" ID_MAX="$id_max")
   alive "$ducha_pid" ducha "$OUT/ducha.log"
   alive "$pgl_pid" PostGraphile "$OUT/pgl.log"
-  BODY_FILE="$OUT/bodies/$query.$server.json" TOKEN="$tok" BENCH_SERVER="$server" \
+  env "${range[@]}" BODY_FILE="$OUT/bodies/$query.$server.json" TOKEN="$tok" BENCH_SERVER="$server" \
     BENCH_QUERY="$query" BENCH_CONNS="$conns" BENCH_REP="$rep" \
     wrk -t"$threads" -c"$conns" -d"${seconds}s" --timeout 10s -s "$here/post.lua" \
     "http://127.0.0.1:$(port_of "$server")/graphql" >"$file" 2>&1 \
