@@ -104,6 +104,18 @@ impl ChangeFeed {
         }
     }
 
+    /// Commits `txn` and publishes `change`: also when the commit's answer was lost, since it
+    /// may have happened. What a write of shared data ends with.
+    pub async fn commit(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        change: Change,
+    ) -> Result<(), sea_orm::DbErr> {
+        let committed = txn.commit().await;
+        self.publish(change);
+        committed
+    }
+
     /// How many changes were published (for `/metrics`).
     pub fn published(&self) -> u64 {
         self.0.published.load(Ordering::Relaxed)

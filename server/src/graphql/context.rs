@@ -106,15 +106,6 @@ impl Auth {
         }
     }
 
-    /// A reader with an API token already resolved to its holder (a download by token).
-    pub fn of_token(actor: Actor, hash: String) -> Auth {
-        Auth {
-            actor: Some(actor),
-            refused: None,
-            credential: Some(Credential::Token(hash)),
-        }
-    }
-
     /// A reader signed in at the web pages, with the session cookie's value.
     pub fn of_session(actor: Actor, secret: &str) -> Auth {
         Auth {

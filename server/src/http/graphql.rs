@@ -255,26 +255,34 @@ async fn execute(
     }
     // A text validated strictly for the first time, with variables that leave no argument
     // unchecked, is remembered once it has executed (`guard::remember_validated`).
-    let strictly_validated = (!introspection && !admitted.validated_before && certainly_valid)
-        .then(|| (request.query.clone(), operation_name.clone()));
-    // Read again only if a field fails, to place its null (`graphql::nulls`).
+    let strictly_validated = !introspection && !admitted.validated_before && certainly_valid;
+    // Kept past execution: remembered as validated, or read again if a field fails.
     let text_sent = request.query.clone();
     let mut response = schema
         .execute(crate::graphql::prepare(request, state, auth))
         .await;
-    if let Some((text, operation_name)) = strictly_validated
-        && !is_request_error(&response)
-    {
-        crate::graphql::guard::remember_validated(&text, operation_name.as_deref());
+    if strictly_validated && !is_request_error(&response) {
+        crate::graphql::guard::remember_validated(&text_sent, operation_name.as_deref());
     }
-    crate::graphql::nulls::fill(
+    finish_answer(
         &mut response,
-        &schemas.field_types,
+        schemas,
         &text_sent,
         operation_name.as_deref(),
     );
-    codify(&mut response.errors);
     response
+}
+
+/// What every executed answer gets, over HTTP and the WebSocket: a failed field's `null` in
+/// its place (`graphql::nulls`), and a code on every error.
+pub fn finish_answer(
+    response: &mut async_graphql::Response,
+    schemas: &Schemas,
+    text_sent: &str,
+    operation_name: Option<&str>,
+) {
+    crate::graphql::nulls::fill(response, &schemas.field_types, text_sent, operation_name);
+    codify(&mut response.errors);
 }
 
 /// Gives every error raised before a resolver ran (syntax, validation, a malformed

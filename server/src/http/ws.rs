@@ -363,13 +363,12 @@ async fn run_operation(
     let mut responses = std::pin::pin!(schemas.main.execute_stream(request));
     let mut first = true;
     while let Some(mut response) = responses.next().await {
-        crate::graphql::nulls::fill(
+        super::graphql::finish_answer(
             &mut response,
-            &schemas.field_types,
+            &schemas,
             &text_sent,
             operation_name.as_deref(),
         );
-        super::graphql::codify(&mut response.errors);
         // A first answer with errors and no data never executed: the protocol's `error`,
         // which also ends the operation (no `complete` follows).
         if first && super::graphql::is_request_error(&response) {

@@ -19,7 +19,8 @@ pub struct Viewer {
     pub secret: String,
     /// Set when the reader came with `Authorization: Bearer` rather than a session: such a
     /// reader may download, never post a form.
-    pub token_hash: Option<String>,
+    /// The API's own resolution of it (`Auth::resolve`), which the reader runs as.
+    pub token: Option<Auth>,
 }
 
 impl Viewer {
@@ -31,12 +32,12 @@ impl Viewer {
     }
 
     pub fn checks(&self, presented: &str) -> bool {
-        self.token_hash.is_none() && !presented.is_empty() && presented == self.csrf()
+        self.token.is_none() && !presented.is_empty() && presented == self.csrf()
     }
 
     fn auth(&self) -> Auth {
-        match &self.token_hash {
-            Some(hash) => Auth::of_token(self.actor.clone(), hash.clone()),
+        match &self.token {
+            Some(auth) => auth.clone(),
             None => Auth::of_session(self.actor.clone(), &self.secret),
         }
     }
@@ -87,7 +88,7 @@ pub async fn signed_in_reader(
     Ok(actor.map(|actor| Viewer {
         actor,
         secret,
-        token_hash: None,
+        token: None,
     }))
 }
 
@@ -110,23 +111,18 @@ pub async fn token_reader(
                 .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
                 && !h[7..].trim().is_empty()
         })?;
-    let header = Some(header);
-    let found = async {
-        let hash = crate::auth::token_hash_of_header(header)?.ok_or_else(|| {
-            crate::error::AppError::Unauthenticated("Authorization 头中没有令牌".into())
-        })?;
-        let actor = state
-            .directory
-            .actor_of_token(&state.db, &hash)
-            .await?
-            .ok_or_else(crate::auth::unknown_token)?;
-        Ok(Viewer {
+    // The token is resolved as the API resolves it: the same holder, the same refusal.
+    let auth = Auth::resolve(state, Some(header)).await;
+    Some(match auth.actor.clone() {
+        Some(actor) => Ok(Viewer {
             actor,
             secret: String::new(),
-            token_hash: Some(hash),
-        })
-    };
-    Some(found.await)
+            token: Some(auth),
+        }),
+        None => Err(crate::error::AppError::Unauthenticated(
+            auth.refused.unwrap_or_else(|| "令牌无效".into()),
+        )),
+    })
 }
 
 /// A GraphQL error as a page shows it.

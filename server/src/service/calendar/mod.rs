@@ -227,8 +227,10 @@ async fn apply(
     details["movedDeadlines"] = json!(moved.len());
     crate::service::store::calendar_state::record(&txn, &version).await?;
     audit(&txn, Audit::admin(actor, now, action, details)).await?;
+    // Not `ChangeFeed::commit`: the calendar readers use must be the new one before any copy
+    // hears the change. Published even when the commit's answer was lost: it may have
+    // happened, and deadlines moved.
     let committed = txn.commit().await;
-    // Even when the commit's answer was lost: it may have happened, and deadlines moved.
     if committed.is_ok() {
         store.replace(calendar)?;
     }

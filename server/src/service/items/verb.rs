@@ -215,11 +215,9 @@ impl Write<'_> {
         } else {
             None
         };
-        let committed = txn.commit().await;
-        // Even when the commit's answer was lost: it may have happened.
         cx.changes
-            .publish(crate::changes::Change::Items(vec![item.id]));
-        committed?;
+            .commit(txn, crate::changes::Change::Items(vec![item.id]))
+            .await?;
         if let Some(wake) = wake {
             wake.notify_one();
         }

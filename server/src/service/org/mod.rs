@@ -36,10 +36,7 @@ fn require_admin(actor: &Actor) -> AppResult<()> {
 /// Commits a change to people, units or tokens and tells this instance's copies at once
 /// (other instances hear its audit row through their live tail).
 async fn commit_directory(txn: sea_orm::DatabaseTransaction, feed: &ChangeFeed) -> AppResult<()> {
-    let committed = txn.commit().await;
-    // Even when the commit's answer was lost: it may have happened.
-    feed.publish(Change::Directory);
-    Ok(committed?)
+    Ok(feed.commit(txn, Change::Directory).await?)
 }
 
 #[tracing::instrument(skip_all)]

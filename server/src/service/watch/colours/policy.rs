@@ -108,10 +108,7 @@ pub async fn update_policy(
         Audit::admin(Some(actor), now, "UPDATE_COLOUR_POLICY", json!({ "fromVersion": version, "toVersion": version + 1, "from": previous, "to": policy })),
     )
     .await?;
-    let committed = txn.commit().await;
-    // Even when the commit's answer was lost: it may have happened.
-    changes.publish(Change::Policy);
-    committed?;
+    changes.commit(txn, Change::Policy).await?;
     Ok(version + 1)
 }
 
