@@ -104,14 +104,15 @@ impl ChangeFeed {
         }
     }
 
-    /// Commits `txn` and publishes `change`: also when the commit's answer was lost, since it
-    /// may have happened. What a write of shared data ends with.
+    /// Awaits a write's commit (`txn.commit()`) and publishes `change`: also when the
+    /// commit's answer was lost, since it may have happened. What a write of shared data ends
+    /// with.
     pub async fn commit(
         &self,
-        txn: sea_orm::DatabaseTransaction,
+        commit: impl std::future::Future<Output = Result<(), sea_orm::DbErr>>,
         change: Change,
     ) -> Result<(), sea_orm::DbErr> {
-        let committed = txn.commit().await;
+        let committed = commit.await;
         self.publish(change);
         committed
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Instance, graphql, start, start_blocking_with};
+use super::{Instance, fresh_data_dir, graphql, start, start_blocking_with};
 
 const REGISTER: &str =
     "mutation($input: RegisterItemInput!) { registerItem(input: $input) { item { id } } }";
@@ -74,17 +74,11 @@ fn largest_file(dir: &std::path::Path) -> u64 {
 
 #[tokio::test]
 async fn a_full_disk_on_sqlite_loses_no_write_answered_ok_and_writes_resume() {
-    let data_dir = std::env::temp_dir().join(format!("ducha-full-disk-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let env = vec![("DUCHA_DATA_DIR", data_dir.display().to_string())];
+    let (data_dir, env) = fresh_data_dir(&format!("ducha-full-disk-{}", std::process::id()));
     let client = reqwest::Client::new();
     // A district to write into; the demo prints the office's token.
     let first = start(&env, true).await;
-    let token = first
-        .tokens
-        .get("SUPERVISOR")
-        .cloned()
-        .expect("the demo prints the supervisor's token");
+    let token = first.token("SUPERVISOR");
     first.kill9().await;
     // Room for a few hundred kilobytes more than the largest file holds now.
     let limit = largest_file(&data_dir) + 512 * 1024;

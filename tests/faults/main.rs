@@ -7,6 +7,7 @@
 //! A few rounds run under `cargo test`; a soak is the same test with more rounds:
 //! `DUCHA_FAULT_ROUNDS=150 cargo test --release --test faults -- --nocapture`.
 
+mod acknowledged;
 mod full_disk;
 
 #[path = "../api/smtp.rs"]
@@ -132,7 +133,24 @@ fn start_blocking_with(
     panic!("ducha did not start");
 }
 
+/// A data folder of a test's own, emptied, and the environment that points an instance at
+/// it.
+fn fresh_data_dir(name: &str) -> (std::path::PathBuf, Vec<(&'static str, String)>) {
+    let data_dir = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let env = vec![("DUCHA_DATA_DIR", data_dir.display().to_string())];
+    (data_dir, env)
+}
+
 impl Instance {
+    /// The demo's token for `role`, as it printed it.
+    fn token(&self, role: &str) -> String {
+        self.tokens
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| panic!("the demo prints a token for {role}"))
+    }
+
     /// SIGKILL: no shutdown, no flush, as a crash or an OOM kill.
     async fn kill9(self) {
         let _ = tokio::task::spawn_blocking(move || drop(self)).await;
@@ -360,11 +378,7 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
     let env = base_env(&smtp, &data_dir);
     let client = reqwest::Client::new();
     let first = start(&env, true).await;
-    let token = first
-        .tokens
-        .get("SUPERVISOR")
-        .cloned()
-        .expect("the demo prints the supervisor's token");
+    let token = first.token("SUPERVISOR");
     let units = unit_ids(&client, &first.address, &token).await;
     assert!(units.len() > 10);
     let mut instance = Some(first);
@@ -449,11 +463,7 @@ async fn two_instances_on_postgres_killed_in_turn_lose_nothing() {
     env.push(("DATABASE_URL", url));
     let client = reqwest::Client::new();
     let first = start(&env, true).await;
-    let token = first
-        .tokens
-        .get("SUPERVISOR")
-        .cloned()
-        .expect("supervisor token");
+    let token = first.token("SUPERVISOR");
     let units = unit_ids(&client, &first.address, &token).await;
     let mut pair = [Some(first), Some(start(&env, false).await)];
     let mut kills = Vec::new();

@@ -253,6 +253,22 @@ async fn metrics(state: Data<&AppState>) -> Response {
         "Idle connections in this process's database pool.",
         idle as f64,
     ));
+    let queue = crate::service::store::write::queue_counts(&state.db);
+    gauges.push(gauge(
+        "ducha_sqlite_write_groups",
+        "SQLite: groups of writes committed together by this process (one fsync each).",
+        queue.groups as f64,
+    ));
+    gauges.push(gauge(
+        "ducha_sqlite_grouped_writes",
+        "SQLite: writes committed in those groups.",
+        queue.grouped_writes as f64,
+    ));
+    gauges.push(gauge(
+        "ducha_sqlite_write_turns_seconds",
+        "SQLite: how long this process's writes held the one writer's turn, in all.",
+        queue.turns_held_micros as f64 / 1e6,
+    ));
     gauges.push(gauge(
         "ducha_item_cache_items",
         "Items this instance keeps in memory with their assignments.",

@@ -81,7 +81,7 @@ pub async fn import_year(
         .map_err(|e| AppError::BadUserInput(e.to_string()))?;
     // The year as stored now, read inside the transaction that will replace it: two
     // amendments at once, or an instance whose calendar is behind, must not drop one.
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_long_write(db).await?;
     crate::service::store::calendar_state::lock_for_change(&txn, now).await?;
     let current = CalendarStore::build_from(&txn).await?;
     let known = current.data().year(incoming.year).cloned();
@@ -203,7 +203,7 @@ fn day_changes(
 /// from the database, recalculate the open deadlines on it, audit the change with the new
 /// version, and commit — then swap the calendar in for readers. A dry run rolls it all back.
 async fn apply(
-    txn: sea_orm::DatabaseTransaction,
+    txn: crate::service::store::write::WriteTxn,
     // The calendar readers use, and where its replacement is published.
     (store, changes): (&CalendarStore, &ChangeFeed),
     policy: &DeadlinePolicy,
@@ -251,7 +251,7 @@ pub async fn settle_on_start(
     policy: &DeadlinePolicy,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_long_write(db).await?;
     crate::service::store::calendar_state::lock_for_change(&txn, now).await?;
     let calendar = CalendarStore::build_from(&txn).await?;
     let stored = crate::service::store::calendar_state::version_in_force(&txn).await?;
@@ -297,7 +297,7 @@ pub async fn set_local_day(
     } = day;
     require_duty(actor, Duty::SetLocalDay, "只有系统管理员可以调整本地日历")?;
     let name = crate::service::store::input::Text::parse("名称", &name, 50)?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_long_write(db).await?;
     crate::service::store::calendar_state::lock_for_change(&txn, now).await?;
     entity::calendar_override::Entity::delete_many()
         .filter(entity::calendar_override::Column::Date.eq(date))

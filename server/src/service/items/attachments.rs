@@ -209,7 +209,7 @@ pub async fn attach<R: Read>(
         ));
     }
     let stored = store_upload(data_dir, upload)?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let created = record(&txn, actor, now, &target, stored).await?;
     txn.commit().await?;
     Ok(created)

@@ -26,7 +26,7 @@ pub async fn set_following(
     if !actor.role.sees_everything() {
         return Err(AppError::Forbidden("关注事项供区领导和督查室使用".into()));
     }
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     scope::visible_item(&txn, actor, item_id).await?;
     let changed = if following {
         follow::Entity::insert(follow::ActiveModel {

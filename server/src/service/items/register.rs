@@ -19,7 +19,8 @@ use crate::service::items::verb::Cx;
 use crate::service::store::audit::{Audit, audit};
 use crate::service::store::input::{BODY_MAX, TITLE_MAX, Text};
 use crate::service::store::scope;
-use crate::service::store::sql::{begin_write, statement};
+use crate::service::store::sql::statement;
+use crate::service::store::write::begin_write;
 use entity::item;
 use entity::{ItemStage, PersonRole};
 

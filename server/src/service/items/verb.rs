@@ -22,7 +22,7 @@ use crate::service::notices::notify::{EventNotice, NoticeContext, write_event_no
 use crate::service::store::audit::{Audit, audit};
 use crate::service::store::rows::ItemRows;
 use crate::service::store::scope;
-use crate::service::store::sql::begin_write;
+use crate::service::store::write::{WriteTxn, begin_write};
 use entity::{AssignmentStatus, ItemStage};
 use entity::{assignment, audit_event, item};
 
@@ -101,7 +101,7 @@ impl<'a> Verb<'a> {
         self.checked(txn, item).await
     }
 
-    async fn checked(self, txn: DatabaseTransaction, item: item::Model) -> AppResult<Write<'a>> {
+    async fn checked(self, txn: WriteTxn, item: item::Model) -> AppResult<Write<'a>> {
         let from = stage_of(&item);
         // 恢复 returns to where the item was when it was suspended: read from its history.
         let resume_to = if self.action == Action::Resume {
@@ -127,7 +127,7 @@ impl<'a> Verb<'a> {
 pub struct Write<'a> {
     pub cx: Cx<'a>,
     pub action: Action,
-    pub txn: DatabaseTransaction,
+    pub txn: WriteTxn,
     pub item: item::Model,
     pub from: Stage,
     pub to: Stage,
@@ -216,7 +216,7 @@ impl Write<'_> {
             None
         };
         cx.changes
-            .commit(txn, crate::changes::Change::Items(vec![item.id]))
+            .commit(txn.commit(), crate::changes::Change::Items(vec![item.id]))
             .await?;
         if let Some(wake) = wake {
             wake.notify_one();

@@ -35,8 +35,11 @@ fn require_admin(actor: &Actor) -> AppResult<()> {
 
 /// Commits a change to people, units or tokens and tells this instance's copies at once
 /// (other instances hear its audit row through their live tail).
-async fn commit_directory(txn: sea_orm::DatabaseTransaction, feed: &ChangeFeed) -> AppResult<()> {
-    Ok(feed.commit(txn, Change::Directory).await?)
+async fn commit_directory(
+    txn: crate::service::store::write::WriteTxn,
+    feed: &ChangeFeed,
+) -> AppResult<()> {
+    Ok(feed.commit(txn.commit(), Change::Directory).await?)
 }
 
 #[tracing::instrument(skip_all)]
@@ -51,7 +54,7 @@ pub async fn create_unit(
     let name = Text::parse("单位名称", &input.name, 100)?;
     let head = Text::optional("主要负责人", input.head_name.as_deref(), 50)?;
     let contacts = checked_contacts(input.contacts)?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     if let Some(leader_id) = input.portfolio_leader_id {
         let leader = person::Entity::find_by_id(leader_id)
             .one(&txn)
@@ -128,7 +131,7 @@ pub async fn update_unit(
     let name = Text::parse("单位名称", &changes.name, 100)?;
     let head = Text::optional("主要负责人", changes.head_name.as_deref(), 50)?;
     let contacts = checked_contacts(changes.contacts)?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let found = unit::Entity::find_by_id(unit_id)
         .one(&txn)
         .await?
@@ -213,7 +216,7 @@ pub async fn update_person(
     let name = Text::parse("姓名", &changes.name, 50)?;
     let email = optional_email(changes.email.as_deref())?;
     let unit_id = unit_of_role(changes.role, changes.unit_id)?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let found = person::Entity::find_by_id(person_id)
         .one(&txn)
         .await?
@@ -294,7 +297,7 @@ pub async fn create_person(
         }
         (_, None) => None,
     };
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     if let Some(account) = &account {
         account_is_free(&txn, account).await?;
     }
@@ -409,7 +412,7 @@ pub async fn set_password(
         }
     }
     let hash = password::hash(&new).await?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     crate::auth::session::store_password(&txn, person_id, hash).await?;
     audit(
         &txn,
@@ -457,7 +460,7 @@ async fn rotate(
     now: DateTime<Utc>,
     person_id: i64,
 ) -> AppResult<String> {
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let found = person::Entity::find_by_id(person_id)
         .one(&txn)
         .await?
@@ -490,7 +493,7 @@ pub async fn ensure_first_admin(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> AppResult<Option<FirstAdmin>> {
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let admins = person::Entity::find()
         .filter(person::Column::Role.eq(PersonRole::Admin))
         .count(&txn)

@@ -55,7 +55,7 @@ pub async fn publish(
         )));
     }
     let report = compute(state, month, now).await?;
-    let txn = crate::service::store::sql::begin_write(state.db).await?;
+    let txn = crate::service::store::write::begin_long_write(state.db).await?;
     // Publishers of one month take turns (SQLite's write lock does this by itself): the
     // second finds the first's version and answers "unchanged", not a conflict.
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {

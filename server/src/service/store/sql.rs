@@ -16,21 +16,6 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> 
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// Begins a transaction that will write. On SQLite it takes the write lock at once (BEGIN
-/// IMMEDIATE): a deferred transaction that reads first cannot upgrade once another
-/// connection has committed (SQLITE_BUSY_SNAPSHOT, 517, which no busy timeout waits out).
-/// PostgreSQL ignores the mode.
-pub async fn begin_write(
-    db: &sea_orm::DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::TransactionTrait;
-    db.begin_with_options(sea_orm::TransactionOptions {
-        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
-}
-
 /// Ids per `IN (…)` list.
 pub const IN_CHUNK: usize = 10_000;
 

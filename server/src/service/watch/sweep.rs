@@ -24,19 +24,18 @@ use ducha_domain::colour::AssignmentFacts;
 use ducha_domain::ladder::{Decision, LadderFacts, OnRecord, Rung, RungSet, decide};
 use futures_util::{Stream, TryStreamExt};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, Set, TryInsertResult,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, Set,
+    Statement,
 };
 use serde_json::json;
 
 use crate::calendar_store::CalendarStore;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::notices::notify::{self, DIGEST, NoticeContext, SKIPPED};
-use crate::service::store::audit::Audit;
 use crate::service::watch::colours::RuleSet;
 use crate::sqlite_reader::Columns;
 use entity::AssignmentStatus;
-use entity::{audit_event, notice, sweep_slot};
+use entity::sweep_slot;
 
 /// Notices that can wait (not RED, not a first notice) written per sweep at most, most
 /// urgent first; the rest are decided again by the next sweep.
@@ -63,7 +62,7 @@ pub struct SweepReport {
 pub struct SweepGuard {
     _local: tokio::sync::OwnedMutexGuard<()>,
     /// On PostgreSQL, the transaction whose connection holds the advisory lock.
-    held: Option<DatabaseTransaction>,
+    held: Option<crate::service::store::write::WriteTxn>,
 }
 
 impl SweepGuard {
@@ -90,7 +89,7 @@ pub async fn try_lock(
             held: None,
         }));
     }
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -625,8 +624,87 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
 }
 
 /// Notices written per transaction: few enough that a failure loses little work and holds
-/// SQLite's writer briefly, many enough that commits stop dominating (BENCHMARKS.md).
-const NOTICES_PER_TRANSACTION: usize = 500;
+/// SQLite's writer briefly (about 0.1 s), many enough that a first sweep over a backlog
+/// is a few statements a second rather than hundreds (BENCHMARKS.md, issue 32).
+const NOTICES_PER_TRANSACTION: usize = 2_000;
+
+/// A notice row as the bulk statement reads it from its one JSON parameter.
+#[derive(serde::Serialize)]
+struct NoticeRow<'a> {
+    item_id: i64,
+    assignment_id: i64,
+    unit_id: i64,
+    kind: &'a str,
+    level: String,
+    state: &'a str,
+    reason: Option<String>,
+}
+
+/// A notice as written: what its audit entry says.
+#[derive(Debug, FromQueryResult)]
+struct WrittenNotice {
+    item_id: i64,
+    assignment_id: i64,
+    kind: String,
+    level: String,
+    state: String,
+    reason: Option<String>,
+}
+
+/// An audit entry of a notice, as the bulk statement reads it.
+#[derive(serde::Serialize)]
+struct NoticeAudit {
+    item_id: i64,
+    assignment_id: i64,
+    title: Option<&'static str>,
+    details: serde_json::Value,
+}
+
+/// The batch's notices in one statement: the rows travel as one JSON array, which the
+/// database expands (`json_to_recordset` on PostgreSQL, `json_each` on SQLite) — one bind
+/// and one round trip for thousands of rows, where a multi-row `VALUES` bound nine values a
+/// row and was built value by value. A notice already on record is skipped by the unique key
+/// and not returned.
+fn insert_notices_sql(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO notice (item_id, assignment_id, unit_id, kind, level, created_at, state, reason) \
+             SELECT x.item_id, x.assignment_id, x.unit_id, x.kind, x.level, $2, x.state, x.reason \
+             FROM json_to_recordset($1::json) AS x(item_id bigint, assignment_id bigint, unit_id bigint, \
+                                                   kind text, level text, state text, reason text) \
+             ON CONFLICT (assignment_id, kind, level) DO NOTHING \
+             RETURNING item_id, assignment_id, kind, level, state, reason"
+        }
+        // `WHERE true`: without it SQLite reads `ON CONFLICT` as the SELECT's join.
+        _ => {
+            "INSERT INTO notice (item_id, assignment_id, unit_id, kind, level, created_at, state, reason) \
+             SELECT json_extract(value, '$.item_id'), json_extract(value, '$.assignment_id'), \
+                    json_extract(value, '$.unit_id'), json_extract(value, '$.kind'), \
+                    json_extract(value, '$.level'), ?2, json_extract(value, '$.state'), \
+                    json_extract(value, '$.reason') \
+             FROM json_each(?1) WHERE true \
+             ON CONFLICT (assignment_id, kind, level) DO NOTHING \
+             RETURNING item_id, assignment_id, kind, level, state, reason"
+        }
+    }
+}
+
+/// The notices' audit entries in one statement, as [`insert_notices_sql`].
+fn insert_audits_sql(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO audit_event (item_id, assignment_id, actor_id, at, action, from_stage, to_stage, reason, details) \
+             SELECT x.item_id, x.assignment_id, NULL, $2, 'NOTICE', NULL, NULL, x.title, x.details \
+             FROM json_to_recordset($1::json) AS x(item_id bigint, assignment_id bigint, title text, details json)"
+        }
+        _ => {
+            "INSERT INTO audit_event (item_id, assignment_id, actor_id, at, action, from_stage, to_stage, reason, details) \
+             SELECT json_extract(value, '$.item_id'), json_extract(value, '$.assignment_id'), NULL, ?2, 'NOTICE', \
+                    NULL, NULL, json_extract(value, '$.title'), json_extract(value, '$.details') \
+             FROM json_each(?1)"
+        }
+    }
+}
 
 /// Writes a batch of decisions in one transaction: each notice to send (waiting for its
 /// digest) and each rung skipped, with an audit entry per notice. A notice already on
@@ -637,18 +715,14 @@ async fn write_notices(
     now: DateTime<Utc>,
     batch: &[Decided],
 ) -> AppResult<(usize, usize)> {
-    let row = |d: &Decided, rung: Rung, level: String, state: &str, reason: Option<String>| {
-        notice::ActiveModel {
-            item_id: Set(d.item_id),
-            assignment_id: Set(d.assignment_id),
-            unit_id: Set(d.unit_id),
-            kind: Set(rung.kind().to_string()),
-            level: Set(level),
-            created_at: Set(now),
-            state: Set(state.to_string()),
-            reason: Set(reason),
-            ..Default::default()
-        }
+    let row = |d: &Decided, rung: Rung, level: String, state: &'static str, reason| NoticeRow {
+        item_id: d.item_id,
+        assignment_id: d.assignment_id,
+        unit_id: d.unit_id,
+        kind: rung.kind(),
+        level,
+        state,
+        reason,
     };
     let mut rows = Vec::new();
     for d in batch {
@@ -671,23 +745,21 @@ async fn write_notices(
             rows.push(row(d, rung, rung.level(Some(cycle)), SKIPPED, None));
         }
     }
-    let txn = crate::service::store::sql::begin_write(db).await?;
-    let mut inserted = Vec::new();
-    // Bounded statements: a multi-row insert binds every column of every row.
-    for chunk in rows.chunks(1_000) {
-        match notice::Entity::insert_many(chunk.to_vec())
-            .on_conflict_do_nothing_on([
-                notice::Column::AssignmentId,
-                notice::Column::Kind,
-                notice::Column::Level,
-            ])
-            .exec_with_returning_many(&txn)
-            .await?
-        {
-            TryInsertResult::Inserted(rows) => inserted.extend(rows),
-            TryInsertResult::Empty | TryInsertResult::Conflicted => {}
-        }
+    if rows.is_empty() {
+        return Ok((0, 0));
     }
+    let rows = serde_json::to_string(&rows)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("notices as JSON: {e}")))?;
+    let txn = crate::service::store::write::begin_long_write(db).await?;
+    let backend = txn.get_database_backend();
+    // Not `sql::statement`: the SQLite text has `$` in its JSON paths.
+    let inserted = WrittenNotice::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        insert_notices_sql(backend),
+        [rows.into(), now.into()],
+    ))
+    .all(&txn)
+    .await?;
     let decisions: std::collections::HashMap<i64, &Decision> = batch
         .iter()
         .map(|d| (d.assignment_id, &d.decision))
@@ -709,29 +781,25 @@ async fn write_notices(
             })
             .unwrap_or_default();
         skipped += passed_over.len();
-        let title = Rung::parse(&n.kind, &n.level).map(|(r, _)| r.title());
-        audits.push(
-            Audit {
-                item_id: Some(n.item_id),
-                assignment_id: Some(n.assignment_id),
-                actor: None,
-                at: now,
-                action: "NOTICE",
-                from: None,
-                to: None,
-                reason: title,
-                details: json!({
-                    "kind": n.kind, "level": n.level, "situation": n.reason,
-                    "skipped": passed_over,
-                }),
-            }
-            .into_model(),
-        );
+        audits.push(NoticeAudit {
+            item_id: n.item_id,
+            assignment_id: n.assignment_id,
+            title: Rung::parse(&n.kind, &n.level).map(|(r, _)| r.title()),
+            details: json!({
+                "kind": n.kind, "level": n.level, "situation": n.reason,
+                "skipped": passed_over,
+            }),
+        });
     }
-    for chunk in audits.chunks(200) {
-        audit_event::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
+    if !audits.is_empty() {
+        let audits = serde_json::to_string(&audits)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("audit entries as JSON: {e}")))?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            insert_audits_sql(backend),
+            [audits.into(), now.into()],
+        ))
+        .await?;
     }
     txn.commit().await?;
     Ok((sent, skipped))

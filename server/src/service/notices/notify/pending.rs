@@ -4,14 +4,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use ducha_domain::ladder::Rung;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 use crate::error::AppResult;
 use crate::service::notices::notify::digest::{Entry, mails};
 use crate::service::notices::notify::readers::Directory;
 use crate::service::notices::notify::topics::{DIGEST, MAILED, NoticeContext, SKIPPED, Topic};
+use entity::outbox;
 use entity::{AssignmentStatus, ItemStage};
-use entity::{notice, outbox};
 
 /// A notice waiting for its digest, with what its mail says of the item and assignment.
 /// The item's and assignment's columns are NULL only if those rows are gone; such a notice
@@ -65,7 +65,7 @@ pub async fn digest_pending(
     const DIGEST_BATCH: u64 = 20_000;
     let mut written = 0;
     loop {
-        let txn = crate::service::store::sql::begin_write(db).await?;
+        let txn = crate::service::store::write::begin_long_write(db).await?;
         let pending = DigestRow::find_by_statement(crate::service::store::sql::statement(
             txn.get_database_backend(),
             DIGEST_SQL,
@@ -144,18 +144,13 @@ pub async fn digest_pending(
             .partition(|id| kept.contains(id));
         let mut settled = 0;
         for (ids, state) in [(to_mail, MAILED), (to_skip, SKIPPED)] {
-            for chunk in ids.chunks(crate::service::store::sql::IN_CHUNK) {
-                settled += notice::Entity::update_many()
-                    .col_expr(
-                        notice::Column::State,
-                        sea_orm::sea_query::Expr::value(state),
-                    )
-                    .filter(notice::Column::Id.is_in(chunk.to_vec()))
-                    .filter(notice::Column::State.eq(DIGEST))
-                    .exec(&txn)
-                    .await?
-                    .rows_affected;
+            if ids.is_empty() {
+                continue;
             }
+            settled += txn
+                .execute_raw(settle_statement(txn.get_database_backend(), &ids, state))
+                .await?
+                .rows_affected();
         }
         if settled != pending.len() as u64 {
             // Another digest took some of these meanwhile (it should hold the sweep lock, as
@@ -170,4 +165,21 @@ pub async fn digest_pending(
             return Ok(written);
         }
     }
+}
+
+/// Settles the notices `ids` still waiting for a digest as `state`, in one statement: the
+/// ids travel as one JSON array that the database expands, where an `IN (…)` list bound
+/// each id on its own (a first sweep's 30,000 notices took 170 ms to settle that way).
+fn settle_statement(backend: DbBackend, ids: &[i64], state: &str) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE notice SET state = $1 WHERE state = $2 \
+             AND id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($3 AS JSON)))"
+        }
+        _ => {
+            "UPDATE notice SET state = ?1 WHERE state = ?2 AND id IN (SELECT value FROM json_each(?3))"
+        }
+    };
+    let ids = serde_json::Value::from(ids.to_vec()).to_string();
+    Statement::from_sql_and_values(backend, sql, [state.into(), DIGEST.into(), ids.into()])
 }

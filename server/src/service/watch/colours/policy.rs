@@ -92,7 +92,7 @@ pub async fn update_policy(
         "只有系统管理员可以修改颜色规则",
     )?;
     policy.validate().map_err(AppError::BadUserInput)?;
-    let txn = crate::service::store::sql::begin_write(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let (version, previous) = current_policy(&txn).await?;
     let data = serde_json::to_string(&policy).map_err(|e| AppError::Internal(e.into()))?;
     colour_policy::ActiveModel {
@@ -108,7 +108,7 @@ pub async fn update_policy(
         Audit::admin(Some(actor), now, "UPDATE_COLOUR_POLICY", json!({ "fromVersion": version, "toVersion": version + 1, "from": previous, "to": policy })),
     )
     .await?;
-    changes.commit(txn, Change::Policy).await?;
+    changes.commit(txn.commit(), Change::Policy).await?;
     Ok(version + 1)
 }
 

@@ -1,0 +1,123 @@
+-- wrk script for scripts/bench-api/writes.sh: a share of the requests write, the rest read.
+--
+-- Environment:
+--   WRITE_BODY_FILE  a reportProgress request body with __WRITE_ID__ where the item id goes
+--   IDS_FILE         the items the writer may report on, one id a line (open, its unit's)
+--   WRITE_TOKEN      the writer's token (a clerk of the unit)
+--   WRITE_SHARE      the share of requests that write, 0 to 1 (1: writes only)
+--   READ_BODY_FILE, READ_TOKEN, ID_MIN, ID_MAX   the read: its body, with __RANDOM_ID__ put
+--                    to a random id in [ID_MIN, ID_MAX] on each request (needed when
+--                    WRITE_SHARE < 1)
+--   BENCH_SERVER, BENCH_QUERY, BENCH_CONNS, BENCH_REP   labels copied into the JSON line
+--
+-- A response counts as failed when it is not HTTP 200 or its body has GraphQL errors (the
+-- reads never fail in these runs, so failures are the writes'). The JSON line at the end
+-- splits the rate by the kinds sent, so that reads a second can be read off a mixed run.
+
+local function slurp(name)
+  local path = os.getenv(name)
+  if path == nil or path == "" then
+    return nil
+  end
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local function split_at(body, marker)
+  local at = body:find(marker, 1, true)
+  if at == nil then
+    error("the body has no " .. marker)
+  end
+  return body:sub(1, at - 1), body:sub(at + #marker)
+end
+
+local share = tonumber(os.getenv("WRITE_SHARE") or "1")
+local write_before, write_after = split_at(assert(slurp("WRITE_BODY_FILE"), "set WRITE_BODY_FILE"), "__WRITE_ID__")
+local ids = {}
+for line in assert(slurp("IDS_FILE"), "set IDS_FILE"):gmatch("[^\n]+") do
+  table.insert(ids, line)
+end
+if #ids == 0 then
+  error("IDS_FILE lists no item")
+end
+local read_before, read_after, id_min, id_max = nil, nil, nil, nil
+if share < 1 then
+  read_before, read_after = split_at(assert(slurp("READ_BODY_FILE"), "set READ_BODY_FILE"), "__RANDOM_ID__")
+  id_min = assert(tonumber(os.getenv("ID_MIN") or ""), "set ID_MIN")
+  id_max = assert(tonumber(os.getenv("ID_MAX") or ""), "set ID_MAX")
+end
+
+wrk.method = "POST"
+local write_headers = {
+  ["Content-Type"] = "application/json",
+  ["Accept"] = "application/json",
+  ["Authorization"] = "Bearer " .. (os.getenv("WRITE_TOKEN") or ""),
+}
+local read_headers = {
+  ["Content-Type"] = "application/json",
+  ["Accept"] = "application/json",
+  ["Authorization"] = "Bearer " .. (os.getenv("READ_TOKEN") or ""),
+}
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  failed, writes, reads = 0, 0, 0
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+end
+
+function request()
+  if math.random() < share then
+    writes = writes + 1
+    local body = write_before .. ids[math.random(#ids)] .. write_after
+    return wrk.format(nil, nil, write_headers, body)
+  end
+  reads = reads + 1
+  return wrk.format(nil, nil, read_headers, read_before .. math.random(id_min, id_max) .. read_after)
+end
+
+function response(status, headers, body)
+  if status ~= 200 or body:find('"errors"', 1, true) then
+    failed = failed + 1
+  end
+end
+
+local function label(name)
+  local v = os.getenv(name) or ""
+  return (v:gsub('[%c"\\]', ""))
+end
+
+function done(summary, latency, requests)
+  local total = { failed = 0, writes = 0, reads = 0 }
+  for _, thread in ipairs(threads) do
+    for key, _ in pairs(total) do
+      total[key] = total[key] + (tonumber(thread:get(key)) or 0)
+    end
+  end
+  local seconds = summary.duration / 1e6
+  local ms = function(us) return us / 1000 end
+  -- Requests sent but not answered when the run ended are in writes/reads, not in
+  -- summary.requests; the shares are taken from what was sent.
+  local sent_total = math.max(total.writes + total.reads, 1)
+  local e = summary.errors
+  io.write(string.format(
+    '{"kind":"run","server":"%s","query":"%s","conns":%d,"rep":%d,' ..
+    '"duration_s":%.3f,"requests":%d,"rps":%.2f,"write_share_sent":%.4f,' ..
+    '"writes_rps":%.2f,"reads_rps":%.2f,' ..
+    '"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f,' ..
+    '"errors":%d,"failed":%d}\n',
+    label("BENCH_SERVER"), label("BENCH_QUERY"),
+    tonumber(os.getenv("BENCH_CONNS")) or 0, tonumber(os.getenv("BENCH_REP")) or 0,
+    seconds, summary.requests, summary.requests / seconds, total.writes / sent_total,
+    summary.requests / seconds * total.writes / sent_total,
+    summary.requests / seconds * total.reads / sent_total,
+    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
+    ms(latency:percentile(99.9)), ms(latency.max),
+    e.connect + e.read + e.write + e.timeout + e.status, total.failed))
+end
