@@ -34,6 +34,12 @@ pub enum Relation {
         to = "super::item::Column::Id"
     )]
     Item,
+    #[sea_orm(
+        belongs_to = "super::unit::Entity",
+        from = "Column::UnitId",
+        to = "super::unit::Column::Id"
+    )]
+    Unit,
 }
 
 impl Related<super::item::Entity> for Entity {

@@ -12,6 +12,7 @@ on_both_backends!(
     colours_from_the_rows_are_the_colours_computed_from_the_history,
     the_migration_derives_the_kept_facts_from_the_history,
     a_change_shows_on_the_next_read_of_the_board,
+    a_board_kept_change_by_change_is_the_board_recomputed,
 );
 
 const BOARD: &str = "query($at: DateTime) { dashboard(at: $at) { at colourPolicyVersion
@@ -285,4 +286,116 @@ async fn the_sqlite_file_reader_reads_what_the_pool_reads() {
         };
         assert_eq!(sorted(from_file), sorted(from_pool), "at {at}");
     }
+}
+
+/// How many whole passes and updates the instance made for its board (`/metrics`).
+async fn board_counts(app: &TestApp) -> (i64, i64) {
+    let text = app.get_text("/metrics").await;
+    let read = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}")) as i64
+    };
+    (read("ducha_board_passes "), read("ducha_board_updates "))
+}
+
+/// The first item in `stage` that `token` sees: its id and version.
+async fn first_in(app: &TestApp, token: &str, stage: &str) -> (Value, Value) {
+    let body = app
+        .graphql_as(
+            Some(token),
+            "query($stages: [Stage!]) { items(first: 1, filter: { stages: $stages }) {
+               edges { node { id version } } } }",
+            json!({ "stages": [stage] }),
+        )
+        .await;
+    let node = &body["data"]["items"]["edges"][0]["node"];
+    assert!(!node.is_null(), "the demo has an item in {stage}: {body}");
+    (node["id"].clone(), node["version"].clone())
+}
+
+/// The held board is kept up to date change by change: each verb judges again only the
+/// items it touched (an update, not a whole pass), and after every kind of change the kept
+/// board is, field by field, the board recomputed from the rows as of the same instant.
+async fn a_board_kept_change_by_change_is_the_board_recomputed(backend: Backend) {
+    let (app, tokens) = spawn_kept_demo_on(backend).await;
+    let office = tokens.supervisor.clone();
+    board(&app, &office, None).await;
+    let (passes, _) = board_counts(&app).await;
+    let reason = "看板逐项更新测试";
+    let steps: Vec<(&str, &str, &str, &str)> = vec![
+        ("签收", "ASSIGNED", "signItem", "ItemVersionInput"),
+        ("挂起", "IN_PROGRESS", "suspendItem", "ItemReasonInput"),
+        ("恢复", "SUSPENDED", "resumeItem", "ItemReasonInput"),
+        (
+            "核查通过",
+            "FEEDBACK_SUBMITTED",
+            "verifyItem",
+            "VerifyItemInput",
+        ),
+        ("销号", "VERIFIED", "closeItem", "ItemReasonInput"),
+        ("回头看", "CLOSED", "reopenItem", "ReopenItemInput"),
+        ("撤销", "IN_PROGRESS", "cancelItem", "ItemReasonInput"),
+    ];
+    for (what, stage, mutation, input_type) in steps {
+        let actor = if mutation == "signItem" {
+            &tokens.unit_head
+        } else {
+            &office
+        };
+        let (id, version) = first_in(&app, actor, stage).await;
+        let input = match mutation {
+            "signItem" => json!({ "itemId": id, "version": version }),
+            "verifyItem" => json!({ "itemId": id, "version": version, "accept": true }),
+            "reopenItem" => json!({ "itemId": id, "version": version, "reason": reason,
+                                    "rectificationDue": "10个工作日" }),
+            _ => json!({ "itemId": id, "version": version, "reason": reason }),
+        };
+        let answer = app
+            .graphql_as(
+                Some(actor),
+                &format!("mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ item {{ id }} }} }}"),
+                json!({ "input": input }),
+            )
+            .await;
+        assert!(answer["errors"].is_null(), "{what}: {answer}");
+        let kept = board(&app, &office, None).await;
+        let recomputed = board(&app, &office, Some(app.clock.now())).await;
+        assert_eq!(without_at(kept), without_at(recomputed), "after {what}");
+    }
+    // A progress report and a new item, registered and not yet assigned.
+    let (id, _) = first_in(&app, &tokens.unit_head, "IN_PROGRESS").await;
+    let answer = app
+        .graphql_as(
+            Some(&tokens.unit_head),
+            "mutation($input: ReportProgressInput!) { reportProgress(input: $input) { report { id } } }",
+            json!({ "input": { "itemId": id, "body": "已完成现场勘查，正在组织施工" } }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let answer = app
+        .graphql_as(
+            Some(&office),
+            "mutation($input: RegisterItemInput!) { registerItem(input: $input) { item { id } } }",
+            json!({ "input": { "title": "看板逐项更新测试事项关于背街小巷整治",
+                               "requirements": "10个工作日内落实", "sourceKind": "PETITION_HOTLINE" } }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let kept = board(&app, &office, None).await;
+    let recomputed = board(&app, &office, Some(app.clock.now())).await;
+    assert_eq!(
+        without_at(kept),
+        without_at(recomputed),
+        "after a report and a registration"
+    );
+    let (passes_after, updates) = board_counts(&app).await;
+    assert_eq!(
+        passes_after, passes,
+        "no whole pass: each change was an update"
+    );
+    assert!(
+        updates >= 8,
+        "each change was judged again: {updates} updates"
+    );
 }

@@ -23,8 +23,9 @@ const PAGE_WITH_HISTORY: &str = "query($first: Int!) { items(first: $first) { ed
     reports { kind body } extensionRequests { decision } auditTrail { action }
     colour colourReason } } } }";
 
-#[tokio::test]
-async fn a_page_of_items_costs_a_constant_number_of_queries() {
+/// The demo district on a fresh database whose statements are counted, with the copies
+/// `caches`; and a supervisor of it.
+async fn counted_demo(caches: Caches) -> (AppState, Arc<AtomicUsize>, Actor) {
     let settings = Settings::for_tests();
     let mut db = ducha_server::db::connect(&settings)
         .await
@@ -40,8 +41,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         }
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    // Caches on whatever the environment says: the test counts what the copies save.
-    let kept = KeptCopies::new(Caches::On, true);
+    let kept = KeptCopies::new(caches, true);
     let state = AppState::new(Inner {
         calendar: CalendarStore::load(&db).await.expect("calendar"),
         db,
@@ -72,7 +72,7 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         directory: kept.directory,
         item_cache: kept.item_cache,
         changes: kept.changes,
-        caches: Caches::On,
+        caches,
     });
     ducha_server::service::org::ensure_first_admin(&state.db, state.clock.now())
         .await
@@ -93,6 +93,13 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         role: Role::Supervisor,
         unit_id: None,
     };
+    (state, queries, actor)
+}
+
+#[tokio::test]
+async fn a_page_of_items_costs_a_constant_number_of_queries() {
+    // Caches on whatever the environment says: the test counts what the copies save.
+    let (state, queries, actor) = counted_demo(Caches::On).await;
     let schema = build_schema(Some(state.clone()));
     let as_supervisor = |request: async_graphql::Request| {
         prepare(
@@ -203,4 +210,62 @@ async fn a_page_of_items_costs_a_constant_number_of_queries() {
         costs[0], costs[1],
         "the committed item's assignments come with it: {costs:?}"
     );
+}
+
+/// With the copies off (`caches = off`: no kept items, no directory of units), one item
+/// with its assignments and their units is one statement (issue 32): the units come joined
+/// to the assignments, and the fields that name them read them from the request's loader,
+/// not a second time.
+#[tokio::test]
+async fn an_item_with_its_units_is_one_statement_with_the_copies_off() {
+    let (state, queries, actor) = counted_demo(Caches::Off).await;
+    let schema = build_schema(Some(state.clone()));
+    let assigned: Vec<entity::assignment::Model> = entity::assignment::Entity::find()
+        .all(&state.db)
+        .await
+        .expect("query");
+    let mut item_ids: Vec<i64> = assigned.iter().map(|a| a.item_id).collect();
+    item_ids.sort_unstable();
+    item_ids.dedup();
+    // Items with one unit and with several.
+    let several = item_ids
+        .iter()
+        .copied()
+        .find(|id| assigned.iter().filter(|a| a.item_id == *id).count() > 1)
+        .expect("an item with co-units");
+    for id in [item_ids[0], several] {
+        let request = async_graphql::Request::new(
+            "query($id: ID!) { item(id: $id) { databaseId serial title stage
+               assignments { lead dueAt effectiveDueAt unit { name } } } }",
+        )
+        .variables(async_graphql::Variables::from_json(
+            serde_json::json!({ "id": id.to_string() }),
+        ));
+        let request = prepare(
+            request,
+            &state,
+            Auth {
+                actor: Some(actor.clone()),
+                refused: None,
+                credential: None,
+            },
+        );
+        queries.store(0, Ordering::SeqCst);
+        let response = schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().expect("json");
+        let units: Vec<&str> = data["item"]["assignments"]
+            .as_array()
+            .expect("assignments")
+            .iter()
+            .filter_map(|a| a["unit"]["name"].as_str())
+            .collect();
+        let expected = assigned.iter().filter(|a| a.item_id == id).count();
+        assert_eq!(units.len(), expected, "every unit named: {data}");
+        assert_eq!(
+            queries.load(Ordering::SeqCst),
+            1,
+            "item {id}: the item, its assignments and their units in one statement"
+        );
+    }
 }

@@ -210,6 +210,7 @@ pub async fn prime_page(
     ctx: &Context<'_>,
     rows: &[Arc<ItemRows>],
     wants: PageWants,
+    units_read: Vec<entity::unit::Model>,
 ) -> AppResult<HashMap<i64, Arc<colours::ItemColours>>> {
     let (Ok(assignments), Ok(people), Ok(state)) = (
         ctx.data::<Cached<AssignmentsByItem>>(),
@@ -237,9 +238,26 @@ pub async fn prime_page(
             .iter()
             .flat_map(|r| r.assignments.iter().map(|a| a.unit_id))
             .collect();
-        // Into the directory, where the units' fields look first.
-        let unit_rows = state.directory.units(&state.db, &unit_ids).await?;
+        // Those read with the items (copies off), the rest from the directory, where the
+        // units' fields look first; and all into the request's loader, where they look
+        // next: with the copies off the directory keeps nothing, and the fields would read
+        // the same units a second time (issue 32).
+        let mut unit_rows: HashMap<i64, crate::directory::UnitRow> = units_read
+            .into_iter()
+            .map(|unit| (unit.id, Arc::new(unit)))
+            .collect();
+        let missing: Vec<i64> = unit_ids
+            .iter()
+            .filter(|id| !unit_rows.contains_key(id))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            unit_rows.extend(state.directory.units(&state.db, &missing).await?);
+        }
         person_ids.extend(unit_rows.values().filter_map(|u| u.portfolio_leader_id));
+        if let Ok(units) = ctx.data::<Cached<UnitLoader>>() {
+            units.feed_many(unit_rows).await;
+        }
     }
     if wants.people {
         person_ids.extend(rows.iter().filter_map(|r| r.item.responsible_leader_id));

@@ -269,6 +269,17 @@ async fn metrics(state: Data<&AppState>) -> Response {
         "SQLite: how long this process's writes held the one writer's turn, in all.",
         queue.turns_held_micros as f64 / 1e6,
     ));
+    let board = state.board.counts();
+    gauges.push(gauge(
+        "ducha_board_passes",
+        "Whole passes over the open assignments this instance made for its board.",
+        board.passes as f64,
+    ));
+    gauges.push(gauge(
+        "ducha_board_updates",
+        "Updates of this instance's board that judged again only the items a change touched.",
+        board.updates as f64,
+    ));
     gauges.push(gauge(
         "ducha_item_cache_items",
         "Items this instance keeps in memory with their assignments.",

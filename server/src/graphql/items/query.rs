@@ -154,7 +154,7 @@ impl ItemQuery {
         if backward {
             rows.reverse();
         }
-        let colours = prime_page(ctx, &rows, PageWants::of_connection(ctx)).await?;
+        let colours = prime_page(ctx, &rows, PageWants::of_connection(ctx), Vec::new()).await?;
         let (has_next_page, has_previous_page) = if backward {
             (beyond_cursor, page.has_more)
         } else {
@@ -188,10 +188,17 @@ impl ItemQuery {
         // NOT_FOUND error and the request's other fields keep their answers.
         let state = app_state(ctx)?;
         let wants = PageWants::of_item(ctx.look_ahead());
-        // The item comes with its assignments, as the instance keeps it or in one statement.
-        let found =
-            scope::visible_item_rows(&state.db, &state.item_cache, actor(ctx)?, id.0).await?;
-        let colours = prime_page(ctx, std::slice::from_ref(&found), wants).await?;
+        // The item comes with its assignments, as the instance keeps it or in one statement;
+        // with the copies off, which keep no units, their units come in that statement too.
+        let (found, units) = scope::visible_item_rows_and_units(
+            &state.db,
+            &state.item_cache,
+            actor(ctx)?,
+            id.0,
+            wants.units && !state.caches.on(),
+        )
+        .await?;
+        let colours = prime_page(ctx, std::slice::from_ref(&found), wants, units).await?;
         Ok(Some(Item::of_rows(
             &found,
             colours.get(&found.item.id).cloned(),

@@ -84,6 +84,17 @@ pub async fn closures(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<ducha_report::Closure>, sea_orm::DbErr> {
+    closures_among(db, from, to, None).await
+}
+
+/// [`closures`] of the items `among` only (all when `None`): the board's, for the items a
+/// change touched.
+pub async fn closures_among(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    among: Option<&[i64]>,
+) -> Result<Vec<ducha_report::Closure>, sea_orm::DbErr> {
     let backend = db.get_database_backend();
     let flag = |key: &str| match backend {
         sea_orm::DatabaseBackend::Postgres => {
@@ -105,24 +116,32 @@ pub async fn closures(
          {on_time_original} AS on_time_original FROM audit_event e \
          JOIN assignment a ON a.item_id = e.item_id AND a.lead = $3 \
           AND (a.id = {lead_id} OR ({lead_id} IS NULL AND a.status <> 'WITHDRAWN')) \
-         WHERE e.action = 'CLOSE' AND e.at >= $1 AND e.at <= $2"
+         WHERE e.action = 'CLOSE' AND e.at >= $1 AND e.at <= $2{among_clause}",
+        among_clause = if among.is_some() {
+            format!(
+                " AND e.item_id IN {}",
+                crate::service::store::sql::json_ids_in(backend, 4)
+            )
+        } else {
+            String::new()
+        }
     );
-    Ok(ClosureRow::find_by_statement(statement(
-        backend,
-        &sql,
-        vec![Value::from(from), Value::from(to), Value::from(true)],
-    ))
-    .all(db)
-    .await?
-    .into_iter()
-    .map(|row| ducha_report::Closure {
-        item_id: row.item_id,
-        unit_id: row.unit_id,
-        at: row.at,
-        on_time: row.on_time == 1,
-        on_time_original: row.on_time_original == 1,
-    })
-    .collect())
+    let mut values = vec![Value::from(from), Value::from(to), Value::from(true)];
+    values.extend(among.map(crate::service::store::sql::json_ids));
+    Ok(
+        ClosureRow::find_by_statement(statement(backend, &sql, values))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| ducha_report::Closure {
+                item_id: row.item_id,
+                unit_id: row.unit_id,
+                at: row.at,
+                on_time: row.on_time == 1,
+                on_time_original: row.on_time_original == 1,
+            })
+            .collect(),
+    )
 }
 
 #[derive(FromQueryResult)]

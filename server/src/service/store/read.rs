@@ -65,6 +65,17 @@ pub async fn kept_items(
     cache: &ItemCache,
     ids: &[i64],
 ) -> AppResult<Vec<Arc<ItemRows>>> {
+    Ok(kept_items_and_units(db, cache, ids, false).await?.0)
+}
+
+/// [`kept_items`], and with `units` the units of the assignments it read from the database,
+/// from the same statement (kept items bring none: the instance keeps their units too).
+pub async fn kept_items_and_units(
+    db: &impl ConnectionTrait,
+    cache: &ItemCache,
+    ids: &[i64],
+    units: bool,
+) -> AppResult<(Vec<Arc<ItemRows>>, Vec<entity::unit::Model>)> {
     let ticket = cache.ticket();
     let mut found = match &ticket {
         Some(ticket) => cache.get_many(ticket, ids),
@@ -76,17 +87,21 @@ pub async fn kept_items(
         .filter(|(_, kept)| kept.is_none())
         .map(|(id, _)| *id)
         .collect();
+    let mut units_read = Vec::new();
     if !missing.is_empty() {
-        let read: Vec<Arc<ItemRows>> = in_chunks(&missing, |chunk| {
-            crate::service::store::rows::items_with_assignments(
+        let rows = in_chunks(&missing, |chunk| {
+            crate::service::store::rows::items_with_assignments_and_units(
                 db,
                 item::Entity::find().filter(item::Column::Id.is_in(chunk)),
+                units,
             )
         })
-        .await?
-        .into_iter()
-        .map(|(item, assignments)| Arc::new(ItemRows::new(item, assignments)))
-        .collect();
+        .await?;
+        let mut read: Vec<Arc<ItemRows>> = Vec::with_capacity(rows.len());
+        for (item, assignments, units) in rows {
+            read.push(Arc::new(ItemRows::new(item, assignments)));
+            units_read.extend(units);
+        }
         if let Some(ticket) = ticket {
             cache.store(ticket, &read);
         }
@@ -98,7 +113,7 @@ pub async fn kept_items(
             }
         }
     }
-    Ok(found.into_iter().flatten().collect())
+    Ok((found.into_iter().flatten().collect(), units_read))
 }
 
 /// The files attached to an item at 立项, in the order uploaded.

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use ducha_calendar::Calendar;
 use ducha_domain::colour::ItemColours;
-use entity::{assignment, item};
+use entity::{assignment, item, unit};
 
 /// A model that can be decoded from consecutive columns of a row.
 pub trait ByPosition: Sized {
@@ -78,16 +78,37 @@ pub async fn items_with_assignments(
     db: &impl ConnectionTrait,
     select: Select<item::Entity>,
 ) -> Result<Vec<(item::Model, Vec<assignment::Model>)>, DbErr> {
+    Ok(items_with_assignments_and_units(db, select, false)
+        .await?
+        .into_iter()
+        .map(|(item, assignments, _)| (item, assignments))
+        .collect())
+}
+
+/// [`items_with_assignments`], and with `units` the assignments' units too, joined in the
+/// same statement (one per assignment, in its order): an item with its units is one
+/// statement when the instance keeps no copy of the units (issue 32).
+pub async fn items_with_assignments_and_units(
+    db: &impl ConnectionTrait,
+    select: Select<item::Entity>,
+    units: bool,
+) -> Result<Vec<ItemWithUnits>, DbErr> {
     use sea_orm::QueryOrder;
-    let statement = select
+    let mut select = select
         .select_only()
         .columns(item::Model::COLUMNS.iter().copied())
         .columns(assignment::Model::COLUMNS.iter().copied())
-        .join(JoinType::LeftJoin, item::Relation::Assignment.def())
+        .join(JoinType::LeftJoin, item::Relation::Assignment.def());
+    if units {
+        select = select
+            .columns(unit::Model::COLUMNS.iter().copied())
+            .join(JoinType::LeftJoin, assignment::Relation::Unit.def());
+    }
+    let statement = select
         .order_by_asc(item::Column::Id)
         .order_by_asc(assignment::Column::Id)
         .build(db.get_database_backend());
-    let mut found: Vec<(item::Model, Vec<assignment::Model>)> = Vec::new();
+    let mut found: Vec<ItemWithUnits> = Vec::new();
     for row in db.query_all_raw(statement).await? {
         let mut cursor = Cursor::new(&row);
         let item = item::Model::decode(&mut cursor)?;
@@ -97,13 +118,28 @@ pub async fn items_with_assignments(
         } else {
             Some(assignment::Model::decode(&mut cursor)?)
         };
+        let unit = if units && !cursor.null_here()? {
+            Some(unit::Model::decode(&mut cursor)?)
+        } else {
+            None
+        };
         match found.last_mut() {
-            Some((held, assignments)) if held.id == item.id => assignments.extend(assignment),
-            _ => found.push((item, assignment.into_iter().collect())),
+            Some((held, assignments, units)) if held.id == item.id => {
+                assignments.extend(assignment);
+                units.extend(unit);
+            }
+            _ => found.push((
+                item,
+                assignment.into_iter().collect(),
+                unit.into_iter().collect(),
+            )),
         }
     }
     Ok(found)
 }
+
+/// An item, its assignments, and (when asked for) their units.
+pub type ItemWithUnits = (item::Model, Vec<assignment::Model>, Vec<unit::Model>);
 
 /// Implements [`ByPosition`] for an entity's model from one list of its fields and their
 /// columns, so that the statement's columns and the decoding are written once, in one order.
@@ -168,6 +204,16 @@ by_position!(assignment {
     return_reason: ReturnReason,
     created_at: CreatedAt,
     last_report_at: LastReportAt,
+});
+
+by_position!(unit {
+    id: Id,
+    name: Name,
+    kind: Kind,
+    head_name: HeadName,
+    contacts: Contacts,
+    portfolio_leader_id: PortfolioLeaderId,
+    created_at: CreatedAt,
 });
 
 /// An item's row and all its assignments (withdrawn ones too), in id order.

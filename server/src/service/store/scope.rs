@@ -76,11 +76,29 @@ pub async fn visible_item_rows(
     actor: &Actor,
     item_id: i64,
 ) -> AppResult<Arc<ItemRows>> {
-    crate::service::store::read::kept_items(db, cache, &[item_id])
-        .await?
+    Ok(
+        visible_item_rows_and_units(db, cache, actor, item_id, false)
+            .await?
+            .0,
+    )
+}
+
+/// [`visible_item_rows`], and with `units` the units of its assignments in the same
+/// statement when the item is read from the database.
+pub async fn visible_item_rows_and_units(
+    db: &impl ConnectionTrait,
+    cache: &ItemCache,
+    actor: &Actor,
+    item_id: i64,
+    units: bool,
+) -> AppResult<(Arc<ItemRows>, Vec<entity::unit::Model>)> {
+    let (rows, units) =
+        crate::service::store::read::kept_items_and_units(db, cache, &[item_id], units).await?;
+    let rows = rows
         .into_iter()
         .find(|rows| sees_item(actor, &rows.assignments))
-        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
+        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))?;
+    Ok((rows, units))
 }
 
 /// Assignments of an item the actor may see.

@@ -16,6 +16,31 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> 
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// `(SELECT …)` of the ids in the JSON array bound at `$n` (see [`json_ids`]), for
+/// `IN …`: one bind however many ids, and one statement text for the prepared-statement
+/// caches whatever their count.
+pub fn json_ids_in(backend: DbBackend, n: usize) -> String {
+    if backend == DbBackend::Postgres {
+        format!("(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(${n} AS JSON)))")
+    } else {
+        format!("(SELECT value FROM json_each(${n}))")
+    }
+}
+
+/// The value [`json_ids_in`] expands: the ids as a JSON array.
+pub fn json_ids(ids: &[i64]) -> sea_orm::Value {
+    let mut text = String::with_capacity(ids.len() * 8 + 2);
+    text.push('[');
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.to_string());
+    }
+    text.push(']');
+    sea_orm::Value::from(text)
+}
+
 /// Ids per `IN (…)` list.
 pub const IN_CHUNK: usize = 10_000;
 

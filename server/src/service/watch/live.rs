@@ -55,16 +55,23 @@ impl LiveTail {
 /// Boards unread for this long are not kept ahead (an office closed for the night).
 const BOARD_READ_WITHIN: Duration = Duration::from_secs(15 * 60);
 
-/// Computes the board in the background when it is read and not already being computed, so
-/// that the wall screens reloading after a change find it ready.
-fn keep_board_ahead(state: &LiveTail) {
-    if state.board.busy() || !state.board.read_within(BOARD_READ_WITHIN) {
+/// Keeps the board ahead of its readers while it is read: brought up to date when a change
+/// is heard (`renew` false), so that the wall screens reloading after it find it ready, and
+/// its whole pass renewed once a colour refresh (`renew` true), in the background.
+fn keep_board_ahead(state: &LiveTail, renew: bool) {
+    if !state.board.read_within(BOARD_READ_WITHIN) || (!renew && state.board.busy()) {
         return;
     }
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(error) = state.board.now(&state.board_sources()).await {
-            tracing::warn!(?error, "computing the board ahead");
+        let sources = state.board_sources();
+        let kept = if renew {
+            state.board.renew(&sources).await
+        } else {
+            state.board.now(&sources).await.map(drop)
+        };
+        if let Err(error) = kept {
+            tracing::warn!(?error, "keeping the board ahead");
         }
     });
 }
@@ -213,7 +220,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
                     }
                 }
                 if heard {
-                    keep_board_ahead(&state);
+                    keep_board_ahead(&state, false);
                 }
                 // A verb that changes an item's colour (a rejection, a closing) is heard
                 // with its lifecycle event, not at the next full refresh.
@@ -231,7 +238,7 @@ pub async fn run(state: LiveTail, poll: Duration, colour_every: Duration) {
         }
         if since_colours >= colour_every {
             since_colours = Duration::ZERO;
-            keep_board_ahead(&state);
+            keep_board_ahead(&state, true);
             let now = state.clock.now();
             // A clock set back (tests do) makes every end held meaningless.
             full_refresh_due |= now < last_refresh_at;

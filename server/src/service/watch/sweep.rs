@@ -455,6 +455,30 @@ pub async fn open_assignment_facts(
     stream_of(db, &OPEN_ASSIGNMENT_FACTS_SQL, now).await
 }
 
+/// The rows of [`open_assignment_facts`] of the items `among` only: the board's, for the
+/// items a change touched.
+pub async fn open_assignment_facts_among(
+    db: &impl sea_orm::ConnectionTrait,
+    now: DateTime<Utc>,
+    among: &[i64],
+) -> AppResult<Vec<OpenAssignment>> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "{} AND a.item_id IN {}",
+        *OPEN_ASSIGNMENT_FACTS_SQL,
+        crate::service::store::sql::json_ids_in(backend, 2)
+    );
+    Ok(
+        OpenAssignment::find_by_statement(crate::service::store::sql::statement(
+            backend,
+            &sql,
+            vec![now.into(), crate::service::store::sql::json_ids(among)],
+        ))
+        .all(db)
+        .await?,
+    )
+}
+
 /// The sweep's rows through the connection pool, also on SQLite: what a database in
 /// memory is read with, and what the file reader must agree with.
 pub async fn open_assignments_from_pool(

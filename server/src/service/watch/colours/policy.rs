@@ -119,6 +119,7 @@ pub struct Rules<'a> {
 }
 
 /// The live calendar and the colour policy in force, loaded together once per use.
+#[derive(Clone)]
 pub struct RuleSet {
     pub calendar: std::sync::Arc<Calendar>,
     pub policy: ColourPolicy,

@@ -70,27 +70,42 @@ impl UnitTally {
             .map(|u| {
                 let mut open = self.open.remove(&u.id).unwrap_or_default();
                 open.sort_by_key(|(id, _, _)| *id);
-                let mut by_colour: HashMap<Colour, usize> = HashMap::new();
-                for (_, _, colour) in &open {
-                    *by_colour.entry(*colour).or_default() += 1;
-                }
-                let (closed, closed_on_time) = self.closed.remove(&u.id).unwrap_or_default();
-                let facts = UnitFacts {
-                    items: open.into_iter().map(|(_, serial, c)| (serial, c)).collect(),
-                    closed,
-                    closed_on_time,
-                    previous_colour: previous.get(&u.id).copied(),
-                };
-                UnitStanding {
-                    verdict: unit_colour(policy, &facts),
-                    unit: u,
-                    open_items: facts.items.len(),
-                    by_colour,
-                    closed,
-                    closed_on_time,
-                }
+                let closed = self.closed.remove(&u.id).unwrap_or_default();
+                let previous = previous.get(&u.id).copied();
+                let open = open.into_iter().map(|(_, serial, c)| (serial, c)).collect();
+                unit_standing(policy, u, open, closed, previous)
             })
             .collect()
+    }
+}
+
+/// One unit's standing from its open items ((serial, colour), in the order they were
+/// registered; only red and yellow serials are named in a reason), the items it led that
+/// closed in the window (`(closed, on time)`), and its colour in the last published period.
+pub fn unit_standing(
+    policy: &ColourPolicy,
+    unit: unit::Model,
+    open: Vec<(String, Colour)>,
+    (closed, closed_on_time): (usize, usize),
+    previous_colour: Option<Colour>,
+) -> UnitStanding {
+    let mut by_colour: HashMap<Colour, usize> = HashMap::new();
+    for (_, colour) in &open {
+        *by_colour.entry(*colour).or_default() += 1;
+    }
+    let facts = UnitFacts {
+        items: open,
+        closed,
+        closed_on_time,
+        previous_colour,
+    };
+    UnitStanding {
+        verdict: unit_colour(policy, &facts),
+        unit,
+        open_items: facts.items.len(),
+        by_colour,
+        closed,
+        closed_on_time,
     }
 }
 
