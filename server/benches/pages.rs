@@ -238,6 +238,12 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
             "DELETE FROM audit_event WHERE action = 'REJECT' AND item_id % 1000 <> 7",
         )
         .await?;
+    // Written by hand, behind the instance's back: it is told, as whoever changes rows by
+    // hand must tell it (a held board is otherwise kept up to date only with what the audit
+    // trail and the change feed say).
+    state
+        .changes
+        .publish(ducha_server::changes::Change::AllItems);
     for (name, with_board) in [
         ("ledger, rare red, no board held", false),
         ("ledger, rare red, board held", true),

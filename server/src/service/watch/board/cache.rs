@@ -30,7 +30,8 @@ use sea_orm::FromQueryResult;
 use crate::changes::{Caches, Change, KeptCopy};
 use crate::error::{AppError, AppResult};
 use crate::service::store::sql::statement;
-use crate::service::watch::board::{Board, BoardParts, BoardSources, board_now};
+use crate::service::watch::board::parts::{BoardParts, board_now};
+use crate::service::watch::board::shape::{Board, BoardSources};
 use crate::service::watch::colours::RuleSet;
 
 /// Past this many items changed at once, the whole pass is cheaper than judging them one

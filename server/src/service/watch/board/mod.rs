@@ -10,41 +10,20 @@
 
 mod cache;
 mod parts;
+mod shape;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use ducha_domain::colour::Colour;
-use ducha_domain::{SourceKind, Stage};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
-use crate::calendar_store::CalendarStore;
-use crate::clock::Clock;
 use crate::error::AppResult;
-use crate::service::watch::colours::{RuleSet, UnitStanding, unit_standings};
+use crate::service::watch::colours::{RuleSet, unit_standings};
 
 pub use cache::{BoardCache, BoardCounts, MOST_TOUCHED};
-pub use parts::BoardParts;
-
-/// The board at one instant.
-#[derive(Debug, Clone)]
-pub struct Board {
-    pub at: DateTime<Utc>,
-    /// The colour policy's version it was judged by.
-    pub policy_version: i32,
-    /// Open items by their colour (the worst of their units').
-    pub by_colour: HashMap<Colour, usize>,
-    /// Every item (closed and cancelled too) by stage.
-    pub by_stage: HashMap<Stage, usize>,
-    pub by_source_kind: HashMap<SourceKind, usize>,
-    /// Every unit, in the order of their ids.
-    pub units: Vec<UnitStanding>,
-    /// The open items that have a colour, and which, by ascending id: where a colour
-    /// filter looks first.
-    pub coloured_items: Vec<(i64, Colour)>,
-}
+pub use parts::{BoardParts, board_now};
+pub use shape::{Board, BoardSources};
 
 fn by_id(worst: impl Iterator<Item = (i64, Colour)>) -> Vec<(i64, Colour)> {
     let mut items: Vec<(i64, Colour)> = worst.filter(|(_, c)| *c != Colour::None).collect();
@@ -81,27 +60,4 @@ pub async fn board_as_of(
         units,
         coloured_items: by_id(colours.iter().map(|(id, c)| (*id, c.item.colour))),
     })
-}
-
-/// The board now, in one streamed pass over the open assignments (the sweep's own query,
-/// without its notices) and a few plain reads; [`board_as_of`] at the same instant gives the
-/// same board (a test holds them together), at several times the cost.
-pub async fn board_now(
-    db: &DatabaseConnection,
-    rule_set: &RuleSet,
-    now: DateTime<Utc>,
-) -> AppResult<Board> {
-    Ok(BoardParts::compute(db, rule_set.clone(), now)
-        .await?
-        .board())
-}
-
-/// What the board is computed from.
-pub struct BoardSources<'a> {
-    pub db: &'a DatabaseConnection,
-    pub calendar: &'a CalendarStore,
-    pub time_zone: Tz,
-    pub clock: &'a Clock,
-    /// How long a board stays current when nothing is written (the colour refresh).
-    pub fresh_for: Duration,
 }

@@ -19,7 +19,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
 
 use crate::error::AppResult;
 use crate::service::store::sql::{Pacer, json_ids, json_ids_in, statement};
-use crate::service::watch::board::Board;
+use crate::service::watch::board::shape::Board;
 use crate::service::watch::colours::{RuleSet, UnitStanding, previous_month, unit_standing};
 use crate::service::watch::sweep::{
     OpenAssignment, open_assignment_facts, open_assignment_facts_among,
@@ -379,4 +379,17 @@ fn decrement<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
             counts.remove(&key);
         }
     }
+}
+
+/// The board now, in one streamed pass over the open assignments (the sweep's own query,
+/// without its notices) and a few plain reads; `board_as_of` at the same instant gives the
+/// same board (a test holds them together), at several times the cost.
+pub async fn board_now(
+    db: &DatabaseConnection,
+    rule_set: &RuleSet,
+    now: DateTime<Utc>,
+) -> AppResult<Board> {
+    Ok(BoardParts::compute(db, rule_set.clone(), now)
+        .await?
+        .board())
 }
