@@ -96,22 +96,29 @@ async fn counted_demo(caches: Caches) -> (AppState, Arc<AtomicUsize>, Actor) {
     (state, queries, actor)
 }
 
+/// `request` as `actor` asks it, with the request's loaders.
+fn as_actor(
+    state: &AppState,
+    actor: &Actor,
+    request: async_graphql::Request,
+) -> async_graphql::Request {
+    prepare(
+        request,
+        state,
+        Auth {
+            actor: Some(actor.clone()),
+            refused: None,
+            credential: None,
+        },
+    )
+}
+
 #[tokio::test]
 async fn a_page_of_items_costs_a_constant_number_of_queries() {
     // Caches on whatever the environment says: the test counts what the copies save.
     let (state, queries, actor) = counted_demo(Caches::On).await;
     let schema = build_schema(Some(state.clone()));
-    let as_supervisor = |request: async_graphql::Request| {
-        prepare(
-            request,
-            &state,
-            Auth {
-                actor: Some(actor.clone()),
-                refused: None,
-                credential: None,
-            },
-        )
-    };
+    let as_supervisor = |request: async_graphql::Request| as_actor(&state, &actor, request);
 
     // Each page is read twice: once with none of its items kept by the instance
     // (`item_cache`), once again with all of them kept.
@@ -241,15 +248,7 @@ async fn an_item_with_its_units_is_one_statement_with_the_copies_off() {
         .variables(async_graphql::Variables::from_json(
             serde_json::json!({ "id": id.to_string() }),
         ));
-        let request = prepare(
-            request,
-            &state,
-            Auth {
-                actor: Some(actor.clone()),
-                refused: None,
-                credential: None,
-            },
-        );
+        let request = as_actor(&state, &actor, request);
         queries.store(0, Ordering::SeqCst);
         let response = schema.execute(request).await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
