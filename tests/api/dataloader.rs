@@ -268,3 +268,73 @@ async fn an_item_with_its_units_is_one_statement_with_the_copies_off() {
         );
     }
 }
+
+/// With the copies off, a page of the item list with each item's assignments and their
+/// units is one statement (issue 32): the page's ids are a subquery of the statement that
+/// reads the rows. A page after a cursor adds one, which tells whether anything precedes it.
+#[tokio::test]
+async fn a_page_of_items_with_their_units_is_one_statement_with_the_copies_off() {
+    let (state, queries, actor) = counted_demo(Caches::Off).await;
+    let schema = build_schema(Some(state.clone()));
+    let mut item_ids: Vec<i64> = entity::item::Entity::find()
+        .all(&state.db)
+        .await
+        .expect("query")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    item_ids.sort_unstable_by(|a, b| b.cmp(a));
+    assert!(item_ids.len() > 6, "the demo has items: {item_ids:?}");
+    let assigned: Vec<entity::assignment::Model> = entity::assignment::Entity::find()
+        .all(&state.db)
+        .await
+        .expect("query");
+    let page = |after: Option<String>| {
+        let request = async_graphql::Request::new(
+            "query($after: String) { items(first: 3, after: $after) {
+               pageInfo { hasNextPage hasPreviousPage endCursor }
+               edges { node { databaseId assignments { lead unit { name } } } } } }",
+        )
+        .variables(async_graphql::Variables::from_json(
+            serde_json::json!({ "after": after }),
+        ));
+        as_actor(&state, &actor, request)
+    };
+    let mut after = None;
+    for (round, statements) in [(0usize, 1usize), (1, 2)] {
+        queries.store(0, Ordering::SeqCst);
+        let response = schema.execute(page(after.clone())).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let data = response.data.into_json().expect("json");
+        let edges = data["items"]["edges"].as_array().expect("edges");
+        let ids: Vec<i64> = edges
+            .iter()
+            .map(|e| e["node"]["databaseId"].as_i64().expect("id"))
+            .collect();
+        assert_eq!(
+            ids,
+            item_ids[round * 3..round * 3 + 3],
+            "newest first: {data}"
+        );
+        for edge in edges {
+            let id = edge["node"]["databaseId"].as_i64().expect("id");
+            let named = edge["node"]["assignments"]
+                .as_array()
+                .expect("assignments")
+                .iter()
+                .filter(|a| a["unit"]["name"].as_str().is_some_and(|n| !n.is_empty()))
+                .count();
+            let expected = assigned.iter().filter(|a| a.item_id == id).count();
+            assert_eq!(named, expected, "item {id}: every unit named: {data}");
+        }
+        let info = &data["items"]["pageInfo"];
+        assert_eq!(info["hasNextPage"], true, "{data}");
+        assert_eq!(info["hasPreviousPage"], round > 0, "{data}");
+        assert_eq!(
+            queries.load(Ordering::SeqCst),
+            statements,
+            "page {round}: the page's items, assignments and units in one statement"
+        );
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+}

@@ -132,19 +132,23 @@ impl ItemQuery {
             )
         };
         let cache = &state.item_cache;
-        let page = listing::items_page(
-            &state.db,
-            cache,
-            &actor,
-            &filter,
-            (seek, limit),
-            colours,
-            now,
-        )
-        .await?;
+        let wants = PageWants::of_connection(ctx);
+        let asked = listing::PageAsked {
+            seek,
+            limit,
+            // With the copies off, which keep no units, they come in the page's statement.
+            units: wants.units && !state.caches.on(),
+        };
+        let page =
+            listing::items_page(&state.db, cache, &actor, &filter, asked, colours, now).await?;
         let beyond_cursor = match other_side {
             Some(seek) => {
-                listing::items_page(&state.db, cache, &actor, &filter, (seek, 0), colours, now)
+                let asked = listing::PageAsked {
+                    seek,
+                    limit: 0,
+                    units: false,
+                };
+                listing::items_page(&state.db, cache, &actor, &filter, asked, colours, now)
                     .await?
                     .has_more
             }
@@ -154,7 +158,7 @@ impl ItemQuery {
         if backward {
             rows.reverse();
         }
-        let colours = prime_page(ctx, &rows, PageWants::of_connection(ctx), Vec::new()).await?;
+        let colours = prime_page(ctx, &rows, wants, page.units).await?;
         let (has_next_page, has_previous_page) = if backward {
             (beyond_cursor, page.has_more)
         } else {

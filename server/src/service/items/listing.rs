@@ -51,6 +51,18 @@ pub struct ItemPage {
     pub rows: Vec<Arc<ItemRows>>,
     /// Whether more items lie beyond the page in the direction read.
     pub has_more: bool,
+    /// The assignments' units, when asked for and read in the page's statement.
+    pub units: Vec<unit::Model>,
+}
+
+/// Which page of the item list to read, and what with it.
+#[derive(Debug, Clone, Copy)]
+pub struct PageAsked {
+    pub seek: Seek,
+    pub limit: u64,
+    /// The assignments' units too, in the page's own statement, when it reads the rows from
+    /// the database (the copies off or not trusted now). Kept rows bring none.
+    pub units: bool,
 }
 
 /// What a colour filter is judged with: the rules, and the instance's current board if it has
@@ -70,7 +82,7 @@ pub async fn items_page(
     cache: &ItemCache,
     actor: &Actor,
     filter: &ItemFilter,
-    (seek, limit): (Seek, u64),
+    PageAsked { seek, limit, units }: PageAsked,
     colours: Option<ColourLookup<'_>>,
     now: DateTime<Utc>,
 ) -> AppResult<ItemPage> {
@@ -135,15 +147,18 @@ pub async fn items_page(
             } else {
                 sea_orm::Order::Asc
             };
-            // Only the ids: the rows themselves are what the instance keeps, most of them.
-            select
+            let ids = select
                 .select_only()
                 .column(item::Column::Id)
                 .order_by(item::Column::Id, order)
-                .limit(limit + 1)
-                .into_tuple::<i64>()
-                .all(db)
-                .await?
+                .limit(limit + 1);
+            if !cache.is_trusted() {
+                // Nothing kept may be served: the page's rows, with their assignments (and
+                // units), in the same statement that finds them.
+                return page_in_one_statement(db, ids, (limit, newest_first), units).await;
+            }
+            // Only the ids: the rows themselves are what the instance keeps, most of them.
+            ids.into_tuple::<i64>().all(db).await?
         }
     };
     let has_more = ids.len() as u64 > limit;
@@ -151,7 +166,43 @@ pub async fn items_page(
     Ok(ItemPage {
         rows: crate::service::store::read::kept_items(db, cache, page).await?,
         has_more,
+        units: Vec::new(),
     })
+}
+
+/// The items that `ids` selects (at most `limit` + 1 of them), each with its assignments and,
+/// with `units`, their units: one statement, the selection a subquery of it.
+async fn page_in_one_statement(
+    db: &impl ConnectionTrait,
+    ids: sea_orm::Select<item::Entity>,
+    (limit, newest_first): (u64, bool),
+    units: bool,
+) -> AppResult<ItemPage> {
+    use crate::service::store::rows::{items_with_units_read, items_with_units_statement};
+    use sea_orm::QueryTrait;
+    let statement = items_with_units_statement(
+        item::Entity::find().filter(item::Column::Id.in_subquery(ids.into_query())),
+        units,
+        db.get_database_backend(),
+    );
+    let statement = crate::service::store::sql::literal_last_limit(statement, limit + 1);
+    let mut found = items_with_units_read(db, statement, units).await?;
+    // The statement gives them oldest first.
+    if newest_first {
+        found.reverse();
+    }
+    let has_more = found.len() as u64 > limit;
+    found.truncate(limit as usize);
+    let mut page = ItemPage {
+        rows: Vec::with_capacity(found.len()),
+        has_more,
+        units: Vec::new(),
+    };
+    for (item, assignments, units) in found {
+        page.rows.push(Arc::new(ItemRows::new(item, assignments)));
+        page.units.extend(units);
+    }
+    Ok(page)
 }
 
 /// How many items `actor` may see in each stage.

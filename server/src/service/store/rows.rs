@@ -93,6 +93,17 @@ pub async fn items_with_assignments_and_units(
     select: Select<item::Entity>,
     units: bool,
 ) -> Result<Vec<ItemWithUnits>, DbErr> {
+    let statement = items_with_units_statement(select, units, db.get_database_backend());
+    items_with_units_read(db, statement, units).await
+}
+
+/// The statement of [`items_with_assignments_and_units`], for a caller that adjusts it before
+/// [`items_with_units_read`] runs it.
+pub fn items_with_units_statement(
+    select: Select<item::Entity>,
+    units: bool,
+    backend: sea_orm::DbBackend,
+) -> sea_orm::Statement {
     use sea_orm::QueryOrder;
     let mut select = select
         .select_only()
@@ -104,10 +115,18 @@ pub async fn items_with_assignments_and_units(
             .columns(unit::Model::COLUMNS.iter().copied())
             .join(JoinType::LeftJoin, assignment::Relation::Unit.def());
     }
-    let statement = select
+    select
         .order_by_asc(item::Column::Id)
         .order_by_asc(assignment::Column::Id)
-        .build(db.get_database_backend());
+        .build(backend)
+}
+
+/// Runs a statement of [`items_with_units_statement`] and groups its rows by item.
+pub async fn items_with_units_read(
+    db: &impl ConnectionTrait,
+    statement: sea_orm::Statement,
+    units: bool,
+) -> Result<Vec<ItemWithUnits>, DbErr> {
     let mut found: Vec<ItemWithUnits> = Vec::new();
     for row in db.query_all_raw(statement).await? {
         let mut cursor = Cursor::new(&row);

@@ -41,6 +41,38 @@ pub fn json_ids(ids: &[i64]) -> sea_orm::Value {
     sea_orm::Value::from(text)
 }
 
+/// `statement` with its last bound value, the `LIMIT limit` of a subquery that closes right
+/// after it (`… LIMIT $n)`), written into the text instead: PostgreSQL plans a statement
+/// with a bound `LIMIT` again at every execution (its generic plan guesses a tenth of the
+/// table), 0.5 ms for a page of the item list; with the number in the text it keeps one plan.
+/// The limit is a number the server chose, never a reader's text. A statement of any other
+/// shape is returned as it was.
+pub fn literal_last_limit(mut statement: Statement, limit: u64) -> Statement {
+    let Some(values) = statement.values.as_mut() else {
+        return statement;
+    };
+    if values.0.last() != Some(&sea_orm::Value::BigUnsigned(Some(limit))) {
+        return statement;
+    }
+    let placeholder = match statement.db_backend {
+        DbBackend::Postgres => format!(" LIMIT ${})", values.0.len()),
+        _ => " LIMIT ?)".to_owned(),
+    };
+    let Some(at) = statement.sql.rfind(&placeholder) else {
+        return statement;
+    };
+    // The bound value must be the text's last parameter, and the text's last `$` or `?`.
+    let last_parameter = statement.sql.rfind(['$', '?']);
+    if last_parameter != Some(at + " LIMIT ".len()) {
+        return statement;
+    }
+    values.0.pop();
+    statement
+        .sql
+        .replace_range(at..at + placeholder.len(), &format!(" LIMIT {limit})"));
+    statement
+}
+
 /// Ids per `IN (…)` list.
 pub const IN_CHUNK: usize = 10_000;
 
@@ -105,4 +137,61 @@ pub async fn write_probe(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::item;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+
+    fn page_statement(backend: DbBackend, limit: u64) -> Statement {
+        let ids = item::Entity::find()
+            .select_only()
+            .column(item::Column::Id)
+            .filter(item::Column::Title.contains("督查"))
+            .order_by_desc(item::Column::Id)
+            .limit(limit);
+        item::Entity::find()
+            .filter(item::Column::Id.in_subquery(ids.into_query()))
+            .order_by_asc(item::Column::Id)
+            .build(backend)
+    }
+
+    #[test]
+    fn a_subquery_limit_bound_last_is_written_into_the_text() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            let bound = page_statement(backend, 51);
+            let written = literal_last_limit(bound.clone(), 51);
+            assert!(written.sql.contains(" LIMIT 51)"), "{}", written.sql);
+            assert_eq!(written.sql.matches(" LIMIT ").count(), 1, "{}", written.sql);
+            let (before, after) = (
+                bound.values.expect("values").0,
+                written.values.expect("values").0,
+            );
+            assert_eq!(after.len(), before.len() - 1, "{backend:?}");
+            assert_eq!(
+                after[..],
+                before[..before.len() - 1],
+                "the other values stay"
+            );
+        }
+    }
+
+    #[test]
+    fn a_statement_of_another_shape_is_left_as_it_was() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            // Another number than the one bound.
+            let bound = page_statement(backend, 21);
+            assert_eq!(literal_last_limit(bound.clone(), 51).sql, bound.sql);
+            // A limit that is not a subquery's.
+            let outer = item::Entity::find()
+                .filter(item::Column::Title.contains("督查"))
+                .limit(51)
+                .build(backend);
+            let left = literal_last_limit(outer.clone(), 51);
+            assert_eq!(left.sql, outer.sql);
+            assert_eq!(left.values, outer.values);
+        }
+    }
 }
