@@ -23,6 +23,14 @@ PAIRED = ["list", "item", "item-random"]  # queries both servers answer
 DUCHA_ONLY = {"list+colour": "list"}  # ducha-only query -> the query its cost is measured against
 
 
+
+# How the table states ducha's kept copies (DUCHA_CACHES when the run started).
+KEPT_COPIES = {
+    "on": "kept copies on (items, units and tokens may be answered from the instance's copy).",
+    "off": "kept copies off (`DUCHA_CACHES=off`: every answer read from the database, the "
+    "token included).",
+}
+
 def fmt_rps(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
 
@@ -130,8 +138,9 @@ def render(meta, runs, memory, log):
         f"- ducha {meta.get('ducha_version', '?')} ({meta.get('ducha_commit', '?')}), release "
         f"binary, run as deployed (background jobs on, log level `{meta.get('ducha_log', 'info')}`), "
         f"pool {meta.get('ducha_pool', '?')}, token of person {meta.get('person_id', '?')} "
-        + ("(a supervisor, who sees every item)." if meta.get("person_role") == "SUPERVISOR"
-           else f"(role {meta.get('person_role', '?')}).")
+        + ("(a supervisor, who sees every item), " if meta.get("person_role") == "SUPERVISOR"
+           else f"(role {meta.get('person_role', '?')}), ")
+        + KEPT_COPIES.get(meta.get("ducha_caches"), "kept copies not recorded.")
     )
     lines.append(
         f"- PostGraphile {meta.get('pgl_version', '?')} (amber preset and simplify-inflection, "

@@ -47,7 +47,7 @@ cd "$root"
 
 # The command line as given, for the table: only the settings that were set explicitly.
 command_line=""
-for name in WRITE_BENCHMARKS SKIP_SEED DB ITEMS PERSON_ID DURATION REPS CONNS QUERIES WARMUP POOL DUCHA_BIN; do
+for name in DUCHA_CACHES WRITE_BENCHMARKS SKIP_SEED DB ITEMS PERSON_ID DURATION REPS CONNS QUERIES WARMUP POOL DUCHA_BIN; do
   if [[ -n "${!name+x}" ]]; then
     value="${!name}"
     [[ "$value" =~ [[:space:]] ]] && value="\"$value\""
@@ -319,7 +319,8 @@ jsonl kind=meta date="$(date +%F)" nproc:="$(nproc)" \
   pgl_version="$pgl_version" node_version="${node_version#v}" \
   ducha_version="$("$DUCHA_BIN" --version | awk '{ print $2 }')" \
   ducha_commit="binary of $(date -u -r "$DUCHA_BIN" '+%F %H:%M UTC'), HEAD $git_head" \
-  ducha_log="${RUST_LOG:-${DUCHA_LOG:-info}}" ducha_pool="${DUCHA_DB_POOL:-8}" command="$command_line"
+  ducha_log="${RUST_LOG:-${DUCHA_LOG:-info}}" ducha_pool="${DUCHA_DB_POOL:-8}" \
+  ducha_caches="${DUCHA_CACHES:-on}" command="$command_line"
 
 mkdir -p "$OUT/wrk"
 rm -f "$OUT/wrk/"*.txt

@@ -208,6 +208,7 @@ impl AppState {
             db: &self.db,
             calendar: &self.calendar,
             time_zone: self.deadline_policy.time_zone,
+            public_url: &self.notices.public_url,
         }
     }
 

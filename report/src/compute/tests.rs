@@ -325,3 +325,39 @@ fn the_lists_lateness_is_what_the_reason_states() {
     assert_eq!(row.working_days_overdue, 5);
     assert_eq!(report.totals.overdue, 0, "the unit owes nothing more");
 }
+
+#[test]
+fn the_mailed_report_carries_the_first_rows_of_a_long_list_and_links_to_them_all() {
+    let mut report = build_october(&facts_with_units(&["发改局", "住建局"]));
+    let long = crate::render::MAIL_LIST_ROWS + 37;
+    report.red_items = (0..long)
+        .map(|n| crate::FlaggedItem {
+            item_id: n as i64 + 1,
+            serial: format!("督〔2026〕{:05}号", n + 1),
+            title: "老旧小区改造".into(),
+            unit: "住建局".into(),
+            lead: true,
+            due: chrono::NaiveDate::from_ymd_opt(2026, 10, 9).expect("date"),
+            working_days_overdue: 12,
+            reason: "逾期12个工作日未办结".into(),
+        })
+        .collect();
+    let url = "https://ducha.example.gov.cn/reports/2026-10?version=1";
+    let page = crate::render::html(&report, 1, &[], "区委督查室").expect("renders");
+    let mail = crate::render::mail_html(&report, 1, &[], "区委督查室", url).expect("renders");
+    let rows = |html: &str| html.matches("督〔2026〕").count();
+    assert_eq!(rows(&page), long, "the page lists every row");
+    assert_eq!(
+        rows(&mail),
+        crate::render::MAIL_LIST_ROWS,
+        "the mail the first ones"
+    );
+    assert!(
+        mail.contains("督〔2026〕00001号") && !mail.contains(&format!("督〔2026〕{long:05}号"))
+    );
+    assert!(
+        mail.contains("另有37行未列出") && mail.contains(&format!("href=\"{url}\"")),
+        "the mail says how many more and where"
+    );
+    assert!(!page.contains("未列出"), "the page has nothing left out");
+}

@@ -183,7 +183,21 @@ fn badge(colour: Colour) -> String {
     )
 }
 
-fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem]) {
+/// How many rows of the red and yellow lists a rendering carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists<'a> {
+    /// Every row: the report page and the printed 通报 are the record.
+    Complete,
+    /// At most `rows` of each list, then how many more there are and where all of them are:
+    /// the mailed 通报, which must stay a size that mail servers accept (every row of a
+    /// district with 600,000 red assignments is over 100 MB).
+    AtMost { rows: usize, full_at: &'a str },
+}
+
+/// The rows of each list a mailed 通报 carries (docs/rules.md §6).
+pub const MAIL_LIST_ROWS: usize = 200;
+
+fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem], lists: Lists<'_>) {
     if items.is_empty() {
         return;
     }
@@ -201,8 +215,13 @@ fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem]) {
         distinct.len(),
         rows
     );
-    // Every row: the printed 通报 is the record, and its header repeats on each page.
-    for i in items {
+    // Every row on the page: the printed 通报 is the record, and its header repeats on each
+    // page. The mail carries the first rows (the most overdue come first).
+    let shown = match lists {
+        Lists::Complete => items.len(),
+        Lists::AtMost { rows, .. } => rows.min(items.len()),
+    };
+    for i in &items[..shown] {
         let _ = write!(
             out,
             "<tr><td class=\"nowrap\">{}</td><td>{}</td><td>{}{}</td><td class=\"nowrap\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
@@ -216,6 +235,16 @@ fn flagged_table(out: &mut String, caption: &str, items: &[FlaggedItem]) {
         );
     }
     out.push_str("</tbody></table>");
+    if let Lists::AtMost { full_at, .. } = lists
+        && shown < items.len()
+    {
+        let _ = write!(
+            out,
+            "<p class=\"note\">以上列出前{shown}行，另有{}行未列出；完整名单见 <a href=\"{url}\">{url}</a>（登录后查看）。</p>",
+            items.len() - shown,
+            url = esc(full_at),
+        );
+    }
 }
 
 const STYLE: &str = r#"
@@ -260,6 +289,32 @@ pub fn html(
     version: i32,
     changes: &[String],
     office: &str,
+) -> Result<String, RenderError> {
+    html_with(report, version, changes, office, Lists::Complete)
+}
+
+/// The mailed 通报: the page with at most [`MAIL_LIST_ROWS`] rows of each list, and for
+/// the rest the count and `full_at`, the page that lists them all.
+pub fn mail_html(
+    report: &MonthlyReport,
+    version: i32,
+    changes: &[String],
+    office: &str,
+    full_at: &str,
+) -> Result<String, RenderError> {
+    let lists = Lists::AtMost {
+        rows: MAIL_LIST_ROWS,
+        full_at,
+    };
+    html_with(report, version, changes, office, lists)
+}
+
+fn html_with(
+    report: &MonthlyReport,
+    version: i32,
+    changes: &[String],
+    office: &str,
+    lists: Lists<'_>,
 ) -> Result<String, RenderError> {
     let t = &report.totals;
     let mut out = String::with_capacity(64 * 1024 + report.units.len() * 600);
@@ -313,8 +368,8 @@ pub fn html(
 
     out.push_str("<h2>二、存在问题</h2>");
     let _ = write!(out, "<p>{}</p>", esc(&report.sections.problems));
-    flagged_table(&mut out, "红色督办事项", &report.red_items);
-    flagged_table(&mut out, "黄色事项", &report.yellow_items);
+    flagged_table(&mut out, "红色督办事项", &report.red_items, lists);
+    flagged_table(&mut out, "黄色事项", &report.yellow_items, lists);
 
     out.push_str("<h2>三、工作建议</h2>");
     let _ = write!(out, "<p>{}</p>", esc(&report.sections.suggestions));

@@ -8,7 +8,7 @@ mod ledger;
 mod xlsx;
 
 pub use csv_table::csv;
-pub use html::{html, register_chart_font};
+pub use html::{Lists, MAIL_LIST_ROWS, html, mail_html, register_chart_font};
 pub use ledger::{LedgerRow, ledger_xlsx};
 pub use xlsx::xlsx;
 

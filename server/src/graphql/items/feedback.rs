@@ -1,7 +1,7 @@
 //! 进展, 办结反馈, 核查, 销号 and attachments (`service::items::feedback`).
 
 use crate::graphql::ids::{ItemId, ReportId};
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 use ducha_domain::Action;
 
 use super::shared::{ItemPayload, ItemReasonInput, item_payload};
@@ -51,11 +51,28 @@ pub struct VerifyItemInput {
 
 /// 报送进展或办结反馈的结果
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ReportPayload {
     /// 新报送的报告
     pub report: Report,
+    /// The item as the verb read it back in its transaction, or none: a progress report
+    /// changes no field of the item, so `item` reads it only when the client asks for it
+    /// (most ask for the report alone, and the read cost every report a statement).
+    #[graphql(skip)]
+    pub item: Option<Item>,
+    #[graphql(skip)]
+    pub item_id: i64,
+}
+
+#[ComplexObject]
+impl ReportPayload {
     /// 操作后的事项
-    pub item: Item,
+    async fn item(&self, ctx: &Context<'_>) -> async_graphql::Result<Item> {
+        match &self.item {
+            Some(item) => Ok(item.clone()),
+            None => Ok(item_payload(app_state(ctx)?, self.item_id).await?),
+        }
+    }
 }
 
 /// 上传附件
@@ -85,7 +102,6 @@ impl FeedbackMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "事项及进展情况")] input: ReportProgressInput,
     ) -> async_graphql::Result<ReportPayload> {
-        let state = app_state(ctx)?;
         let files = super::shared::stored_files(
             ctx,
             &input.files,
@@ -96,7 +112,8 @@ impl FeedbackMutation {
         let created =
             verbs::report_progress(verb_context(ctx)?, input.item_id.0, &input.body, files).await?;
         Ok(ReportPayload {
-            item: item_payload(state, created.item_id).await?,
+            item: None,
+            item_id: created.item_id,
             report: created.into(),
         })
     }
@@ -123,7 +140,8 @@ impl FeedbackMutation {
         )
         .await?;
         Ok(ReportPayload {
-            item: Item::try_from(updated)?,
+            item_id: feedback.item_id,
+            item: Some(Item::try_from(updated)?),
             report: feedback.into(),
         })
     }

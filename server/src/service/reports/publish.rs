@@ -107,7 +107,13 @@ pub async fn publish(
     .insert(&txn)
     .await?;
 
-    let html = ducha_report::render::html(&report, version, &changes, OFFICE)
+    // The mail carries the first rows of each list and links to the page with all of them.
+    let full_at = format!(
+        "{}/reports/{}?version={version}",
+        state.public_url.trim_end_matches('/'),
+        month
+    );
+    let html = ducha_report::render::mail_html(&report, version, &changes, OFFICE, &full_at)
         .map_err(|e| AppError::Internal(e.into()))?;
     let subject = if version > 1 {
         format!("【督查通报】{}（第{}版）", report.title, version)

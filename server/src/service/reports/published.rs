@@ -20,6 +20,8 @@ pub struct Publisher<'a> {
     pub db: &'a DatabaseConnection,
     pub calendar: &'a CalendarStore,
     pub time_zone: chrono_tz::Tz,
+    /// Where the pages are, for the mailed report's link to its complete lists.
+    pub public_url: &'a str,
 }
 
 /// Who the report is from, in its masthead and emails.
