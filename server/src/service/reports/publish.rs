@@ -55,6 +55,9 @@ pub async fn publish(
         )));
     }
     let report = compute(state, month, now).await?;
+    // The snapshot is bound whole (and the previous version read whole): the connections
+    // that carry them give their grown buffers back when they return to the pool.
+    crate::db::give_back_large_buffers();
     let txn = crate::service::store::write::begin_long_write(state.db).await?;
     // Publishers of one month take turns (SQLite's write lock does this by itself): the
     // second finds the first's version and answers "unchanged", not a conflict.

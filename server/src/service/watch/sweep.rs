@@ -733,6 +733,9 @@ fn insert_audits_sql(backend: DbBackend) -> &'static str {
 /// Writes a batch of decisions in one transaction: each notice to send (waiting for its
 /// digest) and each rung skipped, with an audit entry per notice. A notice already on
 /// record (another instance, an interrupted run) is skipped by the unique key.
+/// A bound value from which the connection that carries it gives its buffers back after.
+const LARGE_STATEMENT_BYTES: usize = 1 << 20;
+
 async fn write_notices(
     db: &DatabaseConnection,
     tz: chrono_tz::Tz,
@@ -774,6 +777,10 @@ async fn write_notices(
     }
     let rows = serde_json::to_string(&rows)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("notices as JSON: {e}")))?;
+    if rows.len() > LARGE_STATEMENT_BYTES {
+        // A first sweep of a large district binds tens of megabytes here.
+        crate::db::give_back_large_buffers();
+    }
     let txn = crate::service::store::write::begin_long_write(db).await?;
     let backend = txn.get_database_backend();
     // Not `sql::statement`: the SQLite text has `$` in its JSON paths.
