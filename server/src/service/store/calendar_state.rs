@@ -34,14 +34,7 @@ struct StateRow {
 /// commits, and verbs that write dues wait for it.
 pub async fn lock_for_change(txn: &DatabaseTransaction, now: DateTime<Utc>) -> AppResult<()> {
     let backend = txn.get_database_backend();
-    if backend == DatabaseBackend::Postgres {
-        txn.execute_raw(statement(
-            backend,
-            "SELECT pg_advisory_xact_lock($1)",
-            vec![Value::from(CALENDAR_LOCK_KEY)],
-        ))
-        .await?;
-    }
+    advisory_lock(txn, "pg_advisory_xact_lock").await?;
     txn.execute_raw(statement(
         backend,
         "INSERT INTO calendar_state (id, version, changed_at) VALUES (1, '', $1) \
@@ -72,19 +65,27 @@ pub async fn record(txn: &DatabaseTransaction, version: &str) -> AppResult<()> {
 /// The advisory lock a calendar change holds exclusive and a verb shared (PostgreSQL).
 const CALENDAR_LOCK_KEY: i64 = 0x6475_6368_6300_0000;
 
+/// Takes the calendar's advisory lock with `function` (exclusive or shared, held until the
+/// transaction ends) on PostgreSQL; SQLite's writer already holds the database.
+async fn advisory_lock(txn: &impl ConnectionTrait, function: &str) -> AppResult<()> {
+    let backend = txn.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_raw(statement(
+            backend,
+            &format!("SELECT {function}($1)"),
+            vec![Value::from(CALENDAR_LOCK_KEY)],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// The version in force, read so that a change in flight is waited for (PostgreSQL's shared
 /// advisory lock, then the read in a statement of its own; SQLite's writer already holds the
 /// database).
 pub async fn version_in_force(txn: &impl ConnectionTrait) -> AppResult<Option<String>> {
     let backend = txn.get_database_backend();
-    if backend == DatabaseBackend::Postgres {
-        txn.execute_raw(statement(
-            backend,
-            "SELECT pg_advisory_xact_lock_shared($1)",
-            vec![Value::from(CALENDAR_LOCK_KEY)],
-        ))
-        .await?;
-    }
+    advisory_lock(txn, "pg_advisory_xact_lock_shared").await?;
     Ok(StateRow::find_by_statement(statement(
         backend,
         "SELECT version FROM calendar_state WHERE id = 1",
