@@ -61,15 +61,11 @@ local read_headers = {
   ["Authorization"] = "Bearer " .. (os.getenv("READ_TOKEN") or ""),
 }
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+local bench = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 function init(args)
   failed, writes, reads = 0, 0, 0
-  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+  bench.seed()
 end
 
 function request()
@@ -88,36 +84,17 @@ function response(status, headers, body)
   end
 end
 
-local function label(name)
-  local v = os.getenv(name) or ""
-  return (v:gsub('[%c"\\]', ""))
-end
-
 function done(summary, latency, requests)
-  local total = { failed = 0, writes = 0, reads = 0 }
-  for _, thread in ipairs(threads) do
-    for key, _ in pairs(total) do
-      total[key] = total[key] + (tonumber(thread:get(key)) or 0)
-    end
-  end
-  local seconds = summary.duration / 1e6
-  local ms = function(us) return us / 1000 end
+  local seconds, head = bench.head(summary)
+  local total = { failed = bench.total("failed"), writes = bench.total("writes"), reads = bench.total("reads") }
   -- Requests sent but not answered when the run ended are in writes/reads, not in
   -- summary.requests; the shares are taken from what was sent.
   local sent_total = math.max(total.writes + total.reads, 1)
-  local e = summary.errors
+  local rps = summary.requests / seconds
   io.write(string.format(
-    '{"kind":"run","server":"%s","query":"%s","conns":%d,"rep":%d,' ..
-    '"duration_s":%.3f,"requests":%d,"rps":%.2f,"write_share_sent":%.4f,' ..
-    '"writes_rps":%.2f,"reads_rps":%.2f,' ..
-    '"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f,' ..
+    '{%s,"rps":%.2f,"write_share_sent":%.4f,"writes_rps":%.2f,"reads_rps":%.2f,%s,' ..
     '"errors":%d,"failed":%d}\n',
-    label("BENCH_SERVER"), label("BENCH_QUERY"),
-    tonumber(os.getenv("BENCH_CONNS")) or 0, tonumber(os.getenv("BENCH_REP")) or 0,
-    seconds, summary.requests, summary.requests / seconds, total.writes / sent_total,
-    summary.requests / seconds * total.writes / sent_total,
-    summary.requests / seconds * total.reads / sent_total,
-    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
-    ms(latency:percentile(99.9)), ms(latency.max),
-    e.connect + e.read + e.write + e.timeout + e.status, total.failed))
+    head, rps, total.writes / sent_total,
+    rps * total.writes / sent_total, rps * total.reads / sent_total,
+    bench.latency(latency), bench.errors(summary), total.failed))
 end

@@ -29,12 +29,7 @@ if token ~= nil and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
 
--- One counter per thread. Each thread has its own Lua state, and done() adds them up.
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+local bench = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 -- Set from the environment in each thread: the body around the random id, and its range.
 local id_min = tonumber(os.getenv("ID_MIN") or "")
@@ -51,8 +46,7 @@ end
 
 function init(args)
   non_200 = 0
-  -- Each thread its own sequence.
-  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+  bench.seed()
 end
 
 if before_id ~= nil then
@@ -68,32 +62,15 @@ function response(status, headers, body)
   end
 end
 
-local function label(name)
-  local v = os.getenv(name) or ""
-  return (v:gsub('[%c"\\]', ""))
-end
-
 function done(summary, latency, requests)
-  local non200 = 0
-  for _, thread in ipairs(threads) do
-    non200 = non200 + (tonumber(thread:get("non_200")) or 0)
-  end
+  local seconds, head = bench.head(summary)
   local e = summary.errors
-  local seconds = summary.duration / 1e6
-  local ms = function(us) return us / 1000 end
   io.write(string.format(
-    '{"kind":"run","server":"%s","query":"%s","conns":%d,"rep":%d,' ..
-    '"duration_s":%.3f,"requests":%d,"bytes":%d,"rps":%.2f,' ..
-    '"mean_ms":%.3f,"stdev_ms":%.3f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,"max_ms":%.3f,' ..
+    '{%s,"bytes":%d,"rps":%.2f,"mean_ms":%.3f,"stdev_ms":%.3f,%s,' ..
     '"errors":%d,"errors_connect":%d,"errors_read":%d,"errors_write":%d,"errors_timeout":%d,"errors_status":%d,' ..
     '"non_200":%d}\n',
-    label("BENCH_SERVER"), label("BENCH_QUERY"),
-    tonumber(os.getenv("BENCH_CONNS")) or 0, tonumber(os.getenv("BENCH_REP")) or 0,
-    seconds, summary.requests, summary.bytes, summary.requests / seconds,
-    ms(latency.mean), ms(latency.stdev),
-    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
-    ms(latency:percentile(99.9)), ms(latency.max),
-    e.connect + e.read + e.write + e.timeout + e.status,
-    e.connect, e.read, e.write, e.timeout, e.status,
-    non200))
+    head, summary.bytes, summary.requests / seconds,
+    latency.mean / 1000, latency.stdev / 1000, bench.latency(latency),
+    bench.errors(summary), e.connect, e.read, e.write, e.timeout, e.status,
+    bench.total("non_200")))
 end
