@@ -166,22 +166,19 @@ impl BoardParts {
         if touched.is_empty() {
             return Ok(());
         }
-        let backend = db.get_database_backend();
-        let among = json_ids_in(backend, 1);
-        let items = ItemKind::find_by_statement(statement(
-            backend,
+        let among = json_ids_in(db.get_database_backend(), 1);
+        let items: Vec<ItemKind> = rows_among(
+            db,
             &format!("SELECT id, stage, source_kind FROM item WHERE id IN {among}"),
-            vec![json_ids(touched)],
-        ))
-        .all(db)
+            touched,
+        )
         .await?;
         let open = open_assignment_facts_among(db, now, touched).await?;
-        let quiet = QuietAssignment::find_by_statement(statement(
-            backend,
+        let quiet: Vec<QuietAssignment> = rows_among(
+            db,
             &format!("{QUIET_SQL} AND a.item_id IN {among}"),
-            vec![json_ids(touched)],
-        ))
-        .all(db)
+            touched,
+        )
         .await?;
         let closures = crate::service::store::history::closures_among(
             db,
@@ -392,4 +389,19 @@ pub async fn board_now(
     Ok(BoardParts::compute(db, rule_set.clone(), now)
         .await?
         .board())
+}
+
+/// The rows of `sql`, whose `$1` is the JSON array of `ids` (`sql::json_ids_in`).
+async fn rows_among<T: FromQueryResult>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    ids: &[i64],
+) -> AppResult<Vec<T>> {
+    Ok(T::find_by_statement(statement(
+        db.get_database_backend(),
+        sql,
+        vec![json_ids(ids)],
+    ))
+    .all(db)
+    .await?)
 }
