@@ -163,5 +163,9 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n = common::items("SWEEP_BENCH");
+    // `SWEEP_BENCH_LOG=ducha_server::service::watch::sweep=info` shows the sweep's phases.
+    let _log = std::env::var("SWEEP_BENCH_LOG")
+        .ok()
+        .map(|filter| ducha_server::telemetry::init(&filter));
     common::on_both_databases("SWEEP_BENCH", |label, settings| run(label, settings, n)).await
 }

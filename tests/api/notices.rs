@@ -968,3 +968,122 @@ async fn leftover_notices_are_mailed_only_if_still_true(backend: Backend) {
 }
 
 on_both_backends!(leftover_notices_are_mailed_only_if_still_true);
+
+/// A notice another writer put on record between the sweep's reading and its writing (here a
+/// trigger writes it just before the sweep's own row) is neither written twice nor mailed:
+/// on PostgreSQL the sweep's `COPY` meets the unique key and everything is written again as
+/// statements that skip it; on SQLite those statements are the only way. The other notices
+/// of the sweep are written, audited and mailed as usual.
+async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_with(settings_for(backend).await).await;
+    let d = District::create(&app).await;
+    let assigned = assigned_item(&app, &d, "河道汛后清淤").await;
+    let item_id = crate::helpers::row_id(&assigned["id"]);
+    let (lead, co) = (
+        crate::helpers::row_id(&assigned["assignments"][0]["id"]),
+        crate::helpers::row_id(&assigned["assignments"][1]["id"]),
+    );
+    let meanwhile = "另一写入方已记录";
+    let trigger = match backend {
+        Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION put_on_record() RETURNS trigger AS $$ BEGIN \
+                   IF pg_trigger_depth() = 1 AND NEW.assignment_id = {lead} AND NEW.kind = 'COLOUR' AND NEW.level = 'RED' THEN \
+                     INSERT INTO notice (item_id, assignment_id, unit_id, kind, level, created_at, state, reason) \
+                     VALUES (NEW.item_id, NEW.assignment_id, NEW.unit_id, NEW.kind, NEW.level, NEW.created_at, 'MAILED', '{meanwhile}') \
+                     ON CONFLICT DO NOTHING; \
+                   END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER put_on_record BEFORE INSERT ON notice FOR EACH ROW EXECUTE FUNCTION put_on_record()".into(),
+        ],
+        Backend::Sqlite | Backend::SqliteFile => vec![format!(
+            "CREATE TRIGGER put_on_record BEFORE INSERT ON notice \
+             WHEN NEW.assignment_id = {lead} AND NEW.kind = 'COLOUR' AND NEW.level = 'RED' BEGIN \
+               INSERT OR IGNORE INTO notice (item_id, assignment_id, unit_id, kind, level, created_at, state, reason) \
+               VALUES (NEW.item_id, NEW.assignment_id, NEW.unit_id, NEW.kind, NEW.level, NEW.created_at, 'MAILED', '{meanwhile}'); \
+             END"
+        )],
+    };
+    let db = &app.state.db;
+    for sql in trigger {
+        db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .expect("trigger");
+    }
+    let before = outbox_rows(&app).await.len();
+    // 10-14: both units more than three working days overdue, both RED.
+    let report = sweep_at(&app, &d, shanghai(2026, 10, 14, 8, 30)).await;
+    assert_eq!(
+        report["notices"], 1,
+        "only the co-unit's RED is the sweep's: {report}"
+    );
+
+    let red: Vec<entity::notice::Model> = entity::notice::Entity::find()
+        .filter(entity::notice::Column::Level.eq("RED"))
+        .all(db)
+        .await
+        .expect("notices");
+    let reasons: BTreeMap<i64, Option<String>> = red
+        .iter()
+        .map(|n| (n.assignment_id, n.reason.clone()))
+        .collect();
+    assert_eq!(red.len(), 2, "one RED each, none twice: {red:?}");
+    assert_eq!(
+        reasons[&lead].as_deref(),
+        Some(meanwhile),
+        "the one on record stays"
+    );
+    assert!(
+        reasons[&co].as_deref().is_some_and(|r| r.contains("逾期")),
+        "{reasons:?}"
+    );
+    assert!(red.iter().all(|n| n.state == "MAILED"));
+    // One audit entry: the sweep's notice, not the one it did not write.
+    let audited: Vec<Option<i64>> = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::ItemId.eq(item_id))
+        .filter(entity::audit_event::Column::Action.eq("NOTICE"))
+        .all(db)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|a| a.reason.as_deref() == Some("红色督办"))
+        .map(|a| a.assignment_id)
+        .collect();
+    assert_eq!(audited, [Some(co)]);
+    // The mails name the co-unit's part only: its head hears, the lead unit's head does not.
+    let mails: Vec<_> = outbox_rows(&app).await.into_iter().skip(before).collect();
+    let recipients: Vec<&str> = mails.iter().map(|m| m.recipient.as_str()).collect();
+    assert!(
+        recipients.contains(&format!("unit_head-{}@example.gov.cn", d.urban).as_str()),
+        "{recipients:?}"
+    );
+    assert!(
+        !recipients.contains(&format!("unit_head-{}@example.gov.cn", d.housing).as_str()),
+        "{recipients:?}"
+    );
+    for mail in &mails {
+        assert!(
+            mail.body_text.contains("区城市管理局"),
+            "{}",
+            mail.body_text
+        );
+        assert!(
+            !mail.body_text.contains("区住房和城乡建设局"),
+            "{}",
+            mail.body_text
+        );
+        assert!(
+            mail.body_text.contains("河道汛后清淤"),
+            "the item's title is listed"
+        );
+    }
+}
+
+on_both_backends!(a_notice_on_record_meanwhile_is_not_written_or_mailed_twice);
+
+/// A file, as the service runs: there the sweep writes while it reads.
+#[tokio::test]
+async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice_in_a_file() {
+    a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(Backend::SqliteFile).await;
+}

@@ -50,19 +50,16 @@ impl Entry {
     }
 }
 
-/// One mail for one reader, listing `entries` (all of them theirs).
-pub fn render_for(
-    cx: &NoticeContext,
-    reader: &Reader,
-    entries: &[&Entry],
-    now: DateTime<Utc>,
-) -> Rendered {
-    // Each item once, under its most urgent topic, naming every unit it concerns.
+/// A mail's sections, most urgent first: each item once, under its most urgent topic, with
+/// the entries of every unit it concerns (the lead's first); items in the order of their ids.
+type Sections<'e> = BTreeMap<std::cmp::Reverse<u8>, (Topic, Vec<Vec<&'e Entry>>)>;
+
+fn sections<'e>(entries: &[&'e Entry]) -> Sections<'e> {
     let mut by_item: BTreeMap<i64, Vec<&Entry>> = BTreeMap::new();
     for entry in entries {
         by_item.entry(entry.item_id).or_default().push(entry);
     }
-    let mut sections: BTreeMap<std::cmp::Reverse<u8>, (Topic, Vec<Vec<&Entry>>)> = BTreeMap::new();
+    let mut sections: Sections<'e> = BTreeMap::new();
     for (_, mut group) in by_item {
         group.sort_by_key(|e| (std::cmp::Reverse(e.topic.rank()), !e.lead));
         let topic = group[0].topic;
@@ -72,6 +69,19 @@ pub fn render_for(
             .1
             .push(group);
     }
+    sections
+}
+
+/// One mail for one reader, listing `entries` (all of them theirs). Only the first
+/// `ITEMS_LISTED` items of a section show their serial, title and requirements
+/// ([`listed_items`]).
+pub fn render_for(
+    cx: &NoticeContext,
+    reader: &Reader,
+    entries: &[&Entry],
+    now: DateTime<Utc>,
+) -> Rendered {
+    let sections = sections(entries);
     let total: usize = sections.values().map(|(_, items)| items.len()).sum();
     let subject = match (sections.len(), sections.values().next()) {
         (1, Some((topic, items))) if items.len() == 1 => {
@@ -186,13 +196,11 @@ fn colour_css(topic: Topic) -> &'static str {
     }
 }
 
-/// Groups `entries` by reader and renders one mail each, as outbox rows due now.
-pub fn mails(
-    cx: &NoticeContext,
+/// Each reader's entries, by address: a person who reads for several units gets one mail.
+fn by_reader<'e>(
     directory: &Directory,
-    entries: &[(Entry, i64)],
-    now: DateTime<Utc>,
-) -> Vec<outbox::ActiveModel> {
+    entries: &'e [(Entry, i64)],
+) -> BTreeMap<String, (Reader, Vec<&'e Entry>)> {
     let mut by_reader: BTreeMap<String, (Reader, Vec<&Entry>)> = BTreeMap::new();
     let mut unaddressed = 0;
     for (entry, unit_id) in entries {
@@ -218,6 +226,34 @@ pub fn mails(
         );
     }
     by_reader
+}
+
+/// The items whose serial, title and requirements the mails of `entries` show: the first
+/// `ITEMS_LISTED` of each section of each reader's mail. A sweep reads those texts only:
+/// a first sweep's mails mention far more items than they list.
+pub fn listed_items(directory: &Directory, entries: &[(Entry, i64)]) -> Vec<i64> {
+    let mut listed = std::collections::BTreeSet::new();
+    for (_, list) in by_reader(directory, entries).values() {
+        for (_, items) in sections(list).values() {
+            listed.extend(
+                items
+                    .iter()
+                    .take(ITEMS_LISTED)
+                    .map(|group| group[0].item_id),
+            );
+        }
+    }
+    listed.into_iter().collect()
+}
+
+/// Groups `entries` by reader and renders one mail each, as outbox rows due now.
+pub fn mails(
+    cx: &NoticeContext,
+    directory: &Directory,
+    entries: &[(Entry, i64)],
+    now: DateTime<Utc>,
+) -> Vec<outbox::ActiveModel> {
+    by_reader(directory, entries)
         .into_values()
         .map(|(reader, list)| {
             let rendered = render_for(cx, &reader, &list, now);

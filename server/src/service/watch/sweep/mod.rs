@@ -1,8 +1,8 @@
 //! The reminder sweep (docs/rules.md §4): every open assignment is read in one narrow query,
 //! the domain's ladder (`ducha_domain::ladder::decide`) decides at most one notice for it,
-//! and the notices are written — the one to send waiting for its digest, the rungs passed
-//! over as SKIPPED — at most once per (assignment, kind, level) by the unique key. Then each
-//! reader gets one digest mail for the sweep (`notify::digest_pending`).
+//! and the notices are written — the one to send, the rungs passed over as SKIPPED — at most
+//! once per (assignment, kind, level) by the unique key, with one digest mail per reader for
+//! the sweep, all in one transaction (`write`).
 //!
 //! One sweep at a time, with a lock that dies with its holder: on PostgreSQL a
 //! transaction-scoped advisory lock held by the sweeping connection (a killed process drops
@@ -21,25 +21,30 @@ use std::sync::{Arc, LazyLock};
 use chrono::{DateTime, Utc};
 use ducha_domain::Stage;
 use ducha_domain::colour::AssignmentFacts;
-use ducha_domain::ladder::{Decision, LadderFacts, OnRecord, Rung, RungSet, decide};
+use ducha_domain::ladder::{LadderFacts, OnRecord, Rung, RungSet, decide};
 use futures_util::{Stream, TryStreamExt};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, Set,
-    Statement,
 };
-use serde_json::json;
 
 use crate::calendar_store::CalendarStore;
-use crate::error::{AppError, AppResult};
-use crate::service::notices::notify::{self, DIGEST, NoticeContext, SKIPPED};
+use crate::error::AppResult;
+use crate::service::notices::notify::{self, NoticeContext};
 use crate::service::watch::colours::RuleSet;
 use crate::sqlite_reader::Columns;
 use entity::AssignmentStatus;
 use entity::sweep_slot;
+use write::{ByUrgency, Decided};
+
+mod copy_text;
+mod write;
 
 /// Notices that can wait (not RED, not a first notice) written per sweep at most, most
 /// urgent first; the rest are decided again by the next sweep.
 pub const MAX_NOTICES_PER_SWEEP: usize = 5_000;
+
+/// Decisions handed to the sweep's writer at a time while the reading goes on.
+const WRITE_BATCH: usize = 5_000;
 
 /// The advisory lock key of the sweep on PostgreSQL ("ducha-sweep").
 const SWEEP_LOCK_KEY: i64 = 0x6475_6368_6173_7765;
@@ -160,7 +165,9 @@ pub async fn run_sweep(
 async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<SweepReport> {
     let started = std::time::Instant::now();
     let mut report = sweep_locked(state, now, true).await?;
-    report.emails = notify::digest_pending(&state.db, &state.notices, now).await?;
+    // Notices an earlier version's sweep left waiting for their digest (this one writes
+    // each with its mail).
+    report.emails += notify::digest_pending(&state.db, &state.notices, now).await?;
     state
         .metrics
         .record_sweep(started.elapsed(), report.notices, report.emails);
@@ -523,61 +530,24 @@ async fn through_pool<'a>(
     )
 }
 
-/// An assignment's decision, kept compactly until it is written.
-#[derive(Debug, Clone, Copy)]
-struct Decided {
-    assignment_id: i64,
-    item_id: i64,
-    unit_id: i64,
-    due_at: DateTime<Utc>,
-    decision: Decision,
-}
-
-impl Decided {
-    fn rung(&self) -> Option<Rung> {
-        self.decision.send.map(|s| s.rung)
-    }
-
-    /// RED and first notices are never held back by the cap.
-    fn cannot_wait(&self) -> bool {
-        matches!(self.rung(), Some(Rung::Red | Rung::Assigned))
-    }
-
-    /// Most urgent first, then the oldest due.
-    fn urgency(&self) -> (Option<Rung>, std::cmp::Reverse<DateTime<Utc>>) {
-        (self.rung(), std::cmp::Reverse(self.due_at))
-    }
-}
-
-/// The capped decisions, least urgent on top so it is the one evicted.
-struct ByUrgency(Decided);
-
-impl PartialEq for ByUrgency {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.urgency() == other.0.urgency()
-    }
-}
-impl Eq for ByUrgency {}
-impl PartialOrd for ByUrgency {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for ByUrgency {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other.0.urgency().cmp(&self.0.urgency())
-    }
-}
-
 async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppResult<SweepReport> {
     let db = &state.db;
     let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
     let calendar = &rule_set.calendar;
     let policy = &rule_set.policy;
     let tz = rule_set.time_zone;
+    let started = std::time::Instant::now();
+    // The RED and first notices are written as they are decided, beside the reading; the
+    // capped rest when the reading is done. Not in a private in-memory SQLite, whose
+    // connections lock whole tables against each other (its rows come through the pool).
+    let overlap = db.get_database_backend() == DbBackend::Postgres
+        || crate::sqlite_reader::database_file(db).await?.is_some();
+    let mut pipeline =
+        write.then(|| write::Pipeline::start(db.clone(), state.notices.clone(), tz, now));
     let mut rows = open_assignments(db, now).await?;
     let mut assignments = 0;
     let mut urgent: Vec<Decided> = Vec::new();
+    let mut urgent_total = 0;
     let mut capped: BinaryHeap<ByUrgency> = BinaryHeap::new();
     let mut decided_total = 0;
     let mut pacer = crate::service::store::sql::Pacer::default();
@@ -601,10 +571,19 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
             item_id: row.item_id,
             unit_id: row.unit_id,
             due_at: row.extended_due_at.unwrap_or(row.due_at),
+            extended: row.extended_due_at.is_some(),
+            lead: row.lead,
+            signed: row.signed_at.is_some(),
             decision,
         };
         if decided.cannot_wait() {
             urgent.push(decided);
+            urgent_total += 1;
+            if let Some(pipeline) = pipeline.as_mut().filter(|_| overlap)
+                && urgent.len() >= WRITE_BATCH
+            {
+                pipeline.write(std::mem::take(&mut urgent)).await?;
+            }
         } else {
             capped.push(ByUrgency(decided));
             if capped.len() > MAX_NOTICES_PER_SWEEP {
@@ -618,11 +597,12 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
         assignments,
         ..SweepReport::default()
     };
-    if !write {
+    let Some(mut pipeline) = pipeline else {
         report.notices = decided_total;
         return Ok(report);
-    }
-    let held_back = decided_total - urgent.len() - capped.len();
+    };
+    let capped_total = capped.len();
+    let held_back = decided_total - urgent_total - capped_total;
     if held_back > 0 {
         tracing::warn!(
             held_back,
@@ -630,208 +610,20 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
             "sweep capped the notices that can wait; the next sweep decides them again"
         );
     }
-    let mut due: Vec<Decided> = urgent;
-    due.extend(capped.into_sorted_vec().into_iter().map(|d| d.0));
-    for batch in due.chunks(NOTICES_PER_TRANSACTION) {
-        match write_notices(db, tz, now, batch).await {
-            Ok((sent, skipped)) => {
-                report.notices += sent;
-                report.skipped += skipped;
-            }
-            Err(error) => {
-                // The batch rolled back as a whole; the next sweep decides it again.
-                tracing::error!(?error, "could not write a batch of notices; continuing");
-            }
-        }
-    }
+    let decided_in = started.elapsed();
+    let mut rest: Vec<Decided> = urgent;
+    rest.extend(capped.into_sorted_vec().into_iter().map(|d| d.0));
+    pipeline.write(rest).await?;
+    let written = pipeline.finish().await?;
+    report.notices = written.sent;
+    report.skipped = written.skipped;
+    report.emails = written.emails;
+    tracing::info!(
+        assignments,
+        decided = urgent_total + capped_total,
+        read_ms = decided_in.as_millis(),
+        after_read_ms = (started.elapsed() - decided_in).as_millis(),
+        "sweep decided, wrote and mailed its notices"
+    );
     Ok(report)
-}
-
-/// Notices written per transaction: few enough that a failure loses little work and holds
-/// SQLite's writer briefly (about 0.1 s), many enough that a first sweep over a backlog
-/// is a few statements a second rather than hundreds (BENCHMARKS.md, issue 32).
-const NOTICES_PER_TRANSACTION: usize = 2_000;
-
-/// A notice row as the bulk statement reads it from its one JSON parameter.
-#[derive(serde::Serialize)]
-struct NoticeRow<'a> {
-    item_id: i64,
-    assignment_id: i64,
-    unit_id: i64,
-    kind: &'a str,
-    level: String,
-    state: &'a str,
-    reason: Option<String>,
-}
-
-/// A notice as written: what its audit entry says.
-#[derive(Debug, FromQueryResult)]
-struct WrittenNotice {
-    item_id: i64,
-    assignment_id: i64,
-    kind: String,
-    level: String,
-    state: String,
-    reason: Option<String>,
-}
-
-/// An audit entry of a notice, as the bulk statement reads it.
-#[derive(serde::Serialize)]
-struct NoticeAudit {
-    item_id: i64,
-    assignment_id: i64,
-    title: Option<&'static str>,
-    details: serde_json::Value,
-}
-
-/// The batch's notices in one statement: the rows travel as one JSON array, which the
-/// database expands (`json_to_recordset` on PostgreSQL, `json_each` on SQLite) — one bind
-/// and one round trip for thousands of rows, where a multi-row `VALUES` bound nine values a
-/// row and was built value by value. A notice already on record is skipped by the unique key
-/// and not returned.
-fn insert_notices_sql(backend: DbBackend) -> &'static str {
-    match backend {
-        DbBackend::Postgres => {
-            "INSERT INTO notice (item_id, assignment_id, unit_id, kind, level, created_at, state, reason) \
-             SELECT x.item_id, x.assignment_id, x.unit_id, x.kind, x.level, $2, x.state, x.reason \
-             FROM json_to_recordset($1::json) AS x(item_id bigint, assignment_id bigint, unit_id bigint, \
-                                                   kind text, level text, state text, reason text) \
-             ON CONFLICT (assignment_id, kind, level) DO NOTHING \
-             RETURNING item_id, assignment_id, kind, level, state, reason"
-        }
-        // `WHERE true`: without it SQLite reads `ON CONFLICT` as the SELECT's join.
-        _ => {
-            "INSERT INTO notice (item_id, assignment_id, unit_id, kind, level, created_at, state, reason) \
-             SELECT json_extract(value, '$.item_id'), json_extract(value, '$.assignment_id'), \
-                    json_extract(value, '$.unit_id'), json_extract(value, '$.kind'), \
-                    json_extract(value, '$.level'), ?2, json_extract(value, '$.state'), \
-                    json_extract(value, '$.reason') \
-             FROM json_each(?1) WHERE true \
-             ON CONFLICT (assignment_id, kind, level) DO NOTHING \
-             RETURNING item_id, assignment_id, kind, level, state, reason"
-        }
-    }
-}
-
-/// The notices' audit entries in one statement, as [`insert_notices_sql`].
-fn insert_audits_sql(backend: DbBackend) -> &'static str {
-    match backend {
-        DbBackend::Postgres => {
-            "INSERT INTO audit_event (item_id, assignment_id, actor_id, at, action, from_stage, to_stage, reason, details) \
-             SELECT x.item_id, x.assignment_id, NULL, $2, 'NOTICE', NULL, NULL, x.title, x.details \
-             FROM json_to_recordset($1::json) AS x(item_id bigint, assignment_id bigint, title text, details json)"
-        }
-        _ => {
-            "INSERT INTO audit_event (item_id, assignment_id, actor_id, at, action, from_stage, to_stage, reason, details) \
-             SELECT json_extract(value, '$.item_id'), json_extract(value, '$.assignment_id'), NULL, ?2, 'NOTICE', \
-                    NULL, NULL, json_extract(value, '$.title'), json_extract(value, '$.details') \
-             FROM json_each(?1)"
-        }
-    }
-}
-
-/// Writes a batch of decisions in one transaction: each notice to send (waiting for its
-/// digest) and each rung skipped, with an audit entry per notice. A notice already on
-/// record (another instance, an interrupted run) is skipped by the unique key.
-/// A bound value from which the connection that carries it gives its buffers back after.
-const LARGE_STATEMENT_BYTES: usize = 1 << 20;
-
-async fn write_notices(
-    db: &DatabaseConnection,
-    tz: chrono_tz::Tz,
-    now: DateTime<Utc>,
-    batch: &[Decided],
-) -> AppResult<(usize, usize)> {
-    let row = |d: &Decided, rung: Rung, level: String, state: &'static str, reason| NoticeRow {
-        item_id: d.item_id,
-        assignment_id: d.assignment_id,
-        unit_id: d.unit_id,
-        kind: rung.kind(),
-        level,
-        state,
-        reason,
-    };
-    let mut rows = Vec::new();
-    for d in batch {
-        let Some(step) = d.decision.send else {
-            continue;
-        };
-        rows.push(row(
-            d,
-            step.rung,
-            step.level(),
-            DIGEST,
-            Some(step.why.text(tz)),
-        ));
-        // Only the skipped rungs later decisions depend on get a row of their own; the ones
-        // passed over below the notice are recorded in its audit entry.
-        if let Some(rung) = d.decision.outranked {
-            rows.push(row(d, rung, rung.level(None), SKIPPED, None));
-        }
-        if let Some((rung, cycle)) = d.decision.skipped_progress {
-            rows.push(row(d, rung, rung.level(Some(cycle)), SKIPPED, None));
-        }
-    }
-    if rows.is_empty() {
-        return Ok((0, 0));
-    }
-    let rows = serde_json::to_string(&rows)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("notices as JSON: {e}")))?;
-    if rows.len() > LARGE_STATEMENT_BYTES {
-        // A first sweep of a large district binds tens of megabytes here.
-        crate::db::give_back_large_buffers();
-    }
-    let txn = crate::service::store::write::begin_long_write(db).await?;
-    let backend = txn.get_database_backend();
-    // Not `sql::statement`: the SQLite text has `$` in its JSON paths.
-    let inserted = WrittenNotice::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        insert_notices_sql(backend),
-        [rows.into(), now.into()],
-    ))
-    .all(&txn)
-    .await?;
-    let decisions: std::collections::HashMap<i64, &Decision> = batch
-        .iter()
-        .map(|d| (d.assignment_id, &d.decision))
-        .collect();
-    let mut audits = Vec::new();
-    let (mut sent, mut skipped) = (0, 0);
-    for n in &inserted {
-        if n.state == SKIPPED {
-            continue;
-        }
-        sent += 1;
-        // The rungs skipped are recorded here, with the notice that passed them.
-        let passed_over: Vec<&str> = decisions
-            .get(&n.assignment_id)
-            .map(|d| {
-                let mut titles: Vec<&str> = d.skipped.iter().map(Rung::title).collect();
-                titles.extend(d.skipped_progress.map(|(r, _)| r.title()));
-                titles
-            })
-            .unwrap_or_default();
-        skipped += passed_over.len();
-        audits.push(NoticeAudit {
-            item_id: n.item_id,
-            assignment_id: n.assignment_id,
-            title: Rung::parse(&n.kind, &n.level).map(|(r, _)| r.title()),
-            details: json!({
-                "kind": n.kind, "level": n.level, "situation": n.reason,
-                "skipped": passed_over,
-            }),
-        });
-    }
-    if !audits.is_empty() {
-        let audits = serde_json::to_string(&audits)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("audit entries as JSON: {e}")))?;
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            insert_audits_sql(backend),
-            [audits.into(), now.into()],
-        ))
-        .await?;
-    }
-    txn.commit().await?;
-    Ok((sent, skipped))
 }
