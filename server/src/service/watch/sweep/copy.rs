@@ -30,6 +30,7 @@ pub async fn copy_batch(
 ) -> AppResult<Copied> {
     let mut notices = String::new();
     let mut audits = String::new();
+    let at = timestamp(now);
     for d in batch {
         for notice in notices_of(d, tz) {
             Line::new(&mut notices)
@@ -38,19 +39,24 @@ pub async fn copy_batch(
                 .int(d.unit_id)
                 .text(notice.rung.kind())
                 .text(&notice.level)
-                .time(now)
+                .text(&at)
                 .text(notice.state)
                 .optional_text(notice.reason.as_deref())
                 .end();
             if notice.state == MAILED {
-                let details =
-                    audit_details(d, notice.rung, &notice.level, notice.reason.as_deref());
+                let details = serde_json::to_string(&audit_details(
+                    d,
+                    notice.rung,
+                    &notice.level,
+                    notice.reason.as_deref(),
+                ))
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("audit details as JSON: {e}")))?;
                 Line::new(&mut audits)
                     .int(d.item_id)
                     .int(d.assignment_id)
-                    .time(now)
+                    .text(&at)
                     .text(notice.rung.title())
-                    .text(&details.to_string())
+                    .text(&details)
                     .text("NOTICE")
                     .end();
             }
@@ -157,16 +163,14 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// An instant in UTC, as `timestamptz` reads it.
-    pub fn time(mut self, value: DateTime<Utc>) -> Self {
-        self.separate();
-        let _ = write!(self.out, "{}", value.format("%Y-%m-%d %H:%M:%S%.6f+00"));
-        self
-    }
-
     pub fn end(self) {
         self.out.push('\n');
     }
+}
+
+/// An instant in UTC as `timestamptz` reads it; formatted once for a whole batch.
+pub fn timestamp(value: DateTime<Utc>) -> String {
+    value.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
 }
 
 #[cfg(test)]
@@ -183,7 +187,9 @@ mod tests {
             .null()
             .optional_text(None)
             .optional_text(Some("红色督办"))
-            .time(Utc.with_ymd_and_hms(2026, 10, 12, 0, 30, 0).unwrap())
+            .text(&timestamp(
+                Utc.with_ymd_and_hms(2026, 10, 12, 0, 30, 0).unwrap(),
+            ))
             .end();
         assert_eq!(
             out,

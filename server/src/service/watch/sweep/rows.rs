@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use ducha_domain::ladder::{Decision, Rung};
-use serde_json::json;
 
 use crate::service::notices::notify::{MAILED, SKIPPED};
 
@@ -71,16 +70,27 @@ pub fn passed_over(d: &Decided) -> Vec<&'static str> {
 
 /// What a notice's audit entry records: the rung, the situation it was sent in, and the
 /// rungs it passed over.
-pub fn audit_details(
+pub fn audit_details<'a>(
     d: &Decided,
     rung: Rung,
-    level: &str,
-    situation: Option<&str>,
-) -> serde_json::Value {
-    json!({
-        "kind": rung.kind(), "level": level, "situation": situation,
-        "skipped": passed_over(d),
-    })
+    level: &'a str,
+    situation: Option<&'a str>,
+) -> AuditDetails<'a> {
+    AuditDetails {
+        kind: rung.kind(),
+        level,
+        situation,
+        skipped: passed_over(d),
+    }
+}
+
+/// A notice's audit details as JSON: `{"kind", "level", "situation", "skipped"}`.
+#[derive(serde::Serialize)]
+pub struct AuditDetails<'a> {
+    kind: &'static str,
+    level: &'a str,
+    situation: Option<&'a str>,
+    skipped: Vec<&'static str>,
 }
 
 /// A notice row of a decision: the one to send and the skipped rungs later decisions

@@ -9,7 +9,9 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 
 use crate::error::{AppError, AppResult};
 use crate::service::store::sql;
-use crate::service::watch::sweep::rows::{Decided, LARGE_STATEMENT_BYTES, notices_of};
+use crate::service::watch::sweep::rows::{
+    AuditDetails, Decided, LARGE_STATEMENT_BYTES, notices_of,
+};
 
 /// A notice row as the bulk statement reads it from its one JSON parameter.
 #[derive(serde::Serialize)]
@@ -36,11 +38,11 @@ pub struct WrittenNotice {
 
 /// An audit entry of a notice, as the bulk statement reads it.
 #[derive(serde::Serialize)]
-pub struct NoticeAudit {
+pub struct NoticeAudit<'a> {
     pub item_id: i64,
     pub assignment_id: i64,
     pub title: Option<&'static str>,
-    pub details: serde_json::Value,
+    pub details: AuditDetails<'a>,
 }
 
 /// The batch's notices: each one to send, already `MAILED` (its mail is written in the same
@@ -92,7 +94,7 @@ pub async fn insert_notices(
 pub async fn insert_audits(
     txn: &impl ConnectionTrait,
     now: DateTime<Utc>,
-    audits: &[NoticeAudit],
+    audits: &[NoticeAudit<'_>],
 ) -> AppResult<()> {
     if audits.is_empty() {
         return Ok(());

@@ -20,7 +20,7 @@ use crate::service::notices::notify::{self, Directory, Entry, NoticeContext, SKI
 use crate::service::watch::sweep::copy::{Copied, copy_batch, sqlx_error};
 use crate::service::watch::sweep::rows::{Decided, audit_details, passed_over};
 use crate::service::watch::sweep::statements::{
-    NoticeAudit, insert_audits, insert_notices, item_texts,
+    NoticeAudit, WrittenNotice, insert_audits, insert_notices, item_texts,
 };
 use entity::outbox;
 use sea_orm::sqlx;
@@ -216,24 +216,30 @@ impl SweepWriter {
         let inserted = insert_notices(txn, self.tz, self.now, batch).await?;
         let decisions: HashMap<i64, &Decided> =
             batch.iter().map(|d| (d.assignment_id, d)).collect();
-        let mut audits = Vec::new();
-        let mut sent = Vec::new();
-        for notice in inserted.into_iter().filter(|n| n.state != SKIPPED) {
-            let Some(d) = decisions.get(&notice.assignment_id) else {
-                continue;
-            };
-            let Some((rung, _)) = Rung::parse(&notice.kind, &notice.level) else {
-                continue;
-            };
-            audits.push(NoticeAudit {
-                item_id: notice.item_id,
-                assignment_id: notice.assignment_id,
+        let sent: Vec<(Decided, Rung, &WrittenNotice)> = inserted
+            .iter()
+            .filter(|n| n.state != SKIPPED)
+            .filter_map(|n| {
+                let d = decisions.get(&n.assignment_id)?;
+                let (rung, _) = Rung::parse(&n.kind, &n.level)?;
+                Some((**d, rung, n))
+            })
+            .collect();
+        let audits: Vec<NoticeAudit> = sent
+            .iter()
+            .map(|(d, rung, n)| NoticeAudit {
+                item_id: n.item_id,
+                assignment_id: n.assignment_id,
                 title: Some(rung.title()),
-                details: audit_details(d, rung, &notice.level, notice.reason.as_deref()),
-            });
-            sent.push((**d, rung, notice.reason));
-        }
+                details: audit_details(d, *rung, &n.level, n.reason.as_deref()),
+            })
+            .collect();
         insert_audits(txn, self.now, &audits).await?;
+        drop(audits);
+        let sent: Vec<(Decided, Rung, Option<String>)> = sent
+            .into_iter()
+            .map(|(d, rung, n)| (d, rung, n.reason.clone()))
+            .collect();
         for (d, rung, situation) in sent {
             self.record(&d, rung, situation);
         }
