@@ -199,6 +199,7 @@ impl AppState {
             sweep_lock: Arc::clone(&self.sweep_lock),
             instance_id: self.instance_id.clone(),
             metrics: Arc::clone(&self.metrics),
+            notices_per_part: crate::service::watch::sweep::NOTICES_PER_PART,
         }
     }
 

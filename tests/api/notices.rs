@@ -975,6 +975,16 @@ on_both_backends!(leftover_notices_are_mailed_only_if_still_true);
 /// statements that skip it; on SQLite those statements are the only way. The other notices
 /// of the sweep are written, audited and mailed as usual.
 async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(backend: Backend) {
+    on_record_meanwhile(backend, sweep::NOTICES_PER_PART).await;
+}
+
+/// The same with a transaction per notice: the part that meets the notice on record starts
+/// over with statements; the other part is committed with its mail as usual.
+async fn a_notice_on_record_meanwhile_in_a_later_part(backend: Backend) {
+    on_record_meanwhile(backend, 1).await;
+}
+
+async fn on_record_meanwhile(backend: Backend, notices_per_part: usize) {
     use sea_orm::{ConnectionTrait, Statement};
     let app = spawn_with(settings_for(backend).await).await;
     let d = District::create(&app).await;
@@ -1013,10 +1023,14 @@ async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(backend: Ba
     }
     let before = outbox_rows(&app).await.len();
     // 10-14: both units more than three working days overdue, both RED.
-    let report = sweep_at(&app, &d, shanghai(2026, 10, 14, 8, 30)).await;
+    let at = shanghai(2026, 10, 14, 8, 30);
+    app.clock.set(at);
+    let mut sweeper = app.state.sweeper();
+    sweeper.notices_per_part = notices_per_part;
+    let report = sweep::run_sweep(&sweeper, "test", at).await.expect("sweep");
     assert_eq!(
-        report["notices"], 1,
-        "only the co-unit's RED is the sweep's: {report}"
+        report.notices, 1,
+        "only the co-unit's RED is the sweep's: {report:?}"
     );
 
     let red: Vec<entity::notice::Model> = entity::notice::Entity::find()
@@ -1080,10 +1094,97 @@ async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(backend: Ba
     }
 }
 
-on_both_backends!(a_notice_on_record_meanwhile_is_not_written_or_mailed_twice);
+on_both_backends!(
+    a_notice_on_record_meanwhile_is_not_written_or_mailed_twice,
+    a_notice_on_record_meanwhile_in_a_later_part
+);
 
 /// A file, as the service runs: there the sweep writes while it reads.
 #[tokio::test]
 async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice_in_a_file() {
     a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(Backend::SqliteFile).await;
 }
+
+/// A first sweep over a backlog larger than a part commits it in parts, each with its own
+/// digests: every notice is on record once, audited, and in a mail; a person gets one
+/// digest per part at most; the next sweep finds nothing left.
+async fn a_first_sweep_in_parts_mails_every_notice_once(backend: Backend) {
+    let app = spawn_with(settings_for(backend).await).await;
+    ducha_server::demo::load(&app.state)
+        .await
+        .expect("demo")
+        .expect("loaded");
+    let now = app.clock.now();
+    let before: Vec<i64> = outbox_rows(&app).await.iter().map(|m| m.id).collect();
+    let notices_before: Vec<i64> = entity::notice::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("notices")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    let mut sweeper = app.state.sweeper();
+    sweeper.notices_per_part = 10;
+    let report = sweep::run_sweep(&sweeper, "test", now)
+        .await
+        .expect("sweep");
+    let parts = report.notices.div_ceil(10);
+    assert!(
+        parts >= 3,
+        "the demo's first sweep takes several parts: {report:?}"
+    );
+    let written: Vec<entity::notice::Model> = entity::notice::Entity::find()
+        .filter(entity::notice::Column::State.eq("MAILED"))
+        .all(&app.state.db)
+        .await
+        .expect("notices")
+        .into_iter()
+        .filter(|n| !notices_before.contains(&n.id))
+        .collect();
+    assert_eq!(written.len(), report.notices);
+    let audited = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("NOTICE"))
+        .all(&app.state.db)
+        .await
+        .expect("audit")
+        .len();
+    assert_eq!(audited, report.notices, "one audit entry a notice");
+    let mails: Vec<_> = outbox_rows(&app)
+        .await
+        .into_iter()
+        .filter(|m| !before.contains(&m.id) && !m.subject.contains("通报"))
+        .collect();
+    assert_eq!(mails.len(), report.emails);
+    let mut per_person: BTreeMap<&str, usize> = BTreeMap::new();
+    for mail in &mails {
+        *per_person.entry(mail.recipient.as_str()).or_default() += 1;
+    }
+    assert!(
+        per_person.values().all(|n| *n <= parts),
+        "one digest a part at most: {per_person:?}"
+    );
+    assert!(
+        per_person.values().any(|n| *n > 1),
+        "someone hears in more than one part: {per_person:?}"
+    );
+    let items: HashMap<i64, String> = entity::item::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("items")
+        .into_iter()
+        .map(|i| (i.id, i.serial))
+        .collect();
+    for notice in &written {
+        let serial = &items[&notice.item_id];
+        assert!(
+            mails.iter().any(|m| m.body_text.contains(serial.as_str())),
+            "{serial} is in a mail"
+        );
+    }
+    let again = sweep::run_sweep(&sweeper, "test", now)
+        .await
+        .expect("sweep");
+    assert_eq!((again.notices, again.emails), (0, 0), "at most once");
+}
+
+on_both_backends!(a_first_sweep_in_parts_mails_every_notice_once);

@@ -33,6 +33,7 @@ use crate::service::watch::colours::RuleSet;
 use entity::sweep_slot;
 pub use open::*;
 use rows::{ByUrgency, Decided};
+pub use write::NOTICES_PER_PART;
 
 mod copy;
 mod open;
@@ -132,6 +133,9 @@ pub struct Sweeper {
     pub instance_id: String,
     /// Where sweeps that ran are counted.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Notices a transaction of the sweep takes at most ([`NOTICES_PER_PART`]; tests use
+    /// fewer).
+    pub notices_per_part: usize,
 }
 
 /// Runs `work` under the sweep lock and releases it whatever the outcome; `None` when the
@@ -256,8 +260,15 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
     // connections lock whole tables against each other (its rows come through the pool).
     let overlap = db.get_database_backend() == DbBackend::Postgres
         || crate::sqlite_reader::database_file(db).await?.is_some();
-    let mut pipeline =
-        write.then(|| write::Pipeline::start(db.clone(), state.notices.clone(), tz, now));
+    let mut pipeline = write.then(|| {
+        write::Pipeline::start(
+            db.clone(),
+            state.notices.clone(),
+            state.notices_per_part,
+            tz,
+            now,
+        )
+    });
     let mut rows = open_assignments(db, now).await?;
     let mut assignments = 0;
     let mut urgent: Vec<Decided> = Vec::new();

@@ -1,6 +1,7 @@
 //! A sweep's decisions written: every notice, its audit entry and each reader's digest mail,
-//! in one transaction. Either all of a sweep's notices are on record with their mail, or none
-//! are and the next sweep decides them again; a notice is never on record unmailed.
+//! in one transaction (a first sweep over a backlog of more than `NOTICES_PER_PART` notices,
+//! in one transaction a part). A notice is on record with its mail or not at all, and what is
+//! not on record the next sweep decides again.
 //!
 //! Before, the notices were written in batches waiting for their digest (`DIGEST`), then read
 //! back with their items and assignments and marked `MAILED`: each notice was written twice
@@ -41,9 +42,9 @@ const DECISIONS_PER_STATEMENT: usize = 5_000;
 
 /// A sweep's writer, on a task of its own so that writing overlaps reading and deciding:
 /// the RED and first notices go to it in batches as they are decided, the capped rest at
-/// the end. It writes them in one transaction, begun with the first batch, and commits only
-/// when told to finish; dropped unfinished (the sweep failed or was cancelled), it rolls
-/// back.
+/// the end. It writes them in one transaction, begun with the first batch, and commits when
+/// told to finish (or when a part is full); dropped unfinished (the sweep failed or was
+/// cancelled), it rolls back the open part.
 pub struct Pipeline {
     send: tokio::sync::mpsc::Sender<Message>,
     task: tokio::task::JoinHandle<AppResult<Written>>,
@@ -58,6 +59,7 @@ impl Pipeline {
     pub fn start(
         db: sea_orm::DatabaseConnection,
         cx: NoticeContext,
+        notices_per_part: usize,
         tz: chrono_tz::Tz,
         now: DateTime<Utc>,
     ) -> Pipeline {
@@ -70,13 +72,16 @@ impl Pipeline {
                     Message::Write(batch) => {
                         let writer = match &mut writer {
                             Some(writer) => writer,
-                            None => writer.insert(SweepWriter::begin(&db, tz, now).await?),
+                            None => writer.insert(
+                                SweepWriter::begin(&db, cx.clone(), notices_per_part, tz, now)
+                                    .await?,
+                            ),
                         };
                         writer.write(&batch).await?;
                     }
                     Message::Finish => {
                         return match writer {
-                            Some(writer) => writer.finish(&cx).await,
+                            Some(writer) => writer.finish().await,
                             None => Ok(Written::default()),
                         };
                     }
@@ -129,24 +134,9 @@ enum Store {
     Statements(crate::service::store::write::WriteTxn),
 }
 
-/// The open transaction of a sweep's writes, and the mail entries of what it wrote.
-struct SweepWriter {
-    db: sea_orm::DatabaseConnection,
-    store: Store,
-    directory: Directory,
-    tz: chrono_tz::Tz,
-    now: DateTime<Utc>,
-    entries: Vec<(Entry, i64)>,
-    written: Written,
-}
-
-impl SweepWriter {
-    async fn begin(
-        db: &sea_orm::DatabaseConnection,
-        tz: chrono_tz::Tz,
-        now: DateTime<Utc>,
-    ) -> AppResult<SweepWriter> {
-        let store = if db.get_database_backend() == DbBackend::Postgres {
+impl Store {
+    async fn begin(db: &sea_orm::DatabaseConnection) -> AppResult<Store> {
+        Ok(if db.get_database_backend() == DbBackend::Postgres {
             Store::Copy {
                 txn: db
                     .get_postgres_connection_pool()
@@ -157,22 +147,64 @@ impl SweepWriter {
             }
         } else {
             Store::Statements(crate::service::store::write::begin_long_write(db).await?)
-        };
+        })
+    }
+}
+
+/// Notices a transaction takes at most: a first sweep over a large backlog commits its
+/// notices and their digests in parts of this many, so that what the writer holds (each
+/// notice's mail entry, about 250 bytes, and on PostgreSQL its decision) stays near 35 MB
+/// however large the backlog, and SQLite's writer is held about a second at a time. A
+/// reader then gets one digest per part.
+pub const NOTICES_PER_PART: usize = 100_000;
+
+/// The open transaction of a sweep's writes, and the mail entries of what it wrote.
+struct SweepWriter {
+    db: sea_orm::DatabaseConnection,
+    cx: NoticeContext,
+    notices_per_part: usize,
+    directory: Directory,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+    /// The open part's transaction; `None` between parts.
+    store: Option<Store>,
+    /// The open part's mail entries and counts.
+    entries: Vec<(Entry, i64)>,
+    part: Written,
+    /// The parts committed.
+    done: Written,
+}
+
+impl SweepWriter {
+    async fn begin(
+        db: &sea_orm::DatabaseConnection,
+        cx: NoticeContext,
+        notices_per_part: usize,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> AppResult<SweepWriter> {
         Ok(SweepWriter {
             db: db.clone(),
-            store,
+            cx,
+            notices_per_part: notices_per_part.max(1),
             directory: Directory::load(db).await?,
             tz,
             now,
+            store: None,
             entries: Vec::new(),
-            written: Written::default(),
+            part: Written::default(),
+            done: Written::default(),
         })
     }
 
-    /// Writes `batch`'s notices and their audit entries, and keeps their mail entries.
+    /// Writes `batch`'s notices and their audit entries, and keeps their mail entries;
+    /// commits a part once it is full.
     async fn write(&mut self, batch: &[Decided]) -> AppResult<()> {
-        for batch in batch.chunks(DECISIONS_PER_STATEMENT) {
-            if let Store::Copy { txn, copied } = &mut self.store {
+        for batch in batch.chunks(DECISIONS_PER_STATEMENT.min(self.notices_per_part)) {
+            if self.store.is_none() {
+                self.store = Some(Store::begin(&self.db).await?);
+            }
+            if let Some(Store::Copy { txn, copied }) = &mut self.store {
                 match copy_batch(txn, self.tz, self.now, batch).await? {
                     Copied::All => {
                         copied.extend_from_slice(batch);
@@ -181,28 +213,34 @@ impl SweepWriter {
                                 self.record(d, step.rung, Some(step.why.text(self.tz)));
                             }
                         }
-                        continue;
                     }
-                    Copied::OnRecordAlready => self.fall_back().await?,
+                    Copied::OnRecordAlready => {
+                        self.fall_back().await?;
+                        self.write_statements(batch).await?;
+                    }
                 }
+            } else {
+                self.write_statements(batch).await?;
             }
-            self.write_statements(batch).await?;
+            if self.entries.len() >= self.notices_per_part {
+                self.commit_part().await?;
+            }
         }
         Ok(())
     }
 
-    /// After a `COPY` met a notice on record: everything again, as statements that skip it.
+    /// After a `COPY` met a notice on record: the open part again, as statements that skip
+    /// it.
     async fn fall_back(&mut self) -> AppResult<()> {
         let txn = crate::service::store::write::begin_long_write(&self.db).await?;
-        let Store::Copy { copied, .. } = std::mem::replace(&mut self.store, Store::Statements(txn))
-        else {
+        let Some(Store::Copy { copied, .. }) = self.store.replace(Store::Statements(txn)) else {
             return Ok(());
         };
         tracing::info!(
             "a notice of the sweep is on record already; writing it statement by statement"
         );
         self.entries.clear();
-        self.written = Written::default();
+        self.part = Written::default();
         for batch in copied.chunks(DECISIONS_PER_STATEMENT) {
             self.write_statements(batch).await?;
         }
@@ -210,7 +248,7 @@ impl SweepWriter {
     }
 
     async fn write_statements(&mut self, batch: &[Decided]) -> AppResult<()> {
-        let Store::Statements(txn) = &self.store else {
+        let Some(Store::Statements(txn)) = &self.store else {
             return Ok(());
         };
         let inserted = insert_notices(txn, self.tz, self.now, batch).await?;
@@ -248,8 +286,8 @@ impl SweepWriter {
 
     /// Counts a notice written and keeps its mail entry.
     fn record(&mut self, d: &Decided, rung: Rung, situation: Option<String>) {
-        self.written.sent += 1;
-        self.written.skipped += passed_over(d).len();
+        self.part.sent += 1;
+        self.part.skipped += passed_over(d).len();
         self.entries.push((
             Entry {
                 topic: Topic::Rung(rung),
@@ -269,21 +307,21 @@ impl SweepWriter {
         ));
     }
 
-    /// Writes each reader's mail and commits; wakes the mailer.
-    async fn finish(mut self, cx: &NoticeContext) -> AppResult<Written> {
-        let listed = notify::listed_items(&self.directory, &self.entries);
-        let texts = item_texts(&self.db, &listed).await?;
-        for (entry, _) in &mut self.entries {
-            if let Some(text) = texts.get(&entry.item_id) {
-                entry.serial.clone_from(&text.serial);
-                entry.title.clone_from(&text.title);
-                entry.requirements.clone_from(&text.requirements);
-            }
-        }
-        let mails = notify::mails(cx, &self.directory, &self.entries, self.now);
-        self.entries = Vec::new();
-        self.written.emails = mails.len();
-        match self.store {
+    /// Commits the open part, if any, and says what all parts wrote.
+    async fn finish(mut self) -> AppResult<Written> {
+        self.commit_part().await?;
+        Ok(self.done)
+    }
+
+    /// Writes each reader's mail for the open part and commits it; wakes the mailer.
+    async fn commit_part(&mut self) -> AppResult<()> {
+        let Some(store) = self.store.take() else {
+            return Ok(());
+        };
+        let entries = std::mem::take(&mut self.entries);
+        let part = std::mem::take(&mut self.part);
+        let mails = self.mails(entries).await?;
+        match store {
             Store::Copy { mut txn, .. } => {
                 use sea_orm::QueryTrait;
                 use sea_query_sqlx::SqlxBinder;
@@ -308,7 +346,28 @@ impl SweepWriter {
                 txn.commit().await?;
             }
         }
-        cx.wake.notify_one();
-        Ok(self.written)
+        self.cx.wake.notify_one();
+        self.done.sent += part.sent;
+        self.done.skipped += part.skipped;
+        self.done.emails += mails.len();
+        Ok(())
+    }
+
+    /// One digest per reader of `entries`, with the title and requirements of the items
+    /// each lists.
+    async fn mails(&self, mut entries: Vec<(Entry, i64)>) -> AppResult<Vec<outbox::ActiveModel>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let listed = notify::listed_items(&self.directory, &entries);
+        let texts = item_texts(&self.db, &listed).await?;
+        for (entry, _) in &mut entries {
+            if let Some(text) = texts.get(&entry.item_id) {
+                entry.serial.clone_from(&text.serial);
+                entry.title.clone_from(&text.title);
+                entry.requirements.clone_from(&text.requirements);
+            }
+        }
+        Ok(notify::mails(&self.cx, &self.directory, &entries, self.now))
     }
 }
