@@ -248,17 +248,44 @@ async fn the_ladder_climbs_one_true_rung_per_sweep(backend: Backend) {
 
 on_both_backends!(the_ladder_climbs_one_true_rung_per_sweep);
 
-/// Item 1: the demo's first sweep. Every assignment gets at most one notice, a red item
-/// made red by rejections is never told "即将到期", and each person gets one mail.
-async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
+/// The mails written since `before` other than a monthly report's (the minute tick may
+/// publish one meanwhile), which must be the sweep's `emails`, and how many each person got.
+async fn sweep_mails(
+    app: &TestApp,
+    before: &[i64],
+    emails: usize,
+) -> (Vec<entity::outbox::Model>, BTreeMap<String, usize>) {
+    let mails: Vec<_> = outbox_rows(app)
+        .await
+        .into_iter()
+        .filter(|m| !before.contains(&m.id) && !m.subject.contains("通报"))
+        .collect();
+    assert_eq!(mails.len(), emails);
+    let mut per_person: BTreeMap<String, usize> = BTreeMap::new();
+    for mail in &mails {
+        *per_person.entry(mail.recipient.clone()).or_default() += 1;
+    }
+    (mails, per_person)
+}
+
+/// The demo district loaded, the time, and the mails on record before its first sweep.
+async fn demo_before_its_first_sweep(
+    backend: Backend,
+) -> (TestApp, chrono::DateTime<chrono::Utc>, Vec<i64>) {
     let app = spawn_with(settings_for(backend).await).await;
     ducha_server::demo::load(&app.state)
         .await
         .expect("demo")
         .expect("loaded");
     let now = app.clock.now();
-    // Only the sweep's mail counts (the minute tick may publish a monthly report meanwhile).
     let before: Vec<i64> = outbox_rows(&app).await.iter().map(|m| m.id).collect();
+    (app, now, before)
+}
+
+/// Item 1: the demo's first sweep. Every assignment gets at most one notice, a red item
+/// made red by rejections is never told "即将到期", and each person gets one mail.
+async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
+    let (app, now, before) = demo_before_its_first_sweep(backend).await;
     let report = sweep::run_sweep(&app.state.sweeper(), "test", now)
         .await
         .expect("sweep");
@@ -275,16 +302,7 @@ async fn the_demo_first_sweep_sends_one_mail_per_person(backend: Backend) {
         sent_per_assignment.values().all(|n| *n == 1),
         "one rung per assignment: {sent_per_assignment:?}"
     );
-    let mails: Vec<_> = outbox_rows(&app)
-        .await
-        .into_iter()
-        .filter(|m| !before.contains(&m.id) && !m.subject.contains("通报"))
-        .collect();
-    assert_eq!(mails.len(), report.emails);
-    let mut per_person: BTreeMap<&str, usize> = BTreeMap::new();
-    for mail in &mails {
-        *per_person.entry(mail.recipient.as_str()).or_default() += 1;
-    }
+    let (_, per_person) = sweep_mails(&app, &before, report.emails).await;
     assert!(
         per_person.values().all(|n| *n == 1),
         "one digest per person: {per_person:?}"
@@ -1109,13 +1127,7 @@ async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice_in_a_file()
 /// digests: every notice is on record once, audited, and in a mail; a person gets one
 /// digest per part at most; the next sweep finds nothing left.
 async fn a_first_sweep_in_parts_mails_every_notice_once(backend: Backend) {
-    let app = spawn_with(settings_for(backend).await).await;
-    ducha_server::demo::load(&app.state)
-        .await
-        .expect("demo")
-        .expect("loaded");
-    let now = app.clock.now();
-    let before: Vec<i64> = outbox_rows(&app).await.iter().map(|m| m.id).collect();
+    let (app, now, before) = demo_before_its_first_sweep(backend).await;
     let notices_before: Vec<i64> = entity::notice::Entity::find()
         .all(&app.state.db)
         .await
@@ -1149,16 +1161,7 @@ async fn a_first_sweep_in_parts_mails_every_notice_once(backend: Backend) {
         .expect("audit")
         .len();
     assert_eq!(audited, report.notices, "one audit entry a notice");
-    let mails: Vec<_> = outbox_rows(&app)
-        .await
-        .into_iter()
-        .filter(|m| !before.contains(&m.id) && !m.subject.contains("通报"))
-        .collect();
-    assert_eq!(mails.len(), report.emails);
-    let mut per_person: BTreeMap<&str, usize> = BTreeMap::new();
-    for mail in &mails {
-        *per_person.entry(mail.recipient.as_str()).or_default() += 1;
-    }
+    let (mails, per_person) = sweep_mails(&app, &before, report.emails).await;
     assert!(
         per_person.values().all(|n| *n <= parts),
         "one digest a part at most: {per_person:?}"
