@@ -1117,7 +1117,8 @@ on_both_backends!(
     a_notice_on_record_meanwhile_in_a_later_part
 );
 
-/// A file, as the service runs: there the sweep writes while it reads.
+/// A file, as the service runs: the sweep's rows come from the file reader, its writes go
+/// through the pool.
 #[tokio::test]
 async fn a_notice_on_record_meanwhile_is_not_written_or_mailed_twice_in_a_file() {
     a_notice_on_record_meanwhile_is_not_written_or_mailed_twice(Backend::SqliteFile).await;

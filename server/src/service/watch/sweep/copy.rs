@@ -4,6 +4,7 @@
 //! (PostgreSQL documentation, COPY, "Text Format"). `COPY` has no `ON CONFLICT`: a notice on
 //! record already fails it, and the writer then starts over with statements that skip it.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use crate::service::notices::notify::MAILED;
 use crate::service::watch::sweep::rows::{
     Decided, LARGE_STATEMENT_BYTES, audit_details, notices_of,
 };
+use crate::service::watch::sweep::statements::ItemText;
 
 pub enum Copied {
     All,
@@ -106,6 +108,38 @@ async fn copy_in(
             Err(e)
         }
     }
+}
+
+/// The title and requirements of the items `ids`, read in the part's transaction.
+pub async fn item_texts(
+    txn: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, ItemText>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, serial, title, requirements FROM item \
+         WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))",
+    )
+    .bind(serde_json::Value::from(ids.to_vec()).to_string())
+    .fetch_all(&mut **txn)
+    .await
+    .map_err(sqlx_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, serial, title, requirements)| {
+            (
+                id,
+                ItemText {
+                    id,
+                    serial,
+                    title,
+                    requirements,
+                },
+            )
+        })
+        .collect())
 }
 
 pub fn sqlx_error(e: sqlx::Error) -> AppError {

@@ -1,8 +1,9 @@
 //! The reminder sweep (docs/rules.md §4): every open assignment is read in one narrow query,
 //! the domain's ladder (`ducha_domain::ladder::decide`) decides at most one notice for it,
 //! and the notices are written — the one to send, the rungs passed over as SKIPPED — at most
-//! once per (assignment, kind, level) by the unique key, with one digest mail per reader for
-//! the sweep, all in one transaction (`write`).
+//! once per (assignment, kind, level) by the unique key, with one digest mail per reader, in
+//! one transaction (`write`; a backlog of more than `NOTICES_PER_PART` notices in one
+//! transaction and one digest a part).
 //!
 //! One sweep at a time, with a lock that dies with its holder: on PostgreSQL a
 //! transaction-scoped advisory lock held by the sweeping connection (a killed process drops
@@ -152,8 +153,8 @@ async fn locked<T>(
     outcome.map(Some)
 }
 
-/// Runs one sweep at `now`, then writes the digests; `ran: false` when another sweep holds
-/// the lock.
+/// Runs one sweep at `now`, then mails what an earlier version left waiting for its digest;
+/// `ran: false` when another sweep holds the lock.
 #[tracing::instrument(skip_all)]
 pub async fn run_sweep(
     state: &Sweeper,
@@ -255,11 +256,16 @@ async fn sweep_locked(state: &Sweeper, now: DateTime<Utc>, write: bool) -> AppRe
     let policy = &rule_set.policy;
     let tz = rule_set.time_zone;
     let started = std::time::Instant::now();
-    // The RED and first notices are written as they are decided, beside the reading; the
-    // capped rest when the reading is done. Not in a private in-memory SQLite, whose
-    // connections lock whole tables against each other (its rows come through the pool).
+    // On PostgreSQL the RED and first notices are written as they are decided, beside the
+    // reading; the capped rest when the reading is done. That takes a third connection while
+    // the read holds one and the sweep lock another, so not with a pool of fewer than 5.
+    // Not on SQLite: its one writer would be held for the whole read, and every verb wait.
     let overlap = db.get_database_backend() == DbBackend::Postgres
-        || crate::sqlite_reader::database_file(db).await?.is_some();
+        && db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections()
+            >= 5;
     let mut pipeline = write.then(|| {
         write::Pipeline::start(
             db.clone(),

@@ -18,10 +18,10 @@ use sea_orm::{DbBackend, EntityTrait};
 
 use crate::error::{AppError, AppResult};
 use crate::service::notices::notify::{self, Directory, Entry, NoticeContext, SKIPPED, Topic};
-use crate::service::watch::sweep::copy::{Copied, copy_batch, sqlx_error};
+use crate::service::watch::sweep::copy::{self, Copied, copy_batch, sqlx_error};
 use crate::service::watch::sweep::rows::{Decided, audit_details, passed_over};
 use crate::service::watch::sweep::statements::{
-    NoticeAudit, WrittenNotice, insert_audits, insert_notices, item_texts,
+    ItemText, NoticeAudit, WrittenNotice, insert_audits, insert_notices, item_texts,
 };
 use entity::outbox;
 use sea_orm::sqlx;
@@ -43,11 +43,21 @@ const DECISIONS_PER_STATEMENT: usize = 5_000;
 /// A sweep's writer, on a task of its own so that writing overlaps reading and deciding:
 /// the RED and first notices go to it in batches as they are decided, the capped rest at
 /// the end. It writes them in one transaction, begun with the first batch, and commits when
-/// told to finish (or when a part is full); dropped unfinished (the sweep failed or was
-/// cancelled), it rolls back the open part.
+/// told to finish (or when a part is full). Dropped unfinished (the sweep failed or was
+/// cancelled), it stops the task, whose open part rolls back: nothing is committed after
+/// the sweep has let go of its lock.
 pub struct Pipeline {
     send: tokio::sync::mpsc::Sender<Message>,
-    task: tokio::task::JoinHandle<AppResult<Written>>,
+    /// `None` once its outcome was taken.
+    task: Option<tokio::task::JoinHandle<AppResult<Written>>>,
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
 }
 
 enum Message {
@@ -92,7 +102,10 @@ impl Pipeline {
                 "the sweep stopped before its notices were written"
             )))
         });
-        Pipeline { send, task }
+        Pipeline {
+            send,
+            task: Some(task),
+        }
     }
 
     /// Hands `batch` to the writer; the writer's error if it has failed.
@@ -116,8 +129,12 @@ impl Pipeline {
     }
 
     async fn outcome(&mut self) -> AppResult<Written> {
-        (&mut self.task)
-            .await
+        let Some(task) = self.task.take() else {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "the sweep's writer has ended"
+            )));
+        };
+        task.await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("the sweep's writer failed: {e}")))?
     }
 }
@@ -232,10 +249,13 @@ impl SweepWriter {
     /// After a `COPY` met a notice on record: the open part again, as statements that skip
     /// it.
     async fn fall_back(&mut self) -> AppResult<()> {
-        let txn = crate::service::store::write::begin_long_write(&self.db).await?;
-        let Some(Store::Copy { copied, .. }) = self.store.replace(Store::Statements(txn)) else {
+        // The failed transaction goes back to the pool (rolled back) before another is begun.
+        let Some(Store::Copy { copied, .. }) = self.store.take() else {
             return Ok(());
         };
+        self.store = Some(Store::Statements(
+            crate::service::store::write::begin_long_write(&self.db).await?,
+        ));
         tracing::info!(
             "a notice of the sweep is on record already; writing it statement by statement"
         );
@@ -315,12 +335,18 @@ impl SweepWriter {
 
     /// Writes each reader's mail for the open part and commits it; wakes the mailer.
     async fn commit_part(&mut self) -> AppResult<()> {
-        let Some(store) = self.store.take() else {
+        let Some(mut store) = self.store.take() else {
             return Ok(());
         };
         let entries = std::mem::take(&mut self.entries);
         let part = std::mem::take(&mut self.part);
-        let mails = self.mails(entries).await?;
+        // Read in the part's own transaction: the sweep takes no further connection.
+        let listed = notify::listed_items(&self.directory, &entries);
+        let texts = match &mut store {
+            Store::Copy { txn, .. } => copy::item_texts(txn, &listed).await?,
+            Store::Statements(txn) => item_texts(txn, &listed).await?,
+        };
+        let mails = self.mails(entries, &texts);
         match store {
             Store::Copy { mut txn, .. } => {
                 use sea_orm::QueryTrait;
@@ -355,12 +381,11 @@ impl SweepWriter {
 
     /// One digest per reader of `entries`, with the title and requirements of the items
     /// each lists.
-    async fn mails(&self, mut entries: Vec<(Entry, i64)>) -> AppResult<Vec<outbox::ActiveModel>> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let listed = notify::listed_items(&self.directory, &entries);
-        let texts = item_texts(&self.db, &listed).await?;
+    fn mails(
+        &self,
+        mut entries: Vec<(Entry, i64)>,
+        texts: &HashMap<i64, ItemText>,
+    ) -> Vec<outbox::ActiveModel> {
         for (entry, _) in &mut entries {
             if let Some(text) = texts.get(&entry.item_id) {
                 entry.serial.clone_from(&text.serial);
@@ -368,6 +393,6 @@ impl SweepWriter {
                 entry.requirements.clone_from(&text.requirements);
             }
         }
-        Ok(notify::mails(&self.cx, &self.directory, &entries, self.now))
+        notify::mails(&self.cx, &self.directory, &entries, self.now)
     }
 }
