@@ -15,10 +15,13 @@ use crate::service::notices::notify::MAILED;
 use crate::service::watch::sweep::rows::{
     Decided, LARGE_STATEMENT_BYTES, audit_details, notices_of,
 };
-use crate::service::watch::sweep::statements::ItemText;
+use crate::service::watch::sweep::statements::{ItemText, item_texts_sql};
+use ducha_domain::ladder::Rung;
 
 pub enum Copied {
-    All,
+    /// Every notice copied: for each one sent, its decision's place in the batch, its rung
+    /// and the situation it was sent in.
+    All(Vec<(usize, Rung, Option<String>)>),
     /// A notice was on record already (the unique key): nothing of the transaction holds.
     OnRecordAlready,
 }
@@ -33,7 +36,8 @@ pub async fn copy_batch(
     let mut notices = String::new();
     let mut audits = String::new();
     let at = timestamp(now);
-    for d in batch {
+    let mut sent = Vec::new();
+    for (at_in_batch, d) in batch.iter().enumerate() {
         for notice in notices_of(d, tz) {
             Line::new(&mut notices)
                 .int(d.item_id)
@@ -61,6 +65,7 @@ pub async fn copy_batch(
                     .text(&details)
                     .text("NOTICE")
                     .end();
+                sent.push((at_in_batch, notice.rung, notice.reason));
             }
         }
     }
@@ -89,7 +94,7 @@ pub async fn copy_batch(
     )
     .await
     .map_err(sqlx_error)?;
-    Ok(Copied::All)
+    Ok(Copied::All(sent))
 }
 
 async fn copy_in(
@@ -118,14 +123,13 @@ pub async fn item_texts(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, serial, title, requirements FROM item \
-         WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))",
-    )
-    .bind(serde_json::Value::from(ids.to_vec()).to_string())
-    .fetch_all(&mut **txn)
-    .await
-    .map_err(sqlx_error)?;
+    // The statement's text is built from constants only, its ids bound.
+    let sql = item_texts_sql(sea_orm::DbBackend::Postgres);
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(serde_json::Value::from(ids.to_vec()).to_string())
+        .fetch_all(&mut **txn)
+        .await
+        .map_err(sqlx_error)?;
     Ok(rows
         .into_iter()
         .map(|(id, serial, title, requirements)| {

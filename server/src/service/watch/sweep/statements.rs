@@ -128,20 +128,22 @@ pub async fn item_texts(
         return Ok(HashMap::new());
     }
     let backend = txn.get_database_backend();
-    let statement = sql::statement(
-        backend,
-        &format!(
-            "SELECT id, serial, title, requirements FROM item WHERE id IN {}",
-            sql::json_ids_in(backend, 1)
-        ),
-        vec![sql::json_ids(ids)],
-    );
+    let statement = sql::statement(backend, &item_texts_sql(backend), vec![sql::json_ids(ids)]);
     Ok(ItemText::find_by_statement(statement)
         .all(txn)
         .await?
         .into_iter()
         .map(|text| (text.id, text))
         .collect())
+}
+
+/// What a mail shows of the items in the JSON array of ids bound at `$1`; read through sea-orm
+/// here, through sqlx in a `COPY` transaction (`copy::item_texts`).
+pub fn item_texts_sql(backend: DbBackend) -> String {
+    format!(
+        "SELECT id, serial, title, requirements FROM item WHERE id IN {}",
+        sql::json_ids_in(backend, 1)
+    )
 }
 
 /// The batch's notices in one statement: the rows travel as one JSON array, which the

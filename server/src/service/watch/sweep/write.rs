@@ -223,12 +223,10 @@ impl SweepWriter {
             }
             if let Some(Store::Copy { txn, copied }) = &mut self.store {
                 match copy_batch(txn, self.tz, self.now, batch).await? {
-                    Copied::All => {
+                    Copied::All(sent) => {
                         copied.extend_from_slice(batch);
-                        for d in batch {
-                            if let Some(step) = d.decision.send {
-                                self.record(d, step.rung, Some(step.why.text(self.tz)));
-                            }
+                        for (at, rung, situation) in sent {
+                            self.record(&batch[at], rung, situation);
                         }
                     }
                     Copied::OnRecordAlready => {
