@@ -9,6 +9,7 @@ pub mod ladder;
 pub mod lifecycle;
 pub mod similarity;
 pub mod source;
+pub mod tasks;
 
 pub use duty::Duty;
 pub use lifecycle::{

@@ -19,6 +19,8 @@ pub mod outbox;
 pub mod person;
 pub mod report;
 pub mod sweep_slot;
+pub mod task;
+pub mod task_report;
 pub mod unit;
 pub mod web_session;
 

@@ -14,6 +14,8 @@ pub struct Model {
     pub contacts: Json,
     pub portfolio_leader_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The unit it belongs to (a 科室's 局, a 社区's 街道); none for a top-level unit.
+    pub parent_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

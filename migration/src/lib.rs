@@ -14,6 +14,7 @@ mod m20261127_000009_item_change_notices;
 mod m20261206_000010_instructions_and_follows;
 mod m20261206_000011_item_files;
 mod m20261207_000012_first_feedback;
+mod m20261207_000013_levels;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_instructions_and_follows::Migration),
             Box::new(m20261206_000011_item_files::Migration),
             Box::new(m20261207_000012_first_feedback::Migration),
+            Box::new(m20261207_000013_levels::Migration),
         ]
     }
 }

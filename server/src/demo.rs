@@ -222,6 +222,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                     format!("unit{:02}@demo.gov.cn", index + 1),
                 )],
                 portfolio_leader_id: Some(leader.id),
+                parent_id: None,
             },
         )
         .await?;

@@ -27,7 +27,7 @@ const CREATE_PERSON: &str =
 const CREATE_UNIT: &str =
     "mutation($input: CreateUnitInput!) { createUnit(input: $input) { unit { id } } }";
 
-async fn person(
+pub async fn person(
     app: &TestApp,
     admin: &str,
     name: &str,

@@ -21,6 +21,7 @@ mod directory;
 mod district;
 mod health;
 mod item_cache;
+mod levels;
 mod lifecycle;
 mod live;
 mod notices;

@@ -426,6 +426,7 @@ async fn the_administrator_keeps_the_policy_the_calendar_and_the_mail_queue() {
         "unitRedSharePercent",
         "unitShareMinItems",
         "onTimeWindowDays",
+        "taskBufferWorkingDays",
     ]
     .iter()
     .map(|name| {

@@ -241,6 +241,9 @@ pub struct ColourPolicyFields {
     pub unit_share_min_items: i32,
     /// 按期办结率的统计窗口（天），看板与月度通报相同
     pub on_time_window_days: i32,
+    /// 分解、转办给下级单位的子任务默认比上级期限提前几个工作日（0至20；不填为1）
+    #[graphql(default = 1)]
+    pub task_buffer_working_days: i32,
 }
 
 /// 颜色规则及其版本
@@ -277,6 +280,7 @@ impl From<(i32, ColourPolicy)> for ColourPolicyView {
                     i64::try_from(p.unit_share_min_items).unwrap_or(i64::MAX),
                 ),
                 on_time_window_days: small(p.on_time_window_days),
+                task_buffer_working_days: small(p.task_buffer_working_days),
             },
         }
     }
@@ -321,6 +325,7 @@ impl ColourMutation {
             unit_red_share_percent: input.unit_red_share_percent,
             unit_share_min_items: usize::try_from(input.unit_share_min_items).unwrap_or(0),
             on_time_window_days: i64::from(input.on_time_window_days),
+            task_buffer_working_days: i64::from(input.task_buffer_working_days),
         };
         let version = update_policy(
             &state.db,

@@ -23,10 +23,11 @@ pub enum NodeKind {
     Report,
     ExtensionRequest,
     Attachment,
+    Task,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 7] = [
+    const ALL: [NodeKind; 8] = [
         NodeKind::Item,
         NodeKind::Unit,
         NodeKind::Person,
@@ -34,6 +35,7 @@ impl NodeKind {
         NodeKind::Report,
         NodeKind::ExtensionRequest,
         NodeKind::Attachment,
+        NodeKind::Task,
     ];
 
     /// The GraphQL type's name, which the global id carries.
@@ -46,6 +48,7 @@ impl NodeKind {
             NodeKind::Report => "Report",
             NodeKind::ExtensionRequest => "ExtensionRequest",
             NodeKind::Attachment => "Attachment",
+            NodeKind::Task => "Task",
         }
     }
 
@@ -56,6 +59,7 @@ impl NodeKind {
             NodeKind::Report => read::ItemPart::Report,
             NodeKind::ExtensionRequest => read::ItemPart::ExtensionRequest,
             NodeKind::Attachment => read::ItemPart::Attachment,
+            NodeKind::Task => read::ItemPart::Task,
             NodeKind::Item | NodeKind::Unit | NodeKind::Person => read::ItemPart::Item,
         }
     }
@@ -69,6 +73,7 @@ impl NodeKind {
             NodeKind::Report => "报送记录",
             NodeKind::ExtensionRequest => "延期申请",
             NodeKind::Attachment => "附件",
+            NodeKind::Task => "子任务",
         }
     }
 }
@@ -190,6 +195,7 @@ typed_id!(
     ReportId => Report,
     ExtensionRequestId => ExtensionRequest,
     AttachmentId => Attachment,
+    TaskId => Task,
 );
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ pub struct Mutation(
     items::pause::PauseMutation,
     items::instruct::InstructMutation,
     items::org::OrgMutation,
+    items::tasks::TaskMutation,
     calendar::CalendarMutation,
     colours::ColourMutation,
     colours::NoticeMutation,

@@ -11,3 +11,4 @@ pub mod pause;
 pub mod query;
 pub mod register;
 pub mod shared;
+pub mod tasks;

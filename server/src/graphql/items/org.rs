@@ -37,6 +37,8 @@ pub struct CreateUnitInput {
     pub contacts: Vec<ContactInput>,
     /// 分管区领导的人员编号（须为区领导）
     pub portfolio_leader_id: Option<PersonId>,
+    /// 上级单位（如科室所属的局、社区所属的街道）；不填为区直接管理的单位
+    pub parent_unit_id: Option<UnitId>,
 }
 
 /// 新建单位的结果
@@ -60,6 +62,8 @@ pub struct UpdateUnitInput {
     /// 联系人（整体替换）
     #[graphql(default)]
     pub contacts: Vec<ContactInput>,
+    /// 上级单位；不填为区直接管理的单位（不能是它自己或它的下级单位）
+    pub parent_unit_id: Option<UnitId>,
 }
 
 /// 修改人员：姓名、邮箱、角色和所属单位按填写的内容保存
@@ -165,6 +169,7 @@ impl OrgMutation {
                 head_name: input.head_name,
                 contacts: ContactInput::pairs(input.contacts),
                 portfolio_leader_id: input.portfolio_leader_id.map(i64::from),
+                parent_id: input.parent_unit_id.map(i64::from),
             },
         )
         .await?;
@@ -191,6 +196,7 @@ impl OrgMutation {
                 kind: input.kind.into(),
                 head_name: input.head_name,
                 contacts: ContactInput::pairs(input.contacts),
+                parent_id: input.parent_unit_id.map(i64::from),
             },
         )
         .await?;

@@ -267,6 +267,12 @@ impl ItemQuery {
                         .into_iter()
                         .find(|e| e.id == id.number)
                         .map(Node::ExtensionRequest),
+                    NodeKind::Task => item
+                        .tasks(ctx)
+                        .await?
+                        .into_iter()
+                        .find(|t| t.row.id == id.number)
+                        .map(Node::Task),
                     NodeKind::Report => item
                         .reports(ctx)
                         .await?

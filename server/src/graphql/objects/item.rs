@@ -232,6 +232,19 @@ impl Item {
             .collect())
     }
 
+    /// 分解、转办给下级单位的子任务（下级单位只见交给自己的及其以下的，上级单位见全部）
+    pub async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::task::Task>> {
+        let state = crate::graphql::context::app_state(ctx)?;
+        let actor = crate::graphql::context::actor(ctx)?;
+        Ok(
+            crate::service::items::tasks::read::visible_tasks(&state.db, actor, self.id)
+                .await?
+                .into_iter()
+                .map(super::task::Task::from)
+                .collect(),
+        )
+    }
+
     /// 领导批示，早的在前
     async fn instructions(
         &self,

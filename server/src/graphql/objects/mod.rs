@@ -8,9 +8,11 @@ mod item;
 mod node;
 mod org;
 mod records;
+mod task;
 
 pub use assignment::*;
 pub use item::*;
 pub use node::*;
 pub use org::*;
 pub use records::*;
+pub use task::*;

@@ -4,6 +4,7 @@ use super::assignment::Assignment;
 use super::item::Item;
 use super::org::{Person, Unit};
 use super::records::{Attachment, ExtensionRequest, Report};
+use super::task::Task;
 use crate::graphql::ids::GlobalId;
 
 /// 可按全局标识取得的对象（Relay 规范的 Node 接口）
@@ -17,4 +18,5 @@ pub enum Node {
     Report(Report),
     ExtensionRequest(ExtensionRequest),
     Attachment(Attachment),
+    Task(Task),
 }

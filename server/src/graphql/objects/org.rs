@@ -81,6 +81,28 @@ impl Unit {
         self.0.id
     }
 
+    /// 上级单位（如科室所属的局、社区所属的街道）；区直接管理的单位为空
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Unit>> {
+        match self.0.parent_id {
+            Some(parent) => Ok(load_unit(ctx, parent).await?.map(Unit::from)),
+            None => Ok(None),
+        }
+    }
+
+    /// 直属下级单位，按名称
+    async fn sub_units(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Unit>> {
+        let state = app_state(ctx)?;
+        crate::graphql::context::actor(ctx)?;
+        let mut below: Vec<Unit> = crate::service::items::listing::units(&state.db)
+            .await?
+            .into_iter()
+            .filter(|u| u.parent_id == Some(self.0.id))
+            .map(Unit::from)
+            .collect();
+        below.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(below)
+    }
+
     /// 单位当前颜色（按其在办事项颜色和近期按时办结率）
     async fn colour(&self, ctx: &Context<'_>) -> async_graphql::Result<Colour> {
         Ok(unit_verdict(ctx, self.0.id).await?.0.colour.into())

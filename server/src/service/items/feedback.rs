@@ -12,6 +12,7 @@ use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
 use crate::service::items::shared::{frozen_deadline, live_lead};
+use crate::service::items::tasks;
 use crate::service::items::verb::{Committed, Cx, own_assignment};
 use crate::service::notices::notify::{EventNotice, Topic};
 use crate::service::store::input::{BODY_MAX, REASON_MAX, Text, reason};
@@ -149,6 +150,10 @@ pub async fn submit_feedback(
             "办结反馈由主办单位报送，协办单位请报送进展".into(),
         ));
     }
+    // The part's tasks first: closed or waived, every one (docs/rules.md §8).
+    let tasks = tasks::tally_under(&write.txn, &tasks::Holder::Part(mine.clone())).await?;
+    ducha_domain::tasks::feedback_gate(tasks)
+        .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
     let feedback = insert_report(
         &write.txn,
         write.cx.actor,

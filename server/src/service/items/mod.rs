@@ -15,6 +15,7 @@ pub mod pause;
 pub mod recalculate;
 pub mod register;
 pub mod shared;
+pub mod tasks;
 pub mod todo;
 pub mod verb;
 

@@ -23,6 +23,74 @@ pub struct NewUnit {
     pub head_name: Option<String>,
     pub contacts: Vec<(String, String)>,
     pub portfolio_leader_id: Option<i64>,
+    /// The unit it belongs to (a 科室's 局, a 社区's 街道); none for a top-level unit.
+    pub parent_id: Option<i64>,
+}
+
+/// How deep the organisation goes: district → 街道 → 社区 → 网格 is four; a city over its
+/// districts adds two.
+pub const MAX_UNIT_DEPTH: usize = 6;
+
+/// The parent a unit may have: an existing unit, not the unit itself nor one below it (the
+/// organisation stays a tree), within [`MAX_UNIT_DEPTH`].
+async fn checked_parent(
+    db: &impl sea_orm::ConnectionTrait,
+    unit_id: Option<i64>,
+    parent_id: Option<i64>,
+) -> AppResult<Option<i64>> {
+    let Some(parent_id) = parent_id else {
+        return Ok(None);
+    };
+    let units: std::collections::HashMap<i64, Option<i64>> = unit::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.parent_id))
+        .collect();
+    if !units.contains_key(&parent_id) {
+        return Err(AppError::NotFound(format!("上级单位 {parent_id} 不存在")));
+    }
+    let mut depth = 1;
+    let mut current = Some(parent_id);
+    while let Some(id) = current {
+        if Some(id) == unit_id {
+            return Err(AppError::BadUserInput(
+                "不能把单位设为它自己或它的下级单位的下级".into(),
+            ));
+        }
+        depth += 1;
+        if depth > MAX_UNIT_DEPTH + 1 {
+            return Err(AppError::BadUserInput(format!(
+                "单位层级最多{MAX_UNIT_DEPTH}级"
+            )));
+        }
+        current = units.get(&id).copied().flatten();
+    }
+    // The levels below the unit itself count too, when it moves.
+    let below = unit_id.map_or(0, |id| levels_below(&units, id));
+    if depth + below > MAX_UNIT_DEPTH {
+        return Err(AppError::BadUserInput(format!(
+            "单位层级最多{MAX_UNIT_DEPTH}级"
+        )));
+    }
+    Ok(Some(parent_id))
+}
+
+/// How many levels of sub-units hang below `unit_id`.
+fn levels_below(units: &std::collections::HashMap<i64, Option<i64>>, unit_id: i64) -> usize {
+    let mut level = 0;
+    let mut frontier = vec![unit_id];
+    while !frontier.is_empty() && level <= MAX_UNIT_DEPTH {
+        frontier = units
+            .iter()
+            .filter(|(_, parent)| parent.is_some_and(|p| frontier.contains(&p)))
+            .map(|(id, _)| *id)
+            .collect();
+        if !frontier.is_empty() {
+            level += 1;
+        }
+    }
+    level
 }
 
 fn require_admin(actor: &Actor) -> AppResult<()> {
@@ -67,6 +135,7 @@ pub async fn create_unit(
             )));
         }
     }
+    let parent_id = checked_parent(&txn, None, input.parent_id).await?;
     let taken = unit::Entity::find()
         .filter(unit::Column::Name.eq(name.as_str()))
         .count(&txn)
@@ -81,6 +150,7 @@ pub async fn create_unit(
         contacts: Set(json!(contacts)),
         portfolio_leader_id: Set(input.portfolio_leader_id),
         created_at: Set(now),
+        parent_id: Set(parent_id),
         ..Default::default()
     }
     .insert(&txn)
@@ -91,7 +161,7 @@ pub async fn create_unit(
             Some(actor),
             now,
             "CREATE_UNIT",
-            json!({ "unitId": created.id, "name": created.name }),
+            json!({ "unitId": created.id, "name": created.name, "parentId": created.parent_id }),
         ),
     )
     .await?;
@@ -105,6 +175,7 @@ pub struct UnitChanges {
     pub kind: UnitKind,
     pub head_name: Option<String>,
     pub contacts: Vec<(String, String)>,
+    pub parent_id: Option<i64>,
 }
 
 fn checked_contacts(contacts: Vec<(String, String)>) -> AppResult<Vec<serde_json::Value>> {
@@ -136,6 +207,7 @@ pub async fn update_unit(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))?;
+    let parent_id = checked_parent(&txn, Some(unit_id), changes.parent_id).await?;
     let taken = unit::Entity::find()
         .filter(unit::Column::Name.eq(name.as_str()))
         .filter(unit::Column::Id.ne(unit_id))
@@ -146,13 +218,14 @@ pub async fn update_unit(
     }
     let before = json!({
         "name": found.name, "kind": found.kind, "headName": found.head_name,
-        "contacts": found.contacts,
+        "contacts": found.contacts, "parentId": found.parent_id,
     });
     let mut active: unit::ActiveModel = found.into();
     active.name = Set(name.into_inner());
     active.kind = Set(changes.kind);
     active.head_name = Set(head.map(Text::into_inner));
     active.contacts = Set(json!(contacts));
+    active.parent_id = Set(parent_id);
     let updated = active.update(&txn).await?;
     audit(
         &txn,
@@ -165,7 +238,7 @@ pub async fn update_unit(
                 "from": before,
                 "to": {
                     "name": updated.name, "kind": updated.kind, "headName": updated.head_name,
-                    "contacts": updated.contacts,
+                    "contacts": updated.contacts, "parentId": updated.parent_id,
                 },
             }),
         ),

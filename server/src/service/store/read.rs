@@ -28,6 +28,7 @@ pub enum ItemPart {
     Report,
     ExtensionRequest,
     Attachment,
+    Task,
 }
 
 /// The item a row of `part` belongs to, if the row exists.
@@ -43,6 +44,10 @@ pub async fn item_of(db: &impl ConnectionTrait, part: ItemPart, id: i64) -> AppR
             .await?
             .map(|r| r.item_id),
         ItemPart::ExtensionRequest => extension_request::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|r| r.item_id),
+        ItemPart::Task => entity::task::Entity::find_by_id(id)
             .one(db)
             .await?
             .map(|r| r.item_id),

@@ -233,6 +233,7 @@ by_position!(unit {
     contacts: Contacts,
     portfolio_leader_id: PortfolioLeaderId,
     created_at: CreatedAt,
+    parent_id: ParentId,
 });
 
 /// An item's row and all its assignments (withdrawn ones too), in id order.

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::store::item_cache::ItemCache;
 use crate::service::store::rows::ItemRows;
 use ducha_domain::colour::Verdict;
-use entity::{AssignmentStatus, assignment, item};
+use entity::{AssignmentStatus, assignment, item, task};
 use std::sync::Arc;
 
 /// The condition "this item has a live assignment of `unit_id`".
@@ -27,14 +27,32 @@ pub fn assigned_to(unit_id: i64) -> Condition {
     )
 }
 
-/// Items the actor may see.
+/// The condition "a task of this item was handed down to `unit_id`" (docs/rules.md §8).
+pub fn tasked_to(unit_id: i64) -> Condition {
+    Condition::all().add(
+        item::Column::Id.in_subquery(
+            Query::select()
+                .column(task::Column::ItemId)
+                .from(task::Entity)
+                .and_where(Expr::col(task::Column::UnitId).eq(unit_id))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Items the actor may see: a unit's own parts, and the items whose tasks were handed down
+/// to it (a sub-unit sees its task's item and the part's requirements).
 pub fn items_for(actor: &Actor) -> Select<item::Entity> {
     let query = item::Entity::find();
     if actor.role.sees_everything() {
         return query;
     }
     match actor.own_unit() {
-        Some(unit_id) => query.filter(assigned_to(unit_id)),
+        Some(unit_id) => query.filter(
+            Condition::any()
+                .add(assigned_to(unit_id))
+                .add(tasked_to(unit_id)),
+        ),
         // A unit role without a unit sees nothing.
         None => query.filter(item::Column::Id.eq(-1)),
     }
@@ -54,9 +72,10 @@ pub async fn visible_item(
         .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))
 }
 
-/// Whether `actor` sees an item that has these assignments: [`items_for`]'s rule, on rows
-/// in memory (a test holds the two to the same answer for every person and item of the
-/// demo district).
+/// Whether `actor` sees an item that has these assignments: [`items_for`]'s rule for parts,
+/// on rows in memory (a test holds the two to the same answer for every person and item of
+/// the demo district). A unit with a task but no part of the item is asked of the
+/// database (`tasked`): the kept rows hold no tasks.
 pub fn sees_item(actor: &Actor, assignments: &[assignment::Model]) -> bool {
     if actor.role.sees_everything() {
         return true;
@@ -94,11 +113,28 @@ pub async fn visible_item_rows_and_units(
 ) -> AppResult<(Arc<ItemRows>, Vec<entity::unit::Model>)> {
     let (rows, units) =
         crate::service::store::read::kept_items_and_units(db, cache, &[item_id], units).await?;
-    let rows = rows
-        .into_iter()
-        .find(|rows| sees_item(actor, &rows.assignments))
-        .ok_or_else(|| AppError::NotFound(format!("事项 {item_id} 不存在")))?;
-    Ok((rows, units))
+    let Some(rows) = rows.into_iter().next() else {
+        return Err(AppError::NotFound(format!("事项 {item_id} 不存在")));
+    };
+    if sees_item(actor, &rows.assignments) || tasked(db, actor, item_id).await? {
+        Ok((rows, units))
+    } else {
+        Err(AppError::NotFound(format!("事项 {item_id} 不存在")))
+    }
+}
+
+/// Whether a task of the item was handed down to the actor's unit: what a sub-unit sees the
+/// item by, read from the database (the kept rows hold no tasks).
+async fn tasked(db: &impl ConnectionTrait, actor: &Actor, item_id: i64) -> AppResult<bool> {
+    let Some(unit_id) = actor.own_unit() else {
+        return Ok(false);
+    };
+    Ok(task::Entity::find()
+        .filter(task::Column::ItemId.eq(item_id))
+        .filter(task::Column::UnitId.eq(unit_id))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Assignments of an item the actor may see.

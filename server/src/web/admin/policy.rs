@@ -17,7 +17,7 @@ use crate::web::viewer::{Form, Viewer, run};
 const RULES: &str = "blueWithinWorkingDays redAfterOverdueWorkingDays yellowRejections
   redRejections reopenIsRed countProgressReports unitBlueBelowPercent unitYellowBelowPercent
   unitRedBelowPercent unitMinClosedForRate unitBlueSharePercent unitYellowSharePercent
-  unitRedSharePercent unitShareMinItems onTimeWindowDays";
+  unitRedSharePercent unitShareMinItems onTimeWindowDays taskBufferWorkingDays";
 
 /// Each threshold: its API name, its words, and what kind of value it takes.
 enum Kind {
@@ -26,7 +26,7 @@ enum Kind {
     Switch,
 }
 
-const FIELDS: [(&str, &str, Kind); 15] = [
+const FIELDS: [(&str, &str, Kind); 16] = [
     (
         "blueWithinWorkingDays",
         "到期前多少个工作日内为蓝色",
@@ -88,6 +88,11 @@ const FIELDS: [(&str, &str, Kind); 15] = [
     (
         "onTimeWindowDays",
         "按时办结率的统计窗口（天，看板与月度通报相同）",
+        Kind::Count,
+    ),
+    (
+        "taskBufferWorkingDays",
+        "分解、转办的子任务默认比上级期限提前（工作日）",
         Kind::Count,
     ),
 ];

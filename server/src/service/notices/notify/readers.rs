@@ -6,7 +6,7 @@ use ducha_domain::ladder::Rung;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppResult;
-use crate::service::notices::notify::topics::{Audience, Reader, Topic};
+use crate::service::notices::notify::topics::{Audience, Reader, TaskNews, Topic};
 use entity::PersonRole;
 use entity::{person, unit};
 
@@ -102,13 +102,16 @@ impl Directory {
             Topic::Rung(Rung::Blue | Rung::ProgressDue) => {
                 [contacts, of_unit(PersonRole::UnitStaff)].concat()
             }
-            Topic::Rung(Rung::ProgressMissed) | Topic::ReturnResolved { .. } => {
+            Topic::Rung(Rung::ProgressMissed)
+            | Topic::ReturnResolved { .. }
+            | Topic::Task(TaskNews::FeedbackIn | TaskNews::Waived) => {
                 [contacts, of_unit(PersonRole::UnitHead)].concat()
             }
             Topic::Rung(Rung::Yellow)
             | Topic::Rework
             | Topic::Extension { .. }
-            | Topic::Instruction => [
+            | Topic::Instruction
+            | Topic::Task(TaskNews::HandedDown | TaskNews::Rework) => [
                 contacts,
                 of_unit(PersonRole::UnitStaff),
                 of_unit(PersonRole::UnitHead),

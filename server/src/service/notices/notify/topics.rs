@@ -43,6 +43,21 @@ pub enum Topic {
     },
     /// 领导批示 on an item the unit holds.
     Instruction,
+    /// Something on a task handed down between units (docs/rules.md §8).
+    Task(TaskNews),
+}
+
+/// What happened to a task that someone must act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskNews {
+    /// 分解 or 转办 to the sub-unit reading it.
+    HandedDown,
+    /// The sub-unit reported its task done: the unit above verifies it.
+    FeedbackIn,
+    /// The unit above sent the task's report back.
+    Rework,
+    /// The unit above released the task.
+    Waived,
 }
 
 impl Topic {
@@ -53,6 +68,10 @@ impl Topic {
             Topic::Extension { .. } => "延期审批结果",
             Topic::ReturnResolved { .. } => "退回申请处理结果",
             Topic::Instruction => "领导批示",
+            Topic::Task(TaskNews::HandedDown) => "子任务交办通知",
+            Topic::Task(TaskNews::FeedbackIn) => "子任务办结反馈待核查",
+            Topic::Task(TaskNews::Rework) => "子任务退回重办通知",
+            Topic::Task(TaskNews::Waived) => "子任务免除通知",
         }
     }
 
@@ -64,6 +83,10 @@ impl Topic {
             Topic::Extension { .. } => 5,
             Topic::ReturnResolved { .. } => 4,
             Topic::Instruction => 6,
+            Topic::Task(TaskNews::Rework) => 19,
+            Topic::Task(TaskNews::FeedbackIn) => 8,
+            Topic::Task(TaskNews::HandedDown) => 7,
+            Topic::Task(TaskNews::Waived) => 3,
         }
     }
 
@@ -75,6 +98,7 @@ impl Topic {
             Topic::Extension { .. } => "EXTENSION",
             Topic::ReturnResolved { .. } => "RETURN",
             Topic::Instruction => "INSTRUCTION",
+            Topic::Task(_) => "TASK",
         }
     }
 
@@ -126,6 +150,16 @@ impl Topic {
             (Topic::Instruction, _) => {
                 "区领导对以下事项作出批示，请认真研究落实，并在进展报告中反映落实情况。"
             }
+            (Topic::Task(TaskNews::HandedDown), _) => {
+                "上级单位将以下事项的办理任务分解（或转办）给你单位，请于1个工作日内签收，按具体措施在期限内落实，并向上级单位报送办结反馈。"
+            }
+            (Topic::Task(TaskNews::FeedbackIn), _) => {
+                "下级单位已报送以下子任务的办结反馈，请及时核查：通过则办结，不通过请说明理由退回重办。"
+            }
+            (Topic::Task(TaskNews::Rework), _) => {
+                "你单位以下子任务的办结反馈经上级单位核查未通过，已退回重办，请按核查意见继续办理。"
+            }
+            (Topic::Task(TaskNews::Waived), _) => "上级单位已免除你单位以下子任务，无需继续办理。",
         }
     }
 }

@@ -1,0 +1,19 @@
+//! Levels (docs/rules.md §8): a unit's part of an item handed down to its sub-units —
+//! split into tasks (分解) or passed down whole (转办) — and the tasks' own lifecycle, which
+//! the unit that handed them down verifies. `hand_down` makes tasks, `act` moves them, and
+//! `write` holds what both need: the holder a task hangs from, the write a task verb
+//! takes, and its audit row and notices.
+//!
+//! A task verb moves no stage of the item: its audit rows carry no stages (the item's stage
+//! history is untouched) and name the task in their details, with the part's assignment as
+//! their owner, so that the redaction rule of `store::scope` applies to them as to the
+//! part's own records.
+
+pub mod act;
+pub mod hand_down;
+pub mod read;
+pub mod write;
+
+pub use act::{TaskVerb, act_on_task};
+pub use hand_down::{HandDown, NewTask, hand_down};
+pub use write::{Holder, status_of, tally_under};

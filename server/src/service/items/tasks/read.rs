@@ -1,0 +1,141 @@
+//! Who sees which tasks (docs/rules.md §8): the office and leaders every one; a unit the
+//! tasks handed to it and every task below them or below its own parts — the unit above
+//! sees all its children — and never a sibling's.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::auth::Actor;
+use crate::error::AppResult;
+use entity::{AssignmentStatus, assignment, task, task_report};
+
+/// The item's tasks the actor sees, in the order they were handed down.
+pub async fn visible_tasks(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    item_id: i64,
+) -> AppResult<Vec<task::Model>> {
+    let tasks = task::Entity::find()
+        .filter(task::Column::ItemId.eq(item_id))
+        .order_by_asc(task::Column::Id)
+        .all(db)
+        .await?;
+    if actor.role.sees_everything() || tasks.is_empty() {
+        return Ok(tasks);
+    }
+    let Some(mine) = actor.own_unit() else {
+        return Ok(Vec::new());
+    };
+    let parts: HashMap<i64, i64> = assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.unit_id))
+        .collect();
+    Ok(seen_by_unit(&tasks, &parts, mine))
+}
+
+/// [`visible_tasks`]' rule on rows in memory: a task is seen by its own unit and by every
+/// unit above it, up to the part's.
+pub fn seen_by_unit(
+    tasks: &[task::Model],
+    part_units: &HashMap<i64, i64>,
+    unit_id: i64,
+) -> Vec<task::Model> {
+    let by_id: HashMap<i64, &task::Model> = tasks.iter().map(|t| (t.id, t)).collect();
+    let sees = |task: &task::Model| {
+        let mut current = Some(task);
+        // A chain is as deep as the organisation; the bound only guards against a loop.
+        for _ in 0..64 {
+            let Some(t) = current else { break };
+            if t.unit_id == unit_id {
+                return true;
+            }
+            match t.parent_task_id {
+                Some(parent) => current = by_id.get(&parent).copied(),
+                None => return part_units.get(&t.assignment_id) == Some(&unit_id),
+            }
+        }
+        false
+    };
+    tasks.iter().filter(|t| sees(t)).cloned().collect()
+}
+
+/// One task the actor sees, or none.
+pub async fn visible_task(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    task_id: i64,
+) -> AppResult<Option<task::Model>> {
+    let Some(task) = task::Entity::find_by_id(task_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(visible_tasks(db, actor, task.item_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == task_id))
+}
+
+/// A task's reports, oldest first (the caller has checked the task is seen).
+pub async fn reports_of(
+    db: &impl ConnectionTrait,
+    task_id: i64,
+) -> AppResult<Vec<task_report::Model>> {
+    Ok(task_report::Entity::find()
+        .filter(task_report::Column::TaskId.eq(task_id))
+        .order_by_asc(task_report::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The open tasks handed to a unit, across items: its to-do's share of the levels.
+pub async fn open_tasks_of_unit(
+    db: &impl ConnectionTrait,
+    unit_id: i64,
+) -> AppResult<Vec<task::Model>> {
+    Ok(task::Entity::find()
+        .filter(task::Column::UnitId.eq(unit_id))
+        .filter(task::Column::Status.is_in(["ASSIGNED", "SIGNED", "FEEDBACK_SUBMITTED"]))
+        .order_by_asc(task::Column::DueAt)
+        .all(db)
+        .await?)
+}
+
+/// A task's colour by the item's rules (docs/rules.md §3 and §8): judged as a part whose
+/// due is the task's, its clock stopped by its own completion report, yellow and red by
+/// its reports sent back; a waived task has none.
+pub fn task_verdict(
+    rules: &crate::service::watch::colours::Rules<'_>,
+    item: &entity::item::Model,
+    task: &task::Model,
+    rejections: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ducha_domain::colour::Verdict {
+    use ducha_domain::colour::{AssignmentFacts, Colour, Verdict, assignment_colour};
+    use ducha_domain::tasks::TaskStatus;
+    let status = super::write::status_of(task);
+    if status == TaskStatus::Waived {
+        return Verdict {
+            colour: Colour::None,
+            reason: "已免除".into(),
+        };
+    }
+    let facts = AssignmentFacts {
+        stage: status.as_stage(),
+        due_at: task.due_at,
+        extended_due_at: None,
+        rejections,
+        reopened: false,
+        report_cycle_days: item.report_cycle_days,
+        report_cycle_working_days: item.report_cycle_working_days,
+        last_report_or_assigned_at: task.last_report_at.unwrap_or(task.created_at),
+        feedback_at: task.feedback_at,
+        lead: true,
+        first_feedback_at: None,
+        own_report_at: None,
+    };
+    assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, now)
+}
