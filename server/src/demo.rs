@@ -259,6 +259,49 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
         units.push((unit, (head, head_token), (staff, staff_token)));
     }
 
+    // Levels (docs/rules.md §8): two 科室 under 住建局 (unit12) and two 社区 under 东山街道
+    // (unit23), each with its head, so that a part can be split or passed down.
+    let mut sub_heads = Vec::new();
+    for (parent_index, names) in [
+        (11, ["住建局城建科", "住建局物业管理科"]),
+        (22, ["东山街道幸福社区", "东山街道和平社区"]),
+    ] {
+        let parent = units[parent_index].0.id;
+        for (n, name) in names.into_iter().enumerate() {
+            let unit = org::create_unit(
+                db,
+                &state.changes,
+                &admin_actor,
+                tick(1),
+                NewUnit {
+                    name: name.to_string(),
+                    kind: UnitKind::Other,
+                    head_name: Some(format!("{name}负责人")),
+                    contacts: Vec::new(),
+                    portfolio_leader_id: None,
+                    parent_id: Some(parent),
+                },
+            )
+            .await?;
+            let (head, _) = org::create_person(
+                db,
+                &state.changes,
+                Some(&admin_actor),
+                tick(1),
+                NewPerson {
+                    name: format!("{name}负责人"),
+                    email: None,
+                    role: Role::UnitHead,
+                    unit_id: Some(unit.id),
+                    account: Some(format!("unit{:02}-{}", parent_index + 1, n + 1)),
+                    password: Some(password.clone()),
+                },
+            )
+            .await?;
+            sub_heads.push(head);
+        }
+    }
+
     let kinds = SourceKind::ALL;
     let first_item_at = now;
     for (index, (title, requirements)) in TOPICS.iter().cycle().take(60).enumerate() {
@@ -432,6 +475,9 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
     for (_, (head, _), (staff, _)) in &units {
         accounts.push((head.account.clone(), head.name.clone()));
         accounts.push((staff.account.clone(), staff.name.clone()));
+    }
+    for head in &sub_heads {
+        accounts.push((head.account.clone(), format!("{}（下级单位）", head.name)));
     }
     Ok(Some(DemoTokens {
         admin,

@@ -17,7 +17,7 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::web::{PASSWORD, give_password};
 
 /// Clicks the button whose text is `label` inside the form holding `#field`.
-async fn submit_near(browser: &Browser, field: &str) {
+pub async fn submit_near(browser: &Browser, field: &str) {
     browser
         .run(&format!(
             "document.querySelector('{field}').form.querySelector('button[type=submit]').click();"
@@ -25,7 +25,7 @@ async fn submit_near(browser: &Browser, field: &str) {
         .await;
 }
 
-async fn open_summary(browser: &Browser, label: &str) {
+pub async fn open_summary(browser: &Browser, label: &str) {
     browser
         .run(&format!(
             "[...document.querySelectorAll('summary')].find(s => s.textContent.trim() === '{label}').click();"
@@ -33,7 +33,7 @@ async fn open_summary(browser: &Browser, label: &str) {
         .await;
 }
 
-async fn click_button(browser: &Browser, label: &str) {
+pub async fn click_button(browser: &Browser, label: &str) {
     let clicked = browser
         .run(&format!(
             "const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === '{label}'); \

@@ -30,7 +30,7 @@ fn task_mutation(name: &str) -> String {
 }
 
 /// A sub-unit of `parent` and its head's token.
-async fn sub_unit(app: &TestApp, d: &District, parent: i64, name: &str) -> (i64, String) {
+pub async fn sub_unit(app: &TestApp, d: &District, parent: i64, name: &str) -> (i64, String) {
     let body = app
         .graphql_as(
             Some(&d.admin),
@@ -294,6 +294,19 @@ async fn a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks(backen
     .await["task"]
         .clone();
     assert_eq!(t["status"], "SIGNED");
+    // The reason is the 科室's to read in the trail, not its sibling's.
+    let reason_of = |trail: &Value| {
+        trail["auditTrail"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["action"] == "REJECT_TASK")
+            .map(|e| e["reason"].clone())
+    };
+    let own = item_now(&app, &planning_head, &signed).await;
+    assert_eq!(reason_of(&own), Some(json!("方案缺少资金测算")), "{own}");
+    let sibling = item_now(&app, &building_head, &signed).await;
+    assert_eq!(reason_of(&sibling), Some(Value::Null), "{sibling}");
     let t = ok(
         &app,
         &planning_head,

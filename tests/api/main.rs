@@ -9,6 +9,7 @@ mod attachments;
 mod board;
 mod boundary;
 mod browser;
+mod browser_levels;
 mod browser_office;
 mod calendar;
 mod calendar_race;

@@ -37,6 +37,7 @@ pub struct Query(
     colours::NoticeQuery,
     reports::ReportQuery,
     todo::TodoQuery,
+    items::tasks::TaskQuery,
 );
 
 /// 办理操作与系统维护

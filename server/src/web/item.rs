@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::item_forms::{FORM_PAGES, Typed, actions, follow_button, hidden, posted_here};
+use super::tasks::TaskTyped;
 use super::view::{self, Nav, colour_badge, text};
 use super::viewer::{Viewer, run};
 use crate::graphql::Schemas;
@@ -32,7 +33,8 @@ const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
   instructions { body createdAt authorName }
   files { databaseId fileName size }
   followedByMe
-} }";
+  TASKS
+} me { unit { databaseId subUnits { databaseId } } } }";
 
 const UNITS_QUERY: &str = "{ units { databaseId name } }";
 
@@ -66,9 +68,13 @@ pub async fn page(
     let said = done
         .done
         .as_deref()
-        .and_then(Action::parse)
-        .filter(|a| posted_here(*a) || FORM_PAGES.contains(a))
-        .map(|a| format!("{}：已完成", a.label()));
+        .and_then(|done| {
+            Action::parse(done)
+                .filter(|a| posted_here(*a) || FORM_PAGES.contains(a))
+                .map(Action::label)
+                .or_else(|| ducha_domain::tasks::TaskAction::parse(done).map(|a| a.label()))
+        })
+        .map(|label| format!("{label}：已完成"));
     render(
         &schemas,
         &state,
@@ -102,7 +108,58 @@ pub(super) async fn render(
     typed: Option<Typed<'_>>,
     status: StatusCode,
 ) -> Response {
-    let data = match run(schemas, state, viewer, ITEM_QUERY, json!({ "id": id })).await {
+    let said = Said {
+        ok,
+        error,
+        typed,
+        task_typed: None,
+    };
+    render_said(schemas, state, viewer, id, said, status).await
+}
+
+/// The page again after a task's form was refused, with what was typed in it.
+pub(super) async fn render_with_task(
+    schemas: &Schemas,
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    error: &str,
+    typed: TaskTyped<'_>,
+    status: StatusCode,
+) -> Response {
+    let said = Said {
+        ok: None,
+        error: Some(error),
+        typed: None,
+        task_typed: Some(typed),
+    };
+    render_said(schemas, state, viewer, id, said, status).await
+}
+
+/// What the page says above its content, and what was typed into a refused form.
+struct Said<'a> {
+    ok: Option<&'a str>,
+    error: Option<&'a str>,
+    typed: Option<Typed<'a>>,
+    task_typed: Option<TaskTyped<'a>>,
+}
+
+async fn render_said(
+    schemas: &Schemas,
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    said: Said<'_>,
+    status: StatusCode,
+) -> Response {
+    let Said {
+        ok,
+        error,
+        typed,
+        task_typed,
+    } = said;
+    let query = ITEM_QUERY.replace("TASKS", super::tasks::TASK_FIELDS);
+    let data = match run(schemas, state, viewer, &query, json!({ "id": id })).await {
         Ok(data) => data,
         Err(failure) if failure.code == "NOT_FOUND" => return not_found(viewer),
         Err(failure) => return super::view::failure_page(viewer, &failure),
@@ -126,6 +183,8 @@ pub(super) async fn render(
         (instructions(item))
         (facts(item))
         (assignments(item))
+        (hand_down_link(viewer, item, &data["me"]))
+        (super::tasks::section(viewer, item, task_typed))
         (actions(viewer, item, &units, typed))
         (extensions(viewer, item))
         (reports(item))
@@ -223,6 +282,35 @@ fn assignments(item: &Value) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// 分解 / 转办, for the head of a unit whose signed part runs and that has sub-units.
+fn hand_down_link(viewer: &Viewer, item: &Value, me: &Value) -> Markup {
+    let has_sub_units = me["unit"]["subUnits"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty());
+    let runs = matches!(
+        text(&item["stage"]),
+        "ASSIGNED" | "IN_PROGRESS" | "FEEDBACK_SUBMITTED"
+    );
+    let signed_part = item["assignments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|a| {
+            a["unit"]["databaseId"] == me["unit"]["databaseId"]
+                && text(&a["status"]) == "ACTIVE"
+                && !a["signedAt"].is_null()
+        });
+    if !(viewer.actor.role == ducha_domain::Role::UnitHead && has_sub_units && runs && signed_part)
+    {
+        return html! {};
+    }
+    html! {
+        p.actions {
+            a.button href={ "/items/" (item["databaseId"]) "/split" } { "分解或转办给下级单位" }
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - `/todo` — 待办 for units, the office and leaders (`todo`)
 //! - `/items`, `/items/export.xlsx`, `/items/N` — the ledger and the item page (`items`, `item`)
 //! - `/items/new`, `/items/N/edit`, `/items/N/assign` — 立项, 修改, 交办 (`register`, `assign`)
+//! - `/items/N/split`, `/items/N/tasks/T` — 分解, 转办 and the tasks' verbs (`split`, `tasks`, `task_post`)
 //! - `/reports` — monthly reports and their downloads (`reports`)
 //! - `/attachments/N` — a file, for a reader who may see its item (`files`)
 //! - `/admin/…` — units, people, colour policy, calendar, mail queue (`admin`)
@@ -25,6 +26,9 @@ mod item_post;
 mod items;
 mod register;
 mod reports;
+mod split;
+mod task_post;
+mod tasks;
 mod todo;
 mod upload;
 mod view;
@@ -62,6 +66,8 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/items/:id/assign", get(assign::page).post(assign::post))
         .at("/items/:id/follow", post(item_post::follow))
+        .at("/items/:id/split", get(split::page).post(split::post))
+        .at("/items/:id/tasks/:task", post(task_post::act))
         .at("/items/:item/files/:file", get(files::item_file))
         .at("/reports", get(reports::index).post(reports::publish))
         .at("/reports/:month", get(reports::month))

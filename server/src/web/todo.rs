@@ -13,7 +13,14 @@ use crate::graphql::Schemas;
 use crate::state::AppState;
 
 const TODO_QUERY: &str = "{ todo { kind kinds dueAt since
-  item { databaseId serial title stage colour colourReason } } }";
+  item { databaseId serial title stage colour colourReason } }
+  myTasks { TASK }
+  tasksHandedDown { TASK } }";
+
+/// What a to-do row shows of a task.
+const TASK_FIELDS: &str =
+    "task { databaseId status dueAt measures colour colourReason unit { name } }
+    item { databaseId serial title }";
 
 /// Headings in the order a person should work through them.
 const ORDER: [&str; 11] = [
@@ -32,14 +39,23 @@ const ORDER: [&str; 11] = [
 
 #[handler]
 pub async fn todo(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewer) -> Response {
-    let data = match run(&schemas, &state, &viewer, TODO_QUERY, json!({})).await {
+    let query = TODO_QUERY.replace("TASK", TASK_FIELDS);
+    let data = match run(&schemas, &state, &viewer, &query, json!({})).await {
         Ok(data) => data,
         Err(failure) => return super::view::failure_page(&viewer, &failure),
     };
     let entries: Vec<&Value> = data["todo"].as_array().into_iter().flatten().collect();
+    let mine: Vec<&Value> = data["myTasks"].as_array().into_iter().flatten().collect();
+    let mut below: Vec<&Value> = data["tasksHandedDown"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    // Reports waiting for this unit's verdict first: they wait on the reader.
+    below.sort_by_key(|t| text(&t["task"]["status"]) != "FEEDBACK_SUBMITTED");
     let body = html! {
         h1 { "我的待办" }
-        @if entries.is_empty() {
+        @if entries.is_empty() && mine.is_empty() && below.is_empty() {
             p.empty { "目前没有需要办理的事项。" }
         } @else {
             p { "共 " strong { (entries.len()) } " 项，按最迟办理时间先后排列。" }
@@ -78,8 +94,48 @@ pub async fn todo(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewe
             }
         }
     };
+    let body = html! {
+        (body)
+        (tasks_table("tasks-mine", "交给本单位的子任务", &mine, false))
+        (tasks_table("tasks-below", "本单位分解、转办给下级单位的子任务", &below, true))
+    };
     view::respond(
         StatusCode::OK,
         view::page(Some(&viewer), Nav::Todo, "我的待办", body),
     )
+}
+
+/// A list of tasks (docs/rules.md §8), each linked to its place on the item page; with
+/// `units`, the sub-unit each went to — the unit head's view of its sub-units.
+fn tasks_table(id: &str, title: &str, tasks: &[&Value], units: bool) -> maud::Markup {
+    if tasks.is_empty() {
+        return html! {};
+    }
+    html! {
+        section id=(id) {
+            h2 { (title) "（" (tasks.len()) "）" }
+            table.list {
+                thead { tr {
+                    th { "编号" } th { "事项" } @if units { th { "下级单位" } } th { "具体措施" }
+                    th { "颜色" } th { "状态" } th { "期限" }
+                } }
+                tbody {
+                    @for e in tasks {
+                        @let t = &e["task"];
+                        tr {
+                            td.serial { (text(&e["item"]["serial"])) }
+                            td { a href={ "/items/" (e["item"]["databaseId"]) "#task-" (t["databaseId"]) } { (text(&e["item"]["title"])) } }
+                            @if units { td data-label="下级单位" { (text(&t["unit"]["name"])) } }
+                            td data-label="具体措施" { (text(&t["measures"])) }
+                            td data-label="颜色" { (colour_badge(&t["colour"], &t["colourReason"])) }
+                            td data-label="状态" {
+                                (ducha_domain::tasks::TaskStatus::parse(text(&t["status"])).map_or("", |s| s.label()))
+                            }
+                            td data-label="期限" { (view::time(&t["dueAt"])) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -207,6 +207,9 @@ pub fn todo_label(code: &str) -> &'static str {
 
 /// The words of an audit action name (SCREAMING_SNAKE, as stored).
 pub fn action_label(code: &str) -> String {
+    if let Some(action) = ducha_domain::tasks::TaskAction::parse(code) {
+        return action.label().to_string();
+    }
     match ducha_domain::Action::parse(code) {
         Some(action) => action.label().to_string(),
         None => match code {

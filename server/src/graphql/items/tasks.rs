@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
-use crate::graphql::context::verb_context;
+use crate::graphql::context::{actor, app_state, verb_context};
 use crate::graphql::ids::{ItemId, TaskId, UnitId};
 use crate::graphql::objects::Task;
 use crate::service::items::tasks::{self, HandDown, NewTask, TaskVerb};
@@ -181,5 +181,66 @@ impl TaskMutation {
     ) -> async_graphql::Result<TaskPayload> {
         let reason = input.reason.clone().unwrap_or_default();
         Self::act(ctx, input, TaskVerb::Waive { reason }).await
+    }
+}
+
+/// 子任务及其所属事项
+#[derive(SimpleObject)]
+pub struct TaskEntry {
+    /// 子任务
+    pub task: Task,
+    /// 所属事项
+    pub item: crate::graphql::objects::Item,
+}
+
+/// Each task with its item, read in one statement for the list.
+async fn with_items(
+    ctx: &Context<'_>,
+    rows: Vec<entity::task::Model>,
+) -> async_graphql::Result<Vec<TaskEntry>> {
+    let state = app_state(ctx)?;
+    let ids: Vec<i64> = rows.iter().map(|t| t.item_id).collect();
+    let items = crate::service::store::read::kept_items(&state.db, &state.item_cache, &ids).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(rows) = items.iter().find(|i| i.item.id == row.item_id) {
+            entries.push(TaskEntry {
+                item: crate::graphql::objects::Item::of_rows(rows, None)?,
+                task: Task::from(row),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+#[derive(Default)]
+pub struct TaskQuery;
+
+#[Object]
+impl TaskQuery {
+    /// 交给本单位、尚未办结的子任务，期限早的在前（承办单位人员）
+    async fn my_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskEntry>> {
+        let state = app_state(ctx)?;
+        let Some(unit) = actor(ctx)?.own_unit() else {
+            return Ok(Vec::new());
+        };
+        with_items(ctx, tasks::read::open_tasks_of_unit(&state.db, unit).await?).await
+    }
+
+    /// 本单位分解或转办给下级单位的子任务，期限早的在前（承办单位人员）
+    async fn tasks_handed_down(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "只列未办结的", default = true)] open_only: bool,
+    ) -> async_graphql::Result<Vec<TaskEntry>> {
+        let state = app_state(ctx)?;
+        let Some(unit) = actor(ctx)?.own_unit() else {
+            return Ok(Vec::new());
+        };
+        with_items(
+            ctx,
+            tasks::read::handed_down_by_unit(&state.db, unit, open_only).await?,
+        )
+        .await
     }
 }

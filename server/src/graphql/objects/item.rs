@@ -245,6 +245,20 @@ impl Item {
         )
     }
 
+    /// 分解或转办前的参考（本单位主要负责人）：不填子任务表示本单位承办部分
+    async fn hand_down_plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "再分解的子任务")] from_task_id: Option<crate::graphql::ids::TaskId>,
+    ) -> async_graphql::Result<super::task::HandDownPlan> {
+        let cx = crate::graphql::context::verb_context(ctx)?;
+        Ok(
+            crate::service::items::tasks::plan(&cx, self.id, from_task_id.map(i64::from))
+                .await?
+                .into(),
+        )
+    }
+
     /// 领导批示，早的在前
     async fn instructions(
         &self,
@@ -304,6 +318,16 @@ impl Item {
                 .into_iter()
                 .map(|r| (r.id, r.assignment_id))
                 .collect(),
+            tasks: if rows.iter().any(|e| e.details.get("taskId").is_some()) {
+                let state = app_state(ctx)?;
+                crate::service::items::tasks::read::visible_tasks(&state.db, actor, self.id)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect()
+            } else {
+                std::collections::HashSet::new()
+            },
         };
         let rows = scope::redact_audit_trail(actor, &own, &owners, rows);
         Ok(rows.into_iter().map(AuditEntry::from).collect())

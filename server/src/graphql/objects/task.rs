@@ -206,6 +206,36 @@ async fn item_row(ctx: &Context<'_>, item_id: i64) -> async_graphql::Result<item
     )
 }
 
+/// 分解或转办前的参考：上级期限、子任务默认期限和可选的下级单位
+#[derive(SimpleObject)]
+pub struct HandDownPlan {
+    /// 本单位承办部分（或子任务）的期限
+    pub holder_due_at: DateTime<Utc>,
+    /// 子任务默认期限（比上级期限提前规定的工作日数）
+    pub default_due_at: DateTime<Utc>,
+    /// 默认提前的工作日数（系统设置）
+    pub buffer_working_days: i32,
+    /// 直属下级单位
+    pub sub_units: Vec<Unit>,
+    /// 已有未办结子任务的下级单位编号
+    pub busy_unit_ids: Vec<i64>,
+    /// 是否已整体转办（转办后不能再分解）
+    pub passed_down: bool,
+}
+
+impl From<tasks::HandDownPlan> for HandDownPlan {
+    fn from(p: tasks::HandDownPlan) -> Self {
+        HandDownPlan {
+            holder_due_at: p.holder_due,
+            default_due_at: p.default_due,
+            buffer_working_days: i32::try_from(p.buffer_working_days).unwrap_or(i32::MAX),
+            sub_units: p.sub_units.into_iter().map(Unit::from).collect(),
+            busy_unit_ids: p.busy_unit_ids,
+            passed_down: p.passed_down,
+        }
+    }
+}
+
 /// 子任务的进展报告或办结反馈
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]

@@ -184,10 +184,15 @@ pub fn redact_audit_trail(
                     .and_then(|id| owners.reports.get(&id).copied())
             })
     };
+    // A task's row is its readers' (docs/rules.md §8): the task's own unit and those above it.
+    let hidden = |e: &entity::audit_event::Model| match e.details["taskId"].as_i64() {
+        Some(task) => !owners.tasks.contains(&task),
+        None => owner(e).is_some_and(|a| !own_assignments.contains(&a)),
+    };
     events
         .into_iter()
         .map(|mut e| {
-            if owner(&e).is_some_and(|a| !own_assignments.contains(&a)) {
+            if hidden(&e) {
                 e.reason = None;
                 e.details = serde_json::json!({});
             } else {
@@ -208,11 +213,14 @@ pub fn redact_audit_trail(
         .collect()
 }
 
-/// Which assignment each of an item's extension requests and reports belongs to.
+/// Which assignment each of an item's extension requests and reports belongs to, and which
+/// of its tasks the reader sees.
 #[derive(Default)]
 pub struct RecordOwners {
     pub extensions: std::collections::HashMap<i64, i64>,
     pub reports: std::collections::HashMap<i64, i64>,
+    /// The item's tasks the reader sees.
+    pub tasks: std::collections::HashSet<i64>,
 }
 
 /// Whether `actor` sees what belongs to `unit_id`: everything for the office and leaders,

@@ -14,7 +14,8 @@ use crate::web::fields::{Refusal, filled, options};
 use crate::web::view::{self, see_other, text, viewer};
 use crate::web::viewer::{Form, Viewer, run};
 
-const UNITS_QUERY: &str = "{ units { databaseId name kind headName contacts { name email } } }";
+const UNITS_QUERY: &str =
+    "{ units { databaseId name kind headName contacts { name email } parent { databaseId } } }";
 const CREATE_UNIT: &str =
     "mutation($input: CreateUnitInput!) { createUnit(input: $input) { unit { databaseId } } }";
 const UPDATE_UNIT: &str =
@@ -23,6 +24,7 @@ const UNIT_FIELDS: &[(&str, &[&str])] = &[
     ("name", &["单位名称", "已存在"]),
     ("head_name", &["主要负责人"]),
     ("contacts", &["联系人", "邮箱"]),
+    ("parent", &["上级单位", "下级单位", "层级"]),
 ];
 
 #[handler]
@@ -85,14 +87,60 @@ fn unit_input(form: &Form) -> Result<Value, Refusal> {
         "kind": filled(form, "kind").unwrap_or("DEPARTMENT"),
         "headName": filled(form, "head_name"),
         "contacts": contacts_of(form.get("contacts"))?,
+        "parentUnitId": filled(form, "parent"),
     }))
 }
 
-fn unit_fields(form: &Form, refusal: Option<&Refusal>) -> Markup {
+/// The units in tree order, each with its depth: a root, then its sub-units by name, and so
+/// on down (the organisation is a tree, docs/rules.md §8).
+fn tree_order(units: Vec<&Value>) -> Vec<(usize, &Value)> {
+    fn below<'a>(
+        units: &[&'a Value],
+        parent: Option<i64>,
+        depth: usize,
+        out: &mut Vec<(usize, &'a Value)>,
+    ) {
+        let mut level: Vec<&&Value> = units
+            .iter()
+            .filter(|u| u["parent"]["databaseId"].as_i64() == parent)
+            .collect();
+        level.sort_by_key(|u| u["databaseId"].as_i64());
+        for unit in level {
+            out.push((depth, unit));
+            // Depth is bounded by the service (MAX_UNIT_DEPTH); this guards a stored loop.
+            if depth < 16 {
+                below(units, unit["databaseId"].as_i64(), depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(units.len());
+    below(&units, None, 0, &mut out);
+    out
+}
+
+/// The parent choices: every unit but `except` (itself), indented by depth.
+fn parent_choices(data: &Value, except: Option<i64>) -> Vec<(String, String)> {
+    let mut choices = vec![(String::new(), "无（区直接管理）".to_string())];
+    for (depth, u) in tree_order(rows(data, "units")) {
+        if u["databaseId"].as_i64() == except {
+            continue;
+        }
+        choices.push((
+            u["databaseId"].to_string(),
+            format!("{}{}", "　".repeat(depth), text(&u["name"])),
+        ));
+    }
+    choices
+}
+
+fn unit_fields(form: &Form, refusal: Option<&Refusal>, parents: &[(String, String)]) -> Markup {
     html! {
         label for="name" { "单位名称" }
         input id="name" name="name" required maxlength="100" value=(form.get("name"));
         (Refusal::at(refusal, "name"))
+        label for="parent" { "上级单位（科室所属的局、社区所属的街道等）" }
+        select id="parent" name="parent" { (options(parents, form.get("parent"))) }
+        (Refusal::at(refusal, "parent"))
         div.row {
             div {
                 label for="kind" { "单位类型" }
@@ -202,9 +250,12 @@ async fn units_page(
         table.list {
             thead { tr { th { "单位" } th { "类型" } th { "主要负责人" } th { "联系人" } th { "" } } }
             tbody {
-                @for u in rows(&data, "units") {
+                @for (depth, u) in tree_order(rows(&data, "units")) {
                     tr {
-                        td data-label="单位" { (text(&u["name"])) }
+                        td data-label="单位" {
+                            @if depth > 0 { span.sub { ("　".repeat(depth - 1)) "└ " } }
+                            (text(&u["name"]))
+                        }
                         td data-label="类型" { (view::unit_kind_label(text(&u["kind"]))) }
                         td data-label="主要负责人" { (text(&u["headName"])) }
                         td data-label="联系人" { @for c in rows(u, "contacts") { div { (text(&c["name"])) " " span.sub { (text(&c["email"])) } } } }
@@ -217,7 +268,7 @@ async fn units_page(
         (Refusal::above(refusal))
         form.wide method="post" action="/admin/units" {
             input type="hidden" name="csrf" value=(viewer.csrf());
-            (unit_fields(form, refusal))
+            (unit_fields(form, refusal, &parent_choices(&data, None)))
             div.buttons { button.primary type="submit" { "新建单位" } }
         }
     };
@@ -309,6 +360,13 @@ async fn unit_page(
         ("kind".into(), text(&unit["kind"]).into()),
         ("head_name".into(), text(&unit["headName"]).into()),
         ("contacts".into(), contacts_text(unit)),
+        (
+            "parent".into(),
+            unit["parent"]["databaseId"]
+                .as_i64()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+        ),
     ]);
     let form = typed.unwrap_or(&from_unit);
     let refusal = refusal.as_ref();
@@ -319,7 +377,7 @@ async fn unit_page(
         (Refusal::above(refusal))
         form.wide method="post" action={ "/admin/units/" (id) } {
             input type="hidden" name="csrf" value=(viewer.csrf());
-            (unit_fields(form, refusal))
+            (unit_fields(form, refusal, &parent_choices(&data, Some(id))))
             div.buttons { button.primary type="submit" { "保存" } " " a href="/admin/units" { "取消" } }
         }
     };

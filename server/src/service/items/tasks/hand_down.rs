@@ -1,11 +1,13 @@
 //! 分解 and 转办: the unit holding a part (or a task) hands it down to its own sub-units.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::tasks::{
     TaskAction, TaskStatus, check_hand_down, check_task_due, chosen_task_due, default_task_due,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde_json::json;
 
 use super::write::{Holder, TaskNotice, TaskWrite, find_part, find_task, own_unit, status_of};
@@ -58,9 +60,11 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
     let wanted = checked_input(&order)?;
     let write = TaskWrite::begin(cx, action, order.item_id).await?;
     let mine = own_unit(write.cx.actor)?;
-    let holder = holder_for(&write, &order, mine).await?;
-    let (buffer, _) = buffer_working_days(&write).await?;
-    let existing = open_tasks_under(&write, &holder).await?;
+    let holder = find_holder(&write.txn, write.item.id, order.from_task, mine).await?;
+    lock_holder(&write, &holder).await?;
+    let (_, policy) = crate::service::watch::colours::current_policy(&write.txn).await?;
+    let buffer = policy.task_buffer_working_days;
+    let existing = open_tasks_under(&write.txn, &holder).await?;
     if order.pass_down && !existing.is_empty() {
         return Err(AppError::InvalidTransition(
             "本单位已分解或转办了该事项，不能再整体转办".into(),
@@ -71,21 +75,15 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
             "该事项已整体转办给下级单位，不能再分解".into(),
         ));
     }
-    let sub_units = sub_units_of(&write, holder.unit_id()).await?;
+    let sub_units = sub_units_of(&write.txn, holder.unit_id()).await?;
     let (now, holder_due) = (write.cx.now, holder.due());
-    let default_due = default_task_due(
+    let default_due = default_due(
         write.calendar(),
         write.cx.policy.time_zone,
         holder_due,
         buffer,
-    )
-    .map_err(|e| AppError::BadUserInput(e.to_string()))?;
-    // No room for a buffer before a due this close: the task is due with its holder.
-    let default_due = if default_due <= now {
-        holder_due
-    } else {
-        default_due
-    };
+        now,
+    )?;
     let mut created = Vec::new();
     let mut notices = Vec::new();
     let part = match &holder {
@@ -215,17 +213,21 @@ fn checked_input(order: &HandDown) -> AppResult<Vec<NewTask>> {
     Ok(checked)
 }
 
-/// The holder named by the order, the actor's unit's, signed and live; locked for the write
-/// (two hands-down of one part are taken in turn, so "passed down once" holds).
-async fn holder_for(write: &TaskWrite<'_>, order: &HandDown, mine: i64) -> AppResult<Holder> {
-    let txn = &write.txn;
-    match order.from_task {
+/// The holder named by `from_task` (or the actor's unit's part): the actor's unit's, signed
+/// and live.
+async fn find_holder(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+    from_task: Option<i64>,
+    mine: i64,
+) -> AppResult<Holder> {
+    match from_task {
         None => {
             let part = assignment::Entity::find()
-                .filter(assignment::Column::ItemId.eq(write.item.id))
+                .filter(assignment::Column::ItemId.eq(item_id))
                 .filter(assignment::Column::UnitId.eq(mine))
                 .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-                .one(txn)
+                .one(db)
                 .await?
                 .ok_or_else(|| AppError::Forbidden("本单位未承办该事项".into()))?;
             check_hand_down(
@@ -233,17 +235,11 @@ async fn holder_for(write: &TaskWrite<'_>, order: &HandDown, mine: i64) -> AppRe
                 part.status == AssignmentStatus::ReturnRequested,
             )
             .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
-            // Taken in turn with any other write of this part.
-            assignment::Entity::update_many()
-                .col_expr(assignment::Column::Id, Expr::col(assignment::Column::Id))
-                .filter(assignment::Column::Id.eq(part.id))
-                .exec(txn)
-                .await?;
             Ok(Holder::Part(part))
         }
         Some(task_id) => {
-            let parent = find_task(txn, task_id).await?;
-            if parent.item_id != write.item.id || parent.unit_id != mine {
+            let parent = find_task(db, task_id).await?;
+            if parent.item_id != item_id || parent.unit_id != mine {
                 return Err(AppError::Forbidden("该子任务不属于本单位".into()));
             }
             if status_of(&parent) != TaskStatus::Signed {
@@ -252,6 +248,23 @@ async fn holder_for(write: &TaskWrite<'_>, order: &HandDown, mine: i64) -> AppRe
                     status_of(&parent).label()
                 )));
             }
+            Ok(Holder::Task(parent))
+        }
+    }
+}
+
+/// Holds the holder's row for the rest of the write, so that two hands-down of one holder
+/// are taken in turn and "passed down once" holds.
+async fn lock_holder(write: &TaskWrite<'_>, holder: &Holder) -> AppResult<()> {
+    match holder {
+        Holder::Part(part) => {
+            assignment::Entity::update_many()
+                .col_expr(assignment::Column::Id, Expr::col(assignment::Column::Id))
+                .filter(assignment::Column::Id.eq(part.id))
+                .exec(&write.txn)
+                .await?;
+        }
+        Holder::Task(parent) => {
             let locked = task::Entity::update_many()
                 .col_expr(
                     task::Column::Version,
@@ -259,25 +272,82 @@ async fn holder_for(write: &TaskWrite<'_>, order: &HandDown, mine: i64) -> AppRe
                 )
                 .filter(task::Column::Id.eq(parent.id))
                 .filter(task::Column::Version.eq(parent.version))
-                .exec(txn)
+                .exec(&write.txn)
                 .await?;
             if locked.rows_affected != 1 {
                 return Err(AppError::Conflict(
                     "子任务正被他人修改，请刷新后重试".into(),
                 ));
             }
-            Ok(Holder::Task(parent))
         }
     }
+    Ok(())
 }
 
-/// The working days a task is due before its holder, by the policy in force.
-async fn buffer_working_days(write: &TaskWrite<'_>) -> AppResult<(i64, i32)> {
-    let (version, policy) = crate::service::watch::colours::current_policy(&write.txn).await?;
-    Ok((policy.task_buffer_working_days, version))
+/// What a unit head sees before handing down: the holder's due, the default due of its
+/// tasks, and its sub-units (those with an open task of this holder already marked).
+#[derive(Debug, Clone)]
+pub struct HandDownPlan {
+    pub holder_due: DateTime<Utc>,
+    pub default_due: DateTime<Utc>,
+    pub buffer_working_days: i64,
+    pub sub_units: Vec<unit::Model>,
+    /// Sub-units with an open task of this holder: not offered again.
+    pub busy_unit_ids: Vec<i64>,
+    /// The holder was passed down whole: nothing more can be handed down.
+    pub passed_down: bool,
 }
 
-async fn open_tasks_under(write: &TaskWrite<'_>, holder: &Holder) -> AppResult<Vec<task::Model>> {
+/// [`hand_down`]'s checks and dues, read without writing: what the page offers.
+pub async fn plan(cx: &Cx<'_>, item_id: i64, from_task: Option<i64>) -> AppResult<HandDownPlan> {
+    if !TaskAction::Split.allowed_for(cx.actor.role) {
+        return Err(AppError::Forbidden(
+            "只有单位主要负责人可以分解或转办".into(),
+        ));
+    }
+    let item = crate::service::store::scope::visible_item(cx.db, cx.actor, item_id).await?;
+    ducha_domain::tasks::item_allows_tasks(item.stage.into())
+        .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
+    let mine = own_unit(cx.actor)?;
+    let holder = find_holder(cx.db, item_id, from_task, mine).await?;
+    let (_, policy) = crate::service::watch::colours::current_policy(cx.db).await?;
+    let buffer = policy.task_buffer_working_days;
+    let existing = open_tasks_under(cx.db, &holder).await?;
+    let holder_due = holder.due();
+    let default_due = default_due(
+        &cx.calendar,
+        cx.policy.time_zone,
+        holder_due,
+        buffer,
+        cx.now,
+    )?;
+    Ok(HandDownPlan {
+        holder_due,
+        default_due,
+        buffer_working_days: buffer,
+        sub_units: sub_units_of(cx.db, holder.unit_id()).await?,
+        busy_unit_ids: existing.iter().map(|t| t.unit_id).collect(),
+        passed_down: existing.iter().any(|t| t.passed_down),
+    })
+}
+
+/// The buffer before the holder's due; with no room for it before `now`, the holder's due.
+fn default_due(
+    calendar: &ducha_calendar::Calendar,
+    time_zone: chrono_tz::Tz,
+    holder_due: DateTime<Utc>,
+    buffer: i64,
+    now: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
+    let due = default_task_due(calendar, time_zone, holder_due, buffer)
+        .map_err(|e| AppError::BadUserInput(e.to_string()))?;
+    Ok(if due <= now { holder_due } else { due })
+}
+
+async fn open_tasks_under(
+    db: &impl ConnectionTrait,
+    holder: &Holder,
+) -> AppResult<Vec<task::Model>> {
     let select = match holder {
         Holder::Part(part) => task::Entity::find()
             .filter(task::Column::AssignmentId.eq(part.id))
@@ -287,16 +357,17 @@ async fn open_tasks_under(write: &TaskWrite<'_>, holder: &Holder) -> AppResult<V
         }
     };
     Ok(select
-        .all(&write.txn)
+        .all(db)
         .await?
         .into_iter()
         .filter(|t| status_of(t).is_open())
         .collect())
 }
 
-async fn sub_units_of(write: &TaskWrite<'_>, unit_id: i64) -> AppResult<Vec<unit::Model>> {
+async fn sub_units_of(db: &impl ConnectionTrait, unit_id: i64) -> AppResult<Vec<unit::Model>> {
     Ok(unit::Entity::find()
         .filter(unit::Column::ParentId.eq(unit_id))
-        .all(&write.txn)
+        .order_by_asc(unit::Column::Name)
+        .all(db)
         .await?)
 }

@@ -15,5 +15,5 @@ pub mod read;
 pub mod write;
 
 pub use act::{TaskVerb, act_on_task};
-pub use hand_down::{HandDown, NewTask, hand_down};
+pub use hand_down::{HandDown, HandDownPlan, NewTask, hand_down, plan};
 pub use write::{Holder, status_of, tally_under};

@@ -98,7 +98,7 @@ pub async fn open_tasks_of_unit(
 ) -> AppResult<Vec<task::Model>> {
     Ok(task::Entity::find()
         .filter(task::Column::UnitId.eq(unit_id))
-        .filter(task::Column::Status.is_in(["ASSIGNED", "SIGNED", "FEEDBACK_SUBMITTED"]))
+        .filter(task::Column::Status.is_in(OPEN))
         .order_by_asc(task::Column::DueAt)
         .all(db)
         .await?)
@@ -139,3 +139,40 @@ pub fn task_verdict(
     };
     assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, now)
 }
+
+/// The tasks a unit handed down — from its parts, or from tasks handed to it — soonest due
+/// first: the unit head's view of its sub-units' work.
+pub async fn handed_down_by_unit(
+    db: &impl ConnectionTrait,
+    unit_id: i64,
+    open_only: bool,
+) -> AppResult<Vec<task::Model>> {
+    use sea_orm::Condition;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let from_parts = Condition::all()
+        .add(task::Column::ParentTaskId.is_null())
+        .add(
+            task::Column::AssignmentId.in_subquery(
+                Query::select()
+                    .column(assignment::Column::Id)
+                    .from(assignment::Entity)
+                    .and_where(Expr::col(assignment::Column::UnitId).eq(unit_id))
+                    .to_owned(),
+            ),
+        );
+    let from_tasks = task::Column::ParentTaskId.in_subquery(
+        Query::select()
+            .column(task::Column::Id)
+            .from(task::Entity)
+            .and_where(Expr::col(task::Column::UnitId).eq(unit_id))
+            .to_owned(),
+    );
+    let mut select = task::Entity::find().filter(Condition::any().add(from_parts).add(from_tasks));
+    if open_only {
+        select = select.filter(task::Column::Status.is_in(OPEN));
+    }
+    Ok(select.order_by_asc(task::Column::DueAt).all(db).await?)
+}
+
+/// The statuses of a task still to be done, as stored.
+const OPEN: [&str; 3] = ["ASSIGNED", "SIGNED", "FEEDBACK_SUBMITTED"];

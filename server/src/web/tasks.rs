@@ -1,0 +1,222 @@
+//! An item page's 下级任务: the tasks handed down from its parts (分解, 转办) as a tree, each
+//! with its reports and the forms its reader may use now — the sub-unit signs, reports and
+//! hands in; the unit above accepts, sends back or waives (docs/rules.md §8). The forms post
+//! to `/items/N/tasks/T` (`task_post`).
+
+use maud::{Markup, html};
+use serde_json::Value;
+
+use super::view::{self, colour_badge, text};
+use super::viewer::{Form, Viewer};
+use ducha_domain::Role;
+use ducha_domain::tasks::{TaskAction, TaskStatus};
+
+/// The item query's selection of tasks.
+pub(super) const TASK_FIELDS: &str = "tasks { id databaseId version status passedDown measures
+    responsible dueAt dueReason waiveReason colour colourReason parentTaskId assignmentId
+    unit { databaseId name }
+    reports { kind body createdAt verdict verdictReason author { name } } }";
+
+/// What was typed into a task's form when its post was refused.
+#[derive(Clone, Copy)]
+pub(super) struct TaskTyped<'a> {
+    pub task: Option<i64>,
+    pub action: TaskAction,
+    pub form: &'a Form,
+}
+
+/// Who the reader is to one task.
+struct Standing {
+    own: bool,
+    above: bool,
+}
+
+fn standing(viewer: &Viewer, item: &Value, task: &Value) -> Standing {
+    let mine = viewer.actor.own_unit();
+    let tasks = item["tasks"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let holder_unit = match tasks.iter().find(|t| t["id"] == task["parentTaskId"]) {
+        Some(parent) if !task["parentTaskId"].is_null() => parent["unit"]["databaseId"].as_i64(),
+        _ => item["assignments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["id"] == task["assignmentId"])
+            .and_then(|a| a["unit"]["databaseId"].as_i64()),
+    };
+    Standing {
+        own: mine.is_some() && task["unit"]["databaseId"].as_i64() == mine,
+        above: mine.is_some() && holder_unit == mine,
+    }
+}
+
+/// The task verbs the reader may use on `task` now, by the domain's table.
+fn offered(viewer: &Viewer, item: &Value, task: &Value) -> Vec<TaskAction> {
+    let Some(status) = TaskStatus::parse(text(&task["status"])) else {
+        return Vec::new();
+    };
+    let at = standing(viewer, item, task);
+    let role = viewer.actor.role;
+    TaskAction::ALL
+        .into_iter()
+        .filter(|a| !matches!(a, TaskAction::Split | TaskAction::PassDown))
+        .filter(|a| a.allowed_for(role) && a.next_status(status).is_ok())
+        .filter(|a| if a.by_unit_above() { at.above } else { at.own })
+        .collect()
+}
+
+/// The section, or nothing when the reader sees no task of the item.
+pub(super) fn section(viewer: &Viewer, item: &Value, typed: Option<TaskTyped<'_>>) -> Markup {
+    let tasks: Vec<&Value> = item["tasks"].as_array().into_iter().flatten().collect();
+    if tasks.is_empty() {
+        return html! {};
+    }
+    let done = tasks
+        .iter()
+        .filter(|t| matches!(text(&t["status"]), "CLOSED" | "WAIVED"))
+        .count();
+    let roots: Vec<&Value> = tasks
+        .iter()
+        .copied()
+        .filter(|t| {
+            t["parentTaskId"].is_null() || !tasks.iter().any(|p| p["id"] == t["parentTaskId"])
+        })
+        .collect();
+    html! {
+        section #tasks aria-label="下级任务" {
+            h2 { "下级任务（已办结或免除 " (done) " / 共 " (tasks.len()) "）" }
+            ol.tasks {
+                @for task in roots { (node(viewer, item, &tasks, task, typed, 0)) }
+            }
+        }
+    }
+}
+
+fn node(
+    viewer: &Viewer,
+    item: &Value,
+    tasks: &[&Value],
+    task: &Value,
+    typed: Option<TaskTyped<'_>>,
+    depth: usize,
+) -> Markup {
+    let children: Vec<&Value> = tasks
+        .iter()
+        .copied()
+        .filter(|t| t["parentTaskId"] == task["id"])
+        .collect();
+    let status = TaskStatus::parse(text(&task["status"]));
+    html! {
+        li.task id={ "task-" (task["databaseId"]) } {
+            div.heading {
+                strong { (text(&task["unit"]["name"])) }
+                " " span.tag { @if task["passedDown"].as_bool() == Some(true) { "转办" } @else { "分解" } }
+                " " span.tag { (status.map_or("", TaskStatus::label)) }
+                " " (colour_badge(&task["colour"], &task["colourReason"]))
+            }
+            p.prose { (text(&task["measures"])) }
+            div.sub {
+                "责任人：" (text(&task["responsible"])) "　期限：" strong { (view::time(&task["dueAt"])) }
+                @if !task["dueReason"].is_null() { "（晚于上级期限，理由：" (text(&task["dueReason"])) "）" }
+            }
+            div.sub { (text(&task["colourReason"])) }
+            @if !task["waiveReason"].is_null() { div.sub { "免除理由：" (text(&task["waiveReason"])) } }
+            @let reports: Vec<&Value> = task["reports"].as_array().into_iter().flatten().collect();
+            @if !reports.is_empty() {
+                ul.records {
+                    @for r in reports {
+                        li {
+                            strong { @if text(&r["kind"]) == "FEEDBACK" { "办结反馈" } @else { "进展报告" } }
+                            "　" (text(&r["author"]["name"])) "　" (view::time(&r["createdAt"]))
+                            p.prose { (text(&r["body"])) }
+                            @match text(&r["verdict"]) {
+                                "ACCEPTED" => { div.sub { "核查通过" @if !r["verdictReason"].is_null() { "：" (text(&r["verdictReason"])) } } }
+                                "REJECTED" => { div.sub.bad { "退回重办：" (text(&r["verdictReason"])) } }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+            (forms(viewer, item, task, typed))
+            @if !children.is_empty() && depth < 8 {
+                ol.tasks {
+                    @for child in children { (node(viewer, item, tasks, child, typed, depth + 1)) }
+                }
+            }
+        }
+    }
+}
+
+fn forms(viewer: &Viewer, item: &Value, task: &Value, typed: Option<TaskTyped<'_>>) -> Markup {
+    let offered = offered(viewer, item, task);
+    let own_signed = standing(viewer, item, task).own
+        && text(&task["status"]) == "SIGNED"
+        && viewer.actor.role == Role::UnitHead;
+    if offered.is_empty() && !own_signed {
+        return html! {};
+    }
+    let id = &task["databaseId"];
+    let url = format!("/items/{}/tasks/{id}", item["databaseId"]);
+    let kept = |action: TaskAction, field: &str| -> String {
+        typed
+            .filter(|t| t.task == task["databaseId"].as_i64() && t.action == action)
+            .map(|t| t.form.get(field).to_string())
+            .unwrap_or_default()
+    };
+    let open = |action: TaskAction| {
+        typed.is_some_and(|t| t.task == task["databaseId"].as_i64() && t.action == action)
+    };
+    html! {
+        div.actions {
+            @for action in offered {
+                @let field = format!("{}-{id}", action.name().to_lowercase());
+                @match action {
+                    TaskAction::Sign => {
+                        form.inline method="post" action=(url) {
+                            (hidden(viewer, task, action))
+                            button type="submit" { (action.label()) }
+                        }
+                    }
+                    TaskAction::ReportProgress | TaskAction::SubmitFeedback => {
+                        details open[open(action)] { summary { (action.label()) }
+                            form method="post" action=(url) {
+                                (hidden(viewer, task, action))
+                                label for=(field) { @if action == TaskAction::SubmitFeedback { "办结情况" } @else { "进展情况" } }
+                                textarea id=(field) name="body" rows="4" required maxlength="20000" { (kept(action, "body")) }
+                                button type="submit" { "提交" }
+                            }
+                        }
+                    }
+                    _ => {
+                        details open[open(action)] { summary { (action.label()) }
+                            form method="post" action=(url) {
+                                (hidden(viewer, task, action))
+                                label for=(field) {
+                                    @match action {
+                                        TaskAction::Accept => { "核查意见（可不填）" }
+                                        TaskAction::Reject => { "退回理由" }
+                                        _ => { "免除理由" }
+                                    }
+                                }
+                                textarea id=(field) name="reason" rows="2" required[action != TaskAction::Accept] maxlength="2000" { (kept(action, "reason")) }
+                                @let confirm = (action == TaskAction::Waive).then_some("确认免除该子任务？免除后下级单位不再办理。");
+                                button type="submit" data-confirm=[confirm] { "确认" (action.label()) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if own_signed {
+                a.button href={ "/items/" (item["databaseId"]) "/split?task=" (id) } { "再分解或转办" }
+            }
+        }
+    }
+}
+
+fn hidden(viewer: &Viewer, task: &Value, action: TaskAction) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(viewer.csrf());
+        input type="hidden" name="version" value=(task["version"]);
+        input type="hidden" name="action" value=(action.name());
+    }
+}
