@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod similarity;
 pub mod source;
 pub mod tasks;
+pub mod upstream;
 
 pub use duty::Duty;
 pub use lifecycle::{

@@ -151,10 +151,12 @@ pub enum Action {
     Reopen,
     /// 批示: a leader's written instruction on an item; its stage stays where it is.
     Instruct,
+    /// 上报落实情况: the office sent an item received from above its report upward.
+    ReportUpward,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::Register,
         Action::Edit,
         Action::Assign,
@@ -174,6 +176,7 @@ impl Action {
         Action::Cancel,
         Action::Reopen,
         Action::Instruct,
+        Action::ReportUpward,
     ];
 
     /// The action of a stored or posted name ([`Action::name`]).
@@ -204,6 +207,7 @@ impl Action {
             Action::Cancel => "CANCEL",
             Action::Reopen => "REOPEN",
             Action::Instruct => "INSTRUCT",
+            Action::ReportUpward => "REPORT_UPWARD",
         }
     }
 
@@ -228,6 +232,7 @@ impl Action {
             Action::Cancel => "撤销",
             Action::Reopen => "回头看重新打开",
             Action::Instruct => "领导批示",
+            Action::ReportUpward => "上报落实情况",
         }
     }
 
@@ -238,7 +243,7 @@ impl Action {
         let office = matches!(role, Role::Admin | Role::Supervisor);
         match self {
             Register | Edit | Assign | Reassign | Insist | Verify | Reject | Close | Suspend
-            | Resume | Cancel | Reopen => office,
+            | Resume | Cancel | Reopen | ReportUpward => office,
             // The office decides; beyond the office's limit a leader does (docs/rules.md §1).
             DecideExtension => office || role == Role::Leader,
             // The unit head answers for the unit [001 Art.31]: 主要负责同志是第一负责人.
@@ -281,6 +286,8 @@ impl Action {
                 Registered | Assigned | InProgress | FeedbackSubmitted | Verified | Suspended,
             ) => Cancelled,
             (Action::Reopen, Closed) => InProgress,
+            // Reported up once the district's work is verified or closed.
+            (Action::ReportUpward, Verified | Closed) => from,
             // A leader may instruct on any item that is not cancelled: before assignment
             // (how to assign it), while it runs, and after closing (回头看 starts so).
             (Action::Instruct, _) if from != Cancelled => from,

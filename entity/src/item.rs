@@ -49,6 +49,14 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub rectification_rule: Option<String>,
     pub rectification_from: Option<DateTimeUtc>,
+    /// An item received from above (市、省交办): the upstream document, its due, and the
+    /// working days the district keeps for itself before it (docs/rules.md §8).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub upstream_document: Option<String>,
+    pub upstream_due_at: Option<DateTimeUtc>,
+    pub upstream_buffer_working_days: Option<i32>,
+    /// When the office sent the 落实情况 up; until then the upstream due is the office's own.
+    pub reported_upward_at: Option<DateTimeUtc>,
 }
 
 /// Declared so that an item can be read with its assignments in one statement.

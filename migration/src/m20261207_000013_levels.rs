@@ -7,6 +7,10 @@
 //!   `parent_task_id` is a task handed down again, one level lower.
 //! - `task_report`: a task's progress reports and its completion report (办结反馈), with the
 //!   verdict of the unit above on the latter.
+//! - Items received from above: `item.upstream_document` (the city's or province's document),
+//!   `upstream_due_at` (their due, which the district's own is counted back from by
+//!   `upstream_buffer_working_days`), and `reported_upward_at` (when the office sent the
+//!   落实情况 up: the office's own due until then).
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +21,15 @@ pub struct Migration;
 enum Unit {
     Table,
     ParentId,
+}
+
+#[derive(DeriveIden)]
+enum Item {
+    Table,
+    UpstreamDocument,
+    UpstreamDueAt,
+    UpstreamBufferWorkingDays,
+    ReportedUpwardAt,
 }
 
 #[derive(DeriveIden)]
@@ -80,6 +93,34 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // SQLite adds one column per ALTER TABLE.
+        for mut column in [
+            ColumnDef::new(Item::UpstreamDocument)
+                .text()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Item::UpstreamDueAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Item::UpstreamBufferWorkingDays)
+                .integer()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Item::ReportedUpwardAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Item::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()

@@ -348,6 +348,7 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 report_cycle_working_days: false,
                 unit_ids: vec![],
                 files: Vec::new(),
+                upstream: None,
             },
         )
         .await?;

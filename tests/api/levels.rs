@@ -11,6 +11,7 @@ on_both_backends!(
     a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks,
     a_street_passes_an_item_down_to_a_community_and_verifies_it,
     the_organisation_stays_a_tree,
+    an_item_from_the_city_keeps_the_districts_buffer_and_goes_back_up,
 );
 
 const TASK_FIELDS: &str =
@@ -607,4 +608,187 @@ async fn the_organisation_stays_a_tree(backend: Backend) {
     // Moved to the top, the community is a root.
     let moved = ok(&app, &d.admin, UPDATE, update(community, None)).await;
     assert_eq!(moved["unit"]["parent"], Value::Null);
+}
+
+async fn an_item_from_the_city_keeps_the_districts_buffer_and_goes_back_up(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let register = m(
+        "registerItem",
+        "RegisterItemInput",
+        &format!(
+            "item {{ {} upstreamDocument upstreamDueAt upstreamBufferWorkingDays }}",
+            crate::district::ITEM_FIELDS
+        ),
+    );
+    let input = |upstream: Value, deadline: Value| {
+        json!({ "title": "落实市政府关于安全生产大检查的部署", "requirements": "全面排查并报送整改情况",
+                "sourceKind": "UPPER_INSPECTION", "deadline": deadline, "upstream": upstream })
+    };
+    let document = "市政府督查室关于开展安全生产大检查的通知（市督〔2026〕8号）";
+    // Refused: an upstream due already past, a buffer beyond 20, a district due after the
+    // city's, a missing document.
+    for (upstream, deadline) in [
+        (
+            json!({ "document": document, "dueDate": "2026-09-01" }),
+            Value::Null,
+        ),
+        (
+            json!({ "document": document, "dueDate": "2026-10-16", "bufferWorkingDays": 30 }),
+            Value::Null,
+        ),
+        (
+            json!({ "document": document, "dueDate": "2026-10-16" }),
+            json!("2026-10-20"),
+        ),
+        (
+            json!({ "document": " ", "dueDate": "2026-10-16" }),
+            Value::Null,
+        ),
+    ] {
+        assert_eq!(
+            refused(
+                &app,
+                Some(&d.supervisor),
+                &register,
+                input(upstream, deadline)
+            )
+            .await,
+            "BAD_USER_INPUT"
+        );
+    }
+    // Due Friday 10-16 upstream; the policy keeps 2 working days: the district works to 10-14.
+    let created = ok(
+        &app,
+        &d.supervisor,
+        &register,
+        input(
+            json!({ "document": document, "dueDate": "2026-10-16" }),
+            Value::Null,
+        ),
+    )
+    .await["item"]
+        .clone();
+    assert_eq!(created["deadlineRule"], "2026-10-14");
+    assert_eq!(created["upstreamDueAt"], "2026-10-16T10:00:00+00:00");
+    assert_eq!(created["upstreamBufferWorkingDays"], 2);
+    let assigned = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("assignItem", "AssignItemInput"),
+        json!({ "itemId": created["id"], "version": created["version"], "leadUnitId": d.housing }),
+    )
+    .await["item"]
+        .clone();
+    assert_eq!(
+        assigned["assignments"][0]["dueAt"],
+        "2026-10-14T10:00:00+00:00"
+    );
+
+    // Before it is verified there is nothing to report up.
+    let report_upward = item_mutation("reportUpward", "ItemReasonInput");
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.supervisor),
+            &report_upward,
+            json!({ "itemId": assigned["id"], "version": assigned["version"] })
+        )
+        .await,
+        "INVALID_TRANSITION"
+    );
+    let fed = crate::district::feed(&app, &d, &assigned).await;
+    let verified = crate::district::verify(&app, &d, &fed).await;
+    let upward = |token: &str| {
+        let app = &app;
+        let id = verified["id"].clone();
+        let token = token.to_string();
+        async move {
+            app.graphql_as(
+                Some(&token),
+                "query($id: ID!) { item(id: $id) { upwardReport } }",
+                json!({ "id": id }),
+            )
+            .await["data"]["item"]["upwardReport"]
+                .clone()
+        }
+    };
+    let text = upward(&d.supervisor).await;
+    let text = text.as_str().expect("the office reads the report");
+    assert!(
+        text.contains(document) && text.contains("区住房和城乡建设局（主办）：已全部落实"),
+        "{text}"
+    );
+    assert_eq!(
+        upward(&d.housing_head).await,
+        Value::Null,
+        "a unit does not read other units' feedback"
+    );
+    // The office's own due: in its to-do by the city's due, until reported.
+    let listed = office_todo(&app, &d).await;
+    let entry = listed
+        .as_array()
+        .expect("todo")
+        .iter()
+        .find(|e| e["kind"] == "REPORT_UPWARD")
+        .cloned();
+    assert_eq!(
+        entry.map(|e| e["dueAt"].clone()),
+        Some(json!("2026-10-16T10:00:00+00:00")),
+        "{listed}"
+    );
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.housing_head),
+            &report_upward,
+            json!({ "itemId": verified["id"], "version": verified["version"] })
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    let reported = ok(&app, &d.supervisor, &report_upward,
+        json!({ "itemId": verified["id"], "version": verified["version"], "reason": "经市督查平台报送" })).await["item"].clone();
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.supervisor),
+            &report_upward,
+            json!({ "itemId": reported["id"], "version": reported["version"] })
+        )
+        .await,
+        "INVALID_TRANSITION"
+    );
+    let listed = office_todo(&app, &d).await;
+    assert!(
+        !listed
+            .as_array()
+            .expect("todo")
+            .iter()
+            .any(|e| e["kind"] == "REPORT_UPWARD"),
+        "{listed}"
+    );
+    // An item of the district's own has nothing to report up.
+    let own = crate::district::assigned_item(&app, &d, "区内事项").await;
+    let own = crate::district::verify(&app, &d, &crate::district::feed(&app, &d, &own).await).await;
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.supervisor),
+            &report_upward,
+            json!({ "itemId": own["id"], "version": own["version"] })
+        )
+        .await,
+        "INVALID_TRANSITION"
+    );
+}
+
+async fn office_todo(app: &TestApp, d: &District) -> Value {
+    app.graphql_as(
+        Some(&d.supervisor),
+        "{ todo { kind dueAt item { serial } } }",
+        json!({}),
+    )
+    .await["data"]["todo"]
+        .clone()
 }

@@ -427,6 +427,7 @@ async fn the_administrator_keeps_the_policy_the_calendar_and_the_mail_queue() {
         "unitShareMinItems",
         "onTimeWindowDays",
         "taskBufferWorkingDays",
+        "upstreamBufferWorkingDays",
     ]
     .iter()
     .map(|name| {

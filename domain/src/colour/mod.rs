@@ -69,6 +69,9 @@ pub struct ColourPolicy {
     /// A task handed down to a sub-unit (分解, 转办) is due this many working days before
     /// its holder by default (docs/rules.md §8).
     pub task_buffer_working_days: i64,
+    /// An item received from above is due this many working days before the upstream due
+    /// by default, the office's time to gather and report (docs/rules.md §8).
+    pub upstream_buffer_working_days: i64,
 }
 
 impl Default for ColourPolicy {
@@ -90,6 +93,7 @@ impl Default for ColourPolicy {
             unit_share_min_items: 3,
             on_time_window_days: 90,
             task_buffer_working_days: 1,
+            upstream_buffer_working_days: 2,
         }
     }
 }
@@ -104,7 +108,8 @@ impl ColourPolicy {
             && self.unit_share_min_items >= 1
             && self.unit_min_closed_for_rate >= 1
             && (1..=366).contains(&self.on_time_window_days)
-            && (0..=20).contains(&self.task_buffer_working_days);
+            && (0..=20).contains(&self.task_buffer_working_days)
+            && (0..=20).contains(&self.upstream_buffer_working_days);
         let shares_ok = (0.0..=100.0).contains(&self.unit_blue_share_percent)
             && self.unit_blue_share_percent <= self.unit_yellow_share_percent
             && self.unit_yellow_share_percent <= 100.0
@@ -116,7 +121,7 @@ impl ColourPolicy {
         if counts_ok && bands_ok && shares_ok {
             Ok(())
         } else {
-            Err("颜色规则的阈值不合理：应满足 红 ≤ 黄 ≤ 蓝 的按时率区间，蓝 ≤ 黄 的事项占比，占比在0至100之间，退回次数红 ≥ 黄 ≥ 1，最少事项数与最少办结数至少为1，统计窗口1至366天，子任务提前0至20个工作日".into())
+            Err("颜色规则的阈值不合理：应满足 红 ≤ 黄 ≤ 蓝 的按时率区间，蓝 ≤ 黄 的事项占比，占比在0至100之间，退回次数红 ≥ 黄 ≥ 1，最少事项数与最少办结数至少为1，统计窗口1至366天，子任务与上级交办事项预留0至20个工作日".into())
         }
     }
 }

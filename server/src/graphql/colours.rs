@@ -244,6 +244,9 @@ pub struct ColourPolicyFields {
     /// 分解、转办给下级单位的子任务默认比上级期限提前几个工作日（0至20；不填为1）
     #[graphql(default = 1)]
     pub task_buffer_working_days: i32,
+    /// 上级交办事项的本区期限默认比上级期限提前几个工作日（0至20；不填为2）
+    #[graphql(default = 2)]
+    pub upstream_buffer_working_days: i32,
 }
 
 /// 颜色规则及其版本
@@ -281,6 +284,7 @@ impl From<(i32, ColourPolicy)> for ColourPolicyView {
                 ),
                 on_time_window_days: small(p.on_time_window_days),
                 task_buffer_working_days: small(p.task_buffer_working_days),
+                upstream_buffer_working_days: small(p.upstream_buffer_working_days),
             },
         }
     }
@@ -326,6 +330,7 @@ impl ColourMutation {
             unit_share_min_items: usize::try_from(input.unit_share_min_items).unwrap_or(0),
             on_time_window_days: i64::from(input.on_time_window_days),
             task_buffer_working_days: i64::from(input.task_buffer_working_days),
+            upstream_buffer_working_days: i64::from(input.upstream_buffer_working_days),
         };
         let version = update_policy(
             &state.db,

@@ -33,6 +33,8 @@ pub enum TodoKind {
     Close,
     /// 已立项，待交办
     Assign,
+    /// 上级交办事项已核查或销号，待向上级报送落实情况
+    ReportUpward,
 }
 
 impl From<todo::TodoKind> for TodoKind {
@@ -50,6 +52,7 @@ impl From<todo::TodoKind> for TodoKind {
             K::Verify => TodoKind::Verify,
             K::Close => TodoKind::Close,
             K::Assign => TodoKind::Assign,
+            K::ReportUpward => TodoKind::ReportUpward,
         }
     }
 }

@@ -32,7 +32,7 @@ const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
   auditTrail { at action actor { name } fromStage toStage reason assignmentId }
   instructions { body createdAt authorName }
   files { databaseId fileName size }
-  followedByMe
+  followedByMe upstreamDocument upstreamDueAt upstreamBufferWorkingDays reportedUpwardAt
   TASKS
 } me { unit { databaseId subUnits { databaseId } } } }";
 
@@ -212,6 +212,17 @@ fn facts(item: &Value) -> Markup {
             dt { "颜色" } dd { (colour_badge(&item["colour"], &item["colourReason"])) " " (text(&item["colourReason"])) }
             dt { "紧急程度" } dd { (super::fields::urgency_label(text(&item["urgency"]))) }
             dt { "来源" } dd { (view::source_label(text(&item["sourceKind"]))) "　" (text(&item["sourceReference"])) }
+            @if !item["upstreamDocument"].is_null() {
+                dt { "上级来文" } dd { (text(&item["upstreamDocument"])) }
+                dt { "上级期限" } dd {
+                    strong { (view::time(&item["upstreamDueAt"])) }
+                    div.sub { "本区期限比上级期限提前" (item["upstreamBufferWorkingDays"]) "个工作日，留出汇总上报的时间" }
+                }
+                dt { "上报上级" } dd {
+                    @if item["reportedUpwardAt"].is_null() { "未上报" } @else { "已于 " (view::time(&item["reportedUpwardAt"])) " 上报" }
+                    " " a href={ "/items/" (item["databaseId"]) "/upward" } { "落实情况报告" }
+                }
+            }
             dt { "办理期限" } dd {
                 @match extended {
                     Some(lead) => {

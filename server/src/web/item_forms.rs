@@ -52,6 +52,9 @@ fn offered(viewer: &Viewer, item: &Value) -> Vec<Action> {
             Action::RequestExtension => active,
             Action::ReportProgress => own.is_some(),
             Action::SubmitFeedback => lead && signed && active,
+            Action::ReportUpward => {
+                !item["upstreamDocument"].is_null() && item["reportedUpwardAt"].is_null()
+            }
             _ => true,
         })
         .collect()
@@ -169,6 +172,17 @@ pub(super) fn actions(
                             }
                         }
                     }
+                    Action::ReportUpward => {
+                        details open[open(action)] { summary { (action.label()) }
+                            p { a href={ "/items/" (id) "/upward" } { "查看并打印落实情况报告" } }
+                            form method="post" action=(action_url) {
+                                (hidden(viewer, item, action))
+                                label for="upward-note" { "上报说明（报送方式、文号等，可不填）" }
+                                textarea id="upward-note" name="reason" rows="2" maxlength="2000" { (kept(action, "reason")) }
+                                button type="submit" { "确认已上报" }
+                            }
+                        }
+                    }
                     Action::Instruct => {
                         details open[open(action)] { summary { (action.label()) }
                             form method="post" action=(action_url) {
@@ -266,6 +280,10 @@ pub(super) fn mutation(item_id: i64, form: &Form) -> Result<(Action, &'static st
         ),
         Action::Close => (
             "mutation($input: ItemReasonInput!) { closeItem(input: $input) { item { version } } }",
+            with_reason,
+        ),
+        Action::ReportUpward => (
+            "mutation($input: ItemReasonInput!) { reportUpward(input: $input) { item { version } } }",
             with_reason,
         ),
         Action::Suspend => (

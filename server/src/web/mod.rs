@@ -10,6 +10,7 @@
 //! - `/items`, `/items/export.xlsx`, `/items/N` — the ledger and the item page (`items`, `item`)
 //! - `/items/new`, `/items/N/edit`, `/items/N/assign` — 立项, 修改, 交办 (`register`, `assign`)
 //! - `/items/N/split`, `/items/N/tasks/T` — 分解, 转办 and the tasks' verbs (`split`, `tasks`, `task_post`)
+//! - `/items/N/upward` — an item from above: its 落实情况 report to send up (`upward`)
 //! - `/reports` — monthly reports and their downloads (`reports`)
 //! - `/attachments/N` — a file, for a reader who may see its item (`files`)
 //! - `/admin/…` — units, people, colour policy, calendar, mail queue (`admin`)
@@ -31,6 +32,7 @@ mod task_post;
 mod tasks;
 mod todo;
 mod upload;
+mod upward;
 mod view;
 mod viewer;
 
@@ -67,6 +69,7 @@ pub fn mount(route: Route) -> Route {
         .at("/items/:id/assign", get(assign::page).post(assign::post))
         .at("/items/:id/follow", post(item_post::follow))
         .at("/items/:id/split", get(split::page).post(split::post))
+        .at("/items/:id/upward", get(upward::page))
         .at("/items/:id/tasks/:task", post(task_post::act))
         .at("/items/:item/files/:file", get(files::item_file))
         .at("/reports", get(reports::index).post(reports::publish))

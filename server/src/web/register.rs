@@ -41,6 +41,8 @@ const REGISTER_FIELDS: &[(&str, &[&str])] = &[
     ("source_reference", &["来源文号"]),
     ("report_cycle_days", &["进展报送周期"]),
     ("responsible_leader", &["责任领导", "区领导", "人员"]),
+    ("upstream_document", &["上级来文"]),
+    ("upstream_due", &["上级期限", "预留"]),
     (
         "deadline",
         &["期限", "规则", "日期", "工作日", "小时", "个月"],
@@ -71,6 +73,30 @@ fn register_input(form: &Form) -> Result<Value, Refusal> {
     let default_rule =
         ducha_domain::SourceKind::parse(kind).map(|k| k.default_deadline().to_string());
     let deadline = filled(form, "deadline").filter(|d| Some(d.to_string()) != default_rule);
+    // Received from above: the document and its due, with the days the district keeps.
+    let upstream = match (
+        filled(form, "upstream_document"),
+        filled(form, "upstream_due"),
+    ) {
+        (None, None) => None,
+        (document, due) => {
+            let buffer = match filled(form, "upstream_buffer") {
+                None => None,
+                Some(days) => Some(days.parse::<i32>().map_err(|_| Refusal {
+                    field: Some("upstream_due"),
+                    message: "预留的工作日应为0至20之间的整数".into(),
+                })?),
+            };
+            let due = due.ok_or(Refusal {
+                field: Some("upstream_due"),
+                message: "请填写上级期限".into(),
+            })?;
+            Some(
+                json!({ "document": document.unwrap_or_default(), "dueDate": due,
+                         "bufferWorkingDays": buffer }),
+            )
+        }
+    };
     Ok(json!({
         "title": form.get("title"),
         "requirements": form.get("requirements"),
@@ -81,6 +107,7 @@ fn register_input(form: &Form) -> Result<Value, Refusal> {
         "deadline": deadline,
         "reportCycleDays": cycle,
         "reportCycleUnit": if form.get("report_cycle_unit") == "WORKING_DAYS" { "WORKING_DAYS" } else { "CALENDAR_DAYS" },
+        "upstream": upstream,
     }))
 }
 
@@ -290,6 +317,24 @@ async fn new_form(
                     select id="responsible_leader" name="responsible_leader" { (options(&leaders, form.get("responsible_leader"))) }
                     (Refusal::at(refusal, "responsible_leader"))
                 }
+            }
+            details.upstream open[!form.get("upstream_document").is_empty() || !form.get("upstream_due").is_empty()] {
+                summary { "上级（市、省）交办事项" }
+                label for="upstream_document" { "上级来文（标题及文号）" }
+                input id="upstream_document" name="upstream_document" maxlength="200" value=(form.get("upstream_document"));
+                (Refusal::at(refusal, "upstream_document"))
+                div.row {
+                    div {
+                        label for="upstream_due" { "上级期限" }
+                        input id="upstream_due" name="upstream_due" type="date" value=(form.get("upstream_due"));
+                    }
+                    div {
+                        label for="upstream_buffer" { "本区期限提前（工作日，不填按设置）" }
+                        input id="upstream_buffer" name="upstream_buffer" type="number" min="0" max="20" value=(form.get("upstream_buffer"));
+                    }
+                }
+                p.hint { "不填办理期限时，本区期限按上级期限倒推；办结后督查室向上级报送落实情况。" }
+                (Refusal::at(refusal, "upstream_due"))
             }
             label for="deadline" { "办理期限" }
             input id="deadline" name="deadline" maxlength="40" value=(form.get("deadline"))

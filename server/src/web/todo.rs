@@ -23,8 +23,9 @@ const TASK_FIELDS: &str =
     item { databaseId serial title }";
 
 /// Headings in the order a person should work through them.
-const ORDER: [&str; 11] = [
+const ORDER: [&str; 12] = [
     "ASSIGN",
+    "REPORT_UPWARD",
     "OVERDUE",
     "REWORK",
     "SIGN",

@@ -201,6 +201,7 @@ pub fn todo_label(code: &str) -> &'static str {
         "VERIFY" => "反馈待核查",
         "CLOSE" => "待销号",
         "ASSIGN" => "待交办",
+        "REPORT_UPWARD" => "待上报上级",
         _ => "其他",
     }
 }

@@ -182,6 +182,24 @@ impl FeedbackMutation {
         })
     }
 
+    /// 上报落实情况：上级交办事项核查通过或销号后，督查室记录已向上级报送（可填上报说明）
+    async fn report_upward(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "事项、版本号及上报说明（可不填）")] input: ItemReasonInput,
+    ) -> async_graphql::Result<ItemPayload> {
+        let updated = verbs::upstream::report_upward(
+            verb_context(ctx)?,
+            input.item_id.0,
+            input.version,
+            input.reason.as_deref(),
+        )
+        .await?;
+        Ok(ItemPayload {
+            item: Item::try_from(updated)?,
+        })
+    }
+
     /// 为本单位的进展报告或办结反馈上传附件
     async fn attach_file(
         &self,

@@ -53,6 +53,19 @@ pub struct RegisterItemInput {
     /// 随立项上传的文件（批示件、会议纪要等；按 GraphQL multipart 请求规范，每个不超过20MB，最多10个；经 API 一次请求的文件合计不超过20MB，更多的可用 attachFile 逐个追加）；与事项一并保存
     #[graphql(default)]
     pub files: Vec<async_graphql::Upload>,
+    /// 上级（市、省）交办事项：上级来文、上级期限；不填期限时，本区期限按上级期限倒推
+    pub upstream: Option<UpstreamInput>,
+}
+
+/// 上级交办事项
+#[derive(InputObject)]
+pub struct UpstreamInput {
+    /// 上级来文（标题及文号）
+    pub document: String,
+    /// 上级要求的办结或报送日期
+    pub due_date: crate::graphql::scalars::Date,
+    /// 本区期限比上级期限提前的工作日数（0至20）；不填按系统设置（默认2）
+    pub buffer_working_days: Option<i32>,
 }
 
 /// 立项的结果
@@ -98,6 +111,11 @@ impl RegisterItemInput {
             report_cycle_working_days: self.report_cycle_unit == ReportCycleUnit::WorkingDays,
             unit_ids: self.unit_ids.into_iter().map(i64::from).collect(),
             files,
+            upstream: self.upstream.map(|u| verbs::upstream::Upstream {
+                document: u.document,
+                due_date: u.due_date.0,
+                buffer_working_days: u.buffer_working_days.map(i64::from),
+            }),
         }
     }
 }

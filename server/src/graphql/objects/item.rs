@@ -62,6 +62,14 @@ pub struct Item {
     pub created_at: DateTime<Utc>,
     /// 最后修改时刻（UTC）
     pub updated_at: DateTime<Utc>,
+    /// 上级交办事项的上级来文；本区自行立项的为空
+    pub upstream_document: Option<String>,
+    /// 上级要求的期限
+    pub upstream_due_at: Option<DateTime<Utc>>,
+    /// 本区期限比上级期限提前的工作日数
+    pub upstream_buffer_working_days: Option<i32>,
+    /// 督查室上报落实情况的时刻；上级交办事项未上报为空
+    pub reported_upward_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     pub responsible_leader_id: Option<i64>,
     /// What the page or `item(id)` read with the item: its assignments and, when the
@@ -157,6 +165,10 @@ impl TryFrom<item::Model> for Item {
             created_at: i.created_at,
             updated_at: i.updated_at,
             responsible_leader_id: i.responsible_leader_id,
+            upstream_document: i.upstream_document,
+            upstream_due_at: i.upstream_due_at,
+            upstream_buffer_working_days: i.upstream_buffer_working_days,
+            reported_upward_at: i.reported_upward_at,
             read_with: ReadWith::default(),
         })
     }
@@ -257,6 +269,24 @@ impl Item {
                 .await?
                 .into(),
         )
+    }
+
+    /// 上级交办事项的落实情况报告（供上报；督查室和区领导可见，其他人为空）
+    async fn upward_report(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let state = app_state(ctx)?;
+        let actor = crate::graphql::context::actor(ctx)?;
+        if self.upstream_document.is_none() || !actor.role.sees_everything() {
+            return Ok(None);
+        }
+        let row = crate::service::store::read::item(&state.db, self.id).await?;
+        Ok(Some(
+            crate::service::items::upstream::upward_text(
+                &state.db,
+                state.deadline_policy.time_zone,
+                &row,
+            )
+            .await?,
+        ))
     }
 
     /// 领导批示，早的在前

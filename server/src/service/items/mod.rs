@@ -17,6 +17,7 @@ pub mod register;
 pub mod shared;
 pub mod tasks;
 pub mod todo;
+pub mod upstream;
 pub mod verb;
 
 pub use assign::{assign, request_return, resolve_return, sign};

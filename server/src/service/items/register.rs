@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record_item_file};
 use crate::service::items::shared::find_unit;
+use crate::service::items::upstream::{FromAbove, Upstream, from_above};
 use crate::service::items::verb::Committed;
 use crate::service::items::verb::Cx;
 use crate::service::store::audit::{Audit, audit};
@@ -41,6 +42,8 @@ pub struct RegisterInput {
     /// Files received with it (the instruction, the minutes…), stored; their rows come with
     /// the item, in its transaction.
     pub files: Vec<StoredFile>,
+    /// Received from above (市、省交办): the upstream document and due (docs/rules.md §8).
+    pub upstream: Option<Upstream>,
 }
 
 /// An open item that looks like the new one ([002 Art.69]: 严禁重复督查、多头督查).
@@ -201,7 +204,12 @@ pub struct RegistrationPreview {
 /// 立项's preview: the same checks as [`register`], nothing written.
 pub async fn preview(cx: Cx<'_>, input: RegisterInput) -> AppResult<RegistrationPreview> {
     let cx = cx.verb(Action::Register)?.cx;
-    let checked = Checked::of(&input)?;
+    let mut checked = Checked::of(&input)?;
+    if let Some(upstream) = &input.upstream {
+        let mut rule = (checked.rule, checked.explicit);
+        from_above(cx.db, &cx.calendar, cx.policy, cx.now, upstream, &mut rule).await?;
+        (checked.rule, checked.explicit) = rule;
+    }
     not_past(
         checked.rule,
         cx.now.with_timezone(&cx.policy.time_zone).date_naive(),
@@ -245,16 +253,26 @@ pub async fn register(
         policy,
         actor,
         now,
+        calendar,
         ..
     } = cx.verb(Action::Register)?.cx;
     let Checked {
         title,
         requirements,
         source_reference,
-        rule,
-        explicit,
+        mut rule,
+        mut explicit,
         cycle,
     } = Checked::of(&input)?;
+    let above: Option<FromAbove> = match &input.upstream {
+        Some(upstream) => {
+            let mut own = (rule, explicit);
+            let above = from_above(db, &calendar, policy, now, upstream, &mut own).await?;
+            (rule, explicit) = own;
+            Some(above)
+        }
+        None => None,
+    };
     not_past(rule, now.with_timezone(&policy.time_zone).date_naive())?;
     if input.files.len() > MAX_FILES_PER_REPORT {
         return Err(AppError::BadUserInput(format!(
@@ -315,6 +333,9 @@ pub async fn register(
         created_by: Set(actor.person_id),
         created_at: Set(now),
         updated_at: Set(now),
+        upstream_document: Set(above.as_ref().map(|a| a.document.clone())),
+        upstream_due_at: Set(above.as_ref().map(|a| a.due_at)),
+        upstream_buffer_working_days: Set(above.as_ref().map(|a| a.buffer_working_days)),
         ..Default::default()
     }
     .insert(&txn)
@@ -334,6 +355,10 @@ pub async fn register(
                 "serial": created.serial,
                 "deadlineRule": created.deadline_rule,
                 "duplicateWarnings": warnings.iter().map(|w| &w.serial).collect::<Vec<_>>(),
+                "upstream": above.as_ref().map(|a| json!({
+                    "document": a.document, "dueAt": a.due_at,
+                    "bufferWorkingDays": a.buffer_working_days, "internalDue": a.internal_due,
+                })),
             }),
         },
     )

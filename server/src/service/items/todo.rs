@@ -47,6 +47,9 @@ pub enum TodoKind {
     /// Registered (立项); waits to be assigned (交办). Listed before everything else: the
     /// deadline has not started and no unit knows of it yet.
     Assign,
+    /// An item received from above, verified or closed: its 落实情况 waits to be reported up
+    /// by the upstream due (docs/rules.md §8).
+    ReportUpward,
 }
 
 impl TodoKind {
@@ -63,6 +66,7 @@ impl TodoKind {
             TodoKind::Verify => "反馈待核查",
             TodoKind::Close => "待销号",
             TodoKind::Assign => "待交办",
+            TodoKind::ReportUpward => "待上报上级",
         }
     }
 }
@@ -225,6 +229,23 @@ async fn office_todo(db: &impl ConnectionTrait) -> AppResult<Vec<TodoEntry>> {
             due_at: None,
         }));
     }
+    // The office's own due: what came from above goes back up by the upstream due.
+    let upward = item::Entity::find()
+        .filter(item::Column::Stage.is_in([ItemStage::Verified, ItemStage::Closed]))
+        .filter(item::Column::UpstreamDocument.is_not_null())
+        .filter(item::Column::ReportedUpwardAt.is_null())
+        .order_by_asc(item::Column::UpstreamDueAt)
+        .limit(LIST_CAP)
+        .all(db)
+        .await?;
+    entries.extend(upward.into_iter().map(|item| TodoEntry {
+        kinds: vec![TodoKind::ReportUpward],
+        since: item.updated_at,
+        due_at: item.upstream_due_at,
+        item,
+        assignment_id: None,
+        extension_request_id: None,
+    }));
     let returns = assignment::Entity::find()
         .filter(assignment::Column::Status.eq(AssignmentStatus::ReturnRequested))
         .order_by_asc(assignment::Column::Id)

@@ -205,6 +205,10 @@ by_position!(item {
     first_feedback_at: FirstFeedbackAt,
     rectification_rule: RectificationRule,
     rectification_from: RectificationFrom,
+    upstream_document: UpstreamDocument,
+    upstream_due_at: UpstreamDueAt,
+    upstream_buffer_working_days: UpstreamBufferWorkingDays,
+    reported_upward_at: ReportedUpwardAt,
 });
 
 by_position!(assignment {

@@ -17,7 +17,7 @@ use crate::web::viewer::{Form, Viewer, run};
 const RULES: &str = "blueWithinWorkingDays redAfterOverdueWorkingDays yellowRejections
   redRejections reopenIsRed countProgressReports unitBlueBelowPercent unitYellowBelowPercent
   unitRedBelowPercent unitMinClosedForRate unitBlueSharePercent unitYellowSharePercent
-  unitRedSharePercent unitShareMinItems onTimeWindowDays taskBufferWorkingDays";
+  unitRedSharePercent unitShareMinItems onTimeWindowDays taskBufferWorkingDays upstreamBufferWorkingDays";
 
 /// Each threshold: its API name, its words, and what kind of value it takes.
 enum Kind {
@@ -26,7 +26,7 @@ enum Kind {
     Switch,
 }
 
-const FIELDS: [(&str, &str, Kind); 16] = [
+const FIELDS: [(&str, &str, Kind); 17] = [
     (
         "blueWithinWorkingDays",
         "到期前多少个工作日内为蓝色",
@@ -93,6 +93,11 @@ const FIELDS: [(&str, &str, Kind); 16] = [
     (
         "taskBufferWorkingDays",
         "分解、转办的子任务默认比上级期限提前（工作日）",
+        Kind::Count,
+    ),
+    (
+        "upstreamBufferWorkingDays",
+        "上级交办事项的本区期限默认比上级期限提前（工作日）",
         Kind::Count,
     ),
 ];
