@@ -348,6 +348,10 @@ mod tests {
                 first_feedback_at: None,
                 rectification_rule: None,
                 rectification_from: None,
+                upstream_document: None,
+                upstream_due_at: None,
+                upstream_buffer_working_days: None,
+                reported_upward_at: None,
             },
             Vec::new(),
         ))
