@@ -184,7 +184,7 @@ async fn a_kept_item_is_shown_to_exactly_the_people_who_may_see_it() {
         .expect("people")
     {
         let actor = Actor::of(person).expect("actor");
-        let mut in_sql: Vec<i64> = scope::items_for(&actor)
+        let mut in_sql: Vec<i64> = scope::items_for(&actor, false)
             .all(db)
             .await
             .expect("scoped")

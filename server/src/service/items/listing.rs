@@ -89,7 +89,10 @@ pub async fn items_page(
     // People of a unit filter by what they see: their own assignment's due and colour,
     // never another unit's.
     let viewer_unit = actor.own_unit().filter(|_| !actor.role.sees_everything());
-    let mut select = scope::items_for(actor).filter(condition(filter, now, viewer_unit)?);
+    let mut select =
+        scope::visible_items(db, actor)
+            .await?
+            .filter(condition(filter, now, viewer_unit)?);
     let newest_first = matches!(seek, Seek::Older(_));
     match seek {
         Seek::Older(Some(id)) => select = select.filter(item::Column::Id.lt(id)),
@@ -212,8 +215,9 @@ pub async fn stage_counts(
     actor: &Actor,
 ) -> AppResult<Vec<(Stage, u64)>> {
     let mut counts = Vec::new();
+    let tasked = scope::has_tasks(db, actor).await?;
     for stage in Stage::ALL {
-        let count = scope::items_for(actor)
+        let count = scope::items_for(actor, tasked)
             .filter(item::Column::Stage.eq(ItemStage::from(stage)))
             .count(db)
             .await?;
