@@ -144,6 +144,20 @@ impl TaskAction {
         }
     }
 
+    /// The verb alone, for sentences ("不能核查通过").
+    pub fn verb(self) -> &'static str {
+        match self {
+            TaskAction::Split => "分解",
+            TaskAction::PassDown => "转办",
+            TaskAction::Sign => "签收",
+            TaskAction::ReportProgress => "报送进展",
+            TaskAction::SubmitFeedback => "报送办结反馈",
+            TaskAction::Accept => "核查通过",
+            TaskAction::Reject => "退回重办",
+            TaskAction::Waive => "免除",
+        }
+    }
+
     /// Whether `role` may do this at all. Which unit — the one holding the part for
     /// handing down and verifying, the task's own for the rest — is checked where the task
     /// is known. The unit head answers for the unit [001 Art.31], as on the item.
@@ -184,7 +198,7 @@ impl TaskAction {
 
 /// A task verb its status does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("子任务当前为“{}”，不能{}", .from.label(), .action.label())]
+#[error("子任务当前为“{}”，不能{}", .from.label(), .action.verb())]
 pub struct TaskTransitionError {
     pub action: TaskAction,
     pub from: TaskStatus,
@@ -199,6 +213,19 @@ pub fn item_allows_tasks(stage: Stage) -> Result<(), Refusal> {
         Stage::Closed | Stage::Verified => Err(Refusal("事项已办结，不能再办理子任务")),
         Stage::Cancelled => Err(Refusal("事项已撤销")),
         Stage::Registered => Err(Refusal("事项尚未交办")),
+    }
+}
+
+/// Whether a part may be handed down while the item is at `stage`: while the units work on it,
+/// not once the lead has reported it done (已反馈) — new work then would sit under a report
+/// the office is verifying.
+pub fn item_allows_hand_down(stage: Stage) -> Result<(), Refusal> {
+    match stage {
+        Stage::Assigned | Stage::InProgress => Ok(()),
+        Stage::FeedbackSubmitted => Err(Refusal(
+            "事项已报送办结反馈，等待督查室核查，不能再分解或转办",
+        )),
+        other => item_allows_tasks(other),
     }
 }
 
@@ -361,7 +388,7 @@ mod tests {
             }
         }
         let refusal = Accept.next_status(Signed).expect_err("refused").to_string();
-        assert_eq!(refusal, "子任务当前为“办理中”，不能子任务核查通过");
+        assert_eq!(refusal, "子任务当前为“办理中”，不能核查通过");
     }
 
     #[test]
@@ -473,6 +500,10 @@ mod tests {
                 Stage::Assigned | Stage::InProgress | Stage::FeedbackSubmitted
             );
             assert_eq!(item_allows_tasks(stage).is_ok(), expected, "{stage:?}");
+        }
+        for stage in Stage::ALL {
+            let expected = matches!(stage, Stage::Assigned | Stage::InProgress);
+            assert_eq!(item_allows_hand_down(stage).is_ok(), expected, "{stage:?}");
         }
         assert!(check_hand_down(false, false).is_err());
         assert!(check_hand_down(true, true).is_err());

@@ -295,7 +295,7 @@ async fn a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks(backen
     .await["task"]
         .clone();
     assert_eq!(t["status"], "SIGNED");
-    // The reason is the 科室's to read in the trail, not its sibling's.
+    // The reason is the 科室's to read in the trail; its sibling does not see the row.
     let reason_of = |trail: &Value| {
         trail["auditTrail"]
             .as_array()
@@ -307,7 +307,11 @@ async fn a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks(backen
     let own = item_now(&app, &planning_head, &signed).await;
     assert_eq!(reason_of(&own), Some(json!("方案缺少资金测算")), "{own}");
     let sibling = item_now(&app, &building_head, &signed).await;
-    assert_eq!(reason_of(&sibling), Some(Value::Null), "{sibling}");
+    assert_eq!(
+        reason_of(&sibling),
+        None,
+        "a sibling's task is not in the trail: {sibling}"
+    );
     let t = ok(
         &app,
         &planning_head,
@@ -378,6 +382,25 @@ async fn a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks(backen
     )
     .await;
     assert_eq!(fed["item"]["stage"], "FEEDBACK_SUBMITTED");
+    // Reported done: nothing more is handed down under the report the office verifies.
+    let again = json!({ "itemId": signed["id"], "tasks": [
+        { "unitId": planning, "measures": "反馈后再分", "responsible": "刘" } ] });
+    assert_eq!(
+        refused(&app, Some(&d.housing_head), &split("splitPart"), again).await,
+        "INVALID_TRANSITION"
+    );
+    // A task named on an item it is not of is no task at all.
+    let other = assigned_item(&app, &d, "另一事项").await;
+    assert_eq!(
+        refused(
+            &app,
+            Some(&planning_head),
+            &task_mutation("reportTaskProgress"),
+            json!({ "taskId": planning_task["id"], "itemId": other["id"], "body": "进展" })
+        )
+        .await,
+        "NOT_FOUND"
+    );
 
     // The trail has every task verb, with the task named; the 科室 heard of its task.
     let trail = item_now(&app, &d.supervisor, &signed).await;
@@ -543,6 +566,32 @@ async fn a_street_passes_an_item_down_to_a_community_and_verifies_it(backend: Ba
         )
         .await,
         "INVALID_TRANSITION"
+    );
+    // A part already overdue gives its task no default due: the street names one, and why.
+    let late = assign_with(&app, &d, "逾期事项转办", "1个工作日", d.street, &[]).await;
+    let late = ok(
+        &app,
+        &d.street_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": late["id"], "version": late["version"] }),
+    )
+    .await["item"]
+        .clone();
+    app.clock.advance(chrono::Duration::days(20));
+    let bare = json!({ "itemId": late["id"], "tasks": [
+        { "unitId": community, "measures": "补办", "responsible": "黄书记" } ] });
+    assert_eq!(
+        refused(&app, Some(&d.street_head), &split("passDown"), bare).await,
+        "BAD_USER_INPUT"
+    );
+    let named = json!({ "itemId": late["id"], "tasks": [
+        { "unitId": community, "measures": "补办", "responsible": "黄书记",
+          "dueDate": "2026-10-30", "dueReason": "街道期限已过，给社区三个工作日" } ] });
+    let passed = ok(&app, &d.street_head, &split("passDown"), named).await;
+    assert_eq!(passed["tasks"][0]["dueAt"], "2026-10-30T10:00:00+00:00");
+    assert_eq!(
+        passed["tasks"][0]["dueReason"],
+        "街道期限已过，给社区三个工作日"
     );
 }
 
@@ -791,4 +840,53 @@ async fn office_todo(app: &TestApp, d: &District) -> Value {
     )
     .await["data"]["todo"]
         .clone()
+}
+
+/// Two instances on one PostgreSQL, each asked at once to pass the same part down to a
+/// different 社区, twenty times over: the part is passed down once each time, never twice,
+/// and every answer is a success or CONFLICT/INVALID_TRANSITION, never an internal error.
+#[tokio::test]
+async fn a_part_is_passed_down_once_when_two_instances_race() {
+    let (a, b) = crate::helpers::two_instances_on_postgres().await;
+    let d = District::create(&a).await;
+    let (first, _) = sub_unit(&a, &d, d.street, "东山街道幸福社区").await;
+    let (second, _) = sub_unit(&a, &d, d.street, "东山街道和平社区").await;
+    for round in 0..20 {
+        let item = assign_with(
+            &a,
+            &d,
+            &format!("背街小巷整治第{round}批"),
+            "10个工作日",
+            d.street,
+            &[],
+        )
+        .await;
+        ok(
+            &a,
+            &d.street_head,
+            &item_mutation("signItem", "ItemVersionInput"),
+            json!({ "itemId": item["id"], "version": item["version"] }),
+        )
+        .await;
+        let down = |unit: i64| {
+            json!({ "input": { "itemId": item["id"], "tasks": [
+            { "unitId": unit, "measures": "清理堆积物", "responsible": "书记" } ] } })
+        };
+        let pass_down = split("passDown");
+        let (x, y) = tokio::join!(
+            a.graphql_as(Some(&d.street_head), &pass_down, down(first)),
+            b.graphql_as(Some(&d.street_head), &pass_down, down(second)),
+        );
+        let passed = [&x, &y].iter().filter(|r| r["errors"].is_null()).count();
+        assert_eq!(passed, 1, "round {round}: {x} {y}");
+        for refused in [&x, &y].into_iter().filter(|r| !r["errors"].is_null()) {
+            let code = crate::helpers::error_code(refused);
+            assert!(
+                matches!(code, "CONFLICT" | "INVALID_TRANSITION"),
+                "round {round}: {refused}"
+            );
+        }
+        let seen = tasks_seen(&a, &d.street_head, &item).await.expect("tasks");
+        assert_eq!(seen.len(), 1, "round {round}: {seen:?}");
+    }
 }

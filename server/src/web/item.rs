@@ -29,7 +29,7 @@ const ITEM_QUERY: &str = "query($id: ID!) { item(id: $id) {
     workingDaysAdded needsLeader }
   reports { databaseId kind body createdAt author { name } verdict verdictReason
     attachments { databaseId fileName size } }
-  auditTrail { at action actor { name } fromStage toStage reason assignmentId }
+  auditTrail { at action actor { name } fromStage toStage reason assignmentId details }
   instructions { body createdAt authorName }
   files { databaseId fileName size }
   followedByMe upstreamDocument upstreamDueAt upstreamBufferWorkingDays reportedUpwardAt
@@ -264,6 +264,12 @@ fn facts(item: &Value) -> Markup {
 }
 
 fn assignments(item: &Value) -> Markup {
+    // A sub-unit reads the item by its task, and no unit's part (docs/rules.md §8).
+    if item["assignments"].as_array().is_none_or(Vec::is_empty)
+        && text(&item["stage"]) != "REGISTERED"
+    {
+        return html! {};
+    }
     html! {
         section {
             h2 { "承办单位" }
@@ -459,20 +465,37 @@ fn reports(item: &Value) -> Markup {
     }
 }
 
+/// The task a row of the trail is about (its details name it, or a task notice's level).
+fn task_of(e: &Value) -> Option<i64> {
+    e["details"]["taskId"].as_i64().or_else(|| {
+        text(&e["details"]["level"])
+            .strip_prefix("TASK ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+    })
+}
+
 fn timeline(item: &Value) -> Markup {
     html! {
         section {
             h2 { "办理过程" }
             ol.timeline {
                 @for e in item["auditTrail"].as_array().into_iter().flatten() {
-                    // The unit whose part a row is about (交办, 签收, 报送…), by its assignment.
+                    // The unit a row is about: a task's (分解, 签收子任务…, and its notices),
+                    // else the part's (交办, 签收, 报送…), by its assignment.
+                    @let task_unit = task_of(e).and_then(|task| {
+                        item["tasks"].as_array().into_iter().flatten()
+                            .find(|t| t["databaseId"].as_i64() == Some(task))
+                            .map(|t| text(&t["unit"]["name"]))
+                    });
                     @let unit = (!e["assignmentId"].is_null())
                         .then(|| item["assignments"].as_array().into_iter().flatten().find(|a| a["id"] == e["assignmentId"]))
-                        .flatten();
+                        .flatten()
+                        .map(|a| text(&a["unit"]["name"]));
                     li {
                         (view::time(&e["at"])) "　"
                         strong { (view::action_label(text(&e["action"]))) }
-                        @if let Some(a) = unit { "（" (text(&a["unit"]["name"])) "）" }
+                        @if let Some(name) = task_unit.or(unit) { "（" (name) "）" }
                         @if !e["actor"].is_null() { "　" (text(&e["actor"]["name"])) }
                         @if !e["toStage"].is_null() && e["toStage"] != e["fromStage"] {
                             "　" (view::stage_label(text(&e["fromStage"]))) " → " (view::stage_label(text(&e["toStage"])))

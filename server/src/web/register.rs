@@ -72,7 +72,18 @@ fn register_input(form: &Form) -> Result<Value, Refusal> {
     // item's own (立项 records which).
     let default_rule =
         ducha_domain::SourceKind::parse(kind).map(|k| k.default_deadline().to_string());
-    let deadline = filled(form, "deadline").filter(|d| Some(d.to_string()) != default_rule);
+    let from_above = filled(form, "upstream_due").is_some();
+    // With an item from above, any source kind's default left in the field is no deadline of
+    // the office's own (the script fills the kind's default in; a kind changed without it
+    // leaves another kind's): the upstream due decides.
+    let deadline = filled(form, "deadline")
+        .filter(|d| Some(d.to_string()) != default_rule)
+        .filter(|d| {
+            !from_above
+                || !ducha_domain::SourceKind::ALL
+                    .iter()
+                    .any(|k| k.default_deadline().to_string() == *d)
+        });
     // Received from above: the document and its due, with the days the district keeps.
     let upstream = match (
         filled(form, "upstream_document"),
@@ -333,7 +344,7 @@ async fn new_form(
                         input id="upstream_buffer" name="upstream_buffer" type="number" min="0" max="20" value=(form.get("upstream_buffer"));
                     }
                 }
-                p.hint { "不填办理期限时，本区期限按上级期限倒推；办结后督查室向上级报送落实情况。" }
+                p.hint { "填写上级期限后，下面的办理期限留空或保留来源默认即按上级期限倒推；办结后督查室向上级报送落实情况。" }
                 (Refusal::at(refusal, "upstream_due"))
             }
             label for="deadline" { "办理期限" }
@@ -354,7 +365,15 @@ async fn new_form(
                     }
                 }
             }
-            @if let Some(preview) = preview { (preview_block(preview, form.get("report_cycle_unit") == "WORKING_DAYS")) }
+            @if let Some(preview) = preview {
+                @if !form.get("upstream_due").is_empty() {
+                    p.notice {
+                        "上级期限 " strong { (form.get("upstream_due")) } "；本区期限 " strong { (text(&preview["deadlineRule"])) }
+                        "（办理期限留空或为来源默认时，按上级期限提前预留的工作日倒推）"
+                    }
+                }
+                (preview_block(preview, form.get("report_cycle_unit") == "WORKING_DAYS"))
+            }
             div.buttons {
                 button type="submit" name="step" value="preview" { "试算期限并查重" }
                 @if preview.is_some() {

@@ -19,7 +19,7 @@ use crate::state::AppState;
 const PLAN_QUERY: &str = "query($id: ID!, $task: ID) { item(id: $id) {
   databaseId serial title requirements
   handDownPlan(fromTaskId: $task) { holderDueAt defaultDueAt bufferWorkingDays
-    subUnits { databaseId name } busyUnitIds passedDown }
+    subUnits { databaseId name } busyUnitIds passedDown overdue }
 } }";
 
 #[derive(Deserialize)]
@@ -159,14 +159,20 @@ async fn form_page(
             dd { strong { (view::time(&plan["holderDueAt"])) } }
             dt { "子任务默认期限" }
             dd {
-                strong { (view::time(&plan["defaultDueAt"])) }
-                div.sub { "比上级期限提前" (plan["bufferWorkingDays"]) "个工作日（系统设置）；可为各单位另选日期，晚于上级期限须说明理由" }
+                @if plan["overdue"].as_bool() == Some(true) {
+                    strong.bad { "本单位期限已过：请为各单位选择期限，并说明理由" }
+                } @else {
+                    strong { (view::time(&plan["defaultDueAt"])) }
+                    div.sub { "比上级期限提前" (plan["bufferWorkingDays"]) "个工作日（系统设置）；可为各单位另选日期，晚于上级期限须说明理由" }
+                }
             }
         }
         @if plan["passedDown"].as_bool() == Some(true) {
             p.empty { "该事项已整体转办给下级单位，不能再分解或转办。" }
         } @else if units.is_empty() {
             p.empty { "本单位没有下级单位。请系统管理员在“单位”中设置下级单位。" }
+        } @else if units.iter().all(|u| busy.contains(&u["databaseId"].as_i64().unwrap_or_default())) {
+            p.empty { "各下级单位都已有该事项未办结的子任务，请在事项页办理。" }
         } @else {
             form.wide method="post" action={ "/items/" (id) "/split" } {
                 input type="hidden" name="csrf" value=(viewer.csrf());
@@ -215,11 +221,11 @@ fn unit_fields(form: &Form, unit: &Value, busy: bool) -> Markup {
                 @if busy { span.sub { "（已有未办结的子任务）" } }
             }
             @if !busy {
-                label for=(field("measures")) { "具体措施" }
+                label for=(field("measures")) { "具体措施（勾选后必填）" }
                 textarea id=(field("measures")) name=(field("measures")) rows="2" maxlength="2000" { (form.get(&field("measures"))) }
                 div.row {
                     div {
-                        label for=(field("responsible")) { "责任人" }
+                        label for=(field("responsible")) { "责任人（勾选后必填）" }
                         input id=(field("responsible")) name=(field("responsible")) maxlength="50" value=(form.get(&field("responsible")));
                     }
                     div {

@@ -15,7 +15,11 @@ use crate::state::AppState;
 use ducha_domain::tasks::TaskAction;
 
 /// The mutation of a task form's action, and its input.
-fn mutation(task_id: i64, form: &Form) -> Result<(TaskAction, &'static str, Value), String> {
+fn mutation(
+    item_id: i64,
+    task_id: i64,
+    form: &Form,
+) -> Result<(TaskAction, &'static str, Value), String> {
     let action = TaskAction::parse(form.get("action"))
         .filter(|a| !matches!(a, TaskAction::Split | TaskAction::PassDown))
         .ok_or_else(|| "未知的操作".to_string())?;
@@ -39,7 +43,7 @@ fn mutation(task_id: i64, form: &Form) -> Result<(TaskAction, &'static str, Valu
     };
     let version = form.get("version").parse::<i32>().ok();
     let filled = |field: &str| Some(form.get(field).to_string()).filter(|v| !v.trim().is_empty());
-    let input = json!({ "input": { "taskId": task_id, "version": version,
+    let input = json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
         "body": filled("body"), "reason": filled("reason") } });
     Ok((action, query, input))
 }
@@ -48,7 +52,7 @@ fn mutation(task_id: i64, form: &Form) -> Result<(TaskAction, &'static str, Valu
 #[handler]
 pub async fn act(
     request: &Request,
-    Path((raw, task_id)): Path<(String, i64)>,
+    Path((raw, task)): Path<(String, String)>,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     body: poem::Body,
@@ -60,7 +64,11 @@ pub async fn act(
     let Some(id) = super::item::item_number(&raw) else {
         return not_found(&viewer);
     };
-    let (action, query, input) = match mutation(task_id, &form) {
+    // A task number that is not one is no task of this item.
+    let Some(task_id) = task.parse::<i64>().ok().filter(|n| *n > 0) else {
+        return not_found(&viewer);
+    };
+    let (action, query, input) = match mutation(id, task_id, &form) {
         Ok(m) => m,
         Err(why) => {
             return render(

@@ -81,9 +81,17 @@ pub(super) fn section(viewer: &Viewer, item: &Value, typed: Option<TaskTyped<'_>
             t["parentTaskId"].is_null() || !tasks.iter().any(|p| p["id"] == t["parentTaskId"])
         })
         .collect();
+    // A sub-unit with no part of the item reads the tasks handed to it; a unit with a part,
+    // the tasks below it.
+    let own_only = item["assignments"].as_array().is_none_or(Vec::is_empty);
+    let heading = if own_only {
+        "本单位子任务"
+    } else {
+        "下级任务"
+    };
     html! {
-        section #tasks aria-label="下级任务" {
-            h2 { "下级任务（已办结或免除 " (done) " / 共 " (tasks.len()) "）" }
+        section #tasks aria-label=(heading) {
+            h2 { (heading) "（已办结或免除 " (done) " / 共 " (tasks.len()) "）" }
             ol.tasks {
                 @for task in roots { (node(viewer, item, &tasks, task, typed, 0)) }
             }
@@ -183,7 +191,7 @@ fn forms(viewer: &Viewer, item: &Value, task: &Value, typed: Option<TaskTyped<'_
                                 (hidden(viewer, task, action))
                                 label for=(field) { @if action == TaskAction::SubmitFeedback { "办结情况" } @else { "进展情况" } }
                                 textarea id=(field) name="body" rows="4" required maxlength="20000" { (kept(action, "body")) }
-                                button type="submit" { "提交" }
+                                button type="submit" { @if action == TaskAction::SubmitFeedback { "提交办结反馈" } @else { "提交进展" } }
                             }
                         }
                     }

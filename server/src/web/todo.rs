@@ -59,12 +59,20 @@ pub async fn todo(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewe
         @if entries.is_empty() && mine.is_empty() && below.is_empty() {
             p.empty { "目前没有需要办理的事项。" }
         } @else {
-            p { "共 " strong { (entries.len()) } " 项，按最迟办理时间先后排列。" }
+            p {
+                "事项 " strong { (entries.len()) } " 项"
+                @if !mine.is_empty() { "，交给本单位的子任务 " strong { (mine.len()) } " 项" }
+                @if !below.is_empty() { "，分解、转办给下级单位的子任务 " strong { (below.len()) } " 项" }
+                "，按最迟办理时间先后排列。"
+            }
             nav.jump aria-label="待办分类" {
                 @for kind in ORDER {
                     @let n = entries.iter().filter(|e| text(&e["kind"]) == kind).count();
                     @if n > 0 { a href={ "#" (kind.to_lowercase()) } { (view::todo_label(kind)) " " (n) } }
                 }
+                @if !mine.is_empty() { a href="#tasks-mine" { "本单位子任务 " (mine.len()) } }
+                @let waiting = below.iter().filter(|t| text(&t["task"]["status"]) == "FEEDBACK_SUBMITTED").count();
+                @if waiting > 0 { a href="#tasks-below" { "子任务待核查 " (waiting) } }
             }
         }
         @for kind in ORDER {

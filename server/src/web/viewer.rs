@@ -197,11 +197,35 @@ pub async fn run_with_files(
                 "GRAPHQL_VALIDATION_FAILED".to_string(),
                 "表单中有不被接受的值，请刷新页面后重新填写".to_string(),
             ),
+            // A value the input's own type refused (a date typed by hand as 2027-13-45):
+            // the scalar's Chinese words, without the library's wrapping.
+            None if error.message.starts_with("Failed to parse") => {
+                ("BAD_USER_INPUT".to_string(), refused_value(&error.message))
+            }
             None => ("INTERNAL_SERVER_ERROR".to_string(), error.message.clone()),
         };
         return Err(Failure { code, message });
     }
     Ok(response.data.into_json().unwrap_or(Value::Null))
+}
+
+/// The words of a scalar's refusal inside async-graphql's "Failed to parse \"Date\": … (occurred
+/// while parsing …)": ours are Chinese; anything else is said for the form as a whole.
+fn refused_value(message: &str) -> String {
+    let inner = message
+        .split_once("\": ")
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split(" (occurred while parsing").next())
+        .unwrap_or_default()
+        .trim();
+    if inner
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    {
+        inner.to_string()
+    } else {
+        "表单中有不被接受的值，请检查后重新填写".to_string()
+    }
 }
 
 /// A form's fields, read leniently: a field missing is empty.

@@ -38,6 +38,8 @@ pub struct HandDownInput {
 pub struct TaskActionInput {
     /// 子任务（全局标识或数据库编号）
     pub task_id: TaskId,
+    /// 子任务所属的事项（可不填；填写时须一致，否则为 NOT_FOUND）
+    pub item_id: Option<ItemId>,
     /// 子任务的版本号（须与当前版本一致；报送进展可不填）
     pub version: Option<i32>,
     /// 进展或办结情况（报送进展、办结反馈时必填）
@@ -96,8 +98,14 @@ impl TaskMutation {
         input: TaskActionInput,
         verb: TaskVerb,
     ) -> async_graphql::Result<TaskPayload> {
-        let task =
-            tasks::act_on_task(verb_context(ctx)?, input.task_id.0, input.version, verb).await?;
+        let task = tasks::act_on_task(
+            verb_context(ctx)?,
+            input.task_id.0,
+            input.item_id.map(i64::from),
+            input.version,
+            verb,
+        )
+        .await?;
         Ok(TaskPayload {
             task: Task::from(task),
         })

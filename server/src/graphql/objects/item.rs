@@ -348,7 +348,7 @@ impl Item {
                 .into_iter()
                 .map(|r| (r.id, r.assignment_id))
                 .collect(),
-            tasks: if rows.iter().any(|e| e.details.get("taskId").is_some()) {
+            tasks: if rows.iter().any(|e| scope::task_of_row(e).is_some()) {
                 let state = app_state(ctx)?;
                 crate::service::items::tasks::read::visible_tasks(&state.db, actor, self.id)
                     .await?

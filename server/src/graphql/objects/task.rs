@@ -221,6 +221,8 @@ pub struct HandDownPlan {
     pub busy_unit_ids: Vec<i64>,
     /// 是否已整体转办（转办后不能再分解）
     pub passed_down: bool,
+    /// 上级期限是否已过（已过时各子任务须选择期限并说明理由）
+    pub overdue: bool,
 }
 
 impl From<tasks::HandDownPlan> for HandDownPlan {
@@ -232,6 +234,7 @@ impl From<tasks::HandDownPlan> for HandDownPlan {
             sub_units: p.sub_units.into_iter().map(Unit::from).collect(),
             busy_unit_ids: p.busy_unit_ids,
             passed_down: p.passed_down,
+            overdue: p.overdue,
         }
     }
 }

@@ -189,7 +189,8 @@ pub fn assignments_for(actor: &Actor) -> Select<assignment::Entity> {
 /// `auditTrail`, `extensionRequests`, `reports`, attachments and colour reasons all apply it;
 /// live dashboard events are for the office and leaders only. An audit row that belongs to
 /// another unit's assignment keeps its action, stages and time, and loses its reason and
-/// details.
+/// details. A row about a task (docs/rules.md §8) is whole for the task's readers and left
+/// out for everyone else.
 pub fn redact_audit_trail(
     actor: &Actor,
     own_assignments: &std::collections::HashSet<i64>,
@@ -214,14 +215,17 @@ pub fn redact_audit_trail(
                     .and_then(|id| owners.reports.get(&id).copied())
             })
     };
-    // A task's row is its readers' (docs/rules.md §8): the task's own unit and those above it.
-    let hidden = |e: &entity::audit_event::Model| match e.details["taskId"].as_i64() {
-        Some(task) => !owners.tasks.contains(&task),
-        None => owner(e).is_some_and(|a| !own_assignments.contains(&a)),
-    };
+    // A task's row is its readers' (docs/rules.md §8): the task's own unit and those above
+    // it. Anyone else does not learn of the task at all: a sibling's row is left out.
+    let hidden =
+        |e: &entity::audit_event::Model| owner(e).is_some_and(|a| !own_assignments.contains(&a));
     events
         .into_iter()
+        .filter(|e| task_of_row(e).is_none_or(|task| owners.tasks.contains(&task)))
         .map(|mut e| {
+            if task_of_row(&e).is_some() {
+                return e;
+            }
             if hidden(&e) {
                 e.reason = None;
                 e.details = serde_json::json!({});
@@ -241,6 +245,18 @@ pub fn redact_audit_trail(
             e
         })
         .collect()
+}
+
+/// The task an audit row is about, if any: a task verb's row names it, a task notice's row
+/// carries it in its level (`TASK <id> …`).
+pub fn task_of_row(e: &entity::audit_event::Model) -> Option<i64> {
+    e.details["taskId"].as_i64().or_else(|| {
+        e.details["level"]
+            .as_str()
+            .and_then(|l| l.strip_prefix("TASK "))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+    })
 }
 
 /// Which assignment each of an item's extension requests and reports belongs to, and which

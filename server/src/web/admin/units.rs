@@ -118,11 +118,18 @@ fn tree_order(units: Vec<&Value>) -> Vec<(usize, &Value)> {
     out
 }
 
-/// The parent choices: every unit but `except` (itself), indented by depth.
+/// The parent choices: every unit but `except` (itself) and those below it, which the
+/// service would refuse, indented by depth.
 fn parent_choices(data: &Value, except: Option<i64>) -> Vec<(String, String)> {
     let mut choices = vec![(String::new(), "无（区直接管理）".to_string())];
+    let mut skipping_below: Option<usize> = None;
     for (depth, u) in tree_order(rows(data, "units")) {
+        if skipping_below.is_some_and(|top| depth > top) {
+            continue;
+        }
+        skipping_below = None;
         if u["databaseId"].as_i64() == except {
+            skipping_below = Some(depth);
             continue;
         }
         choices.push((

@@ -72,15 +72,28 @@ fn checked(verb: &TaskVerb) -> AppResult<Checked> {
 pub async fn act_on_task(
     cx: Cx<'_>,
     task_id: i64,
+    on_item: Option<i64>,
     version: Option<i32>,
     verb: TaskVerb,
 ) -> AppResult<task::Model> {
     let action = verb.action();
     let words = checked(&verb)?;
+    // One answer for a task that does not exist, is not of the item named, or is of an item
+    // the reader cannot see: nobody probes for tasks.
+    let unseen = || AppError::NotFound(format!("子任务 {task_id} 不存在或无权查看"));
     // The task's item, read before the write begins only to find it; everything is read
     // again inside the write.
-    let item_id = find_task(cx.db, task_id).await?.item_id;
-    let write = TaskWrite::begin(cx, action, item_id).await?;
+    let item_id = find_task(cx.db, task_id)
+        .await
+        .map_err(|_| unseen())?
+        .item_id;
+    if on_item.is_some_and(|named| named != item_id) {
+        return Err(unseen());
+    }
+    let write = match TaskWrite::begin(cx, action, item_id).await {
+        Err(AppError::NotFound(_)) => return Err(unseen()),
+        begun => begun?,
+    };
     let mine = own_unit(write.cx.actor)?;
     let task = find_task(&write.txn, task_id).await?;
     let holder = holder_of(&write.txn, &task).await?;

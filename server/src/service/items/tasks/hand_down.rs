@@ -59,6 +59,8 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
     };
     let wanted = checked_input(&order)?;
     let write = TaskWrite::begin(cx, action, order.item_id).await?;
+    ducha_domain::tasks::item_allows_hand_down(write.item.stage.into())
+        .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
     let mine = own_unit(write.cx.actor)?;
     let holder = find_holder(&write.txn, write.item.id, order.from_task, mine).await?;
     lock_holder(&write, &holder).await?;
@@ -106,6 +108,12 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
         let due_at = match new.due_date {
             Some(date) => chosen_task_due(write.calendar(), write.cx.policy, date, now)
                 .map_err(|e| AppError::BadUserInput(e.to_string()))?,
+            // An overdue holder gives no default: the unit names the task's due, and why.
+            None if default_due <= now => {
+                return Err(AppError::BadUserInput(
+                    "本单位的办理期限已过，请为子任务选择期限并说明理由".into(),
+                ));
+            }
             None => default_due,
         };
         check_task_due(due_at, holder_due, new.due_reason.as_deref())
@@ -296,6 +304,8 @@ pub struct HandDownPlan {
     pub busy_unit_ids: Vec<i64>,
     /// The holder was passed down whole: nothing more can be handed down.
     pub passed_down: bool,
+    /// The holder's due has passed: every task needs a date and a reason.
+    pub overdue: bool,
 }
 
 /// [`hand_down`]'s checks and dues, read without writing: what the page offers.
@@ -306,7 +316,7 @@ pub async fn plan(cx: &Cx<'_>, item_id: i64, from_task: Option<i64>) -> AppResul
         ));
     }
     let item = crate::service::store::scope::visible_item(cx.db, cx.actor, item_id).await?;
-    ducha_domain::tasks::item_allows_tasks(item.stage.into())
+    ducha_domain::tasks::item_allows_hand_down(item.stage.into())
         .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
     let mine = own_unit(cx.actor)?;
     let holder = find_holder(cx.db, item_id, from_task, mine).await?;
@@ -328,6 +338,7 @@ pub async fn plan(cx: &Cx<'_>, item_id: i64, from_task: Option<i64>) -> AppResul
         sub_units: sub_units_of(cx.db, holder.unit_id()).await?,
         busy_unit_ids: existing.iter().map(|t| t.unit_id).collect(),
         passed_down: existing.iter().any(|t| t.passed_down),
+        overdue: holder_due <= cx.now,
     })
 }
 
