@@ -249,8 +249,8 @@ pub fn check_hand_down(signed: bool, return_requested: bool) -> Result<(), Refus
 pub struct DueRefusal(pub String);
 
 /// The default due of a task: `buffer` working days before the part's own due, at the same
-/// local time (docs/rules.md §8: one working day by default, a policy setting), and never
-/// before `now`'s working day — a part due tomorrow gives its tasks today's end of day.
+/// local time (docs/rules.md §8: one working day by default, a policy setting). The caller
+/// decides what an instant already past means.
 pub fn default_task_due(
     calendar: &Calendar,
     time_zone: Tz,

@@ -182,6 +182,7 @@ impl MigrationTrait for Migration {
             ("ix_task_item", Task::ItemId),
             ("ix_task_assignment", Task::AssignmentId),
             ("ix_task_unit", Task::UnitId),
+            ("ix_task_parent", Task::ParentTaskId),
         ] {
             manager
                 .create_index(

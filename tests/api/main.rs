@@ -23,6 +23,7 @@ mod district;
 mod health;
 mod item_cache;
 mod levels;
+mod levels_more;
 mod lifecycle;
 mod live;
 mod notices;

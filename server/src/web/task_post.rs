@@ -41,7 +41,12 @@ fn mutation(
         }
         _ => "mutation($input: TaskActionInput!) { waiveTask(input: $input) { task { version } } }",
     };
-    let version = form.get("version").parse::<i32>().ok();
+    // A progress report is filed whatever else happened meanwhile (docs/rules.md §8).
+    let version = form
+        .get("version")
+        .parse::<i32>()
+        .ok()
+        .filter(|_| action != TaskAction::ReportProgress);
     let filled = |field: &str| Some(form.get(field).to_string()).filter(|v| !v.trim().is_empty());
     let input = json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
         "body": filled("body"), "reason": filled("reason") } });

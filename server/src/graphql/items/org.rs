@@ -62,8 +62,9 @@ pub struct UpdateUnitInput {
     /// 联系人（整体替换）
     #[graphql(default)]
     pub contacts: Vec<ContactInput>,
-    /// 上级单位；不填为区直接管理的单位（不能是它自己或它的下级单位）
-    pub parent_unit_id: Option<UnitId>,
+    /// 上级单位（不能是它自己或它的下级单位）；填 null 为区直接管理的单位，不填则不改
+    #[graphql(default)]
+    pub parent_unit_id: async_graphql::MaybeUndefined<UnitId>,
 }
 
 /// 修改人员：姓名、邮箱、角色和所属单位按填写的内容保存
@@ -196,7 +197,11 @@ impl OrgMutation {
                 kind: input.kind.into(),
                 head_name: input.head_name,
                 contacts: ContactInput::pairs(input.contacts),
-                parent_id: input.parent_unit_id.map(i64::from),
+                parent_id: match input.parent_unit_id {
+                    async_graphql::MaybeUndefined::Undefined => None,
+                    async_graphql::MaybeUndefined::Null => Some(None),
+                    async_graphql::MaybeUndefined::Value(parent) => Some(Some(parent.0)),
+                },
             },
         )
         .await?;

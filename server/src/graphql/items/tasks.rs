@@ -40,7 +40,7 @@ pub struct TaskActionInput {
     pub task_id: TaskId,
     /// 子任务所属的事项（可不填；填写时须一致，否则为 NOT_FOUND）
     pub item_id: Option<ItemId>,
-    /// 子任务的版本号（须与当前版本一致；报送进展可不填）
+    /// 子任务的版本号（须与当前版本一致；报送进展不填）
     pub version: Option<i32>,
     /// 进展或办结情况（报送进展、办结反馈时必填）
     pub body: Option<String>,

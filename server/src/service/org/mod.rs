@@ -169,13 +169,15 @@ pub async fn create_unit(
     Ok(created)
 }
 
-/// What an administrator changes of a unit: every field as it should be now.
+/// What an administrator changes of a unit: every field as it should be now, and its parent
+/// when named.
 pub struct UnitChanges {
     pub name: String,
     pub kind: UnitKind,
     pub head_name: Option<String>,
     pub contacts: Vec<(String, String)>,
-    pub parent_id: Option<i64>,
+    /// The unit above it; `None` keeps the one it has, `Some(None)` makes it top-level.
+    pub parent_id: Option<Option<i64>>,
 }
 
 fn checked_contacts(contacts: Vec<(String, String)>) -> AppResult<Vec<serde_json::Value>> {
@@ -207,7 +209,10 @@ pub async fn update_unit(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))?;
-    let parent_id = checked_parent(&txn, Some(unit_id), changes.parent_id).await?;
+    let parent_id = match changes.parent_id {
+        Some(parent) => checked_parent(&txn, Some(unit_id), parent).await?,
+        None => found.parent_id,
+    };
     let taken = unit::Entity::find()
         .filter(unit::Column::Name.eq(name.as_str()))
         .filter(unit::Column::Id.ne(unit_id))

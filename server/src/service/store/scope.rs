@@ -286,11 +286,18 @@ pub fn visible_verdict<'a>(
     if actor.role.sees_everything() {
         return item;
     }
-    actor
-        .own_unit()
-        .and_then(|unit| by_unit.get(&unit))
-        .unwrap_or(item)
+    match actor.own_unit() {
+        Some(unit) => by_unit.get(&unit).unwrap_or(&NO_PART),
+        None => item,
+    }
 }
+
+/// The verdict of an item for a unit with no part of it — a sub-unit reading it by its task
+/// (docs/rules.md §8): no colour of its own there, and no other unit's reason.
+static NO_PART: std::sync::LazyLock<Verdict> = std::sync::LazyLock::new(|| Verdict {
+    colour: ducha_domain::colour::Colour::None,
+    reason: "本单位未直接承办该事项，请见本单位子任务".into(),
+});
 
 /// The lead unit's live assignment among an item's assignments (a withdrawn lead was
 /// reassigned; none before assignment).

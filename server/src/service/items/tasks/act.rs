@@ -78,14 +78,20 @@ pub async fn act_on_task(
 ) -> AppResult<task::Model> {
     let action = verb.action();
     let words = checked(&verb)?;
+    // Every verb but a progress report acts on the task as its reader saw it.
+    if version.is_none() && action != TaskAction::ReportProgress {
+        return Err(AppError::BadUserInput(
+            "请提交子任务的版本号（刷新页面后重试）".into(),
+        ));
+    }
     // One answer for a task that does not exist, is not of the item named, or is of an item
     // the reader cannot see: nobody probes for tasks.
     let unseen = || AppError::NotFound(format!("子任务 {task_id} 不存在或无权查看"));
-    // The task's item, read before the write begins only to find it; everything is read
-    // again inside the write.
-    let item_id = find_task(cx.db, task_id)
-        .await
-        .map_err(|_| unseen())?
+    // Seen by the reader, before anything else is said of it (a role's refusal would tell
+    // that the task exists); everything is read again inside the write.
+    let item_id = super::read::visible_task(cx.db, cx.actor, task_id)
+        .await?
+        .ok_or_else(unseen)?
         .item_id;
     if on_item.is_some_and(|named| named != item_id) {
         return Err(unseen());
@@ -117,7 +123,7 @@ pub async fn act_on_task(
         feedback_gate(super::write::tally_under(&write.txn, &Holder::Task(task.clone())).await?)
             .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
     }
-    claim(&write, &task, version, to).await?;
+    claim(&write, &task, version, from, to).await?;
     let now = write.cx.now;
     let mut details = json!({
         "taskId": task.id,
@@ -207,6 +213,20 @@ pub async fn act_on_task(
                 format!("TASK {} WAIVED", task.id),
                 format!("子任务已免除：{}", why.as_deref().unwrap_or_default()),
             ));
+            // What was handed down from it goes with it: nothing is left open under a task
+            // nobody will carry out.
+            let reason = format!("上级子任务已免除：{}", why.as_deref().unwrap_or_default());
+            for below in waive_below(&write, &task, &reason).await? {
+                notices.push(TaskNotice {
+                    news: TaskNews::Waived,
+                    part: part.clone(),
+                    to_unit: below.unit_id,
+                    due: below.due_at,
+                    signed_at: below.signed_at,
+                    level: format!("TASK {} WAIVED", below.id),
+                    situation: reason.clone(),
+                });
+            }
         }
         _ => {
             return Err(AppError::Internal(anyhow::anyhow!(
@@ -222,12 +242,14 @@ pub async fn act_on_task(
     Ok(updated)
 }
 
-/// Moves the task to `to` if it is still at `version` (any version for a progress report);
-/// the row stays held until the write ends.
+/// Moves the task from `from` to `to` if it is still at `from` and at `version` (a progress
+/// report names no version, and moves nothing: it only bumps it, while the task is where it
+/// was read). The row stays held until the write ends.
 async fn claim(
     write: &TaskWrite<'_>,
     task: &task::Model,
     version: Option<i32>,
+    from: TaskStatus,
     to: TaskStatus,
 ) -> AppResult<()> {
     let mut update = task::Entity::update_many()
@@ -236,19 +258,77 @@ async fn claim(
             Expr::col(task::Column::Version).add(1),
         )
         .col_expr(task::Column::Status, Expr::value(to.as_str()))
-        .filter(task::Column::Id.eq(task.id));
+        .filter(task::Column::Id.eq(task.id))
+        .filter(task::Column::Status.eq(from.as_str()));
     if let Some(version) = version {
         update = update.filter(task::Column::Version.eq(version));
     }
     let claimed = update.exec(&write.txn).await?;
     if claimed.rows_affected != 1 {
-        let current = find_task(&write.txn, task.id).await?.version;
-        return Err(AppError::Conflict(format!(
-            "子任务已被他人修改（当前版本 {current}，提交的版本 {}），请刷新后重试",
-            version.unwrap_or_default()
-        )));
+        let current = find_task(&write.txn, task.id).await?;
+        return Err(AppError::Conflict(match version {
+            Some(version) => format!(
+                "子任务已被他人修改（当前版本 {}，提交的版本 {version}），请刷新后重试",
+                current.version
+            ),
+            None => "子任务的状态刚刚变化，请刷新后重试".to_string(),
+        }));
     }
     Ok(())
+}
+
+/// Waives every open task below `task`, each with its own audit row naming the task it went
+/// with; the tasks waived.
+async fn waive_below(
+    write: &TaskWrite<'_>,
+    task: &task::Model,
+    reason: &str,
+) -> AppResult<Vec<task::Model>> {
+    let mut waived = Vec::new();
+    let mut frontier = vec![task.id];
+    // As deep as the organisation (six levels); the bound guards a stored loop.
+    for _ in 0..16 {
+        if frontier.is_empty() {
+            break;
+        }
+        let children = task::Entity::find()
+            .filter(task::Column::ParentTaskId.is_in(frontier.clone()))
+            .all(&write.txn)
+            .await?;
+        frontier = children.iter().map(|c| c.id).collect();
+        for child in children.into_iter().filter(|c| status_of(c).is_open()) {
+            task::Entity::update_many()
+                .col_expr(
+                    task::Column::Status,
+                    Expr::value(TaskStatus::Waived.as_str()),
+                )
+                .col_expr(
+                    task::Column::Version,
+                    Expr::col(task::Column::Version).add(1),
+                )
+                .col_expr(task::Column::WaiveReason, Expr::value(reason))
+                .col_expr(task::Column::ClosedAt, Expr::value(write.cx.now))
+                .filter(task::Column::Id.eq(child.id))
+                .exec(&write.txn)
+                .await?;
+            write
+                .audit(
+                    TaskAction::Waive,
+                    child.assignment_id,
+                    Some(reason),
+                    json!({
+                        "taskId": child.id,
+                        "unitId": child.unit_id,
+                        "from": status_of(&child).as_str(),
+                        "to": TaskStatus::Waived.as_str(),
+                        "withTask": task.id,
+                    }),
+                )
+                .await?;
+            waived.push(child);
+        }
+    }
+    Ok(waived)
 }
 
 async fn insert_report(

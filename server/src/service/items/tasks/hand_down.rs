@@ -247,8 +247,12 @@ async fn find_holder(
         }
         Some(task_id) => {
             let parent = find_task(db, task_id).await?;
+            // Another unit's task, or another item's, is none the reader may hand down: one
+            // answer for both, as for a task it cannot see.
             if parent.item_id != item_id || parent.unit_id != mine {
-                return Err(AppError::Forbidden("该子任务不属于本单位".into()));
+                return Err(AppError::NotFound(format!(
+                    "子任务 {task_id} 不存在或无权查看"
+                )));
             }
             if status_of(&parent) != TaskStatus::Signed {
                 return Err(AppError::InvalidTransition(format!(

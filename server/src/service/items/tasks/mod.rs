@@ -5,9 +5,9 @@
 //! takes, and its audit row and notices.
 //!
 //! A task verb moves no stage of the item: its audit rows carry no stages (the item's stage
-//! history is untouched) and name the task in their details, with the part's assignment as
-//! their owner, so that the redaction rule of `store::scope` applies to them as to the
-//! part's own records.
+//! history is untouched), name the task in their details and the part as their assignment.
+//! `store::scope` shows them whole to the task's readers and leaves them out for everyone
+//! else.
 
 pub mod act;
 pub mod hand_down;

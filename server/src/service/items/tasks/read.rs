@@ -91,7 +91,8 @@ pub async fn reports_of(
         .await?)
 }
 
-/// The open tasks handed to a unit, across items: its to-do's share of the levels.
+/// The open tasks handed to a unit, across items whose work runs: its to-do's share of the
+/// levels.
 pub async fn open_tasks_of_unit(
     db: &impl ConnectionTrait,
     unit_id: i64,
@@ -99,9 +100,26 @@ pub async fn open_tasks_of_unit(
     Ok(task::Entity::find()
         .filter(task::Column::UnitId.eq(unit_id))
         .filter(task::Column::Status.is_in(OPEN))
+        .filter(task::Column::ItemId.in_subquery(running_items()))
         .order_by_asc(task::Column::DueAt)
         .all(db)
         .await?)
+}
+
+/// Items whose work runs (suspended ones too: their tasks wait with them). A task of an item
+/// verified, closed or cancelled is done with it.
+fn running_items() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .column(entity::item::Column::Id)
+        .from(entity::item::Entity)
+        .and_where(Expr::col(entity::item::Column::Stage).is_in([
+            "ASSIGNED",
+            "IN_PROGRESS",
+            "FEEDBACK_SUBMITTED",
+            "SUSPENDED",
+        ]))
+        .to_owned()
 }
 
 /// A task's colour by the item's rules (docs/rules.md §3 and §8): judged as a part whose
@@ -123,6 +141,20 @@ pub fn task_verdict(
             reason: "已免除".into(),
         };
     }
+    // The item's work is over: its tasks with it.
+    let item_stage: ducha_domain::Stage = item.stage.into();
+    if matches!(
+        item_stage,
+        ducha_domain::Stage::Verified
+            | ducha_domain::Stage::Closed
+            | ducha_domain::Stage::Cancelled
+    ) && status.is_open()
+    {
+        return Verdict {
+            colour: Colour::None,
+            reason: format!("事项{}", item_stage.label()),
+        };
+    }
     let facts = AssignmentFacts {
         stage: status.as_stage(),
         due_at: task.due_at,
@@ -140,38 +172,49 @@ pub fn task_verdict(
     assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, now)
 }
 
-/// The tasks a unit handed down — from its parts, or from tasks handed to it — soonest due
-/// first: the unit head's view of its sub-units' work.
+/// The tasks a unit handed down — from its live parts, or from tasks handed to it — of items
+/// whose work runs, soonest due first: the unit head's view of its sub-units' work. Two
+/// statements, each by its own index (`ix_task_assignment`, `ix_task_parent`), rather than
+/// one `OR` that would read the whole table.
 pub async fn handed_down_by_unit(
     db: &impl ConnectionTrait,
     unit_id: i64,
     open_only: bool,
 ) -> AppResult<Vec<task::Model>> {
-    use sea_orm::Condition;
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    let from_parts = Condition::all()
-        .add(task::Column::ParentTaskId.is_null())
-        .add(
+    let from_parts = task::Entity::find()
+        .filter(task::Column::ParentTaskId.is_null())
+        .filter(
             task::Column::AssignmentId.in_subquery(
                 Query::select()
                     .column(assignment::Column::Id)
                     .from(assignment::Entity)
                     .and_where(Expr::col(assignment::Column::UnitId).eq(unit_id))
+                    .and_where(
+                        Expr::col(assignment::Column::Status).ne(AssignmentStatus::Withdrawn),
+                    )
                     .to_owned(),
             ),
         );
-    let from_tasks = task::Column::ParentTaskId.in_subquery(
-        Query::select()
-            .column(task::Column::Id)
-            .from(task::Entity)
-            .and_where(Expr::col(task::Column::UnitId).eq(unit_id))
-            .to_owned(),
+    let from_tasks = task::Entity::find().filter(
+        task::Column::ParentTaskId.in_subquery(
+            Query::select()
+                .column(task::Column::Id)
+                .from(task::Entity)
+                .and_where(Expr::col(task::Column::UnitId).eq(unit_id))
+                .to_owned(),
+        ),
     );
-    let mut select = task::Entity::find().filter(Condition::any().add(from_parts).add(from_tasks));
-    if open_only {
-        select = select.filter(task::Column::Status.is_in(OPEN));
+    let mut tasks = Vec::new();
+    for select in [from_parts, from_tasks] {
+        let mut select = select.filter(task::Column::ItemId.in_subquery(running_items()));
+        if open_only {
+            select = select.filter(task::Column::Status.is_in(OPEN));
+        }
+        tasks.extend(select.all(db).await?);
     }
-    Ok(select.order_by_asc(task::Column::DueAt).all(db).await?)
+    tasks.sort_by_key(|t| (t.due_at, t.id));
+    Ok(tasks)
 }
 
 /// The statuses of a task still to be done, as stored.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use ducha_calendar::Calendar;
 use ducha_domain::tasks::{TaskAction, TaskStatus, TaskTally};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
@@ -62,7 +63,7 @@ pub async fn find_task(db: &impl ConnectionTrait, task_id: i64) -> AppResult<tas
     task::Entity::find_by_id(task_id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("子任务 {task_id} 不存在")))
+        .ok_or_else(|| AppError::NotFound(format!("子任务 {task_id} 不存在或无权查看")))
 }
 
 pub async fn find_part(
@@ -91,7 +92,8 @@ pub async fn tally_under(db: &impl ConnectionTrait, holder: &Holder) -> AppResul
     Ok(TaskTally::of(children.iter().map(status_of)))
 }
 
-/// A stored status; one the code does not know is an internal error, never a guess.
+/// A stored status. Only this code writes it; an unknown one (never written) reads as
+/// 待签收, the state that asks the most of nobody and allows no verdict.
 pub fn status_of(task: &task::Model) -> TaskStatus {
     TaskStatus::parse(&task.status).unwrap_or(TaskStatus::Assigned)
 }
@@ -114,10 +116,13 @@ pub(crate) struct TaskWrite<'a> {
 impl<'a> TaskWrite<'a> {
     pub async fn begin(mut cx: Cx<'a>, action: TaskAction, item_id: i64) -> AppResult<Self> {
         if !action.allowed_for(cx.actor.role) {
-            return Err(AppError::Forbidden(format!(
-                "当前角色不能{}",
-                action.label()
-            )));
+            return Err(AppError::Forbidden(
+                if action == TaskAction::ReportProgress {
+                    "只有承办单位人员可以报送子任务进展".into()
+                } else {
+                    format!("只有单位主要负责人可以办理子任务（{}）", action.verb())
+                },
+            ));
         }
         let txn = begin_write(cx.db).await?;
         if let Some(fresh) =
@@ -125,6 +130,15 @@ impl<'a> TaskWrite<'a> {
         {
             cx.calendar = Arc::new(fresh);
         }
+        // The item's row is held for the write before anything of it is read, as every item
+        // verb holds it by its claim: a 办结反馈, a return or a suspension and a task verb are
+        // taken in turn, and each reads what the other committed (PostgreSQL's row lock;
+        // SQLite's one writer already does).
+        item::Entity::update_many()
+            .col_expr(item::Column::Id, Expr::col(item::Column::Id))
+            .filter(item::Column::Id.eq(item_id))
+            .exec(&txn)
+            .await?;
         let item = crate::service::store::scope::visible_item(&txn, cx.actor, item_id).await?;
         ducha_domain::tasks::item_allows_tasks(item.stage.into())
             .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
