@@ -20,12 +20,20 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum Unit {
     Table,
+    Id,
     ParentId,
+}
+
+#[derive(DeriveIden)]
+enum Assignment {
+    Table,
+    Id,
 }
 
 #[derive(DeriveIden)]
 enum Item {
     Table,
+    Id,
     UpstreamDocument,
     UpstreamDueAt,
     UpstreamBufferWorkingDays,
@@ -71,6 +79,21 @@ enum TaskReport {
     VerdictReason,
     VerdictBy,
     VerdictAt,
+}
+
+/// The tasks' references, kept by the database as the older tables' are. (`unit.parent_id`
+/// has none: SQLite cannot add a constraint to a table that exists; the service checks it.)
+fn fk(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Restrict)
+        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -175,6 +198,26 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
+                    .foreign_key(&mut fk(
+                        "fk_task_item",
+                        (Task::Table, Task::ItemId),
+                        (Item::Table, Item::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_task_assignment",
+                        (Task::Table, Task::AssignmentId),
+                        (Assignment::Table, Assignment::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_task_parent",
+                        (Task::Table, Task::ParentTaskId),
+                        (Task::Table, Task::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_task_unit",
+                        (Task::Table, Task::UnitId),
+                        (Unit::Table, Unit::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -227,6 +270,11 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .null(),
                     )
+                    .foreign_key(&mut fk(
+                        "fk_task_report_task",
+                        (TaskReport::Table, TaskReport::TaskId),
+                        (Task::Table, Task::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
