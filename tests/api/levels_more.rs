@@ -165,7 +165,7 @@ async fn an_item_from_the_city_keeps_the_districts_buffer_and_goes_back_up(backe
     };
     let document = "市政府督查室关于开展安全生产大检查的通知（市督〔2026〕8号）";
     // Refused: an upstream due already past, a buffer beyond 20, a district due after the
-    // city's, a missing document.
+    // city's (a date, or a rule's due if assigned now), a missing document.
     for (upstream, deadline) in [
         (
             json!({ "document": document, "dueDate": "2026-09-01" }),
@@ -178,6 +178,10 @@ async fn an_item_from_the_city_keeps_the_districts_buffer_and_goes_back_up(backe
         (
             json!({ "document": document, "dueDate": "2026-10-16" }),
             json!("2026-10-20"),
+        ),
+        (
+            json!({ "document": document, "dueDate": "2026-10-16" }),
+            json!("30个工作日"),
         ),
         (
             json!({ "document": " ", "dueDate": "2026-10-16" }),
@@ -210,6 +214,17 @@ async fn an_item_from_the_city_keeps_the_districts_buffer_and_goes_back_up(backe
     assert_eq!(created["deadlineRule"], "2026-10-14");
     assert_eq!(created["upstreamDueAt"], "2026-10-16T10:00:00+00:00");
     assert_eq!(created["upstreamBufferWorkingDays"], 2);
+    // 修改 keeps within the city's due too.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.supervisor),
+            &item_mutation("editItem", "EditItemInput"),
+            json!({ "itemId": created["id"], "version": created["version"], "deadline": "2026-10-20" })
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
     let assigned = ok(
         &app,
         &d.supervisor,

@@ -401,6 +401,19 @@ pub async fn edit(
     }
     let write = verb.claim(item_id, version).await?;
     let current = &write.item;
+    // An item from above keeps within its upstream due (docs/rules.md §8).
+    if let (Some(rule), Some(upstream_due)) = (rule, current.upstream_due_at) {
+        let upstream_date = upstream_due
+            .with_timezone(&write.cx.policy.time_zone)
+            .date_naive();
+        crate::service::items::upstream::within_upstream(
+            &write.cx.calendar,
+            write.cx.policy,
+            write.cx.now,
+            rule,
+            upstream_date,
+        )?;
+    }
     let mut changed = serde_json::Map::new();
     let mut active: item::ActiveModel = current.clone().into();
     if let Some(title) = title {

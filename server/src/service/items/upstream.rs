@@ -64,14 +64,7 @@ pub async fn from_above(
             .map_err(AppError::BadUserInput)?;
     let (own, explicit) = rule;
     if *explicit {
-        if let DeadlineRule::FixedDate(date) = own
-            && *date > upstream.due_date
-        {
-            return Err(AppError::BadUserInput(format!(
-                "本区期限{date}晚于上级期限{}，请核对",
-                upstream.due_date
-            )));
-        }
+        within_upstream(calendar, policy, now, *own, upstream.due_date)?;
     } else {
         *rule = (DeadlineRule::FixedDate(internal), true);
     }
@@ -88,6 +81,30 @@ pub async fn from_above(
         buffer_working_days: i32::try_from(buffer).unwrap_or(0),
         internal_due: internal,
     })
+}
+
+/// A deadline of the office's own against the upstream due: a date may not fall after it, nor
+/// may a counted rule's due if the item were assigned now (assigned later, it moves on; the
+/// office sees that due before 交办).
+pub fn within_upstream(
+    calendar: &Calendar,
+    policy: &DeadlinePolicy,
+    now: DateTime<Utc>,
+    rule: DeadlineRule,
+    upstream_due: NaiveDate,
+) -> AppResult<()> {
+    let due = calendar.deadline(policy, now, rule)?.due_date;
+    if due > upstream_due {
+        return Err(AppError::BadUserInput(match rule {
+            DeadlineRule::FixedDate(date) => {
+                format!("本区期限{date}晚于上级期限{upstream_due}，请核对")
+            }
+            other => format!(
+                "按“{other}”，若现在交办本区期限为{due}，晚于上级期限{upstream_due}，请核对"
+            ),
+        }));
+    }
+    Ok(())
 }
 
 /// 上报落实情况: the office records that it sent the item's 落实情况 up, with an optional
