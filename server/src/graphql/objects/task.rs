@@ -41,11 +41,16 @@ impl From<ducha_domain::tasks::TaskStatus> for TaskStatus {
 #[derive(Clone)]
 pub struct Task {
     pub row: task::Model,
+    /// Its reports, read once for `reports` and the colour's count of reports sent back.
+    reports: std::sync::Arc<tokio::sync::OnceCell<Vec<task_report::Model>>>,
 }
 
 impl From<task::Model> for Task {
     fn from(row: task::Model) -> Self {
-        Task { row }
+        Task {
+            row,
+            reports: Default::default(),
+        }
     }
 }
 
@@ -148,10 +153,11 @@ impl Task {
 
     /// 进展报告与办结反馈，早的在前
     async fn reports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskReport>> {
-        let state = app_state(ctx)?;
-        Ok(tasks::read::reports_of(&state.db, self.row.id)
+        Ok(self
+            .report_rows(ctx)
             .await?
-            .into_iter()
+            .iter()
+            .cloned()
             .map(TaskReport::from)
             .collect())
     }
@@ -171,6 +177,17 @@ impl Task {
 }
 
 impl Task {
+    async fn report_rows(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<&Vec<task_report::Model>> {
+        let state = app_state(ctx)?;
+        Ok(self
+            .reports
+            .get_or_try_init(|| tasks::read::reports_of(&state.db, self.row.id))
+            .await?)
+    }
+
     async fn verdict(
         &self,
         ctx: &Context<'_>,
@@ -179,7 +196,8 @@ impl Task {
         actor(ctx)?;
         let rule_set = state.rule_set().await?;
         let item = item_row(ctx, self.row.item_id).await?;
-        let rejections = tasks::read::reports_of(&state.db, self.row.id)
+        let rejections = self
+            .report_rows(ctx)
             .await?
             .iter()
             .filter(|r| r.verdict.as_deref() == Some("REJECTED"))

@@ -4,7 +4,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ducha_domain::tasks::{
     TaskAction, TaskStatus, check_hand_down, check_task_due, chosen_task_due, default_task_due,
 };
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -63,7 +62,6 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
         .map_err(|r| AppError::InvalidTransition(r.to_string()))?;
     let mine = own_unit(write.cx.actor)?;
     let holder = find_holder(&write.txn, write.item.id, order.from_task, mine).await?;
-    lock_holder(&write, &holder).await?;
     let (_, policy) = crate::service::watch::colours::current_policy(&write.txn).await?;
     let buffer = policy.task_buffer_working_days;
     let existing = open_tasks_under(&write.txn, &holder).await?;
@@ -263,37 +261,6 @@ async fn find_holder(
             Ok(Holder::Task(parent))
         }
     }
-}
-
-/// Holds the holder's row for the rest of the write, so that two hands-down of one holder
-/// are taken in turn and "passed down once" holds.
-async fn lock_holder(write: &TaskWrite<'_>, holder: &Holder) -> AppResult<()> {
-    match holder {
-        Holder::Part(part) => {
-            assignment::Entity::update_many()
-                .col_expr(assignment::Column::Id, Expr::col(assignment::Column::Id))
-                .filter(assignment::Column::Id.eq(part.id))
-                .exec(&write.txn)
-                .await?;
-        }
-        Holder::Task(parent) => {
-            let locked = task::Entity::update_many()
-                .col_expr(
-                    task::Column::Version,
-                    Expr::col(task::Column::Version).add(1),
-                )
-                .filter(task::Column::Id.eq(parent.id))
-                .filter(task::Column::Version.eq(parent.version))
-                .exec(&write.txn)
-                .await?;
-            if locked.rows_affected != 1 {
-                return Err(AppError::Conflict(
-                    "子任务正被他人修改，请刷新后重试".into(),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a unit head sees before handing down: the holder's due, the default due of its
