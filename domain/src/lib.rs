@@ -2,6 +2,7 @@
 //! 核查 → 销号 [000 Art.67], who may do what, where each item's default deadline comes from,
 //! and the duplicate check against 重复督查/多头督查 [002 Art.69]. No I/O, no database types.
 
+pub mod climb;
 pub mod colour;
 pub mod deadlines;
 pub mod duty;

@@ -57,6 +57,9 @@ pub struct Model {
     pub upstream_buffer_working_days: Option<i32>,
     /// When the office sent the 落实情况 up; until then the upstream due is the office's own.
     pub reported_upward_at: Option<DateTimeUtc>,
+    /// A task was handed down from one of its parts (分解, 转办): reads fetch the item's
+    /// tasks for its colours only then (docs/rules.md §8).
+    pub has_tasks: bool,
 }
 
 /// Declared so that an item can be read with its assignments in one statement.

@@ -36,13 +36,29 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub waive_reason: Option<String>,
     pub last_report_at: Option<DateTimeUtc>,
+    /// Completion reports sent back (退回重办): yellow and red, as an item's (§3).
+    pub rejections: i32,
     /// Optimistic concurrency, as the item's: every change bumps it.
     pub version: i32,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
 }
 
+/// Declared so that tasks can be read with their units' names in one statement.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::unit::Entity",
+        from = "Column::UnitId",
+        to = "super::unit::Column::Id"
+    )]
+    Unit,
+}
+
+impl Related<super::unit::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Unit.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -15,10 +15,12 @@ mod m20261206_000010_instructions_and_follows;
 mod m20261206_000011_item_files;
 mod m20261207_000012_first_feedback;
 mod m20261207_000013_levels;
+mod m20261207_000014_task_rollup;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
 pub use m20261207_000012_first_feedback::FIRST_FEEDBACK_BACKFILL;
+pub use m20261207_000014_task_rollup::TASK_ROLLUP_BACKFILL;
 
 pub struct Migrator;
 
@@ -39,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_item_files::Migration),
             Box::new(m20261207_000012_first_feedback::Migration),
             Box::new(m20261207_000013_levels::Migration),
+            Box::new(m20261207_000014_task_rollup::Migration),
         ]
     }
 }

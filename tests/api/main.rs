@@ -24,6 +24,7 @@ mod health;
 mod item_cache;
 mod levels;
 mod levels_more;
+mod levels_rollup;
 mod lifecycle;
 mod live;
 mod notices;

@@ -31,101 +31,6 @@ impl Colour {
     }
 }
 
-/// The thresholds of the colour rules; an administrator can change them (each change is a
-/// new version). Defaults are docs/rules.md §3's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ColourPolicy {
-    /// BLUE when the due date is within this many working days.
-    pub blue_within_working_days: i64,
-    /// YELLOW when overdue by up to this many working days; RED beyond.
-    pub red_after_overdue_working_days: i64,
-    /// Feedback rejections that make an item YELLOW, and RED.
-    pub yellow_rejections: i64,
-    pub red_rejections: i64,
-    /// Whether a failed 回头看 (reopen) makes an item RED.
-    pub reopen_is_red: bool,
-    /// Whether progress reports (due, missed) count.
-    pub count_progress_reports: bool,
-    /// Unit bands: on-time rate (percent) below which a unit is BLUE / YELLOW / RED.
-    pub unit_blue_below_percent: f64,
-    pub unit_yellow_below_percent: f64,
-    pub unit_red_below_percent: f64,
-    /// The on-time rate judges a unit only over at least this many closures in the window:
-    /// one late closure is not a rate of 0 %.
-    pub unit_min_closed_for_rate: usize,
-    /// Shares of a unit's open items (percent): red and yellow items at least this share
-    /// make the unit BLUE, at least `unit_yellow_share_percent` YELLOW; red items at least
-    /// `unit_red_share_percent` make it RED. A share counts only with at least
-    /// `unit_share_min_items` such items, so that a unit with two open items is not judged
-    /// by one.
-    pub unit_blue_share_percent: f64,
-    pub unit_yellow_share_percent: f64,
-    pub unit_red_share_percent: f64,
-    pub unit_share_min_items: usize,
-    /// Items closed in this many trailing days count towards a unit's on-time rate, on the
-    /// board and in the monthly report alike (judged at the month's last instant).
-    pub on_time_window_days: i64,
-    /// A task handed down to a sub-unit (分解, 转办) is due this many working days before
-    /// its holder by default (docs/rules.md §8).
-    pub task_buffer_working_days: i64,
-    /// An item received from above is due this many working days before the upstream due
-    /// by default, the office's time to gather and report (docs/rules.md §8).
-    pub upstream_buffer_working_days: i64,
-}
-
-impl Default for ColourPolicy {
-    fn default() -> Self {
-        ColourPolicy {
-            blue_within_working_days: 1,
-            red_after_overdue_working_days: 3,
-            yellow_rejections: 1,
-            red_rejections: 2,
-            reopen_is_red: true,
-            count_progress_reports: true,
-            unit_blue_below_percent: 70.0,
-            unit_yellow_below_percent: 60.0,
-            unit_red_below_percent: 50.0,
-            unit_min_closed_for_rate: 10,
-            unit_blue_share_percent: 20.0,
-            unit_yellow_share_percent: 30.0,
-            unit_red_share_percent: 30.0,
-            unit_share_min_items: 3,
-            on_time_window_days: 90,
-            task_buffer_working_days: 1,
-            upstream_buffer_working_days: 2,
-        }
-    }
-}
-
-impl ColourPolicy {
-    /// Thresholds must be ordered to mean anything; refuse a policy that is not.
-    pub fn validate(&self) -> Result<(), String> {
-        let counts_ok = self.blue_within_working_days >= 0
-            && self.red_after_overdue_working_days >= 0
-            && self.yellow_rejections >= 1
-            && self.red_rejections >= self.yellow_rejections
-            && self.unit_share_min_items >= 1
-            && self.unit_min_closed_for_rate >= 1
-            && (1..=366).contains(&self.on_time_window_days)
-            && (0..=20).contains(&self.task_buffer_working_days)
-            && (0..=20).contains(&self.upstream_buffer_working_days);
-        let shares_ok = (0.0..=100.0).contains(&self.unit_blue_share_percent)
-            && self.unit_blue_share_percent <= self.unit_yellow_share_percent
-            && self.unit_yellow_share_percent <= 100.0
-            && (0.0..=100.0).contains(&self.unit_red_share_percent);
-        let bands_ok = (0.0..=100.0).contains(&self.unit_red_below_percent)
-            && self.unit_red_below_percent <= self.unit_yellow_below_percent
-            && self.unit_yellow_below_percent <= self.unit_blue_below_percent
-            && self.unit_blue_below_percent <= 100.0;
-        if counts_ok && bands_ok && shares_ok {
-            Ok(())
-        } else {
-            Err("颜色规则的阈值不合理：应满足 红 ≤ 黄 ≤ 蓝 的按时率区间，蓝 ≤ 黄 的事项占比，占比在0至100之间，退回次数红 ≥ 黄 ≥ 1，最少事项数与最少办结数至少为1，统计窗口1至366天，子任务与上级交办事项预留0至20个工作日".into())
-        }
-    }
-}
-
 /// What an assignment's colour depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignmentFacts {
@@ -256,6 +161,20 @@ impl ItemColours {
             }
         }
         self.by_assignment.insert(assignment_id, verdict);
+    }
+
+    /// Rolls a task of the live assignment `assignment_id` (of `unit_id`) into it
+    /// (docs/rules.md §8): the part, its unit's and the item's verdicts take the task's when
+    /// it is worse, the reason naming the sub-unit. Tasks of a part not counted are left out.
+    pub fn add_task(&mut self, assignment_id: i64, unit_id: i64, sub_unit: &str, verdict: Verdict) {
+        let Some(held) = self.by_assignment.get(&assignment_id) else {
+            return;
+        };
+        if verdict.colour <= held.colour {
+            return;
+        }
+        let rolled = rolled_up(held.clone(), sub_unit, verdict);
+        self.add(assignment_id, unit_id, rolled);
     }
 }
 
@@ -602,8 +521,12 @@ pub fn progress_report(
     }
 }
 
+mod policy;
+mod rollup;
 mod unit;
 
+pub use policy::ColourPolicy;
+pub use rollup::{TaskFacts, rolled_up, task_colour, task_colour_holds_until};
 pub use unit::{UnitFacts, unit_colour, unit_measure};
 
 #[cfg(test)]

@@ -248,13 +248,9 @@ impl Item {
     pub async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::task::Task>> {
         let state = crate::graphql::context::app_state(ctx)?;
         let actor = crate::graphql::context::actor(ctx)?;
-        Ok(
-            crate::service::items::tasks::read::visible_tasks(&state.db, actor, self.id)
-                .await?
-                .into_iter()
-                .map(super::task::Task::from)
-                .collect(),
-        )
+        Ok(super::task::Task::of_one_item(
+            crate::service::items::tasks::read::visible_tasks(&state.db, actor, self.id).await?,
+        ))
     }
 
     /// 分解或转办前的参考（本单位主要负责人）：不填子任务表示本单位承办部分

@@ -8,6 +8,7 @@ use crate::graphql::context::{actor, app_state};
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::*;
 use crate::service::items::tasks;
+use crate::service::watch::colours::tasks::TaskRow;
 use entity::{item, task, task_report};
 
 /// 子任务状态
@@ -41,8 +42,11 @@ impl From<ducha_domain::tasks::TaskStatus> for TaskStatus {
 #[derive(Clone)]
 pub struct Task {
     pub row: task::Model,
-    /// Its reports, read once for `reports` and the colour's count of reports sent back.
+    /// Its reports, read once.
     reports: std::sync::Arc<tokio::sync::OnceCell<Vec<task_report::Model>>>,
+    /// Its item's tasks, for the colours of those below it: read once for every task of
+    /// one list (`Task::of_one_item`).
+    family: std::sync::Arc<tokio::sync::OnceCell<Vec<TaskRow>>>,
 }
 
 impl From<task::Model> for Task {
@@ -50,7 +54,21 @@ impl From<task::Model> for Task {
         Task {
             row,
             reports: Default::default(),
+            family: Default::default(),
         }
+    }
+}
+
+impl Task {
+    /// Tasks of one item, sharing one read of the item's tasks for their colours.
+    pub fn of_one_item(rows: Vec<task::Model>) -> Vec<Task> {
+        let family: std::sync::Arc<tokio::sync::OnceCell<Vec<TaskRow>>> = Default::default();
+        rows.into_iter()
+            .map(|row| Task {
+                family: family.clone(),
+                ..Task::from(row)
+            })
+            .collect()
     }
 }
 
@@ -162,7 +180,7 @@ impl Task {
             .collect())
     }
 
-    /// 颜色（按事项的颜色规则，以子任务期限判定）
+    /// 颜色（按事项的颜色规则，以子任务期限判定；其下级任务更重的颜色计入，原因写明下级单位）
     async fn colour(
         &self,
         ctx: &Context<'_>,
@@ -196,17 +214,17 @@ impl Task {
         actor(ctx)?;
         let rule_set = state.rule_set().await?;
         let item = item_row(ctx, self.row.item_id).await?;
-        let rejections = self
-            .report_rows(ctx)
-            .await?
-            .iter()
-            .filter(|r| r.verdict.as_deref() == Some("REJECTED"))
-            .count();
+        let family = self
+            .family
+            .get_or_try_init(|| async {
+                crate::service::watch::colours::tasks::tasks_of_items(&state.db, &[&item]).await
+            })
+            .await?;
         Ok(tasks::read::task_verdict(
             &rule_set.rules(),
             &item,
             &self.row,
-            i64::try_from(rejections).unwrap_or(i64::MAX),
+            family,
             state.clock.now(),
         ))
     }

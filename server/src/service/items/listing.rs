@@ -201,10 +201,13 @@ async fn page_in_one_statement(
         has_more,
         units: Vec::new(),
     };
+    let mut rows = Vec::with_capacity(found.len());
     for (item, assignments, units) in found {
-        page.rows.push(Arc::new(ItemRows::new(item, assignments)));
+        rows.push(ItemRows::new(item, assignments));
         page.units.extend(units);
     }
+    crate::service::store::read::attach_tasks(db, &mut rows).await?;
+    page.rows = rows.into_iter().map(Arc::new).collect();
     Ok(page)
 }
 

@@ -211,7 +211,10 @@ impl Write<'_> {
             let (item, assignments) = rows.pop().ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("the item read back is missing"))
             })?;
-            Some(Committed(Arc::new(ItemRows::new(item, assignments))))
+            let mut read = [ItemRows::new(item, assignments)];
+            crate::service::store::read::attach_tasks(&txn, &mut read).await?;
+            let [rows] = read;
+            Some(Committed(Arc::new(rows)))
         } else {
             None
         };

@@ -352,6 +352,7 @@ mod tests {
                 upstream_due_at: None,
                 upstream_buffer_working_days: None,
                 reported_upward_at: None,
+                has_tasks: false,
             },
             Vec::new(),
         ))

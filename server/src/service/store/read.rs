@@ -9,9 +9,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::error::{AppError, AppResult};
 use crate::service::store::item_cache::ItemCache;
-use crate::service::store::rows::ItemRows;
+use crate::service::store::rows::{ItemRows, TaskRow};
 use crate::service::store::sql::in_chunks;
-use entity::{assignment, attachment, audit_event, extension_request, item, person, report};
+use entity::{
+    assignment, attachment, audit_event, extension_request, item, person, report, task, unit,
+};
 
 pub async fn item(db: &impl ConnectionTrait, id: i64) -> AppResult<item::Model> {
     item::Entity::find_by_id(id)
@@ -102,11 +104,13 @@ pub async fn kept_items_and_units(
             )
         })
         .await?;
-        let mut read: Vec<Arc<ItemRows>> = Vec::with_capacity(rows.len());
+        let mut read: Vec<ItemRows> = Vec::with_capacity(rows.len());
         for (item, assignments, units) in rows {
-            read.push(Arc::new(ItemRows::new(item, assignments)));
+            read.push(ItemRows::new(item, assignments));
             units_read.extend(units);
         }
+        attach_tasks(db, &mut read).await?;
+        let read: Vec<Arc<ItemRows>> = read.into_iter().map(Arc::new).collect();
         if let Some(ticket) = ticket {
             cache.store(ticket, &read);
         }
@@ -119,6 +123,46 @@ pub async fn kept_items_and_units(
         }
     }
     Ok((found.into_iter().flatten().collect(), units_read))
+}
+
+/// The tasks of `items` that have any (`item.has_tasks`), with their sub-units' names, in the
+/// order they were handed down: one statement per chunk, none when no item has tasks.
+pub async fn tasks_of_items(
+    db: &impl ConnectionTrait,
+    items: &[&item::Model],
+) -> AppResult<Vec<TaskRow>> {
+    let ids: Vec<i64> = items.iter().filter(|i| i.has_tasks).map(|i| i.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = in_chunks(&ids, |chunk| {
+        task::Entity::find()
+            .filter(task::Column::ItemId.is_in(chunk))
+            .order_by_asc(task::Column::Id)
+            .find_also_related(unit::Entity)
+            .all(db)
+    })
+    .await?;
+    Ok(rows.into_iter().map(task_row).collect())
+}
+
+/// A task read with its unit: the name the colour reasons give.
+pub fn task_row((task, unit): (task::Model, Option<unit::Model>)) -> TaskRow {
+    let unit_name = unit.map_or_else(|| format!("单位{}", task.unit_id), |u| u.name);
+    TaskRow { task, unit_name }
+}
+
+/// Gives the rows of items that have tasks (`item.has_tasks`) their tasks: one statement when
+/// any has, none otherwise.
+pub async fn attach_tasks(db: &impl ConnectionTrait, rows: &mut [ItemRows]) -> AppResult<()> {
+    let items: Vec<&item::Model> = rows.iter().map(|r| &r.item).collect();
+    let tasks = tasks_of_items(db, &items).await?;
+    for task in tasks {
+        if let Some(rows) = rows.iter_mut().find(|r| r.item.id == task.task.item_id) {
+            rows.tasks.push(task);
+        }
+    }
+    Ok(())
 }
 
 /// The files attached to an item at 立项, in the order uploaded.

@@ -209,6 +209,7 @@ by_position!(item {
     upstream_due_at: UpstreamDueAt,
     upstream_buffer_working_days: UpstreamBufferWorkingDays,
     reported_upward_at: ReportedUpwardAt,
+    has_tasks: HasTasks,
 });
 
 by_position!(assignment {
@@ -245,6 +246,9 @@ by_position!(unit {
 pub struct ItemRows {
     pub item: item::Model,
     pub assignments: Vec<assignment::Model>,
+    /// The tasks handed down from its parts, in id order, when it has any
+    /// (`read::attach_tasks`): their colours roll into the parts' (docs/rules.md §8).
+    pub tasks: Vec<TaskRow>,
     /// Their colours, once computed, for as long as they hold.
     pub kept_colours: KeptColours,
 }
@@ -254,9 +258,17 @@ impl ItemRows {
         ItemRows {
             item,
             assignments,
+            tasks: Vec::new(),
             kept_colours: KeptColours::default(),
         }
     }
+}
+
+/// A task as the colour rules read it: its row and the name of the sub-unit holding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    pub task: entity::task::Model,
+    pub unit_name: String,
 }
 
 /// Colours computed from an item's rows (`service::watch::colours::colours_from_rows`), kept beside

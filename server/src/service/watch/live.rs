@@ -391,22 +391,34 @@ async fn colour_changes(
 ) -> crate::error::AppResult<(Known, Vec<LiveEvent>)> {
     let now = state.clock.now();
     let rule_set = RuleSet::load(&state.db, &state.calendar, state.time_zone).await?;
+    // Tasks first: the stream below holds a pooled connection.
+    let tasks = crate::service::watch::colours::tasks::TaskVerdicts::open_now(
+        &state.db,
+        &rule_set.rules(),
+        None,
+        now,
+    )
+    .await?;
+    let tasks_until = tasks.holds_until.unwrap_or(DateTime::<Utc>::MAX_UTC);
     let mut rows = crate::service::watch::sweep::open_assignment_facts(&state.db, now).await?;
-    // The worst assignment's verdict is the item's, as everywhere else; it holds until the
-    // first of its assignments' verdicts ends.
+    // The worst assignment's verdict is the item's, as everywhere else (its tasks rolled
+    // in); it holds until the first of its assignments' and tasks' verdicts ends.
     let mut worst: HashMap<i64, (Verdict, String, DateTime<Utc>)> = HashMap::new();
     let mut pacer = crate::service::store::sql::Pacer::default();
     while let Some(row) = rows.try_next().await? {
         pacer.row().await;
         let facts = row.facts();
-        let verdict = assignment_colour(
-            &rule_set.calendar,
-            rule_set.time_zone,
-            &rule_set.policy,
-            &facts,
-            now,
+        let verdict = tasks.roll(
+            row.id,
+            assignment_colour(
+                &rule_set.calendar,
+                rule_set.time_zone,
+                &rule_set.policy,
+                &facts,
+                now,
+            ),
         );
-        let ends = verdict_holds_until(rule_set.time_zone, &facts, now);
+        let ends = verdict_holds_until(rule_set.time_zone, &facts, now).min(tasks_until);
         match worst.get_mut(&row.item_id) {
             Some((held, _, until)) => {
                 *until = (*until).min(ends);

@@ -188,6 +188,15 @@ pub async fn act_on_task(
                     .exec(&write.txn)
                     .await?;
             } else {
+                // Kept on the row: the task's colour counts its reports sent back (§8).
+                task::Entity::update_many()
+                    .col_expr(
+                        task::Column::Rejections,
+                        Expr::col(task::Column::Rejections).add(1),
+                    )
+                    .filter(task::Column::Id.eq(task.id))
+                    .exec(&write.txn)
+                    .await?;
                 notices.push(notice(
                     TaskNews::Rework,
                     task.unit_id,

@@ -134,6 +134,7 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
             closed_at: Set(None),
             waive_reason: Set(None),
             last_report_at: Set(None),
+            rejections: Set(0),
             version: Set(1),
             created_by: Set(write.cx.actor.person_id),
             created_at: Set(now),
@@ -176,6 +177,17 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
             ),
         });
         created.push(row);
+    }
+    if !write.item.has_tasks {
+        // From now on reads fetch the item's tasks for its colours (§8).
+        entity::item::Entity::update_many()
+            .col_expr(
+                entity::item::Column::HasTasks,
+                sea_orm::sea_query::Expr::value(true),
+            )
+            .filter(entity::item::Column::Id.eq(write.item.id))
+            .exec(&write.txn)
+            .await?;
     }
     write.finish(notices).await?;
     Ok(created)

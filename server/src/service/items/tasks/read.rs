@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::auth::Actor;
 use crate::error::AppResult;
+use crate::service::watch::colours::tasks::{TaskRow, running_items, task_facts};
 use entity::{AssignmentStatus, assignment, task, task_report};
 
 /// The item's tasks the actor sees, in the order they were handed down.
@@ -106,70 +107,58 @@ pub async fn open_tasks_of_unit(
         .await?)
 }
 
-/// Items whose work runs (suspended ones too: their tasks wait with them). A task of an item
-/// verified, closed or cancelled is done with it.
-fn running_items() -> sea_orm::sea_query::SelectStatement {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    Query::select()
-        .column(entity::item::Column::Id)
-        .from(entity::item::Entity)
-        .and_where(Expr::col(entity::item::Column::Stage).is_in([
-            "ASSIGNED",
-            "IN_PROGRESS",
-            "FEEDBACK_SUBMITTED",
-            "SUSPENDED",
-        ]))
-        .to_owned()
-}
-
 /// A task's colour by the item's rules (docs/rules.md §3 and §8): judged as a part whose
 /// due is the task's, its clock stopped by its own completion report, yellow and red by
-/// its reports sent back; a waived task has none.
+/// its reports sent back; a waived task has none. The tasks handed down from it, at every
+/// depth, are rolled in, as a part's are: `family` is the item's tasks.
 pub fn task_verdict(
     rules: &crate::service::watch::colours::Rules<'_>,
     item: &entity::item::Model,
     task: &task::Model,
-    rejections: i64,
+    family: &[TaskRow],
     now: chrono::DateTime<chrono::Utc>,
 ) -> ducha_domain::colour::Verdict {
-    use ducha_domain::colour::{AssignmentFacts, Colour, Verdict, assignment_colour};
-    use ducha_domain::tasks::TaskStatus;
-    let status = super::write::status_of(task);
-    if status == TaskStatus::Waived {
-        return Verdict {
-            colour: Colour::None,
-            reason: "已免除".into(),
-        };
-    }
-    // The item's work is over: its tasks with it.
-    let item_stage: ducha_domain::Stage = item.stage.into();
-    if matches!(
-        item_stage,
-        ducha_domain::Stage::Verified
-            | ducha_domain::Stage::Closed
-            | ducha_domain::Stage::Cancelled
-    ) && status.is_open()
-    {
-        return Verdict {
-            colour: Colour::None,
-            reason: format!("事项{}", item_stage.label()),
-        };
-    }
-    let facts = AssignmentFacts {
-        stage: status.as_stage(),
-        due_at: task.due_at,
-        extended_due_at: None,
-        rejections,
-        reopened: false,
-        report_cycle_days: item.report_cycle_days,
-        report_cycle_working_days: item.report_cycle_working_days,
-        last_report_or_assigned_at: task.last_report_at.unwrap_or(task.created_at),
-        feedback_at: task.feedback_at,
-        lead: true,
-        first_feedback_at: None,
-        own_report_at: None,
+    use ducha_domain::colour::{rolled_up, task_colour};
+    let judge = |t: &task::Model| {
+        task_colour(
+            rules.calendar,
+            rules.time_zone,
+            rules.policy,
+            &task_facts(item, t),
+            now,
+        )
     };
-    assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, now)
+    let below = below(task.id, family);
+    family
+        .iter()
+        .filter(|row| below.contains(&row.task.id))
+        .fold(judge(task), |held, row| {
+            rolled_up(held, &row.unit_name, judge(&row.task))
+        })
+}
+
+/// The ids of the tasks handed down from `task_id`, at every depth.
+fn below(task_id: i64, family: &[TaskRow]) -> std::collections::HashSet<i64> {
+    let mut found = std::collections::HashSet::new();
+    let mut frontier = vec![task_id];
+    // As deep as the organisation; the bound guards a stored loop.
+    for _ in 0..16 {
+        let next: Vec<i64> = family
+            .iter()
+            .filter(|row| {
+                row.task
+                    .parent_task_id
+                    .is_some_and(|parent| frontier.contains(&parent))
+            })
+            .map(|row| row.task.id)
+            .filter(|id| found.insert(*id))
+            .collect();
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    found
 }
 
 /// The tasks a unit handed down — from its live parts, or from tasks handed to it — of items

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ducha_calendar::Calendar;
-use ducha_domain::tasks::{TaskAction, TaskStatus, TaskTally};
+use ducha_domain::tasks::{TaskAction, TaskTally};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
@@ -92,11 +92,7 @@ pub async fn tally_under(db: &impl ConnectionTrait, holder: &Holder) -> AppResul
     Ok(TaskTally::of(children.iter().map(status_of)))
 }
 
-/// A stored status. Only this code writes it; an unknown one (never written) reads as
-/// 待签收, the state that asks the most of nobody and allows no verdict.
-pub fn status_of(task: &task::Model) -> TaskStatus {
-    TaskStatus::parse(&task.status).unwrap_or(TaskStatus::Assigned)
-}
+pub use crate::service::watch::colours::tasks::status_of;
 
 /// The unit role's own unit, or FORBIDDEN for anyone else.
 pub(crate) fn own_unit(actor: &Actor) -> AppResult<i64> {

@@ -7,7 +7,9 @@ use ducha_domain::ladder::Rung;
 
 use crate::mail::{Digest, DigestItem, DigestSection, DigestUnit, Rendered};
 use crate::service::notices::notify::readers::Directory;
-use crate::service::notices::notify::topics::{ITEMS_LISTED, NoticeContext, Reader, Topic};
+use crate::service::notices::notify::topics::{
+    ITEMS_LISTED, NoticeContext, Reader, TaskNews, Topic,
+};
 use entity::{assignment, item, outbox};
 
 /// One notice as a mail lists it.
@@ -191,7 +193,7 @@ fn colour_css(topic: Topic) -> &'static str {
     match topic {
         Topic::Rung(Rung::Blue | Rung::ProgressDue) => "#1f6feb",
         Topic::Rung(Rung::Yellow | Rung::ProgressMissed) | Topic::Rework => "#b08800",
-        Topic::Rung(Rung::Red) => "#cf222e",
+        Topic::Rung(Rung::Red) | Topic::Task(TaskNews::Red | TaskNews::RedToOffice) => "#cf222e",
         _ => "#222",
     }
 }

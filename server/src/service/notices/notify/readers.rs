@@ -29,7 +29,7 @@ impl Directory {
         Ok(Directory { units, people })
     }
 
-    /// The units given and their people: enough for the notices of one verb.
+    /// The units given, their people and the office's: enough for the notices of one verb.
     pub async fn load_units(db: &impl ConnectionTrait, unit_ids: &[i64]) -> AppResult<Directory> {
         let units = unit::Entity::find()
             .filter(unit::Column::Id.is_in(unit_ids.to_vec()))
@@ -39,7 +39,11 @@ impl Directory {
             .map(|u| (u.id, u))
             .collect();
         let people = person::Entity::find()
-            .filter(person::Column::UnitId.is_in(unit_ids.to_vec()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(person::Column::UnitId.is_in(unit_ids.to_vec()))
+                    .add(person::Column::Role.eq(PersonRole::Supervisor)),
+            )
             .all(db)
             .await?;
         Ok(Directory { units, people })
@@ -104,9 +108,16 @@ impl Directory {
             }
             Topic::Rung(Rung::ProgressMissed)
             | Topic::ReturnResolved { .. }
-            | Topic::Task(TaskNews::FeedbackIn | TaskNews::Waived) => {
+            | Topic::Task(TaskNews::FeedbackIn | TaskNews::Waived | TaskNews::Red) => {
                 [contacts, of_unit(PersonRole::UnitHead)].concat()
             }
+            // The unit's own people heard on the rungs below; now the office.
+            Topic::Task(TaskNews::RedToOffice) => self
+                .people
+                .iter()
+                .filter(|p| p.role == PersonRole::Supervisor)
+                .filter_map(|p| person(p, Audience::Office))
+                .collect(),
             Topic::Rung(Rung::Yellow)
             | Topic::Rework
             | Topic::Extension { .. }

@@ -20,6 +20,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
 use crate::error::AppResult;
 use crate::service::store::sql::{Pacer, json_ids, json_ids_in, statement};
 use crate::service::watch::board::shape::Board;
+use crate::service::watch::colours::tasks::TaskVerdicts;
 use crate::service::watch::colours::{RuleSet, UnitStanding, previous_month, unit_standing};
 use crate::service::watch::sweep::{
     OpenAssignment, open_assignment_facts, open_assignment_facts_among,
@@ -57,6 +58,8 @@ pub struct BoardParts {
     closures: HashMap<i64, Vec<(i64, bool)>>,
     unit_closed: HashMap<i64, (usize, usize)>,
     standings: HashMap<i64, UnitStanding>,
+    /// The open tasks' verdicts, rolled into their parts' colours (docs/rules.md §8).
+    tasks: TaskVerdicts,
 }
 
 #[derive(FromQueryResult)]
@@ -116,6 +119,7 @@ impl BoardParts {
             coloured: BTreeMap::new(),
             closures: HashMap::new(),
             unit_closed: HashMap::new(),
+            tasks: TaskVerdicts::default(),
             standings: HashMap::new(),
         };
         let mut pacer = Pacer::default();
@@ -132,6 +136,7 @@ impl BoardParts {
                 parts.add_item(&row);
             }
         }
+        parts.tasks = TaskVerdicts::open_now(db, &parts.rule_set.rules(), None, now).await?;
         {
             let mut rows = open_assignment_facts(db, now).await?;
             while let Some(row) = rows.try_next().await? {
@@ -174,6 +179,7 @@ impl BoardParts {
         )
         .await?;
         let open = open_assignment_facts_among(db, now, touched).await?;
+        let tasks = TaskVerdicts::open_now(db, &self.rule_set.rules(), Some(touched), now).await?;
         let quiet: Vec<QuietAssignment> = rows_among(
             db,
             &format!("{QUIET_SQL} AND a.item_id IN {among}"),
@@ -192,6 +198,7 @@ impl BoardParts {
         for item_id in touched {
             self.take_out(*item_id, &mut units);
         }
+        self.tasks.replace(touched, tasks);
         for row in &items {
             self.add_item(row);
         }
@@ -268,14 +275,14 @@ impl BoardParts {
 
     fn add_open(&mut self, row: &OpenAssignment, now: DateTime<Utc>) {
         let rules = self.rule_set.rules();
-        let colour = assignment_colour(
+        let own = assignment_colour(
             rules.calendar,
             rules.time_zone,
             rules.policy,
             &row.facts(),
             now,
-        )
-        .colour;
+        );
+        let colour = self.tasks.roll(row.id, own).colour;
         if colour != Colour::None {
             let worst = self.coloured.entry(row.item_id).or_insert(colour);
             *worst = (*worst).max(colour);

@@ -11,6 +11,7 @@ use crate::error::AppResult;
 use crate::service::store::sql::in_chunks;
 use crate::service::watch::colours::as_of::live_assignments_at;
 use crate::service::watch::colours::policy::{RuleSet, Rules};
+use crate::service::watch::colours::tasks::{TaskRow, TaskVerdicts, task_as_of, tasks_of_items};
 use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item, report};
 
@@ -114,10 +115,39 @@ pub async fn colours_for_items(
     at: DateTime<Utc>,
 ) -> AppResult<HashMap<i64, ItemColours>> {
     let assignments = assignment_facts(db, items, at).await?;
+    let tasks = task_verdicts_as_of(db, rules, items, at).await?;
     Ok(colours_of(
         rules,
         items.iter(),
         assignments.iter().map(|f| (&f.assignment, &f.facts)),
+        &tasks,
+        at,
+    ))
+}
+
+/// The verdicts of the tasks of `items` as they stood at `at` (`tasks::task_as_of`).
+pub async fn task_verdicts_as_of(
+    db: &impl ConnectionTrait,
+    rules: &Rules<'_>,
+    items: &[item::Model],
+    at: DateTime<Utc>,
+) -> AppResult<TaskVerdicts> {
+    let with_tasks: Vec<&item::Model> = items.iter().collect();
+    let tasks: Vec<TaskRow> = tasks_of_items(db, &with_tasks)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            Some(TaskRow {
+                task: task_as_of(&row.task, at)?,
+                unit_name: row.unit_name,
+            })
+        })
+        .collect();
+    let by_id: HashMap<i64, &item::Model> = items.iter().map(|i| (i.id, i)).collect();
+    Ok(TaskVerdicts::judge(
+        rules,
+        |id| by_id.get(&id).copied(),
+        &tasks,
         at,
     ))
 }
@@ -128,16 +158,24 @@ pub(super) fn colours_of<'a, 'i>(
     rules: &Rules<'_>,
     items: impl Iterator<Item = &'i item::Model>,
     facts: impl IntoIterator<Item = (&'a assignment::Model, &'a AssignmentFacts)>,
+    tasks: &TaskVerdicts,
     at: DateTime<Utc>,
 ) -> HashMap<i64, ItemColours> {
     let mut result: HashMap<i64, ItemColours> = items
         .map(|i| (i.id, ItemColours::placeholder(i.stage.into())))
         .collect();
+    let mut part_units: HashMap<i64, (i64, i64)> = HashMap::new();
     for (a, facts) in facts {
         if let Some(entry) = result.get_mut(&a.item_id) {
             let verdict =
                 assignment_colour(rules.calendar, rules.time_zone, rules.policy, facts, at);
             entry.add(a.id, a.unit_id, verdict);
+            part_units.insert(a.id, (a.item_id, a.unit_id));
+        }
+    }
+    for (assignment_id, (item_id, unit_id)) in &part_units {
+        if let Some(entry) = result.get_mut(item_id) {
+            tasks.roll_part_into(entry, *assignment_id, *unit_id);
         }
     }
     result
@@ -228,6 +266,16 @@ fn colours_of_rows(
         until = until.min(verdict_holds_until(rules.time_zone, &facts, at));
         let verdict = assignment_colour(rules.calendar, rules.time_zone, rules.policy, &facts, at);
         colours.add(a.id, a.unit_id, verdict);
+    }
+    if !rows.tasks.is_empty() {
+        let tasks = TaskVerdicts::judge(rules, |_| Some(&rows.item), &rows.tasks, at);
+        until = until.min(tasks.holds_until.unwrap_or(DateTime::<Utc>::MAX_UTC));
+        tasks.roll_into(&mut colours, |id| {
+            rows.assignments
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.unit_id)
+        });
     }
     (colours, until)
 }

@@ -6,12 +6,14 @@
 //!
 //! Split by job: `policy` (versions, the one in force, `RuleSet`) ← `facts` (an
 //! assignment's facts and colours) ← `as_of` (rows at a past instant) ← `filter` (items of a
-//! colour) and `units` (standings and unit colours).
+//! colour) and `units` (standings and unit colours); `tasks` rolls the tasks handed down into
+//! their parts' colours.
 
 mod as_of;
 mod facts;
 mod filter;
 mod policy;
+pub mod tasks;
 mod units;
 
 pub use as_of::*;

@@ -136,10 +136,12 @@ pub async fn unit_standings(
         .collect();
     // The assignments as they stood at `at`, read once for the colours and the tally.
     let facts = assignment_facts(db, &open_items, at).await?;
+    let tasks = super::facts::task_verdicts_as_of(db, rules, &open_items, at).await?;
     let colours = colours_of(
         rules,
         open_items.iter(),
         facts.iter().map(|f| (&f.assignment, &f.facts)),
+        &tasks,
         at,
     );
     let serials: HashMap<i64, &item::Model> = open_items.iter().map(|i| (i.id, i)).collect();

@@ -40,6 +40,7 @@ mod copy;
 mod open;
 mod rows;
 mod statements;
+mod tasks;
 mod write;
 
 /// Notices that can wait (not RED, not a first notice) written per sweep at most, most
@@ -171,6 +172,8 @@ pub async fn run_sweep(
 async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<SweepReport> {
     let started = std::time::Instant::now();
     let mut report = sweep_locked(state, now, true).await?;
+    // Then the tasks handed down: a red one climbs a level (docs/rules.md §8).
+    report.notices += tasks::climb_red_tasks(state, now).await?;
     // Notices an earlier version's sweep left waiting for their digest (this one writes
     // each with its mail).
     report.emails += notify::digest_pending(&state.db, &state.notices, now).await?;

@@ -1,0 +1,236 @@
+//! Roll-up across levels (docs/rules.md §8): a task's colour rolls into its part, the board
+//! and the unit standings, and a red task climbs one level a working day to the office.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::district::{District, assigned_item, item_mutation, ok};
+use crate::helpers::{Backend, TestApp, shanghai, spawn_app_on};
+use crate::levels::{split, sub_unit, task_mutation, tasks_seen};
+
+on_both_backends!(a_red_task_colours_its_part_and_climbs_to_the_office,);
+
+const COLOURS: &str = "query($id: ID!) { item(id: $id) { colour colourReason
+    assignments { unit { name } colour colourReason } } }";
+
+async fn colours(app: &TestApp, token: &str, item: &Value) -> Value {
+    let body = app
+        .graphql_as(Some(token), COLOURS, json!({ "id": item["id"] }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["item"].clone()
+}
+
+async fn sweep_at(app: &TestApp, d: &District, at: chrono::DateTime<chrono::Utc>) -> Value {
+    app.clock.set(at);
+    let body = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "mutation { runSweep { ran notices } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["runSweep"]["ran"], true, "{body}");
+    body["data"]["runSweep"].clone()
+}
+
+/// The climb's notices on record, as (unit, level), in the order written.
+async fn climb(app: &TestApp) -> Vec<(i64, String)> {
+    entity::notice::Entity::find()
+        .filter(entity::notice::Column::Kind.eq("TASK"))
+        .filter(entity::notice::Column::Level.contains(" RED "))
+        .all(&app.state.db)
+        .await
+        .expect("notices")
+        .into_iter()
+        .map(|n| (n.unit_id, n.level))
+        .collect()
+}
+
+async fn mails_titled(app: &TestApp, title: &str) -> Vec<String> {
+    entity::outbox::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter(|m| m.subject.contains(title))
+        .map(|m| m.recipient)
+        .collect()
+}
+
+async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let (planning, planning_head) = sub_unit(&app, &d, d.housing, "住建局规划科").await;
+    let (group, group_head) = sub_unit(&app, &d, planning, "规划科一组").await;
+    let assigned = assigned_item(&app, &d, "关于推进老旧小区改造的批示").await;
+    let signed = ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
+    )
+    .await["item"]
+        .clone();
+    let task = ok(
+        &app,
+        &d.housing_head,
+        &split("splitPart"),
+        json!({ "itemId": signed["id"],
+        "tasks": [ { "unitId": planning, "measures": "制定改造方案", "responsible": "刘科长" } ] }),
+    )
+    .await["tasks"][0]
+        .clone();
+    let task = ok(
+        &app,
+        &planning_head,
+        &task_mutation("signTask"),
+        json!({ "taskId": task["id"], "version": task["version"] }),
+    )
+    .await["task"]
+        .clone();
+    let mut below = ok(&app, &planning_head, &split("splitPart"), json!({ "itemId": signed["id"],
+        "fromTaskId": task["id"], "tasks": [ { "unitId": group, "measures": "现场踏勘", "responsible": "组长" } ] }))
+    .await["tasks"][0]
+        .clone();
+    let item = &signed;
+    let act = |name: &'static str, token: String, extra: Value| {
+        let app = &app;
+        async move {
+            let t = tasks_seen(app, &token, item)
+                .await
+                .expect("tasks")
+                .into_iter()
+                .find(|t| t["unit"]["name"] == "规划科一组")
+                .expect("the group's task");
+            let mut input = json!({ "taskId": t["id"], "version": t["version"] });
+            if let (Some(input), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+                input.extend(extra.clone());
+            }
+            ok(app, &token, &task_mutation(name), input).await["task"].clone()
+        }
+    };
+
+    // The part's own due is far (10-09); the group's, a working day before the 科室's, is
+    // tomorrow (09-30): the part is blue for it, and says so.
+    let before = colours(&app, &d.supervisor, &signed).await;
+    assert_eq!(before["colour"], "BLUE", "{before}");
+    assert_eq!(
+        before["assignments"][0]["colourReason"],
+        "下级任务（规划科一组）1个工作日内到期（期限2026-09-30）"
+    );
+    act("signTask", group_head.clone(), json!({})).await;
+    // The group's report is sent back twice: its task is red (§3's rule on rejections), and
+    // with it the part, the item, and the 规划科's task above it, each naming the group.
+    for round in 0..2 {
+        act(
+            "submitTaskFeedback",
+            group_head.clone(),
+            json!({ "body": format!("踏勘完成（第{}次）", round + 1) }),
+        )
+        .await;
+        below = act(
+            "rejectTask",
+            planning_head.clone(),
+            json!({ "reason": "缺少测绘数据" }),
+        )
+        .await;
+    }
+    assert_eq!(below["colour"], "RED", "{below}");
+    let rolled = colours(&app, &d.supervisor, &signed).await;
+    assert_eq!(rolled["colour"], "RED", "{rolled}");
+    let reason = rolled["colourReason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("下级任务（规划科一组）") && reason.contains("退回重办2次"),
+        "{rolled}"
+    );
+    let lead = &rolled["assignments"][0];
+    assert_eq!(lead["unit"]["name"], "区住房和城乡建设局", "{rolled}");
+    assert_eq!(lead["colour"], "RED", "{rolled}");
+    let co = &rolled["assignments"][1];
+    assert_eq!(
+        co["colour"], "NONE",
+        "the co-unit's part has no task: {rolled}"
+    );
+    let planning_task = tasks_seen(&app, &d.housing_head, &signed)
+        .await
+        .expect("tasks")
+        .into_iter()
+        .find(|t| t["unit"]["name"] == "住建局规划科")
+        .expect("the 科室's task");
+    assert_eq!(planning_task["colour"], "RED", "{planning_task}");
+
+    // The board counts the item red, against the lead unit.
+    let board = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "{ dashboard { byColour { colour count } units { unit { name } red } } }",
+            json!({}),
+        )
+        .await;
+    let red_items = board["data"]["dashboard"]["byColour"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["colour"] == "RED"))
+        .map(|e| e["count"].clone());
+    assert_eq!(red_items, Some(json!(1)), "{board}");
+    let housing_red = board["data"]["dashboard"]["units"]
+        .as_array()
+        .and_then(|l| l.iter().find(|u| u["unit"]["name"] == "区住房和城乡建设局"))
+        .map(|u| u["red"].clone());
+    assert_eq!(housing_red, Some(json!(1)), "{board}");
+
+    // The climb: the 科室 that handed the task down hears first, once a day.
+    let group_task = crate::helpers::row_id(&below["id"]);
+    sweep_at(&app, &d, shanghai(2026, 9, 29, 14, 0)).await;
+    assert_eq!(
+        climb(&app).await,
+        [(planning, format!("TASK {group_task} RED 0"))]
+    );
+    let to_planning = mails_titled(&app, "下级任务红色预警").await;
+    assert!(
+        to_planning.contains(&format!("unit_head-{planning}@example.gov.cn")),
+        "{to_planning:?}"
+    );
+    sweep_at(&app, &d, shanghai(2026, 9, 29, 16, 0)).await;
+    assert_eq!(climb(&app).await.len(), 1, "one rung a day");
+    // The next working day, the 局 holding the part; National Day's holidays move nothing.
+    sweep_at(&app, &d, shanghai(2026, 9, 30, 8, 30)).await;
+    sweep_at(&app, &d, shanghai(2026, 10, 3, 8, 30)).await;
+    assert_eq!(
+        climb(&app).await,
+        [
+            (planning, format!("TASK {group_task} RED 0")),
+            (d.housing, format!("TASK {group_task} RED 1")),
+        ]
+    );
+    // Then the office, as the 局's problem.
+    sweep_at(&app, &d, shanghai(2026, 10, 8, 8, 30)).await;
+    let climbed = climb(&app).await;
+    assert_eq!(climbed.len(), 3, "{climbed:?}");
+    assert_eq!(climbed[2], (d.housing, format!("TASK {group_task} RED 2")));
+    assert_eq!(
+        mails_titled(&app, "下级任务红色督办").await,
+        ["supervisor-0@example.gov.cn"]
+    );
+    sweep_at(&app, &d, shanghai(2026, 10, 9, 8, 30)).await;
+    assert_eq!(climb(&app).await.len(), 3, "the office hears once");
+    // The climb's rows are in the trail, named by task, like every notice.
+    let trail = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "query($id: ID!) { item(id: $id) { auditTrail { action details } } }",
+            json!({ "id": signed["id"] }),
+        )
+        .await;
+    let climbs = trail["data"]["item"]["auditTrail"].as_array().map(|rows| {
+        rows.iter()
+            .filter(|r| {
+                r["action"] == "NOTICE"
+                    && r["details"]["level"]
+                        .as_str()
+                        .is_some_and(|l| l.contains(" RED "))
+            })
+            .count()
+    });
+    assert_eq!(climbs, Some(3), "{trail}");
+}
