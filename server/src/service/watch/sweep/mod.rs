@@ -173,7 +173,13 @@ async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<Swee
     let started = std::time::Instant::now();
     let mut report = sweep_locked(state, now, true).await?;
     // Then the tasks handed down: a red one climbs a level (docs/rules.md §8).
-    report.notices += tasks::climb_red_tasks(state, now).await?;
+    let climb = tasks::Climb {
+        db: &state.db,
+        calendar: &state.calendar,
+        time_zone: state.time_zone,
+        notices: &state.notices,
+    };
+    report.notices += tasks::climb_red_tasks(climb, now).await?;
     // Notices an earlier version's sweep left waiting for their digest (this one writes
     // each with its mail).
     report.emails += notify::digest_pending(&state.db, &state.notices, now).await?;

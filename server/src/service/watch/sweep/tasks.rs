@@ -10,20 +10,30 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use ducha_domain::climb::{Climbed, Hearer, level, next_rung, parse_level};
 use ducha_domain::colour::{Colour, task_colour};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 
+use crate::calendar_store::CalendarStore;
 use crate::error::AppResult;
-use crate::service::notices::notify::{EventNotice, TaskNews, Topic, write_event_notices};
+use crate::service::notices::notify::{
+    EventNotice, NoticeContext, TaskNews, Topic, write_event_notices,
+};
 use crate::service::watch::colours::RuleSet;
 use crate::service::watch::colours::tasks::{TaskRow, open_tasks, task_facts};
-use crate::service::watch::sweep::Sweeper;
 use entity::{assignment, notice, task};
+
+/// What the climb runs with: the sweep's database, calendar and notice context.
+pub struct Climb<'a> {
+    pub db: &'a DatabaseConnection,
+    pub calendar: &'a CalendarStore,
+    pub time_zone: chrono_tz::Tz,
+    pub notices: &'a NoticeContext,
+}
 
 /// Sends the climb's next rung for every red task that is due one; the rungs sent.
 #[tracing::instrument(skip_all)]
-pub async fn climb_red_tasks(state: &Sweeper, now: DateTime<Utc>) -> AppResult<usize> {
-    let db = &state.db;
-    let rule_set = RuleSet::load(db, &state.calendar, state.time_zone).await?;
+pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<usize> {
+    let db = state.db;
+    let rule_set = RuleSet::load(db, state.calendar, state.time_zone).await?;
     let rules = rule_set.rules();
     let (open, items) = open_tasks(db, None).await?;
     let red: Vec<(&TaskRow, String)> = open
@@ -65,7 +75,7 @@ pub async fn climb_red_tasks(state: &Sweeper, now: DateTime<Utc>) -> AppResult<u
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-    let on_record = climbs_on_record(state, &part_ids).await?;
+    let on_record = climbs_on_record(db, state.time_zone, &part_ids).await?;
     let today = now.with_timezone(&rules.time_zone).date_naive();
     // A sweep run by hand on a rest day starts a climb but does not move one on.
     let working_day = rules.calendar.is_working_day(today).value;
@@ -128,7 +138,7 @@ pub async fn climb_red_tasks(state: &Sweeper, now: DateTime<Utc>) -> AppResult<u
         .collect();
     let sent = events.len();
     let txn = db.begin().await?;
-    write_event_notices(&txn, &state.notices, now, events).await?;
+    write_event_notices(&txn, state.notices, now, events).await?;
     txn.commit().await?;
     state.notices.wake.notify_one();
     Ok(sent)
@@ -152,13 +162,17 @@ fn units_above(task: &task::Model, family: &HashMap<i64, task::Model>, part_unit
 }
 
 /// The highest rung on record for each task of `parts`, and the local date it was sent.
-async fn climbs_on_record(state: &Sweeper, parts: &[i64]) -> AppResult<HashMap<i64, Climbed>> {
+async fn climbs_on_record(
+    db: &DatabaseConnection,
+    time_zone: chrono_tz::Tz,
+    parts: &[i64],
+) -> AppResult<HashMap<i64, Climbed>> {
     let rows = crate::service::store::sql::in_chunks(parts, |chunk| {
         notice::Entity::find()
             .filter(notice::Column::Kind.eq("TASK"))
             .filter(notice::Column::Level.contains(" RED "))
             .filter(notice::Column::AssignmentId.is_in(chunk))
-            .all(&state.db)
+            .all(db)
     })
     .await?;
     let mut climbed: HashMap<i64, Climbed> = HashMap::new();
@@ -166,7 +180,7 @@ async fn climbs_on_record(state: &Sweeper, parts: &[i64]) -> AppResult<HashMap<i
         let Some((task_id, rung)) = parse_level(&row.level) else {
             continue;
         };
-        let on = row.created_at.with_timezone(&state.time_zone).date_naive();
+        let on = row.created_at.with_timezone(&time_zone).date_naive();
         let entry = climbed.entry(task_id).or_insert(Climbed { rung, on });
         if rung >= entry.rung {
             *entry = Climbed { rung, on };
