@@ -47,6 +47,20 @@ async fn climb(app: &TestApp) -> Vec<(i64, String)> {
         .collect()
 }
 
+async fn board_count(app: &TestApp, d: &District, colour: &str) -> Option<Value> {
+    let board = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "{ dashboard { byColour { colour count } } }",
+            json!({}),
+        )
+        .await;
+    board["data"]["dashboard"]["byColour"]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["colour"] == colour))
+        .map(|e| e["count"].clone())
+}
+
 async fn mails_titled(app: &TestApp, title: &str) -> Vec<String> {
     entity::outbox::Entity::find()
         .all(&app.state.db)
@@ -119,6 +133,8 @@ async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) 
         before["assignments"][0]["colourReason"],
         "下级任务（规划科一组）1个工作日内到期（期限2026-09-30）"
     );
+    // The board counts it blue too: it reads the tasks that may have a colour today.
+    assert_eq!(board_count(&app, &d, "BLUE").await, Some(json!(1)));
     act("signTask", group_head.clone(), json!({})).await;
     // The group's report is sent back twice: its task is red (§3's rule on rejections), and
     // with it the part, the item, and the 规划科's task above it, each naming the group.
@@ -161,6 +177,7 @@ async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) 
     assert_eq!(planning_task["colour"], "RED", "{planning_task}");
 
     // The board counts the item red, against the lead unit.
+    assert_eq!(board_count(&app, &d, "BLUE").await, Some(json!(0)));
     let board = app
         .graphql_as(
             Some(&d.supervisor),

@@ -56,13 +56,45 @@ pub fn task_facts(item: &item::Model, task: &task::Model) -> TaskFacts {
     }
 }
 
-/// The open tasks of items whose work runs — of every item, or of those `among` — with
-/// their items: what the board, the live dashboard and the sweep roll in now. Two
-/// statements whatever their number.
+/// Which open tasks of items whose work runs to read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenTasks<'a> {
+    /// Only the tasks of these items.
+    pub among: Option<&'a [i64]>,
+    /// Only tasks that may have a colour before this instant: due before it, sent back, or of
+    /// an item with a progress-report cycle. Nothing else colours a task (§3), so the others
+    /// are on schedule until then ([`colour_horizon`]).
+    pub coloured_before: Option<DateTime<Utc>>,
+}
+
+/// The first instant at which a task not yet due could turn blue, judged today: local
+/// midnight of the working day after the blue window (a due on any date before it is within
+/// `blue_within_working_days` working days of today). `None` beyond the calendar.
+pub fn colour_horizon(rules: &Rules<'_>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let today = now.with_timezone(&rules.time_zone).date_naive();
+    let window = i32::try_from(rules.policy.blue_within_working_days).ok()?;
+    let first_after = rules
+        .calendar
+        .add_working_days(today, window.checked_add(1)?)
+        .ok()?
+        .value;
+    local_midnight(rules, first_after)
+}
+
+fn local_midnight(rules: &Rules<'_>, date: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+    date.and_time(chrono::NaiveTime::MIN)
+        .and_local_timezone(rules.time_zone)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The open tasks `which` asks for, with their items: what the board, the live dashboard and
+/// the sweep roll in now. Two statements whatever their number.
 pub async fn open_tasks(
     db: &impl ConnectionTrait,
-    among: Option<&[i64]>,
+    which: OpenTasks<'_>,
 ) -> AppResult<(Vec<TaskRow>, HashMap<i64, item::Model>)> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let open: Vec<&str> = [
         TaskStatus::Assigned,
         TaskStatus::Signed,
@@ -71,11 +103,24 @@ pub async fn open_tasks(
     .iter()
     .map(|s| s.as_str())
     .collect();
-    let select = task::Entity::find()
+    let mut select = task::Entity::find()
         .filter(task::Column::Status.is_in(open))
         .filter(task::Column::ItemId.in_subquery(running_items()))
         .order_by_asc(task::Column::Id);
-    let found = match among {
+    if let Some(horizon) = which.coloured_before {
+        let cycled = Query::select()
+            .column(item::Column::Id)
+            .from(item::Entity)
+            .and_where(Expr::col(item::Column::ReportCycleDays).is_not_null())
+            .to_owned();
+        select = select.filter(
+            sea_orm::Condition::any()
+                .add(task::Column::DueAt.lt(horizon))
+                .add(task::Column::Rejections.gt(0))
+                .add(task::Column::ItemId.in_subquery(cycled)),
+        );
+    }
+    let found = match which.among {
         None => select.find_also_related(unit::Entity).all(db).await?,
         Some(ids) => {
             in_chunks(ids, |chunk| {
@@ -168,15 +213,29 @@ impl TaskVerdicts {
 }
 
 impl TaskVerdicts {
-    /// The open tasks' verdicts now — of every item, or of those `among`.
+    /// The open tasks' verdicts now — of every item, or of those `among`. Only tasks that may
+    /// have a colour today are read (`OpenTasks::coloured_before`): the others are on
+    /// schedule, so what is judged holds until the next local midnight at most.
     pub async fn open_now(
         db: &impl ConnectionTrait,
         rules: &Rules<'_>,
         among: Option<&[i64]>,
         now: DateTime<Utc>,
     ) -> AppResult<TaskVerdicts> {
-        let (rows, items) = open_tasks(db, among).await?;
-        Ok(TaskVerdicts::judge(rules, |id| items.get(&id), &rows, now))
+        let horizon = colour_horizon(rules, now);
+        let which = OpenTasks {
+            among,
+            coloured_before: horizon,
+        };
+        let (rows, items) = open_tasks(db, which).await?;
+        let mut verdicts = TaskVerdicts::judge(rules, |id| items.get(&id), &rows, now);
+        if horizon.is_some() {
+            let tomorrow = now.with_timezone(&rules.time_zone).date_naive().succ_opt();
+            let midnight = tomorrow.and_then(|d| local_midnight(rules, d));
+            let midnight = midnight.unwrap_or(now + chrono::TimeDelta::hours(1));
+            verdicts.holds_until = Some(verdicts.holds_until.map_or(midnight, |u| u.min(midnight)));
+        }
+        Ok(verdicts)
     }
 
     /// Replaces what is held of the items in `fresh` (judged again, of the items `touched`).

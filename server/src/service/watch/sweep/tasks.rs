@@ -18,7 +18,9 @@ use crate::service::notices::notify::{
     EventNotice, NoticeContext, TaskNews, Topic, write_event_notices,
 };
 use crate::service::watch::colours::RuleSet;
-use crate::service::watch::colours::tasks::{TaskRow, open_tasks, task_facts};
+use crate::service::watch::colours::tasks::{
+    OpenTasks, TaskRow, colour_horizon, open_tasks, task_facts,
+};
 use entity::{assignment, notice, task};
 
 /// What the climb runs with: the sweep's database, calendar and notice context.
@@ -35,7 +37,12 @@ pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<
     let db = state.db;
     let rule_set = RuleSet::load(db, state.calendar, state.time_zone).await?;
     let rules = rule_set.rules();
-    let (open, items) = open_tasks(db, None).await?;
+    // Only a task that may have a colour today can be red.
+    let which = OpenTasks {
+        among: None,
+        coloured_before: colour_horizon(&rules, now),
+    };
+    let (open, items) = open_tasks(db, which).await?;
     let red: Vec<(&TaskRow, String)> = open
         .iter()
         .filter_map(|row| {
