@@ -8,6 +8,8 @@
 //! waived, with a reason) by the unit that handed it down, not by the office. The part's
 //! 办结反馈 waits until every task under it is closed or waived ([`feedback_gate`]).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use ducha_calendar::{Calendar, DeadlinePolicy};
@@ -508,5 +510,49 @@ mod tests {
         assert!(check_hand_down(false, false).is_err());
         assert!(check_hand_down(true, true).is_err());
         assert!(check_hand_down(true, false).is_ok());
+    }
+}
+
+/// Each unit's top-level unit (itself for a root), from (unit, parent) pairs: the board, the
+/// standings and the monthly report count a sub-unit's parts under it (docs/rules.md §8). A
+/// parent that is missing or a stored loop ends the climb where it is.
+pub fn top_levels(units: impl IntoIterator<Item = (i64, Option<i64>)>) -> HashMap<i64, i64> {
+    let parents: HashMap<i64, Option<i64>> = units.into_iter().collect();
+    parents
+        .keys()
+        .map(|&unit| {
+            let mut top = unit;
+            // At most as deep as the organisation; the bound guards a stored loop.
+            for _ in 0..16 {
+                match parents.get(&top).copied().flatten() {
+                    Some(parent) if parents.contains_key(&parent) => top = parent,
+                    _ => break,
+                }
+            }
+            (unit, top)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod top_level_tests {
+    use super::top_levels;
+
+    #[test]
+    fn sub_units_count_under_their_top_level_unit() {
+        let tops = top_levels([
+            (1, None),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, None),
+            (5, Some(99)),
+        ]);
+        assert_eq!(tops[&1], 1);
+        assert_eq!(tops[&2], 1);
+        assert_eq!(tops[&3], 1);
+        assert_eq!(tops[&4], 4);
+        assert_eq!(tops[&5], 5, "a missing parent ends the climb");
+        let looped = top_levels([(7, Some(8)), (8, Some(7))]);
+        assert!(looped.contains_key(&7) && looped.contains_key(&8));
     }
 }

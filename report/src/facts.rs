@@ -95,6 +95,18 @@ pub struct ReportFacts {
     pub previous: Option<PreviousReport>,
     /// Earlier months' totals, oldest first, for the trend chart.
     pub history: Vec<TrendPoint>,
+    /// Tasks handed down from those assignments as they stood at the month's end: their
+    /// colours roll into their assignments' (docs/rules.md §8).
+    pub tasks: Vec<TaskColourFacts>,
+}
+
+/// A task handed down from a live assignment (分解, 转办), for the roll-up of colours.
+#[derive(Debug, Clone)]
+pub struct TaskColourFacts {
+    pub assignment_id: i64,
+    /// The sub-unit holding it, as a rolled-up reason names it.
+    pub unit_name: String,
+    pub facts: ducha_domain::colour::TaskFacts,
 }
 
 /// What a report needs of the month before: its totals and its units. Deserialised from a

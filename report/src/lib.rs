@@ -15,7 +15,8 @@ pub mod render;
 
 pub use compute::{ReportRules, build, changes_between};
 pub use facts::{
-    AssignmentFacts, Closure, ItemFacts, PastTotals, PreviousReport, ReportFacts, UnitInfo,
+    AssignmentFacts, Closure, ItemFacts, PastTotals, PreviousReport, ReportFacts, TaskColourFacts,
+    UnitInfo,
 };
 pub use model::{
     ColourCounts, FlaggedItem, MonthlyReport, NamedUnit, Sections, SourceFigures, Totals,

@@ -290,7 +290,8 @@ pub async fn load(state: &AppState) -> AppResult<Option<DemoTokens>> {
                 tick(1),
                 NewPerson {
                     name: format!("{name}负责人"),
-                    email: None,
+                    // An address, so that the notices of its tasks reach someone.
+                    email: Some(format!("unit{:02}-{}@demo.gov.cn", parent_index + 1, n + 1)),
                     role: Role::UnitHead,
                     unit_id: Some(unit.id),
                     account: Some(format!("unit{:02}-{}", parent_index + 1, n + 1)),

@@ -196,8 +196,12 @@ async fn a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks(backen
             json!({ "id": signed["id"] }),
         )
         .await;
+    // Its colour there is its task's: on schedule, and no other unit's reason.
     assert_eq!(colour["data"]["item"]["colour"], "NONE", "{colour}");
-    assert!(colour.to_string().contains("本单位未直接承办"), "{colour}");
+    assert_eq!(
+        colour["data"]["item"]["colourReason"], "按期推进",
+        "{colour}"
+    );
     // Every verb but progress names the version it acts on.
     assert_eq!(
         refused(

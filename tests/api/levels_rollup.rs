@@ -168,6 +168,18 @@ async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) 
         co["colour"], "NONE",
         "the co-unit's part has no task: {rolled}"
     );
+    // A sub-unit sees the item in its own task's colour, the 科室 above in the worst below it;
+    // neither sees the 局's part.
+    let seen = colours(&app, &group_head, &signed).await;
+    assert_eq!(seen["colour"], "RED", "{seen}");
+    assert_eq!(seen["colourReason"], "办结反馈被退回重办2次", "{seen}");
+    assert_eq!(seen["assignments"], json!([]), "{seen}");
+    let seen = colours(&app, &planning_head, &signed).await;
+    assert_eq!(seen["colour"], "RED", "{seen}");
+    assert_eq!(
+        seen["colourReason"], "下级任务（规划科一组）办结反馈被退回重办2次",
+        "{seen}"
+    );
     let planning_task = tasks_seen(&app, &d.housing_head, &signed)
         .await
         .expect("tasks")
@@ -231,6 +243,52 @@ async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) 
     );
     sweep_at(&app, &d, shanghai(2026, 10, 9, 8, 30)).await;
     assert_eq!(climb(&app).await.len(), 3, "the office hears once");
+    // The board counts by top-level unit: the 科室 and the 组 are rolled into the 局.
+    let board = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "{ dashboard { units { unit { name } } } }",
+            json!({}),
+        )
+        .await;
+    let names: Vec<&str> = board["data"]["dashboard"]["units"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["unit"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"区住房和城乡建设局"), "{board}");
+    assert!(
+        !names.iter().any(|n| n.contains("规划科")),
+        "sub-units are rolled up: {board}"
+    );
+    // So does September's 通报: at its last instant the group's task was red (sent back
+    // twice on 09-29), so the item is red for the 局, the reason naming the group.
+    let september = ducha_server::service::reports::publish_due(
+        app.state.publisher(),
+        shanghai(2026, 10, 9, 9, 0),
+    )
+    .await
+    .expect("publish_due")
+    .expect("September published");
+    let report = &september.report;
+    assert!(
+        report.units.iter().all(|u| !u.unit.contains("规划科")),
+        "{:?}",
+        report.units.iter().map(|u| &u.unit).collect::<Vec<_>>()
+    );
+    let red: Vec<(&str, &str)> = report
+        .red_items
+        .iter()
+        .map(|r| (r.unit.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        red,
+        [(
+            "区住房和城乡建设局",
+            "下级任务（规划科一组）办结反馈被退回重办2次"
+        )]
+    );
     // The climb's rows are in the trail, named by task, like every notice.
     let trail = app
         .graphql_as(

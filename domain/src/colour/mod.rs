@@ -176,6 +176,17 @@ impl ItemColours {
         let rolled = rolled_up(held.clone(), sub_unit, verdict);
         self.add(assignment_id, unit_id, rolled);
     }
+
+    /// What a unit holding a task of the item (and no part) sees as the item's colour: the
+    /// worst of its task's and those below it (§8), kept apart from the item's own.
+    pub fn add_for_unit(&mut self, unit_id: i64, verdict: Verdict) {
+        match self.by_unit.get(&unit_id) {
+            Some(held) if held.colour >= verdict.colour => {}
+            _ => {
+                self.by_unit.insert(unit_id, verdict);
+            }
+        }
+    }
 }
 
 /// The colour of being `overdue` working days late: YELLOW, RED past the policy's threshold.

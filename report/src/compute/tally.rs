@@ -133,6 +133,10 @@ impl Counter {
             .iter()
             .map(|u| (u.id, u.name.as_str()))
             .collect();
+        let mut tasks: HashMap<i64, Vec<&crate::facts::TaskColourFacts>> = HashMap::new();
+        for task in &facts.tasks {
+            tasks.entry(task.assignment_id).or_default().push(task);
+        }
         for a in &facts.assignments {
             let Some(item) = items.get(&a.item_id).copied() else {
                 continue;
@@ -143,13 +147,24 @@ impl Counter {
             }
             let facts = colour_facts(a, item);
             self.count_open(a, item, colour::is_overdue(&facts, period.at));
-            let verdict = assignment_colour(
+            let own = assignment_colour(
                 rules.calendar,
                 rules.time_zone,
                 rules.policy,
                 &facts,
                 period.at,
             );
+            // The tasks handed down from it roll in (docs/rules.md §8).
+            let verdict = tasks.get(&a.id).into_iter().flatten().fold(own, |held, t| {
+                let task = colour::task_colour(
+                    rules.calendar,
+                    rules.time_zone,
+                    rules.policy,
+                    &t.facts,
+                    period.at,
+                );
+                colour::rolled_up(held, &t.unit_name, task)
+            });
             self.units
                 .entry(a.unit_id)
                 .or_default()

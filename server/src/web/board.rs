@@ -121,6 +121,8 @@ fn wall_page(viewer: &Viewer, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 title { "督查督办大屏" }
+                // No icon to fetch: a browser asks for /favicon.ico otherwise.
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/assets/web/ducha.css";
                 script src="/assets/web/ducha.js" defer {}
             }

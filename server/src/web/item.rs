@@ -184,7 +184,7 @@ async fn render_said(
         (facts(item))
         (assignments(item))
         (hand_down_link(viewer, item, &data["me"]))
-        (super::tasks::section(viewer, item, task_typed))
+        (super::tasks::section(viewer, item, task_typed, has_sub_units(&data["me"])))
         (actions(viewer, item, &units, typed))
         (extensions(viewer, item))
         (reports(item))
@@ -303,11 +303,16 @@ fn assignments(item: &Value) -> Markup {
     }
 }
 
+/// Whether the reader's unit has sub-units.
+fn has_sub_units(me: &Value) -> bool {
+    me["unit"]["subUnits"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty())
+}
+
 /// 分解 / 转办, for the head of a unit whose signed part runs and that has sub-units.
 fn hand_down_link(viewer: &Viewer, item: &Value, me: &Value) -> Markup {
-    let has_sub_units = me["unit"]["subUnits"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty());
+    let has_sub_units = has_sub_units(me);
     let runs = matches!(
         text(&item["stage"]),
         "ASSIGNED" | "IN_PROGRESS" | "FEEDBACK_SUBMITTED"
@@ -495,7 +500,9 @@ fn timeline(item: &Value) -> Markup {
                     li {
                         (view::time(&e["at"])) "　"
                         strong { (view::action_label(text(&e["action"]))) }
-                        @if let Some(name) = task_unit.or(unit) { "（" (name) "）" }
+                        // A notice names the unit it went to.
+                        @let notified = e["details"]["unitName"].as_str();
+                        @if let Some(name) = notified.or(task_unit).or(unit) { "（" (name) "）" }
                         @if !e["actor"].is_null() { "　" (text(&e["actor"]["name"])) }
                         @if !e["toStage"].is_null() && e["toStage"] != e["fromStage"] {
                             "　" (view::stage_label(text(&e["fromStage"]))) " → " (view::stage_label(text(&e["toStage"])))

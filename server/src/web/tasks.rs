@@ -64,8 +64,14 @@ fn offered(viewer: &Viewer, item: &Value, task: &Value) -> Vec<TaskAction> {
         .collect()
 }
 
-/// The section, or nothing when the reader sees no task of the item.
-pub(super) fn section(viewer: &Viewer, item: &Value, typed: Option<TaskTyped<'_>>) -> Markup {
+/// The section, or nothing when the reader sees no task of the item. `sub_units`: the
+/// reader's unit has sub-units to hand its own task down to.
+pub(super) fn section(
+    viewer: &Viewer,
+    item: &Value,
+    typed: Option<TaskTyped<'_>>,
+    sub_units: bool,
+) -> Markup {
     let tasks: Vec<&Value> = item["tasks"].as_array().into_iter().flatten().collect();
     if tasks.is_empty() {
         return html! {};
@@ -93,7 +99,7 @@ pub(super) fn section(viewer: &Viewer, item: &Value, typed: Option<TaskTyped<'_>
         section #tasks aria-label=(heading) {
             h2 { (heading) "（已办结或免除 " (done) " / 共 " (tasks.len()) "）" }
             ol.tasks {
-                @for task in roots { (node(viewer, item, &tasks, task, typed, 0)) }
+                @for task in roots { (node(viewer, item, (&tasks, sub_units), task, typed, 0)) }
             }
         }
     }
@@ -102,7 +108,7 @@ pub(super) fn section(viewer: &Viewer, item: &Value, typed: Option<TaskTyped<'_>
 fn node(
     viewer: &Viewer,
     item: &Value,
-    tasks: &[&Value],
+    (tasks, sub_units): (&[&Value], bool),
     task: &Value,
     typed: Option<TaskTyped<'_>>,
     depth: usize,
@@ -145,21 +151,29 @@ fn node(
                     }
                 }
             }
-            (forms(viewer, item, task, typed))
+            (forms(viewer, item, task, typed, sub_units))
             @if !children.is_empty() && depth < 8 {
                 ol.tasks {
-                    @for child in children { (node(viewer, item, tasks, child, typed, depth + 1)) }
+                    @for child in children { (node(viewer, item, (tasks, sub_units), child, typed, depth + 1)) }
                 }
             }
         }
     }
 }
 
-fn forms(viewer: &Viewer, item: &Value, task: &Value, typed: Option<TaskTyped<'_>>) -> Markup {
+fn forms(
+    viewer: &Viewer,
+    item: &Value,
+    task: &Value,
+    typed: Option<TaskTyped<'_>>,
+    sub_units: bool,
+) -> Markup {
     let offered = offered(viewer, item, task);
+    // Handing its own task further down needs sub-units to hand it to.
     let own_signed = standing(viewer, item, task).own
         && text(&task["status"]) == "SIGNED"
-        && viewer.actor.role == Role::UnitHead;
+        && viewer.actor.role == Role::UnitHead
+        && sub_units;
     if offered.is_empty() && !own_signed {
         return html! {};
     }

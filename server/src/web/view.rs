@@ -37,6 +37,8 @@ pub fn page(viewer: Option<&Viewer>, nav: Nav, title: &str, body: Markup) -> Mar
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " - 督查督办" }
+                // No icon to fetch: a browser asks for /favicon.ico otherwise.
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/assets/web/ducha.css";
                 script src="/assets/web/ducha.js" defer {}
             }

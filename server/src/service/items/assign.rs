@@ -230,6 +230,7 @@ pub async fn resolve_return(
         ),
         item: &current,
         assignment: &returned,
+        about_unit: None,
         situation: format!("督查室意见：{}", why.as_str()),
     }];
     if let Some(new) = &reassigned {

@@ -221,6 +221,7 @@ pub async fn decide_extension(
         level: format!("DECIDED {extension_id}"),
         item: &current,
         assignment: &target,
+        about_unit: None,
         situation,
     }];
     write

@@ -221,6 +221,7 @@ pub async fn verify(
             level: format!("REJECT {}", feedback.id),
             item: &current,
             assignment: lead,
+            about_unit: None,
             situation: format!(
                 "办结反馈经核查未通过，退回重办：{}",
                 why.as_ref().map(Text::as_str).unwrap_or_default()

@@ -46,6 +46,7 @@ pub async fn instruct(
             level: created.id.to_string(),
             item: &current,
             assignment: a,
+            about_unit: None,
             situation: situation.clone(),
         })
         .collect();

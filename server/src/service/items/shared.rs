@@ -112,6 +112,7 @@ pub fn assignment_notice<'a>(
         level: Rung::Assigned.level(None),
         item: current,
         assignment: a,
+        about_unit: None,
         situation: "已交办，待签收".into(),
     }
 }

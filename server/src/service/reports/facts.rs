@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use ducha_domain::{SourceKind, Stage};
 use ducha_report::{
     AssignmentFacts, ItemFacts, Month, MonthlyReport, PastTotals, PreviousReport, ReportFacts,
-    ReportRules, TrendPoint, UnitInfo,
+    ReportRules, TaskColourFacts, TrendPoint, UnitInfo,
 };
 use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, QueryOrder, Value};
 
@@ -368,8 +368,24 @@ pub async fn load_facts(
         a.first_feedback_at = feedback.map(|f| f.1);
     }
 
+    // The tasks handed down, as they stood at the end, roll into their assignments' colours;
+    // a sub-unit's parts and closures count under its top-level unit (docs/rules.md §8).
+    let tasks = tasks_at_end(db, &items, last_instant).await?;
+    let tops = ducha_domain::tasks::top_levels(unit_rows.iter().map(|u| (u.id, u.parent_id)));
+    let top = |unit_id: i64| tops.get(&unit_id).copied().unwrap_or(unit_id);
+    for a in &mut assignments {
+        a.unit_id = top(a.unit_id);
+    }
+    let closures: Vec<ducha_report::Closure> = closures
+        .into_iter()
+        .map(|c| ducha_report::Closure {
+            unit_id: top(c.unit_id),
+            ..c
+        })
+        .collect();
     let units = unit_rows
         .into_iter()
+        .filter(|u| top(u.id) == u.id)
         .map(|u| UnitInfo {
             id: u.id,
             kind: unit_kind_label(u.kind).to_string(),
@@ -400,7 +416,47 @@ pub async fn load_facts(
         closures,
         previous,
         history,
+        tasks,
     })
+}
+
+/// The tasks of `items` handed down by `at`, as they stood then (`task_as_of`), with what
+/// their colours are judged from.
+async fn tasks_at_end(
+    db: &DatabaseConnection,
+    items: &[ducha_report::ItemFacts],
+    at: DateTime<Utc>,
+) -> AppResult<Vec<TaskColourFacts>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let by_id: HashMap<i64, &ducha_report::ItemFacts> = items.iter().map(|i| (i.id, i)).collect();
+    let rows = entity::task::Entity::find()
+        .filter(entity::task::Column::CreatedAt.lte(at))
+        .order_by_asc(entity::task::Column::Id)
+        .find_also_related(unit::Entity)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(crate::service::store::read::task_row)
+        .filter_map(|row| {
+            let item = by_id.get(&row.task.item_id)?;
+            let task = crate::service::watch::colours::tasks::task_as_of(&row.task, at)?;
+            Some(TaskColourFacts {
+                assignment_id: task.assignment_id,
+                facts: ducha_domain::colour::TaskFacts {
+                    status: crate::service::watch::colours::tasks::status_of(&task),
+                    due_at: task.due_at,
+                    feedback_at: task.feedback_at,
+                    rejections: i64::from(task.rejections),
+                    last_report_or_handed_at: task.last_report_at.unwrap_or(task.created_at),
+                    item_stage: item.stage_at_end,
+                    report_cycle_days: item.report_cycle_days,
+                    report_cycle_working_days: item.report_cycle_working_days,
+                },
+                unit_name: row.unit_name,
+            })
+        })
+        .collect())
 }
 
 /// The month's report computed now, from the live database, without storing it.

@@ -166,6 +166,7 @@ pub async fn hand_down(cx: Cx<'_>, order: HandDown) -> AppResult<Vec<task::Model
             news: TaskNews::HandedDown,
             part: part.clone(),
             to_unit: row.unit_id,
+            about_unit: row.unit_id,
             due: row.due_at,
             signed_at: None,
             level: format!("TASK {} HANDED_DOWN", row.id),

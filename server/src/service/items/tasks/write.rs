@@ -182,6 +182,7 @@ impl<'a> TaskWrite<'a> {
                 level: notice.level.clone(),
                 item: &item,
                 assignment: part,
+                about_unit: Some(notice.about_unit),
                 situation: notice.situation.clone(),
             })
             .collect();
@@ -209,6 +210,8 @@ pub(crate) struct TaskNotice {
     pub news: TaskNews,
     pub part: assignment::Model,
     pub to_unit: i64,
+    /// The sub-unit holding the task.
+    pub about_unit: i64,
     pub due: DateTime<Utc>,
     pub signed_at: Option<DateTime<Utc>>,
     pub level: String,

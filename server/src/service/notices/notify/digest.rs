@@ -180,7 +180,11 @@ fn digest_item(cx: &NoticeContext, tz: chrono_tz::Tz, group: &[&Entry]) -> Diges
                 };
                 DigestUnit {
                     name: e.unit_name.clone(),
-                    role: if e.lead { "主办" } else { "协办" },
+                    role: match e.topic {
+                        Topic::Task(_) => "子任务",
+                        _ if e.lead => "主办",
+                        _ => "协办",
+                    },
                     due,
                     situation,
                 }

@@ -19,21 +19,29 @@ pub struct EventNotice<'a> {
     pub level: String,
     pub item: &'a item::Model,
     pub assignment: &'a assignment::Model,
+    /// The sub-unit whose task the notice is about (topics of tasks): the mail names it and
+    /// the task's due, rather than the reader's part.
+    pub about_unit: Option<i64>,
     pub situation: String,
 }
 
 /// Writes the notices of one verb and their mails inside the verb's transaction, so the
 /// change and its notice commit together or not at all. Call `cx.wake` after the commit.
+/// The mails written.
 pub async fn write_event_notices(
     txn: &DatabaseTransaction,
     cx: &NoticeContext,
     now: DateTime<Utc>,
     events: Vec<EventNotice<'_>>,
-) -> AppResult<()> {
+) -> AppResult<usize> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    let unit_ids: Vec<i64> = events.iter().map(|e| e.assignment.unit_id).collect();
+    let unit_ids: Vec<i64> = events
+        .iter()
+        .flat_map(|e| [Some(e.assignment.unit_id), e.about_unit])
+        .flatten()
+        .collect();
     let directory = Directory::load_units(txn, &unit_ids).await?;
     let mut entries = Vec::new();
     for event in &events {
@@ -68,9 +76,8 @@ pub async fn write_event_notices(
             event.item.id,
             event.assignment.id,
             now,
-            event.topic,
-            &event.level,
-            &readers,
+            (event.topic, &event.level),
+            (&directory.unit_name(event.assignment.unit_id), &readers),
         )
         .await?;
         entries.push((
@@ -78,18 +85,20 @@ pub async fn write_event_notices(
                 event.topic,
                 event.item,
                 event.assignment,
-                directory.unit_name(event.assignment.unit_id),
+                directory.unit_name(event.about_unit.unwrap_or(event.assignment.unit_id)),
                 event.situation.clone(),
             ),
             event.assignment.unit_id,
         ));
     }
+    let mut written = 0;
     for mail in mails(cx, &directory, &entries, now) {
         outbox::Entity::insert(mail)
             .exec_without_returning(txn)
             .await?;
+        written += 1;
     }
-    Ok(())
+    Ok(written)
 }
 
 async fn audit_notice(
@@ -97,9 +106,8 @@ async fn audit_notice(
     item_id: i64,
     assignment_id: i64,
     now: DateTime<Utc>,
-    topic: Topic,
-    level: &str,
-    readers: &[Reader],
+    (topic, level): (Topic, &str),
+    (unit_name, readers): (&str, &[Reader]),
 ) -> AppResult<()> {
     let recipients: Vec<&str> = readers.iter().map(|r| r.email.as_str()).collect();
     audit_event::Entity::insert(
@@ -112,7 +120,9 @@ async fn audit_notice(
             from: None,
             to: None,
             reason: Some(topic.title()),
-            details: json!({ "kind": topic.kind(), "level": level, "recipients": recipients }),
+            // The unit it went to: a task's notice goes to a unit other than the part's.
+            details: json!({ "kind": topic.kind(), "level": level, "recipients": recipients,
+                             "unitName": unit_name }),
         }
         .into_model(),
     )

@@ -60,6 +60,8 @@ pub struct BoardParts {
     standings: HashMap<i64, UnitStanding>,
     /// The open tasks' verdicts, rolled into their parts' colours (docs/rules.md §8).
     tasks: TaskVerdicts,
+    /// Each unit's top-level unit: a sub-unit's parts count under it (§8).
+    tops: HashMap<i64, i64>,
 }
 
 #[derive(FromQueryResult)]
@@ -105,6 +107,7 @@ impl BoardParts {
             now,
         )
         .await?;
+        let tops = ducha_domain::tasks::top_levels(units.iter().map(|u| (u.id, u.parent_id)));
         let mut parts = BoardParts {
             rule_set,
             at: now,
@@ -120,6 +123,7 @@ impl BoardParts {
             closures: HashMap::new(),
             unit_closed: HashMap::new(),
             tasks: TaskVerdicts::default(),
+            tops,
             standings: HashMap::new(),
         };
         let mut pacer = Pacer::default();
@@ -203,15 +207,15 @@ impl BoardParts {
             self.add_item(row);
         }
         for row in &open {
-            units.insert(row.unit_id);
+            units.insert(self.top(row.unit_id));
             self.add_open(row, now);
         }
         for row in &quiet {
-            units.insert(row.unit_id);
+            units.insert(self.top(row.unit_id));
             self.add_quiet(row);
         }
         for closure in &closures {
-            units.insert(closure.unit_id);
+            units.insert(self.top(closure.unit_id));
             self.add_closure(closure);
         }
         self.stand(units);
@@ -240,9 +244,11 @@ impl BoardParts {
             by_colour,
             by_stage: self.by_stage.clone(),
             by_source_kind: self.by_source_kind.clone(),
+            // Top-level units, the levels below rolled up into them (§8).
             units: self
                 .units
                 .iter()
+                .filter(|u| u.parent_id.is_none())
                 .filter_map(|u| self.standings.get(&u.id).cloned())
                 .collect(),
             coloured_items: self.coloured.iter().map(|(id, c)| (*id, *c)).collect(),
@@ -299,7 +305,13 @@ impl BoardParts {
         );
     }
 
+    /// The unit a part of `unit_id` counts for: its top-level unit.
+    fn top(&self, unit_id: i64) -> i64 {
+        self.tops.get(&unit_id).copied().unwrap_or(unit_id)
+    }
+
     fn add_to_unit(&mut self, unit_id: i64, key: UnitItemKey, serial: &str, colour: Colour) {
+        let unit_id = self.top(unit_id);
         self.open.entry(key.0).or_default().push(unit_id);
         let named = matches!(colour, Colour::Red | Colour::Yellow).then(|| serial.into());
         self.unit_open
@@ -309,11 +321,12 @@ impl BoardParts {
     }
 
     fn add_closure(&mut self, closure: &ducha_report::Closure) {
+        let unit_id = self.top(closure.unit_id);
         self.closures
             .entry(closure.item_id)
             .or_default()
-            .push((closure.unit_id, closure.on_time));
-        let counts = self.unit_closed.entry(closure.unit_id).or_default();
+            .push((unit_id, closure.on_time));
+        let counts = self.unit_closed.entry(unit_id).or_default();
         counts.0 += 1;
         counts.1 += usize::from(closure.on_time);
     }

@@ -152,9 +152,20 @@ pub async fn open_tasks(
 /// instant until which they all hold.
 #[derive(Debug, Default)]
 pub struct TaskVerdicts {
-    /// By assignment id: (item id, sub-unit, verdict) of each of its tasks.
-    by_part: HashMap<i64, Vec<(i64, String, Verdict)>>,
+    /// By assignment id: each of its tasks' verdicts.
+    by_part: HashMap<i64, Vec<Judged>>,
     pub holds_until: Option<DateTime<Utc>>,
+}
+
+/// One task's own verdict, with what places it in its tree.
+#[derive(Debug)]
+struct Judged {
+    item_id: i64,
+    task_id: i64,
+    parent_task_id: Option<i64>,
+    unit_id: i64,
+    unit_name: String,
+    verdict: Verdict,
 }
 
 impl TaskVerdicts {
@@ -178,7 +189,14 @@ impl TaskVerdicts {
                 .by_part
                 .entry(row.task.assignment_id)
                 .or_default()
-                .push((item.id, row.unit_name.clone(), verdict));
+                .push(Judged {
+                    item_id: item.id,
+                    task_id: row.task.id,
+                    parent_task_id: row.task.parent_task_id,
+                    unit_id: row.task.unit_id,
+                    unit_name: row.unit_name.clone(),
+                    verdict,
+                });
         }
         verdicts
     }
@@ -189,8 +207,8 @@ impl TaskVerdicts {
             .get(&assignment_id)
             .into_iter()
             .flatten()
-            .fold(own, |held, (_, name, task)| {
-                rolled_up(held, name, task.clone())
+            .fold(own, |held, task| {
+                rolled_up(held, &task.unit_name, task.verdict.clone())
             })
     }
 
@@ -204,10 +222,38 @@ impl TaskVerdicts {
         }
     }
 
-    /// Rolls the tasks of the part `assignment_id` (of `unit_id`) into its item's `colours`.
+    /// Rolls the tasks of the part `assignment_id` (of `unit_id`) into its item's `colours`;
+    /// and gives each unit holding a task the worst of its task's and those below it, as its
+    /// view of the item (a sub-unit has no part to see).
     pub fn roll_part_into(&self, colours: &mut ItemColours, assignment_id: i64, unit_id: i64) {
-        for (_, name, verdict) in self.by_part.get(&assignment_id).into_iter().flatten() {
-            colours.add_task(assignment_id, unit_id, name, verdict.clone());
+        let tasks = self
+            .by_part
+            .get(&assignment_id)
+            .map_or(&[][..], Vec::as_slice);
+        let by_id: HashMap<i64, &Judged> = tasks.iter().map(|t| (t.task_id, t)).collect();
+        for task in tasks {
+            colours.add_task(
+                assignment_id,
+                unit_id,
+                &task.unit_name,
+                task.verdict.clone(),
+            );
+            colours.add_for_unit(task.unit_id, task.verdict.clone());
+            if task.verdict.colour == ducha_domain::colour::Colour::None {
+                continue;
+            }
+            let mut above = task.parent_task_id.and_then(|id| by_id.get(&id));
+            // As deep as the organisation; the bound guards a stored loop.
+            for _ in 0..16 {
+                let Some(holder) = above else { break };
+                let quiet = Verdict {
+                    colour: ducha_domain::colour::Colour::None,
+                    reason: String::new(),
+                };
+                let rolled = rolled_up(quiet, &task.unit_name, task.verdict.clone());
+                colours.add_for_unit(holder.unit_id, rolled);
+                above = holder.parent_task_id.and_then(|id| by_id.get(&id));
+            }
         }
     }
 }
@@ -241,7 +287,7 @@ impl TaskVerdicts {
     /// Replaces what is held of the items in `fresh` (judged again, of the items `touched`).
     pub fn replace(&mut self, touched: &[i64], fresh: TaskVerdicts) {
         for tasks in self.by_part.values_mut() {
-            tasks.retain(|(item_id, _, _)| !touched.contains(item_id));
+            tasks.retain(|task| !touched.contains(&task.item_id));
         }
         self.by_part.retain(|_, tasks| !tasks.is_empty());
         for (part, tasks) in fresh.by_part {

@@ -58,15 +58,31 @@ impl UnitTally {
         entry.1 += usize::from(on_time);
     }
 
-    /// Every unit's standing; `previous` holds the colours of the last published period.
+    /// Every top-level unit's standing, the levels below rolled up into it (docs/rules.md §8);
+    /// `previous` holds the colours of the last published period.
     pub fn standings(
         mut self,
         policy: &ColourPolicy,
         units: Vec<unit::Model>,
         previous: &HashMap<i64, Colour>,
     ) -> Vec<UnitStanding> {
+        let tops = ducha_domain::tasks::top_levels(units.iter().map(|u| (u.id, u.parent_id)));
+        for (unit, top) in &tops {
+            if unit == top {
+                continue;
+            }
+            if let Some(open) = self.open.remove(unit) {
+                self.open.entry(*top).or_default().extend(open);
+            }
+            if let Some((closed, on_time)) = self.closed.remove(unit) {
+                let entry = self.closed.entry(*top).or_default();
+                entry.0 += closed;
+                entry.1 += on_time;
+            }
+        }
         units
             .into_iter()
+            .filter(|u| tops.get(&u.id) == Some(&u.id))
             .map(|u| {
                 let mut open = self.open.remove(&u.id).unwrap_or_default();
                 open.sort_by_key(|(id, _, _)| *id);

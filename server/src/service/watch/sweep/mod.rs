@@ -179,7 +179,9 @@ async fn sweep_and_digest(state: &Sweeper, now: DateTime<Utc>) -> AppResult<Swee
         time_zone: state.time_zone,
         notices: &state.notices,
     };
-    report.notices += tasks::climb_red_tasks(climb, now).await?;
+    let (notices, mails) = tasks::climb_red_tasks(climb, now).await?;
+    report.notices += notices;
+    report.emails += mails;
     // Notices an earlier version's sweep left waiting for their digest (this one writes
     // each with its mail).
     report.emails += notify::digest_pending(&state.db, &state.notices, now).await?;

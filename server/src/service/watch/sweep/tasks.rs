@@ -31,9 +31,10 @@ pub struct Climb<'a> {
     pub notices: &'a NoticeContext,
 }
 
-/// Sends the climb's next rung for every red task that is due one; the rungs sent.
+/// Sends the climb's next rung for every red task that is due one: the rungs written and
+/// their mails.
 #[tracing::instrument(skip_all)]
-pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<usize> {
+pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<(usize, usize)> {
     let db = state.db;
     let rule_set = RuleSet::load(db, state.calendar, state.time_zone).await?;
     let rules = rule_set.rules();
@@ -58,7 +59,7 @@ pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<
         })
         .collect();
     if red.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     let mut item_ids: Vec<i64> = red.iter().map(|(row, _)| row.task.item_id).collect();
     item_ids.sort_unstable();
@@ -125,30 +126,32 @@ pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<
             news,
             level(row.task.id, rung),
             reader_part,
+            row.task.unit_id,
             situation,
         ));
     }
     if reader_parts.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     let events: Vec<EventNotice<'_>> = reader_parts
         .iter()
-        .filter_map(|(item_id, news, level, part, situation)| {
+        .filter_map(|(item_id, news, level, part, task_unit, situation)| {
             Some(EventNotice {
                 topic: Topic::Task(*news),
                 level: level.clone(),
                 item: items.get(item_id)?,
                 assignment: part,
+                about_unit: Some(*task_unit),
                 situation: situation.clone(),
             })
         })
         .collect();
     let sent = events.len();
     let txn = db.begin().await?;
-    write_event_notices(&txn, state.notices, now, events).await?;
+    let mails = write_event_notices(&txn, state.notices, now, events).await?;
     txn.commit().await?;
     state.notices.wake.notify_one();
-    Ok(sent)
+    Ok((sent, mails))
 }
 
 /// The units above a task, nearest first: the unit that handed it down, the one that handed
