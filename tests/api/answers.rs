@@ -53,14 +53,7 @@ async fn overdue_and_colour_filters_are_true(backend: Backend) {
     let late = assign_with(&app, &d, "排水管网清淤", "3个工作日", d.housing, &[]).await;
     let far = assign_with(&app, &d, "城市更新规划编制", "2027-01-06", d.housing, &[]).await;
     let extended = assign_with(&app, &d, "农贸市场提升改造", "3个工作日", d.housing, &[]).await;
-    let signed = ok(
-        &app,
-        &d.housing_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": extended["id"], "version": extended["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.housing_head, &extended).await;
     let request = ok(
         &app,
         &d.housing_head,
@@ -306,14 +299,7 @@ async fn a_co_unit_is_not_due_after_its_lead_unless_the_office_says_so(backend: 
     let app = spawn_app_on(backend).await;
     let d = District::create(&app).await;
     let item = crate::district::assigned_item(&app, &d, "夜间施工噪声治理").await;
-    let signed = ok(
-        &app,
-        &d.urban_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": item["id"], "version": item["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.urban_head, &item).await;
     let request = ok(
         &app,
         &d.urban_head,

@@ -165,6 +165,18 @@ pub fn item_mutation(name: &str, input_type: &str) -> String {
 
 /// Registers a leader instruction (3 working days, [000 Art.67]) and assigns it to 住建局
 /// with 城管局 as co-unit; returns the item payload after assignment.
+/// The unit head signs the item for its unit; the item as it is then.
+pub async fn sign(app: &TestApp, head: &str, item: &Value) -> Value {
+    ok(
+        app,
+        head,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": item["id"], "version": item["version"] }),
+    )
+    .await["item"]
+        .clone()
+}
+
 pub async fn assigned_item(app: &TestApp, d: &District, title: &str) -> Value {
     let registered = ok(
         app,

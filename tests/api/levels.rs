@@ -110,14 +110,7 @@ async fn a_lead_unit_splits_its_part_and_its_feedback_waits_for_the_tasks(backen
         .await,
         "INVALID_TRANSITION"
     );
-    let signed = ok(
-        &app,
-        &d.housing_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
     // Staff do not split, the office does not, another unit is not a sub-unit, and a due
     // after the part's wants a reason: each refused, none leaving a task behind.
     assert_eq!(

@@ -29,14 +29,7 @@ async fn a_street_passes_an_item_down_to_a_community_and_verifies_it(backend: Ba
     )
     .await;
     let due = item["assignments"][0]["dueAt"].clone();
-    let signed = ok(
-        &app,
-        &d.street_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": item["id"], "version": item["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.street_head, &item).await;
 
     let down = |unit: i64| {
         json!({ "itemId": signed["id"], "tasks": [
@@ -122,14 +115,7 @@ async fn a_street_passes_an_item_down_to_a_community_and_verifies_it(backend: Ba
     );
     // A part already overdue gives its task no default due: the street names one, and why.
     let late = assign_with(&app, &d, "逾期事项转办", "1个工作日", d.street, &[]).await;
-    let late = ok(
-        &app,
-        &d.street_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": late["id"], "version": late["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let late = crate::district::sign(&app, &d.street_head, &late).await;
     app.clock.advance(chrono::Duration::days(20));
     let bare = json!({ "itemId": late["id"], "tasks": [
         { "unitId": community, "measures": "补办", "responsible": "黄书记" } ] });
@@ -496,14 +482,7 @@ async fn feedback_and_a_split_racing_never_leave_a_task_under_a_report() {
     for round in 0..20 {
         let item =
             crate::district::assigned_item(&a, &d, &format!("并发分解与反馈第{round}批")).await;
-        let signed = ok(
-            &a,
-            &d.housing_head,
-            &item_mutation("signItem", "ItemVersionInput"),
-            json!({ "itemId": item["id"], "version": item["version"] }),
-        )
-        .await["item"]
-            .clone();
+        let signed = crate::district::sign(&a, &d.housing_head, &item).await;
         let feedback = m("submitFeedback", "SubmitFeedbackInput", "report { id }");
         let splitting = split("splitPart");
         let (fed, split_answer) = tokio::join!(

@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::district::{District, assigned_item, item_mutation, ok};
+use crate::district::{District, assigned_item, ok};
 use crate::helpers::{Backend, TestApp, shanghai, spawn_app_on};
 use crate::levels::{split, sub_unit, task_mutation, tasks_seen};
 
@@ -78,14 +78,7 @@ async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) 
     let (planning, planning_head) = sub_unit(&app, &d, d.housing, "住建局规划科").await;
     let (group, group_head) = sub_unit(&app, &d, planning, "规划科一组").await;
     let assigned = assigned_item(&app, &d, "关于推进老旧小区改造的批示").await;
-    let signed = ok(
-        &app,
-        &d.housing_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
     let task = ok(
         &app,
         &d.housing_head,

@@ -348,14 +348,7 @@ async fn events_reach_units_in_seconds(backend: Backend) {
         "{subjects:?}"
     );
 
-    let signed = ok(
-        &app,
-        &d.housing_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": assigned["id"], "version": assigned["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
     let asked = ok(
         &app,
         &d.housing_head,

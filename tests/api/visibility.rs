@@ -23,14 +23,7 @@ async fn a_co_unit_never_reads_the_lead_units_records(backend: Backend) {
     let app = spawn_app_on(backend).await;
     let d = District::create(&app).await;
     let item = assigned_item(&app, &d, "地下管网普查").await;
-    let signed = ok(
-        &app,
-        &d.housing_head,
-        &item_mutation("signItem", "ItemVersionInput"),
-        json!({ "itemId": item["id"], "version": item["version"] }),
-    )
-    .await["item"]
-        .clone();
+    let signed = crate::district::sign(&app, &d.housing_head, &item).await;
     let asked = ok(
         &app,
         &d.housing_head,
