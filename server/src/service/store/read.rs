@@ -131,6 +131,15 @@ pub async fn tasks_of_items(
     db: &impl ConnectionTrait,
     items: &[&item::Model],
 ) -> AppResult<Vec<TaskRow>> {
+    tasks_of_items_where(db, items, sea_orm::Condition::all()).await
+}
+
+/// [`tasks_of_items`], only those that also meet `condition`.
+pub async fn tasks_of_items_where(
+    db: &impl ConnectionTrait,
+    items: &[&item::Model],
+    condition: sea_orm::Condition,
+) -> AppResult<Vec<TaskRow>> {
     let ids: Vec<i64> = items.iter().filter(|i| i.has_tasks).map(|i| i.id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -138,6 +147,7 @@ pub async fn tasks_of_items(
     let rows = in_chunks(&ids, |chunk| {
         task::Entity::find()
             .filter(task::Column::ItemId.is_in(chunk))
+            .filter(condition.clone())
             .order_by_asc(task::Column::Id)
             .find_also_related(unit::Entity)
             .all(db)

@@ -8,12 +8,15 @@ use ducha_domain::colour::{AssignmentFacts, assignment_colour, verdict_holds_unt
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppResult;
+use crate::service::store::read::tasks_of_items_where;
 use crate::service::store::sql::in_chunks;
 use crate::service::watch::colours::as_of::live_assignments_at;
 use crate::service::watch::colours::policy::{RuleSet, Rules};
-use crate::service::watch::colours::tasks::{TaskRow, TaskVerdicts, task_as_of, tasks_of_items};
+use crate::service::watch::colours::tasks::{
+    TaskRow, TaskVerdicts, colour_horizon, may_have_a_colour, task_as_of,
+};
 use entity::AssignmentStatus;
-use entity::{assignment, audit_event, item, report};
+use entity::{assignment, audit_event, item, report, task};
 
 /// What the colour rules read of one live assignment, as of some instant.
 pub struct FactsOf {
@@ -133,7 +136,13 @@ pub async fn task_verdicts_as_of(
     at: DateTime<Utc>,
 ) -> AppResult<TaskVerdicts> {
     let with_tasks: Vec<&item::Model> = items.iter().collect();
-    let tasks: Vec<TaskRow> = tasks_of_items(db, &with_tasks)
+    // Handed down by then; and only those that may have a colour then, when the calendar
+    // tells (a report sent back since counts already: a superset).
+    let mut condition = sea_orm::Condition::all().add(task::Column::CreatedAt.lte(at));
+    if let Some(horizon) = colour_horizon(rules, at) {
+        condition = condition.add(may_have_a_colour(horizon));
+    }
+    let tasks: Vec<TaskRow> = tasks_of_items_where(db, &with_tasks, condition)
         .await?
         .into_iter()
         .filter_map(|row| {

@@ -88,13 +88,26 @@ fn local_midnight(rules: &Rules<'_>, date: chrono::NaiveDate) -> Option<DateTime
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Tasks that may have a colour before `horizon` ([`OpenTasks::coloured_before`]).
+pub fn may_have_a_colour(horizon: DateTime<Utc>) -> sea_orm::Condition {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let cycled = Query::select()
+        .column(item::Column::Id)
+        .from(item::Entity)
+        .and_where(Expr::col(item::Column::ReportCycleDays).is_not_null())
+        .to_owned();
+    sea_orm::Condition::any()
+        .add(task::Column::DueAt.lt(horizon))
+        .add(task::Column::Rejections.gt(0))
+        .add(task::Column::ItemId.in_subquery(cycled))
+}
+
 /// The open tasks `which` asks for, with their items: what the board, the live dashboard and
 /// the sweep roll in now. Two statements whatever their number.
 pub async fn open_tasks(
     db: &impl ConnectionTrait,
     which: OpenTasks<'_>,
 ) -> AppResult<(Vec<TaskRow>, HashMap<i64, item::Model>)> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let open: Vec<&str> = [
         TaskStatus::Assigned,
         TaskStatus::Signed,
@@ -108,17 +121,7 @@ pub async fn open_tasks(
         .filter(task::Column::ItemId.in_subquery(running_items()))
         .order_by_asc(task::Column::Id);
     if let Some(horizon) = which.coloured_before {
-        let cycled = Query::select()
-            .column(item::Column::Id)
-            .from(item::Entity)
-            .and_where(Expr::col(item::Column::ReportCycleDays).is_not_null())
-            .to_owned();
-        select = select.filter(
-            sea_orm::Condition::any()
-                .add(task::Column::DueAt.lt(horizon))
-                .add(task::Column::Rejections.gt(0))
-                .add(task::Column::ItemId.in_subquery(cycled)),
-        );
+        select = select.filter(may_have_a_colour(horizon));
     }
     let found = match which.among {
         None => select.find_also_related(unit::Entity).all(db).await?,
