@@ -11,7 +11,7 @@ use ducha_domain::colour::{
     ItemColours, TaskFacts, Verdict, rolled_up, task_colour, task_colour_holds_until,
 };
 use ducha_domain::tasks::TaskStatus;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
 
 use crate::error::AppResult;
 pub use crate::service::store::read::tasks_of_items;
@@ -123,6 +123,10 @@ pub async fn open_tasks(
     if let Some(horizon) = which.coloured_before {
         select = select.filter(may_have_a_colour(horizon));
     }
+    let select_ids = {
+        use sea_orm::QuerySelect;
+        select.clone().select_only().column(task::Column::ItemId)
+    };
     let found = match which.among {
         None => select.find_also_related(unit::Entity).all(db).await?,
         Some(ids) => {
@@ -143,11 +147,19 @@ pub async fn open_tasks(
     let mut item_ids: Vec<i64> = rows.iter().map(|r| r.task.item_id).collect();
     item_ids.sort_unstable();
     item_ids.dedup();
-    let items = crate::service::store::read::items(db, &item_ids)
+    let items = if which.among.is_none() && item_ids.len() > 1_000 {
+        // The items of every such task: one statement by the same conditions, not dozens of
+        // long `IN` lists.
+        let of_tasks = select_ids.into_query();
+        crate::service::store::rows::all(
+            db,
+            item::Entity::find().filter(item::Column::Id.in_subquery(of_tasks)),
+        )
         .await?
-        .into_iter()
-        .map(|i| (i.id, i))
-        .collect();
+    } else {
+        crate::service::store::read::items(db, &item_ids).await?
+    };
+    let items = items.into_iter().map(|i| (i.id, i)).collect();
     Ok((rows, items))
 }
 
