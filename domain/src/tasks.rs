@@ -30,15 +30,19 @@ pub enum TaskStatus {
     Closed,
     /// 已免除: the unit above released it, with a reason.
     Waived,
+    /// 已退回: the sub-unit gave it back before signing, saying why (not its duty, cannot
+    /// carry it out); the unit above arranges the work again.
+    Returned,
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 5] = [
+    pub const ALL: [TaskStatus; 6] = [
         TaskStatus::Assigned,
         TaskStatus::Signed,
         TaskStatus::FeedbackSubmitted,
         TaskStatus::Closed,
         TaskStatus::Waived,
+        TaskStatus::Returned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl TaskStatus {
             TaskStatus::FeedbackSubmitted => "FEEDBACK_SUBMITTED",
             TaskStatus::Closed => "CLOSED",
             TaskStatus::Waived => "WAIVED",
+            TaskStatus::Returned => "RETURNED",
         }
     }
 
@@ -62,12 +67,16 @@ impl TaskStatus {
             TaskStatus::FeedbackSubmitted => "已反馈待核查",
             TaskStatus::Closed => "已办结",
             TaskStatus::Waived => "已免除",
+            TaskStatus::Returned => "已退回",
         }
     }
 
-    /// Closed and waived tasks no longer hold their part back.
+    /// Closed, waived and returned tasks no longer hold their part back.
     pub fn is_open(self) -> bool {
-        !matches!(self, TaskStatus::Closed | TaskStatus::Waived)
+        !matches!(
+            self,
+            TaskStatus::Closed | TaskStatus::Waived | TaskStatus::Returned
+        )
     }
 
     /// The item stage a task's colour is judged as (the colour rules are the item's, §3):
@@ -77,7 +86,7 @@ impl TaskStatus {
             TaskStatus::Assigned => Stage::Assigned,
             TaskStatus::Signed => Stage::InProgress,
             TaskStatus::FeedbackSubmitted => Stage::FeedbackSubmitted,
-            TaskStatus::Closed | TaskStatus::Waived => Stage::Closed,
+            TaskStatus::Closed | TaskStatus::Waived | TaskStatus::Returned => Stage::Closed,
         }
     }
 }
@@ -101,10 +110,12 @@ pub enum TaskAction {
     Reject,
     /// The unit above releases the task, saying why.
     Waive,
+    /// The sub-unit gives the task back before signing it, saying why.
+    Return,
 }
 
 impl TaskAction {
-    pub const ALL: [TaskAction; 8] = [
+    pub const ALL: [TaskAction; 9] = [
         TaskAction::Split,
         TaskAction::PassDown,
         TaskAction::Sign,
@@ -113,6 +124,7 @@ impl TaskAction {
         TaskAction::Accept,
         TaskAction::Reject,
         TaskAction::Waive,
+        TaskAction::Return,
     ];
 
     /// The stable name in the audit trail (stored, so never renamed).
@@ -126,6 +138,7 @@ impl TaskAction {
             TaskAction::Accept => "ACCEPT_TASK",
             TaskAction::Reject => "REJECT_TASK",
             TaskAction::Waive => "WAIVE_TASK",
+            TaskAction::Return => "RETURN_TASK",
         }
     }
 
@@ -143,6 +156,7 @@ impl TaskAction {
             TaskAction::Accept => "子任务核查通过",
             TaskAction::Reject => "子任务退回重办",
             TaskAction::Waive => "免除子任务",
+            TaskAction::Return => "退回子任务",
         }
     }
 
@@ -157,6 +171,7 @@ impl TaskAction {
             TaskAction::Accept => "核查通过",
             TaskAction::Reject => "退回重办",
             TaskAction::Waive => "免除",
+            TaskAction::Return => "退回",
         }
     }
 
@@ -192,6 +207,8 @@ impl TaskAction {
             (TaskAction::Accept, FeedbackSubmitted) => Closed,
             (TaskAction::Reject, FeedbackSubmitted) => Signed,
             (TaskAction::Waive, Assigned | Signed | FeedbackSubmitted) => Waived,
+            // Before signing: a unit that signed took the task on.
+            (TaskAction::Return, Assigned) => Returned,
             _ => return Err(TaskTransitionError { action: self, from }),
         };
         Ok(to)
@@ -336,7 +353,9 @@ impl TaskTally {
             tally.total += 1;
             match status {
                 TaskStatus::Closed => tally.closed += 1,
-                TaskStatus::Waived => tally.waived += 1,
+                // Given back, the task is the unit above's to arrange again: it holds
+                // nothing back, as a waived one.
+                TaskStatus::Waived | TaskStatus::Returned => tally.waived += 1,
                 _ => {}
             }
         }
@@ -380,6 +399,12 @@ mod tests {
         assert_eq!(Reject.next_status(FeedbackSubmitted), Ok(Signed));
         assert_eq!(Accept.next_status(FeedbackSubmitted), Ok(Closed));
         assert_eq!(Waive.next_status(Signed), Ok(Waived));
+        // Given back only before signing, by the sub-unit; it then holds nothing back.
+        assert_eq!(Return.next_status(Assigned), Ok(Returned));
+        assert!(Return.next_status(Signed).is_err());
+        assert!(!Return.by_unit_above());
+        assert!(!Returned.is_open());
+        assert!(Sign.next_status(Returned).is_err());
         // Handed in before signing, accepted before it was handed in, or acted on once done.
         assert!(SubmitFeedback.next_status(Assigned).is_err());
         assert!(Accept.next_status(Signed).is_err());

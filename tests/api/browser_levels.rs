@@ -59,7 +59,7 @@ async fn a_unit_head_splits_its_part_for_two_sections_in_the_browser() {
     }
     submit_near(&head, &format!("#measures-{planning}")).await;
     head.wait_for_text("分解任务：已完成").await;
-    head.wait_for_text("下级任务（已办结或免除 0 / 共 2）")
+    head.wait_for_text("下级任务（已办结、免除或退回 0 / 共 2）")
         .await;
     let page = head.text().await;
     assert!(
@@ -100,7 +100,7 @@ async fn a_unit_head_splits_its_part_for_two_sections_in_the_browser() {
     open_summary(&head, "子任务核查通过").await;
     click_button(&head, "确认子任务核查通过").await;
     head.wait_for_text("子任务核查通过：已完成").await;
-    head.wait_for_text("下级任务（已办结或免除 1 / 共 2）")
+    head.wait_for_text("下级任务（已办结、免除或退回 1 / 共 2）")
         .await;
     head.close().await;
     section.close().await;

@@ -4,11 +4,14 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::district::{District, assigned_item, ok};
+use crate::district::{District, assigned_item, item_mutation, ok, refused};
 use crate::helpers::{Backend, TestApp, shanghai, spawn_app_on};
 use crate::levels::{split, sub_unit, task_mutation, tasks_seen};
 
-on_both_backends!(a_red_task_colours_its_part_and_climbs_to_the_office,);
+on_both_backends!(
+    a_red_task_colours_its_part_and_climbs_to_the_office,
+    a_sub_unit_returns_its_task_and_the_unit_above_arranges_it_again,
+);
 
 const COLOURS: &str = "query($id: ID!) { item(id: $id) { colour colourReason
     assignments { unit { name } colour colourReason } } }";
@@ -301,4 +304,139 @@ async fn a_red_task_colours_its_part_and_climbs_to_the_office(backend: Backend) 
             .count()
     });
     assert_eq!(climbs, Some(3), "{trail}");
+}
+
+async fn a_sub_unit_returns_its_task_and_the_unit_above_arranges_it_again(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let (planning, planning_head) = sub_unit(&app, &d, d.housing, "住建局规划科").await;
+    let (building, building_head) = sub_unit(&app, &d, d.housing, "住建局建设科").await;
+    let assigned = assigned_item(&app, &d, "关于推进老旧小区改造的批示").await;
+    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
+    let hand = |unit: i64| {
+        json!({ "itemId": signed["id"], "tasks": [
+            { "unitId": unit, "measures": "摸清改造小区底数", "responsible": "科长" } ] })
+    };
+    let task =
+        ok(&app, &d.housing_head, &split("splitPart"), hand(planning)).await["tasks"][0].clone();
+    let give_back = |reason: &str| json!({ "taskId": task["id"], "version": task["version"], "reason": reason });
+    // Only the sub-unit's head gives it back, saying why; a sibling does not see it.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&building_head),
+            &task_mutation("returnTask"),
+            give_back("不是我们的")
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.housing_head),
+            &task_mutation("returnTask"),
+            give_back("收回")
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        refused(
+            &app,
+            Some(&planning_head),
+            &task_mutation("returnTask"),
+            give_back("  ")
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    let returned = ok(
+        &app,
+        &planning_head,
+        &task_mutation("returnTask"),
+        give_back("改造施工组织属建设科职责"),
+    )
+    .await["task"]
+        .clone();
+    assert_eq!(returned["status"], "RETURNED", "{returned}");
+    assert_eq!(returned["colour"], "NONE", "{returned}");
+    assert_eq!(returned["waiveReason"], "改造施工组织属建设科职责");
+    // Given back, it is done with: no signing it now.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&planning_head),
+            &task_mutation("signTask"),
+            json!({ "taskId": returned["id"], "version": returned["version"] })
+        )
+        .await,
+        "INVALID_TRANSITION"
+    );
+    // The 局 hears of it, and hands the work to the other 科室.
+    let heard: Vec<String> = entity::notice::Entity::find()
+        .filter(entity::notice::Column::UnitId.eq(d.housing))
+        .filter(entity::notice::Column::Kind.eq("TASK"))
+        .all(&app.state.db)
+        .await
+        .expect("notices")
+        .into_iter()
+        .map(|n| n.level)
+        .collect();
+    let task_id = crate::helpers::row_id(&task["id"]);
+    assert_eq!(heard, [format!("TASK {task_id} RETURNED")]);
+    let mut to = mails_titled(&app, "子任务退回通知").await;
+    to.sort();
+    let mut expected = vec![
+        "zjj@example.gov.cn".to_string(),
+        format!("unit_head-{}@example.gov.cn", d.housing),
+    ];
+    expected.sort();
+    assert_eq!(to, expected);
+    let again =
+        ok(&app, &d.housing_head, &split("splitPart"), hand(building)).await["tasks"][0].clone();
+    let again = ok(
+        &app,
+        &building_head,
+        &task_mutation("signTask"),
+        json!({ "taskId": again["id"], "version": again["version"] }),
+    )
+    .await["task"]
+        .clone();
+    // A unit that signed took the task on: it cannot give it back.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&building_head),
+            &task_mutation("returnTask"),
+            json!({ "taskId": again["id"], "version": again["version"], "reason": "太难" })
+        )
+        .await,
+        "INVALID_TRANSITION"
+    );
+    // The returned task holds nothing back: once the other is waived, the 局 reports done.
+    ok(
+        &app,
+        &d.housing_head,
+        &task_mutation("waiveTask"),
+        json!({ "taskId": again["id"], "version": again["version"], "reason": "已由本局直接组织" }),
+    )
+    .await;
+    let current = crate::levels::item_now(&app, &d.housing_head, &signed).await;
+    ok(
+        &app,
+        &d.housing_head,
+        &item_mutation("submitFeedback", "SubmitFeedbackInput"),
+        json!({ "itemId": current["id"], "version": current["version"], "body": "改造方案已制定并开工" }),
+    )
+    .await;
+    let trail = crate::levels::item_now(&app, &d.supervisor, &signed).await;
+    let returns: Vec<&Value> = trail["auditTrail"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "RETURN_TASK")
+        .collect();
+    assert_eq!(returns.len(), 1, "{trail}");
+    assert_eq!(returns[0]["reason"], "改造施工组织属建设科职责");
 }

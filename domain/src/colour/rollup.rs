@@ -41,6 +41,9 @@ impl TaskFacts {
         if self.status == TaskStatus::Waived {
             return Err(quiet("已免除".into()));
         }
+        if self.status == TaskStatus::Returned {
+            return Err(quiet("已退回上级单位".into()));
+        }
         if self.status.is_open() {
             match self.item_stage {
                 Stage::Suspended => return Err(quiet("事项已挂起，计时暂停".into())),

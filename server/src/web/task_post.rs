@@ -39,6 +39,9 @@ fn mutation(
         TaskAction::Reject => {
             "mutation($input: TaskActionInput!) { rejectTask(input: $input) { task { version } } }"
         }
+        TaskAction::Return => {
+            "mutation($input: TaskActionInput!) { returnTask(input: $input) { task { version } } }"
+        }
         _ => "mutation($input: TaskActionInput!) { waiveTask(input: $input) { task { version } } }",
     };
     // A progress report is filed whatever else happened meanwhile (docs/rules.md §8).

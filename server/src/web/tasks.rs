@@ -78,7 +78,7 @@ pub(super) fn section(
     }
     let done = tasks
         .iter()
-        .filter(|t| matches!(text(&t["status"]), "CLOSED" | "WAIVED"))
+        .filter(|t| matches!(text(&t["status"]), "CLOSED" | "WAIVED" | "RETURNED"))
         .count();
     let roots: Vec<&Value> = tasks
         .iter()
@@ -97,7 +97,7 @@ pub(super) fn section(
     };
     html! {
         section #tasks aria-label=(heading) {
-            h2 { (heading) "（已办结或免除 " (done) " / 共 " (tasks.len()) "）" }
+            h2 { (heading) "（已办结、免除或退回 " (done) " / 共 " (tasks.len()) "）" }
             ol.tasks {
                 @for task in roots { (node(viewer, item, (&tasks, sub_units), task, typed, 0)) }
             }
@@ -217,11 +217,16 @@ fn forms(
                                     @match action {
                                         TaskAction::Accept => { "核查意见（可不填）" }
                                         TaskAction::Reject => { "退回理由" }
+                                        TaskAction::Return => { "退回理由（不属于本单位职责或无法承办的原因）" }
                                         _ => { "免除理由" }
                                     }
                                 }
                                 textarea id=(field) name="reason" rows="2" required[action != TaskAction::Accept] maxlength="2000" { (kept(action, "reason")) }
-                                @let confirm = (action == TaskAction::Waive).then_some("确认免除该子任务？免除后下级单位不再办理。");
+                                @let confirm = match action {
+                                    TaskAction::Waive => Some("确认免除该子任务？免除后下级单位不再办理。"),
+                                    TaskAction::Return => Some("确认退回该子任务？退回后由上级单位重新安排。"),
+                                    _ => None,
+                                };
                                 button type="submit" data-confirm=[confirm] { "确认" (action.label()) }
                             }
                         }

@@ -44,7 +44,7 @@ pub struct TaskActionInput {
     pub version: Option<i32>,
     /// 进展或办结情况（报送进展、办结反馈时必填）
     pub body: Option<String>,
-    /// 理由（退回重办、免除时必填，核查通过时可填）
+    /// 理由（退回重办、免除、退回子任务时必填，核查通过时可填）
     pub reason: Option<String>,
 }
 
@@ -189,6 +189,16 @@ impl TaskMutation {
     ) -> async_graphql::Result<TaskPayload> {
         let reason = input.reason.clone().unwrap_or_default();
         Self::act(ctx, input, TaskVerb::Waive { reason }).await
+    }
+
+    /// 退回子任务（下级单位主要负责人，签收前，须说明理由）：由上级单位重新安排
+    async fn return_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "子任务、版本号及退回理由")] input: TaskActionInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let reason = input.reason.clone().unwrap_or_default();
+        Self::act(ctx, input, TaskVerb::Return { reason }).await
     }
 }
 

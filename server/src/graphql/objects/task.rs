@@ -24,6 +24,8 @@ pub enum TaskStatus {
     Closed,
     /// 已免除（上级单位说明理由后免除）
     Waived,
+    /// 已退回（下级单位签收前说明理由退回，由上级单位重新安排）
+    Returned,
 }
 
 impl From<ducha_domain::tasks::TaskStatus> for TaskStatus {
@@ -35,6 +37,7 @@ impl From<ducha_domain::tasks::TaskStatus> for TaskStatus {
             S::FeedbackSubmitted => TaskStatus::FeedbackSubmitted,
             S::Closed => TaskStatus::Closed,
             S::Waived => TaskStatus::Waived,
+            S::Returned => TaskStatus::Returned,
         }
     }
 }

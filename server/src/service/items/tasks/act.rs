@@ -26,6 +26,7 @@ pub enum TaskVerb {
     Accept { reason: Option<String> },
     Reject { reason: String },
     Waive { reason: String },
+    Return { reason: String },
 }
 
 impl TaskVerb {
@@ -37,6 +38,7 @@ impl TaskVerb {
             TaskVerb::Accept { .. } => TaskAction::Accept,
             TaskVerb::Reject { .. } => TaskAction::Reject,
             TaskVerb::Waive { .. } => TaskAction::Waive,
+            TaskVerb::Return { .. } => TaskAction::Return,
         }
     }
 }
@@ -60,9 +62,9 @@ fn checked(verb: &TaskVerb) -> AppResult<Checked> {
         TaskVerb::Accept { reason } => {
             Checked::Reason(Text::optional("核查意见", reason.as_deref(), REASON_MAX)?)
         }
-        TaskVerb::Reject { reason: why } | TaskVerb::Waive { reason: why } => {
-            Checked::Reason(Some(reason(why)?))
-        }
+        TaskVerb::Reject { reason: why }
+        | TaskVerb::Waive { reason: why }
+        | TaskVerb::Return { reason: why } => Checked::Reason(Some(reason(why)?)),
     })
 }
 
@@ -238,6 +240,22 @@ pub async fn act_on_task(
                     situation: reason.clone(),
                 });
             }
+        }
+        (TaskVerb::Return { .. }, Checked::Reason(reason)) => {
+            why = reason.map(Text::into_inner);
+            // The reason is kept where a waived task keeps its own: why it was released.
+            task::Entity::update_many()
+                .col_expr(task::Column::WaiveReason, Expr::value(why.clone()))
+                .col_expr(task::Column::ClosedAt, Expr::value(now))
+                .filter(task::Column::Id.eq(task.id))
+                .exec(&write.txn)
+                .await?;
+            notices.push(notice(
+                TaskNews::Returned,
+                holder.unit_id(),
+                format!("TASK {} RETURNED", task.id),
+                format!("下级单位退回子任务：{}", why.as_deref().unwrap_or_default()),
+            ));
         }
         _ => {
             return Err(AppError::Internal(anyhow::anyhow!(

@@ -108,9 +108,9 @@ impl Directory {
             }
             Topic::Rung(Rung::ProgressMissed)
             | Topic::ReturnResolved { .. }
-            | Topic::Task(TaskNews::FeedbackIn | TaskNews::Waived | TaskNews::Red) => {
-                [contacts, of_unit(PersonRole::UnitHead)].concat()
-            }
+            | Topic::Task(
+                TaskNews::FeedbackIn | TaskNews::Waived | TaskNews::Returned | TaskNews::Red,
+            ) => [contacts, of_unit(PersonRole::UnitHead)].concat(),
             // The unit's own people heard on the rungs below; now the office.
             Topic::Task(TaskNews::RedToOffice) => self
                 .people

@@ -58,6 +58,8 @@ pub enum TaskNews {
     Rework,
     /// The unit above released the task.
     Waived,
+    /// The sub-unit gave its task back before signing it: the unit above arranges it again.
+    Returned,
     /// A task below turned red: the climb's rung for a unit above it (docs/rules.md §8).
     Red,
     /// A task below the part stayed red up every level: the office hears of it as the part's
@@ -77,6 +79,7 @@ impl Topic {
             Topic::Task(TaskNews::FeedbackIn) => "子任务办结反馈待核查",
             Topic::Task(TaskNews::Rework) => "子任务退回重办通知",
             Topic::Task(TaskNews::Waived) => "子任务免除通知",
+            Topic::Task(TaskNews::Returned) => "子任务退回通知",
             Topic::Task(TaskNews::Red) => "下级任务红色预警",
             Topic::Task(TaskNews::RedToOffice) => "下级任务红色督办",
         }
@@ -94,6 +97,7 @@ impl Topic {
             Topic::Task(TaskNews::FeedbackIn) => 8,
             Topic::Task(TaskNews::HandedDown) => 7,
             Topic::Task(TaskNews::Waived) => 3,
+            Topic::Task(TaskNews::Returned) => 9,
             Topic::Task(TaskNews::Red) => 18,
             Topic::Task(TaskNews::RedToOffice) => 18,
         }
@@ -169,6 +173,9 @@ impl Topic {
                 "你单位以下子任务的办结反馈经上级单位核查未通过，已退回重办，请按核查意见继续办理。"
             }
             (Topic::Task(TaskNews::Waived), _) => "上级单位已免除你单位以下子任务，无需继续办理。",
+            (Topic::Task(TaskNews::Returned), _) => {
+                "下级单位退回了以下子任务（不属于其职责或无法承办），请重新安排：改交其他下级单位，或由本单位办理。"
+            }
             (Topic::Task(TaskNews::Red), _) => {
                 "你单位分解或转办的以下事项中，下级单位的子任务已列为红色，请单位主要负责人督促下级单位抓紧落实；每过一个工作日仍为红色，将再报上一级。"
             }
