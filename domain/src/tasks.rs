@@ -112,10 +112,14 @@ pub enum TaskAction {
     Waive,
     /// The sub-unit gives the task back before signing it, saying why.
     Return,
+    /// The sub-unit asks for a later due, saying why (延期申请).
+    RequestExtension,
+    /// The unit above approves or refuses the request.
+    DecideExtension,
 }
 
 impl TaskAction {
-    pub const ALL: [TaskAction; 9] = [
+    pub const ALL: [TaskAction; 11] = [
         TaskAction::Split,
         TaskAction::PassDown,
         TaskAction::Sign,
@@ -125,6 +129,8 @@ impl TaskAction {
         TaskAction::Reject,
         TaskAction::Waive,
         TaskAction::Return,
+        TaskAction::RequestExtension,
+        TaskAction::DecideExtension,
     ];
 
     /// The stable name in the audit trail (stored, so never renamed).
@@ -139,6 +145,8 @@ impl TaskAction {
             TaskAction::Reject => "REJECT_TASK",
             TaskAction::Waive => "WAIVE_TASK",
             TaskAction::Return => "RETURN_TASK",
+            TaskAction::RequestExtension => "REQUEST_TASK_EXTENSION",
+            TaskAction::DecideExtension => "DECIDE_TASK_EXTENSION",
         }
     }
 
@@ -157,6 +165,8 @@ impl TaskAction {
             TaskAction::Reject => "子任务退回重办",
             TaskAction::Waive => "免除子任务",
             TaskAction::Return => "退回子任务",
+            TaskAction::RequestExtension => "申请子任务延期",
+            TaskAction::DecideExtension => "审批子任务延期",
         }
     }
 
@@ -172,6 +182,8 @@ impl TaskAction {
             TaskAction::Reject => "退回重办",
             TaskAction::Waive => "免除",
             TaskAction::Return => "退回",
+            TaskAction::RequestExtension => "申请延期",
+            TaskAction::DecideExtension => "审批延期",
         }
     }
 
@@ -194,6 +206,7 @@ impl TaskAction {
                 | TaskAction::Accept
                 | TaskAction::Reject
                 | TaskAction::Waive
+                | TaskAction::DecideExtension
         )
     }
 
@@ -209,6 +222,8 @@ impl TaskAction {
             (TaskAction::Waive, Assigned | Signed | FeedbackSubmitted) => Waived,
             // Before signing: a unit that signed took the task on.
             (TaskAction::Return, Assigned) => Returned,
+            // While the task's clock runs; its status stays.
+            (TaskAction::RequestExtension | TaskAction::DecideExtension, Assigned | Signed) => from,
             _ => return Err(TaskTransitionError { action: self, from }),
         };
         Ok(to)

@@ -38,6 +38,10 @@ pub struct Model {
     pub last_report_at: Option<DateTimeUtc>,
     /// Completion reports sent back (退回重办): yellow and red, as an item's (§3).
     pub rejections: i32,
+    /// A pending request for a later due (延期申请) and why, until the unit above decides.
+    pub requested_due_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub extension_reason: Option<String>,
     /// Optimistic concurrency, as the item's: every change bumps it.
     pub version: i32,
     pub created_by: i64,

@@ -5,6 +5,8 @@
 //!   transaction that hands the first task down; never cleared (a closed task still shows).
 //! - `task.rejections`: the task's completion reports sent back (退回重办), which make it
 //!   yellow and red as the item's do. Written with each rejection.
+//! - `task.requested_due_at`, `task.extension_reason`: a sub-unit's pending request for a
+//!   later due (延期申请), until the unit above decides it.
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +23,8 @@ enum Item {
 enum Task {
     Table,
     Rejections,
+    RequestedDueAt,
+    ExtensionReason,
 }
 
 /// Derives both from the stored tasks and their reports; public so that a test can run it
@@ -60,6 +64,26 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // SQLite adds one column per ALTER TABLE.
+        for mut column in [
+            ColumnDef::new(Task::RequestedDueAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Task::ExtensionReason)
+                .text()
+                .null()
+                .to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Task::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         let db = manager.get_connection();
         for statement in TASK_ROLLUP_BACKFILL {
             db.execute_unprepared(statement).await?;

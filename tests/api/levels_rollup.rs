@@ -11,6 +11,7 @@ use crate::levels::{split, sub_unit, task_mutation, tasks_seen};
 on_both_backends!(
     a_red_task_colours_its_part_and_climbs_to_the_office,
     a_sub_unit_returns_its_task_and_the_unit_above_arranges_it_again,
+    a_sub_unit_asks_for_more_time_and_the_unit_above_decides,
 );
 
 const COLOURS: &str = "query($id: ID!) { item(id: $id) { colour colourReason
@@ -439,4 +440,195 @@ async fn a_sub_unit_returns_its_task_and_the_unit_above_arranges_it_again(backen
         .collect();
     assert_eq!(returns.len(), 1, "{trail}");
     assert_eq!(returns[0]["reason"], "改造施工组织属建设科职责");
+}
+
+async fn a_sub_unit_asks_for_more_time_and_the_unit_above_decides(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let (planning, planning_head) = sub_unit(&app, &d, d.housing, "住建局规划科").await;
+    let assigned = assigned_item(&app, &d, "关于推进老旧小区改造的批示").await;
+    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
+    let task = ok(
+        &app,
+        &d.housing_head,
+        &split("splitPart"),
+        json!({ "itemId": signed["id"],
+        "tasks": [ { "unitId": planning, "measures": "摸清底数", "responsible": "刘科长" } ] }),
+    )
+    .await["tasks"][0]
+        .clone();
+    // Due 10-08, a working day before the 局's 10-09.
+    assert_eq!(task["dueAt"], "2026-10-08T10:00:00+00:00");
+    let task = ok(
+        &app,
+        &planning_head,
+        &task_mutation("signTask"),
+        json!({ "taskId": task["id"], "version": task["version"] }),
+    )
+    .await["task"]
+        .clone();
+    let ask_mutation = crate::district::m(
+        "requestTaskExtension",
+        "TaskExtensionInput",
+        "task { id version status dueAt requestedDueAt extensionReason }",
+    );
+    let decide_mutation = crate::district::m(
+        "decideTaskExtension",
+        "TaskExtensionDecisionInput",
+        "task { id version status dueAt requestedDueAt }",
+    );
+    let ask = |t: &Value, date: &str, reason: &str| json!({ "taskId": t["id"], "version": t["version"], "dueDate": date, "reason": reason });
+    // A rest day, a date no later than the due, no reason, the unit above: each refused.
+    for (who, input, code) in [
+        (
+            &planning_head,
+            ask(&task, "2026-10-04", "资料未齐"),
+            "BAD_USER_INPUT",
+        ),
+        (
+            &planning_head,
+            ask(&task, "2026-09-30", "资料未齐"),
+            "BAD_USER_INPUT",
+        ),
+        (
+            &planning_head,
+            ask(&task, "2026-10-09", " "),
+            "BAD_USER_INPUT",
+        ),
+        (
+            &d.housing_head,
+            ask(&task, "2026-10-09", "资料未齐"),
+            "FORBIDDEN",
+        ),
+    ] {
+        assert_eq!(refused(&app, Some(who), &ask_mutation, input).await, code);
+    }
+    let asked = ok(
+        &app,
+        &planning_head,
+        &ask_mutation,
+        ask(&task, "2026-10-09", "测绘资料未齐"),
+    )
+    .await["task"]
+        .clone();
+    assert_eq!(asked["status"], "SIGNED");
+    assert_eq!(asked["dueAt"], "2026-10-08T10:00:00+00:00");
+    assert_eq!(asked["requestedDueAt"], "2026-10-09T10:00:00+00:00");
+    // One request at a time; only the unit above decides.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&planning_head),
+            &ask_mutation,
+            ask(&asked, "2026-10-12", "再延")
+        )
+        .await,
+        "INVALID_TRANSITION"
+    );
+    let decide = |t: &Value, approve: bool, reason: Option<&str>| json!({ "taskId": t["id"], "version": t["version"], "approve": approve, "reason": reason });
+    assert_eq!(
+        refused(
+            &app,
+            Some(&planning_head),
+            &decide_mutation,
+            decide(&asked, true, None)
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    let approved = ok(
+        &app,
+        &d.housing_head,
+        &decide_mutation,
+        decide(&asked, true, None),
+    )
+    .await["task"]
+        .clone();
+    assert_eq!(approved["dueAt"], "2026-10-09T10:00:00+00:00");
+    assert!(approved["requestedDueAt"].is_null(), "{approved}");
+    // Past the 局's own due, approval needs a reason; refused, the due stays.
+    let asked = ok(
+        &app,
+        &planning_head,
+        &ask_mutation,
+        ask(&approved, "2026-10-12", "需现场复核"),
+    )
+    .await["task"]
+        .clone();
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.housing_head),
+            &decide_mutation,
+            decide(&asked, true, None)
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    let kept = ok(
+        &app,
+        &d.housing_head,
+        &decide_mutation,
+        decide(&asked, false, Some("本局期限不能再延")),
+    )
+    .await["task"]
+        .clone();
+    assert_eq!(kept["dueAt"], "2026-10-09T10:00:00+00:00");
+    assert!(kept["requestedDueAt"].is_null(), "{kept}");
+    // Each request and decision is in the trail with its dues; each told the other side.
+    let trail = crate::levels::item_now(&app, &d.supervisor, &signed).await;
+    let rows: Vec<(String, Value)> = trail["auditTrail"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            matches!(
+                e["action"].as_str(),
+                Some("REQUEST_TASK_EXTENSION" | "DECIDE_TASK_EXTENSION")
+            )
+        })
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["details"]["newDueAt"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("REQUEST_TASK_EXTENSION".to_string(), Value::Null),
+            (
+                "DECIDE_TASK_EXTENSION".to_string(),
+                json!("2026-10-09T10:00:00Z")
+            ),
+            ("REQUEST_TASK_EXTENSION".to_string(), Value::Null),
+            (
+                "DECIDE_TASK_EXTENSION".to_string(),
+                json!("2026-10-09T10:00:00Z")
+            ),
+        ]
+    );
+    let task_id = crate::helpers::row_id(&task["id"]);
+    let to_planning: Vec<String> = entity::notice::Entity::find()
+        .filter(entity::notice::Column::UnitId.eq(planning))
+        .filter(entity::notice::Column::Kind.eq("TASK"))
+        .all(&app.state.db)
+        .await
+        .expect("notices")
+        .into_iter()
+        .map(|n| n.level)
+        .filter(|l| l.contains(" EXT"))
+        .collect();
+    assert_eq!(to_planning.len(), 2, "{to_planning:?}");
+    assert!(
+        to_planning
+            .iter()
+            .all(|l| l.starts_with(&format!("TASK {task_id} EXTD ")))
+    );
+    assert_eq!(
+        mails_titled(&app, "子任务延期申请").await.len(),
+        4,
+        "two asks, to the 局's contact and head"
+    );
 }

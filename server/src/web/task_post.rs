@@ -42,6 +42,12 @@ fn mutation(
         TaskAction::Return => {
             "mutation($input: TaskActionInput!) { returnTask(input: $input) { task { version } } }"
         }
+        TaskAction::RequestExtension => {
+            "mutation($input: TaskExtensionInput!) { requestTaskExtension(input: $input) { task { version } } }"
+        }
+        TaskAction::DecideExtension => {
+            "mutation($input: TaskExtensionDecisionInput!) { decideTaskExtension(input: $input) { task { version } } }"
+        }
         _ => "mutation($input: TaskActionInput!) { waiveTask(input: $input) { task { version } } }",
     };
     // A progress report is filed whatever else happened meanwhile (docs/rules.md §8).
@@ -51,8 +57,18 @@ fn mutation(
         .ok()
         .filter(|_| action != TaskAction::ReportProgress);
     let filled = |field: &str| Some(form.get(field).to_string()).filter(|v| !v.trim().is_empty());
-    let input = json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
-        "body": filled("body"), "reason": filled("reason") } });
+    let input = match action {
+        TaskAction::RequestExtension => {
+            let due_date = filled("dueDate").ok_or_else(|| "请选择申请延至的日期".to_string())?;
+            json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
+                "dueDate": due_date, "reason": form.get("reason") } })
+        }
+        TaskAction::DecideExtension => json!({ "input": { "taskId": task_id, "itemId": item_id,
+            "version": version, "approve": form.get("approve") == "yes",
+            "reason": filled("reason") } }),
+        _ => json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
+            "body": filled("body"), "reason": filled("reason") } }),
+    };
     Ok((action, query, input))
 }
 

@@ -14,6 +14,7 @@ use ducha_domain::tasks::{TaskAction, TaskStatus};
 /// The item query's selection of tasks.
 pub(super) const TASK_FIELDS: &str = "tasks { id databaseId version status passedDown measures
     responsible dueAt dueReason waiveReason colour colourReason parentTaskId assignmentId
+    requestedDueAt extensionReason
     unit { databaseId name }
     reports { kind body createdAt verdict verdictReason author { name } } }";
 
@@ -61,6 +62,12 @@ fn offered(viewer: &Viewer, item: &Value, task: &Value) -> Vec<TaskAction> {
         .filter(|a| !matches!(a, TaskAction::Split | TaskAction::PassDown))
         .filter(|a| a.allowed_for(role) && a.next_status(status).is_ok())
         .filter(|a| if a.by_unit_above() { at.above } else { at.own })
+        // One extension request at a time: asked while none waits, decided while one does.
+        .filter(|a| match a {
+            TaskAction::RequestExtension => task["requestedDueAt"].is_null(),
+            TaskAction::DecideExtension => !task["requestedDueAt"].is_null(),
+            _ => true,
+        })
         .collect()
 }
 
@@ -197,6 +204,34 @@ fn forms(
                         form.inline method="post" action=(url) {
                             (hidden(viewer, task, action))
                             button type="submit" { (action.label()) }
+                        }
+                    }
+                    TaskAction::RequestExtension => {
+                        details open[open(action)] { summary { (action.label()) }
+                            form method="post" action=(url) {
+                                (hidden(viewer, task, action))
+                                label for={ (field) "-date" } { "申请延至（工作日）" }
+                                input id={ (field) "-date" } type="date" name="dueDate" required value=(kept(action, "dueDate"));
+                                label for=(field) { "延期理由" }
+                                textarea id=(field) name="reason" rows="2" required maxlength="2000" { (kept(action, "reason")) }
+                                button type="submit" { "提交延期申请" }
+                            }
+                        }
+                    }
+                    TaskAction::DecideExtension => {
+                        details open { summary { (action.label()) }
+                            p { "下级单位申请延至 " (view::time(&task["requestedDueAt"])) "：" (text(&task["extensionReason"])) }
+                            form method="post" action=(url) {
+                                (hidden(viewer, task, action))
+                                label for={ (field) "-approve" } { "审批" }
+                                select id={ (field) "-approve" } name="approve" {
+                                    option value="yes" { "同意延期" }
+                                    option value="no" selected[kept(action, "approve") == "no"] { "不同意" }
+                                }
+                                label for=(field) { "审批意见（延至晚于本单位期限的日期时必填）" }
+                                textarea id=(field) name="reason" rows="2" maxlength="2000" { (kept(action, "reason")) }
+                                button type="submit" { "确认审批" }
+                            }
                         }
                     }
                     TaskAction::ReportProgress | TaskAction::SubmitFeedback => {

@@ -48,6 +48,36 @@ pub struct TaskActionInput {
     pub reason: Option<String>,
 }
 
+/// 子任务延期申请
+#[derive(InputObject)]
+pub struct TaskExtensionInput {
+    /// 子任务（全局标识或数据库编号）
+    pub task_id: TaskId,
+    /// 子任务所属的事项（可不填；填写时须一致，否则为 NOT_FOUND）
+    pub item_id: Option<ItemId>,
+    /// 子任务的版本号（须与当前版本一致）
+    pub version: Option<i32>,
+    /// 申请延至的日期（工作日，晚于现在的期限）
+    pub due_date: crate::graphql::scalars::Date,
+    /// 延期理由
+    pub reason: String,
+}
+
+/// 子任务延期审批
+#[derive(InputObject)]
+pub struct TaskExtensionDecisionInput {
+    /// 子任务（全局标识或数据库编号）
+    pub task_id: TaskId,
+    /// 子任务所属的事项（可不填；填写时须一致，否则为 NOT_FOUND）
+    pub item_id: Option<ItemId>,
+    /// 子任务的版本号（须与当前版本一致）
+    pub version: Option<i32>,
+    /// 是否同意
+    pub approve: bool,
+    /// 审批意见（同意延至晚于本单位期限的日期时必填）
+    pub reason: Option<String>,
+}
+
 /// 分解或转办的结果
 #[derive(SimpleObject)]
 pub struct HandDownPayload {
@@ -189,6 +219,46 @@ impl TaskMutation {
     ) -> async_graphql::Result<TaskPayload> {
         let reason = input.reason.clone().unwrap_or_default();
         Self::act(ctx, input, TaskVerb::Waive { reason }).await
+    }
+
+    /// 申请子任务延期（下级单位主要负责人，须说明理由）：由上级单位审批
+    async fn request_task_extension(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "子任务、版本号、申请的日期及理由")] input: TaskExtensionInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let action = TaskActionInput {
+            task_id: input.task_id,
+            item_id: input.item_id,
+            version: input.version,
+            body: None,
+            reason: None,
+        };
+        let verb = TaskVerb::RequestExtension {
+            due_date: input.due_date.0,
+            reason: input.reason,
+        };
+        Self::act(ctx, action, verb).await
+    }
+
+    /// 审批子任务延期（分解或转办该子任务的单位主要负责人）：同意则期限延至申请的日期
+    async fn decide_task_extension(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "子任务、版本号、是否同意及审批意见")] input: TaskExtensionDecisionInput,
+    ) -> async_graphql::Result<TaskPayload> {
+        let action = TaskActionInput {
+            task_id: input.task_id,
+            item_id: input.item_id,
+            version: input.version,
+            body: None,
+            reason: None,
+        };
+        let verb = TaskVerb::DecideExtension {
+            approve: input.approve,
+            reason: input.reason,
+        };
+        Self::act(ctx, action, verb).await
     }
 
     /// 退回子任务（下级单位主要负责人，签收前，须说明理由）：由上级单位重新安排

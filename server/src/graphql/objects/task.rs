@@ -138,9 +138,19 @@ impl Task {
         self.row.closed_at
     }
 
-    /// 免除理由
+    /// 免除或退回的理由
     async fn waive_reason(&self) -> Option<&str> {
         self.row.waive_reason.as_deref()
+    }
+
+    /// 待审批的延期申请：申请延至的期限（UTC）；没有待审批的申请时为空
+    async fn requested_due_at(&self) -> Option<DateTime<Utc>> {
+        self.row.requested_due_at
+    }
+
+    /// 待审批的延期申请的理由
+    async fn extension_reason(&self) -> Option<&str> {
+        self.row.extension_reason.as_deref()
     }
 
     /// 分解或转办时刻（UTC）

@@ -21,12 +21,32 @@ use entity::{task, task_report};
 #[derive(Debug, Clone)]
 pub enum TaskVerb {
     Sign,
-    ReportProgress { body: String },
-    SubmitFeedback { body: String },
-    Accept { reason: Option<String> },
-    Reject { reason: String },
-    Waive { reason: String },
-    Return { reason: String },
+    ReportProgress {
+        body: String,
+    },
+    SubmitFeedback {
+        body: String,
+    },
+    Accept {
+        reason: Option<String>,
+    },
+    Reject {
+        reason: String,
+    },
+    Waive {
+        reason: String,
+    },
+    Return {
+        reason: String,
+    },
+    RequestExtension {
+        due_date: chrono::NaiveDate,
+        reason: String,
+    },
+    DecideExtension {
+        approve: bool,
+        reason: Option<String>,
+    },
 }
 
 impl TaskVerb {
@@ -39,6 +59,8 @@ impl TaskVerb {
             TaskVerb::Reject { .. } => TaskAction::Reject,
             TaskVerb::Waive { .. } => TaskAction::Waive,
             TaskVerb::Return { .. } => TaskAction::Return,
+            TaskVerb::RequestExtension { .. } => TaskAction::RequestExtension,
+            TaskVerb::DecideExtension { .. } => TaskAction::DecideExtension,
         }
     }
 }
@@ -61,6 +83,10 @@ fn checked(verb: &TaskVerb) -> AppResult<Checked> {
         }
         TaskVerb::Accept { reason } => {
             Checked::Reason(Text::optional("核查意见", reason.as_deref(), REASON_MAX)?)
+        }
+        TaskVerb::RequestExtension { reason: why, .. } => Checked::Reason(Some(reason(why)?)),
+        TaskVerb::DecideExtension { reason: why, .. } => {
+            Checked::Reason(Text::optional("审批意见", why.as_deref(), REASON_MAX)?)
         }
         TaskVerb::Reject { reason: why }
         | TaskVerb::Waive { reason: why }
@@ -256,6 +282,25 @@ pub async fn act_on_task(
                 format!("TASK {} RETURNED", task.id),
                 format!("下级单位退回子任务：{}", why.as_deref().unwrap_or_default()),
             ));
+        }
+        (TaskVerb::RequestExtension { due_date, .. }, Checked::Reason(Some(reason))) => {
+            let told =
+                super::extend::request(&write, &task, &holder, (*due_date, &reason), &mut details)
+                    .await?;
+            why = Some(reason.into_inner());
+            notices.push(notice(told.news, told.to_unit, told.level, told.situation));
+        }
+        (TaskVerb::DecideExtension { approve, .. }, Checked::Reason(reason)) => {
+            let told = super::extend::decide(
+                &write,
+                &task,
+                &holder,
+                (*approve, reason.as_ref()),
+                &mut details,
+            )
+            .await?;
+            why = reason.map(Text::into_inner);
+            notices.push(notice(told.news, told.to_unit, told.level, told.situation));
         }
         _ => {
             return Err(AppError::Internal(anyhow::anyhow!(

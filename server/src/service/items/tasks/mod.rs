@@ -10,6 +10,7 @@
 //! else.
 
 pub mod act;
+mod extend;
 pub mod hand_down;
 pub mod read;
 pub mod write;

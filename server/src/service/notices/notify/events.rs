@@ -25,6 +25,9 @@ pub struct EventNotice<'a> {
     pub situation: String,
 }
 
+/// The longest notice level the table holds (`notice.level`, VARCHAR(32)).
+const NOTICE_LEVEL_MAX: usize = 32;
+
 /// Writes the notices of one verb and their mails inside the verb's transaction, so the
 /// change and its notice commit together or not at all. Call `cx.wake` after the commit.
 /// The mails written.
@@ -45,6 +48,14 @@ pub async fn write_event_notices(
     let directory = Directory::load_units(txn, &unit_ids).await?;
     let mut entries = Vec::new();
     for event in &events {
+        // The column holds 32 characters; PostgreSQL refuses more and SQLite would keep them,
+        // so both refuse here alike.
+        if event.level.len() > NOTICE_LEVEL_MAX {
+            return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+                "notice level {:?} is longer than {NOTICE_LEVEL_MAX}",
+                event.level
+            )));
+        }
         let inserted = notice::Entity::insert(notice::ActiveModel {
             item_id: Set(event.item.id),
             assignment_id: Set(event.assignment.id),

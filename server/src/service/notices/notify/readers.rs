@@ -109,7 +109,13 @@ impl Directory {
             Topic::Rung(Rung::ProgressMissed)
             | Topic::ReturnResolved { .. }
             | Topic::Task(
-                TaskNews::FeedbackIn | TaskNews::Waived | TaskNews::Returned | TaskNews::Red,
+                TaskNews::FeedbackIn
+                | TaskNews::Waived
+                | TaskNews::Returned
+                | TaskNews::Red
+                | TaskNews::ExtensionAsked
+                | TaskNews::ExtensionApproved
+                | TaskNews::ExtensionRefused,
             ) => [contacts, of_unit(PersonRole::UnitHead)].concat(),
             // The unit's own people heard on the rungs below; now the office.
             Topic::Task(TaskNews::RedToOffice) => self

@@ -60,6 +60,11 @@ pub enum TaskNews {
     Waived,
     /// The sub-unit gave its task back before signing it: the unit above arranges it again.
     Returned,
+    /// The sub-unit asks for a later due: the unit above decides.
+    ExtensionAsked,
+    /// The unit above approved the later due, or refused it.
+    ExtensionApproved,
+    ExtensionRefused,
     /// A task below turned red: the climb's rung for a unit above it (docs/rules.md §8).
     Red,
     /// A task below the part stayed red up every level: the office hears of it as the part's
@@ -80,6 +85,10 @@ impl Topic {
             Topic::Task(TaskNews::Rework) => "子任务退回重办通知",
             Topic::Task(TaskNews::Waived) => "子任务免除通知",
             Topic::Task(TaskNews::Returned) => "子任务退回通知",
+            Topic::Task(TaskNews::ExtensionAsked) => "子任务延期申请",
+            Topic::Task(TaskNews::ExtensionApproved | TaskNews::ExtensionRefused) => {
+                "子任务延期审批结果"
+            }
             Topic::Task(TaskNews::Red) => "下级任务红色预警",
             Topic::Task(TaskNews::RedToOffice) => "下级任务红色督办",
         }
@@ -98,6 +107,8 @@ impl Topic {
             Topic::Task(TaskNews::HandedDown) => 7,
             Topic::Task(TaskNews::Waived) => 3,
             Topic::Task(TaskNews::Returned) => 9,
+            Topic::Task(TaskNews::ExtensionAsked) => 8,
+            Topic::Task(TaskNews::ExtensionApproved | TaskNews::ExtensionRefused) => 5,
             Topic::Task(TaskNews::Red) => 18,
             Topic::Task(TaskNews::RedToOffice) => 18,
         }
@@ -173,6 +184,15 @@ impl Topic {
                 "你单位以下子任务的办结反馈经上级单位核查未通过，已退回重办，请按核查意见继续办理。"
             }
             (Topic::Task(TaskNews::Waived), _) => "上级单位已免除你单位以下子任务，无需继续办理。",
+            (Topic::Task(TaskNews::ExtensionAsked), _) => {
+                "下级单位申请延长以下子任务的期限，请及时审批：同意则期限延至申请的日期，不同意请说明理由。"
+            }
+            (Topic::Task(TaskNews::ExtensionApproved), _) => {
+                "你单位以下子任务的延期申请已获上级单位同意，请按新的期限办理。"
+            }
+            (Topic::Task(TaskNews::ExtensionRefused), _) => {
+                "你单位以下子任务的延期申请未获上级单位同意，请按原期限抓紧办理。"
+            }
             (Topic::Task(TaskNews::Returned), _) => {
                 "下级单位退回了以下子任务（不属于其职责或无法承办），请重新安排：改交其他下级单位，或由本单位办理。"
             }
