@@ -631,4 +631,20 @@ async fn a_sub_unit_asks_for_more_time_and_the_unit_above_decides(backend: Backe
         4,
         "two asks, to the 局's contact and head"
     );
+    // The approval's mail states the new due; the refusal's, the due kept: 10-09 both.
+    let decided: Vec<String> = entity::outbox::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter(|m| m.subject.contains("子任务延期审批结果"))
+        .map(|m| m.body_text)
+        .collect();
+    assert!(!decided.is_empty());
+    assert!(
+        decided
+            .iter()
+            .all(|body| body.contains("2026年10月09日 18:00")),
+        "{decided:?}"
+    );
 }

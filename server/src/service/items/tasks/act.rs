@@ -300,7 +300,9 @@ pub async fn act_on_task(
             )
             .await?;
             why = reason.map(Text::into_inner);
-            notices.push(notice(told.news, told.to_unit, told.level, told.situation));
+            let mut decided = notice(told.news, told.to_unit, told.level, told.situation);
+            decided.due = told.due.unwrap_or(decided.due);
+            notices.push(decided);
         }
         _ => {
             return Err(AppError::Internal(anyhow::anyhow!(

@@ -20,6 +20,8 @@ pub(super) struct Told {
     pub to_unit: i64,
     pub level: String,
     pub situation: String,
+    /// The task's due after the verb, when it moved: what the notice states.
+    pub due: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The sub-unit asks for `due_date`: a working day, not past, later than the task's due.
@@ -59,6 +61,7 @@ pub(super) async fn request(
         // Levels are at most 32 characters; the version the verb read tells requests apart.
         level: format!("TASK {} EXT {}", task.id, task.version),
         situation: format!("下级单位申请子任务延期至{due_date}：{}", reason.as_str()),
+        due: None,
     })
 }
 
@@ -115,5 +118,6 @@ pub(super) async fn decide(
         } else {
             format!("子任务延期申请未获同意，请按原期限办理。{words}")
         },
+        due: approve.then_some(requested),
     })
 }
