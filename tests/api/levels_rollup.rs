@@ -65,6 +65,23 @@ async fn board_count(app: &TestApp, d: &District, colour: &str) -> Option<Value>
         .map(|e| e["count"].clone())
 }
 
+/// 住建局 signs a fresh item and splits its part for one 科室: the item as signed, and the
+/// task handed down.
+async fn signed_and_split(app: &TestApp, d: &District, unit: i64) -> (Value, Value) {
+    let assigned = assigned_item(app, d, "关于推进老旧小区改造的批示").await;
+    let signed = crate::district::sign(app, &d.housing_head, &assigned).await;
+    let task = ok(
+        app,
+        &d.housing_head,
+        &split("splitPart"),
+        json!({ "itemId": signed["id"],
+                "tasks": [ { "unitId": unit, "measures": "摸清底数", "responsible": "科长" } ] }),
+    )
+    .await["tasks"][0]
+        .clone();
+    (signed, task)
+}
+
 async fn mails_titled(app: &TestApp, title: &str) -> Vec<String> {
     entity::outbox::Entity::find()
         .all(&app.state.db)
@@ -312,14 +329,11 @@ async fn a_sub_unit_returns_its_task_and_the_unit_above_arranges_it_again(backen
     let d = District::create(&app).await;
     let (planning, planning_head) = sub_unit(&app, &d, d.housing, "住建局规划科").await;
     let (building, building_head) = sub_unit(&app, &d, d.housing, "住建局建设科").await;
-    let assigned = assigned_item(&app, &d, "关于推进老旧小区改造的批示").await;
-    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
+    let (signed, task) = signed_and_split(&app, &d, planning).await;
     let hand = |unit: i64| {
         json!({ "itemId": signed["id"], "tasks": [
             { "unitId": unit, "measures": "摸清改造小区底数", "responsible": "科长" } ] })
     };
-    let task =
-        ok(&app, &d.housing_head, &split("splitPart"), hand(planning)).await["tasks"][0].clone();
     let give_back = |reason: &str| json!({ "taskId": task["id"], "version": task["version"], "reason": reason });
     // Only the sub-unit's head gives it back, saying why; a sibling does not see it.
     assert_eq!(
@@ -446,17 +460,7 @@ async fn a_sub_unit_asks_for_more_time_and_the_unit_above_decides(backend: Backe
     let app = spawn_app_on(backend).await;
     let d = District::create(&app).await;
     let (planning, planning_head) = sub_unit(&app, &d, d.housing, "住建局规划科").await;
-    let assigned = assigned_item(&app, &d, "关于推进老旧小区改造的批示").await;
-    let signed = crate::district::sign(&app, &d.housing_head, &assigned).await;
-    let task = ok(
-        &app,
-        &d.housing_head,
-        &split("splitPart"),
-        json!({ "itemId": signed["id"],
-        "tasks": [ { "unitId": planning, "measures": "摸清底数", "responsible": "刘科长" } ] }),
-    )
-    .await["tasks"][0]
-        .clone();
+    let (signed, task) = signed_and_split(&app, &d, planning).await;
     // Due 10-08, a working day before the 局's 10-09.
     assert_eq!(task["dueAt"], "2026-10-08T10:00:00+00:00");
     let task = ok(

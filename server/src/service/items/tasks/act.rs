@@ -239,12 +239,7 @@ pub async fn act_on_task(
         }
         (TaskVerb::Waive { .. }, Checked::Reason(reason)) => {
             why = reason.map(Text::into_inner);
-            task::Entity::update_many()
-                .col_expr(task::Column::WaiveReason, Expr::value(why.clone()))
-                .col_expr(task::Column::ClosedAt, Expr::value(now))
-                .filter(task::Column::Id.eq(task.id))
-                .exec(&write.txn)
-                .await?;
+            release(&write, &task, why.as_deref()).await?;
             notices.push(notice(
                 TaskNews::Waived,
                 task.unit_id,
@@ -269,13 +264,7 @@ pub async fn act_on_task(
         }
         (TaskVerb::Return { .. }, Checked::Reason(reason)) => {
             why = reason.map(Text::into_inner);
-            // The reason is kept where a waived task keeps its own: why it was released.
-            task::Entity::update_many()
-                .col_expr(task::Column::WaiveReason, Expr::value(why.clone()))
-                .col_expr(task::Column::ClosedAt, Expr::value(now))
-                .filter(task::Column::Id.eq(task.id))
-                .exec(&write.txn)
-                .await?;
+            release(&write, &task, why.as_deref()).await?;
             notices.push(notice(
                 TaskNews::Returned,
                 holder.unit_id(),
@@ -350,6 +339,20 @@ async fn claim(
             None => "子任务的状态刚刚变化，请刷新后重试".to_string(),
         }));
     }
+    Ok(())
+}
+
+/// Keeps why a task was released — waived from above or returned from below — and when.
+async fn release(write: &TaskWrite<'_>, task: &task::Model, why: Option<&str>) -> AppResult<()> {
+    task::Entity::update_many()
+        .col_expr(
+            task::Column::WaiveReason,
+            Expr::value(why.map(str::to_string)),
+        )
+        .col_expr(task::Column::ClosedAt, Expr::value(write.cx.now))
+        .filter(task::Column::Id.eq(task.id))
+        .exec(&write.txn)
+        .await?;
     Ok(())
 }
 
