@@ -569,6 +569,17 @@ async fn a_sub_unit_asks_for_more_time_and_the_unit_above_decides(backend: Backe
         .await,
         "BAD_USER_INPUT"
     );
+    // A refusal says why.
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.housing_head),
+            &decide_mutation,
+            decide(&asked, false, None)
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
     let kept = ok(
         &app,
         &d.housing_head,

@@ -508,6 +508,15 @@ fn timeline(item: &Value) -> Markup {
                             "　" (view::stage_label(text(&e["fromStage"]))) " → " (view::stage_label(text(&e["toStage"])))
                         }
                         @if !e["reason"].is_null() { div.sub { (text(&e["reason"])) } }
+                        // A task's extension: what was asked, and what was decided.
+                        @match e["details"]["approved"].as_bool() {
+                            Some(true) => { div.sub { "同意延期，期限延至 " (view::time(&e["details"]["newDueAt"])) } }
+                            Some(false) => { div.sub { "不同意延期，期限仍为 " (view::time(&e["details"]["newDueAt"])) } }
+                            None if text(&e["action"]) == "REQUEST_TASK_EXTENSION" => {
+                                div.sub { "申请延至 " (view::time(&e["details"]["requestedDueAt"])) }
+                            }
+                            None => {}
+                        }
                     }
                 }
             }

@@ -70,7 +70,10 @@ pub fn mount(route: Route) -> Route {
         .at("/items/:id/follow", post(item_post::follow))
         .at("/items/:id/split", get(split::page).post(split::post))
         .at("/items/:id/upward", get(upward::page))
-        .at("/items/:id/tasks/:task", post(task_post::act))
+        .at(
+            "/items/:id/tasks/:task",
+            get(task_post::to_item).post(task_post::act),
+        )
         .at("/items/:item/files/:file", get(files::item_file))
         .at("/reports", get(reports::index).post(reports::publish))
         .at("/reports/:month", get(reports::month))

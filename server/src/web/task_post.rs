@@ -63,13 +63,28 @@ fn mutation(
             json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
                 "dueDate": due_date, "reason": form.get("reason") } })
         }
-        TaskAction::DecideExtension => json!({ "input": { "taskId": task_id, "itemId": item_id,
-            "version": version, "approve": form.get("approve") == "yes",
-            "reason": filled("reason") } }),
+        TaskAction::DecideExtension => {
+            let approve = match form.get("approve") {
+                "yes" => true,
+                "no" => false,
+                _ => return Err("请选择同意或不同意延期".to_string()),
+            };
+            json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
+                "approve": approve, "reason": filled("reason") } })
+        }
         _ => json!({ "input": { "taskId": task_id, "itemId": item_id, "version": version,
             "body": filled("body"), "reason": filled("reason") } }),
     };
     Ok((action, query, input))
+}
+
+/// The address a refused form leaves in the address bar, opened again: the item page at the
+/// task.
+#[handler]
+pub fn to_item(Path((raw, task)): Path<(String, String)>) -> Response {
+    let id: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let task: String = task.chars().filter(char::is_ascii_digit).collect();
+    super::view::see_other(&format!("/items/{id}#task-{task}"))
 }
 
 /// A task form's post: the mutation as the reader, then the item page again, at the task.

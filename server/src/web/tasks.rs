@@ -140,7 +140,15 @@ fn node(
                 @if !task["dueReason"].is_null() { "（晚于上级期限，理由：" (text(&task["dueReason"])) "）" }
             }
             div.sub { (text(&task["colourReason"])) }
-            @if !task["waiveReason"].is_null() { div.sub { "免除理由：" (text(&task["waiveReason"])) } }
+            @if !task["waiveReason"].is_null() {
+                div.sub {
+                    @if text(&task["status"]) == "RETURNED" { "退回理由：" } @else { "免除理由：" }
+                    (text(&task["waiveReason"]))
+                }
+            }
+            @if !task["requestedDueAt"].is_null() {
+                div.sub { "延期申请待上级单位审批：申请延至 " (view::time(&task["requestedDueAt"])) "，理由：" (text(&task["extensionReason"])) }
+            }
             @let reports: Vec<&Value> = task["reports"].as_array().into_iter().flatten().collect();
             @if !reports.is_empty() {
                 ul.records {
@@ -228,7 +236,7 @@ fn forms(
                                     option value="yes" { "同意延期" }
                                     option value="no" selected[kept(action, "approve") == "no"] { "不同意" }
                                 }
-                                label for=(field) { "审批意见（延至晚于本单位期限的日期时必填）" }
+                                label for=(field) { "审批意见（不同意时，或同意延至晚于本单位期限的日期时必填）" }
                                 textarea id=(field) name="reason" rows="2" maxlength="2000" { (kept(action, "reason")) }
                                 button type="submit" { "确认审批" }
                             }

@@ -82,6 +82,9 @@ pub(super) async fn decide(
     if approve {
         check_task_due(requested, holder.due(), reason.map(Text::as_str))
             .map_err(|e| AppError::BadUserInput(e.to_string()))?;
+    } else if reason.is_none() {
+        // The sub-unit is told why, as the request's notice promises.
+        return Err(AppError::BadUserInput("不同意延期，请说明理由".into()));
     }
     let mut update = task::Entity::update_many()
         .col_expr(
