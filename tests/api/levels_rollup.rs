@@ -518,6 +518,20 @@ async fn a_sub_unit_asks_for_more_time_and_the_unit_above_decides(backend: Backe
     assert_eq!(asked["status"], "SIGNED");
     assert_eq!(asked["dueAt"], "2026-10-08T10:00:00+00:00");
     assert_eq!(asked["requestedDueAt"], "2026-10-09T10:00:00+00:00");
+    // The 局's 待办 lists it as waiting on the 局, as the item page shows it to both.
+    let account = crate::web::give_password(&app, &d.housing_head).await;
+    let mut browser = crate::web::Browser::new(&app);
+    browser.sign_in(&account, crate::web::PASSWORD).await;
+    let (_, todo) = browser.page("/todo").await;
+    assert!(todo.contains("子任务待核查或审批 1"), "{todo}");
+    assert!(todo.contains("延期申请待审批"), "{todo}");
+    let (_, page) = browser
+        .page(&format!("/items/{}", crate::helpers::row_id(&signed["id"])))
+        .await;
+    assert!(
+        page.contains("延期申请待上级单位审批：申请延至 <time datetime=\"2026-10-09T10:00:00+00:00\">2026-10-09 18:00</time>，理由：测绘资料未齐"),
+        "{page}"
+    );
     // One request at a time; only the unit above decides.
     assert_eq!(
         refused(

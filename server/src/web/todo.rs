@@ -17,9 +17,15 @@ const TODO_QUERY: &str = "{ todo { kind kinds dueAt since
   myTasks { TASK }
   tasksHandedDown { TASK } }";
 
+/// A task waiting for the verdict of the unit that handed it down: its completion report, or
+/// its extension request.
+fn waits_on_unit_above(task: &Value) -> bool {
+    text(&task["status"]) == "FEEDBACK_SUBMITTED" || !task["requestedDueAt"].is_null()
+}
+
 /// What a to-do row shows of a task.
 const TASK_FIELDS: &str =
-    "task { databaseId status dueAt measures colour colourReason unit { name } }
+    "task { databaseId status dueAt measures colour colourReason requestedDueAt unit { name } }
     item { databaseId serial title }";
 
 /// Headings in the order a person should work through them.
@@ -52,8 +58,9 @@ pub async fn todo(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewe
         .into_iter()
         .flatten()
         .collect();
-    // Reports waiting for this unit's verdict first: they wait on the reader.
-    below.sort_by_key(|t| text(&t["task"]["status"]) != "FEEDBACK_SUBMITTED");
+    // Reports and extension requests waiting for this unit's verdict first: they wait on the
+    // reader.
+    below.sort_by_key(|t| !waits_on_unit_above(&t["task"]));
     let body = html! {
         h1 { "我的待办" }
         @if entries.is_empty() && mine.is_empty() && below.is_empty() {
@@ -71,8 +78,8 @@ pub async fn todo(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewe
                     @if n > 0 { a href={ "#" (kind.to_lowercase()) } { (view::todo_label(kind)) " " (n) } }
                 }
                 @if !mine.is_empty() { a href="#tasks-mine" { "本单位子任务 " (mine.len()) } }
-                @let waiting = below.iter().filter(|t| text(&t["task"]["status"]) == "FEEDBACK_SUBMITTED").count();
-                @if waiting > 0 { a href="#tasks-below" { "子任务待核查 " (waiting) } }
+                @let waiting = below.iter().filter(|t| waits_on_unit_above(&t["task"])).count();
+                @if waiting > 0 { a href="#tasks-below" { "子任务待核查或审批 " (waiting) } }
             }
         }
         @for kind in ORDER {
@@ -139,6 +146,7 @@ fn tasks_table(id: &str, title: &str, tasks: &[&Value], units: bool) -> maud::Ma
                             td data-label="颜色" { (colour_badge(&t["colour"], &t["colourReason"])) }
                             td data-label="状态" {
                                 (ducha_domain::tasks::TaskStatus::parse(text(&t["status"])).map_or("", |s| s.label()))
+                                @if !t["requestedDueAt"].is_null() { "；延期申请待审批" }
                             }
                             td data-label="期限" { (view::time(&t["dueAt"])) }
                         }
