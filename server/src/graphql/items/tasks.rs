@@ -48,6 +48,19 @@ pub struct TaskActionInput {
     pub reason: Option<String>,
 }
 
+impl TaskActionInput {
+    /// The task a verb with its own input acts on, as the shared verbs name it.
+    fn of(task_id: TaskId, item_id: Option<ItemId>, version: Option<i32>) -> TaskActionInput {
+        TaskActionInput {
+            task_id,
+            item_id,
+            version,
+            body: None,
+            reason: None,
+        }
+    }
+}
+
 /// 子任务延期申请
 #[derive(InputObject)]
 pub struct TaskExtensionInput {
@@ -227,13 +240,7 @@ impl TaskMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "子任务、版本号、申请的日期及理由")] input: TaskExtensionInput,
     ) -> async_graphql::Result<TaskPayload> {
-        let action = TaskActionInput {
-            task_id: input.task_id,
-            item_id: input.item_id,
-            version: input.version,
-            body: None,
-            reason: None,
-        };
+        let action = TaskActionInput::of(input.task_id, input.item_id, input.version);
         let verb = TaskVerb::RequestExtension {
             due_date: input.due_date.0,
             reason: input.reason,
@@ -247,13 +254,7 @@ impl TaskMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "子任务、版本号、是否同意及审批意见")] input: TaskExtensionDecisionInput,
     ) -> async_graphql::Result<TaskPayload> {
-        let action = TaskActionInput {
-            task_id: input.task_id,
-            item_id: input.item_id,
-            version: input.version,
-            body: None,
-            reason: None,
-        };
+        let action = TaskActionInput::of(input.task_id, input.item_id, input.version);
         let verb = TaskVerb::DecideExtension {
             approve: input.approve,
             reason: input.reason,

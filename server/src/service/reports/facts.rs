@@ -443,16 +443,11 @@ async fn tasks_at_end(
             let task = crate::service::watch::colours::tasks::task_as_of(&row.task, at)?;
             Some(TaskColourFacts {
                 assignment_id: task.assignment_id,
-                facts: ducha_domain::colour::TaskFacts {
-                    status: crate::service::watch::colours::tasks::status_of(&task),
-                    due_at: task.due_at,
-                    feedback_at: task.feedback_at,
-                    rejections: i64::from(task.rejections),
-                    last_report_or_handed_at: task.last_report_at.unwrap_or(task.created_at),
-                    item_stage: item.stage_at_end,
-                    report_cycle_days: item.report_cycle_days,
-                    report_cycle_working_days: item.report_cycle_working_days,
-                },
+                facts: crate::service::watch::colours::tasks::task_facts_at(
+                    &task,
+                    item.stage_at_end,
+                    (item.report_cycle_days, item.report_cycle_working_days),
+                ),
                 unit_name: row.unit_name,
             })
         })

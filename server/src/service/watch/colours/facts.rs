@@ -179,7 +179,10 @@ pub(super) fn colours_of<'a, 'i>(
             let verdict =
                 assignment_colour(rules.calendar, rules.time_zone, rules.policy, facts, at);
             entry.add(a.id, a.unit_id, verdict);
-            part_units.insert(a.id, (a.item_id, a.unit_id));
+            // Kept only to roll tasks in: none to roll, nothing to keep.
+            if !tasks.is_empty() {
+                part_units.insert(a.id, (a.item_id, a.unit_id));
+            }
         }
     }
     for (assignment_id, (item_id, unit_id)) in &part_units {

@@ -44,15 +44,29 @@ pub fn running_items() -> sea_orm::sea_query::SelectStatement {
 
 /// What the colour rules read of a task of `item`.
 pub fn task_facts(item: &item::Model, task: &task::Model) -> TaskFacts {
+    task_facts_at(
+        task,
+        item.stage.into(),
+        (item.report_cycle_days, item.report_cycle_working_days),
+    )
+}
+
+/// [`task_facts`] with the item's stage and report cycle as some instant had them (the
+/// monthly report's end).
+pub fn task_facts_at(
+    task: &task::Model,
+    item_stage: ducha_domain::Stage,
+    (report_cycle_days, report_cycle_working_days): (Option<i32>, bool),
+) -> TaskFacts {
     TaskFacts {
         status: status_of(task),
         due_at: task.due_at,
         feedback_at: task.feedback_at,
         rejections: i64::from(task.rejections),
         last_report_or_handed_at: task.last_report_at.unwrap_or(task.created_at),
-        item_stage: item.stage.into(),
-        report_cycle_days: item.report_cycle_days,
-        report_cycle_working_days: item.report_cycle_working_days,
+        item_stage,
+        report_cycle_days,
+        report_cycle_working_days,
     }
 }
 
@@ -214,6 +228,11 @@ impl TaskVerdicts {
                 });
         }
         verdicts
+    }
+
+    /// Whether no task was judged.
+    pub fn is_empty(&self) -> bool {
+        self.by_part.is_empty()
     }
 
     /// `own`, the part `assignment_id`'s verdict, with its tasks rolled in.
