@@ -338,3 +338,51 @@ async fn a_page_of_items_with_their_units_is_one_statement_with_the_copies_off()
         after = info["endCursor"].as_str().map(str::to_owned);
     }
 }
+
+/// A progress report, the write a unit makes most, is one statement to read the item with the
+/// unit's own part and one to write the report, the cycle it restarts and its audit row
+/// (issue 32: on two cores a write's cost is its round trips), with the copies on or off.
+#[tokio::test]
+async fn a_progress_report_is_one_read_and_one_write() {
+    const PROGRESS: &str = "mutation($id: ID!) {
+        reportProgress(input: { itemId: $id, body: \"本周进展：已完成现场核实\" }) { report { databaseId } } }";
+    for caches in [Caches::On, Caches::Off] {
+        let (state, queries, _) = counted_demo(caches).await;
+        let schema = build_schema(Some(state.clone()));
+        let open = entity::item::Entity::find()
+            .filter(
+                entity::item::Column::Stage
+                    .is_in([entity::ItemStage::Assigned, entity::ItemStage::InProgress]),
+            )
+            .all(&state.db)
+            .await
+            .expect("query");
+        let part = entity::assignment::Entity::find()
+            .filter(entity::assignment::Column::ItemId.is_in(open.iter().map(|i| i.id)))
+            .filter(entity::assignment::Column::Status.ne(entity::AssignmentStatus::Withdrawn))
+            .one(&state.db)
+            .await
+            .expect("query")
+            .expect("an open part");
+        let clerk = entity::person::Entity::find()
+            .filter(entity::person::Column::UnitId.eq(part.unit_id))
+            .one(&state.db)
+            .await
+            .expect("query")
+            .expect("a person of the unit");
+        let actor = Actor::of(clerk).expect("an actor");
+        let request =
+            async_graphql::Request::new(PROGRESS).variables(async_graphql::Variables::from_json(
+                serde_json::json!({ "id": part.item_id.to_string() }),
+            ));
+        let request = as_actor(&state, &actor, request);
+        queries.store(0, Ordering::SeqCst);
+        let response = schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        assert_eq!(
+            queries.load(Ordering::SeqCst),
+            2,
+            "{caches:?}: the item with the unit's part, then the report with its cycle and audit row"
+        );
+    }
+}

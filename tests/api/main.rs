@@ -29,6 +29,7 @@ mod lifecycle;
 mod live;
 mod notices;
 mod over_http;
+mod progress;
 mod relay;
 mod reports;
 mod rewind;

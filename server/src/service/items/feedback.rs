@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
+use crate::service::items::progress;
 use crate::service::items::shared::{frozen_deadline, live_lead};
 use crate::service::items::tasks;
 use crate::service::items::verb::{Committed, Cx, own_assignment};
@@ -30,20 +31,13 @@ pub async fn report_progress(
     let verb = cx.verb(Action::ReportProgress)?;
     let body = Text::parse("进展情况", body, BODY_MAX)?;
     too_many(&files)?;
-    let write = verb.open(item_id).await?;
-    let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
-    let created = insert_report(
-        &write.txn,
-        write.cx.actor,
-        write.cx.now,
-        &mine,
-        "PROGRESS",
-        body.as_str(),
-    )
-    .await?;
-    write
-        .note(Some(mine.id), json!({ "reportId": created.id }))
-        .await?;
+    if files.is_empty()
+        && let Some(created) = progress::file_at_once(&verb, item_id, body.as_str()).await?
+    {
+        return Ok(created);
+    }
+    let (write, mine) = verb.open_own(item_id).await?;
+    let created = progress::file_in(&write, &mine, body.as_str()).await?;
     for file in files {
         record(&write.txn, write.cx.actor, write.cx.now, &created, file).await?;
     }

@@ -12,6 +12,7 @@ pub mod follows;
 pub mod instruct;
 pub mod listing;
 pub mod pause;
+pub mod progress;
 pub mod recalculate;
 pub mod register;
 pub mod shared;

@@ -93,12 +93,36 @@ impl<'a> Verb<'a> {
     }
 
     /// Begins the write and reads the item without claiming a version: for what adds to an
-    /// item without changing it (a progress report may be filed whatever else happens).
-    pub async fn open(mut self, item_id: i64) -> AppResult<Write<'a>> {
+    /// item without changing it or its dues (a 批示; a progress report, [`Verb::open_own`]).
+    /// No due is written, so the calendar in force is not waited for (`settle_calendar`).
+    pub async fn open(self, item_id: i64) -> AppResult<Write<'a>> {
         let txn = begin_write(self.cx.db).await?;
-        self.settle_calendar(&txn).await?;
         let item = scope::visible_item(&txn, self.cx.actor, item_id).await?;
         self.checked(txn, item).await
+    }
+
+    /// [`Verb::open`] for what a unit adds to its own live part of the item (a progress
+    /// report): the item with the part, in one statement. When the unit holds no live part,
+    /// the item is read as `open` reads it, so that the answer is the same NOT_FOUND or
+    /// FORBIDDEN as [`own_assignment`]'s.
+    pub async fn open_own(self, item_id: i64) -> AppResult<(Write<'a>, assignment::Model)> {
+        let txn = begin_write(self.cx.db).await?;
+        let unit_id = self.cx.actor.own_unit();
+        let found = match unit_id {
+            Some(unit_id) => {
+                crate::service::store::rows::item_with_unit_part(&txn, item_id, unit_id).await?
+            }
+            None => None,
+        };
+        match found {
+            Some((item, mine)) => Ok((self.checked(txn, item).await?, mine)),
+            None => {
+                let item = scope::visible_item(&txn, self.cx.actor, item_id).await?;
+                let write = self.checked(txn, item).await?;
+                let mine = own_assignment(&write.txn, write.cx.actor, item_id).await?;
+                Ok((write, mine))
+            }
+        }
     }
 
     async fn checked(self, txn: WriteTxn, item: item::Model) -> AppResult<Write<'a>> {
@@ -164,9 +188,9 @@ impl Write<'_> {
         .await
     }
 
-    /// The audit row of a verb that adds to the item without moving it (a progress report, a
-    /// 批示): no stages, so the item's stage history is not touched. End with
-    /// [`Write::finish`].
+    /// The audit row of a verb that adds to the item without moving it (a 批示; a progress
+    /// report writes the same kind of row with its report, `items::progress`): no stages, so
+    /// the item's stage history is not touched. End with [`Write::finish`].
     pub async fn note(&self, assignment_id: Option<i64>, details: Value) -> AppResult<()> {
         audit(
             &self.txn,

@@ -157,6 +157,35 @@ pub async fn items_with_units_read(
     Ok(found)
 }
 
+/// The item with the live (not withdrawn) assignment of `unit_id` on it, in one statement:
+/// `None` when the item does not exist or the unit holds no live part of it. What a verb
+/// that adds to the unit's own part (a progress report) begins with: the part implies that
+/// the unit sees the item, so nothing else is read (issue 32: a write costs its round trips).
+pub async fn item_with_unit_part(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+    unit_id: i64,
+) -> Result<Option<(item::Model, assignment::Model)>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    // One row at most: an item has one assignment per unit (`ux_assignment_item_unit`), so
+    // no `LIMIT` (a bound one makes PostgreSQL plan the statement at every execution).
+    let statement = item::Entity::find_by_id(item_id)
+        .select_only()
+        .columns(item::Model::COLUMNS.iter().copied())
+        .columns(assignment::Model::COLUMNS.iter().copied())
+        .join(JoinType::InnerJoin, item::Relation::Assignment.def())
+        .filter(assignment::Column::UnitId.eq(unit_id))
+        .filter(assignment::Column::Status.ne(entity::AssignmentStatus::Withdrawn))
+        .build(db.get_database_backend());
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    let mut cursor = Cursor::new(&row);
+    let item = item::Model::decode(&mut cursor)?;
+    let assignment = assignment::Model::decode(&mut cursor)?;
+    Ok(Some((item, assignment)))
+}
+
 /// An item, its assignments, and (when asked for) their units.
 pub type ItemWithUnits = (item::Model, Vec<assignment::Model>, Vec<unit::Model>);
 
