@@ -3,7 +3,9 @@
 //! at all for a unit without a part. On SQLite and on PostgreSQL.
 
 use entity::{assignment, audit_event, report};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
 use serde_json::{Value, json};
 
 use crate::district::{District, assigned_item, m, ok, refused};
@@ -111,6 +113,29 @@ async fn a_progress_report_is_its_report_its_cycle_and_its_audit_row(backend: Ba
     );
     assert_eq!(row.reason, None);
     assert_eq!(row.details, json!({ "reportId": first_id }));
+    // And in the very text the other audit rows' details have: PostgreSQL keeps a `json`
+    // column's text as written, and sea-orm's rows pass through `jsonb` there.
+    let backend = app.state.db.get_database_backend();
+    let text = app
+        .state
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT CAST(details AS TEXT) AS details FROM audit_event WHERE id = {}",
+                row.id
+            ),
+        ))
+        .await
+        .expect("query")
+        .expect("the row")
+        .try_get::<String>("", "details")
+        .expect("text");
+    let expected = match backend {
+        DatabaseBackend::Postgres => format!("{{\"reportId\": {first_id}}}"),
+        _ => format!("{{\"reportId\":{first_id}}}"),
+    };
+    assert_eq!(text, expected);
 
     // A report with an earlier instant (a clock set back) is kept, and the cycle is not
     // moved back by it.

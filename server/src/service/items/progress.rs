@@ -3,7 +3,9 @@
 //!
 //! What it writes is always the same three rows: the report, the report cycle it restarts on
 //! the unit's assignment (`last_report_at`, only ever later), and its audit row
-//! (`REPORT_PROGRESS`, `{"reportId":…}`, no stages). Two paths write them:
+//! (`REPORT_PROGRESS`, `{"reportId":…}`, no stages), its details in the very text every
+//! other audit row's have on that database (PostgreSQL keeps a `json` column's text as
+//! written: sea-orm's rows pass through `jsonb`, so these do too). Two paths write them:
 //!
 //! - [`file_at_once`], PostgreSQL, no files: one statement of data-modifying CTEs, committed
 //!   on its own, that files the report only if the unit holds a live part of the item and the
@@ -38,7 +40,7 @@ const FILE_FROM_PART: &str = "\
     trail AS (\
       INSERT INTO audit_event (item_id, assignment_id, actor_id, at, action, details) \
       SELECT item_id, assignment_id, author_id, created_at, $6, \
-             CAST('{\"reportId\":' || id || '}' AS JSON) FROM filed) \
+             CAST(jsonb_build_object('reportId', id) AS JSON) FROM filed) \
     SELECT * FROM filed";
 
 /// [`file_at_once`]'s statement: the part is the unit's live assignment on the item, in a
