@@ -141,6 +141,9 @@ async fn an_instruction_goes_from_registration_to_closing_on_time(backend: Backe
             "SIGN",
             "REPORT_PROGRESS",
             "SUBMIT_FEEDBACK",
+            // The office is told to verify, the co-unit that its part has ended.
+            "NOTICE",
+            "NOTICE",
             "VERIFY",
             "CLOSE"
         ]
@@ -725,13 +728,18 @@ async fn rejected_feedback_keeps_the_original_due_and_reopen_follows_a_failed_re
     assert_eq!(reopened["item"]["stage"], "IN_PROGRESS");
     let trail = item(&app, &d.supervisor, id).await;
     assert_eq!(actions(&trail).iter().filter(|a| *a == "REJECT").count(), 1);
-    assert_eq!(
-        trail["auditTrail"]
-            .as_array()
-            .and_then(|a| a.last())
-            .map(|e| e["reason"].clone()),
-        Some(json!("回头看发现电梯未通过验收"))
-    );
+    // The reopening, and after it the lead's notice of it (事项回头看通知).
+    let rows = trail["auditTrail"].as_array().expect("trail");
+    let reopen = rows
+        .iter()
+        .rposition(|e| e["action"] == "REOPEN")
+        .expect("the reopening");
+    assert_eq!(rows[reopen]["reason"], json!("回头看发现电梯未通过验收"));
+    let after: Vec<(&Value, &Value)> = rows[reopen + 1..]
+        .iter()
+        .map(|e| (&e["action"], &e["reason"]))
+        .collect();
+    assert_eq!(after, [(&json!("NOTICE"), &json!("事项回头看通知"))]);
 }
 
 async fn suspension_pauses_the_clock_and_cancel_ends_it(backend: Backend) {

@@ -20,6 +20,7 @@ mod dataloader;
 mod demo;
 mod directory;
 mod district;
+mod event_notices;
 mod health;
 mod item_cache;
 mod levels;

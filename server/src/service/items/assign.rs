@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment};
 use crate::service::items::verb::{Committed, Cx, own_assignment};
-use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::notices::notify::{EventNotice, OfficeNews, Topic};
 use crate::service::store::input::reason;
 use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
@@ -109,12 +109,22 @@ pub async fn request_return(
     let mut active: assignment::ActiveModel = mine.clone().into();
     active.status = Set(AssignmentStatus::ReturnRequested);
     active.return_reason = Set(Some(why.as_str().to_string()));
-    active.update(&write.txn).await?;
+    let returned = active.update(&write.txn).await?;
+    // The office answers a return: it hears at once.
+    let item = write.item.clone();
+    let notice = EventNotice {
+        topic: Topic::Office(OfficeNews::ReturnAsked),
+        level: format!("RET {}", item.version),
+        item: &item,
+        assignment: &returned,
+        about_unit: None,
+        situation: format!("申请退回：{}", why.as_str()),
+    };
     write
         .commit(
             Some(why.as_str()),
             json!({ "assignmentId": mine.id }),
-            Vec::new(),
+            vec![notice],
         )
         .await
 }

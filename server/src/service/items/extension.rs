@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::live_lead;
 use crate::service::items::verb::{Cx, own_assignment, require_duty};
-use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::notices::notify::{EventNotice, OfficeNews, Topic};
 use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::store::input::{REASON_MAX, Text, reason};
 use entity::ExtensionDecision;
@@ -85,11 +85,29 @@ pub async fn request_extension(
     }
     .insert(txn)
     .await?;
+    // The office decides; beyond its limit the item's 责任领导 must approve, and hears too.
+    let beyond = working_days_added(&cx.calendar, cx.policy.time_zone, mine.due_at, proposed_at);
+    let item = write.item.clone();
+    let leader = (beyond > OFFICE_EXTENSION_LIMIT_WORKING_DAYS)
+        .then_some(item.responsible_leader_id)
+        .flatten();
+    let notice = EventNotice {
+        topic: Topic::Office(OfficeNews::ExtensionAsked { leader }),
+        level: format!("EXT {}", created.id),
+        item: &item,
+        assignment: &mine,
+        about_unit: None,
+        situation: format!(
+            "申请延期至{}（超过原期限{beyond}个工作日）：{}",
+            proposed.format("%Y-%m-%d"),
+            why.as_str()
+        ),
+    };
     write
         .commit(
             Some(why.as_str()),
             json!({ "extensionId": created.id, "assignmentId": mine.id, "currentDueAt": due, "proposedDueAt": proposed_at }),
-            Vec::new(),
+            vec![notice],
         )
         .await?;
     Ok(created)

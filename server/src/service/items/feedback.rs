@@ -15,7 +15,7 @@ use crate::service::items::progress;
 use crate::service::items::shared::{frozen_deadline, live_lead};
 use crate::service::items::tasks;
 use crate::service::items::verb::{Committed, Cx, own_assignment};
-use crate::service::notices::notify::{EventNotice, Topic};
+use crate::service::notices::notify::{EventNotice, ItemNews, OfficeNews, Topic};
 use crate::service::store::input::{BODY_MAX, REASON_MAX, Text, reason};
 use entity::ReportVerdict;
 use entity::{assignment, item, report};
@@ -43,6 +43,16 @@ pub async fn report_progress(
     }
     write.finish(Vec::new(), false).await?;
     Ok(created)
+}
+
+/// The first words of a report, for a notice's one line.
+fn excerpt(body: &str) -> String {
+    const SHOWN: usize = 60;
+    let mut shown: String = body.chars().take(SHOWN).collect();
+    if body.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 fn too_many(files: &[StoredFile]) -> AppResult<()> {
@@ -163,8 +173,43 @@ pub async fn submit_feedback(
     for file in files {
         record(&write.txn, write.cx.actor, write.cx.now, &feedback, file).await?;
     }
+    // The office verifies; the first report ends the co-units' parts, and they hear so.
+    let item = write.item.clone();
+    let co_units = if item.first_feedback_at.is_none() {
+        assignment::Entity::find()
+            .filter(assignment::Column::ItemId.eq(item_id))
+            .filter(assignment::Column::Lead.eq(false))
+            .filter(assignment::Column::Status.ne(entity::AssignmentStatus::Withdrawn))
+            .order_by_asc(assignment::Column::Id)
+            .all(&write.txn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let notice = |topic, assignment, situation| EventNotice {
+        topic,
+        level: format!("FB {}", feedback.id),
+        item: &item,
+        assignment,
+        about_unit: None,
+        situation,
+    };
+    let summary = excerpt(body.as_str());
+    let notices = std::iter::once(notice(
+        Topic::Office(OfficeNews::FeedbackIn),
+        &mine,
+        format!("办结反馈：{summary}"),
+    ))
+    .chain(co_units.iter().map(|part| {
+        notice(
+            Topic::Item(ItemNews::LeadFedBack),
+            part,
+            format!("主办单位办结反馈：{summary}"),
+        )
+    }))
+    .collect();
     let updated = write
-        .finish(Vec::new(), true)
+        .finish(notices, true)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the item read back is missing")))?;
     Ok((updated, feedback))

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::{frozen_deadline, live_lead, recompute_due};
 use crate::service::items::verb::{Committed, Cx, Deps};
+use crate::service::notices::notify::{EventNotice, ItemNews, Topic};
 use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::store::input::{REASON_MAX, Text, reason};
 use entity::AssignmentStatus;
@@ -78,9 +79,57 @@ pub async fn suspend_resume_cancel_reopen(
         },
         _ => json!({}),
     };
+    // Who is told, read after the change: a resumption's notice states the moved due.
+    let item = current.clone();
+    let parts = told(txn, &item, action).await?;
+    let news = match action {
+        Action::Suspend => Some(ItemNews::Suspended),
+        Action::Resume => Some(ItemNews::Resumed),
+        Action::Cancel => Some(ItemNews::Cancelled),
+        Action::Reopen => Some(ItemNews::Reopened),
+        _ => None,
+    };
+    let situation = match (action, why.as_ref()) {
+        (Action::Reopen, Some(why)) => format!("回头看：{}", why.as_str()),
+        (_, Some(why)) => format!("{}：{}", action.label(), why.as_str()),
+        (_, None) => action.label().to_string(),
+    };
+    let notices = news
+        .map(|news| {
+            parts
+                .iter()
+                .map(|part| EventNotice {
+                    topic: Topic::Item(news),
+                    level: format!("{} {}", action.name(), item.version),
+                    item: &item,
+                    assignment: part,
+                    about_unit: None,
+                    situation: situation.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     write
-        .commit(why.as_ref().map(Text::as_str), details, Vec::new())
+        .commit(why.as_ref().map(Text::as_str), details, notices)
         .await
+}
+
+/// The parts whose units hear of `action` (docs/rules.md §4): every part not withdrawn, but
+/// for a 回头看 only the lead's, the one part it opens again.
+async fn told(
+    txn: &DatabaseTransaction,
+    item: &item::Model,
+    action: Action,
+) -> AppResult<Vec<assignment::Model>> {
+    if action == Action::Reopen {
+        return Ok(live_lead(txn, item.id).await?.into_iter().collect());
+    }
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item.id))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+        .order_by_asc(assignment::Column::Id)
+        .all(txn)
+        .await?)
 }
 
 /// The rectification due's rule, refused with a clear message when missing or unreadable.

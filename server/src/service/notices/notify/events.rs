@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::error::AppResult;
 use crate::service::notices::notify::digest::{Entry, mails};
 use crate::service::notices::notify::readers::Directory;
-use crate::service::notices::notify::topics::{MAILED, NoticeContext, Reader, Topic};
+use crate::service::notices::notify::topics::{MAILED, NoticeContext, OfficeNews, Reader, Topic};
 use crate::service::store::audit::Audit;
 use entity::{assignment, audit_event, item, notice, outbox};
 
@@ -88,7 +88,7 @@ pub async fn write_event_notices(
             event.assignment.id,
             now,
             (event.topic, &event.level),
-            (&directory.unit_name(event.assignment.unit_id), &readers),
+            (&addressee(&directory, event), &readers),
         )
         .await?;
         entries.push((
@@ -110,6 +110,15 @@ pub async fn write_event_notices(
         written += 1;
     }
     Ok(written)
+}
+
+/// Whom the trail says a notice went to: the office, or the unit of its assignment.
+fn addressee(directory: &Directory, event: &EventNotice<'_>) -> String {
+    match event.topic {
+        Topic::Office(OfficeNews::ExtensionAsked { leader: Some(_) }) => "督查室、区领导".into(),
+        topic if topic.to_office() => "督查室".into(),
+        _ => directory.unit_name(event.assignment.unit_id),
+    }
 }
 
 async fn audit_notice(

@@ -6,7 +6,7 @@ use ducha_domain::ladder::Rung;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppResult;
-use crate::service::notices::notify::topics::{Audience, Reader, TaskNews, Topic};
+use crate::service::notices::notify::topics::{Audience, OfficeNews, Reader, TaskNews, Topic};
 use entity::PersonRole;
 use entity::{person, unit};
 
@@ -29,7 +29,8 @@ impl Directory {
         Ok(Directory { units, people })
     }
 
-    /// The units given, their people and the office's: enough for the notices of one verb.
+    /// The units given, their people, the office's and the leaders: enough for the notices of
+    /// one verb.
     pub async fn load_units(db: &impl ConnectionTrait, unit_ids: &[i64]) -> AppResult<Directory> {
         let units = unit::Entity::find()
             .filter(unit::Column::Id.is_in(unit_ids.to_vec()))
@@ -42,7 +43,8 @@ impl Directory {
             .filter(
                 sea_orm::Condition::any()
                     .add(person::Column::UnitId.is_in(unit_ids.to_vec()))
-                    .add(person::Column::Role.eq(PersonRole::Supervisor)),
+                    .add(person::Column::Role.eq(PersonRole::Supervisor))
+                    .add(person::Column::Role.eq(PersonRole::Leader)),
             )
             .all(db)
             .await?;
@@ -118,16 +120,31 @@ impl Directory {
                 | TaskNews::ExtensionRefused,
             ) => [contacts, of_unit(PersonRole::UnitHead)].concat(),
             // The unit's own people heard on the rungs below; now the office.
-            Topic::Task(TaskNews::RedToOffice) => self
+            Topic::Task(TaskNews::RedToOffice)
+            | Topic::Office(OfficeNews::FeedbackIn | OfficeNews::ReturnAsked) => self
                 .people
                 .iter()
                 .filter(|p| p.role == PersonRole::Supervisor)
                 .filter_map(|p| person(p, Audience::Office))
                 .collect(),
+            // The office decides; beyond its limit the item's leader must approve.
+            Topic::Office(OfficeNews::ExtensionAsked { leader }) => self
+                .people
+                .iter()
+                .filter(|p| p.role == PersonRole::Supervisor)
+                .filter_map(|p| person(p, Audience::Office))
+                .chain(
+                    self.people
+                        .iter()
+                        .filter(|p| leader.is_some_and(|id| p.id == id))
+                        .filter_map(|p| person(p, Audience::Leader)),
+                )
+                .collect(),
             Topic::Rung(Rung::Yellow)
             | Topic::Rework
             | Topic::Extension { .. }
             | Topic::Instruction
+            | Topic::Item(_)
             | Topic::Task(TaskNews::HandedDown | TaskNews::Rework) => [
                 contacts,
                 of_unit(PersonRole::UnitStaff),

@@ -45,6 +45,33 @@ pub enum Topic {
     Instruction,
     /// Something on a task handed down between units (docs/rules.md §8).
     Task(TaskNews),
+    /// A unit asks the office to act (docs/rules.md §4, "Who hears of what").
+    Office(OfficeNews),
+    /// The office, or the lead, changed what a unit on the item has to do.
+    Item(ItemNews),
+}
+
+/// What a unit asked that the office acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfficeNews {
+    /// 延期申请: the office decides; beyond its limit the item's 责任领导 (`leader`) too.
+    ExtensionAsked { leader: Option<i64> },
+    /// 办结反馈: the office verifies.
+    FeedbackIn,
+    /// 退回申请: the office reassigns or insists.
+    ReturnAsked,
+}
+
+/// What changed for every unit still holding a part of the item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemNews {
+    Suspended,
+    Resumed,
+    Cancelled,
+    /// 回头看: the closed item is open again.
+    Reopened,
+    /// The lead's first 办结反馈 ended the co-units' parts (docs/rules.md §3).
+    LeadFedBack,
 }
 
 /// What happened to a task that someone must act on.
@@ -91,6 +118,14 @@ impl Topic {
             }
             Topic::Task(TaskNews::Red) => "下级任务红色预警",
             Topic::Task(TaskNews::RedToOffice) => "下级任务红色督办",
+            Topic::Office(OfficeNews::ExtensionAsked { .. }) => "延期申请待审批",
+            Topic::Office(OfficeNews::FeedbackIn) => "办结反馈待核查",
+            Topic::Office(OfficeNews::ReturnAsked) => "退回申请待处理",
+            Topic::Item(ItemNews::Suspended) => "事项挂起通知",
+            Topic::Item(ItemNews::Resumed) => "事项恢复办理通知",
+            Topic::Item(ItemNews::Cancelled) => "事项撤销通知",
+            Topic::Item(ItemNews::Reopened) => "事项回头看通知",
+            Topic::Item(ItemNews::LeadFedBack) => "主办单位已办结反馈",
         }
     }
 
@@ -111,7 +146,19 @@ impl Topic {
             Topic::Task(TaskNews::ExtensionApproved | TaskNews::ExtensionRefused) => 5,
             Topic::Task(TaskNews::Red) => 18,
             Topic::Task(TaskNews::RedToOffice) => 18,
+            Topic::Office(OfficeNews::FeedbackIn) => 9,
+            Topic::Office(OfficeNews::ExtensionAsked { .. }) => 8,
+            Topic::Office(OfficeNews::ReturnAsked) => 8,
+            Topic::Item(ItemNews::Reopened) => 17,
+            Topic::Item(ItemNews::Resumed) => 7,
+            Topic::Item(ItemNews::Suspended | ItemNews::Cancelled | ItemNews::LeadFedBack) => 2,
         }
+    }
+
+    /// Whether the notice goes to the office (and a leader) rather than to the unit of the
+    /// assignment it is about.
+    pub fn to_office(self) -> bool {
+        matches!(self, Topic::Office(_) | Topic::Task(TaskNews::RedToOffice))
     }
 
     /// The stored kind of an event notice (rungs have their own).
@@ -123,6 +170,8 @@ impl Topic {
             Topic::ReturnResolved { .. } => "RETURN",
             Topic::Instruction => "INSTRUCTION",
             Topic::Task(_) => "TASK",
+            Topic::Office(_) => "OFFICE",
+            Topic::Item(_) => "ITEM",
         }
     }
 
@@ -201,6 +250,31 @@ impl Topic {
             }
             (Topic::Task(TaskNews::RedToOffice), _) => {
                 "以下事项的下级任务持续为红色，已逐级上报至承办单位仍未解决，请跟进督办承办单位。"
+            }
+            (Topic::Office(OfficeNews::ExtensionAsked { .. }), Audience::Leader) => {
+                "以下事项的承办单位申请延期，延长超过原期限10个工作日，须由区领导审批，请及时审定。"
+            }
+            (Topic::Office(OfficeNews::ExtensionAsked { .. }), _) => {
+                "以下事项的承办单位申请延期，请及时审批：同意则期限延至申请的日期，不同意请说明理由。"
+            }
+            (Topic::Office(OfficeNews::FeedbackIn), _) => {
+                "以下事项的主办单位已报送办结反馈，请及时核查：通过则核查通过，不通过请说明理由退回重办。"
+            }
+            (Topic::Office(OfficeNews::ReturnAsked), _) => {
+                "以下事项的承办单位申请退回（认为不属于本单位职责或无法承办），请及时处理：改派其他单位，或说明理由由原单位继续办理。"
+            }
+            (Topic::Item(ItemNews::Suspended), _) => {
+                "以下事项已挂起，挂起期间暂停计时，无需报送进展；恢复办理时将另行通知。"
+            }
+            (Topic::Item(ItemNews::Resumed), _) => {
+                "以下事项已恢复办理，期限按挂起的工作日顺延，请按新的期限继续办理。"
+            }
+            (Topic::Item(ItemNews::Cancelled), _) => "以下事项已撤销，无需继续办理。",
+            (Topic::Item(ItemNews::Reopened), _) => {
+                "以下事项经回头看发现问题，已重新打开，请按要求继续整改落实，办结后重新报送办结反馈。"
+            }
+            (Topic::Item(ItemNews::LeadFedBack), _) => {
+                "以下事项的主办单位已报送办结反馈，你单位的协办部分随之结束，无需再报送进展；如有补充材料，请与主办单位联系。"
             }
         }
     }

@@ -1,0 +1,244 @@
+//! Who hears of what a verb did, event by event (issue 34, item 1; docs/rules.md §4, "Who hears
+//! of what"): a unit's request reaches the office (and the leader a long extension needs);
+//! a suspension, resumption, cancellation or 回头看 reaches the units on the item; the lead's
+//! first 办结反馈 reaches the co-units whose parts it ends. On SQLite and on PostgreSQL.
+
+use std::collections::BTreeSet;
+
+use entity::outbox;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::district::{District, assigned_item, item_mutation, m, ok};
+use crate::helpers::{Backend, TestApp, spawn_app_on};
+
+on_both_backends!(every_request_and_change_reaches_who_acts_on_it);
+
+const OFFICE: &str = "supervisor-0@example.gov.cn";
+const LEADER: &str = "leader-0@example.gov.cn";
+/// The lead's (区住建局) and the co-unit's (区城管局) contact addresses.
+const LEAD: &str = "zjj@example.gov.cn";
+const CO: &str = "cgj@example.gov.cn";
+
+/// The mails written since the last call, as (recipient, subject).
+struct Mailbox {
+    seen: i64,
+}
+
+impl Mailbox {
+    async fn new(app: &TestApp) -> Mailbox {
+        let mut mailbox = Mailbox { seen: 0 };
+        mailbox.since(app).await;
+        mailbox
+    }
+
+    async fn since(&mut self, app: &TestApp) -> Vec<(String, String)> {
+        let rows = outbox::Entity::find()
+            .order_by_asc(outbox::Column::Id)
+            .all(&app.state.db)
+            .await
+            .expect("outbox");
+        let new: Vec<(String, String)> = rows
+            .iter()
+            .filter(|row| row.id > self.seen)
+            .map(|row| (row.recipient.clone(), row.subject.clone()))
+            .collect();
+        self.seen = rows.last().map_or(self.seen, |row| row.id);
+        new
+    }
+}
+
+/// Who got a mail whose subject names `title`, and that nobody got any other.
+fn told(mails: &[(String, String)], title: &str) -> BTreeSet<String> {
+    for (to, subject) in mails {
+        assert!(subject.contains(title), "{to} got {subject:?}, not {title}");
+    }
+    mails.iter().map(|(to, _)| to.clone()).collect()
+}
+
+async fn sign(app: &TestApp, token: &str, item: &Value) -> Value {
+    ok(
+        app,
+        token,
+        &item_mutation("signItem", "ItemVersionInput"),
+        json!({ "itemId": item["id"], "version": item["version"] }),
+    )
+    .await["item"]
+        .clone()
+}
+
+async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let mut mailbox = Mailbox::new(&app).await;
+    let extension = m(
+        "requestExtension",
+        "RequestExtensionInput",
+        "extensionRequest { id } item { version }",
+    );
+
+    // 延期申请 within the office's limit: the office decides, and hears.
+    let a = assigned_item(&app, &d, "关于加快老旧管网改造的批示").await;
+    let a = sign(&app, &d.housing_head, &a).await;
+    mailbox.since(&app).await;
+    ok(&app, &d.housing_head, &extension,
+        json!({ "itemId": a["id"], "version": a["version"], "proposedDueDate": "2026-10-13", "reason": "需协调燃气公司停气" })).await;
+    let mails = mailbox.since(&app).await;
+    assert_eq!(
+        told(&mails, "延期申请待审批"),
+        BTreeSet::from([OFFICE.to_string()])
+    );
+
+    // Beyond 10 working days a leader must approve: the item's 责任领导 hears too.
+    let b = assigned_item(&app, &d, "关于推进农贸市场提升改造的批示").await;
+    let b = sign(&app, &d.housing_head, &b).await;
+    mailbox.since(&app).await;
+    ok(&app, &d.housing_head, &extension,
+        json!({ "itemId": b["id"], "version": b["version"], "proposedDueDate": "2026-11-13", "reason": "涉及产权单位协调，需延期" })).await;
+    let mails = mailbox.since(&app).await;
+    assert_eq!(
+        told(&mails, "延期申请待审批"),
+        BTreeSet::from([OFFICE.to_string(), LEADER.to_string()])
+    );
+
+    // 退回申请: the office answers it.
+    let c = assigned_item(&app, &d, "关于整治占道经营的批示").await;
+    mailbox.since(&app).await;
+    ok(
+        &app,
+        &d.urban_head,
+        &item_mutation("returnItem", "ItemReasonInput"),
+        json!({ "itemId": c["id"], "version": c["version"], "reason": "占道经营不属于本局职责" }),
+    )
+    .await;
+    let mails = mailbox.since(&app).await;
+    assert_eq!(
+        told(&mails, "退回申请待处理"),
+        BTreeSet::from([OFFICE.to_string()])
+    );
+
+    // 挂起, 恢复 and 撤销: every unit on the item.
+    let e = assigned_item(&app, &d, "关于建设口袋公园的批示").await;
+    mailbox.since(&app).await;
+    let suspended = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("suspendItem", "ItemReasonInput"),
+        json!({ "itemId": e["id"], "version": e["version"], "reason": "等待规划调整" }),
+    )
+    .await;
+    let units = told(&mailbox.since(&app).await, "事项挂起通知");
+    assert!(units.contains(LEAD) && units.contains(CO), "{units:?}");
+    assert!(!units.contains(OFFICE), "{units:?}");
+    let resumed = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("resumeItem", "ItemReasonInput"),
+        json!({ "itemId": e["id"], "version": suspended["item"]["version"] }),
+    )
+    .await;
+    let units = told(&mailbox.since(&app).await, "事项恢复办理通知");
+    assert!(units.contains(LEAD) && units.contains(CO), "{units:?}");
+    ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("cancelItem", "ItemReasonInput"),
+        json!({ "itemId": e["id"], "version": resumed["item"]["version"], "reason": "规划取消" }),
+    )
+    .await;
+    let units = told(&mailbox.since(&app).await, "事项撤销通知");
+    assert!(units.contains(LEAD) && units.contains(CO), "{units:?}");
+
+    // 办结反馈: the office verifies it; the co-unit's part ends with it, and it hears so.
+    // Sent back and fed back again, the co-unit does not hear a second time.
+    let f = assigned_item(&app, &d, "关于改造背街小巷路灯的批示").await;
+    let f = sign(&app, &d.housing_head, &f).await;
+    mailbox.since(&app).await;
+    let feedback = m(
+        "submitFeedback",
+        "SubmitFeedbackInput",
+        "item { id version }",
+    );
+    let fed = ok(
+        &app,
+        &d.housing_head,
+        &feedback,
+        json!({ "itemId": f["id"], "version": f["version"], "body": "路灯已全部更换并通电" }),
+    )
+    .await;
+    let mails = mailbox.since(&app).await;
+    let to_office: Vec<_> = mails
+        .iter()
+        .filter(|(to, _)| to == OFFICE)
+        .cloned()
+        .collect();
+    assert_eq!(
+        told(&to_office, "办结反馈待核查"),
+        BTreeSet::from([OFFICE.to_string()])
+    );
+    let to_units: Vec<_> = mails
+        .iter()
+        .filter(|(to, _)| to != OFFICE)
+        .cloned()
+        .collect();
+    let units = told(&to_units, "主办单位已办结反馈");
+    assert!(units.contains(CO) && !units.contains(LEAD), "{units:?}");
+    // The trail says where each went: the office's notice to the office.
+    let trail = entity::audit_event::Entity::find()
+        .order_by_asc(entity::audit_event::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("trail");
+    let went_to = |reason: &str| -> Vec<String> {
+        trail
+            .iter()
+            .filter(|e| e.action == "NOTICE" && e.reason.as_deref() == Some(reason))
+            .filter_map(|e| e.details["unitName"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(went_to("办结反馈待核查"), ["督查室"]);
+    assert_eq!(went_to("主办单位已办结反馈"), ["区城市管理局"]);
+    assert_eq!(went_to("延期申请待审批"), ["督查室", "督查室、区领导"]);
+    let rejected = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("verifyItem", "VerifyItemInput"),
+        json!({ "itemId": f["id"], "version": fed["item"]["version"], "accept": false, "reason": "缺少验收照片" }),
+    )
+    .await;
+    mailbox.since(&app).await;
+    let fed = ok(&app, &d.housing_head, &feedback,
+        json!({ "itemId": f["id"], "version": rejected["item"]["version"], "body": "已补充验收照片" })).await;
+    let mails = mailbox.since(&app).await;
+    assert_eq!(
+        told(&mails, "办结反馈待核查"),
+        BTreeSet::from([OFFICE.to_string()])
+    );
+
+    // 回头看: the lead's part opens again, and only the lead hears.
+    let verified = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("verifyItem", "VerifyItemInput"),
+        json!({ "itemId": f["id"], "version": fed["item"]["version"], "accept": true }),
+    )
+    .await;
+    let closed = ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("closeItem", "ItemReasonInput"),
+        json!({ "itemId": f["id"], "version": verified["item"]["version"] }),
+    )
+    .await;
+    mailbox.since(&app).await;
+    ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("reopenItem", "ReopenItemInput"),
+        json!({ "itemId": f["id"], "version": closed["item"]["version"],
+                "reason": "群众反映部分路灯夜间不亮", "rectificationDue": "10个工作日" }),
+    )
+    .await;
+    let units = told(&mailbox.since(&app).await, "事项回头看通知");
+    assert!(units.contains(LEAD) && !units.contains(CO), "{units:?}");
+}
