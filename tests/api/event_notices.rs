@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use entity::outbox;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::district::{District, assigned_item, item_mutation, m, ok};
@@ -56,6 +56,36 @@ fn told(mails: &[(String, String)], title: &str) -> BTreeSet<String> {
     mails.iter().map(|(to, _)| to.clone()).collect()
 }
 
+/// The item's pending extension request, by its database id.
+async fn pending_extension_id(app: &TestApp, item: &Value) -> i64 {
+    let serial = item["serial"].as_str().expect("serial");
+    let found = entity::item::Entity::find()
+        .filter(entity::item::Column::Serial.eq(serial))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the item");
+    entity::extension_request::Entity::find()
+        .filter(entity::extension_request::Column::ItemId.eq(found.id))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("a request")
+        .id
+}
+
+/// The item's version now.
+async fn version_now(app: &TestApp, item: &Value) -> i32 {
+    let serial = item["serial"].as_str().expect("serial");
+    entity::item::Entity::find()
+        .filter(entity::item::Column::Serial.eq(serial))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the item")
+        .version
+}
+
 async fn sign(app: &TestApp, token: &str, item: &Value) -> Value {
     ok(
         app,
@@ -88,6 +118,33 @@ async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
         told(&mails, "延期申请待审批"),
         BTreeSet::from([OFFICE.to_string()])
     );
+    // Approved, the lead's extension carries the co-unit's due: the lead hears the decision,
+    // the co-unit that its due moved with it.
+    let asked = pending_extension_id(&app, &a).await;
+    ok(
+        &app,
+        &d.supervisor,
+        &m("decideExtension", "DecideExtensionInput", "item { version }"),
+        json!({ "extensionRequestId": asked, "version": version_now(&app, &a).await, "approve": true }),
+    )
+    .await;
+    let mails = mailbox.since(&app).await;
+    let to_lead: Vec<_> = mails
+        .iter()
+        .filter(|(_, s)| s.contains("延期审批结果"))
+        .cloned()
+        .collect();
+    let to_co: Vec<_> = mails
+        .iter()
+        .filter(|(_, s)| !s.contains("延期审批结果"))
+        .cloned()
+        .collect();
+    assert!(told(&to_lead, "延期审批结果").contains(LEAD));
+    let carried = told(&to_co, "协办期限顺延通知");
+    assert!(
+        carried.contains(CO) && !carried.contains(LEAD),
+        "{carried:?}"
+    );
 
     // Beyond 10 working days a leader must approve: the item's 责任领导 hears too.
     let b = assigned_item(&app, &d, "关于推进农贸市场提升改造的批示").await;
@@ -115,6 +172,41 @@ async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
     assert_eq!(
         told(&mails, "退回申请待处理"),
         BTreeSet::from([OFFICE.to_string()])
+    );
+    // 改派 to 东山街道: the street is given the part, the returning unit hears the answer, and
+    // the lead, which stays, hears who now works beside it.
+    let co_part = c["assignments"]
+        .as_array()
+        .and_then(|parts| parts.iter().find(|p| p["lead"] == false))
+        .expect("the co-unit's part")["id"]
+        .clone();
+    ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("resolveReturn", "ResolveReturnInput"),
+        json!({ "itemId": c["id"], "version": version_now(&app, &c).await, "assignmentId": co_part,
+                "reassignToUnitId": d.street, "reason": "改由东山街道配合" }),
+    )
+    .await;
+    let mails = mailbox.since(&app).await;
+    let by_title = |title: &str| -> BTreeSet<String> {
+        mails
+            .iter()
+            .filter(|(_, subject)| subject.contains(title))
+            .map(|(to, _)| to.clone())
+            .collect()
+    };
+    assert!(
+        by_title("督查通知").contains("dsjd@example.gov.cn"),
+        "{mails:?}"
+    );
+    assert!(by_title("退回申请处理结果").contains(CO), "{mails:?}");
+    let staying = by_title("承办单位调整通知");
+    assert!(staying.contains(LEAD) && !staying.contains(CO), "{mails:?}");
+    assert_eq!(
+        by_title("督查通知").len() + by_title("退回申请处理结果").len() + staying.len(),
+        mails.len(),
+        "nobody else: {mails:?}"
     );
 
     // 挂起, 恢复 and 撤销: every unit on the item.

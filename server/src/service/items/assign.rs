@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment};
 use crate::service::items::verb::{Committed, Cx, own_assignment};
-use crate::service::notices::notify::{EventNotice, OfficeNews, Topic};
+use crate::service::notices::notify::{EventNotice, ItemNews, OfficeNews, Topic};
 use crate::service::store::input::reason;
 use entity::AssignmentStatus;
 use entity::{assignment, audit_event, item};
@@ -243,9 +243,33 @@ pub async fn resolve_return(
         about_unit: None,
         situation: format!("督查室意见：{}", why.as_str()),
     }];
+    // The units that stay on the item hear who now holds the part beside theirs.
+    let mut staying = Vec::new();
     if let Some(new) = &reassigned {
         notices.push(assignment_notice(&current, new));
+        staying = assignment::Entity::find()
+            .filter(assignment::Column::ItemId.eq(item_id))
+            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+            .filter(assignment::Column::Id.ne(new.id))
+            .all(txn)
+            .await?;
     }
+    let (from_unit, to_unit) = match reassign_to {
+        Some(unit_id) => (
+            find_unit(txn, returned.unit_id).await?.name,
+            find_unit(txn, unit_id).await?.name,
+        ),
+        None => (String::new(), String::new()),
+    };
+    let part = if returned.lead { "主办" } else { "协办" };
+    notices.extend(staying.iter().map(|other| EventNotice {
+        topic: Topic::Item(ItemNews::Reassigned),
+        level: format!("REASSIGNED {}", cx.now.timestamp()),
+        item: &current,
+        assignment: other,
+        about_unit: None,
+        situation: format!("{from_unit}退回，{part}部分改由{to_unit}承办"),
+    }));
     write
         .commit(
             Some(why.as_str()),

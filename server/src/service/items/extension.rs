@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::error::{AppError, AppResult};
 use crate::service::items::shared::live_lead;
 use crate::service::items::verb::{Cx, own_assignment, require_duty};
-use crate::service::notices::notify::{EventNotice, OfficeNews, Topic};
+use crate::service::notices::notify::{EventNotice, ItemNews, OfficeNews, Topic};
 use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
 use crate::service::store::input::{REASON_MAX, Text, reason};
 use entity::ExtensionDecision;
@@ -192,6 +192,8 @@ pub async fn decide_extension(
     decided.decision_reason = Set(why.as_ref().map(|w| w.as_str().to_string()));
     let decided = decided.update(txn).await?;
     let mut dues = Vec::new();
+    // The co-units' parts the lead's extension carried, as they now are.
+    let mut carried = Vec::new();
     let previous_extended = target.extended_due_at;
     let target = if approve {
         dues.push(DueChange::of(
@@ -206,7 +208,9 @@ pub async fn decide_extension(
         if target.lead && !keep_co_units {
             let before = target.extended_due_at.unwrap_or(target.due_at);
             let added = working_days_added(&cx.calendar, tz, before, request.proposed_due_at);
-            dues.extend(move_co_units(txn, cx, &write.item, &target, added).await?);
+            let (moved, parts) = move_co_units(txn, cx, &write.item, &target, added).await?;
+            dues.extend(moved);
+            carried = parts;
         }
         let mut extended: assignment::ActiveModel = target.clone().into();
         extended.extended_due_at = Set(Some(request.proposed_due_at));
@@ -234,14 +238,24 @@ pub async fn decide_extension(
         DUES_KEY: dues_value(&dues),
     });
     let current = write.item.clone();
-    let notices = vec![EventNotice {
+    let carried_news = "主办单位延期已获批准，协办期限随之顺延".to_string();
+    let notices = std::iter::once(EventNotice {
         topic: Topic::Extension { approved: approve },
         level: format!("DECIDED {extension_id}"),
         item: &current,
         assignment: &target,
         about_unit: None,
         situation,
-    }];
+    })
+    .chain(carried.iter().map(|part| EventNotice {
+        topic: Topic::Item(ItemNews::CarriedByLead),
+        level: format!("DECIDED {extension_id}"),
+        item: &current,
+        assignment: part,
+        about_unit: None,
+        situation: carried_news.clone(),
+    }))
+    .collect();
     write
         .commit(why.as_ref().map(Text::as_str), details, notices)
         .await?;
@@ -250,20 +264,20 @@ pub async fn decide_extension(
 
 /// Moves every live co-unit of the lead's item whose part is still open `added` working days
 /// later (their extended due, kept beside the original as an approved extension is), and
-/// says what moved. A part that has ended (the co-unit reported it, or the lead first
-/// reported the whole) stays as it was judged (docs/rules.md §3).
+/// says what moved, with the parts as they now are. A part that has ended (the co-unit
+/// reported it, or the lead first reported the whole) stays as it was judged (docs/rules.md §3).
 async fn move_co_units(
     txn: &sea_orm::DatabaseTransaction,
     cx: &Cx<'_>,
     item: &entity::item::Model,
     lead: &assignment::Model,
     added: i64,
-) -> AppResult<Vec<DueChange>> {
+) -> AppResult<(Vec<DueChange>, Vec<assignment::Model>)> {
     let Ok(added) = i32::try_from(added) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     if added <= 0 || item.first_feedback_at.is_some() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let co_units = assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(lead.item_id))
@@ -274,6 +288,7 @@ async fn move_co_units(
         .await?;
     let tz = cx.policy.time_zone;
     let mut moved = Vec::new();
+    let mut parts = Vec::new();
     for co in co_units {
         let from = co.extended_due_at.unwrap_or(co.due_at);
         let date = cx
@@ -292,7 +307,7 @@ async fn move_co_units(
         ));
         let mut active: assignment::ActiveModel = co.into();
         active.extended_due_at = Set(Some(due));
-        active.update(txn).await?;
+        parts.push(active.update(txn).await?);
     }
-    Ok(moved)
+    Ok((moved, parts))
 }

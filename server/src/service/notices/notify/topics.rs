@@ -72,6 +72,10 @@ pub enum ItemNews {
     Reopened,
     /// The lead's first 办结反馈 ended the co-units' parts (docs/rules.md §3).
     LeadFedBack,
+    /// The lead's approved extension carried the co-units' dues (docs/rules.md §2).
+    CarriedByLead,
+    /// Another unit's part was 改派 to a new unit after its return.
+    Reassigned,
 }
 
 /// What happened to a task that someone must act on.
@@ -126,6 +130,8 @@ impl Topic {
             Topic::Item(ItemNews::Cancelled) => "事项撤销通知",
             Topic::Item(ItemNews::Reopened) => "事项回头看通知",
             Topic::Item(ItemNews::LeadFedBack) => "主办单位已办结反馈",
+            Topic::Item(ItemNews::CarriedByLead) => "协办期限顺延通知",
+            Topic::Item(ItemNews::Reassigned) => "承办单位调整通知",
         }
     }
 
@@ -150,8 +156,13 @@ impl Topic {
             Topic::Office(OfficeNews::ExtensionAsked { .. }) => 8,
             Topic::Office(OfficeNews::ReturnAsked) => 8,
             Topic::Item(ItemNews::Reopened) => 17,
-            Topic::Item(ItemNews::Resumed) => 7,
-            Topic::Item(ItemNews::Suspended | ItemNews::Cancelled | ItemNews::LeadFedBack) => 2,
+            Topic::Item(ItemNews::Resumed | ItemNews::CarriedByLead) => 7,
+            Topic::Item(
+                ItemNews::Suspended
+                | ItemNews::Cancelled
+                | ItemNews::LeadFedBack
+                | ItemNews::Reassigned,
+            ) => 2,
         }
     }
 
@@ -272,6 +283,12 @@ impl Topic {
             (Topic::Item(ItemNews::Cancelled), _) => "以下事项已撤销，无需继续办理。",
             (Topic::Item(ItemNews::Reopened), _) => {
                 "以下事项经回头看发现问题，已重新打开，请按要求继续整改落实，办结后重新报送办结反馈。"
+            }
+            (Topic::Item(ItemNews::Reassigned), _) => {
+                "以下事项的承办单位有调整（原单位退回，已改派新单位），请与新的承办单位做好衔接，继续按分工办理。"
+            }
+            (Topic::Item(ItemNews::CarriedByLead), _) => {
+                "以下事项的主办单位延期已获批准，你单位的协办期限随之顺延，请按新的期限配合办理。"
             }
             (Topic::Item(ItemNews::LeadFedBack), _) => {
                 "以下事项的主办单位已报送办结反馈，你单位的协办部分随之结束，无需再报送进展；如有补充材料，请与主办单位联系。"
