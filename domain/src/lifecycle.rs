@@ -153,10 +153,12 @@ pub enum Action {
     Instruct,
     /// 上报落实情况: the office sent an item received from above its report upward.
     ReportUpward,
+    /// 催办: the office presses the units of a running item with a line of its own.
+    Urge,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::Register,
         Action::Edit,
         Action::Assign,
@@ -177,6 +179,7 @@ impl Action {
         Action::Reopen,
         Action::Instruct,
         Action::ReportUpward,
+        Action::Urge,
     ];
 
     /// The action of a stored or posted name ([`Action::name`]).
@@ -208,6 +211,7 @@ impl Action {
             Action::Reopen => "REOPEN",
             Action::Instruct => "INSTRUCT",
             Action::ReportUpward => "REPORT_UPWARD",
+            Action::Urge => "URGE",
         }
     }
 
@@ -233,6 +237,7 @@ impl Action {
             Action::Reopen => "回头看重新打开",
             Action::Instruct => "领导批示",
             Action::ReportUpward => "上报落实情况",
+            Action::Urge => "催办",
         }
     }
 
@@ -243,7 +248,7 @@ impl Action {
         let office = matches!(role, Role::Admin | Role::Supervisor);
         match self {
             Register | Edit | Assign | Reassign | Insist | Verify | Reject | Close | Suspend
-            | Resume | Cancel | Reopen | ReportUpward => office,
+            | Resume | Cancel | Reopen | ReportUpward | Urge => office,
             // The office decides; beyond the office's limit a leader does (docs/rules.md §1).
             DecideExtension => office || role == Role::Leader,
             // The unit head answers for the unit [001 Art.31]: 主要负责同志是第一负责人.
@@ -271,6 +276,8 @@ impl Action {
             (Action::Return | Action::Reassign | Action::Insist, Assigned | InProgress) => from,
             (Action::RequestExtension | Action::DecideExtension, Assigned | InProgress) => from,
             (Action::ReportProgress, Assigned | InProgress | FeedbackSubmitted) => from,
+            // The units are pressed while the work is theirs, not while the office verifies.
+            (Action::Urge, Assigned | InProgress) => from,
             (Action::SubmitFeedback, InProgress) => FeedbackSubmitted,
             (Action::Verify, FeedbackSubmitted) => Verified,
             // Once accepted, a report is not rejected; a problem found later is 回头看 (Reopen).

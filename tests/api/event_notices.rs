@@ -334,3 +334,137 @@ async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
     let units = told(&mailbox.since(&app).await, "事项回头看通知");
     assert!(units.contains(LEAD) && !units.contains(CO), "{units:?}");
 }
+
+on_both_backends!(the_office_urges_each_unit_once_a_day_unless_it_insists);
+
+const URGE: &str =
+    "mutation($input: UrgeItemInput!) { urgeItem(input: $input) { unitsTold item { stage } } }";
+
+/// 催办 by hand (issue 34, item 3): each unit still working on the item hears the office's line
+/// once a day; a second on the same day is refused unless the office insists; the units are
+/// pressed only while the work is theirs. Audited with the line. In the pages too.
+async fn the_office_urges_each_unit_once_a_day_unless_it_insists(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    let d = District::create(&app).await;
+    let item = assigned_item(&app, &d, "关于整治餐饮油烟扰民的批示").await;
+    let mut mailbox = Mailbox::new(&app).await;
+    let urge = |message: &str, insist: bool| json!({ "itemId": item["id"], "message": message, "insist": insist });
+
+    let first = ok(
+        &app,
+        &d.supervisor,
+        URGE,
+        urge("请于本周五前报送整治进展", false),
+    )
+    .await;
+    assert_eq!(first["unitsTold"], 2);
+    let units = told(&mailbox.since(&app).await, "催办通知");
+    assert!(units.contains(LEAD) && units.contains(CO), "{units:?}");
+    assert!(!units.contains(OFFICE));
+
+    // The same day again: refused, nothing written; insisted on, sent.
+    let trail_before = entity::audit_event::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("trail")
+        .len();
+    assert_eq!(
+        crate::district::refused(&app, Some(&d.supervisor), URGE, urge("再次催办", false)).await,
+        "CONFLICT"
+    );
+    assert!(mailbox.since(&app).await.is_empty());
+    assert_eq!(
+        entity::audit_event::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("trail")
+            .len(),
+        trail_before
+    );
+    let insisted = ok(
+        &app,
+        &d.supervisor,
+        URGE,
+        urge("群众再次投诉，请今日内处理", true),
+    )
+    .await;
+    assert_eq!(insisted["unitsTold"], 2);
+    assert!(!mailbox.since(&app).await.is_empty());
+
+    // Refusals: a unit may not urge; a blank line says why.
+    assert_eq!(
+        crate::district::refused(&app, Some(&d.housing_head), URGE, urge("自己催自己", false))
+            .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        crate::district::refused(&app, Some(&d.supervisor), URGE, urge("  ", true)).await,
+        "BAD_USER_INPUT"
+    );
+
+    // The next day, in the item's page: the form is offered and its post is mailed.
+    app.clock.set(crate::helpers::shanghai(2026, 9, 30, 10, 0));
+    let account = crate::web::give_password(&app, &d.supervisor).await;
+    let mut office = crate::web::Browser::new(&app);
+    office.sign_in(&account, crate::web::PASSWORD).await;
+    let item_id = entity::item::Entity::find()
+        .filter(entity::item::Column::Serial.eq(item["serial"].as_str().expect("serial")))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the item")
+        .id;
+    let (_, page) = office.page(&format!("/items/{item_id}")).await;
+    assert!(
+        page.contains("催办内容（将通知仍在办理的承办单位）"),
+        "{page}"
+    );
+    let posted = office
+        .post(
+            &format!("/items/{item_id}"),
+            &[
+                ("csrf", crate::web::hidden(&page, "csrf").as_str()),
+                ("version", crate::web::hidden(&page, "version").as_str()),
+                ("action", "URGE"),
+                ("reason", "请抓紧落实，明日督查室现场检查"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status(), reqwest::StatusCode::SEE_OTHER);
+    let units = told(&mailbox.since(&app).await, "催办通知");
+    assert!(units.contains(LEAD) && units.contains(CO), "{units:?}");
+
+    // The trail keeps each 催办 with its line.
+    let lines: Vec<Option<String>> = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("URGE"))
+        .order_by_asc(entity::audit_event::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            Some("请于本周五前报送整治进展".to_string()),
+            Some("群众再次投诉，请今日内处理".to_string()),
+            Some("请抓紧落实，明日督查室现场检查".to_string()),
+        ]
+    );
+
+    // Once the lead has reported the whole, the office verifies: no 催办 then.
+    let signed = sign(&app, &d.housing_head, &item).await;
+    let signed = json!({ "id": item["id"], "version": signed["version"] });
+    ok(
+        &app,
+        &d.housing_head,
+        &m("submitFeedback", "SubmitFeedbackInput", "item { version }"),
+        json!({ "itemId": signed["id"], "version": signed["version"], "body": "油烟净化设备已全部安装" }),
+    )
+    .await;
+    assert_eq!(
+        crate::district::refused(&app, Some(&d.supervisor), URGE, urge("核查期间催办", true)).await,
+        "INVALID_TRANSITION"
+    );
+}

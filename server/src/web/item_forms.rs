@@ -193,6 +193,20 @@ pub(super) fn actions(
                             }
                         }
                     }
+                    Action::Urge => {
+                        details open[open(action)] { summary { (action.label()) }
+                            form method="post" action=(action_url) {
+                                (hidden(viewer, item, action))
+                                label for="urge-message" { "催办内容（将通知仍在办理的承办单位）" }
+                                textarea id="urge-message" name="reason" rows="2" required maxlength="2000" { (kept(action, "reason")) }
+                                div.check {
+                                    input id="urge-insist" type="checkbox" name="insist" value="1" checked[kept(action, "insist") == "1"];
+                                    label for="urge-insist" { "今日已催办仍发送" }
+                                }
+                                button type="submit" { "发出催办" }
+                            }
+                        }
+                    }
                     Action::RequestExtension => {
                         details open[open(action)] { summary { (action.label()) }
                             form method="post" action=(action_url) {
@@ -327,6 +341,11 @@ pub(super) fn mutation(item_id: i64, form: &Form) -> Result<(Action, &'static st
                 "approve": form.get("approve") == "1", "reason": reason,
                 "beyondLeadDue": form.get("beyond") == "1",
                 "keepCoUnitDues": form.get("keep_co") == "1" } }),
+        ),
+        Action::Urge => (
+            "mutation($input: UrgeItemInput!) { urgeItem(input: $input) { item { version } } }",
+            json!({ "input": { "itemId": item_id, "message": form.get("reason"),
+                "insist": form.get("insist") == "1" } }),
         ),
         Action::Instruct => (
             "mutation($input: WriteInstructionInput!) { writeInstruction(input: $input) { item { version } } }",

@@ -1,4 +1,5 @@
-//! 领导批示 and 关注 (`service::items::instruct`, `service::items::follows`).
+//! 领导批示, 催办 and 关注 (`service::items::instruct`, `service::items::urge`,
+//! `service::items::follows`).
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
@@ -26,6 +27,27 @@ pub struct InstructionPayload {
     pub item: Item,
     /// 新的批示
     pub instruction: Instruction,
+}
+
+/// 催办
+#[derive(InputObject)]
+pub struct UrgeItemInput {
+    /// 事项（全局标识或数据库编号）
+    pub item_id: ItemId,
+    /// 催办内容（不超过2000字），随通知发给仍在办理的承办单位
+    pub message: String,
+    /// 今日已催办过仍发送（默认否：同一单位同一事项每天至多催办一次）
+    #[graphql(default = false)]
+    pub insist: bool,
+}
+
+/// 催办的结果
+#[derive(SimpleObject)]
+pub struct UrgePayload {
+    /// 催办后的事项
+    pub item: Item,
+    /// 本次通知的承办单位数
+    pub units_told: i32,
 }
 
 /// 关注或取消关注
@@ -81,6 +103,25 @@ impl InstructMutation {
         Ok(InstructionPayload {
             item: Item::try_from(updated)?,
             instruction: Instruction::of(ctx, created).await?,
+        })
+    }
+
+    /// 催办（督查室）：仍在办理的各承办单位收到催办通知；同一单位同一事项每天至多一次，除非坚持发送
+    async fn urge_item(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "事项、催办内容及是否坚持发送")] input: UrgeItemInput,
+    ) -> async_graphql::Result<UrgePayload> {
+        let (updated, told) = verbs::urge(
+            verb_context(ctx)?,
+            input.item_id.0,
+            &input.message,
+            input.insist,
+        )
+        .await?;
+        Ok(UrgePayload {
+            item: Item::try_from(updated)?,
+            units_told: i32::try_from(told).unwrap_or(i32::MAX),
         })
     }
 

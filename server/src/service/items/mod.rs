@@ -19,6 +19,7 @@ pub mod shared;
 pub mod tasks;
 pub mod todo;
 pub mod upstream;
+pub mod urge;
 pub mod verb;
 
 pub use assign::{assign, request_return, resolve_return, sign};
@@ -30,3 +31,4 @@ pub use recalculate::{MovedDeadline, recalculate_open_deadlines};
 pub use register::{
     DuplicateWarning, EditInput, RegisterInput, RegistrationPreview, edit, preview, register,
 };
+pub use urge::urge;

@@ -145,6 +145,7 @@ impl Directory {
             | Topic::Extension { .. }
             | Topic::Instruction
             | Topic::Item(_)
+            | Topic::Urge
             | Topic::Task(TaskNews::HandedDown | TaskNews::Rework) => [
                 contacts,
                 of_unit(PersonRole::UnitStaff),

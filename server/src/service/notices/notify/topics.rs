@@ -49,6 +49,8 @@ pub enum Topic {
     Office(OfficeNews),
     /// The office, or the lead, changed what a unit on the item has to do.
     Item(ItemNews),
+    /// 催办 by hand: the office's own line to the units of an item.
+    Urge,
 }
 
 /// What a unit asked that the office acts on.
@@ -122,6 +124,7 @@ impl Topic {
             }
             Topic::Task(TaskNews::Red) => "下级任务红色预警",
             Topic::Task(TaskNews::RedToOffice) => "下级任务红色督办",
+            Topic::Urge => "催办通知",
             Topic::Office(OfficeNews::ExtensionAsked { .. }) => "延期申请待审批",
             Topic::Office(OfficeNews::FeedbackIn) => "办结反馈待核查",
             Topic::Office(OfficeNews::ReturnAsked) => "退回申请待处理",
@@ -152,6 +155,7 @@ impl Topic {
             Topic::Task(TaskNews::ExtensionApproved | TaskNews::ExtensionRefused) => 5,
             Topic::Task(TaskNews::Red) => 18,
             Topic::Task(TaskNews::RedToOffice) => 18,
+            Topic::Urge => 16,
             Topic::Office(OfficeNews::FeedbackIn) => 9,
             Topic::Office(OfficeNews::ExtensionAsked { .. }) => 8,
             Topic::Office(OfficeNews::ReturnAsked) => 8,
@@ -183,6 +187,7 @@ impl Topic {
             Topic::Task(_) => "TASK",
             Topic::Office(_) => "OFFICE",
             Topic::Item(_) => "ITEM",
+            Topic::Urge => "URGE",
         }
     }
 
@@ -273,6 +278,9 @@ impl Topic {
             }
             (Topic::Office(OfficeNews::ReturnAsked), _) => {
                 "以下事项的承办单位申请退回（认为不属于本单位职责或无法承办），请及时处理：改派其他单位，或说明理由由原单位继续办理。"
+            }
+            (Topic::Urge, _) => {
+                "督查室对以下事项进行催办，请单位主要负责人督促抓紧办理，按期反馈，并及时报送进展。"
             }
             (Topic::Item(ItemNews::Suspended), _) => {
                 "以下事项已挂起，挂起期间暂停计时，无需报送进展；恢复办理时将另行通知。"
