@@ -293,3 +293,15 @@ pub async fn feed(app: &TestApp, d: &District, item: &Value) -> Value {
         .await;
     body["data"]["item"].clone()
 }
+
+/// The stored row of an item as a payload names it (by its serial).
+pub async fn item_row(app: &TestApp, item: &Value) -> entity::item::Model {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let serial = item["serial"].as_str().expect("the payload's serial");
+    entity::item::Entity::find()
+        .filter(entity::item::Column::Serial.eq(serial))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the item")
+}

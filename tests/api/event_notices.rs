@@ -9,7 +9,7 @@ use entity::outbox;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::district::{District, assigned_item, item_mutation, m, ok};
+use crate::district::{District, assigned_item, item_mutation, item_row, m, ok};
 use crate::helpers::{Backend, TestApp, spawn_app_on};
 
 on_both_backends!(every_request_and_change_reaches_who_acts_on_it);
@@ -58,13 +58,7 @@ fn told(mails: &[(String, String)], title: &str) -> BTreeSet<String> {
 
 /// The item's pending extension request, by its database id.
 async fn pending_extension_id(app: &TestApp, item: &Value) -> i64 {
-    let serial = item["serial"].as_str().expect("serial");
-    let found = entity::item::Entity::find()
-        .filter(entity::item::Column::Serial.eq(serial))
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("the item");
+    let found = item_row(app, item).await;
     entity::extension_request::Entity::find()
         .filter(entity::extension_request::Column::ItemId.eq(found.id))
         .one(&app.state.db)
@@ -76,14 +70,7 @@ async fn pending_extension_id(app: &TestApp, item: &Value) -> i64 {
 
 /// The item's version now.
 async fn version_now(app: &TestApp, item: &Value) -> i32 {
-    let serial = item["serial"].as_str().expect("serial");
-    entity::item::Entity::find()
-        .filter(entity::item::Column::Serial.eq(serial))
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("the item")
-        .version
+    item_row(app, item).await.version
 }
 
 async fn sign(app: &TestApp, token: &str, item: &Value) -> Value {
@@ -407,13 +394,7 @@ async fn the_office_urges_each_unit_once_a_day_unless_it_insists(backend: Backen
     let account = crate::web::give_password(&app, &d.supervisor).await;
     let mut office = crate::web::Browser::new(&app);
     office.sign_in(&account, crate::web::PASSWORD).await;
-    let item_id = entity::item::Entity::find()
-        .filter(entity::item::Column::Serial.eq(item["serial"].as_str().expect("serial")))
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("the item")
-        .id;
+    let item_id = item_row(&app, &item).await.id;
     let (_, page) = office.page(&format!("/items/{item_id}")).await;
     assert!(
         page.contains("催办内容（将通知仍在办理的承办单位）"),

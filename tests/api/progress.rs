@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use crate::district::{District, assigned_item, m, ok, refused};
+use crate::district::{District, assigned_item, item_row, m, ok, refused};
 use crate::helpers::{Backend, TestApp, shanghai, spawn_app_on};
 
 on_both_backends!(a_progress_report_is_its_report_its_cycle_and_its_audit_row);
@@ -49,13 +49,7 @@ async fn a_progress_report_is_its_report_its_cycle_and_its_audit_row(backend: Ba
     let app = spawn_app_on(backend).await;
     let d = District::create(&app).await;
     let item = assigned_item(&app, &d, "关于推进背街小巷整治的批示").await;
-    let item_id = entity::item::Entity::find()
-        .filter(entity::item::Column::Serial.eq(item["serial"].as_str().expect("serial")))
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("the item")
-        .id;
+    let item_id = item_row(&app, &item).await.id;
     let [lead, co] = <[assignment::Model; 2]>::try_from(parts(&app, item_id).await)
         .expect("a lead and a co-unit");
     assert_eq!(lead.unit_id, d.housing);
@@ -167,44 +161,27 @@ async fn a_progress_report_is_its_report_its_cycle_and_its_audit_row(backend: Ba
     // A unit without a part, and an item that does not exist: refused, nothing written.
     let before = row_counts(&app).await;
     let mutation = m("reportProgress", "ReportProgressInput", REPORT);
+    let refusal = |token: &str, item_id: Value, body: &str| {
+        let (token, mutation) = (token.to_string(), mutation.clone());
+        let input = json!({ "itemId": item_id, "body": body });
+        let app = &app;
+        async move { refused(app, Some(&token), &mutation, input).await }
+    };
     assert_eq!(
-        refused(
-            &app,
-            Some(&d.street_head),
-            &mutation,
-            json!({ "itemId": item["id"], "body": "越权报送" })
-        )
-        .await,
+        refusal(&d.street_head, item["id"].clone(), "越权报送").await,
         "NOT_FOUND"
     );
     assert_eq!(
-        refused(
-            &app,
-            Some(&d.housing_staff),
-            &mutation,
-            json!({ "itemId": "999999", "body": "不存在的事项" })
-        )
-        .await,
+        refusal(&d.housing_staff, json!("999999"), "不存在的事项").await,
         "NOT_FOUND"
     );
     assert_eq!(
-        refused(
-            &app,
-            Some(&d.housing_staff),
-            &mutation,
-            json!({ "itemId": item["id"], "body": "   " })
-        )
-        .await,
+        refusal(&d.housing_staff, item["id"].clone(), "   ").await,
         "BAD_USER_INPUT"
     );
     assert_eq!(row_counts(&app).await, before, "nothing written");
     // A suspended item takes no report (the domain's table), on either path.
-    let version = entity::item::Entity::find_by_id(item_id)
-        .one(&app.state.db)
-        .await
-        .expect("query")
-        .expect("the item")
-        .version;
+    let version = item_row(&app, &item).await.version;
     ok(
         &app,
         &d.supervisor,
@@ -214,13 +191,7 @@ async fn a_progress_report_is_its_report_its_cycle_and_its_audit_row(backend: Ba
     .await;
     let before = row_counts(&app).await;
     assert_eq!(
-        refused(
-            &app,
-            Some(&d.housing_staff),
-            &mutation,
-            json!({ "itemId": item["id"], "body": "挂起期间的进展" })
-        )
-        .await,
+        refusal(&d.housing_staff, item["id"].clone(), "挂起期间的进展").await,
         "INVALID_TRANSITION"
     );
     assert_eq!(row_counts(&app).await, before, "nothing written");
