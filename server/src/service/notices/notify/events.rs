@@ -28,17 +28,24 @@ pub struct EventNotice<'a> {
 /// The longest notice level the table holds (`notice.level`, VARCHAR(32)).
 const NOTICE_LEVEL_MAX: usize = 32;
 
+/// What [`write_event_notices`] wrote: a notice already on record (the same assignment, kind
+/// and level) is neither written again nor mailed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub notices: usize,
+    pub mails: usize,
+}
+
 /// Writes the notices of one verb and their mails inside the verb's transaction, so the
 /// change and its notice commit together or not at all. Call `cx.wake` after the commit.
-/// The mails written.
 pub async fn write_event_notices(
     txn: &DatabaseTransaction,
     cx: &NoticeContext,
     now: DateTime<Utc>,
     events: Vec<EventNotice<'_>>,
-) -> AppResult<usize> {
+) -> AppResult<Written> {
     if events.is_empty() {
-        return Ok(0);
+        return Ok(Written::default());
     }
     let unit_ids: Vec<i64> = events
         .iter()
@@ -102,12 +109,15 @@ pub async fn write_event_notices(
             event.assignment.unit_id,
         ));
     }
-    let mut written = 0;
+    let mut written = Written {
+        notices: entries.len(),
+        mails: 0,
+    };
     for mail in mails(cx, &directory, &entries, now) {
         outbox::Entity::insert(mail)
             .exec_without_returning(txn)
             .await?;
-        written += 1;
+        written.mails += 1;
     }
     Ok(written)
 }

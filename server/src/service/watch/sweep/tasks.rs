@@ -148,7 +148,9 @@ pub async fn climb_red_tasks(state: Climb<'_>, now: DateTime<Utc>) -> AppResult<
         .collect();
     let sent = events.len();
     let txn = db.begin().await?;
-    let mails = write_event_notices(&txn, state.notices, now, events).await?;
+    let mails = write_event_notices(&txn, state.notices, now, events)
+        .await?
+        .mails;
     txn.commit().await?;
     state.notices.wake.notify_one();
     Ok((sent, mails))
