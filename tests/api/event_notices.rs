@@ -20,16 +20,30 @@ const LEADER: &str = "leader-0@example.gov.cn";
 const LEAD: &str = "zjj@example.gov.cn";
 const CO: &str = "cgj@example.gov.cn";
 
-/// The mails written since the last call, as (recipient, subject).
+/// The mails written since the last call, as (recipient, subject); `texts` keeps their
+/// plain text by recipient.
 struct Mailbox {
     seen: i64,
+    texts: Vec<(String, String)>,
 }
 
 impl Mailbox {
     async fn new(app: &TestApp) -> Mailbox {
-        let mut mailbox = Mailbox { seen: 0 };
+        let mut mailbox = Mailbox {
+            seen: 0,
+            texts: Vec::new(),
+        };
         mailbox.since(app).await;
         mailbox
+    }
+
+    /// The text of the last batch's mail to `to`.
+    fn text_to(&self, to: &str) -> &str {
+        self.texts
+            .iter()
+            .find(|(recipient, _)| recipient == to)
+            .map(|(_, text)| text.as_str())
+            .unwrap_or_else(|| panic!("no mail to {to}"))
     }
 
     async fn since(&mut self, app: &TestApp) -> Vec<(String, String)> {
@@ -42,6 +56,11 @@ impl Mailbox {
             .iter()
             .filter(|row| row.id > self.seen)
             .map(|row| (row.recipient.clone(), row.subject.clone()))
+            .collect();
+        self.texts = rows
+            .iter()
+            .filter(|row| row.id > self.seen)
+            .map(|row| (row.recipient.clone(), row.body_text.clone()))
             .collect();
         self.seen = rows.last().map_or(self.seen, |row| row.id);
         new
@@ -105,6 +124,7 @@ async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
         told(&mails, "延期申请待审批"),
         BTreeSet::from([OFFICE.to_string()])
     );
+    assert!(mailbox.text_to(OFFICE).contains("同意则期限延至申请的日期"));
     // Approved, the lead's extension carries the co-unit's due: the lead hears the decision,
     // the co-unit that its due moved with it.
     let asked = pending_extension_id(&app, &a).await;
@@ -143,6 +163,40 @@ async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
     assert_eq!(
         told(&mails, "延期申请待审批"),
         BTreeSet::from([OFFICE.to_string(), LEADER.to_string()])
+    );
+    // The leader's 待办 holds it until the item no longer takes a decision (撤销 below).
+    let todo = "{ todo { kinds extensionRequestId } }";
+    let waiting = |body: &Value| -> usize {
+        body["data"]["todo"]
+            .as_array()
+            .expect("todo")
+            .iter()
+            .filter(|e| !e["extensionRequestId"].is_null())
+            .count()
+    };
+    assert_eq!(
+        waiting(&app.graphql_as(Some(&d.leader), todo, json!({})).await),
+        1
+    );
+    // The office may refuse it but not approve it, and is not asked to.
+    let to_office = mailbox.text_to(OFFICE);
+    assert!(to_office.contains("须由区领导审批"), "{to_office}");
+    assert!(
+        !to_office.contains("同意则期限延至申请的日期"),
+        "{to_office}"
+    );
+
+    ok(
+        &app,
+        &d.supervisor,
+        &item_mutation("cancelItem", "ItemReasonInput"),
+        json!({ "itemId": b["id"], "version": version_now(&app, &b).await, "reason": "市场整体搬迁" }),
+    )
+    .await;
+    assert_eq!(
+        waiting(&app.graphql_as(Some(&d.leader), todo, json!({})).await),
+        0,
+        "a cancelled item's request waits for nobody"
     );
 
     // 退回申请: the office answers it.
@@ -218,6 +272,13 @@ async fn every_request_and_change_reaches_who_acts_on_it(backend: Backend) {
     .await;
     let units = told(&mailbox.since(&app).await, "事项恢复办理通知");
     assert!(units.contains(LEAD) && units.contains(CO), "{units:?}");
+    assert!(
+        mailbox
+            .text_to(LEAD)
+            .contains("恢复办理：挂起0个工作日，期限相应顺延"),
+        "{}",
+        mailbox.text_to(LEAD)
+    );
     ok(
         &app,
         &d.supervisor,

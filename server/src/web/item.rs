@@ -509,13 +509,21 @@ fn timeline(item: &Value) -> Markup {
                         }
                         @if !e["reason"].is_null() { div.sub { (text(&e["reason"])) } }
                         // A task's extension: what was asked, and what was decided.
-                        @match e["details"]["approved"].as_bool() {
-                            Some(true) => { div.sub { "同意延期，期限延至 " (view::time(&e["details"]["newDueAt"])) } }
-                            Some(false) => { div.sub { "不同意延期，期限仍为 " (view::time(&e["details"]["newDueAt"])) } }
-                            None if text(&e["action"]) == "REQUEST_TASK_EXTENSION" => {
+                        // (A task's decision keeps `newDueAt`; an item's, `extendedDueAt` when approved.)
+                        @let decided_due = [&e["details"]["newDueAt"], &e["details"]["extendedDueAt"]]
+                            .into_iter()
+                            .find(|due| due.is_string());
+                        @match (e["details"]["approved"].as_bool(), decided_due) {
+                            (Some(true), Some(due)) => { div.sub { "同意延期，期限延至 " (view::time(due)) } }
+                            (Some(true), None) => { div.sub { "同意延期" } }
+                            (Some(false), Some(due)) if text(&e["action"]) != "DECIDE_EXTENSION" => {
+                                div.sub { "不同意延期，期限仍为 " (view::time(due)) }
+                            }
+                            (Some(false), _) => { div.sub { "不同意延期" } }
+                            (None, _) if text(&e["action"]) == "REQUEST_TASK_EXTENSION" => {
                                 div.sub { "申请延至 " (view::time(&e["details"]["requestedDueAt"])) }
                             }
-                            None => {}
+                            (None, _) => {}
                         }
                     }
                 }

@@ -88,11 +88,12 @@ pub async fn request_extension(
     // The office decides; beyond its limit the item's 责任领导 must approve, and hears too.
     let beyond = working_days_added(&cx.calendar, cx.policy.time_zone, mine.due_at, proposed_at);
     let item = write.item.clone();
-    let leader = (beyond > OFFICE_EXTENSION_LIMIT_WORKING_DAYS)
-        .then_some(item.responsible_leader_id)
-        .flatten();
+    let long = beyond > OFFICE_EXTENSION_LIMIT_WORKING_DAYS;
     let notice = EventNotice {
-        topic: Topic::Office(OfficeNews::ExtensionAsked { leader }),
+        topic: Topic::Office(OfficeNews::ExtensionAsked {
+            long,
+            leader: item.responsible_leader_id,
+        }),
         level: format!("EXT {}", created.id),
         item: &item,
         assignment: &mine,

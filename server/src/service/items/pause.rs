@@ -91,6 +91,12 @@ pub async fn suspend_resume_cancel_reopen(
     };
     let situation = match (action, why.as_ref()) {
         (Action::Reopen, Some(why)) => format!("回头看：{}", why.as_str()),
+        (Action::Resume, why) => format!(
+            "恢复办理：挂起{}个工作日，期限相应顺延{}",
+            details["pausedWorkingDays"].as_i64().unwrap_or(0),
+            why.map(|why| format!("（{}）", why.as_str()))
+                .unwrap_or_default()
+        ),
         (_, Some(why)) => format!("{}：{}", action.label(), why.as_str()),
         (_, None) => action.label().to_string(),
     };

@@ -297,6 +297,15 @@ async fn extension_todo(
         ) else {
             continue;
         };
+        // A request on an item whose stage no longer takes a decision (cancelled, suspended,
+        // reported done) waits for nobody.
+        let stage: Stage = item.stage.into();
+        if ducha_domain::Action::DecideExtension
+            .next_stage(stage, None)
+            .is_err()
+        {
+            continue;
+        }
         let beyond = working_days_added(
             rules.calendar,
             rules.time_zone,

@@ -125,7 +125,7 @@ pub async fn write_event_notices(
 /// Whom the trail says a notice went to: the office, or the unit of its assignment.
 fn addressee(directory: &Directory, event: &EventNotice<'_>) -> String {
     match event.topic {
-        Topic::Office(OfficeNews::ExtensionAsked { leader: Some(_) }) => "督查室、区领导".into(),
+        Topic::Office(OfficeNews::ExtensionAsked { long: true, .. }) => "督查室、区领导".into(),
         topic if topic.to_office() => "督查室".into(),
         _ => directory.unit_name(event.assignment.unit_id),
     }

@@ -127,19 +127,24 @@ impl Directory {
                 .filter(|p| p.role == PersonRole::Supervisor)
                 .filter_map(|p| person(p, Audience::Office))
                 .collect(),
-            // The office decides; beyond its limit the item's leader must approve.
-            Topic::Office(OfficeNews::ExtensionAsked { leader }) => self
-                .people
-                .iter()
-                .filter(|p| p.role == PersonRole::Supervisor)
-                .filter_map(|p| person(p, Audience::Office))
-                .chain(
-                    self.people
-                        .iter()
-                        .filter(|p| leader.is_some_and(|id| p.id == id))
-                        .filter_map(|p| person(p, Audience::Leader)),
-                )
-                .collect(),
+            // The office decides; beyond its limit a leader must approve: the item's 责任领导,
+            // or, for an item without one, the unit's 分管 leader.
+            Topic::Office(OfficeNews::ExtensionAsked { long, leader }) => {
+                let approver = long
+                    .then(|| leader.or(target.portfolio_leader_id))
+                    .flatten();
+                self.people
+                    .iter()
+                    .filter(|p| p.role == PersonRole::Supervisor)
+                    .filter_map(|p| person(p, Audience::Office))
+                    .chain(
+                        self.people
+                            .iter()
+                            .filter(|p| approver == Some(p.id))
+                            .filter_map(|p| person(p, Audience::Leader)),
+                    )
+                    .collect()
+            }
             Topic::Rung(Rung::Yellow)
             | Topic::Rework
             | Topic::Extension { .. }
@@ -174,12 +179,14 @@ impl Directory {
             }
         };
         // One address, one reader: a person's own salutation over a unit's.
+        // Mailboxes do not tell case apart: `Unit14@` and `unit14@` are one reader.
         readers.sort_by(|a, b| {
             a.email
-                .cmp(&b.email)
+                .to_lowercase()
+                .cmp(&b.email.to_lowercase())
                 .then((a.salutation == target.name).cmp(&(b.salutation == target.name)))
         });
-        readers.dedup_by(|later, first| later.email == first.email);
+        readers.dedup_by(|later, first| later.email.eq_ignore_ascii_case(&first.email));
         readers
     }
 }

@@ -56,8 +56,9 @@ pub enum Topic {
 /// What a unit asked that the office acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfficeNews {
-    /// 延期申请: the office decides; beyond its limit the item's 责任领导 (`leader`) too.
-    ExtensionAsked { leader: Option<i64> },
+    /// 延期申请: the office decides within its limit. Beyond it (`long`) only a leader may
+    /// approve: the item's 责任领导 (`leader`), else the unit's 分管 leader, hears too.
+    ExtensionAsked { long: bool, leader: Option<i64> },
     /// 办结反馈: the office verifies.
     FeedbackIn,
     /// 退回申请: the office reassigns or insists.
@@ -270,7 +271,10 @@ impl Topic {
             (Topic::Office(OfficeNews::ExtensionAsked { .. }), Audience::Leader) => {
                 "以下事项的承办单位申请延期，延长超过原期限10个工作日，须由区领导审批，请及时审定。"
             }
-            (Topic::Office(OfficeNews::ExtensionAsked { .. }), _) => {
+            (Topic::Office(OfficeNews::ExtensionAsked { long: true, .. }), _) => {
+                "以下事项的承办单位申请延期，延长超过原期限10个工作日，须由区领导审批；督查室可先行审核，不同意的可说明理由不予批准。"
+            }
+            (Topic::Office(OfficeNews::ExtensionAsked { long: false, .. }), _) => {
                 "以下事项的承办单位申请延期，请及时审批：同意则期限延至申请的日期，不同意请说明理由。"
             }
             (Topic::Office(OfficeNews::FeedbackIn), _) => {
