@@ -495,6 +495,36 @@ async fn the_office_urges_each_unit_once_a_day_unless_it_insists(backend: Backen
         ]
     );
 
+    // A 催办 insisted on is the day's 催办 where none was sent yet; a part waiting for the
+    // office's answer to its 退回 is not pressed.
+    let other = assigned_item(&app, &d, "关于清理小广告的批示").await;
+    let other_urge = |message: &str, insist: bool| json!({ "itemId": other["id"], "message": message, "insist": insist });
+    ok(
+        &app,
+        &d.urban_head,
+        &item_mutation("returnItem", "ItemReasonInput"),
+        json!({ "itemId": other["id"], "version": other["version"], "reason": "小广告清理属街道职责" }),
+    )
+    .await;
+    let pressed = ok(
+        &app,
+        &d.supervisor,
+        URGE,
+        other_urge("请立即组织清理", true),
+    )
+    .await;
+    assert_eq!(pressed["unitsTold"], 1, "the lead only: {pressed}");
+    assert_eq!(
+        crate::district::refused(
+            &app,
+            Some(&d.supervisor),
+            URGE,
+            other_urge("再催一次", false)
+        )
+        .await,
+        "CONFLICT"
+    );
+
     // Once the lead has reported the whole, the office verifies: no 催办 then.
     let signed = sign(&app, &d.housing_head, &item).await;
     let signed = json!({ "id": item["id"], "version": signed["version"] });

@@ -51,18 +51,19 @@ pub async fn urge(
             )
         }));
     }
-    // The day's level keeps a second 催办 of the day out; one insisted on is its own.
-    let level = if insist {
-        format!("URGE {}", write.cx.now.timestamp())
-    } else {
-        today
-    };
+    // The day's level keeps a second 催办 of the day out. One insisted on takes it where it is
+    // free (it is the day's 催办 for those parts), and a level of its own where it is not.
+    let again = format!("URGE {}", write.cx.now.timestamp());
     let situation = format!("督查室催办：{}", message.as_str());
     let notices = told
         .iter()
         .map(|part| EventNotice {
             topic: Topic::Urge,
-            level: level.clone(),
+            level: if urged_today.contains(&part.id) {
+                again.clone()
+            } else {
+                today.clone()
+            },
             item: &item,
             assignment: part,
             about_unit: None,
@@ -114,15 +115,16 @@ pub async fn urge(
     Ok((updated, count))
 }
 
-/// The parts still to be done: every part not withdrawn, but once the lead has reported the
-/// whole, only the lead's (the co-units' parts ended with it, docs/rules.md §3).
+/// The parts still to be done: every part in force (not withdrawn, and not waiting for the
+/// office's answer to its 退回), but once the lead has reported the whole, only the lead's
+/// (the co-units' parts ended with it, docs/rules.md §3).
 async fn open_parts(
     db: &impl ConnectionTrait,
     item: &entity::item::Model,
 ) -> AppResult<Vec<assignment::Model>> {
     let mut query = assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(item.id))
-        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn));
+        .filter(assignment::Column::Status.eq(AssignmentStatus::Active));
     if item.first_feedback_at.is_some() {
         query = query.filter(assignment::Column::Lead.eq(true));
     }
