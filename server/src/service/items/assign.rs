@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
-use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment};
+use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment, live_parts};
 use crate::service::items::verb::{Committed, Cx, own_assignment};
 use crate::service::notices::notify::{EventNotice, ItemNews, OfficeNews, Topic};
 use crate::service::store::input::reason;
@@ -247,12 +247,8 @@ pub async fn resolve_return(
     let mut staying = Vec::new();
     if let Some(new) = &reassigned {
         notices.push(assignment_notice(&current, new));
-        staying = assignment::Entity::find()
-            .filter(assignment::Column::ItemId.eq(item_id))
-            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-            .filter(assignment::Column::Id.ne(new.id))
-            .all(txn)
-            .await?;
+        staying = live_parts(txn, item_id).await?;
+        staying.retain(|part| part.id != new.id);
     }
     let (from_unit, to_unit) = match reassign_to {
         Some(unit_id) => (

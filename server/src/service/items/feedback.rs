@@ -12,7 +12,7 @@ use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
 use crate::service::items::attachments::{MAX_FILES_PER_REPORT, StoredFile, record};
 use crate::service::items::progress;
-use crate::service::items::shared::{frozen_deadline, live_lead};
+use crate::service::items::shared::{frozen_deadline, live_lead, live_parts};
 use crate::service::items::tasks;
 use crate::service::items::verb::{Committed, Cx, own_assignment};
 use crate::service::notices::notify::{EventNotice, ItemNews, OfficeNews, Topic};
@@ -175,14 +175,12 @@ pub async fn submit_feedback(
     }
     // The office verifies; the first report ends the co-units' parts, and they hear so.
     let item = write.item.clone();
-    let co_units = if item.first_feedback_at.is_none() {
-        assignment::Entity::find()
-            .filter(assignment::Column::ItemId.eq(item_id))
-            .filter(assignment::Column::Lead.eq(false))
-            .filter(assignment::Column::Status.ne(entity::AssignmentStatus::Withdrawn))
-            .order_by_asc(assignment::Column::Id)
-            .all(&write.txn)
+    let co_units: Vec<assignment::Model> = if item.first_feedback_at.is_none() {
+        live_parts(&write.txn, item_id)
             .await?
+            .into_iter()
+            .filter(|part| !part.lead)
+            .collect()
     } else {
         Vec::new()
     };

@@ -2,16 +2,16 @@
 //! every unit holding a part of the item is told in the same transaction (docs/rules.md §7).
 
 use ducha_domain::Action;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
+use crate::service::items::shared::live_parts;
 use crate::service::items::verb::Committed;
 use crate::service::items::verb::Cx;
 use crate::service::notices::notify::{EventNotice, Topic};
 use crate::service::store::input::{BODY_MAX, Text};
-use entity::AssignmentStatus;
-use entity::{assignment, instruction};
+use entity::instruction;
 
 #[tracing::instrument(skip_all, fields(item_id, actor = cx.actor.person_id))]
 pub async fn instruct(
@@ -31,12 +31,7 @@ pub async fn instruct(
     }
     .insert(&write.txn)
     .await?;
-    let live = assignment::Entity::find()
-        .filter(assignment::Column::ItemId.eq(item_id))
-        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-        .order_by_asc(assignment::Column::Id)
-        .all(&write.txn)
-        .await?;
+    let live = live_parts(&write.txn, item_id).await?;
     let current = write.item.clone();
     let situation = format!("{}批示：{}", write.cx.actor.name, body.as_str());
     let notices = live

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
-use crate::service::items::shared::{frozen_deadline, live_lead, recompute_due};
+use crate::service::items::shared::{frozen_deadline, live_lead, live_parts, recompute_due};
 use crate::service::items::verb::{Committed, Cx, Deps};
 use crate::service::notices::notify::{EventNotice, ItemNews, Topic};
 use crate::service::store::dues::{DUES_KEY, DueChange, Dues, to_value as dues_value};
@@ -130,12 +130,7 @@ async fn told(
     if action == Action::Reopen {
         return Ok(live_lead(txn, item.id).await?.into_iter().collect());
     }
-    Ok(assignment::Entity::find()
-        .filter(assignment::Column::ItemId.eq(item.id))
-        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-        .order_by_asc(assignment::Column::Id)
-        .all(txn)
-        .await?)
+    live_parts(txn, item.id).await
 }
 
 /// The rectification due's rule, refused with a clear message when missing or unreadable.

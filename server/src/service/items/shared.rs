@@ -7,7 +7,7 @@ use ducha_domain::deadlines::{DueInputs, assignment_due};
 use ducha_domain::ladder::Rung;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -115,6 +115,19 @@ pub fn assignment_notice<'a>(
         about_unit: None,
         situation: "已交办，待签收".into(),
     }
+}
+
+/// Every live (not withdrawn) part of the item, in assignment order: the units on it.
+pub async fn live_parts(
+    db: &impl ConnectionTrait,
+    item_id: i64,
+) -> AppResult<Vec<assignment::Model>> {
+    Ok(assignment::Entity::find()
+        .filter(assignment::Column::ItemId.eq(item_id))
+        .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?)
 }
 
 /// The item's lead unit's live assignment (none before assignment).

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::{AppError, AppResult};
 use crate::service::items::verb::{Committed, Cx};
-use crate::service::notices::notify::{EventNotice, Topic, write_event_notices};
+use crate::service::notices::notify::{EventNotice, Topic};
 use crate::service::store::audit::{Audit, audit};
 use crate::service::store::input::{REASON_MAX, Text};
 use entity::AssignmentStatus;
@@ -25,7 +25,7 @@ pub async fn urge(
     let verb = cx.verb(Action::Urge)?;
     let message = Text::parse("催办内容", message, REASON_MAX)?;
     // Nothing of the item changes: no version is claimed.
-    let write = verb.open(item_id).await?;
+    let mut write = verb.open(item_id).await?;
     let item = write.item.clone();
     let parts = open_parts(&write.txn, &item).await?;
     let today = format!(
@@ -70,22 +70,15 @@ pub async fn urge(
             situation: situation.clone(),
         })
         .collect();
-    // Written here rather than at the commit, to know they were: a 催办 of the same day
-    // written meanwhile (another office person, another instance) holds the day's key, and
-    // this one then says so instead of recording a 催办 nobody received.
-    let wake = match write.cx.notices {
-        Some(context) => {
-            let written = write_event_notices(&write.txn, context, write.cx.now, notices).await?;
-            if written.notices == 0 {
-                return Err(AppError::Conflict(format!(
-                    "事项{}刚刚已由他人催办；如确需再次催办，请勾选“今日已催办仍发送”",
-                    item.serial
-                )));
-            }
-            Some(&context.wake)
-        }
-        None => None,
-    };
+    // Written before the commit, to know they were: a 催办 of the same day written meanwhile
+    // (another office person, another instance) holds the day's key, and this one then says
+    // so instead of recording a 催办 nobody received.
+    if write.cx.notices.is_some() && write.notify(notices).await?.notices == 0 {
+        return Err(AppError::Conflict(format!(
+            "事项{}刚刚已由他人催办；如确需再次催办，请勾选“今日已催办仍发送”",
+            item.serial
+        )));
+    }
     audit(
         &write.txn,
         Audit {
@@ -109,9 +102,6 @@ pub async fn urge(
         .finish(Vec::new(), true)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the item read back is missing")))?;
-    if let Some(wake) = wake {
-        wake.notify_one();
-    }
     Ok((updated, count))
 }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::auth::Actor;
 use crate::error::{AppError, AppResult};
-use crate::service::notices::notify::{EventNotice, NoticeContext, write_event_notices};
+use crate::service::notices::notify::{EventNotice, NoticeContext, Written, write_event_notices};
 use crate::service::store::audit::{Audit, audit};
 use crate::service::store::rows::ItemRows;
 use crate::service::store::scope;
@@ -141,6 +141,7 @@ impl<'a> Verb<'a> {
             item,
             from,
             to,
+            mailed: false,
         })
     }
 }
@@ -155,6 +156,9 @@ pub struct Write<'a> {
     pub item: item::Model,
     pub from: Stage,
     pub to: Stage,
+    /// Whether notices were written before the commit ([`Write::notify`]): the sender is
+    /// woken once it is done.
+    mailed: bool,
 }
 
 impl Write<'_> {
@@ -209,6 +213,18 @@ impl Write<'_> {
         .await
     }
 
+    /// Writes notices now rather than at the commit, for a verb that must know what was
+    /// written: a notice already on record (the same assignment, kind and level) is not
+    /// written again, and the count says so. The sender is woken after the commit.
+    pub async fn notify(&mut self, notices: Vec<EventNotice<'_>>) -> AppResult<Written> {
+        let Some(context) = self.cx.notices else {
+            return Ok(Written::default());
+        };
+        let written = write_event_notices(&self.txn, context, self.cx.now, notices).await?;
+        self.mailed |= written.mails > 0;
+        Ok(written)
+    }
+
     /// Writes the verb's notices in the same transaction, commits, and wakes the sender;
     /// with `read_back`, the item as committed, with its assignments (read in the
     /// transaction, so the answer is exactly what was committed, and the resolver shows it
@@ -218,12 +234,19 @@ impl Write<'_> {
         notices: Vec<EventNotice<'_>>,
         read_back: bool,
     ) -> AppResult<Option<Committed>> {
-        let Write { cx, txn, item, .. } = self;
+        let Write {
+            cx,
+            txn,
+            item,
+            mailed,
+            ..
+        } = self;
         let wake = match (cx.notices, notices.is_empty()) {
             (Some(context), false) => {
                 write_event_notices(&txn, context, cx.now, notices).await?;
                 Some(&context.wake)
             }
+            (Some(context), true) if mailed => Some(&context.wake),
             _ => None,
         };
         let updated = if read_back {
