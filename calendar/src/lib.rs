@@ -17,6 +17,7 @@
 mod data;
 mod deadline;
 mod engine;
+mod hours;
 pub mod statutory;
 
 pub use data::{
@@ -25,6 +26,7 @@ pub use data::{
 };
 pub use deadline::{CrossedDay, Deadline, DeadlinePolicy, DeadlineRule, Explanation};
 pub use engine::{Answer, Calendar, DayKind};
+pub use hours::OfficeHours;
 
 /// Everything that can go wrong; the messages are for people (Chinese), the variants for code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

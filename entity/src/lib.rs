@@ -6,6 +6,7 @@ pub mod attachment;
 pub mod audit_event;
 pub mod calendar_override;
 pub mod calendar_year;
+pub mod channel;
 pub mod colour_policy;
 pub mod enums;
 pub mod extension_request;

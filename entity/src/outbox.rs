@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// An email waiting to be delivered (PENDING), delivered (SENT) or given up on (FAILED).
+/// A message (an email, or one of another channel's) waiting to be delivered (PENDING), delivered (SENT) or given up on (FAILED).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
 pub struct Model {
@@ -24,6 +24,12 @@ pub struct Model {
     /// is not renewed lapses, so a dead sender's messages come back.
     pub claim: Option<String>,
     pub claimed_until: Option<DateTimeUtc>,
+    /// MAIL, or the kind of the `channel` row it goes through.
+    pub channel: String,
+    pub channel_id: Option<i64>,
+    /// A webhook's JSON body, as signed and sent on every try.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub payload: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod m20261206_000011_item_files;
 mod m20261207_000012_first_feedback;
 mod m20261207_000013_levels;
 mod m20261207_000014_task_rollup;
+mod m20261208_000015_channels;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_first_feedback::Migration),
             Box::new(m20261207_000013_levels::Migration),
             Box::new(m20261207_000014_task_rollup::Migration),
+            Box::new(m20261208_000015_channels::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod calendar_store;
 pub mod changes;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -78,6 +78,8 @@ pub struct Inner {
     /// Where mail links point, the time zone mails speak in, and the sender's wake-up.
     pub notices: crate::service::notices::notify::NoticeContext,
     pub mailer: std::sync::Arc<crate::mail::Mailer>,
+    /// The HTTP client of the channels besides mail (robots, webhooks, SMS).
+    pub channel_http: reqwest::Client,
     pub mail_from: String,
     /// Names this process in leases (one sweeping instance at a time).
     pub instance_id: String,
@@ -142,7 +144,7 @@ impl AppState {
         } = KeptCopies::new(settings.caches, db_is_sqlite);
         let state = AppState(Arc::new(Inner {
             db,
-            calendar,
+            calendar: calendar.clone(),
             deadline_policy: settings.deadline_policy(),
             clock,
             data_dir: settings.data_dir.clone(),
@@ -150,8 +152,15 @@ impl AppState {
                 public_url: settings.public_url.clone(),
                 time_zone: settings.time_zone,
                 wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+                calendar: calendar.clone(),
+                office_hours: ducha_calendar::OfficeHours::default(),
             },
             mailer: std::sync::Arc::new(crate::mail::Mailer::from_settings(settings)?),
+            channel_http: crate::channels::http_client(
+                settings
+                    .smtp_timeout
+                    .min(std::time::Duration::from_secs(30)),
+            )?,
             mail_from: settings.mail_from.clone(),
             instance_id: crate::auth::new_token()
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -183,6 +192,7 @@ impl AppState {
         Sender {
             db: &self.db,
             mailer: &self.mailer,
+            http: &self.channel_http,
             from: &self.mail_from,
             claim_ttl: self.outbox_claim_ttl,
             clock: &self.clock,

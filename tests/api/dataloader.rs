@@ -42,8 +42,9 @@ async fn counted_demo(caches: Caches) -> (AppState, Arc<AtomicUsize>, Actor) {
         counter.fetch_add(1, Ordering::SeqCst);
     });
     let kept = KeptCopies::new(caches, true);
+    let calendar = CalendarStore::load(&db).await.expect("calendar");
     let state = AppState::new(Inner {
-        calendar: CalendarStore::load(&db).await.expect("calendar"),
+        calendar: calendar.clone(),
         db,
         deadline_policy: settings.deadline_policy(),
         clock: Clock::system(),
@@ -52,11 +53,15 @@ async fn counted_demo(caches: Caches) -> (AppState, Arc<AtomicUsize>, Actor) {
             public_url: settings.public_url.clone(),
             time_zone: settings.time_zone,
             wake: Default::default(),
+            calendar,
+            office_hours: Default::default(),
         },
         mailer: std::sync::Arc::new(
             ducha_server::mail::Mailer::from_settings(&settings).expect("mailer"),
         ),
         mail_from: settings.mail_from.clone(),
+        channel_http: ducha_server::channels::http_client(std::time::Duration::from_secs(5))
+            .expect("client"),
         instance_id: "test".into(),
         sweep_times: Vec::new(),
         sweep_lock: Default::default(),

@@ -382,7 +382,9 @@ pub struct DeliveryResult {
 pub struct OutboxMessage {
     /// 邮件编号（数据库主键）
     pub id: i64,
-    /// 收件人邮箱
+    /// 渠道：MAIL 邮件，WECOM_ROBOT、DINGTALK_ROBOT、WEBHOOK、SMS
+    pub channel: String,
+    /// 收件人：邮箱，或渠道的名称（手机号脱敏）
     pub recipient: String,
     /// 邮件主题
     pub subject: String,
@@ -475,6 +477,7 @@ impl NoticeQuery {
             .into_iter()
             .map(|r| OutboxMessage {
                 id: r.id,
+                channel: r.channel,
                 recipient: r.recipient,
                 subject: r.subject,
                 status: r.status,

@@ -2,6 +2,7 @@
 //! call the services, and map results into API types that are separate from the entities.
 
 mod calendar;
+mod channels;
 mod colours;
 pub mod context;
 pub mod cost;
@@ -35,6 +36,7 @@ pub struct Query(
     items::instruct::InstructQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
+    channels::ChannelQuery,
     reports::ReportQuery,
     todo::TodoQuery,
     items::tasks::TaskQuery,
@@ -55,6 +57,7 @@ pub struct Mutation(
     calendar::CalendarMutation,
     colours::ColourMutation,
     colours::NoticeMutation,
+    channels::ChannelMutation,
     reports::ReportMutation,
 );
 

@@ -30,6 +30,9 @@ pub const PENDING: &str = "PENDING";
 pub const SENT: &str = "SENT";
 pub const FAILED: &str = "FAILED";
 
+/// `outbox.channel` of an email; other channels name their kind (`crate::channels`).
+pub const MAIL: &str = "MAIL";
+
 /// Messages one claim takes: a sender holds little that another could have sent.
 pub const CLAIM_BATCH: u64 = 10;
 
@@ -58,6 +61,9 @@ pub fn pending(
         created_at: Set(now),
         claim: Set(None),
         claimed_until: Set(None),
+        channel: Set(MAIL.to_string()),
+        channel_id: Set(None),
+        payload: Set(None),
         ..Default::default()
     }
 }
@@ -73,6 +79,8 @@ pub struct Delivery {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+    /// The mail relay failed a try: the rest of the mail waits for its backoff.
+    pub mail_down: bool,
 }
 
 impl Delivery {
@@ -80,6 +88,7 @@ impl Delivery {
         self.sent += other.sent;
         self.retried += other.retried;
         self.failed += other.failed;
+        self.mail_down |= other.mail_down;
     }
 }
 
@@ -87,6 +96,8 @@ impl Delivery {
 pub struct Sender<'a> {
     pub db: &'a DatabaseConnection,
     pub mailer: &'a Mailer,
+    /// The client robots, webhooks and SMS platforms are reached with.
+    pub http: &'a reqwest::Client,
     pub from: &'a str,
     /// How long a claim lasts without renewal; renewed every third of it.
     pub claim_ttl: std::time::Duration,
@@ -165,6 +176,9 @@ impl<'a> Sender<'a> {
 
     /// Sends one claimed message and records the outcome at once.
     async fn deliver_one(&self, token: &str, row: &outbox::Model) -> AppResult<Outcome> {
+        if row.channel != MAIL {
+            return self.deliver_by_channel(token, row).await;
+        }
         let rendered = Rendered {
             subject: row.subject.clone(),
             text: row.body_text.clone(),
@@ -180,17 +194,9 @@ impl<'a> Sender<'a> {
             Err(e) => Err(SendError::Permanent(e)),
         };
         let now = self.clock.now();
-        let mine = outbox::Entity::update_many()
-            .filter(outbox::Column::Id.eq(row.id))
-            .filter(outbox::Column::Claim.eq(token))
-            .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
-            .col_expr(
-                outbox::Column::ClaimedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            );
         let attempts = row.attempts + 1;
         let updated = self
-            .record(outcome_update(&outcome, mine, now, attempts))
+            .record(outcome_update(&outcome, mine(row.id, token), now, attempts))
             .await?;
         if updated.rows_affected == 0 {
             // Our claim lapsed and another sender took the message (the heartbeat could not
@@ -213,7 +219,7 @@ impl<'a> Sender<'a> {
     /// Records a try's outcome. After the relay accepted a message, failing to say so would
     /// send it again once the claim lapses: a database that refuses for a moment (SQLite busy,
     /// a failover) is asked again for a few seconds.
-    async fn record(
+    pub(super) async fn record(
         &self,
         update: sea_orm::UpdateMany<outbox::Entity>,
     ) -> AppResult<sea_orm::UpdateResult> {
@@ -263,12 +269,22 @@ impl<'a> Sender<'a> {
             return Ok((0, delivery));
         }
         let work = async {
+            // Channels put back during this claim: their other messages were released.
+            let mut paused = std::collections::HashSet::new();
             for row in &rows {
+                if row.channel_id.is_some_and(|id| paused.contains(&id)) {
+                    continue;
+                }
                 match self.deliver_one(&token, row).await? {
                     Outcome::Sent => delivery.sent += 1,
                     Outcome::Failed => delivery.failed += 1,
+                    Outcome::ChannelPaused => {
+                        delivery.retried += 1;
+                        paused.extend(row.channel_id);
+                    }
                     Outcome::Retry(at) => {
                         delivery.retried += 1;
+                        delivery.mail_down = true;
                         self.release(&token, at).await?;
                         break;
                     }
@@ -304,8 +320,9 @@ impl<'a> Sender<'a> {
             }
             tried += claimed;
             total.add(&delivery);
-            if delivery.retried > 0 {
-                // The relay is failing now; what is left waits for its backoff.
+            if delivery.mail_down {
+                // The relay is failing now; what is left waits for its backoff. (A channel
+                // that fails puts its own messages back, and the others go on.)
                 break;
             }
         }
@@ -313,8 +330,20 @@ impl<'a> Sender<'a> {
     }
 }
 
+/// The update of one message on this sender's own claim only, giving the claim up.
+pub(super) fn mine(id: i64, token: &str) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Claim.eq(token))
+        .col_expr(outbox::Column::Claim, Expr::value(Option::<String>::None))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+}
+
 /// The row's update for a try's outcome (on the sender's own claim only).
-fn outcome_update(
+pub(super) fn outcome_update(
     outcome: &Result<(), SendError>,
     mine: sea_orm::UpdateMany<outbox::Entity>,
     now: DateTime<Utc>,
@@ -342,10 +371,14 @@ fn outcome_update(
     }
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     Sent,
     Failed,
+    /// Not delivered; this message and the rest of its channel wait until then.
     Retry(DateTime<Utc>),
+    /// A channel's message was not delivered and its whole channel was put back until then
+    /// (`channel_send::pause`): the rest of the claim goes on.
+    ChannelPaused,
 }
 
 /// The sender loop of an instance: delivers what is due, then sleeps until woken by new

@@ -1,5 +1,7 @@
 //! Units and people (ADMIN work), tokens and passwords, and the first administrator.
 
+pub mod channels;
+
 use chrono::{DateTime, Utc};
 use ducha_domain::Role;
 use sea_orm::{

@@ -11,11 +11,12 @@ use crate::web::viewer::Viewer;
 use ducha_domain::Role;
 
 /// The pages an administrator keeps, in the order of the sub-navigation.
-const SECTIONS: [(&str, &str); 5] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("/admin/units", "单位"),
     ("/admin/people", "人员"),
     ("/admin/policy", "颜色规则"),
     ("/admin/calendar", "工作日历"),
+    ("/admin/channels", "通知渠道"),
     ("/admin/mail", "邮件与提醒"),
 ];
 
@@ -30,7 +31,7 @@ pub fn frame(
     let body = html! {
         nav.jump.admin aria-label="系统管理" {
             @for (href, label) in SECTIONS {
-                @if href != "/admin/mail" || viewer.actor.role == Role::Admin || current == href {
+                @if !matches!(href, "/admin/mail" | "/admin/channels") || viewer.actor.role == Role::Admin || current == href {
                     a href=(href) aria-current=[(href == current).then_some("page")] { (label) }
                 }
             }

@@ -17,7 +17,7 @@ use crate::web::view::{self, text};
 use crate::web::viewer::{Viewer, run};
 
 const OUTBOX: &str = "query($status: String) { outbox(status: $status, first: 200) {
-  id recipient subject status attempts lastError createdAt nextAttemptAt sentAt } }";
+  id channel recipient subject status attempts lastError createdAt nextAttemptAt sentAt } }";
 const REQUEUE: &str = "mutation($ids: [Int!]!) { requeueOutbox(ids: $ids) { requeued } }";
 const DELIVER: &str =
     "mutation($retry: Boolean!) { deliverOutbox(retryNow: $retry) { sent failed retried } }";
@@ -34,6 +34,17 @@ const STATUSES: [(&str, &str); 4] = [
 #[derive(Deserialize)]
 pub struct Filter {
     status: Option<String>,
+}
+
+fn channel_label(code: &str) -> &'static str {
+    match code {
+        "MAIL" | "" => "邮件",
+        "WECOM_ROBOT" => "企业微信",
+        "DINGTALK_ROBOT" => "钉钉",
+        "WEBHOOK" => "Webhook",
+        "SMS" => "短信",
+        _ => "其他",
+    }
 }
 
 fn status_label(code: &str) -> &'static str {
@@ -210,11 +221,12 @@ async fn render(
         h2 { "邮件" }
         @if mail.is_empty() { p.empty { "没有邮件。" } }
         table.list {
-            thead { tr { th { "编号" } th { "收件人" } th { "主题" } th { "状态" } th { "尝试" } th { "错误" } th { "时间" } th { "" } } }
+            thead { tr { th { "编号" } th { "渠道" } th { "收件人" } th { "主题" } th { "状态" } th { "尝试" } th { "错误" } th { "时间" } th { "" } } }
             tbody {
                 @for m in &mail {
                     tr {
                         td data-label="编号" { (m["id"]) }
+                        td data-label="渠道" { (channel_label(text(&m["channel"]))) }
                         td data-label="收件人" { (text(&m["recipient"])) }
                         td data-label="主题" { (text(&m["subject"])) }
                         td data-label="状态" { (status_label(text(&m["status"]))) }

@@ -4,6 +4,7 @@
 //! checks the role only to say "无权" plainly instead of showing a form that would be refused.
 
 mod calendar;
+mod channels;
 mod frame;
 mod mail;
 mod people;
@@ -30,4 +31,5 @@ pub fn mount(route: Route) -> Route {
         .at("/admin/policy", get(policy::page).post(policy::post))
         .at("/admin/calendar", get(calendar::page).post(calendar::post))
         .at("/admin/mail", get(mail::page).post(mail::post))
+        .at("/admin/channels", get(channels::page).post(channels::post))
 }

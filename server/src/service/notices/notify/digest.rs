@@ -26,6 +26,8 @@ pub struct Entry {
     pub extended: bool,
     pub situation: String,
     pub signed: bool,
+    /// The item is 特急: instant messages go at once, even at night.
+    pub urgent: bool,
 }
 
 impl Entry {
@@ -48,15 +50,16 @@ impl Entry {
             extended: a.extended_due_at.is_some(),
             situation,
             signed: a.signed_at.is_some(),
+            urgent: current.urgency == "CRITICAL",
         }
     }
 }
 
 /// A mail's sections, most urgent first: each item once, under its most urgent topic, with
 /// the entries of every unit it concerns (the lead's first); items in the order of their ids.
-type Sections<'e> = BTreeMap<std::cmp::Reverse<u8>, (Topic, Vec<Vec<&'e Entry>>)>;
+pub(super) type Sections<'e> = BTreeMap<std::cmp::Reverse<u8>, (Topic, Vec<Vec<&'e Entry>>)>;
 
-fn sections<'e>(entries: &[&'e Entry]) -> Sections<'e> {
+pub(super) fn sections<'e>(entries: &[&'e Entry]) -> Sections<'e> {
     let mut by_item: BTreeMap<i64, Vec<&Entry>> = BTreeMap::new();
     for entry in entries {
         by_item.entry(entry.item_id).or_default().push(entry);
@@ -252,18 +255,23 @@ pub fn listed_items(directory: &Directory, entries: &[(Entry, i64)]) -> Vec<i64>
     listed.into_iter().collect()
 }
 
-/// Groups `entries` by reader and renders one mail each, as outbox rows due now.
+/// Groups `entries` by reader and renders one mail each, as outbox rows due now; then the
+/// messages of the other channels that take them (`super::channels`).
 pub fn mails(
     cx: &NoticeContext,
     directory: &Directory,
     entries: &[(Entry, i64)],
     now: DateTime<Utc>,
 ) -> Vec<outbox::ActiveModel> {
-    by_reader(directory, entries)
+    let mut rows: Vec<outbox::ActiveModel> = by_reader(directory, entries)
         .into_values()
         .map(|(reader, list)| {
             let rendered = render_for(cx, &reader, &list, now);
             crate::service::notices::outbox::pending(None, &reader.email, &rendered, now)
         })
-        .collect()
+        .collect();
+    rows.extend(super::channels::channel_messages(
+        cx, directory, entries, now,
+    ));
+    rows
 }

@@ -10,12 +10,14 @@
 //!
 //! Split by job: `topics` (what a notice is about, its reader, the context) ← `readers` (who hears) ← `digest` (one reader's mail) ← `events` (a verb's notices) and `pending` (the sweep's digests).
 
+mod channels;
 mod digest;
 mod events;
 mod pending;
 mod readers;
 mod topics;
 
+pub use channels::*;
 pub use digest::*;
 pub use events::*;
 pub use pending::*;

@@ -28,6 +28,7 @@ struct DigestRow {
     title: Option<String>,
     requirements: Option<String>,
     stage: Option<ItemStage>,
+    urgency: Option<String>,
     unit_id: Option<i64>,
     lead: Option<bool>,
     due_at: Option<DateTime<Utc>>,
@@ -41,7 +42,7 @@ struct DigestRow {
 /// most of a sweep's digest on SQLite.
 const DIGEST_SQL: &str = "\
 SELECT n.id, n.item_id, n.assignment_id, n.kind, n.level, n.reason, \
-       i.serial, i.title, i.requirements, i.stage, \
+       i.serial, i.title, i.requirements, i.stage, i.urgency, \
        a.unit_id, a.lead, a.due_at, a.extended_due_at, a.signed_at, a.status \
 FROM notice n \
 LEFT JOIN item i ON i.id = n.item_id \
@@ -120,6 +121,7 @@ pub async fn digest_pending(
                         extended: n.extended_due_at.is_some(),
                         situation: n.reason.clone().unwrap_or_default(),
                         signed: n.signed_at.is_some(),
+                        urgent: n.urgency.as_deref() == Some("CRITICAL"),
                     },
                     unit_id,
                 ))

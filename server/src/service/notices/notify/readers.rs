@@ -8,12 +8,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::error::AppResult;
 use crate::service::notices::notify::topics::{Audience, OfficeNews, Reader, TaskNews, Topic};
 use entity::PersonRole;
-use entity::{person, unit};
+use entity::{channel, person, unit};
 
 /// The units and people notices are addressed from.
 pub struct Directory {
     units: HashMap<i64, unit::Model>,
     people: Vec<person::Model>,
+    /// Every channel in use besides mail (a handful per unit at most).
+    pub channels: Vec<channel::Model>,
 }
 
 impl Directory {
@@ -26,7 +28,12 @@ impl Directory {
             .map(|u| (u.id, u))
             .collect();
         let people = person::Entity::find().all(db).await?;
-        Ok(Directory { units, people })
+        let channels = enabled_channels(db).await?;
+        Ok(Directory {
+            units,
+            people,
+            channels,
+        })
     }
 
     /// The units given, their people, the office's and the leaders: enough for the notices of
@@ -48,7 +55,12 @@ impl Directory {
             )
             .all(db)
             .await?;
-        Ok(Directory { units, people })
+        let channels = enabled_channels(db).await?;
+        Ok(Directory {
+            units,
+            people,
+            channels,
+        })
     }
 
     pub fn unit_name(&self, unit_id: i64) -> String {
@@ -75,6 +87,7 @@ impl Directory {
                         email: email.to_string(),
                         salutation: target.name.clone(),
                         audience: Audience::Unit,
+                        person_id: None,
                     })
                     .collect()
             })
@@ -84,6 +97,7 @@ impl Directory {
                 email: email.clone(),
                 salutation: salutation(&p.name),
                 audience,
+                person_id: Some(p.id),
             })
         };
         let of_unit = |role: PersonRole| -> Vec<Reader> {
@@ -189,6 +203,13 @@ impl Directory {
         readers.dedup_by(|later, first| later.email.eq_ignore_ascii_case(&first.email));
         readers
     }
+}
+
+async fn enabled_channels(db: &impl ConnectionTrait) -> AppResult<Vec<channel::Model>> {
+    Ok(channel::Entity::find()
+        .filter(channel::Column::Enabled.eq(true))
+        .all(db)
+        .await?)
 }
 
 /// How a mail opens for a person: "张伟同志", but a name on record as a title ("陈常务副区长",

@@ -18,6 +18,9 @@ pub struct NoticeContext {
     pub time_zone: Tz,
     /// Woken after a commit that wrote mail, so the sender delivers within seconds.
     pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The working days instant messages wait for at night and on rest days.
+    pub calendar: crate::calendar_store::CalendarStore,
+    pub office_hours: ducha_calendar::OfficeHours,
 }
 
 impl NoticeContext {
@@ -168,6 +171,22 @@ impl Topic {
                 | ItemNews::LeadFedBack
                 | ItemNews::Reassigned,
             ) => 2,
+        }
+    }
+
+    /// How pressing the notice is, for the channels that take only some (SMS for red, say).
+    pub fn level(self) -> crate::channels::Level {
+        use crate::channels::Level;
+        match self {
+            Topic::Rung(Rung::Red) | Topic::Task(TaskNews::Red | TaskNews::RedToOffice) => {
+                Level::Red
+            }
+            Topic::Rung(Rung::Yellow | Rung::ProgressMissed)
+            | Topic::Rework
+            | Topic::Task(TaskNews::Rework)
+            | Topic::Item(ItemNews::Reopened)
+            | Topic::Urge => Level::Yellow,
+            _ => Level::All,
         }
     }
 
@@ -323,4 +342,6 @@ pub struct Reader {
     /// How the mail opens: a unit's contact address by the unit's name, a person by theirs.
     pub salutation: String,
     pub audience: Audience,
+    /// The person, when the address is a person's own (not a unit's contact address).
+    pub person_id: Option<i64>,
 }

@@ -320,6 +320,8 @@ impl SweepWriter {
                 extended: d.extended,
                 situation: situation.unwrap_or_default(),
                 signed: d.signed,
+                // A sweep runs at its scheduled hours; the rung does not hurry it.
+                urgent: false,
             },
             d.unit_id,
         ));
