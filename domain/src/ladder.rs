@@ -27,7 +27,9 @@ use crate::Stage;
 use crate::colour::{AssignmentFacts, ColourPolicy, ProgressReport, progress_report};
 
 /// One rung, in rising order of urgency (a capped sweep writes the top first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Rung {
     Assigned,
     NotSigned,

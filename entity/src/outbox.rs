@@ -30,6 +30,10 @@ pub struct Model {
     /// A webhook's JSON body, as signed and sent on every try.
     #[sea_orm(column_type = "Text", nullable)]
     pub payload: Option<String>,
+    /// While the message is held for its window: the notices it lists, as JSON, so that
+    /// more can join it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub digest: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,8 @@
 //!   "too many"; nothing is tried on it before then.
 //! - `outbox.channel`, `outbox.channel_id`, `outbox.payload`: the outbox carries every
 //!   channel's messages with mail's promises (claimed, retried, marked one by one). MAIL rows
-//!   are as before.
+//!   are as before. `outbox.digest`: the notices a message held for its window lists (JSON),
+//!   so that what arises meanwhile for the same reader or channel joins it.
 
 use sea_orm_migration::prelude::*;
 
@@ -37,6 +38,7 @@ enum Outbox {
     Channel,
     ChannelId,
     Payload,
+    Digest,
 }
 
 #[async_trait::async_trait]
@@ -93,6 +95,7 @@ impl MigrationTrait for Migration {
                 .null()
                 .to_owned(),
             ColumnDef::new(Outbox::Payload).text().null().to_owned(),
+            ColumnDef::new(Outbox::Digest).text().null().to_owned(),
         ] {
             manager
                 .alter_table(

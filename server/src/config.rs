@@ -48,6 +48,9 @@ pub struct Settings {
     /// How long a sender's claim on outbox messages lasts unless renewed (a sender that
     /// dies gives its messages back after this).
     pub outbox_claim: std::time::Duration,
+    /// How long a verb's notices are held so that others for the same person or channel
+    /// join them in one message (`notice_window_seconds`, 120; 0 sends at once).
+    pub notice_window: std::time::Duration,
     /// How long the relay may take to answer before a try counts as failed (and is retried).
     pub smtp_timeout: std::time::Duration,
     /// Whether this process runs the scheduler (sweeps, monthly report) and the outbox
@@ -180,6 +183,7 @@ struct Layer {
     sweep_times: Option<String>,
     report_font: Option<PathBuf>,
     outbox_claim_seconds: Option<u64>,
+    notice_window_seconds: Option<u64>,
     smtp_timeout_seconds: Option<u64>,
     unit_report_access: Option<String>,
     /// Comma-separated origins.
@@ -216,6 +220,7 @@ impl Layer {
             sweep_times,
             report_font,
             outbox_claim_seconds,
+            notice_window_seconds,
             smtp_timeout_seconds,
             unit_report_access,
             cors_origins,
@@ -248,6 +253,7 @@ impl Layer {
             sweep_times: var("DUCHA_SWEEP_TIMES"),
             report_font: var("DUCHA_REPORT_FONT").map(PathBuf::from),
             outbox_claim_seconds: var("DUCHA_OUTBOX_CLAIM_SECONDS").and_then(|v| v.parse().ok()),
+            notice_window_seconds: var("DUCHA_NOTICE_WINDOW_SECONDS").and_then(|v| v.parse().ok()),
             smtp_timeout_seconds: var("DUCHA_SMTP_TIMEOUT_SECONDS").and_then(|v| v.parse().ok()),
             unit_report_access: var("DUCHA_UNIT_REPORT_ACCESS"),
             cors_origins: var("DUCHA_CORS_ORIGINS"),
@@ -393,6 +399,9 @@ impl Settings {
             outbox_claim: std::time::Duration::from_secs(
                 layer.outbox_claim_seconds.unwrap_or(60).clamp(3, 3_600),
             ),
+            notice_window: std::time::Duration::from_secs(
+                layer.notice_window_seconds.unwrap_or(120).min(3_600),
+            ),
             smtp_timeout: std::time::Duration::from_secs(
                 // Long enough for a relay that scans content before it answers the end of
                 // DATA (RFC 5321 allows it minutes); a try cut short may have been accepted.
@@ -433,6 +442,8 @@ impl Settings {
             colour_refresh: std::time::Duration::from_secs(1),
             report_font: None,
             outbox_claim: std::time::Duration::from_secs(60),
+            // Tests read a verb's mail at once; the window's own tests set one.
+            notice_window: std::time::Duration::ZERO,
             smtp_timeout: std::time::Duration::from_secs(30),
             background_jobs: false,
             unit_report_access: UnitReportAccess::Whole,

@@ -152,6 +152,8 @@ impl AppState {
                 public_url: settings.public_url.clone(),
                 time_zone: settings.time_zone,
                 wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+                window: chrono::Duration::from_std(settings.notice_window)
+                    .unwrap_or(chrono::Duration::zero()),
                 calendar: calendar.clone(),
                 office_hours: ducha_calendar::OfficeHours::default(),
             },

@@ -66,7 +66,7 @@ pub struct Browser {
 
 impl Browser {
     pub async fn open(driver: &Driver, base: &str) -> Browser {
-        let http = reqwest::Client::new();
+        let http = crate::helpers::http_client();
         let chromium =
             std::env::var("DUCHA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let capabilities = json!({ "capabilities": { "alwaysMatch": {

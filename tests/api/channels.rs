@@ -562,3 +562,124 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
             .is_empty()
     );
 }
+
+/// The administrator keeps channels in the pages: a robot registered by pasting its address
+/// (the key never shown again), a test message queued and delivered, the robot stopped; the
+/// office reads the page without its forms; a unit's head may not open it.
+#[tokio::test]
+async fn the_administrator_keeps_channels_in_the_page() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let (base, providers) = providers::start().await;
+    let d = District::create(&app).await;
+    let (admin, csrf) = crate::web_admin::admin_signed_in(&app).await;
+    let (status, page) = admin.page("/admin/channels").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        page.contains("还没有登记通知渠道") && page.contains("添加群机器人或 Webhook"),
+        "{page}"
+    );
+
+    let address = format!("{base}/cgi-bin/webhook/send?key=page-key-123");
+    let unit = format!("unit:{}", d.housing);
+    let created = admin
+        .post(
+            "/admin/channels",
+            &[
+                ("csrf", &csrf),
+                ("action", "create"),
+                ("kind", "WECOM_ROBOT"),
+                ("owner", &unit),
+                ("name", "住建局工作群"),
+                ("address", &address),
+                ("fromLevel", "ALL"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), reqwest::StatusCode::OK);
+    let page = created.text().await.expect("page");
+    assert!(
+        page.contains("已登记“住建局工作群”") && page.contains("已设置"),
+        "{page}"
+    );
+    assert!(!page.contains("page-key-123"), "the key is never shown");
+
+    // A bad address is refused beside the form, which keeps what was typed.
+    let refused = admin
+        .post(
+            "/admin/channels",
+            &[
+                ("csrf", &csrf),
+                ("action", "create"),
+                ("kind", "WECOM_ROBOT"),
+                ("owner", ""),
+                ("name", "督查室群"),
+                ("address", "qyapi.weixin.qq.com"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.expect("page");
+    assert!(
+        page.contains("不是有效的网址") && page.contains("督查室群"),
+        "{page}"
+    );
+
+    let id = channel::Entity::find()
+        .one(&app.state.db)
+        .await
+        .expect("read")
+        .expect("one channel")
+        .id
+        .to_string();
+    let tested = admin
+        .post(
+            "/admin/channels",
+            &[("csrf", &csrf), ("action", "test"), ("id", &id)],
+        )
+        .await;
+    assert!(
+        tested
+            .text()
+            .await
+            .expect("page")
+            .contains("测试消息已排队")
+    );
+    deliver(&app).await;
+    let got = providers.of("wecom");
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].query.get("key").map(String::as_str),
+        Some("page-key-123")
+    );
+    assert!(got[0].body.contains("测试消息"), "{}", got[0].body);
+    let (_, queue) = admin.page("/admin/mail").await;
+    assert!(
+        queue.contains("企业微信") && queue.contains("已发"),
+        "{queue}"
+    );
+
+    let stopped = admin
+        .post(
+            "/admin/channels",
+            &[("csrf", &csrf), ("action", "disable"), ("id", &id)],
+        )
+        .await;
+    assert!(stopped.text().await.expect("page").contains("渠道已停用"));
+    let stored = channel::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("read");
+    assert!(!stored[0].enabled);
+
+    // The office reads, without the forms; a unit's head may not.
+    let (office, _) = crate::web_admin::signed_in_as(&app, &d.supervisor).await;
+    let (status, page) = office.page("/admin/channels").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(
+        page.contains("住建局工作群") && !page.contains("添加群机器人"),
+        "{page}"
+    );
+    let (head, _) = crate::web_admin::signed_in_as(&app, &d.housing_head).await;
+    let (status, _) = head.page("/admin/channels").await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+}

@@ -53,6 +53,7 @@ async fn counted_demo(caches: Caches) -> (AppState, Arc<AtomicUsize>, Actor) {
             public_url: settings.public_url.clone(),
             time_zone: settings.time_zone,
             wake: Default::default(),
+            window: chrono::Duration::zero(),
             calendar,
             office_hours: Default::default(),
         },

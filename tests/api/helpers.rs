@@ -97,6 +97,17 @@ pub enum Backend {
     SqliteFile,
 }
 
+/// A client for the tests: the TLS provider installed first (`channels::install_crypto`;
+/// cargo builds one reqwest for the whole workspace, without a provider of its own).
+pub fn http_client() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
+pub fn http_builder() -> reqwest::ClientBuilder {
+    ducha_server::channels::install_crypto();
+    reqwest::Client::builder()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(Backend::Sqlite).await
 }
@@ -185,7 +196,7 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
     TestApp {
         address,
         state,
-        client: reqwest::Client::new(),
+        client: crate::helpers::http_client(),
         admin_token,
         clock,
         _shutdown: tx,

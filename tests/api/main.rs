@@ -47,3 +47,4 @@ mod web_office;
 mod web_reopen;
 mod web_unit;
 mod websocket;
+mod window;

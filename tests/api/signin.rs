@@ -16,7 +16,7 @@ async fn try_password(
     password: &str,
     forwarded: Option<&str>,
 ) -> StatusCode {
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
@@ -123,7 +123,7 @@ async fn the_session_cookie_is_secure_when_the_site_is_https() {
         let app = spawn_with(settings).await;
         let d = District::create(&app).await;
         let account = give_password(&app, &d.housing_head).await;
-        let client = reqwest::Client::builder()
+        let client = crate::helpers::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");

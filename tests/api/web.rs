@@ -44,7 +44,7 @@ impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Browser<'a> {
         Browser {
             app,
-            client: reqwest::Client::builder()
+            client: crate::helpers::http_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),

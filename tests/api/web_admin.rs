@@ -10,7 +10,7 @@ use crate::district::{District, assign_with};
 use crate::helpers::{TestApp, spawn_app};
 use crate::web::{Browser, PASSWORD, give_password, hidden};
 
-async fn signed_in<'a>(app: &'a TestApp, token: &str) -> (Browser<'a>, String) {
+pub async fn signed_in_as<'a>(app: &'a TestApp, token: &str) -> (Browser<'a>, String) {
     let account = give_password(app, token).await;
     let mut browser = Browser::new(app);
     browser.sign_in(&account, PASSWORD).await;
@@ -20,7 +20,7 @@ async fn signed_in<'a>(app: &'a TestApp, token: &str) -> (Browser<'a>, String) {
 }
 
 /// A second administrator with an account (the first one's password is its own to set).
-async fn admin_signed_in(app: &TestApp) -> (Browser<'_>, String) {
+pub async fn admin_signed_in(app: &TestApp) -> (Browser<'_>, String) {
     let created = app
         .graphql_signed_in(
             "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id } } }",
@@ -374,7 +374,7 @@ async fn the_administrator_keeps_units_and_people_in_the_pages() {
     );
 
     // Nobody else keeps the organisation.
-    let (unit, unit_csrf) = signed_in(&app, &d.housing_head).await;
+    let (unit, unit_csrf) = signed_in_as(&app, &d.housing_head).await;
     for path in [
         "/admin/units",
         "/admin/people",
@@ -582,7 +582,7 @@ async fn the_administrator_keeps_the_policy_the_calendar_and_the_mail_queue() {
     assert!(calendar.contains("区运动会"));
 
     // The mail queue, for the office too; delivering now answers with counts.
-    let (office, office_csrf) = signed_in(&app, &d.supervisor).await;
+    let (office, office_csrf) = signed_in_as(&app, &d.supervisor).await;
     let (status, queue) = office.page("/admin/mail").await;
     assert_eq!(status, StatusCode::OK);
     assert!(queue.contains("邮件与提醒") && queue.contains("立即扫描"));

@@ -377,7 +377,7 @@ async fn a_refused_registration_keeps_every_word_and_says_why_by_the_field() {
 #[tokio::test]
 async fn a_browser_asking_for_an_unknown_address_gets_a_page_in_chinese() {
     let app = spawn_app().await;
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let page = client
         .get(app.url("/no/such/page"))
         .header(ACCEPT, "text/html,application/xhtml+xml")

@@ -166,7 +166,7 @@ fn every_request_has_an_id_in_its_log_lines_and_response() {
     let (given, fresh) = tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
-            let client = reqwest::Client::new();
+            let client = http_client();
             let given = client
                 .post(format!("http://{address}/graphql"))
                 .header("X-Request-Id", "proxy-7f3a-42")
@@ -324,4 +324,11 @@ fn report_writes_each_format_and_says_when_the_month_was_never_published() {
     let token = run(&["token", "--person-id", "1"]);
     assert!(!token.status.success());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A client for the tests: the TLS provider installed first (`channels::install_crypto`;
+/// cargo builds one reqwest for the whole workspace, without a provider of its own).
+fn http_client() -> reqwest::Client {
+    ducha_server::channels::install_crypto();
+    reqwest::Client::new()
 }

@@ -19,7 +19,7 @@ async fn killed_under_grouped_writes_every_answered_report_survives() {
     let seed = seed();
     let mut dice = Gen(seed);
     let (data_dir, env) = fresh_data_dir(&format!("ducha-acknowledged-{seed}"));
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let first = start(&env, true).await;
     let token = first.token("UNIT_STAFF");
     // The clerk's items that take a progress report now.

@@ -75,7 +75,7 @@ fn largest_file(dir: &std::path::Path) -> u64 {
 #[tokio::test]
 async fn a_full_disk_on_sqlite_loses_no_write_answered_ok_and_writes_resume() {
     let (data_dir, env) = fresh_data_dir(&format!("ducha-full-disk-{}", std::process::id()));
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     // A district to write into; the demo prints the office's token.
     let first = start(&env, true).await;
     let token = first.token("SUPERVISOR");

@@ -2,13 +2,16 @@
 //! random moments while a real SMTP server on loopback accepts, refuses with 451, stalls or
 //! is down; then, on one PostgreSQL database, two instances killed in turn. At the end every
 //! message of the outbox has reached the relay, and the only repeats are messages whose
-//! acceptance and marking straddled a kill (counted, and never more than the kills).
+//! acceptance and marking straddled a kill (counted, and never more than the kills). On
+//! SQLite every notice also goes to a webhook (a slow one at times), held to the same
+//! promise.
 //!
 //! A few rounds run under `cargo test`; a soak is the same test with more rounds:
 //! `DUCHA_FAULT_ROUNDS=150 cargo test --release --test faults -- --nocapture`.
 
 mod acknowledged;
 mod full_disk;
+mod hooks;
 
 #[path = "../api/smtp.rs"]
 #[allow(dead_code)]
@@ -23,6 +26,13 @@ use serde_json::{Value, json};
 use smtp::SmtpServer;
 
 const DUCHA: &str = env!("CARGO_BIN_EXE_ducha");
+
+/// A client for the tests: the TLS provider installed first (`channels::install_crypto`;
+/// cargo builds one reqwest for the whole workspace, without a provider of its own).
+pub fn http_client() -> reqwest::Client {
+    ducha_server::channels::install_crypto();
+    reqwest::Client::new()
+}
 
 /// Rounds per scenario: few by default, more for a soak.
 fn rounds(default: usize) -> usize {
@@ -241,6 +251,7 @@ async fn drain_and_check(
     address: &str,
     token: &str,
     smtp: &SmtpServer,
+    hooks: Option<&hooks::Hooks>,
     kills: &[Instant],
 ) -> (usize, usize) {
     smtp.set_down(false);
@@ -277,7 +288,7 @@ async fn drain_and_check(
             client,
             address,
             token,
-            "query($before: Int) { outbox(first: 500, beforeId: $before) { id status } }",
+            "query($before: Int) { outbox(first: 500, beforeId: $before) { id status channel } }",
             json!({ "before": before }),
         )
         .await;
@@ -300,6 +311,11 @@ async fn drain_and_check(
             .entry(message.message_id())
             .or_default()
             .push(message.at);
+    }
+    // A webhook's delivery keeps its id (`msg_ducha_N`) on every try, as a mail its Message-ID.
+    for (id, at) in hooks.map(hooks::Hooks::accepted).unwrap_or_default() {
+        *copies.entry(id.clone()).or_default() += 1;
+        accepted.entry(id).or_default().push(at);
     }
     // A repeat is a message whose sender was killed between handing it to the relay and
     // marking it sent: a kill falls between each two acceptances of one message (one that
@@ -324,9 +340,18 @@ async fn drain_and_check(
             );
         }
     }
+    if hooks.is_some() {
+        assert!(
+            rows.iter().any(|r| r["channel"] == "WEBHOOK"),
+            "the webhook took notices"
+        );
+    }
     for row in &rows {
         assert_eq!(row["status"], "SENT", "{row}");
-        let id = format!("<outbox-{}@ducha>", row["id"]);
+        let id = match row["channel"].as_str() {
+            Some("WEBHOOK") => format!("msg_ducha_{}", row["id"]),
+            _ => format!("<outbox-{}@ducha>", row["id"]),
+        };
         assert!(copies.contains_key(&id), "{id} never reached the relay");
     }
     let repeats: usize = copies.values().map(|n| n - 1).sum();
@@ -346,6 +371,8 @@ fn base_env(smtp: &SmtpServer, data_dir: &std::path::Path) -> Vec<(&'static str,
         ("DUCHA_SMTP_TLS", "none".into()),
         ("DUCHA_OUTBOX_CLAIM_SECONDS", "3".into()),
         ("DUCHA_SMTP_TIMEOUT_SECONDS", "3".into()),
+        // Each verb's messages at once: more deliveries for the kills to fall between.
+        ("DUCHA_NOTICE_WINDOW_SECONDS", "0".into()),
     ]
 }
 
@@ -376,11 +403,23 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
     let data_dir = std::env::temp_dir().join(format!("ducha-faults-{seed}"));
     let _ = std::fs::remove_dir_all(&data_dir);
     let env = base_env(&smtp, &data_dir);
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let first = start(&env, true).await;
     let token = first.token("SUPERVISOR");
     let units = unit_ids(&client, &first.address, &token).await;
     assert!(units.len() > 10);
+    // Every notice also goes to the office's webhook.
+    let (hook_url, hooks) = hooks::start().await;
+    let created = graphql(
+        &client,
+        &first.address,
+        &first.token("ADMIN"),
+        "mutation($input: CreateChannelInput!) { createChannel(input: $input) { channel { id } } }",
+        json!({ "input": { "kind": "WEBHOOK", "address": hook_url,
+                           "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } }),
+    )
+    .await;
+    assert!(created["errors"].is_null(), "{created}");
     let mut instance = Some(first);
     let mut kills = Vec::new();
     let mut n = 0;
@@ -391,6 +430,11 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
             None => start(&env, false).await,
         };
         let relay = set_relay(&smtp, &mut dice);
+        hooks.delay(if dice.below(2) == 0 {
+            0
+        } else {
+            dice.below(1_000)
+        });
         for _ in 0..3 {
             n += 1;
             assign_one(&client, &running.address, &token, &units, n).await;
@@ -414,11 +458,15 @@ async fn killed_at_random_on_sqlite_nothing_is_lost_and_only_straddles_repeat() 
         kills.push(Instant::now());
     }
     let last = start(&env, false).await;
-    let (rows, repeats) = drain_and_check(&client, &last.address, &token, &smtp, &kills).await;
+    hooks.delay(0);
+    let (rows, repeats) =
+        drain_and_check(&client, &last.address, &token, &smtp, Some(&hooks), &kills).await;
     last.kill9().await;
     eprintln!(
-        "SQLite, seed {seed}: {total_rounds} kills, {rows} messages, {} received, {repeats} repeated across a kill",
-        smtp.received().len()
+        "SQLite, seed {seed}: {total_rounds} kills, {rows} messages, {} mails and {} webhook \
+         deliveries received, {repeats} repeated across a kill",
+        smtp.received().len(),
+        hooks.accepted().len()
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
@@ -461,7 +509,7 @@ async fn two_instances_on_postgres_killed_in_turn_lose_nothing() {
     let data_dir = std::env::temp_dir().join(format!("ducha-faults-pg-{seed}"));
     let mut env = base_env(&smtp, &data_dir);
     env.push(("DATABASE_URL", url));
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let first = start(&env, true).await;
     let token = first.token("SUPERVISOR");
     let units = unit_ids(&client, &first.address, &token).await;
@@ -525,7 +573,8 @@ async fn two_instances_on_postgres_killed_in_turn_lose_nothing() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(swept, "the sweep lock of a killed instance is free");
-    let (rows, repeats) = drain_and_check(&client, &survivor.address, &token, &smtp, &kills).await;
+    let (rows, repeats) =
+        drain_and_check(&client, &survivor.address, &token, &smtp, None, &kills).await;
     eprintln!(
         "PostgreSQL, two instances, seed {seed}: {} kills, {rows} messages, {} received, {repeats} repeated across a kill",
         kills.len(),

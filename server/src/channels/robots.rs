@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Attempt, Refusal, by_status, excerpt, retry_after, sign, transport_error};
+use super::answer::{Attempt, Refusal, by_status, excerpt, retry_after, transport_error};
+use super::sign;
 
 /// 企业微信's "API frequency out of limit".
 const WECOM_TOO_MANY: i64 = 45009;

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use entity::channel;
 
-use super::{
-    Attempt, ChannelKind, Refusal, by_status, excerpt, retry_after, setting, sign, transport_error,
-};
+use super::answer::{Attempt, Refusal, by_status, excerpt, retry_after, setting, transport_error};
+use super::kinds::ChannelKind;
+use super::sign;
 
 pub async fn send(attempt: &Attempt<'_>, platform: &channel::Model) -> Result<(), Refusal> {
     let phone = attempt.channel.address.trim();

@@ -2,7 +2,8 @@
 //! `webhook-id` (the same on every try, so a receiver drops repeats), `webhook-timestamp`
 //! (seconds) and `webhook-signature` (`v1,` + Base64 HMAC-SHA256 of "{id}.{timestamp}.{body}").
 
-use super::{Attempt, Refusal, by_status, retry_after, sign, transport_error};
+use super::answer::{Attempt, Refusal, by_status, retry_after, transport_error};
+use super::sign;
 
 /// The message id a receiver sees: stable across tries.
 pub fn message_id(outbox_id: i64) -> String {

@@ -64,6 +64,7 @@ pub fn pending(
         channel: Set(MAIL.to_string()),
         channel_id: Set(None),
         payload: Set(None),
+        digest: Set(None),
         ..Default::default()
     }
 }

@@ -443,6 +443,7 @@ pub async fn send_test(
         channel: Set(kind.as_str().into()),
         channel_id: Set(Some(found.id)),
         payload: Set(payload),
+        digest: Set(None),
         ..Default::default()
     }
     .insert(&txn)

@@ -12,7 +12,7 @@ use sea_orm::Set;
 use serde_json::json;
 
 use crate::channels::{ChannelKind, Level};
-use crate::service::notices::notify::digest::{Entry, sections};
+use crate::service::notices::notify::digest::{Entry, mails, sections};
 use crate::service::notices::notify::readers::Directory;
 use crate::service::notices::notify::topics::{Audience, NoticeContext, Topic};
 use entity::{channel, outbox};
@@ -22,6 +22,19 @@ const ROBOT_ITEMS: usize = 10;
 /// Characters an SMS keeps to: two segments at most.
 const SMS_CHARS: usize = 130;
 
+/// Every message of a batch of notices: a mail per reader ([`mails`]), then one per channel
+/// that takes some of them.
+pub fn messages(
+    cx: &NoticeContext,
+    directory: &Directory,
+    entries: &[(Entry, i64)],
+    now: DateTime<Utc>,
+) -> Vec<outbox::ActiveModel> {
+    let mut rows = mails(cx, directory, entries, now);
+    rows.extend(channel_messages(cx, directory, entries, now));
+    rows
+}
+
 /// Every channel message for `entries`, as outbox rows.
 pub fn channel_messages(
     cx: &NoticeContext,
@@ -29,6 +42,17 @@ pub fn channel_messages(
     entries: &[(Entry, i64)],
     now: DateTime<Utc>,
 ) -> Vec<outbox::ActiveModel> {
+    channel_lists(directory, entries)
+        .into_iter()
+        .map(|(c, kind, list)| message(cx, directory, c, kind, &list, now))
+        .collect()
+}
+
+/// The channels that take some of `entries`, each with those it takes.
+pub(super) fn channel_lists<'d, 'e>(
+    directory: &'d Directory,
+    entries: &'e [(Entry, i64)],
+) -> Vec<(&'d channel::Model, ChannelKind, Vec<&'e Entry>)> {
     let channels: Vec<(&channel::Model, ChannelKind, Level)> = directory
         .channels
         .iter()
@@ -87,10 +111,10 @@ pub fn channel_messages(
         }
     }
     channels
-        .iter()
+        .into_iter()
         .zip(lists)
         .filter(|(_, list)| !list.is_empty())
-        .map(|((c, kind, _), list)| message(cx, directory, c, *kind, &list, now))
+        .map(|((c, kind, _), list)| (c, kind, list))
         .collect()
 }
 
@@ -123,7 +147,7 @@ fn summary(list: &[&Entry]) -> String {
         .join("、")
 }
 
-fn message(
+pub(super) fn message(
     cx: &NoticeContext,
     directory: &Directory,
     c: &channel::Model,
@@ -173,6 +197,7 @@ fn message(
         channel: Set(kind.as_str().to_string()),
         channel_id: Set(Some(c.id)),
         payload: Set(payload),
+        digest: Set(None),
         ..Default::default()
     }
 }

@@ -13,7 +13,7 @@ use crate::service::notices::notify::topics::{
 use entity::{assignment, item, outbox};
 
 /// One notice as a mail lists it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub topic: Topic,
     pub item_id: i64,
@@ -206,7 +206,7 @@ fn colour_css(topic: Topic) -> &'static str {
 }
 
 /// Each reader's entries, by address: a person who reads for several units gets one mail.
-fn by_reader<'e>(
+pub(super) fn by_reader<'e>(
     directory: &Directory,
     entries: &'e [(Entry, i64)],
 ) -> BTreeMap<String, (Reader, Vec<&'e Entry>)> {
@@ -255,23 +255,18 @@ pub fn listed_items(directory: &Directory, entries: &[(Entry, i64)]) -> Vec<i64>
     listed.into_iter().collect()
 }
 
-/// Groups `entries` by reader and renders one mail each, as outbox rows due now; then the
-/// messages of the other channels that take them (`super::channels`).
+/// Groups `entries` by reader and renders one mail each, as outbox rows due now.
 pub fn mails(
     cx: &NoticeContext,
     directory: &Directory,
     entries: &[(Entry, i64)],
     now: DateTime<Utc>,
 ) -> Vec<outbox::ActiveModel> {
-    let mut rows: Vec<outbox::ActiveModel> = by_reader(directory, entries)
+    by_reader(directory, entries)
         .into_values()
         .map(|(reader, list)| {
             let rendered = render_for(cx, &reader, &list, now);
             crate::service::notices::outbox::pending(None, &reader.email, &rendered, now)
         })
-        .collect();
-    rows.extend(super::channels::channel_messages(
-        cx, directory, entries, now,
-    ));
-    rows
+        .collect()
 }

@@ -6,7 +6,8 @@ use sea_orm::{DatabaseTransaction, EntityTrait, Set};
 use serde_json::json;
 
 use crate::error::AppResult;
-use crate::service::notices::notify::digest::{Entry, mails};
+use crate::service::notices::notify::channels::messages;
+use crate::service::notices::notify::digest::Entry;
 use crate::service::notices::notify::readers::Directory;
 use crate::service::notices::notify::topics::{MAILED, NoticeContext, OfficeNews, Reader, Topic};
 use crate::service::store::audit::Audit;
@@ -113,7 +114,11 @@ pub async fn write_event_notices(
         notices: entries.len(),
         mails: 0,
     };
-    for mail in mails(cx, &directory, &entries, now) {
+    if cx.window > chrono::Duration::zero() {
+        written.mails = super::window::write_held(txn, cx, &directory, &entries, now).await?;
+        return Ok(written);
+    }
+    for mail in messages(cx, &directory, &entries, now) {
         outbox::Entity::insert(mail)
             .exec_without_returning(txn)
             .await?;

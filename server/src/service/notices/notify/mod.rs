@@ -8,7 +8,7 @@
 //! to do: a 红色督办 asks the unit head to act, the 分管 leader to press the unit, the office
 //! to follow up (docs/rules.md §4, [000 Art.68]).
 //!
-//! Split by job: `topics` (what a notice is about, its reader, the context) ← `readers` (who hears) ← `digest` (one reader's mail) ← `events` (a verb's notices) and `pending` (the sweep's digests).
+//! Split by job: `topics` (what a notice is about, its reader, the context) ← `readers` (who hears) ← `digest` (one reader's mail) ← `channels` (the same notices by robot, webhook and SMS) ← `window` (a verb's messages held and joined) ← `events` (a verb's notices) and `pending` (the sweep's digests).
 
 mod channels;
 mod digest;
@@ -16,6 +16,7 @@ mod events;
 mod pending;
 mod readers;
 mod topics;
+mod window;
 
 pub use channels::*;
 pub use digest::*;

@@ -7,7 +7,8 @@ use ducha_domain::ladder::Rung;
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 use crate::error::AppResult;
-use crate::service::notices::notify::digest::{Entry, mails};
+use crate::service::notices::notify::channels::messages;
+use crate::service::notices::notify::digest::Entry;
 use crate::service::notices::notify::readers::Directory;
 use crate::service::notices::notify::topics::{DIGEST, MAILED, NoticeContext, SKIPPED, Topic};
 use entity::outbox;
@@ -127,7 +128,7 @@ pub async fn digest_pending(
                 ))
             })
             .collect();
-        let mails = mails(cx, &directory, &entries, now);
+        let mails = messages(cx, &directory, &entries, now);
         written += mails.len();
         for chunk in mails.chunks(200) {
             outbox::Entity::insert_many(chunk.to_vec())

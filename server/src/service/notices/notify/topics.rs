@@ -18,6 +18,9 @@ pub struct NoticeContext {
     pub time_zone: Tz,
     /// Woken after a commit that wrote mail, so the sender delivers within seconds.
     pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// How long a verb's messages are held so that what else arises for the same reader or
+    /// channel meanwhile goes with them as one (zero: at once).
+    pub window: chrono::Duration,
     /// The working days instant messages wait for at night and on rest days.
     pub calendar: crate::calendar_store::CalendarStore,
     pub office_hours: ducha_calendar::OfficeHours,
@@ -31,7 +34,7 @@ impl NoticeContext {
 }
 
 /// What a notice is about: a rung of the ladder, or the outcome of a verb.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Topic {
     Rung(Rung),
     /// 退回重办: the office rejected the completion report.
@@ -57,7 +60,7 @@ pub enum Topic {
 }
 
 /// What a unit asked that the office acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OfficeNews {
     /// 延期申请: the office decides within its limit. Beyond it (`long`) only a leader may
     /// approve: the item's 责任领导 (`leader`), else the unit's 分管 leader, hears too.
@@ -69,7 +72,7 @@ pub enum OfficeNews {
 }
 
 /// What changed for every unit still holding a part of the item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ItemNews {
     Suspended,
     Resumed,
@@ -85,7 +88,7 @@ pub enum ItemNews {
 }
 
 /// What happened to a task that someone must act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskNews {
     /// 分解 or 转办 to the sub-unit reading it.
     HandedDown,
@@ -329,14 +332,16 @@ impl Topic {
 }
 
 /// Whose eyes a mail is for, which decides what it asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Audience {
     Unit,
     Leader,
     Office,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reader {
     pub email: String,
     /// How the mail opens: a unit's contact address by the unit's name, a person by theirs.

@@ -375,7 +375,11 @@ impl SweepWriter {
         self.cx.wake.notify_one();
         self.done.sent += part.sent;
         self.done.skipped += part.skipped;
-        self.done.emails += mails.len();
+        // Mail only: the other channels' messages are not emails.
+        self.done.emails += mails
+            .iter()
+            .filter(|m| matches!(&m.channel, sea_orm::ActiveValue::Set(c) if c == crate::service::notices::outbox::MAIL))
+            .count();
         Ok(())
     }
 
@@ -393,6 +397,6 @@ impl SweepWriter {
                 entry.requirements.clone_from(&text.requirements);
             }
         }
-        notify::mails(&self.cx, &self.directory, &entries, self.now)
+        notify::messages(&self.cx, &self.directory, &entries, self.now)
     }
 }
