@@ -58,6 +58,15 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
     let (base, providers) = providers::start().await;
     let d = District::create(&app).await;
     let (staff_id, _) = person(&app, &d.admin, "吴科员", "UNIT_STAFF", Some(d.urban)).await;
+    // A head without a mail address: a phone reaches them all the same.
+    let unaddressed = ok(
+        &app,
+        &d.admin,
+        "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id } } }",
+        json!({ "name": "郑副局长", "role": "UNIT_HEAD", "unitId": d.urban }),
+    )
+    .await;
+    let unaddressed_id = crate::helpers::row_id(&unaddressed["person"]["id"]);
 
     // The address people copy from 企业微信 carries the key: it is kept as the secret.
     let wecom = ok(
@@ -111,6 +120,13 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
     )
     .await;
     assert_eq!(phone["channel"]["address"], "138****0001");
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "SMS", "personId": unaddressed_id, "address": "13900000002", "fromLevel": "YELLOW" }),
+    )
+    .await;
 
     // 交办 (every notice): the lead's group and the office's webhook; 催办 (yellow): also the
     // co-unit's staff member by SMS, who chose yellow and above.
@@ -174,15 +190,19 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
     }
 
     let sms = providers.of("gateway");
-    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(sms.len(), 2, "{sms:?}");
     assert!(
-        sms[0].signed,
-        "the gateway's auth header: {:?}",
-        sms[0].headers
+        sms.iter().all(|r| r.signed),
+        "the gateway's auth header: {sms:?}"
     );
-    let body: Value = serde_json::from_str(&sms[0].body).expect("JSON body");
-    assert_eq!(body["mobile"], "13800000001");
-    let text = body["content"].as_str().expect("content");
+    let bodies: Vec<Value> = sms
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).expect("JSON body"))
+        .collect();
+    let mut phones: Vec<&str> = bodies.iter().filter_map(|b| b["mobile"].as_str()).collect();
+    phones.sort_unstable();
+    assert_eq!(phones, ["13800000001", "13900000002"]);
+    let text = bodies[0]["content"].as_str().expect("content");
     assert!(
         text.starts_with("【督查督办】") && text.contains("催办通知"),
         "{text}"
@@ -216,7 +236,7 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
     // Everything went, once; nothing waits or failed.
     let all = rows(&app).await;
     assert!(all.iter().all(|r| r.status == "SENT"), "{all:#?}");
-    assert_eq!(all.iter().filter(|r| r.channel != "MAIL").count(), 7);
+    assert_eq!(all.iter().filter(|r| r.channel != "MAIL").count(), 8);
 
     // No secret comes back out: not in the list, not in the trail.
     let shown = listed(&app, &d.supervisor).await;
@@ -225,7 +245,7 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
         .all(&app.state.db)
         .await
         .expect("trail");
-    assert_eq!(trail.len(), 5);
+    assert_eq!(trail.len(), 6);
     let trail =
         serde_json::to_string(&trail.iter().map(|t| &t.details).collect::<Vec<_>>()).expect("json");
     for secret in [
@@ -234,6 +254,7 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
         generated.as_str(),
         "gw-token",
         "13800000001",
+        "13900000002",
     ] {
         assert!(!shown.contains(secret), "{secret} shown in {shown}");
         assert!(!trail.contains(secret), "{secret} in the trail {trail}");
@@ -365,6 +386,31 @@ async fn a_channel_in_trouble_keeps_only_its_own_messages_back() {
         );
     }
     assert!(of(&all, "bad").iter().all(|r| r.status == "FAILED"));
+
+    // A channel paused by "too many" is asked again at once when the office says deliver now.
+    providers.script("busy", Script::TooMany);
+    ok(&app, &d.supervisor, URGE, urge(&item, "第三次催办")).await;
+    deliver(&app).await;
+    assert!(
+        of(&rows(&app).await, "busy")
+            .iter()
+            .any(|r| r.status == "PENDING")
+    );
+    providers.script("busy", Script::Accept);
+    let now = app
+        .graphql_as(
+            Some(&d.supervisor),
+            "mutation { deliverOutbox(retryNow: true) { sent } }",
+            json!({}),
+        )
+        .await;
+    assert!(now["errors"].is_null(), "{now}");
+    assert!(
+        of(&rows(&app).await, "busy")
+            .iter()
+            .all(|r| r.status == "SENT"),
+        "deliver now un-pauses the channel"
+    );
     let requeued = app
         .graphql_as(
             Some(&d.supervisor),
@@ -376,6 +422,8 @@ async fn a_channel_in_trouble_keeps_only_its_own_messages_back() {
         requeued["data"]["requeueOutbox"]["requeued"], 2,
         "{requeued}"
     );
+    // The slow robot's third message waits for its minute.
+    app.clock.advance(chrono::Duration::minutes(2));
     deliver(&app).await;
     let all = rows(&app).await;
     assert!(all.iter().all(|r| r.status == "SENT"), "{all:#?}");
@@ -515,6 +563,34 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
             json!({ "kind": "WEBHOOK", "address": "https://hooks.example/", "secret": "a\u{0007}b" }),
             "BAD_USER_INPUT",
         ),
+        (
+            json!({ "kind": "WEBHOOK", "address": "https://hooks.example/", "secret": "abc" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "kind": "WEBHOOK", "address": "https://user:pass@hooks.example/" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "kind": "WEBHOOK", "address": "https://hooks.example/a\r\nHost: evil" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "kind": "DINGTALK_ROBOT", "address": "https://oapi.dingtalk.com/robot/send?access_token=x", "secret": "hello" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "kind": "SMS_GATEWAY", "address": "https://sms.example/", "bodyTemplate": "{\"to\":\"{phone}\",\"m\":{text}}" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "kind": "SMS_GATEWAY", "address": "https://sms.example/", "authHeader": "X Bad:Header", "secret": "v" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "kind": "WECOM_ROBOT", "address": "https://q.example/?key=1", "ratePerMinute": 0 }),
+            "BAD_USER_INPUT",
+        ),
     ] {
         assert_eq!(
             refused(&app, Some(&d.admin), CREATE, input.clone()).await,
@@ -560,6 +636,112 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
             .await
             .expect("trail")
             .is_empty()
+    );
+
+    // The same robot twice, a second SMS platform: conflicts, the first ones kept.
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        robot("https://q.example/send?key=1"),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.admin),
+            CREATE,
+            robot("https://q.example/send?key=1")
+        )
+        .await,
+        "CONFLICT"
+    );
+    let platform = |url: &str| json!({ "kind": "SMS_GATEWAY", "address": url });
+    ok(&app, &d.admin, CREATE, platform("https://sms-a.example/")).await;
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.admin),
+            CREATE,
+            platform("https://sms-b.example/")
+        )
+        .await,
+        "CONFLICT"
+    );
+    assert_eq!(
+        channel::Entity::find()
+            .all(&app.state.db)
+            .await
+            .expect("channels")
+            .len(),
+        2
+    );
+}
+
+/// A receiver that answers nothing for longer than the channel timeout holds only its own
+/// message back: another channel's message of the same batch goes meanwhile.
+#[tokio::test]
+async fn a_slow_receiver_holds_only_its_own_channel_back() {
+    let mut settings = crate::helpers::settings_for(Backend::Sqlite).await;
+    // The channels' timeout follows the mail timeout (at most 30 s): 2 s here.
+    settings.smtp_timeout = std::time::Duration::from_secs(2);
+    let app = crate::helpers::spawn_with(settings).await;
+    let (base, providers) = providers::start().await;
+    let d = District::create(&app).await;
+    providers.secret("slow", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    providers.script("slow", Script::Slow);
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "WEBHOOK", "address": format!("{base}/hooks/slow"),
+                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+    )
+    .await;
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "WECOM_ROBOT", "unitId": d.housing,
+                "address": format!("{base}/cgi-bin/webhook/send?key=quick") }),
+    )
+    .await;
+    assigned_item(&app, &d, "关于汛期排涝的批示").await;
+    let started = std::time::Instant::now();
+    deliver(&app).await;
+    let quick = providers.of("wecom");
+    assert_eq!(quick.len(), 1);
+    assert_eq!(providers.of("webhook").len(), 1, "asked once");
+    assert!(
+        quick[0].at.duration_since(started) < std::time::Duration::from_millis(1_500),
+        "the robot was not held up by the webhook: {:?}",
+        quick[0].at.duration_since(started)
+    );
+    let all = rows(&app).await;
+    let robot = all
+        .iter()
+        .find(|r| r.channel == "WECOM_ROBOT")
+        .expect("robot row");
+    assert_eq!(robot.status, "SENT");
+    let hook = all
+        .iter()
+        .find(|r| r.channel == "WEBHOOK")
+        .expect("webhook row");
+    assert_eq!(
+        (hook.status.as_str(), hook.attempts),
+        ("PENDING", 1),
+        "{hook:?}"
+    );
+    assert!(
+        hook.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("未在限定时间内应答")),
+        "{hook:?}"
+    );
+    assert!(
+        all.iter()
+            .filter(|r| r.channel == "MAIL")
+            .all(|r| r.status == "SENT")
     );
 }
 

@@ -46,6 +46,8 @@ pub struct Received {
     pub body: String,
     /// Whether its signature checked out (true where the provider signs nothing).
     pub signed: bool,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// How a provider answers a key (a robot's key, a webhook's path, a phone number): by
@@ -56,6 +58,8 @@ pub enum Script {
     TooMany,
     Refuse,
     Down,
+    /// Answers after five seconds (longer than the tests' channel timeout).
+    Slow,
 }
 
 #[derive(Default)]
@@ -168,6 +172,7 @@ async fn wecom(
         headers: headers_of(request),
         body,
         signed: valid,
+        at: std::time::Instant::now(),
     });
     match providers.scripted(&key) {
         Script::Accept => json_answer(StatusCode::OK, json!({ "errcode": 0, "errmsg": "ok" })),
@@ -179,7 +184,7 @@ async fn wecom(
             StatusCode::OK,
             json!({ "errcode": 93000, "errmsg": "invalid webhook url" }),
         ),
-        Script::Down => Response::builder()
+        Script::Down | Script::Slow => Response::builder()
             .status(StatusCode::BAD_GATEWAY)
             .body("bad gateway"),
     }
@@ -215,6 +220,7 @@ async fn dingtalk(
         headers: headers_of(request),
         body,
         signed,
+        at: std::time::Instant::now(),
     });
     if !signed {
         return json_answer(
@@ -232,7 +238,7 @@ async fn dingtalk(
             StatusCode::OK,
             json!({ "errcode": 300_001, "errmsg": "token is not exist" }),
         ),
-        Script::Down => Response::builder()
+        Script::Down | Script::Slow => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .body("down"),
     }
@@ -275,6 +281,7 @@ async fn hook(
         headers,
         body,
         signed,
+        at: std::time::Instant::now(),
     });
     if !signed {
         return Response::builder()
@@ -282,6 +289,10 @@ async fn hook(
             .body("bad signature");
     }
     match providers.scripted(&name) {
+        Script::Slow => {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            Response::builder().status(StatusCode::NO_CONTENT).finish()
+        }
         Script::Accept => Response::builder().status(StatusCode::NO_CONTENT).finish(),
         Script::TooMany => Response::builder()
             .status(StatusCode::TOO_MANY_REQUESTS)
@@ -327,6 +338,7 @@ async fn aliyun(
         headers: headers_of(request),
         body,
         signed,
+        at: std::time::Instant::now(),
     });
     if !signed {
         return json_answer(
@@ -347,7 +359,7 @@ async fn aliyun(
             StatusCode::OK,
             json!({ "Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号" }),
         ),
-        Script::Down => Response::builder()
+        Script::Down | Script::Slow => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .body("down"),
     }
@@ -370,6 +382,7 @@ async fn gateway(
         headers,
         body,
         signed,
+        at: std::time::Instant::now(),
     });
     match providers.scripted(&phone) {
         Script::Accept => json_answer(StatusCode::OK, json!({ "code": 0, "msg": "success" })),
@@ -377,7 +390,7 @@ async fn gateway(
             .status(StatusCode::TOO_MANY_REQUESTS)
             .finish(),
         Script::Refuse => json_answer(StatusCode::OK, json!({ "code": 4001, "msg": "号码无效" })),
-        Script::Down => Response::builder()
+        Script::Down | Script::Slow => Response::builder()
             .status(StatusCode::BAD_GATEWAY)
             .body("down"),
     }

@@ -60,7 +60,7 @@ async fn what_arises_within_the_window_goes_as_one_message(backend: Backend) {
     let mail = to_lead[0];
     assert_eq!(mail.next_attempt_at, start + chrono::Duration::seconds(120));
     assert!(
-        mail.subject.contains("催办通知1项") && mail.subject.contains("督查通知1项"),
+        mail.subject.contains("催办通知1项") && mail.subject.contains("督查通知2项"),
         "{}",
         mail.subject
     );

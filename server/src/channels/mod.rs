@@ -17,3 +17,4 @@ pub use answer::{Attempt, Refusal};
 pub use deliver::{deliver, http_client, install_crypto};
 pub use kinds::{ChannelKind, Level, rate_per_minute};
 pub use sign::{aliyun_signature, dingtalk_sign, standard_webhook_signature};
+pub use sms::fill_template;

@@ -171,11 +171,15 @@ async fn gateway(
     if !status.is_success() {
         return Err(by_status("短信网关", status, &text, wait));
     }
+    // Spaces do not count: `"code":0` is found in `{"code": 0}`.
+    let squeezed = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     match setting(platform, "successMarker") {
-        Some(marker) if !text.contains(marker) => Err(Refusal::Permanent(format!(
-            "短信网关未确认接收（应答中没有“{marker}”）：{}",
-            excerpt(&text)
-        ))),
+        Some(marker) if !squeezed(&text).contains(&squeezed(marker)) => {
+            Err(Refusal::Permanent(format!(
+                "短信网关未确认接收（应答中没有“{marker}”）：{}",
+                excerpt(&text)
+            )))
+        }
         _ => Ok(()),
     }
 }

@@ -32,6 +32,10 @@ pub struct Channel {
     pub from_level: String,
     /// 是否启用
     pub enabled: bool,
+    /// 因发送失败或对方限流而暂停至此时刻（UTC）；此前不再尝试该渠道
+    pub paused_until: Option<DateTime<Utc>>,
+    /// 每分钟最多发送几条（0 为不限）
+    pub rate_per_minute: i32,
     /// 登记时刻（UTC）
     pub created_at: DateTime<Utc>,
 }
@@ -45,6 +49,8 @@ impl From<channel::Model> for Channel {
         };
         Channel {
             has_secret: service::has_secret(&c),
+            paused_until: c.paused_until,
+            rate_per_minute: i32::try_from(crate::channels::rate_per_minute(&c)).unwrap_or(0),
             settings: c.settings.to_string(),
             id: c.id,
             kind: c.kind,

@@ -39,15 +39,13 @@ impl Sender<'_> {
             return Ok(Outcome::Failed);
         };
         if let Some(until) = channel.paused_until.filter(|until| *until > now) {
-            // Its channel failed a try or asked to wait: new messages wait as long.
-            self.put_back(
-                token,
-                row,
-                until,
-                "未尝试：该渠道暂停至此时刻（前一条消息未能发出）",
-                row.attempts,
-            )
-            .await?;
+            // Its channel failed a try or asked to wait: new messages wait as long. A message
+            // that was tried keeps its own error; a new one says why it waits.
+            let why = row
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "未尝试：该渠道暂停中（前一条消息未能发出）".to_string());
+            self.put_back(token, row, until, &why, row.attempts).await?;
             return Ok(Outcome::ChannelPaused);
         }
         if let Some(at) = self.over_rate(&channel, now).await? {

@@ -93,6 +93,15 @@ impl Delivery {
     }
 }
 
+/// Which messages a claim takes: mail and the other channels are delivered side by side, so
+/// that a slow robot or webhook never holds mail up, nor mail them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Mail,
+    Channels,
+    All,
+}
+
 /// A sender: who it is in claims, what it sends with, how long a claim lasts.
 pub struct Sender<'a> {
     pub db: &'a DatabaseConnection,
@@ -120,11 +129,17 @@ impl<'a> Sender<'a> {
     /// is the arbiter: of two senders racing for a row, one updates it and the other
     /// matches nothing (PostgreSQL re-checks the condition after the row lock; SQLite has
     /// one writer).
-    pub async fn claim(&self, limit: u64) -> AppResult<(String, Vec<outbox::Model>)> {
+    pub async fn claim(&self, limit: u64, lane: Lane) -> AppResult<(String, Vec<outbox::Model>)> {
         let now = self.clock.now();
         let token = claim_token();
         let claimable = || {
+            let in_lane = match lane {
+                Lane::Mail => sea_orm::Condition::all().add(outbox::Column::Channel.eq(MAIL)),
+                Lane::Channels => sea_orm::Condition::all().add(outbox::Column::Channel.ne(MAIL)),
+                Lane::All => sea_orm::Condition::all(),
+            };
             sea_orm::Condition::all()
+                .add(in_lane)
                 .add(outbox::Column::Status.eq(PENDING))
                 .add(outbox::Column::NextAttemptAt.lte(now))
                 .add(
@@ -254,45 +269,41 @@ impl<'a> Sender<'a> {
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
             .filter(outbox::Column::Claim.eq(token))
             .filter(outbox::Column::Status.eq(PENDING))
+            // Mail only: a channel's messages of the same claim are being delivered beside.
+            .filter(outbox::Column::Channel.eq(MAIL))
             .exec(self.db)
             .await?;
         Ok(())
     }
 
-    /// One claim's worth: claim, send each (renewing the claim meanwhile), record each.
-    /// After a transient failure the rest of the claim waits as long as that message does:
-    /// a relay that is down is not asked again for every message.
-    pub async fn deliver_batch(&self, limit: u64) -> AppResult<(usize, Delivery)> {
-        let (token, rows) = self.claim(limit).await?;
+    /// One claim's worth: claim, send each (renewing the claim meanwhile), record each. Mail
+    /// goes one by one; each channel's messages one by one, beside mail's and each other's.
+    /// After a transient failure the rest of the claim's mail waits as long as that message
+    /// does (a relay that is down is not asked again for every message); a channel in trouble
+    /// puts its own messages back (`channel_send`).
+    pub async fn deliver_batch(&self, limit: u64, lane: Lane) -> AppResult<(usize, Delivery)> {
+        let (token, rows) = self.claim(limit, lane).await?;
         let claimed = rows.len();
-        let mut delivery = Delivery::default();
         if rows.is_empty() {
-            return Ok((0, delivery));
+            return Ok((0, Delivery::default()));
         }
-        let work = async {
-            // Channels put back during this claim: their other messages were released.
-            let mut paused = std::collections::HashSet::new();
-            for row in &rows {
-                if row.channel_id.is_some_and(|id| paused.contains(&id)) {
-                    continue;
-                }
-                match self.deliver_one(&token, row).await? {
-                    Outcome::Sent => delivery.sent += 1,
-                    Outcome::Failed => delivery.failed += 1,
-                    Outcome::ChannelPaused => {
-                        delivery.retried += 1;
-                        paused.extend(row.channel_id);
-                    }
-                    Outcome::Retry(at) => {
-                        delivery.retried += 1;
-                        delivery.mail_down = true;
-                        self.release(&token, at).await?;
-                        break;
-                    }
-                }
+        let mut groups: Vec<(Option<i64>, Vec<&outbox::Model>)> = Vec::new();
+        for row in &rows {
+            let key = if row.channel == MAIL {
+                None
+            } else {
+                row.channel_id
+            };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, group)) => group.push(row),
+                None => groups.push((key, vec![row])),
             }
-            AppResult::Ok(())
-        };
+        }
+        let work = futures_util::future::try_join_all(
+            groups
+                .iter()
+                .map(|(_, group)| self.deliver_group(&token, group)),
+        );
         let heartbeat = async {
             let mut every = tokio::time::interval(self.claim_ttl / 3);
             every.tick().await;
@@ -303,19 +314,52 @@ impl<'a> Sender<'a> {
                 }
             }
         };
+        let mut delivery = Delivery::default();
         tokio::select! {
-            done = work => done?,
+            done = work => {
+                for group in done? {
+                    delivery.add(&group);
+                }
+            }
             () = heartbeat => {}
         }
         Ok((claimed, delivery))
     }
 
-    /// Delivers until nothing is due (or `max` messages were tried).
+    /// One group of a claim, in order: the claim's mail, or one channel's messages.
+    async fn deliver_group(&self, token: &str, group: &[&outbox::Model]) -> AppResult<Delivery> {
+        let mut delivery = Delivery::default();
+        for row in group {
+            match self.deliver_one(token, row).await? {
+                Outcome::Sent => delivery.sent += 1,
+                Outcome::Failed => delivery.failed += 1,
+                Outcome::ChannelPaused => {
+                    // The channel's other messages were put back with this one.
+                    delivery.retried += 1;
+                    break;
+                }
+                Outcome::Retry(at) => {
+                    delivery.retried += 1;
+                    delivery.mail_down = true;
+                    self.release(token, at).await?;
+                    break;
+                }
+            }
+        }
+        Ok(delivery)
+    }
+
+    /// Delivers until nothing is due (or `max` messages were tried), mail and channels alike.
     pub async fn deliver_due(&self, max: usize) -> AppResult<Delivery> {
+        self.deliver_lane(max, Lane::All).await
+    }
+
+    /// Delivers one lane's messages until nothing is due (or `max` were tried).
+    pub async fn deliver_lane(&self, max: usize, lane: Lane) -> AppResult<Delivery> {
         let mut total = Delivery::default();
         let mut tried = 0;
         while tried < max {
-            let (claimed, delivery) = self.deliver_batch(CLAIM_BATCH).await?;
+            let (claimed, delivery) = self.deliver_batch(CLAIM_BATCH, lane).await?;
             if claimed == 0 {
                 break;
             }
@@ -354,6 +398,7 @@ pub(super) fn outcome_update(
         Ok(()) => mine
             .col_expr(outbox::Column::Status, Expr::value(SENT))
             .col_expr(outbox::Column::SentAt, Expr::value(now))
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
             .col_expr(
                 outbox::Column::LastError,
                 Expr::value(Option::<String>::None),
@@ -382,19 +427,39 @@ pub(super) enum Outcome {
     ChannelPaused,
 }
 
-/// The sender loop of an instance: delivers what is due, then sleeps until woken by new
-/// mail written in this process, or for `poll` (mail written by other instances, retries
-/// coming due).
+/// The sender loops of an instance, mail's and the other channels', side by side: each
+/// delivers what is due, then sleeps until woken by new messages written in this process, or
+/// for `poll` (messages written by other instances, retries and held messages coming due).
 pub async fn run_sender(sender: Sender<'_>, wake: &tokio::sync::Notify, poll: std::time::Duration) {
-    loop {
-        let woken = wake.notified();
-        match sender.deliver_due(usize::MAX).await {
-            Ok(d) if d != Delivery::default() => tracing::info!(?d, "outbox delivery"),
-            Ok(_) => {}
-            Err(error) => tracing::error!(?error, "outbox delivery failed"),
+    // The one wake-up reaches the mail loop, which passes it on.
+    let channels_wake = tokio::sync::Notify::new();
+    let lane = |lane: Lane, woken: &'static str| {
+        let sender = &sender;
+        async move {
+            match sender.deliver_lane(usize::MAX, lane).await {
+                Ok(d) if d != Delivery::default() => tracing::info!(?d, woken, "outbox delivery"),
+                Ok(_) => {}
+                Err(error) => tracing::error!(?error, woken, "outbox delivery failed"),
+            }
         }
-        let _ = tokio::time::timeout(poll, woken).await;
-    }
+    };
+    let mail = async {
+        loop {
+            let woken = wake.notified();
+            lane(Lane::Mail, "mail").await;
+            if tokio::time::timeout(poll, woken).await.is_ok() {
+                channels_wake.notify_one();
+            }
+        }
+    };
+    let channels = async {
+        loop {
+            let woken = channels_wake.notified();
+            lane(Lane::Channels, "channels").await;
+            let _ = tokio::time::timeout(poll, woken).await;
+        }
+    };
+    tokio::join!(mail, channels);
 }
 
 /// The outbox as `/healthz` reports it.
@@ -435,6 +500,15 @@ pub async fn backlog(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult
 /// Makes every pending message waiting out a backoff due now (the relay is known to be back);
 /// messages a sender holds stay with it. Returns how many.
 pub async fn retry_now(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<u64> {
+    // The channels paused by a failure or a "too many" are asked again too.
+    entity::channel::Entity::update_many()
+        .col_expr(
+            entity::channel::Column::PausedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(entity::channel::Column::PausedUntil.gt(now))
+        .exec(db)
+        .await?;
     Ok(outbox::Entity::update_many()
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
         .filter(outbox::Column::Status.eq(PENDING))

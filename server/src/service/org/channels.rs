@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Actor;
@@ -62,6 +62,13 @@ fn bad(text: impl Into<String>) -> AppError {
 
 /// An http(s) URL, its query split off: (address without query, query pairs).
 fn parse_url(field: &str, text: &str) -> AppResult<(String, Vec<(String, String)>)> {
+    // The URL parser drops line breaks and tabs silently: refused here, as in every field.
+    if text.chars().any(char::is_control) {
+        return Err(bad(format!("{field}含有不允许的控制字符")));
+    }
+    if text.chars().count() > 1_000 {
+        return Err(bad(format!("{field}不能超过1000个字符")));
+    }
     let mut url = reqwest::Url::parse(text.trim()).map_err(|_| {
         bad(format!(
             "{field}不是有效的网址（应以 https:// 或 http:// 开头）"
@@ -69,6 +76,12 @@ fn parse_url(field: &str, text: &str) -> AppResult<(String, Vec<(String, String)
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad(format!("{field}应以 https:// 或 http:// 开头")));
+    }
+    // It is shown in lists: a password in it would be too.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(format!(
+            "{field}中不能含用户名或密码；认证信息请填在密钥中"
+        )));
     }
     let pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -116,6 +129,14 @@ fn secret_text(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
         }
         Some(v) => Ok(Some(v.to_string())),
     }
+}
+
+/// A Standard Webhooks secret: `whsec_` and the Base64 of 24 to 64 bytes.
+fn webhook_secret_is_valid(secret: &str) -> bool {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .is_some_and(|key| (24..=64).contains(&key.len()))
 }
 
 fn new_webhook_secret() -> AppResult<String> {
@@ -204,7 +225,8 @@ pub async fn create(
                 })?;
             let sign = secret
                 .take()
-                .ok_or_else(|| bad("请填写机器人“加签”的密钥（SEC 开头）"))?;
+                .filter(|sign| sign.starts_with("SEC"))
+                .ok_or_else(|| bad("请填写机器人“加签”的密钥（SEC 开头，在机器人的安全设置中）"))?;
             secret = Some(
                 serde_json::to_string(&json!({ "accessToken": token, "signSecret": sign }))
                     .map_err(|e| AppError::Internal(e.into()))?,
@@ -214,6 +236,13 @@ pub async fn create(
         ChannelKind::Webhook => {
             // Checked, but kept as given: a receiver's own query (a tenant, a path key) stays.
             parse_url("Webhook 地址", &input.address)?;
+            if let Some(given) = &secret
+                && !webhook_secret_is_valid(given)
+            {
+                return Err(bad(
+                    "签名密钥应为 whsec_ 开头的 Base64（24至64字节），或留空由系统生成",
+                ));
+            }
             if secret.is_none() {
                 let made = new_webhook_secret()?;
                 generated_secret = Some(made.clone());
@@ -253,6 +282,24 @@ pub async fn create(
             {
                 return Err(bad("请求体类型应为 json 或 form"));
             }
+            let json = settings.get("contentType").and_then(Value::as_str) != Some("form");
+            if let Some(body) = settings.get("bodyTemplate").and_then(Value::as_str)
+                && json
+            {
+                let filled = crate::channels::fill_template(body, true, "13800000000", "测试");
+                if serde_json::from_str::<Value>(&filled).is_err() {
+                    return Err(bad("请求体模板填入手机号和内容后不是有效的 JSON"));
+                }
+            }
+            if let Some(header) = settings.get("authHeader").and_then(Value::as_str)
+                && !header
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+            {
+                return Err(bad(
+                    "认证头名称只能含字母、数字和 - 等符号，如 Authorization",
+                ));
+            }
             input.address.trim().to_string()
         }
     };
@@ -280,6 +327,22 @@ pub async fn create(
             .unwrap_or_else(|| kind.label().to_string()),
     };
     let txn = sea_orm::TransactionTrait::begin(db).await?;
+    if kind.is_sms_platform() {
+        one_platform(&txn, None).await?;
+    }
+    let same = channel::Entity::find()
+        .filter(channel::Column::Kind.eq(kind.as_str()))
+        .filter(channel::Column::Address.eq(address.as_str()))
+        .all(&txn)
+        .await?;
+    if let Some(twin) = same.iter().find(|c| {
+        c.person_id == input.person_id && (kind == ChannelKind::Sms || c.secret == secret)
+    }) {
+        return Err(AppError::Conflict(format!(
+            "该渠道已登记（“{}”）：同一地址登记两次，同一条提醒会发两遍",
+            twin.name
+        )));
+    }
     let created = channel::ActiveModel {
         kind: Set(kind.as_str().to_string()),
         unit_id: Set(input.unit_id),
@@ -306,6 +369,25 @@ pub async fn create(
         channel: created,
         generated_secret,
     })
+}
+
+/// SMS go through one platform: another one in use is refused.
+async fn one_platform(txn: &sea_orm::DatabaseTransaction, except: Option<i64>) -> AppResult<()> {
+    let others = channel::Entity::find()
+        .filter(channel::Column::Enabled.eq(true))
+        .filter(channel::Column::Kind.is_in([
+            ChannelKind::SmsAliyun.as_str(),
+            ChannelKind::SmsGateway.as_str(),
+        ]))
+        .all(txn)
+        .await?;
+    match others.iter().find(|c| Some(c.id) != except) {
+        Some(other) => Err(AppError::Conflict(format!(
+            "已有启用的短信平台“{}”：短信只通过一个平台发送，请先停用或删除它",
+            other.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// What the trail says of a channel: never its secret.
@@ -336,6 +418,9 @@ pub async fn set_enabled(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound("通知渠道不存在".into()))?;
+    if enabled && ChannelKind::parse(&found.kind).is_some_and(ChannelKind::is_sms_platform) {
+        one_platform(&txn, Some(found.id)).await?;
+    }
     let mut changed: channel::ActiveModel = found.into();
     changed.enabled = Set(enabled);
     let changed = changed.update(&txn).await?;

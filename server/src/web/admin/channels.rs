@@ -18,7 +18,7 @@ use crate::web::view::{self, text};
 use crate::web::viewer::{Form, Viewer, run};
 use ducha_domain::Role;
 
-const LIST: &str = "{ channels { id kind unitId personId name address hasSecret settings fromLevel enabled createdAt }
+const LIST: &str = "{ channels { id kind unitId personId name address hasSecret settings fromLevel enabled pausedUntil ratePerMinute createdAt }
   people { databaseId name role unit { name } } units { databaseId name } }";
 const CREATE: &str = "mutation($input: CreateChannelInput!) { createChannel(input: $input) {
   channel { id name } generatedSecret } }";
@@ -76,7 +76,7 @@ pub async fn post(
             .await
             .map(|d| {
                 format!(
-                    "测试消息已排队（编号 {}），发送结果见“消息与提醒”",
+                    "测试消息已排队（编号 {}），发送结果见“邮件与提醒”",
                     d["testChannel"]
                 )
             }),
@@ -152,12 +152,19 @@ pub async fn post(
 /// The form's fields as `CreateChannelInput`: blank fields are left out.
 fn create_input(form: &Form) -> Value {
     let mut input = serde_json::Map::new();
-    let owner = form.get("owner");
-    if let Some(unit) = owner.strip_prefix("unit:") {
-        input.insert("unitId".into(), Value::from(unit));
-    }
-    if let Some(person) = owner.strip_prefix("person:") {
-        input.insert("personId".into(), Value::from(person));
+    let owner = form.get("owner").trim();
+    match (owner.strip_prefix("unit:"), owner.strip_prefix("person:")) {
+        (Some(unit), _) => {
+            input.insert("unitId".into(), Value::from(unit));
+        }
+        (_, Some(person)) => {
+            input.insert("personId".into(), Value::from(person));
+        }
+        // Anything else is passed on as it is, for the API to refuse.
+        _ if !owner.is_empty() => {
+            input.insert("unitId".into(), Value::from(owner));
+        }
+        _ => {}
     }
     for field in [
         "kind",
@@ -180,8 +187,13 @@ fn create_input(form: &Form) -> Value {
             input.insert(field.into(), Value::from(value));
         }
     }
-    if let Ok(rate) = form.get("ratePerMinute").trim().parse::<i64>() {
-        input.insert("ratePerMinute".into(), Value::from(rate));
+    let rate = form.get("ratePerMinute").trim();
+    if !rate.is_empty() {
+        // A number goes as one; anything else as text, which the API refuses.
+        let value = rate
+            .parse::<i64>()
+            .map_or_else(|_| Value::from(rate), Value::from);
+        input.insert("ratePerMinute".into(), value);
     }
     Value::Object(input)
 }
@@ -220,6 +232,7 @@ async fn render(
             )
     };
     let channels = rows(&data, "channels");
+    let now = state.clock.now();
     let has_platform = channels.iter().any(|c| {
         ChannelKind::parse(text(&c["kind"])).is_some_and(ChannelKind::is_sms_platform)
             && c["enabled"].as_bool() == Some(true)
@@ -262,15 +275,26 @@ async fn render(
                     tr {
                         td data-label="类型" { (kind_label(text(&c["kind"]))) }
                         td data-label="归属" {
-                            @if !c["unitId"].is_null() { (unit_name(&c["unitId"])) }
+                            @if ChannelKind::parse(text(&c["kind"])).is_some_and(ChannelKind::is_sms_platform) { "全区短信平台" }
+                            @else if !c["unitId"].is_null() { (unit_name(&c["unitId"])) }
                             @else if !c["personId"].is_null() { (person_name(&c["personId"])) }
                             @else { "督查室（全区）" }
                         }
                         td data-label="名称" { (text(&c["name"])) }
                         td data-label="地址" { span.sub { (text(&c["address"])) } }
                         td data-label="密钥" { @if c["hasSecret"].as_bool() == Some(true) { "已设置" } @else { "—" } }
-                        td data-label="提醒范围" { (Level::parse(text(&c["fromLevel"])).map_or("—", Level::label)) }
-                        td data-label="状态" { @if c["enabled"].as_bool() == Some(true) { "启用" } @else { "停用" } }
+                        td data-label="提醒范围" {
+                            @if ChannelKind::parse(text(&c["kind"])).is_some_and(ChannelKind::is_sms_platform) { "—" }
+                            @else { (Level::parse(text(&c["fromLevel"])).map_or("—", Level::label)) }
+                            @if c["ratePerMinute"].as_i64().is_some_and(|r| r > 0) { span.sub { "（每分钟至多" (c["ratePerMinute"]) "条）" } }
+                        }
+                        td data-label="状态" {
+                            @if c["enabled"].as_bool() != Some(true) { "停用" }
+                            @else if !c["pausedUntil"].is_null() && paused(&c["pausedUntil"], now) {
+                                "暂停至 " (view::time(&c["pausedUntil"])) span.sub { "（上一条未能发出，原因见邮件与提醒）" }
+                            }
+                            @else { "启用" }
+                        }
                         td {
                             @if admin { (row_actions(viewer, c)) }
                         }
@@ -281,6 +305,14 @@ async fn render(
         @if admin { (forms(viewer, form, &owners, &phone_owners)) }
     };
     frame(viewer, code, "/admin/channels", "通知渠道", body)
+}
+
+/// Whether a channel's pause still runs.
+fn paused(until: &Value, now: chrono::DateTime<chrono::Utc>) -> bool {
+    until
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| t > now)
 }
 
 fn row_actions(viewer: &Viewer, c: &Value) -> Markup {

@@ -12,7 +12,7 @@ use sea_orm::Set;
 use serde_json::json;
 
 use crate::channels::{ChannelKind, Level};
-use crate::service::notices::notify::digest::{Entry, mails, sections};
+use crate::service::notices::notify::digest::{Entry, mails, sections_of};
 use crate::service::notices::notify::readers::Directory;
 use crate::service::notices::notify::topics::{Audience, NoticeContext, Topic};
 use entity::{channel, outbox};
@@ -44,7 +44,7 @@ pub fn channel_messages(
 ) -> Vec<outbox::ActiveModel> {
     channel_lists(directory, entries)
         .into_iter()
-        .map(|(c, kind, list)| message(cx, directory, c, kind, &list, now))
+        .map(|(c, kind, list)| message(cx, directory, c, kind, &list, now, false))
         .collect()
 }
 
@@ -85,7 +85,6 @@ pub(super) fn channel_lists<'d, 'e>(
         }
     }
     let mut lists: Vec<Vec<&Entry>> = vec![Vec::new(); channels.len()];
-    let wants_readers = !by_person.is_empty() || !office_robots.is_empty();
     for (entry, unit_id) in entries {
         let mut take = |index: usize| {
             if entry.topic.level() >= channels[index].2 {
@@ -98,12 +97,17 @@ pub(super) fn channel_lists<'d, 'e>(
             }
         }
         office_hooks.iter().for_each(|&index| take(index));
-        if wants_readers {
-            let readers = directory.readers(entry.topic, *unit_id);
-            if readers.iter().any(|r| r.audience == Audience::Office) {
-                office_robots.iter().for_each(|&index| take(index));
-            }
-            for person in readers.iter().filter_map(|r| r.person_id) {
+        if !office_robots.is_empty()
+            && directory
+                .readers(entry.topic, *unit_id)
+                .iter()
+                .any(|r| r.audience == Audience::Office)
+        {
+            office_robots.iter().for_each(|&index| take(index));
+        }
+        if !by_person.is_empty() {
+            // Everyone told, with a mail address or without: a phone reaches them either way.
+            for person in directory.people_told(entry.topic, *unit_id) {
                 for &index in by_person.get(&person).into_iter().flatten() {
                     take(index);
                 }
@@ -139,8 +143,8 @@ fn due_at(
 }
 
 /// "红色督办2项、催办通知1项": the topics of a list, most urgent first, counting items.
-fn summary(list: &[&Entry]) -> String {
-    sections(list)
+fn summary(list: &[&Entry], each_kind: bool) -> String {
+    sections_of(list, each_kind)
         .values()
         .map(|(topic, items)| format!("{}{}项", topic.title(), items.len()))
         .collect::<Vec<_>>()
@@ -154,13 +158,14 @@ pub(super) fn message(
     kind: ChannelKind,
     list: &[&Entry],
     now: DateTime<Utc>,
+    each_kind: bool,
 ) -> outbox::ActiveModel {
     let owner = match (c.unit_id, c.person_id) {
         (Some(unit), _) => directory.unit_name(unit),
         (None, Some(_)) => c.name.clone(),
         (None, None) => "督查室".to_string(),
     };
-    let summary = summary(list);
+    let summary = summary(list, each_kind);
     let subject = format!("【督查督办】{owner}：{summary}");
     let (recipient, text, payload) = match kind {
         ChannelKind::Sms => (
@@ -175,7 +180,7 @@ pub(super) fn message(
         ),
         _ => (
             format!("{}：{}", kind.label(), c.name),
-            robot_markdown(cx, &subject, list),
+            robot_markdown(cx, &subject, list, each_kind),
             None,
         ),
     };
@@ -220,12 +225,12 @@ fn role(entry: &Entry) -> &'static str {
 
 /// A group robot's markdown: the topics with their items (ten at most), each with its unit,
 /// due and situation, and a link.
-fn robot_markdown(cx: &NoticeContext, subject: &str, list: &[&Entry]) -> String {
+fn robot_markdown(cx: &NoticeContext, subject: &str, list: &[&Entry], each_kind: bool) -> String {
     use std::fmt::Write;
-    let mut text = format!("### {subject}\n");
+    let mut text = format!("### {}\n", markdown_safe(subject));
     let mut shown = 0;
     let mut hidden = 0;
-    for (topic, items) in sections(list).values() {
+    for (topic, items) in sections_of(list, each_kind).values() {
         let _ = write!(text, "\n**{}（{}项）**\n", topic.title(), items.len());
         for group in items {
             let first = group[0];
@@ -238,18 +243,18 @@ fn robot_markdown(cx: &NoticeContext, subject: &str, list: &[&Entry]) -> String 
             let _ = writeln!(
                 text,
                 "> [{} {}]({})",
-                first.serial,
-                one_line(&first.title, 40),
+                markdown_safe(&first.serial),
+                markdown_safe(&one_line(&first.title, 40)),
                 cx.item_link(first.item_id)
             );
             for e in group {
                 let _ = writeln!(
                     text,
                     "> {}（{}），期限 {}；{}",
-                    e.unit_name,
+                    markdown_safe(&e.unit_name),
                     role(e),
                     due_text(cx, e),
-                    one_line(&e.situation, 60)
+                    markdown_safe(&one_line(&e.situation, 60))
                 );
             }
         }
@@ -291,7 +296,10 @@ fn webhook_payload(
             json!({
                 "kind": e.topic.kind(),
                 "title": e.topic.title(),
-                "level": e.topic.level().as_str(),
+                "level": match e.topic.level() {
+                    Level::All => "NORMAL",
+                    level => level.as_str(),
+                },
                 "itemId": e.item_id,
                 "serial": e.serial,
                 "itemTitle": e.title,
@@ -310,6 +318,26 @@ fn webhook_payload(
         "data": { "channelId": c.id, "notices": notices },
     })
     .to_string()
+}
+
+/// Text people wrote (a title, a 催办's line, a unit's name) as plain text in a robot's
+/// markdown: the characters that would make a link, a tag, emphasis or a heading are
+/// written as their full-width forms, so nobody's words turn into a link in a group chat.
+fn markdown_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '[' => '［',
+            ']' => '］',
+            '<' => '＜',
+            '>' => '＞',
+            '*' => '＊',
+            '`' => '｀',
+            '#' => '＃',
+            '_' => '＿',
+            '~' => '～',
+            other => other,
+        })
+        .collect()
 }
 
 /// One line of at most `max` characters.

@@ -57,19 +57,32 @@ impl Entry {
 
 /// A mail's sections, most urgent first: each item once, under its most urgent topic, with
 /// the entries of every unit it concerns (the lead's first); items in the order of their ids.
-pub(super) type Sections<'e> = BTreeMap<std::cmp::Reverse<u8>, (Topic, Vec<Vec<&'e Entry>>)>;
+/// Keyed by rank and title, so that two kinds of one rank stay two sections.
+pub(super) type Sections<'e> =
+    BTreeMap<(std::cmp::Reverse<u8>, &'static str), (Topic, Vec<Vec<&'e Entry>>)>;
 
 pub(super) fn sections<'e>(entries: &[&'e Entry]) -> Sections<'e> {
-    let mut by_item: BTreeMap<i64, Vec<&Entry>> = BTreeMap::new();
+    sections_of(entries, false)
+}
+
+/// As [`sections`]; with `each_kind`, an item is listed under every kind it has (a held
+/// message joins different asks about one item: a 交办 and a 催办, an extension asked and
+/// a 办结反馈), each kind's entries only.
+pub(super) fn sections_of<'e>(entries: &[&'e Entry], each_kind: bool) -> Sections<'e> {
+    let mut by_item: BTreeMap<(i64, &'static str), Vec<&Entry>> = BTreeMap::new();
     for entry in entries {
-        by_item.entry(entry.item_id).or_default().push(entry);
+        let kind = if each_kind { entry.topic.title() } else { "" };
+        by_item
+            .entry((entry.item_id, kind))
+            .or_default()
+            .push(entry);
     }
     let mut sections: Sections<'e> = BTreeMap::new();
     for (_, mut group) in by_item {
         group.sort_by_key(|e| (std::cmp::Reverse(e.topic.rank()), !e.lead));
         let topic = group[0].topic;
         sections
-            .entry(std::cmp::Reverse(topic.rank()))
+            .entry((std::cmp::Reverse(topic.rank()), topic.title()))
             .or_insert_with(|| (topic, Vec::new()))
             .1
             .push(group);
@@ -86,7 +99,25 @@ pub fn render_for(
     entries: &[&Entry],
     now: DateTime<Utc>,
 ) -> Rendered {
-    let sections = sections(entries);
+    render_sections(cx, reader, sections(entries), now)
+}
+
+/// As [`render_for`], each item under every kind it has ([`sections_of`]).
+pub(super) fn render_by_kind(
+    cx: &NoticeContext,
+    reader: &Reader,
+    entries: &[&Entry],
+    now: DateTime<Utc>,
+) -> Rendered {
+    render_sections(cx, reader, sections_of(entries, true), now)
+}
+
+fn render_sections(
+    cx: &NoticeContext,
+    reader: &Reader,
+    sections: Sections<'_>,
+    now: DateTime<Utc>,
+) -> Rendered {
     let total: usize = sections.values().map(|(_, items)| items.len()).sum();
     let subject = match (sections.len(), sections.values().next()) {
         (1, Some((topic, items))) if items.len() == 1 => {

@@ -74,6 +74,20 @@ impl Directory {
     /// first notices, the handler (staff) as the due nears, the unit head once it is late,
     /// and for 红色督办 the unit head, the 分管 leader and the office.
     pub fn readers(&self, topic: Topic, unit_id: i64) -> Vec<Reader> {
+        self.readers_of(topic, unit_id, false)
+    }
+
+    /// The people who hear of `topic` for an assignment of `unit_id`, whether or not they
+    /// have a mail address: their other channels (a mobile) reach them all the same.
+    pub fn people_told(&self, topic: Topic, unit_id: i64) -> Vec<i64> {
+        self.readers_of(topic, unit_id, true)
+            .into_iter()
+            .filter_map(|r| r.person_id)
+            .collect()
+    }
+
+    /// The readers; with `unaddressed`, people without a mail address too (an empty one).
+    fn readers_of(&self, topic: Topic, unit_id: i64, unaddressed: bool) -> Vec<Reader> {
         let Some(target) = self.units.get(&unit_id) else {
             return Vec::new();
         };
@@ -93,8 +107,13 @@ impl Directory {
             })
             .unwrap_or_default();
         let person = |p: &person::Model, audience| {
-            p.email.as_ref().map(|email| Reader {
-                email: email.clone(),
+            let email = match &p.email {
+                Some(email) => Some(email.clone()),
+                None if unaddressed => Some(String::new()),
+                None => None,
+            };
+            email.map(|email| Reader {
+                email,
                 salutation: salutation(&p.name),
                 audience,
                 person_id: Some(p.id),
@@ -194,13 +213,20 @@ impl Directory {
         };
         // One address, one reader: a person's own salutation over a unit's.
         // Mailboxes do not tell case apart: `Unit14@` and `unit14@` are one reader.
+        // A person without an address is one reader by who they are.
+        let key = |r: &Reader| {
+            if r.email.is_empty() {
+                format!("#{}", r.person_id.unwrap_or_default())
+            } else {
+                r.email.to_lowercase()
+            }
+        };
         readers.sort_by(|a, b| {
-            a.email
-                .to_lowercase()
-                .cmp(&b.email.to_lowercase())
+            key(a)
+                .cmp(&key(b))
                 .then((a.salutation == target.name).cmp(&(b.salutation == target.name)))
         });
-        readers.dedup_by(|later, first| later.email.eq_ignore_ascii_case(&first.email));
+        readers.dedup_by(|later, first| key(later) == key(first));
         readers
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::service::notices::notify::channels::{channel_lists, message};
-use crate::service::notices::notify::digest::{Entry, by_reader, render_for};
+use crate::service::notices::notify::digest::{Entry, by_reader, render_by_kind};
 use crate::service::notices::notify::readers::Directory;
 use crate::service::notices::notify::topics::NoticeContext;
 use crate::service::notices::outbox::{MAIL, PENDING, pending};
@@ -46,7 +46,7 @@ pub async fn write_held(
         let held = find_held(txn, &target, now).await?;
         let merged = merged(held.as_ref(), &list);
         let refs: Vec<&Entry> = merged.iter().collect();
-        let rendered = render_for(cx, &reader, &refs, now);
+        let rendered = render_by_kind(cx, &reader, &refs, now);
         let mut row = pending(None, &reader.email, &rendered, now);
         row.next_attempt_at = Set(now + cx.window);
         row.digest = Set(Some(to_json(&merged)?));
@@ -57,7 +57,7 @@ pub async fn write_held(
         let held = find_held(txn, &Target::Channel(channel.id), now).await?;
         let merged = merged(held.as_ref(), &list);
         let refs: Vec<&Entry> = merged.iter().collect();
-        let mut row = message(cx, directory, channel, kind, &refs, now);
+        let mut row = message(cx, directory, channel, kind, &refs, now, true);
         // A robot's message that waits for the working morning waits at least that long.
         let due = match &row.next_attempt_at {
             sea_orm::ActiveValue::Set(at) | sea_orm::ActiveValue::Unchanged(at) => *at,
