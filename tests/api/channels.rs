@@ -20,7 +20,8 @@ const CREATE: &str = "mutation($input: CreateChannelInput!) { createChannel(inpu
 const URGE: &str =
     "mutation($input: UrgeItemInput!) { urgeItem(input: $input) { unitsTold item { stage } } }";
 
-async fn rows(app: &TestApp) -> Vec<outbox::Model> {
+/// The outbox, oldest first.
+pub async fn rows(app: &TestApp) -> Vec<outbox::Model> {
     outbox::Entity::find()
         .order_by_asc(outbox::Column::Id)
         .all(&app.state.db)
@@ -864,4 +865,53 @@ async fn the_administrator_keeps_channels_in_the_page() {
     let (head, _) = crate::web_admin::signed_in_as(&app, &d.housing_head).await;
     let (status, _) = head.page("/admin/channels").await;
     assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+}
+
+/// Two instances on one PostgreSQL database deliver at once: every channel message reaches
+/// its provider exactly once (the claim decides, as for mail).
+#[tokio::test]
+async fn two_instances_send_each_channel_message_once() {
+    let (a, b) = crate::helpers::two_instances_on_postgres().await;
+    let (base, providers) = providers::start().await;
+    let d = District::create(&a).await;
+    providers.secret("both", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    ok(
+        &a,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "WEBHOOK", "address": format!("{base}/hooks/both"),
+                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+    )
+    .await;
+    ok(
+        &a,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "WECOM_ROBOT", "unitId": d.housing, "ratePerMinute": 600,
+                "address": format!("{base}/cgi-bin/webhook/send?key=both") }),
+    )
+    .await;
+    for n in 0..12 {
+        assigned_item(&a, &d, &format!("关于第{n}项整改任务的批示")).await;
+    }
+    let (sender_a, sender_b) = (a.state.sender(), b.state.sender());
+    let (first, second) = tokio::join!(sender_a.deliver_due(10_000), sender_b.deliver_due(10_000));
+    let (first, second) = (first.expect("a delivers"), second.expect("b delivers"));
+    let all = rows(&a).await;
+    let channel_rows = all.iter().filter(|r| r.channel != "MAIL").count();
+    assert_eq!(channel_rows, 24);
+    assert!(all.iter().all(|r| r.status == "SENT"), "{all:#?}");
+    assert_eq!(
+        first.sent + second.sent,
+        all.len(),
+        "each message sent by one instance"
+    );
+    let hooks: Vec<String> = providers
+        .of("webhook")
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = hooks.iter().collect();
+    assert_eq!((hooks.len(), distinct.len()), (12, 12), "{hooks:?}");
+    assert_eq!(providers.of("wecom").len(), 12);
 }

@@ -4,11 +4,11 @@
 //! SQLite and on PostgreSQL.
 
 use entity::outbox;
-use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 
+use crate::channels::rows;
 use crate::district::{District, assigned_item, ok};
-use crate::helpers::{Backend, TestApp, settings_for, spawn_with};
+use crate::helpers::{Backend, settings_for, spawn_with};
 use crate::providers;
 
 on_both_backends!(what_arises_within_the_window_goes_as_one_message);
@@ -16,14 +16,6 @@ on_both_backends!(what_arises_within_the_window_goes_as_one_message);
 const URGE: &str =
     "mutation($input: UrgeItemInput!) { urgeItem(input: $input) { unitsTold item { stage } } }";
 const LEAD: &str = "zjj@example.gov.cn";
-
-async fn rows(app: &TestApp) -> Vec<outbox::Model> {
-    outbox::Entity::find()
-        .order_by_asc(outbox::Column::Id)
-        .all(&app.state.db)
-        .await
-        .expect("outbox")
-}
 
 async fn what_arises_within_the_window_goes_as_one_message(backend: Backend) {
     let mut settings = settings_for(backend).await;

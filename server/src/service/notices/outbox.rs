@@ -39,7 +39,7 @@ pub const CLAIM_BATCH: u64 = 10;
 /// The longest wait between two tries of a message.
 pub const MAX_BACKOFF: Duration = Duration::minutes(30);
 
-/// A message waiting for its first delivery attempt, due at once. Written in the same
+/// A mail waiting for its first delivery attempt, due at once. Written in the same
 /// transaction as whatever decided to send it.
 pub fn pending(
     notice_id: Option<i64>,
@@ -47,23 +47,59 @@ pub fn pending(
     rendered: &Rendered,
     now: DateTime<Utc>,
 ) -> outbox::ActiveModel {
+    let mut row = queued(
+        Queued {
+            channel: MAIL,
+            channel_id: None,
+            recipient: recipient.to_string(),
+            subject: rendered.subject.clone(),
+            text: rendered.text.clone(),
+            payload: None,
+            due: now,
+            waits_because: None,
+        },
+        now,
+    );
+    row.notice_id = Set(notice_id);
+    row.body_html = Set(rendered.html.clone());
+    row
+}
+
+/// A message of any channel, as written to the outbox.
+pub struct Queued<'a> {
+    /// MAIL, or the channel's kind.
+    pub channel: &'a str,
+    pub channel_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    /// A webhook's JSON body.
+    pub payload: Option<String>,
+    /// Its first try; later than now for one that waits (the working morning).
+    pub due: DateTime<Utc>,
+    /// Why it waits, shown in the queue until it is tried.
+    pub waits_because: Option<String>,
+}
+
+/// The outbox row of a message waiting for its first try.
+pub fn queued(message: Queued<'_>, now: DateTime<Utc>) -> outbox::ActiveModel {
     outbox::ActiveModel {
-        notice_id: Set(notice_id),
-        recipient: Set(recipient.to_string()),
-        subject: Set(rendered.subject.clone()),
-        body_text: Set(rendered.text.clone()),
-        body_html: Set(rendered.html.clone()),
+        notice_id: Set(None),
+        recipient: Set(message.recipient),
+        subject: Set(message.subject),
+        body_text: Set(message.text),
+        body_html: Set(String::new()),
         status: Set(PENDING.to_string()),
         attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
+        next_attempt_at: Set(message.due),
+        last_error: Set(message.waits_because),
         sent_at: Set(None),
         created_at: Set(now),
         claim: Set(None),
         claimed_until: Set(None),
-        channel: Set(MAIL.to_string()),
-        channel_id: Set(None),
-        payload: Set(None),
+        channel: Set(message.channel.to_string()),
+        channel_id: Set(message.channel_id),
+        payload: Set(message.payload),
         digest: Set(None),
         ..Default::default()
     }

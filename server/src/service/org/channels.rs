@@ -371,6 +371,14 @@ pub async fn create(
     })
 }
 
+/// The channel `id`, or NOT_FOUND.
+async fn found(txn: &sea_orm::DatabaseTransaction, id: i64) -> AppResult<channel::Model> {
+    channel::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("通知渠道不存在".into()))
+}
+
 /// SMS go through one platform: another one in use is refused.
 async fn one_platform(txn: &sea_orm::DatabaseTransaction, except: Option<i64>) -> AppResult<()> {
     let others = channel::Entity::find()
@@ -414,10 +422,7 @@ pub async fn set_enabled(
 ) -> AppResult<channel::Model> {
     require_duty(actor, Duty::ManageOrganisation, REFUSAL)?;
     let txn = sea_orm::TransactionTrait::begin(db).await?;
-    let found = channel::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("通知渠道不存在".into()))?;
+    let found = found(&txn, id).await?;
     if enabled && ChannelKind::parse(&found.kind).is_some_and(ChannelKind::is_sms_platform) {
         one_platform(&txn, Some(found.id)).await?;
     }
@@ -451,10 +456,7 @@ pub async fn delete(
 ) -> AppResult<()> {
     require_duty(actor, Duty::ManageOrganisation, REFUSAL)?;
     let txn = sea_orm::TransactionTrait::begin(db).await?;
-    let found = channel::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("通知渠道不存在".into()))?;
+    let found = found(&txn, id).await?;
     channel::Entity::delete_by_id(id).exec(&txn).await?;
     audit(
         &txn,
@@ -491,10 +493,7 @@ pub async fn send_test(
 ) -> AppResult<i64> {
     require_duty(actor, Duty::ManageOrganisation, REFUSAL)?;
     let txn = sea_orm::TransactionTrait::begin(db).await?;
-    let found = channel::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("通知渠道不存在".into()))?;
+    let found = found(&txn, id).await?;
     let kind = ChannelKind::parse(&found.kind).ok_or_else(|| bad("渠道类型无效"))?;
     if kind.is_sms_platform() {
         return Err(bad("短信平台请通过某位人员的短信渠道发送测试短信"));
@@ -511,26 +510,19 @@ pub async fn send_test(
         })
         .to_string()
     });
-    let row = entity::outbox::ActiveModel {
-        notice_id: Set(None),
-        recipient: Set(format!("{}：{}（测试）", kind.label(), found.name)),
-        subject: Set("【督查督办】通知渠道测试".into()),
-        body_text: Set(text.into()),
-        body_html: Set(String::new()),
-        status: Set(crate::service::notices::outbox::PENDING.into()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        sent_at: Set(None),
-        created_at: Set(now),
-        claim: Set(None),
-        claimed_until: Set(None),
-        channel: Set(kind.as_str().into()),
-        channel_id: Set(Some(found.id)),
-        payload: Set(payload),
-        digest: Set(None),
-        ..Default::default()
-    }
+    let row = crate::service::notices::outbox::queued(
+        crate::service::notices::outbox::Queued {
+            channel: kind.as_str(),
+            channel_id: Some(found.id),
+            recipient: format!("{}：{}（测试）", kind.label(), found.name),
+            subject: "【督查督办】通知渠道测试".into(),
+            text: text.into(),
+            payload,
+            due: now,
+            waits_because: None,
+        },
+        now,
+    )
     .insert(&txn)
     .await?;
     audit(

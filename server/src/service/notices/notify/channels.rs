@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::Set;
 use serde_json::json;
 
 use crate::channels::{ChannelKind, Level};
@@ -185,26 +184,19 @@ pub(super) fn message(
         ),
     };
     let at = due_at(cx, kind, list, now);
-    outbox::ActiveModel {
-        notice_id: Set(None),
-        recipient: Set(recipient),
-        subject: Set(subject),
-        body_text: Set(text),
-        body_html: Set(String::new()),
-        status: Set(crate::service::notices::outbox::PENDING.to_string()),
-        attempts: Set(0),
-        next_attempt_at: Set(at),
-        last_error: Set((at > now).then(|| "非工作时间，等待下一个工作日上班后发送".to_string())),
-        sent_at: Set(None),
-        created_at: Set(now),
-        claim: Set(None),
-        claimed_until: Set(None),
-        channel: Set(kind.as_str().to_string()),
-        channel_id: Set(Some(c.id)),
-        payload: Set(payload),
-        digest: Set(None),
-        ..Default::default()
-    }
+    crate::service::notices::outbox::queued(
+        crate::service::notices::outbox::Queued {
+            channel: kind.as_str(),
+            channel_id: Some(c.id),
+            recipient,
+            subject,
+            text,
+            payload,
+            due: at,
+            waits_because: (at > now).then(|| "非工作时间，等待下一个工作日上班后发送".to_string()),
+        },
+        now,
+    )
 }
 
 fn due_text(cx: &NoticeContext, entry: &Entry) -> String {
