@@ -915,3 +915,95 @@ async fn two_instances_send_each_channel_message_once() {
     assert_eq!((hooks.len(), distinct.len()), (12, 12), "{hooks:?}");
     assert_eq!(providers.of("wecom").len(), 12);
 }
+
+/// SMS through 阿里云's SendSms: the request is signed over exactly the parameters sent (the
+/// provider recomputes it), the number and the text go as the template's variable; flow
+/// control is a wait, an illegal number FAILED with 阿里云's own code.
+#[tokio::test]
+async fn sms_go_through_aliyun_signed() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let (base, providers) = providers::start().await;
+    let d = District::create(&app).await;
+    providers.secret("LTAI-test-id", "aliyun-secret");
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "SMS_ALIYUN", "address": format!("{base}/aliyun"), "secret": "aliyun-secret",
+                "accessKeyId": "LTAI-test-id", "signName": "区督查室", "templateCode": "SMS_000001",
+                "templateParam": "msg" }),
+    )
+    .await;
+    let mut phones = Vec::new();
+    for (name, phone) in [
+        ("冯科员", "13700000003"),
+        ("陈科员", "13700000004"),
+        ("褚科员", "13700000005"),
+    ] {
+        let created = ok(
+            &app,
+            &d.admin,
+            "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id } } }",
+            json!({ "name": name, "role": "UNIT_STAFF", "unitId": d.housing }),
+        )
+        .await;
+        let id = crate::helpers::row_id(&created["person"]["id"]);
+        ok(
+            &app,
+            &d.admin,
+            CREATE,
+            json!({ "kind": "SMS", "personId": id, "address": phone, "fromLevel": "YELLOW" }),
+        )
+        .await;
+        phones.push(phone);
+    }
+    providers.script("13700000004", Script::TooMany);
+    providers.script("13700000005", Script::Refuse);
+    let item = assigned_item(&app, &d, "关于老旧小区加装电梯的批示").await;
+    ok(&app, &d.supervisor, URGE, urge(&item, "请本周内反馈进度")).await;
+    deliver(&app).await;
+
+    let got = providers.of("aliyun");
+    assert_eq!(got.len(), 3, "{got:?}");
+    for request in &got {
+        assert!(
+            request.signed,
+            "signature recomputed over what was sent: {:?}",
+            request.query
+        );
+        assert_eq!(request.query["SignName"], "区督查室");
+        assert_eq!(request.query["TemplateCode"], "SMS_000001");
+        let param: Value = serde_json::from_str(&request.query["TemplateParam"]).expect("JSON");
+        assert!(
+            param["msg"]
+                .as_str()
+                .is_some_and(|t| t.contains("催办通知")),
+            "{param}"
+        );
+    }
+    let all = rows(&app).await;
+    let sms: Vec<&outbox::Model> = all.iter().filter(|r| r.channel == "SMS").collect();
+    assert_eq!(sms.len(), 3);
+    let by_phone = |tail: &str| {
+        sms.iter()
+            .find(|r| r.recipient.contains(tail))
+            .unwrap_or_else(|| panic!("no SMS to …{tail}: {sms:#?}"))
+    };
+    assert_eq!(by_phone("0003").status, "SENT");
+    let waiting = by_phone("0004");
+    assert_eq!((waiting.status.as_str(), waiting.attempts), ("PENDING", 0));
+    assert!(
+        waiting
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("isv.BUSINESS_LIMIT_CONTROL"))
+    );
+    let refused = by_phone("0005");
+    assert_eq!(refused.status, "FAILED");
+    assert!(
+        refused
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("isv.MOBILE_NUMBER_ILLEGAL"))
+    );
+}
