@@ -33,6 +33,7 @@ mod notices;
 mod over_http;
 mod progress;
 mod providers;
+mod reassign_due;
 mod relay;
 mod reports;
 mod rewind;

@@ -36,11 +36,23 @@ pub async fn assign(
         find_unit(txn, *unit_id).await?;
     }
     let deps = cx.deps();
-    let mut created =
-        vec![insert_assignment(txn, deps, cx.actor, cx.now, current, lead_unit_id, true).await?];
+    let mut created = vec![
+        insert_assignment(
+            txn,
+            deps,
+            cx.actor,
+            cx.now,
+            current,
+            lead_unit_id,
+            true,
+            None,
+        )
+        .await?,
+    ];
     for unit_id in &co_unit_ids {
-        created
-            .push(insert_assignment(txn, deps, cx.actor, cx.now, current, *unit_id, false).await?);
+        created.push(
+            insert_assignment(txn, deps, cx.actor, cx.now, current, *unit_id, false, None).await?,
+        );
     }
     let mut active: item::ActiveModel = current.clone().into();
     active.assigned_at = Set(Some(cx.now));
@@ -202,6 +214,18 @@ pub async fn resolve_return(
             }
             active.status = Set(AssignmentStatus::Withdrawn);
             active.update(txn).await?;
+            // A new co-unit is due no later than the lead is now.
+            let lead_due = if returned.lead {
+                None
+            } else {
+                assignment::Entity::find()
+                    .filter(assignment::Column::ItemId.eq(item_id))
+                    .filter(assignment::Column::Lead.eq(true))
+                    .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+                    .one(txn)
+                    .await?
+                    .map(|lead| lead.due_at)
+            };
             let deps = cx.deps();
             Some(
                 insert_assignment(
@@ -212,6 +236,7 @@ pub async fn resolve_return(
                     &write.item,
                     unit_id,
                     returned.lead,
+                    lead_due,
                 )
                 .await?,
             )

@@ -209,14 +209,25 @@ async fn shift_open_assignments(
     if paused == 0 {
         return Ok((moved, dues));
     }
-    let live = assignment::Entity::find()
+    let mut live = assignment::Entity::find()
         .filter(assignment::Column::ItemId.eq(current.id))
         .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
         .all(txn)
         .await?;
+    // The lead first: a co-unit given its part later is capped by the lead's new due.
+    live.sort_by_key(|a| !a.lead);
+    let mut lead_due: Option<(assignment::Model, chrono::DateTime<chrono::Utc>)> = None;
     for a in live {
         let total = a.paused_working_days + paused;
-        let due = recompute_due(deps, current, &a, total)?;
+        let mut due = recompute_due(deps, current, &a, total)?;
+        if a.lead {
+            lead_due = Some((a.clone(), due.due_at));
+        }
+        crate::service::items::shared::cap_by_lead(
+            &mut due,
+            &a,
+            lead_due.as_ref().map(|(l, at)| (l, *at)),
+        );
         let extended = match a.extended_due_at {
             Some(at) => {
                 let date = deps.calendar.add_working_days(

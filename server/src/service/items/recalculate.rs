@@ -56,16 +56,28 @@ pub async fn recalculate_open_deadlines(
     }
     let mut moved = Vec::new();
     for current in items {
-        for a in by_item.remove(&current.id).unwrap_or_default() {
+        let mut parts = by_item.remove(&current.id).unwrap_or_default();
+        // The lead first: a co-unit given its part later is capped by the lead's new due.
+        parts.sort_by_key(|a| !a.lead);
+        let mut lead_due: Option<(assignment::Model, DateTime<Utc>)> = None;
+        for a in parts {
             // A rule the calendar cannot compute (stored before rules were bounded) keeps
             // its due; one such item must not block every calendar change.
-            let due = match recompute_due(deps, &current, &a, a.paused_working_days) {
+            let mut due = match recompute_due(deps, &current, &a, a.paused_working_days) {
                 Ok(due) => due,
                 Err(error) => {
                     tracing::warn!(item = current.id, assignment = a.id, %error, "deadline not recalculated");
                     continue;
                 }
             };
+            if a.lead {
+                lead_due = Some((a.clone(), due.due_at));
+            }
+            crate::service::items::shared::cap_by_lead(
+                &mut due,
+                &a,
+                lead_due.as_ref().map(|(l, at)| (l, *at)),
+            );
             if due.calendar_version == a.calendar_version {
                 continue;
             }

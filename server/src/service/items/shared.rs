@@ -44,8 +44,9 @@ pub async fn insert_assignment(
     current: &item::Model,
     unit_id: i64,
     lead: bool,
+    not_after: Option<DateTime<Utc>>,
 ) -> AppResult<assignment::Model> {
-    let due = assignment_due(
+    let mut due = assignment_due(
         deps.calendar,
         deps.policy,
         DueInputs {
@@ -55,6 +56,11 @@ pub async fn insert_assignment(
             paused_working_days: 0,
         },
     )?;
+    // A co-unit given a part later (改派) is never due after the lead (docs/rules.md §2).
+    if let Some(cap) = not_after.filter(|cap| *cap < due.due_at) {
+        due.due_at = cap;
+        due.explanation.summary = format!("{}；改派时不晚于主办单位期限", due.explanation.summary);
+    }
     let created = assignment::ActiveModel {
         item_id: Set(current.id),
         unit_id: Set(unit_id),
@@ -170,6 +176,23 @@ pub fn recompute_due(
             paused_working_days,
         },
     )?)
+}
+
+/// A co-unit given its part after the lead (改派) is due no later than the lead (docs/rules.md
+/// §2): `lead` is the lead's part and its due as just computed. Co-units assigned with the lead
+/// are due a working day before it by their rule already, and are left as computed.
+pub fn cap_by_lead(
+    due: &mut ducha_calendar::Deadline,
+    a: &assignment::Model,
+    lead: Option<(&assignment::Model, DateTime<Utc>)>,
+) {
+    let Some((lead, lead_due)) = lead else {
+        return;
+    };
+    if !a.lead && a.created_at > lead.created_at && due.due_at > lead_due {
+        due.due_at = lead_due;
+        due.explanation.summary = format!("{}；改派时不晚于主办单位期限", due.explanation.summary);
+    }
 }
 
 /// The lead's deadline as it stands when the item is closed or cancelled, kept in the audit
