@@ -5,7 +5,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
-use crate::service::items::shared::{assignment_notice, find_unit, insert_assignment, live_parts};
+use crate::service::items::shared::{
+    NewPart, assignment_notice, find_unit, insert_assignment, live_parts,
+};
 use crate::service::items::verb::{Committed, Cx, own_assignment};
 use crate::service::notices::notify::{EventNotice, ItemNews, OfficeNews, Topic};
 use crate::service::store::input::reason;
@@ -43,15 +45,29 @@ pub async fn assign(
             cx.actor,
             cx.now,
             current,
-            lead_unit_id,
-            true,
-            None,
+            NewPart {
+                unit_id: lead_unit_id,
+                lead: true,
+                not_after: None,
+            },
         )
         .await?,
     ];
     for unit_id in &co_unit_ids {
         created.push(
-            insert_assignment(txn, deps, cx.actor, cx.now, current, *unit_id, false, None).await?,
+            insert_assignment(
+                txn,
+                deps,
+                cx.actor,
+                cx.now,
+                current,
+                NewPart {
+                    unit_id: *unit_id,
+                    lead: false,
+                    not_after: None,
+                },
+            )
+            .await?,
         );
     }
     let mut active: item::ActiveModel = current.clone().into();
@@ -234,9 +250,11 @@ pub async fn resolve_return(
                     cx.actor,
                     cx.now,
                     &write.item,
-                    unit_id,
-                    returned.lead,
-                    lead_due,
+                    NewPart {
+                        unit_id,
+                        lead: returned.lead,
+                        not_after: lead_due,
+                    },
                 )
                 .await?,
             )

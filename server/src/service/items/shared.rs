@@ -36,15 +36,25 @@ pub fn rule_of(item: &item::Model) -> AppResult<DeadlineRule> {
     })
 }
 
+/// A part to give a unit: lead or co-unit, and for a co-unit given it after the lead (改派)
+/// the lead's due, which it may not pass.
+pub struct NewPart {
+    pub unit_id: i64,
+    pub lead: bool,
+    pub not_after: Option<DateTime<Utc>>,
+}
+
 pub async fn insert_assignment(
     txn: &DatabaseTransaction,
     deps: Deps<'_>,
     actor: &Actor,
     now: DateTime<Utc>,
     current: &item::Model,
-    unit_id: i64,
-    lead: bool,
-    not_after: Option<DateTime<Utc>>,
+    NewPart {
+        unit_id,
+        lead,
+        not_after,
+    }: NewPart,
 ) -> AppResult<assignment::Model> {
     let mut due = assignment_due(
         deps.calendar,
