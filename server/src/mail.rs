@@ -226,7 +226,7 @@ impl Digest {
                 head { meta charset="utf-8"; title { (self.subject) } }
                 body style="font-family: 'PingFang SC', 'Microsoft YaHei', sans-serif; color: #222; line-height: 1.7;" {
                     p { (self.salutation) "：" }
-                    p { (self.intro) }
+                    p style="white-space: pre-line;" { (self.intro) }
                     @for section in &self.sections {
                         h3 style={ "color:" (section.colour) ";" } { (section.heading) }
                         p { (section.ask) }
@@ -235,12 +235,12 @@ impl Digest {
                                 li {
                                     strong { (item.serial) " " (item.title) }
                                     br;
-                                    "办理要求：" (item.requirements)
+                                    "办理要求：" span style="white-space: pre-line;" { (item.requirements) }
                                     br;
                                     @for unit in &item.units {
                                         "承办单位：" (unit.name) "（" (unit.role) "），办理期限：" (unit.due)
                                         br;
-                                        "当前情况：" (unit.situation)
+                                        "当前情况：" span style="white-space: pre-line;" { (unit.situation) }
                                         br;
                                     }
                                     a href=(item.link) { "查看事项详情" }

@@ -589,7 +589,7 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
             "BAD_USER_INPUT",
         ),
         (
-            json!({ "kind": "WECOM_ROBOT", "address": "https://q.example/?key=1", "ratePerMinute": 0 }),
+            json!({ "kind": "WECOM_ROBOT", "address": "https://q.example/?key=1", "ratePerMinute": -1 }),
             "BAD_USER_INPUT",
         ),
     ] {
@@ -657,6 +657,48 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
         .await,
         "CONFLICT"
     );
+    // A 钉钉 robot is its access token, in the address or in its own field.
+    let dingtalk = |address: &str, token: Option<&str>, sign: &str| json!({ "kind": "DINGTALK_ROBOT", "address": address, "accessToken": token, "secret": sign });
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        dingtalk(
+            "https://oapi.dingtalk.com/robot/send?access_token=T1",
+            None,
+            "SECa",
+        ),
+    )
+    .await;
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.admin),
+            CREATE,
+            dingtalk("https://oapi.dingtalk.com/robot/send", Some("T1"), "SECb")
+        )
+        .await,
+        "CONFLICT"
+    );
+    // One number, one person.
+    ok(
+        &app,
+        &d.admin,
+        CREATE,
+        json!({ "kind": "SMS", "personId": staff_id, "address": "13600000006" }),
+    )
+    .await;
+    let (other_id, _) = person(&app, &d.admin, "卫科员", "UNIT_STAFF", Some(d.street)).await;
+    assert_eq!(
+        refused(
+            &app,
+            Some(&d.admin),
+            CREATE,
+            json!({ "kind": "SMS", "personId": other_id, "address": "136 0000 0006" })
+        )
+        .await,
+        "CONFLICT"
+    );
     let platform = |url: &str| json!({ "kind": "SMS_GATEWAY", "address": url });
     ok(&app, &d.admin, CREATE, platform("https://sms-a.example/")).await;
     assert_eq!(
@@ -675,7 +717,7 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
             .await
             .expect("channels")
             .len(),
-        2
+        4
     );
 }
 

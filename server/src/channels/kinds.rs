@@ -48,7 +48,7 @@ impl ChannelKind {
         match self {
             ChannelKind::WecomRobot => "企业微信/政务微信群机器人",
             ChannelKind::DingtalkRobot => "钉钉群机器人",
-            ChannelKind::Webhook => "Webhook（本单位系统）",
+            ChannelKind::Webhook => "Webhook（对接系统）",
             ChannelKind::Sms => "短信（手机号）",
             ChannelKind::SmsAliyun => "短信平台（阿里云短信服务）",
             ChannelKind::SmsGateway => "短信平台（自建短信网关）",

@@ -34,7 +34,7 @@ pub struct Channel {
     pub enabled: bool,
     /// 因发送失败或对方限流而暂停至此时刻（UTC）；此前不再尝试该渠道
     pub paused_until: Option<DateTime<Utc>>,
-    /// 每分钟最多发送几条（0 为不限）
+    /// 每分钟最多发送几条（0 为不限：Webhook、短信默认如此）
     pub rate_per_minute: i32,
     /// 登记时刻（UTC）
     pub created_at: DateTime<Utc>,
@@ -100,7 +100,7 @@ pub struct CreateChannelInput {
     pub success_marker: Option<String>,
     /// 短信网关的认证头名称，如 Authorization（其值填在密钥中）
     pub auth_header: Option<String>,
-    /// 每分钟最多发送几条（机器人默认20）
+    /// 每分钟最多发送几条（机器人默认20；0 为不限）
     pub rate_per_minute: Option<i32>,
 }
 

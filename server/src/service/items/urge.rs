@@ -53,7 +53,8 @@ pub async fn urge(
     }
     // The day's level keeps a second 催办 of the day out. One insisted on takes it where it is
     // free (it is the day's 催办 for those parts), and a level of its own where it is not.
-    let again = format!("URGE {}", write.cx.now.timestamp());
+    // Milliseconds: two insisted on in one second (two people, two instances) both go.
+    let again = format!("URGE {}", write.cx.now.timestamp_millis());
     let situation = format!("督查室催办：{}", message.as_str());
     let notices = told
         .iter()
@@ -74,10 +75,17 @@ pub async fn urge(
     // (another office person, another instance) holds the day's key, and this one then says
     // so instead of recording a 催办 nobody received.
     if write.cx.notices.is_some() && write.notify(notices).await?.notices == 0 {
-        return Err(AppError::Conflict(format!(
-            "事项{}刚刚已由他人催办；如确需再次催办，请勾选“今日已催办仍发送”",
-            item.serial
-        )));
+        return Err(AppError::Conflict(if insist {
+            format!(
+                "事项{}此刻已有另一条催办发出，本条未发送；请稍后再试",
+                item.serial
+            )
+        } else {
+            format!(
+                "事项{}刚刚已由他人催办；如确需再次催办，请勾选“今日已催办仍发送”",
+                item.serial
+            )
+        }));
     }
     audit(
         &write.txn,

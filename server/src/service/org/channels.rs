@@ -192,8 +192,8 @@ pub async fn create(
         settings.insert(name, Value::from(text.into_inner()));
     }
     if let Some(rate) = input.rate_per_minute {
-        if !(1..=600).contains(&rate) {
-            return Err(bad("每分钟发送上限应在1至600之间"));
+        if !(0..=600).contains(&rate) {
+            return Err(bad("每分钟发送上限应在0至600之间（0为不限）"));
         }
         settings.insert("ratePerMinute".into(), Value::from(rate));
     }
@@ -332,12 +332,13 @@ pub async fn create(
     }
     let same = channel::Entity::find()
         .filter(channel::Column::Kind.eq(kind.as_str()))
-        .filter(channel::Column::Address.eq(address.as_str()))
         .all(&txn)
         .await?;
-    if let Some(twin) = same.iter().find(|c| {
-        c.person_id == input.person_id && (kind == ChannelKind::Sms || c.secret == secret)
-    }) {
+    let this = identity(kind, &address, secret.as_deref());
+    if let Some(twin) = same
+        .iter()
+        .find(|c| identity(kind, &c.address, c.secret.as_deref()) == this)
+    {
         return Err(AppError::Conflict(format!(
             "该渠道已登记（“{}”）：同一地址登记两次，同一条提醒会发两遍",
             twin.name
@@ -377,6 +378,22 @@ async fn found(txn: &sea_orm::DatabaseTransaction, id: i64) -> AppResult<channel
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound("通知渠道不存在".into()))
+}
+
+/// What makes two channels the same receiver: a robot is its address and key (钉钉: its
+/// access token, whatever the 加签 secret), a webhook its URL, a phone its number.
+fn identity(kind: ChannelKind, address: &str, secret: Option<&str>) -> String {
+    match kind {
+        ChannelKind::WecomRobot => format!("{address}?key={}", secret.unwrap_or_default()),
+        ChannelKind::DingtalkRobot => {
+            let token = secret
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .and_then(|v| v["accessToken"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{address}?access_token={token}")
+        }
+        _ => address.to_string(),
+    }
 }
 
 /// SMS go through one platform: another one in use is refused.

@@ -392,8 +392,8 @@ fn forms(
                         select id="robot-level" name="fromLevel" { (options(&level_choices(false), form.get("fromLevel"))) }
                     }
                     div {
-                        label for="robot-rate" { "每分钟最多（条，机器人默认20）" }
-                        input id="robot-rate" name="ratePerMinute" type="number" min="1" max="600" inputmode="numeric";
+                        label for="robot-rate" { "每分钟最多（条，机器人默认20，0为不限）" }
+                        input id="robot-rate" name="ratePerMinute" type="number" min="0" max="600" inputmode="numeric";
                     }
                 }
                 button type="submit" { "登记" }

@@ -124,7 +124,7 @@ pub async fn post(
         .map(|d| {
             let r = &d["deliverOutbox"];
             format!(
-                "已投递 {} 封，失败 {} 封，重试 {} 封",
+                "已投递 {} 条，失败 {} 条，重试 {} 条",
                 r["sent"], r["failed"], r["retried"]
             )
         })
@@ -191,7 +191,7 @@ async fn render(
             input type="hidden" name="action" value="deliver";
             div.check {
                 input type="checkbox" id="retry" name="retry" value="1";
-                label for="retry" { "等待重试的邮件也立即重试（邮件服务器已恢复时）" }
+                label for="retry" { "等待重试和暂停中的消息也立即重试（邮件服务器或对方已恢复时；夜间等待的机器人和短信也随之发出）" }
             }
             button type="submit" { "立即投递" }
         }

@@ -266,7 +266,9 @@ fn robot_markdown(cx: &NoticeContext, subject: &str, list: &[&Entry], each_kind:
 fn sms_text(cx: &NoticeContext, owner: &str, summary: &str, list: &[&Entry]) -> String {
     let first = list.iter().find(|e| !e.serial.is_empty());
     let example = first.map_or(String::new(), |e| {
-        format!("（{}{}等）", e.serial, one_line(&e.title, 16))
+        let items: std::collections::BTreeSet<i64> = list.iter().map(|e| e.item_id).collect();
+        let more = if items.len() > 1 { "等" } else { "" };
+        format!("（{}{}{more}）", e.serial, one_line(&e.title, 16))
     });
     let text = format!(
         "【督查督办】{owner}：{summary}{example}，请及时办理。详见 {}",
