@@ -41,6 +41,11 @@ fn urge(item: &Value, line: &str) -> Value {
     json!({ "itemId": item["id"], "message": line, "insist": true })
 }
 
+/// Registers a channel as the administrator; its `createChannel` payload.
+async fn channel(app: &TestApp, d: &District, input: Value) -> Value {
+    ok(app, &d.admin, CREATE, input).await
+}
+
 /// What people see of the channels, over the API: it must never hold a secret.
 async fn listed(app: &TestApp, token: &str) -> String {
     let body = app
@@ -70,10 +75,9 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
     let unaddressed_id = crate::helpers::row_id(&unaddressed["person"]["id"]);
 
     // The address people copy from 企业微信 carries the key: it is kept as the secret.
-    let wecom = ok(
+    let wecom = channel(
         &app,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WECOM_ROBOT", "unitId": d.housing, "name": "住建局督办工作群",
                 "address": format!("{base}/cgi-bin/webhook/send?key=wk-housing") }),
     )
@@ -84,50 +88,20 @@ async fn notices_reach_robots_webhooks_and_phones(backend: Backend) {
     );
     assert_eq!(wecom["channel"]["hasSecret"], true);
     providers.secret("dt-office", "SECoffice-sign");
-    ok(
-        &app,
-        &d.admin,
-        CREATE,
-        json!({ "kind": "DINGTALK_ROBOT", "name": "督查室工作群",
-                "address": format!("{base}/robot/send?access_token=dt-office"), "secret": "SECoffice-sign" }),
-    )
-    .await;
-    let hook = ok(
-        &app,
-        &d.admin,
-        CREATE,
-        json!({ "kind": "WEBHOOK", "name": "大数据平台", "address": format!("{base}/hooks/office") }),
-    )
-    .await;
+    channel(&app, &d, json!({ "kind": "DINGTALK_ROBOT", "name": "督查室工作群",
+                "address": format!("{base}/robot/send?access_token=dt-office"), "secret": "SECoffice-sign" })).await;
+    let hook = channel(&app, &d, json!({ "kind": "WEBHOOK", "name": "大数据平台", "address": format!("{base}/hooks/office") })).await;
     let generated = hook["generatedSecret"]
         .as_str()
         .expect("a webhook secret is made and shown once")
         .to_string();
     assert!(generated.starts_with("whsec_"), "{generated}");
     providers.secret("office", &generated);
-    ok(
-        &app,
-        &d.admin,
-        CREATE,
-        json!({ "kind": "SMS_GATEWAY", "address": format!("{base}/sms"), "secret": "Bearer gw-token",
-                "authHeader": "Authorization", "successMarker": "\"code\":0" }),
-    )
-    .await;
-    let phone = ok(
-        &app,
-        &d.admin,
-        CREATE,
-        json!({ "kind": "SMS", "personId": staff_id, "address": "+86 138-0000-0001", "fromLevel": "YELLOW" }),
-    )
-    .await;
+    channel(&app, &d, json!({ "kind": "SMS_GATEWAY", "address": format!("{base}/sms"), "secret": "Bearer gw-token",
+                "authHeader": "Authorization", "successMarker": "\"code\":0" })).await;
+    let phone = channel(&app, &d, json!({ "kind": "SMS", "personId": staff_id, "address": "+86 138-0000-0001", "fromLevel": "YELLOW" })).await;
     assert_eq!(phone["channel"]["address"], "138****0001");
-    ok(
-        &app,
-        &d.admin,
-        CREATE,
-        json!({ "kind": "SMS", "personId": unaddressed_id, "address": "13900000002", "fromLevel": "YELLOW" }),
-    )
-    .await;
+    channel(&app, &d, json!({ "kind": "SMS", "personId": unaddressed_id, "address": "13900000002", "fromLevel": "YELLOW" })).await;
 
     // 交办 (every notice): the lead's group and the office's webhook; 催办 (yellow): also the
     // co-unit's staff member by SMS, who chose yellow and above.
@@ -277,14 +251,8 @@ async fn a_channel_in_trouble_keeps_only_its_own_messages_back() {
         ("down", None),
         ("slow", Some(1)),
     ] {
-        let created = ok(
-            &app,
-            &d.admin,
-            CREATE,
-            json!({ "kind": "WECOM_ROBOT", "unitId": d.housing, "name": key,
-                    "address": format!("{base}/cgi-bin/webhook/send?key={key}"), "ratePerMinute": rate }),
-        )
-        .await;
+        let created = channel(&app, &d, json!({ "kind": "WECOM_ROBOT", "unitId": d.housing, "name": key,
+                    "address": format!("{base}/cgi-bin/webhook/send?key={key}"), "ratePerMinute": rate })).await;
         ids.insert(key, created["channel"]["id"].as_i64().expect("id"));
     }
     providers.script("busy", Script::TooMany);
@@ -447,19 +415,17 @@ async fn instant_messages_wait_for_the_working_morning() {
     let app = spawn_app_on(Backend::Sqlite).await;
     let (base, providers) = providers::start().await;
     let d = District::create(&app).await;
-    let robot = ok(
+    let robot = channel(
         &app,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WECOM_ROBOT", "unitId": d.housing,
                 "address": format!("{base}/cgi-bin/webhook/send"), "secret": "night" }),
     )
     .await;
     let robot_id = robot["channel"]["id"].as_i64().expect("id");
-    let hook = ok(
+    let hook = channel(
         &app,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WEBHOOK", "address": format!("{base}/hooks/night"),
                 "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
     )
@@ -681,10 +647,9 @@ async fn a_bad_channel_is_refused_and_nothing_is_written() {
         "CONFLICT"
     );
     // One number, one person.
-    ok(
+    channel(
         &app,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "SMS", "personId": staff_id, "address": "13600000006" }),
     )
     .await;
@@ -733,18 +698,16 @@ async fn a_slow_receiver_holds_only_its_own_channel_back() {
     let d = District::create(&app).await;
     providers.secret("slow", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     providers.script("slow", Script::Slow);
-    ok(
+    channel(
         &app,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WEBHOOK", "address": format!("{base}/hooks/slow"),
                 "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
     )
     .await;
-    ok(
+    channel(
         &app,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WECOM_ROBOT", "unitId": d.housing,
                 "address": format!("{base}/cgi-bin/webhook/send?key=quick") }),
     )
@@ -917,18 +880,16 @@ async fn two_instances_send_each_channel_message_once() {
     let (base, providers) = providers::start().await;
     let d = District::create(&a).await;
     providers.secret("both", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-    ok(
+    channel(
         &a,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WEBHOOK", "address": format!("{base}/hooks/both"),
                 "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
     )
     .await;
-    ok(
+    channel(
         &a,
-        &d.admin,
-        CREATE,
+        &d,
         json!({ "kind": "WECOM_ROBOT", "unitId": d.housing, "ratePerMinute": 600,
                 "address": format!("{base}/cgi-bin/webhook/send?key=both") }),
     )
@@ -967,15 +928,9 @@ async fn sms_go_through_aliyun_signed() {
     let (base, providers) = providers::start().await;
     let d = District::create(&app).await;
     providers.secret("LTAI-test-id", "aliyun-secret");
-    ok(
-        &app,
-        &d.admin,
-        CREATE,
-        json!({ "kind": "SMS_ALIYUN", "address": format!("{base}/aliyun"), "secret": "aliyun-secret",
+    channel(&app, &d, json!({ "kind": "SMS_ALIYUN", "address": format!("{base}/aliyun"), "secret": "aliyun-secret",
                 "accessKeyId": "LTAI-test-id", "signName": "区督查室", "templateCode": "SMS_000001",
-                "templateParam": "msg" }),
-    )
-    .await;
+                "templateParam": "msg" })).await;
     let mut phones = Vec::new();
     for (name, phone) in [
         ("冯科员", "13700000003"),
@@ -990,10 +945,9 @@ async fn sms_go_through_aliyun_signed() {
         )
         .await;
         let id = crate::helpers::row_id(&created["person"]["id"]);
-        ok(
+        channel(
             &app,
-            &d.admin,
-            CREATE,
+            &d,
             json!({ "kind": "SMS", "personId": id, "address": phone, "fromLevel": "YELLOW" }),
         )
         .await;
