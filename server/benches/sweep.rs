@@ -24,6 +24,27 @@ use ducha_server::config::Settings;
 use ducha_server::startup::Application;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+/// The outbox's rows by channel: mail and every other channel's messages.
+async fn outbox_rows(state: &ducha_server::state::AppState) -> anyhow::Result<String> {
+    let backend = state.db.get_database_backend();
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT channel, COUNT(*) AS n FROM outbox GROUP BY channel ORDER BY channel",
+        ))
+        .await?;
+    let mut counts = Vec::new();
+    for row in rows {
+        counts.push(format!(
+            "{} {}",
+            row.try_get::<String>("", "channel")?,
+            row.try_get::<i64>("", "n")?
+        ));
+    }
+    Ok(counts.join(", "))
+}
+
 /// Resets the peak resident set size, so the next reading is the peak since now.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -72,6 +93,40 @@ fn cli_read(settings: &Settings, sql: &str) -> anyhow::Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// `SWEEP_BENCH_CHANNELS=1`: channels besides mail as a district might register them — a
+/// group robot for each of the 300 units, a head without a mail address in each with a phone
+/// taking every notice, and the SMS platform. Nothing listens at their addresses: the bench
+/// measures the sweep writing their messages, not their delivery.
+fn channels_sql(backend: DbBackend) -> Vec<String> {
+    let pg = backend == DbBackend::Postgres;
+    let series = if pg {
+        "SELECT g FROM generate_series(1, 300) AS t(g)".to_string()
+    } else {
+        "WITH RECURSIVE t(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM t WHERE g < 300) SELECT g FROM t"
+            .to_string()
+    };
+    let (yes, json) = if pg {
+        ("true", "CAST('{}' AS JSON)")
+    } else {
+        ("1", "'{}'")
+    };
+    let at = "'2026-09-01T00:00:00+00:00'";
+    vec![
+        format!(
+            "INSERT INTO person (name, role, unit_id, sign_in_failures, created_at)              SELECT '主任' || CAST(g AS TEXT), 'UNIT_HEAD', g, 0, {at} FROM ({series}) s"
+        ),
+        format!(
+            "INSERT INTO channel (kind, unit_id, name, address, settings, secret, from_level, enabled, created_at)              SELECT 'WECOM_ROBOT', g, '群' || CAST(g AS TEXT), 'http://127.0.0.1:9/cgi-bin/webhook/send',              {json}, 'k' || CAST(g AS TEXT), 'ALL', {yes}, {at} FROM ({series}) s"
+        ),
+        format!(
+            "INSERT INTO channel (kind, person_id, name, address, settings, from_level, enabled, created_at)              SELECT 'SMS', id, name, '13800000000', {json}, 'ALL', {yes}, {at} FROM person WHERE role = 'UNIT_HEAD'"
+        ),
+        format!(
+            "INSERT INTO channel (kind, name, address, settings, from_level, enabled, created_at)              VALUES ('SMS_GATEWAY', '短信平台', 'http://127.0.0.1:9/sms', {json}, 'ALL', {yes}, {at})"
+        ),
+    ]
+}
+
 async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> {
     settings.log = "error".into();
     let now = chrono_tz::Asia::Shanghai
@@ -90,10 +145,27 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
             .execute_raw(Statement::from_string(backend, sql))
             .await?;
     }
+    let with_channels = std::env::var("SWEEP_BENCH_CHANNELS").is_ok_and(|v| v == "1");
+    if with_channels {
+        for sql in channels_sql(backend) {
+            state
+                .db
+                .execute_raw(Statement::from_string(backend, sql))
+                .await?;
+        }
+    }
     if backend == DbBackend::Postgres {
         state.db.execute_unprepared("ANALYZE").await?;
     }
-    println!("[{label}] seeded {n} items in {:.1?}", seeding.elapsed());
+    println!(
+        "[{label}] seeded {n} items in {:.1?}{}",
+        seeding.elapsed(),
+        if with_channels {
+            ", with a robot per unit and a head with a phone per unit"
+        } else {
+            ""
+        }
+    );
 
     let sql = ducha_server::service::watch::sweep::open_assignments_sql()
         .replace("$1", "'2026-10-12T00:30:00+00:00'");
@@ -130,10 +202,11 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         .transpose()?
         .unwrap_or(0);
     println!(
-        "[{label}] first sweep: {} notices written ({red} RED, every one; the others capped at {}), {} mails, {:.2?}, peak RSS {:.0} MB",
+        "[{label}] first sweep: {} notices written ({red} RED, every one; the others capped at {}), {} mails, outbox by channel: {}, {:.2?}, peak RSS {:.0} MB",
         report.notices,
         ducha_server::service::watch::sweep::MAX_NOTICES_PER_SWEEP,
         report.emails,
+        outbox_rows(&state).await?,
         first_time,
         peak_rss_mb()
     );
