@@ -67,9 +67,8 @@ pub async fn insert_assignment(
         },
     )?;
     // A co-unit given a part later (改派) is never due after the lead (docs/rules.md §2).
-    if let Some(cap) = not_after.filter(|cap| *cap < due.due_at) {
-        due.due_at = cap;
-        due.explanation.summary = format!("{}；改派时不晚于主办单位期限", due.explanation.summary);
+    if let Some(cap) = not_after {
+        cap_at(&mut due, cap);
     }
     let created = assignment::ActiveModel {
         item_id: Set(current.id),
@@ -199,7 +198,14 @@ pub fn cap_by_lead(
     let Some((lead, lead_due)) = lead else {
         return;
     };
-    if !a.lead && a.created_at > lead.created_at && due.due_at > lead_due {
+    if !a.lead && a.created_at > lead.created_at {
+        cap_at(due, lead_due);
+    }
+}
+
+/// `due`, or the lead's due where that is sooner, saying so in the explanation.
+fn cap_at(due: &mut ducha_calendar::Deadline, lead_due: DateTime<Utc>) {
+    if due.due_at > lead_due {
         due.due_at = lead_due;
         due.explanation.summary = format!("{}；改派时不晚于主办单位期限", due.explanation.summary);
     }

@@ -8,7 +8,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
@@ -26,8 +30,9 @@ struct Held {
 }
 
 /// Where a held message goes: a mailbox, or a channel.
-enum Target<'a> {
-    Mail(&'a str),
+#[derive(PartialEq, Eq, Hash)]
+enum Target {
+    Mail(String),
     Channel(i64),
 }
 
@@ -40,10 +45,14 @@ pub async fn write_held(
     entries: &[(Entry, i64)],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
+    let readers = by_reader(directory, entries);
+    let channels = channel_lists(directory, entries);
+    let emails: Vec<&str> = readers.values().map(|(r, _)| r.email.as_str()).collect();
+    let channel_ids: Vec<i64> = channels.iter().map(|(c, _, _)| c.id).collect();
+    let mut held_now = find_held(txn, &emails, &channel_ids, now).await?;
     let mut written = 0;
-    for (reader, list) in by_reader(directory, entries).into_values() {
-        let target = Target::Mail(&reader.email);
-        let held = find_held(txn, &target, now).await?;
+    for (reader, list) in readers.into_values() {
+        let held = held_now.remove(&Target::Mail(reader.email.clone()));
         let merged = merged(held.as_ref(), &list);
         let refs: Vec<&Entry> = merged.iter().collect();
         let rendered = render_by_kind(cx, &reader, &refs, now);
@@ -53,8 +62,8 @@ pub async fn write_held(
         write(txn, held, row, now).await?;
         written += 1;
     }
-    for (channel, kind, list) in channel_lists(directory, entries) {
-        let held = find_held(txn, &Target::Channel(channel.id), now).await?;
+    for (channel, kind, list) in channels {
+        let held = held_now.remove(&Target::Channel(channel.id));
         let merged = merged(held.as_ref(), &list);
         let refs: Vec<&Entry> = merged.iter().collect();
         let mut row = message(cx, directory, channel, kind, &refs, now, true);
@@ -98,20 +107,41 @@ fn merged(held: Option<&outbox::Model>, new: &[&Entry]) -> Vec<Entry> {
     all
 }
 
-/// The message held for `target`: not yet due, not claimed, still pending, with its list.
+/// The messages held for these mailboxes and channels, in one read: for each, the newest
+/// not yet due, not claimed, still pending, with its list.
 async fn find_held(
     txn: &DatabaseTransaction,
-    target: &Target<'_>,
+    emails: &[&str],
+    channel_ids: &[i64],
     now: DateTime<Utc>,
-) -> AppResult<Option<outbox::Model>> {
-    let query = held_rows(outbox::Entity::find(), now);
-    let query = match target {
-        Target::Mail(email) => query
-            .filter(outbox::Column::Channel.eq(MAIL))
-            .filter(outbox::Column::Recipient.eq(*email)),
-        Target::Channel(id) => query.filter(outbox::Column::ChannelId.eq(*id)),
-    };
-    Ok(query.order_by_desc(outbox::Column::Id).one(txn).await?)
+) -> AppResult<HashMap<Target, outbox::Model>> {
+    if emails.is_empty() && channel_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = held_rows(outbox::Entity::find(), now)
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(outbox::Column::Channel.eq(MAIL))
+                        .add(outbox::Column::Recipient.is_in(emails.iter().copied())),
+                )
+                .add(outbox::Column::ChannelId.is_in(channel_ids.iter().copied())),
+        )
+        .order_by_asc(outbox::Column::Id)
+        .all(txn)
+        .await?;
+    // Ascending: the newest of a target's held messages is the one kept.
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let target = match row.channel_id {
+                Some(id) if row.channel != MAIL => Target::Channel(id),
+                _ => Target::Mail(row.recipient.clone()),
+            };
+            (target, row)
+        })
+        .collect())
 }
 
 /// The condition a held message meets, for the read and again for the write.
