@@ -549,7 +549,9 @@ impl NoticeMutation {
         let who = actor(ctx)?;
         require_office(who, Duty::ManageOutbox)?;
         let now = state.clock.now();
-        let txn = sea_orm::TransactionTrait::begin(&state.db)
+        // The one write path: on SQLite, the single writer's queue (a plain BEGIN there meets
+        // a busy writer with an error rather than waiting its turn).
+        let txn = crate::service::store::write::begin_write(&state.db)
             .await
             .map_err(AppError::from)?;
         let requeued = crate::service::notices::outbox::requeue(&txn, &ids, now).await?;

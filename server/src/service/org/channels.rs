@@ -149,7 +149,8 @@ fn new_webhook_secret() -> AppResult<String> {
     ))
 }
 
-/// Creates a channel (the administrator).
+/// Creates a channel (the administrator). Every change here goes through the project's one
+/// write path (`store::write`: on SQLite, the single writer's queue), as the other admin verbs.
 pub async fn create(
     db: &sea_orm::DatabaseConnection,
     actor: &Actor,
@@ -326,7 +327,7 @@ pub async fn create(
             .clone()
             .unwrap_or_else(|| kind.label().to_string()),
     };
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     if kind.is_sms_platform() {
         one_platform(&txn, None).await?;
     }
@@ -373,7 +374,7 @@ pub async fn create(
 }
 
 /// The channel `id`, or NOT_FOUND.
-async fn found(txn: &sea_orm::DatabaseTransaction, id: i64) -> AppResult<channel::Model> {
+async fn found(txn: &impl sea_orm::ConnectionTrait, id: i64) -> AppResult<channel::Model> {
     channel::Entity::find_by_id(id)
         .one(txn)
         .await?
@@ -397,7 +398,7 @@ fn identity(kind: ChannelKind, address: &str, secret: Option<&str>) -> String {
 }
 
 /// SMS go through one platform: another one in use is refused.
-async fn one_platform(txn: &sea_orm::DatabaseTransaction, except: Option<i64>) -> AppResult<()> {
+async fn one_platform(txn: &impl sea_orm::ConnectionTrait, except: Option<i64>) -> AppResult<()> {
     let others = channel::Entity::find()
         .filter(channel::Column::Enabled.eq(true))
         .filter(channel::Column::Kind.is_in([
@@ -438,7 +439,7 @@ pub async fn set_enabled(
     enabled: bool,
 ) -> AppResult<channel::Model> {
     require_duty(actor, Duty::ManageOrganisation, REFUSAL)?;
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let found = found(&txn, id).await?;
     if enabled && ChannelKind::parse(&found.kind).is_some_and(ChannelKind::is_sms_platform) {
         one_platform(&txn, Some(found.id)).await?;
@@ -472,7 +473,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<()> {
     require_duty(actor, Duty::ManageOrganisation, REFUSAL)?;
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let found = found(&txn, id).await?;
     channel::Entity::delete_by_id(id).exec(&txn).await?;
     audit(
@@ -509,7 +510,7 @@ pub async fn send_test(
     id: i64,
 ) -> AppResult<i64> {
     require_duty(actor, Duty::ManageOrganisation, REFUSAL)?;
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let txn = crate::service::store::write::begin_write(db).await?;
     let found = found(&txn, id).await?;
     let kind = ChannelKind::parse(&found.kind).ok_or_else(|| bad("渠道类型无效"))?;
     if kind.is_sms_platform() {
