@@ -14,6 +14,7 @@ pub mod follow;
 pub mod instruction;
 pub mod item;
 pub mod item_file;
+pub mod ledger_import;
 pub mod monthly_report;
 pub mod notice;
 pub mod outbox;

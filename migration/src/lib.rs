@@ -17,6 +17,7 @@ mod m20261207_000012_first_feedback;
 mod m20261207_000013_levels;
 mod m20261207_000014_task_rollup;
 mod m20261208_000015_channels;
+mod m20261209_000016_ledger_import;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_levels::Migration),
             Box::new(m20261207_000014_task_rollup::Migration),
             Box::new(m20261208_000015_channels::Migration),
+            Box::new(m20261209_000016_ledger_import::Migration),
         ]
     }
 }

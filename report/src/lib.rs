@@ -9,6 +9,7 @@
 
 mod compute;
 mod facts;
+pub mod import;
 mod model;
 mod month;
 pub mod render;

@@ -24,6 +24,7 @@ mod district;
 mod event_notices;
 mod health;
 mod item_cache;
+mod ledger_import;
 mod levels;
 mod levels_more;
 mod levels_rollup;

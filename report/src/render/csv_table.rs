@@ -74,7 +74,11 @@ pub fn csv(report: &MonthlyReport) -> Result<Vec<u8>, RenderError> {
         let mut writer = ::csv::Writer::from_writer(&mut out);
         writer.write_record(UNIT_COLUMNS)?;
         for u in &report.units {
-            writer.write_record(unit_row(u))?;
+            writer.write_record(
+                unit_row(u)
+                    .iter()
+                    .map(|cell| super::neutralise(cell).into_owned()),
+            )?;
         }
         writer.flush().map_err(::csv::Error::from)?;
     }

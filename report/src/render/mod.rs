@@ -9,7 +9,10 @@ mod xlsx;
 
 pub use csv_table::csv;
 pub use html::{Lists, MAIL_LIST_ROWS, html, mail_html, register_chart_font};
-pub use ledger::{LedgerRow, ledger_xlsx};
+pub use ledger::{
+    LEDGER_HEADERS, LedgerRow, TemplateHelp, ledger_csv, ledger_template, ledger_xlsx,
+    looks_like_formula, neutralise,
+};
 pub use xlsx::xlsx;
 
 #[derive(Debug, thiserror::Error)]

@@ -33,6 +33,7 @@ pub struct Query(
     calendar::CalendarQuery,
     items::query::ItemQuery,
     items::register::RegisterQuery,
+    items::import::ImportQuery,
     items::instruct::InstructQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
@@ -47,6 +48,7 @@ pub struct Query(
 #[graphql(name = "Mutation")]
 pub struct Mutation(
     items::register::RegisterMutation,
+    items::import::ImportMutation,
     items::assign::AssignMutation,
     items::extension::ExtensionMutation,
     items::feedback::FeedbackMutation,

@@ -1,25 +1,22 @@
 //! 事项台账: the item list with the filters people use — colour, stage, unit, source kind,
-//! overdue, due within N working days, text — paged by the API's cursors, and the same
-//! selection exported to XLSX.
+//! overdue, due within N working days, text — paged by the API's cursors; the same
+//! selection is exported by `ledger_export`.
 
 use chrono::{NaiveTime, Utc};
 use maud::{Markup, html};
-use poem::http::{StatusCode, header};
+use poem::http::StatusCode;
 use poem::web::{Data, Query};
-use poem::{IntoResponse, Response, handler};
+use poem::{Response, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::view::{self, Nav, colour_badge, text};
-use super::viewer::{Failure, Viewer, run};
+use super::viewer::{Viewer, run};
 use crate::graphql::Schemas;
 use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
-/// Most rows one export carries (a district's whole open ledger fits).
-const EXPORT_CAP: usize = 20_000;
-
-const LIST_QUERY: &str =
+pub(super) const LIST_QUERY: &str =
     "query($filter: ItemFilter, $first: Int, $after: String, $last: Int, $before: String) {
   items(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -66,7 +63,7 @@ impl Filters {
     }
 
     /// The API's `ItemFilter`, and what was chosen in words (for the export's title).
-    fn to_api(&self, state: &AppState) -> (Value, Vec<String>) {
+    pub(super) fn to_api(&self, state: &AppState) -> (Value, Vec<String>) {
         let mut filter = Map::new();
         let mut said = Vec::new();
         if let Some(c) =
@@ -123,12 +120,12 @@ impl Filters {
         (Value::Object(filter), said)
     }
 
-    fn query_string(&self) -> String {
+    pub(super) fn query_string(&self) -> String {
         serde_urlencoded::to_string(self).unwrap_or_default()
     }
 }
 
-fn lead_of(item: &Value) -> Option<&Value> {
+pub(super) fn lead_of(item: &Value) -> Option<&Value> {
     item["assignments"]
         .as_array()
         .into_iter()
@@ -136,7 +133,7 @@ fn lead_of(item: &Value) -> Option<&Value> {
         .find(|a| a["lead"].as_bool() == Some(true) && text(&a["status"]) != "WITHDRAWN")
 }
 
-fn co_units(item: &Value) -> String {
+pub(super) fn co_units(item: &Value) -> String {
     item["assignments"]
         .as_array()
         .into_iter()
@@ -177,6 +174,7 @@ pub async fn list(
         div.heading {
             h1 { "事项台账" }
             @if ducha_domain::Action::Register.allowed_for(viewer.actor.role) {
+                a.button href="/items/import" { "导入台账" }
                 a.button.primary href="/items/new" { "立项" }
             }
         }
@@ -251,6 +249,7 @@ fn filter_form(viewer: &Viewer, filters: &Filters, units: &Value) -> Markup {
                 button type="submit" { "查询" }
                 a.button href="/items" { "清除" }
                 a.button href={ "/items/export.xlsx?" (filters.query_string()) } download { "导出台账（XLSX）" }
+                a.button href={ "/items/export.csv?" (filters.query_string()) } download { "导出CSV" }
             }
         }
     }
@@ -308,99 +307,5 @@ fn pager(filters: &Filters, page_info: &Value) -> Markup {
                 a rel="next" href={ "/items?" (joined) "after=" (text(&page_info["endCursor"])) } { "下一页 ›" }
             }
         }
-    }
-}
-
-/// The ledger of what the list shows (every page of it), as XLSX.
-#[handler]
-pub async fn export(
-    state: Data<&AppState>,
-    schemas: Data<&Schemas>,
-    Query(filters): Query<Filters>,
-    viewer: Viewer,
-) -> Response {
-    let (filter, said) = filters.to_api(&state);
-    let mut rows = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let variables = json!({ "filter": filter, "first": 100, "after": after });
-        let data = match run(&schemas, &state, &viewer, LIST_QUERY, variables).await {
-            Ok(data) => data,
-            Err(failure) => return super::view::failure_page(&viewer, &failure),
-        };
-        let page = &data["items"];
-        for edge in page["edges"].as_array().into_iter().flatten() {
-            rows.push(ledger_row(&edge["node"]));
-        }
-        let next = page["pageInfo"]["hasNextPage"].as_bool() == Some(true);
-        after = page["pageInfo"]["endCursor"].as_str().map(str::to_string);
-        if !next || after.is_none() || rows.len() >= EXPORT_CAP {
-            break;
-        }
-    }
-    let now = state
-        .clock
-        .now()
-        .with_timezone(&state.deadline_policy.time_zone);
-    let mut heading = format!(
-        "导出人：{}　导出时间：{}　共{}条",
-        viewer.actor.name,
-        now.format("%Y-%m-%d %H:%M"),
-        rows.len()
-    );
-    if rows.len() >= EXPORT_CAP {
-        heading.push_str(&format!("（仅导出前{EXPORT_CAP}条，请缩小筛选范围）"));
-    }
-    if !said.is_empty() {
-        heading.push_str(&format!("　筛选：{}", said.join("，")));
-    }
-    match ducha_report::render::ledger_xlsx("督查督办事项台账", &heading, &rows) {
-        Ok(bytes) => {
-            let name = format!("督办台账-{}.xlsx", now.format("%Y%m%d-%H%M"));
-            bytes
-                .with_content_type(
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                )
-                .with_header(
-                    header::CONTENT_DISPOSITION,
-                    view::download_as(&name, "ledger.xlsx"),
-                )
-                .with_header(header::CACHE_CONTROL, "no-store")
-                .into_response()
-        }
-        Err(error) => {
-            tracing::error!(%error, "rendering the ledger");
-            super::view::failure_page(
-                &viewer,
-                &Failure {
-                    code: "INTERNAL_SERVER_ERROR".into(),
-                    message: "台账生成失败，请稍后重试".into(),
-                },
-            )
-        }
-    }
-}
-
-fn ledger_row(item: &Value) -> ducha_report::render::LedgerRow {
-    let lead = lead_of(item);
-    ducha_report::render::LedgerRow {
-        serial: text(&item["serial"]).into(),
-        title: text(&item["title"]).into(),
-        source: view::source_label(text(&item["sourceKind"])).into(),
-        stage: view::stage_label(text(&item["stage"])).into(),
-        colour: view::colour_label(text(&item["colour"])).into(),
-        colour_reason: text(&item["colourReason"]).into(),
-        lead_unit: lead.map_or("", |a| text(&a["unit"]["name"])).into(),
-        co_units: co_units(item),
-        due: lead
-            .and_then(|a| a["effectiveDueAt"].as_str())
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| {
-                t.with_timezone(&chrono_tz::Asia::Shanghai)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default(),
-        requirements: text(&item["requirements"]).into(),
     }
 }

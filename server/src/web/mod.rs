@@ -25,6 +25,8 @@ mod item;
 mod item_forms;
 mod item_post;
 mod items;
+mod ledger_export;
+mod ledger_import;
 mod register;
 mod reports;
 mod split;
@@ -56,7 +58,17 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/todo", get(todo::todo))
         .at("/items", get(items::list))
-        .at("/items/export.xlsx", get(items::export))
+        .at("/items/export.xlsx", get(ledger_export::xlsx))
+        .at("/items/export.csv", get(ledger_export::csv))
+        .at("/items/import/template.xlsx", get(ledger_export::template))
+        .at(
+            "/items/import",
+            get(ledger_import::page).post(ledger_import::upload),
+        )
+        .at(
+            "/items/import/:id",
+            get(ledger_import::preview).post(ledger_import::commit),
+        )
         .at(
             "/items/new",
             get(register::new_page).post(register::new_post),

@@ -5,6 +5,7 @@
 pub mod assign;
 pub mod extension;
 pub mod feedback;
+pub mod import;
 pub mod instruct;
 pub mod org;
 pub mod pause;

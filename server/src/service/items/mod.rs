@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod extension;
 pub mod feedback;
 pub mod follows;
+pub mod import;
 pub mod instruct;
 pub mod listing;
 pub mod pause;

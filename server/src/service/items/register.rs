@@ -57,7 +57,7 @@ pub struct DuplicateWarning {
 
 /// An item's own deadline: within the calendar's bounds (the same as every computation
 /// checks, so a registered item can always be assigned) and running forward.
-fn parse_rule(text: &str) -> AppResult<DeadlineRule> {
+pub(crate) fn parse_rule(text: &str) -> AppResult<DeadlineRule> {
     let rule = text.parse::<DeadlineRule>()?.check_bounds()?;
     let forward = match rule {
         DeadlineRule::WorkingDays(n)
@@ -74,7 +74,7 @@ fn parse_rule(text: &str) -> AppResult<DeadlineRule> {
 
 /// A fixed date already past would make the item overdue the moment it is assigned: refused,
 /// so that a typo (2025 for 2026) is caught at 立项 rather than on the board.
-fn not_past(rule: DeadlineRule, today: chrono::NaiveDate) -> AppResult<()> {
+pub(crate) fn not_past(rule: DeadlineRule, today: chrono::NaiveDate) -> AppResult<()> {
     match rule {
         DeadlineRule::FixedDate(date) if date < today => Err(AppError::BadUserInput(format!(
             "期限日期{date}早于今天（{today}），请核对"
@@ -97,6 +97,21 @@ async fn serialise_numbering(txn: &DatabaseTransaction, year: i32) -> AppResult<
         .await?;
     }
     Ok(())
+}
+
+/// The year's highest serial number so far (0 for none), read under the numbering lock: the
+/// next item is this plus one, and no other registration can read the same until commit.
+pub(crate) async fn last_seq(txn: &DatabaseTransaction, year: i32) -> AppResult<i32> {
+    serialise_numbering(txn, year).await?;
+    Ok(item::Entity::find()
+        .filter(item::Column::Year.eq(year))
+        .select_only()
+        .column_as(item::Column::Seq.max(), "max_seq")
+        .into_tuple::<Option<i32>>()
+        .one(txn)
+        .await?
+        .flatten()
+        .unwrap_or(0))
 }
 
 /// Advisory-lock keys of serial numbering: this base plus the year (the sweep's lock lives
@@ -303,17 +318,7 @@ pub async fn register(
     )
     .await?;
     let year = now.with_timezone(&policy.time_zone).year();
-    serialise_numbering(&txn, year).await?;
-    let last_seq = item::Entity::find()
-        .filter(item::Column::Year.eq(year))
-        .select_only()
-        .column_as(item::Column::Seq.max(), "max_seq")
-        .into_tuple::<Option<i32>>()
-        .one(&txn)
-        .await?
-        .flatten()
-        .unwrap_or(0);
-    let seq = last_seq + 1;
+    let seq = last_seq(&txn, year).await? + 1;
     let created = item::ActiveModel {
         serial: Set(format!("督〔{year}〕{seq}号")),
         year: Set(year),

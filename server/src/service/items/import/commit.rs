@@ -1,0 +1,266 @@
+//! The import's commit: every chosen row registered (and assigned where it names units) in
+//! one transaction, or none — the rows are evaluated again inside it, so what is committed
+//! is what the district holds at that moment, not what the preview saw.
+
+use chrono::Datelike;
+use ducha_domain::{Action, Stage};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+use super::plan::{Duplicate, Known, RowPlan, When, plan_rows};
+use super::stored::{CreatedRow, committed_message, default_source, find, lines_of};
+use crate::error::{AppError, AppResult};
+use crate::service::items::register::last_seq;
+use crate::service::items::shared::{NewPart, assignment_notice, insert_assignment};
+use crate::service::items::verb::{Cx, Deps, change_stage, require};
+use crate::service::notices::notify::write_event_notices;
+use crate::service::store::audit::{Audit, audit};
+use crate::service::store::write::begin_long_write;
+use entity::{ItemStage, assignment, item, ledger_import};
+
+/// Registers the chosen rows (by their line in the file) of the upload, assigning those that
+/// name a lead unit, and answers with what each became. Refused, with nothing written: a
+/// second commit of the same upload, no row chosen, a chosen row that is not in the file or
+/// cannot be imported as the district now stands.
+pub async fn commit(cx: Cx<'_>, import_id: i64, chosen: &[usize]) -> AppResult<Vec<CreatedRow>> {
+    require(cx.actor, Action::Register)?;
+    if chosen.is_empty() {
+        return Err(AppError::BadUserInput(
+            "没有勾选任何行，请勾选要导入的行".into(),
+        ));
+    }
+    let txn = begin_long_write(cx.db).await?;
+    // Claimed first: a second commit (another tab, another instance) waits here and finds
+    // it taken.
+    let claimed = ledger_import::Entity::update_many()
+        .col_expr(ledger_import::Column::CommittedAt, Expr::value(cx.now))
+        .col_expr(
+            ledger_import::Column::CommittedBy,
+            Expr::value(cx.actor.person_id),
+        )
+        .filter(ledger_import::Column::Id.eq(import_id))
+        .filter(ledger_import::Column::CommittedAt.is_null())
+        .exec(&*txn)
+        .await?;
+    let import = find(&*txn, import_id).await?;
+    if claimed.rows_affected != 1 {
+        let at = import.committed_at.unwrap_or(cx.now);
+        return Err(AppError::Conflict(committed_message(
+            at,
+            cx.policy.time_zone,
+        )));
+    }
+    let calendar =
+        match crate::service::store::calendar_state::calendar_for_verb(&txn, &cx.calendar).await? {
+            Some(fresh) => std::sync::Arc::new(fresh),
+            None => cx.calendar.clone(),
+        };
+    let known = Known::load(&*txn).await?;
+    let plans = plan_rows(
+        &known,
+        &When {
+            calendar: &calendar,
+            policy: cx.policy,
+            now: cx.now,
+        },
+        default_source(&import),
+        &lines_of(&import)?,
+    );
+    let rows = chosen_rows(&plans, chosen)?;
+    if rows.iter().any(|r| r.lead_unit.is_some()) {
+        require(cx.actor, Action::Assign)?;
+    }
+    let deps = Deps {
+        calendar: &calendar,
+        policy: cx.policy,
+    };
+    let year = cx.now.with_timezone(&cx.policy.time_zone).year();
+    let mut seq = last_seq(&txn, year).await?;
+    let mut created = Vec::with_capacity(rows.len());
+    let mut items = Vec::with_capacity(rows.len());
+    let mut parts: Vec<assignment::Model> = Vec::new();
+    for row in rows {
+        seq += 1;
+        let registered = register_row(&cx, &txn, import_id, year, seq, row).await?;
+        let mut assigned = registered.clone();
+        if let Some((lead_id, _)) = &row.lead_unit {
+            let mut own = Vec::new();
+            for (unit_id, lead) in std::iter::once((*lead_id, true))
+                .chain(row.co_units.iter().map(|(id, _)| (*id, false)))
+            {
+                let part = NewPart {
+                    unit_id,
+                    lead,
+                    not_after: None,
+                };
+                own.push(insert_assignment(&txn, deps, cx.actor, cx.now, &registered, part).await?);
+            }
+            let mut active: item::ActiveModel = registered.clone().into();
+            active.assigned_at = Set(Some(cx.now));
+            assigned = active.update(&*txn).await?;
+            change_stage(
+                &*txn,
+                &registered,
+                cx.actor,
+                cx.now,
+                Action::Assign,
+                Stage::Assigned,
+                None,
+                json!({
+                    "leadUnitId": lead_id,
+                    "coUnitIds": row.co_units.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+                    "ledgerImport": import_id,
+                }),
+            )
+            .await?;
+            assigned.stage = ItemStage::Assigned;
+            parts.extend(own);
+        }
+        created.push(CreatedRow {
+            line: row.line,
+            item_id: registered.id,
+            serial: registered.serial.clone(),
+            title: registered.title.clone(),
+            assigned: row.lead_unit.is_some(),
+        });
+        items.push(assigned);
+    }
+    let by_id: std::collections::HashMap<i64, &item::Model> =
+        items.iter().map(|i| (i.id, i)).collect();
+    let notices: Vec<_> = parts
+        .iter()
+        .filter_map(|a| Some(assignment_notice(by_id.get(&a.item_id)?, a)))
+        .collect();
+    let wake = match cx.notices {
+        Some(context) if !notices.is_empty() => {
+            write_event_notices(&txn, context, cx.now, notices).await?;
+            Some(&context.wake)
+        }
+        _ => None,
+    };
+    let mut report: ledger_import::ActiveModel = import.into();
+    report.created = Set(Some(
+        serde_json::to_string(&created).map_err(|e| AppError::Internal(e.into()))?,
+    ));
+    report.update(&*txn).await?;
+    audit(
+        &*txn,
+        Audit::admin(
+            Some(cx.actor),
+            cx.now,
+            "IMPORT_LEDGER",
+            json!({
+                "ledgerImport": import_id,
+                "items": created.len(),
+                "assigned": created.iter().filter(|c| c.assigned).count(),
+                "serials": [created.first().map(|c| &c.serial), created.last().map(|c| &c.serial)],
+            }),
+        ),
+    )
+    .await?;
+    cx.changes
+        .commit(
+            txn.commit(),
+            crate::changes::Change::Items(created.iter().map(|c| c.item_id).collect()),
+        )
+        .await?;
+    if let Some(wake) = wake {
+        wake.notify_one();
+    }
+    Ok(created)
+}
+
+/// The chosen rows' plans, in the file's order; refused when one is not in the file or
+/// cannot be imported.
+fn chosen_rows<'a>(plans: &'a [RowPlan], chosen: &[usize]) -> AppResult<Vec<&'a RowPlan>> {
+    let lines: std::collections::HashSet<usize> = plans.iter().map(|p| p.line).collect();
+    if let Some(missing) = chosen.iter().find(|l| !lines.contains(l)) {
+        return Err(AppError::BadUserInput(format!(
+            "第{missing}行不在这个文件中"
+        )));
+    }
+    let chosen: std::collections::HashSet<usize> = chosen.iter().copied().collect();
+    let rows: Vec<&RowPlan> = plans.iter().filter(|p| chosen.contains(&p.line)).collect();
+    let blocked: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.importable())
+        .take(5)
+        .map(|r| {
+            let why = r
+                .problems
+                .iter()
+                .find(|p| p.blocking)
+                .map_or("", |p| p.message.as_str());
+            format!("第{}行：{why}", r.line)
+        })
+        .collect();
+    if !blocked.is_empty() {
+        return Err(AppError::BadUserInput(format!(
+            "以下行不能导入，请修改文件或取消勾选后再导入（未导入任何事项）：{}",
+            blocked.join("；")
+        )));
+    }
+    Ok(rows)
+}
+
+async fn register_row(
+    cx: &Cx<'_>,
+    txn: &sea_orm::DatabaseTransaction,
+    import_id: i64,
+    year: i32,
+    seq: i32,
+    row: &RowPlan,
+) -> AppResult<item::Model> {
+    let (rule, explicit) = row
+        .rule
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an importable row has no rule")))?;
+    let created = item::ActiveModel {
+        serial: Set(format!("督〔{year}〕{seq}号")),
+        year: Set(year),
+        seq: Set(seq),
+        title: Set(row.title.clone()),
+        requirements: Set(row.requirements.clone()),
+        source_kind: Set(row.source_kind.as_str().to_string()),
+        source_reference: Set(row.source_reference.clone()),
+        urgency: Set(row.urgency.as_str().to_string()),
+        responsible_leader_id: Set(row.leader.as_ref().map(|(id, _)| *id)),
+        deadline_rule: Set(rule.to_string()),
+        deadline_explicit: Set(explicit),
+        report_cycle_days: Set(row.source_kind.default_report_cycle_days()),
+        report_cycle_working_days: Set(false),
+        stage: Set(ItemStage::Registered),
+        version: Set(1),
+        created_by: Set(cx.actor.person_id),
+        created_at: Set(cx.now),
+        updated_at: Set(cx.now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit(
+        txn,
+        Audit {
+            item_id: Some(created.id),
+            assignment_id: None,
+            actor: Some(cx.actor),
+            at: cx.now,
+            action: Action::Register.name(),
+            from: None,
+            to: Some(Stage::Registered),
+            reason: None,
+            details: json!({
+                "serial": created.serial,
+                "deadlineRule": created.deadline_rule,
+                "ledgerImport": import_id,
+                "line": row.line,
+                "duplicateWarnings": row.duplicates.iter().map(|d| match d {
+                    Duplicate::Item { serial, .. } => serial.clone(),
+                    Duplicate::Row { line } => format!("第{line}行"),
+                }).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    Ok(created)
+}
