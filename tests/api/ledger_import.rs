@@ -548,53 +548,102 @@ async fn the_office_imports_through_the_pages() {
     let app = spawn_app().await;
     let d = District::create(&app).await;
     let mut office = Browser::new(&app);
-    office.sign_in(&give_password(&app, &d.supervisor).await, PASSWORD).await;
+    office
+        .sign_in(&give_password(&app, &d.supervisor).await, PASSWORD)
+        .await;
 
     let (status, page) = office.page("/items").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("href=\"/items/import\""), "the ledger offers the import");
+    assert!(
+        page.contains("href=\"/items/import\""),
+        "the ledger offers the import"
+    );
     let (status, page) = office.page("/items/import").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("下载导入模板"), "{page}");
-    let template = office.get("/items/import/template.xlsx").await.bytes().await.expect("template");
-    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(template.to_vec())).expect("xlsx");
+    let template = office
+        .get("/items/import/template.xlsx")
+        .await
+        .bytes()
+        .await
+        .expect("template");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(template.to_vec())).expect("xlsx");
     use calamine::Reader;
     let notes = book.worksheet_range("填写说明").expect("notes");
-    let names: Vec<String> = notes.rows().filter_map(|r| r.get(1).map(|c| c.to_string())).collect();
-    assert!(names.contains(&"东山街道办事处".to_string()) && names.contains(&"李副区长".to_string()), "{names:?}");
+    let names: Vec<String> = notes
+        .rows()
+        .filter_map(|r| r.get(1).map(|c| c.to_string()))
+        .collect();
+    assert!(
+        names.contains(&"东山街道办事处".to_string()) && names.contains(&"李副区长".to_string()),
+        "{names:?}"
+    );
 
     let csv = "事项,主办单位,协办单位,期限规则\n推进老旧小区加装电梯,区住房和城乡建设局,区城市管理局,10个工作日\n整治背街小巷,区不存在局,,5个工作日\n";
     let form = reqwest::multipart::Form::new()
         .text("csrf", hidden(&page, "csrf"))
         .text("default_source", "GOV_WORK_REPORT")
-        .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("台账.csv"));
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("台账.csv"),
+        );
     let uploaded = office.post_multipart("/items/import", form).await;
     assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
-    let preview_at = uploaded.headers()["location"].to_str().expect("ascii").to_string();
+    let preview_at = uploaded.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     let (status, preview) = office.page(&preview_at).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(preview.contains("第3行B列（主办单位）</span>：没有名为“区不存在局”的单位"), "{preview}");
-    assert!(preview.contains("政府工作报告任务"), "the default source chosen: {preview}");
-    assert!(preview.contains("name=\"line\" value=\"2\" id=\"line-2\" checked"), "{preview}");
-    assert!(preview.contains("value=\"3\" id=\"line-3\" disabled"), "{preview}");
+    assert!(
+        preview.contains("第3行B列（主办单位）</span>：没有名为“区不存在局”的单位"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("政府工作报告任务"),
+        "the default source chosen: {preview}"
+    );
+    assert!(
+        preview.contains("name=\"line\" value=\"2\" id=\"line-2\" checked"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("value=\"3\" id=\"line-3\" disabled"),
+        "{preview}"
+    );
 
     // A forged or stale form changes nothing; the chosen row is registered and assigned.
-    let forged = office.post(&preview_at, &[("csrf", "x"), ("line", "2")]).await;
+    let forged = office
+        .post(&preview_at, &[("csrf", "x"), ("line", "2")])
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let csrf = hidden(&preview, "csrf");
-    let refused = office.post(&preview_at, &[("csrf", &csrf), ("line", "3")]).await;
+    let refused = office
+        .post(&preview_at, &[("csrf", &csrf), ("line", "3")])
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().await.expect("page").contains("第3行"));
-    let done = office.post(&preview_at, &[("csrf", &csrf), ("line", "2")]).await;
+    let done = office
+        .post(&preview_at, &[("csrf", &csrf), ("line", "2")])
+        .await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let (_, report) = office.page(&preview_at).await;
-    assert!(report.contains("导入报告") && report.contains("督〔2026〕1号") && report.contains("已立项并交办"), "{report}");
-    let again = office.post(&preview_at, &[("csrf", &csrf), ("line", "2")]).await;
+    assert!(
+        report.contains("导入报告")
+            && report.contains("督〔2026〕1号")
+            && report.contains("已立项并交办"),
+        "{report}"
+    );
+    let again = office
+        .post(&preview_at, &[("csrf", &csrf), ("line", "2")])
+        .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
 
     // A unit's people have no import.
     let mut unit = Browser::new(&app);
-    unit.sign_in(&give_password(&app, &d.housing_head).await, PASSWORD).await;
+    unit.sign_in(&give_password(&app, &d.housing_head).await, PASSWORD)
+        .await;
     assert_eq!(unit.page("/items/import").await.0, StatusCode::FORBIDDEN);
     assert_eq!(unit.page(&preview_at).await.0, StatusCode::FORBIDDEN);
 }

@@ -50,12 +50,26 @@ pub async fn insert_assignment(
     actor: &Actor,
     now: DateTime<Utc>,
     current: &item::Model,
+    part: NewPart,
+) -> AppResult<assignment::Model> {
+    let (row, due) = new_assignment(deps, now, current, part)?;
+    let created = row.insert(txn).await?;
+    audit(txn, assignment_audit(actor, now, &created, &due)).await?;
+    Ok(created)
+}
+
+/// A part's row with its due counted from `now`, not written yet (an import writes many in
+/// one statement).
+pub fn new_assignment(
+    deps: Deps<'_>,
+    now: DateTime<Utc>,
+    current: &item::Model,
     NewPart {
         unit_id,
         lead,
         not_after,
     }: NewPart,
-) -> AppResult<assignment::Model> {
+) -> AppResult<(assignment::ActiveModel, ducha_calendar::Deadline)> {
     let mut due = assignment_due(
         deps.calendar,
         deps.policy,
@@ -70,7 +84,7 @@ pub async fn insert_assignment(
     if let Some(cap) = not_after {
         cap_at(&mut due, cap);
     }
-    let created = assignment::ActiveModel {
+    let row = assignment::ActiveModel {
         item_id: Set(current.id),
         unit_id: Set(unit_id),
         lead: Set(lead),
@@ -85,35 +99,38 @@ pub async fn insert_assignment(
         return_reason: Set(None),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    audit(
-        txn,
-        Audit {
-            item_id: Some(current.id),
-            assignment_id: Some(created.id),
-            actor: Some(actor),
-            at: now,
-            action: if lead {
-                "ASSIGN_LEAD"
-            } else {
-                "ASSIGN_CO_UNIT"
-            },
-            from: None,
-            to: None,
-            reason: None,
-            details: json!({
-                "unitId": unit_id,
-                "dueAt": due.due_at,
-                "provisional": due.provisional,
-                "calendarVersion": due.calendar_version,
-                "explanation": due.explanation.summary,
-            }),
+    };
+    Ok((row, due))
+}
+
+/// The trail's row of a part given: to whom, lead or not, and its due with why.
+pub fn assignment_audit<'a>(
+    actor: &'a Actor,
+    now: DateTime<Utc>,
+    created: &assignment::Model,
+    due: &ducha_calendar::Deadline,
+) -> Audit<'a> {
+    Audit {
+        item_id: Some(created.item_id),
+        assignment_id: Some(created.id),
+        actor: Some(actor),
+        at: now,
+        action: if created.lead {
+            "ASSIGN_LEAD"
+        } else {
+            "ASSIGN_CO_UNIT"
         },
-    )
-    .await?;
-    Ok(created)
+        from: None,
+        to: None,
+        reason: None,
+        details: json!({
+            "unitId": created.unit_id,
+            "dueAt": due.due_at,
+            "provisional": due.provisional,
+            "calendarVersion": due.calendar_version,
+            "explanation": due.explanation.summary,
+        }),
+    }
 }
 
 /// The 督查通知 of a new assignment: the first rung of the ladder, so the sweep never sends

@@ -11,7 +11,8 @@ use ducha_domain::deadlines::{DueInputs, assignment_due};
 use ducha_domain::similarity::{SIMILAR_TITLE_THRESHOLD, TitleIndex, same_source_reference};
 use ducha_domain::{SourceKind, Urgency};
 use ducha_report::import::{Field, LedgerLine, date_text, unit_names};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use futures_util::StreamExt;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, StreamTrait};
 
 use crate::error::AppResult;
 use crate::service::items::register::{not_past, parse_rule};
@@ -22,7 +23,10 @@ use entity::{assignment, item, person, unit};
 /// A shared document number counts toward a duplicate only with titles at least this
 /// similar: the rows of one file (a meeting's decisions, a work report's tasks) commonly
 /// share one number.
-const SAME_REFERENCE_TITLE_THRESHOLD: f64 = 0.3;
+const SAME_REFERENCE_TITLE_THRESHOLD: f64 = 0.5;
+
+/// Possible duplicates kept and said per row.
+const MAX_DUPLICATES_KEPT: usize = 5;
 
 /// A problem with a row, beside its cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +102,7 @@ struct OpenItem {
 impl Known {
     /// Reads what the rows are checked against, in three statements (four with the open
     /// items' units), whatever the number of rows.
-    pub async fn load(db: &impl ConnectionTrait) -> AppResult<Known> {
+    pub async fn load(db: &(impl ConnectionTrait + StreamTrait)) -> AppResult<Known> {
         let units = unit::Entity::find()
             .select_only()
             .column(unit::Column::Id)
@@ -116,7 +120,27 @@ impl Known {
             .await?
             .into_iter()
             .collect();
-        let items = item::Entity::find()
+        // Streamed, so that a district of a hundred thousand open items is never held twice
+        // (as rows and as what is kept of them).
+        let mut units_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut parts = assignment::Entity::find()
+            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
+            .inner_join(item::Entity)
+            .filter(item::Column::Stage.is_in(ItemStage::open()))
+            .select_only()
+            .column(assignment::Column::ItemId)
+            .column(assignment::Column::UnitId)
+            .into_tuple::<(i64, i64)>()
+            .stream(db)
+            .await?;
+        while let Some(part) = parts.next().await {
+            let (item_id, unit_id) = part?;
+            units_of.entry(item_id).or_default().push(unit_id);
+        }
+        drop(parts);
+        let mut titles = TitleIndex::default();
+        let mut open = Vec::new();
+        let mut items = item::Entity::find()
             .filter(item::Column::Stage.is_in(ItemStage::open()))
             .select_only()
             .column(item::Column::Id)
@@ -125,36 +149,20 @@ impl Known {
             .column(item::Column::SourceReference)
             .column(item::Column::Stage)
             .into_tuple::<(i64, String, String, String, ItemStage)>()
-            .all(db)
+            .stream(db)
             .await?;
-        let mut units_of: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (item_id, unit_id) in assignment::Entity::find()
-            .filter(assignment::Column::Status.ne(AssignmentStatus::Withdrawn))
-            .inner_join(item::Entity)
-            .filter(item::Column::Stage.is_in(ItemStage::open()))
-            .select_only()
-            .column(assignment::Column::ItemId)
-            .column(assignment::Column::UnitId)
-            .into_tuple::<(i64, i64)>()
-            .all(db)
-            .await?
-        {
-            units_of.entry(item_id).or_default().push(unit_id);
+        while let Some(found) = items.next().await {
+            let (id, serial, title, source_reference, stage) = found?;
+            titles.add(&title);
+            open.push(OpenItem {
+                serial,
+                title,
+                source_reference,
+                registered: stage == ItemStage::Registered,
+                units: units_of.remove(&id).unwrap_or_default(),
+            });
         }
-        let mut titles = TitleIndex::default();
-        let open = items
-            .into_iter()
-            .map(|(id, serial, title, source_reference, stage)| {
-                titles.add(&title);
-                OpenItem {
-                    serial,
-                    title,
-                    source_reference,
-                    registered: stage == ItemStage::Registered,
-                    units: units_of.remove(&id).unwrap_or_default(),
-                }
-            })
-            .collect();
+        drop(items);
         Ok(Known {
             units,
             leaders,
@@ -432,6 +440,7 @@ fn find_duplicates(known: &Known, rows_index: &TitleIndex, above: &[RowPlan], pl
         .map(|(id, _)| *id)
         .collect();
     let same_reference = |other: &str| same_source_reference(&plan.source_reference, other);
+    let mut found: Vec<(f64, Duplicate)> = Vec::new();
     for (n, similarity) in known
         .titles
         .similar(&plan.title, SAME_REFERENCE_TITLE_THRESHOLD)
@@ -442,18 +451,29 @@ fn find_duplicates(known: &Known, rows_index: &TitleIndex, above: &[RowPlan], pl
         if in_scope
             && (similarity >= SIMILAR_TITLE_THRESHOLD || same_reference(&open.source_reference))
         {
-            plan.duplicates.push(Duplicate::Item {
-                serial: open.serial.clone(),
-                title: open.title.clone(),
-            });
+            found.push((
+                similarity,
+                Duplicate::Item {
+                    serial: open.serial.clone(),
+                    title: open.title.clone(),
+                },
+            ));
         }
     }
     for (n, similarity) in rows_index.similar(&plan.title, SAME_REFERENCE_TITLE_THRESHOLD) {
         let other = &above[n];
         if similarity >= SIMILAR_TITLE_THRESHOLD || same_reference(&other.source_reference) {
-            plan.duplicates.push(Duplicate::Row { line: other.line });
+            found.push((similarity, Duplicate::Row { line: other.line }));
         }
     }
+    // The most alike first, and a few only: a file of near-identical rows would otherwise
+    // keep every pair.
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    plan.duplicates = found
+        .into_iter()
+        .take(MAX_DUPLICATES_KEPT)
+        .map(|(_, d)| d)
+        .collect();
     let said: Vec<String> = plan
         .duplicates
         .iter()
