@@ -11,6 +11,7 @@ mod boundary;
 mod browser;
 mod browser_levels;
 mod browser_office;
+mod bulk;
 mod calendar;
 mod calendar_race;
 mod channels;

@@ -188,3 +188,24 @@
   }
   connect();
 })();
+
+// 督办通知单 and 催办单: the page's own print button.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+})();
+
+// The ledger: tick every item of the page at once.
+(function () {
+  "use strict";
+  var all = document.getElementById("select-all");
+  if (!all) { return; }
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    document.querySelectorAll("input[name=item][form=selection]").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();

@@ -205,42 +205,7 @@ async fn form_page(
                     }
                 }
             } @else {
-                label for="unit-filter" { "查找单位" }
-                input id="unit-filter" type="search" placeholder="输入单位名称筛选" data-filter="units";
-                fieldset {
-                    legend { "主办（牵头）单位" }
-                    label for="lead" { "主办单位" }
-                    select id="lead" name="lead" required data-filtered-by="units" {
-                        option value="" { "请选择" }
-                        @for (kind, units) in &groups {
-                            optgroup label=(kind) {
-                                @for u in units {
-                                    @let value = u["databaseId"].to_string();
-                                    option value=(value) selected[value == lead] { (text(&u["name"])) }
-                                }
-                            }
-                        }
-                    }
-                    (Refusal::at(refusal, "lead"))
-                }
-                fieldset.units data-filterable="units" {
-                    legend { "协办单位（可多选）" }
-                    @for (kind, units) in &groups {
-                        div.group {
-                            h3 { (kind) }
-                            ul.choices {
-                                @for u in units {
-                                    @let value = u["databaseId"].to_string();
-                                    li data-name=(text(&u["name"])) {
-                                        input type="checkbox" id={ "co-" (value) } name="co" value=(value) checked[co.contains(&value.as_str())];
-                                        label for={ "co-" (value) } { (text(&u["name"])) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    (Refusal::at(refusal, "co"))
-                }
+                (unit_picker(&groups, lead, &co, refusal))
                 div.buttons {
                     button.primary type="submit" name="step" value="preview" { "下一步：核对期限" }
                 }
@@ -251,6 +216,54 @@ async fn form_page(
         status,
         view::page(Some(viewer), Nav::Items, &format!("交办 {serial}"), body),
     )
+}
+
+/// The lead unit (one, from a list grouped by kind) and co-units (ticked), filtered by name
+/// with the script: 交办 of one item, and of a selection (`bulk`).
+pub(super) fn unit_picker(
+    groups: &[(&'static str, Vec<&Value>)],
+    lead: &str,
+    co: &[&str],
+    refusal: Option<&Refusal>,
+) -> Markup {
+    html! {
+        label for="unit-filter" { "查找单位" }
+        input id="unit-filter" type="search" placeholder="输入单位名称筛选" data-filter="units";
+        fieldset {
+            legend { "主办（牵头）单位" }
+            label for="lead" { "主办单位" }
+            select id="lead" name="lead" required data-filtered-by="units" {
+                option value="" { "请选择" }
+                @for (kind, units) in groups {
+                    optgroup label=(kind) {
+                        @for u in units {
+                            @let value = u["databaseId"].to_string();
+                            option value=(value) selected[value == lead] { (text(&u["name"])) }
+                        }
+                    }
+                }
+            }
+            (Refusal::at(refusal, "lead"))
+        }
+        fieldset.units data-filterable="units" {
+            legend { "协办单位（可多选）" }
+            @for (kind, units) in groups {
+                div.group {
+                    h3 { (kind) }
+                    ul.choices {
+                        @for u in units {
+                            @let value = u["databaseId"].to_string();
+                            li data-name=(text(&u["name"])) {
+                                input type="checkbox" id={ "co-" (value) } name="co" value=(value) checked[co.contains(&value.as_str())];
+                                label for={ "co-" (value) } { (text(&u["name"])) }
+                            }
+                        }
+                    }
+                }
+            }
+            (Refusal::at(refusal, "co"))
+        }
+    }
 }
 
 fn dues(item: &Value) -> Markup {

@@ -179,7 +179,9 @@ pub async fn list(
             }
         }
         (filter_form(&viewer, &filters, &units))
-        (table(&data["items"]))
+        @let office = ducha_domain::Action::Assign.allowed_for(viewer.actor.role);
+        @if office { (bulk_bar()) }
+        (table(&data["items"], office))
         (pager(&filters, &data["items"]["pageInfo"]))
     };
     view::respond(
@@ -255,7 +257,21 @@ fn filter_form(viewer: &Viewer, filters: &Filters, units: &Value) -> Markup {
     }
 }
 
-fn table(items: &Value) -> Markup {
+/// What the office can do with the items ticked below (the boxes belong to this form).
+fn bulk_bar() -> Markup {
+    html! {
+        form.bulk id="selection" method="get" action="/items/print" {
+            span { "对勾选的事项：" }
+            button type="submit" formaction="/items/bulk/assign" { "批量交办" }
+            button type="submit" formaction="/items/bulk/urge" { "批量催办" }
+            button type="submit" formaction="/items/print" { "打印督办通知单" }
+            button type="submit" formaction="/items/print" name="kind" value="urge" { "打印催办单" }
+            button type="submit" formaction="/items/export.xlsx" { "导出所选" }
+        }
+    }
+}
+
+fn table(items: &Value, pickable: bool) -> Markup {
     let rows: Vec<&Value> = items["edges"]
         .as_array()
         .into_iter()
@@ -267,11 +283,24 @@ fn table(items: &Value) -> Markup {
             p.empty { "没有符合条件的事项。" }
         } @else {
             table.list {
-                thead { tr { th { "编号" } th { "事项" } th { "来源" } th { "阶段" } th { "颜色" } th { "主办单位" } th { "办理期限" } } }
+                thead { tr {
+                    @if pickable {
+                        th.pick {
+                            input id="select-all" type="checkbox" hidden aria-label="全选本页";
+                        }
+                    }
+                    th { "编号" } th { "事项" } th { "来源" } th { "阶段" } th { "颜色" } th { "主办单位" } th { "办理期限" }
+                } }
                 tbody {
                     @for item in rows {
                         @let lead = lead_of(item);
                         tr {
+                            @if pickable {
+                                td.pick data-label="选择" {
+                                    input type="checkbox" name="item" form="selection" value=(item["databaseId"])
+                                        aria-label={ "选择" (text(&item["serial"])) };
+                                }
+                            }
                             td.serial { (text(&item["serial"])) }
                             td {
                                 a href={ "/items/" (item["databaseId"]) } { (text(&item["title"])) }

@@ -4,9 +4,10 @@
 use chrono::NaiveDateTime;
 use poem::http::header;
 use poem::web::{Data, Query};
-use poem::{IntoResponse, Response, handler};
+use poem::{IntoResponse, Request, Response, handler};
 use serde_json::{Value, json};
 
+use super::bulk::selected;
 use super::items::{Filters, co_units, lead_of};
 use super::view::{self, text};
 use super::viewer::{Failure, Viewer, run};
@@ -36,32 +37,45 @@ enum Format {
 
 #[handler]
 pub async fn xlsx(
+    request: &Request,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     Query(filters): Query<Filters>,
     viewer: Viewer,
 ) -> Response {
-    export(&state, &schemas, &filters, &viewer, Format::Xlsx).await
+    let ticked = selected(request.uri().query(), None);
+    export(&state, &schemas, &filters, &ticked, &viewer, Format::Xlsx).await
 }
 
 #[handler]
 pub async fn csv(
+    request: &Request,
     state: Data<&AppState>,
     schemas: Data<&Schemas>,
     Query(filters): Query<Filters>,
     viewer: Viewer,
 ) -> Response {
-    export(&state, &schemas, &filters, &viewer, Format::Csv).await
+    let ticked = selected(request.uri().query(), None);
+    export(&state, &schemas, &filters, &ticked, &viewer, Format::Csv).await
 }
 
 async fn export(
     state: &AppState,
     schemas: &Schemas,
     filters: &Filters,
+    ticked: &[i64],
     viewer: &Viewer,
     format: Format,
 ) -> Response {
-    let (filter, said) = filters.to_api(state);
+    // Items ticked in the list are exported as they are, whatever the filters.
+    let (filter, said) = if ticked.is_empty() {
+        filters.to_api(state)
+    } else {
+        (
+            json!({ "ids": ticked }),
+            vec![format!("勾选的{}个事项", ticked.len())],
+        )
+    };
     let tz = state.deadline_policy.time_zone;
     let mut rows = Vec::new();
     let mut after: Option<String> = None;

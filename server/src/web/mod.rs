@@ -19,6 +19,7 @@ mod account;
 mod admin;
 mod assign;
 mod board;
+mod bulk;
 mod fields;
 mod files;
 mod item;
@@ -27,6 +28,7 @@ mod item_post;
 mod items;
 mod ledger_export;
 mod ledger_import;
+mod print;
 mod register;
 mod reports;
 mod split;
@@ -61,6 +63,12 @@ pub fn mount(route: Route) -> Route {
         .at("/items/export.xlsx", get(ledger_export::xlsx))
         .at("/items/export.csv", get(ledger_export::csv))
         .at("/items/import/template.xlsx", get(ledger_export::template))
+        .at("/items/print", get(print::page))
+        .at("/items/bulk/urge", get(bulk::urge_page).post(bulk::urge))
+        .at(
+            "/items/bulk/assign",
+            get(bulk::assign_page).post(bulk::assign),
+        )
         .at(
             "/items/import",
             get(ledger_import::page).post(ledger_import::upload),

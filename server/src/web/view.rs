@@ -257,6 +257,13 @@ fn shanghai(value: &Value) -> Option<chrono::DateTime<chrono_tz::Tz>> {
         .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
 }
 
+/// An instant as plain words (2026-11-24 18:00), for a sentence or a form field.
+pub fn time_text(value: &Value) -> String {
+    shanghai(value)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// An instant as people here read it: 2026年11月24日 18:00.
 pub fn time(value: &Value) -> Markup {
     match shanghai(value) {

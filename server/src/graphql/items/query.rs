@@ -32,6 +32,8 @@ pub struct ItemFilter {
     pub text: Option<String>,
     /// 事项当前颜色（任一即可），如只看红色：[RED]
     pub colours: Option<Vec<Colour>>,
+    /// 只看这些事项（全局标识或数据库编号，至多500个），如台账中勾选的事项
+    pub ids: Option<Vec<ItemId>>,
 }
 
 impl From<ItemFilter> for listing::ItemFilter {
@@ -47,11 +49,14 @@ impl From<ItemFilter> for listing::ItemFilter {
             due_to: f.due_to,
             text: f.text,
             colours: f.colours.map(|c| c.into_iter().map(Into::into).collect()),
+            ids: f.ids.map(|ids| ids.into_iter().map(i64::from).collect()),
         }
     }
 }
 
 pub const MAX_PAGE: usize = 100;
+/// Most items one `ids` filter names (a selection on the ledger).
+pub const MAX_SELECTED: usize = 500;
 
 #[derive(Default)]
 pub struct ItemQuery;
@@ -102,6 +107,13 @@ impl ItemQuery {
                 "向后翻页用 first/after，向前翻页用 last/before".into(),
             )
             .into());
+        }
+        if filter
+            .as_ref()
+            .and_then(|f| f.ids.as_ref())
+            .is_some_and(|ids| ids.len() > MAX_SELECTED)
+        {
+            return Err(AppError::BadUserInput(format!("一次最多选择{MAX_SELECTED}个事项")).into());
         }
         let filter = filter.map(listing::ItemFilter::from).unwrap_or_default();
         let now = state.clock.now();

@@ -32,6 +32,8 @@ pub struct ItemFilter {
     pub due_to: Option<DateTime<Utc>>,
     pub text: Option<String>,
     pub colours: Option<Vec<Colour>>,
+    /// Only these items (a selection on the ledger: print, export).
+    pub ids: Option<Vec<i64>>,
 }
 
 /// Where a page of the item list starts and which way it reads: the list is newest first,
@@ -276,6 +278,9 @@ fn condition(
     }
     if let Some(unit_id) = filter.unit_id {
         condition = condition.add(scope::assigned_to(unit_id));
+    }
+    if let Some(ids) = &filter.ids {
+        condition = condition.add(item::Column::Id.is_in(ids.iter().copied()));
     }
     if let Some(text) = filter
         .text
