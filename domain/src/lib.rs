@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod duty;
 pub mod ladder;
 pub mod lifecycle;
+pub mod meeting;
 pub mod similarity;
 pub mod source;
 pub mod tasks;
@@ -18,4 +19,5 @@ pub use lifecycle::{
     Action, AssignmentStanding, Refusal, Role, Stage, StageChange, TransitionError,
     stage_from_history,
 };
+pub use meeting::MeetingKind;
 pub use source::{SourceKind, Urgency};

@@ -15,6 +15,7 @@ pub mod instruction;
 pub mod item;
 pub mod item_file;
 pub mod ledger_import;
+pub mod meeting;
 pub mod monthly_report;
 pub mod notice;
 pub mod outbox;

@@ -18,6 +18,7 @@ mod m20261207_000013_levels;
 mod m20261207_000014_task_rollup;
 mod m20261208_000015_channels;
 mod m20261209_000016_ledger_import;
+mod m20261209_000017_meetings;
 
 pub use m20261126_000008_colour_facts::COLOUR_FACTS_BACKFILL;
 pub use m20261127_000009_item_change_notices::ITEM_CHANGED_CHANNEL;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_task_rollup::Migration),
             Box::new(m20261208_000015_channels::Migration),
             Box::new(m20261209_000016_ledger_import::Migration),
+            Box::new(m20261209_000017_meetings::Migration),
         ]
     }
 }

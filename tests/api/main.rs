@@ -31,6 +31,7 @@ mod levels_more;
 mod levels_rollup;
 mod lifecycle;
 mod live;
+mod meetings;
 mod notices;
 mod over_http;
 mod progress;

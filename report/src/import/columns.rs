@@ -123,6 +123,16 @@ impl LedgerLine {
         self.cells.iter().map(|(f, t)| (*f, t.as_str()))
     }
 
+    /// Fills a column the row leaves blank (a meeting's 纪要 number as every decision's
+    /// 来源文号).
+    pub fn fill_blank(&mut self, field: Field, text: &str) {
+        match self.cells.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, cell)) if cell.trim().is_empty() => *cell = text.to_string(),
+            Some(_) => {}
+            None => self.cells.push((field, text.to_string())),
+        }
+    }
+
     pub fn new(line: usize, cells: Vec<(Field, String)>) -> LedgerLine {
         LedgerLine { line, cells }
     }

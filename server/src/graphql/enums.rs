@@ -26,6 +26,24 @@ macro_rules! api_enum {
 }
 
 api_enum! {
+    /// 会议类别
+    MeetingKind from ducha_domain::MeetingKind {
+        /// 区政府全体会议
+        Plenary,
+        /// 区政府党组会议
+        PartyGroup,
+        /// 区政府常务会议
+        Executive,
+        /// 区长办公会议
+        MayorOffice,
+        /// 区政府专题会议
+        Topical,
+        /// 其他会议
+        Other,
+    }
+}
+
+api_enum! {
     /// 事项所处阶段
     Stage from ducha_domain::Stage {
         /// 已立项

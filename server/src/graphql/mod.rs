@@ -34,6 +34,7 @@ pub struct Query(
     items::query::ItemQuery,
     items::register::RegisterQuery,
     items::import::ImportQuery,
+    items::meetings::MeetingQuery,
     items::instruct::InstructQuery,
     colours::ColourQuery,
     colours::NoticeQuery,
@@ -49,6 +50,7 @@ pub struct Query(
 pub struct Mutation(
     items::register::RegisterMutation,
     items::import::ImportMutation,
+    items::meetings::MeetingMutation,
     items::assign::AssignMutation,
     items::extension::ExtensionMutation,
     items::feedback::FeedbackMutation,

@@ -174,6 +174,7 @@ pub async fn list(
         div.heading {
             h1 { "事项台账" }
             @if ducha_domain::Action::Register.allowed_for(viewer.actor.role) {
+                a.button href="/meetings" { "会议议定事项" }
                 a.button href="/items/import" { "导入台账" }
                 a.button.primary href="/items/new" { "立项" }
             }

@@ -28,6 +28,7 @@ mod item_post;
 mod items;
 mod ledger_export;
 mod ledger_import;
+mod meetings;
 mod print;
 mod register;
 mod reports;
@@ -64,6 +65,12 @@ pub fn mount(route: Route) -> Route {
         .at("/items/export.csv", get(ledger_export::csv))
         .at("/items/import/template.xlsx", get(ledger_export::template))
         .at("/items/print", get(print::page))
+        .at("/meetings", get(meetings::list))
+        .at(
+            "/meetings/new",
+            get(meetings::new_page).post(meetings::record),
+        )
+        .at("/meetings/:id/minutes", post(meetings::issue_minutes))
         .at("/items/bulk/urge", get(bulk::urge_page).post(bulk::urge))
         .at(
             "/items/bulk/assign",

@@ -7,6 +7,7 @@ pub mod extension;
 pub mod feedback;
 pub mod import;
 pub mod instruct;
+pub mod meetings;
 pub mod org;
 pub mod pause;
 pub mod query;

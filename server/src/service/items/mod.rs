@@ -12,6 +12,7 @@ pub mod follows;
 pub mod import;
 pub mod instruct;
 pub mod listing;
+pub mod meetings;
 pub mod pause;
 pub mod progress;
 pub mod recalculate;

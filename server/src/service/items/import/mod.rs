@@ -47,9 +47,23 @@ pub async fn upload(
         .unwrap_or_else(|_| "台账".into());
     let ledger = ducha_report::import::read_ledger(bytes)
         .map_err(|refusal| AppError::BadUserInput(format!("“{file_name}”：{}", refusal.0)))?;
-    let created = ledger_import::ActiveModel {
-        created_by: Set(cx.actor.person_id),
-        created_at: Set(cx.now),
+    // One row, no item: a plain insert, which is its own durable commit.
+    let kept = keep(cx.db, cx.actor, cx.now, file_name, &ledger, default_source).await?;
+    Ok(kept.id)
+}
+
+/// Keeps rows read from a file, or pasted (a meeting's decisions), for their preview.
+pub(crate) async fn keep(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &crate::auth::Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    file_name: String,
+    ledger: &ducha_report::import::Ledger,
+    default_source: SourceKind,
+) -> AppResult<ledger_import::Model> {
+    Ok(ledger_import::ActiveModel {
+        created_by: Set(actor.person_id),
+        created_at: Set(now),
         file_name: Set(file_name),
         read_as: Set(ledger.read_as.chars().take(255).collect()),
         default_source: Set(default_source.as_str().to_string()),
@@ -60,10 +74,9 @@ pub async fn upload(
         })
         .to_string()),
         ..Default::default()
-    };
-    // One row, no item: a plain insert, which is its own durable commit.
-    let created = created.insert(cx.db).await?;
-    Ok(created.id)
+    }
+    .insert(db)
+    .await?)
 }
 
 /// The upload with each row's plan against the district as it is now.
