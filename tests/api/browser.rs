@@ -412,6 +412,15 @@ async fn screenshots() {
     office.resize(390, 844).await;
     office.screenshot(&docs.join("web-phone.png")).await;
     office.resize(1400, 1000).await;
+    let red_id = red
+        .as_str()
+        .and_then(|h| h.rsplit('/').next())
+        .expect("an id");
+    office.go(&format!("/items/print?item={red_id}")).await;
+    office.wait_for_text("督办通知单").await;
+    office.resize(1000, 1300).await;
+    office.screenshot(&docs.join("web-notice.png")).await;
+    office.resize(1400, 1000).await;
     let unit = Browser::open(&driver, &base(&app)).await;
     unit.sign_in("unit12", &demo.password).await;
     unit.wait_for_text("我的待办").await;

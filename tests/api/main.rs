@@ -9,6 +9,7 @@ mod attachments;
 mod board;
 mod boundary;
 mod browser;
+mod browser_import;
 mod browser_levels;
 mod browser_office;
 mod bulk;

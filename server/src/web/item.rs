@@ -178,6 +178,9 @@ async fn render_said(
         div.heading {
             h1 { (text(&item["title"])) " " (colour_badge(&item["colour"], &item["colourReason"])) }
             (follow_button(viewer, item))
+            @if ducha_domain::Action::Assign.allowed_for(viewer.actor.role) {
+                a.button href={ "/items/print?item=" (item["databaseId"]) } { "打印督办通知单" }
+            }
         }
         (view::notice(ok, error))
         (instructions(item))
