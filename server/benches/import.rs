@@ -25,23 +25,6 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
 /// Eight characters of the common range, different for each `n`: the rows' titles share
 /// a place and a kind of work with others, as a work report's tasks do, and are otherwise
 /// their own.
@@ -137,7 +120,7 @@ async fn run(label: &str, mut settings: Settings, items: u64, rows: u64) -> anyh
     };
     let bytes = ledger(rows)?;
 
-    reset_peak_rss();
+    common::reset_peak_rss();
     let t = Instant::now();
     let ledger = ducha_report::import::read_ledger(&bytes)?;
     println!(
@@ -145,11 +128,11 @@ async fn run(label: &str, mut settings: Settings, items: u64, rows: u64) -> anyh
         ledger.lines.len(),
         bytes.len() / 1024,
         t.elapsed(),
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
     drop(ledger);
 
-    reset_peak_rss();
+    common::reset_peak_rss();
     let t = Instant::now();
     let id = import::upload(
         cx()?,
@@ -177,11 +160,11 @@ async fn run(label: &str, mut settings: Settings, items: u64, rows: u64) -> anyh
         "[{label}] upload (read and keep): {upload_time:.2?}; preview against {items} open items: {preview_time:.2?} \
          ({} importable, {warned} with a problem), peak RSS {:.0} MB",
         importable.len(),
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
     drop(preview);
 
-    reset_peak_rss();
+    common::reset_peak_rss();
     let t = Instant::now();
     let created = import::commit(cx()?, id, &importable).await?;
     let commit_time = t.elapsed();
@@ -200,7 +183,7 @@ async fn run(label: &str, mut settings: Settings, items: u64, rows: u64) -> anyh
          peak RSS {:.0} MB",
         created.len(),
         created.len() * 2,
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
     Ok(())
 }

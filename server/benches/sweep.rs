@@ -45,25 +45,6 @@ async fn outbox_rows(state: &ducha_server::state::AppState) -> anyhow::Result<St
     Ok(counts.join(", "))
 }
 
-/// Resets the peak resident set size, so the next reading is the peak since now.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The peak resident set size since the last reset, in MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
 /// The database's own client reading the sweep's rows, discarding them.
 fn cli_read(settings: &Settings, sql: &str) -> anyhow::Result<Duration> {
     let url = &settings.database_url;
@@ -175,17 +156,17 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     println!("[{label}] database client reads the sweep's rows: {cli:.2?}");
     let ratio = |d: Duration| d.as_secs_f64() / cli.as_secs_f64();
 
-    reset_peak_rss();
+    common::reset_peak_rss();
     let decide = Instant::now();
     let due = ducha_server::service::watch::sweep::plan(&state.sweeper(), clock.now()).await?;
     let decide_time = decide.elapsed();
     println!(
         "[{label}] read and decide: {due} notices due, {decide_time:.2?} ({:.1}x the client), peak RSS {:.0} MB",
         ratio(decide_time),
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
 
-    reset_peak_rss();
+    common::reset_peak_rss();
     let first = Instant::now();
     let report =
         ducha_server::service::watch::sweep::run_sweep(&state.sweeper(), "bench", clock.now())
@@ -208,7 +189,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         report.emails,
         outbox_rows(&state).await?,
         first_time,
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
 
     // The rows now include the notices just written: the client reads them again.
@@ -217,7 +198,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
     println!("[{label}] database client reads the sweep's rows again: {cli_after:.2?}");
     let ratio = |d: Duration| d.as_secs_f64() / cli_after.as_secs_f64();
 
-    reset_peak_rss();
+    common::reset_peak_rss();
     let steady = Instant::now();
     let again =
         ducha_server::service::watch::sweep::run_sweep(&state.sweeper(), "bench", clock.now())
@@ -228,7 +209,7 @@ async fn run(label: &str, mut settings: Settings, n: u64) -> anyhow::Result<()> 
         again.notices,
         again.emails,
         ratio(steady_time),
-        peak_rss_mb()
+        common::peak_rss_mb()
     );
     Ok(())
 }

@@ -158,3 +158,25 @@ pub fn seed_october_outcomes(backend: DbBackend) -> Vec<String> {
         ),
     ]
 }
+
+/// Resets the peak resident set size, so the next reading is the peak since now.
+// Not every benchmark reads memory.
+#[allow(dead_code)]
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident set size since the last reset, in MB.
+#[allow(dead_code)]
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}

@@ -166,9 +166,48 @@ fn outcome_page(
     )
 }
 
-fn office_only(viewer: &Viewer, action: ducha_domain::Action) -> Option<Response> {
-    view::unless_allowed(viewer, action, "无权操作", "只有督查室可以批量交办和催办。")
+/// The items ticked in the address, for a reader who may `action`; or the page that
+/// refuses (`refusal` says why not).
+pub(super) async fn ticked(
+    request: &Request,
+    state: &AppState,
+    schemas: &Schemas,
+    viewer: &Viewer,
+    (action, refusal): (ducha_domain::Action, &str),
+) -> Result<Vec<Value>, Response> {
+    if let Some(refused) = view::unless_allowed(viewer, action, "无权操作", refusal) {
+        return Err(refused);
+    }
+    load(
+        state,
+        schemas,
+        viewer,
+        &selected(request.uri().query(), None),
+    )
+    .await
 }
+
+/// A posted form with its ticked items, its CSRF token checked, for a reader who may
+/// `action`.
+async fn posted_ticked(
+    body: poem::Body,
+    state: &AppState,
+    schemas: &Schemas,
+    viewer: &Viewer,
+    action: ducha_domain::Action,
+) -> Result<(Form, Vec<Value>), Response> {
+    let form = view::read_form(body).await?;
+    if let Some(refused) = forged(viewer, &form) {
+        return Err(refused);
+    }
+    if let Some(refused) = view::unless_allowed(viewer, action, "无权操作", OFFICE_ONLY) {
+        return Err(refused);
+    }
+    let items = load(state, schemas, viewer, &selected(None, Some(&form))).await?;
+    Ok((form, items))
+}
+
+const OFFICE_ONLY: &str = "只有督查室可以批量交办和催办。";
 
 #[handler]
 pub async fn urge_page(
@@ -177,14 +216,12 @@ pub async fn urge_page(
     schemas: Data<&Schemas>,
     viewer: Viewer,
 ) -> Response {
-    if let Some(refused) = office_only(&viewer, ducha_domain::Action::Urge) {
-        return refused;
-    }
-    let items = match load(
+    let items = match ticked(
+        request,
         &state,
         &schemas,
         &viewer,
-        &selected(request.uri().query(), None),
+        (ducha_domain::Action::Urge, OFFICE_ONLY),
     )
     .await
     {
@@ -223,19 +260,11 @@ pub async fn urge(
     body: poem::Body,
     viewer: Viewer,
 ) -> Response {
-    let form = match view::read_form(body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
-    if let Some(refused) =
-        forged(&viewer, &form).or_else(|| office_only(&viewer, ducha_domain::Action::Urge))
-    {
-        return refused;
-    }
-    let items = match load(&state, &schemas, &viewer, &selected(None, Some(&form))).await {
-        Ok(items) => items,
-        Err(page) => return page,
-    };
+    let (form, items) =
+        match posted_ticked(body, &state, &schemas, &viewer, ducha_domain::Action::Urge).await {
+            Ok(posted) => posted,
+            Err(page) => return page,
+        };
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let ran = run(
@@ -264,14 +293,12 @@ pub async fn assign_page(
     schemas: Data<&Schemas>,
     viewer: Viewer,
 ) -> Response {
-    if let Some(refused) = office_only(&viewer, ducha_domain::Action::Assign) {
-        return refused;
-    }
-    let items = match load(
+    let items = match ticked(
+        request,
         &state,
         &schemas,
         &viewer,
-        &selected(request.uri().query(), None),
+        (ducha_domain::Action::Assign, OFFICE_ONLY),
     )
     .await
     {
@@ -319,17 +346,16 @@ pub async fn assign(
     body: poem::Body,
     viewer: Viewer,
 ) -> Response {
-    let form = match view::read_form(body).await {
-        Ok(form) => form,
-        Err(refused) => return refused,
-    };
-    if let Some(refused) =
-        forged(&viewer, &form).or_else(|| office_only(&viewer, ducha_domain::Action::Assign))
+    let (form, items) = match posted_ticked(
+        body,
+        &state,
+        &schemas,
+        &viewer,
+        ducha_domain::Action::Assign,
+    )
+    .await
     {
-        return refused;
-    }
-    let items = match load(&state, &schemas, &viewer, &selected(None, Some(&form))).await {
-        Ok(items) => items,
+        Ok(posted) => posted,
         Err(page) => return page,
     };
     let lead = form.get("lead");

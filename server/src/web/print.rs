@@ -13,7 +13,7 @@ use poem::web::Data;
 use poem::{Request, Response, handler};
 use serde_json::Value;
 
-use super::bulk::{load, selected};
+use super::bulk::ticked;
 use super::view::{self, Nav, text};
 use super::viewer::Viewer;
 use crate::graphql::Schemas;
@@ -62,23 +62,19 @@ pub async fn page(
     schemas: Data<&Schemas>,
     viewer: Viewer,
 ) -> Response {
-    if let Some(refused) = view::unless_allowed(
-        &viewer,
-        ducha_domain::Action::Assign,
-        "无权打印",
-        "督办通知单和催办单由督查室打印。",
-    ) {
-        return refused;
-    }
     let urge = request
         .uri()
         .query()
         .is_some_and(|q| q.split('&').any(|p| p == "kind=urge"));
-    let items = match load(
+    let items = match ticked(
+        request,
         &state,
         &schemas,
         &viewer,
-        &selected(request.uri().query(), None),
+        (
+            ducha_domain::Action::Assign,
+            "督办通知单和催办单由督查室打印。",
+        ),
     )
     .await
     {
