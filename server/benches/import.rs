@@ -166,7 +166,8 @@ async fn run(label: &str, mut settings: Settings, items: u64, rows: u64) -> anyh
 
     common::reset_peak_rss();
     let t = Instant::now();
-    let created = import::commit(cx()?, id, &importable).await?;
+    // Every importable row, those with a possible duplicate acknowledged.
+    let created = import::commit(cx()?, id, &importable, &importable).await?;
     let commit_time = t.elapsed();
     let mails = state
         .db

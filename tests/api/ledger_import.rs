@@ -39,12 +39,24 @@ pub async fn upload(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> V
 }
 
 async fn commit(app: &TestApp, token: &str, id: &Value, lines: &[i64]) -> Value {
+    commit_acknowledging(app, token, id, lines, &[]).await
+}
+
+/// Commits `lines`, `seen` being the rows whose possible duplicate the office acknowledged.
+async fn commit_acknowledging(
+    app: &TestApp,
+    token: &str,
+    id: &Value,
+    lines: &[i64],
+    seen: &[i64],
+) -> Value {
     app.graphql_as(
         Some(token),
         &format!(
-            "mutation($id: Int!, $lines: [Int!]!) {{ commitLedgerImport(databaseId: $id, lines: $lines) {{ {ROWS} }} }}"
+            "mutation($id: Int!, $lines: [Int!]!, $seen: [Int!]!) {{
+               commitLedgerImport(databaseId: $id, lines: $lines, acknowledgedDuplicates: $seen) {{ {ROWS} }} }}"
         ),
-        json!({ "id": id, "lines": lines }),
+        json!({ "id": id, "lines": lines, "seen": seen }),
     )
     .await
 }
@@ -225,8 +237,28 @@ async fn previews_and_commits_the_chosen_rows(backend: Backend) {
     let refused = commit(&app, &d.supervisor, id, &[3, 99]).await;
     assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
 
+    // A possible duplicate goes only when acknowledged.
+    let refused = commit(&app, &d.supervisor, id, &[3, 7, 8, 9]).await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("第7行"),
+        "{refused}"
+    );
+    assert_eq!(item_count(&app).await, before);
+    // The same file uploaded again before the first commit (another tab): its preview was
+    // clean, but once the first is committed its rows duplicate the new items.
+    let stale = upload(&app, &d.supervisor, "2026年台账.csv", office_ledger()).await;
+    let stale_id = stale["data"]["uploadLedger"]["databaseId"].clone();
+    assert_eq!(
+        row(&stale["data"]["uploadLedger"], 3)["chosenByDefault"],
+        true
+    );
+
     // The chosen rows, the duplicate of row 3 included on purpose: one transaction.
-    let done = commit(&app, &d.supervisor, id, &[3, 7, 8, 9]).await;
+    let done = commit_acknowledging(&app, &d.supervisor, id, &[3, 7, 8, 9], &[7]).await;
     let report = &done["data"]["commitLedgerImport"];
     let created = report["created"]
         .as_array()
@@ -297,9 +329,18 @@ async fn previews_and_commits_the_chosen_rows(backend: Backend) {
         "{mails}"
     );
 
-    // Once only.
+    // Once only; and the stale tab's commit is stopped by what was just imported.
     let again = commit(&app, &d.supervisor, id, &[3]).await;
     assert_eq!(error_code(&again), "CONFLICT", "{again}");
+    let stale = commit(&app, &d.supervisor, &stale_id, &[3, 8]).await;
+    assert_eq!(error_code(&stale), "BAD_USER_INPUT", "{stale}");
+    assert!(
+        stale["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("预览时未提示"),
+        "{stale}"
+    );
     assert_eq!(item_count(&app).await, before + 4);
 }
 
@@ -330,6 +371,18 @@ async fn files_that_cannot_be_read_are_refused_and_nothing_is_kept() {
         sheet.write_string(2, 0, "乙").expect("cell");
         book.save_to_buffer().expect("xlsx")
     };
+    // Small as a file, huge as text: one long text shared by every row.
+    let bomb = {
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "事项").expect("cell");
+        let long = "重".repeat(20_000);
+        for row in 1..2_000 {
+            sheet.write_string(row, 0, &long).expect("cell");
+        }
+        book.save_to_buffer().expect("xlsx")
+    };
+    assert!(bomb.len() < 1024 * 1024);
     let mut too_many = "事项\n".to_string();
     for n in 0..50_000 {
         too_many.push_str(&format!("事项{n}\n"));
@@ -363,6 +416,14 @@ async fn files_that_cannot_be_read_are_refused_and_nothing_is_kept() {
             b"PK\x03\x04\x14\0\0\0not really a zip".to_vec(),
             "无法读取这个XLSX文件",
         ),
+        (
+            "引号.csv",
+            "事项,主办单位\n\"未闭合,区城市管理局\n乙,区城市管理局\n"
+                .as_bytes()
+                .to_vec(),
+            "第2行的引号没有成对",
+        ),
+        ("膨胀.xlsx", bomb, "表格内容过多"),
     ];
     for (name, bytes, expected) in cases {
         let body = upload(&app, &d.supervisor, name, bytes).await;

@@ -130,6 +130,14 @@ async fn a_meeting_with_five_decisions_becomes_five_items_and_its_minutes_are_du
         )
         .await;
     assert_eq!(error_code(&again), "CONFLICT", "{again}");
+    let (_, page) = office.page("/meetings").await;
+    assert!(page.contains("逾期印发"), "issued after its due: {page}");
+    // One 纪要, one record.
+    let mut twice = form.to_vec();
+    twice[0] = ("csrf", csrf.as_str());
+    let refused = office.post("/meetings/new", &twice).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.expect("page").contains("不能重复登记"));
 
     // Refusals keep what was typed: a meeting not yet held, nothing pasted.
     let mut late = form.to_vec();

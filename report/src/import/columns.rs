@@ -192,9 +192,8 @@ pub fn ledger_of(table: Table) -> Result<Ledger, super::FileRefusal> {
     }
     if data > super::table::MAX_ROWS {
         return Err(super::FileRefusal(format!(
-            "一次最多导入{}行，这个文件有{}行以上，请拆分后分批导入",
-            super::table::MAX_ROWS,
-            data
+            "一次最多导入{}行，这个文件超过了，请拆分后分批导入",
+            super::table::MAX_ROWS
         )));
     }
     let lines = table

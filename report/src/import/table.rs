@@ -52,23 +52,75 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, FileRefusal> {
     read_csv(bytes)
 }
 
+/// Most bytes an XLSX may unpack to: a 10,000-row ledger unpacks to about 10 MB; a small
+/// file that unpacks to gigabytes is refused before it is parsed.
+pub const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
+/// Most text a table may hold, all cells together (what is kept for its preview).
+pub const MAX_TEXT_BYTES: usize = 20 * 1024 * 1024;
+
+fn unpacked_size(bytes: &[u8]) -> Result<u64, FileRefusal> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|_| refuse("无法读取这个XLSX文件，文件可能已损坏，请用Excel打开后重新保存"))?;
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        if let Ok(entry) = archive.by_index_raw(index) {
+            total = total.saturating_add(entry.size());
+        }
+    }
+    Ok(total)
+}
+
+fn too_much_text() -> FileRefusal {
+    refuse(format!(
+        "表格内容过多（超过{}MB文字），请拆分后分批导入",
+        MAX_TEXT_BYTES / 1024 / 1024
+    ))
+}
+
 fn read_xlsx(bytes: &[u8]) -> Result<Table, FileRefusal> {
+    if unpacked_size(bytes)? > MAX_UNPACKED_BYTES {
+        return Err(too_much_text());
+    }
     let unreadable = |_| refuse("无法读取这个XLSX文件，文件可能已损坏，请用Excel打开后重新保存");
     let mut book = Xlsx::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
     let Some(name) = book.sheet_names().first().cloned() else {
         return Err(refuse("XLSX文件中没有工作表"));
     };
-    let range = book.worksheet_range(&name).map_err(unreadable)?;
     let merged = book.merge_cells_by_sheet_name(&name).map_err(unreadable)?;
-    let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let mut numbers = Vec::new();
-    let mut rows = Vec::new();
-    for (offset, row) in range.rows().enumerate() {
-        let cells: Vec<String> = std::iter::repeat_n(String::new(), first_col as usize)
-            .chain(row.iter().map(cell_text))
-            .collect();
-        numbers.push(first_row as usize + offset + 1);
-        rows.push(cells);
+    // Cell by cell, counting: a workbook whose shared strings repeat one long text in every
+    // row is small as a file and huge once each cell holds its copy.
+    let mut cells = book.worksheet_cells_reader(&name).map_err(unreadable)?;
+    let mut by_row: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let mut text = 0usize;
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let value = cell_text(&Data::from(cell.get_value().clone()));
+        if value.is_empty() {
+            continue;
+        }
+        text += value.len();
+        if text > MAX_TEXT_BYTES {
+            return Err(too_much_text());
+        }
+        let (row, col) = cell.get_position();
+        by_row.entry(row).or_default().push((col, value));
+        if by_row.len() > MAX_ROWS + HEADER_SEARCH_ROWS + 1 {
+            break;
+        }
+    }
+    let mut numbers = Vec::with_capacity(by_row.len());
+    let mut rows = Vec::with_capacity(by_row.len());
+    for (row, values) in by_row {
+        let width = values
+            .iter()
+            .map(|(c, _)| *c as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut line = vec![String::new(); width];
+        for (col, value) in values {
+            line[col as usize] = value;
+        }
+        numbers.push(row as usize + 1);
+        rows.push(line);
     }
     let mut table = Table {
         numbers,
@@ -128,10 +180,55 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// Files people pick by mistake, known by their first bytes.
+const NOT_TABLES: [&[u8]; 6] = [
+    b"\x89PNG",
+    b"%PDF",
+    b"\xFF\xD8\xFF",
+    b"GIF8",
+    b"Rar!",
+    b"\x1F\x8B",
+];
+
+fn not_a_table() -> FileRefusal {
+    refuse("文件不是XLSX或CSV表格，请上传台账模板格式的文件")
+}
+
+/// Where a quote opened and never closed: a stray `"` would otherwise take every row after
+/// it into one cell.
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let (mut line, mut opened_at, mut inside, mut field_start) = (1, 0, false, true);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if inside && chars.peek() == Some(&'"') => {
+                chars.next();
+            }
+            '"' if inside => inside = false,
+            '"' if field_start => {
+                inside = true;
+                opened_at = line;
+            }
+            '\n' => line += 1,
+            _ => {}
+        }
+        field_start = !inside && matches!(c, ',' | '\t' | '\n');
+    }
+    inside.then_some(opened_at)
+}
+
 fn read_csv(bytes: &[u8]) -> Result<Table, FileRefusal> {
+    if NOT_TABLES.iter().any(|magic| bytes.starts_with(magic)) {
+        return Err(not_a_table());
+    }
     let (text, encoding) = decode(bytes)?;
     if text.contains('\0') {
-        return Err(refuse("文件不是XLSX或CSV表格，请上传台账模板格式的文件"));
+        return Err(not_a_table());
+    }
+    if let Some(line) = unclosed_quote(&text) {
+        return Err(refuse(format!(
+            "CSV第{line}行的引号没有成对，之后的内容会被当作一格，请检查该行后重新导出"
+        )));
     }
     let first_line = text.lines().next().unwrap_or_default();
     // A table pasted from Excel into a text file is tab-separated.
@@ -299,6 +396,45 @@ mod tests {
         assert_eq!(table.rows[1], ["甲", "区住建局"]);
         let big = vec![b'a'; MAX_FILE_BYTES + 1];
         assert!(read_table(&big).expect_err("refused").0.contains("20MB"));
+    }
+
+    #[test]
+    fn a_stray_quote_is_refused_with_its_line_and_doubled_quotes_are_not() {
+        let refusal =
+            read_table("事项,主办单位\n\"未闭合引号,区财政局\n第二行,区财政局\n".as_bytes())
+                .expect_err("refused");
+        assert!(refusal.0.contains("第2行的引号没有成对"), "{}", refusal.0);
+        let table = read_table("事项\n\"他说\"\"好\"\"\"\n\"两\n行\"\n".as_bytes()).expect("reads");
+        assert_eq!(table.rows[1], ["他说\"好\""]);
+        assert_eq!(table.rows[2], ["两\n行"]);
+        assert!(
+            read_table(b"\x89PNG\r\n\x1a\n")
+                .expect_err("refused")
+                .0
+                .contains("不是XLSX或CSV")
+        );
+        assert!(
+            read_table(b"%PDF-1.4\n")
+                .expect_err("refused")
+                .0
+                .contains("不是XLSX或CSV")
+        );
+    }
+
+    #[test]
+    fn a_small_workbook_that_unpacks_to_too_much_is_refused() {
+        use rust_xlsxwriter::Workbook;
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "事项").expect("cell");
+        let long = "重".repeat(30_000);
+        for row in 1..300 {
+            sheet.write_string(row, 0, &long).expect("cell");
+        }
+        let bytes = book.save_to_buffer().expect("xlsx");
+        assert!(bytes.len() < 1024 * 1024, "{}", bytes.len());
+        let refusal = read_table(&bytes).expect_err("refused");
+        assert!(refusal.0.contains("表格内容过多"), "{}", refusal.0);
     }
 
     #[test]

@@ -197,15 +197,16 @@
   });
 })();
 
-// The ledger: tick every item of the page at once.
+// The ledger and an import's preview: tick every item (every importable row) at once.
 (function () {
   "use strict";
-  var all = document.getElementById("select-all");
-  if (!all) { return; }
-  all.hidden = false;
-  all.addEventListener("change", function () {
-    document.querySelectorAll("input[name=item][form=selection]").forEach(function (box) {
-      box.checked = all.checked;
+  [["select-all", "input[name=item][form=selection]"],
+   ["select-all-rows", "input[name=line]:not([disabled])"]].forEach(function (pair) {
+    var all = document.getElementById(pair[0]);
+    if (!all) { return; }
+    all.closest("label").hidden = false;
+    all.addEventListener("change", function () {
+      document.querySelectorAll(pair[1]).forEach(function (box) { box.checked = all.checked; });
     });
   });
 })();

@@ -242,7 +242,7 @@ pub async fn urge_page(
             }
             div.check {
                 input id="insist" type="checkbox" name="insist" value="1";
-                label for="insist" { "今日已催办过的仍发送" }
+                label for="insist" { "今日已催办仍发送" }
             }
             div.buttons { button.primary type="submit" { "发送催办" } }
         }

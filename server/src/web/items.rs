@@ -262,6 +262,10 @@ fn filter_form(viewer: &Viewer, filters: &Filters, units: &Value) -> Markup {
 fn bulk_bar() -> Markup {
     html! {
         form.bulk id="selection" method="get" action="/items/print" {
+            label.select-all hidden {
+                input id="select-all" type="checkbox";
+                " 全选本页"
+            }
             span { "对勾选的事项：" }
             button type="submit" formaction="/items/bulk/assign" { "批量交办" }
             button type="submit" formaction="/items/bulk/urge" { "批量催办" }
@@ -285,11 +289,7 @@ fn table(items: &Value, pickable: bool) -> Markup {
         } @else {
             table.list {
                 thead { tr {
-                    @if pickable {
-                        th.pick {
-                            input id="select-all" type="checkbox" hidden aria-label="全选本页";
-                        }
-                    }
+                    @if pickable { th.pick { "选择" } }
                     th { "编号" } th { "事项" } th { "来源" } th { "阶段" } th { "颜色" } th { "主办单位" } th { "办理期限" }
                 } }
                 tbody {

@@ -107,17 +107,16 @@ pub async fn upload(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    let mut variables = json!({ "file": null });
-    if ducha_domain::SourceKind::parse(form.get("default_source")).is_some() {
-        variables["defaultSource"] = json!(form.get("default_source"));
-    }
+    // A source the form did not send, or one it does not know, is the API's default.
+    let source = ducha_domain::SourceKind::parse(form.get("default_source"))
+        .unwrap_or(ducha_domain::SourceKind::LeaderInstruction);
     let uploaded = run_with_files(
         &schemas,
         &state,
         &viewer,
-        "mutation($file: Upload!, $defaultSource: SourceKind) {
+        "mutation($file: Upload!, $defaultSource: SourceKind!) {
           uploadLedger(file: $file, defaultSource: $defaultSource) { databaseId } }",
-        variables,
+        json!({ "file": null, "defaultSource": source.as_str() }),
         vec![("variables.file".into(), file)],
     )
     .await;
@@ -161,7 +160,7 @@ async fn show(
     let body = if import["committedAt"].is_null() {
         preview_body(viewer, import, error, chosen)
     } else {
-        report_body(import)
+        report_body(import, error)
     };
     view::respond(
         status,
@@ -196,6 +195,11 @@ pub async fn commit(
     }
     let chosen: Vec<String> = form.all("line").into_iter().map(str::to_string).collect();
     let lines: Result<Vec<i64>, _> = chosen.iter().map(|l| l.parse::<i64>()).collect();
+    let seen: Vec<i64> = form
+        .all("seen")
+        .into_iter()
+        .filter_map(|l| l.parse().ok())
+        .collect();
     let Ok(lines) = lines else {
         return show(
             &state,
@@ -212,9 +216,9 @@ pub async fn commit(
         &schemas,
         &state,
         &viewer,
-        "mutation($id: Int!, $lines: [Int!]!) {
-          commitLedgerImport(databaseId: $id, lines: $lines) { databaseId } }",
-        json!({ "id": id, "lines": lines }),
+        "mutation($id: Int!, $lines: [Int!]!, $seen: [Int!]!) {
+          commitLedgerImport(databaseId: $id, lines: $lines, acknowledgedDuplicates: $seen) { databaseId } }",
+        json!({ "id": id, "lines": lines, "seen": seen }),
     )
     .await;
     match committed {
@@ -296,6 +300,7 @@ fn preview_body(
             input type="hidden" name="csrf" value=(viewer.csrf());
             div.buttons {
                 button.primary type="submit" { "导入勾选的行" }
+                label.select-all hidden { input id="select-all-rows" type="checkbox"; " 全选可导入的行" }
                 span.sub { "勾选的行在一个事务中全部立项（填了主办单位的同时交办）；任何一行不能导入，则都不导入。" }
             }
             div.scroll {
@@ -310,6 +315,11 @@ fn preview_body(
                                     input type="checkbox" name="line" value=(line) id={ "line-" (line) }
                                         checked[ok && ticked(row)] disabled[!ok]
                                         aria-label={ "导入第" (line) "行" };
+                                    // The office saw this row's warning: ticking it is
+                                    // importing it anyway (`acknowledgedDuplicates`).
+                                    @if ok && row["chosenByDefault"] != true {
+                                        input type="hidden" name="seen" value=(line);
+                                    }
                                 }
                                 td.serial data-label="行" { label for={ "line-" (line) } { "第" (line) "行" } }
                                 td data-label="事项" {
@@ -360,7 +370,7 @@ fn preview_body(
     }
 }
 
-fn report_body(import: &Value) -> Markup {
+fn report_body(import: &Value, error: Option<&str>) -> Markup {
     let created: Vec<&Value> = import["created"].as_array().into_iter().flatten().collect();
     let assigned = created
         .iter()
@@ -368,6 +378,7 @@ fn report_body(import: &Value) -> Markup {
         .count();
     html! {
         div.heading { h1 { "导入报告" } a.button href="/items" { "返回台账" } a.button href="/items/import" { "继续导入" } }
+        (view::notice(None, error))
         p.notice.ok role="status" {
             "文件“" (text(&import["fileName"])) "”已于" (view::time(&import["committedAt"])) "导入："
             "立项" (created.len()) "项，其中同时交办" (assigned) "项。"

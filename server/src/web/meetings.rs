@@ -58,7 +58,11 @@ pub async fn list(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewe
                             td data-label="纪要期限" {
                                 (view::time(&m["minutesDueAt"]))
                                 @if !m["minutesIssuedAt"].is_null() {
-                                    div.ok { "已印发 " (view::time(&m["minutesIssuedAt"])) }
+                                    @let late = instant(&m["minutesIssuedAt"]) > instant(&m["minutesDueAt"]);
+                                    div class=(if late { "" } else { "ok" }) {
+                                        "已印发 " (view::time(&m["minutesIssuedAt"]))
+                                        @if late { " " span.badge.red { "逾期印发" } }
+                                    }
                                 } @else {
                                     @if m["minutesOverdue"] == true { div { span.badge.red { "已逾期" } } }
                                     form method="post" action={ "/meetings/" (m["databaseId"]) "/minutes" } {
@@ -222,4 +226,10 @@ pub async fn issue_minutes(
         Ok(_) => see_other("/meetings"),
         Err(failure) => view::failure_page(&viewer, &failure),
     }
+}
+
+fn instant(value: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    value
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
 }

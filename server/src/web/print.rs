@@ -109,6 +109,9 @@ fn notice_sheets(items: &[Value], today: DateTime<chrono_tz::Tz>, tz: chrono_tz:
             @let parts = live_parts(item);
             @let lead = parts.iter().find(|a| a["lead"] == true);
             @let co: Vec<&str> = parts.iter().filter(|a| a["lead"] != true).map(|a| text(&a["unit"]["name"])).collect();
+            @if !matches!(text(&item["stage"]), "REGISTERED" | "ASSIGNED" | "IN_PROGRESS" | "FEEDBACK_SUBMITTED") {
+                p.warning.no-print { (text(&item["serial"])) "已" (view::stage_label(text(&item["stage"]))) "，通知单仅供存档。" }
+            }
             article.sheet {
                 p.issuer { (OFFICE) }
                 h2.form-title { "督办通知单" }
@@ -145,7 +148,9 @@ fn notice_sheets(items: &[Value], today: DateTime<chrono_tz::Tz>, tz: chrono_tz:
                             }
                         }
                         @if parts.is_empty() {
-                            tr { th { "办理期限" } td { (text(&item["deadlineRule"])) "（自交办之日起算）" } }
+                            @let rule = text(&item["deadlineRule"]);
+                            @let fixed = chrono::NaiveDate::parse_from_str(rule, "%Y-%m-%d").is_ok();
+                            tr { th { "办理期限" } td { (rule) @if !fixed { "（自交办之日起算）" } } }
                         }
                     }
                 }

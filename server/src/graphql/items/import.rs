@@ -97,6 +97,13 @@ pub struct ImportedRow {
     pub assigned: bool,
 }
 
+fn line_numbers(lines: Vec<i32>) -> Result<Vec<usize>, AppError> {
+    lines
+        .into_iter()
+        .map(|l| usize::try_from(l).map_err(|_| AppError::BadUserInput(format!("行号{l}无效"))))
+        .collect()
+}
+
 fn line_number(line: usize) -> i32 {
     i32::try_from(line).unwrap_or(i32::MAX)
 }
@@ -239,13 +246,16 @@ impl ImportMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "导入批次编号")] database_id: i64,
         #[graphql(desc = "要导入的行（文件中的行号）")] lines: Vec<i32>,
+        #[graphql(
+            desc = "预览时提示可能重复、仍确认导入的行（文件中的行号）；未列出的行若可能重复，则不导入并提示刷新预览",
+            default
+        )]
+        acknowledged_duplicates: Vec<i32>,
     ) -> async_graphql::Result<LedgerImport> {
         let cx = verb_context(ctx)?;
-        let lines: Vec<usize> = lines
-            .into_iter()
-            .map(|l| usize::try_from(l).map_err(|_| AppError::BadUserInput(format!("行号{l}无效"))))
-            .collect::<Result<_, _>>()?;
-        import::commit(cx.clone(), database_id, &lines).await?;
+        let lines = line_numbers(lines)?;
+        let acknowledged = line_numbers(acknowledged_duplicates)?;
+        import::commit(cx.clone(), database_id, &lines, &acknowledged).await?;
         Ok(import::preview(cx, database_id).await?.into())
     }
 }

@@ -44,6 +44,12 @@ pub async fn record(cx: Cx<'_>, input: MeetingInput) -> AppResult<meeting::Model
             input.held_on
         )));
     }
+    if input.held_on < today - chrono::Days::new(366) {
+        return Err(AppError::BadUserInput(format!(
+            "会议日期{}早于一年前，请核对",
+            input.held_on
+        )));
+    }
     let minutes_due = ducha_domain::meeting::minutes_due(&cx.calendar, cx.policy, input.held_on)?;
     if input.decisions.trim().is_empty() {
         return Err(AppError::BadUserInput(
@@ -57,6 +63,22 @@ pub async fn record(cx: Cx<'_>, input: MeetingInput) -> AppResult<meeting::Model
     }
     ledger.read_as = "粘贴的会议议定事项".into();
     let txn = begin_write(cx.db).await?;
+    // One 纪要, one record: its number names it.
+    if let Some(earlier) = meeting::Entity::find()
+        .filter(meeting::Column::MinutesNumber.eq(minutes_number.as_str()))
+        .one(&*txn)
+        .await?
+    {
+        return Err(AppError::Conflict(format!(
+            "{}已于{}登记（{}会议），不能重复登记",
+            earlier.minutes_number,
+            earlier
+                .created_at
+                .with_timezone(&cx.policy.time_zone)
+                .format("%Y-%m-%d %H:%M"),
+            earlier.held_on
+        )));
+    }
     let kept = keep(
         &*txn,
         cx.actor,

@@ -11,7 +11,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
-use super::plan::{Duplicate, Known, RowPlan, When, plan_rows};
+use super::plan::{Duplicate, Known, RowPlan, plan_rows_apart};
 use super::stored::{CreatedRow, committed_message, default_source, find, lines_of};
 use crate::error::{AppError, AppResult};
 use crate::service::items::register::last_seq;
@@ -25,8 +25,15 @@ use entity::{ItemStage, assignment, audit_event, item, ledger_import};
 /// Registers the chosen rows (by their line in the file) of the upload, assigning those that
 /// name a lead unit, and answers with what each became. Refused, with nothing written: a
 /// second commit of the same upload, no row chosen, a chosen row that is not in the file or
-/// cannot be imported as the district now stands.
-pub async fn commit(cx: Cx<'_>, import_id: i64, chosen: &[usize]) -> AppResult<Vec<CreatedRow>> {
+/// cannot be imported as the district now stands, or that may duplicate an item and was not
+/// acknowledged as such (`acknowledged`: the rows whose warning the office saw and ticked
+/// anyway) — the same file committed twice, from two previews, is caught here.
+pub async fn commit(
+    cx: Cx<'_>,
+    import_id: i64,
+    chosen: &[usize],
+    acknowledged: &[usize],
+) -> AppResult<Vec<CreatedRow>> {
     require(cx.actor, Action::Register)?;
     if chosen.is_empty() {
         return Err(AppError::BadUserInput(
@@ -60,17 +67,16 @@ pub async fn commit(cx: Cx<'_>, import_id: i64, chosen: &[usize]) -> AppResult<V
             None => cx.calendar.clone(),
         };
     let known = Known::load(&*txn).await?;
-    let plans = plan_rows(
-        &known,
-        &When {
-            calendar: &calendar,
-            policy: cx.policy,
-            now: cx.now,
-        },
+    let plans = plan_rows_apart(
+        known,
+        calendar.clone(),
+        *cx.policy,
+        cx.now,
         default_source(&import),
-        &lines_of(&import)?,
-    );
-    let rows = chosen_rows(&plans, chosen)?;
+        lines_of(&import)?,
+    )
+    .await?;
+    let rows = chosen_rows(&plans, chosen, acknowledged)?;
     if rows.iter().any(|r| r.lead_unit.is_some()) {
         require(cx.actor, Action::Assign)?;
     }
@@ -177,7 +183,11 @@ pub async fn commit(cx: Cx<'_>, import_id: i64, chosen: &[usize]) -> AppResult<V
 
 /// The chosen rows' plans, in the file's order; refused when one is not in the file or
 /// cannot be imported.
-fn chosen_rows<'a>(plans: &'a [RowPlan], chosen: &[usize]) -> AppResult<Vec<&'a RowPlan>> {
+fn chosen_rows<'a>(
+    plans: &'a [RowPlan],
+    chosen: &[usize],
+    acknowledged: &[usize],
+) -> AppResult<Vec<&'a RowPlan>> {
     let lines: std::collections::HashSet<usize> = plans.iter().map(|p| p.line).collect();
     if let Some(missing) = chosen.iter().find(|l| !lines.contains(l)) {
         return Err(AppError::BadUserInput(format!(
@@ -203,6 +213,25 @@ fn chosen_rows<'a>(plans: &'a [RowPlan], chosen: &[usize]) -> AppResult<Vec<&'a 
         return Err(AppError::BadUserInput(format!(
             "以下行不能导入，请修改文件或取消勾选后再导入（未导入任何事项）：{}",
             blocked.join("；")
+        )));
+    }
+    let unseen: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.duplicates.is_empty() && !acknowledged.contains(&r.line))
+        .take(5)
+        .map(|r| {
+            let said = r
+                .problems
+                .iter()
+                .find(|p| !p.blocking)
+                .map_or("", |p| p.message.as_str());
+            format!("第{}行：{said}", r.line)
+        })
+        .collect();
+    if !unseen.is_empty() {
+        return Err(AppError::BadUserInput(format!(
+            "以下行可能与在办事项重复，预览时未提示（可能刚刚导入或立项过），请刷新预览核实后再导入（未导入任何事项）：{}",
+            unseen.join("；")
         )));
     }
     Ok(rows)

@@ -89,16 +89,15 @@ pub async fn preview(cx: Cx<'_>, import_id: i64) -> AppResult<ImportPreview> {
     } else {
         let lines = lines_of(&import)?;
         let known = plan::Known::load(cx.db).await?;
-        plan::plan_rows(
-            &known,
-            &plan::When {
-                calendar: &cx.calendar,
-                policy: cx.policy,
-                now: cx.now,
-            },
+        plan::plan_rows_apart(
+            known,
+            cx.calendar.clone(),
+            *cx.policy,
+            cx.now,
             default_source(&import),
-            &lines,
+            lines,
         )
+        .await?
     };
     let columns: Value = serde_json::from_str(&import.columns).unwrap_or_default();
     Ok(ImportPreview {

@@ -247,6 +247,28 @@ pub struct When<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// [`plan_rows`] on a blocking thread: thousands of rows take CPU for a second or more,
+/// which must not hold up the runtime's workers and the requests they serve.
+pub async fn plan_rows_apart(
+    known: Known,
+    calendar: std::sync::Arc<Calendar>,
+    policy: DeadlinePolicy,
+    now: DateTime<Utc>,
+    default_source: SourceKind,
+    lines: Vec<LedgerLine>,
+) -> crate::error::AppResult<Vec<RowPlan>> {
+    tokio::task::spawn_blocking(move || {
+        let when = When {
+            calendar: &calendar,
+            policy: &policy,
+            now,
+        };
+        plan_rows(&known, &when, default_source, &lines)
+    })
+    .await
+    .map_err(|e| crate::error::AppError::Internal(e.into()))
+}
+
 /// Every row's plan, in the file's order. Duplicates are looked for among open items and
 /// among the rows above.
 pub fn plan_rows(
