@@ -649,7 +649,19 @@ async fn the_office_imports_through_the_pages() {
             "file",
             reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("台账.csv"),
         );
+    // The same file in a second tab, previewed clean before the first is committed.
+    let second = reqwest::multipart::Form::new()
+        .text("csrf", hidden(&page, "csrf"))
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("台账.csv"),
+        );
     let uploaded = office.post_multipart("/items/import", form).await;
+    let stale = office.post_multipart("/items/import", second).await;
+    let stale_at = stale.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
     let preview_at = uploaded.headers()["location"]
         .to_str()
@@ -695,6 +707,18 @@ async fn the_office_imports_through_the_pages() {
             && report.contains("督〔2026〕1号")
             && report.contains("已立项并交办"),
         "{report}"
+    );
+    // The second tab's commit: refused, the row now unticked with its warning beside it.
+    let stale = office
+        .post(&stale_at, &[("csrf", &csrf), ("line", "2")])
+        .await;
+    assert_eq!(stale.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let stale = stale.text().await.expect("page");
+    assert!(stale.contains("预览时未提示"), "{stale}");
+    assert!(
+        stale.contains("value=\"2\" id=\"line-2\" aria-label")
+            && stale.contains("name=\"seen\" value=\"2\""),
+        "unticked, its warning seen now: {stale}"
     );
     let again = office
         .post(&preview_at, &[("csrf", &csrf), ("line", "2")])

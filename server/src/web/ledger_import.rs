@@ -193,13 +193,14 @@ pub async fn commit(
     if let Some(refused) = forged(&viewer, &form) {
         return refused;
     }
-    let chosen: Vec<String> = form.all("line").into_iter().map(str::to_string).collect();
+    let mut chosen: Vec<String> = form.all("line").into_iter().map(str::to_string).collect();
     let lines: Result<Vec<i64>, _> = chosen.iter().map(|l| l.parse::<i64>()).collect();
     let seen: Vec<i64> = form
         .all("seen")
         .into_iter()
         .filter_map(|l| l.parse().ok())
         .collect();
+    chosen.extend(seen.iter().map(|l| format!("seen:{l}")));
     let Ok(lines) = lines else {
         return show(
             &state,
@@ -272,9 +273,12 @@ fn preview_body(
         .filter(|r| r["chosenByDefault"].as_bool() == Some(true))
         .count();
     let ticked = |row: &Value| match chosen {
+        // A row with a warning stays ticked only if its warning was seen when it was ticked
+        // (`seen:N`): one that turned up since is for the office to look at first.
         Some(chosen) => {
             let line = row["line"].to_string();
             chosen.contains(&line)
+                && (row["chosenByDefault"] == true || chosen.contains(&format!("seen:{line}")))
         }
         None => row["chosenByDefault"].as_bool() == Some(true),
     };

@@ -109,8 +109,8 @@ fn notice_sheets(items: &[Value], today: DateTime<chrono_tz::Tz>, tz: chrono_tz:
             @let parts = live_parts(item);
             @let lead = parts.iter().find(|a| a["lead"] == true);
             @let co: Vec<&str> = parts.iter().filter(|a| a["lead"] != true).map(|a| text(&a["unit"]["name"])).collect();
-            @if !matches!(text(&item["stage"]), "REGISTERED" | "ASSIGNED" | "IN_PROGRESS" | "FEEDBACK_SUBMITTED") {
-                p.warning.no-print { (text(&item["serial"])) "已" (view::stage_label(text(&item["stage"]))) "，通知单仅供存档。" }
+            @if matches!(text(&item["stage"]), "VERIFIED" | "CLOSED" | "CANCELLED") {
+                p.warning.no-print { (text(&item["serial"])) (view::stage_label(text(&item["stage"]))) "，通知单仅供存档。" }
             }
             article.sheet {
                 p.issuer { (OFFICE) }

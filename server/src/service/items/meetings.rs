@@ -44,7 +44,7 @@ pub async fn record(cx: Cx<'_>, input: MeetingInput) -> AppResult<meeting::Model
             input.held_on
         )));
     }
-    if input.held_on < today - chrono::Days::new(366) {
+    if input.held_on < today - chrono::Months::new(12) {
         return Err(AppError::BadUserInput(format!(
             "会议日期{}早于一年前，请核对",
             input.held_on
