@@ -169,6 +169,25 @@ async fn the_office_assigns_urges_prints_and_exports_a_selection() {
         "{urges}"
     );
 
+    // Not assigned yet: a fixed date prints as a date, a counted rule from the 交办.
+    let fixed = ok(
+        &app,
+        &d.supervisor,
+        "mutation($input: RegisterItemInput!) { registerItem(input: $input) { item { databaseId } } }",
+        json!({ "title": "编制年度督查计划", "requirements": "报区政府审定", "sourceKind": "LEADER_INSTRUCTION", "deadline": "2026-12-31" }),
+    )
+    .await;
+    let (_, sheet) = office
+        .page(&format!(
+            "/items/print?item={}",
+            fixed["item"]["databaseId"]
+        ))
+        .await;
+    assert!(
+        sheet.contains("2026年12月31日前") && !sheet.contains("自交办之日起算"),
+        "{sheet}"
+    );
+
     // The export of what is ticked: those items only.
     let csv = office
         .get(&format!("/items/export.csv?item={}", ids[0]))

@@ -149,8 +149,13 @@ fn notice_sheets(items: &[Value], today: DateTime<chrono_tz::Tz>, tz: chrono_tz:
                         }
                         @if parts.is_empty() {
                             @let rule = text(&item["deadlineRule"]);
-                            @let fixed = chrono::NaiveDate::parse_from_str(rule, "%Y-%m-%d").is_ok();
-                            tr { th { "办理期限" } td { (rule) @if !fixed { "（自交办之日起算）" } } }
+                            @let fixed = chrono::NaiveDate::parse_from_str(rule, "%Y-%m-%d").ok();
+                            tr { th { "办理期限" } td {
+                                @match fixed {
+                                    Some(day) => { (day.year()) "年" (day.month()) "月" (day.day()) "日前" }
+                                    None => { (rule) "（自交办之日起算）" }
+                                }
+                            } }
                         }
                     }
                 }
