@@ -197,10 +197,7 @@ pub async fn template(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: V
 }
 
 fn local(value: &Value, tz: chrono_tz::Tz) -> Option<NaiveDateTime> {
-    value
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&tz).naive_local())
+    view::instant(value).map(|t| t.with_timezone(&tz).naive_local())
 }
 
 fn ledger_row(item: &Value, tz: chrono_tz::Tz) -> ducha_report::render::LedgerRow {

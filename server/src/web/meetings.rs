@@ -58,7 +58,7 @@ pub async fn list(state: Data<&AppState>, schemas: Data<&Schemas>, viewer: Viewe
                             td data-label="纪要期限" {
                                 (view::time(&m["minutesDueAt"]))
                                 @if !m["minutesIssuedAt"].is_null() {
-                                    @let late = instant(&m["minutesIssuedAt"]) > instant(&m["minutesDueAt"]);
+                                    @let late = view::instant(&m["minutesIssuedAt"]) > view::instant(&m["minutesDueAt"]);
                                     div class=(if late { "" } else { "ok" }) {
                                         "已印发 " (view::time(&m["minutesIssuedAt"]))
                                         @if late { " " span.badge.red { "逾期印发" } }
@@ -226,10 +226,4 @@ pub async fn issue_minutes(
         Ok(_) => see_other("/meetings"),
         Err(failure) => view::failure_page(&viewer, &failure),
     }
-}
-
-fn instant(value: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    value
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
 }

@@ -20,15 +20,13 @@ use crate::graphql::Schemas;
 use crate::service::reports::OFFICE;
 use crate::state::AppState;
 
-fn chinese_date(t: DateTime<chrono_tz::Tz>) -> String {
+fn chinese_date(t: impl Datelike) -> String {
     format!("{}年{}月{}日", t.year(), t.month(), t.day())
 }
 
 /// A due as the forms write it: 2026年12月31日18时前.
 fn due_words(value: &Value, tz: chrono_tz::Tz) -> String {
-    value
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    view::instant(value)
         .map(|t| {
             let t = t.with_timezone(&tz);
             format!("{}{}前", chinese_date(t), time_of_day(t))
@@ -152,7 +150,7 @@ fn notice_sheets(items: &[Value], today: DateTime<chrono_tz::Tz>, tz: chrono_tz:
                             @let fixed = chrono::NaiveDate::parse_from_str(rule, "%Y-%m-%d").ok();
                             tr { th { "办理期限" } td {
                                 @match fixed {
-                                    Some(day) => { (day.year()) "年" (day.month()) "月" (day.day()) "日前" }
+                                    Some(day) => { (chinese_date(day)) "前" }
                                     None => { (rule) "（自交办之日起算）" }
                                 }
                             } }

@@ -250,11 +250,15 @@ pub fn download_as(name: &str, ascii_fallback: &str) -> String {
     format!("attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{encoded}")
 }
 
-fn shanghai(value: &Value) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+/// An instant the API answered (RFC 3339), or none.
+pub fn instant(value: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     value
         .as_str()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
+}
+
+fn shanghai(value: &Value) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    instant(value).map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
 }
 
 /// An instant as plain words (2026-11-24 18:00), for a sentence or a form field.
